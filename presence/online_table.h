@@ -1,0 +1,56 @@
+/* The online table: who is logged in right now. Pure data, no I/O, so it can be unit-tested.
+ *
+ * Keyed by name (unique), with a secondary lookup by identity key. Entries are owned by the
+ * table; the `session` pointer is the caller's and is never dereferenced here. Iteration order
+ * is insertion order (the order peers came online), which is what the newcomer's table shows.
+ * All lookups are O(1) on average (hash of the name / key). */
+#ifndef MIM_ONLINE_TABLE_H
+#define MIM_ONLINE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ONLINE_NAME_MAX        128 /* bytes of UTF-8 (32 characters at most, 4 bytes each) */
+#define ONLINE_STATUS_TEXT_MAX 128 /* bytes of UTF-8 */
+
+typedef struct online_entry {
+    char name[ONLINE_NAME_MAX + 1];
+    uint8_t identity_pk[32];
+    uint8_t addr[16];   /* network byte order */
+    uint8_t addr_len;   /* 4 or 16 */
+    uint16_t port;      /* the peer's listen port */
+    int status;         /* MIM__STATUS__* value */
+    char status_text[ONLINE_STATUS_TEXT_MAX + 1];
+    void *session;      /* the caller's, opaque here */
+    /* private: links kept by the table */
+    struct online_entry *by_name_next, *by_key_next, *prev, *next;
+} online_entry;
+
+typedef struct online_table {
+    online_entry **by_name; /* buckets */
+    online_entry **by_key;  /* buckets */
+    size_t nbuckets;        /* power of two */
+    size_t count;
+    online_entry *head, *tail; /* insertion order */
+} online_table;
+
+int online_table_init(online_table *t);
+/* Frees every entry (not the sessions they point to). */
+void online_table_free(online_table *t);
+
+/* Adds a copy of *e (links ignored). MIM_EEXIST when the name is online already, MIM_EINVAL
+ * for an over-long name or text, MIM_ENOMEM. On success *out (if non-NULL) is the stored entry,
+ * valid until it is removed. */
+int online_table_add(online_table *t, const online_entry *e, online_entry **out);
+online_entry *online_table_find_name(const online_table *t, const char *name);
+online_entry *online_table_find_key(const online_table *t, const uint8_t identity_pk[32]);
+/* Unlinks and frees the entry (which must belong to t). */
+void online_table_remove(online_table *t, online_entry *e);
+/* Sets the status; MIM_EINVAL for an over-long text. */
+int online_table_set_status(online_table *t, online_entry *e, int status, const char *text);
+size_t online_table_count(const online_table *t);
+/* Insertion-order iteration: for (e = online_table_first(t); e; e = online_table_next(e)). */
+online_entry *online_table_first(const online_table *t);
+online_entry *online_table_next(const online_entry *e);
+
+#endif

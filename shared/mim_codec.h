@@ -1,0 +1,72 @@
+/* Protobuf codec for mim's wire messages, with validation after decoding.
+ *
+ * protobuf-c only checks that bytes parse; these functions then check what mim needs before
+ * anything acts on a message: exactly one oneof arm set and allowed in that direction, keys of
+ * exactly 32 bytes, signatures of 64, names and texts within their limits and valid UTF-8,
+ * ports in range, enums known. A decoded message is owned by the caller and freed with the
+ * matching *_free function. */
+#ifndef MIM_CODEC_H
+#define MIM_CODEC_H
+
+#include "handshake.pb-c.h"
+#include "presence.pb-c.h"
+#include "mim_buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIM_NAME_MAX_CHARS   32  /* characters (code points) in a name */
+#define MIM_NAME_MAX_BYTES   128 /* 32 characters of at most 4 bytes */
+#define MIM_STATUS_TEXT_MAX  128 /* bytes of UTF-8 */
+#define MIM_ERROR_TEXT_MAX   256 /* bytes of UTF-8 */
+#define MIM_PROTOCOL_VERSION 1
+
+/* Which side sent a presence batch: decides which messages are allowed in it. */
+enum mim_direction {
+    MIM_FROM_PEER = 0,   /* peer -> server: login, status_set, ping, pong, logout */
+    MIM_FROM_SERVER = 1, /* server -> peer: table, add, del, status, ping, pong, error */
+};
+
+/* 1 when s (len bytes) is 1..32 characters of valid UTF-8 (shortest form, no surrogates), with
+ * no control characters (C0, DEL, C1), no bidi or zero-width formatting characters, and no
+ * space at either end. Else 0. */
+int mim_name_valid(const char *s, size_t len);
+/* 1 when s (len bytes) is valid UTF-8 of at most max bytes with no control characters other
+ * than none at all (status and error texts are single-line). */
+int mim_text_valid(const char *s, size_t len, size_t max);
+
+/* ---- handshake payload ---- */
+
+/* Encodes into out (appends). 0 or MIM_ENOMEM. */
+int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
+                                 const char *name, mim_buf *out);
+/* Decodes and validates. name_required: 1 for a peer (a valid name), 0 for the server (empty).
+ * Returns 0 and *out, or MIM_EDECODE with a reason in err (errlen bytes, may be NULL). */
+int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_required,
+                                 Mim__HandshakePayload **out, char *err, size_t errlen);
+void mim_handshake_payload_free(Mim__HandshakePayload *m);
+
+/* ---- presence ---- */
+
+/* Validates one presence message as sent in direction dir. 0 or MIM_EDECODE + reason. */
+int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir, char *err,
+                              size_t errlen);
+/* Decodes a transport plaintext (a PresenceBatch) and validates every message in it. An empty
+ * batch is malformed. 0 and *out, or MIM_EDECODE + reason. */
+int mim_presence_batch_decode(const uint8_t *p, size_t len, enum mim_direction dir,
+                              Mim__PresenceBatch **out, char *err, size_t errlen);
+void mim_presence_batch_free(Mim__PresenceBatch *b);
+
+/* Appends one message to `out` as an element of a PresenceBatch (field 1 tag, length, bytes),
+ * so a batch is built by appending elements: encode a broadcast once, append its bytes to
+ * many batches. 0 or MIM_ENOMEM. */
+int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m);
+/* Appends an already-encoded element (from mim_presence_batch_append) to another batch. */
+int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t len);
+
+/* Fills `info` (a Mim__PresenceMsg body piece) views over caller-owned data: no allocation. */
+void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr,
+                        size_t addr_len, uint16_t port, const uint8_t identity_pk[32],
+                        int status, const char *status_text);
+
+#endif

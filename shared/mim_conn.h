@@ -1,0 +1,83 @@
+/* A framed libuv TCP connection.
+ *
+ * The connection owns its uv_tcp_t, its framer (input) and its queued writes. Frames in are
+ * delivered whole to on_frame; frames out are queued with their 2-byte prefix. It closes exactly
+ * once: mim_conn_close() may be called any number of times, from anywhere including on_frame,
+ * and on_close runs once, from libuv's close callback, after which the struct is freed. Writes
+ * still queued at close complete with UV_ECANCELED and only free their bytes.
+ *
+ * Caps: input frames over the framer's maximum close the connection before anything is
+ * allocated; output queued beyond max_queued (uv_stream_get_write_queue_size) makes
+ * mim_conn_send* fail with MIM_EOVERFLOW, and the caller decides (the server drops a slow reader).
+ *
+ * Reads share one 64 KiB buffer per process (everything runs on one loop thread), so an idle
+ * connection costs no read buffer. */
+#ifndef MIM_CONN_H
+#define MIM_CONN_H
+
+#include "mim_framer.h"
+#include "mim_addr.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct mim_conn mim_conn;
+
+typedef struct mim_conn_callbacks {
+    /* A complete frame arrived. May call mim_conn_close(); no frame follows a close. */
+    void (*on_frame)(mim_conn *c, const uint8_t *frame, size_t len);
+    /* The peer closed the connection (EOF) cleanly at a frame boundary. The conn is not closed
+     * yet: the owner decides (and usually calls mim_conn_close). May be NULL. */
+    void (*on_eof)(mim_conn *c);
+    /* Exactly once, when the handle is closed. reason is what mim_conn_close recorded. The conn
+     * is freed right after this returns. */
+    void (*on_close)(mim_conn *c, const char *reason);
+    /* Outgoing connections only: the connect finished (status 0) or failed (<0, UV_E*). On
+     * failure on_close follows. May be NULL. */
+    void (*on_connect)(mim_conn *c, int status);
+} mim_conn_callbacks;
+
+struct mim_conn {
+    uv_tcp_t tcp;                    /* first: (uv_handle_t *)c == &c->tcp */
+    uint64_t id;                     /* unique per process, for logs */
+    void *data;                      /* the owner's */
+    const mim_conn_callbacks *cb;
+    mim_framer framer;
+    size_t max_queued;               /* output cap in bytes */
+    uint64_t partial_since;          /* uv_now() when the current partial frame began, or 0 */
+    int closing;                     /* mim_conn_close was called */
+    int reading;
+    uv_connect_t connect_req;
+    struct sockaddr_storage remote;  /* peer address as accepted/dialled */
+    char remote_str[MIM_ADDR_STRLEN];
+    char reason[128];                /* why it closed, for on_close and the log */
+};
+
+/* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until
+ * on_close. max_frame is the framer's initial maximum. 0 or a UV_E* / MIM_E* code. */
+int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data,
+                    size_t max_frame, size_t max_queued, mim_conn **out);
+/* Dials addr; on_connect reports the result and reading starts on success. */
+int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
+                     void *data, size_t max_frame, size_t max_queued, mim_conn **out);
+
+/* Queues one frame (copied). MIM_ECLOSED when closing, MIM_EOVERFLOW over the output cap,
+ * MIM_EINVAL for an empty or over-long payload, MIM_ENOMEM. */
+int mim_conn_send(mim_conn *c, const void *payload, size_t len);
+
+/* Zero-copy variant: mim_conn_frame_new() returns room for len payload bytes (with the
+ * header already in front of it), the caller fills it, then mim_conn_frame_send() queues it and
+ * takes ownership whatever it returns; mim_conn_frame_discard() frees an unsent one. */
+uint8_t *mim_conn_frame_new(size_t len);
+int mim_conn_frame_send(mim_conn *c, uint8_t *payload);
+void mim_conn_frame_discard(uint8_t *payload);
+
+/* Closes (once). reason is printf-style and is logged with the conn id by the owner's
+ * on_close. Safe to call repeatedly and from inside callbacks. */
+void mim_conn_close(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Bytes queued for writing and not yet written. */
+size_t mim_conn_queued(const mim_conn *c);
+/* How long (ms) a partial frame has been waiting for the rest of its bytes; 0 when idle. */
+uint64_t mim_conn_partial_age(const mim_conn *c, uint64_t now);
+
+#endif

@@ -1,0 +1,182 @@
+/* The only door to libsodium. No other file in mim includes <sodium.h>.
+ *
+ * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
+ *  - init, randomness, constant-time compare, wiping;
+ *  - the identity: an Ed25519 signing key (who the user is) plus an X25519 static key for the
+ *    handshake, vouched for by the identity key with sign("mim-static-v1" || static_pk);
+ *  - key files (0600, created O_CREAT|O_EXCL|O_NOFOLLOW, refused when readable by others);
+ *  - fingerprints;
+ *  - Noise_XX_25519_ChaChaPoly_SHA256 (the handshake of every mim connection);
+ *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction.
+ *
+ * All functions return 0 on success or a negative MIM_E* code unless documented otherwise. */
+#ifndef MIM_CRYPTO_H
+#define MIM_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIM_KEY_LEN           32 /* Ed25519 public, X25519 public or secret, symmetric keys */
+#define MIM_SIGN_SK_LEN       64 /* Ed25519 secret key (seed || public) */
+#define MIM_SIG_LEN           64 /* Ed25519 signature */
+#define MIM_HASH_LEN          32 /* SHA-256 */
+#define MIM_AEAD_TAG_LEN      16 /* ChaCha20-Poly1305 tag inside the handshake */
+#define MIM_STREAM_HEADER_LEN 24 /* secretstream header, first transport frame of each side */
+#define MIM_STREAM_ABYTES     17 /* secretstream overhead per message (1 tag byte + 16 MAC) */
+#define MIM_FINGERPRINT_LEN   30 /* "xxxx-xxxx-xxxx-xxxx-xxxx-xxxx" + NUL */
+
+/* Calls sodium_init(). Must be called once before anything else here. */
+int mim_crypto_init(void);
+
+void mim_random_bytes(void *buf, size_t n);
+/* Uniform in [0, upper) (upper > 0). */
+uint32_t mim_random_uniform(uint32_t upper);
+/* sodium_memzero. */
+void mim_wipe(void *p, size_t n);
+/* 1 when the n bytes at a and b are equal, in time independent of their contents; else 0. */
+int mim_equal_ct(const void *a, const void *b, size_t n);
+void mim_sha256(uint8_t out[MIM_HASH_LEN], const void *in, size_t n);
+
+/* ---- identity ---------------------------------------------------------------------------- */
+
+typedef struct mim_identity {
+    uint8_t sign_pk[MIM_KEY_LEN];     /* Ed25519 public: the identity, what is pinned */
+    uint8_t sign_sk[MIM_SIGN_SK_LEN]; /* Ed25519 secret */
+    uint8_t dh_pk[MIM_KEY_LEN];       /* X25519 static public, used as Noise `s` */
+    uint8_t dh_sk[MIM_KEY_LEN];       /* X25519 static secret */
+    uint8_t static_sig[MIM_SIG_LEN];  /* sign("mim-static-v1" || dh_pk) by sign_sk */
+} mim_identity;
+
+/* A fresh random identity in guarded memory (sodium_malloc). NULL when out of memory. */
+mim_identity *mim_identity_generate(void);
+/* Wipes and frees (NULL is fine). */
+void mim_identity_free(mim_identity *id);
+
+/* Loads the key file at `path`, or creates it (mode 0600, O_CREAT|O_EXCL|O_NOFOLLOW) with a new
+ * identity when it does not exist. *created is set to 1 when a new key was made. The directory
+ * must already exist. Refuses (MIM_EPERM) a file that group or others can read or write, and
+ * (MIM_EINVAL) a file of the wrong size or magic. On success *out is owned by the caller
+ * (mim_identity_free). Key file layout (80 bytes):
+ *   0  "MIMKEY01"   8 bytes magic
+ *   8  flags        1 byte, 0 = not encrypted (passphrase protection: not yet)
+ *   9  reserved     7 zero bytes
+ *   16 ed25519 seed 32 bytes
+ *   48 x25519 sk    32 bytes */
+int mim_identity_load_or_create(const char *path, mim_identity **out, int *created);
+
+int mim_identity_sign(const mim_identity *id, const void *msg, size_t n, uint8_t sig[MIM_SIG_LEN]);
+/* 0 when sig is a valid Ed25519 signature of msg by pk, else MIM_ECRYPTO. */
+int mim_sign_verify(const uint8_t pk[MIM_KEY_LEN], const void *msg, size_t n,
+                    const uint8_t sig[MIM_SIG_LEN]);
+/* Checks sig == sign("mim-static-v1" || static_pk) by identity_pk. 0 or MIM_ECRYPTO. */
+int mim_static_sig_verify(const uint8_t identity_pk[MIM_KEY_LEN],
+                          const uint8_t static_pk[MIM_KEY_LEN], const uint8_t sig[MIM_SIG_LEN]);
+
+/* Login signature: sign("mim-login-v1" || handshake_hash || name || port as 2 bytes big-endian).
+ * name is name_len bytes (no NUL). */
+int mim_login_sign(const mim_identity *id, const uint8_t handshake_hash[MIM_HASH_LEN],
+                   const char *name, size_t name_len, uint16_t port, uint8_t sig[MIM_SIG_LEN]);
+int mim_login_verify(const uint8_t identity_pk[MIM_KEY_LEN],
+                     const uint8_t handshake_hash[MIM_HASH_LEN], const char *name,
+                     size_t name_len, uint16_t port, const uint8_t sig[MIM_SIG_LEN]);
+
+/* Short fingerprint a teacher can write on a board: SHA-256("mim-fingerprint-v1" || pk), first
+ * 15 bytes, RFC 4648 base32 lowercase (24 characters), in 6 groups of 4 joined by '-'. */
+void mim_fingerprint(const uint8_t identity_pk[MIM_KEY_LEN], char out[MIM_FINGERPRINT_LEN]);
+
+/* ---- Noise_XX_25519_ChaChaPoly_SHA256 --------------------------------------------------- */
+
+#define MIM_NOISE_PROLOGUE_PEER     "mim/peer/v1"
+#define MIM_NOISE_PROLOGUE_PRESENCE "mim/presence/v1"
+#define MIM_NOISE_MAX_MSG           1024 /* messages 2 and 3, payload included */
+
+/* A Noise CipherState: key k and 64-bit nonce n (nonce on the wire of ChaChaPoly = 4 zero bytes
+ * || n little-endian). */
+typedef struct mim_noise_cipher {
+    uint8_t k[MIM_KEY_LEN];
+    uint64_t n;
+    int has_key;
+} mim_noise_cipher;
+
+/* EncryptWithAd: out gets ptlen + 16 bytes (out may equal pt). Without a key: copies. */
+int mim_noise_cipher_encrypt(mim_noise_cipher *c, const uint8_t *ad, size_t adlen,
+                             const uint8_t *pt, size_t ptlen, uint8_t *out);
+/* DecryptWithAd: out gets ctlen - 16 bytes. The nonce advances only on success. */
+int mim_noise_cipher_decrypt(mim_noise_cipher *c, const uint8_t *ad, size_t adlen,
+                             const uint8_t *ct, size_t ctlen, uint8_t *out);
+
+typedef struct mim_noise {
+    int initiator;   /* 1: sends messages 1 and 3 */
+    int msg_index;   /* messages processed so far, 0..3 */
+    int fixed_e;     /* test-only: e was injected */
+    int failed;      /* any error poisons the handshake */
+    uint8_t ck[MIM_HASH_LEN];
+    uint8_t h[MIM_HASH_LEN];
+    mim_noise_cipher cs;
+    uint8_t s_sk[MIM_KEY_LEN], s_pk[MIM_KEY_LEN];
+    uint8_t e_sk[MIM_KEY_LEN], e_pk[MIM_KEY_LEN];
+    uint8_t rs[MIM_KEY_LEN], re[MIM_KEY_LEN];
+} mim_noise;
+
+/* Starts a handshake. prologue is mixed into h (MIM_NOISE_PROLOGUE_*). s_sk is our X25519
+ * static secret (copied). */
+int mim_noise_init(mim_noise *hs, int initiator, const void *prologue, size_t prologue_len,
+                   const uint8_t s_sk[MIM_KEY_LEN]);
+/* Test-only path: use this ephemeral secret instead of a random one (known-answer tests). */
+void mim_noise_set_ephemeral(mim_noise *hs, const uint8_t e_sk[MIM_KEY_LEN]);
+/* Writes the next handshake message (with payload) into out. MIM_ESTATE if it is not our turn,
+ * MIM_EOVERFLOW if it would not fit cap, MIM_ECRYPTO on a DH failure (low-order point). */
+int mim_noise_write(mim_noise *hs, const uint8_t *payload, size_t payload_len, uint8_t *out,
+                    size_t cap, size_t *out_len);
+/* Reads the next handshake message; its payload goes to payload (cap bytes). MIM_EINVAL for a
+ * wrong size, MIM_ECRYPTO for a failed decrypt, a low-order point, or a remote static key equal
+ * to our own. After an error the handshake is dead. */
+int mim_noise_read(mim_noise *hs, const uint8_t *msg, size_t len, uint8_t *payload, size_t cap,
+                   size_t *payload_len);
+/* 1 after message 3 was written or read. */
+int mim_noise_done(const mim_noise *hs);
+/* Split(): initiator->responder cipher in c1, responder->initiator in c2. Only when done. */
+int mim_noise_split(mim_noise *hs, mim_noise_cipher *c1, mim_noise_cipher *c2);
+/* The remote static key (valid once it has been received) and the handshake hash. */
+const uint8_t *mim_noise_remote_static(const mim_noise *hs);
+const uint8_t *mim_noise_handshake_hash(const mim_noise *hs);
+/* Wipes every secret in hs. */
+void mim_noise_wipe(mim_noise *hs);
+
+/* ---- transport: secretstream, one per direction ----------------------------------------- */
+
+enum {
+    MIM_STREAM_TAG_MESSAGE = 0,
+    MIM_STREAM_TAG_REKEY = 2,
+    MIM_STREAM_TAG_FINAL = 3, /* clean close; EOF without it means the connection was lost */
+};
+
+#define MIM_STREAM_REKEY_EVERY 4096 /* messages between automatic TAG_REKEY */
+
+typedef struct mim_stream_tx {
+    _Alignas(16) uint8_t state[64]; /* crypto_secretstream_xchacha20poly1305_state */
+    uint64_t count;                 /* messages sealed since the last rekey */
+} mim_stream_tx;
+
+typedef struct mim_stream_rx {
+    _Alignas(16) uint8_t state[64];
+    int finished; /* TAG_FINAL seen: nothing more may arrive */
+} mim_stream_rx;
+
+/* Keys the sending stream and writes its 24-byte header (send it as the first frame). */
+int mim_stream_tx_init(mim_stream_tx *tx, const uint8_t key[MIM_KEY_LEN],
+                       uint8_t header[MIM_STREAM_HEADER_LEN]);
+/* Seals m into out (mlen + MIM_STREAM_ABYTES bytes). tag is MIM_STREAM_TAG_MESSAGE or
+ * MIM_STREAM_TAG_FINAL; every MIM_STREAM_REKEY_EVERY messages a MESSAGE becomes a REKEY. */
+int mim_stream_tx_seal(mim_stream_tx *tx, const uint8_t *m, size_t mlen, int tag, uint8_t *out);
+int mim_stream_rx_init(mim_stream_rx *rx, const uint8_t key[MIM_KEY_LEN],
+                       const uint8_t header[MIM_STREAM_HEADER_LEN]);
+/* Opens c (clen >= MIM_STREAM_ABYTES) into out (clen - 17 bytes): *mlen and *tag are set.
+ * MIM_ECRYPTO on any failure (modified, reordered, replayed, truncated) or after TAG_FINAL;
+ * the stream is then dead. */
+int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t *out,
+                       size_t *mlen, int *tag);
+void mim_stream_tx_wipe(mim_stream_tx *tx);
+void mim_stream_rx_wipe(mim_stream_rx *rx);
+
+#endif

@@ -1,0 +1,13 @@
+/* Files and directories with safe permissions: the data dir holds the private key. */
+#ifndef MIM_FS_H
+#define MIM_FS_H
+
+#include <stddef.h>
+
+/* Creates `dir` and its missing parents with mode 0700. An existing directory that group or
+ * others can access is tightened to 0700 (with a warning in the log). 0 or MIM_EIO. */
+int mim_fs_prepare_dir(const char *dir);
+/* Joins dir and name with '/' into out. MIM_EOVERFLOW when it does not fit. */
+int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name);
+
+#endif
