@@ -1,1 +1,359 @@
-/* placeholder: being written */
+/* Protobuf codec with validation after decoding (see mim_codec.h).
+ *
+ * protobuf-c tells us only that bytes parse. Everything a handler is allowed to rely on is
+ * checked here, once, so that session code can use fields without re-checking them. */
+#include "mim_codec.h"
+#include "mim_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return MIM_EDECODE;
+}
+
+/* Decodes one UTF-8 sequence at s[*i], advancing *i. Returns the code point, or -1 for an
+ * invalid sequence (truncated, overlong, surrogate, beyond U+10FFFF). */
+static long utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+    unsigned char c = s[*i];
+    long cp;
+    size_t need;
+    long min;
+
+    if (c < 0x80) {
+        *i += 1;
+        return c;
+    } else if ((c & 0xE0) == 0xC0) {
+        cp = c & 0x1F;
+        need = 1;
+        min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        cp = c & 0x0F;
+        need = 2;
+        min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        cp = c & 0x07;
+        need = 3;
+        min = 0x10000;
+    } else {
+        return -1;
+    }
+    if (len - *i - 1 < need)
+        return -1;
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char cc = s[*i + k];
+        if ((cc & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *i += need + 1;
+    return cp;
+}
+
+/* Characters that must never reach a terminal or a name list: C0 and C1 controls, DEL, and the
+ * invisible formatting characters that let one name look like another (zero-width, bidi
+ * overrides and isolates, line/paragraph separators, BOM). */
+static int forbidden_char(long cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x200B && cp <= 0x200F) ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF;
+}
+
+int mim_name_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, chars = 0;
+
+    if (s == NULL || len == 0 || len > MIM_NAME_MAX_BYTES)
+        return 0;
+    if (u[0] == ' ' || u[len - 1] == ' ')
+        return 0;
+    while (i < len) {
+        long cp = utf8_next(u, len, &i);
+        if (cp < 0 || forbidden_char(cp))
+            return 0;
+        if (++chars > MIM_NAME_MAX_CHARS)
+            return 0;
+    }
+    return 1;
+}
+
+int mim_text_valid(const char *s, size_t len, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (s == NULL || len > max)
+        return 0;
+    while (i < len) {
+        long cp = utf8_next(u, len, &i);
+        if (cp < 0 || forbidden_char(cp))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- handshake payload ------------------------------------------------------------------- */
+
+int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
+                                 const char *name, mim_buf *out)
+{
+    Mim__HandshakePayload m = MIM__HANDSHAKE_PAYLOAD__INIT;
+    size_t n;
+    int rc;
+
+    m.version = MIM_PROTOCOL_VERSION;
+    m.identity_pk.data = (uint8_t *)identity_pk;
+    m.identity_pk.len = 32;
+    m.static_sig.data = (uint8_t *)static_sig;
+    m.static_sig.len = 64;
+    m.name = (char *)(name != NULL ? name : "");
+    n = mim__handshake_payload__get_packed_size(&m);
+    if ((rc = mim_buf_reserve(out, n)) != 0)
+        return rc;
+    out->len += mim__handshake_payload__pack(&m, out->data + out->len);
+    return 0;
+}
+
+int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_required,
+                                 Mim__HandshakePayload **out, char *err, size_t errlen)
+{
+    Mim__HandshakePayload *m = mim__handshake_payload__unpack(NULL, len, p);
+    int rc = 0;
+
+    *out = NULL;
+    if (m == NULL)
+        return fail(err, errlen, "handshake payload does not parse");
+    if (m->version != MIM_PROTOCOL_VERSION)
+        rc = fail(err, errlen, "unsupported protocol version %u", (unsigned)m->version);
+    else if (m->identity_pk.len != 32)
+        rc = fail(err, errlen, "identity key is %zu bytes, not 32", m->identity_pk.len);
+    else if (m->static_sig.len != 64)
+        rc = fail(err, errlen, "static key signature is %zu bytes, not 64", m->static_sig.len);
+    else if (name_required && !mim_name_valid(m->name, strlen(m->name)))
+        rc = fail(err, errlen, "invalid name");
+    else if (!name_required && m->name[0] != '\0')
+        rc = fail(err, errlen, "unexpected name in server payload");
+    if (rc != 0) {
+        mim__handshake_payload__free_unpacked(m, NULL);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void mim_handshake_payload_free(Mim__HandshakePayload *m)
+{
+    if (m != NULL)
+        mim__handshake_payload__free_unpacked(m, NULL);
+}
+
+/* ---- presence ---------------------------------------------------------------------------- */
+
+static int status_valid(Mim__Status s)
+{
+    return s == MIM__STATUS__STATUS_AVAILABLE || s == MIM__STATUS__STATUS_AWAY ||
+           s == MIM__STATUS__STATUS_BUSY;
+}
+
+static int check_name(const char *name, const char *what, char *err, size_t errlen)
+{
+    if (!mim_name_valid(name, strlen(name)))
+        return fail(err, errlen, "%s: invalid name", what);
+    return 0;
+}
+
+static int check_text(const char *text, size_t max, const char *what, char *err, size_t errlen)
+{
+    if (!mim_text_valid(text, strlen(text), max))
+        return fail(err, errlen, "%s: text too long, not UTF-8, or with control characters",
+                    what);
+    return 0;
+}
+
+static int check_port(uint32_t port, const char *what, char *err, size_t errlen)
+{
+    if (port == 0 || port > 65535)
+        return fail(err, errlen, "%s: port %u out of range", what, (unsigned)port);
+    return 0;
+}
+
+static int check_peer_info(const Mim__PeerInfo *pi, char *err, size_t errlen)
+{
+    int rc;
+
+    if (pi == NULL)
+        return fail(err, errlen, "peer info missing");
+    if ((rc = check_name(pi->name, "peer info", err, errlen)) != 0)
+        return rc;
+    if (pi->addr.len != 4 && pi->addr.len != 16)
+        return fail(err, errlen, "peer info: address is %zu bytes, not 4 or 16", pi->addr.len);
+    if ((rc = check_port(pi->port, "peer info", err, errlen)) != 0)
+        return rc;
+    if (pi->identity_pk.len != 32)
+        return fail(err, errlen, "peer info: identity key is %zu bytes", pi->identity_pk.len);
+    if (!status_valid(pi->status))
+        return fail(err, errlen, "peer info: unknown status %d", (int)pi->status);
+    return check_text(pi->status_text, MIM_STATUS_TEXT_MAX, "peer info", err, errlen);
+}
+
+static int allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
+{
+    switch (c) {
+    case MIM__PRESENCE_MSG__BODY_LOGIN:
+    case MIM__PRESENCE_MSG__BODY_STATUS_SET:
+    case MIM__PRESENCE_MSG__BODY_LOGOUT:
+        return dir == MIM_FROM_PEER;
+    case MIM__PRESENCE_MSG__BODY_TABLE:
+    case MIM__PRESENCE_MSG__BODY_ADD:
+    case MIM__PRESENCE_MSG__BODY_DEL:
+    case MIM__PRESENCE_MSG__BODY_STATUS:
+    case MIM__PRESENCE_MSG__BODY_ERROR:
+        return dir == MIM_FROM_SERVER;
+    case MIM__PRESENCE_MSG__BODY_PING:
+    case MIM__PRESENCE_MSG__BODY_PONG:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir, char *err,
+                              size_t errlen)
+{
+    int rc;
+
+    if (m == NULL || m->body_case == MIM__PRESENCE_MSG__BODY__NOT_SET)
+        return fail(err, errlen, "message with no body");
+    if (!allowed(m->body_case, dir))
+        return fail(err, errlen, "message type %d not allowed from the %s", (int)m->body_case,
+                    dir == MIM_FROM_PEER ? "peer" : "server");
+
+    switch (m->body_case) {
+    case MIM__PRESENCE_MSG__BODY_LOGIN: {
+        const Mim__Login *l = m->login;
+        if ((rc = check_name(l->name, "login", err, errlen)) != 0)
+            return rc;
+        if ((rc = check_port(l->listen_port, "login", err, errlen)) != 0)
+            return rc;
+        if (l->identity_pk.len != 32 || l->static_sig.len != 64 || l->login_sig.len != 64)
+            return fail(err, errlen, "login: key or signature of the wrong size");
+        return 0;
+    }
+    case MIM__PRESENCE_MSG__BODY_TABLE:
+        for (size_t i = 0; i < m->table->n_peers; i++)
+            if ((rc = check_peer_info(m->table->peers[i], err, errlen)) != 0)
+                return rc;
+        return 0;
+    case MIM__PRESENCE_MSG__BODY_ADD:
+        return check_peer_info(m->add->peer, err, errlen);
+    case MIM__PRESENCE_MSG__BODY_DEL:
+        return check_name(m->del->name, "delete", err, errlen);
+    case MIM__PRESENCE_MSG__BODY_STATUS_SET:
+        if (!status_valid(m->status_set->status))
+            return fail(err, errlen, "status: unknown state %d", (int)m->status_set->status);
+        return check_text(m->status_set->text, MIM_STATUS_TEXT_MAX, "status", err, errlen);
+    case MIM__PRESENCE_MSG__BODY_STATUS:
+        if ((rc = check_name(m->status->name, "status update", err, errlen)) != 0)
+            return rc;
+        if (!status_valid(m->status->status))
+            return fail(err, errlen, "status update: unknown state %d", (int)m->status->status);
+        return check_text(m->status->text, MIM_STATUS_TEXT_MAX, "status update", err, errlen);
+    case MIM__PRESENCE_MSG__BODY_ERROR:
+        if (m->error->code == MIM__ERROR_CODE__ERROR_UNSPECIFIED)
+            return fail(err, errlen, "error without a code");
+        return check_text(m->error->message, MIM_ERROR_TEXT_MAX, "error", err, errlen);
+    case MIM__PRESENCE_MSG__BODY_PING:
+    case MIM__PRESENCE_MSG__BODY_PONG:
+    case MIM__PRESENCE_MSG__BODY_LOGOUT:
+        return 0;
+    default:
+        return fail(err, errlen, "unknown message");
+    }
+}
+
+int mim_presence_batch_decode(const uint8_t *p, size_t len, enum mim_direction dir,
+                              Mim__PresenceBatch **out, char *err, size_t errlen)
+{
+    Mim__PresenceBatch *b = mim__presence_batch__unpack(NULL, len, p);
+    int rc = 0;
+
+    *out = NULL;
+    if (b == NULL)
+        return fail(err, errlen, "presence batch does not parse");
+    if (b->n_msgs == 0)
+        rc = fail(err, errlen, "empty presence batch");
+    for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)
+        rc = mim_presence_msg_validate(b->msgs[i], dir, err, errlen);
+    if (rc != 0) {
+        mim__presence_batch__free_unpacked(b, NULL);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void mim_presence_batch_free(Mim__PresenceBatch *b)
+{
+    if (b != NULL)
+        mim__presence_batch__free_unpacked(b, NULL);
+}
+
+/* A batch element is field 1, wire type 2 (length-delimited): tag byte 0x0a, varint length,
+ * then the message. Writing elements by hand is what lets a broadcast be encoded once. */
+static size_t put_varint(uint8_t *out, size_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m)
+{
+    size_t n = mim__presence_msg__get_packed_size(m);
+    int rc;
+
+    if ((rc = mim_buf_reserve(out, n + 11)) != 0)
+        return rc;
+    out->data[out->len++] = 0x0a;
+    out->len += put_varint(out->data + out->len, n);
+    out->len += mim__presence_msg__pack(m, out->data + out->len);
+    return 0;
+}
+
+int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t len)
+{
+    return mim_buf_append(out, element, len);
+}
+
+void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr,
+                        size_t addr_len, uint16_t port, const uint8_t identity_pk[32],
+                        int status, const char *status_text)
+{
+    mim__peer_info__init(info);
+    info->name = (char *)name;
+    info->addr.data = (uint8_t *)addr;
+    info->addr.len = addr_len;
+    info->port = port;
+    info->identity_pk.data = (uint8_t *)identity_pk;
+    info->identity_pk.len = 32;
+    info->status = (Mim__Status)status;
+    info->status_text = (char *)(status_text != NULL ? status_text : "");
+}

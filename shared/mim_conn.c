@@ -1,1 +1,306 @@
-/* placeholder: being written */
+/* A framed libuv TCP connection (see mim_conn.h for the contract). */
+#include "mim_conn.h"
+#include "mim_error.h"
+#include "mim_log.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One outgoing frame: the write request and the bytes it sends live in one allocation, freed
+ * by after_write whatever the status. */
+typedef struct conn_write {
+    uv_write_t req;
+    size_t len;      /* header + payload */
+    uint8_t bytes[]; /* 2-byte header, then the payload */
+} conn_write;
+
+/* All reads on this process's single loop thread land here: libuv calls alloc_cb and then
+ * read_cb for one stream before moving on, and the framer copies out whatever it must keep. */
+static uint8_t shared_read_buf[65536];
+static uint64_t next_conn_id = 1;
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_closed(uv_handle_t *h);
+static void after_write(uv_write_t *req, int status);
+static void after_connect(uv_connect_t *req, int status);
+
+static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued)
+{
+    mim_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    if (uv_tcp_init(loop, &c->tcp) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->tcp.data = c;
+    c->id = next_conn_id++;
+    c->max_queued = max_queued;
+    mim_framer_init(&c->framer, max_frame);
+    return c;
+}
+
+static int conn_start(mim_conn *c)
+{
+    int rc;
+    uv_tcp_nodelay(&c->tcp, 1); /* frames are small and latency matters more than packets */
+    if ((rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) != 0)
+        return rc;
+    c->reading = 1;
+    return 0;
+}
+
+int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data,
+                    size_t max_frame, size_t max_queued, mim_conn **out)
+{
+    mim_conn *c = conn_new(server->loop, max_frame, max_queued);
+    int len = sizeof(c->remote);
+    int rc;
+
+    *out = NULL;
+    if (c == NULL)
+        return MIM_ENOMEM;
+    if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) != 0 ||
+        (rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->remote, &len)) != 0 ||
+        (rc = conn_start(c)) != 0) {
+        /* The owner never saw this conn: close it without callbacks. */
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return rc;
+    }
+    mim_addr_format((struct sockaddr *)&c->remote, c->remote_str);
+    c->cb = cb;
+    c->data = data;
+    *out = c;
+    return 0;
+}
+
+int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
+                     void *data, size_t max_frame, size_t max_queued, mim_conn **out)
+{
+    mim_conn *c = conn_new(loop, max_frame, max_queued);
+    int rc;
+
+    *out = NULL;
+    if (c == NULL)
+        return MIM_ENOMEM;
+    memcpy(&c->remote, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    mim_addr_format(addr, c->remote_str);
+    if ((rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, after_connect)) != 0) {
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return rc;
+    }
+    c->cb = cb;
+    c->data = data;
+    *out = c;
+    return 0;
+}
+
+static void after_connect(uv_connect_t *req, int status)
+{
+    mim_conn *c = req->handle->data;
+    int rc;
+
+    if (status == UV_ECANCELED || c->closing)
+        return; /* closed while connecting: on_close reports it */
+    if (status == 0 && (rc = conn_start(c)) != 0)
+        status = rc;
+    if (c->cb->on_connect != NULL)
+        c->cb->on_connect(c, status);
+    if (status != 0)
+        mim_conn_close(c, "connect failed: %s", uv_strerror(status));
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = (char *)shared_read_buf;
+    buf->len = sizeof(shared_read_buf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    mim_conn *c = s->data;
+    const uint8_t *p = (const uint8_t *)buf->base;
+    size_t left;
+
+    if (c->closing || c->draining)
+        return;
+    if (nread == UV_EOF) {
+        if (!mim_framer_idle(&c->framer))
+            mim_conn_close(c, "connection ended inside a frame");
+        else if (c->cb->on_eof != NULL)
+            c->cb->on_eof(c);
+        else
+            mim_conn_close(c, "connection closed by peer");
+        return;
+    }
+    if (nread < 0) {
+        mim_conn_close(c, "read failed: %s", uv_strerror((int)nread));
+        return;
+    }
+
+    left = (size_t)nread;
+    while (left > 0 && !c->closing && !c->draining) {
+        const uint8_t *frame;
+        size_t used, flen;
+        int rc = mim_framer_feed(&c->framer, p, left, &used, &frame, &flen);
+        if (rc < 0) {
+            char sample[64];
+            mim_log_sample(sample, sizeof(sample), p, left);
+            mim_conn_close(c, "%s (input %s)", mim_strerror(rc), sample);
+            return;
+        }
+        p += used;
+        left -= used;
+        if (rc == MIM_FRAMER_FRAME) {
+            c->partial_since = 0;
+            c->cb->on_frame(c, frame, flen);
+        }
+    }
+    if (!c->closing && !mim_framer_idle(&c->framer) && c->partial_since == 0)
+        c->partial_since = uv_now(s->loop);
+}
+
+
+static void on_closed(uv_handle_t *h)
+{
+    mim_conn *c = h->data;
+    if (c->cb != NULL && c->cb->on_close != NULL)
+        c->cb->on_close(c, c->reason[0] != '\0' ? c->reason : "closed");
+    mim_framer_free(&c->framer);
+    free(c);
+}
+
+static void conn_stop_reading(mim_conn *c)
+{
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+}
+
+void mim_conn_close(mim_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (!c->draining) { /* a drain already recorded why */
+        va_start(ap, fmt);
+        vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+        va_end(ap);
+    }
+    conn_stop_reading(c);
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void after_shutdown(uv_shutdown_t *req, int status)
+{
+    mim_conn *c = req->handle->data;
+    (void)status; /* flushed or not, the connection is finished */
+    mim_conn_close(c, "drained");
+}
+
+void mim_conn_drain(mim_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (c->closing || c->draining)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+    va_end(ap);
+    c->draining = 1;
+    c->drain_since = uv_now(c->tcp.loop);
+    conn_stop_reading(c);
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, after_shutdown) != 0)
+        mim_conn_close(c, "drained");
+}
+
+
+uint8_t *mim_conn_frame_new(size_t len)
+{
+    conn_write *w;
+    if (len == 0 || len > MIM_FRAME_MAX)
+        return NULL;
+    w = malloc(sizeof(*w) + MIM_FRAME_HEADER_LEN + len);
+    if (w == NULL)
+        return NULL;
+    w->len = MIM_FRAME_HEADER_LEN + len;
+    mim_frame_header(w->bytes, len);
+    return w->bytes + MIM_FRAME_HEADER_LEN;
+}
+
+static conn_write *write_of(uint8_t *payload)
+{
+    return (conn_write *)(void *)(payload - MIM_FRAME_HEADER_LEN - offsetof(conn_write, bytes));
+}
+
+void mim_conn_frame_discard(uint8_t *payload)
+{
+    if (payload != NULL)
+        free(write_of(payload));
+}
+
+int mim_conn_frame_send(mim_conn *c, uint8_t *payload)
+{
+    conn_write *w = write_of(payload);
+    uv_buf_t b;
+    int rc;
+
+    if (c->closing || c->draining) {
+        free(w);
+        return MIM_ECLOSED;
+    }
+    if (mim_conn_queued(c) + w->len > c->max_queued) {
+        free(w);
+        return MIM_EOVERFLOW;
+    }
+    b = uv_buf_init((char *)w->bytes, (unsigned int)w->len);
+    if ((rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, after_write)) != 0) {
+        free(w);
+        return MIM_EIO;
+    }
+    return 0;
+}
+
+int mim_conn_send(mim_conn *c, const void *payload, size_t len)
+{
+    uint8_t *p = mim_conn_frame_new(len);
+    if (p == NULL)
+        return len == 0 || len > MIM_FRAME_MAX ? MIM_EINVAL : MIM_ENOMEM;
+    memcpy(p, payload, len);
+    return mim_conn_frame_send(c, p);
+}
+
+static void after_write(uv_write_t *req, int status)
+{
+    conn_write *w = (conn_write *)req;
+    mim_conn *c = req->handle->data;
+
+    free(w);
+    /* After a close, writes finish with UV_ECANCELED: they only free their bytes. */
+    if (status < 0 && status != UV_ECANCELED && !c->closing)
+        mim_conn_close(c, "write failed: %s", uv_strerror(status));
+}
+
+size_t mim_conn_queued(const mim_conn *c)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+uint64_t mim_conn_partial_age(const mim_conn *c, uint64_t now)
+{
+    if (c->partial_since == 0 || now < c->partial_since)
+        return 0;
+    return now - c->partial_since;
+}

@@ -46,6 +46,9 @@ struct mim_conn {
     size_t max_queued;               /* output cap in bytes */
     uint64_t partial_since;          /* uv_now() when the current partial frame began, or 0 */
     int closing;                     /* mim_conn_close was called */
+    int draining;                    /* mim_conn_drain was called: flushing, then closing */
+    uint64_t drain_since;            /* uv_now() when draining began */
+    uv_shutdown_t shutdown_req;
     int reading;
     uv_connect_t connect_req;
     struct sockaddr_storage remote;  /* peer address as accepted/dialled */
@@ -75,6 +78,11 @@ void mim_conn_frame_discard(uint8_t *payload);
 /* Closes (once). reason is printf-style and is logged with the conn id by the owner's
  * on_close. Safe to call repeatedly and from inside callbacks. */
 void mim_conn_close(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Closes after everything already queued has been written (uv_shutdown), so a last Error
+ * frame reaches the peer. Reading stops at once and no more sends are accepted. A peer that
+ * never reads would keep it draining: owners hard-close (mim_conn_close) past a deadline, using
+ * drain_since. The reason is recorded now and reported by on_close. */
+void mim_conn_drain(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Bytes queued for writing and not yet written. */
 size_t mim_conn_queued(const mim_conn *c);
 /* How long (ms) a partial frame has been waiting for the rest of its bytes; 0 when idle. */
