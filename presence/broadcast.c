@@ -1,1 +1,128 @@
-/* placeholder: being written */
+/* Output queueing and coalescing.
+ *
+ * Messages bound for one session during a loop turn are appended to its `out` buffer as
+ * PresenceBatch elements; at the end of the turn (a uv_check handle) each buffer is sealed into
+ * as few encrypted frames as fit, one write each. A broadcast encodes its message once and
+ * appends the same bytes to every recipient: only the encryption is per connection. */
+#include "server.h"
+#include "mim_error.h"
+#include "mim_log.h"
+
+#include <string.h>
+
+static void flush_list_add(session *s)
+{
+    presence_server *srv = s->srv;
+    if (s->flush_queued)
+        return;
+    s->flush_queued = 1;
+    s->flush_prev = NULL;
+    s->flush_next = srv->flush_head;
+    if (srv->flush_head != NULL)
+        srv->flush_head->flush_prev = s;
+    srv->flush_head = s;
+}
+
+void broadcast_forget(session *s)
+{
+    if (!s->flush_queued)
+        return;
+    if (s->flush_prev != NULL)
+        s->flush_prev->flush_next = s->flush_next;
+    else
+        s->srv->flush_head = s->flush_next;
+    if (s->flush_next != NULL)
+        s->flush_next->flush_prev = s->flush_prev;
+    s->flush_prev = s->flush_next = NULL;
+    s->flush_queued = 0;
+}
+
+int broadcast_flush_session(session *s, int tag)
+{
+    uint8_t *frame;
+    int rc;
+
+    broadcast_forget(s);
+    if (s->conn == NULL || s->out.len == 0) {
+        mim_buf_reset(&s->out);
+        return 0;
+    }
+    frame = mim_conn_frame_new(s->out.len + MIM_STREAM_ABYTES);
+    if (frame == NULL) {
+        mim_buf_reset(&s->out);
+        mim_conn_close(s->conn, "out of memory sealing output");
+        return MIM_ENOMEM;
+    }
+    rc = mim_stream_tx_seal(&s->tx, s->out.data, s->out.len, tag, frame);
+    mim_wipe(s->out.data, s->out.len);
+    mim_buf_reset(&s->out);
+    if (s->out.cap > 4096)
+        mim_buf_free(&s->out); /* a table burst should not stay allocated while idle */
+    if (rc != 0) {
+        mim_conn_frame_discard(frame);
+        mim_conn_close(s->conn, "sealing failed: %s", mim_strerror(rc));
+        return rc;
+    }
+    rc = mim_conn_frame_send(s->conn, frame);
+    if (rc == MIM_EOVERFLOW) {
+        mim_conn_close(s->conn, "slow reader: more than %zu bytes queued", s->conn->max_queued);
+    } else if (rc != 0 && rc != MIM_ECLOSED) {
+        mim_conn_close(s->conn, "write failed: %s", mim_strerror(rc));
+    }
+    return rc;
+}
+
+/* Appends an encoded element to s's batch, sealing the batch first when it would outgrow one
+ * frame. */
+static int queue_element(session *s, const uint8_t *el, size_t len)
+{
+    int rc;
+
+    if (s->conn == NULL || s->conn->closing || s->conn->draining || !s->tx_ready)
+        return MIM_ECLOSED;
+    if (len > PRESENCE_MAX_PLAINTEXT)
+        return MIM_EOVERFLOW; /* a bug: callers size their messages to fit */
+    if (s->out.len + len > PRESENCE_MAX_PLAINTEXT) {
+        if ((rc = broadcast_flush_session(s, MIM_STREAM_TAG_MESSAGE)) != 0)
+            return rc;
+    }
+    if ((rc = mim_presence_batch_append_raw(&s->out, el, len)) != 0) {
+        mim_conn_close(s->conn, "out of memory queueing output");
+        return rc;
+    }
+    flush_list_add(s);
+    return 0;
+}
+
+int broadcast_to(session *s, const Mim__PresenceMsg *m)
+{
+    mim_buf el = {0};
+    int rc = mim_presence_batch_append(&el, m);
+    if (rc == 0)
+        rc = queue_element(s, el.data, el.len);
+    mim_buf_free(&el);
+    return rc;
+}
+
+void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except)
+{
+    mim_buf el = {0};
+
+    if (mim_presence_batch_append(&el, m) != 0) {
+        mim_log_error("broadcast: out of memory encoding a message");
+        return;
+    }
+    for (online_entry *e = online_table_first(&srv->table); e != NULL;
+         e = online_table_next(e)) {
+        session *s = e->session;
+        if (s != except)
+            (void)queue_element(s, el.data, el.len); /* a failure closes only that session */
+    }
+    mim_buf_free(&el);
+}
+
+void broadcast_flush_all(presence_server *srv)
+{
+    while (srv->flush_head != NULL)
+        (void)broadcast_flush_session(srv->flush_head, MIM_STREAM_TAG_MESSAGE);
+}

@@ -1,1 +1,236 @@
-/* placeholder: being written */
+/* mim-presence lifecycle: listeners, the sweep timer, the end-of-turn flush, signals, and an
+ * orderly shutdown. */
+#include "server.h"
+#include "mim_error.h"
+#include "mim_fs.h"
+#include "mim_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void presence_config_defaults(presence_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->port = PRESENCE_DEFAULT_PORT;
+    cfg->discovery_port = PRESENCE_DEFAULT_PORT;
+    cfg->max_peers = 10000;
+    cfg->admit.max_unauth = 512;
+    cfg->admit.max_unauth_per_ip = 64;
+    cfg->admit.rate_per_ip = 50;
+    cfg->handshake_timeout_ms = 5000;
+    cfg->ping_interval_ms = 30000;
+    cfg->max_queued = 4u << 20;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    presence_server *srv = listener->data;
+    if (status < 0) {
+        mim_log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    session_accept(srv, listener);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    presence_server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    session *s = srv->sessions;
+
+    while (s != NULL) {
+        session *next = s->next; /* a close only frees in its callback, later: still safe */
+        session_sweep(s, now);
+        s = next;
+    }
+    admission_sweep(&srv->admit, now);
+}
+
+static void on_flush(uv_check_t *h)
+{
+    broadcast_flush_all(h->data);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    presence_server *srv = h->data;
+    mim_log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    presence_server_stop(srv);
+}
+
+/* Binds one listener. For "::" it asks for IPV6_V6ONLY so that "0.0.0.0" can share the port. */
+static int listen_on(presence_server *srv, const char *addr_s, int port)
+{
+    struct sockaddr_storage ss;
+    uv_tcp_t *l = &srv->listeners[srv->nlisteners];
+    unsigned flags;
+    int rc;
+
+    if (mim_addr_parse(addr_s, (uint16_t)port, &ss) != 0) {
+        mim_log_error("--bind %s: not a numeric IPv4 or IPv6 address", addr_s);
+        return MIM_EINVAL;
+    }
+    if (port == 0) { /* mim_addr_parse would refuse an explicit :0 */
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    }
+    flags = ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
+    uv_tcp_init(srv->loop, l);
+    l->data = srv;
+    srv->nlisteners++;
+    if ((rc = uv_tcp_bind(l, (struct sockaddr *)&ss, flags)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)l, 511, on_connection)) != 0) {
+        mim_log_error("cannot listen on %s port %d: %s", addr_s, port, uv_strerror(rc));
+        return rc;
+    }
+    if (srv->port == 0) {
+        struct sockaddr_storage got;
+        int len = sizeof(got);
+        uv_tcp_getsockname(l, (struct sockaddr *)&got, &len);
+        srv->port = mim_addr_port((struct sockaddr *)&got);
+    }
+    mim_log_info("listening on %s port %d", addr_s, srv->port);
+    return 0;
+}
+
+static int open_listeners(presence_server *srv)
+{
+    const presence_config *cfg = &srv->cfg;
+    int rc;
+
+    srv->port = cfg->port;
+    if (cfg->nbinds > 0) {
+        for (int i = 0; i < cfg->nbinds; i++)
+            if ((rc = listen_on(srv, cfg->binds[i], srv->port)) != 0)
+                return rc;
+        return 0;
+    }
+    /* Default: every IPv6 and IPv4 address, on the same port. A host without IPv6 still
+     * serves IPv4. */
+    rc = listen_on(srv, "::", srv->port);
+    if (rc != 0) {
+        mim_log_warn("no IPv6 listener; serving IPv4 only");
+        uv_close((uv_handle_t *)&srv->listeners[--srv->nlisteners], NULL);
+        srv->port = cfg->port;
+    }
+    return listen_on(srv, "0.0.0.0", srv->port);
+}
+
+static int open_identity_and_store(presence_server *srv)
+{
+    char path[4096];
+    int created = 0, rc;
+
+    if ((rc = mim_fs_prepare_dir(srv->cfg.data_dir)) != 0) {
+        mim_log_error("data dir %s: cannot create or secure it", srv->cfg.data_dir);
+        return rc;
+    }
+    if ((rc = mim_fs_join(path, sizeof(path), srv->cfg.data_dir, "presence.key")) != 0)
+        return rc;
+    if ((rc = mim_identity_load_or_create(path, &srv->id, &created)) != 0) {
+        mim_log_error("key file %s: %s", path,
+                      rc == MIM_EPERM    ? "readable by others: fix with chmod 600, or replace it"
+                      : rc == MIM_EINVAL ? "not a mim key file (wrong size or header)"
+                                         : mim_strerror(rc));
+        return rc;
+    }
+    mim_fingerprint(srv->id->sign_pk, srv->fingerprint);
+    mim_log_info("%s server key %s, fingerprint %s", created ? "created" : "loaded", path,
+                 srv->fingerprint);
+    if ((rc = mim_fs_join(path, sizeof(path), srv->cfg.data_dir, "presence.db")) != 0)
+        return rc;
+    if ((rc = mim_store_open(path, MIM_STORE_PRESENCE, &srv->store)) != 0) {
+        mim_log_error("registry %s: %s", path, mim_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_config *cfg)
+{
+    uint64_t tick;
+    int rc;
+
+    memset(srv, 0, sizeof(*srv));
+    srv->loop = loop;
+    srv->cfg = *cfg;
+    /* Handles first: whatever fails below, presence_server_stop() can then close them all. */
+    uv_timer_init(loop, &srv->sweep);
+    srv->sweep.data = srv;
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_check.data = srv;
+    uv_signal_init(loop, &srv->sig_int);
+    srv->sig_int.data = srv;
+    uv_signal_init(loop, &srv->sig_term);
+    srv->sig_term.data = srv;
+
+    if ((rc = online_table_init(&srv->table)) != 0 ||
+        (rc = admission_init(&srv->admit, &cfg->admit)) != 0 ||
+        (rc = open_identity_and_store(srv)) != 0 || (rc = open_listeners(srv)) != 0)
+        return rc;
+    if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
+        mim_log_warn("LAN discovery is off: peers must be given the server's address");
+
+    /* Deadlines are checked a few times per handshake timeout, at least once a second. */
+    tick = cfg->handshake_timeout_ms / 4;
+    if (tick > 1000)
+        tick = 1000;
+    if (tick < 10)
+        tick = 10;
+    uv_timer_start(&srv->sweep, on_sweep, tick, tick);
+    uv_check_start(&srv->flush_check, on_flush);
+    uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+    uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+    return 0;
+}
+
+void presence_server_stop(presence_server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    for (int i = 0; i < srv->nlisteners; i++)
+        if (!uv_is_closing((uv_handle_t *)&srv->listeners[i]))
+            uv_close((uv_handle_t *)&srv->listeners[i], NULL);
+    discovery_stop(srv);
+    uv_signal_stop(&srv->sig_int);
+    uv_signal_stop(&srv->sig_term);
+    uv_close((uv_handle_t *)&srv->sig_int, NULL);
+    uv_close((uv_handle_t *)&srv->sig_term, NULL);
+
+    /* Tell everyone, then let their last frames drain; the sweep timer keeps running to cut off
+     * peers that will not read, and the flush check keeps flushing. */
+    for (session *s = srv->sessions; s != NULL; s = s->next) {
+        if (s->conn == NULL)
+            continue;
+        if (s->state == SESSION_ONLINE)
+            session_fail(s, MIM__ERROR_CODE__ERROR_SHUTTING_DOWN, "server shutting down");
+        else
+            mim_conn_close(s->conn, "server shutting down");
+    }
+    presence_server_poll_done(srv);
+}
+
+/* Once the last session is gone, close the timer and check handles so the loop can end. */
+void presence_server_poll_done(presence_server *srv)
+{
+    if (!srv->stopping || srv->nsessions > 0)
+        return;
+    if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
+        uv_close((uv_handle_t *)&srv->sweep, NULL);
+        uv_close((uv_handle_t *)&srv->flush_check, NULL);
+    }
+}
+
+void presence_server_free(presence_server *srv)
+{
+    online_table_free(&srv->table);
+    admission_free(&srv->admit);
+    mim_store_close(srv->store);
+    srv->store = NULL;
+    mim_identity_free(srv->id);
+    srv->id = NULL;
+}

@@ -1,0 +1,141 @@
+/* mim-presence: the server object and the pieces that share it.
+ *
+ * One libuv loop, one thread. The server owns its listeners, the discovery socket, a sweep
+ * timer (deadlines and keepalive), a check handle that flushes coalesced output at the end of
+ * each loop turn, the online table, the name registry and its own identity.
+ * Files: server.c (lifecycle, accept), session.c (one connection's state machine),
+ * broadcast.c (queueing and coalescing output), discovery.c (UDP probe), online_table.c. */
+#ifndef MIM_PRESENCE_SERVER_H
+#define MIM_PRESENCE_SERVER_H
+
+#include "admission.h"
+#include "mim_buf.h"
+#include "mim_conn.h"
+#include "mim_crypto.h"
+#include "mim_codec.h"
+#include "mim_store.h"
+#include "online_table.h"
+#include "presence.pb-c.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+#define PRESENCE_DEFAULT_PORT     4242
+#define PRESENCE_MAX_BINDS        8
+#define PRESENCE_HANDSHAKE_FRAME  1024   /* framer max until the transport is up */
+#define PRESENCE_FRAME_TIMEOUT_MS 10000  /* a started frame must complete within this */
+#define PRESENCE_DRAIN_TIMEOUT_MS 5000   /* a closing peer that will not read is cut off */
+/* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
+#define PRESENCE_MAX_PLAINTEXT (MIM_FRAME_MAX - MIM_STREAM_ABYTES)
+
+typedef struct presence_config {
+    const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
+    int nbinds;
+    int port;             /* TCP; 0 = any free port */
+    int discovery_port;   /* UDP; 0 = any free, -1 = off */
+    const char *data_dir;
+    uint32_t max_peers;
+    admission_limits admit;
+    uint32_t handshake_timeout_ms;
+    uint32_t ping_interval_ms; /* dead after 3 intervals of silence */
+    size_t max_queued;         /* output cap per logged-in connection, bytes */
+} presence_config;
+
+void presence_config_defaults(presence_config *cfg);
+
+typedef enum session_state {
+    SESSION_AWAIT_MSG1 = 0, /* accepted; waiting for Noise message 1 (-> e) */
+    SESSION_AWAIT_MSG3,     /* sent message 2; waiting for message 3 (-> s, se) */
+    SESSION_AWAIT_HEADER,   /* transport keys split; waiting for the peer's stream header */
+    SESSION_AWAIT_LOGIN,    /* encrypted; waiting for Login */
+    SESSION_ONLINE,         /* logged in and in the online table */
+} session_state;
+
+typedef struct presence_server presence_server;
+
+typedef struct session {
+    presence_server *srv;
+    mim_conn *conn;          /* NULL once the connection is closed */
+    session_state state;
+    mim_noise *hs;           /* only during the handshake, then wiped and freed */
+    uint8_t identity_pk[MIM_KEY_LEN]; /* proven in the handshake */
+    uint8_t hh[MIM_HASH_LEN];         /* handshake hash, signed by Login */
+    char name[MIM_NAME_MAX_BYTES + 1];/* from the handshake payload */
+    mim_stream_tx tx;
+    mim_stream_rx rx;
+    uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the peer's stream header only */
+    int tx_ready;            /* tx keyed: messages can be queued */
+    uint8_t ip[16];
+    uint8_t ip_len;
+    int unauth_counted;      /* admission_enter succeeded and leave is still owed */
+    online_entry *entry;     /* in the online table while ONLINE, else NULL */
+    uint64_t started;        /* uv_now at accept */
+    uint64_t last_rx;        /* uv_now of the last frame received */
+    uint64_t last_ping;      /* uv_now of the last Ping we sent */
+    mim_buf out;             /* batch plaintext queued this loop turn */
+    struct session *prev, *next;             /* all sessions */
+    struct session *flush_prev, *flush_next; /* sessions with queued output */
+    int flush_queued;
+} session;
+
+struct presence_server {
+    uv_loop_t *loop;
+    presence_config cfg;
+    mim_identity *id;
+    char fingerprint[MIM_FINGERPRINT_LEN];
+    mim_store *store;
+    online_table table;
+    admission admit;
+    uv_tcp_t listeners[PRESENCE_MAX_BINDS];
+    int nlisteners;
+    int port;                 /* the TCP port actually bound */
+    uv_udp_t discovery;
+    int discovery_on;
+    int discovery_port;       /* the UDP port actually bound */
+    double discovery_tokens;  /* replies allowed now (reflection cap) */
+    uint64_t discovery_refilled;
+    uv_timer_t sweep;
+    uv_check_t flush_check;
+    uv_signal_t sig_int, sig_term;
+    session *sessions;        /* every live session */
+    session *flush_head;      /* sessions with output queued this turn */
+    size_t nsessions;
+    int stopping;
+};
+
+/* server.c */
+int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_config *cfg);
+/* Begins an orderly shutdown: stop accepting, tell every peer, close everything. The loop
+ * ends once the last handle is closed; then call presence_server_free. */
+void presence_server_stop(presence_server *srv);
+void presence_server_free(presence_server *srv);
+/* Called when a session ends: during a shutdown, the last one closes the server's handles. */
+void presence_server_poll_done(presence_server *srv);
+
+/* session.c */
+void session_accept(presence_server *srv, uv_stream_t *listener);
+/* Deadlines and keepalive for one session; called by the sweep timer. */
+void session_sweep(session *s, uint64_t now);
+/* Sends Error(code, text) as the last frame (TAG_FINAL) when the transport is up, then
+ * drains and closes. Before the transport is up it just closes. */
+void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* broadcast.c */
+/* Queues one message for s; it goes out, coalesced with others, at the end of this loop turn.
+ * 0, or a negative code after which s is being closed. */
+int broadcast_to(session *s, const Mim__PresenceMsg *m);
+/* Encodes m once and queues it for every online session except `except` (may be NULL). */
+void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except);
+/* Seals and writes everything queued for s now; tag is MIM_STREAM_TAG_MESSAGE or _FINAL. */
+int broadcast_flush_session(session *s, int tag);
+/* Flushes every session with queued output (the end-of-turn check handle). */
+void broadcast_flush_all(presence_server *srv);
+/* Removes s from the flush list (before it is freed). */
+void broadcast_forget(session *s);
+
+/* discovery.c */
+int discovery_start(presence_server *srv);
+void discovery_stop(presence_server *srv);
+
+#endif
