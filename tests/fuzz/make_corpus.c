@@ -1,0 +1,380 @@
+/* Writes the seed corpora under tests/fuzz/corpus/<target>/: a few valid encodings of every
+ * message a fuzz target reads, plus a couple of malformed ones, so that fuzzing starts deep
+ * in the decoders and the ctest replay covers both the accept and the refuse paths.
+ *
+ *   fuzz_make_corpus [CORPUS_DIR]     (default: the source tree's tests/fuzz/corpus)
+ *
+ * The output is deterministic: rerunning it rewrites identical files. Not a test; run it by
+ * hand after changing the schemas and commit the result. */
+#include "mim_framer.h"
+
+#include "handshake.pb-c.h"
+#include "presence.pb-c.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef MIM_FUZZ_CORPUS_DIR
+#define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
+#endif
+
+static const char *root;
+static int failures;
+
+static void write_seed(const char *target, const char *name, const uint8_t *p, size_t n)
+{
+    char path[4096];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", root, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
+        failures++;
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+    fp = fopen(path, "wb");
+    if (fp == NULL || (n > 0 && fwrite(p, 1, n, fp) != n) || fclose(fp) != 0) {
+        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
+        failures++;
+        return;
+    }
+    if (n > 1024) {
+        fprintf(stderr, "%s: %zu bytes; seeds should stay under 1 KiB\n", path, n);
+        failures++;
+    }
+}
+
+/* Packs any protobuf-c message and writes it; `cut` drops that many bytes from the end to make
+ * a truncated (malformed) seed. */
+static void write_msg(const char *target, const char *name, const ProtobufCMessage *m, size_t cut)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(n ? n : 1);
+
+    if (buf == NULL)
+        abort();
+    protobuf_c_message_pack(m, buf);
+    write_seed(target, name, buf, n > cut ? n - cut : 0);
+    free(buf);
+}
+
+/* Recognisable, fixed filler for keys and signatures. */
+static uint8_t key_a[32], key_b[32], sig_a[64], sig_b[64], sig_c[64];
+static uint8_t addr4[4] = {192, 168, 1, 20};
+static uint8_t addr6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + i * 13);
+}
+
+static void peer(Mim__PeerInfo *pi, const char *name, uint8_t *addr, size_t alen, uint32_t port,
+                 uint8_t *key, Mim__Status st, const char *text)
+{
+    mim__peer_info__init(pi);
+    pi->name = (char *)name;
+    pi->addr.data = addr;
+    pi->addr.len = alen;
+    pi->port = port;
+    pi->identity_pk.data = key;
+    pi->identity_pk.len = 32;
+    pi->status = st;
+    pi->status_text = (char *)text;
+}
+
+/* ---- framer: [maxA][maxB][n][n+1 chunk sizes][stream], see fuzz_framer.c ---- */
+
+/* Starts a seed with the fuzz_framer preamble (limits and chunk sizes) given as bytes. */
+static size_t put_bytes(uint8_t *out, const char *bytes, size_t n)
+{
+    memcpy(out, bytes, n);
+    return n;
+}
+
+static size_t put_frame(uint8_t *out, size_t len, uint8_t fillb)
+{
+    mim_frame_header(out, len);
+    memset(out + MIM_FRAME_HEADER_LEN, fillb, len);
+    return MIM_FRAME_HEADER_LEN + len;
+}
+
+static void framer_seeds(void)
+{
+    uint8_t b[1024];
+    size_t n;
+
+    /* Limits 65535/65535, chunks of 1, 7 and "the rest"; frames of 1, 2, 255, 256, 3 bytes. */
+    n = put_bytes(b, "\xff\xff\xff\xff\x02\x01\x07\x00", 8);
+    n += put_frame(b + n, 1, 'a');
+    n += put_frame(b + n, 2, 'b');
+    n += put_frame(b + n, 255, 'c');
+    n += put_frame(b + n, 256, 'd');
+    n += put_frame(b + n, 3, 'e');
+    write_seed("framer", "several_frames", b, n);
+
+    /* A handshake limit of 100 then 1024: a 100-byte frame, then a 300-byte one. */
+    n = put_bytes(b, "\x00\x64\x04\x00\x00\x32", 6);
+    n += put_frame(b + n, 100, 'h');
+    n += put_frame(b + n, 300, 't');
+    write_seed("framer", "limit_switch", b, n);
+
+    /* One byte at a time, ending inside a body. */
+    n = put_bytes(b, "\x00\x40\x00\x40\x00\x01", 6);
+    n += put_frame(b + n, 5, 'x');
+    n += put_frame(b + n, 20, 'y') - 10;
+    write_seed("framer", "bytewise_partial", b, n);
+
+    /* 17 bytes announced with a limit of 16: refused after the header. */
+    n = put_bytes(b, "\x00\x10\x00\x10\x00\x00", 6);
+    n += put_frame(b + n, 17, 'z');
+    write_seed("framer", "too_big", b, n);
+
+    /* A valid frame followed by a zero length. */
+    n = put_bytes(b, "\xff\xff\xff\xff\x00\x03", 6);
+    n += put_frame(b + n, 4, 'q');
+    n += put_bytes(b + n, "\x00\x00r", 3);
+    write_seed("framer", "empty_frame", b, n);
+}
+
+/* ---- handshake payload ---- */
+
+static void handshake_seeds(void)
+{
+    Mim__HandshakePayload m;
+
+    mim__handshake_payload__init(&m);
+    m.version = 1;
+    m.identity_pk.data = key_a;
+    m.identity_pk.len = 32;
+    m.static_sig.data = sig_a;
+    m.static_sig.len = 64;
+    m.name = "alice";
+    write_msg("handshake_payload", "peer_alice", &m.base, 0);
+    write_msg("handshake_payload", "peer_alice_truncated", &m.base, 1);
+    m.name = "Zo\xc3\xab \xe5\xa4\xaa\xe9\x83\x8e"; /* "Zoë 太郎": multi-byte names */
+    write_msg("handshake_payload", "peer_utf8_name", &m.base, 0);
+    m.name = "bad\nname";
+    write_msg("handshake_payload", "bad_control_char", &m.base, 0);
+
+    m.name = "";
+    write_msg("handshake_payload", "server", &m.base, 0);
+    m.identity_pk.len = 31;
+    write_msg("handshake_payload", "bad_short_key", &m.base, 0);
+}
+
+/* ---- presence messages, one type per target ---- */
+
+static void presence_seeds(void)
+{
+    Mim__Login login;
+    Mim__TableChunk table;
+    Mim__PeerInfo pa, pb, pbad;
+    Mim__PeerInfo *peers[2] = {&pa, &pb};
+    Mim__PeerAdd add;
+    Mim__PeerDelete del;
+    Mim__StatusSet sset;
+    Mim__StatusUpdate supd;
+    Mim__Ping ping;
+    Mim__Pong pong;
+    Mim__Error error;
+    Mim__Logout logout;
+
+    mim__login__init(&login);
+    login.name = "alice";
+    login.listen_port = 4242;
+    login.identity_pk.data = key_a;
+    login.identity_pk.len = 32;
+    login.static_sig.data = sig_a;
+    login.static_sig.len = 64;
+    login.login_sig.data = sig_b;
+    login.login_sig.len = 64;
+    write_msg("presence_login", "alice", &login.base, 0);
+    write_msg("presence_login", "alice_truncated", &login.base, 5);
+    login.name = "\xe5\xa4\xaa\xe9\x83\x8e";
+    login.listen_port = 65535;
+    write_msg("presence_login", "utf8_name_max_port", &login.base, 0);
+    login.login_sig.len = 63;
+    write_msg("presence_login", "bad_sig_63", &login.base, 0);
+    login.login_sig.len = 64;
+    login.listen_port = 70000;
+    write_msg("presence_login", "bad_port", &login.base, 0);
+
+    peer(&pa, "alice", addr4, 4, 4242, key_a, MIM__STATUS__STATUS_AVAILABLE, "");
+    peer(&pb, "bob", addr6, 16, 5000, key_b, MIM__STATUS__STATUS_AWAY, "at lunch");
+    mim__table_chunk__init(&table);
+    table.n_peers = 2;
+    table.peers = peers;
+    table.last = 1;
+    write_msg("presence_table", "two_peers_last", &table.base, 0);
+    table.n_peers = 1;
+    table.last = 0;
+    write_msg("presence_table", "one_peer_more_to_come", &table.base, 0);
+    peer(&pbad, "carol", addr4, 3, 1, key_b, MIM__STATUS__STATUS_BUSY, "");
+    peers[0] = &pbad;
+    write_msg("presence_table", "bad_addr_len", &table.base, 0);
+    peers[0] = &pa;
+
+    mim__peer_add__init(&add);
+    add.peer = &pb;
+    write_msg("presence_add", "bob_v6", &add.base, 0);
+    add.peer = &pa;
+    write_msg("presence_add", "alice_v4", &add.base, 0);
+    pbad.addr.len = 4;
+    pbad.port = 0;
+    add.peer = &pbad;
+    write_msg("presence_add", "bad_port_zero", &add.base, 0);
+
+    mim__peer_delete__init(&del);
+    del.name = "bob";
+    write_msg("presence_del", "bob", &del.base, 0);
+    del.name = "";
+    write_msg("presence_del", "bad_empty_name", &del.base, 0);
+
+    mim__status_set__init(&sset);
+    sset.status = MIM__STATUS__STATUS_AWAY;
+    sset.text = "at lunch";
+    write_msg("presence_status_set", "away", &sset.base, 0);
+    sset.status = MIM__STATUS__STATUS_BUSY;
+    sset.text = "";
+    write_msg("presence_status_set", "busy_no_text", &sset.base, 0);
+    sset.status = (Mim__Status)9;
+    write_msg("presence_status_set", "bad_unknown_status", &sset.base, 0);
+
+    mim__status_update__init(&supd);
+    supd.name = "alice";
+    supd.status = MIM__STATUS__STATUS_BUSY;
+    supd.text = "in a meeting";
+    write_msg("presence_status", "alice_busy", &supd.base, 0);
+    supd.status = MIM__STATUS__STATUS_UNSPECIFIED;
+    write_msg("presence_status", "bad_unspecified", &supd.base, 0);
+
+    mim__ping__init(&ping);
+    ping.nonce = 0x0123456789abcdefULL;
+    write_msg("presence_ping", "nonce", &ping.base, 0);
+    ping.nonce = 0;
+    write_msg("presence_ping", "zero", &ping.base, 0);
+    write_seed("presence_ping", "bad_truncated_varint", (const uint8_t *)"\x08\xff\xff", 3);
+
+    mim__pong__init(&pong);
+    pong.nonce = 0x0123456789abcdefULL;
+    write_msg("presence_pong", "nonce", &pong.base, 0);
+    write_seed("presence_pong", "bad_wrong_wire_type", (const uint8_t *)"\x0a\x01\x00", 3);
+
+    mim__error__init(&error);
+    error.code = MIM__ERROR_CODE__ERROR_NAME_TAKEN;
+    error.message = "the name alice is registered to another key";
+    write_msg("presence_error", "name_taken", &error.base, 0);
+    error.code = MIM__ERROR_CODE__ERROR_SHUTTING_DOWN;
+    error.message = "";
+    write_msg("presence_error", "shutting_down", &error.base, 0);
+    error.code = (Mim__ErrorCode)99;
+    write_msg("presence_error", "bad_unknown_code", &error.base, 0);
+
+    mim__logout__init(&logout);
+    write_msg("presence_logout", "empty", &logout.base, 0);
+    write_seed("presence_logout", "unknown_field", (const uint8_t *)"\x08\x01", 2);
+}
+
+/* ---- presence batches ---- */
+
+static void batch_seeds(void)
+{
+    Mim__PresenceBatch batch;
+    Mim__PresenceMsg m[4];
+    Mim__PresenceMsg *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
+    Mim__Login login;
+    Mim__TableChunk table;
+    Mim__PeerInfo pa, pb;
+    Mim__PeerInfo *peers[2] = {&pa, &pb};
+    Mim__PeerAdd add;
+    Mim__StatusUpdate supd;
+    Mim__Ping ping;
+    Mim__Pong pong;
+
+    for (size_t i = 0; i < 4; i++)
+        mim__presence_msg__init(&m[i]);
+    mim__presence_batch__init(&batch);
+    batch.msgs = mp;
+
+    /* peer -> server: the login. */
+    mim__login__init(&login);
+    login.name = "alice";
+    login.listen_port = 4242;
+    login.identity_pk.data = key_a;
+    login.identity_pk.len = 32;
+    login.static_sig.data = sig_a;
+    login.static_sig.len = 64;
+    login.login_sig.data = sig_c;
+    login.login_sig.len = 64;
+    m[0].body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
+    m[0].login = &login;
+    batch.n_msgs = 1;
+    write_msg("presence_batch", "peer_login", &batch.base, 0);
+
+    /* server -> peer: the table, an add and a status update in one batch. */
+    peer(&pa, "alice", addr4, 4, 4242, key_a, MIM__STATUS__STATUS_AVAILABLE, "");
+    peer(&pb, "bob", addr6, 16, 5000, key_b, MIM__STATUS__STATUS_AWAY, "back soon");
+    mim__table_chunk__init(&table);
+    table.n_peers = 2;
+    table.peers = peers;
+    table.last = 1;
+    mim__peer_add__init(&add);
+    add.peer = &pb;
+    mim__status_update__init(&supd);
+    supd.name = "bob";
+    supd.status = MIM__STATUS__STATUS_BUSY;
+    supd.text = "";
+    m[0].body_case = MIM__PRESENCE_MSG__BODY_TABLE;
+    m[0].table = &table;
+    m[1].body_case = MIM__PRESENCE_MSG__BODY_ADD;
+    m[1].add = &add;
+    m[2].body_case = MIM__PRESENCE_MSG__BODY_STATUS;
+    m[2].status = &supd;
+    batch.n_msgs = 3;
+    write_msg("presence_batch", "server_table_add_status", &batch.base, 0);
+    write_msg("presence_batch", "server_truncated", &batch.base, 7);
+
+    /* Either direction: ping and pong. */
+    mim__ping__init(&ping);
+    ping.nonce = 42;
+    mim__pong__init(&pong);
+    pong.nonce = 41;
+    m[0].body_case = MIM__PRESENCE_MSG__BODY_PING;
+    m[0].ping = &ping;
+    m[1].body_case = MIM__PRESENCE_MSG__BODY_PONG;
+    m[1].pong = &pong;
+    batch.n_msgs = 2;
+    write_msg("presence_batch", "ping_pong", &batch.base, 0);
+
+    /* Malformed: an empty batch, and a message with no oneof arm set. */
+    write_seed("presence_batch", "bad_empty", (const uint8_t *)"", 0);
+    write_seed("presence_batch", "bad_no_body", (const uint8_t *)"\x0a\x00", 2);
+}
+
+int main(int argc, char **argv)
+{
+    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mkdir %s: %s\n", root, strerror(errno));
+        return 1;
+    }
+    fill(key_a, sizeof(key_a), 0x11);
+    fill(key_b, sizeof(key_b), 0x22);
+    fill(sig_a, sizeof(sig_a), 0x33);
+    fill(sig_b, sizeof(sig_b), 0x44);
+    fill(sig_c, sizeof(sig_c), 0x55);
+
+    framer_seeds();
+    handshake_seeds();
+    presence_seeds();
+    batch_seeds();
+    if (failures > 0)
+        return 1;
+    printf("seed corpora written under %s\n", root);
+    return 0;
+}
