@@ -17,10 +17,10 @@ typedef struct admission_limits {
 } admission_limits;
 
 typedef struct admission_ip {
-    uint8_t ip[16];   /* IPv4 as the first 4 bytes, rest zero; IPv6 as is */
-    uint32_t unauth;  /* connections from this IP not logged in yet */
-    double tokens;    /* handshakes this IP may start now */
-    uint64_t refilled;/* ms timestamp of the last refill */
+    uint8_t ip[16];    /* IPv4 as the first 4 bytes, rest zero; IPv6 as is */
+    uint32_t unauth;   /* connections from this IP not logged in yet */
+    double tokens;     /* handshakes this IP may start now */
+    uint64_t refilled; /* ms timestamp of the last refill */
     struct admission_ip *next;
 } admission_ip;
 
@@ -34,9 +34,9 @@ typedef struct admission {
 
 enum {
     ADMIT_OK = 0,
-    ADMIT_FULL = 1,      /* too many unauthenticated connections in all */
-    ADMIT_PER_IP = 2,    /* too many from this IP */
-    ADMIT_RATE = 3,      /* this IP starts handshakes too fast */
+    ADMIT_FULL = 1,   /* too many unauthenticated connections in all */
+    ADMIT_PER_IP = 2, /* too many from this IP */
+    ADMIT_RATE = 3,   /* this IP starts handshakes too fast */
     ADMIT_NOMEM = 4,
 };
 

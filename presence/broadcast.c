@@ -112,8 +112,7 @@ void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const sessio
         mim_log_error("broadcast: out of memory encoding a message");
         return;
     }
-    for (online_entry *e = online_table_first(&srv->table); e != NULL;
-         e = online_table_next(e)) {
+    for (online_entry *e = online_table_first(&srv->table); e != NULL; e = online_table_next(e)) {
         session *s = e->session;
         if (s != except)
             (void)queue_element(s, el.data, el.len); /* a failure closes only that session */

@@ -17,33 +17,32 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: mim-presence [OPTION]...\n"
-            "The presence server of mim, the LAN messenger: peers log in here, see who is\n"
-            "online, then talk to each other directly. It never carries chat text.\n"
-            "\n"
-            "  -p, --port N              TCP port (default 4242; 0 picks a free port)\n"
-            "  -b, --bind ADDR           listen on this numeric address only (repeatable;\n"
-            "                            default: every IPv6 and IPv4 address)\n"
-            "  -d, --data-dir DIR        server key and name registry (default\n"
-            "                            $XDG_DATA_HOME/mim/presence or ~/.local/share/...)\n"
-            "      --discovery-port N    UDP port answering LAN discovery probes (default\n"
-            "                            4242; 0 picks a free port; 'off' disables)\n"
-            "      --max-peers N         peers online at once (default 10000)\n"
-            "      --max-unauth N        connections still in their handshake (default 512)\n"
-            "      --max-unauth-per-ip N of those, from one address (default 64)\n"
-            "      --handshake-rate N    new handshakes per second per address (default 50)\n"
-            "      --handshake-timeout MS  time to finish handshake and login (default 5000)\n"
-            "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
-            "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
-            "                            slow reader (default 4194304)\n"
-            "      --free-name NAME      admin: release NAME from the registry, then exit\n"
-            "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
-            "  -h, --help                show this help and exit\n"
-            "  -V, --version             show the version and exit\n"
-            "\n"
-            "On start it prints its key's fingerprint; peers pin it on first contact.\n"
-            "Exit status: 0 clean shutdown, 1 failure, 2 usage error.\n");
+    fprintf(out, "Usage: mim-presence [OPTION]...\n"
+                 "The presence server of mim, the LAN messenger: peers log in here, see who is\n"
+                 "online, then talk to each other directly. It never carries chat text.\n"
+                 "\n"
+                 "  -p, --port N              TCP port (default 4242; 0 picks a free port)\n"
+                 "  -b, --bind ADDR           listen on this numeric address only (repeatable;\n"
+                 "                            default: every IPv6 and IPv4 address)\n"
+                 "  -d, --data-dir DIR        server key and name registry (default\n"
+                 "                            $XDG_DATA_HOME/mim/presence or ~/.local/share/...)\n"
+                 "      --discovery-port N    UDP port answering LAN discovery probes (default\n"
+                 "                            4242; 0 picks a free port; 'off' disables)\n"
+                 "      --max-peers N         peers online at once (default 10000)\n"
+                 "      --max-unauth N        connections still in their handshake (default 512)\n"
+                 "      --max-unauth-per-ip N of those, from one address (default 64)\n"
+                 "      --handshake-rate N    new handshakes per second per address (default 50)\n"
+                 "      --handshake-timeout MS  time to finish handshake and login (default 5000)\n"
+                 "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
+                 "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
+                 "                            slow reader (default 4194304)\n"
+                 "      --free-name NAME      admin: release NAME from the registry, then exit\n"
+                 "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
+                 "  -h, --help                show this help and exit\n"
+                 "  -V, --version             show the version and exit\n"
+                 "\n"
+                 "On start it prints its key's fingerprint; peers pin it on first contact.\n"
+                 "Exit status: 0 clean shutdown, 1 failure, 2 usage error.\n");
 }
 
 /* Parses a decimal number in [min, max]; 0 on success. */
@@ -156,8 +155,7 @@ int main(int argc, char **argv)
             break;
         case 'b':
             if (cfg.nbinds == PRESENCE_MAX_BINDS) {
-                fprintf(stderr, "mim-presence: at most %d --bind addresses\n",
-                        PRESENCE_MAX_BINDS);
+                fprintf(stderr, "mim-presence: at most %d --bind addresses\n", PRESENCE_MAX_BINDS);
                 return 2;
             }
             cfg.binds[cfg.nbinds++] = optarg;

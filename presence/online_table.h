@@ -16,12 +16,12 @@
 typedef struct online_entry {
     char name[ONLINE_NAME_MAX + 1];
     uint8_t identity_pk[32];
-    uint8_t addr[16];   /* network byte order */
-    uint8_t addr_len;   /* 4 or 16 */
-    uint16_t port;      /* the peer's listen port */
-    int status;         /* MIM__STATUS__* value */
+    uint8_t addr[16]; /* network byte order */
+    uint8_t addr_len; /* 4 or 16 */
+    uint16_t port;    /* the peer's listen port */
+    int status;       /* MIM__STATUS__* value */
     char status_text[ONLINE_STATUS_TEXT_MAX + 1];
-    void *session;      /* the caller's, opaque here */
+    void *session; /* the caller's, opaque here */
     /* private: links kept by the table */
     struct online_entry *by_name_next, *by_key_next, *prev, *next;
 } online_entry;

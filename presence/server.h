@@ -22,17 +22,17 @@
 
 #define PRESENCE_DEFAULT_PORT     4242
 #define PRESENCE_MAX_BINDS        8
-#define PRESENCE_HANDSHAKE_FRAME  1024   /* framer max until the transport is up */
-#define PRESENCE_FRAME_TIMEOUT_MS 10000  /* a started frame must complete within this */
-#define PRESENCE_DRAIN_TIMEOUT_MS 5000   /* a closing peer that will not read is cut off */
+#define PRESENCE_HANDSHAKE_FRAME  1024  /* framer max until the transport is up */
+#define PRESENCE_FRAME_TIMEOUT_MS 10000 /* a started frame must complete within this */
+#define PRESENCE_DRAIN_TIMEOUT_MS 5000  /* a closing peer that will not read is cut off */
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
 #define PRESENCE_MAX_PLAINTEXT (MIM_FRAME_MAX - MIM_STREAM_ABYTES)
 
 typedef struct presence_config {
     const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
     int nbinds;
-    int port;             /* TCP; 0 = any free port */
-    int discovery_port;   /* UDP; 0 = any free, -1 = off */
+    int port;           /* TCP; 0 = any free port */
+    int discovery_port; /* UDP; 0 = any free, -1 = off */
     const char *data_dir;
     uint32_t max_peers;
     admission_limits admit;
@@ -55,24 +55,24 @@ typedef struct presence_server presence_server;
 
 typedef struct session {
     presence_server *srv;
-    mim_conn *conn;          /* NULL once the connection is closed */
+    mim_conn *conn; /* NULL once the connection is closed */
     session_state state;
-    mim_noise *hs;           /* only during the handshake, then wiped and freed */
-    uint8_t identity_pk[MIM_KEY_LEN]; /* proven in the handshake */
-    uint8_t hh[MIM_HASH_LEN];         /* handshake hash, signed by Login */
-    char name[MIM_NAME_MAX_BYTES + 1];/* from the handshake payload */
+    mim_noise *hs;                     /* only during the handshake, then wiped and freed */
+    uint8_t identity_pk[MIM_KEY_LEN];  /* proven in the handshake */
+    uint8_t hh[MIM_HASH_LEN];          /* handshake hash, signed by Login */
+    char name[MIM_NAME_MAX_BYTES + 1]; /* from the handshake payload */
     mim_stream_tx tx;
     mim_stream_rx rx;
     uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the peer's stream header only */
-    int tx_ready;            /* tx keyed: messages can be queued */
+    int tx_ready;                /* tx keyed: messages can be queued */
     uint8_t ip[16];
     uint8_t ip_len;
-    int unauth_counted;      /* admission_enter succeeded and leave is still owed */
-    online_entry *entry;     /* in the online table while ONLINE, else NULL */
-    uint64_t started;        /* uv_now at accept */
-    uint64_t last_rx;        /* uv_now of the last frame received */
-    uint64_t last_ping;      /* uv_now of the last Ping we sent */
-    mim_buf out;             /* batch plaintext queued this loop turn */
+    int unauth_counted;                      /* admission_enter succeeded and leave is still owed */
+    online_entry *entry;                     /* in the online table while ONLINE, else NULL */
+    uint64_t started;                        /* uv_now at accept */
+    uint64_t last_rx;                        /* uv_now of the last frame received */
+    uint64_t last_ping;                      /* uv_now of the last Ping we sent */
+    mim_buf out;                             /* batch plaintext queued this loop turn */
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     int flush_queued;
@@ -88,17 +88,17 @@ struct presence_server {
     admission admit;
     uv_tcp_t listeners[PRESENCE_MAX_BINDS];
     int nlisteners;
-    int port;                 /* the TCP port actually bound */
+    int port; /* the TCP port actually bound */
     uv_udp_t discovery;
     int discovery_on;
-    int discovery_port;       /* the UDP port actually bound */
-    double discovery_tokens;  /* replies allowed now (reflection cap) */
+    int discovery_port;      /* the UDP port actually bound */
+    double discovery_tokens; /* replies allowed now (reflection cap) */
     uint64_t discovery_refilled;
     uv_timer_t sweep;
     uv_check_t flush_check;
     uv_signal_t sig_int, sig_term;
-    session *sessions;        /* every live session */
-    session *flush_head;      /* sessions with output queued this turn */
+    session *sessions;   /* every live session */
+    session *flush_head; /* sessions with output queued this turn */
     size_t nsessions;
     int stopping;
 };

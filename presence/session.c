@@ -133,8 +133,8 @@ static void handle_msg1(session *s, const uint8_t *frame, size_t len)
         mim_conn_close(s->conn, "out of memory");
         return;
     }
-    rc = mim_noise_init(s->hs, 0, MIM_NOISE_PROLOGUE_PRESENCE,
-                        strlen(MIM_NOISE_PROLOGUE_PRESENCE), srv->id->dh_sk);
+    rc = mim_noise_init(s->hs, 0, MIM_NOISE_PROLOGUE_PRESENCE, strlen(MIM_NOISE_PROLOGUE_PRESENCE),
+                        srv->id->dh_sk);
     if (rc == 0)
         rc = mim_noise_read(s->hs, frame, len, out, sizeof(out), &plen);
     if (rc != 0) {
@@ -213,8 +213,7 @@ static void handle_header(session *s, const uint8_t *frame, size_t len)
     int rc;
 
     if (len != MIM_STREAM_HEADER_LEN) {
-        mim_conn_close(s->conn, "stream header is %zu bytes, not %d", len,
-                       MIM_STREAM_HEADER_LEN);
+        mim_conn_close(s->conn, "stream header is %zu bytes, not %d", len, MIM_STREAM_HEADER_LEN);
         return;
     }
     rc = mim_stream_rx_init(&s->rx, s->rx_key, frame);
@@ -291,8 +290,8 @@ static void handle_login(session *s, const Mim__Login *l)
     }
     rc = mim_store_name_claim(srv->store, l->name, s->identity_pk, (int64_t)time(NULL));
     if (rc == MIM_ETAKEN) {
-        session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
-                     "name '%s' is registered to another key", l->name);
+        session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
+                     l->name);
         return;
     }
     if (rc < 0) {
@@ -305,8 +304,8 @@ static void handle_login(session *s, const Mim__Login *l)
         session *prev = old->session;
         online_table_remove(&srv->table, old);
         prev->entry = NULL;
-        session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED,
-                     "replaced by a new login from %s", s->conn->remote_str);
+        session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
+                     s->conn->remote_str);
     }
 
     memset(&e, 0, sizeof(e));
@@ -328,8 +327,7 @@ static void handle_login(session *s, const Mim__Login *l)
     mim_framer_set_max(&s->conn->framer, MIM_FRAME_MAX);
     s->conn->max_queued = srv->cfg.max_queued;
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
-                 (unsigned long long)s->conn->id, s->name, s->conn->remote_str,
-                 (unsigned)e.port,
+                 (unsigned long long)s->conn->id, s->name, s->conn->remote_str, (unsigned)e.port,
                  replacing                   ? "replaces its old session"
                  : rc == MIM_NAME_REGISTERED ? "name registered"
                                              : "known name");
@@ -478,8 +476,8 @@ static void on_close(mim_conn *c, const char *reason)
     if (s->state == SESSION_ONLINE || s->entry != NULL)
         mim_log_info("conn %llu: %s offline: %s", (unsigned long long)c->id, who(s), reason);
     else
-        mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)c->id,
-                     c->remote_str, who(s), reason);
+        mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)c->id, c->remote_str,
+                     who(s), reason);
     s->conn = NULL;
     leave_unauth(s);
     broadcast_forget(s);

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -179,8 +180,7 @@ static int check_name(const char *name, const char *what, char *err, size_t errl
 static int check_text(const char *text, size_t max, const char *what, char *err, size_t errlen)
 {
     if (!mim_text_valid(text, strlen(text), max))
-        return fail(err, errlen, "%s: text too long, not UTF-8, or with control characters",
-                    what);
+        return fail(err, errlen, "%s: text too long, not UTF-8, or with control characters", what);
     return 0;
 }
 
@@ -343,9 +343,9 @@ int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t l
     return mim_buf_append(out, element, len);
 }
 
-void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr,
-                        size_t addr_len, uint16_t port, const uint8_t identity_pk[32],
-                        int status, const char *status_text)
+void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
+                        uint16_t port, const uint8_t identity_pk[32], int status,
+                        const char *status_text)
 {
     mim__peer_info__init(info);
     info->name = (char *)name;

@@ -54,8 +54,8 @@ static int conn_start(mim_conn *c)
     return 0;
 }
 
-int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data,
-                    size_t max_frame, size_t max_queued, mim_conn **out)
+int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
+                    size_t max_queued, mim_conn **out)
 {
     mim_conn *c = conn_new(server->loop, max_frame, max_queued);
     int len = sizeof(c->remote);
@@ -169,7 +169,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->partial_since = uv_now(s->loop);
 }
 
-
 static void on_closed(uv_handle_t *h)
 {
     mim_conn *c = h->data;
@@ -225,7 +224,6 @@ void mim_conn_drain(mim_conn *c, const char *fmt, ...)
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, after_shutdown) != 0)
         mim_conn_close(c, "drained");
 }
-
 
 uint8_t *mim_conn_frame_new(size_t len)
 {

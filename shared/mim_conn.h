@@ -38,28 +38,28 @@ typedef struct mim_conn_callbacks {
 } mim_conn_callbacks;
 
 struct mim_conn {
-    uv_tcp_t tcp;                    /* first: (uv_handle_t *)c == &c->tcp */
-    uint64_t id;                     /* unique per process, for logs */
-    void *data;                      /* the owner's */
+    uv_tcp_t tcp; /* first: (uv_handle_t *)c == &c->tcp */
+    uint64_t id;  /* unique per process, for logs */
+    void *data;   /* the owner's */
     const mim_conn_callbacks *cb;
     mim_framer framer;
-    size_t max_queued;               /* output cap in bytes */
-    uint64_t partial_since;          /* uv_now() when the current partial frame began, or 0 */
-    int closing;                     /* mim_conn_close was called */
-    int draining;                    /* mim_conn_drain was called: flushing, then closing */
-    uint64_t drain_since;            /* uv_now() when draining began */
+    size_t max_queued;      /* output cap in bytes */
+    uint64_t partial_since; /* uv_now() when the current partial frame began, or 0 */
+    int closing;            /* mim_conn_close was called */
+    int draining;           /* mim_conn_drain was called: flushing, then closing */
+    uint64_t drain_since;   /* uv_now() when draining began */
     uv_shutdown_t shutdown_req;
     int reading;
     uv_connect_t connect_req;
-    struct sockaddr_storage remote;  /* peer address as accepted/dialled */
+    struct sockaddr_storage remote; /* peer address as accepted/dialled */
     char remote_str[MIM_ADDR_STRLEN];
-    char reason[128];                /* why it closed, for on_close and the log */
+    char reason[128]; /* why it closed, for on_close and the log */
 };
 
 /* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until
  * on_close. max_frame is the framer's initial maximum. 0 or a UV_E* / MIM_E* code. */
-int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data,
-                    size_t max_frame, size_t max_queued, mim_conn **out);
+int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
+                    size_t max_queued, mim_conn **out);
 /* Dials addr; on_connect reports the result and reading starts on success. */
 int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
                      void *data, size_t max_frame, size_t max_queued, mim_conn **out);

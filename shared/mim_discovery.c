@@ -21,11 +21,10 @@ void mim_discovery_probe_encode(uint8_t out[MIM_DISCOVERY_LEN],
     memcpy(out + 8, nonce, MIM_DISCOVERY_NONCE_LEN);
 }
 
-int mim_discovery_probe_decode(const uint8_t *p, size_t len,
-                               uint8_t nonce[MIM_DISCOVERY_NONCE_LEN])
+int mim_discovery_probe_decode(const uint8_t *p, size_t len, uint8_t nonce[MIM_DISCOVERY_NONCE_LEN])
 {
-    if (len != MIM_DISCOVERY_LEN || memcmp(p, "MIM?", 4) != 0 ||
-        p[4] != MIM_DISCOVERY_VERSION || !all_zero(p + 5, 3) || !all_zero(p + 24, 32))
+    if (len != MIM_DISCOVERY_LEN || memcmp(p, "MIM?", 4) != 0 || p[4] != MIM_DISCOVERY_VERSION ||
+        !all_zero(p + 5, 3) || !all_zero(p + 24, 32))
         return MIM_EINVAL;
     memcpy(nonce, p + 8, MIM_DISCOVERY_NONCE_LEN);
     return 0;
@@ -49,9 +48,8 @@ int mim_discovery_answer_decode(const uint8_t *p, size_t len,
                                 uint8_t identity_pk[32])
 {
     uint16_t got;
-    if (len != MIM_DISCOVERY_LEN || memcmp(p, "MIM!", 4) != 0 ||
-        p[4] != MIM_DISCOVERY_VERSION || p[5] != 0 ||
-        memcmp(p + 8, nonce, MIM_DISCOVERY_NONCE_LEN) != 0)
+    if (len != MIM_DISCOVERY_LEN || memcmp(p, "MIM!", 4) != 0 || p[4] != MIM_DISCOVERY_VERSION ||
+        p[5] != 0 || memcmp(p + 8, nonce, MIM_DISCOVERY_NONCE_LEN) != 0)
         return MIM_EINVAL;
     got = (uint16_t)(p[6] << 8 | p[7]);
     if (got == 0)

@@ -8,21 +8,21 @@
 
 enum {
     MIM_OK = 0,
-    MIM_ENOMEM = -1,        /* allocation failed */
-    MIM_EINVAL = -2,        /* bad argument or malformed input */
-    MIM_EFRAME_TOO_BIG = -3,/* a length prefix over the current maximum */
-    MIM_EFRAME_EMPTY = -4,  /* a zero length prefix: no mim frame is empty */
-    MIM_ECRYPTO = -5,       /* authentication failed, bad key, low-order point */
-    MIM_EDECODE = -6,       /* protobuf did not parse or failed validation */
-    MIM_EIO = -7,           /* a file or socket operation failed (see errno / log) */
-    MIM_ENOENT = -8,        /* no such file, name or row */
-    MIM_EPERM = -9,         /* unsafe permissions (key file readable by others) */
-    MIM_EEXIST = -10,       /* already exists */
-    MIM_ETAKEN = -11,       /* name registered to another identity key */
-    MIM_EDB = -12,          /* the SQLite store failed */
-    MIM_ECLOSED = -13,      /* the connection is closing or closed */
-    MIM_EOVERFLOW = -14,    /* a cap was reached (queued output, table size, buffer) */
-    MIM_ESTATE = -15,       /* not allowed in the current state */
+    MIM_ENOMEM = -1,         /* allocation failed */
+    MIM_EINVAL = -2,         /* bad argument or malformed input */
+    MIM_EFRAME_TOO_BIG = -3, /* a length prefix over the current maximum */
+    MIM_EFRAME_EMPTY = -4,   /* a zero length prefix: no mim frame is empty */
+    MIM_ECRYPTO = -5,        /* authentication failed, bad key, low-order point */
+    MIM_EDECODE = -6,        /* protobuf did not parse or failed validation */
+    MIM_EIO = -7,            /* a file or socket operation failed (see errno / log) */
+    MIM_ENOENT = -8,         /* no such file, name or row */
+    MIM_EPERM = -9,          /* unsafe permissions (key file readable by others) */
+    MIM_EEXIST = -10,        /* already exists */
+    MIM_ETAKEN = -11,        /* name registered to another identity key */
+    MIM_EDB = -12,           /* the SQLite store failed */
+    MIM_ECLOSED = -13,       /* the connection is closing or closed */
+    MIM_EOVERFLOW = -14,     /* a cap was reached (queued output, table size, buffer) */
+    MIM_ESTATE = -15,        /* not allowed in the current state */
 };
 
 /* A static, never-NULL description of `err`. */

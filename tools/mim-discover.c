@@ -55,8 +55,10 @@ static char *strip_port(char *addr)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"to", required_argument, NULL, 't'},   {"timeout", required_argument, NULL, 'w'},
-        {"all", no_argument, NULL, 'a'},        {"help", no_argument, NULL, 'h'},
+        {"to", required_argument, NULL, 't'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *to = "255.255.255.255";
