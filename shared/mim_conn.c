@@ -27,6 +27,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_closed(uv_handle_t *h);
 static void after_write(uv_write_t *req, int status);
 static void after_connect(uv_connect_t *req, int status);
+static void conn_stop_reading(mim_conn *c);
+static void drain_maybe_close(mim_conn *c);
 
 static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued)
 {
@@ -131,8 +133,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t left;
 
-    if (c->closing || c->draining)
+    if (c->closing)
         return;
+    if (c->draining) { /* input is discarded; only the peer's end matters now */
+        if (nread < 0) {
+            c->peer_done = 1;
+            conn_stop_reading(c);
+            drain_maybe_close(c);
+        }
+        return;
+    }
     if (nread == UV_EOF) {
         if (!mim_framer_idle(&c->framer))
             mim_conn_close(c, "connection ended inside a frame");
@@ -202,11 +212,26 @@ void mim_conn_close(mim_conn *c, const char *fmt, ...)
         uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
+/* Lingering close. Closing a socket with unread input makes the kernel answer with a reset and
+ * drop what we still had queued -- the very Error frame a drain exists to deliver. So a draining
+ * connection keeps reading (and discarding) until the peer's EOF, and closes once both its own
+ * shutdown has completed and the peer is done. The owner's deadline bounds the wait. */
+static void drain_maybe_close(mim_conn *c)
+{
+    if (c->shutdown_done && (c->peer_done || !c->reading))
+        mim_conn_close(c, "drained");
+}
+
 static void after_shutdown(uv_shutdown_t *req, int status)
 {
     mim_conn *c = req->handle->data;
-    (void)status; /* flushed or not, the connection is finished */
-    mim_conn_close(c, "drained");
+    if (c->closing)
+        return;
+    c->shutdown_done = 1;
+    if (status < 0)
+        mim_conn_close(c, "drained");
+    else
+        drain_maybe_close(c);
 }
 
 void mim_conn_drain(mim_conn *c, const char *fmt, ...)
@@ -220,7 +245,6 @@ void mim_conn_drain(mim_conn *c, const char *fmt, ...)
     va_end(ap);
     c->draining = 1;
     c->drain_since = uv_now(c->tcp.loop);
-    conn_stop_reading(c);
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, after_shutdown) != 0)
         mim_conn_close(c, "drained");
 }

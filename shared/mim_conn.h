@@ -48,6 +48,8 @@ struct mim_conn {
     int closing;            /* mim_conn_close was called */
     int draining;           /* mim_conn_drain was called: flushing, then closing */
     uint64_t drain_since;   /* uv_now() when draining began */
+    int shutdown_done;      /* draining: our shutdown completed */
+    int peer_done;          /* draining: the peer\'s EOF (or an error) was seen */
     uv_shutdown_t shutdown_req;
     int reading;
     uv_connect_t connect_req;
@@ -79,9 +81,11 @@ void mim_conn_frame_discard(uint8_t *payload);
  * on_close. Safe to call repeatedly and from inside callbacks. */
 void mim_conn_close(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Closes after everything already queued has been written (uv_shutdown), so a last Error
- * frame reaches the peer. Reading stops at once and no more sends are accepted. A peer that
- * never reads would keep it draining: owners hard-close (mim_conn_close) past a deadline, using
- * drain_since. The reason is recorded now and reported by on_close. */
+ * frame reaches the peer. No frame is delivered after a drain and no more sends are accepted;
+ * input is read and discarded until the peer's EOF, because closing with unread input would
+ * make the kernel reset the connection and drop the queued frame. A peer that never reads or
+ * never closes would keep it draining: owners hard-close (mim_conn_close) past a deadline,
+ * using drain_since. The reason is recorded now and reported by on_close. */
 void mim_conn_drain(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Bytes queued for writing and not yet written. */
 size_t mim_conn_queued(const mim_conn *c);
