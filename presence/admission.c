@@ -30,10 +30,17 @@ void admission_free(admission *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* IPv4 addresses are keyed in their IPv4-mapped IPv6 form (::ffff:a.b.c.d), so no IPv6
+ * address can share an IPv4 address's slot. */
 static void key_of(const uint8_t *ip, size_t ip_len, uint8_t key[16])
 {
     memset(key, 0, 16);
-    memcpy(key, ip, ip_len > 16 ? 16 : ip_len);
+    if (ip_len == 4) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, ip, 4);
+    } else {
+        memcpy(key, ip, ip_len > 16 ? 16 : ip_len);
+    }
 }
 
 static size_t hash_ip(const uint8_t key[16], size_t nbuckets)

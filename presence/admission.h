@@ -17,7 +17,7 @@ typedef struct admission_limits {
 } admission_limits;
 
 typedef struct admission_ip {
-    uint8_t ip[16];    /* IPv4 as the first 4 bytes, rest zero; IPv6 as is */
+    uint8_t ip[16];    /* IPv6; IPv4 as ::ffff:a.b.c.d */
     uint32_t unauth;   /* connections from this IP not logged in yet */
     double tokens;     /* handshakes this IP may start now */
     uint64_t refilled; /* ms timestamp of the last refill */

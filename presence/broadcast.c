@@ -10,11 +10,20 @@
 
 #include <string.h>
 
+/* Does nothing: an active idle handle only makes the loop poll without blocking, so the check
+ * handle that follows the poll flushes output queued from close callbacks at once. */
+static void on_flush_wake(uv_idle_t *h)
+{
+    (void)h;
+}
+
 static void flush_list_add(session *s)
 {
     presence_server *srv = s->srv;
     if (s->flush_queued)
         return;
+    if (srv->flush_head == NULL)
+        uv_idle_start(&srv->flush_wake, on_flush_wake);
     s->flush_queued = 1;
     s->flush_prev = NULL;
     s->flush_next = srv->flush_head;
@@ -80,8 +89,13 @@ static int queue_element(session *s, const uint8_t *el, size_t len)
 
     if (s->conn == NULL || s->conn->closing || s->conn->draining || !s->tx_ready)
         return MIM_ECLOSED;
-    if (len > PRESENCE_MAX_PLAINTEXT)
-        return MIM_EOVERFLOW; /* a bug: callers size their messages to fit */
+    if (len > PRESENCE_MAX_PLAINTEXT) {
+        /* A bug (callers size their messages to fit), but never a silent one. */
+        mim_log_error("conn %llu: message of %zu bytes cannot fit a frame",
+                      (unsigned long long)s->conn->id, len);
+        mim_conn_close(s->conn, "internal error: oversized message");
+        return MIM_EOVERFLOW;
+    }
     if (s->out.len + len > PRESENCE_MAX_PLAINTEXT) {
         if ((rc = broadcast_flush_session(s, MIM_STREAM_TAG_MESSAGE)) != 0)
             return rc;
@@ -124,4 +138,5 @@ void broadcast_flush_all(presence_server *srv)
 {
     while (srv->flush_head != NULL)
         (void)broadcast_flush_session(srv->flush_head, MIM_STREAM_TAG_MESSAGE);
+    uv_idle_stop(&srv->flush_wake);
 }

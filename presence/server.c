@@ -162,6 +162,8 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     srv->sweep.data = srv;
     uv_check_init(loop, &srv->flush_check);
     srv->flush_check.data = srv;
+    uv_idle_init(loop, &srv->flush_wake);
+    srv->flush_wake.data = srv;
     uv_signal_init(loop, &srv->sig_int);
     srv->sig_int.data = srv;
     uv_signal_init(loop, &srv->sig_term);
@@ -174,8 +176,11 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
 
-    /* Deadlines are checked a few times per handshake timeout, at least once a second. */
+    /* Deadlines and keepalive are checked a few times per handshake timeout and per ping
+     * interval, and at least once a second. */
     tick = cfg->handshake_timeout_ms / 4;
+    if (tick > cfg->ping_interval_ms / 4)
+        tick = cfg->ping_interval_ms / 4;
     if (tick > 1000)
         tick = 1000;
     if (tick < 10)
@@ -222,6 +227,7 @@ void presence_server_poll_done(presence_server *srv)
     if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
         uv_close((uv_handle_t *)&srv->sweep, NULL);
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
+        uv_close((uv_handle_t *)&srv->flush_wake, NULL);
     }
 }
 

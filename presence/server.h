@@ -59,6 +59,7 @@ typedef struct session {
     session_state state;
     mim_noise *hs;                     /* only during the handshake, then wiped and freed */
     uint8_t identity_pk[MIM_KEY_LEN];  /* proven in the handshake */
+    uint8_t static_sig[MIM_SIG_LEN];   /* from the handshake; Login must repeat it */
     uint8_t hh[MIM_HASH_LEN];          /* handshake hash, signed by Login */
     char name[MIM_NAME_MAX_BYTES + 1]; /* from the handshake payload */
     mim_stream_tx tx;
@@ -96,6 +97,8 @@ struct presence_server {
     uint64_t discovery_refilled;
     uv_timer_t sweep;
     uv_check_t flush_check;
+    uv_idle_t flush_wake; /* active while output is queued: keeps the next poll from blocking,
+                           * for output queued where no check follows (close callbacks) */
     uv_signal_t sig_int, sig_term;
     session *sessions;   /* every live session */
     session *flush_head; /* sessions with output queued this turn */

@@ -89,6 +89,32 @@ static void free_handshake(session *s)
     }
 }
 
+static const char *error_code_name(Mim__ErrorCode code)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&mim__error_code__descriptor, code);
+    return v != NULL ? v->name : "ERROR_UNKNOWN";
+}
+
+/* Removes s from the online table and tells everyone else, once. Called as soon as the server
+ * decides a peer is gone -- not when its socket finally closes, which for a peer that does not
+ * read its last frame can be seconds later. */
+static void go_offline(session *s)
+{
+    presence_server *srv = s->srv;
+    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
+    Mim__PeerDelete del = MIM__PEER_DELETE__INIT;
+
+    if (s->entry == NULL)
+        return;
+    online_table_remove(&srv->table, s->entry);
+    s->entry = NULL;
+    del.name = s->name;
+    m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
+    m.del = &del;
+    broadcast_all(srv, &m, s);
+}
+
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
 {
     char reason[256];
@@ -99,7 +125,12 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    if (s->tx_ready && !s->conn->closing && !s->conn->draining) {
+    if (s->conn->closing || s->conn->draining)
+        return;
+    mim_log_info("conn %llu: refusing %s: %s: %s", (unsigned long long)s->conn->id, who(s),
+                 error_code_name(code), reason);
+    go_offline(s);
+    if (s->tx_ready) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Error e = MIM__ERROR__INIT;
         e.code = code;
@@ -162,14 +193,14 @@ static void handle_msg3(session *s, const uint8_t *frame, size_t len)
     Mim__HandshakePayload *hp = NULL;
     char err[128];
     size_t plen;
-    int rc;
+    int rc, name_ok;
 
     rc = mim_noise_read(s->hs, frame, len, payload, sizeof(payload), &plen);
     if (rc != 0) {
         mim_conn_close(s->conn, "handshake message 3 rejected: %s", mim_strerror(rc));
         return;
     }
-    rc = mim_handshake_payload_decode(payload, plen, 1, &hp, err, sizeof(err));
+    rc = mim_handshake_payload_decode(payload, plen, MIM_HS_NAME_ANY, &hp, err, sizeof(err));
     if (rc != 0) {
         mim_conn_close(s->conn, "handshake payload rejected: %s", err);
         return;
@@ -183,7 +214,9 @@ static void handle_msg3(session *s, const uint8_t *frame, size_t len)
         return;
     }
     memcpy(s->identity_pk, hp->identity_pk.data, MIM_KEY_LEN);
+    memcpy(s->static_sig, hp->static_sig.data, MIM_SIG_LEN);
     snprintf(s->name, sizeof(s->name), "%s", hp->name);
+    name_ok = mim_name_valid(s->name, strlen(s->name));
     mim_handshake_payload_free(hp);
     memcpy(s->hh, mim_noise_handshake_hash(s->hs), MIM_HASH_LEN);
 
@@ -206,6 +239,11 @@ static void handle_msg3(session *s, const uint8_t *frame, size_t len)
     s->tx_ready = 1;
     mim_framer_set_max(&s->conn->framer, MIM_FRAME_MAX);
     s->state = SESSION_AWAIT_HEADER;
+    /* Refused only now, with the transport up, so the user is told why. */
+    if (!name_ok)
+        session_fail(s, MIM__ERROR_CODE__ERROR_BAD_NAME,
+                     "a name is 1-32 characters of UTF-8, without control or invisible "
+                     "characters or spaces at either end");
 }
 
 static void handle_header(session *s, const uint8_t *frame, size_t len)
@@ -233,22 +271,36 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
                        e->status_text);
 }
 
-/* Sends the whole online table to s, in chunks that each fit one frame. */
+/* Sends the whole online table to s, in chunks sized by their encoded bytes so each fits one
+ * frame whatever the names, addresses and status texts. */
 static int send_table(session *s)
 {
     presence_server *srv = s->srv;
-    enum { CHUNK = 256 }; /* peers per chunk: 256 * ~250 bytes worst case < 64 KiB */
-    Mim__PeerInfo infos[CHUNK];
-    Mim__PeerInfo *ptrs[CHUNK];
+    /* Room for the chunk's own wrapping: batch element and oneof tags, lengths, `last`. */
+    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32, CHUNK_MAX = 1024 };
+    Mim__PeerInfo *infos = malloc(CHUNK_MAX * sizeof(*infos));
+    Mim__PeerInfo **ptrs = malloc(CHUNK_MAX * sizeof(*ptrs));
     online_entry *e = online_table_first(&srv->table);
     int rc = 0;
 
+    if (infos == NULL || ptrs == NULL) {
+        free(infos);
+        free(ptrs);
+        mim_conn_close(s->conn, "out of memory sending the table");
+        return MIM_ENOMEM;
+    }
     do {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__TableChunk t = MIM__TABLE_CHUNK__INIT;
-        size_t n = 0;
-        for (; e != NULL && n < CHUNK; e = online_table_next(e), n++) {
+        size_t n = 0, bytes = 0;
+        for (; e != NULL && n < CHUNK_MAX; e = online_table_next(e), n++) {
+            size_t cost;
             entry_info(e, &infos[n]);
+            /* An entry costs its encoding plus a tag byte and a length of at most 2 bytes. */
+            cost = mim__peer_info__get_packed_size(&infos[n]) + 3;
+            if (bytes + cost > CHUNK_BYTES)
+                break;
+            bytes += cost;
             ptrs[n] = &infos[n];
         }
         t.peers = ptrs;
@@ -258,6 +310,8 @@ static int send_table(session *s)
         m.table = &t;
         rc = broadcast_to(s, &m);
     } while (rc == 0 && e != NULL);
+    free(infos);
+    free(ptrs);
     return rc;
 }
 
@@ -276,6 +330,7 @@ static void handle_login(session *s, const Mim__Login *l)
         return;
     }
     if (!mim_equal_ct(l->identity_pk.data, s->identity_pk, MIM_KEY_LEN) ||
+        !mim_equal_ct(l->static_sig.data, s->static_sig, MIM_SIG_LEN) ||
         mim_login_verify(s->identity_pk, s->hh, l->name, name_len, (uint16_t)l->listen_port,
                          l->login_sig.data) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_BAD_SIGNATURE, "login signature does not verify");
@@ -299,13 +354,19 @@ static void handle_login(session *s, const Mim__Login *l)
         return;
     }
     if (replacing) {
-        /* Same name, so same key (the registry says so): a reconnect after a network flap.
-         * The old session goes quietly; others get an add that replaces the entry. */
+        /* Usually the same key again: a reconnect after a network flap. The old session goes
+         * quietly and others get an add that replaces the entry. A different key means an
+         * admin released the name (--free-name) while its old owner was online. */
         session *prev = old->session;
+        int same_key = mim_equal_ct(old->identity_pk, s->identity_pk, MIM_KEY_LEN);
         online_table_remove(&srv->table, old);
         prev->entry = NULL;
-        session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
-                     s->conn->remote_str);
+        if (same_key)
+            session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
+                         s->conn->remote_str);
+        else
+            session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
+                         "the name was released by the administrator and taken by another key");
     }
 
     memset(&e, 0, sizeof(e));
@@ -481,16 +542,7 @@ static void on_close(mim_conn *c, const char *reason)
     s->conn = NULL;
     leave_unauth(s);
     broadcast_forget(s);
-    if (s->entry != NULL) {
-        Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-        Mim__PeerDelete del = MIM__PEER_DELETE__INIT;
-        online_table_remove(&srv->table, s->entry);
-        s->entry = NULL;
-        del.name = s->name;
-        m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
-        m.del = &del;
-        broadcast_all(srv, &m, s);
-    }
+    go_offline(s);
     free_handshake(s);
     mim_stream_tx_wipe(&s->tx);
     mim_stream_rx_wipe(&s->rx);
@@ -522,8 +574,10 @@ void session_sweep(session *s, uint64_t now)
         return;
     }
     if (s->state != SESSION_ONLINE && now - s->started > srv->cfg.handshake_timeout_ms) {
-        mim_conn_close(c, "handshake not completed within %u ms",
-                       (unsigned)srv->cfg.handshake_timeout_ms);
+        /* session_fail sends Error(TIMEOUT) when the transport is already up. */
+        session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT,
+                     "handshake and login not completed within %u ms",
+                     (unsigned)srv->cfg.handshake_timeout_ms);
         return;
     }
     if (mim_conn_partial_age(c, now) > PRESENCE_FRAME_TIMEOUT_MS) {
