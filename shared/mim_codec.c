@@ -129,7 +129,7 @@ int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t st
     return 0;
 }
 
-int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_required,
+int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
                                  Mim__HandshakePayload **out, char *err, size_t errlen)
 {
     Mim__HandshakePayload *m = mim__handshake_payload__unpack(NULL, len, p);
@@ -144,9 +144,11 @@ int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_required
         rc = fail(err, errlen, "identity key is %zu bytes, not 32", m->identity_pk.len);
     else if (m->static_sig.len != 64)
         rc = fail(err, errlen, "static key signature is %zu bytes, not 64", m->static_sig.len);
-    else if (name_required && !mim_name_valid(m->name, strlen(m->name)))
+    else if (name_mode == MIM_HS_NAME_VALID && !mim_name_valid(m->name, strlen(m->name)))
         rc = fail(err, errlen, "invalid name");
-    else if (!name_required && m->name[0] != '\0')
+    else if (name_mode == MIM_HS_NAME_ANY && strlen(m->name) > MIM_NAME_MAX_BYTES)
+        rc = fail(err, errlen, "name longer than %d bytes", MIM_NAME_MAX_BYTES);
+    else if (name_mode == MIM_HS_NAME_EMPTY && m->name[0] != '\0')
         rc = fail(err, errlen, "unexpected name in server payload");
     if (rc != 0) {
         mim__handshake_payload__free_unpacked(m, NULL);
@@ -273,8 +275,9 @@ int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir,
             return fail(err, errlen, "status update: unknown state %d", (int)m->status->status);
         return check_text(m->status->text, MIM_STATUS_TEXT_MAX, "status update", err, errlen);
     case MIM__PRESENCE_MSG__BODY_ERROR:
-        if (m->error->code == MIM__ERROR_CODE__ERROR_UNSPECIFIED)
-            return fail(err, errlen, "error without a code");
+        if (m->error->code <= MIM__ERROR_CODE__ERROR_UNSPECIFIED ||
+            m->error->code > MIM__ERROR_CODE__ERROR_TIMEOUT)
+            return fail(err, errlen, "error with unknown code %d", (int)m->error->code);
         return check_text(m->error->message, MIM_ERROR_TEXT_MAX, "error", err, errlen);
     case MIM__PRESENCE_MSG__BODY_PING:
     case MIM__PRESENCE_MSG__BODY_PONG:

@@ -31,8 +31,9 @@ enum mim_direction {
  * no control characters (C0, DEL, C1), no bidi or zero-width formatting characters, and no
  * space at either end. Else 0. */
 int mim_name_valid(const char *s, size_t len);
-/* 1 when s (len bytes) is valid UTF-8 of at most max bytes with no control characters other
- * than none at all (status and error texts are single-line). */
+/* 1 when s (len bytes) is valid UTF-8 of at most max bytes with no control characters at all,
+ * not even newline or tab (status and error texts are single-line), and none of the invisible
+ * formatting characters refused in names. Else 0. */
 int mim_text_valid(const char *s, size_t len, size_t max);
 
 /* ---- handshake payload ---- */
@@ -40,9 +41,16 @@ int mim_text_valid(const char *s, size_t len, size_t max);
 /* Encodes into out (appends). 0 or MIM_ENOMEM. */
 int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
                                  const char *name, mim_buf *out);
-/* Decodes and validates. name_required: 1 for a peer (a valid name), 0 for the server (empty).
+/* What the name in a handshake payload must be. */
+enum {
+    MIM_HS_NAME_EMPTY = 0, /* the server's payload: no name */
+    MIM_HS_NAME_VALID = 1, /* a peer's name, checked with mim_name_valid */
+    MIM_HS_NAME_ANY = 2,   /* at most MIM_NAME_MAX_BYTES bytes; the caller checks it, so it can
+                            * answer an invalid name with an error the user sees */
+};
+/* Decodes and validates. name_mode is one of MIM_HS_NAME_*.
  * Returns 0 and *out, or MIM_EDECODE with a reason in err (errlen bytes, may be NULL). */
-int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_required,
+int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
                                  Mim__HandshakePayload **out, char *err, size_t errlen);
 void mim_handshake_payload_free(Mim__HandshakePayload *m);
 

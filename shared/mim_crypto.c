@@ -994,8 +994,11 @@ int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t
     if (rc == 0)
         memcpy(rx->state, &st, sizeof st);
     sodium_memzero(&st, sizeof st);
-    /* mim never sends TAG_PUSH; an authenticated one still means the peer is not speaking mim. */
-    if (rc != 0 || wire_tag == crypto_secretstream_xchacha20poly1305_TAG_PUSH) {
+    /* mim sends only MESSAGE, REKEY and FINAL; any other authenticated tag (PUSH, or a
+     * combination such as REKEY|PUSH) means the peer is not speaking mim. */
+    if (rc != 0 || (wire_tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
+                    wire_tag != crypto_secretstream_xchacha20poly1305_TAG_REKEY &&
+                    wire_tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)) {
         if (out != NULL)
             sodium_memzero(out, clen - MIM_STREAM_ABYTES);
         return stream_rx_kill(rx);

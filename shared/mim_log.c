@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 /* Longest line written, newline included; longer messages are cut and end in "...". */
-#define MIM_LOG_LINE_MAX 2048
+#define MIM_LOG_LINE_MAX   2048
 #define MIM_LOG_SAMPLE_MAX 16
 
 static const char *log_program = "mim";
@@ -81,8 +81,8 @@ void mim_log(int level, const char *fmt, ...)
         level = MIM_LOG_DEBUG;
 
     pos = format_time(line, sizeof(line));
-    n = snprintf(line + pos, sizeof(line) - pos, "%s%s[%ld] %s: ", pos > 0 ? " " : "",
-                 log_program, (long)getpid(), level_names[level]);
+    n = snprintf(line + pos, sizeof(line) - pos, "%s%s[%ld] %s: ", pos > 0 ? " " : "", log_program,
+                 (long)getpid(), level_names[level]);
     if (n < 0)
         goto out;
     pos += (size_t)n;
