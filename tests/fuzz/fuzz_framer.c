@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *chunks;
     const uint8_t *stream;
     size_t slen;
-    size_t fed = 0;    /* bytes the framer consumed */
-    size_t off = 0;    /* start of the frame being read, by the reference reading */
+    size_t fed = 0; /* bytes the framer consumed */
+    size_t off = 0; /* start of the frame being read, by the reference reading */
     size_t ci = 0;
     int which = 0;
     int failed = 0;

@@ -65,7 +65,8 @@ static void write_msg(const char *target, const char *name, const ProtobufCMessa
 /* Recognisable, fixed filler for keys and signatures. */
 static uint8_t key_a[32], key_b[32], sig_a[64], sig_b[64], sig_c[64];
 static uint8_t addr4[4] = {192, 168, 1, 20};
-static uint8_t addr6[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+static uint8_t addr6[16] = {0xfe, 0x80, 0,    0,    0,    0,    0,    0,
+                            0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)
 {
@@ -264,6 +265,9 @@ static void presence_seeds(void)
     pong.nonce = 0x0123456789abcdefULL;
     write_msg("presence_pong", "nonce", &pong.base, 0);
     write_seed("presence_pong", "bad_wrong_wire_type", (const uint8_t *)"\x0a\x01\x00", 3);
+    /* Field number 0 in an over-long tag: protobuf-c accepts it but refuses its re-encoding. */
+    write_seed("presence_pong", "regress_field_zero",
+               (const uint8_t *)"\x08\x05\x81\x00\xff\xff\xff\xff\xff\xff\xff\xff", 12);
 
     mim__error__init(&error);
     error.code = MIM__ERROR_CODE__ERROR_NAME_TAKEN;
@@ -354,6 +358,10 @@ static void batch_seeds(void)
     /* Malformed: an empty batch, and a message with no oneof arm set. */
     write_seed("presence_batch", "bad_empty", (const uint8_t *)"", 0);
     write_seed("presence_batch", "bad_no_body", (const uint8_t *)"\x0a\x00", 2);
+    /* A ping carrying field number 0 in an over-long tag (see presence_pong). */
+    write_seed("presence_batch", "regress_field_zero",
+               (const uint8_t *)"\x0a\x0e\x3a\x0c\x08\x05\x81\x00\xff\xff\xff\xff\xff\xff\xff\xff",
+               16);
 }
 
 int main(int argc, char **argv)

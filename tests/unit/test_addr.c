@@ -13,8 +13,7 @@
 #include <string.h>
 
 /* Parses s and checks the printed form and port. */
-static void check_parse(const char *s, uint16_t def, int family, const char *printed,
-                        uint16_t port)
+static void check_parse(const char *s, uint16_t def, int family, const char *printed, uint16_t port)
 {
     struct sockaddr_storage ss;
     char out[MIM_ADDR_STRLEN];

@@ -166,8 +166,7 @@ static void test_too_big_rejected_after_header(void **state)
 
     /* All at once: the error comes after the 2 header bytes, before the body is looked at. */
     mim_framer_init(&f, 100);
-    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen),
-                     MIM_EFRAME_TOO_BIG);
+    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen), MIM_EFRAME_TOO_BIG);
     assert_int_equal(used, 2);
     assert_null(frame);
     assert_int_equal(f.body.cap, 0);
@@ -209,8 +208,7 @@ static void test_empty_frame_rejected(void **state)
     size_t flen;
 
     mim_framer_init(&f, MIM_FRAME_MAX);
-    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen),
-                     MIM_EFRAME_EMPTY);
+    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen), MIM_EFRAME_EMPTY);
     assert_int_equal(used, 2);
     assert_int_equal(f.body.cap, 0);
     mim_framer_free(&f);
@@ -228,8 +226,7 @@ static void test_max_change_between_frames(void **state)
     memset(in, 0xa5, sizeof(in));
     mim_framer_init(&f, 1024);
     mim_frame_header(in, 1000);
-    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen),
-                     MIM_FRAMER_FRAME);
+    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen), MIM_FRAMER_FRAME);
     assert_int_equal(flen, 1000);
 
     /* Lowered: the next header over the new limit is refused. */

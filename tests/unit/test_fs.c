@@ -29,8 +29,8 @@ static int teardown(void **state)
 {
     (void)state;
     char p[600];
-    static const char *const leftovers[] = {"a/b/c", "a/b", "a", "loose", "file", "slash/x",
-                                            "slash"};
+    static const char *const leftovers[] = {"a/b/c", "a/b",     "a",    "loose",
+                                            "file",  "slash/x", "slash"};
 
     for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", base, leftovers[i]);
