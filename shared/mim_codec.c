@@ -212,7 +212,7 @@ static int check_peer_info(const Mim__PeerInfo *pi, char *err, size_t errlen)
     return check_text(pi->status_text, MIM_STATUS_TEXT_MAX, "peer info", err, errlen);
 }
 
-static int allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
+int mim_presence_allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
 {
     switch (c) {
     case MIM__PRESENCE_MSG__BODY_LOGIN:
@@ -240,7 +240,7 @@ int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir,
 
     if (m == NULL || m->body_case == MIM__PRESENCE_MSG__BODY__NOT_SET)
         return fail(err, errlen, "message with no body");
-    if (!allowed(m->body_case, dir))
+    if (!mim_presence_allowed(m->body_case, dir))
         return fail(err, errlen, "message type %d not allowed from the %s", (int)m->body_case,
                     dir == MIM_FROM_PEER ? "peer" : "server");
 

@@ -56,6 +56,8 @@ void mim_handshake_payload_free(Mim__HandshakePayload *m);
 
 /* ---- presence ---- */
 
+/* 1 when a message with this oneof arm may be sent in direction dir, else 0. */
+int mim_presence_allowed(Mim__PresenceMsg__BodyCase body, enum mim_direction dir);
 /* Validates one presence message as sent in direction dir. 0 or MIM_EDECODE + reason. */
 int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir, char *err,
                               size_t errlen);

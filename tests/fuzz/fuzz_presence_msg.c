@@ -80,32 +80,10 @@
 
 static const enum mim_direction directions[] = {MIM_FROM_PEER, MIM_FROM_SERVER};
 
-/* Which side may send which message (mim_codec.h, enum mim_direction). */
-static int allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
-{
-    switch (c) {
-    case MIM__PRESENCE_MSG__BODY_LOGIN:
-    case MIM__PRESENCE_MSG__BODY_STATUS_SET:
-    case MIM__PRESENCE_MSG__BODY_LOGOUT:
-        return dir == MIM_FROM_PEER;
-    case MIM__PRESENCE_MSG__BODY_TABLE:
-    case MIM__PRESENCE_MSG__BODY_ADD:
-    case MIM__PRESENCE_MSG__BODY_DEL:
-    case MIM__PRESENCE_MSG__BODY_STATUS:
-    case MIM__PRESENCE_MSG__BODY_ERROR:
-        return dir == MIM_FROM_SERVER;
-    case MIM__PRESENCE_MSG__BODY_PING:
-    case MIM__PRESENCE_MSG__BODY_PONG:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* What validation promises about each accepted message. */
 static void check_accepted(const Mim__PresenceMsg *m, enum mim_direction dir)
 {
-    FUZZ_CHECK(allowed(m->body_case, dir));
+    FUZZ_CHECK(mim_presence_allowed(m->body_case, dir));
     if (m->body_case == MIM__PRESENCE_MSG__BODY_LOGIN) {
         const Mim__Login *l = m->login;
         FUZZ_CHECK(l != NULL);

@@ -7,19 +7,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "mim_test.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "mim_codec.h"
 #include "mim_error.h"
-
-/* Prints both sides, signed, with the expressions: cmocka's own shows negatives as hex. */
-#define EXPECT_INT(a, b)                                                                           \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            fail_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);                                    \
-    } while (0)
 
 static const uint8_t key_a[32] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
                                   0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6,

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "mim_test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +21,6 @@
 
 #include "mim_conn.h"
 #include "mim_error.h"
-
-#define EXPECT_INT(a, b)                                                                           \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            fail_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);                                    \
-    } while (0)
 
 #define EXPECT_CONTAINS(haystack, needle)                                                          \
     do {                                                                                           \

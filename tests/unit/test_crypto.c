@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "mim_test.h"
+
 #include "mim_crypto.h"
 #include "mim_error.h"
 
@@ -37,26 +39,6 @@ typedef struct noise_vector {
     hexbuf payload[KAT_MSGS];
     hexbuf ciphertext[KAT_MSGS];
 } noise_vector;
-
-static char *read_text_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *text;
-    long size;
-
-    if (f == NULL)
-        fail_msg("cannot open %s: %s", path, strerror(errno));
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    size = ftell(f);
-    assert_true(size > 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    text[size] = '\0';
-    fclose(f);
-    return text;
-}
 
 static int hex_digit(char c)
 {
@@ -104,7 +86,7 @@ static const char *json_hex(const char *from, const char *key, hexbuf *out)
 
 static void load_vector(noise_vector *v)
 {
-    char *text = read_text_file(VECTOR_FILE);
+    char *text = mim_test_read_file(VECTOR_FILE);
     const char *p;
     int i;
 

@@ -7,17 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "mim_test.h"
+
 #include <string.h>
 
 #include "mim_discovery.h"
 #include "mim_error.h"
-
-#define EXPECT_INT(a, b)                                                                           \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            fail_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);                                    \
-    } while (0)
 
 static uint8_t nonce[MIM_DISCOVERY_NONCE_LEN];
 static uint8_t other_nonce[MIM_DISCOVERY_NONCE_LEN];

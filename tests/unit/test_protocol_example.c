@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "mim_test.h"
+
 #include "mim_buf.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
@@ -290,26 +292,11 @@ static char *read_doc(void)
     const char *file = __FILE__;
     size_t flen = strlen(file), slen = strlen(suffix);
     char path[4096];
-    FILE *f;
-    char *text;
-    long size;
 
     if (flen < slen || strcmp(file + flen - slen, suffix) != 0)
         fail_msg("cannot find the source tree from __FILE__ = %s", file);
     snprintf(path, sizeof(path), "%.*sdocs/PROTOCOL.md", (int)(flen - slen), file);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s: %s", path, strerror(errno));
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    size = ftell(f);
-    assert_true(size > 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    text[size] = '\0';
-    fclose(f);
-    return text;
+    return mim_test_read_file(path);
 }
 
 static int is_hex_pair(const char *p)

@@ -1,0 +1,43 @@
+/* Helpers shared by the unit tests (header-only; include after <cmocka.h>). */
+#ifndef MIM_TEST_H
+#define MIM_TEST_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Compares two integers and prints both, signed, with the expressions: cmocka's own
+ * assert_int_equal shows negative error codes as large hex numbers. */
+#define EXPECT_INT(a, b)                                                                           \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_)                                                                              \
+            fail_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);                                    \
+    } while (0)
+
+/* The whole file at path as a NUL-terminated heap string (the caller frees); fails the test
+ * when it cannot be read. */
+static inline char *mim_test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long size;
+
+    if (f == NULL) {
+        fail_msg("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    assert_true(size > 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    text[size] = '\0';
+    fclose(f);
+    return text;
+}
+
+#endif
