@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,8 @@ int main(int argc, char **argv)
     if (free_name_arg != NULL)
         return free_name(cfg.data_dir, free_name_arg);
 
+    /* A peer that resets its connection must cost an EPIPE, never the process. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&loop);
     rc = presence_server_start(&srv, &loop, &cfg);
     if (rc != 0) {

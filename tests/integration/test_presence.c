@@ -96,12 +96,12 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
     int status = 0, stop_rc = 0, running = f->sp.pid != 0;
-    char st[64];
+    char st[64], why[sizeof(f->sp.err)] = "";
 
     for (size_t i = 0; i < f->nclients; i++)
         tc_free(f->clients[i]);
-    if (running)
-        stop_rc = sp_stop(&f->sp, &status);
+    if (running && (stop_rc = sp_stop(&f->sp, &status)) != 0)
+        snprintf(why, sizeof(why), "%s", f->sp.err);
     sp_dump_log(&f->sp, stderr);
     sp_cleanup(&f->sp);
     for (size_t i = 0; i < f->nids; i++)
@@ -109,7 +109,7 @@ static int fx_teardown(void **state)
     free(f);
     if (running) {
         if (stop_rc != 0)
-            fail_msg("stopping the server failed");
+            fail_msg("stopping the server failed: %s", why);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             fail_msg("on SIGTERM the server %s, want exit status 0",
                      sp_status_str(status, st, sizeof(st)));
@@ -848,7 +848,8 @@ static void hostile_wrong_handshake(void **state)
     ASSERT_TC(x, tc_hs_msg1(x, m1));
     ASSERT_TC(x, tc_send_frame(x, m1, MIM_KEY_LEN));
     ASSERT_TC(x, tc_hs_read_msg2(x, TC_TIMEOUT_MS));
-    x->id = other; /* x owns its first identity; the teardown frees `other` */
+    mim_identity_free(x->id); /* x owned it; `other` is the fixture's */
+    x->id = other;
     x->owns_id = 0;
     ASSERT_TC(x, tc_hs_msg3(x, "mallory", m3, sizeof(m3), &len));
     ASSERT_TC(x, tc_send_frame(x, m3, len));
@@ -1027,12 +1028,12 @@ static void hostile_bad_name(void **state)
 {
     struct fx *f = *state;
     static const char *const bad[] = {
-        " lead",                                /* space at an end */
-        "tab\there",                            /* control character */
-        "zero\xe2\x80\x8bwidth",                /* U+200B zero-width space */
-        "\xc3\x28",                             /* not UTF-8 */
-        "abcdefghijklmnopqrstuvwxyz0123456",    /* 33 characters */
-        "",                                     /* empty */
+        " lead",                             /* space at an end */
+        "tab\there",                         /* control character */
+        "zero\xe2\x80\x8bwidth",             /* U+200B zero-width space */
+        "\xc3\x28",                          /* not UTF-8 */
+        "abcdefghijklmnopqrstuvwxyz0123456", /* 33 characters */
+        "",                                  /* empty */
     };
     uint8_t m1[MIM_KEY_LEN], m3[MIM_NOISE_MAX_MSG];
     size_t len;
@@ -1085,6 +1086,32 @@ static void sigterm_with_clients(void **state)
                  sp_status_str(status, st, sizeof(st)));
     ASSERT_LOG(f, "received SIGTERM, shutting down");
     ASSERT_LOG(f, "stopped");
+}
+
+/* A peer that neither reads its Error nor closes cannot hold the shutdown up for longer than
+ * the drain deadline (5 s). */
+static void sigterm_with_silent_client(void **state)
+{
+    struct fx *f = *state;
+    tc_client *a;
+    uint64_t t0, took;
+    int status = -1;
+    char st[64];
+
+    fx_start(f, NULL);
+    a = fx_online(f, NULL, "alice", 5001);
+    t0 = tc_now_ms();
+    ASSERT_SP(f, sp_signal(&f->sp, SIGTERM));
+    ASSERT_SP(f, sp_wait(&f->sp, SP_STOP_TIMEOUT_MS, &status));
+    took = tc_now_ms() - t0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("on SIGTERM the server %s, want exit status 0",
+                 sp_status_str(status, st, sizeof(st)));
+    if (took > 8000)
+        fail_msg("the server took %llu ms to stop, want the 5 s drain deadline at most",
+                 (unsigned long long)took);
+    /* What it sent is still there to read. */
+    expect_closed(a, MIM__ERROR_CODE__ERROR_SHUTTING_DOWN);
 }
 
 /* ---- 14-15: LAN discovery ------------------------------------------------------------------ */
@@ -1254,6 +1281,7 @@ static const struct CMUnitTest tests[] = {
     PRESENCE_TEST(hostile_bad_status),
     PRESENCE_TEST(hostile_bad_name),
     PRESENCE_TEST(sigterm_with_clients),
+    PRESENCE_TEST(sigterm_with_silent_client),
     PRESENCE_TEST(discovery_answers_probe),
     PRESENCE_TEST(discovery_ignores_malformed),
     PRESENCE_TEST(discover_tool),
