@@ -30,16 +30,21 @@ void admission_free(admission *a)
     memset(a, 0, sizeof(*a));
 }
 
-/* IPv4 addresses are keyed in their IPv4-mapped IPv6 form (::ffff:a.b.c.d), so no IPv6
- * address can share an IPv4 address's slot. */
+/* The key of a source address. IPv4 is keyed in its IPv4-mapped form (::ffff:a.b.c.d), so no
+ * IPv6 address can share an IPv4 address's slot. IPv6 is keyed by its /64: one host is usually
+ * given a whole /64, and keying each /128 would let it dodge every per-address cap. */
 static void key_of(const uint8_t *ip, size_t ip_len, uint8_t key[16])
 {
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
     memset(key, 0, 16);
     if (ip_len == 4) {
-        key[10] = key[11] = 0xff;
+        memcpy(key, v4_mapped, 12);
         memcpy(key + 12, ip, 4);
+    } else if (ip_len == 16 && memcmp(ip, v4_mapped, 12) == 0) {
+        memcpy(key, ip, 16);
     } else {
-        memcpy(key, ip, ip_len > 16 ? 16 : ip_len);
+        memcpy(key, ip, ip_len < 8 ? ip_len : 8);
     }
 }
 
@@ -66,16 +71,6 @@ static double burst(const admission *a)
     return 2.0 * a->lim.rate_per_ip;
 }
 
-static void refill(const admission *a, admission_ip *e, uint64_t now_ms)
-{
-    if (now_ms > e->refilled) {
-        e->tokens += (double)(now_ms - e->refilled) * a->lim.rate_per_ip / 1000.0;
-        if (e->tokens > burst(a))
-            e->tokens = burst(a);
-    }
-    e->refilled = now_ms;
-}
-
 int admission_enter(admission *a, const uint8_t *ip, size_t ip_len, uint64_t now_ms)
 {
     uint8_t key[16];
@@ -90,17 +85,14 @@ int admission_enter(admission *a, const uint8_t *ip, size_t ip_len, uint64_t now
         if ((e = calloc(1, sizeof(*e))) == NULL)
             return ADMIT_NOMEM;
         memcpy(e->ip, key, 16);
-        e->tokens = burst(a);
-        e->refilled = now_ms;
+        mim_rate_init(&e->rate, burst(a), now_ms);
         *slot = e;
         a->count++;
     }
-    refill(a, e, now_ms);
     if (e->unauth >= a->lim.max_unauth_per_ip)
         return ADMIT_PER_IP;
-    if (e->tokens < 1.0)
+    if (!mim_rate_take(&e->rate, a->lim.rate_per_ip, burst(a), now_ms))
         return ADMIT_RATE;
-    e->tokens -= 1.0;
     e->unauth++;
     a->unauth_total++;
     return ADMIT_OK;
@@ -125,8 +117,8 @@ void admission_sweep(admission *a, uint64_t now_ms)
         admission_ip **pp = &a->buckets[i];
         while (*pp != NULL) {
             admission_ip *e = *pp;
-            refill(a, e, now_ms);
-            if (e->unauth == 0 && e->tokens >= burst(a)) {
+            mim_rate_refill(&e->rate, a->lim.rate_per_ip, burst(a), now_ms);
+            if (e->unauth == 0 && e->rate.tokens >= burst(a)) {
                 *pp = e->next;
                 free(e);
                 a->count--;

@@ -7,6 +7,8 @@
 #ifndef MIM_ADMISSION_H
 #define MIM_ADMISSION_H
 
+#include "mim_rate.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,10 +19,9 @@ typedef struct admission_limits {
 } admission_limits;
 
 typedef struct admission_ip {
-    uint8_t ip[16];    /* IPv6; IPv4 as ::ffff:a.b.c.d */
-    uint32_t unauth;   /* connections from this IP not logged in yet */
-    double tokens;     /* handshakes this IP may start now */
-    uint64_t refilled; /* ms timestamp of the last refill */
+    uint8_t ip[16];  /* IPv6 /64 prefix; IPv4 as ::ffff:a.b.c.d */
+    uint32_t unauth; /* connections from this IP not logged in yet */
+    mim_rate rate;   /* handshakes this IP may start */
     struct admission_ip *next;
 } admission_ip;
 

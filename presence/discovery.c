@@ -32,19 +32,6 @@ static void after_send(uv_udp_send_t *req, int status)
     free(req);
 }
 
-static int take_token(presence_server *srv)
-{
-    uint64_t now = uv_now(srv->loop);
-    srv->discovery_tokens += (double)(now - srv->discovery_refilled) * DISCOVERY_RATE / 1000.0;
-    if (srv->discovery_tokens > DISCOVERY_RATE)
-        srv->discovery_tokens = DISCOVERY_RATE;
-    srv->discovery_refilled = now;
-    if (srv->discovery_tokens < 1.0)
-        return 0;
-    srv->discovery_tokens -= 1.0;
-    return 1;
-}
-
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {
@@ -62,7 +49,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         mim_log_debug("discovery: ignored %zd bytes from %s: not a probe", nread, addr);
         return;
     }
-    if (!take_token(srv)) {
+    if (!mim_rate_take(&srv->discovery_rate, DISCOVERY_RATE, DISCOVERY_RATE, uv_now(srv->loop))) {
         mim_log_debug("discovery: rate cap reached, probe from %s dropped", addr);
         return;
     }
@@ -88,8 +75,7 @@ int discovery_start(presence_server *srv)
     uv_udp_init(srv->loop, &srv->discovery);
     srv->discovery.data = srv;
     srv->discovery_on = 1;
-    srv->discovery_tokens = DISCOVERY_RATE;
-    srv->discovery_refilled = uv_now(srv->loop);
+    mim_rate_init(&srv->discovery_rate, DISCOVERY_RATE, uv_now(srv->loop));
     rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any6, 0);
     if (rc != 0) {
         struct sockaddr_in any4;

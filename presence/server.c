@@ -112,8 +112,8 @@ static int open_listeners(presence_server *srv)
      * serves IPv4. */
     rc = listen_on(srv, "::", srv->port);
     if (rc != 0) {
+        /* The failed handle is closing in its slot; listen_on takes the next one. */
         mim_log_warn("no IPv6 listener; serving IPv4 only");
-        uv_close((uv_handle_t *)&srv->listeners[--srv->nlisteners], NULL);
         srv->port = cfg->port;
     }
     return listen_on(srv, "0.0.0.0", srv->port);

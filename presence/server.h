@@ -13,6 +13,7 @@
 #include "mim_conn.h"
 #include "mim_crypto.h"
 #include "mim_codec.h"
+#include "mim_rate.h"
 #include "mim_store.h"
 #include "online_table.h"
 #include "presence.pb-c.h"
@@ -24,7 +25,11 @@
 #define PRESENCE_MAX_BINDS        8
 #define PRESENCE_HANDSHAKE_FRAME  1024  /* framer max until the transport is up */
 #define PRESENCE_FRAME_TIMEOUT_MS 10000 /* a started frame must complete within this */
-#define PRESENCE_DRAIN_TIMEOUT_MS 5000  /* a closing peer that will not read is cut off */
+/* Status changes a peer may broadcast: one per second, five in a burst. Faster changes are
+ * merged: the latest is broadcast when a token frees up. One peer cannot flood everyone. */
+#define PRESENCE_STATUS_RATE      1.0
+#define PRESENCE_STATUS_BURST     5.0
+#define PRESENCE_DRAIN_TIMEOUT_MS 5000 /* a closing peer that will not read is cut off */
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
 #define PRESENCE_MAX_PLAINTEXT (MIM_FRAME_MAX - MIM_STREAM_ABYTES)
 
@@ -73,6 +78,8 @@ typedef struct session {
     uint64_t started;                        /* uv_now at accept */
     uint64_t last_rx;                        /* uv_now of the last frame received */
     uint64_t last_ping;                      /* uv_now of the last Ping we sent */
+    mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
+    int status_pending;                      /* a status change waits for a token */
     mim_buf out;                             /* batch plaintext queued this loop turn */
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
@@ -93,8 +100,7 @@ struct presence_server {
     uv_udp_t discovery;
     int discovery_on;
     int discovery_port;      /* the UDP port actually bound */
-    double discovery_tokens; /* replies allowed now (reflection cap) */
-    uint64_t discovery_refilled;
+    mim_rate discovery_rate; /* answers allowed (reflection cap) */
     uv_timer_t sweep;
     uv_check_t flush_check;
     uv_idle_t flush_wake; /* active while output is queued: keeps the next poll from blocking,

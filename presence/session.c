@@ -45,7 +45,7 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     rc = mim_conn_accept(listener, &session_callbacks, s, PRESENCE_HANDSHAKE_FRAME,
                          PRESENCE_HANDSHAKE_FRAME * 4, &c);
     if (rc != 0) {
-        mim_log_warn("accept failed: %s", rc < -100 ? uv_strerror(rc) : mim_strerror(rc));
+        mim_log_warn("accept failed: %s", mim_strerror(rc));
         free(s);
         return;
     }
@@ -109,6 +109,8 @@ static void go_offline(session *s)
         return;
     online_table_remove(&srv->table, s->entry);
     s->entry = NULL;
+    if (srv->stopping)
+        return; /* everyone is being told the server is going: no delete storm */
     del.name = s->name;
     m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
     m.del = &del;
@@ -215,8 +217,17 @@ static void handle_msg3(session *s, const uint8_t *frame, size_t len)
     }
     memcpy(s->identity_pk, hp->identity_pk.data, MIM_KEY_LEN);
     memcpy(s->static_sig, hp->static_sig.data, MIM_SIG_LEN);
-    snprintf(s->name, sizeof(s->name), "%s", hp->name);
-    name_ok = mim_name_valid(s->name, strlen(s->name));
+    /* Only a valid name is kept: everything later logs s->name, and an invalid one could carry
+     * terminal escapes or bidi overrides to the admin's screen. */
+    name_ok = mim_name_valid(hp->name, strlen(hp->name));
+    if (name_ok) {
+        snprintf(s->name, sizeof(s->name), "%s", hp->name);
+    } else {
+        char sample[64];
+        mim_log_sample(sample, sizeof(sample), (const uint8_t *)hp->name, strlen(hp->name));
+        mim_log_info("conn %llu: invalid name in handshake (bytes %s)",
+                     (unsigned long long)s->conn->id, sample);
+    }
     mim_handshake_payload_free(hp);
     memcpy(s->hh, mim_noise_handshake_hash(s->hs), MIM_HASH_LEN);
 
@@ -237,7 +248,6 @@ static void handle_msg3(session *s, const uint8_t *frame, size_t len)
         return;
     }
     s->tx_ready = 1;
-    mim_framer_set_max(&s->conn->framer, MIM_FRAME_MAX);
     s->state = SESSION_AWAIT_HEADER;
     /* Refused only now, with the transport up, so the user is told why. */
     if (!name_ok)
@@ -322,7 +332,7 @@ static void handle_login(session *s, const Mim__Login *l)
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
     Mim__PeerInfo pi;
-    int rc, replacing;
+    int rc, claim, replacing;
     size_t name_len = strlen(l->name);
 
     if (strcmp(l->name, s->name) != 0) {
@@ -343,13 +353,13 @@ static void handle_login(session *s, const Mim__Login *l)
                      (unsigned)srv->cfg.max_peers);
         return;
     }
-    rc = mim_store_name_claim(srv->store, l->name, s->identity_pk, (int64_t)time(NULL));
-    if (rc == MIM_ETAKEN) {
+    claim = mim_store_name_claim(srv->store, l->name, s->identity_pk, (int64_t)time(NULL));
+    if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
         return;
     }
-    if (rc < 0) {
+    if (claim < 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "registry unavailable");
         return;
     }
@@ -384,14 +394,15 @@ static void handle_login(session *s, const Mim__Login *l)
     }
     s->entry = added;
     s->state = SESSION_ONLINE;
+    mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
     leave_unauth(s);
     mim_framer_set_max(&s->conn->framer, MIM_FRAME_MAX);
     s->conn->max_queued = srv->cfg.max_queued;
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
                  (unsigned long long)s->conn->id, s->name, s->conn->remote_str, (unsigned)e.port,
-                 replacing                   ? "replaces its old session"
-                 : rc == MIM_NAME_REGISTERED ? "name registered"
-                                             : "known name");
+                 replacing                      ? "replaces its old session"
+                 : claim == MIM_NAME_REGISTERED ? "name registered"
+                                                : "known name");
 
     if (send_table(s) != 0)
         return;
@@ -402,23 +413,39 @@ static void handle_login(session *s, const Mim__Login *l)
     broadcast_all(srv, &m, s);
 }
 
-static void handle_status(session *s, const Mim__StatusSet *st)
+/* Broadcasts s's current status to everyone, the sender too (its confirmation). */
+static void broadcast_status(session *s)
 {
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__StatusUpdate up = MIM__STATUS_UPDATE__INIT;
 
-    if (online_table_set_status(&s->srv->table, s->entry, st->status, st->text) != 0) {
-        session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "status text too long");
-        return;
-    }
+    s->status_pending = 0;
     up.name = s->entry->name;
-    up.status = st->status;
+    up.status = (Mim__Status)s->entry->status;
     up.text = s->entry->status_text;
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
-    broadcast_all(s->srv, &m, NULL); /* the sender too: its confirmation */
+    broadcast_all(s->srv, &m, NULL);
+}
+
+static void handle_status(session *s, const Mim__StatusSet *st)
+{
+    online_entry *e = s->entry;
+
+    if (e->status == (int)st->status && strcmp(e->status_text, st->text) == 0)
+        return; /* nothing changed: nothing to tell */
+    if (online_table_set_status(&s->srv->table, e, st->status, st->text) != 0) {
+        session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "status text too long");
+        return;
+    }
     mim_log_debug("conn %llu: %s status %d", (unsigned long long)s->conn->id, s->name,
                   (int)st->status);
+    /* Over the rate, the change waits (merged with any later one) for the sweep. */
+    if (mim_rate_take(&s->status_rate, PRESENCE_STATUS_RATE, PRESENCE_STATUS_BURST,
+                      uv_now(s->srv->loop)))
+        broadcast_status(s);
+    else
+        s->status_pending = 1;
 }
 
 static void handle_ping(session *s, uint64_t nonce)
@@ -496,7 +523,9 @@ static void handle_transport(session *s, const uint8_t *frame, size_t len)
         if (handle_msg(s, b->msgs[i]) != 0)
             break;
     mim_presence_batch_free(b);
-    if (tag == MIM_STREAM_TAG_FINAL && s->conn != NULL)
+    /* A FINAL frame ends the session -- unless handling it already began a drain, whose Error
+     * reply a close now would cancel. */
+    if (tag == MIM_STREAM_TAG_FINAL && !s->conn->draining)
         mim_conn_close(s->conn, "peer closed the session");
 }
 
@@ -586,6 +615,9 @@ void session_sweep(session *s, uint64_t now)
     }
     if (s->state != SESSION_ONLINE)
         return;
+    if (s->status_pending && s->entry != NULL &&
+        mim_rate_take(&s->status_rate, PRESENCE_STATUS_RATE, PRESENCE_STATUS_BURST, now))
+        broadcast_status(s);
     if (now - s->last_rx > 3ull * srv->cfg.ping_interval_ms) {
         session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT, "no traffic for %llu ms",
                      (unsigned long long)(now - s->last_rx));

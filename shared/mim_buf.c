@@ -57,9 +57,16 @@ int mim_buf_reserve(mim_buf *b, size_t extra)
         }
         cap *= 2;
     }
-    p = realloc(b->data, cap);
+    /* Not realloc: it could leave a copy of the old bytes (plaintext, sometimes) in freed
+     * memory. Move them, wipe the old block, then free it. */
+    p = malloc(cap);
     if (p == NULL)
         return MIM_ENOMEM;
+    if (b->data != NULL) {
+        memcpy(p, b->data, b->len);
+        mim_wipe(b->data, b->cap);
+        free(b->data);
+    }
     b->data = p;
     b->cap = cap;
     return MIM_OK;

@@ -70,9 +70,10 @@ int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *dat
         (rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->remote, &len)) != 0 ||
         (rc = conn_start(c)) != 0) {
         /* The owner never saw this conn: close it without callbacks. */
+        mim_log_warn("accept failed: %s", uv_strerror(rc));
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
-        return rc;
+        return MIM_EIO;
     }
     mim_addr_format((struct sockaddr *)&c->remote, c->remote_str);
     c->cb = cb;
@@ -94,9 +95,10 @@ int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_con
            addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     mim_addr_format(addr, c->remote_str);
     if ((rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, after_connect)) != 0) {
+        mim_log_warn("connect to %s failed: %s", c->remote_str, uv_strerror(rc));
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
-        return rc;
+        return MIM_EIO;
     }
     c->cb = cb;
     c->data = data;

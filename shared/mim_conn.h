@@ -59,10 +59,12 @@ struct mim_conn {
 };
 
 /* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until
- * on_close. max_frame is the framer's initial maximum. 0 or a UV_E* / MIM_E* code. */
+ * on_close. max_frame is the framer's initial maximum. 0, MIM_ENOMEM, or MIM_EIO (the
+ * libuv reason is logged). */
 int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
                     size_t max_queued, mim_conn **out);
-/* Dials addr; on_connect reports the result and reading starts on success. */
+/* Dials addr; on_connect reports the result and reading starts on success. 0, MIM_ENOMEM or
+ * MIM_EIO when the dial cannot even start (logged). */
 int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
                      void *data, size_t max_frame, size_t max_queued, mim_conn **out);
 

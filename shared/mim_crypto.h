@@ -77,8 +77,8 @@ int mim_static_sig_verify(const uint8_t identity_pk[MIM_KEY_LEN],
 int mim_login_sign(const mim_identity *id, const uint8_t handshake_hash[MIM_HASH_LEN],
                    const char *name, size_t name_len, uint16_t port, uint8_t sig[MIM_SIG_LEN]);
 int mim_login_verify(const uint8_t identity_pk[MIM_KEY_LEN],
-                     const uint8_t handshake_hash[MIM_HASH_LEN], const char *name,
-                     size_t name_len, uint16_t port, const uint8_t sig[MIM_SIG_LEN]);
+                     const uint8_t handshake_hash[MIM_HASH_LEN], const char *name, size_t name_len,
+                     uint16_t port, const uint8_t sig[MIM_SIG_LEN]);
 
 /* Short fingerprint a teacher can write on a board: SHA-256("mim-fingerprint-v1" || pk), first
  * 15 bytes, RFC 4648 base32 lowercase (24 characters), in 6 groups of 4 joined by '-'. */
@@ -106,10 +106,10 @@ int mim_noise_cipher_decrypt(mim_noise_cipher *c, const uint8_t *ad, size_t adle
                              const uint8_t *ct, size_t ctlen, uint8_t *out);
 
 typedef struct mim_noise {
-    int initiator;   /* 1: sends messages 1 and 3 */
-    int msg_index;   /* messages processed so far, 0..3 */
-    int fixed_e;     /* test-only: e was injected */
-    int failed;      /* any error poisons the handshake */
+    int initiator; /* 1: sends messages 1 and 3 */
+    int msg_index; /* messages processed so far, 0..3 */
+    int fixed_e;   /* test-only: e was injected */
+    int failed;    /* any error poisons the handshake */
     uint8_t ck[MIM_HASH_LEN];
     uint8_t h[MIM_HASH_LEN];
     mim_noise_cipher cs;
@@ -174,8 +174,8 @@ int mim_stream_rx_init(mim_stream_rx *rx, const uint8_t key[MIM_KEY_LEN],
 /* Opens c (clen >= MIM_STREAM_ABYTES) into out (clen - 17 bytes): *mlen and *tag are set.
  * MIM_ECRYPTO on any failure (modified, reordered, replayed, truncated) or after TAG_FINAL;
  * the stream is then dead. */
-int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t *out,
-                       size_t *mlen, int *tag);
+int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t *out, size_t *mlen,
+                       int *tag);
 void mim_stream_tx_wipe(mim_stream_tx *tx);
 void mim_stream_rx_wipe(mim_stream_rx *rx);
 

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define MIM_FRAME_HEADER_LEN 2
-#define MIM_FRAME_MAX 65535 /* the largest length a 2-byte prefix can carry */
+#define MIM_FRAME_MAX        65535 /* the largest length a 2-byte prefix can carry */
 
 enum {
     MIM_FRAMER_NEED = 0,  /* consumed all input, no complete frame yet */
@@ -31,12 +31,12 @@ enum {
 };
 
 typedef struct mim_framer {
-    size_t max_len;     /* longest accepted frame body, 1..MIM_FRAME_MAX */
-    int in_body;        /* 0: reading the header, 1: reading the body */
-    uint8_t hdr[2];     /* header bytes seen so far */
-    size_t hdr_have;    /* 0..2 */
-    size_t body_len;    /* length announced by the header */
-    mim_buf body;       /* partial body, only when a frame spans feeds */
+    size_t max_len;  /* longest accepted frame body, 1..MIM_FRAME_MAX */
+    int in_body;     /* 0: reading the header, 1: reading the body */
+    uint8_t hdr[2];  /* header bytes seen so far */
+    size_t hdr_have; /* 0..2 */
+    size_t body_len; /* length announced by the header */
+    mim_buf body;    /* partial body, only when a frame spans feeds */
 } mim_framer;
 
 void mim_framer_init(mim_framer *f, size_t max_len);

@@ -207,6 +207,23 @@ static void test_ipv6_cannot_alias_ipv4(void **state)
                  verdict, admission_reason(verdict), count);
 }
 
+/* Addresses of one IPv6 /64 share one allowance; another /64 has its own. */
+static void test_ipv6_keyed_by_slash64(void **state)
+{
+    admission a;
+    uint8_t host1[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1};
+    uint8_t host2[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0xde, 0xad, 0, 0, 0, 0, 0, 9};
+    uint8_t other[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1};
+    (void)state;
+
+    init(&a, 100, 1, 100);
+    EXPECT_VERDICT(admission_enter(&a, host1, 16, 0), ADMIT_OK);
+    EXPECT_VERDICT(admission_enter(&a, host2, 16, 0), ADMIT_PER_IP);
+    EXPECT_VERDICT(admission_enter(&a, other, 16, 0), ADMIT_OK);
+    EXPECT_COUNT(a.count, 2);
+    admission_free(&a);
+}
+
 static void test_sweep(void **state)
 {
     admission a;
@@ -339,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_leave_frees_a_slot),
         cmocka_unit_test(test_ipv4_and_ipv6_keys_distinct),
         cmocka_unit_test(test_ipv6_cannot_alias_ipv4),
+        cmocka_unit_test(test_ipv6_keyed_by_slash64),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_sweep_keeps_unauth_with_full_bucket),
         cmocka_unit_test(test_leave_unknown_ip_harmless),
