@@ -15,7 +15,7 @@
 #include "mim_codec.h"
 #include "mim_rate.h"
 #include "mim_store.h"
-#include "online_table.h"
+#include "mim_online_table.h"
 #include "presence.pb-c.h"
 
 #include <stdint.h>

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "mim_error.h"
-#include "online_table.h"
+#include "mim_online_table.h"
 
 static int some_session; /* any object: the table only carries the pointer */
 

@@ -1,6 +1,6 @@
 /* The online table (see online_table.h): two chained hash indexes over the same entries, by name
  * and by identity key, plus a doubly linked list in insertion order. */
-#include "online_table.h"
+#include "mim_online_table.h"
 
 #include <assert.h>
 #include <stdint.h>

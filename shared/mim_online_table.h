@@ -1,11 +1,11 @@
-/* The online table: who is logged in right now. Pure data, no I/O, so it can be unit-tested.
+/* The online table: who is logged in right now (the server's table, and the peer's copy of it). Pure data, no I/O, so it can be unit-tested.
  *
  * Keyed by name (unique), with a secondary lookup by identity key. Entries are owned by the
  * table; the `session` pointer is the caller's and is never dereferenced here. Iteration order
  * is insertion order (the order peers came online), which is what the newcomer's table shows.
  * All lookups are O(1) on average (hash of the name / key). */
-#ifndef MIM_ONLINE_TABLE_H
-#define MIM_ONLINE_TABLE_H
+#ifndef MIM_MIM_ONLINE_TABLE_H
+#define MIM_MIM_ONLINE_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
