@@ -4,8 +4,8 @@
  * table; the `session` pointer is the caller's and is never dereferenced here. Iteration order
  * is insertion order (the order peers came online), which is what the newcomer's table shows.
  * All lookups are O(1) on average (hash of the name / key). */
-#ifndef MIM_MIM_ONLINE_TABLE_H
-#define MIM_MIM_ONLINE_TABLE_H
+#ifndef MIM_ONLINE_TABLE_H
+#define MIM_ONLINE_TABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
