@@ -9,6 +9,7 @@
 #define MIM_CODEC_H
 
 #include "handshake.pb-c.h"
+#include "peer.pb-c.h"
 #include "presence.pb-c.h"
 #include "mim_buf.h"
 
@@ -20,6 +21,9 @@
 #define MIM_STATUS_TEXT_MAX  128 /* bytes of UTF-8 */
 #define MIM_ERROR_TEXT_MAX   256 /* bytes of UTF-8 */
 #define MIM_PROTOCOL_VERSION 1
+#define MIM_MSG_ID_LEN       16   /* a chat message id */
+#define MIM_CHAT_TEXT_MAX    4096 /* bytes of UTF-8 in one text message */
+#define MIM_ACK_MAX_IDS      1024 /* ids in one Ack */
 
 /* Which side sent a presence batch: decides which messages are allowed in it. */
 enum mim_direction {
@@ -78,5 +82,23 @@ int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t l
 void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
                         uint16_t port, const uint8_t identity_pk[32], int status,
                         const char *status_text);
+
+/* ---- peer to peer ---- */
+
+/* 1 when s (len bytes) is 1..MIM_CHAT_TEXT_MAX bytes of valid UTF-8 whose only control
+ * characters are newline and tab (no escape sequences, no C1). Bidi and other formatting marks
+ * are allowed in chat text (right-to-left languages need them); a user interface must still
+ * render them safely. */
+int mim_chat_text_valid(const char *s, size_t len);
+/* Validates one peer message: chat (16-byte id, known content type with its field: text for
+ * CONTENT_TEXT; image and file are refused until chunked content is implemented, sender a valid
+ * name), ack (1..MIM_ACK_MAX_IDS ids of 16 bytes), close, ping, pong. 0 or MIM_EDECODE. */
+int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen);
+/* Decodes a peer transport plaintext (a PeerBatch, not empty) and validates every message. */
+int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, char *err,
+                          size_t errlen);
+void mim_peer_batch_free(Mim__PeerBatch *b);
+/* Appends one message to `out` as an element of a PeerBatch (as mim_presence_batch_append). */
+int mim_peer_batch_append(mim_buf *out, const Mim__PeerMsg *m);
 
 #endif

@@ -1,0 +1,88 @@
+/* The peer's connection to mim-presence.
+ *
+ * It dials the server, runs the Noise XX handshake as initiator (prologue "mim/presence/v1"),
+ * checks the server's key against the pin in the store (first use pins it; a different key is
+ * reported loudly through on_server_key every time, and the connection goes on: the table is
+ * advisory, the peer's own pins decide whom it trusts), logs in with the peer's name and listen
+ * port, and keeps a copy of the online table from the full table and the add/delete/status
+ * blocks. It answers pings, pings a silent server, and detects a dead one.
+ *
+ * When the server goes away, the last known table is kept and marked stale; the client
+ * reconnects with exponential backoff (0.5 s doubling to 30 s) and full jitter, and when the new
+ * table arrives it converges: it reports as offline the peers that vanished, as online the new
+ * ones, and the status changes. Direct chats are not its business: they go on meanwhile.
+ *
+ * A server Error that a reconnect would not cure (NAME_TAKEN, BAD_NAME, BAD_SIGNATURE) stops
+ * the reconnecting: on_error reports it with fatal = 1. Owned by its creator; all callbacks run
+ * on the loop thread. */
+#ifndef MIM_PEER_PRESENCE_CLIENT_H
+#define MIM_PEER_PRESENCE_CLIENT_H
+
+#include "mim_crypto.h"
+#include "mim_online_table.h"
+#include "mim_store.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+typedef struct presence_client presence_client;
+
+enum presence_client_state {
+    PRESENCE_DISCONNECTED = 0, /* stopped, or given up after a fatal error */
+    PRESENCE_CONNECTING = 1,   /* dialling / handshake / login */
+    PRESENCE_CONNECTED = 2,    /* logged in, table complete */
+    PRESENCE_RECONNECTING = 3, /* lost; waiting for the next attempt (table stale) */
+};
+
+typedef struct presence_client_events {
+    /* The connection state changed. `server` is "host:port". */
+    void (*on_state)(void *ud, enum presence_client_state state, const char *server);
+    /* The server's key was checked against its pin: MIM_PIN_NEW, MIM_PIN_MATCH or
+     * MIM_PIN_CHANGED (old_pk is the pinned key then, else NULL). */
+    void (*on_server_key)(void *ud, int verdict, const uint8_t pk[32], const uint8_t *old_pk);
+    /* A peer is online (from the table or an add), or its entry changed (address, port or key:
+     * an add for a name already online replaces it). Our own entry is reported too, flagged. */
+    void (*on_peer_online)(void *ud, const online_entry *e, int is_self);
+    void (*on_peer_offline)(void *ud, const char *name);
+    void (*on_peer_status)(void *ud, const online_entry *e);
+    /* The server sent an Error. fatal = 1 when reconnecting cannot help. */
+    void (*on_error)(void *ud, int code, const char *message, int fatal);
+} presence_client_events;
+
+typedef struct presence_client_config {
+    uv_loop_t *loop;
+    const mim_identity *id; /* borrowed; outlives the client */
+    const char *name;       /* copied */
+    uint16_t listen_port;
+    struct sockaddr_storage server;
+    mim_store *store;       /* borrowed: the server pin */
+    uint32_t ping_interval_ms;   /* 30000 by default (0 = default) */
+    uint32_t backoff_min_ms;     /* 500 by default */
+    uint32_t backoff_max_ms;     /* 30000 by default */
+} presence_client_config;
+
+/* Creates the client and starts connecting. 0 or a MIM_E* code. */
+int presence_client_start(presence_client **out, const presence_client_config *cfg,
+                          const presence_client_events *ev, void *ud);
+/* Sets our status (MIM__STATUS__*) and text; sent now if connected, else at the next login. */
+int presence_client_set_status(presence_client *pc, int status, const char *text);
+/* Logs out (a Logout in a FINAL frame) if connected, closes everything, and calls done(ud)
+ * when the last handle is closed; then the client is freed. */
+void presence_client_stop(presence_client *pc, void (*done)(void *ud));
+
+enum presence_client_state presence_client_state(const presence_client *pc);
+/* The last known table (stale while not CONNECTED). */
+const online_table *presence_client_table(const presence_client *pc);
+int presence_client_table_stale(const presence_client *pc);
+
+/* LAN discovery: broadcasts a probe (255.255.255.255 and, if possible, ff02::1) on `port` and
+ * calls cb once: with the first answer's address (the answer's TCP port filled in) and its
+ * identity key, or with status < 0 when nothing answered within timeout_ms. `to`, when not
+ * NULL, is asked instead of broadcasting (tests use 127.0.0.1). */
+typedef void (*presence_discover_cb)(void *ud, int status, const struct sockaddr *server,
+                                     const uint8_t pk[32]);
+int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
+                      uint32_t timeout_ms, presence_discover_cb cb, void *ud);
+
+#endif
