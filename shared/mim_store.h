@@ -48,7 +48,7 @@ int mim_store_begin(mim_store *st);
 int mim_store_commit(mim_store *st);
 int mim_store_rollback(mim_store *st);
 
-/* ---- peer: pins (SSH "accept-new") ------------------------------------------------------------ */
+/* ---- peer: pins (SSH "accept-new") ----------------------------------------------------------- */
 
 enum {
     MIM_PIN_NEW = 0,     /* first contact: the key is now pinned */
@@ -66,7 +66,8 @@ typedef struct mim_contact {
 } mim_contact;
 
 /* Checks `pk` against the pin for `name`: MIM_PIN_NEW (pinned now), MIM_PIN_MATCH, or
- * MIM_PIN_CHANGED (pending_pk recorded, the old pin kept), or MIM_EDB. */
+ * MIM_PIN_CHANGED (pending_pk recorded, the old pin kept), or MIM_EDB. MIM_PIN_MATCH drops a
+ * pending key: the pinned key proved itself again, so a later trust must not pin the other. */
 int mim_store_pin_check(mim_store *st, const char *name, const uint8_t pk[32], int64_t now);
 /* 0 and *out, or MIM_ENOENT. */
 int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out);
@@ -95,12 +96,12 @@ enum mim_msg_state {
 typedef struct mim_message {
     int64_t seq;      /* order in this store (rowid): the outbox sends by it */
     char peer[129];   /* the other party's name */
-    uint8_t id[16];
+    uint8_t id[16];   /* random, chosen by the sender */
     int outgoing;     /* 1: we sent it, 0: we received it */
     int64_t ts_ms;    /* sender's timestamp */
     int content_type; /* MIM__CONTENT_TYPE__* */
     const char *text; /* valid during the callback only */
-    size_t text_len;
+    size_t text_len;  /* bytes; text[text_len] is a NUL */
     int state;        /* enum mim_msg_state */
 } mim_message;
 
@@ -111,15 +112,15 @@ int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16
 /* Moves an outgoing message to SENT or DELIVERED (never backwards: DELIVERED stays).
  * MIM_ENOENT when (peer, id) is not an outgoing message. */
 int mim_store_message_set_state(mim_store *st, const char *peer, const uint8_t id[16], int state);
-/* Every SENT message goes back to QUEUED (a session was lost before the ack; and at start-up). */
+/* Every SENT message to `peer` (to anyone when NULL) goes back to QUEUED (a session was lost
+ * before the ack; and at start-up). */
 int mim_store_outbox_requeue(mim_store *st, const char *peer);
 /* Stores an incoming message: 1 when it is new (show it), 0 when (peer, id) was already
  * received (a resend: drop it, but still ack it), or a negative code. */
-int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16],
-                              int64_t ts_ms, int content_type, const char *text,
-                              size_t text_len);
+int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
+                              int content_type, const char *text, size_t text_len);
 /* The outbox for `peer`: outgoing messages not yet DELIVERED, in seq order, at most `limit`.
- * cb as in mim_store_contact_each. */
+ * cb as in mim_store_contact_each; it may set the state of the message it is given. */
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
                           int (*cb)(const mim_message *m, void *arg), void *arg);
 /* Names with something in the outbox, in name order. */
