@@ -107,6 +107,26 @@ int mim_text_valid(const char *s, size_t len, size_t max)
     return 1;
 }
 
+int mim_chat_text_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (s == NULL || len == 0 || len > MIM_CHAT_TEXT_MAX)
+        return 0;
+    while (i < len) {
+        long cp = utf8_next(u, len, &i);
+        if (cp < 0)
+            return 0;
+        /* Only the controls that cannot start a terminal escape sequence: no ESC, no CSI (C1
+         * U+009B), no DEL, no CR (it would let a line overwrite itself). Formatting marks stay:
+         * right-to-left text needs them. */
+        if ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7F && cp <= 0x9F))
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- handshake payload ------------------------------------------------------------------- */
 
 int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
@@ -328,17 +348,25 @@ static size_t put_varint(uint8_t *out, size_t v)
     return n;
 }
 
-int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m)
+/* Appends any message as one batch element. Both batch types (PresenceBatch, PeerBatch) keep
+ * their messages in field 1, so one writer serves both. */
+static int batch_append_element(mim_buf *out, const ProtobufCMessage *m)
 {
-    size_t n = mim__presence_msg__get_packed_size(m);
+    size_t n = protobuf_c_message_get_packed_size(m);
     int rc;
 
+    /* The tag byte, then at most 10 bytes of varint length. */
     if ((rc = mim_buf_reserve(out, n + 11)) != 0)
         return rc;
     out->data[out->len++] = 0x0a;
     out->len += put_varint(out->data + out->len, n);
-    out->len += mim__presence_msg__pack(m, out->data + out->len);
+    out->len += protobuf_c_message_pack(m, out->data + out->len);
     return 0;
+}
+
+int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m)
+{
+    return batch_append_element(out, &m->base);
 }
 
 int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t len)
@@ -359,4 +387,102 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
     info->identity_pk.len = 32;
     info->status = (Mim__Status)status;
     info->status_text = (char *)(status_text != NULL ? status_text : "");
+}
+
+/* ---- peer to peer ------------------------------------------------------------------------ */
+
+static int check_msg_id(const ProtobufCBinaryData *id, const char *what, char *err, size_t errlen)
+{
+    if (id->len != MIM_MSG_ID_LEN)
+        return fail(err, errlen, "%s: message id is %zu bytes, not %d", what, id->len,
+                    MIM_MSG_ID_LEN);
+    return 0;
+}
+
+static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
+{
+    int rc;
+
+    if ((rc = check_msg_id(&c->id, "chat", err, errlen)) != 0)
+        return rc;
+    if ((rc = check_name(c->sender, "chat sender", err, errlen)) != 0)
+        return rc;
+    switch (c->type) {
+    case MIM__CONTENT_TYPE__CONTENT_TEXT:
+        if (c->chunk != NULL)
+            return fail(err, errlen, "chat: text message with a chunk");
+        if (!mim_chat_text_valid(c->text, strlen(c->text)))
+            return fail(err, errlen,
+                        "chat: text empty, longer than %d bytes, not UTF-8, or with control "
+                        "characters",
+                        MIM_CHAT_TEXT_MAX);
+        return 0;
+    case MIM__CONTENT_TYPE__CONTENT_IMAGE:
+    case MIM__CONTENT_TYPE__CONTENT_FILE:
+        return fail(err, errlen, "chat: content type %d not supported yet", (int)c->type);
+    default:
+        return fail(err, errlen, "chat: unknown content type %d", (int)c->type);
+    }
+}
+
+static int check_ack(const Mim__Ack *a, char *err, size_t errlen)
+{
+    int rc;
+
+    if (a->n_ids == 0 || a->n_ids > MIM_ACK_MAX_IDS)
+        return fail(err, errlen, "ack with %zu ids, not 1..%d", a->n_ids, MIM_ACK_MAX_IDS);
+    for (size_t i = 0; i < a->n_ids; i++)
+        if ((rc = check_msg_id(&a->ids[i], "ack", err, errlen)) != 0)
+            return rc;
+    return 0;
+}
+
+int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen)
+{
+    if (m == NULL || m->body_case == MIM__PEER_MSG__BODY__NOT_SET)
+        return fail(err, errlen, "message with no body");
+    switch (m->body_case) {
+    case MIM__PEER_MSG__BODY_CHAT:
+        return check_chat(m->chat, err, errlen);
+    case MIM__PEER_MSG__BODY_ACK:
+        return check_ack(m->ack, err, errlen);
+    case MIM__PEER_MSG__BODY_CLOSE:
+    case MIM__PEER_MSG__BODY_PING:
+    case MIM__PEER_MSG__BODY_PONG:
+        return 0;
+    default:
+        return fail(err, errlen, "unknown message %d", (int)m->body_case);
+    }
+}
+
+int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, char *err,
+                          size_t errlen)
+{
+    Mim__PeerBatch *b = mim__peer_batch__unpack(NULL, len, p);
+    int rc = 0;
+
+    *out = NULL;
+    if (b == NULL)
+        return fail(err, errlen, "peer batch does not parse");
+    if (b->n_msgs == 0)
+        rc = fail(err, errlen, "empty peer batch");
+    for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)
+        rc = mim_peer_msg_validate(b->msgs[i], err, errlen);
+    if (rc != 0) {
+        mim__peer_batch__free_unpacked(b, NULL);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void mim_peer_batch_free(Mim__PeerBatch *b)
+{
+    if (b != NULL)
+        mim__peer_batch__free_unpacked(b, NULL);
+}
+
+int mim_peer_batch_append(mim_buf *out, const Mim__PeerMsg *m)
+{
+    return batch_append_element(out, &m->base);
 }

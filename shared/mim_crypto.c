@@ -455,6 +455,72 @@ void mim_fingerprint(const uint8_t identity_pk[MIM_KEY_LEN], char out[MIM_FINGER
     out[pos] = '\0';
 }
 
+/* Signal's numeric fingerprint (see mim_crypto.h). Public keys and names only: nothing to wipe. */
+#define SAFETY_VERSION    0    /* 2 bytes, big-endian */
+#define SAFETY_ITERATIONS 5200 /* SHA-512 rounds after the first */
+#define SAFETY_SIDE       30   /* digits per side */
+static_assert(crypto_hash_sha512_BYTES >= 30, "a side's digits come from 30 hash bytes");
+static_assert(MIM_SAFETY_NUMBER_LEN == 2 * SAFETY_SIDE + 2 * SAFETY_SIDE / 5 - 1 + 1,
+              "60 digits in groups of 5, spaces between, NUL");
+
+/* One side's 30 digits (no NUL). */
+static void safety_side(const uint8_t pk[MIM_KEY_LEN], const char *name, char out[SAFETY_SIDE])
+{
+    static const uint8_t version[2] = {SAFETY_VERSION >> 8, SAFETY_VERSION & 0xff};
+    uint8_t h[crypto_hash_sha512_BYTES];
+    crypto_hash_sha512_state st;
+
+    crypto_hash_sha512_init(&st);
+    crypto_hash_sha512_update(&st, version, sizeof(version));
+    crypto_hash_sha512_update(&st, pk, MIM_KEY_LEN);
+    if (name != NULL)
+        crypto_hash_sha512_update(&st, (const uint8_t *)name, strlen(name));
+    crypto_hash_sha512_final(&st, h);
+    for (int i = 0; i < SAFETY_ITERATIONS; i++) {
+        crypto_hash_sha512_init(&st);
+        crypto_hash_sha512_update(&st, h, sizeof(h));
+        crypto_hash_sha512_update(&st, pk, MIM_KEY_LEN);
+        crypto_hash_sha512_final(&st, h);
+    }
+    /* Six 40-bit big-endian chunks, each mod 100000 as 5 zero-padded digits. */
+    for (int c = 0; c < 6; c++) {
+        uint64_t v = 0;
+        for (int k = 0; k < 5; k++)
+            v = (v << 8) | h[c * 5 + k];
+        v %= 100000;
+        for (int d = 4; d >= 0; d--) {
+            out[c * 5 + d] = (char)('0' + v % 10);
+            v /= 10;
+        }
+    }
+}
+
+void mim_safety_number(const uint8_t a_pk[MIM_KEY_LEN], const char *a_name,
+                       const uint8_t b_pk[MIM_KEY_LEN], const char *b_name,
+                       char out[MIM_SAFETY_NUMBER_LEN])
+{
+    char a[SAFETY_SIDE], b[SAFETY_SIDE], joined[2 * SAFETY_SIDE];
+    size_t pos = 0;
+
+    safety_side(a_pk, a_name, a);
+    safety_side(b_pk, b_name, b);
+    /* Equal-length digit strings: byte order is numeric order. Lower first, so that both
+     * users compute the same number whichever side they are. */
+    if (memcmp(a, b, SAFETY_SIDE) <= 0) {
+        memcpy(joined, a, SAFETY_SIDE);
+        memcpy(joined + SAFETY_SIDE, b, SAFETY_SIDE);
+    } else {
+        memcpy(joined, b, SAFETY_SIDE);
+        memcpy(joined + SAFETY_SIDE, a, SAFETY_SIDE);
+    }
+    for (size_t i = 0; i < sizeof(joined); i++) {
+        if (i > 0 && i % 5 == 0)
+            out[pos++] = ' ';
+        out[pos++] = joined[i];
+    }
+    out[pos] = '\0';
+}
+
 /* ---- Noise_XX_25519_ChaChaPoly_SHA256 (Noise spec rev 34) ----------------------------------- */
 
 /* Exactly HASHLEN bytes, so InitializeSymmetric sets h = the name with no hashing or padding. */

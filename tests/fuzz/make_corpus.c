@@ -9,6 +9,7 @@
 #include "mim_framer.h"
 
 #include "handshake.pb-c.h"
+#include "peer.pb-c.h"
 #include "presence.pb-c.h"
 
 #include <errno.h>
@@ -64,6 +65,7 @@ static void write_msg(const char *target, const char *name, const ProtobufCMessa
 
 /* Recognisable, fixed filler for keys and signatures. */
 static uint8_t key_a[32], key_b[32], sig_a[64], sig_b[64], sig_c[64];
+static uint8_t id_a[17], id_b[16], id_c[16]; /* chat message ids; id_a has room for 17 bytes */
 static uint8_t addr4[4] = {192, 168, 1, 20};
 static uint8_t addr6[16] = {0xfe, 0x80, 0,    0,    0,    0,    0,    0,
                             0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
@@ -364,6 +366,161 @@ static void batch_seeds(void)
                16);
 }
 
+/* ---- peer to peer: chat, ack, close, one type per target, then batches ---- */
+
+static void chat_text(Mim__ChatMessage *c, const char *sender, const char *text)
+{
+    mim__chat_message__init(c);
+    c->id.data = id_a;
+    c->id.len = 16;
+    c->ts_ms = 1700000000123ULL;
+    c->sender = (char *)sender;
+    c->type = MIM__CONTENT_TYPE__CONTENT_TEXT;
+    c->text = (char *)text;
+}
+
+static void peer_seeds(void)
+{
+    static uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    Mim__ChatMessage chat;
+    Mim__Chunk chunk;
+    Mim__Ack ack;
+    ProtobufCBinaryData ids[3] = {{16, id_a}, {16, id_b}, {16, id_c}};
+    Mim__ChatClose close;
+
+    chat_text(&chat, "alice", "hello bob");
+    write_msg("peer_chat", "hello", &chat.base, 0);
+    write_msg("peer_chat", "hello_truncated", &chat.base, 3);
+    chat_text(&chat, "Zo\xc3\xab", "two lines\n\tand a tab, \xe5\xa4\xaa\xe9\x83\x8e");
+    write_msg("peer_chat", "multiline_utf8", &chat.base, 0);
+    /* Hebrew with U+200F RIGHT-TO-LEFT MARK: formatting marks are allowed in chat text. */
+    chat_text(&chat, "bob", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\xe2\x80\x8f 42");
+    write_msg("peer_chat", "rtl_mark", &chat.base, 0);
+    chat_text(&chat, "alice", "\x1b[2J gotcha");
+    write_msg("peer_chat", "bad_escape", &chat.base, 0);
+    chat_text(&chat, "alice",
+              "\xc2\x9b"
+              "2J");
+    write_msg("peer_chat", "bad_c1_csi", &chat.base, 0);
+    chat_text(&chat, "alice", "");
+    write_msg("peer_chat", "bad_empty_text", &chat.base, 0);
+    chat_text(&chat,
+              "ali\xe2\x80\xae"
+              "ce",
+              "hi");
+    write_msg("peer_chat", "bad_sender_rlo", &chat.base, 0);
+    chat_text(&chat, "alice", "hi");
+    chat.id.len = 15;
+    write_msg("peer_chat", "bad_id_15", &chat.base, 0);
+    chat.id.len = 17;
+    write_msg("peer_chat", "bad_id_17", &chat.base, 0);
+    chat.id.len = 16;
+    chat.type = (Mim__ContentType)99;
+    write_msg("peer_chat", "bad_type_99", &chat.base, 0);
+    /* Reserved chunked content: parses, refused until implemented. */
+    mim__chunk__init(&chunk);
+    chunk.index = 0;
+    chunk.count = 1;
+    chunk.data.data = png;
+    chunk.data.len = sizeof(png);
+    chunk.media_type = "image/png";
+    chunk.file_name = "cat.png";
+    chat_text(&chat, "alice", "");
+    chat.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
+    chat.chunk = &chunk;
+    write_msg("peer_chat", "bad_image_chunk", &chat.base, 0);
+
+    mim__ack__init(&ack);
+    ack.ids = ids;
+    ack.n_ids = 1;
+    write_msg("peer_ack", "one_id", &ack.base, 0);
+    ack.n_ids = 3;
+    write_msg("peer_ack", "three_ids", &ack.base, 0);
+    write_msg("peer_ack", "three_ids_truncated", &ack.base, 4);
+    ack.n_ids = 0;
+    write_msg("peer_ack", "bad_no_ids", &ack.base, 0);
+    ack.n_ids = 2;
+    ids[1].len = 15;
+    write_msg("peer_ack", "bad_id_15", &ack.base, 0);
+    ids[1].len = 16;
+
+    mim__chat_close__init(&close);
+    write_msg("peer_close", "empty", &close.base, 0);
+    write_seed("peer_close", "unknown_field", (const uint8_t *)"\x08\x01", 2);
+    write_seed("peer_close", "bad_truncated_length", (const uint8_t *)"\x0a\x05", 2);
+}
+
+static void peer_batch_seeds(void)
+{
+    Mim__PeerBatch batch;
+    Mim__PeerMsg m[3];
+    Mim__PeerMsg *mp[3] = {&m[0], &m[1], &m[2]};
+    Mim__ChatMessage chat, chat2;
+    Mim__Ack ack;
+    ProtobufCBinaryData ids[2] = {{16, id_b}, {16, id_c}};
+    Mim__ChatClose close;
+    Mim__Ping ping;
+    Mim__Pong pong;
+
+    for (size_t i = 0; i < 3; i++)
+        mim__peer_msg__init(&m[i]);
+    mim__peer_batch__init(&batch);
+    batch.msgs = mp;
+
+    /* A chat, the ack for two earlier messages, and a close. */
+    chat_text(&chat, "alice", "see you tomorrow");
+    mim__ack__init(&ack);
+    ack.ids = ids;
+    ack.n_ids = 2;
+    mim__chat_close__init(&close);
+    m[0].body_case = MIM__PEER_MSG__BODY_CHAT;
+    m[0].chat = &chat;
+    m[1].body_case = MIM__PEER_MSG__BODY_ACK;
+    m[1].ack = &ack;
+    m[2].body_case = MIM__PEER_MSG__BODY_CLOSE;
+    m[2].close = &close;
+    batch.n_msgs = 3;
+    write_msg("peer_batch", "chat_ack_close", &batch.base, 0);
+    write_msg("peer_batch", "chat_ack_close_truncated", &batch.base, 5);
+
+    /* Two chats in a row (an outbox flush). */
+    chat_text(&chat2, "alice", "and one more\n");
+    chat2.id.data = id_b;
+    chat2.ts_ms = 1700000000456ULL;
+    m[1].body_case = MIM__PEER_MSG__BODY_CHAT;
+    m[1].chat = &chat2;
+    batch.n_msgs = 2;
+    write_msg("peer_batch", "two_chats", &batch.base, 0);
+
+    /* Keepalive. */
+    mim__ping__init(&ping);
+    ping.nonce = 42;
+    mim__pong__init(&pong);
+    pong.nonce = 41;
+    m[0].body_case = MIM__PEER_MSG__BODY_PING;
+    m[0].ping = &ping;
+    m[1].body_case = MIM__PEER_MSG__BODY_PONG;
+    m[1].pong = &pong;
+    batch.n_msgs = 2;
+    write_msg("peer_batch", "ping_pong", &batch.base, 0);
+
+    /* A good close followed by a chat with an escape sequence: the whole batch is refused. */
+    chat_text(&chat, "alice", "\x1b]0;pwned\x07");
+    m[0].body_case = MIM__PEER_MSG__BODY_CLOSE;
+    m[0].close = &close;
+    m[1].body_case = MIM__PEER_MSG__BODY_CHAT;
+    m[1].chat = &chat;
+    write_msg("peer_batch", "bad_escape_after_close", &batch.base, 0);
+
+    /* Malformed: an empty batch, and a message with no oneof arm set. */
+    write_seed("peer_batch", "bad_empty", (const uint8_t *)"", 0);
+    write_seed("peer_batch", "bad_no_body", (const uint8_t *)"\x0a\x00", 2);
+    /* A ping carrying field number 0 in an over-long tag (see presence_pong). */
+    write_seed("peer_batch", "regress_field_zero",
+               (const uint8_t *)"\x0a\x0e\x22\x0c\x08\x05\x81\x00\xff\xff\xff\xff\xff\xff\xff\xff",
+               16);
+}
+
 int main(int argc, char **argv)
 {
     root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
@@ -376,11 +533,16 @@ int main(int argc, char **argv)
     fill(sig_a, sizeof(sig_a), 0x33);
     fill(sig_b, sizeof(sig_b), 0x44);
     fill(sig_c, sizeof(sig_c), 0x55);
+    fill(id_a, sizeof(id_a), 0x66);
+    fill(id_b, sizeof(id_b), 0x77);
+    fill(id_c, sizeof(id_c), 0x88);
 
     framer_seeds();
     handshake_seeds();
     presence_seeds();
     batch_seeds();
+    peer_seeds();
+    peer_batch_seeds();
     if (failures > 0)
         return 1;
     printf("seed corpora written under %s\n", root);
