@@ -149,6 +149,20 @@ int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t st
     return 0;
 }
 
+/* protobuf-c hands strings back NUL-terminated but without their length, so "bob\0x" would
+ * reach C code as "bob": what was sent and what is validated would differ. Re-encoding exposes
+ * it (and any other non-canonical form: a zero value sent explicitly, a repeated scalar field,
+ * an over-long varint): mim accepts only the canonical encoding, whose re-encoded size is the
+ * size received. Standard protobuf encoders produce it. */
+static int canonical(const ProtobufCMessage *m, size_t wire_len, char *err, size_t errlen)
+{
+    if (protobuf_c_message_get_packed_size(m) != wire_len)
+        return fail(err, errlen,
+                    "not in canonical encoding (an embedded NUL, an explicit default value, "
+                    "a repeated field or an over-long varint)");
+    return 0;
+}
+
 int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
                                  Mim__HandshakePayload **out, char *err, size_t errlen)
 {
@@ -158,7 +172,10 @@ int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
     *out = NULL;
     if (m == NULL)
         return fail(err, errlen, "handshake payload does not parse");
-    if (m->version != MIM_PROTOCOL_VERSION)
+    rc = canonical(&m->base, len, err, errlen);
+    if (rc != 0)
+        ; /* the reason is in err */
+    else if (m->version != MIM_PROTOCOL_VERSION)
         rc = fail(err, errlen, "unsupported protocol version %u", (unsigned)m->version);
     else if (m->identity_pk.len != 32)
         rc = fail(err, errlen, "identity key is %zu bytes, not 32", m->identity_pk.len);
@@ -317,7 +334,8 @@ int mim_presence_batch_decode(const uint8_t *p, size_t len, enum mim_direction d
     *out = NULL;
     if (b == NULL)
         return fail(err, errlen, "presence batch does not parse");
-    if (b->n_msgs == 0)
+    rc = canonical(&b->base, len, err, errlen);
+    if (rc == 0 && b->n_msgs == 0)
         rc = fail(err, errlen, "empty presence batch");
     for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)
         rc = mim_presence_msg_validate(b->msgs[i], dir, err, errlen);
@@ -464,7 +482,8 @@ int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, ch
     *out = NULL;
     if (b == NULL)
         return fail(err, errlen, "peer batch does not parse");
-    if (b->n_msgs == 0)
+    rc = canonical(&b->base, len, err, errlen);
+    if (rc == 0 && b->n_msgs == 0)
         rc = fail(err, errlen, "empty peer batch");
     for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)
         rc = mim_peer_msg_validate(b->msgs[i], err, errlen);

@@ -457,7 +457,7 @@ void mim_fingerprint(const uint8_t identity_pk[MIM_KEY_LEN], char out[MIM_FINGER
 
 /* Signal's numeric fingerprint (see mim_crypto.h). Public keys and names only: nothing to wipe. */
 #define SAFETY_VERSION    0    /* 2 bytes, big-endian */
-#define SAFETY_ITERATIONS 5200 /* SHA-512 rounds after the first */
+#define SAFETY_ITERATIONS 5200 /* SHA-512 rounds in all, as Signal's */
 #define SAFETY_SIDE       30   /* digits per side */
 static_assert(crypto_hash_sha512_BYTES >= 30, "a side's digits come from 30 hash bytes");
 static_assert(MIM_SAFETY_NUMBER_LEN == 2 * SAFETY_SIDE + 2 * SAFETY_SIDE / 5 - 1 + 1,
@@ -470,13 +470,15 @@ static void safety_side(const uint8_t pk[MIM_KEY_LEN], const char *name, char ou
     uint8_t h[crypto_hash_sha512_BYTES];
     crypto_hash_sha512_state st;
 
+    /* Round 1 hashes (version || pk || name) || pk; every later round h || pk. */
     crypto_hash_sha512_init(&st);
     crypto_hash_sha512_update(&st, version, sizeof(version));
     crypto_hash_sha512_update(&st, pk, MIM_KEY_LEN);
     if (name != NULL)
         crypto_hash_sha512_update(&st, (const uint8_t *)name, strlen(name));
+    crypto_hash_sha512_update(&st, pk, MIM_KEY_LEN);
     crypto_hash_sha512_final(&st, h);
-    for (int i = 0; i < SAFETY_ITERATIONS; i++) {
+    for (int i = 1; i < SAFETY_ITERATIONS; i++) {
         crypto_hash_sha512_init(&st);
         crypto_hash_sha512_update(&st, h, sizeof(h));
         crypto_hash_sha512_update(&st, pk, MIM_KEY_LEN);

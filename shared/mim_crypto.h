@@ -84,11 +84,11 @@ int mim_login_verify(const uint8_t identity_pk[MIM_KEY_LEN],
  * 15 bytes, RFC 4648 base32 lowercase (24 characters), in 6 groups of 4 joined by '-'. */
 void mim_fingerprint(const uint8_t identity_pk[MIM_KEY_LEN], char out[MIM_FINGERPRINT_LEN]);
 
-/* Safety number for a conversation, as Signal's numeric fingerprint: for each side,
- * h = SHA-512(version (2 bytes, 0) || pk || name), then 5200 times h = SHA-512(h || pk); the
- * first 30 bytes as six 5-byte big-endian numbers, each mod 100000, give 30 digits. The two
- * sides' 30 digits are joined lower first, so both users see the same 60 digits, shown as 12
- * groups of 5 separated by spaces. */
+/* Safety number for a conversation, Signal's numeric fingerprint: for each side, starting from
+ * h = version (2 bytes, 0) || pk || name, 5200 rounds of h = SHA-512(h || pk); the first 30
+ * bytes of h as six 5-byte big-endian numbers, each mod 100000, give 30 digits. The two sides'
+ * 30 digits are joined lower first, so both users see the same 60 digits, shown as 12 groups
+ * of 5 separated by spaces. */
 #define MIM_SAFETY_NUMBER_LEN 72 /* 60 digits + 11 spaces + NUL */
 void mim_safety_number(const uint8_t a_pk[MIM_KEY_LEN], const char *a_name,
                        const uint8_t b_pk[MIM_KEY_LEN], const char *b_name,

@@ -813,6 +813,38 @@ static void test_batch_append_raw(void **state)
     mim_buf_free(&batch);
 }
 
+/* protobuf-c gives strings back without their length: "a\0<ESC>" would validate as "a". Only the
+ * canonical encoding is accepted, so the hidden bytes (and explicit defaults) are refused. */
+static void test_non_canonical_refused(void **state)
+{
+    /* Batch { msgs: PresenceMsg { status_set: StatusSet { status: 1, text: "a\0\x1b" } } } */
+    static const uint8_t nul_text[] = {0x0a, 0x09, 0x2a, 0x07, 0x08, 0x01,
+                                       0x12, 0x03, 'a',  0x00, 0x1b};
+    /* The same with an explicit empty text: 12 00 is a default value sent on purpose. */
+    static const uint8_t explicit_default[] = {0x0a, 0x06, 0x2a, 0x04, 0x08, 0x01, 0x12, 0x00};
+    /* And the canonical form of the latter, which is accepted. */
+    static const uint8_t canonical[] = {0x0a, 0x04, 0x2a, 0x02, 0x08, 0x01};
+    Mim__PresenceBatch *b = NULL;
+    char err[200] = "";
+    (void)state;
+
+    EXPECT_INT(
+        mim_presence_batch_decode(nul_text, sizeof(nul_text), MIM_FROM_PEER, &b, err, sizeof(err)),
+        MIM_EDECODE);
+    assert_null(b);
+    assert_non_null(strstr(err, "canonical"));
+    EXPECT_INT(mim_presence_batch_decode(explicit_default, sizeof(explicit_default), MIM_FROM_PEER,
+                                         &b, err, sizeof(err)),
+               MIM_EDECODE);
+    assert_null(b);
+    EXPECT_INT(mim_presence_batch_decode(canonical, sizeof(canonical), MIM_FROM_PEER, &b, err,
+                                         sizeof(err)),
+               0);
+    assert_non_null(b);
+    assert_int_equal(b->msgs[0]->body_case, MIM__PRESENCE_MSG__BODY_STATUS_SET);
+    mim_presence_batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_batch_refusals_login),
         cmocka_unit_test(test_batch_refusals_fields),
         cmocka_unit_test(test_batch_append_raw),
+        cmocka_unit_test(test_non_canonical_refused),
     };
 
     return cmocka_run_group_tests(tests, setup_bytes, NULL);
