@@ -1,0 +1,106 @@
+/* A direct, end-to-end encrypted session between two peers.
+ *
+ * One TCP connection, dialled by one peer (the initiator) and accepted by the other's listener
+ * (the responder). Noise XX with prologue "mim/peer/v1" (docs/PROTOCOL.md), each side's
+ * HandshakePayload carrying its identity key, static-key signature and name; then one
+ * secretstream per direction carrying PeerBatch plaintexts.
+ *
+ * Who is on the other end is decided before anything is said:
+ *  - the initiator knows whom it dialled (name and the key the presence table gave); after
+ *    message 2 it checks that the responder proves that name and key, then asks its owner
+ *    (on_authenticated: the pins) -- all BEFORE sending message 3, so a wrong peer never learns
+ *    who is calling;
+ *  - the responder accepts nothing until message 3 verifies, then asks its owner the same.
+ * A refusal closes the session; nothing else happens on it.
+ *
+ * The session does not store anything: on_message hands each chat message to the owner, which
+ * stores it; at the end of each received frame on_batch_end lets the owner COMMIT once and then
+ * acknowledge the whole batch with chat_session_send_ack (group commit: ack only after commit).
+ * A decrypt failure or malformed message closes the session at once; the owner's outbox still
+ * holds everything unacknowledged.
+ *
+ * Frames: 1 KiB cap during the handshake, 64 KiB after; the handshake must finish within 5 s;
+ * a started frame within 10 s; an idle session is the owner's to close (chat_session_idle_ms).
+ * Owned by libuv once started: freed after on_closed returns. All callbacks on the loop. */
+#ifndef MIM_PEER_CHAT_SESSION_H
+#define MIM_PEER_CHAT_SESSION_H
+
+#include "mim_codec.h"
+#include "mim_crypto.h"
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#define CHAT_HANDSHAKE_TIMEOUT_MS 5000
+#define CHAT_FRAME_TIMEOUT_MS     10000
+
+typedef struct chat_session chat_session;
+
+typedef struct chat_session_events {
+    /* The remote proved `name` and `identity_pk` (and, for the initiator, they are the ones it
+     * dialled). Return 0 to go on, or a negative value to refuse (the session closes with
+     * `reason` if set: a string that outlives the call). For the initiator this runs before
+     * message 3 is sent. */
+    int (*on_authenticated)(void *ud, chat_session *cs, const char *name,
+                            const uint8_t identity_pk[MIM_KEY_LEN], const char **reason);
+    /* Both streams are up: messages can be sent. */
+    void (*on_open)(void *ud, chat_session *cs);
+    /* A validated chat message (its sender equals the authenticated name). */
+    void (*on_message)(void *ud, chat_session *cs, const Mim__ChatMessage *m);
+    /* The remote committed the message with this id. */
+    void (*on_ack)(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+    /* The remote user closed the conversation (the session stays open). */
+    void (*on_chat_close)(void *ud, chat_session *cs);
+    /* The end of one received frame: commit what on_message stored, then ack it. Runs after
+     * every frame whose batch was accepted, even if the owner closed the session meanwhile (no
+     * more messages are delivered then, but what was stored must still be committed). A batch
+     * with a malformed message, or a chat message whose sender is not the authenticated name,
+     * is refused whole: nothing of it is delivered and the session closes. */
+    void (*on_batch_end)(void *ud, chat_session *cs);
+    /* Exactly once, when the connection is gone; cs is freed right after. */
+    void (*on_closed)(void *ud, chat_session *cs, const char *reason);
+} chat_session_events;
+
+typedef struct chat_session_config {
+    uv_loop_t *loop;
+    const mim_identity *id; /* borrowed, outlives the session */
+    const char *my_name;    /* copied */
+    const chat_session_events *ev;
+    void *ud;
+} chat_session_config;
+
+/* Dials `addr` expecting `name` with `identity_pk` (from the presence table). */
+int chat_session_dial(const chat_session_config *cfg, const struct sockaddr *addr, const char *name,
+                      const uint8_t identity_pk[MIM_KEY_LEN], chat_session **out);
+/* Accepts a pending connection on `listener` as responder. */
+int chat_session_accept(const chat_session_config *cfg, uv_stream_t *listener, chat_session **out);
+
+/* Queue messages (coalesced into one frame per loop turn, as the server does). 0, or
+ * MIM_ESTATE before on_open / after close, MIM_EINVAL for a text that is not valid chat text
+ * (mim_chat_text_valid: 1..4096 bytes of UTF-8, no control characters but newline and tab),
+ * MIM_EOVERFLOW when the output cap is reached (the session is then closed). Acks are split
+ * into Ack messages of at most MIM_ACK_MAX_IDS ids; n = 0 sends nothing. */
+int chat_session_send_chat(chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN], uint64_t ts_ms,
+                           const char *text, size_t text_len);
+int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+int chat_session_send_close(chat_session *cs);
+/* A keepalive; the remote answers with a Pong carrying the same nonce (this session answers
+ * the remote's pings by itself). Any frame received counts as activity (chat_session_idle_ms). */
+int chat_session_send_ping(chat_session *cs, uint64_t nonce);
+/* Ends the session: what this turn queued is sent first, then a FINAL frame if open, then
+ * drain and close. Idempotent. */
+void chat_session_close(chat_session *cs, const char *reason);
+
+int chat_session_is_open(const chat_session *cs);
+int chat_session_is_initiator(const chat_session *cs);
+/* The authenticated remote (valid from on_authenticated on). */
+const char *chat_session_peer_name(const chat_session *cs);
+const uint8_t *chat_session_peer_key(const chat_session *cs);
+/* Milliseconds since anything was sent or received. */
+uint64_t chat_session_idle_ms(const chat_session *cs);
+/* The owner's pointer, for its own bookkeeping. */
+void chat_session_set_data(chat_session *cs, void *data);
+void *chat_session_data(const chat_session *cs);
+
+#endif
