@@ -12,9 +12,24 @@
  * table arrives it converges: it reports as offline the peers that vanished, as online the new
  * ones, and the status changes. Direct chats are not its business: they go on meanwhile.
  *
+ * After a reconnect, a peer missing from the new table is not reported offline at once: when
+ * the server itself restarted, every peer is reconnecting at its own jittered moment, and the
+ * first table holds only those already back. Such entries stay in the table, unconfirmed, for
+ * backoff_max_ms + 1 s (by then every live peer has retried); one that comes back meanwhile is
+ * reported only if its entry changed, the others are then reported offline.
+ *
  * A server Error that a reconnect would not cure (NAME_TAKEN, BAD_NAME, BAD_SIGNATURE) stops
- * the reconnecting: on_error reports it with fatal = 1. Owned by its creator; all callbacks run
- * on the loop thread. */
+ * the reconnecting: on_error reports it with fatal = 1. So does REPLACED: another process
+ * logged in with our key and name, and if we reconnected the two would replace each other
+ * forever. SERVER_FULL, SHUTTING_DOWN, TIMEOUT and PROTOCOL are retried with the backoff.
+ *
+ * States: DISCONNECTED -> CONNECTING (first attempt) -> CONNECTED; a lost connection goes to
+ * RECONNECTING and stays there through the attempts until CONNECTED again (or DISCONNECTED
+ * after a fatal error). on_state runs only when the state changes.
+ *
+ * Owned by its creator; all callbacks run on the loop thread, never from inside
+ * presence_client_start() or presence_client_set_status(), and none (except done) after
+ * presence_client_stop(). A callback may call presence_client_stop(). */
 #ifndef MIM_PEER_PRESENCE_CLIENT_H
 #define MIM_PEER_PRESENCE_CLIENT_H
 
@@ -39,7 +54,8 @@ typedef struct presence_client_events {
     /* The connection state changed. `server` is "host:port". */
     void (*on_state)(void *ud, enum presence_client_state state, const char *server);
     /* The server's key was checked against its pin: MIM_PIN_NEW, MIM_PIN_MATCH or
-     * MIM_PIN_CHANGED (old_pk is the pinned key then, else NULL). */
+     * MIM_PIN_CHANGED (old_pk is the pinned key then, else NULL). Called at every handshake,
+     * before message 3. */
     void (*on_server_key)(void *ud, int verdict, const uint8_t pk[32], const uint8_t *old_pk);
     /* A peer is online (from the table or an add), or its entry changed (address, port or key:
      * an add for a name already online replaces it). Our own entry is reported too, flagged. */
@@ -56,19 +72,22 @@ typedef struct presence_client_config {
     const char *name;       /* copied */
     uint16_t listen_port;
     struct sockaddr_storage server;
-    mim_store *store;       /* borrowed: the server pin */
-    uint32_t ping_interval_ms;   /* 30000 by default (0 = default) */
-    uint32_t backoff_min_ms;     /* 500 by default */
-    uint32_t backoff_max_ms;     /* 30000 by default */
+    mim_store *store;          /* borrowed: the server pin */
+    uint32_t ping_interval_ms; /* 30000 by default (0 = default) */
+    uint32_t backoff_min_ms;   /* 500 by default */
+    uint32_t backoff_max_ms;   /* 30000 by default */
 } presence_client_config;
 
-/* Creates the client and starts connecting. 0 or a MIM_E* code. */
+/* Creates the client and starts connecting. 0, MIM_EINVAL (a missing loop, identity, store or
+ * server, an invalid name, listen_port 0, backoff_min_ms > backoff_max_ms) or MIM_ENOMEM. */
 int presence_client_start(presence_client **out, const presence_client_config *cfg,
                           const presence_client_events *ev, void *ud);
-/* Sets our status (MIM__STATUS__*) and text; sent now if connected, else at the next login. */
+/* Sets our status (MIM__STATUS__*) and text; sent now if logged in, else with the next Login.
+ * 0, or MIM_EINVAL for a status outside 1..3 or a text that is not a valid status text. */
 int presence_client_set_status(presence_client *pc, int status, const char *text);
 /* Logs out (a Logout in a FINAL frame) if connected, closes everything, and calls done(ud)
- * when the last handle is closed; then the client is freed. */
+ * (done may be NULL) when the last handle is closed; then the client is freed. No event
+ * callback runs after this call; pc must not be used after it. */
 void presence_client_stop(presence_client *pc, void (*done)(void *ud));
 
 enum presence_client_state presence_client_state(const presence_client *pc);
@@ -78,8 +97,12 @@ int presence_client_table_stale(const presence_client *pc);
 
 /* LAN discovery: broadcasts a probe (255.255.255.255 and, if possible, ff02::1) on `port` and
  * calls cb once: with the first answer's address (the answer's TCP port filled in) and its
- * identity key, or with status < 0 when nothing answered within timeout_ms. `to`, when not
- * NULL, is asked instead of broadcasting (tests use 127.0.0.1). */
+ * identity key, or with status < 0 when nothing answered within timeout_ms (MIM_ENOENT) or no
+ * probe could be sent (MIM_EIO). `to`, when not NULL, is asked instead of broadcasting (tests
+ * use 127.0.0.1); its port is ignored, `port` is used. A probe that gets no answer is sent
+ * again, with a new nonce, after timeout_ms / 2. cb runs from the loop once the sockets are
+ * closed (so the loop can be closed right after it); server and pk are valid during cb only.
+ * Returns 0 (cb will run), or MIM_EINVAL / MIM_ENOMEM (cb will not run). */
 typedef void (*presence_discover_cb)(void *ud, int status, const struct sockaddr *server,
                                      const uint8_t pk[32]);
 int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,

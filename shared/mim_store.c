@@ -983,17 +983,16 @@ int mim_store_pin_check(mim_store *st, const char *name, const uint8_t pk[32], i
     return store_pin_check(st, &contact_pin_stmts, name, pk, now);
 }
 
-int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out)
+/* Reads one pin: a contact's (select = STMT_CONTACT_SELECT, name set) or the server's
+ * (STMT_SERVER_SELECT, name NULL). 0 and *out, MIM_ENOENT, or MIM_EDB. */
+static int store_pin_get(mim_store *st, enum store_stmt which, const char *name, mim_contact *out)
 {
-    sqlite3_stmt *sel;
+    sqlite3_stmt *sel = st->stmt[which];
     int rc;
 
-    if (!store_is_peer(st) || !store_name_ok(name) || out == NULL)
-        return MIM_EINVAL;
-    sel = st->stmt[STMT_CONTACT_SELECT];
     if (store_bind_name(sel, name) != SQLITE_OK) {
         store_reset(sel);
-        return store_fail(st, "contact: bind");
+        return store_fail(st, "pin: bind");
     }
     switch (sqlite3_step(sel)) {
     case SQLITE_ROW:
@@ -1003,11 +1002,25 @@ int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out)
         rc = MIM_ENOENT;
         break;
     default:
-        rc = store_fail(st, "contact: select");
+        rc = store_fail(st, "pin: select");
         break;
     }
     store_reset(sel);
     return rc;
+}
+
+int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out)
+{
+    if (!store_is_peer(st) || !store_name_ok(name) || out == NULL)
+        return MIM_EINVAL;
+    return store_pin_get(st, STMT_CONTACT_SELECT, name, out);
+}
+
+int mim_store_server_pin_get(mim_store *st, mim_contact *out)
+{
+    if (!store_is_peer(st) || out == NULL)
+        return MIM_EINVAL;
+    return store_pin_get(st, STMT_SERVER_SELECT, NULL, out);
 }
 
 int mim_store_contact_trust(mim_store *st, const char *name)

@@ -83,6 +83,9 @@ int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *
  * mim_store_server_pin_trust(). */
 int mim_store_server_pin_check(mim_store *st, const uint8_t pk[32], int64_t now);
 int mim_store_server_pin_trust(mim_store *st);
+/* The server's pin as a contact with an empty name: 0 and *out, or MIM_ENOENT before the first
+ * contact. */
+int mim_store_server_pin_get(mim_store *st, mim_contact *out);
 
 /* ---- peer: history and outbox -------------------------------------------------------------- */
 
