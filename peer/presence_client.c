@@ -1,21 +1,24 @@
 /* The peer's connection to mim-presence (see presence_client.h for the contract).
  *
- * One connection at a time, a state machine over pc_phase driven by whole frames from its
- * mim_conn:
+ * The handshake and the transport are mim_channel's (initiator, prologue "mim/presence/v1", the
+ * server's name empty); this file adds what is presence: the server's pin, checked in
+ * on_authenticated (before message 3 reveals who we are), the Login once both streams are up,
+ * the table, the keepalive and the reconnecting. One channel at a time, in one of pc_phase:
  *
- *   DIALLING --connect--> AWAIT_MSG2 --msg 2, pin checked / msg 3, header, Login-->
- *   AWAIT_HEADER --24 bytes--> AWAIT_TABLE --last chunk--> ONLINE
+ *   HANDSHAKE --on_open: Login--> AWAIT_TABLE --last chunk--> ONLINE
  *
- * Anything unexpected from the server closes the connection, and the close decides what comes
+ * Anything unexpected from the server closes the channel, and its on_closed decides what comes
  * next: another attempt after a jittered backoff, nothing after a fatal Error, or the end of
  * presence_client_stop(). The table the client keeps lives across connections; the one being
  * received is kept apart until its last chunk, then converged into it. */
 #include "presence_client.h"
+#include "mim_channel.h"
 #include "mim_codec.h"
-#include "mim_conn.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,20 +26,17 @@
 #define PC_DEFAULT_PING_MS     30000
 #define PC_DEFAULT_BACKOFF_MIN 500
 #define PC_DEFAULT_BACKOFF_MAX 30000
-#define PC_HANDSHAKE_FRAME     1024    /* framer maximum until the handshake is done */
 #define PC_MAX_QUEUED          1048576 /* output cap: the client sends little */
 #define PC_HANDSHAKE_MS        10000   /* connect to complete table; the server allows 5 s */
-#define PC_DRAIN_MS            2000    /* stop(): how long the Logout may take to flush */
+#define PC_DRAIN_MS            2000    /* how long a Logout (or any FINAL) may take to flush */
 #define PC_SETTLE_MARGIN_MS    1000    /* added to backoff_max for unconfirmed entries */
 #define PC_TABLE_MAX           1000000 /* entries; the server's own maximum is lower */
 
 enum pc_phase {
-    PC_IDLE = 0,     /* no connection */
-    PC_DIALLING,     /* TCP connect in progress */
-    PC_AWAIT_MSG2,   /* sent Noise message 1 */
-    PC_AWAIT_HEADER, /* sent message 3, our stream header and the Login */
-    PC_AWAIT_TABLE,  /* receiving TableChunks */
-    PC_ONLINE,       /* the table is complete */
+    PC_IDLE = 0,    /* no channel */
+    PC_HANDSHAKE,   /* dialled; the channel is not open yet */
+    PC_AWAIT_TABLE, /* the Login went out; receiving TableChunks */
+    PC_ONLINE,      /* the table is complete */
 };
 
 struct presence_client {
@@ -62,27 +62,21 @@ struct presence_client {
     char status_text[MIM_STATUS_TEXT_MAX + 1];
 
     /* The current connection: everything here is reset when it closes. */
-    mim_conn *conn;
+    mim_channel *ch; /* NULL once its on_closed ran */
     enum pc_phase phase;
-    mim_noise *hs; /* during the handshake only */
-    mim_stream_tx tx;
-    mim_stream_rx rx;
-    int tx_ready;
-    uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the server's stream header */
-    uint64_t started;            /* uv_now when the dial began */
-    uint64_t last_rx;            /* uv_now of the last frame from the server */
-    uint64_t last_ping;          /* uv_now of our last Ping */
-    online_table incoming;       /* the table being received, until its last chunk */
+    int logged_in;         /* the Login went out on this channel */
+    uint64_t started;      /* uv_now when the dial began */
+    uint64_t last_rx;      /* uv_now of the last batch from the server */
+    uint64_t last_ping;    /* uv_now of our last Ping */
+    online_table incoming; /* the table being received, until its last chunk */
+    char why[160];         /* a refusal reason for the channel (outlives on_authenticated) */
 
     online_table table; /* the last known table; entries' `session` marks unconfirmed ones */
     size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
     int have_table;     /* a table was complete once: the next one is a reconnect */
-    /* The server key the store confirmed (NEW or MATCH) in this client's lifetime: the old key
-     * a CHANGED verdict reports. mim_store.h has no getter for the pinned server key, so a
-     * client whose first contact already is a change cannot name the old key. */
 
     uv_timer_t retry_timer;  /* the next attempt */
-    uv_timer_t ka_timer;     /* handshake deadline, keepalive, or stop()'s drain deadline */
+    uv_timer_t ka_timer;     /* the login deadline, then the keepalive */
     uv_timer_t settle_timer; /* the end of the grace for unconfirmed entries */
 };
 
@@ -90,23 +84,21 @@ struct presence_client {
 static char unconfirmed_mark;
 #define UNCONFIRMED ((void *)&unconfirmed_mark)
 
-/* Transport plaintext: one frame at a time on the loop thread. */
-static uint8_t plain_buf[MIM_FRAME_MAX];
-
-static void on_frame(mim_conn *c, const uint8_t *frame, size_t len);
-static void on_eof(mim_conn *c);
-static void on_close(mim_conn *c, const char *reason);
-static void on_connect(mim_conn *c, int status);
+static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
+                               const char *name, const char **reason);
+static void ch_on_open(mim_channel *ch);
+static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final);
+static void ch_on_closed(mim_channel *ch, const char *reason);
 static void on_retry(uv_timer_t *t);
 static void on_ka(uv_timer_t *t);
 static void on_settle(uv_timer_t *t);
 static void connect_now(presence_client *pc);
 
-static const mim_conn_callbacks pc_callbacks = {
-    .on_frame = on_frame,
-    .on_eof = on_eof,
-    .on_close = on_close,
-    .on_connect = on_connect,
+static const mim_channel_events channel_events = {
+    .on_authenticated = ch_on_authenticated,
+    .on_open = ch_on_open,
+    .on_plaintext = ch_on_plaintext,
+    .on_closed = ch_on_closed,
 };
 
 /* ---- events: none after stop() --------------------------------------------------------------- */
@@ -144,44 +136,57 @@ static void emit_status(presence_client *pc, const online_entry *e)
         pc->ev.on_peer_status(pc->ud, e);
 }
 
-/* 1 when the current frame's processing must stop: the connection is going, or the owner
- * stopped the client from a callback. */
+/* 1 when the current batch's processing must stop: the channel is going, or the owner stopped
+ * the client from a callback. */
 static int halted(const presence_client *pc)
 {
-    return pc->stopping || pc->conn == NULL || pc->conn->closing || pc->conn->draining;
+    return pc->stopping || pc->ch == NULL || !mim_channel_is_open(pc->ch);
+}
+
+static void end_channel(presence_client *pc, int clean, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends the current channel, with a reason for on_closed: clean = 1 sends our FINAL first (the
+ * session ended in order), 0 cuts it at once (the server broke the protocol or went silent, or
+ * we cannot go on). Harmless when the channel is already closing or gone. */
+static void end_channel(presence_client *pc, int clean, const char *fmt, ...)
+{
+    char why[192];
+    va_list ap;
+
+    if (pc->ch == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (clean)
+        mim_channel_close(pc->ch, why);
+    else
+        mim_channel_abort(pc->ch, why);
 }
 
 /* ---- sending --------------------------------------------------------------------------------- */
 
-/* Seals msgs as one batch in one frame with `tag`. On failure the connection is closed. */
-static int send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n, int tag)
+/* Sends msgs as one batch in one frame (a FINAL one when final is set). On failure the channel
+ * is closed. */
+static int send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n, int final)
 {
     mim_buf b = {0};
-    uint8_t *frame;
     int rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = mim_presence_batch_append(&b, msgs[i]);
-    if (rc == 0 && b.len + MIM_STREAM_ABYTES > MIM_FRAME_MAX)
-        rc = MIM_EOVERFLOW;
-    if (rc == 0 && (frame = mim_conn_frame_new(b.len + MIM_STREAM_ABYTES)) == NULL)
-        rc = MIM_ENOMEM;
-    if (rc == 0) {
-        rc = mim_stream_tx_seal(&pc->tx, b.data, b.len, tag, frame);
-        if (rc == 0)
-            rc = mim_conn_frame_send(pc->conn, frame);
-        else
-            mim_conn_frame_discard(frame);
-    }
+    if (rc == 0)
+        rc = mim_channel_send(pc->ch, b.data, b.len, final);
     mim_buf_wipe_free(&b);
     if (rc != 0)
-        mim_conn_close(pc->conn, "cannot send to the server: %s", mim_strerror(rc));
+        end_channel(pc, 0, "cannot send to the server: %s", mim_strerror(rc));
     return rc;
 }
 
-static int send_one(presence_client *pc, const Mim__PresenceMsg *m, int tag)
+static int send_one(presence_client *pc, const Mim__PresenceMsg *m, int final)
 {
-    return send_batch(pc, &m, 1, tag);
+    return send_batch(pc, &m, 1, final);
 }
 
 static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet *st)
@@ -194,18 +199,10 @@ static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet 
 
 /* ---- connection lifecycle -------------------------------------------------------------------- */
 
-/* Forgets everything about the current connection (its keys first). */
+/* Forgets everything about the current connection (the channel wiped its own keys). */
 static void session_reset(presence_client *pc)
 {
-    if (pc->hs != NULL) {
-        mim_noise_wipe(pc->hs);
-        free(pc->hs);
-        pc->hs = NULL;
-    }
-    mim_stream_tx_wipe(&pc->tx);
-    mim_stream_rx_wipe(&pc->rx);
-    mim_wipe(pc->rx_key, sizeof(pc->rx_key));
-    pc->tx_ready = 0;
+    pc->logged_in = 0;
     pc->phase = PC_IDLE;
     online_table_free(&pc->incoming);
 }
@@ -254,7 +251,7 @@ static void schedule_retry(presence_client *pc)
 static void on_retry(uv_timer_t *t)
 {
     presence_client *pc = t->data;
-    if (!pc->stopping && pc->conn == NULL && !pc->fatal)
+    if (!pc->stopping && pc->ch == NULL && !pc->fatal)
         connect_now(pc);
 }
 
@@ -280,24 +277,21 @@ static void ka_arm(presence_client *pc, uint64_t now)
 static void on_ka(uv_timer_t *t)
 {
     presence_client *pc = t->data;
-    mim_conn *c = pc->conn;
     uint64_t now = uv_now(pc->loop);
 
-    if (c == NULL || c->closing)
-        return;
-    if (c->draining) { /* stop(): the server did not close after our Logout */
-        mim_conn_close(c, "logged out (the server did not close in time)");
-        return;
-    }
+    if (pc->stopping || pc->ch == NULL)
+        return; /* stop(): the channel bounds the Logout's drain itself */
     if (pc->phase != PC_ONLINE) {
         if (now - pc->started >= PC_HANDSHAKE_MS) {
-            mim_conn_close(c, "no complete login within %d ms", PC_HANDSHAKE_MS);
+            end_channel(pc, 0, "no complete login within %d ms", PC_HANDSHAKE_MS);
             return;
         }
     } else {
+        if (!mim_channel_is_open(pc->ch))
+            return; /* closing: on_closed follows */
         if (now - pc->last_rx >= 3ull * pc->ping_ms) {
-            mim_conn_close(c, "the server was silent for %llu ms",
-                           (unsigned long long)(now - pc->last_rx));
+            end_channel(pc, 0, "the server was silent for %llu ms",
+                        (unsigned long long)(now - pc->last_rx));
             return;
         }
         if (now - pc->last_rx >= pc->ping_ms && now - pc->last_ping >= pc->ping_ms) {
@@ -307,7 +301,7 @@ static void on_ka(uv_timer_t *t)
             m.body_case = MIM__PRESENCE_MSG__BODY_PING;
             m.ping = &ping;
             pc->last_ping = now;
-            if (send_one(pc, &m, MIM_STREAM_TAG_MESSAGE) != 0)
+            if (send_one(pc, &m, 0) != 0)
                 return;
         }
     }
@@ -316,6 +310,7 @@ static void on_ka(uv_timer_t *t)
 
 static void connect_now(presence_client *pc)
 {
+    mim_channel_config chc;
     int rc;
 
     if (pc->announce) {
@@ -332,11 +327,21 @@ static void connect_now(presence_client *pc)
             schedule_retry(pc);
         return;
     }
-    pc->phase = PC_DIALLING;
+    memset(&chc, 0, sizeof(chc));
+    chc.loop = pc->loop;
+    chc.identity = pc->id;
+    chc.prologue = MIM_NOISE_PROLOGUE_PRESENCE;
+    chc.my_name = pc->name;
+    chc.remote_name_mode = MIM_HS_NAME_EMPTY; /* the server's name is "" */
+    chc.max_queued = PC_MAX_QUEUED;
+    chc.handshake_timeout_ms = PC_HANDSHAKE_MS;
+    chc.drain_timeout_ms = PC_DRAIN_MS;
+    chc.events = &channel_events;
+    chc.data = pc;
+    pc->phase = PC_HANDSHAKE;
     pc->started = pc->last_rx = pc->last_ping = uv_now(pc->loop);
-    rc = mim_conn_connect(pc->loop, (const struct sockaddr *)&pc->server, &pc_callbacks, pc,
-                          PC_HANDSHAKE_FRAME, PC_MAX_QUEUED, &pc->conn);
-    if (rc != 0) {
+    rc = mim_channel_dial(&chc, (const struct sockaddr *)&pc->server, &pc->ch);
+    if (rc != 0) { /* no channel callback will run */
         session_reset(pc);
         set_state(pc, PRESENCE_RECONNECTING);
         if (!pc->stopping)
@@ -347,43 +352,12 @@ static void connect_now(presence_client *pc)
     ka_arm(pc, pc->started);
 }
 
-static void on_connect(mim_conn *c, int status)
+static void ch_on_closed(mim_channel *ch, const char *reason)
 {
-    presence_client *pc = c->data;
-    uint8_t msg1[MIM_NOISE_MAX_MSG];
-    size_t len;
-    int rc;
-
-    if (status != 0)
-        return; /* on_close follows and schedules the next attempt */
-    if ((pc->hs = calloc(1, sizeof(*pc->hs))) == NULL) {
-        mim_conn_close(c, "out of memory");
-        return;
-    }
-    rc = mim_noise_init(pc->hs, 1, MIM_NOISE_PROLOGUE_PRESENCE, strlen(MIM_NOISE_PROLOGUE_PRESENCE),
-                        pc->id->dh_sk);
-    if (rc == 0)
-        rc = mim_noise_write(pc->hs, NULL, 0, msg1, sizeof(msg1), &len);
-    if (rc == 0)
-        rc = mim_conn_send(c, msg1, len);
-    if (rc != 0) {
-        mim_conn_close(c, "handshake message 1 failed: %s", mim_strerror(rc));
-        return;
-    }
-    pc->phase = PC_AWAIT_MSG2;
-}
-
-static void on_eof(mim_conn *c)
-{
-    mim_conn_close(c, "the server closed the connection");
-}
-
-static void on_close(mim_conn *c, const char *reason)
-{
-    presence_client *pc = c->data;
+    presence_client *pc = mim_channel_data(ch);
     int was_online = pc->phase == PC_ONLINE;
 
-    pc->conn = NULL;
+    pc->ch = NULL; /* freed when this returns */
     session_reset(pc);
     uv_timer_stop(&pc->ka_timer);
     uv_timer_stop(&pc->settle_timer); /* unconfirmed entries stay, stale with the rest */
@@ -445,50 +419,45 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
     return 0;
 }
 
-/* Message 3, our stream header and the Login (with our status when it is not the default),
- * back to back. */
+/* The server proved it holds its static key, vouched for by identity_pk: the pin decides
+ * nothing (a change is reported, loudly, and the session goes on), but it is checked here,
+ * before message 3 reveals who we are. */
+static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
+                               const char *name, const char **reason)
+{
+    presence_client *pc = mim_channel_data(ch);
+    int rc;
+
+    (void)name; /* "": the channel checked it (MIM_HS_NAME_EMPTY) */
+    if ((rc = check_server_key(pc, identity_pk)) != 0) {
+        snprintf(pc->why, sizeof(pc->why), "cannot check the server's key against its pin: %s",
+                 mim_strerror(rc));
+        *reason = pc->why;
+        return rc;
+    }
+    if (pc->stopping) {
+        *reason = "stopped"; /* from on_server_key: the channel is already closing */
+        return MIM_ECLOSED;
+    }
+    return 0;
+}
+
+/* The Login (with our status when it is not the default), signed over the handshake hash. */
 static int send_login(presence_client *pc)
 {
-    uint8_t msg3[MIM_NOISE_MAX_MSG], header[MIM_STREAM_HEADER_LEN], sig[MIM_SIG_LEN];
-    uint8_t hh[MIM_HASH_LEN];
-    mim_noise_cipher c1, c2;
-    mim_buf payload = {0};
+    const uint8_t *hh = mim_channel_handshake_hash(pc->ch);
+    uint8_t sig[MIM_SIG_LEN];
     Mim__PresenceMsg login_m = MIM__PRESENCE_MSG__INIT, status_m = MIM__PRESENCE_MSG__INIT;
     const Mim__PresenceMsg *msgs[2] = {&login_m, &status_m};
     Mim__Login login = MIM__LOGIN__INIT;
     Mim__StatusSet st = MIM__STATUS_SET__INIT;
-    size_t len;
     int rc;
 
-    rc = mim_handshake_payload_encode(pc->id->sign_pk, pc->id->static_sig, pc->name, &payload);
-    if (rc == 0)
-        rc = mim_noise_write(pc->hs, payload.data, payload.len, msg3, sizeof(msg3), &len);
-    mim_buf_free(&payload);
+    if (hh == NULL)
+        return MIM_ESTATE; /* cannot happen: set once message 3 is written */
+    rc = mim_login_sign(pc->id, hh, pc->name, strlen(pc->name), pc->listen_port, sig);
     if (rc != 0)
         return rc;
-    memcpy(hh, mim_noise_handshake_hash(pc->hs), MIM_HASH_LEN);
-    rc = mim_noise_split(pc->hs, &c1, &c2);
-    mim_noise_wipe(pc->hs);
-    free(pc->hs);
-    pc->hs = NULL;
-    /* c1: initiator -> responder, ours to send with; c2 keys the server's stream, whose
-     * header comes next. */
-    if (rc == 0) {
-        memcpy(pc->rx_key, c2.k, MIM_KEY_LEN);
-        rc = mim_stream_tx_init(&pc->tx, c1.k, header);
-    }
-    mim_wipe(&c1, sizeof(c1));
-    mim_wipe(&c2, sizeof(c2));
-    if (rc == 0)
-        rc = mim_login_sign(pc->id, hh, pc->name, strlen(pc->name), pc->listen_port, sig);
-    if (rc == 0)
-        rc = mim_conn_send(pc->conn, msg3, len);
-    if (rc == 0)
-        rc = mim_conn_send(pc->conn, header, sizeof(header));
-    if (rc != 0)
-        return rc;
-    pc->tx_ready = 1;
-
     login.name = pc->name;
     login.listen_port = pc->listen_port;
     login.identity_pk.data = (uint8_t *)pc->id->sign_pk;
@@ -501,70 +470,25 @@ static int send_login(presence_client *pc)
     login_m.login = &login;
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
-    return send_batch(
+    rc = send_batch(
         pc, msgs, pc->status == MIM__STATUS__STATUS_AVAILABLE && pc->status_text[0] == '\0' ? 1 : 2,
-        MIM_STREAM_TAG_MESSAGE);
+        0);
+    if (rc == 0)
+        pc->logged_in = 1;
+    return rc;
 }
 
-static void handle_msg2(presence_client *pc, const uint8_t *frame, size_t len)
+/* Both streams are up: log in, then wait for the table. */
+static void ch_on_open(mim_channel *ch)
 {
-    uint8_t payload[MIM_NOISE_MAX_MSG];
-    Mim__HandshakePayload *hp = NULL;
-    char err[128];
-    size_t plen;
+    presence_client *pc = mim_channel_data(ch);
     int rc;
 
-    /* The server must prove its static key, have its identity key vouch for it, and match
-     * our pin -- all before message 3 reveals who we are. */
-    rc = mim_noise_read(pc->hs, frame, len, payload, sizeof(payload), &plen);
-    if (rc != 0) {
-        mim_conn_close(pc->conn, "handshake message 2 rejected: %s", mim_strerror(rc));
-        return;
-    }
-    rc = mim_handshake_payload_decode(payload, plen, MIM_HS_NAME_EMPTY, &hp, err, sizeof(err));
-    if (rc != 0) {
-        mim_conn_close(pc->conn, "server handshake payload rejected: %s", err);
-        return;
-    }
-    if (mim_static_sig_verify(hp->identity_pk.data, mim_noise_remote_static(pc->hs),
-                              hp->static_sig.data) != 0) {
-        mim_handshake_payload_free(hp);
-        mim_conn_close(pc->conn, "the server's static key is not signed by its identity key");
-        return;
-    }
-    rc = check_server_key(pc, hp->identity_pk.data);
-    mim_handshake_payload_free(hp);
-    if (rc != 0) {
-        mim_conn_close(pc->conn, "cannot check the server's key against its pin: %s",
-                       mim_strerror(rc));
-        return;
-    }
-    if (halted(pc))
-        return; /* stopped from on_server_key */
-    if ((rc = send_login(pc)) != 0) {
-        mim_conn_close(pc->conn, "login failed: %s", mim_strerror(rc));
-        return;
-    }
-    mim_framer_set_max(&pc->conn->framer, MIM_FRAME_MAX);
-    pc->phase = PC_AWAIT_HEADER;
-}
-
-static void handle_header(presence_client *pc, const uint8_t *frame, size_t len)
-{
-    int rc;
-
-    if (len != MIM_STREAM_HEADER_LEN) {
-        mim_conn_close(pc->conn, "server stream header is %zu bytes, not %d", len,
-                       MIM_STREAM_HEADER_LEN);
-        return;
-    }
-    rc = mim_stream_rx_init(&pc->rx, pc->rx_key, frame);
-    mim_wipe(pc->rx_key, sizeof(pc->rx_key));
-    if (rc != 0) {
-        mim_conn_close(pc->conn, "server stream header rejected: %s", mim_strerror(rc));
-        return;
-    }
+    if (pc->stopping)
+        return; /* cannot happen: stop() closed the channel */
     pc->phase = PC_AWAIT_TABLE;
+    if ((rc = send_login(pc)) != 0)
+        end_channel(pc, 0, "login failed: %s", mim_strerror(rc));
 }
 
 /* ---- the table ------------------------------------------------------------------------------- */
@@ -678,7 +602,7 @@ static void converge(presence_client *pc)
     pc->unconfirmed = 0;
     if ((rc = online_table_init(&pc->incoming)) != 0) {
         pc->incoming = old; /* freed with the connection */
-        mim_conn_close(pc->conn, "out of memory");
+        end_channel(pc, 0, "out of memory");
         return;
     }
     for (e = online_table_first(&pc->table); e != NULL; e = online_table_next(e))
@@ -722,7 +646,7 @@ static void converge(presence_client *pc)
     }
     online_table_free(&old);
     if (rc != 0 && !halted(pc))
-        mim_conn_close(pc->conn, "cannot keep the table: %s", mim_strerror(rc));
+        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
 }
 
 /* ---- presence messages ----------------------------------------------------------------------- */
@@ -732,7 +656,7 @@ static void handle_table(presence_client *pc, const Mim__TableChunk *tc)
     int rc = 0;
 
     if (pc->phase != PC_AWAIT_TABLE) {
-        mim_conn_close(pc->conn, "a table chunk after the table was complete");
+        end_channel(pc, 0, "a table chunk after the table was complete");
         return;
     }
     for (size_t i = 0; i < tc->n_peers && rc == 0; i++) {
@@ -741,7 +665,7 @@ static void handle_table(presence_client *pc, const Mim__TableChunk *tc)
         rc = apply_entry(pc, &pc->incoming, &e, 0);
     }
     if (rc != 0) {
-        mim_conn_close(pc->conn, "cannot keep the table: %s", mim_strerror(rc));
+        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
         return;
     }
     if (tc->last)
@@ -757,7 +681,7 @@ static void handle_add(presence_client *pc, const Mim__PeerInfo *pi)
     entry_from_info(&e, pi);
     rc = apply_entry(pc, online ? &pc->table : &pc->incoming, &e, online);
     if (rc != 0 && !halted(pc))
-        mim_conn_close(pc->conn, "cannot keep the table: %s", mim_strerror(rc));
+        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
 }
 
 static void handle_del(presence_client *pc, const char *name)
@@ -816,8 +740,8 @@ static void handle_error(presence_client *pc, const Mim__Error *err)
         pc->fatal = 1;
     if (!pc->stopping && pc->ev.on_error != NULL)
         pc->ev.on_error(pc->ud, (int)err->code, err->message, fatal);
-    if (pc->conn != NULL)
-        mim_conn_close(pc->conn, "server error %d: %s", (int)err->code, err->message);
+    /* The Error came in a FINAL frame: the session ended in order. */
+    end_channel(pc, 1, "server error %d: %s", (int)err->code, err->message);
 }
 
 static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
@@ -841,7 +765,7 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         pong.nonce = m->ping->nonce;
         r.body_case = MIM__PRESENCE_MSG__BODY_PONG;
         r.pong = &pong;
-        (void)send_one(pc, &r, MIM_STREAM_TAG_MESSAGE);
+        (void)send_one(pc, &r, 0);
         break;
     }
     case MIM__PRESENCE_MSG__BODY_PONG:
@@ -850,66 +774,37 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         handle_error(pc, m->error);
         break;
     default: /* the codec lets only server -> peer messages through */
-        mim_conn_close(pc->conn, "unexpected message %d from the server", (int)m->body_case);
+        end_channel(pc, 0, "unexpected message %d from the server", (int)m->body_case);
         break;
     }
 }
 
-static void handle_transport(presence_client *pc, const uint8_t *frame, size_t len)
+/* One batch from the server (the channel decrypted it; p is wiped after this returns). */
+static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final)
 {
+    presence_client *pc = mim_channel_data(ch);
     Mim__PresenceBatch *b = NULL;
     char err[160];
-    size_t plen;
-    int tag, rc;
 
-    if (len < MIM_STREAM_ABYTES) {
-        mim_conn_close(pc->conn, "transport frame of %zu bytes is too short", len);
+    if (pc->stopping)
+        return; /* logging out: whatever still comes is ignored */
+    pc->last_rx = uv_now(pc->loop);
+    if (len == 0) {
+        if (final)
+            end_channel(pc, 1, "the server ended the session");
+        else
+            end_channel(pc, 0, "an empty batch from the server");
         return;
     }
-    rc = mim_stream_rx_open(&pc->rx, frame, len, plain_buf, &plen, &tag);
-    if (rc != 0) {
-        /* Tampered, replayed, reordered or truncated: nothing after it can be trusted. */
-        mim_conn_close(pc->conn, "decryption failed: frame modified, replayed or out of order");
-        return;
-    }
-    if (plen == 0) {
-        mim_conn_close(pc->conn, tag == MIM_STREAM_TAG_FINAL ? "the server ended the session"
-                                                             : "an empty batch from the server");
-        return;
-    }
-    rc = mim_presence_batch_decode(plain_buf, plen, MIM_FROM_SERVER, &b, err, sizeof(err));
-    mim_wipe(plain_buf, plen);
-    if (rc != 0) {
-        mim_conn_close(pc->conn, "malformed batch from the server: %s", err);
+    if (mim_presence_batch_decode(p, len, MIM_FROM_SERVER, &b, err, sizeof(err)) != 0) {
+        end_channel(pc, 0, "malformed batch from the server: %s", err);
         return;
     }
     for (size_t i = 0; i < b->n_msgs && !halted(pc); i++)
         handle_msg(pc, b->msgs[i]);
     mim_presence_batch_free(b);
-    if (tag == MIM_STREAM_TAG_FINAL && !halted(pc))
-        mim_conn_close(pc->conn, "the server ended the session");
-}
-
-static void on_frame(mim_conn *c, const uint8_t *frame, size_t len)
-{
-    presence_client *pc = c->data;
-
-    pc->last_rx = uv_now(pc->loop);
-    switch (pc->phase) {
-    case PC_AWAIT_MSG2:
-        handle_msg2(pc, frame, len);
-        break;
-    case PC_AWAIT_HEADER:
-        handle_header(pc, frame, len);
-        break;
-    case PC_AWAIT_TABLE:
-    case PC_ONLINE:
-        handle_transport(pc, frame, len);
-        break;
-    default:
-        mim_conn_close(c, "a frame before the handshake began");
-        break;
-    }
+    if (final && !halted(pc))
+        end_channel(pc, 1, "the server ended the session");
 }
 
 /* ---- the API --------------------------------------------------------------------------------- */
@@ -984,50 +879,42 @@ int presence_client_set_status(presence_client *pc, int status, const char *text
     pc->status = status;
     memcpy(pc->status_text, text, len + 1);
     /* Logged in (the Login went out): send it now; otherwise the next Login carries it. */
-    if (pc->conn != NULL && pc->tx_ready && !halted(pc)) {
+    if (pc->logged_in && !halted(pc)) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__StatusSet st = MIM__STATUS_SET__INIT;
         status_msg(pc, &m, &st);
-        (void)send_one(pc, &m, MIM_STREAM_TAG_MESSAGE); /* a failure closes: resent at login */
+        (void)send_one(pc, &m, 0); /* a failure closes: resent at login */
     }
     return 0;
 }
 
 void presence_client_stop(presence_client *pc, void (*done)(void *ud))
 {
-    mim_conn *c;
-
     if (pc == NULL || pc->stopping)
         return;
     pc->stopping = 1;
     pc->done = done;
     uv_timer_stop(&pc->retry_timer);
     uv_timer_stop(&pc->settle_timer);
-    c = pc->conn;
-    if (c == NULL) {
+    uv_timer_stop(&pc->ka_timer);
+    if (pc->ch == NULL) {
         finish(pc);
         return;
     }
-    if (c->closing)
-        return; /* on_close finishes */
-    if (c->draining) {
-        mim_conn_close(c, "stopped");
-        return;
-    }
-    if (pc->tx_ready) {
+    /* Logged in: a Logout in a FINAL frame. The server closes on reading it; the channel bounds
+     * the drain (PC_DRAIN_MS). Otherwise, or if that fails, the channel ends as it can (an
+     * empty FINAL once our stream is up); on_closed finishes either way. */
+    if (pc->logged_in && mim_channel_can_send(pc->ch)) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Logout lo = MIM__LOGOUT__INIT;
         m.body_case = MIM__PRESENCE_MSG__BODY_LOGOUT;
         m.logout = &lo;
-        if (send_one(pc, &m, MIM_STREAM_TAG_FINAL) == 0) {
-            /* Flush the Logout; the server closes on reading it. Bounded by the ka timer. */
-            mim_conn_drain(c, "logged out");
-            uv_timer_start(&pc->ka_timer, on_ka, PC_DRAIN_MS, 0);
+        if (send_one(pc, &m, 1) == 0) {
+            mim_channel_close(pc->ch, "logged out"); /* only sets the reason now */
             return;
         }
-        return; /* send_one closed the connection */
     }
-    mim_conn_close(c, "stopped");
+    mim_channel_close(pc->ch, "stopped");
 }
 
 enum presence_client_state presence_client_state(const presence_client *pc)

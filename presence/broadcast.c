@@ -1,9 +1,10 @@
 /* Output queueing and coalescing.
  *
  * Messages bound for one session during a loop turn are appended to its `out` buffer as
- * PresenceBatch elements; at the end of the turn (a uv_check handle) each buffer is sealed into
- * as few encrypted frames as fit, one write each. A broadcast encodes its message once and
- * appends the same bytes to every recipient: only the encryption is per connection. */
+ * PresenceBatch elements; at the end of the turn (a uv_check handle) each buffer is sealed by
+ * the session's channel into as few encrypted frames as fit, one write each. A broadcast encodes
+ * its message once and appends the same bytes to every recipient: only the encryption is per
+ * connection. */
 #include "server.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -46,37 +47,27 @@ void broadcast_forget(session *s)
     s->flush_queued = 0;
 }
 
-int broadcast_flush_session(session *s, int tag)
+int broadcast_flush_session(session *s, int final)
 {
-    uint8_t *frame;
     int rc;
 
     broadcast_forget(s);
-    if (s->conn == NULL || s->out.len == 0) {
+    if (s->ch == NULL || s->out.len == 0) {
         mim_buf_reset(&s->out);
         return 0;
     }
-    frame = mim_conn_frame_new(s->out.len + MIM_STREAM_ABYTES);
-    if (frame == NULL) {
-        mim_buf_reset(&s->out);
-        mim_conn_close(s->conn, "out of memory sealing output");
-        return MIM_ENOMEM;
-    }
-    rc = mim_stream_tx_seal(&s->tx, s->out.data, s->out.len, tag, frame);
+    /* The channel seals it; any failure past its checks (a slow reader, no memory) closes the
+     * channel with its own reason. */
+    rc = mim_channel_send(s->ch, s->out.data, s->out.len, final);
     mim_wipe(s->out.data, s->out.len);
     mim_buf_reset(&s->out);
     if (s->out.cap > 4096)
         mim_buf_free(&s->out); /* a table burst should not stay allocated while idle */
-    if (rc != 0) {
-        mim_conn_frame_discard(frame);
-        mim_conn_close(s->conn, "sealing failed: %s", mim_strerror(rc));
-        return rc;
-    }
-    rc = mim_conn_frame_send(s->conn, frame);
-    if (rc == MIM_EOVERFLOW) {
-        mim_conn_close(s->conn, "slow reader: more than %zu bytes queued", s->conn->max_queued);
-    } else if (rc != 0 && rc != MIM_ECLOSED) {
-        mim_conn_close(s->conn, "write failed: %s", mim_strerror(rc));
+    if (rc == MIM_ESTATE || rc == MIM_EINVAL) {
+        /* A bug (queue_element checks both), but never a silent one. */
+        mim_log_error("conn %llu: cannot send %s", (unsigned long long)mim_channel_id(s->ch),
+                      mim_strerror(rc));
+        mim_channel_abort(s->ch, "internal error: unsendable output");
     }
     return rc;
 }
@@ -87,21 +78,21 @@ static int queue_element(session *s, const uint8_t *el, size_t len)
 {
     int rc;
 
-    if (s->conn == NULL || s->conn->closing || s->conn->draining || !s->tx_ready)
+    if (s->ch == NULL || !mim_channel_can_send(s->ch))
         return MIM_ECLOSED;
     if (len > PRESENCE_MAX_PLAINTEXT) {
         /* A bug (callers size their messages to fit), but never a silent one. */
         mim_log_error("conn %llu: message of %zu bytes cannot fit a frame",
-                      (unsigned long long)s->conn->id, len);
-        mim_conn_close(s->conn, "internal error: oversized message");
+                      (unsigned long long)mim_channel_id(s->ch), len);
+        mim_channel_abort(s->ch, "internal error: oversized message");
         return MIM_EOVERFLOW;
     }
     if (s->out.len + len > PRESENCE_MAX_PLAINTEXT) {
-        if ((rc = broadcast_flush_session(s, MIM_STREAM_TAG_MESSAGE)) != 0)
+        if ((rc = broadcast_flush_session(s, 0)) != 0)
             return rc;
     }
     if ((rc = mim_presence_batch_append_raw(&s->out, el, len)) != 0) {
-        mim_conn_close(s->conn, "out of memory queueing output");
+        mim_channel_abort(s->ch, "out of memory queueing output");
         return rc;
     }
     flush_list_add(s);
@@ -137,6 +128,6 @@ void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const sessio
 void broadcast_flush_all(presence_server *srv)
 {
     while (srv->flush_head != NULL)
-        (void)broadcast_flush_session(srv->flush_head, MIM_STREAM_TAG_MESSAGE);
+        (void)broadcast_flush_session(srv->flush_head, 0);
     uv_idle_stop(&srv->flush_wake);
 }

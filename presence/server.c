@@ -176,8 +176,8 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
 
-    /* Deadlines and keepalive are checked a few times per handshake timeout and per ping
-     * interval, and at least once a second. */
+    /* The Login deadline and keepalive are checked a few times per handshake timeout and per
+     * ping interval, and at least once a second. */
     tick = cfg->handshake_timeout_ms / 4;
     if (tick > cfg->ping_interval_ms / 4)
         tick = cfg->ping_interval_ms / 4;
@@ -206,15 +206,15 @@ void presence_server_stop(presence_server *srv)
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
 
-    /* Tell everyone, then let their last frames drain; the sweep timer keeps running to cut off
-     * peers that will not read, and the flush check keeps flushing. */
+    /* Tell everyone, then let their last frames drain; each channel cuts off a peer that will
+     * not read, and the flush check keeps flushing. */
     for (session *s = srv->sessions; s != NULL; s = s->next) {
-        if (s->conn == NULL)
+        if (s->ch == NULL)
             continue;
         if (s->state == SESSION_ONLINE)
             session_fail(s, MIM__ERROR_CODE__ERROR_SHUTTING_DOWN, "server shutting down");
         else
-            mim_conn_close(s->conn, "server shutting down");
+            mim_channel_abort(s->ch, "server shutting down"); /* no FINAL, no Error */
     }
     presence_server_poll_done(srv);
 }

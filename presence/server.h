@@ -1,8 +1,10 @@
 /* mim-presence: the server object and the pieces that share it.
  *
  * One libuv loop, one thread. The server owns its listeners, the discovery socket, a sweep
- * timer (deadlines and keepalive), a check handle that flushes coalesced output at the end of
- * each loop turn, the online table, the name registry and its own identity.
+ * timer (the Login deadline and keepalive), a check handle that flushes coalesced output at the
+ * end of each loop turn, the online table, the name registry and its own identity. Each
+ * connection stands on a mim_channel (shared/mim_channel.h: the Noise handshake, the
+ * secretstream transport and the per-connection deadlines).
  * Files: server.c (lifecycle, accept), session.c (one connection's state machine),
  * broadcast.c (queueing and coalescing output), discovery.c (UDP probe), online_table.c. */
 #ifndef MIM_PRESENCE_SERVER_H
@@ -10,7 +12,7 @@
 
 #include "admission.h"
 #include "mim_buf.h"
-#include "mim_conn.h"
+#include "mim_channel.h"
 #include "mim_crypto.h"
 #include "mim_codec.h"
 #include "mim_rate.h"
@@ -23,7 +25,8 @@
 
 #define PRESENCE_DEFAULT_PORT     4242
 #define PRESENCE_MAX_BINDS        8
-#define PRESENCE_HANDSHAKE_FRAME  1024  /* framer max until the transport is up */
+#define PRESENCE_HANDSHAKE_FRAME  1024  /* framer max until the Login is accepted */
+#define PRESENCE_HANDSHAKE_QUEUED 4096  /* output cap until the Login is accepted */
 #define PRESENCE_FRAME_TIMEOUT_MS 10000 /* a started frame must complete within this */
 /* Status changes a peer may broadcast: one per second, five in a burst. Faster changes are
  * merged: the latest is broadcast when a token frees up. One peer cannot flood everyone. */
@@ -31,7 +34,7 @@
 #define PRESENCE_STATUS_BURST     5.0
 #define PRESENCE_DRAIN_TIMEOUT_MS 5000 /* a closing peer that will not read is cut off */
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
-#define PRESENCE_MAX_PLAINTEXT (MIM_FRAME_MAX - MIM_STREAM_ABYTES)
+#define PRESENCE_MAX_PLAINTEXT MIM_CHANNEL_MAX_PLAINTEXT
 
 typedef struct presence_config {
     const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
@@ -49,39 +52,33 @@ typedef struct presence_config {
 void presence_config_defaults(presence_config *cfg);
 
 typedef enum session_state {
-    SESSION_AWAIT_MSG1 = 0, /* accepted; waiting for Noise message 1 (-> e) */
-    SESSION_AWAIT_MSG3,     /* sent message 2; waiting for message 3 (-> s, se) */
-    SESSION_AWAIT_HEADER,   /* transport keys split; waiting for the peer's stream header */
-    SESSION_AWAIT_LOGIN,    /* encrypted; waiting for Login */
-    SESSION_ONLINE,         /* logged in and in the online table */
+    SESSION_HANDSHAKE = 0, /* the channel runs the handshake and exchanges the stream headers */
+    SESSION_AWAIT_LOGIN,   /* both streams up; waiting for Login */
+    SESSION_ONLINE,        /* logged in and in the online table */
 } session_state;
 
 typedef struct presence_server presence_server;
 
+/* One connection. The handshake, the transport and the per-connection deadlines (handshake,
+ * started frame, drain) are its channel's; what the handshake proved (identity key, static
+ * signature, name, handshake hash) is read from the channel, never copied. */
 typedef struct session {
     presence_server *srv;
-    mim_conn *conn; /* NULL once the connection is closed */
+    mim_channel *ch; /* NULL once the channel has closed */
     session_state state;
-    mim_noise *hs;                     /* only during the handshake, then wiped and freed */
-    uint8_t identity_pk[MIM_KEY_LEN];  /* proven in the handshake */
-    uint8_t static_sig[MIM_SIG_LEN];   /* from the handshake; Login must repeat it */
-    uint8_t hh[MIM_HASH_LEN];          /* handshake hash, signed by Login */
-    char name[MIM_NAME_MAX_BYTES + 1]; /* from the handshake payload */
-    mim_stream_tx tx;
-    mim_stream_rx rx;
-    uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the peer's stream header only */
-    int tx_ready;                /* tx keyed: messages can be queued */
+    int name_ok; /* the handshake's name is valid: logs may show it (else "-") */
+    int gone;    /* the connection is closed; the channel's last handle is still closing */
     uint8_t ip[16];
     uint8_t ip_len;
-    int unauth_counted;                      /* admission_enter succeeded and leave is still owed */
-    online_entry *entry;                     /* in the online table while ONLINE, else NULL */
-    uint64_t started;                        /* uv_now at accept */
-    uint64_t last_rx;                        /* uv_now of the last frame received */
-    uint64_t last_ping;                      /* uv_now of the last Ping we sent */
-    mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
-    int status_pending;                      /* a status change waits for a token */
-    mim_buf out;                             /* batch plaintext queued this loop turn */
-    struct session *prev, *next;             /* all sessions */
+    int unauth_counted;          /* admission_enter succeeded and leave is still owed */
+    online_entry *entry;         /* in the online table while ONLINE, else NULL */
+    uint64_t started;            /* uv_now at accept: the Login deadline counts from it */
+    uint64_t last_rx;            /* uv_now of the last transport frame received */
+    uint64_t last_ping;          /* uv_now of the last Ping we sent */
+    mim_rate status_rate;        /* StatusUpdate broadcasts this peer may cause */
+    int status_pending;          /* a status change waits for a token */
+    mim_buf out;                 /* batch plaintext queued this loop turn */
+    struct session *prev, *next; /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     int flush_queued;
 } session;
@@ -123,10 +120,11 @@ void presence_server_poll_done(presence_server *srv);
 
 /* session.c */
 void session_accept(presence_server *srv, uv_stream_t *listener);
-/* Deadlines and keepalive for one session; called by the sweep timer. */
+/* The Login deadline, keepalive and merged status changes for one session; called by the
+ * sweep timer. (The channel keeps the handshake, frame and drain deadlines itself.) */
 void session_sweep(session *s, uint64_t now);
-/* Sends Error(code, text) as the last frame (TAG_FINAL) when the transport is up, then
- * drains and closes. Before the transport is up it just closes. */
+/* Sends Error(code, text) as the last frame (TAG_FINAL) when both streams are up, then
+ * drains and closes. Before that it just closes. */
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -136,8 +134,9 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
 int broadcast_to(session *s, const Mim__PresenceMsg *m);
 /* Encodes m once and queues it for every online session except `except` (may be NULL). */
 void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except);
-/* Seals and writes everything queued for s now; tag is MIM_STREAM_TAG_MESSAGE or _FINAL. */
-int broadcast_flush_session(session *s, int tag);
+/* Seals and writes everything queued for s now, as one frame; final = 1 seals it with
+ * TAG_FINAL (the channel then drains). 0, or a negative code after which s is being closed. */
+int broadcast_flush_session(session *s, int final);
 /* Flushes every session with queued output (the end-of-turn check handle). */
 void broadcast_flush_all(presence_server *srv);
 /* Removes s from the flush list (before it is freed). */

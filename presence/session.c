@@ -1,10 +1,14 @@
-/* One connection to mim-presence, from accept to close: a state machine over
- * session_state (server.h), driven by whole frames from its mim_conn.
+/* One connection to mim-presence, from accept to close: a state machine over session_state
+ * (server.h) on top of a mim_channel, which runs the Noise handshake, the stream headers, the
+ * secretstream transport and the handshake, frame and drain deadlines.
  *
- *   AWAIT_MSG1 --e--> AWAIT_MSG3 --s,se--> AWAIT_HEADER --24 bytes--> AWAIT_LOGIN --Login--> ONLINE
+ *   HANDSHAKE --on_open: both streams up--> AWAIT_LOGIN --Login--> ONLINE
  *
- * Until ONLINE the connection counts against the admission caps and the handshake deadline. Any
- * bad input closes only this connection, with a logged reason. */
+ * The channel responds with an empty name and accepts ANY name in message 3, so that an invalid
+ * one is answered with Error{BAD_NAME} once the transport is up. Until ONLINE the connection
+ * counts against the admission caps, its frames are capped at 1 KiB and its output at 4 KiB,
+ * and the handshake deadline runs on (the channel's until on_open, then the sweep's, which
+ * sends Error{TIMEOUT}). Any bad input closes only this connection, with a logged reason. */
 #include "server.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -15,44 +19,68 @@
 #include <string.h>
 #include <time.h>
 
-static void on_frame(mim_conn *c, const uint8_t *frame, size_t len);
-static void on_eof(mim_conn *c);
-static void on_close(mim_conn *c, const char *reason);
+static int on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
+                            const char *name, const char **reason);
+static void on_open(mim_channel *ch);
+static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final);
+static void on_closed(mim_channel *ch, const char *reason);
+static void on_conn_closed(mim_channel *ch, const char *reason);
 
-static const mim_conn_callbacks session_callbacks = {
-    .on_frame = on_frame,
-    .on_eof = on_eof,
-    .on_close = on_close,
-    .on_connect = NULL,
+static const mim_channel_events session_events = {
+    .on_authenticated = on_authenticated,
+    .on_open = on_open,
+    .on_plaintext = on_plaintext,
+    .on_closed = on_closed,
+    .on_conn_closed = on_conn_closed,
 };
 
-/* The peer's name for logs: its claimed name once known, else its address. */
+/* The peer's name for logs: its handshake name once known and valid, else "-". */
 static const char *who(const session *s)
 {
-    return s->name[0] != '\0' ? s->name : "-";
+    return s->name_ok ? mim_channel_remote_name(s->ch) : "-";
+}
+
+/* 1 once s can send nothing more: its channel is closing or draining, or closed. (During the
+ * handshake, where nothing can be sent anyway, only a closed connection counts.) */
+static int session_closing(const session *s)
+{
+    return s->ch == NULL || s->gone ||
+           (s->state != SESSION_HANDSHAKE && !mim_channel_can_send(s->ch));
 }
 
 void session_accept(presence_server *srv, uv_stream_t *listener)
 {
     session *s = calloc(1, sizeof(*s));
-    mim_conn *c;
+    mim_channel_config cfg;
+    char why[128];
     int rc, verdict;
 
     if (s == NULL) {
         mim_log_error("accept: out of memory");
         return;
     }
-    rc = mim_conn_accept(listener, &session_callbacks, s, PRESENCE_HANDSHAKE_FRAME,
-                         PRESENCE_HANDSHAKE_FRAME * 4, &c);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.loop = srv->loop;
+    cfg.identity = srv->id;
+    cfg.prologue = MIM_NOISE_PROLOGUE_PRESENCE;
+    cfg.my_name = "";
+    cfg.remote_name_mode = MIM_HS_NAME_ANY; /* an invalid name gets BAD_NAME, from on_open */
+    cfg.max_frame_after = PRESENCE_HANDSHAKE_FRAME; /* raised by the Login */
+    cfg.max_queued = PRESENCE_HANDSHAKE_QUEUED;
+    cfg.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
+    cfg.frame_timeout_ms = PRESENCE_FRAME_TIMEOUT_MS;
+    cfg.drain_timeout_ms = PRESENCE_DRAIN_TIMEOUT_MS;
+    cfg.events = &session_events;
+    cfg.data = s;
+    rc = mim_channel_accept(&cfg, listener, &s->ch);
     if (rc != 0) {
         mim_log_warn("accept failed: %s", mim_strerror(rc));
         free(s);
         return;
     }
     s->srv = srv;
-    s->conn = c;
     s->started = s->last_rx = uv_now(srv->loop);
-    s->ip_len = (uint8_t)mim_addr_raw((struct sockaddr *)&c->remote, s->ip);
+    s->ip_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), s->ip);
     s->next = srv->sessions;
     if (srv->sessions != NULL)
         srv->sessions->prev = s;
@@ -60,16 +88,18 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     srv->nsessions++;
 
     if (srv->stopping) {
-        mim_conn_close(c, "server is shutting down");
+        mim_channel_abort(s->ch, "server is shutting down");
         return;
     }
     verdict = admission_enter(&srv->admit, s->ip, s->ip_len, s->started);
     if (verdict != ADMIT_OK) {
-        mim_conn_close(c, "refused: %s", admission_reason(verdict));
+        snprintf(why, sizeof(why), "refused: %s", admission_reason(verdict));
+        mim_channel_abort(s->ch, why);
         return;
     }
     s->unauth_counted = 1;
-    mim_log_debug("conn %llu: accepted from %s", (unsigned long long)c->id, c->remote_str);
+    mim_log_debug("conn %llu: accepted from %s", (unsigned long long)mim_channel_id(s->ch),
+                  mim_channel_remote_str(s->ch));
 }
 
 static void leave_unauth(session *s)
@@ -77,15 +107,6 @@ static void leave_unauth(session *s)
     if (s->unauth_counted) {
         admission_leave(&s->srv->admit, s->ip, s->ip_len);
         s->unauth_counted = 0;
-    }
-}
-
-static void free_handshake(session *s)
-{
-    if (s->hs != NULL) {
-        mim_noise_wipe(s->hs);
-        free(s->hs);
-        s->hs = NULL;
     }
 }
 
@@ -111,7 +132,7 @@ static void go_offline(session *s)
     s->entry = NULL;
     if (srv->stopping)
         return; /* everyone is being told the server is going: no delete storm */
-    del.name = s->name;
+    del.name = (char *)mim_channel_remote_name(s->ch);
     m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
     m.del = &del;
     broadcast_all(srv, &m, s);
@@ -122,155 +143,64 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
     char reason[256];
     va_list ap;
 
-    if (s->conn == NULL)
+    if (session_closing(s))
         return;
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    if (s->conn->closing || s->conn->draining)
-        return;
-    mim_log_info("conn %llu: refusing %s: %s: %s", (unsigned long long)s->conn->id, who(s),
-                 error_code_name(code), reason);
+    mim_log_info("conn %llu: refusing %s: %s: %s", (unsigned long long)mim_channel_id(s->ch),
+                 who(s), error_code_name(code), reason);
     go_offline(s);
-    if (s->tx_ready) {
+    if (s->state != SESSION_HANDSHAKE) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Error e = MIM__ERROR__INIT;
         e.code = code;
         e.message = reason;
         m.body_case = MIM__PRESENCE_MSG__BODY_ERROR;
         m.error = &e;
-        if (broadcast_to(s, &m) == 0 && broadcast_flush_session(s, MIM_STREAM_TAG_FINAL) == 0) {
-            mim_conn_drain(s->conn, "%s", reason);
+        /* The Error ends the pending batch, sealed FINAL; the channel then drains, and the
+         * close that follows only records the reason. */
+        if (broadcast_to(s, &m) == 0 && broadcast_flush_session(s, 1) == 0) {
+            mim_channel_close(s->ch, reason);
             return;
         }
     }
-    mim_conn_close(s->conn, "%s", reason);
+    mim_channel_abort(s->ch, reason); /* a no-op when a failed send already closed it */
 }
 
-/* ---- handshake ------------------------------------------------------------------------------ */
+/* ---- the channel ---------------------------------------------------------------------------- */
 
-static void handle_msg1(session *s, const uint8_t *frame, size_t len)
+/* Message 3 verified. Any name is let through here; an invalid one is remembered and refused
+ * in on_open, once the peer can read the Error. */
+static int on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
+                            const char *name, const char **reason)
 {
-    presence_server *srv = s->srv;
-    uint8_t out[MIM_NOISE_MAX_MSG];
-    mim_buf payload = {0};
-    size_t out_len, plen;
-    int rc;
+    session *s = mim_channel_data(ch);
 
-    /* Message 1 is `e` and an empty payload: exactly 32 bytes, nothing else is accepted. */
-    if (len != MIM_KEY_LEN) {
-        mim_conn_close(s->conn, "handshake message 1 is %zu bytes, not %d", len, MIM_KEY_LEN);
-        return;
-    }
-    if ((s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
-        mim_conn_close(s->conn, "out of memory");
-        return;
-    }
-    rc = mim_noise_init(s->hs, 0, MIM_NOISE_PROLOGUE_PRESENCE, strlen(MIM_NOISE_PROLOGUE_PRESENCE),
-                        srv->id->dh_sk);
-    if (rc == 0)
-        rc = mim_noise_read(s->hs, frame, len, out, sizeof(out), &plen);
-    if (rc != 0) {
-        mim_conn_close(s->conn, "handshake message 1 rejected: %s", mim_strerror(rc));
-        return;
-    }
-    rc = mim_handshake_payload_encode(srv->id->sign_pk, srv->id->static_sig, "", &payload);
-    if (rc == 0)
-        rc = mim_noise_write(s->hs, payload.data, payload.len, out, sizeof(out), &out_len);
-    mim_buf_free(&payload);
-    if (rc == 0)
-        rc = mim_conn_send(s->conn, out, out_len);
-    if (rc != 0) {
-        mim_conn_close(s->conn, "handshake message 2 failed: %s", mim_strerror(rc));
-        return;
-    }
-    s->state = SESSION_AWAIT_MSG3;
-}
-
-static void handle_msg3(session *s, const uint8_t *frame, size_t len)
-{
-    uint8_t payload[MIM_NOISE_MAX_MSG];
-    uint8_t header[MIM_STREAM_HEADER_LEN];
-    mim_noise_cipher c1, c2;
-    Mim__HandshakePayload *hp = NULL;
-    char err[128];
-    size_t plen;
-    int rc, name_ok;
-
-    rc = mim_noise_read(s->hs, frame, len, payload, sizeof(payload), &plen);
-    if (rc != 0) {
-        mim_conn_close(s->conn, "handshake message 3 rejected: %s", mim_strerror(rc));
-        return;
-    }
-    rc = mim_handshake_payload_decode(payload, plen, MIM_HS_NAME_ANY, &hp, err, sizeof(err));
-    if (rc != 0) {
-        mim_conn_close(s->conn, "handshake payload rejected: %s", err);
-        return;
-    }
-    /* The identity key vouches for the Noise static key the peer just proved it holds. */
-    rc = mim_static_sig_verify(hp->identity_pk.data, mim_noise_remote_static(s->hs),
-                               hp->static_sig.data);
-    if (rc != 0) {
-        mim_handshake_payload_free(hp);
-        mim_conn_close(s->conn, "handshake: static key not signed by the identity key");
-        return;
-    }
-    memcpy(s->identity_pk, hp->identity_pk.data, MIM_KEY_LEN);
-    memcpy(s->static_sig, hp->static_sig.data, MIM_SIG_LEN);
-    /* Only a valid name is kept: everything later logs s->name, and an invalid one could carry
-     * terminal escapes or bidi overrides to the admin's screen. */
-    name_ok = mim_name_valid(hp->name, strlen(hp->name));
-    if (name_ok) {
-        snprintf(s->name, sizeof(s->name), "%s", hp->name);
-    } else {
+    (void)identity_pk;
+    (void)reason;
+    /* Only a valid name is ever logged: an invalid one could carry terminal escapes or bidi
+     * overrides to the admin's screen. */
+    s->name_ok = mim_name_valid(name, strlen(name));
+    if (!s->name_ok) {
         char sample[64];
-        mim_log_sample(sample, sizeof(sample), (const uint8_t *)hp->name, strlen(hp->name));
+        mim_log_sample(sample, sizeof(sample), (const uint8_t *)name, strlen(name));
         mim_log_info("conn %llu: invalid name in handshake (bytes %s)",
-                     (unsigned long long)s->conn->id, sample);
+                     (unsigned long long)mim_channel_id(ch), sample);
     }
-    mim_handshake_payload_free(hp);
-    memcpy(s->hh, mim_noise_handshake_hash(s->hs), MIM_HASH_LEN);
+    return 0;
+}
 
-    rc = mim_noise_split(s->hs, &c1, &c2);
-    free_handshake(s);
-    /* c1 carries initiator -> responder (what we receive), c2 the other way. The receive
-     * stream can only be keyed once the peer's stream header arrives: keep its key till then. */
-    if (rc == 0) {
-        memcpy(s->rx_key, c1.k, MIM_KEY_LEN);
-        rc = mim_stream_tx_init(&s->tx, c2.k, header);
-    }
-    mim_wipe(&c1, sizeof(c1));
-    mim_wipe(&c2, sizeof(c2));
-    if (rc == 0)
-        rc = mim_conn_send(s->conn, header, sizeof(header));
-    if (rc != 0) {
-        mim_conn_close(s->conn, "transport setup failed: %s", mim_strerror(rc));
-        return;
-    }
-    s->tx_ready = 1;
-    s->state = SESSION_AWAIT_HEADER;
+static void on_open(mim_channel *ch)
+{
+    session *s = mim_channel_data(ch);
+
+    s->state = SESSION_AWAIT_LOGIN;
     /* Refused only now, with the transport up, so the user is told why. */
-    if (!name_ok)
+    if (!s->name_ok)
         session_fail(s, MIM__ERROR_CODE__ERROR_BAD_NAME,
                      "a name is 1-32 characters of UTF-8, without control or invisible "
                      "characters or spaces at either end");
-}
-
-static void handle_header(session *s, const uint8_t *frame, size_t len)
-{
-    int rc;
-
-    if (len != MIM_STREAM_HEADER_LEN) {
-        mim_conn_close(s->conn, "stream header is %zu bytes, not %d", len, MIM_STREAM_HEADER_LEN);
-        return;
-    }
-    rc = mim_stream_rx_init(&s->rx, s->rx_key, frame);
-    mim_wipe(s->rx_key, sizeof(s->rx_key));
-    if (rc != 0) {
-        mim_conn_close(s->conn, "stream header rejected: %s", mim_strerror(rc));
-        return;
-    }
-    s->state = SESSION_AWAIT_LOGIN;
 }
 
 /* ---- presence messages ------------------------------------------------------------------- */
@@ -296,7 +226,7 @@ static int send_table(session *s)
     if (infos == NULL || ptrs == NULL) {
         free(infos);
         free(ptrs);
-        mim_conn_close(s->conn, "out of memory sending the table");
+        mim_channel_abort(s->ch, "out of memory sending the table");
         return MIM_ENOMEM;
     }
     do {
@@ -334,14 +264,18 @@ static void handle_login(session *s, const Mim__Login *l)
     Mim__PeerInfo pi;
     int rc, claim, replacing;
     size_t name_len = strlen(l->name);
+    /* What the handshake proved: all set once the channel is open. */
+    const uint8_t *identity_pk = mim_channel_remote_identity(s->ch);
+    const uint8_t *static_sig = mim_channel_remote_static_sig(s->ch);
+    const uint8_t *hh = mim_channel_handshake_hash(s->ch);
 
-    if (strcmp(l->name, s->name) != 0) {
+    if (strcmp(l->name, mim_channel_remote_name(s->ch)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "login name differs from handshake");
         return;
     }
-    if (!mim_equal_ct(l->identity_pk.data, s->identity_pk, MIM_KEY_LEN) ||
-        !mim_equal_ct(l->static_sig.data, s->static_sig, MIM_SIG_LEN) ||
-        mim_login_verify(s->identity_pk, s->hh, l->name, name_len, (uint16_t)l->listen_port,
+    if (!mim_equal_ct(l->identity_pk.data, identity_pk, MIM_KEY_LEN) ||
+        !mim_equal_ct(l->static_sig.data, static_sig, MIM_SIG_LEN) ||
+        mim_login_verify(identity_pk, hh, l->name, name_len, (uint16_t)l->listen_port,
                          l->login_sig.data) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_BAD_SIGNATURE, "login signature does not verify");
         return;
@@ -353,7 +287,7 @@ static void handle_login(session *s, const Mim__Login *l)
                      (unsigned)srv->cfg.max_peers);
         return;
     }
-    claim = mim_store_name_claim(srv->store, l->name, s->identity_pk, (int64_t)time(NULL));
+    claim = mim_store_name_claim(srv->store, l->name, identity_pk, (int64_t)time(NULL));
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
@@ -368,12 +302,12 @@ static void handle_login(session *s, const Mim__Login *l)
          * quietly and others get an add that replaces the entry. A different key means an
          * admin released the name (--free-name) while its old owner was online. */
         session *prev = old->session;
-        int same_key = mim_equal_ct(old->identity_pk, s->identity_pk, MIM_KEY_LEN);
+        int same_key = mim_equal_ct(old->identity_pk, identity_pk, MIM_KEY_LEN);
         online_table_remove(&srv->table, old);
         prev->entry = NULL;
         if (same_key)
             session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
-                         s->conn->remote_str);
+                         mim_channel_remote_str(s->ch));
         else
             session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
                          "the name was released by the administrator and taken by another key");
@@ -381,7 +315,7 @@ static void handle_login(session *s, const Mim__Login *l)
 
     memset(&e, 0, sizeof(e));
     snprintf(e.name, sizeof(e.name), "%s", l->name);
-    memcpy(e.identity_pk, s->identity_pk, MIM_KEY_LEN);
+    memcpy(e.identity_pk, identity_pk, MIM_KEY_LEN);
     memcpy(e.addr, s->ip, s->ip_len);
     e.addr_len = s->ip_len;
     e.port = (uint16_t)l->listen_port;
@@ -396,10 +330,10 @@ static void handle_login(session *s, const Mim__Login *l)
     s->state = SESSION_ONLINE;
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
     leave_unauth(s);
-    mim_framer_set_max(&s->conn->framer, MIM_FRAME_MAX);
-    s->conn->max_queued = srv->cfg.max_queued;
+    mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
-                 (unsigned long long)s->conn->id, s->name, s->conn->remote_str, (unsigned)e.port,
+                 (unsigned long long)mim_channel_id(s->ch), added->name,
+                 mim_channel_remote_str(s->ch), (unsigned)e.port,
                  replacing                      ? "replaces its old session"
                  : claim == MIM_NAME_REGISTERED ? "name registered"
                                                 : "known name");
@@ -438,7 +372,7 @@ static void handle_status(session *s, const Mim__StatusSet *st)
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "status text too long");
         return;
     }
-    mim_log_debug("conn %llu: %s status %d", (unsigned long long)s->conn->id, s->name,
+    mim_log_debug("conn %llu: %s status %d", (unsigned long long)mim_channel_id(s->ch), e->name,
                   (int)st->status);
     /* Over the rate, the change waits (merged with any later one) for the sweep. */
     if (mim_rate_take(&s->status_rate, PRESENCE_STATUS_RATE, PRESENCE_STATUS_BURST,
@@ -482,40 +416,28 @@ static int handle_msg(session *s, const Mim__PresenceMsg *m)
     case MIM__PRESENCE_MSG__BODY_PONG:
         break; /* last_rx was already updated */
     case MIM__PRESENCE_MSG__BODY_LOGOUT:
-        mim_conn_close(s->conn, "logged out");
+        mim_channel_abort(s->ch, "logged out");
         return -1;
     default:
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "unexpected message");
         return -1;
     }
-    return s->conn->closing || s->conn->draining ? -1 : 0;
+    return session_closing(s) ? -1 : 0;
 }
 
-static void handle_transport(session *s, const uint8_t *frame, size_t len)
+/* One decrypted transport frame: a PresenceBatch, or an empty FINAL. */
+static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final)
 {
-    uint8_t plain[MIM_FRAME_MAX];
+    session *s = mim_channel_data(ch);
     Mim__PresenceBatch *b = NULL;
     char err[160];
-    size_t plen;
-    int tag, rc;
 
-    if (len < MIM_STREAM_ABYTES) {
-        mim_conn_close(s->conn, "transport frame of %zu bytes is too short", len);
+    s->last_rx = uv_now(s->srv->loop);
+    if (len == 0 && final) {
+        mim_channel_abort(ch, "peer closed the session");
         return;
     }
-    rc = mim_stream_rx_open(&s->rx, frame, len, plain, &plen, &tag);
-    if (rc != 0) {
-        /* Tampered, replayed, reordered or truncated: nothing after this can be trusted. */
-        mim_conn_close(s->conn, "decryption failed: frame modified, replayed or out of order");
-        return;
-    }
-    if (plen == 0 && tag == MIM_STREAM_TAG_FINAL) {
-        mim_conn_close(s->conn, "peer closed the session");
-        return;
-    }
-    rc = mim_presence_batch_decode(plain, plen, MIM_FROM_PEER, &b, err, sizeof(err));
-    mim_wipe(plain, plen);
-    if (rc != 0) {
+    if (mim_presence_batch_decode(p, len, MIM_FROM_PEER, &b, err, sizeof(err)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "malformed message: %s", err);
         return;
     }
@@ -523,60 +445,40 @@ static void handle_transport(session *s, const uint8_t *frame, size_t len)
         if (handle_msg(s, b->msgs[i]) != 0)
             break;
     mim_presence_batch_free(b);
-    /* A FINAL frame ends the session -- unless handling it already began a drain, whose Error
-     * reply a close now would cancel. */
-    if (tag == MIM_STREAM_TAG_FINAL && !s->conn->draining)
-        mim_conn_close(s->conn, "peer closed the session");
+    /* A FINAL frame ends the session at once (the peer has said all; no FINAL of ours answers
+     * it) -- unless handling it already began a drain, whose Error reply a close would cancel. */
+    if (final && !session_closing(s))
+        mim_channel_abort(ch, "peer closed the session");
 }
 
-static void on_frame(mim_conn *c, const uint8_t *frame, size_t len)
+/* The connection is gone: the peer leaves the table and the others are told in this very loop
+ * turn, as the moment a peer is gone should not depend on its channel's last handle. */
+static void on_conn_closed(mim_channel *ch, const char *reason)
 {
-    session *s = c->data;
+    session *s = mim_channel_data(ch);
 
-    s->last_rx = uv_now(s->srv->loop);
-    switch (s->state) {
-    case SESSION_AWAIT_MSG1:
-        handle_msg1(s, frame, len);
-        break;
-    case SESSION_AWAIT_MSG3:
-        handle_msg3(s, frame, len);
-        break;
-    case SESSION_AWAIT_HEADER:
-        handle_header(s, frame, len);
-        break;
-    case SESSION_AWAIT_LOGIN:
-    case SESSION_ONLINE:
-        handle_transport(s, frame, len);
-        break;
-    }
-}
-
-static void on_eof(mim_conn *c)
-{
-    session *s = c->data;
-    mim_conn_close(c, s->state == SESSION_ONLINE ? "connection lost (EOF without a final frame)"
-                                                 : "connection closed during handshake");
-}
-
-static void on_close(mim_conn *c, const char *reason)
-{
-    session *s = c->data;
-    presence_server *srv = s->srv;
-
+    if (s->gone)
+        return;
+    s->gone = 1;
     if (s->state == SESSION_ONLINE || s->entry != NULL)
-        mim_log_info("conn %llu: %s offline: %s", (unsigned long long)c->id, who(s), reason);
+        mim_log_info("conn %llu: %s offline: %s", (unsigned long long)mim_channel_id(ch), who(s),
+                     reason);
     else
-        mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)c->id, c->remote_str,
-                     who(s), reason);
-    s->conn = NULL;
+        mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)mim_channel_id(ch),
+                     mim_channel_remote_str(ch), who(s), reason);
     leave_unauth(s);
     broadcast_forget(s);
-    go_offline(s);
-    free_handshake(s);
-    mim_stream_tx_wipe(&s->tx);
-    mim_stream_rx_wipe(&s->rx);
-    mim_wipe(s->rx_key, sizeof(s->rx_key));
+    go_offline(s); /* still reads the name from the channel */
     mim_buf_wipe_free(&s->out);
+}
+
+static void on_closed(mim_channel *ch, const char *reason)
+{
+    session *s = mim_channel_data(ch);
+    presence_server *srv = s->srv;
+
+    on_conn_closed(ch, reason); /* a no-op: it ran a turn ago */
+    s->ch = NULL;
     if (s->prev != NULL)
         s->prev->next = s->next;
     else
@@ -588,33 +490,23 @@ static void on_close(mim_conn *c, const char *reason)
     presence_server_poll_done(srv);
 }
 
-/* ---- deadlines and keepalive ---------------------------------------------------------------- */
+/* ---- the Login deadline and keepalive ------------------------------------------------------- */
 
 void session_sweep(session *s, uint64_t now)
 {
     presence_server *srv = s->srv;
-    mim_conn *c = s->conn;
 
-    if (c == NULL || c->closing)
+    /* Until both streams are up the channel keeps the deadline; once closing, it is its
+     * drain deadline that matters. */
+    if (s->state == SESSION_HANDSHAKE || session_closing(s))
         return;
-    if (c->draining) {
-        if (now - c->drain_since > PRESENCE_DRAIN_TIMEOUT_MS)
-            mim_conn_close(c, "%s (peer did not read its last frame)", c->reason);
-        return;
-    }
-    if (s->state != SESSION_ONLINE && now - s->started > srv->cfg.handshake_timeout_ms) {
-        /* session_fail sends Error(TIMEOUT) when the transport is already up. */
-        session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT,
-                     "handshake and login not completed within %u ms",
-                     (unsigned)srv->cfg.handshake_timeout_ms);
+    if (s->state == SESSION_AWAIT_LOGIN) {
+        if (now - s->started > srv->cfg.handshake_timeout_ms)
+            session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT,
+                         "handshake and login not completed within %u ms",
+                         (unsigned)srv->cfg.handshake_timeout_ms);
         return;
     }
-    if (mim_conn_partial_age(c, now) > PRESENCE_FRAME_TIMEOUT_MS) {
-        mim_conn_close(c, "frame not completed within %d ms", PRESENCE_FRAME_TIMEOUT_MS);
-        return;
-    }
-    if (s->state != SESSION_ONLINE)
-        return;
     if (s->status_pending && s->entry != NULL &&
         mim_rate_take(&s->status_rate, PRESENCE_STATUS_RATE, PRESENCE_STATUS_BURST, now))
         broadcast_status(s);

@@ -228,6 +228,8 @@ static void on_conn_close(mim_conn *c, const char *reason)
     wipe_secrets(ch);
     mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)ch->id, ch->reason);
     uv_close((uv_handle_t *)&ch->timer, on_timer_closed);
+    if (ch->ev->on_conn_closed != NULL)
+        ch->ev->on_conn_closed(ch, ch->reason);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -557,7 +559,7 @@ static void on_eof(mim_conn *c)
 {
     mim_channel *ch = c->data;
     mim_conn_close(c, ch->state == CH_OPEN ? "connection lost (EOF without a final frame)"
-                                           : "connection closed during the handshake");
+                                           : "connection closed during handshake");
 }
 
 /* ---- deadlines ------------------------------------------------------------------------------- */

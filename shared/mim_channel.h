@@ -80,6 +80,12 @@ typedef struct mim_channel_events {
     /* Exactly once, when the connection and the timer are both closed. The channel is freed
      * right after this returns. Required. */
     void (*on_closed)(mim_channel *ch, const char *reason);
+    /* Once, as soon as the connection is closed (for any reason: nothing can be sent or
+     * received any more), with the reason on_closed will report; on_closed follows a loop turn
+     * later, once the timer is closed too. For an owner that must act in the very turn the
+     * connection went (the presence server tells the other peers at once). Runs from the loop,
+     * never from inside a call the owner made. May be NULL. */
+    void (*on_conn_closed)(mim_channel *ch, const char *reason);
 } mim_channel_events;
 
 typedef struct mim_channel_config {
