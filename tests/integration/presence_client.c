@@ -118,37 +118,70 @@ void tc_free(tc_client *c)
 
 int tc_connect(tc_client *c, int port)
 {
-    struct sockaddr_in sin;
+    return tc_connect_addr(c, "127.0.0.1", port);
+}
+
+int tc_connect_addr(tc_client *c, const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t ss_len;
     struct pollfd pfd;
     int fd, one = 1, soerr = 0, flags;
     socklen_t sl = sizeof(soerr);
+    int v6 = strchr(host, ':') != NULL;
+    char where[80];
 
     if (c->fd >= 0)
         return set_err(c, TC_ESTATE, "already connected");
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    snprintf(where, sizeof(where), v6 ? "[%s]:%d" : "%s:%d", host, port);
+    memset(&ss, 0, sizeof(ss));
+    if (v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+            return set_err(c, TC_ESTATE, "not a numeric IPv6 address: %s", host);
+        ss_len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+            return set_err(c, TC_ESTATE, "not a numeric IPv4 address: %s", host);
+        ss_len = sizeof(*s4);
+    }
+    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         return set_err(c, TC_EIO, "socket: %s", strerror(errno));
+    /* Before connect(), so the window advertised from the start is the small one. */
+    if (c->rcvbuf > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->rcvbuf, sizeof(c->rcvbuf)) != 0) {
+        int e = errno;
+        close(fd);
+        return set_err(c, TC_EIO, "SO_RCVBUF %d: %s", c->rcvbuf, strerror(e));
+    }
+    if (c->mss > 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &c->mss, sizeof(c->mss)) != 0) {
+        int e = errno;
+        close(fd);
+        return set_err(c, TC_EIO, "TCP_MAXSEG %d: %s", c->mss, strerror(e));
+    }
     /* Non-blocking only for the connect, so that it too is bounded. */
     flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 && errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&ss, ss_len) != 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
-        return set_err(c, TC_EIO, "connect to 127.0.0.1:%d: %s", port, strerror(e));
+        return set_err(c, TC_EIO, "connect to %s: %s", where, strerror(e));
     }
     pfd.fd = fd;
     pfd.events = POLLOUT;
     if (poll(&pfd, 1, TC_TIMEOUT_MS) != 1) {
         close(fd);
-        return set_err(c, TC_ETIMEOUT, "connect to 127.0.0.1:%d timed out", port);
+        return set_err(c, TC_ETIMEOUT, "connect to %s timed out", where);
     }
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
     if (soerr != 0) {
         close(fd);
-        return set_err(c, TC_EIO, "connect to 127.0.0.1:%d: %s", port, strerror(soerr));
+        return set_err(c, TC_EIO, "connect to %s: %s", where, strerror(soerr));
     }
     fcntl(fd, F_SETFL, flags);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -452,7 +485,9 @@ int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uin
     l.login_sig.len = MIM_SIG_LEN;
     m.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
     m.login = &l;
-    return tc_seal(c, &mp, 1, MIM_STREAM_TAG_MESSAGE, out, cap, out_len);
+    return tc_seal(c, &mp, 1,
+                   (flags & TC_LOGIN_FINAL) ? MIM_STREAM_TAG_FINAL : MIM_STREAM_TAG_MESSAGE, out,
+                   cap, out_len);
 }
 
 int tc_login_ex(tc_client *c, const char *name, uint16_t port, int flags)

@@ -68,6 +68,9 @@ typedef struct tc_client {
     uint64_t next_nonce; /* for tc_sync */
     unsigned pings_answered;
     size_t discarded; /* raw bytes tc_expect_closed threw away without decrypting */
+    int rcvbuf;       /* > 0: SO_RCVBUF set before connecting (a small window for a slow reader) */
+    int mss;          /* > 0: TCP_MAXSEG set before connecting: the MSS we announce, which sizes
+                       * the server's send buffer for this connection (small: fills sooner) */
     char err[320];    /* what went wrong last */
 } tc_client;
 
@@ -81,6 +84,8 @@ const char *tc_strerror(int rc);
 
 /* Connects to 127.0.0.1:port within TC_TIMEOUT_MS. */
 int tc_connect(tc_client *c, int port);
+/* Connects to host:port within TC_TIMEOUT_MS; host is a numeric IPv4 or IPv6 address. */
+int tc_connect_addr(tc_client *c, const char *host, int port);
 /* Closes our side without a Logout: reset = 0 sends a FIN, 1 a RST (SO_LINGER 0). */
 void tc_disconnect(tc_client *c, int reset);
 /* shutdown(SHUT_WR): EOF to the server while we can still read. */
@@ -115,6 +120,7 @@ int tc_send_msg(tc_client *c, const Mim__PresenceMsg *m, int tag);
 
 enum {
     TC_LOGIN_BAD_SIG = 1, /* flip a bit of login_sig */
+    TC_LOGIN_FINAL = 2,   /* seal the Login with TAG_FINAL: log in and say goodbye at once */
 };
 /* The sealed Login frame body (not sent). flags: TC_LOGIN_*. */
 int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uint8_t *out,

@@ -77,6 +77,24 @@ int sp_init(server_proc *sp, const char *tag)
         return sp_fail(sp, "mkdtemp %s: %s", sp->dir, strerror(errno));
     snprintf(sp->data_dir, sizeof(sp->data_dir), "%s/data", sp->dir);
     snprintf(sp->log_path, sizeof(sp->log_path), "%s/server.log", sp->dir);
+    snprintf(sp->binds[0], sizeof(sp->binds[0]), "127.0.0.1");
+    sp->nbinds = 1;
+    return 0;
+}
+
+int sp_set_bind(server_proc *sp, const char *const *addrs)
+{
+    int n = 0;
+
+    for (; addrs != NULL && addrs[n] != NULL; n++) {
+        if (n == SP_MAX_BINDS)
+            return sp_fail(sp, "more than %d bind addresses", SP_MAX_BINDS);
+        if (strlen(addrs[n]) >= SP_ADDR_LEN)
+            return sp_fail(sp, "bind address too long: %s", addrs[n]);
+    }
+    for (int i = 0; i < n; i++)
+        snprintf(sp->binds[i], sizeof(sp->binds[i]), "%s", addrs[i]);
+    sp->nbinds = n;
     return 0;
 }
 
@@ -157,7 +175,7 @@ static int await_ready(server_proc *sp)
 
 int sp_start_on(server_proc *sp, int port, int dport, const char *const *extra)
 {
-    const char *argv[SP_MAX_ARGS + 16];
+    const char *argv[SP_MAX_ARGS + 2 * SP_MAX_BINDS + 16];
     char port_s[16], dport_s[16];
     int pipefd[2], n = 0;
 
@@ -165,8 +183,16 @@ int sp_start_on(server_proc *sp, int port, int dport, const char *const *extra)
         return sp_fail(sp, "already running");
     if (extra != sp->extra) {
         size_t i = 0;
-        for (; extra != NULL && extra[i] != NULL && i < SP_MAX_ARGS - 1; i++)
-            sp->extra[i] = extra[i];
+        for (; extra != NULL && extra[i] != NULL; i++) {
+            if (i == SP_MAX_ARGS - 1)
+                return sp_fail(sp, "more than %d extra options", SP_MAX_ARGS - 1);
+            /* Binds are sp_set_bind's: one here would join the default 127.0.0.1. */
+            if (strcmp(extra[i], "--bind") == 0 || strcmp(extra[i], "-b") == 0 ||
+                strncmp(extra[i], "--bind=", 7) == 0)
+                return sp_fail(sp, "%s in the extra options: use sp_set_bind", extra[i]);
+        }
+        for (size_t j = 0; j < i; j++)
+            sp->extra[j] = extra[j];
         sp->extra[i] = NULL;
     }
     snprintf(port_s, sizeof(port_s), "%d", port);
@@ -180,6 +206,10 @@ int sp_start_on(server_proc *sp, int port, int dport, const char *const *extra)
     argv[n++] = sp->data_dir;
     argv[n++] = "--log-level";
     argv[n++] = "debug";
+    for (int i = 0; i < sp->nbinds; i++) {
+        argv[n++] = "--bind";
+        argv[n++] = sp->binds[i];
+    }
     for (size_t i = 0; sp->extra[i] != NULL; i++)
         argv[n++] = sp->extra[i];
     argv[n] = NULL;
@@ -364,6 +394,20 @@ int sp_log_contains(const server_proc *sp, const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+long sp_log_find_byte(const server_proc *sp, int byte)
+{
+    FILE *f = fopen(sp->log_path, "rb");
+    long off = 0;
+    int ch;
+
+    if (f == NULL)
+        return -2;
+    while ((ch = getc(f)) != EOF && ch != byte)
+        off++;
+    fclose(f);
+    return ch == EOF ? -1 : off;
 }
 
 int sp_wait_log(const server_proc *sp, const char *needle, int timeout_ms)
