@@ -1,4 +1,5 @@
-/* The online table: who is logged in right now (the server's table, and the peer's copy of it). Pure data, no I/O, so it can be unit-tested.
+/* The online table: who is logged in right now (the server's table, and the peer's copy of
+ * it). Pure data, no I/O, so it can be unit-tested.
  *
  * Keyed by name (unique), with a secondary lookup by identity key. Entries are owned by the
  * table; the `session` pointer is the caller's and is never dereferenced here. Iteration order

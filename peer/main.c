@@ -1,0 +1,201 @@
+/* mim: the peer program. Parses the options, then runs the core with a front end: the JSON-lines
+ * API (--json) now; the terminal interface is a later piece of work. */
+#include "core.h"
+#include "json_api.h"
+#include "mim_codec.h"
+#include "mim_crypto.h"
+#include "mim_log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    OPT_JSON = 256,
+    OPT_LISTEN_PORT,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: mim --name NAME [options]\n"
+               "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n\n"
+               "  -n, --name NAME           who you are (1..32 characters)\n"
+               "  -s, --server HOST[:PORT]  the presence server (numeric address; default port\n"
+               "                            4242); without it, found by LAN discovery\n"
+               "  -d, --data-dir DIR        identity and history (default\n"
+               "                            $XDG_DATA_HOME/mim/NAME or ~/.local/share/mim/NAME)\n"
+               "      --listen-port N       TCP port for direct chats (default: any free port)\n"
+               "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
+               "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr)\n"
+               "  -h, --help                show this help and exit\n"
+               "  -V, --version             show the version and exit\n");
+}
+
+typedef struct app {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    json_api *ja;
+    int exit_code;
+} app;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    app *a = h->data;
+    mim_log_info("signal %d: quitting", signum);
+    json_api_quit(a->ja);
+}
+
+static void on_done(void *ud, int exit_code)
+{
+    app *a = ud;
+    a->exit_code = exit_code;
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static const char *default_data_dir(char *buf, size_t len, const char *name)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, len, "%s/mim/%s", xdg, name);
+    else if (home != NULL && home[0] != '\0')
+        snprintf(buf, len, "%s/.local/share/mim/%s", home, name);
+    else
+        return NULL;
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"server", required_argument, NULL, 's'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"listen-port", required_argument, NULL, OPT_LISTEN_PORT},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    mim_core_config cfg;
+    mim_core *core = NULL;
+    app a;
+    char dirbuf[4096];
+    int c, rc, level, json = 0;
+
+    mim_log_set_program("mim");
+    memset(&cfg, 0, sizeof(cfg));
+    while ((c = getopt_long(argc, argv, "n:s:d:l:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            cfg.name = optarg;
+            break;
+        case 's':
+            cfg.server = optarg;
+            break;
+        case 'd':
+            cfg.data_dir = optarg;
+            break;
+        case OPT_LISTEN_PORT: {
+            char *end;
+            long v;
+            errno = 0;
+            v = strtol(optarg, &end, 10);
+            if (errno != 0 || *end != '\0' || end == optarg || v < 0 || v > 65535) {
+                fprintf(stderr, "mim: invalid value '%s' for --listen-port\n", optarg);
+                return 2;
+            }
+            cfg.listen_port = (uint16_t)v;
+            break;
+        }
+        case OPT_JSON:
+            json = 1;
+            break;
+        case 'l':
+            if ((level = mim_log_parse_level(optarg)) < 0) {
+                fprintf(stderr, "mim: invalid value '%s' for --log-level\n", optarg);
+                return 2;
+            }
+            mim_log_set_level(level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("mim %s\n", MIM_VERSION);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'mim --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mim: unexpected argument '%s'\nTry 'mim --help'.\n", argv[optind]);
+        return 2;
+    }
+    if (cfg.name == NULL) {
+        fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
+        return 2;
+    }
+    if (!mim_name_valid(cfg.name, strlen(cfg.name))) {
+        fprintf(stderr,
+                "mim: '%s' is not a valid name (1..32 characters, no control or "
+                "invisible characters, no space at either end)\n",
+                cfg.name);
+        return 2;
+    }
+    if (!json) {
+        fprintf(stderr, "mim: the terminal interface is not built yet; use --json for the "
+                        "JSON-lines API (docs/JSON-API.md)\n");
+        return 2;
+    }
+    if (cfg.data_dir == NULL &&
+        (cfg.data_dir = default_data_dir(dirbuf, sizeof(dirbuf), cfg.name)) == NULL) {
+        fprintf(stderr, "mim: no HOME or XDG_DATA_HOME; give --data-dir\n");
+        return 2;
+    }
+    if (mim_crypto_init() != 0) {
+        fprintf(stderr, "mim: libsodium failed to initialise\n");
+        return 1;
+    }
+    /* A peer that resets its connection, or a reader of stdout that goes away, must cost an
+     * EPIPE, never the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&a, 0, sizeof(a));
+    uv_loop_init(&a.loop);
+    if ((a.ja = json_api_new(&a.loop, on_done, &a)) == NULL) {
+        fprintf(stderr, "mim: out of memory\n");
+        return 1;
+    }
+    uv_signal_init(&a.loop, &a.sigint);
+    uv_signal_init(&a.loop, &a.sigterm);
+    a.sigint.data = a.sigterm.data = &a;
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+
+    cfg.loop = &a.loop;
+    rc = mim_core_start(&core, &cfg, json_api_core_events(), a.ja);
+    if (rc != 0) {
+        mim_log_error("cannot start; see above");
+        a.exit_code = 1;
+        uv_close((uv_handle_t *)&a.sigint, NULL);
+        uv_close((uv_handle_t *)&a.sigterm, NULL);
+    } else if ((rc = json_api_attach(a.ja, core)) != 0) {
+        mim_log_error("cannot read stdin: %s", uv_strerror(rc));
+        json_api_quit(a.ja); /* done() closes the signals; the exit code is the core's */
+    }
+    uv_run(&a.loop, UV_RUN_DEFAULT);
+    if (rc != 0 && a.exit_code == 0)
+        a.exit_code = 1;
+    json_api_free(a.ja);
+    if ((rc = uv_loop_close(&a.loop)) != 0)
+        mim_log_warn("loop closed with handles still open: %s", uv_strerror(rc));
+    return a.exit_code;
+}
