@@ -3,10 +3,12 @@
  * With fixed keys (written as key files and loaded like any other) and fixed ephemeral secrets
  * (the test-only mim_noise_set_ephemeral), a whole presence login is deterministic: Noise
  * messages 1-3, the handshake hash, the Split() keys, the Login (Ed25519 signatures are
- * deterministic), the newcomer's TableChunk, a few other presence messages, and the UDP
- * discovery datagrams. Each is compared with a hex constant below, and each constant must also
- * appear, byte for byte, in the code block marked <!-- hex:NAME --> in docs/PROTOCOL.md. So
- * neither the code nor the document can change the wire format without this test failing.
+ * deterministic), the newcomer's TableChunk, a few other presence messages, the UDP
+ * discovery datagrams, and the peer-to-peer pieces (the peer prologue's h, bob's payload, a
+ * ChatMessage, its Ack, ChatClose, Ping, Pong, and alice's and bob's safety number). Each is
+ * compared with a hex constant below, and each constant must also appear, byte for byte, in the
+ * code block marked <!-- hex:NAME --> in docs/PROTOCOL.md. So neither the code nor the document can
+ * change the wire format without this test failing.
  *
  * Only the transport ciphertexts are not frozen: libsodium picks each secretstream header at
  * random. For those the test checks sizes and that the frozen plaintexts go through.
@@ -48,11 +50,21 @@
 #define ALICE_NAME         "alice"
 #define ALICE_PORT         5000
 #define SERVER_PORT        4242
+#define BOB_SEED_BYTE      0x21 /* the peer-to-peer example (section 13.8) */
+#define BOB_STATIC_BYTE    0x22
+#define BOB_NAME           "bob"
+#define CHAT_TS_MS         1700000000000ull /* 2023-11-14 22:13:20 UTC */
+#define CHAT_TEXT          "hi bob"
 
 static const uint8_t alice_addr[4] = {127, 0, 0, 1};
 /* The discovery nonce: 00 01 02 ... 0f. */
 static const uint8_t probe_nonce[MIM_DISCOVERY_NONCE_LEN] = {
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+};
+
+/* The chat message id of the peer example: a0 a1 ... af (random in real use). */
+static const uint8_t chat_id[MIM_MSG_ID_LEN] = {
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
 };
 
 /* ---- the frozen outputs (lowercase hex, no spaces) ------------------------------------------- */
@@ -160,11 +172,33 @@ static const expected frozen[] = {
     {"discovery_answer",
      "4d494d2101001092000102030405060708090a0b0c0d0e0fd04ab232742bb4ab"
      "3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737"},
+    {"bob_identity_pk",
+     "884b8857f4eaa1613c61504db34d4beaf346517a0e31de3cddd4d9b4201d9d0b"},
+    {"h_prologue_peer",
+     "afaa8b9dd8cd964e2ee69bf98831f62563af4a53999a3ebef32064eb8088569d"},
+    {"bob_payload",
+     "08011220884b8857f4eaa1613c61504db34d4beaf346517a0e31de3cddd4d9b4"
+     "201d9d0b1a409df3661d89901cd6c42936684a7a66bcc901c33764edb66bef1a"
+     "5ec3ed91f0823bd5d261d148d243bc6e26614c338416198a40bbc671be586b3e"
+     "9f22f0f6860e2203626f62"},
+    {"chat_element",
+     "0a2c0a2a0a10a0a1a2a3a4a5a6a7a8a9aaabacadaeaf1080d095ffbc311a0561"
+     "6c69636520012a06686920626f62"},
+    {"ack_element",
+     "0a1412120a10a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
+    {"chat_close_element",
+     "0a021a00"},
+    {"peer_ping_element",
+     "0a06220408b0ea01"},
+    {"peer_pong_element",
+     "0a062a0408b0ea01"},
 };
 /* clang-format on */
 
 #define ALICE_FINGERPRINT  "gxf6-nyvh-k2z6-drka-ahft-osvw"
 #define SERVER_FINGERPRINT "hx74-kwof-qdsm-enb6-6dco-rknh"
+#define BOB_FINGERPRINT    "vhzy-u6ir-2sk5-wpyw-uk4a-sh4x"
+#define SAFETY_ALICE_BOB   "07536 27144 55560 20104 36500 82844 53038 54937 12373 09197 86412 61072"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -374,6 +408,8 @@ static void test_document_matches(void **state)
     }
     assert_non_null(strstr(doc, ALICE_FINGERPRINT));
     assert_non_null(strstr(doc, SERVER_FINGERPRINT));
+    assert_non_null(strstr(doc, BOB_FINGERPRINT));
+    assert_non_null(strstr(doc, SAFETY_ALICE_BOB));
     free(doc);
 }
 
@@ -697,6 +733,117 @@ static void test_discovery_example(void **state)
     mim_wipe(key_file, sizeof(key_file));
 }
 
+/* Encodes m as one PeerBatch element, checks it against `name`, and checks that a batch of just
+ * that element decodes and validates. */
+static void check_peer_element(const char *name, const Mim__PeerMsg *m, mim_buf *out)
+{
+    Mim__PeerBatch *b = NULL;
+    char err[160] = "";
+
+    mim_buf_reset(out);
+    assert_int_equal(mim_peer_batch_append(out, m), 0);
+    check_bytes(name, out->data, out->len);
+    if (mim_peer_batch_decode(out->data, out->len, &b, err, sizeof(err)) != 0)
+        fail_msg("%s does not validate: %s", name, err);
+    assert_int_equal(b->n_msgs, 1);
+    assert_int_equal(b->msgs[0]->body_case, m->body_case);
+    mim_peer_batch_free(b);
+}
+
+/* Section 13.8: alice and bob, peer to peer. The handshake runs as in the login example, with
+ * the peer prologue and a name in both payloads; then a chat message, its ack, and the rest. */
+static void test_peer_example(void **state)
+{
+    char dir[] = MIM_TEST_TMP "/protocol-XXXXXX";
+    uint8_t key_file[80], bob_key_file[80];
+    char fp[MIM_FINGERPRINT_LEN], sn[MIM_SAFETY_NUMBER_LEN];
+    mim_identity *alice, *bob;
+    mim_noise hs;
+    mim_buf payload = {0}, el = {0};
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    alice = load_identity(dir, "alice.key", ALICE_SEED_BYTE, ALICE_STATIC_BYTE, key_file);
+    bob = load_identity(dir, "bob.key", BOB_SEED_BYTE, BOB_STATIC_BYTE, bob_key_file);
+    assert_int_equal(rmdir(dir), 0);
+
+    check_bytes("bob_identity_pk", bob->sign_pk, MIM_KEY_LEN);
+    mim_fingerprint(bob->sign_pk, fp);
+    check_string("bob_fingerprint", fp, BOB_FINGERPRINT);
+
+    /* The peer prologue gives another h from the start. */
+    assert_int_equal(mim_noise_init(&hs, 1, MIM_NOISE_PROLOGUE_PEER,
+                                    strlen(MIM_NOISE_PROLOGUE_PEER), alice->dh_sk),
+                     0);
+    check_bytes("h_prologue_peer", hs.h, MIM_HASH_LEN);
+    mim_noise_wipe(&hs);
+
+    /* bob answers alice's dial: his payload (in message 2) carries his name. */
+    assert_int_equal(
+        mim_handshake_payload_encode(bob->sign_pk, bob->static_sig, BOB_NAME, &payload), 0);
+    check_bytes("bob_payload", payload.data, payload.len);
+
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__ChatMessage c = MIM__CHAT_MESSAGE__INIT;
+        c.id.data = (uint8_t *)chat_id;
+        c.id.len = MIM_MSG_ID_LEN;
+        c.ts_ms = CHAT_TS_MS;
+        c.sender = (char *)ALICE_NAME;
+        c.type = MIM__CONTENT_TYPE__CONTENT_TEXT;
+        c.text = (char *)CHAT_TEXT;
+        m.body_case = MIM__PEER_MSG__BODY_CHAT;
+        m.chat = &c;
+        check_peer_element("chat_element", &m, &el);
+    }
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__Ack a = MIM__ACK__INIT;
+        ProtobufCBinaryData ids[1] = {{MIM_MSG_ID_LEN, (uint8_t *)chat_id}};
+        a.ids = ids;
+        a.n_ids = 1;
+        m.body_case = MIM__PEER_MSG__BODY_ACK;
+        m.ack = &a;
+        check_peer_element("ack_element", &m, &el);
+    }
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__ChatClose cl = MIM__CHAT_CLOSE__INIT;
+        m.body_case = MIM__PEER_MSG__BODY_CLOSE;
+        m.close = &cl;
+        check_peer_element("chat_close_element", &m, &el);
+    }
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__Ping ping = MIM__PING__INIT;
+        ping.nonce = 30000;
+        m.body_case = MIM__PEER_MSG__BODY_PING;
+        m.ping = &ping;
+        check_peer_element("peer_ping_element", &m, &el);
+    }
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__Pong pong = MIM__PONG__INIT;
+        pong.nonce = 30000;
+        m.body_case = MIM__PEER_MSG__BODY_PONG;
+        m.pong = &pong;
+        check_peer_element("peer_pong_element", &m, &el);
+    }
+
+    /* The safety number alice and bob compare: the same from both sides. */
+    mim_safety_number(alice->sign_pk, ALICE_NAME, bob->sign_pk, BOB_NAME, sn);
+    check_string("safety_number_alice_bob", sn, SAFETY_ALICE_BOB);
+    mim_safety_number(bob->sign_pk, BOB_NAME, alice->sign_pk, ALICE_NAME, sn);
+    check_string("safety_number_bob_alice", sn, SAFETY_ALICE_BOB);
+
+    mim_buf_free(&payload);
+    mim_buf_free(&el);
+    mim_identity_free(alice);
+    mim_identity_free(bob);
+    mim_wipe(key_file, sizeof(key_file));
+    mim_wipe(bob_key_file, sizeof(bob_key_file));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -708,6 +855,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_example),
         cmocka_unit_test(test_discovery_example),
+        cmocka_unit_test(test_peer_example),
         cmocka_unit_test(test_document_matches),
     };
 
