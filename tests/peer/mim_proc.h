@@ -1,0 +1,124 @@
+/* A harness for end-to-end tests of `mim --json` (test_mim_json.c, test_mim_json2.c): real mim
+ * processes (the binary MIM_BIN) driven through pipes, one JSON command per line on their stdin,
+ * one event (a JSON object) per line on their stdout, their stderr appended to a log file. Every
+ * event a process writes is kept, in order, in its `ev` list; waits are bounded polls on the
+ * processes' stdout, never sleeps.
+ *
+ * Functions that take a test's word for something (mp_send_line, mp_cmd, mp_expect*, mp_quit,
+ * mp_restart, the helpers at the end) fail the running cmocka test on a miss; the others return
+ * what they found. A process writing a line that is not a JSON object fails the test. */
+#ifndef MIM_TEST_MIM_PROC_H
+#define MIM_TEST_MIM_PROC_H
+
+#include "peer_env.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WAIT_MS    15000 /* how long mp_expect waits for an event that should come */
+#define MAX_EVENTS 512   /* events kept per process; later ones are dropped */
+
+/* One mim process. */
+typedef struct mp {
+    char name[64];
+    char dir[PE_PATH_MAX]; /* data dir */
+    char log[PE_PATH_MAX + 16];
+    pid_t pid; /* 0 when not running (or reaped) */
+    int in_fd, out_fd;
+    char buf[1 << 17];
+    size_t blen;
+    json_t *ev[MAX_EVENTS];
+    size_t nev;
+} mp;
+
+/* A test's world: one presence server on a port the kernel chose, a temporary directory, and
+ * three processes (alice, bob, carol), not started. */
+typedef struct fixture {
+    pe_server srv;
+    char tmp[PE_PATH_MAX];
+    mp peers[3];
+} fixture;
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t now_ms(void);
+
+/* ---- one mim process ------------------------------------------------------------------------- */
+
+/* Fills p for `mim --name name`, with its data dir f->tmp/dir_name and its log
+ * f->tmp/dir_name.log. Starts nothing. */
+void mp_init(mp *p, const fixture *f, const char *name, const char *dir_name);
+/* Starts `mim --json --name N --server 127.0.0.1:server_port --data-dir D --log-level debug`
+ * with pipes on its stdin and stdout (the buffer is emptied; the events stay): 0 or -1. The child
+ * dies with the test process. */
+int mp_start(mp *p, int server_port);
+/* Writes line and a newline to its stdin. */
+void mp_send_line(mp *p, const char *line);
+/* mp_send_line of a formatted line (at most 4095 bytes). */
+void mp_cmd(mp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads what is there (waiting at most timeout_ms for something) and appends the complete lines
+ * to the events: 0, or -1 at EOF (or when its stdout is closed). */
+int mp_pump(mp *p, int timeout_ms);
+/* Reads the events of all of ps (n <= 4) for `ms` milliseconds: to see what arrives in a window.
+ * One of them closing its stdout fails the test. */
+void mp_pump_all(mp **ps, size_t n, uint64_t ms);
+
+/* The string field key of ev, or NULL (absent, or not a string). */
+const char *sfield(const json_t *ev, const char *key);
+/* Does ev match: event name, and key = val (string) when key is not NULL? */
+int matches(const json_t *ev, const char *event, const char *key, const char *val);
+/* How many events read so far match. */
+size_t mp_count(const mp *p, const char *event, const char *key, const char *val);
+/* The first event at index >= from matching event, key = val and key2 = val2 (what is already
+ * read; no wait), or NULL. */
+json_t *mp_find2(const mp *p, size_t from, const char *event, const char *key, const char *val,
+                 const char *key2, const char *val2);
+/* Prints the events read so far to stderr, for a failing test. */
+void mp_dump(const mp *p);
+/* The first matching event at index >= from, waiting at most timeout_ms: its index, or -1 (the
+ * time is up, or EOF). */
+long mp_wait(mp *p, size_t from, const char *event, const char *key, const char *val,
+             int timeout_ms);
+/* Waits at most timeout_ms for the event, or fails the test with the process's events. The event
+ * stays owned by p. */
+json_t *mp_expect_within(mp *p, size_t from, const char *event, const char *key, const char *val,
+                         int timeout_ms);
+/* mp_expect_within for WAIT_MS. */
+json_t *mp_expect(mp *p, size_t from, const char *event, const char *key, const char *val);
+
+/* Reads stdout up to EOF and reaps the process, waiting at most timeout_ms in all (then it is
+ * SIGKILLed): its wait status, or -1. The fds stay open. */
+int mp_reap(mp *p, int timeout_ms);
+/* Closes the pipes (idempotent). */
+void mp_close_fds(mp *p);
+/* Sends `quit`; the process must exit 0 within 10 s. */
+void mp_quit(mp *p);
+/* SIGKILL, reap, close the pipes. p must be running. */
+void mp_kill9(mp *p);
+/* Kills it if it runs, closes the pipes, frees the events. */
+void mp_cleanup(mp *p);
+/* Starts p again on port with a fresh event list (the old events are dropped) and waits for its
+ * ready. */
+void mp_restart(mp *p, int port);
+
+/* ---- the fixture ----------------------------------------------------------------------------- */
+
+/* A cmocka setup: a new fixture in *state, its temporary directory and server named after tag
+ * (the server's is tag-srv), the server started. 0 or -1. */
+int fixture_setup(void **state, const char *tag);
+/* The cmocka teardown of fixture_setup: every process killed and cleaned up, the server stopped,
+ * the directory removed. */
+int fixture_teardown(void **state);
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+/* Starts p against f's server and waits for its ready event, which it returns. */
+json_t *start_peer(fixture *f, mp *p);
+/* Both are running: each sees the other online. */
+void see_each_other(mp *a, mp *b);
+/* a sends text (no JSON escapes needed) to b with tag: sent and delivered on a, message (from,
+ * text, ts) on b. The message's id goes to id_out (33 bytes) when it is not NULL. */
+void exchange(mp *a, mp *b, const char *text, const char *tag, char *id_out);
+
+#endif
