@@ -10,7 +10,7 @@
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
-#include "admission.h"
+#include "mim_admission.h"
 #include "mim_buf.h"
 #include "mim_channel.h"
 #include "mim_crypto.h"

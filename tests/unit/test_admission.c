@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "admission.h"
+#include "mim_admission.h"
 
 /* Prints both verdicts by name, with the expression that produced the first. */
 #define EXPECT_VERDICT(expr, want)                                                                 \

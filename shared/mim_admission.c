@@ -1,5 +1,5 @@
 /* Admission control (see admission.h). */
-#include "admission.h"
+#include "mim_admission.h"
 #include "mim_error.h"
 
 #include <stdlib.h>

@@ -1,5 +1,6 @@
-/* Admission control for connections that have not logged in yet. Pure: no I/O, the caller
- * passes the time, so it can be unit-tested.
+/* Admission control for connections that have not authenticated yet (logins to the presence
+ * server; a peer's incoming chat sessions). Pure: no I/O, the caller passes the time, so it can
+ * be unit-tested.
  *
  * Three caps protect the server from a flood before anyone is authenticated: the total number
  * of unauthenticated connections, the number per source IP, and a token bucket of handshakes
