@@ -39,7 +39,8 @@ typedef struct peer_rec {
 typedef struct sess {
     struct sess *next, *prev;
     chat_session *cs;
-    peer_rec *rec; /* set once authenticated and accepted */
+    peer_rec *rec;     /* set once authenticated and accepted */
+    int close_pending; /* a chat close came in this frame: reported after its messages */
 } sess;
 
 typedef struct rx_item {
@@ -84,6 +85,8 @@ struct mim_core {
     size_t nacks, cap_acks;
     rx_item *rx;
     size_t nrx, cap_rx;
+    uint8_t (*delivered)[MIM_MSG_ID_LEN]; /* ids the frame acked: applied after the commit */
+    size_t ndelivered, cap_delivered;
 
     /* mim_core_send's probe: did flush send this id? */
     const uint8_t *probe_id;
@@ -121,7 +124,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void id_hex(const uint8_t id[MIM_MSG_ID_LEN], char out[MIM_CORE_ID_HEX_LEN])
+void mim_core_id_hex(const uint8_t id[MIM_MSG_ID_LEN], char out[MIM_CORE_ID_HEX_LEN])
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < MIM_MSG_ID_LEN; i++) {
@@ -254,11 +257,11 @@ static int flush_one(const mim_message *m, void *arg)
         return 0; /* in flight on this session already */
     if (chat_session_send_chat(f->r->cs, m->id, (uint64_t)m->ts_ms, m->text, m->text_len) != 0)
         return 1; /* the session is closing: the rest waits */
-    if (mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT) != 0)
+    if (mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT) < 0)
         mim_log_warn("cannot mark a message to %s sent", m->peer);
     if (c->probe_id != NULL && memcmp(c->probe_id, m->id, MIM_MSG_ID_LEN) == 0)
         c->probe_sent = 1;
-    id_hex(m->id, hex);
+    mim_core_id_hex(m->id, hex);
     if (c->ev.on_sent != NULL)
         c->ev.on_sent(c->ud, m->peer, hex);
     return 0;
@@ -345,6 +348,32 @@ static int cs_on_authenticated(void *ud, chat_session *cs, const char *name,
         *reason = "a session with ourselves";
         return -1;
     }
+    /* Whoever dials us is someone the presence server vouches for (its table entry has this
+     * key), or a contact we pinned before (the table may be stale or the server down). Anyone
+     * else could pose as a peer we have not met yet: refused, and nothing is pinned. (A session
+     * we dialled was checked against the table's key already.) */
+    if (!chat_session_is_initiator(cs)) {
+        const online_entry *e = table_find(c, name);
+        mim_contact ct;
+        char fp[MIM_FINGERPRINT_LEN];
+
+        if (e != NULL && memcmp(e->identity_pk, identity_pk, MIM_KEY_LEN) != 0) {
+            mim_fingerprint(identity_pk, fp);
+            mim_log_warn("a session claiming to be %s presented a key (%s) other than the "
+                         "presence server's: refused",
+                         name, fp);
+            *reason = "the key differs from the presence table";
+            return -1;
+        }
+        if (e == NULL && mim_store_contact_get(c->st, name, &ct) != 0) {
+            mim_fingerprint(identity_pk, fp);
+            mim_log_warn("a session claiming to be %s (key %s), neither online nor a contact: "
+                         "refused",
+                         name, fp);
+            *reason = "not vouched for by the presence server";
+            return -1;
+        }
+    }
     v = mim_store_pin_check(c->st, name, identity_pk, (int64_t)time(NULL));
     if (v < 0) {
         *reason = "the store failed";
@@ -404,18 +433,23 @@ static void cs_on_open(void *ud, chat_session *cs)
     }
 }
 
-static int push_ack(mim_core *c, const uint8_t *id)
+static int push_id(uint8_t (**ids)[MIM_MSG_ID_LEN], size_t *n, size_t *cap, const uint8_t *id)
 {
-    if (c->nacks == c->cap_acks) {
-        size_t cap = c->cap_acks ? 2 * c->cap_acks : 64;
-        void *p = realloc(c->acks, cap * MIM_MSG_ID_LEN);
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 64;
+        void *p = realloc(*ids, ncap * MIM_MSG_ID_LEN);
         if (p == NULL)
             return -1;
-        c->acks = p;
-        c->cap_acks = cap;
+        *ids = p;
+        *cap = ncap;
     }
-    memcpy(c->acks[c->nacks++], id, MIM_MSG_ID_LEN);
+    memcpy((*ids)[(*n)++], id, MIM_MSG_ID_LEN);
     return 0;
+}
+
+static int push_ack(mim_core *c, const uint8_t *id)
+{
+    return push_id(&c->acks, &c->nacks, &c->cap_acks, id);
 }
 
 static int push_rx(mim_core *c, const Mim__ChatMessage *m)
@@ -462,25 +496,52 @@ static void cs_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
 static void cs_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
 {
     mim_core *c = ud;
-    const char *peer = chat_session_peer_name(cs);
-    sess *s = chat_session_data(cs);
-    char hex[MIM_CORE_ID_HEX_LEN];
 
-    if (mim_store_message_set_state(c->st, peer, id, MIM_MSG_DELIVERED) != 0)
-        return; /* not one of ours: ignore */
-    id_hex(id, hex);
-    if (c->ev.on_delivered != NULL)
-        c->ev.on_delivered(c->ud, peer, hex);
-    if (s != NULL && s->rec != NULL)
-        s->rec->want_flush = 1;
+    /* Applied at the frame's end, outside the receive transaction (a rollback of that must
+     * not undo a delivery that was already reported). */
+    (void)cs;
+    if (push_id(&c->delivered, &c->ndelivered, &c->cap_delivered, id) != 0)
+        mim_log_warn("out of memory: an ack from %s is lost", chat_session_peer_name(cs));
+}
+
+/* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news);
+ * an id that is not one of ours is ignored. */
+static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
+{
+    const char *peer = chat_session_peer_name(cs);
+
+    for (size_t i = 0; i < c->ndelivered; i++) {
+        char hex[MIM_CORE_ID_HEX_LEN];
+
+        if (mim_store_message_set_state(c->st, peer, c->delivered[i], MIM_MSG_DELIVERED) != 1)
+            continue;
+        mim_core_id_hex(c->delivered[i], hex);
+        if (c->ev.on_delivered != NULL)
+            c->ev.on_delivered(c->ud, peer, hex);
+        if (s != NULL && s->rec != NULL)
+            s->rec->want_flush = 1;
+    }
+    c->ndelivered = 0;
 }
 
 static void cs_on_chat_close(void *ud, chat_session *cs)
 {
-    mim_core *c = ud;
     sess *s = chat_session_data(cs);
 
-    if (s != NULL && s->rec != NULL)
+    /* The frame's messages are shown at its end (after the commit): the close comes after them,
+     * as the sender said it. */
+    (void)ud;
+    if (s != NULL)
+        s->close_pending = 1;
+}
+
+/* The close of this frame, if any, after its messages. */
+static void report_close(mim_core *c, chat_session *cs, sess *s)
+{
+    if (s == NULL || !s->close_pending)
+        return;
+    s->close_pending = 0;
+    if (s->rec != NULL && s->rec->cs == cs)
         s->rec->conv_open = 0;
     if (c->ev.on_chat_closed != NULL)
         c->ev.on_chat_closed(c->ud, chat_session_peer_name(cs));
@@ -511,6 +572,8 @@ static void cs_on_batch_end(void *ud, chat_session *cs)
             report_error(c, "store", "cannot store received messages", 0);
             chat_session_close(cs, "the store failed");
             rx_reset(c);
+            apply_delivered(c, cs, s);
+            report_close(c, cs, s);
             return;
         }
         /* Durable now: acknowledge, then show. */
@@ -524,12 +587,14 @@ static void cs_on_batch_end(void *ud, chat_session *cs)
         }
         for (size_t i = 0; i < c->nrx; i++) {
             char hex[MIM_CORE_ID_HEX_LEN];
-            id_hex(c->rx[i].id, hex);
+            mim_core_id_hex(c->rx[i].id, hex);
             if (c->ev.on_message != NULL)
                 c->ev.on_message(c->ud, peer, hex, c->rx[i].ts_ms, c->rx[i].text);
         }
         rx_reset(c);
     }
+    apply_delivered(c, cs, s);
+    report_close(c, cs, s);
     if (r != NULL && r->want_flush && r->cs == cs)
         flush(c, r);
 }
@@ -830,6 +895,7 @@ static void free_core(mim_core *c)
     }
     rx_reset(c);
     free(c->acks);
+    free(c->delivered);
     free(c->rx);
     if (c->st != NULL)
         mim_store_close(c->st);
@@ -1011,7 +1077,7 @@ int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t i
     c->probe_id = NULL;
     if (!c->probe_sent) {
         char hex[MIM_CORE_ID_HEX_LEN];
-        id_hex(id, hex);
+        mim_core_id_hex(id, hex);
         if (c->ev.on_queued != NULL)
             c->ev.on_queued(c->ud, to, hex);
         maybe_dial(c, r);
@@ -1069,7 +1135,7 @@ static int history_one(const mim_message *m, void *arg)
     char hex[MIM_CORE_ID_HEX_LEN];
     mim_core_history_item it;
 
-    id_hex(m->id, hex);
+    mim_core_id_hex(m->id, hex);
     it.id = hex;
     it.ts_ms = m->ts_ms;
     it.from = m->outgoing ? h->c->name : m->peer;
@@ -1112,13 +1178,20 @@ int mim_core_verify(mim_core *c, const char *with, char out[MIM_SAFETY_NUMBER_LE
     return 0;
 }
 
-int mim_core_trust(mim_core *c, const char *with)
+int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 {
     peer_rec *r;
+    mim_contact ct;
     int rc;
 
     if (!mim_name_valid(with, strlen(with)))
         return MIM_CORE_EBAD_NAME;
+    if (fingerprint != NULL && mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
+        char fp[MIM_FINGERPRINT_LEN];
+        mim_fingerprint(ct.pending_pk, fp);
+        if (strcmp(fp, fingerprint) != 0)
+            return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
+    }
     rc = mim_store_contact_trust(c->st, with);
     if (rc == MIM_ENOENT)
         return known_peer(c, with) ? MIM_CORE_ENOTHING : MIM_CORE_EUNKNOWN_PEER;

@@ -107,6 +107,7 @@ enum {
     MIM_CORE_ESTORE = -103,        /* the store failed */
     MIM_CORE_EBAD_VALUE = -104,    /* a value out of range */
     MIM_CORE_ENOTHING = -105,      /* nothing to do (trust without a pending key) */
+    MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
 };
 
 /* Stores a message to `to` with the caller's random id (16 bytes), then on_queued (no open
@@ -122,12 +123,15 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
 /* The 60-digit safety number with `with` (its pinned key, else its online key). */
 int mim_core_verify(mim_core *c, const char *with, char out[MIM_SAFETY_NUMBER_LEN]);
-/* Accepts `with`'s pending key; its held outbox goes out. */
-int mim_core_trust(mim_core *c, const char *with);
+/* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
+ * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted. */
+int mim_core_trust(mim_core *c, const char *with, const char *fingerprint);
 int mim_core_verified(mim_core *c, const char *with, int value);
 /* Tells `with` we closed the conversation (if a session is open). */
 int mim_core_close_chat(mim_core *c, const char *with);
 
 const char *mim_core_name(const mim_core *c);
+/* A message id as 32 lowercase hex digits and a NUL. */
+void mim_core_id_hex(const uint8_t id[16], char out[MIM_CORE_ID_HEX_LEN]);
 
 #endif

@@ -30,10 +30,11 @@ struct json_api {
     int exit_code;
     char *line; /* JSON_API_LINE_MAX + 1 bytes */
     size_t len;
-    int skipping; /* an over-long line is being skipped up to its newline */
-    char *rbuf;   /* READ_CHUNK bytes */
-    json_t *tag;  /* the current command's tag (borrowed), or NULL */
-    json_t *tags; /* message id -> tag of its send command */
+    int skipping;        /* an over-long line is being skipped up to its newline */
+    char *rbuf;          /* READ_CHUNK bytes */
+    json_t *tag;         /* the current command's tag (borrowed), or NULL */
+    json_t *tags;        /* message id -> tag of its send command */
+    const char *send_id; /* the id the current send command is storing, or NULL */
 };
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -142,7 +143,12 @@ static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms
 static void emit_msg_state(json_api *ja, const char *name, const char *to, const char *id, int last)
 {
     json_t *tag = json_object_get(ja->tags, id);
-    json_t *ev = json_pack("{s:s,s:o,s:s}", "event", name, "to", jstr(to), "id", id);
+    json_t *ev;
+
+    /* From inside its send command: the tag is at hand even when the memory of tags is full. */
+    if (tag == NULL && ja->send_id != NULL && strcmp(ja->send_id, id) == 0)
+        tag = ja->tag;
+    ev = json_pack("{s:s,s:o,s:s}", "event", name, "to", jstr(to), "id", id);
 
     emit(ja, ev, tag);
     if (last && tag != NULL)
@@ -300,6 +306,11 @@ static int check(json_api *ja, int rc, const char *who)
         snprintf(msg, sizeof(msg), "no new key of '%.128s' waits to be trusted", who);
         emit_error(ja, "bad_field", msg);
         break;
+    case MIM_CORE_EFINGERPRINT:
+        snprintf(msg, sizeof(msg),
+                 "the new key of '%.128s' does not have that fingerprint: nothing trusted", who);
+        emit_error(ja, "bad_field", msg);
+        break;
     case MIM_CORE_ESTORE:
         emit_error(ja, "store", "the local store failed; the command was not done");
         break;
@@ -319,21 +330,21 @@ static void cmd_send(json_api *ja, json_t *cmd)
 {
     const char *to, *text;
     uint8_t id[16];
-    char hex[33];
-    static const char digits[] = "0123456789abcdef";
+    char hex[MIM_CORE_ID_HEX_LEN];
+    int rc;
 
     if (need_str(ja, cmd, "to", &to) != 0 || need_str(ja, cmd, "text", &text) != 0)
         return;
     mim_random_bytes(id, sizeof(id));
-    for (size_t i = 0; i < sizeof(id); i++) {
-        hex[2 * i] = digits[id[i] >> 4];
-        hex[2 * i + 1] = digits[id[i] & 15];
-    }
-    hex[32] = '\0';
-    /* Remembered before the call: its queued or sent event comes from inside it. */
+    mim_core_id_hex(id, hex);
+    /* Remembered before the call: its queued or sent event comes from inside it (and carries
+     * the tag from ja->tag then, should the memory be full). */
     if (ja->tag != NULL && json_object_size(ja->tags) < JSON_API_TAGS_MAX)
         json_object_set(ja->tags, hex, ja->tag);
-    if (check(ja, mim_core_send(ja->core, to, text, id), to) != 0)
+    ja->send_id = hex;
+    rc = mim_core_send(ja->core, to, text, id);
+    ja->send_id = NULL;
+    if (check(ja, rc, to) != 0)
         json_object_del(ja->tags, hex);
 }
 
@@ -382,17 +393,17 @@ static void cmd_status(json_api *ja, json_t *cmd)
 {
     const char *state, *text = NULL;
     json_t *t = json_object_get(cmd, "text");
+    int rc;
 
     if (need_str(ja, cmd, "state", &state) != 0)
         return;
     if (t != NULL && need_str(ja, cmd, "text", &text) != 0)
         return;
-    if (strcmp(state, "available") != 0 && strcmp(state, "away") != 0 &&
-        strcmp(state, "busy") != 0) {
+    /* The core knows the states: its refusal of one is this field's error. */
+    rc = mim_core_status(ja->core, state, text);
+    if (rc == MIM_CORE_EBAD_VALUE)
         emit_error(ja, "bad_field", "'state' must be available, away or busy");
-        return;
-    }
-    if (check(ja, mim_core_status(ja->core, state, text), "") == 0)
+    else if (check(ja, rc, "") == 0)
         emit_ok(ja, "status");
 }
 
@@ -418,7 +429,11 @@ static void cmd_with(json_api *ja, json_t *cmd, const char *name)
     if (need_str(ja, cmd, "with", &with) != 0)
         return;
     if (strcmp(name, "trust") == 0) {
-        rc = mim_core_trust(ja->core, with);
+        const char *fp = NULL;
+        if (json_object_get(cmd, "fingerprint") != NULL &&
+            need_str(ja, cmd, "fingerprint", &fp) != 0)
+            return;
+        rc = mim_core_trust(ja->core, with, fp);
     } else if (strcmp(name, "close") == 0) {
         rc = mim_core_close_chat(ja->core, with);
     } else { /* verified */
@@ -467,6 +482,19 @@ static void handle_line(json_api *ja, const char *line, size_t len)
         return;
     }
     ja->tag = json_object_get(cmd, "tag");
+    if (ja->tag != NULL) {
+        /* Tags are remembered (send) and repeated: their size is capped. */
+        char *t = json_dumps(ja->tag, JSON_COMPACT | JSON_ENCODE_ANY);
+        size_t n = t != NULL ? strlen(t) : (size_t)-1;
+        free(t);
+        if (n > JSON_API_TAG_MAX) {
+            ja->tag = NULL; /* not repeated */
+            snprintf(msg, sizeof(msg), "'tag' is over %d bytes of JSON", JSON_API_TAG_MAX);
+            emit_error(ja, "bad_field", msg);
+            json_decref(cmd);
+            return;
+        }
+    }
     if ((c = json_object_get(cmd, "cmd")) == NULL) {
         emit_error(ja, "missing_field", "'cmd' is required");
     } else if (!json_is_string(c)) {

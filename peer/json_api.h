@@ -18,6 +18,7 @@
 
 #define JSON_API_LINE_MAX (64 * 1024) /* bytes in one command line, newline excluded */
 #define JSON_API_TAGS_MAX 4096        /* send tags remembered until their delivered event */
+#define JSON_API_TAG_MAX  1024        /* bytes of a command's tag, as compact JSON */
 
 typedef struct json_api json_api;
 

@@ -125,6 +125,7 @@ enum store_stmt {
     STMT_MSG_QUEUE,
     STMT_MSG_RECEIVE,
     STMT_MSG_SET_STATE,
+    STMT_MSG_OUTGOING,
     STMT_OUTBOX_REQUEUE_PEER,
     STMT_OUTBOX_REQUEUE_ALL,
     STMT_OUTBOX_NEXT,
@@ -193,11 +194,14 @@ static const struct {
                           "INSERT INTO messages(peer, id, outgoing, ts_ms, content_type, body,"
                           " state) VALUES(?1, ?2, 0, ?3, ?4, ?5, 3)"
                           " ON CONFLICT(peer, id, outgoing) DO NOTHING"},
-    /* max(): states only move forward (QUEUED < SENT < DELIVERED), so a late SENT never undoes
-     * DELIVERED. The row still counts as changed, which tells "found" from "not an outgoing
-     * message". */
-    [STMT_MSG_SET_STATE] = {MIM_STORE_PEER, "UPDATE messages SET state = max(state, ?3)"
-                                            " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"},
+    /* States only move forward (QUEUED < SENT < DELIVERED), so a late SENT never undoes
+     * DELIVERED, and a row already at (or past) the state is not changed: a repeated ack is no
+     * news. STMT_MSG_OUTGOING then tells "unchanged" from "not an outgoing message". */
+    [STMT_MSG_SET_STATE] = {MIM_STORE_PEER, "UPDATE messages SET state = ?3"
+                                            " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
+                                            " AND state < ?3"},
+    [STMT_MSG_OUTGOING] = {MIM_STORE_PEER, "SELECT 1 FROM messages"
+                                           " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"},
     /* The "state IN (0, 1)" terms repeat the partial index's condition so that the planner can
      * use messages_outbox; without them it scans the whole history. */
     [STMT_OUTBOX_REQUEUE_PEER] = {MIM_STORE_PEER,
@@ -1165,7 +1169,7 @@ int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16
 
 int mim_store_message_set_state(mim_store *st, const char *peer, const uint8_t id[16], int state)
 {
-    sqlite3_stmt *upd;
+    sqlite3_stmt *upd, *sel;
     int rc;
 
     if (!store_is_peer(st) || !store_name_ok(peer) || id == NULL ||
@@ -1184,7 +1188,27 @@ int mim_store_message_set_state(mim_store *st, const char *peer, const uint8_t i
     rc = store_run(st, STMT_MSG_SET_STATE, "set state: update");
     if (rc < 0)
         return rc;
-    return sqlite3_changes(st->db) > 0 ? 0 : MIM_ENOENT;
+    if (sqlite3_changes(st->db) > 0)
+        return 1;
+    sel = st->stmt[STMT_MSG_OUTGOING];
+    if (sqlite3_bind_text(sel, 1, peer, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_blob(sel, 2, id, 16, SQLITE_STATIC) != SQLITE_OK) {
+        store_reset(sel);
+        return store_fail(st, "set state: bind");
+    }
+    switch (sqlite3_step(sel)) {
+    case SQLITE_ROW:
+        rc = 0; /* already at (or past) that state */
+        break;
+    case SQLITE_DONE:
+        rc = MIM_ENOENT;
+        break;
+    default:
+        rc = store_fail(st, "set state: select");
+        break;
+    }
+    store_reset(sel);
+    return rc;
 }
 
 int mim_store_outbox_requeue(mim_store *st, const char *peer)

@@ -112,8 +112,9 @@ typedef struct mim_message {
  * restarts. *seq (may be NULL) gets its order. MIM_EEXIST for a duplicate (peer, id). */
 int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
                             int content_type, const char *text, size_t text_len, int64_t *seq);
-/* Moves an outgoing message to SENT or DELIVERED (never backwards: DELIVERED stays).
- * MIM_ENOENT when (peer, id) is not an outgoing message. */
+/* Moves an outgoing message to SENT or DELIVERED (never backwards: DELIVERED stays). 1 when the
+ * message moved, 0 when it was already at (or past) that state (a repeated ack: no news),
+ * MIM_ENOENT when (peer, id) is not an outgoing message, or another negative code. */
 int mim_store_message_set_state(mim_store *st, const char *peer, const uint8_t id[16], int state);
 /* Every SENT message to `peer` (to anyone when NULL) goes back to QUEUED (a session was lost
  * before the ack; and at start-up). */

@@ -136,7 +136,7 @@ static int on_message_mark_sent(const mim_message *m, void *arg)
 {
     struct collected *c = arg;
 
-    EXPECT_INT(mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT), 0);
+    EXPECT_INT(mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT), 1);
     return on_message(m, arg);
 }
 
@@ -145,7 +145,7 @@ static int on_message_mark_delivered(const mim_message *m, void *arg)
 {
     struct collected *c = arg;
 
-    EXPECT_INT(mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_DELIVERED), 0);
+    EXPECT_INT(mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_DELIVERED), 1);
     return on_message(m, arg);
 }
 
@@ -538,7 +538,7 @@ static void test_outbox_in_queue_order(void **state)
         const unsigned second = 50 - 2; /* k = 2 was bob's second message */
 
         make_id(id, second);
-        EXPECT_INT(mim_store_message_set_state(st, "bob", id, MIM_MSG_DELIVERED), 0);
+        EXPECT_INT(mim_store_message_set_state(st, "bob", id, MIM_MSG_DELIVERED), 1);
     }
     memset(got, 0, sizeof(*got));
     EXPECT_INT(mim_store_outbox_each(st, "bob", 100, on_message, got), 0);
@@ -616,9 +616,10 @@ static void test_states_move_forward_and_requeue(void **state)
     queue(st, "bob", 2, "b");
     queue(st, "carol", 3, "c");
 
-    set_state(st, "bob", 1, MIM_MSG_SENT, 0);
-    set_state(st, "bob", 2, MIM_MSG_SENT, 0);
-    set_state(st, "carol", 3, MIM_MSG_SENT, 0);
+    set_state(st, "bob", 1, MIM_MSG_SENT, 1);
+    set_state(st, "bob", 2, MIM_MSG_SENT, 1);
+    set_state(st, "bob", 2, MIM_MSG_SENT, 0); /* already SENT: no change */
+    set_state(st, "carol", 3, MIM_MSG_SENT, 1);
     EXPECT_INT(mim_store_outbox_requeue(st, "bob"), 0);
     EXPECT_INT(mim_store_outbox_each(st, "bob", 100, on_message, got), 0);
     EXPECT_INT(got->n, 2);
@@ -633,7 +634,8 @@ static void test_states_move_forward_and_requeue(void **state)
     EXPECT_INT(got->state[0], MIM_MSG_QUEUED);
 
     /* DELIVERED is final: neither a late SENT nor a requeue moves it back. */
-    set_state(st, "bob", 1, MIM_MSG_DELIVERED, 0);
+    set_state(st, "bob", 1, MIM_MSG_DELIVERED, 1);
+    set_state(st, "bob", 1, MIM_MSG_DELIVERED, 0); /* a repeated ack is no news */
     set_state(st, "bob", 1, MIM_MSG_SENT, 0);
     EXPECT_INT(mim_store_outbox_requeue(st, NULL), 0);
     memset(got, 0, sizeof(*got));
@@ -642,7 +644,7 @@ static void test_states_move_forward_and_requeue(void **state)
     EXPECT_INT(got->state[0], MIM_MSG_DELIVERED);
     EXPECT_INT(got->state[1], MIM_MSG_QUEUED);
     /* An ack for a message requeued meanwhile delivers it straight from QUEUED. */
-    set_state(st, "bob", 2, MIM_MSG_DELIVERED, 0);
+    set_state(st, "bob", 2, MIM_MSG_DELIVERED, 1);
     memset(got, 0, sizeof(*got));
     EXPECT_INT(mim_store_outbox_each(st, "bob", 100, on_message, got), 0);
     EXPECT_INT(got->n, 0);
@@ -668,7 +670,7 @@ static void test_outbox_and_history_survive_reopen(void **state)
 
     s1 = queue(st, "bob", 1, "first");
     s2 = queue(st, "bob", 2, "second");
-    set_state(st, "bob", 1, MIM_MSG_SENT, 0);
+    set_state(st, "bob", 1, MIM_MSG_SENT, 1);
     EXPECT_INT(receive(st, "bob", 3, "reply"), 1);
     mim_store_close(st);
 

@@ -1,0 +1,460 @@
+/* More end-to-end tests of `mim --json` (review fixes): the real mim-presence and real mim
+ * processes driven through pipes by the harness of mim_proc.h, and, where a test needs to play a
+ * peer that mim would not dial itself, a chat_session of the test's own. Each scenario is its
+ * own ctest entry (peer/json_<name>):
+ *
+ *   impostor           a dialler claiming a name whose presence-table key is another one, or a
+ *                      name neither online nor pinned, is refused and pins nothing; a pinned
+ *                      contact that is not in the table (gone offline) is still accepted
+ *   close_in_batch     a message and a close in one frame: message, then chat_closed, and no
+ *                      chat_opened after it
+ *   trust_fingerprint  `trust` with a `fingerprint` that is not the pending key's is refused and
+ *                      trusts nothing; with the right one it trusts
+ *   tags               a tag over 1 KiB is bad_field; tags echo on a command's own events */
+#include "chat_session.h"
+#include "mim_crypto.h"
+#include "mim_proc.h"
+
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define ABSENT_MS 1500 /* the window in which an event that must not come would have come */
+
+static int setup(void **state)
+{
+    return fixture_setup(state, "json3");
+}
+
+static int ready_port(const json_t *ready)
+{
+    const json_t *v = json_object_get(ready, "listen_port");
+    assert_true(json_is_integer(v));
+    return (int)json_integer_value(v);
+}
+
+/* A `who` round trip on p: every event p wrote before its answer has been read then. */
+static size_t round_trip(mp *p, const char *tag)
+{
+    size_t from = p->nev;
+    mp_cmd(p, "{\"cmd\":\"who\",\"tag\":\"%s\"}", tag);
+    mp_expect(p, from, "who_end", "tag", tag);
+    return from;
+}
+
+/* The identity in p's data dir (p need not run). */
+static mim_identity *load_identity(const mp *p)
+{
+    char path[PE_PATH_MAX + 32];
+    mim_identity *id = NULL;
+    int created = 0;
+
+    snprintf(path, sizeof(path), "%s/identity.key", p->dir);
+    assert_int_equal(mim_identity_load_or_create(path, &id, &created), 0);
+    assert_int_equal(created, 0);
+    return id;
+}
+
+/* ---- a direct dialler: one chat message to a mim process, as `name` with key `id` ---------- */
+
+typedef struct dialer {
+    const char *text;
+    int opened, acked, closed;
+} dialer;
+
+static int d_on_authenticated(void *ud, chat_session *cs, const char *name,
+                              const uint8_t identity_pk[MIM_KEY_LEN], const char **reason)
+{
+    (void)ud, (void)cs, (void)name, (void)identity_pk, (void)reason;
+    return 0;
+}
+
+static void d_on_open(void *ud, chat_session *cs)
+{
+    dialer *d = ud;
+    uint8_t id[MIM_MSG_ID_LEN];
+
+    d->opened = 1;
+    mim_random_bytes(id, sizeof(id));
+    chat_session_send_chat(cs, id, (uint64_t)time(NULL) * 1000, d->text, strlen(d->text));
+}
+
+static void d_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
+{
+    (void)ud, (void)cs, (void)m;
+}
+
+static void d_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    dialer *d = ud;
+    (void)id;
+    d->acked = 1;
+    chat_session_close(cs, "done");
+}
+
+static void d_on_chat_close(void *ud, chat_session *cs)
+{
+    (void)ud, (void)cs;
+}
+
+static void d_on_batch_end(void *ud, chat_session *cs)
+{
+    (void)ud, (void)cs;
+}
+
+static void d_on_closed(void *ud, chat_session *cs, const char *reason)
+{
+    dialer *d = ud;
+    (void)cs, (void)reason;
+    d->closed = 1;
+}
+
+static const chat_session_events d_events = {
+    .on_authenticated = d_on_authenticated,
+    .on_open = d_on_open,
+    .on_message = d_on_message,
+    .on_ack = d_on_ack,
+    .on_chat_close = d_on_chat_close,
+    .on_batch_end = d_on_batch_end,
+    .on_closed = d_on_closed,
+};
+
+static int d_closed(void *arg)
+{
+    return ((dialer *)arg)->closed;
+}
+
+/* Dials 127.0.0.1:port (the mim whose key is peer_pk) as `name` with identity `me`, sends one
+ * message with text, and waits for the session to end: 1 when the message was acknowledged
+ * (the session was accepted), 0 when it was refused. */
+static int direct_send(const mim_identity *me, const char *name, int port,
+                       const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name, const char *text)
+{
+    pe_loop l;
+    chat_session_config cfg;
+    chat_session *cs;
+    struct sockaddr_in a;
+    dialer d = {text, 0, 0, 0};
+
+    assert_int_equal(pe_loop_init(&l), 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.loop = &l.loop;
+    cfg.id = me;
+    cfg.my_name = name;
+    cfg.ev = &d_events;
+    cfg.ud = &d;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    assert_int_equal(chat_session_dial(&cfg, (struct sockaddr *)&a, peer_name, peer_pk, &cs), 0);
+    if (!pe_loop_wait(&l, d_closed, &d, WAIT_MS)) {
+        chat_session_close(cs, "timeout");
+        pe_loop_wait(&l, d_closed, &d, WAIT_MS);
+        fail_msg("the direct session with %s did not end", peer_name);
+    }
+    assert_int_equal(pe_loop_close(&l), 0);
+    return d.acked;
+}
+
+/* Promise 2: who dials us must be vouched for by the presence server (its key in the table) or
+ * be a contact we pinned. An impostor of a peer we have not met yet is refused and pins nothing
+ * (so the real one still gets through); a stranger is refused; a pinned contact that has gone
+ * offline (no table entry) is accepted. */
+static void test_impostor(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    mim_identity *alice_id, *fake, *bob_id;
+    int port;
+    size_t a0;
+
+    port = ready_port(start_peer(f, a));
+    start_peer(f, b);
+    see_each_other(a, b);
+    alice_id = load_identity(a);
+    fake = mim_identity_generate();
+    assert_non_null(fake);
+
+    /* A fake bob: bob is online with another key. */
+    assert_int_equal(direct_send(fake, "bob", port, alice_id->sign_pk, "alice", "from a fake bob"),
+                     0);
+    /* A stranger: carol is neither online nor a contact. */
+    assert_int_equal(
+        direct_send(fake, "carol", port, alice_id->sign_pk, "alice", "from a stranger"), 0);
+    round_trip(a, "w1");
+    if (mp_count(a, "message", NULL, NULL) != 0 || mp_count(a, "chat_opened", NULL, NULL) != 0) {
+        mp_dump(a);
+        fail_msg("alice accepted a session from an impostor");
+    }
+    /* Nothing was pinned: the real bob gets through, both ways, without key_changed. */
+    exchange(b, a, "the real bob", "r1", NULL);
+    exchange(a, b, "hello real bob", "r2", NULL);
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 0);
+    assert_int_equal(mp_count(b, "key_changed", NULL, NULL), 0);
+
+    /* bob (pinned now) goes offline: he is not in alice's table, but still accepted. */
+    a0 = a->nev;
+    mp_quit(b);
+    mp_expect(a, a0, "offline", "name", "bob");
+    bob_id = load_identity(b);
+    assert_int_equal(direct_send(bob_id, "bob", port, alice_id->sign_pk, "alice", "off the table"),
+                     1);
+    mp_expect(a, a0, "message", "text", "off the table");
+    mim_identity_free(bob_id);
+    mim_identity_free(fake);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+}
+
+/* Writes s to p's stdin in one write(): the commands in it are read, and done, in one turn. */
+static void write_once(mp *p, const char *s)
+{
+    assert_int_equal(write(p->in_fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* The index of the first event at index >= from matching, or -1 (what is read so far). */
+static long index_of(const mp *p, size_t from, const char *event, const char *key, const char *val)
+{
+    for (size_t i = from; i < p->nev; i++)
+        if (matches(p->ev[i], event, key, val))
+            return (long)i;
+    return -1;
+}
+
+/* A message and a close in one frame: the receiver shows the message, then chat_closed, and
+ * does not open the chat again for that message. */
+static void test_close_in_batch(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    size_t b0;
+    long im, ic;
+
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    exchange(a, b, "open", "c1", NULL); /* the session is open: both commands go in one frame */
+    assert_int_equal(mp_count(b, "chat_opened", "with", "alice"), 1);
+
+    b0 = b->nev;
+    write_once(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"last words\",\"tag\":\"m\"}\n"
+                  "{\"cmd\":\"close\",\"with\":\"bob\",\"tag\":\"x\"}\n");
+    mp_expect(a, 0, "ok", "tag", "x");
+    mp_expect(b, b0, "chat_closed", "with", "alice");
+    mp_expect(b, b0, "message", "text", "last words");
+    round_trip(b, "w");
+    im = index_of(b, b0, "message", "text", "last words");
+    ic = index_of(b, b0, "chat_closed", "with", "alice");
+    if (!(im >= 0 && ic > im) || mp_count(b, "chat_opened", NULL, NULL) != 1) {
+        mp_dump(b);
+        fail_msg("bob did not see the message, then chat_closed, and no second chat_opened");
+    }
+    mp_quit(a);
+    mp_quit(b);
+}
+
+/* Runs `mim-presence --data-dir D --free-name NAME` (the admin, while the server runs); it must
+ * exit 0 within 10 s. */
+static void free_name(const pe_server *s, const char *name)
+{
+    char log[PE_PATH_MAX + 32];
+    int status, log_fd;
+    uint64_t deadline;
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/free-name.log", s->dir);
+    log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(log_fd >= 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = {MIM_PRESENCE_BIN, "--data-dir", s->data_dir,
+                              "--free-name",    name,         NULL};
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(log_fd, 1);
+        dup2(log_fd, 2);
+        execv(argv[0], (char *const *)argv);
+        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(log_fd);
+    deadline = now_ms() + 10000;
+    for (;;) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
+        if (now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("mim-presence --free-name did not exit within 10 s (see %s)", log);
+        }
+        nanosleep(&tick, NULL); /* a bounded poll for the exit */
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("mim-presence --free-name %s failed (wait status 0x%x; see %s)", name,
+                 (unsigned)status, log);
+}
+
+/* trust with a fingerprint: refused (bad_field, nothing trusted, the message still held) when
+ * it is not the pending key's; the right one trusts, and the held message goes out. */
+static void test_trust_fingerprint(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
+    char old_fp[64], new_fp[64], id[33];
+    json_t *ev;
+    size_t a0, a1;
+
+    start_peer(f, a);
+    ev = start_peer(f, b);
+    snprintf(old_fp, sizeof(old_fp), "%s", sfield(ev, "fingerprint"));
+    see_each_other(a, b);
+    exchange(a, b, "pinning you", "p1", NULL);
+    a0 = a->nev;
+    mp_quit(b);
+    mp_expect(a, a0, "offline", "name", "bob");
+
+    free_name(&f->srv, "bob");
+    mp_init(nb, f, "bob", "bob-new-key");
+    ev = start_peer(f, nb);
+    snprintf(new_fp, sizeof(new_fp), "%s", sfield(ev, "fingerprint"));
+    mp_expect(a, a0, "online", "name", "bob");
+
+    a1 = a->nev;
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"held\",\"tag\":\"h1\"}");
+    ev = mp_expect(a, a1, "queued", "tag", "h1");
+    snprintf(id, sizeof(id), "%s", sfield(ev, "id"));
+    mp_expect(a, a1, "key_changed", "name", "bob");
+
+    /* The old fingerprint (or any other) is not the pending key's: nothing is trusted. */
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"%s\",\"tag\":\"t1\"}", old_fp);
+    ev = mp_expect(a, a1, "error", "tag", "t1");
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":7,\"tag\":\"t2\"}");
+    ev = mp_expect(a, a1, "error", "tag", "t2");
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+    if (mp_wait(nb, 0, "message", NULL, NULL, ABSENT_MS) >= 0) {
+        mp_dump(nb);
+        fail_msg("the new bob got a message after a trust with a wrong fingerprint");
+    }
+    assert_int_equal(mp_count(a, "ok", "tag", "t1"), 0);
+
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"%s\",\"tag\":\"t3\"}", new_fp);
+    ev = mp_expect(a, a1, "ok", "tag", "t3");
+    assert_string_equal(sfield(ev, "cmd"), "trust");
+    mp_expect(nb, 0, "message", "id", id);
+    mp_expect(a, a1, "delivered", "id", id);
+    mp_quit(a);
+    mp_quit(nb);
+}
+
+/* Drops the events read so far (a long run would overflow MAX_EVENTS). */
+static void clear_events(mp *p)
+{
+    for (size_t i = 0; i < p->nev; i++)
+        json_decref(p->ev[i]);
+    p->nev = 0;
+}
+
+/* Tags: over 1 KiB of JSON is bad_field (and not repeated); up to it is repeated. With the memory
+ * of send tags full (4096 sends waiting for delivered), a send's own queued event still carries
+ * its tag. */
+static void test_tags(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    char big[1100], line[1400];
+    char *batch;
+    json_t *ev;
+    size_t a0, n;
+
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    exchange(a, b, "pinning you", "p1", NULL);
+    a0 = a->nev;
+    mp_quit(b);
+    mp_expect(a, a0, "offline", "name", "bob");
+
+    /* 1023 characters + 2 quotes: over the cap. */
+    memset(big, 'x', 1023);
+    big[1023] = '\0';
+    a0 = a->nev;
+    snprintf(line, sizeof(line), "{\"cmd\":\"who\",\"tag\":\"%s\"}", big);
+    mp_send_line(a, line);
+    ev = mp_expect(a, a0, "error", NULL, NULL);
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+    assert_null(json_object_get(ev, "tag"));
+    /* 1022 characters + 2 quotes: just at the cap. */
+    big[1022] = '\0';
+    snprintf(line, sizeof(line), "{\"cmd\":\"who\",\"tag\":\"%s\"}", big);
+    mp_send_line(a, line);
+    mp_expect(a, a0, "who_end", "tag", big);
+    assert_int_equal(mp_count(a, "who_end", NULL, NULL), 1);
+
+    /* Fill the memory of tags: 4096 sends to bob (offline: none is delivered). */
+    batch = malloc(128 * 100);
+    assert_non_null(batch);
+    for (int k = 0; k < 4096 / 128; k++) {
+        char tag[32];
+        n = 0;
+        for (int i = 0; i < 128; i++)
+            n += (size_t)snprintf(
+                batch + n, 128 * 100 - n,
+                "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"m\",\"tag\":\"f%d\"}\n", k * 128 + i);
+        write_once(a, batch);
+        snprintf(tag, sizeof(tag), "f%d", k * 128 + 127);
+        mp_expect(a, 0, "queued", "tag", tag);
+        clear_events(a);
+    }
+    free(batch);
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"last\",\"tag\":\"last\"}");
+    mp_expect(a, 0, "queued", "tag", "last");
+    mp_quit(a);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void **state);
+} tests[] = {
+    {"impostor", test_impostor},
+    {"close_in_batch", test_close_in_batch},
+    {"trust_fingerprint", test_trust_fingerprint},
+    {"tags", test_tags},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TEST (one of:", argv[0]);
+        for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+            fprintf(stderr, " %s", tests[i].name);
+        fprintf(stderr, ")\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (mim_crypto_init() != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (strcmp(argv[1], tests[i].name) == 0) {
+            const struct CMUnitTest one[] = {
+                {tests[i].name, tests[i].fn, setup, fixture_teardown, NULL},
+            };
+            return _cmocka_run_group_tests(tests[i].name, one, 1, NULL, NULL);
+        }
+    }
+    fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[1]);
+    return 2;
+}
