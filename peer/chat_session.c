@@ -472,6 +472,11 @@ int chat_session_is_initiator(const chat_session *cs)
     return cs->initiator;
 }
 
+const struct sockaddr *chat_session_remote_addr(const chat_session *cs)
+{
+    return cs->ch != NULL ? mim_channel_remote_addr(cs->ch) : NULL;
+}
+
 const char *chat_session_peer_name(const chat_session *cs)
 {
     return cs->authenticated ? cs->peer_name : NULL;

@@ -96,6 +96,8 @@ int chat_session_is_open(const chat_session *cs);
 int chat_session_is_initiator(const chat_session *cs);
 /* The authenticated remote (valid from on_authenticated on). */
 const char *chat_session_peer_name(const chat_session *cs);
+/* The remote's socket address (NULL once the connection is closed). */
+const struct sockaddr *chat_session_remote_addr(const chat_session *cs);
 const uint8_t *chat_session_peer_key(const chat_session *cs);
 /* Milliseconds since anything was sent or received. */
 uint64_t chat_session_idle_ms(const chat_session *cs);

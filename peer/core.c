@@ -10,6 +10,7 @@
  * or commit rolls back and closes the session without acking: the sender keeps the messages in
  * its outbox and sends them again later. */
 #include "core.h"
+#include "mim_admission.h"
 #include "chat_session.h"
 #include "mim_addr.h"
 #include "mim_codec.h"
@@ -41,6 +42,9 @@ typedef struct sess {
     chat_session *cs;
     peer_rec *rec;     /* set once authenticated and accepted */
     int close_pending; /* a chat close came in this frame: reported after its messages */
+    int unauth;        /* counted by the admission caps until it opens or closes */
+    uint8_t ip[16];
+    uint8_t ip_len;
 } sess;
 
 typedef struct rx_item {
@@ -60,6 +64,7 @@ struct mim_core {
     chat_session_config chat_cfg;
 
     uv_tcp_t lis4, lis6;
+    admission admit; /* caps on incoming sessions still in their handshake */
     int lis6_on;
     uint16_t listen_port;
     uv_timer_t tick;
@@ -229,8 +234,18 @@ static sess *sess_add(mim_core *c, chat_session *cs)
     return s;
 }
 
+/* An incoming session stops counting against the admission caps (it opened, or closed). */
+static void sess_leave_unauth(mim_core *c, sess *s)
+{
+    if (s->unauth) {
+        admission_leave(&c->admit, s->ip, s->ip_len);
+        s->unauth = 0;
+    }
+}
+
 static void sess_remove(mim_core *c, sess *s)
 {
+    sess_leave_unauth(c, s);
     if (s->prev != NULL)
         s->prev->next = s->next;
     else
@@ -427,6 +442,8 @@ static void cs_on_open(void *ud, chat_session *cs)
     mim_core *c = ud;
     sess *s = chat_session_data(cs);
 
+    if (s != NULL)
+        sess_leave_unauth(c, s);
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
         flush(c, s->rec);
@@ -637,7 +654,8 @@ static void on_connection(uv_stream_t *server, int status)
 {
     mim_core *c = server->data;
     chat_session *cs;
-    int rc;
+    sess *s;
+    int rc, verdict;
 
     if (status < 0) {
         mim_log_warn("listener: %s", uv_strerror(status));
@@ -647,11 +665,32 @@ static void on_connection(uv_stream_t *server, int status)
         mim_log_warn("cannot accept a chat session: %s", mim_strerror(rc));
         return;
     }
-    if (sess_add(c, cs) == NULL)
+    if ((s = sess_add(c, cs)) == NULL) {
         chat_session_close(cs, "out of memory");
-    else if (c->quitting)
+        return;
+    }
+    if (c->quitting) {
         chat_session_close(cs, "quitting");
+        return;
+    }
+    /* Before anyone is authenticated a connection costs us a handshake: cap them in all, per
+     * address and per second, as the presence server does. */
+    s->ip_len = (uint8_t)mim_addr_raw(chat_session_remote_addr(cs), s->ip);
+    verdict = admission_enter(&c->admit, s->ip, s->ip_len, uv_now(c->loop));
+    if (verdict != ADMIT_OK) {
+        mim_log_warn("listener: refused a connection: %s", admission_reason(verdict));
+        chat_session_close(cs, admission_reason(verdict));
+        return;
+    }
+    s->unauth = 1;
 }
+
+/* Incoming sessions still in their handshake: a LAN peer needs few at once. */
+static const admission_limits incoming_limits = {
+    .max_unauth = 64,
+    .max_unauth_per_ip = 8,
+    .rate_per_ip = 10,
+};
 
 static int start_listener(mim_core *c, uint16_t port)
 {
@@ -881,6 +920,7 @@ static void on_tick(uv_timer_t *t)
         if (r->cs != NULL && chat_session_is_open(r->cs) &&
             chat_session_idle_ms(r->cs) >= MIM_CORE_IDLE_CLOSE_MS)
             chat_session_close(r->cs, "idle");
+    admission_sweep(&c->admit, uv_now(c->loop));
     mim_store_outbox_peers(c->st, redial_cb, c);
 }
 
@@ -894,6 +934,7 @@ static void free_core(mim_core *c)
         free(r);
     }
     rx_reset(c);
+    admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
     free(c->rx);
@@ -1019,6 +1060,11 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
     uv_timer_init(c->loop, &c->tick);
     uv_timer_init(c->loop, &c->disc_retry);
     c->lis4.data = c->lis6.data = c->tick.data = c->disc_retry.data = c;
+    if ((rc = admission_init(&c->admit, &incoming_limits)) != 0) {
+        c->ev.on_stopped = NULL; /* a failed start reports nothing */
+        mim_core_quit(c, 1);
+        return rc;
+    }
     if ((rc = start_listener(c, cfg->listen_port)) != 0) {
         c->ev.on_stopped = NULL; /* a failed start reports nothing */
         mim_core_quit(c, 1);

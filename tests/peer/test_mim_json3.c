@@ -29,6 +29,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -425,6 +429,53 @@ static void test_tags(void **state)
     mp_quit(a);
 }
 
+/* A raw TCP connection to 127.0.0.1:port that sends nothing (a handshake never started). */
+static int raw_connect(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        fail_msg("connect to 127.0.0.1:%d: %s", port, strerror(errno));
+    return fd;
+}
+
+/* 1 when the peer closed fd (EOF or reset) within timeout_ms, 0 when it is still open. */
+static int closed_within(int fd, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char b;
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return 0;
+    return recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+/* The listener caps unauthenticated connections per address (8): a ninth from the same address
+ * is closed at once, the others are left to their handshake deadline, and the peer goes on. */
+static void test_listener_caps(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    int port, fds[9];
+
+    port = ready_port(start_peer(f, a));
+    for (int i = 0; i < 8; i++)
+        fds[i] = raw_connect(port);
+    fds[8] = raw_connect(port);
+    if (!closed_within(fds[8], 3000))
+        fail_msg("a ninth unauthenticated connection from one address was not refused");
+    if (closed_within(fds[0], 200))
+        fail_msg("the first connection was closed before its handshake deadline");
+    for (int i = 0; i < 9; i++)
+        close(fds[i]);
+    assert_true(round_trip(a, "after-flood") > 0);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void **state);
@@ -433,6 +484,7 @@ static const struct {
     {"close_in_batch", test_close_in_batch},
     {"trust_fingerprint", test_trust_fingerprint},
     {"tags", test_tags},
+    {"listener_caps", test_listener_caps},
 };
 
 int main(int argc, char **argv)
