@@ -421,3 +421,64 @@ void exchange(mp *a, mp *b, const char *text, const char *tag, char *id_out)
     if (id_out != NULL)
         snprintf(id_out, 33, "%s", id);
 }
+
+int ready_port(const json_t *ready)
+{
+    const json_t *v = json_object_get(ready, "listen_port");
+    assert_true(json_is_integer(v));
+    assert_true(json_integer_value(v) > 0 && json_integer_value(v) < 65536);
+    return (int)json_integer_value(v);
+}
+
+/* A `who` round trip on p: every event p wrote before its answer has been read then. Returns the
+ * index of the first event of the answer. */
+size_t round_trip(mp *p, const char *tag)
+{
+    size_t from = p->nev;
+    mp_cmd(p, "{\"cmd\":\"who\",\"tag\":\"%s\"}", tag);
+    mp_expect(p, from, "who_end", "tag", tag);
+    return from;
+}
+
+/* Runs `mim-presence --data-dir D --free-name NAME` (the admin, while the server runs); it must
+ * exit 0 within 10 s. */
+void free_name(const pe_server *s, const char *name)
+{
+    char log[PE_PATH_MAX + 32];
+    int status, log_fd;
+    uint64_t deadline;
+    pid_t pid;
+
+    snprintf(log, sizeof(log), "%s/free-name.log", s->dir);
+    log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(log_fd >= 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = {MIM_PRESENCE_BIN, "--data-dir", s->data_dir,
+                              "--free-name",    name,         NULL};
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(log_fd, 1);
+        dup2(log_fd, 2);
+        execv(argv[0], (char *const *)argv);
+        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(log_fd);
+    deadline = now_ms() + 10000;
+    for (;;) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
+        if (now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("mim-presence --free-name did not exit within 10 s (see %s)", log);
+        }
+        nanosleep(&tick, NULL); /* a bounded poll for the exit */
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("mim-presence --free-name %s failed (wait status 0x%x; see %s)", name,
+                 (unsigned)status, log);
+}

@@ -121,4 +121,13 @@ void see_each_other(mp *a, mp *b);
  * text, ts) on b. The message's id goes to id_out (33 bytes) when it is not NULL. */
 void exchange(mp *a, mp *b, const char *text, const char *tag, char *id_out);
 
+/* The listen_port of a `ready` event. */
+int ready_port(const json_t *ready);
+/* A `who` round trip on p: every event p wrote before its answer has been read once this
+ * returns. Returns the index of the first event after the command was sent. */
+size_t round_trip(mp *p, const char *tag);
+/* Runs `mim-presence --data-dir D --free-name NAME` (the admin, while the server runs); it must
+ * exit 0 within 10 s. */
+void free_name(const pe_server *s, const char *name);
+
 #endif

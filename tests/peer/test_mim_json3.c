@@ -43,22 +43,6 @@ static int setup(void **state)
     return fixture_setup(state, "json3");
 }
 
-static int ready_port(const json_t *ready)
-{
-    const json_t *v = json_object_get(ready, "listen_port");
-    assert_true(json_is_integer(v));
-    return (int)json_integer_value(v);
-}
-
-/* A `who` round trip on p: every event p wrote before its answer has been read then. */
-static size_t round_trip(mp *p, const char *tag)
-{
-    size_t from = p->nev;
-    mp_cmd(p, "{\"cmd\":\"who\",\"tag\":\"%s\"}", tag);
-    mp_expect(p, from, "who_end", "tag", tag);
-    return from;
-}
-
 /* The identity in p's data dir (p need not run). */
 static mim_identity *load_identity(const mp *p)
 {
@@ -266,49 +250,6 @@ static void test_close_in_batch(void **state)
     }
     mp_quit(a);
     mp_quit(b);
-}
-
-/* Runs `mim-presence --data-dir D --free-name NAME` (the admin, while the server runs); it must
- * exit 0 within 10 s. */
-static void free_name(const pe_server *s, const char *name)
-{
-    char log[PE_PATH_MAX + 32];
-    int status, log_fd;
-    uint64_t deadline;
-    pid_t pid;
-
-    snprintf(log, sizeof(log), "%s/free-name.log", s->dir);
-    log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    assert_true(log_fd >= 0);
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[] = {MIM_PRESENCE_BIN, "--data-dir", s->data_dir,
-                              "--free-name",    name,         NULL};
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(log_fd, 1);
-        dup2(log_fd, 2);
-        execv(argv[0], (char *const *)argv);
-        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(log_fd);
-    deadline = now_ms() + 10000;
-    for (;;) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            break;
-        if (now_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            fail_msg("mim-presence --free-name did not exit within 10 s (see %s)", log);
-        }
-        nanosleep(&tick, NULL); /* a bounded poll for the exit */
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("mim-presence --free-name %s failed (wait status 0x%x; see %s)", name,
-                 (unsigned)status, log);
 }
 
 /* trust with a fingerprint: refused (bad_field, nothing trusted, the message still held) when
