@@ -1063,10 +1063,60 @@ static int store_stmt_idle(mim_store *st, enum store_stmt which)
     return 0;
 }
 
+/* Steps stmt (bound, idle) through its rows, calling visit on each; stops at the first
+ * non-zero value visit returns and returns it. A step error is MIM_EDB, logged with `what`.
+ * Resets stmt on every path. */
+static int store_walk(mim_store *st, sqlite3_stmt *stmt, const char *what,
+                      int (*visit)(mim_store *st, sqlite3_stmt *row, void *ctx), void *ctx)
+{
+    int rc = 0;
+
+    for (;;) {
+        int step = sqlite3_step(stmt);
+
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = store_fail(st, what);
+            break;
+        }
+        if ((rc = visit(st, stmt, ctx)) != 0)
+            break;
+    }
+    store_reset(stmt);
+    return rc;
+}
+
+/* Row visitors: convert the row, then hand it to the caller's callback. */
+struct contact_visit {
+    int (*cb)(const mim_contact *c, void *arg);
+    void *arg;
+};
+
+static int visit_contact(mim_store *st, sqlite3_stmt *row, void *ctx)
+{
+    const struct contact_visit *v = ctx;
+    mim_contact c;
+    int rc = store_row_contact(st, row, &c);
+    return rc != 0 ? rc : v->cb(&c, v->arg);
+}
+
+struct message_visit {
+    int (*cb)(const mim_message *m, void *arg);
+    void *arg;
+};
+
+static int visit_message(mim_store *st, sqlite3_stmt *row, void *ctx)
+{
+    const struct message_visit *v = ctx;
+    mim_message m;
+    int rc = store_row_message(st, row, &m);
+    return rc != 0 ? rc : v->cb(&m, v->arg);
+}
+
 int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *arg), void *arg)
 {
-    sqlite3_stmt *each;
-    mim_contact c;
+    struct contact_visit v = {cb, arg};
     int rc;
 
     if (!store_is_peer(st) || cb == NULL)
@@ -1074,26 +1124,7 @@ int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *
     rc = store_stmt_idle(st, STMT_CONTACT_EACH);
     if (rc < 0)
         return rc;
-    each = st->stmt[STMT_CONTACT_EACH];
-    for (;;) {
-        int step = sqlite3_step(each);
-
-        if (step == SQLITE_DONE) {
-            rc = 0;
-            break;
-        }
-        if (step != SQLITE_ROW) {
-            rc = store_fail(st, "contact: each");
-            break;
-        }
-        rc = store_row_contact(st, each, &c);
-        if (rc == 0)
-            rc = cb(&c, arg);
-        if (rc != 0)
-            break;
-    }
-    store_reset(each);
-    return rc;
+    return store_walk(st, st->stmt[STMT_CONTACT_EACH], "contact: each", visit_contact, &v);
 }
 
 int mim_store_server_pin_check(mim_store *st, const uint8_t pk[32], int64_t now)
@@ -1338,8 +1369,8 @@ int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg)
 int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
                            int (*cb)(const mim_message *m, void *arg), void *arg)
 {
+    struct message_visit v = {cb, arg};
     sqlite3_stmt *hist;
-    mim_message m;
     int rc;
 
     if (!store_is_peer(st) || !store_name_ok(peer) || cb == NULL)
@@ -1353,23 +1384,5 @@ int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
         store_reset(hist);
         return store_fail(st, "history: bind");
     }
-    for (;;) {
-        int step = sqlite3_step(hist);
-
-        if (step == SQLITE_DONE) {
-            rc = 0;
-            break;
-        }
-        if (step != SQLITE_ROW) {
-            rc = store_fail(st, "history: select");
-            break;
-        }
-        rc = store_row_message(st, hist, &m);
-        if (rc == 0)
-            rc = cb(&m, arg);
-        if (rc != 0)
-            break;
-    }
-    store_reset(hist);
-    return rc;
+    return store_walk(st, hist, "history: select", visit_message, &v);
 }
