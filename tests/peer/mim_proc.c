@@ -482,3 +482,24 @@ void free_name(const pe_server *s, const char *name)
         fail_msg("mim-presence --free-name %s failed (wait status 0x%x; see %s)", name,
                  (unsigned)status, log);
 }
+
+size_t stage_key_change(fixture *f, mp *a, mp *b, mp *nb, char old_fp[64], char new_fp[64])
+{
+    json_t *ev;
+    size_t a0;
+
+    start_peer(f, a);
+    ev = start_peer(f, b);
+    snprintf(old_fp, 64, "%s", sfield(ev, "fingerprint"));
+    see_each_other(a, b);
+    exchange(a, b, "pinning you", "p1", NULL);
+    a0 = a->nev;
+    mp_quit(b);
+    mp_expect(a, a0, "offline", "name", "bob");
+
+    free_name(&f->srv, "bob");
+    mp_init(nb, f, "bob", "bob-new-key");
+    ev = start_peer(f, nb);
+    snprintf(new_fp, 64, "%s", sfield(ev, "fingerprint"));
+    return a0;
+}

@@ -130,4 +130,10 @@ size_t round_trip(mp *p, const char *tag);
  * exit 0 within 10 s. */
 void free_name(const pe_server *s, const char *name);
 
+/* Stages a key change under a pinned name: alice (a) pins bob (b) by exchanging a message, bob
+ * quits, the admin frees "bob", and a new bob (nb: its own data dir, so a new key) starts.
+ * old_fp and new_fp get bob's two fingerprints. Returns the index of alice's first event after
+ * bob quit (her `online` for the new bob comes after it). */
+size_t stage_key_change(fixture *f, mp *a, mp *b, mp *nb, char old_fp[64], char new_fp[64]);
+
 #endif

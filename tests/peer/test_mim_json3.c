@@ -262,19 +262,7 @@ static void test_trust_fingerprint(void **state)
     json_t *ev;
     size_t a0, a1;
 
-    start_peer(f, a);
-    ev = start_peer(f, b);
-    snprintf(old_fp, sizeof(old_fp), "%s", sfield(ev, "fingerprint"));
-    see_each_other(a, b);
-    exchange(a, b, "pinning you", "p1", NULL);
-    a0 = a->nev;
-    mp_quit(b);
-    mp_expect(a, a0, "offline", "name", "bob");
-
-    free_name(&f->srv, "bob");
-    mp_init(nb, f, "bob", "bob-new-key");
-    ev = start_peer(f, nb);
-    snprintf(new_fp, sizeof(new_fp), "%s", sfield(ev, "fingerprint"));
+    a0 = stage_key_change(f, a, b, nb, old_fp, new_fp);
     mp_expect(a, a0, "online", "name", "bob");
 
     a1 = a->nev;
