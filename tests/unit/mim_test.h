@@ -3,6 +3,8 @@
 #define MIM_TEST_H
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,37 @@ static inline char *mim_test_read_file(const char *path)
     text[size] = '\0';
     fclose(f);
     return text;
+}
+
+/* A byte pattern that differs per message (seq) and per position, so a misplaced, dropped or
+ * duplicated byte shows: fill writes it, matches checks it (1 when p holds it). */
+static inline void mim_test_fill(uint8_t *p, size_t len, size_t seq)
+{
+    for (size_t j = 0; j < len; j++)
+        p[j] = (uint8_t)(seq * 131 + j * 7 + (j >> 8));
+}
+
+static inline int mim_test_matches(const uint8_t *p, size_t len, size_t seq)
+{
+    for (size_t j = 0; j < len; j++)
+        if (p[j] != (uint8_t)(seq * 131 + j * 7 + (j >> 8)))
+            return 0;
+    return 1;
+}
+
+/* Records a failure seen inside a callback into err (errlen bytes), keeping only the first:
+ * the first failure is the one worth reading. The test asserts err is empty afterwards. */
+static inline void mim_test_note(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline void mim_test_note(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }
 
 #endif

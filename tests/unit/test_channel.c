@@ -57,7 +57,7 @@ struct side {
     uint64_t closed_at; /* uv_now() in on_closed */
     char reason[200];
     char error[256]; /* first thing that went wrong inside a callback */
-    /* What this side expects to receive: sizes, contents from fill(seq = index). */
+    /* What this side expects to receive: sizes, contents from mim_test_fill(seq = index). */
     size_t expect[MAX_EXPECTED];
     size_t nexpect;
     void (*on_open_hook)(side *s);
@@ -106,38 +106,15 @@ struct net {
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static void fill(uint8_t *p, size_t len, size_t seq)
-{
-    for (size_t j = 0; j < len; j++)
-        p[j] = (uint8_t)(seq * 131 + j * 7 + (j >> 8));
-}
-
-static int matches(const uint8_t *p, size_t len, size_t seq)
-{
-    for (size_t j = 0; j < len; j++)
-        if (p[j] != (uint8_t)(seq * 131 + j * 7 + (j >> 8)))
-            return 0;
-    return 1;
-}
-
-static void note(side *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void note(side *s, const char *fmt, ...)
-{
-    va_list ap;
-    if (s->error[0] != '\0')
-        return; /* the first failure is the one worth reading */
-    va_start(ap, fmt);
-    vsnprintf(s->error, sizeof(s->error), fmt, ap);
-    va_end(ap);
-}
+/* The first failure seen in a callback, kept for the assertion after the loop. */
+#define note(who, ...) mim_test_note((who)->error, sizeof((who)->error), __VA_ARGS__)
 
 static int send_seq(side *s, size_t len, size_t seq, int final)
 {
     uint8_t *p = malloc(len);
     int rc;
     assert_non_null(p);
-    fill(p, len, seq);
+    mim_test_fill(p, len, seq);
     rc = mim_channel_send(s->ch, p, len, final);
     free(p);
     return rc;
@@ -205,7 +182,7 @@ static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int fina
         note(s, "%s: unexpected plaintext %zu (%zu bytes, final %d)", s->label, idx, len, final);
     else if (len != s->expect[idx])
         note(s, "%s: plaintext %zu is %zu bytes, want %zu", s->label, idx, len, s->expect[idx]);
-    else if (!matches(p, len, idx))
+    else if (!mim_test_matches(p, len, idx))
         note(s, "%s: plaintext %zu (%zu bytes) has the wrong contents", s->label, idx, len);
     if (s->on_plaintext_hook != NULL)
         s->on_plaintext_hook(s, p, len, final);

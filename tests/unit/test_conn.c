@@ -47,7 +47,7 @@ struct endpoint {
     int closes;
     char reason[160];
     char error[256]; /* first thing that went wrong inside a callback */
-    /* What this side expects to receive: sizes, with contents from fill(seq = index). */
+    /* What this side expects to receive: sizes, with contents from mim_test_fill(seq = index). */
     size_t expect[MAX_EXPECTED];
     size_t nexpect;
     int close_when_done;               /* mim_conn_close once all expected frames arrived */
@@ -95,39 +95,15 @@ struct net {
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Frame contents differ per frame and per position, so a misplaced byte shows. */
-static void fill(uint8_t *p, size_t len, size_t seq)
-{
-    for (size_t j = 0; j < len; j++)
-        p[j] = (uint8_t)(seq * 131 + j * 7 + (j >> 8));
-}
-
-static int matches(const uint8_t *p, size_t len, size_t seq)
-{
-    for (size_t j = 0; j < len; j++)
-        if (p[j] != (uint8_t)(seq * 131 + j * 7 + (j >> 8)))
-            return 0;
-    return 1;
-}
-
-static void note(endpoint *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void note(endpoint *e, const char *fmt, ...)
-{
-    va_list ap;
-    if (e->error[0] != '\0')
-        return; /* the first failure is the one worth reading */
-    va_start(ap, fmt);
-    vsnprintf(e->error, sizeof(e->error), fmt, ap);
-    va_end(ap);
-}
+/* The first failure seen in a callback, kept for the assertion after the loop. */
+#define note(who, ...) mim_test_note((who)->error, sizeof((who)->error), __VA_ARGS__)
 
 static int send_seq(mim_conn *c, size_t len, size_t seq)
 {
     uint8_t *p = malloc(len);
     int rc;
     assert_non_null(p);
-    fill(p, len, seq);
+    mim_test_fill(p, len, seq);
     rc = mim_conn_send(c, p, len);
     free(p);
     return rc;
@@ -154,7 +130,7 @@ static void on_frame(mim_conn *c, const uint8_t *frame, size_t len)
         note(e, "%s: unexpected frame %zu (%zu bytes)", e->name, idx, len);
     else if (len != e->expect[idx])
         note(e, "%s: frame %zu is %zu bytes, want %zu", e->name, idx, len, e->expect[idx]);
-    else if (!matches(frame, len, idx))
+    else if (!mim_test_matches(frame, len, idx))
         note(e, "%s: frame %zu (%zu bytes) has the wrong contents", e->name, idx, len);
     if (e->on_frame_hook != NULL)
         e->on_frame_hook(e, frame, len);
@@ -242,7 +218,7 @@ static void raw_send(net *n, const void *p, size_t len)
 static size_t put_frame(uint8_t *out, size_t len, size_t seq)
 {
     mim_frame_header(out, len);
-    fill(out + MIM_FRAME_HEADER_LEN, len, seq);
+    mim_test_fill(out + MIM_FRAME_HEADER_LEN, len, seq);
     return MIM_FRAME_HEADER_LEN + len;
 }
 
@@ -542,12 +518,12 @@ static void check_coalesced(net *n)
                 note(&n->server, "partial age is not 0 for a clock before partial_since");
         }
         buf[0] = (uint8_t)(SPLIT_LEN & 0xff);
-        fill(buf + 1, 1000, COALESCED);
+        mim_test_fill(buf + 1, 1000, COALESCED);
         raw_send(n, buf, 1 + 1000);
         n->phase = 2;
     } else if (n->phase == 2 && c->framer.in_body && c->framer.body.len == 1000) {
         /* The rest of the body, and one more frame right behind it. */
-        fill(buf, SPLIT_LEN, COALESCED);
+        mim_test_fill(buf, SPLIT_LEN, COALESCED);
         memmove(buf, buf + 1000, SPLIT_LEN - 1000);
         len = SPLIT_LEN - 1000;
         len += put_frame(buf + len, 5, COALESCED + 1);
@@ -629,15 +605,15 @@ static void start_zero_copy(net *n)
 
     p = mim_conn_frame_new(MIM_FRAME_MAX);
     assert_non_null(p);
-    fill(p, MIM_FRAME_MAX, 0); /* writes every payload byte: ASan checks the room */
+    mim_test_fill(p, MIM_FRAME_MAX, 0); /* writes every payload byte: ASan checks the room */
     EXPECT_INT(mim_conn_frame_send(c, p), 0);
     p = mim_conn_frame_new(1);
     assert_non_null(p);
-    fill(p, 1, 1);
+    mim_test_fill(p, 1, 1);
     EXPECT_INT(mim_conn_frame_send(c, p), 0);
     p = mim_conn_frame_new(700);
     assert_non_null(p);
-    fill(p, 700, 2);
+    mim_test_fill(p, 700, 2);
     EXPECT_INT(mim_conn_frame_send(c, p), 0);
     n->phase = 1;
 }
@@ -1052,7 +1028,7 @@ static int raw_frames_received(const net *n)
     while (n->raw_in_len - pos >= MIM_FRAME_HEADER_LEN + MIM_FRAME_MAX) {
         const uint8_t *p = n->raw_in + pos;
         if (((size_t)p[0] << 8 | p[1]) != MIM_FRAME_MAX ||
-            !matches(p + MIM_FRAME_HEADER_LEN, MIM_FRAME_MAX, (size_t)frames))
+            !mim_test_matches(p + MIM_FRAME_HEADER_LEN, MIM_FRAME_MAX, (size_t)frames))
             break;
         frames++;
         pos += MIM_FRAME_HEADER_LEN + MIM_FRAME_MAX;
