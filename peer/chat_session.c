@@ -13,6 +13,7 @@
 #include "mim_channel.h"
 #include "mim_error.h"
 #include "mim_log.h"
+#include "mim_trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,10 @@ struct chat_session {
     uint8_t peer_pk[MIM_KEY_LEN];
     int authenticated;
     mim_buf out;            /* PeerBatch elements waiting for the end of the turn */
-    uint64_t last_activity; /* uv_now() of the last frame sent or received */
+    uint64_t last_chat; /* uv_now() of the last chat, ack or close, either way (idleness) */
+    uint64_t last_rx;   /* uv_now() of the last frame received (liveness) */
+    uint64_t ping_at;   /* uv_now() when our unanswered keepalive Ping went; 0: none */
+    uint64_t ping_nonce;
     char why[192];          /* a refusal reason built here (outlives the callback) */
     char reason[192];       /* why the session closed */
 };
@@ -74,7 +78,7 @@ static int session_new(const chat_session_config *cfg, int initiator, chat_sessi
     cs->ud = cfg->ud;
     cs->initiator = initiator;
     snprintf(cs->my_name, sizeof(cs->my_name), "%s", cfg->my_name);
-    cs->last_activity = uv_now(cfg->loop);
+    cs->last_chat = cs->last_rx = uv_now(cfg->loop);
     *out = cs;
     return 0;
 }
@@ -194,7 +198,7 @@ static void ch_on_open(mim_channel *ch)
     chat_session *cs = mim_channel_data(ch);
 
     cs->open = 1;
-    cs->last_activity = uv_now(cs->loop);
+    cs->last_chat = cs->last_rx = uv_now(cs->loop);
     mim_log_debug("conn %llu: chat session with %s open (%s)",
                   (unsigned long long)mim_channel_id(ch), cs->peer_name,
                   cs->initiator ? "we dialled" : "they dialled");
@@ -221,7 +225,7 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
     Mim__PeerBatch *b = NULL;
     char err[160];
 
-    cs->last_activity = uv_now(cs->loop);
+    cs->last_rx = uv_now(cs->loop);
     if (len == 0) {
         if (!final)
             mim_channel_abort(ch, "protocol violation: empty frame");
@@ -236,6 +240,7 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
     /* The whole batch is checked before any of it is acted on. */
     for (size_t i = 0; i < b->n_msgs; i++) {
         const Mim__PeerMsg *m = b->msgs[i];
+        mim_trace(cs->peer_name, cs->my_name, &m->base);
         if (m->body_case == MIM__PEER_MSG__BODY_CHAT && strcmp(m->chat->sender, cs->peer_name)) {
             mim_peer_batch_free(b);
             mim_channel_abort(ch, "protocol violation: a chat message from someone else");
@@ -244,6 +249,8 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
     }
     for (size_t i = 0; i < b->n_msgs && !cs->closing; i++) {
         const Mim__PeerMsg *m = b->msgs[i];
+        if (m->body_case != MIM__PEER_MSG__BODY_PING && m->body_case != MIM__PEER_MSG__BODY_PONG)
+            cs->last_chat = cs->last_rx;
         switch (m->body_case) {
         case MIM__PEER_MSG__BODY_CHAT:
             if (cs->ev->on_message != NULL)
@@ -262,7 +269,9 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
             answer_ping(cs, m->ping->nonce);
             break;
         case MIM__PEER_MSG__BODY_PONG:
-            break; /* last_activity was updated above */
+            if (cs->ping_at != 0 && m->pong->nonce == cs->ping_nonce)
+                cs->ping_at = 0; /* answered (any frame counts as alive anyway) */
+            break;
         default:
             break; /* the decoder refuses anything else */
         }
@@ -313,8 +322,6 @@ static int flush_now(chat_session *cs)
     mim_buf_reset(&cs->out);
     if (cs->out.cap > 4096)
         mim_buf_free(&cs->out); /* a burst should not stay allocated while idle */
-    if (rc == 0)
-        cs->last_activity = uv_now(cs->loop);
     return rc;
 }
 
@@ -338,6 +345,7 @@ static int queue_msg(chat_session *cs, const Mim__PeerMsg *m)
 
     if (!can_send(cs))
         return MIM_ESTATE;
+    mim_trace(cs->my_name, cs->peer_name, &m->base);
     if ((rc = mim_peer_batch_append(&el, m)) != 0) {
         mim_buf_free(&el);
         return rc;
@@ -357,6 +365,10 @@ static int queue_msg(chat_session *cs, const Mim__PeerMsg *m)
     }
     rc = mim_buf_append(&cs->out, el.data, el.len);
     mim_buf_wipe_free(&el);
+    /* Keepalives do not keep a session from being idle; everything else does. */
+    if (rc == 0 && m->body_case != MIM__PEER_MSG__BODY_PING &&
+        m->body_case != MIM__PEER_MSG__BODY_PONG)
+        cs->last_chat = uv_now(cs->loop);
     if (rc != 0) {
         mim_channel_abort(cs->ch, "out of memory queueing output");
         return rc;
@@ -393,6 +405,19 @@ int chat_session_send_chat(chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN], u
     rc = queue_msg(cs, &m);
     mim_wipe(buf, text_len);
     return rc;
+}
+
+int chat_session_send_msg(chat_session *cs, const Mim__PeerMsg *m)
+{
+    char err[160];
+
+    if (!can_send(cs))
+        return MIM_ESTATE;
+    if (m == NULL || mim_peer_msg_validate(m, err, sizeof(err)) != 0)
+        return MIM_EINVAL;
+    if (m->body_case == MIM__PEER_MSG__BODY_CHAT && strcmp(m->chat->sender, cs->my_name) != 0)
+        return MIM_EINVAL; /* the remote would refuse the whole batch */
+    return queue_msg(cs, m);
 }
 
 int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
@@ -487,10 +512,42 @@ const uint8_t *chat_session_peer_key(const chat_session *cs)
     return cs->authenticated ? cs->peer_pk : NULL;
 }
 
-uint64_t chat_session_idle_ms(const chat_session *cs)
+static uint64_t since(const chat_session *cs, uint64_t t)
 {
     uint64_t now = uv_now(cs->loop);
-    return now > cs->last_activity ? now - cs->last_activity : 0;
+    return now > t ? now - t : 0;
+}
+
+uint64_t chat_session_idle_ms(const chat_session *cs)
+{
+    return since(cs, cs->last_chat);
+}
+
+uint64_t chat_session_silent_ms(const chat_session *cs)
+{
+    return since(cs, cs->last_rx);
+}
+
+int chat_session_keepalive(chat_session *cs, uint32_t interval_ms)
+{
+    uint64_t silent;
+
+    if (interval_ms == 0 || !chat_session_is_open(cs))
+        return 0;
+    silent = chat_session_silent_ms(cs);
+    if (silent >= 2 * (uint64_t)interval_ms) {
+        snprintf(cs->why, sizeof(cs->why), "no answer to keepalive for %llu ms",
+                 (unsigned long long)silent);
+        mim_channel_abort(cs->ch, cs->why);
+        return 1;
+    }
+    /* One Ping per silence: its Pong (or anything else) ends the silence. */
+    if (silent >= interval_ms && (cs->ping_at == 0 || cs->ping_at < cs->last_rx)) {
+        mim_random_bytes(&cs->ping_nonce, sizeof(cs->ping_nonce));
+        if (chat_session_send_ping(cs, cs->ping_nonce) == 0)
+            cs->ping_at = uv_now(cs->loop);
+    }
+    return 0;
 }
 
 void chat_session_set_data(chat_session *cs, void *data)

@@ -83,11 +83,22 @@ int chat_session_accept(const chat_session_config *cfg, uv_stream_t *listener, c
  * into Ack messages of at most MIM_ACK_MAX_IDS ids; n = 0 sends nothing. */
 int chat_session_send_chat(chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN], uint64_t ts_ms,
                            const char *text, size_t text_len);
+/* Any peer message, checked as the remote will check it (mim_peer_msg_validate; a chat
+ * message's sender must be my_name): for content this version does not send by itself (images,
+ * files) and for tests. 0, MIM_ESTATE, MIM_EINVAL, or as chat_session_send_chat. */
+int chat_session_send_msg(chat_session *cs, const Mim__PeerMsg *m);
 int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
 int chat_session_send_close(chat_session *cs);
 /* A keepalive; the remote answers with a Pong carrying the same nonce (this session answers
- * the remote's pings by itself). Any frame received counts as activity (chat_session_idle_ms). */
+ * the remote's pings by itself). Pings and Pongs do not count as activity for
+ * chat_session_idle_ms; any frame received counts for chat_session_silent_ms. */
 int chat_session_send_ping(chat_session *cs, uint64_t nonce);
+/* The keepalive, called now and then (at least every interval_ms / 2) by the owner: after
+ * interval_ms without a frame from the remote, one Ping; after 2 * interval_ms, the remote is
+ * taken for gone and the session is aborted (no FINAL, no drain: on_closed follows at once,
+ * and the owner's outbox gets back what was not acknowledged). Returns 1 when it aborted the
+ * session. interval_ms 0: nothing. */
+int chat_session_keepalive(chat_session *cs, uint32_t interval_ms);
 /* Ends the session: what this turn queued is sent first, then a FINAL frame if open, then
  * drain and close. Idempotent. */
 void chat_session_close(chat_session *cs, const char *reason);
@@ -99,8 +110,11 @@ const char *chat_session_peer_name(const chat_session *cs);
 /* The remote's socket address (NULL once the connection is closed). */
 const struct sockaddr *chat_session_remote_addr(const chat_session *cs);
 const uint8_t *chat_session_peer_key(const chat_session *cs);
-/* Milliseconds since anything was sent or received. */
+/* Milliseconds since a chat message, ack or close was sent or received (keepalives excluded):
+ * the owner closes an idle session. */
 uint64_t chat_session_idle_ms(const chat_session *cs);
+/* Milliseconds since the last frame from the remote (anything, keepalives included). */
+uint64_t chat_session_silent_ms(const chat_session *cs);
 /* The owner's pointer, for its own bookkeeping. */
 void chat_session_set_data(chat_session *cs, void *data);
 void *chat_session_data(const chat_session *cs);

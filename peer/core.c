@@ -12,6 +12,7 @@
 #include "core.h"
 #include "mim_admission.h"
 #include "chat_session.h"
+#include "content.h"
 #include "mim_addr.h"
 #include "mim_codec.h"
 #include "mim_error.h"
@@ -50,7 +51,8 @@ typedef struct sess {
 typedef struct rx_item {
     uint8_t id[MIM_MSG_ID_LEN];
     int64_t ts_ms;
-    char *text;
+    int type;   /* MIM__CONTENT_TYPE__*: not TEXT is reported as unsupported */
+    char *text; /* the text, or the description of what cannot be shown */
 } rx_item;
 
 struct mim_core {
@@ -67,6 +69,9 @@ struct mim_core {
     admission admit; /* caps on incoming sessions still in their handshake */
     int lis6_on;
     uint16_t listen_port;
+    uint16_t advertise_port; /* 0: listen_port */
+    uint32_t keepalive_ms;   /* chat sessions: a Ping after this much silence */
+    uint64_t last_slow_tick; /* uv_now() of the last idle check and redial */
     uv_timer_t tick;
     uv_timer_t disc_retry;
 
@@ -472,6 +477,8 @@ static int push_ack(mim_core *c, const uint8_t *id)
 static int push_rx(mim_core *c, const Mim__ChatMessage *m)
 {
     rx_item *it;
+    char desc[CONTENT_DESCRIBE_MAX];
+
     if (c->nrx == c->cap_rx) {
         size_t cap = c->cap_rx ? 2 * c->cap_rx : 16;
         void *p = realloc(c->rx, cap * sizeof(rx_item));
@@ -483,10 +490,34 @@ static int push_rx(mim_core *c, const Mim__ChatMessage *m)
     it = &c->rx[c->nrx];
     memcpy(it->id, m->id.data, MIM_MSG_ID_LEN);
     it->ts_ms = (int64_t)m->ts_ms;
-    if ((it->text = strdup(m->text)) == NULL)
+    it->type = (int)m->type;
+    if (m->type != MIM__CONTENT_TYPE__CONTENT_TEXT)
+        content_describe(m, desc, sizeof(desc));
+    if ((it->text = strdup(m->type == MIM__CONTENT_TYPE__CONTENT_TEXT ? m->text : desc)) == NULL)
         return -1;
     c->nrx++;
     return 0;
+}
+
+/* Stores one received message (in the frame's transaction): text as its text; anything else
+ * as the whole ChatMessage, packed, for a later version to read. 1 new, 0 a duplicate. */
+static int store_received(mim_core *c, const char *peer, const Mim__ChatMessage *m)
+{
+    uint8_t *packed;
+    size_t n;
+    int r;
+
+    if (m->type == MIM__CONTENT_TYPE__CONTENT_TEXT)
+        return mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
+                                         m->text, strlen(m->text));
+    n = mim__chat_message__get_packed_size(m);
+    if ((packed = malloc(n > 0 ? n : 1)) == NULL)
+        return MIM_ENOMEM;
+    mim__chat_message__pack(m, packed);
+    r = mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
+                                  (const char *)packed, n);
+    free(packed);
+    return r;
 }
 
 static void cs_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
@@ -504,9 +535,9 @@ static void cs_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
         }
         c->txn_open = 1;
     }
-    r = mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type, m->text,
-                                  strlen(m->text));
-    if (r < 0 || push_ack(c, m->id.data) != 0 || (r == 1 && push_rx(c, m) != 0))
+    r = store_received(c, peer, m);
+    if (r < 0 || push_ack(c, m->id.data) != 0 ||
+        (r == 1 && content_is_shown(m) && push_rx(c, m) != 0))
         c->txn_failed = 1;
 }
 
@@ -564,6 +595,20 @@ static void report_close(mim_core *c, chat_session *cs, sess *s)
         c->ev.on_chat_closed(c->ud, chat_session_peer_name(cs));
 }
 
+/* A received message, shown: text through on_message; what cannot be shown through
+ * on_unsupported when the front end has it, else as its description through on_message. */
+static void report_message(mim_core *c, const char *peer, const rx_item *it)
+{
+    char hex[MIM_CORE_ID_HEX_LEN], tbuf[16];
+
+    mim_core_id_hex(it->id, hex);
+    if (it->type != MIM__CONTENT_TYPE__CONTENT_TEXT && c->ev.on_unsupported != NULL)
+        c->ev.on_unsupported(c->ud, peer, hex, it->ts_ms,
+                             content_type_name(it->type, tbuf, sizeof(tbuf)), it->text);
+    else if (c->ev.on_message != NULL)
+        c->ev.on_message(c->ud, peer, hex, it->ts_ms, it->text);
+}
+
 static void rx_reset(mim_core *c)
 {
     for (size_t i = 0; i < c->nrx; i++)
@@ -602,12 +647,8 @@ static void cs_on_batch_end(void *ud, chat_session *cs)
             if (c->ev.on_chat_opened != NULL)
                 c->ev.on_chat_opened(c->ud, peer);
         }
-        for (size_t i = 0; i < c->nrx; i++) {
-            char hex[MIM_CORE_ID_HEX_LEN];
-            mim_core_id_hex(c->rx[i].id, hex);
-            if (c->ev.on_message != NULL)
-                c->ev.on_message(c->ud, peer, hex, c->rx[i].ts_ms, c->rx[i].text);
-        }
+        for (size_t i = 0; i < c->nrx; i++)
+            report_message(c, peer, &c->rx[i]);
         rx_reset(c);
     }
     apply_delivered(c, cs, s);
@@ -841,7 +882,7 @@ static void start_presence(mim_core *c)
     cfg.loop = c->loop;
     cfg.id = c->id;
     cfg.name = c->name;
-    cfg.listen_port = c->listen_port;
+    cfg.listen_port = c->advertise_port != 0 ? c->advertise_port : c->listen_port;
     cfg.server = c->server;
     cfg.store = c->st;
     if ((rc = presence_client_start(&c->pc, &cfg, &pc_events, c)) != 0) {
@@ -912,15 +953,26 @@ static int redial_cb(const char *peer, void *arg)
     return 0;
 }
 
+/* Every tick_ms: keepalives; every MIM_CORE_TICK_MS: the idle close, the admission sweep and
+ * the redial of the outboxes whose peers are online. */
 static void on_tick(uv_timer_t *t)
 {
     mim_core *c = t->data;
+    uint64_t now = uv_now(c->loop);
+    int slow = now - c->last_slow_tick >= MIM_CORE_TICK_MS;
 
-    for (peer_rec *r = c->peers; r != NULL; r = r->next)
-        if (r->cs != NULL && chat_session_is_open(r->cs) &&
-            chat_session_idle_ms(r->cs) >= MIM_CORE_IDLE_CLOSE_MS)
+    for (peer_rec *r = c->peers; r != NULL; r = r->next) {
+        if (r->cs == NULL || !chat_session_is_open(r->cs))
+            continue;
+        if (chat_session_keepalive(r->cs, c->keepalive_ms))
+            continue; /* gone: aborted */
+        if (slow && chat_session_idle_ms(r->cs) >= MIM_CORE_IDLE_CLOSE_MS)
             chat_session_close(r->cs, "idle");
-    admission_sweep(&c->admit, uv_now(c->loop));
+    }
+    if (!slow)
+        return;
+    c->last_slow_tick = now;
+    admission_sweep(&c->admit, now);
     mim_store_outbox_peers(c->st, redial_cb, c);
 }
 
@@ -1003,6 +1055,7 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
 {
     char path[CORE_PATH_MAX];
     mim_core *c;
+    uint64_t tick_ms;
     int rc, created = 0;
 
     *out = NULL;
@@ -1016,6 +1069,10 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
     c->ud = ud;
     snprintf(c->name, sizeof(c->name), "%s", cfg->name);
     c->discovery_port = cfg->discovery_port != 0 ? cfg->discovery_port : MIM_CORE_DEFAULT_PORT;
+    c->advertise_port = cfg->advertise_port;
+    c->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : MIM_CORE_KEEPALIVE_MS;
+    if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
+        c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
 
     if (cfg->server != NULL &&
         mim_addr_parse(cfg->server, MIM_CORE_DEFAULT_PORT, &c->server) != 0) {
@@ -1070,7 +1127,10 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
         mim_core_quit(c, 1);
         return rc;
     }
-    uv_timer_start(&c->tick, on_tick, MIM_CORE_TICK_MS, MIM_CORE_TICK_MS);
+    /* Often enough for the keepalive (a Ping goes within half an interval of its due time). */
+    tick_ms = c->keepalive_ms / 2 < MIM_CORE_TICK_MS ? c->keepalive_ms / 2 : MIM_CORE_TICK_MS;
+    c->last_slow_tick = uv_now(c->loop);
+    uv_timer_start(&c->tick, on_tick, tick_ms, tick_ms);
     *out = c;
     if (c->ev.on_ready != NULL)
         c->ev.on_ready(c->ud, c->name, c->fingerprint, c->listen_port);
@@ -1178,7 +1238,7 @@ typedef struct history_ctx {
 static int history_one(const mim_message *m, void *arg)
 {
     history_ctx *h = arg;
-    char hex[MIM_CORE_ID_HEX_LEN];
+    char hex[MIM_CORE_ID_HEX_LEN], tbuf[16], desc[CONTENT_DESCRIBE_MAX];
     mim_core_history_item it;
 
     mim_core_id_hex(m->id, hex);
@@ -1187,6 +1247,13 @@ static int history_one(const mim_message *m, void *arg)
     it.from = m->outgoing ? h->c->name : m->peer;
     it.to = m->outgoing ? m->peer : h->c->name;
     it.text = m->text;
+    it.type = content_type_name(m->content_type, tbuf, sizeof(tbuf));
+    if (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT) {
+        /* The later pieces of a chunked item are not listed, as they were not shown. */
+        if (!content_describe_stored(m->text, m->text_len, m->content_type, desc, sizeof(desc)))
+            return 0;
+        it.text = desc;
+    }
     it.state = state_name(m->state);
     h->cb(h->arg, &it);
     return 0;
@@ -1250,6 +1317,22 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
         else
             maybe_dial(c, r);
     }
+    return 0;
+}
+
+int mim_core_trust_server(mim_core *c, const char *fingerprint)
+{
+    mim_contact pin;
+    char fp[MIM_FINGERPRINT_LEN];
+
+    if (mim_store_server_pin_get(c->st, &pin) != 0 || !pin.has_pending)
+        return MIM_CORE_ENOTHING;
+    mim_fingerprint(pin.pending_pk, fp);
+    if (fingerprint != NULL && strcmp(fp, fingerprint) != 0)
+        return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
+    if (mim_store_server_pin_trust(c->st) != 0)
+        return MIM_CORE_ESTORE;
+    mim_log_info("presence: the server's new key %s is trusted (pinned)", fp);
     return 0;
 }
 

@@ -30,6 +30,8 @@
 
 #define MIM_CORE_IDLE_CLOSE_MS (5 * 60 * 1000) /* an idle session closes; reopens on demand */
 #define MIM_CORE_TICK_MS       5000            /* idle check, redial of unreachable outboxes */
+#define MIM_CORE_KEEPALIVE_MS  30000 /* chat sessions: Ping after 30 s of silence, gone after 60 */
+#define MIM_CORE_KEEPALIVE_MIN_MS 200
 #define MIM_CORE_DISCOVER_MS   3000            /* one LAN discovery attempt */
 #define MIM_CORE_FLUSH_WINDOW  128             /* messages in flight (SENT, unacked) per peer */
 #define MIM_CORE_HISTORY_MAX   1000
@@ -53,8 +55,9 @@ typedef struct mim_core_history_item {
     const char *id; /* hex */
     int64_t ts_ms;
     const char *from, *to;
-    const char *text;
+    const char *text;  /* text, or the description of what this version cannot show */
     const char *state; /* "queued", "sent", "delivered", "received" */
+    const char *type;  /* "text", "image", "file", "type-N" (content.h) */
 } mim_core_history_item;
 
 typedef struct mim_core_events {
@@ -80,6 +83,12 @@ typedef struct mim_core_events {
     void (*on_error)(void *ud, const char *code, const char *message, int fatal);
     /* mim_core_quit (or a fatal error) finished: every handle is closed. The loop can end. */
     void (*on_stopped)(void *ud, int exit_code);
+    /* A message this version cannot show (an image, a file, a later version's content type:
+     * type as content_type_name), stored and acknowledged like text; description is one line
+     * saying what it was (content_describe). May be NULL: on_message then gets the
+     * description as its text. */
+    void (*on_unsupported)(void *ud, const char *from, const char *id, int64_t ts_ms,
+                           const char *type, const char *description);
 } mim_core_events;
 
 typedef struct mim_core_config {
@@ -88,6 +97,8 @@ typedef struct mim_core_config {
     const char *data_dir;    /* created 0700 if missing */
     const char *server;      /* "HOST[:PORT]" numeric, or NULL: LAN discovery */
     uint16_t listen_port;    /* 0: any free port */
+    uint16_t advertise_port; /* the port told to the presence server; 0: the listen port */
+    uint32_t keepalive_ms;   /* chat-session keepalive (chat_session_keepalive); 0: default */
     uint16_t discovery_port; /* 0: MIM_CORE_DEFAULT_PORT */
 } mim_core_config;
 
@@ -127,6 +138,10 @@ int mim_core_verify(mim_core *c, const char *with, char out[MIM_SAFETY_NUMBER_LE
  * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted. */
 int mim_core_trust(mim_core *c, const char *with, const char *fingerprint);
 int mim_core_verified(mim_core *c, const char *with, int value);
+/* Accepts the presence server's changed key (on_server_key said "changed"): it becomes the pin,
+ * and later connections to it no longer warn. fingerprint (may be NULL) as for mim_core_trust.
+ * MIM_CORE_ENOTHING when no changed key is pending. */
+int mim_core_trust_server(mim_core *c, const char *fingerprint);
 /* Tells `with` we closed the conversation (if a session is open). */
 int mim_core_close_chat(mim_core *c, const char *with);
 

@@ -134,8 +134,20 @@ static void on_status(void *ud, const char *name, const char *state, const char 
 static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms, const char *text)
 {
     emit(ud,
-         json_pack("{s:s,s:o,s:s,s:I,s:o}", "event", "message", "from", jstr(from), "id", id, "ts",
-                   (json_int_t)ts_ms, "text", jstr(text)),
+         json_pack("{s:s,s:o,s:s,s:I,s:o,s:s}", "event", "message", "from", jstr(from), "id", id,
+                   "ts", (json_int_t)ts_ms, "text", jstr(text), "type", "text"),
+         NULL);
+}
+
+/* An image, a file or a later version's content: a message event all the same (a script that
+ * only reads "text" still sees that something came), with supported: false. */
+static void on_unsupported(void *ud, const char *from, const char *id, int64_t ts_ms,
+                           const char *type, const char *description)
+{
+    emit(ud,
+         json_pack("{s:s,s:o,s:s,s:I,s:o,s:s,s:b}", "event", "message", "from", jstr(from), "id",
+                   id, "ts", (json_int_t)ts_ms, "text", jstr(description), "type", type,
+                   "supported", 0),
          NULL);
 }
 
@@ -254,6 +266,7 @@ static const mim_core_events core_events = {
     .on_chat_closed = on_chat_closed,
     .on_error = on_core_error,
     .on_stopped = on_stopped,
+    .on_unsupported = on_unsupported,
 };
 
 const mim_core_events *json_api_core_events(void)
@@ -357,9 +370,10 @@ static void who_one(void *arg, const mim_core_peer_info *p)
 static void history_one(void *arg, const mim_core_history_item *m)
 {
     json_t *arr = arg;
-    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s}", "id", m->id, "ts",
+    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", m->id, "ts",
                                          (json_int_t)m->ts_ms, "from", jstr(m->from), "to",
-                                         jstr(m->to), "text", jstr(m->text), "state", m->state));
+                                         jstr(m->to), "text", jstr(m->text), "state", m->state,
+                                         "type", m->type));
 }
 
 static void cmd_history(json_api *ja, json_t *cmd)
@@ -421,6 +435,26 @@ static void cmd_verify(json_api *ja, json_t *cmd)
          ja->tag);
 }
 
+/* The optional "fingerprint" of trust and trust_server: *fp NULL when absent. 0, or -1 (said). */
+static int opt_fingerprint(json_api *ja, json_t *cmd, const char **fp)
+{
+    *fp = NULL;
+    if (json_object_get(cmd, "fingerprint") == NULL)
+        return 0;
+    return need_str(ja, cmd, "fingerprint", fp);
+}
+
+/* trust_server {fingerprint?}: accept the presence server's changed key. */
+static void cmd_trust_server(json_api *ja, json_t *cmd)
+{
+    const char *fp;
+
+    if (opt_fingerprint(ja, cmd, &fp) != 0)
+        return;
+    if (check(ja, mim_core_trust_server(ja->core, fp), "the server") == 0)
+        emit_ok(ja, "trust_server");
+}
+
 static void cmd_with(json_api *ja, json_t *cmd, const char *name)
 {
     const char *with;
@@ -429,9 +463,8 @@ static void cmd_with(json_api *ja, json_t *cmd, const char *name)
     if (need_str(ja, cmd, "with", &with) != 0)
         return;
     if (strcmp(name, "trust") == 0) {
-        const char *fp = NULL;
-        if (json_object_get(cmd, "fingerprint") != NULL &&
-            need_str(ja, cmd, "fingerprint", &fp) != 0)
+        const char *fp;
+        if (opt_fingerprint(ja, cmd, &fp) != 0)
             return;
         rc = mim_core_trust(ja->core, with, fp);
     } else if (strcmp(name, "close") == 0) {
@@ -513,6 +546,8 @@ static void handle_line(json_api *ja, const char *line, size_t len)
     } else if (strcmp(name, "trust") == 0 || strcmp(name, "verified") == 0 ||
                strcmp(name, "close") == 0) {
         cmd_with(ja, cmd, name);
+    } else if (strcmp(name, "trust_server") == 0) {
+        cmd_trust_server(ja, cmd);
     } else if (strcmp(name, "quit") == 0) {
         do_quit(ja);
     } else {

@@ -5,6 +5,7 @@
 #include "mim_codec.h"
 #include "mim_crypto.h"
 #include "mim_log.h"
+#include "mim_trace.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,9 @@
 enum {
     OPT_JSON = 256,
     OPT_LISTEN_PORT,
+    OPT_ADVERTISE_PORT,
+    OPT_KEEPALIVE,
+    OPT_TRACE,
 };
 
 static void usage(FILE *f)
@@ -29,6 +33,12 @@ static void usage(FILE *f)
                "  -d, --data-dir DIR        identity and history (default\n"
                "                            $XDG_DATA_HOME/mim/NAME or ~/.local/share/mim/NAME)\n"
                "      --listen-port N       TCP port for direct chats (default: any free port)\n"
+               "      --advertise-port N    the port other peers are told to dial (default: the\n"
+               "                            listen port; for a port forward or NAT in between)\n"
+               "      --keepalive SECONDS   a chat session silent this long is pinged, and is\n"
+               "                            closed after twice as long (default 30; 1..3600)\n"
+               "      --trace               log every message after decryption and before\n"
+               "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
                "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr)\n"
                "  -h, --help                show this help and exit\n"
@@ -70,6 +80,22 @@ static const char *default_data_dir(char *buf, size_t len, const char *name)
     return buf;
 }
 
+/* A decimal option value in min..max. 0, or -1 said on stderr. */
+static int parse_number(const char *arg, const char *option, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || end == arg || v < min || v > max) {
+        fprintf(stderr, "mim: invalid value '%s' for %s\n", arg, option);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -77,6 +103,9 @@ int main(int argc, char **argv)
         {"server", required_argument, NULL, 's'},
         {"data-dir", required_argument, NULL, 'd'},
         {"listen-port", required_argument, NULL, OPT_LISTEN_PORT},
+        {"advertise-port", required_argument, NULL, OPT_ADVERTISE_PORT},
+        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+        {"trace", no_argument, NULL, OPT_TRACE},
         {"json", no_argument, NULL, OPT_JSON},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
@@ -88,6 +117,7 @@ int main(int argc, char **argv)
     app a;
     char dirbuf[4096];
     int c, rc, level, json = 0;
+    long num;
 
     mim_log_set_program("mim");
     memset(&cfg, 0, sizeof(cfg));
@@ -102,18 +132,24 @@ int main(int argc, char **argv)
         case 'd':
             cfg.data_dir = optarg;
             break;
-        case OPT_LISTEN_PORT: {
-            char *end;
-            long v;
-            errno = 0;
-            v = strtol(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || end == optarg || v < 0 || v > 65535) {
-                fprintf(stderr, "mim: invalid value '%s' for --listen-port\n", optarg);
+        case OPT_LISTEN_PORT:
+            if (parse_number(optarg, "--listen-port", 0, 65535, &num) != 0)
                 return 2;
-            }
-            cfg.listen_port = (uint16_t)v;
+            cfg.listen_port = (uint16_t)num;
             break;
-        }
+        case OPT_TRACE:
+            mim_trace_enable(1);
+            break;
+        case OPT_KEEPALIVE:
+            if (parse_number(optarg, "--keepalive", 1, 3600, &num) != 0)
+                return 2;
+            cfg.keepalive_ms = (uint32_t)num * 1000;
+            break;
+        case OPT_ADVERTISE_PORT:
+            if (parse_number(optarg, "--advertise-port", 1, 65535, &num) != 0)
+                return 2;
+            cfg.advertise_port = (uint16_t)num;
+            break;
         case OPT_JSON:
             json = 1;
             break;
@@ -139,6 +175,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mim: unexpected argument '%s'\nTry 'mim --help'.\n", argv[optind]);
         return 2;
     }
+    if (mim_trace_enabled() && mim_log_get_level() < MIM_LOG_INFO)
+        mim_log_set_level(MIM_LOG_INFO); /* the trace is written at info level */
     if (cfg.name == NULL) {
         fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
         return 2;

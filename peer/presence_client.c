@@ -16,6 +16,7 @@
 #include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
+#include "mim_trace.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,8 +175,10 @@ static int send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, 
     mim_buf b = {0};
     int rc = 0;
 
-    for (size_t i = 0; i < n && rc == 0; i++)
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        mim_trace(pc->name, "server", &msgs[i]->base);
         rc = mim_presence_batch_append(&b, msgs[i]);
+    }
     if (rc == 0)
         rc = mim_channel_send(pc->ch, b.data, b.len, final);
     mim_buf_wipe_free(&b);
@@ -800,8 +803,10 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
         end_channel(pc, 0, "malformed batch from the server: %s", err);
         return;
     }
-    for (size_t i = 0; i < b->n_msgs && !halted(pc); i++)
+    for (size_t i = 0; i < b->n_msgs && !halted(pc); i++) {
+        mim_trace("server", pc->name, &b->msgs[i]->base);
         handle_msg(pc, b->msgs[i]);
+    }
     mim_presence_batch_free(b);
     if (final && !halted(pc))
         end_channel(pc, 1, "the server ended the session");

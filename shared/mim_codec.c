@@ -417,6 +417,29 @@ static int check_msg_id(const ProtobufCBinaryData *id, const char *what, char *e
     return 0;
 }
 
+/* A piece of an image or file (docs/PROTOCOL.md 14.5): checked even though this version does
+ * not show such content, because it is stored as received and a later version will read it. */
+static int check_chunk(const Mim__Chunk *k, char *err, size_t errlen)
+{
+    if (k->count == 0 || k->index >= k->count)
+        return fail(err, errlen, "chat: chunk %u of %u", k->index, k->count);
+    if (k->data.len > MIM_CHUNK_DATA_MAX)
+        return fail(err, errlen, "chat: chunk of %zu bytes, more than %d", k->data.len,
+                    MIM_CHUNK_DATA_MAX);
+    if (k->item.len != 0 && k->item.len != MIM_MSG_ID_LEN)
+        return fail(err, errlen, "chat: chunk item id is %zu bytes, not %d", k->item.len,
+                    MIM_MSG_ID_LEN);
+    if (k->media_type[0] != '\0' &&
+        !mim_text_valid(k->media_type, strlen(k->media_type), MIM_MEDIA_TYPE_MAX))
+        return fail(err, errlen, "chat: chunk media type not a valid text of at most %d bytes",
+                    MIM_MEDIA_TYPE_MAX);
+    if (k->file_name[0] != '\0' &&
+        !mim_text_valid(k->file_name, strlen(k->file_name), MIM_FILE_NAME_MAX))
+        return fail(err, errlen, "chat: chunk file name not a valid text of at most %d bytes",
+                    MIM_FILE_NAME_MAX);
+    return 0;
+}
+
 static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
 {
     int rc;
@@ -425,7 +448,11 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
         return rc;
     if ((rc = check_name(c->sender, "chat sender", err, errlen)) != 0)
         return rc;
+    if ((int)c->type < 0)
+        return fail(err, errlen, "chat: content type %d", (int)c->type);
     switch (c->type) {
+    case MIM__CONTENT_TYPE__CONTENT_UNSPECIFIED:
+        return fail(err, errlen, "chat: no content type");
     case MIM__CONTENT_TYPE__CONTENT_TEXT:
         if (c->chunk != NULL)
             return fail(err, errlen, "chat: text message with a chunk");
@@ -435,11 +462,15 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
                         "characters",
                         MIM_CHAT_TEXT_MAX);
         return 0;
-    case MIM__CONTENT_TYPE__CONTENT_IMAGE:
-    case MIM__CONTENT_TYPE__CONTENT_FILE:
-        return fail(err, errlen, "chat: content type %d not supported yet", (int)c->type);
     default:
-        return fail(err, errlen, "chat: unknown content type %d", (int)c->type);
+        /* Images, files and content types of later versions: accepted, stored and acked, shown
+         * as not supported (forward compatibility: no protocol break when they arrive). What
+         * may be shown of them, the caption, is held to the rules of chat text. */
+        if (c->text[0] != '\0' && !mim_chat_text_valid(c->text, strlen(c->text)))
+            return fail(err, errlen, "chat: caption longer than %d bytes, not UTF-8, or with "
+                                     "control characters",
+                        MIM_CHAT_TEXT_MAX);
+        return c->chunk != NULL ? check_chunk(c->chunk, err, errlen) : 0;
     }
 }
 

@@ -24,6 +24,9 @@
 #define MIM_MSG_ID_LEN       16   /* a chat message id */
 #define MIM_CHAT_TEXT_MAX    4096 /* bytes of UTF-8 in one text message */
 #define MIM_ACK_MAX_IDS      1024 /* ids in one Ack */
+#define MIM_CHUNK_DATA_MAX   60000 /* bytes of data in one Chunk (images, files) */
+#define MIM_MEDIA_TYPE_MAX   127   /* bytes of a Chunk's media_type */
+#define MIM_FILE_NAME_MAX    255   /* bytes of a Chunk's file_name */
 
 /* Which side sent a presence batch: decides which messages are allowed in it. */
 enum mim_direction {
@@ -90,9 +93,11 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
  * are allowed in chat text (right-to-left languages need them); a user interface must still
  * render them safely. */
 int mim_chat_text_valid(const char *s, size_t len);
-/* Validates one peer message: chat (16-byte id, known content type with its field: text for
- * CONTENT_TEXT; image and file are refused until chunked content is implemented, sender a valid
- * name), ack (1..MIM_ACK_MAX_IDS ids of 16 bytes), close, ping, pong. 0 or MIM_EDECODE. */
+/* Validates one peer message: chat (16-byte id, sender a valid name; CONTENT_TEXT with valid
+ * chat text and no chunk; any other content type but UNSPECIFIED -- images, files, types of
+ * later versions -- with an optional caption that is valid chat text and an optional Chunk
+ * within its limits), ack (1..MIM_ACK_MAX_IDS ids of 16 bytes), close, ping, pong. 0 or
+ * MIM_EDECODE. */
 int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen);
 /* Decodes a peer transport plaintext (a PeerBatch, not empty) and validates every message. */
 int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, char *err,

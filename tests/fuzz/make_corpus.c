@@ -416,8 +416,8 @@ static void peer_seeds(void)
     write_msg("peer_chat", "bad_id_17", &chat.base, 0);
     chat.id.len = 16;
     chat.type = (Mim__ContentType)99;
-    write_msg("peer_chat", "bad_type_99", &chat.base, 0);
-    /* Reserved chunked content: parses, refused until implemented. */
+    write_msg("peer_chat", "type_99", &chat.base, 0);
+    /* Chunked content: accepted, stored and acked, shown as not supported. */
     mim__chunk__init(&chunk);
     chunk.index = 0;
     chunk.count = 1;
@@ -428,7 +428,10 @@ static void peer_seeds(void)
     chat_text(&chat, "alice", "");
     chat.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
     chat.chunk = &chunk;
-    write_msg("peer_chat", "bad_image_chunk", &chat.base, 0);
+    write_msg("peer_chat", "image_chunk", &chat.base, 0);
+    chunk.index = 2;
+    chunk.count = 2;
+    write_msg("peer_chat", "bad_chunk_index", &chat.base, 0);
 
     mim__ack__init(&ack);
     ack.ids = ids;

@@ -56,8 +56,10 @@ int mp_start(mp *p, int server_port)
     if ((pid = fork()) < 0)
         return -1;
     if (pid == 0) {
-        const char *argv[] = {MIM_BIN,      "--json", "--name",      p->name, "--server", server,
-                              "--data-dir", p->dir,   "--log-level", "debug", NULL};
+        const char *argv[16] = {MIM_BIN,      "--json", "--name",      p->name, "--server", server,
+                                "--data-dir", p->dir,   "--log-level", "debug", NULL};
+        for (size_t i = 0, n = 10; i < 4 && p->extra[i] != NULL; i++)
+            argv[n++] = p->extra[i];
         sigset_t none;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         sigemptyset(&none);

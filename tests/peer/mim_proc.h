@@ -25,7 +25,8 @@ typedef struct mp {
     char name[64];
     char dir[PE_PATH_MAX]; /* data dir */
     char log[PE_PATH_MAX + 16];
-    pid_t pid; /* 0 when not running (or reaped) */
+    const char *extra[4]; /* more options for mp_start, NULL-terminated (kept across restarts) */
+    pid_t pid;            /* 0 when not running (or reaped) */
     int in_fd, out_fd;
     char buf[1 << 17];
     size_t blen;
@@ -50,7 +51,7 @@ uint64_t now_ms(void);
  * f->tmp/dir_name.log. Starts nothing. */
 void mp_init(mp *p, const fixture *f, const char *name, const char *dir_name);
 /* Starts `mim --json --name N --server 127.0.0.1:server_port --data-dir D --log-level debug`
- * with pipes on its stdin and stdout (the buffer is emptied; the events stay): 0 or -1. The child
+ * and p->extra, with pipes on its stdin and stdout (the buffer is emptied; the events stay): 0 or -1. The child
  * dies with the test process. */
 int mp_start(mp *p, int server_port);
 /* Writes line and a newline to its stdin. */

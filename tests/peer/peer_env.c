@@ -265,7 +265,12 @@ int pe_server_stop(pe_server *s)
 
 int pe_server_log_count(const pe_server *s, const char *needle)
 {
-    FILE *f = fopen(s->log_path, "r");
+    return pe_file_count(s->log_path, needle);
+}
+
+int pe_file_count(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
     char line[2048];
     int n = 0;
 

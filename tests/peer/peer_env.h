@@ -58,6 +58,8 @@ int pe_server_signal(pe_server *s, int sig);
 int pe_server_stop(pe_server *s);
 /* Lines of the log that contain needle. */
 int pe_server_log_count(const pe_server *s, const char *needle);
+/* Lines of the file at path (a process's log) that contain needle; 0 when it cannot be read. */
+int pe_file_count(const char *path, const char *needle);
 /* Waits at most timeout_ms for a log line with needle: 1 when it came. (The server logs a close
  * in its close callback, a moment after the client saw the connection end.) */
 int pe_server_wait_log(const pe_server *s, const char *needle, int timeout_ms);
@@ -148,5 +150,19 @@ int pe_state(const pe_peer *p);
 int pe_in_table(const pe_peer *p, const char *name);
 /* Prints the events, for a failing assertion. */
 void pe_dump(const pe_peer *p);
+
+/* ---- running one scenario ---------------------------------------------------------------- */
+
+/* One scenario of a test program; ctest runs each as its own entry: `PROGRAM NAME`. */
+typedef struct pe_test {
+    const char *name;
+    void (*fn)(void **state);
+} pe_test;
+
+/* The main() of a scenario program: runs the scenario argv[1] of tests[0..n) with setup and
+ * teardown (SIGPIPE ignored, libsodium initialised). Its exit code: cmocka's, or 2 for a
+ * usage error (the scenarios are listed). */
+int pe_run_named(int argc, char **argv, const pe_test *tests, size_t n,
+                 int (*setup)(void **state), int (*teardown)(void **state));
 
 #endif

@@ -221,10 +221,7 @@ static void test_name_taken(void **state)
     mp_quit(a);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void **);
-} tests[] = {
+static const pe_test tests[] = {
     {"two_peers", test_two_peers},
     {"offline", test_offline},
     {"sender_killed", test_sender_killed},
@@ -235,22 +232,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TEST (one of:", argv[0]);
-        for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            fprintf(stderr, " %s", tests[i].name);
-        fprintf(stderr, ")\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (strcmp(argv[1], tests[i].name) == 0) {
-            const struct CMUnitTest one[] = {
-                {tests[i].name, tests[i].fn, setup, fixture_teardown, NULL},
-            };
-            return _cmocka_run_group_tests(tests[i].name, one, 1, NULL, NULL);
-        }
-    }
-    fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[1]);
-    return 2;
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, fixture_teardown);
 }

@@ -615,10 +615,7 @@ static void test_history(void **state)
     mp_quit(b);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void **);
-} tests[] = {
+static const pe_test tests[] = {
     {"capture", test_capture},
     {"server_restart", test_server_restart},
     {"key_changed_and_trust", test_key_changed_and_trust},
@@ -628,22 +625,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TEST (one of:", argv[0]);
-        for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            fprintf(stderr, " %s", tests[i].name);
-        fprintf(stderr, ")\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (strcmp(argv[1], tests[i].name) == 0) {
-            const struct CMUnitTest one[] = {
-                {tests[i].name, tests[i].fn, setup, fixture_teardown, NULL},
-            };
-            return _cmocka_run_group_tests(tests[i].name, one, 1, NULL, NULL);
-        }
-    }
-    fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[1]);
-    return 2;
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, fixture_teardown);
 }

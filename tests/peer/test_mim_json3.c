@@ -11,7 +11,7 @@
  *   trust_fingerprint  `trust` with a `fingerprint` that is not the pending key's is refused and
  *                      trusts nothing; with the right one it trusts
  *   tags               a tag over 1 KiB is bad_field; tags echo on a command's own events */
-#include "chat_session.h"
+#include "direct_peer.h"
 #include "mim_crypto.h"
 #include "mim_proc.h"
 
@@ -41,118 +41,6 @@
 static int setup(void **state)
 {
     return fixture_setup(state, "json3");
-}
-
-/* The identity in p's data dir (p need not run). */
-static mim_identity *load_identity(const mp *p)
-{
-    char path[PE_PATH_MAX + 32];
-    mim_identity *id = NULL;
-    int created = 0;
-
-    snprintf(path, sizeof(path), "%s/identity.key", p->dir);
-    assert_int_equal(mim_identity_load_or_create(path, &id, &created), 0);
-    assert_int_equal(created, 0);
-    return id;
-}
-
-/* ---- a direct dialler: one chat message to a mim process, as `name` with key `id` ---------- */
-
-typedef struct dialer {
-    const char *text;
-    int opened, acked, closed;
-} dialer;
-
-static int d_on_authenticated(void *ud, chat_session *cs, const char *name,
-                              const uint8_t identity_pk[MIM_KEY_LEN], const char **reason)
-{
-    (void)ud, (void)cs, (void)name, (void)identity_pk, (void)reason;
-    return 0;
-}
-
-static void d_on_open(void *ud, chat_session *cs)
-{
-    dialer *d = ud;
-    uint8_t id[MIM_MSG_ID_LEN];
-
-    d->opened = 1;
-    mim_random_bytes(id, sizeof(id));
-    chat_session_send_chat(cs, id, (uint64_t)time(NULL) * 1000, d->text, strlen(d->text));
-}
-
-static void d_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
-{
-    (void)ud, (void)cs, (void)m;
-}
-
-static void d_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
-{
-    dialer *d = ud;
-    (void)id;
-    d->acked = 1;
-    chat_session_close(cs, "done");
-}
-
-static void d_on_chat_close(void *ud, chat_session *cs)
-{
-    (void)ud, (void)cs;
-}
-
-static void d_on_batch_end(void *ud, chat_session *cs)
-{
-    (void)ud, (void)cs;
-}
-
-static void d_on_closed(void *ud, chat_session *cs, const char *reason)
-{
-    dialer *d = ud;
-    (void)cs, (void)reason;
-    d->closed = 1;
-}
-
-static const chat_session_events d_events = {
-    .on_authenticated = d_on_authenticated,
-    .on_open = d_on_open,
-    .on_message = d_on_message,
-    .on_ack = d_on_ack,
-    .on_chat_close = d_on_chat_close,
-    .on_batch_end = d_on_batch_end,
-    .on_closed = d_on_closed,
-};
-
-static int d_closed(void *arg)
-{
-    return ((dialer *)arg)->closed;
-}
-
-/* Dials 127.0.0.1:port (the mim whose key is peer_pk) as `name` with identity `me`, sends one
- * message with text, and waits for the session to end: 1 when the message was acknowledged
- * (the session was accepted), 0 when it was refused. */
-static int direct_send(const mim_identity *me, const char *name, int port,
-                       const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name, const char *text)
-{
-    pe_loop l;
-    chat_session_config cfg;
-    chat_session *cs;
-    struct sockaddr_in a;
-    dialer d = {text, 0, 0, 0};
-
-    assert_int_equal(pe_loop_init(&l), 0);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.loop = &l.loop;
-    cfg.id = me;
-    cfg.my_name = name;
-    cfg.ev = &d_events;
-    cfg.ud = &d;
-    uv_ip4_addr("127.0.0.1", port, &a);
-    assert_int_equal(chat_session_dial(&cfg, (struct sockaddr *)&a, peer_name, peer_pk, &cs), 0);
-    if (!pe_loop_wait(&l, d_closed, &d, WAIT_MS)) {
-        chat_session_close(cs, "timeout");
-        pe_loop_wait(&l, d_closed, &d, WAIT_MS);
-        fail_msg("the direct session with %s did not end", peer_name);
-    }
-    assert_int_equal(pe_loop_close(&l), 0);
-    return d.acked;
 }
 
 /* Promise 2: who dials us must be vouched for by the presence server (its key in the table) or
@@ -405,10 +293,7 @@ static void test_listener_caps(void **state)
     assert_true(round_trip(a, "after-flood") > 0);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void **state);
-} tests[] = {
+static const pe_test tests[] = {
     {"impostor", test_impostor},
     {"close_in_batch", test_close_in_batch},
     {"trust_fingerprint", test_trust_fingerprint},
@@ -418,24 +303,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TEST (one of:", argv[0]);
-        for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            fprintf(stderr, " %s", tests[i].name);
-        fprintf(stderr, ")\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    if (mim_crypto_init() != 0)
-        return 1;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (strcmp(argv[1], tests[i].name) == 0) {
-            const struct CMUnitTest one[] = {
-                {tests[i].name, tests[i].fn, setup, fixture_teardown, NULL},
-            };
-            return _cmocka_run_group_tests(tests[i].name, one, 1, NULL, NULL);
-        }
-    }
-    fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[1]);
-    return 2;
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, fixture_teardown);
 }

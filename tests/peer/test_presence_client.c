@@ -630,10 +630,7 @@ static void test_discovery_timeout(void **state)
 #name, test_##name                                                                         \
     }
 
-static const struct {
-    const char *name;
-    void (*fn)(void **state);
-} tests[] = {
+static const pe_test tests[] = {
     PEER_TEST(two_clients),       PEER_TEST(status),           PEER_TEST(offline),
     PEER_TEST(server_pin),        PEER_TEST(server_restart),   PEER_TEST(name_taken),
     PEER_TEST(replaced),          PEER_TEST(keepalive),        PEER_TEST(discovery),
@@ -642,22 +639,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s TEST (one of:", argv[0]);
-        for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-            fprintf(stderr, " %s", tests[i].name);
-        fprintf(stderr, ")\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (strcmp(argv[1], tests[i].name) == 0) {
-            const struct CMUnitTest one[] = {
-                {tests[i].name, tests[i].fn, setup, teardown, NULL},
-            };
-            return _cmocka_run_group_tests(tests[i].name, one, 1, NULL, NULL);
-        }
-    }
-    fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[1]);
-    return 2;
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, teardown);
 }

@@ -421,12 +421,17 @@ static void test_refusals_chat_text(void **state)
     expect_msg_accepted("RTL text with U+200F", &m);
 }
 
-static void test_refusals_chat_type(void **state)
+/* Images, files and content types of later versions are accepted (stored and acked, shown as
+ * not supported): a new content type is never a protocol break. What they carry is still held
+ * to its limits. */
+static void test_chat_type(void **state)
 {
     Mim__ChatMessage c;
     Mim__PeerMsg m;
     Mim__Chunk chunk = MIM__CHUNK__INIT;
     static uint8_t data[4] = {0x89, 'P', 'N', 'G'};
+    static uint8_t item[MIM_MSG_ID_LEN];
+    uint8_t *big;
     (void)state;
 
     chunk.index = 0;
@@ -439,19 +444,58 @@ static void test_refusals_chat_type(void **state)
     chat_init(&c, &m, "");
     c.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
     c.chunk = &chunk;
-    expect_msg_refused("image", &m, "not supported yet");
+    expect_msg_accepted("image", &m);
     c.type = MIM__CONTENT_TYPE__CONTENT_FILE;
-    expect_msg_refused("file", &m, "not supported yet");
+    c.text = "the report, with a caption";
+    expect_msg_accepted("file with a caption", &m);
     c.chunk = NULL;
-    expect_msg_refused("file without chunk", &m, "not supported yet");
+    expect_msg_accepted("file without chunk", &m);
+    c.type = (Mim__ContentType)99;
+    expect_msg_accepted("type 99 (a later version's)", &m);
+    c.text = "";
+    expect_msg_accepted("type 99 without caption", &m);
+
+    c.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
+    c.chunk = &chunk;
+    c.text = "caption \x1b[2J";
+    expect_msg_refused("caption with ESC", &m, "caption");
+    c.text = "";
+    chunk.index = 1;
+    expect_msg_refused("chunk index = count", &m, "chunk 1 of 1");
+    chunk.index = 0;
+    chunk.count = 0;
+    expect_msg_refused("chunk count 0", &m, "chunk 0 of 0");
+    chunk.count = 3;
+    chunk.item.data = item;
+    chunk.item.len = 15;
+    expect_msg_refused("15-byte item id", &m, "item id is 15");
+    chunk.item.len = MIM_MSG_ID_LEN;
+    expect_msg_accepted("chunk with item id", &m);
+    big = calloc(1, MIM_CHUNK_DATA_MAX + 1);
+    assert_non_null(big);
+    chunk.data.data = big;
+    chunk.data.len = MIM_CHUNK_DATA_MAX;
+    expect_msg_accepted("chunk of 60000 bytes", &m);
+    chunk.data.len = MIM_CHUNK_DATA_MAX + 1;
+    expect_msg_refused("chunk of 60001 bytes", &m, "60001");
+    chunk.data.data = data;
+    chunk.data.len = sizeof(data);
+    free(big);
+    chunk.file_name = "evil\x1b]0;title\x07.png";
+    expect_msg_refused("file name with ESC", &m, "file name");
+    chunk.file_name = "two\nlines.png";
+    expect_msg_refused("file name with a newline", &m, "file name");
+    chunk.file_name = "a.png";
+    chunk.media_type = "image/png\r";
+    expect_msg_refused("media type with CR", &m, "media type");
+    chunk.media_type = "image/png";
 
     c.text = "hi";
+    c.chunk = NULL;
     c.type = MIM__CONTENT_TYPE__CONTENT_UNSPECIFIED;
-    expect_msg_refused("type 0", &m, "unknown content type 0");
-    c.type = (Mim__ContentType)99;
-    expect_msg_refused("type 99", &m, "unknown content type 99");
+    expect_msg_refused("type 0", &m, "no content type");
     c.type = (Mim__ContentType)-1;
-    expect_msg_refused("type -1", &m, "unknown content type -1");
+    expect_msg_refused("type -1", &m, "content type -1");
 
     c.type = MIM__CONTENT_TYPE__CONTENT_TEXT;
     c.chunk = &chunk;
@@ -553,7 +597,7 @@ int main(void)
         cmocka_unit_test(test_batch_in_order),
         cmocka_unit_test(test_refusals_chat_id),
         cmocka_unit_test(test_refusals_chat_text),
-        cmocka_unit_test(test_refusals_chat_type),
+        cmocka_unit_test(test_chat_type),
         cmocka_unit_test(test_refusals_chat_sender),
         cmocka_unit_test(test_refusals_ack),
         cmocka_unit_test(test_refusals_structure),

@@ -1,0 +1,81 @@
+/* Descriptions of content this version cannot show (see content.h). */
+#include "content.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *content_type_name(int type, char *buf, size_t len)
+{
+    switch (type) {
+    case MIM__CONTENT_TYPE__CONTENT_TEXT:
+        return "text";
+    case MIM__CONTENT_TYPE__CONTENT_IMAGE:
+        return "image";
+    case MIM__CONTENT_TYPE__CONTENT_FILE:
+        return "file";
+    default:
+        snprintf(buf, len, "type-%d", type);
+        return buf;
+    }
+}
+
+int content_is_shown(const Mim__ChatMessage *m)
+{
+    return m->type == MIM__CONTENT_TYPE__CONTENT_TEXT || m->chunk == NULL || m->chunk->index == 0;
+}
+
+/* Cuts s (NUL-terminated, valid UTF-8) back to the last whole character. */
+static void cut_at_char(char *s)
+{
+    size_t n = strlen(s);
+    size_t i = n;
+
+    /* Walk back over continuation bytes to the lead byte of the last character. */
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i > 0) {
+        unsigned char lead = (unsigned char)s[i - 1];
+        size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+        if (n - (i - 1) < need)
+            s[i - 1] = '\0';
+    }
+}
+
+void content_describe(const Mim__ChatMessage *m, char *out, size_t len)
+{
+    char tbuf[16], what[300] = "";
+    const char *type = content_type_name((int)m->type, tbuf, sizeof(tbuf));
+    const Mim__Chunk *k = m->chunk;
+
+    if (len == 0)
+        return;
+    if (k != NULL) {
+        int n = 0;
+        if (k->file_name[0] != '\0')
+            n = snprintf(what, sizeof(what), " \"%s\"", k->file_name);
+        if (n >= 0 && (size_t)n < sizeof(what))
+            snprintf(what + n, sizeof(what) - (size_t)n, " (%s%s%u part%s)",
+                     k->media_type[0] != '\0' ? k->media_type : "",
+                     k->media_type[0] != '\0' ? ", " : "", k->count, k->count == 1 ? "" : "s");
+    }
+    snprintf(out, len, "[%s%s: not supported by this version of mim]%s%s", type, what,
+             m->text[0] != '\0' ? " " : "", m->text);
+    cut_at_char(out);
+}
+
+int content_describe_stored(const void *body, size_t body_len, int type, char *out, size_t len)
+{
+    Mim__ChatMessage *m = mim__chat_message__unpack(NULL, body_len, body);
+    char tbuf[16];
+    int shown = 1;
+
+    if (m != NULL) {
+        content_describe(m, out, len);
+        shown = content_is_shown(m);
+        mim__chat_message__free_unpacked(m, NULL);
+    } else {
+        snprintf(out, len, "[%s: not supported by this version of mim]",
+                 content_type_name(type, tbuf, sizeof(tbuf)));
+    }
+    return shown;
+}
