@@ -81,6 +81,7 @@ struct mim_core {
     int discovering; /* a presence_discover is in flight (its cb always runs) */
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];
+    int logged_out; /* mim_core_logout: no presence client until mim_core_login */
 
     peer_rec *peers;
     sess *sessions;
@@ -878,6 +879,8 @@ static void start_presence(mim_core *c)
     presence_client_config cfg;
     int rc;
 
+    if (c->logged_out)
+        return; /* a discovery that ends after mim_core_logout */
     memset(&cfg, 0, sizeof(cfg));
     cfg.loop = c->loop;
     cfg.id = c->id;
@@ -930,7 +933,7 @@ static void start_discovery(mim_core *c)
 {
     int rc;
 
-    if (c->quitting)
+    if (c->quitting || c->logged_out)
         return;
     rc =
         presence_discover(c->loop, NULL, c->discovery_port, MIM_CORE_DISCOVER_MS, on_discovered, c);
@@ -1361,5 +1364,98 @@ int mim_core_close_chat(mim_core *c, const char *with)
         if (r->cs != NULL && chat_session_is_open(r->cs))
             chat_session_send_close(r->cs);
     }
+    return 0;
+}
+
+/* ---- contacts, logout and login (for the terminal interface) --------------------------------- */
+
+typedef struct contacts_ctx {
+    mim_core *c;
+    void (*cb)(void *arg, const mim_core_contact_info *ci);
+    void *arg;
+} contacts_ctx;
+
+static int contact_one(const mim_contact *ct, void *arg)
+{
+    contacts_ctx *x = arg;
+    char fp[MIM_FINGERPRINT_LEN];
+    mim_core_contact_info ci;
+
+    mim_fingerprint(ct->identity_pk, fp);
+    ci.name = ct->name;
+    ci.fingerprint = fp;
+    ci.verified = ct->verified;
+    ci.key_pending = ct->has_pending;
+    x->cb(x->arg, &ci);
+    return 0;
+}
+
+static int outbox_only_one(const char *peer, void *arg)
+{
+    contacts_ctx *x = arg;
+    mim_contact ct;
+    mim_core_contact_info ci = {.name = peer, .fingerprint = ""};
+
+    if (mim_store_contact_get(x->c->st, peer, &ct) == 0)
+        return 0; /* listed with the contacts */
+    x->cb(x->arg, &ci);
+    return 0;
+}
+
+int mim_core_contacts(mim_core *c, void (*cb)(void *arg, const mim_core_contact_info *ci),
+                      void *arg)
+{
+    contacts_ctx x = {c, cb, arg};
+
+    if (mim_store_contact_each(c->st, contact_one, &x) < 0 ||
+        mim_store_outbox_peers(c->st, outbox_only_one, &x) < 0)
+        return MIM_CORE_ESTORE;
+    return 0;
+}
+
+static void on_pc_logged_out(void *ud)
+{
+    mim_core *c = ud;
+    c->closing_handles--;
+    if (c->quitting)
+        maybe_finish(c); /* a quit came while the client was stopping */
+}
+
+int mim_core_logout(mim_core *c)
+{
+    presence_client *pc = c->pc;
+    char server[MIM_ADDR_STRLEN] = "";
+
+    if (c->quitting || c->logged_out)
+        return MIM_CORE_ENOTHING;
+    c->logged_out = 1;
+    uv_timer_stop(&c->disc_retry);
+    if (c->server.ss_family != 0)
+        mim_addr_format((const struct sockaddr *)&c->server, server);
+    if (pc == NULL)
+        return 0; /* still discovering: on_discovered will not log in */
+    /* The client reports nothing after its stop: the front end hears from here that everyone
+     * it saw online is now out of sight, and that we are disconnected. */
+    for (const online_entry *e = online_table_first(presence_client_table(pc)); e != NULL;
+         e = online_table_next(e))
+        if (strcmp(e->name, c->name) != 0 && c->ev.on_offline != NULL)
+            c->ev.on_offline(c->ud, e->name);
+    c->pc = NULL;
+    c->closing_handles++; /* a quit before the stop ends must wait for it */
+    presence_client_stop(pc, on_pc_logged_out);
+    if (c->ev.on_presence != NULL)
+        c->ev.on_presence(c->ud, "disconnected", server);
+    return 0;
+}
+
+int mim_core_login(mim_core *c)
+{
+    if (c->quitting || !c->logged_out)
+        return MIM_CORE_ENOTHING;
+    c->logged_out = 0;
+    if (c->server.ss_family != 0)
+        start_presence(c);
+    else if (!c->discovering)
+        start_discovery(c);
     return 0;
 }

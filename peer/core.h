@@ -149,4 +149,28 @@ const char *mim_core_name(const mim_core *c);
 /* A message id as 32 lowercase hex digits and a NUL. */
 void mim_core_id_hex(const uint8_t id[16], char out[MIM_CORE_ID_HEX_LEN]);
 
+/* ---- contacts, logout and login (the terminal interface) -------------------------------------- */
+
+/* A contact we have dealt with, as mim_core_contacts lists it. */
+typedef struct mim_core_contact_info {
+    const char *name;
+    const char *fingerprint; /* of the pinned key; "" for a peer with only queued messages */
+    int verified;            /* the user compared safety numbers (mim_core_verified) */
+    int key_pending;         /* a changed key waits for mim_core_trust */
+} mim_core_contact_info;
+
+/* Calls cb for every pinned contact, by name, then for every peer that has queued messages and
+ * no pin yet; online or not. 0, or MIM_CORE_ESTORE. */
+int mim_core_contacts(mim_core *c, void (*cb)(void *arg, const mim_core_contact_info *ci),
+                      void *arg);
+/* Leaves the presence server (a Logout: peers see us go) and stays away until mim_core_login.
+ * Reports on_offline for every peer that was online and on_presence("disconnected") from
+ * inside the call. Open chat sessions, history and mim_core_send go on (messages to peers with
+ * no open session stay queued: the table is empty). 0, or MIM_CORE_ENOTHING when already
+ * logged out or quitting. */
+int mim_core_logout(mim_core *c);
+/* Comes back after mim_core_logout: the server (or LAN discovery) is reached as at start-up.
+ * 0, or MIM_CORE_ENOTHING when not logged out. */
+int mim_core_login(mim_core *c);
+
 #endif

@@ -1,14 +1,19 @@
 /* mim: the peer program. Parses the options, then runs the core with a front end: the JSON-lines
- * API (--json) now; the terminal interface is a later piece of work. */
+ * API (--json), or the full-screen terminal interface (peer/tui/) when stdin and stdout are a
+ * terminal. */
 #include "core.h"
 #include "json_api.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
+#include "mim_fs.h"
 #include "mim_log.h"
 #include "mim_trace.h"
+#include "tui.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +31,9 @@ enum {
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: mim --name NAME [options]\n"
-               "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n\n"
+               "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n"
+               "In a terminal it opens a full-screen interface (type /help in it); with --json\n"
+               "it speaks JSON lines on stdin/stdout instead, for scripts.\n\n"
                "  -n, --name NAME           who you are (1..32 characters)\n"
                "  -s, --server HOST[:PORT]  the presence server (numeric address; default port\n"
                "                            4242); without it, found by LAN discovery\n"
@@ -40,15 +47,17 @@ static void usage(FILE *f)
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
-               "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr)\n"
+               "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
+               "                            in the terminal interface, to DIR/mim.log)\n"
                "  -h, --help                show this help and exit\n"
                "  -V, --version             show the version and exit\n");
 }
 
 typedef struct app {
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    json_api *ja;
+    uv_signal_t sigint, sigterm, sighup;
+    json_api *ja; /* the front end: one of ja and tui */
+    tui *tui;
     int exit_code;
 } app;
 
@@ -56,15 +65,46 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     app *a = h->data;
     mim_log_info("signal %d: quitting", signum);
-    json_api_quit(a->ja);
+    if (a->ja != NULL)
+        json_api_quit(a->ja);
+    else
+        tui_quit(a->tui);
+}
+
+static void close_signals(app *a)
+{
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
 }
 
 static void on_done(void *ud, int exit_code)
 {
     app *a = ud;
     a->exit_code = exit_code;
-    uv_close((uv_handle_t *)&a->sigint, NULL);
-    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    close_signals(a);
+}
+
+/* The terminal interface owns the screen: logs go to DIR/mim.log (appended, 0600) instead of
+ * stderr, so that no log line is ever drawn over it. Fills log_path; 0 or -1. */
+static int logs_to_file(const char *data_dir, char *log_path, size_t len)
+{
+    int fd;
+
+    if (mim_fs_prepare_dir(data_dir) != 0 || mim_fs_join(log_path, len, data_dir, "mim.log") != 0)
+        return -1;
+    fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "mim: cannot open %s: %s\n", log_path, strerror(errno));
+        return -1;
+    }
+    fflush(stderr);
+    if (dup2(fd, STDERR_FILENO) < 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 static const char *default_data_dir(char *buf, size_t len, const char *name)
@@ -115,10 +155,11 @@ int main(int argc, char **argv)
     mim_core_config cfg;
     mim_core *core = NULL;
     app a;
-    char dirbuf[4096];
+    char dirbuf[4096], log_path[4200];
     int c, rc, level, json = 0;
     long num;
 
+    setlocale(LC_ALL, ""); /* the terminal's character set and widths (ncurses, wcwidth) */
     mim_log_set_program("mim");
     memset(&cfg, 0, sizeof(cfg));
     while ((c = getopt_long(argc, argv, "n:s:d:l:hV", opts, NULL)) != -1) {
@@ -188,9 +229,13 @@ int main(int argc, char **argv)
                 cfg.name);
         return 2;
     }
-    if (!json) {
-        fprintf(stderr, "mim: the terminal interface is not built yet; use --json for the "
-                        "JSON-lines API (docs/JSON-API.md)\n");
+    if (!json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr,
+                "mim: the chat interface needs a terminal on stdin and stdout.\n"
+                "Run it in a terminal:  mim --name %s [--server HOST[:PORT]]\n"
+                "or, from a program, use the JSON-lines API:  mim --name %s --json ...\n"
+                "(docs/JSON-API.md). Try 'mim --help'.\n",
+                cfg.name, cfg.name);
         return 2;
     }
     if (cfg.data_dir == NULL &&
@@ -206,33 +251,51 @@ int main(int argc, char **argv)
      * EPIPE, never the process. */
     signal(SIGPIPE, SIG_IGN);
 
+    if (!json && logs_to_file(cfg.data_dir, log_path, sizeof(log_path)) != 0) {
+        fprintf(stderr, "mim: cannot set up the log file in %s\n", cfg.data_dir);
+        return 1;
+    }
+
     memset(&a, 0, sizeof(a));
     uv_loop_init(&a.loop);
-    if ((a.ja = json_api_new(&a.loop, on_done, &a)) == NULL) {
+    if (json)
+        a.ja = json_api_new(&a.loop, on_done, &a);
+    else
+        a.tui = tui_new(&a.loop, log_path, on_done, &a);
+    if (a.ja == NULL && a.tui == NULL) {
         fprintf(stderr, "mim: out of memory\n");
         return 1;
     }
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sigterm);
-    a.sigint.data = a.sigterm.data = &a;
+    uv_signal_init(&a.loop, &a.sighup);
+    a.sigint.data = a.sigterm.data = a.sighup.data = &a;
     uv_signal_start(&a.sigint, on_signal, SIGINT);
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a.sighup, on_signal, SIGHUP); /* the terminal window was closed */
 
     cfg.loop = &a.loop;
-    rc = mim_core_start(&core, &cfg, json_api_core_events(), a.ja);
+    rc = mim_core_start(&core, &cfg, json ? json_api_core_events() : tui_core_events(),
+                        json ? (void *)a.ja : (void *)a.tui);
     if (rc != 0) {
         mim_log_error("cannot start; see above");
+        if (!json)
+            fprintf(stdout, "mim: cannot start; see %s\n", log_path);
         a.exit_code = 1;
-        uv_close((uv_handle_t *)&a.sigint, NULL);
-        uv_close((uv_handle_t *)&a.sigterm, NULL);
-    } else if ((rc = json_api_attach(a.ja, core)) != 0) {
+        close_signals(&a);
+    } else if (json && (rc = json_api_attach(a.ja, core)) != 0) {
         mim_log_error("cannot read stdin: %s", uv_strerror(rc));
         json_api_quit(a.ja); /* done() closes the signals; the exit code is the core's */
+    } else if (!json && (rc = tui_attach(a.tui, core)) != 0) {
+        /* tui_attach asked the core to quit; done() closes the signals. */
     }
     uv_run(&a.loop, UV_RUN_DEFAULT);
     if (rc != 0 && a.exit_code == 0)
         a.exit_code = 1;
+    if (a.tui != NULL && tui_fatal_message(a.tui) != NULL) /* the screen is gone: say why */
+        fprintf(stdout, "mim: %s (log: %s)\n", tui_fatal_message(a.tui), log_path);
     json_api_free(a.ja);
+    tui_free(a.tui);
     if ((rc = uv_loop_close(&a.loop)) != 0)
         mim_log_warn("loop closed with handles still open: %s", uv_strerror(rc));
     return a.exit_code;

@@ -1,0 +1,662 @@
+/* The terminal front end: the core's events into the model, keys into the line editor and
+ * commands, and the life cycle of the terminal (see tui.h). */
+#include "tui_complete.h"
+#include "tui_command.h"
+#include "tui_priv.h"
+#include "tui_screen.h"
+#include "mim_log.h"
+
+#include <curses.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wctype.h>
+
+#define HANGUP_READS 64 /* readable without a key this many times in a row: the tty is gone */
+#define KEY_CTRL(c)  ((c)&0x1f)
+
+int64_t tui_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tui_say(tui *t, int kind, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind, tui_now_ms(), NULL, text, NULL,
+                 TUI_MSG_NONE);
+    t->m.scroll = 0;
+    t->dirty = 1;
+}
+
+/* A line about name: in its conversation, and in the open view too when that is another. */
+static void say_about(tui *t, tui_contact *c, int kind, const char *text)
+{
+    tui_conv_add(&c->conv, (enum tui_entry_kind)kind, tui_now_ms(), NULL, text, NULL, TUI_MSG_NONE);
+    if (tui_model_current(&t->m) != c)
+        tui_say(t, kind, "%s", text);
+    t->dirty = 1;
+}
+
+typedef struct history_load {
+    tui *t;
+    tui_conv conv;
+} history_load;
+
+static void history_one(void *arg, const mim_core_history_item *it)
+{
+    history_load *h = arg;
+    int out = strcmp(it->from, h->t->m.me) == 0;
+
+    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
+                 it->id, tui_msg_state_parse(it->state));
+}
+
+int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
+{
+    history_load h = {.t = t};
+
+    memset(out, 0, sizeof(*out));
+    if (t->core == NULL || mim_core_history(t->core, name, limit, history_one, &h) != 0) {
+        tui_conv_free(&h.conv);
+        return -1;
+    }
+    *out = h.conv;
+    return 0;
+}
+
+void tui_open(tui *t, const char *name)
+{
+    tui_contact *c;
+    tui_conv hist;
+
+    tui_model_open(&t->m, name);
+    t->dirty = 1;
+    if (name == NULL || (c = tui_model_current(&t->m)) == NULL || c->conv.loaded)
+        return;
+    if (tui_read_history(t, c->name, TUI_HISTORY_DEFAULT, &hist) == 0)
+        tui_conv_merge_history(&c->conv, &hist);
+}
+
+/* ---- core events ----------------------------------------------------------------------------- */
+
+static void on_ready(void *ud, const char *name, const char *fingerprint, uint16_t listen_port)
+{
+    tui *t = ud;
+
+    snprintf(t->m.me, sizeof(t->m.me), "%s", name);
+    snprintf(t->m.fingerprint, sizeof(t->m.fingerprint), "%s", fingerprint);
+    tui_say(t, TUI_ENTRY_INFO, "you are %s, key %s; direct chats on port %u; /help for help", name,
+            fingerprint, (unsigned)listen_port);
+}
+
+static void on_presence(void *ud, const char *state, const char *server)
+{
+    tui *t = ud;
+
+    snprintf(t->m.conn, sizeof(t->m.conn), "%s", state);
+    if (server != NULL && server[0] != '\0')
+        snprintf(t->m.server, sizeof(t->m.server), "%s", server);
+    t->dirty = 1;
+}
+
+static void on_server_key(void *ud, const char *fingerprint, const char *verdict,
+                          const char *old_fingerprint)
+{
+    tui *t = ud;
+
+    if (strcmp(verdict, "changed") == 0) {
+        tui_say(t, TUI_ENTRY_WARN,
+                "THE PRESENCE SERVER'S KEY HAS CHANGED: was %s, now %s. Someone may be "
+                "impersonating it; ask whoever runs it. Chats stay end-to-end safe.",
+                old_fingerprint != NULL ? old_fingerprint : "?", fingerprint);
+        if (t->screen_on)
+            tui_screen_bell();
+    } else if (strcmp(verdict, "new") == 0) {
+        tui_say(t, TUI_ENTRY_INFO, "first contact with this presence server: its key %s is pinned",
+                fingerprint);
+    }
+}
+
+static void on_online(void *ud, const mim_core_peer_info *p)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, p->name, 1);
+    int was_online = c != NULL && c->online;
+
+    if (c == NULL)
+        return;
+    tui_model_set_status(&t->m, p->name, p->status, p->text);
+    tui_model_set_online(&t->m, p->name, 1);
+    if (!was_online && c->conv.n > 0)
+        say_about(t, c, TUI_ENTRY_INFO, "came online");
+    t->dirty = 1;
+}
+
+static void on_offline(void *ud, const char *name)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, name, 0);
+    char text[200];
+
+    if (c == NULL || !c->online)
+        return;
+    tui_model_set_online(&t->m, name, 0);
+    snprintf(text, sizeof(text), "%.130s went offline", name);
+    if (c->conv.n > 0 || c->talking)
+        say_about(t, c, TUI_ENTRY_INFO, text);
+    t->dirty = 1;
+}
+
+static void on_status(void *ud, const char *name, const char *state, const char *text)
+{
+    tui *t = ud;
+    tui_contact *c;
+    char line[400];
+
+    if (strcmp(name, t->m.me) == 0) {
+        t->m.my_presence = tui_presence_parse(state);
+        snprintf(t->m.my_text, sizeof(t->m.my_text), "%s", text != NULL ? text : "");
+        t->dirty = 1;
+        return;
+    }
+    tui_model_set_status(&t->m, name, state, text);
+    c = tui_model_contact(&t->m, name, 0);
+    if (c != NULL && c->talking) {
+        snprintf(line, sizeof(line), "%.130s is now %s%s%.130s", name, state,
+                 text != NULL && text[0] != '\0' ? ": " : "", text != NULL ? text : "");
+        say_about(t, c, TUI_ENTRY_INFO, line);
+    }
+    t->dirty = 1;
+}
+
+/* Someone we have not talked with in this run starts: ring, open the conversation if none is
+ * open (else say who talks in the open one), and say it above their first message (MIM's
+ * pop-up). */
+static void someone_talks(tui *t, tui_contact *c)
+{
+    char name[TUI_CMD_NAME_MAX + 1];
+
+    if (c->talking)
+        return;
+    c->talking = 1;
+    c->announce = 1;
+    snprintf(name, sizeof(name), "%s", c->name);
+    if (t->screen_on)
+        tui_screen_bell();
+    if (t->m.current == NULL)
+        tui_open(t, name);
+    else if (strcmp(t->m.current, name) != 0)
+        tui_say(t, TUI_ENTRY_INFO, "%s is talking to you: Tab, Enter on them, or /msg %s", name,
+                name);
+}
+
+static void on_chat_opened(void *ud, const char *with)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, with, 1);
+
+    if (c != NULL)
+        someone_talks(t, c);
+}
+
+static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms, const char *text)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, from, 1);
+
+    if (c == NULL)
+        return;
+    someone_talks(t, c);
+    /* Opening the conversation just now may have read it from the history already. */
+    if (tui_conv_find(&c->conv, id) == NULL)
+        tui_conv_add(&c->conv, TUI_ENTRY_IN, ts_ms, from, text, id, TUI_MSG_RECEIVED);
+    if (c->announce) {
+        char line[200];
+        c->announce = 0;
+        snprintf(line, sizeof(line), "%.130s is talking to you", from);
+        tui_conv_insert_before(&c->conv, id, TUI_ENTRY_INFO, ts_ms, line);
+    }
+    if (tui_model_current(&t->m) != c)
+        c->unread++;
+    else
+        t->m.scroll = 0;
+    t->dirty = 1;
+}
+
+static void set_state(tui *t, const char *to, const char *id, enum tui_msg_state st)
+{
+    tui_contact *c = tui_model_contact(&t->m, to, 0);
+    tui_entry *e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
+
+    if (e == NULL || e->state == TUI_MSG_DELIVERED)
+        return; /* not shown (history not read yet), or no news */
+    e->state = st;
+    t->dirty = 1;
+}
+
+static void on_queued(void *ud, const char *to, const char *id)
+{
+    set_state(ud, to, id, TUI_MSG_QUEUED);
+}
+
+static void on_sent(void *ud, const char *to, const char *id)
+{
+    set_state(ud, to, id, TUI_MSG_SENT);
+}
+
+static void on_delivered(void *ud, const char *to, const char *id)
+{
+    set_state(ud, to, id, TUI_MSG_DELIVERED);
+}
+
+static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, name, 1);
+    char text[400];
+
+    if (c == NULL)
+        return;
+    c->key_pending = 1;
+    c->verified = 0;
+    snprintf(c->new_fp, sizeof(c->new_fp), "%s", new_fp);
+    snprintf(text, sizeof(text),
+             "THE KEY OF %.130s HAS CHANGED: was %s, now %s. Messages to them are held. Check "
+             "the new key with them in person, then /trust %.130s",
+             name, old_fp, new_fp, name);
+    say_about(t, c, TUI_ENTRY_WARN, text);
+    if (t->screen_on)
+        tui_screen_bell();
+}
+
+static void on_chat_closed(void *ud, const char *with)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, with, 0);
+    char text[200];
+
+    if (c == NULL)
+        return;
+    c->talking = 0; /* a new message from them is a new conversation */
+    snprintf(text, sizeof(text), "%.130s closed the conversation", with);
+    say_about(t, c, TUI_ENTRY_INFO, text);
+}
+
+static void on_core_error(void *ud, const char *code, const char *message, int fatal)
+{
+    tui *t = ud;
+
+    tui_say(t, TUI_ENTRY_WARN, "%s: %s", code, message);
+    if (fatal)
+        snprintf(t->fatal, sizeof(t->fatal), "%s: %s", code, message);
+}
+
+static void on_handle_closed(uv_handle_t *h);
+
+static void maybe_done(tui *t)
+{
+    if (!t->stopped || t->handles_open > 0 || t->done == NULL)
+        return;
+    void (*done)(void *, int) = t->done;
+    t->done = NULL;
+    done(t->ud, t->exit_code);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    tui *t = h->data;
+    t->handles_open--;
+    maybe_done(t);
+}
+
+static void close_one(tui *t, uv_handle_t *h)
+{
+    if (!uv_is_closing(h)) {
+        h->data = t;
+        uv_close(h, on_handle_closed);
+    }
+}
+
+static void on_stopped(void *ud, int exit_code)
+{
+    tui *t = ud;
+
+    t->core = NULL;
+    t->stopped = 1;
+    t->exit_code = exit_code;
+    if (t->screen_on) {
+        t->screen_on = 0;
+        tui_screen_stop();
+    }
+    if (t->attached) {
+        close_one(t, (uv_handle_t *)&t->in);
+        close_one(t, (uv_handle_t *)&t->winch);
+        close_one(t, (uv_handle_t *)&t->redraw);
+    }
+    maybe_done(t);
+}
+
+static const mim_core_events core_events = {
+    .on_ready = on_ready,
+    .on_presence = on_presence,
+    .on_server_key = on_server_key,
+    .on_online = on_online,
+    .on_offline = on_offline,
+    .on_status = on_status,
+    .on_message = on_message,
+    .on_queued = on_queued,
+    .on_sent = on_sent,
+    .on_delivered = on_delivered,
+    .on_key_changed = on_key_changed,
+    .on_chat_opened = on_chat_opened,
+    .on_chat_closed = on_chat_closed,
+    .on_error = on_core_error,
+    .on_stopped = on_stopped,
+};
+
+const mim_core_events *tui_core_events(void)
+{
+    return &core_events;
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static void complete(tui *t)
+{
+    const char **cands;
+    size_t n, matches;
+    unsigned char *matched;
+    char list[600] = "";
+
+    if (tui_complete_kind(&t->line) == TUI_COMPLETE_COMMAND) {
+        cands = (const char **)tui_command_names;
+        n = tui_command_count;
+    } else {
+        n = t->m.n;
+        if ((cands = malloc((n + 1) * sizeof(*cands))) == NULL)
+            return;
+        for (size_t i = 0; i < n; i++)
+            cands[i] = t->m.c[i]->name;
+    }
+    matched = calloc(n + 1, 1);
+    if (matched != NULL) {
+        matches = tui_complete(&t->line, cands, n, matched);
+        if (matches > 1) { /* say what there is to choose from */
+            for (size_t i = 0; i < n; i++) {
+                size_t used = strlen(list);
+                if (matched[i] && used + 2 < sizeof(list))
+                    snprintf(list + used, sizeof(list) - used, "%s%s", used ? "  " : "", cands[i]);
+            }
+            tui_say(t, TUI_ENTRY_INFO, "%s", list);
+        }
+    }
+    free(matched);
+    if (cands != (const char **)tui_command_names)
+        free(cands);
+}
+
+static void enter(tui *t)
+{
+    static char line[TUI_INPUT_MAX];
+
+    if (t->list_focus) {
+        long i = tui_model_selected_index(&t->m);
+        t->list_focus = 0;
+        if (i >= 0)
+            tui_open(t, t->m.c[i]->name);
+        return;
+    }
+    if (tui_line_take(&t->line, line, sizeof(line)) < 0)
+        return;
+    tui_exec(t, line);
+}
+
+static void on_key(tui *t, int kind, wint_t key)
+{
+    tui_line *l = &t->line;
+
+    t->dirty = 1;
+    if (kind == KEY_CODE_YES) {
+        switch (key) {
+        case KEY_RESIZE:
+            break; /* redrawn below */
+        case KEY_UP:
+            if (t->list_focus)
+                tui_model_select_move(&t->m, -1);
+            else
+                tui_line_history_prev(l);
+            break;
+        case KEY_DOWN:
+            if (t->list_focus)
+                tui_model_select_move(&t->m, 1);
+            else
+                tui_line_history_next(l);
+            break;
+        case KEY_LEFT:
+            tui_line_left(l);
+            break;
+        case KEY_RIGHT:
+            tui_line_right(l);
+            break;
+        case KEY_HOME:
+            tui_line_home(l);
+            break;
+        case KEY_END:
+            tui_line_end(l);
+            break;
+        case KEY_BACKSPACE:
+            tui_line_backspace(l);
+            break;
+        case KEY_DC:
+            tui_line_delete(l);
+            break;
+        case KEY_PPAGE:
+            t->m.scroll += tui_screen_page_rows();
+            break;
+        case KEY_NPAGE:
+            t->m.scroll -= tui_screen_page_rows();
+            if (t->m.scroll < 0)
+                t->m.scroll = 0;
+            break;
+        case KEY_ENTER:
+            enter(t);
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    switch (key) {
+    case L'\r':
+    case L'\n':
+        enter(t);
+        return;
+    case L'\t':
+        if (t->list_focus || l->len == 0) { /* Tab on an empty line: to the list and back */
+            t->list_focus = !t->list_focus;
+            if (t->list_focus && tui_model_selected_index(&t->m) < 0)
+                tui_model_select_move(&t->m, 1);
+        } else {
+            complete(t);
+        }
+        return;
+    case 27: /* Esc */
+        t->list_focus = 0;
+        return;
+    case 127:
+    case KEY_CTRL('H'):
+        tui_line_backspace(l);
+        return;
+    case KEY_CTRL('A'):
+        tui_line_home(l);
+        return;
+    case KEY_CTRL('E'):
+        tui_line_end(l);
+        return;
+    case KEY_CTRL('U'):
+        tui_line_kill_start(l);
+        return;
+    case KEY_CTRL('K'):
+        tui_line_kill_end(l);
+        return;
+    case KEY_CTRL('W'):
+        tui_line_kill_word(l);
+        return;
+    case KEY_CTRL('L'):
+        clearok(curscr, TRUE);
+        return;
+    default:
+        break;
+    }
+    if (iswprint(key)) { /* typing leaves the list */
+        t->list_focus = 0;
+        tui_line_insert(l, (wchar_t)key);
+    }
+}
+
+static void on_input(uv_poll_t *h, int status, int events)
+{
+    tui *t = h->data;
+    wint_t key;
+    int kind, keys = 0;
+
+    if (status < 0 || (events & UV_DISCONNECT)) {
+        mim_log_warn("the terminal is gone: quitting");
+        uv_poll_stop(h);
+        tui_stop(t);
+        return;
+    }
+    while (t->screen_on && t->core != NULL && (kind = get_wch(&key)) != ERR) {
+        keys++;
+        on_key(t, kind, key);
+    }
+    /* Readable but no key, again and again: the terminal hung up (get_wch hides the EOF). */
+    t->idle_reads = keys > 0 ? 0 : t->idle_reads + 1;
+    if (t->idle_reads >= HANGUP_READS && t->core != NULL) {
+        mim_log_warn("the terminal stopped giving input: quitting");
+        uv_poll_stop(h);
+        tui_stop(t);
+    }
+}
+
+static void on_winch(uv_signal_t *h, int signum)
+{
+    tui *t = h->data;
+
+    (void)signum;
+    if (!t->screen_on)
+        return;
+    tui_screen_resize();
+    t->dirty = 1;
+}
+
+static void on_redraw(uv_prepare_t *h)
+{
+    tui *t = h->data;
+
+    if (t->dirty && t->screen_on) {
+        t->dirty = 0;
+        tui_screen_draw(&t->m, &t->line);
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int exit_code), void *ud)
+{
+    tui *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return NULL;
+    t->loop = loop;
+    t->done = done;
+    t->ud = ud;
+    tui_model_init(&t->m);
+    tui_line_init(&t->line);
+    if ((t->log_path = malloc(strlen(log_path) + 1)) == NULL) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->log_path, log_path, strlen(log_path) + 1);
+    return t;
+}
+
+static void contact_one(void *arg, const mim_core_contact_info *ci)
+{
+    tui *t = arg;
+    tui_contact *c = tui_model_contact(&t->m, ci->name, 1);
+
+    if (c == NULL)
+        return;
+    c->verified = ci->verified;
+    c->key_pending = ci->key_pending;
+}
+
+int tui_attach(tui *t, mim_core *core)
+{
+    t->core = core;
+    if (mim_core_contacts(core, contact_one, t) != 0)
+        mim_log_warn("cannot list the contacts");
+    if (uv_poll_init(t->loop, &t->in, STDIN_FILENO) != 0) {
+        mim_log_error("cannot watch the terminal for keys");
+        snprintf(t->fatal, sizeof(t->fatal), "cannot read keys from the terminal");
+        tui_stop(t);
+        return -1;
+    }
+    uv_signal_init(t->loop, &t->winch);
+    uv_prepare_init(t->loop, &t->redraw);
+    t->in.data = t->winch.data = t->redraw.data = t;
+    t->handles_open = 3;
+    t->attached = 1;
+    if (tui_screen_start() != 0) {
+        mim_log_error("cannot set up the terminal");
+        snprintf(t->fatal, sizeof(t->fatal), "cannot set up the terminal (is TERM right?)");
+        tui_stop(t);
+        return -1;
+    }
+    t->screen_on = 1;
+    t->dirty = 1;
+    /* After initscr: libuv's handler replaces the one ncurses installed, and redraws from the
+     * loop (ncurses's would only be noticed at the next key). */
+    uv_signal_start(&t->winch, on_winch, SIGWINCH);
+    uv_prepare_start(&t->redraw, on_redraw);
+    uv_poll_start(&t->in, UV_READABLE | UV_DISCONNECT, on_input);
+    return 0;
+}
+
+void tui_stop(tui *t)
+{
+    if (t->core != NULL)
+        mim_core_quit(t->core, 0);
+}
+
+void tui_quit(tui *t)
+{
+    tui_stop(t);
+}
+
+const char *tui_fatal_message(const tui *t)
+{
+    return t->fatal[0] != '\0' ? t->fatal : NULL;
+}
+
+void tui_free(tui *t)
+{
+    if (t == NULL)
+        return;
+    tui_screen_stop();
+    tui_model_free(&t->m);
+    tui_line_free(&t->line);
+    free(t->log_path);
+    free(t);
+}

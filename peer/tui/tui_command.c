@@ -1,0 +1,186 @@
+/* Parsing of the input line's commands (see tui_command.h). */
+#include "tui_command.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const tui_command_names[] = {
+    "/help",   "/msg",   "/who",   "/status", "/away",  "/back", "/history",
+    "/verify", "/trust", "/close", "/logout", "/login", "/quit",
+};
+const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
+
+static const char *skip_spaces(const char *p)
+{
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+static void bad(tui_cmd *out, const char *why)
+{
+    out->kind = TUI_CMD_BAD;
+    snprintf(out->error, sizeof(out->error), "%s", why);
+}
+
+/* Reads a NAME (a word, or "a quoted name") at p into out->name: the rest of the line after
+ * it and its spaces, or NULL after bad(). */
+static const char *read_name(const char *p, tui_cmd *out, const char *usage)
+{
+    const char *end;
+    size_t n;
+
+    p = skip_spaces(p);
+    if (*p == '"') {
+        p++;
+        if ((end = strchr(p, '"')) == NULL) {
+            bad(out, "a quoted name needs its closing \"");
+            return NULL;
+        }
+        n = (size_t)(end - p);
+        end++;
+    } else {
+        end = strchr(p, ' ');
+        if (end == NULL)
+            end = p + strlen(p);
+        n = (size_t)(end - p);
+    }
+    if (n == 0) {
+        bad(out, usage);
+        return NULL;
+    }
+    if (n > TUI_CMD_NAME_MAX) {
+        bad(out, "that name is too long");
+        return NULL;
+    }
+    memcpy(out->name, p, n);
+    out->name[n] = '\0';
+    return skip_spaces(end);
+}
+
+/* The rest of the line as a text, or NULL when there is none. */
+static const char *rest(const char *p)
+{
+    p = skip_spaces(p);
+    return *p != '\0' ? p : NULL;
+}
+
+static void parse_history(const char *args, tui_cmd *out)
+{
+    char *end;
+    long v;
+
+    out->kind = TUI_CMD_HISTORY;
+    out->count = TUI_HISTORY_DEFAULT;
+    if ((args = rest(args)) == NULL)
+        return;
+    errno = 0;
+    v = strtol(args, &end, 10);
+    if (errno != 0 || end == args || *skip_spaces(end) != '\0' || v < 1 || v > TUI_HISTORY_MAX)
+        bad(out, "usage: /history [N], N from 1 to 1000");
+    else
+        out->count = (int)v;
+}
+
+static void parse_status(const char *args, tui_cmd *out)
+{
+    const char *p = skip_spaces(args), *end = strchr(p, ' ');
+    size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+
+    out->kind = TUI_CMD_STATUS;
+    if ((n == 9 && strncmp(p, "available", n) == 0) || (n == 4 && strncmp(p, "away", n) == 0) ||
+        (n == 4 && strncmp(p, "busy", n) == 0)) {
+        memcpy(out->state, p, n);
+        out->state[n] = '\0';
+        out->text = rest(p + n);
+        return;
+    }
+    bad(out, "usage: /status available|away|busy [TEXT]");
+}
+
+static void parse_verify(const char *args, tui_cmd *out)
+{
+    const char *after = read_name(args, out, "usage: /verify NAME [yes]");
+
+    if (after == NULL)
+        return;
+    out->kind = TUI_CMD_VERIFY;
+    if (*after == '\0')
+        return;
+    if (strcmp(after, "yes") == 0)
+        out->confirm = 1;
+    else
+        bad(out, "usage: /verify NAME, then /verify NAME yes once the numbers match");
+}
+
+/* A command that takes no argument. */
+static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
+{
+    if (rest(args) != NULL)
+        bad(out, usage);
+    else
+        out->kind = kind;
+}
+
+void tui_command_parse(const char *line, tui_cmd *out)
+{
+    const char *p = line, *args;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (*skip_spaces(p) == '\0') {
+        out->kind = TUI_CMD_EMPTY;
+        return;
+    }
+    if (p[0] != '/' || p[1] == '/') {
+        out->kind = TUI_CMD_TEXT;
+        out->text = p[0] == '/' ? p + 1 : p; /* "//x" is the text "/x" */
+        return;
+    }
+    args = strchr(p, ' ');
+    if (args == NULL)
+        args = p + strlen(p);
+    n = (size_t)(args - p);
+#define IS(word) (n == sizeof(word) - 1 && strncmp(p, word, n) == 0)
+    if (IS("/help")) {
+        out->kind = TUI_CMD_HELP;
+    } else if (IS("/msg")) {
+        if ((args = read_name(args, out, "usage: /msg NAME [TEXT]")) != NULL) {
+            out->kind = TUI_CMD_MSG;
+            out->text = rest(args);
+        }
+    } else if (IS("/who")) {
+        bare(args, out, TUI_CMD_WHO, "usage: /who");
+    } else if (IS("/status")) {
+        parse_status(args, out);
+    } else if (IS("/away")) {
+        out->kind = TUI_CMD_AWAY;
+        out->text = rest(args);
+    } else if (IS("/back")) {
+        bare(args, out, TUI_CMD_BACK, "usage: /back");
+    } else if (IS("/history")) {
+        parse_history(args, out);
+    } else if (IS("/verify")) {
+        parse_verify(args, out);
+    } else if (IS("/trust")) {
+        if ((args = read_name(args, out, "usage: /trust NAME")) != NULL) {
+            if (*args != '\0')
+                bad(out, "usage: /trust NAME");
+            else
+                out->kind = TUI_CMD_TRUST;
+        }
+    } else if (IS("/close")) {
+        bare(args, out, TUI_CMD_CLOSE, "usage: /close");
+    } else if (IS("/logout")) {
+        bare(args, out, TUI_CMD_LOGOUT, "usage: /logout");
+    } else if (IS("/login")) {
+        bare(args, out, TUI_CMD_LOGIN, "usage: /login");
+    } else if (IS("/quit")) {
+        bare(args, out, TUI_CMD_QUIT, "usage: /quit");
+    } else {
+        bad(out, "no such command; /help lists them (start a text with // to send a '/')");
+    }
+#undef IS
+}

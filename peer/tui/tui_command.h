@@ -1,0 +1,51 @@
+/* The input line's commands: "/msg NAME [TEXT]", "/status STATE [TEXT]", ... parsed into a
+ * tui_cmd. A line that does not start with '/' is a message to the open conversation; "//"
+ * at the start sends a text that begins with '/'. A NAME with a space in it is written in
+ * double quotes ("/msg \"ann lee\" hi"). Pure: tui_exec.c carries the commands out. */
+#ifndef MIM_TUI_COMMAND_H
+#define MIM_TUI_COMMAND_H
+
+#include <stddef.h>
+
+#define TUI_CMD_NAME_MAX 128 /* bytes of a name (MIM_NAME_MAX_BYTES) */
+
+enum tui_cmd_kind {
+    TUI_CMD_EMPTY = 0, /* nothing but spaces */
+    TUI_CMD_TEXT,      /* text: a message to the open conversation */
+    TUI_CMD_HELP,
+    TUI_CMD_MSG,     /* name, text (may be NULL): open the conversation, send text */
+    TUI_CMD_WHO,     /* list who is online */
+    TUI_CMD_STATUS,  /* state, text (may be NULL) */
+    TUI_CMD_AWAY,    /* text (may be NULL) */
+    TUI_CMD_BACK,    /* available again, no text */
+    TUI_CMD_HISTORY, /* count: the last N messages of the open conversation */
+    TUI_CMD_VERIFY,  /* name; confirm: "/verify NAME yes" marks the contact verified */
+    TUI_CMD_TRUST,   /* name: accept its changed key */
+    TUI_CMD_CLOSE,   /* close the open conversation */
+    TUI_CMD_LOGOUT,
+    TUI_CMD_LOGIN,
+    TUI_CMD_QUIT,
+    TUI_CMD_BAD, /* error says why */
+};
+
+#define TUI_HISTORY_DEFAULT 50
+#define TUI_HISTORY_MAX     1000
+
+typedef struct tui_cmd {
+    enum tui_cmd_kind kind;
+    char name[TUI_CMD_NAME_MAX + 1];
+    char state[16];   /* "available", "away" or "busy" */
+    const char *text; /* points into the parsed line (borrowed), or NULL */
+    int count;        /* TUI_CMD_HISTORY */
+    int confirm;      /* TUI_CMD_VERIFY */
+    char error[160];
+} tui_cmd;
+
+/* The command names, with their '/', for completion and /help. */
+extern const char *const tui_command_names[];
+extern const size_t tui_command_count;
+
+/* Parses line (UTF-8, NUL-terminated, no newline at the end) into *out. */
+void tui_command_parse(const char *line, tui_cmd *out);
+
+#endif

@@ -1,0 +1,274 @@
+/* The commands of the input line, carried out on the core (see tui_command.h for the syntax
+ * and docs/TUI.md for what each does). */
+#include "tui_command.h"
+#include "tui_priv.h"
+#include "mim_crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The core's refusal of a command, in words. */
+static void say_refusal(tui *t, int rc, const char *who)
+{
+    switch (rc) {
+    case MIM_CORE_EUNKNOWN_PEER:
+        tui_say(t, TUI_ENTRY_WARN, "nobody named %s is online or known here", who);
+        break;
+    case MIM_CORE_ETEXT:
+        tui_say(t, TUI_ENTRY_WARN,
+                "that text cannot be sent (empty, over 4096 bytes, or with "
+                "control characters)");
+        break;
+    case MIM_CORE_EBAD_NAME:
+        tui_say(t, TUI_ENTRY_WARN, "'%s' is not a valid name", who);
+        break;
+    case MIM_CORE_ENOTHING:
+        tui_say(t, TUI_ENTRY_WARN, "nothing to do");
+        break;
+    case MIM_CORE_EFINGERPRINT:
+        tui_say(t, TUI_ENTRY_WARN, "the key of %s changed again: nothing trusted; check anew", who);
+        break;
+    case MIM_CORE_ESTORE:
+        tui_say(t, TUI_ENTRY_WARN, "the local store failed; not done (see the log)");
+        break;
+    default:
+        tui_say(t, TUI_ENTRY_WARN, "a value is out of range");
+        break;
+    }
+}
+
+static void send_text(tui *t, const char *to, const char *text)
+{
+    uint8_t id[16];
+    char hex[MIM_CORE_ID_HEX_LEN];
+    tui_contact *c = tui_model_contact(&t->m, to, 0);
+    int rc;
+
+    if (strcmp(to, t->m.me) == 0) {
+        tui_say(t, TUI_ENTRY_WARN, "that is you");
+        return;
+    }
+    mim_random_bytes(id, sizeof(id));
+    mim_core_id_hex(id, hex);
+    /* Shown first: the queued or sent event comes from inside mim_core_send. */
+    if (c != NULL)
+        tui_conv_add(&c->conv, TUI_ENTRY_OUT, tui_now_ms(), t->m.me, text, hex, TUI_MSG_NONE);
+    rc = mim_core_send(t->core, to, text, id);
+    if (rc != 0) {
+        if (c != NULL)
+            tui_conv_remove(&c->conv, hex);
+        say_refusal(t, rc, to);
+    }
+    t->m.scroll = 0;
+    t->dirty = 1;
+}
+
+static void help(tui *t)
+{
+    static const char *const lines[] = {
+        "Type a line and Enter to send it to the open conversation.",
+        "/msg NAME [TEXT]   open a conversation with NAME (and send TEXT); \"quote\" a name "
+        "with spaces",
+        "/who               who is online",
+        "/status available|away|busy [TEXT]   /away [TEXT]   /back",
+        "/history [N]       the last N (50) messages of the open conversation",
+        "/verify NAME       the safety number to compare with NAME; /verify NAME yes marks "
+        "them verified",
+        "/trust NAME        accept NAME's new key after a key change (check it first!)",
+        "/close             close the open conversation (they see it closed)",
+        "/logout, /login    leave the presence server and come back (history and /msg stay)",
+        "/quit              leave mim (queued messages go out next time)",
+        "Keys: Tab completes names and commands (on an empty line: to the list, Up/Down, "
+        "Enter); Up/Down history; PageUp/PageDown scroll; Ctrl-U/K/W cut; Ctrl-L redraw.",
+        "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread.",
+        "Start a text with // to send one that begins with /.",
+    };
+
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        tui_say(t, TUI_ENTRY_INFO, "%s", lines[i]);
+    tui_say(t, TUI_ENTRY_INFO, "Logs: %s", t->log_path);
+}
+
+static void who_one(void *arg, const mim_core_peer_info *p)
+{
+    tui *t = arg;
+
+    tui_say(t, TUI_ENTRY_INFO, "%s  %s%s%s  key %s  at %s port %u", p->name, p->status,
+            p->text[0] != '\0' ? ": " : "", p->text, p->fingerprint, p->addr, (unsigned)p->port);
+}
+
+static void history(tui *t, int count)
+{
+    tui_contact *c = tui_model_current(&t->m);
+    char name[TUI_CMD_NAME_MAX + 1];
+    tui_conv fresh;
+
+    if (c == NULL) {
+        tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
+        return;
+    }
+    snprintf(name, sizeof(name), "%s", c->name);
+    if (tui_read_history(t, name, (size_t)count, &fresh) != 0) {
+        say_refusal(t, MIM_CORE_ESTORE, name);
+        return;
+    }
+    tui_conv_free(&c->conv); /* replaced by the last `count` messages */
+    c->conv = fresh;
+    c->conv.loaded = 1;
+    tui_say(t, TUI_ENTRY_INFO, "the last %d messages with %s (at most)", count, name);
+}
+
+static void verify(tui *t, const tui_cmd *cmd)
+{
+    char number[MIM_SAFETY_NUMBER_LEN], spaced[MIM_SAFETY_NUMBER_LEN * 2];
+    size_t o = 0;
+    int rc;
+
+    if (cmd->confirm) {
+        tui_contact *c = tui_model_contact(&t->m, cmd->name, 0);
+        if ((rc = mim_core_verified(t->core, cmd->name, 1)) != 0) {
+            say_refusal(t, rc, cmd->name);
+            return;
+        }
+        if (c != NULL)
+            c->verified = 1;
+        tui_say(t, TUI_ENTRY_INFO, "%s is marked verified", cmd->name);
+        return;
+    }
+    if ((rc = mim_core_verify(t->core, cmd->name, number)) != 0) {
+        say_refusal(t, rc, cmd->name);
+        return;
+    }
+    for (size_t i = 0; number[i] != '\0' && o + 2 < sizeof(spaced); i++) {
+        if (i > 0 && i % 5 == 0)
+            spaced[o++] = ' ';
+        spaced[o++] = number[i];
+    }
+    spaced[o] = '\0';
+    tui_say(t, TUI_ENTRY_INFO, "safety number with %s: %s", cmd->name, spaced);
+    tui_say(t, TUI_ENTRY_INFO,
+            "compare it with what %s sees (in person or on the phone); if it is the same, type "
+            "/verify %s yes",
+            cmd->name, cmd->name);
+}
+
+static void trust(tui *t, const char *name)
+{
+    tui_contact *c = tui_model_contact(&t->m, name, 0);
+    const char *fp = c != NULL && c->key_pending && c->new_fp[0] != '\0' ? c->new_fp : NULL;
+    int rc;
+
+    /* With the fingerprint the banner showed: a key that changed again is not trusted blind. */
+    if ((rc = mim_core_trust(t->core, name, fp)) != 0) {
+        say_refusal(t, rc, name);
+        return;
+    }
+    if (c != NULL) {
+        c->key_pending = 0;
+        c->verified = 0;
+    }
+    tui_say(t, TUI_ENTRY_INFO, "the new key of %s is trusted; held messages go out", name);
+}
+
+static void set_status(tui *t, const char *state, const char *text)
+{
+    int rc = mim_core_status(t->core, state, text);
+
+    if (rc != 0) {
+        say_refusal(t, rc, "");
+        return;
+    }
+    t->m.my_presence = tui_presence_parse(state);
+    snprintf(t->m.my_text, sizeof(t->m.my_text), "%s", text != NULL ? text : "");
+    t->dirty = 1;
+}
+
+void tui_exec(tui *t, const char *line)
+{
+    tui_cmd cmd;
+    tui_contact *cur;
+
+    if (t->core == NULL)
+        return;
+    tui_command_parse(line, &cmd);
+    t->dirty = 1;
+    switch (cmd.kind) {
+    case TUI_CMD_EMPTY:
+        break;
+    case TUI_CMD_TEXT:
+        if ((cur = tui_model_current(&t->m)) == NULL)
+            tui_say(t, TUI_ENTRY_WARN, "no conversation is open: /msg NAME, or Tab to the list");
+        else
+            send_text(t, cur->name, cmd.text);
+        break;
+    case TUI_CMD_HELP:
+        help(t);
+        break;
+    case TUI_CMD_MSG:
+        if (strcmp(cmd.name, t->m.me) == 0) {
+            tui_say(t, TUI_ENTRY_WARN, "that is you");
+            break;
+        }
+        if (tui_model_contact(&t->m, cmd.name, 0) == NULL) {
+            say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd.name);
+            break;
+        }
+        tui_open(t, cmd.name);
+        if (cmd.text != NULL)
+            send_text(t, cmd.name, cmd.text);
+        break;
+    case TUI_CMD_WHO:
+        tui_say(t, TUI_ENTRY_INFO, "online now:");
+        mim_core_who(t->core, who_one, t);
+        break;
+    case TUI_CMD_STATUS:
+        set_status(t, cmd.state, cmd.text);
+        break;
+    case TUI_CMD_AWAY:
+        set_status(t, "away", cmd.text);
+        break;
+    case TUI_CMD_BACK:
+        set_status(t, "available", NULL);
+        break;
+    case TUI_CMD_HISTORY:
+        history(t, cmd.count);
+        break;
+    case TUI_CMD_VERIFY:
+        verify(t, &cmd);
+        break;
+    case TUI_CMD_TRUST:
+        trust(t, cmd.name);
+        break;
+    case TUI_CMD_CLOSE:
+        if ((cur = tui_model_current(&t->m)) == NULL) {
+            tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
+            break;
+        }
+        mim_core_close_chat(t->core, cur->name);
+        cur->talking = 0;
+        tui_open(t, NULL);
+        break;
+    case TUI_CMD_LOGOUT:
+        if (mim_core_logout(t->core) != 0) {
+            tui_say(t, TUI_ENTRY_WARN, "already logged out");
+            break;
+        }
+        t->m.logged_out = 1;
+        tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
+        break;
+    case TUI_CMD_LOGIN:
+        if (mim_core_login(t->core) != 0) {
+            tui_say(t, TUI_ENTRY_WARN, "not logged out");
+            break;
+        }
+        t->m.logged_out = 0;
+        tui_say(t, TUI_ENTRY_INFO, "logging in again");
+        break;
+    case TUI_CMD_QUIT:
+        tui_stop(t);
+        break;
+    case TUI_CMD_BAD:
+        tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);
+        break;
+    }
+}

@@ -1,0 +1,54 @@
+/* The input line: a line editor over wide characters with a cursor and a history of the lines
+ * entered (up/down walk it; the line being typed is kept as a draft meanwhile). Pure: the keys
+ * are mapped to these calls by tui.c, and the screen reads buf, len and cursor.
+ *
+ * Owned by its user: tui_line_init, then tui_line_free for the history's memory. */
+#ifndef MIM_TUI_LINE_H
+#define MIM_TUI_LINE_H
+
+#include <stddef.h>
+#include <wchar.h>
+
+#define TUI_LINE_MAX     4096 /* wide characters in the line (a chat text is <= 4096 bytes) */
+#define TUI_LINE_HISTORY 100  /* lines remembered; the oldest goes first */
+
+typedef struct tui_line {
+    wchar_t buf[TUI_LINE_MAX + 1]; /* NUL-terminated */
+    size_t len;
+    size_t cursor;                   /* 0..len */
+    wchar_t *hist[TUI_LINE_HISTORY]; /* oldest first, each malloc'd */
+    size_t nhist;
+    size_t hist_pos; /* the entry shown; nhist: the draft (the line being typed) */
+    wchar_t *draft;  /* saved when the walk leaves the draft; NULL otherwise */
+} tui_line;
+
+void tui_line_init(tui_line *l);
+void tui_line_free(tui_line *l);
+
+/* Inserts c at the cursor: 0, or -1 when the line is full (nothing changes). */
+int tui_line_insert(tui_line *l, wchar_t c);
+/* Replaces the characters [from, cursor) with s (n characters); the cursor ends after them:
+ * 0, or -1 when the line would be over TUI_LINE_MAX (nothing changes). For completion. */
+int tui_line_replace(tui_line *l, size_t from, const wchar_t *s, size_t n);
+void tui_line_backspace(tui_line *l); /* the character before the cursor */
+void tui_line_delete(tui_line *l);    /* the character under the cursor */
+void tui_line_left(tui_line *l);
+void tui_line_right(tui_line *l);
+void tui_line_home(tui_line *l);
+void tui_line_end(tui_line *l);
+void tui_line_kill_start(tui_line *l); /* Ctrl-U: everything before the cursor */
+void tui_line_kill_end(tui_line *l);   /* Ctrl-K: everything from the cursor on */
+void tui_line_kill_word(tui_line *l);  /* Ctrl-W: the word before the cursor, and its spaces */
+void tui_line_clear(tui_line *l);
+
+/* Up: the previous history entry (the draft is kept); at the oldest, nothing changes. */
+void tui_line_history_prev(tui_line *l);
+/* Down: the next entry, and after the newest the draft again. */
+void tui_line_history_next(tui_line *l);
+
+/* Enter: writes the line as UTF-8 into out (cap bytes, NUL included), adds it to the history
+ * (unless empty or the same as the newest entry), and clears the line. Returns the bytes
+ * written, or -1 when out is too small (then nothing changes). */
+int tui_line_take(tui_line *l, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,150 @@
+/* The terminal interface's command parser: every command, its arguments, and what it refuses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "tui_command.h"
+
+#include <string.h>
+
+static tui_cmd parse(const char *line)
+{
+    tui_cmd c;
+    tui_command_parse(line, &c);
+    return c;
+}
+
+static void test_text_and_empty(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    assert_int_equal(parse("").kind, TUI_CMD_EMPTY);
+    assert_int_equal(parse("   ").kind, TUI_CMD_EMPTY);
+    c = parse("hello there");
+    assert_int_equal(c.kind, TUI_CMD_TEXT);
+    assert_string_equal(c.text, "hello there");
+    c = parse("//not a command");
+    assert_int_equal(c.kind, TUI_CMD_TEXT);
+    assert_string_equal(c.text, "/not a command");
+}
+
+static void test_msg(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/msg bob");
+    assert_int_equal(c.kind, TUI_CMD_MSG);
+    assert_string_equal(c.name, "bob");
+    assert_null(c.text);
+    c = parse("/msg  bob   hi  there ");
+    assert_int_equal(c.kind, TUI_CMD_MSG);
+    assert_string_equal(c.name, "bob");
+    assert_string_equal(c.text, "hi  there ");
+    c = parse("/msg \"ann lee\" hello");
+    assert_string_equal(c.name, "ann lee");
+    assert_string_equal(c.text, "hello");
+    assert_int_equal(parse("/msg").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/msg \"ann").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/msg \"\" x").kind, TUI_CMD_BAD);
+    c = parse("/msg aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(c.kind, TUI_CMD_BAD); /* 142 bytes: over any name */
+}
+
+static void test_status_family(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/status busy in a meeting");
+    assert_int_equal(c.kind, TUI_CMD_STATUS);
+    assert_string_equal(c.state, "busy");
+    assert_string_equal(c.text, "in a meeting");
+    c = parse("/status available");
+    assert_string_equal(c.state, "available");
+    assert_null(c.text);
+    assert_int_equal(parse("/status sleeping").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/status").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/status awayy").kind, TUI_CMD_BAD);
+    c = parse("/away lunch");
+    assert_int_equal(c.kind, TUI_CMD_AWAY);
+    assert_string_equal(c.text, "lunch");
+    c = parse("/away");
+    assert_int_equal(c.kind, TUI_CMD_AWAY);
+    assert_null(c.text);
+    assert_int_equal(parse("/back").kind, TUI_CMD_BACK);
+    assert_int_equal(parse("/back now").kind, TUI_CMD_BAD);
+}
+
+static void test_history(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/history");
+    assert_int_equal(c.kind, TUI_CMD_HISTORY);
+    assert_int_equal(c.count, TUI_HISTORY_DEFAULT);
+    c = parse("/history 200");
+    assert_int_equal(c.count, 200);
+    assert_int_equal(parse("/history 0").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/history 1001").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/history ten").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/history 5x").kind, TUI_CMD_BAD);
+}
+
+static void test_verify_trust(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/verify bob");
+    assert_int_equal(c.kind, TUI_CMD_VERIFY);
+    assert_string_equal(c.name, "bob");
+    assert_false(c.confirm);
+    c = parse("/verify bob yes");
+    assert_true(c.confirm);
+    assert_int_equal(parse("/verify bob maybe").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/verify").kind, TUI_CMD_BAD);
+    c = parse("/trust \"ann lee\"");
+    assert_int_equal(c.kind, TUI_CMD_TRUST);
+    assert_string_equal(c.name, "ann lee");
+    assert_int_equal(parse("/trust bob extra").kind, TUI_CMD_BAD);
+}
+
+static void test_bare_commands(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("/help").kind, TUI_CMD_HELP);
+    assert_int_equal(parse("/who").kind, TUI_CMD_WHO);
+    assert_int_equal(parse("/close").kind, TUI_CMD_CLOSE);
+    assert_int_equal(parse("/logout").kind, TUI_CMD_LOGOUT);
+    assert_int_equal(parse("/login").kind, TUI_CMD_LOGIN);
+    assert_int_equal(parse("/quit").kind, TUI_CMD_QUIT);
+    assert_int_equal(parse("/quit now").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/quitx").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/").kind, TUI_CMD_BAD);
+    assert_true(strlen(parse("/nope").error) > 0);
+}
+
+static void test_every_listed_command_parses(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < tui_command_count; i++) {
+        tui_cmd c = parse(tui_command_names[i]);
+        /* Bare, some want an argument; none is unknown. */
+        assert_null(strstr(c.error, "no such command"));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_and_empty),
+        cmocka_unit_test(test_msg),
+        cmocka_unit_test(test_status_family),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_verify_trust),
+        cmocka_unit_test(test_bare_commands),
+        cmocka_unit_test(test_every_listed_command_parses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
