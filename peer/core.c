@@ -1378,14 +1378,17 @@ typedef struct contacts_ctx {
 static int contact_one(const mim_contact *ct, void *arg)
 {
     contacts_ctx *x = arg;
-    char fp[MIM_FINGERPRINT_LEN];
+    char fp[MIM_FINGERPRINT_LEN], pending_fp[MIM_FINGERPRINT_LEN] = "";
     mim_core_contact_info ci;
 
     mim_fingerprint(ct->identity_pk, fp);
+    if (ct->has_pending) /* the TUI's banner shows it after a restart */
+        mim_fingerprint(ct->pending_pk, pending_fp);
     ci.name = ct->name;
     ci.fingerprint = fp;
     ci.verified = ct->verified;
     ci.key_pending = ct->has_pending;
+    ci.pending_fingerprint = pending_fp;
     x->cb(x->arg, &ci);
     return 0;
 }
@@ -1394,7 +1397,7 @@ static int outbox_only_one(const char *peer, void *arg)
 {
     contacts_ctx *x = arg;
     mim_contact ct;
-    mim_core_contact_info ci = {.name = peer, .fingerprint = ""};
+    mim_core_contact_info ci = {.name = peer, .fingerprint = "", .pending_fingerprint = ""};
 
     if (mim_store_contact_get(x->c->st, peer, &ct) == 0)
         return 0; /* listed with the contacts */

@@ -157,6 +157,7 @@ typedef struct mim_core_contact_info {
     const char *fingerprint; /* of the pinned key; "" for a peer with only queued messages */
     int verified;            /* the user compared safety numbers (mim_core_verified) */
     int key_pending;         /* a changed key waits for mim_core_trust */
+    const char *pending_fingerprint; /* of that changed key; "" when none */
 } mim_core_contact_info;
 
 /* Calls cb for every pinned contact, by name, then for every peer that has queued messages and

@@ -32,8 +32,8 @@ void tui_say(tui *t, int kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind, tui_now_ms(), NULL, text, NULL,
-                 TUI_MSG_NONE);
+    tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind,
+                 kind == TUI_ENTRY_TEXT ? 0 : tui_now_ms(), NULL, text, NULL, TUI_MSG_NONE);
     t->m.scroll = 0;
     t->dirty = 1;
 }
@@ -113,18 +113,29 @@ static void on_server_key(void *ud, const char *fingerprint, const char *verdict
                           const char *old_fingerprint)
 {
     tui *t = ud;
+    tui_model *m = &t->m;
 
-    if (strcmp(verdict, "changed") == 0) {
-        tui_say(t, TUI_ENTRY_WARN,
-                "THE PRESENCE SERVER'S KEY HAS CHANGED: was %s, now %s. Someone may be "
-                "impersonating it; ask whoever runs it. Chats stay end-to-end safe.",
-                old_fingerprint != NULL ? old_fingerprint : "?", fingerprint);
-        if (t->screen_on)
-            tui_screen_bell();
-    } else if (strcmp(verdict, "new") == 0) {
-        tui_say(t, TUI_ENTRY_INFO, "first contact with this presence server: its key %s is pinned",
-                fingerprint);
+    if (strcmp(verdict, "changed") != 0) {
+        m->server_key_changed = 0; /* "new" or "match": the pin holds (or was just trusted) */
+        if (strcmp(verdict, "new") == 0)
+            tui_say(t, TUI_ENTRY_INFO,
+                    "first contact with this presence server: its key %s is pinned", fingerprint);
+        t->dirty = 1;
+        return;
     }
+    /* Reported again at every reconnection: the banner stays up, the line and the bell come
+     * once per key. */
+    if (m->server_key_changed && strcmp(m->server_new_fp, fingerprint) == 0)
+        return;
+    m->server_key_changed = 1;
+    snprintf(m->server_new_fp, sizeof(m->server_new_fp), "%s", fingerprint);
+    tui_say(t, TUI_ENTRY_WARN,
+            "THE PRESENCE SERVER'S KEY HAS CHANGED: was %s, now %s. Someone may be posing as "
+            "the server: its list of who is online may be false (chats stay end-to-end safe). "
+            "Ask whoever runs it; if they changed it, /trust-server",
+            old_fingerprint != NULL ? old_fingerprint : "?", fingerprint);
+    if (t->screen_on)
+        tui_screen_bell();
 }
 
 static void on_online(void *ud, const mim_core_peer_info *p)
@@ -267,6 +278,9 @@ static void on_key_changed(void *ud, const char *name, const char *old_fp, const
 
     if (c == NULL)
         return;
+    /* Every session the new key tries again reports it: the banner stays, the line comes once. */
+    if (c->key_pending && strcmp(c->new_fp, new_fp) == 0)
+        return;
     c->key_pending = 1;
     c->verified = 0;
     snprintf(c->new_fp, sizeof(c->new_fp), "%s", new_fp);
@@ -381,6 +395,12 @@ static void complete(tui *t)
     if (tui_complete_kind(&t->line) == TUI_COMPLETE_COMMAND) {
         cands = (const char **)tui_command_names;
         n = tui_command_count;
+    } else if (wcsncmp(t->line.buf, L"/trust-server ", 14) == 0) {
+        /* Its argument is the key the warning showed (the only one it would take). */
+        if (!t->m.server_key_changed || (cands = malloc(sizeof(*cands))) == NULL)
+            return;
+        cands[0] = t->m.server_new_fp;
+        n = 1;
     } else {
         n = t->m.n;
         if ((cands = malloc((n + 1) * sizeof(*cands))) == NULL)
@@ -600,6 +620,8 @@ static void contact_one(void *arg, const mim_core_contact_info *ci)
         return;
     c->verified = ci->verified;
     c->key_pending = ci->key_pending;
+    snprintf(c->new_fp, sizeof(c->new_fp), "%s",
+             ci->pending_fingerprint != NULL ? ci->pending_fingerprint : "");
 }
 
 int tui_attach(tui *t, mim_core *core)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",   "/msg",   "/who",   "/status", "/away",  "/back", "/history",
-    "/verify", "/trust", "/close", "/logout", "/login", "/quit",
+    "/help",   "/msg",   "/who",          "/status", "/away",   "/back",  "/history",
+    "/verify", "/trust", "/trust-server", "/close",  "/logout", "/login", "/quit",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -115,6 +115,23 @@ static void parse_verify(const char *args, tui_cmd *out)
         bad(out, "usage: /verify NAME, then /verify NAME yes once the numbers match");
 }
 
+/* "/trust-server [FINGERPRINT]": one word, or none (then the key the warning showed). */
+static void parse_trust_server(const char *args, tui_cmd *out)
+{
+    const char *fp = rest(args);
+    size_t n = fp != NULL ? strcspn(fp, " ") : 0;
+
+    if (fp != NULL && rest(fp + n) != NULL) {
+        bad(out, "usage: /trust-server [FINGERPRINT]");
+    } else if (n >= sizeof(out->fingerprint)) {
+        bad(out, "that is not a key fingerprint");
+    } else {
+        out->kind = TUI_CMD_TRUST_SERVER;
+        memcpy(out->fingerprint, fp != NULL ? fp : "", n);
+        out->fingerprint[n] = '\0';
+    }
+}
+
 /* A command that takes no argument. */
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
 {
@@ -171,6 +188,8 @@ void tui_command_parse(const char *line, tui_cmd *out)
             else
                 out->kind = TUI_CMD_TRUST;
         }
+    } else if (IS("/trust-server")) {
+        parse_trust_server(args, out);
     } else if (IS("/close")) {
         bare(args, out, TUI_CMD_CLOSE, "usage: /close");
     } else if (IS("/logout")) {

@@ -13,15 +13,16 @@ enum tui_cmd_kind {
     TUI_CMD_EMPTY = 0, /* nothing but spaces */
     TUI_CMD_TEXT,      /* text: a message to the open conversation */
     TUI_CMD_HELP,
-    TUI_CMD_MSG,     /* name, text (may be NULL): open the conversation, send text */
-    TUI_CMD_WHO,     /* list who is online */
-    TUI_CMD_STATUS,  /* state, text (may be NULL) */
-    TUI_CMD_AWAY,    /* text (may be NULL) */
-    TUI_CMD_BACK,    /* available again, no text */
-    TUI_CMD_HISTORY, /* count: the last N messages of the open conversation */
-    TUI_CMD_VERIFY,  /* name; confirm: "/verify NAME yes" marks the contact verified */
-    TUI_CMD_TRUST,   /* name: accept its changed key */
-    TUI_CMD_CLOSE,   /* close the open conversation */
+    TUI_CMD_MSG,          /* name, text (may be NULL): open the conversation, send text */
+    TUI_CMD_WHO,          /* list who is online */
+    TUI_CMD_STATUS,       /* state, text (may be NULL) */
+    TUI_CMD_AWAY,         /* text (may be NULL) */
+    TUI_CMD_BACK,         /* available again, no text */
+    TUI_CMD_HISTORY,      /* count: the last N messages of the open conversation */
+    TUI_CMD_VERIFY,       /* name; confirm: "/verify NAME yes" marks the contact verified */
+    TUI_CMD_TRUST,        /* name: accept its changed key */
+    TUI_CMD_TRUST_SERVER, /* fingerprint ("": the one shown): accept the server's new key */
+    TUI_CMD_CLOSE,        /* close the open conversation */
     TUI_CMD_LOGOUT,
     TUI_CMD_LOGIN,
     TUI_CMD_QUIT,
@@ -34,10 +35,11 @@ enum tui_cmd_kind {
 typedef struct tui_cmd {
     enum tui_cmd_kind kind;
     char name[TUI_CMD_NAME_MAX + 1];
-    char state[16];   /* "available", "away" or "busy" */
-    const char *text; /* points into the parsed line (borrowed), or NULL */
-    int count;        /* TUI_CMD_HISTORY */
-    int confirm;      /* TUI_CMD_VERIFY */
+    char state[16];       /* "available", "away" or "busy" */
+    const char *text;     /* points into the parsed line (borrowed), or NULL */
+    int count;            /* TUI_CMD_HISTORY */
+    int confirm;          /* TUI_CMD_VERIFY */
+    char fingerprint[64]; /* TUI_CMD_TRUST_SERVER; "" when not given */
     char error[160];
 } tui_cmd;
 

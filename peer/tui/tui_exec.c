@@ -66,34 +66,34 @@ static void send_text(tui *t, const char *to, const char *text)
 static void help(tui *t)
 {
     static const char *const lines[] = {
-        "Type a line and Enter to send it to the open conversation.",
-        "/msg NAME [TEXT]   open a conversation with NAME (and send TEXT); \"quote\" a name "
-        "with spaces",
-        "/who               who is online",
-        "/status available|away|busy [TEXT]   /away [TEXT]   /back",
-        "/history [N]       the last N (50) messages of the open conversation",
-        "/verify NAME       the safety number to compare with NAME; /verify NAME yes marks "
-        "them verified",
-        "/trust NAME        accept NAME's new key after a key change (check it first!)",
-        "/close             close the open conversation (they see it closed)",
-        "/logout, /login    leave the presence server and come back (history and /msg stay)",
-        "/quit              leave mim (queued messages go out next time)",
-        "Keys: Tab completes names and commands (on an empty line: to the list, Up/Down, "
-        "Enter); Up/Down history; PageUp/PageDown scroll; Ctrl-U/K/W cut; Ctrl-L redraw.",
-        "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread.",
-        "Start a text with // to send one that begins with /.",
+        "Type a line and Enter to send it to the open conversation (// sends a /).",
+        "/msg NAME [TEXT]    open the conversation with NAME (and send TEXT);",
+        "                    a name with spaces goes in quotes: /msg \"ann lee\" hi",
+        "/who                who is online, with their keys",
+        "/status available|away|busy [TEXT],  /away [TEXT],  /back",
+        "/history [N]        the last N (50) messages of the open conversation",
+        "/verify NAME [yes]  the safety number to compare with NAME; yes: it matched",
+        "/trust NAME         accept NAME's changed key (check it with them first!)",
+        "/trust-server [FP]  accept the server's changed key (ask its admin first!)",
+        "/close              close the open conversation (they see it closed)",
+        "/logout, /login     leave the presence server and come back",
+        "/quit               leave mim (queued messages go out next time)",
+        "Tab        complete a command or name; on an empty line: to the list",
+        "Up/Down    the input history (in the list: move; Enter opens)",
+        "PgUp/PgDn  scroll    Ctrl-U/K/W  cut    Ctrl-L  redraw    Ctrl-C  quit",
+        "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread",
     };
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-        tui_say(t, TUI_ENTRY_INFO, "%s", lines[i]);
-    tui_say(t, TUI_ENTRY_INFO, "Logs: %s", t->log_path);
+        tui_say(t, TUI_ENTRY_TEXT, "%s", lines[i]);
+    tui_say(t, TUI_ENTRY_TEXT, "Logs: %s", t->log_path);
 }
 
 static void who_one(void *arg, const mim_core_peer_info *p)
 {
     tui *t = arg;
 
-    tui_say(t, TUI_ENTRY_INFO, "%s  %s%s%s  key %s  at %s port %u", p->name, p->status,
+    tui_say(t, TUI_ENTRY_TEXT, "%s  %s%s%s  key %s  at %s port %u", p->name, p->status,
             p->text[0] != '\0' ? ": " : "", p->text, p->fingerprint, p->addr, (unsigned)p->port);
 }
 
@@ -170,6 +170,32 @@ static void trust(tui *t, const char *name)
     tui_say(t, TUI_ENTRY_INFO, "the new key of %s is trusted; held messages go out", name);
 }
 
+/* Accepts the presence server's changed key: the one given, else the one the warning showed. */
+static void trust_server(tui *t, const char *given)
+{
+    tui_model *m = &t->m;
+    const char *fp = given[0] != '\0'              ? given
+                     : m->server_new_fp[0] != '\0' ? m->server_new_fp
+                                                   : NULL;
+    int rc = mim_core_trust_server(t->core, fp);
+
+    if (rc == MIM_CORE_ENOTHING) {
+        tui_say(t, TUI_ENTRY_WARN, "the presence server's key has not changed: nothing to trust");
+        return;
+    }
+    if (rc == MIM_CORE_EFINGERPRINT) {
+        tui_say(t, TUI_ENTRY_WARN, "%s is not the server's new key: nothing trusted", fp);
+        return;
+    }
+    if (rc != 0) {
+        say_refusal(t, rc, "the server");
+        return;
+    }
+    m->server_key_changed = 0;
+    tui_say(t, TUI_ENTRY_INFO, "the presence server's new key %s is trusted (pinned)",
+            fp != NULL ? fp : "");
+}
+
 static void set_status(tui *t, const char *state, const char *text)
 {
     int rc = mim_core_status(t->core, state, text);
@@ -187,6 +213,7 @@ void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
     tui_contact *cur;
+    size_t before;
 
     if (t->core == NULL)
         return;
@@ -218,8 +245,11 @@ void tui_exec(tui *t, const char *line)
             send_text(t, cmd.name, cmd.text);
         break;
     case TUI_CMD_WHO:
-        tui_say(t, TUI_ENTRY_INFO, "online now:");
+        tui_say(t, TUI_ENTRY_TEXT, "online now:");
+        before = tui_model_view(&t->m)->n;
         mim_core_who(t->core, who_one, t);
+        if (tui_model_view(&t->m)->n == before)
+            tui_say(t, TUI_ENTRY_TEXT, "nobody else");
         break;
     case TUI_CMD_STATUS:
         set_status(t, cmd.state, cmd.text);
@@ -238,6 +268,9 @@ void tui_exec(tui *t, const char *line)
         break;
     case TUI_CMD_TRUST:
         trust(t, cmd.name);
+        break;
+    case TUI_CMD_TRUST_SERVER:
+        trust_server(t, cmd.fingerprint);
         break;
     case TUI_CMD_CLOSE:
         if ((cur = tui_model_current(&t->m)) == NULL) {

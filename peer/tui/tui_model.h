@@ -20,6 +20,7 @@ enum tui_entry_kind {
     TUI_ENTRY_OUT,    /* a message of ours, with its state */
     TUI_ENTRY_INFO,   /* a grey line: opened, closed, went offline, command output */
     TUI_ENTRY_WARN,   /* a loud line: a key change, an error */
+    TUI_ENTRY_TEXT,   /* command output to read (/help, /who): no time, no mark */
 };
 
 enum tui_msg_state {
@@ -77,6 +78,8 @@ typedef struct tui_model {
     char server[80];
     char conn[16]; /* "connected", "reconnecting", "disconnected", "starting" */
     int logged_out;
+    int server_key_changed; /* the server's key is not the pinned one, until /trust-server */
+    char server_new_fp[64]; /* that key's fingerprint (server_key_changed) */
     enum tui_presence my_presence;
     char my_text[129];
 } tui_model;

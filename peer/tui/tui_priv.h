@@ -33,7 +33,8 @@ struct tui {
     char fatal[300];
 };
 
-/* Adds a grey line (TUI_ENTRY_INFO) or a loud one (TUI_ENTRY_WARN) to the open view. */
+/* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
+ * (TUI_ENTRY_TEXT, drawn without a time) to the open view. */
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The wall clock in milliseconds since the epoch (message times). */
 int64_t tui_now_ms(void);

@@ -198,8 +198,9 @@ static const char *state_label(enum tui_msg_state s)
     }
 }
 
-/* The entry as one wide string (time, sender, text, state), sanitised: its length. */
-static size_t entry_text(const tui_entry *e, wchar_t *out, size_t cap)
+/* The entry as one wide string (time, sender, text, state), sanitised: its length. *head_cols
+ * gets the columns of the time and sender (the indent of its wrapped rows). */
+static size_t entry_text(const tui_entry *e, wchar_t *out, size_t cap, int *head_cols)
 {
     char head[200] = "";
     size_t n = 0;
@@ -218,6 +219,7 @@ static size_t entry_text(const tui_entry *e, wchar_t *out, size_t cap)
         snprintf(head + hl, sizeof(head) - hl, "%s", e->kind == TUI_ENTRY_WARN ? "!! " : "-- ");
     }
     n = tui_text_sanitize(head, strlen(head), 0, out, cap);
+    *head_cols = tui_text_width(out, n);
     n += tui_text_sanitize(e->text, strlen(e->text), TUI_TEXT_KEEP_NEWLINE, out + n, cap - n);
     if (e->kind == TUI_ENTRY_OUT) {
         const char *lab = state_label(e->state);
@@ -226,24 +228,41 @@ static size_t entry_text(const tui_entry *e, wchar_t *out, size_t cap)
     return n;
 }
 
-/* Splits s into rows of at most cols columns (and at each '\n'): row_start[0..rows] are the
- * offsets, newlines are skipped when drawn. Returns the number of rows (>= 1). */
-static size_t wrap(const wchar_t *s, size_t n, int cols)
+/* Splits s into rows of at most cols columns, the rows after the first indent columns
+ * narrower (and at each '\n'): row_start[0..rows] are the offsets, newlines are skipped when
+ * drawn. A row breaks after its last space when it has one (words stay whole), else mid-word
+ * (a word longer than the row). Returns the number of rows (>= 1). */
+static size_t wrap(const wchar_t *s, size_t n, int cols, int indent)
 {
-    size_t rows = 0, i = 0;
-    int used = 0;
+    int first_cols = cols;
+
+    size_t rows = 0, i = 0, space = 0; /* space: just after the row's last space, 0: none */
+    int used = 0, after_space = 0;     /* after_space: the columns from there to i */
 
     row_start[rows++] = 0;
     while (i < n && rows < WRAP_MAX) {
         int w = s[i] == L'\n' ? 0 : tui_text_char_width(s[i]);
+        if (rows == 2 && cols == first_cols)
+            cols = first_cols - indent; /* the first row is done */
         if (s[i] == L'\n') {
             row_start[rows++] = i + 1;
-            used = 0;
-        } else if (used + w > cols && used > 0) {
-            row_start[rows++] = i;
-            used = w;
+            used = after_space = 0;
+            space = 0;
+        } else if (used + w > cols && used > 0 && s[i] != L' ') {
+            if (space > row_start[rows - 1]) { /* the word goes down whole */
+                row_start[rows++] = space;
+                used = after_space + w;
+            } else {
+                row_start[rows++] = i;
+                used = w;
+            }
+            space = 0;
+            after_space = w;
         } else {
-            used += w;
+            used += w; /* a space past the edge hangs there, drawn clipped */
+            after_space = s[i] == L' ' ? 0 : after_space + w;
+            if (s[i] == L' ')
+                space = i + 1;
         }
         i++;
     }
@@ -262,6 +281,8 @@ static attr_t entry_attr(const tui_model *m, const tui_entry *e)
                    : A_NORMAL;
     case TUI_ENTRY_WARN:
         return A_BOLD | (has_colors() ? COLOR_PAIR(PAIR_WARN) : A_REVERSE);
+    case TUI_ENTRY_TEXT:
+        return A_NORMAL;
     default:
         return A_DIM;
     }
@@ -278,8 +299,13 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
 
     while (i > 0 && y > top) {
         const tui_entry *e = &v->e[--i];
-        size_t n = entry_text(e, wrap_buf, WRAP_MAX);
-        size_t rows = wrap(wrap_buf, n, cols);
+        int indent;
+        size_t n = entry_text(e, wrap_buf, WRAP_MAX, &indent);
+        size_t rows;
+
+        if (indent > cols / 3)
+            indent = 0; /* a narrow view: every column for the text */
+        rows = wrap(wrap_buf, n, cols, indent);
 
         attrset(entry_attr(m, e));
         for (size_t r = rows; r > 0 && y > top; r--) {
@@ -291,7 +317,8 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
             if (to > from && wrap_buf[to - 1] == L'\n')
                 to--;
             y--;
-            put_wide(y, x, wrap_buf + from, to - from, cols);
+            put_wide(y, r > 1 ? x + indent : x, wrap_buf + from, to - from,
+                     r > 1 ? cols - indent : cols);
         }
     }
     attrset(A_NORMAL);
@@ -303,6 +330,22 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
         return 1;
     }
     return 0;
+}
+
+/* A loud block (white on red, or reversed) from row y, text wrapped at word boundaries, on
+ * rows before `bottom` (one is left for the conversation): returns the row after it. */
+static int draw_banner(int y, int bottom, int x, int cols, const char *text)
+{
+    size_t n = tui_text_sanitize(text, strlen(text), 0, wrap_buf, WRAP_MAX);
+    size_t rows = wrap(wrap_buf, n, cols - 2, 0); /* a margin on both sides */
+
+    attrset(A_BOLD | (has_colors() ? COLOR_PAIR(PAIR_BANNER) : A_REVERSE));
+    for (size_t r = 0; r < rows && y < bottom - 1; r++, y++) {
+        fill_row(y, x, cols);
+        put_wide(y, x + 1, wrap_buf + row_start[r], row_start[r + 1] - row_start[r], cols - 2);
+    }
+    attrset(A_NORMAL);
+    return y;
 }
 
 static void draw_conversation(tui_model *m, int rows, int x, int cols)
@@ -323,18 +366,21 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
         put_text(0, x, head, cols);
     }
     attrset(A_NORMAL);
-    if (c != NULL && c->key_pending && rows > 6) {
-        attrset(A_BOLD | A_BLINK | (has_colors() ? COLOR_PAIR(PAIR_BANNER) : A_REVERSE));
-        fill_row(1, x, cols);
-        fill_row(2, x, cols);
+    /* Loud, and on top of whatever is open: they stay until the key is trusted. */
+    if (m->server_key_changed) {
         snprintf(head, sizeof(head),
-                 " !! THE KEY OF %.130s HAS CHANGED -- messages to them are held", c->name);
-        put_text(1, x, head, cols);
-        snprintf(head, sizeof(head), " new key %.60s: check it with them, then /trust %.130s",
-                 c->new_fp, c->name);
-        put_text(2, x, head, cols);
-        attrset(A_NORMAL);
-        top = 3;
+                 "!! THE PRESENCE SERVER'S KEY HAS CHANGED: its list of who is online may be "
+                 "false. New key %.60s: ask whoever runs the server, then /trust-server",
+                 m->server_new_fp);
+        top = draw_banner(top, rows, x, cols, head);
+    }
+    if (c != NULL && c->key_pending) {
+        snprintf(head, sizeof(head),
+                 "!! THE KEY OF %.130s HAS CHANGED: messages to them are held. %s%.60s%scheck "
+                 "it with them, then /trust %.130s",
+                 c->name, c->new_fp[0] != '\0' ? "New key " : "", c->new_fp,
+                 c->new_fp[0] != '\0' ? ": " : "", c->name);
+        top = draw_banner(top, rows, x, cols, head);
     }
     if (draw_view(m, top, rows, x, cols)) {
         for (int y = top; y < rows; y++)
@@ -358,9 +404,11 @@ static void draw_status_bar(const tui_model *m, int y)
                        : strcmp(m->conn, "reconnecting") == 0 ? "reconnecting (stale table)"
                                                               : m->conn;
 
-    snprintf(bar, sizeof(bar), " %.130s [%s%s%.60s] | server %s %s | key %s | /help", m->me,
-             tui_presence_name(m->my_presence), m->my_text[0] != '\0' ? ": " : "", m->my_text,
-             m->server[0] != '\0' ? m->server : "(LAN discovery)", conn, m->fingerprint);
+    /* The connection state goes first: on a narrow terminal it is what must still show. */
+    snprintf(bar, sizeof(bar), " %.130s [%s%s%.60s] | %s%s | server %s | key %s | /help", m->me,
+             tui_presence_name(m->my_presence), m->my_text[0] != '\0' ? ": " : "", m->my_text, conn,
+             m->server_key_changed ? " (SERVER KEY CHANGED)" : "",
+             m->server[0] != '\0' ? m->server : "(LAN discovery)", m->fingerprint);
     attrset(A_REVERSE);
     fill_row(y, 0, COLS);
     put_text(y, 0, bar, COLS);
@@ -389,6 +437,19 @@ static void draw_input(const tui_model *m, const tui_line *l, int y)
     move(y, cx);
 }
 
+/* What a terminal under MIN_COLS x MIN_ROWS shows instead, wrapped into what there is. */
+static void draw_too_small(void)
+{
+    static const char text[] = "mim: the terminal is too small (40x8 at least)";
+    size_t n = tui_text_sanitize(text, sizeof(text) - 1, 0, wrap_buf, WRAP_MAX);
+    size_t rows = wrap(wrap_buf, n, COLS, 0);
+
+    for (size_t r = 0; r < rows && (int)r < LINES; r++)
+        put_wide((int)r, 0, wrap_buf + row_start[r], row_start[r + 1] - row_start[r], COLS);
+    curs_set(0);
+    refresh();
+}
+
 void tui_screen_draw(tui_model *m, const tui_line *l)
 {
     int lw, rows;
@@ -397,8 +458,7 @@ void tui_screen_draw(tui_model *m, const tui_line *l)
         return;
     erase();
     if (LINES < MIN_ROWS || COLS < MIN_COLS) {
-        put_text(0, 0, "mim: the terminal is too small", COLS);
-        refresh();
+        draw_too_small();
         return;
     }
     lw = list_width();

@@ -7,6 +7,7 @@
 #include "tmux_pane.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,11 +24,23 @@ static int setup(void **state)
     return fixture_setup(state, "tui");
 }
 
+/* A second presence server (another key on the same port), for server_key; stopped and
+ * removed in teardown whatever happened. */
+static pe_server other_srv;
+
 static int teardown(void **state)
 {
     fixture *f = *state;
     tp_kill_server(f->tmp); /* SIGHUP: every mim in it quits */
+    pe_server_cleanup(&other_srv);
     return fixture_teardown(state);
+}
+
+static int bell_flag(tmux_pane *p)
+{
+    char flag[16];
+    tp_format(p, "#{window_bell_flag}", flag, sizeof(flag));
+    return strcmp(flag, "1") == 0;
 }
 
 /* Two interfaces that see each other online. */
@@ -51,7 +64,9 @@ static void test_chat(void **state)
     char row[1024];
 
     start_two(f, &a, &b);
-    /* Tab completes the name; the message is delivered, and bob is told who talks. */
+    assert_false(bell_flag(&b));
+    /* Tab completes the name; the message is delivered, and bob is told who talks (and the
+     * bell rings). */
     tp_type(&a, "/msg b", 0);
     tp_key(&a, "Tab");
     tp_type(&a, "hello bob", 1);
@@ -59,6 +74,7 @@ static void test_chat(void **state)
     tp_expect(&b, "alice is talking to you");
     tp_expect(&b, "alice: hello bob");
     tp_expect(&b, "\nalice>"); /* the conversation opened by itself (its prompt) */
+    assert_true(bell_flag(&b));
     tp_type(&b, "hi alice", 1);
     tp_expect(&b, "bob: hi alice (delivered)");
     tp_expect(&a, "bob: hi alice");
@@ -179,10 +195,145 @@ static void test_escape(void **state)
     mp_quit(carol);
 }
 
+/* A contact's key changes (the name freed by the admin, a new key under it): a banner over
+ * the conversation and a mark in the list; the message is held until /trust, which the banner
+ * names, and the banner comes back with the key after a restart. */
+static void test_key_change(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1], *new_bob = &f->peers[2];
+    tmux_pane a;
+    char new_fp[64];
+
+    tp_init(&a, f->tmp, "alice");
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    start_peer(f, bob);
+    tp_expect(&a, "+ bob");
+    tp_type(&a, "/msg bob hi", 1);
+    tp_expect(&a, "alice: hi (delivered)");
+    mp_quit(bob);
+    tp_expect(&a, "bob went offline");
+    free_name(&f->srv, "bob");
+    mp_init(new_bob, f, "bob", "bob2");
+    snprintf(new_fp, sizeof(new_fp), "%s", sfield(start_peer(f, new_bob), "fingerprint"));
+    tp_expect(&a, "+ bob");
+
+    tp_type(&a, "are you bob?", 1);
+    tp_expect(&a, "THE KEY OF bob HAS CHANGED: messages to them are held");
+    tp_expect(&a, "+ !bob");
+    tp_expect(&a, "then /trust bob");
+    tp_expect(&a, "alice: are you bob? (queued)");
+    assert_true(tp_row_of(&a, "THE KEY OF bob HAS CHANGED: messages") == 1); /* on top */
+
+    /* After a restart the banner still names the new key. */
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    tp_expect(&a, "+ !bob");
+    tp_type(&a, "/msg bob", 1);
+    tp_expect(&a, new_fp);
+    tp_type(&a, "/trust bob", 1);
+    tp_expect(&a, "the new key of bob is trusted");
+    tp_expect(&a, "alice: are you bob? (delivered)");
+    mp_expect(new_bob, 0, "message", "text", "are you bob?");
+    assert_int_equal(tp_row_of(&a, "HAS CHANGED: messages"), -1); /* the banner is gone */
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+}
+
+/* The presence server comes back with another key: the status bar says reconnecting while it
+ * is away, then a banner and the status bar say the key changed, until /trust-server (whose
+ * argument Tab completes with the new key). */
+static void test_server_key(void **state)
+{
+    fixture *f = *state;
+    tmux_pane a;
+
+    tp_init(&a, f->tmp, "alice");
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    tp_expect(&a, "| connected |");
+    tp_type(&a, "/trust-server", 1);
+    tp_expect(&a, "the presence server's key has not changed");
+
+    assert_int_equal(pe_server_init(&other_srv, "tui-srv2"), 0);
+    pe_server_kill(&f->srv);
+    tp_expect(&a, "| reconnecting (stale table) |");
+    assert_int_equal(pe_server_start(&other_srv, f->srv.port), 0);
+    tp_expect(&a, "THE PRESENCE SERVER'S KEY HAS CHANGED: its list");
+    tp_expect(&a, "| connected (SERVER KEY CHANGED) |");
+    assert_true(tp_row_of(&a, "THE PRESENCE SERVER'S KEY HAS CHANGED: its list") == 1);
+
+    tp_type(&a, "/trust-s", 0);
+    tp_key(&a, "Tab");
+    tp_expect(&a, "\nmim> /trust-server");
+    tp_key(&a, "Tab");
+    tp_expect(&a, other_srv.fingerprint);
+    tp_key(&a, "Enter");
+    tp_expect(&a, "the presence server's new key");
+    tp_expect(&a, "| connected |");
+    assert_int_equal(tp_row_of(&a, "KEY HAS CHANGED: its list"), -1);
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+}
+
+/* Tiny terminals, a long message of wide, combining and emoji characters, then SIGTERM: mim
+ * keeps running through every size, draws the message wrapped at words, and quits with 0. */
+static void test_sizes_and_signal(void **state)
+{
+    fixture *f = *state;
+    tmux_pane a, b;
+    char text[4200];
+    size_t n = 0;
+    static const char word[] = "\xe6\xbc\xa2\xe5\xad\x97\xf0\x9f\x98\x80"
+                               "e\xcc\x81"
+                               "xyz "; /* 漢字😀é */
+
+    start_two(f, &a, &b);
+    while (n + sizeof(word) < 4000) {
+        memcpy(text + n, word, sizeof(word) - 1);
+        n += sizeof(word) - 1;
+    }
+    memcpy(text + n, "END", 4);
+    tp_type(&b, "/msg alice ", 0);
+    tp_type(&b, text, 1);
+    tp_expect(&b, "(delivered)"); /* the only message: its END may wrap */
+    tp_expect(&a, "END");
+
+    tp_resize(&a, 20, 5);
+    tp_expect(&a, "too small");
+    tp_resize(&a, 1, 1);
+    tp_resize(&a, 2, 2);
+    tp_resize(&a, 40, 8); /* the smallest full screen */
+    tp_expect_row(&a, 6, " alice [available] | connected");
+    tp_resize(&a, COLS, ROWS);
+    tp_expect_row(&a, ROWS - 2, " alice [available]");
+    /* Wrapped at spaces: no row of the conversation starts or ends inside a word. */
+    assert_true(tp_row_of(&a, "xyz \xe6\xbc\xa2") >= 0);
+    for (int r = 2; r < ROWS - 3; r++) {
+        char row[1024];
+        size_t len;
+        tp_row(&a, r, row, sizeof(row));
+        len = strlen(row);
+        while (len > 0 && row[len - 1] == ' ')
+            len--;
+        if (len >= 3 && strstr(row, "END") == NULL)
+            assert_memory_equal(row + len - 3, "xyz", 3); /* every full row ends a word */
+    }
+
+    tp_signal(&a, SIGTERM);
+    assert_int_equal(tp_wait_exit(&a), 0);
+    tp_expect(&b, "alice went offline");
+    tp_signal(&b, SIGHUP);
+    assert_int_equal(tp_wait_exit(&b), 0);
+}
+
 static const pe_test tests[] = {
     {"chat", test_chat},
     {"offline_queue", test_offline_queue},
     {"escape", test_escape},
+    {"key_change", test_key_change},
+    {"server_key", test_server_key},
+    {"sizes_and_signal", test_sizes_and_signal},
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -210,6 +211,23 @@ void tp_format(tmux_pane *p, const char *format, char *out, size_t cap)
 {
     run_tmux(p->socket, out, cap, "display-message", "-p", "-t", p->name, format, NULL);
     out[strcspn(out, "\n")] = '\0';
+}
+
+void tp_signal(tmux_pane *p, int sig)
+{
+    char pid_str[24], path[80], children[256];
+    long mim_pid = 0;
+    FILE *f;
+
+    /* The pane runs `sh -c "mim ...; echo $? > ..."`: mim is the shell's only child. */
+    tp_format(p, "#{pane_pid}", pid_str, sizeof(pid_str));
+    snprintf(path, sizeof(path), "/proc/%s/task/%s/children", pid_str, pid_str);
+    assert_non_null(f = fopen(path, "r"));
+    if (fgets(children, sizeof(children), f) != NULL)
+        mim_pid = strtol(children, NULL, 10);
+    fclose(f);
+    assert_true(mim_pid > 0);
+    assert_int_equal(kill((pid_t)mim_pid, sig), 0);
 }
 
 int tp_wait_exit(tmux_pane *p)

@@ -46,6 +46,8 @@ void tp_row(const tmux_pane *p, int row, char *out, size_t cap);
 void tp_resize(tmux_pane *p, int cols, int rows);
 /* A tmux format of the pane (e.g. "#{pane_title}") into out. */
 void tp_format(tmux_pane *p, const char *format, char *out, size_t cap);
+/* Sends signal sig to the mim running in the pane (the child of the pane's shell). */
+void tp_signal(tmux_pane *p, int sig);
 /* Waits (bounded) for mim to end and returns its exit status; fails the test if it does not. */
 int tp_wait_exit(tmux_pane *p);
 /* Kills the private tmux server, whatever runs in it (teardown). */

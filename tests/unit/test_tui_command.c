@@ -125,6 +125,25 @@ static void test_bare_commands(void **state)
     assert_true(strlen(parse("/nope").error) > 0);
 }
 
+static void test_trust_server(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/trust-server");
+    assert_int_equal(c.kind, TUI_CMD_TRUST_SERVER);
+    assert_string_equal(c.fingerprint, ""); /* the key the warning showed */
+    c = parse("/trust-server  abcd-efgh  ");
+    assert_int_equal(c.kind, TUI_CMD_TRUST_SERVER);
+    assert_string_equal(c.fingerprint, "abcd-efgh");
+    assert_int_equal(parse("/trust-server a b").kind, TUI_CMD_BAD);
+    c = parse("/trust-server "
+              "0123456789012345678901234567890123456789012345678901234567890123456789");
+    assert_int_equal(c.kind, TUI_CMD_BAD); /* longer than any fingerprint */
+    c = parse("/trust bob");               /* not mistaken for its longer sibling */
+    assert_int_equal(c.kind, TUI_CMD_TRUST);
+    assert_string_equal(c.name, "bob");
+}
+
 static void test_every_listed_command_parses(void **state)
 {
     (void)state;
@@ -138,13 +157,10 @@ static void test_every_listed_command_parses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_and_empty),
-        cmocka_unit_test(test_msg),
-        cmocka_unit_test(test_status_family),
-        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_verify_trust),
-        cmocka_unit_test(test_bare_commands),
-        cmocka_unit_test(test_every_listed_command_parses),
+        cmocka_unit_test(test_text_and_empty), cmocka_unit_test(test_msg),
+        cmocka_unit_test(test_status_family),  cmocka_unit_test(test_history),
+        cmocka_unit_test(test_verify_trust),   cmocka_unit_test(test_bare_commands),
+        cmocka_unit_test(test_trust_server),   cmocka_unit_test(test_every_listed_command_parses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
