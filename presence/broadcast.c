@@ -59,10 +59,9 @@ int broadcast_flush_session(session *s, int final)
     /* The channel seals it; any failure past its checks (a slow reader, no memory) closes the
      * channel with its own reason. */
     rc = mim_channel_send(s->ch, s->out.data, s->out.len, final);
-    mim_wipe(s->out.data, s->out.len);
-    mim_buf_reset(&s->out);
-    if (s->out.cap > 4096)
-        mim_buf_free(&s->out); /* a table burst should not stay allocated while idle */
+    /* Freed, not kept for the next turn: most peers are idle most of the time, and a kept
+     * buffer (as large as the largest batch it ever held) would stay with each of them. */
+    mim_buf_wipe_free(&s->out);
     if (rc == MIM_ESTATE || rc == MIM_EINVAL) {
         /* A bug (queue_element checks both), but never a silent one. */
         mim_log_error("conn %llu: cannot send %s", (unsigned long long)mim_channel_id(s->ch),

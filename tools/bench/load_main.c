@@ -1,0 +1,375 @@
+/* mim-bench-load: many simulated peers in one libuv process, against one server on 127.0.0.1.
+ *
+ *   mim-bench-load --proto mim|naive|irc|mqtt --case storm|status|idle --n N --port P
+ *                  [--window W] [--reps R] [--server-pid PID] [--key-dir DIR] [--timeout S]
+ *
+ * storm   peers log in one after another (at most W in their login at once) and every login
+ *         reaches all others; prints the seconds from the first connect until every peer knows
+ *         all n-1 others.
+ * status  all n log in first (not timed), then peer 0 announces R status changes one after
+ *         another; prints, per change, the seconds until the last of the n peers (the sender
+ *         included: the server confirms it) has it.
+ * idle    prints the server's RSS growth per logged-in idle peer (VmRSS of --server-pid before
+ *         the first connect and 1 s after the last login).
+ *
+ * Output: one "result <case> <value>" line per measurement on stdout; errors on stderr, exit 1.
+ * Bounded: the whole run stops itself after --timeout seconds (default 300) as a failure. */
+#include "load.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+enum load_case { CASE_STORM, CASE_STATUS, CASE_IDLE };
+enum load_phase { PHASE_LOGIN, PHASE_SETTLE, PHASE_STATUS, PHASE_DONE };
+
+/* The engine's own state: one run per process. */
+static struct {
+    load_ctx ctx;
+    enum load_case which;
+    enum load_phase phase;
+    int reps;
+    long server_pid;
+    long rss_before_kb;
+    uint64_t t0;        /* uv_hrtime() at the start of what is being timed */
+    unsigned seq;       /* the status number in flight */
+    uv_timer_t timer;   /* settle delays and gaps */
+    uv_timer_t timeout; /* the run's bound */
+} eng;
+
+static void finish(void);
+
+const char *load_peer_name(const load_peer *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "p%d", p->index);
+    return buf;
+}
+
+void load_fail(load_ctx *ctx, const load_peer *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ctx->failed)
+        return;
+    ctx->failed = 1;
+    fprintf(stderr, "mim-bench-load: %s: ", ctx->proto->name);
+    if (p != NULL)
+        fprintf(stderr, "peer p%d: ", p->index);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    finish();
+}
+
+static double seconds_since(uint64_t t0)
+{
+    return (double)(uv_hrtime() - t0) / 1e9;
+}
+
+/* VmRSS of pid in KiB, or -1. */
+static long rss_kb(long pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Starts peers while the login window has room. */
+static void start_more(load_ctx *ctx)
+{
+    while (!ctx->failed && ctx->next_start < ctx->n && ctx->in_login < ctx->window) {
+        load_peer *p = &ctx->peers[ctx->next_start++];
+        p->started = 1;
+        ctx->in_login++;
+        if (ctx->proto->start(p) != 0) {
+            load_fail(ctx, p, "cannot start");
+            return;
+        }
+    }
+}
+
+void load_logged_in(load_peer *p)
+{
+    load_ctx *ctx = p->ctx;
+
+    if (p->logged_in)
+        return;
+    p->logged_in = 1;
+    ctx->in_login--;
+    ctx->nlogged++;
+    start_more(ctx);
+    ctx->on_progress(ctx);
+}
+
+void load_knows(load_peer *p, long delta)
+{
+    load_ctx *ctx = p->ctx;
+
+    p->knows += delta;
+    if (!p->complete && p->knows >= ctx->n - 1) {
+        p->complete = 1;
+        ctx->ncomplete++;
+        ctx->on_progress(ctx);
+    }
+}
+
+void load_status_seen(load_peer *p, unsigned seq)
+{
+    load_ctx *ctx = p->ctx;
+
+    if (seq <= p->status_seen)
+        return;
+    p->status_seen = seq;
+    if (seq == ctx->status_want) {
+        ctx->nstatus++;
+        ctx->on_progress(ctx);
+    }
+}
+
+/* ---- the cases -------------------------------------------------------------------------- */
+
+static int everyone_in(const load_ctx *ctx)
+{
+    /* MQTT has no membership to learn: logged in is all there is. */
+    if (ctx->proto == &load_proto_mqtt)
+        return ctx->nlogged == ctx->n;
+    return ctx->nlogged == ctx->n && ctx->ncomplete == ctx->n;
+}
+
+static void send_next_status(uv_timer_t *t)
+{
+    load_ctx *ctx = &eng.ctx;
+    (void)t;
+
+    eng.seq++;
+    ctx->status_want = eng.seq;
+    ctx->nstatus = 0;
+    eng.phase = PHASE_STATUS;
+    eng.t0 = uv_hrtime();
+    if (ctx->proto->send_status(&ctx->peers[0], eng.seq) != 0)
+        load_fail(ctx, &ctx->peers[0], "cannot send a status");
+}
+
+static void after_settle(uv_timer_t *t)
+{
+    load_ctx *ctx = &eng.ctx;
+    long after;
+
+    if (eng.which == CASE_STATUS) {
+        send_next_status(t);
+        return;
+    }
+    /* CASE_IDLE */
+    after = rss_kb(eng.server_pid);
+    if (after < 0 || eng.rss_before_kb < 0) {
+        load_fail(ctx, NULL, "cannot read VmRSS of pid %ld", eng.server_pid);
+        return;
+    }
+    printf("result idle_bytes_per_peer %.1f\n",
+           (double)(after - eng.rss_before_kb) * 1024.0 / (double)ctx->n);
+    printf("info rss_before_kb %ld rss_after_kb %ld\n", eng.rss_before_kb, after);
+    fflush(stdout);
+    finish();
+}
+
+static void on_progress(load_ctx *ctx)
+{
+    if (ctx->failed || eng.phase == PHASE_DONE)
+        return;
+    switch (eng.phase) {
+    case PHASE_LOGIN:
+        if (!everyone_in(ctx))
+            return;
+        if (eng.which == CASE_STORM) {
+            printf("result storm %.6f\n", seconds_since(eng.t0));
+            fflush(stdout);
+            finish();
+            return;
+        }
+        /* Let the last adds and any keepalive settle before the next measurement. */
+        eng.phase = PHASE_SETTLE;
+        uv_timer_start(&eng.timer, after_settle, eng.which == CASE_IDLE ? 1000 : 300, 0);
+        return;
+    case PHASE_STATUS:
+        if (ctx->nstatus < ctx->n)
+            return;
+        printf("result status %.6f\n", seconds_since(eng.t0));
+        fflush(stdout);
+        if ((int)eng.seq >= eng.reps) {
+            finish();
+            return;
+        }
+        eng.phase = PHASE_SETTLE;
+        uv_timer_start(&eng.timer, send_next_status, 100, 0);
+        return;
+    default:
+        return;
+    }
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    load_ctx *ctx = &eng.ctx;
+    (void)t;
+    load_fail(ctx, NULL, "timed out: %d started, %d logged in, %d complete, %d/%d have status %u",
+              ctx->next_start, ctx->nlogged, ctx->ncomplete, ctx->nstatus, ctx->n,
+              ctx->status_want);
+}
+
+/* Ends the run: every connection and the engine's timers close, so uv_run returns. */
+static void finish(void)
+{
+    if (eng.phase == PHASE_DONE)
+        return;
+    eng.phase = PHASE_DONE;
+    uv_timer_stop(&eng.timer);
+    uv_timer_stop(&eng.timeout);
+    uv_close((uv_handle_t *)&eng.timer, NULL);
+    uv_close((uv_handle_t *)&eng.timeout, NULL);
+    eng.ctx.proto->stop_all(&eng.ctx);
+}
+
+/* 5000 sockets need more than the usual soft limit of 1024 descriptors. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: mim-bench-load --proto mim|naive|irc|mqtt --case storm|status|idle "
+                    "--n N --port P [--window W] [--reps R] [--server-pid PID] [--key-dir DIR] "
+                    "[--timeout S]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"proto", required_argument, NULL, 'P'},      {"case", required_argument, NULL, 'c'},
+        {"n", required_argument, NULL, 'n'},          {"port", required_argument, NULL, 'p'},
+        {"window", required_argument, NULL, 'w'},     {"reps", required_argument, NULL, 'r'},
+        {"server-pid", required_argument, NULL, 's'}, {"key-dir", required_argument, NULL, 'k'},
+        {"timeout", required_argument, NULL, 't'},    {NULL, 0, NULL, 0},
+    };
+    load_ctx *ctx = &eng.ctx;
+    uv_loop_t loop;
+    const char *proto = NULL, *which = NULL;
+    long timeout_s = 300;
+    int c;
+
+    ctx->window = 64;
+    eng.reps = 5;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'P':
+            proto = optarg;
+            break;
+        case 'c':
+            which = optarg;
+            break;
+        case 'n':
+            ctx->n = atoi(optarg);
+            break;
+        case 'p':
+            ctx->port = atoi(optarg);
+            break;
+        case 'w':
+            ctx->window = atoi(optarg);
+            break;
+        case 'r':
+            eng.reps = atoi(optarg);
+            break;
+        case 's':
+            eng.server_pid = atol(optarg);
+            break;
+        case 'k':
+            ctx->key_dir = optarg;
+            break;
+        case 't':
+            timeout_s = atol(optarg);
+            break;
+        default:
+            usage();
+            return 2;
+        }
+    }
+    if (proto == NULL || which == NULL || ctx->n < 2 || ctx->n > 100000 || ctx->port <= 0 ||
+        ctx->port > 65535 || ctx->window < 1 || eng.reps < 1 || eng.reps > 100 || timeout_s < 1 ||
+        timeout_s > 3600) {
+        usage();
+        return 2;
+    }
+    if (strcmp(proto, "mim") == 0)
+        ctx->proto = &load_proto_mim;
+    else if (strcmp(proto, "naive") == 0)
+        ctx->proto = &load_proto_naive;
+    else if (strcmp(proto, "irc") == 0)
+        ctx->proto = &load_proto_irc;
+    else if (strcmp(proto, "mqtt") == 0)
+        ctx->proto = &load_proto_mqtt;
+    else {
+        usage();
+        return 2;
+    }
+    if (strcmp(which, "storm") == 0 && ctx->proto != &load_proto_mqtt)
+        eng.which = CASE_STORM;
+    else if (strcmp(which, "status") == 0 && ctx->proto != &load_proto_irc)
+        eng.which = CASE_STATUS;
+    else if (strcmp(which, "idle") == 0 && eng.server_pid > 0)
+        eng.which = CASE_IDLE;
+    else {
+        fprintf(stderr,
+                "mim-bench-load: case %s does not apply to %s (idle needs "
+                "--server-pid)\n",
+                which, proto);
+        return 2;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    if ((ctx->peers = calloc((size_t)ctx->n, sizeof(*ctx->peers))) == NULL)
+        return 1;
+    for (int i = 0; i < ctx->n; i++) {
+        ctx->peers[i].ctx = ctx;
+        ctx->peers[i].index = i;
+    }
+    uv_loop_init(&loop);
+    ctx->loop = &loop;
+    ctx->on_progress = on_progress;
+    /* Identities and the like are made here, before anything is timed. */
+    if (ctx->proto->prepare != NULL && ctx->proto->prepare(ctx) != 0) {
+        fprintf(stderr, "mim-bench-load: %s: preparation failed\n", proto);
+        return 1;
+    }
+    uv_timer_init(&loop, &eng.timer);
+    uv_timer_init(&loop, &eng.timeout);
+    uv_timer_start(&eng.timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);
+    if (eng.which == CASE_IDLE)
+        eng.rss_before_kb = rss_kb(eng.server_pid);
+    eng.phase = PHASE_LOGIN;
+    eng.t0 = uv_hrtime();
+    start_more(ctx);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        fprintf(stderr, "mim-bench-load: handles left open at exit\n");
+    free(ctx->peers);
+    return ctx->failed ? 1 : 0;
+}
