@@ -288,16 +288,38 @@ static int flush_one(const mim_message *m, void *arg)
     return 0;
 }
 
+/* A group of state changes in one transaction: one fsync instead of one per message. Losing
+ * the group is harmless (SENT is only a hint: start-up and a lost session turn it back to
+ * QUEUED; a DELIVERED lost goes back to SENT and the resend is acked again), so a failed begin
+ * simply leaves each change its own commit. */
+static int group_begin(mim_core *c)
+{
+    return mim_store_begin(c->st) == 0;
+}
+
+static int group_end(mim_core *c, int began)
+{
+    if (began && mim_store_commit(c->st) != 0) {
+        mim_store_rollback(c->st);
+        mim_log_warn("cannot store message states: they will be redone");
+        return 0;
+    }
+    return 1;
+}
+
 /* Sends what waits for r (up to the window) on its open session. */
 static void flush(mim_core *c, peer_rec *r)
 {
     flush_ctx f = {c, r};
+    int began;
 
     r->want_flush = 0;
     if (c->quitting || r->cs == NULL || !chat_session_is_open(r->cs) || is_held(c, r->name))
         return;
+    began = group_begin(c);
     if (mim_store_outbox_each(c->st, r->name, MIM_CORE_FLUSH_WINDOW, flush_one, &f) < 0)
         mim_log_warn("cannot read the outbox for %s", r->name);
+    (void)group_end(c, began);
 }
 
 static void entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss)
@@ -553,24 +575,28 @@ static void cs_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LE
         mim_log_warn("out of memory: an ack from %s is lost", chat_session_peer_name(cs));
 }
 
-/* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news);
- * an id that is not one of ours is ignored. */
+/* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news)
+ * and only once the move is committed; an id that is not one of ours is ignored. */
 static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
 {
     const char *peer = chat_session_peer_name(cs);
+    int began = c->ndelivered > 1 && group_begin(c);
+    size_t moved = 0;
 
-    for (size_t i = 0; i < c->ndelivered; i++) {
+    for (size_t i = 0; i < c->ndelivered; i++)
+        if (mim_store_message_set_state(c->st, peer, c->delivered[i], MIM_MSG_DELIVERED) == 1)
+            memmove(c->delivered[moved++], c->delivered[i], MIM_MSG_ID_LEN);
+    c->ndelivered = 0;
+    if (!group_end(c, began))
+        return; /* not durable: the resend will be acked again, and reported then */
+    for (size_t i = 0; i < moved; i++) {
         char hex[MIM_CORE_ID_HEX_LEN];
-
-        if (mim_store_message_set_state(c->st, peer, c->delivered[i], MIM_MSG_DELIVERED) != 1)
-            continue;
         mim_core_id_hex(c->delivered[i], hex);
         if (c->ev.on_delivered != NULL)
             c->ev.on_delivered(c->ud, peer, hex);
         if (s != NULL && s->rec != NULL)
             s->rec->want_flush = 1;
     }
-    c->ndelivered = 0;
 }
 
 static void cs_on_chat_close(void *ud, chat_session *cs)
