@@ -38,13 +38,13 @@ struct chat_session {
     char peer_name[MIM_NAME_MAX_BYTES + 1];   /* the authenticated remote */
     uint8_t peer_pk[MIM_KEY_LEN];
     int authenticated;
-    mim_buf out;            /* PeerBatch elements waiting for the end of the turn */
+    mim_buf out;        /* PeerBatch elements waiting for the end of the turn */
     uint64_t last_chat; /* uv_now() of the last chat, ack or close, either way (idleness) */
     uint64_t last_rx;   /* uv_now() of the last frame received (liveness) */
     uint64_t ping_at;   /* uv_now() when our unanswered keepalive Ping went; 0: none */
     uint64_t ping_nonce;
-    char why[192];          /* a refusal reason built here (outlives the callback) */
-    char reason[192];       /* why the session closed */
+    char why[192];    /* a refusal reason built here (outlives the callback) */
+    char reason[192]; /* why the session closed */
 };
 
 static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],

@@ -30,13 +30,14 @@
 
 #define MIM_CORE_IDLE_CLOSE_MS (5 * 60 * 1000) /* an idle session closes; reopens on demand */
 #define MIM_CORE_TICK_MS       5000            /* idle check, redial of unreachable outboxes */
-#define MIM_CORE_KEEPALIVE_MS  30000 /* chat sessions: Ping after 30 s of silence, gone after 60 */
+/* Chat sessions: a Ping after 30 s of silence, taken for dead after 60 (--keepalive). */
+#define MIM_CORE_KEEPALIVE_MS     30000
 #define MIM_CORE_KEEPALIVE_MIN_MS 200
-#define MIM_CORE_DISCOVER_MS   3000            /* one LAN discovery attempt */
-#define MIM_CORE_FLUSH_WINDOW  128             /* messages in flight (SENT, unacked) per peer */
-#define MIM_CORE_HISTORY_MAX   1000
-#define MIM_CORE_DEFAULT_PORT  4242
-#define MIM_CORE_ID_HEX_LEN    33 /* 32 hex digits + NUL */
+#define MIM_CORE_DISCOVER_MS      3000 /* one LAN discovery attempt */
+#define MIM_CORE_FLUSH_WINDOW     128  /* messages in flight (SENT, unacked) per peer */
+#define MIM_CORE_HISTORY_MAX      1000
+#define MIM_CORE_DEFAULT_PORT     4242
+#define MIM_CORE_ID_HEX_LEN       33 /* 32 hex digits + NUL */
 
 typedef struct mim_core mim_core;
 
@@ -149,7 +150,8 @@ const char *mim_core_name(const mim_core *c);
 /* A message id as 32 lowercase hex digits and a NUL. */
 void mim_core_id_hex(const uint8_t id[16], char out[MIM_CORE_ID_HEX_LEN]);
 
-/* ---- contacts, logout and login (the terminal interface) -------------------------------------- */
+/* ---- contacts, logout and login (the terminal interface) --------------------------------------
+ */
 
 /* A contact we have dealt with, as mim_core_contacts lists it. */
 typedef struct mim_core_contact_info {

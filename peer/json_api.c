@@ -370,10 +370,10 @@ static void who_one(void *arg, const mim_core_peer_info *p)
 static void history_one(void *arg, const mim_core_history_item *m)
 {
     json_t *arr = arg;
-    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", m->id, "ts",
-                                         (json_int_t)m->ts_ms, "from", jstr(m->from), "to",
-                                         jstr(m->to), "text", jstr(m->text), "state", m->state,
-                                         "type", m->type));
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", m->id, "ts",
+                                    (json_int_t)m->ts_ms, "from", jstr(m->from), "to", jstr(m->to),
+                                    "text", jstr(m->text), "state", m->state, "type", m->type));
 }
 
 static void cmd_history(json_api *ja, json_t *cmd)

@@ -467,8 +467,9 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
          * as not supported (forward compatibility: no protocol break when they arrive). What
          * may be shown of them, the caption, is held to the rules of chat text. */
         if (c->text[0] != '\0' && !mim_chat_text_valid(c->text, strlen(c->text)))
-            return fail(err, errlen, "chat: caption longer than %d bytes, not UTF-8, or with "
-                                     "control characters",
+            return fail(err, errlen,
+                        "chat: caption longer than %d bytes, not UTF-8, or with "
+                        "control characters",
                         MIM_CHAT_TEXT_MAX);
         return c->chunk != NULL ? check_chunk(c->chunk, err, errlen) : 0;
     }

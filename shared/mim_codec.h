@@ -21,9 +21,9 @@
 #define MIM_STATUS_TEXT_MAX  128 /* bytes of UTF-8 */
 #define MIM_ERROR_TEXT_MAX   256 /* bytes of UTF-8 */
 #define MIM_PROTOCOL_VERSION 1
-#define MIM_MSG_ID_LEN       16   /* a chat message id */
-#define MIM_CHAT_TEXT_MAX    4096 /* bytes of UTF-8 in one text message */
-#define MIM_ACK_MAX_IDS      1024 /* ids in one Ack */
+#define MIM_MSG_ID_LEN       16    /* a chat message id */
+#define MIM_CHAT_TEXT_MAX    4096  /* bytes of UTF-8 in one text message */
+#define MIM_ACK_MAX_IDS      1024  /* ids in one Ack */
 #define MIM_CHUNK_DATA_MAX   60000 /* bytes of data in one Chunk (images, files) */
 #define MIM_MEDIA_TYPE_MAX   127   /* bytes of a Chunk's media_type */
 #define MIM_FILE_NAME_MAX    255   /* bytes of a Chunk's file_name */

@@ -51,8 +51,8 @@ uint64_t now_ms(void);
  * f->tmp/dir_name.log. Starts nothing. */
 void mp_init(mp *p, const fixture *f, const char *name, const char *dir_name);
 /* Starts `mim --json --name N --server 127.0.0.1:server_port --data-dir D --log-level debug`
- * and p->extra, with pipes on its stdin and stdout (the buffer is emptied; the events stay): 0 or -1. The child
- * dies with the test process. */
+ * and p->extra, with pipes on its stdin and stdout (the buffer is emptied; the events stay): 0 or
+ * -1. The child dies with the test process. */
 int mp_start(mp *p, int server_port);
 /* Writes line and a newline to its stdin. */
 void mp_send_line(mp *p, const char *line);

@@ -162,7 +162,7 @@ typedef struct pe_test {
 /* The main() of a scenario program: runs the scenario argv[1] of tests[0..n) with setup and
  * teardown (SIGPIPE ignored, libsodium initialised). Its exit code: cmocka's, or 2 for a
  * usage error (the scenarios are listed). */
-int pe_run_named(int argc, char **argv, const pe_test *tests, size_t n,
-                 int (*setup)(void **state), int (*teardown)(void **state));
+int pe_run_named(int argc, char **argv, const pe_test *tests, size_t n, int (*setup)(void **state),
+                 int (*teardown)(void **state));
 
 #endif

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-int pe_run_named(int argc, char **argv, const pe_test *tests, size_t n,
-                 int (*setup)(void **state), int (*teardown)(void **state))
+int pe_run_named(int argc, char **argv, const pe_test *tests, size_t n, int (*setup)(void **state),
+                 int (*teardown)(void **state))
 {
     if (argc != 2) {
         fprintf(stderr, "usage: %s TEST (one of:", argv[0]);

@@ -23,10 +23,10 @@ enum tp_action { TP_FLIP = 0, TP_TRUNCATE = 1 };
 
 typedef struct tp_half {
     unsigned char hdr[2];
-    int hdr_have;        /* length bytes seen of the current frame */
-    unsigned body_left;  /* body bytes still to pass */
-    unsigned body_len;   /* the current frame's length */
-    unsigned frame_no;   /* frames completed so far */
+    int hdr_have;       /* length bytes seen of the current frame */
+    unsigned body_left; /* body bytes still to pass */
+    unsigned body_len;  /* the current frame's length */
+    unsigned frame_no;  /* frames completed so far */
 } tp_half;
 
 typedef struct tp_pair {

@@ -625,5 +625,6 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, fixture_teardown);
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
+                        fixture_teardown);
 }

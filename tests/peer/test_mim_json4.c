@@ -133,7 +133,8 @@ static void test_tampered_ack(void **state)
                     "decryption failed");
 }
 
-/* ---- keepalive --------------------------------------------------------------------------------- */
+/* ---- keepalive ---------------------------------------------------------------------------------
+ */
 
 static void test_chat_keepalive(void **state)
 {
@@ -178,7 +179,8 @@ static void test_chat_keepalive(void **state)
     mp_quit(b);
 }
 
-/* ---- the server's key ------------------------------------------------------------------------- */
+/* ---- the server's key -------------------------------------------------------------------------
+ */
 
 static void test_trust_server(void **state)
 {
@@ -224,7 +226,8 @@ static void test_trust_server(void **state)
     pe_server_cleanup(&s2);
 }
 
-/* ---- content this version cannot show ---------------------------------------------------------- */
+/* ---- content this version cannot show ----------------------------------------------------------
+ */
 
 typedef struct chat_msg {
     Mim__PeerMsg m;
@@ -340,15 +343,13 @@ static void test_unsupported_content(void **state)
 }
 
 static const pe_test tests[] = {
-    {"tampered_message", test_tampered_message},
-    {"truncated_message", test_truncated_message},
-    {"tampered_ack", test_tampered_ack},
-    {"unsupported_content", test_unsupported_content},
-    {"chat_keepalive", test_chat_keepalive},
-    {"trust_server", test_trust_server},
+    {"tampered_message", test_tampered_message}, {"truncated_message", test_truncated_message},
+    {"tampered_ack", test_tampered_ack},         {"unsupported_content", test_unsupported_content},
+    {"chat_keepalive", test_chat_keepalive},     {"trust_server", test_trust_server},
 };
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup, fixture_teardown);
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
+                        fixture_teardown);
 }

@@ -46,12 +46,11 @@ static void test_chat_batch(void **state)
     b.n_msgs = 2;
 
     mim_trace_render(&b.base, out, sizeof(out));
-    assert_string_equal(out,
-                        "PeerBatch{msgs: [PeerMsg{chat: ChatMessage{id: "
-                        "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf(16 bytes), ts_ms: 1763782200123, "
-                        "sender: \"bob\", type: CONTENT_TEXT, text: "
-                        "\"hi\\n\\\"you\\\"\\t\\x1b[2J\\u009b\\x7f\xc3\xa9\"}}, "
-                        "PeerMsg{ack: Ack{ids: [a0a1a2a3(4 bytes)]}}]}");
+    assert_string_equal(out, "PeerBatch{msgs: [PeerMsg{chat: ChatMessage{id: "
+                             "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf(16 bytes), ts_ms: 1763782200123, "
+                             "sender: \"bob\", type: CONTENT_TEXT, text: "
+                             "\"hi\\n\\\"you\\\"\\t\\x1b[2J\\u009b\\x7f\xc3\xa9\"}}, "
+                             "PeerMsg{ack: Ack{ids: [a0a1a2a3(4 bytes)]}}]}");
     /* Nothing that could start an escape sequence is left. */
     assert_null(strchr(out, 0x1b));
     assert_null(strstr(out, "\xc2\x9b"));
