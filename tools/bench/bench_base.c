@@ -388,42 +388,23 @@ static int run_rtt(const char *path, long n)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"mib", required_argument, NULL, 'm'},
-        {"msgs", required_argument, NULL, 'n'},
-        {"db", required_argument, NULL, 'd'},
-        {"timeout", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *mode = argc > 1 ? argv[1] : "", *path = NULL;
-    long mib = 256, msgs = 20000, timeout_s = 120;
-    int c, rc;
+    bench_args args;
+    const char *mode, *path;
+    long mib, msgs, timeout_s;
+    int rc;
 
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            mib = atol(optarg);
-            break;
-        case 'n':
-            msgs = atol(optarg);
-            break;
-        case 'd':
-            path = optarg;
-            break;
-        case 't':
-            timeout_s = atol(optarg);
-            break;
-        default:
-            return 2;
-        }
-    }
-    if (mib < 1 || mib > 4096 || msgs < 1 || msgs > 10000000 || timeout_s < 1 || timeout_s > 3600 ||
-        ((strcmp(mode, "sqlite") == 0 || strcmp(mode, "rtt-base") == 0) && path == NULL)) {
+    if (bench_parse_args(argc, argv, "db", &args) != 0 ||
+        ((strcmp(args.mode, "sqlite") == 0 || strcmp(args.mode, "rtt-base") == 0) &&
+         args.path == NULL)) {
         fprintf(stderr, "usage: mim-bench-base bulk-tcp|bulk-stream [--mib M] | small-tcp "
                         "[--msgs M] | sqlite|rtt-base --db FILE [--msgs M]  [--timeout S]\n");
         return 2;
     }
+    mode = args.mode;
+    path = args.path;
+    mib = args.mib;
+    msgs = args.msgs;
+    timeout_s = args.timeout_s;
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);

@@ -353,42 +353,22 @@ static int run_cores(int rtt, long msgs, const char *dir)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"mib", required_argument, NULL, 'm'},
-        {"msgs", required_argument, NULL, 'n'},
-        {"dir", required_argument, NULL, 'd'},
-        {"timeout", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *mode = argc > 1 ? argv[1] : "", *dir = NULL;
-    long mib = 256, msgs = 20000, timeout_s = 120;
-    int c, rc;
+    bench_args args;
+    const char *mode, *dir;
+    long mib, msgs, timeout_s;
+    int rc;
 
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            mib = atol(optarg);
-            break;
-        case 'n':
-            msgs = atol(optarg);
-            break;
-        case 'd':
-            dir = optarg;
-            break;
-        case 't':
-            timeout_s = atol(optarg);
-            break;
-        default:
-            return 2;
-        }
-    }
-    if (mib < 1 || mib > 4096 || msgs < 1 || msgs > 1000000 || timeout_s < 1 || timeout_s > 3600 ||
-        (strcmp(mode, "bulk") != 0 && dir == NULL)) {
+    if (bench_parse_args(argc, argv, "dir", &args) != 0 ||
+        (strcmp(args.mode, "bulk") != 0 && args.path == NULL)) {
         fprintf(stderr, "usage: mim-bench-session bulk [--mib M] | small|rtt --dir DIR "
                         "[--msgs M]  [--timeout S]\n");
         return 2;
     }
+    mode = args.mode;
+    dir = args.path;
+    mib = args.mib;
+    msgs = args.msgs;
+    timeout_s = args.timeout_s;
     if (mim_crypto_init() != 0)
         return 1;
     mim_log_set_level(MIM_LOG_WARN);

@@ -3,6 +3,7 @@
 #ifndef MIM_BENCH_UTIL_H
 #define MIM_BENCH_UTIL_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,49 @@ static inline double bench_quantile(double *v, size_t n, double q)
     if (i >= n)
         i = n - 1;
     return v[i];
+}
+
+/* The command line of a session benchmark: MODE [--mib M] [--msgs M] [--PATH_OPT P]
+ * [--timeout S], where PATH_OPT is the program's name for its file or directory ("db", "dir"). */
+typedef struct bench_args {
+    const char *mode, *path; /* path NULL when not given */
+    long mib, msgs, timeout_s;
+} bench_args;
+
+/* 0, or -1 for an unknown option or a value out of range (the caller prints its usage). */
+static inline int bench_parse_args(int argc, char **argv, const char *path_opt, bench_args *a)
+{
+    const struct option opts[] = {
+        {"mib", required_argument, NULL, 'm'},
+        {"msgs", required_argument, NULL, 'n'},
+        {path_opt, required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    a->mode = argc > 1 ? argv[1] : "";
+    a->path = NULL;
+    a->mib = 256;
+    a->msgs = 20000;
+    a->timeout_s = 120;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'm')
+            a->mib = atol(optarg);
+        else if (c == 'n')
+            a->msgs = atol(optarg);
+        else if (c == 'p')
+            a->path = optarg;
+        else if (c == 't')
+            a->timeout_s = atol(optarg);
+        else
+            return -1;
+    }
+    return a->mib < 1 || a->mib > 4096 || a->msgs < 1 || a->msgs > 10000000 || a->timeout_s < 1 ||
+                   a->timeout_s > 3600
+               ? -1
+               : 0;
 }
 
 #endif
