@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Compares two integers and prints both, signed, with the expressions: cmocka's own
  * assert_int_equal shows negative error codes as large hex numbers. */
@@ -71,6 +73,52 @@ static inline void mim_test_note(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+/* ---- a store file in a fresh temporary directory (test_store*.c) ---- */
+
+/* The directory and the database path in it; the cmocka state of the store tests. */
+struct store_fixture {
+    char dir[512];
+    char path[600];
+};
+
+/* out = the store's path + sfx ("-wal", "-shm", ...). */
+static inline void path_with_suffix(char *out, size_t outlen, const struct store_fixture *f,
+                                    const char *sfx)
+{
+    int n = snprintf(out, outlen, "%s%s", f->path, sfx);
+    assert_true(n > 0 && (size_t)n < outlen);
+}
+
+/* A fixture for `file` in a new directory MIM_TEST_TMP/<tag>-XXXXXX. */
+static inline int mim_test_store_setup(void **state, const char *tag, const char *file)
+{
+    struct store_fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    mkdir(MIM_TEST_TMP, 0700); /* normally made by CMake; harmless when it exists */
+    snprintf(f->dir, sizeof(f->dir), "%s/%s-XXXXXX", MIM_TEST_TMP, tag);
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, file);
+    *state = f;
+    return 0;
+}
+
+/* Removes the file, its WAL, shared-memory and journal files, and the directory. */
+static inline int mim_test_store_teardown(void **state)
+{
+    struct store_fixture *f = *state;
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char p[700];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        path_with_suffix(p, sizeof(p), f, suffixes[i]);
+        unlink(p);
+    }
+    assert_int_equal(rmdir(f->dir), 0);
+    free(f);
+    return 0;
 }
 
 #endif

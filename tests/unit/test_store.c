@@ -15,51 +15,22 @@
 
 #include "mim_error.h"
 #include "mim_store.h"
-
-struct fixture {
-    char dir[512];
-    char path[600];
-};
+#include "mim_test.h"
 
 static const uint8_t key_a[32] = {0xa1, 0xa2, 0xa3, [31] = 0xaf};
 static const uint8_t key_b[32] = {0xb1, 0xb2, 0xb3, [31] = 0xbf};
 
-static void path_with_suffix(char *out, size_t outlen, const struct fixture *f, const char *sfx)
-{
-    int n = snprintf(out, outlen, "%s%s", f->path, sfx);
-    assert_true(n > 0 && (size_t)n < outlen);
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    mkdir(MIM_TEST_TMP, 0700); /* normally made by CMake; harmless when it exists */
-    snprintf(f->dir, sizeof(f->dir), "%s/store-XXXXXX", MIM_TEST_TMP);
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/presence.db", f->dir);
-    *state = f;
-    return 0;
+    return mim_test_store_setup(state, "store", "presence.db");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[700];
-    size_t i;
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        path_with_suffix(p, sizeof(p), f, suffixes[i]);
-        unlink(p);
-    }
-    assert_int_equal(rmdir(f->dir), 0);
-    free(f);
-    return 0;
+    return mim_test_store_teardown(state);
 }
 
-static mim_store *open_ok(const struct fixture *f)
+static mim_store *open_ok(const struct store_fixture *f)
 {
     mim_store *st = NULL;
 
@@ -80,7 +51,7 @@ static void read_file_bytes(const char *path, off_t off, uint8_t *out, size_t n)
 
 static void test_open_creates_private_file_at_version_1(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mode_t old = umask(0); /* the mode must not depend on the caller's umask */
     char p[700];
     struct stat sb;
@@ -106,7 +77,7 @@ static void test_open_creates_private_file_at_version_1(void **state)
 
 static void test_claim_outcomes(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_ok(f);
 
     assert_int_equal(mim_store_name_claim(st, "alice", key_a, 1000), MIM_NAME_REGISTERED);
@@ -120,7 +91,7 @@ static void test_claim_outcomes(void **state)
 
 static void test_names_persist_across_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_ok(f);
 
     assert_int_equal(mim_store_name_claim(st, "alice", key_a, 1000), MIM_NAME_REGISTERED);
@@ -138,7 +109,7 @@ static void test_names_persist_across_reopen(void **state)
 
 static void test_free_releases_name(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_ok(f);
 
     assert_int_equal(mim_store_name_claim(st, "alice", key_a, 1000), MIM_NAME_REGISTERED);
@@ -155,7 +126,7 @@ static void test_free_releases_name(void **state)
 
 static void test_count(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_ok(f);
     char name[32];
     uint8_t key[32] = {0};
@@ -175,7 +146,7 @@ static void test_count(void **state)
 /* An admin command and the server use the file at the same time. */
 static void test_two_handles_share_the_registry(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *server = open_ok(f);
     mim_store *admin = open_ok(f);
 
@@ -190,7 +161,7 @@ static void test_two_handles_share_the_registry(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     /* user_version is the big-endian 32-bit integer at offset 60 of the database header. */
     static const uint8_t v99[4] = {0, 0, 0, 99};
     mim_store *st = open_ok(f);
@@ -210,7 +181,7 @@ static void test_newer_schema_refused(void **state)
 /* A store of another kind (or another program's SQLite file) is not mistaken for this one. */
 static void test_foreign_application_id_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     /* application_id is the big-endian 32-bit integer at offset 68 of the database header. */
     static const uint8_t other[4] = {'m', 'i', 'm', 'x'};
     mim_store *st = open_ok(f);
@@ -227,7 +198,7 @@ static void test_foreign_application_id_refused(void **state)
 
 static void test_journal_mode_is_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char wal[700];
     uint8_t versions[2];
     struct stat sb;
@@ -247,7 +218,7 @@ static void test_journal_mode_is_wal(void **state)
 
 static void test_not_a_database_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     static const char junk[] = "this is not an SQLite database, just some text that is long "
                                "enough to fill a header of one hundred bytes or so...........";
     mim_store *st = NULL;
@@ -262,7 +233,7 @@ static void test_not_a_database_refused(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = NULL;
 
     assert_int_equal(mim_store_open(NULL, MIM_STORE_PRESENCE, &st), MIM_EINVAL);

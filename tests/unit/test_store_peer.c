@@ -16,51 +16,21 @@
 #include "mim_store.h"
 #include "mim_test.h"
 
-struct fixture {
-    char dir[512];
-    char path[600];
-};
-
 static const uint8_t key_a[32] = {0xa1, 0xa2, 0xa3, [31] = 0xaf};
 static const uint8_t key_b[32] = {0xb1, 0xb2, 0xb3, [31] = 0xbf};
 static const uint8_t key_c[32] = {0xc1, 0xc2, 0xc3, [31] = 0xcf};
 
-static void path_with_suffix(char *out, size_t outlen, const struct fixture *f, const char *sfx)
-{
-    int n = snprintf(out, outlen, "%s%s", f->path, sfx);
-    assert_true(n > 0 && (size_t)n < outlen);
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    mkdir(MIM_TEST_TMP, 0700); /* normally made by CMake; harmless when it exists */
-    snprintf(f->dir, sizeof(f->dir), "%s/store-peer-XXXXXX", MIM_TEST_TMP);
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/peer.db", f->dir);
-    *state = f;
-    return 0;
+    return mim_test_store_setup(state, "store-peer", "peer.db");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[700];
-    size_t i;
-
-    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        path_with_suffix(p, sizeof(p), f, suffixes[i]);
-        unlink(p);
-    }
-    assert_int_equal(rmdir(f->dir), 0);
-    free(f);
-    return 0;
+    return mim_test_store_teardown(state);
 }
 
-static mim_store *open_peer(const struct fixture *f)
+static mim_store *open_peer(const struct store_fixture *f)
 {
     mim_store *st = NULL;
 
@@ -210,7 +180,7 @@ static void set_state(mim_store *st, const char *peer, unsigned k, int state, in
 
 static void test_fresh_store_is_private_at_version_1(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mode_t old = umask(0); /* the mode must not depend on the caller's umask */
     struct stat sb;
     char p[700];
@@ -238,7 +208,7 @@ static void test_fresh_store_is_private_at_version_1(void **state)
 
 static void test_kinds_do_not_mix(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     char other[700];
     mim_store *st = open_peer(f);
 
@@ -279,7 +249,7 @@ static void test_kinds_do_not_mix(void **state)
 
 static void test_pins_accept_new_then_hold_a_change(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     mim_contact c;
 
@@ -333,7 +303,7 @@ static void test_pins_accept_new_then_hold_a_change(void **state)
  * impostor's key. */
 static void test_pin_match_drops_a_stale_pending_key(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     mim_contact c;
 
@@ -350,7 +320,7 @@ static void test_pin_match_drops_a_stale_pending_key(void **state)
 
 static void test_verified_flag(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     mim_contact c;
 
@@ -368,7 +338,7 @@ static void test_verified_flag(void **state)
 
 static void test_contact_each_in_name_order(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     struct names got;
 
@@ -406,7 +376,7 @@ static void test_contact_each_in_name_order(void **state)
 
 static void test_server_pin(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     mim_contact c;
 
@@ -442,7 +412,7 @@ static void test_server_pin(void **state)
 
 static void test_receive_is_exactly_once(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
     uint8_t id[16];
@@ -494,7 +464,7 @@ static void test_receive_is_exactly_once(void **state)
 
 static void test_outbox_in_queue_order(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     struct names peers;
     mim_store *st = open_peer(f);
@@ -570,7 +540,7 @@ static void test_outbox_in_queue_order(void **state)
  * message must come exactly once, in order. */
 static void test_outbox_walk_may_mark_messages(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     struct names peers;
     mim_store *st = open_peer(f);
@@ -608,7 +578,7 @@ static void test_outbox_walk_may_mark_messages(void **state)
 
 static void test_states_move_forward_and_requeue(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
 
@@ -662,7 +632,7 @@ static void test_states_move_forward_and_requeue(void **state)
 
 static void test_outbox_and_history_survive_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     struct names peers;
     mim_store *st = open_peer(f);
@@ -702,7 +672,7 @@ static void test_outbox_and_history_survive_reopen(void **state)
 
 static void test_history_last_n_oldest_first(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
     char text[32];
@@ -742,7 +712,7 @@ static void test_history_last_n_oldest_first(void **state)
 
 static void test_group_commit(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
     unsigned k;
@@ -795,7 +765,7 @@ static void test_group_commit(void **state)
  * its own part: the rest of the group still commits. */
 static void test_transaction_survives_its_parts(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
     uint8_t id[16];
@@ -815,7 +785,7 @@ static void test_transaction_survives_its_parts(void **state)
 
 static void test_callback_early_stop(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     struct names peers;
     mim_store *st = open_peer(f);
@@ -872,7 +842,7 @@ static int on_message_reenter(const mim_message *m, void *arg)
 
 static void test_reentering_a_walk_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
 
     EXPECT_INT(receive(st, "bob", 1, "a"), 1);
@@ -883,7 +853,7 @@ static void test_reentering_a_walk_is_refused(void **state)
 
 static void test_text_round_trips_exactly(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct collected *got = collected_new();
     mim_store *st = open_peer(f);
     /* A newline, 2-, 3- and 4-byte UTF-8, and a NUL in the middle. */
@@ -915,7 +885,7 @@ static void test_text_round_trips_exactly(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     mim_store *st = open_peer(f);
     char long_name[130];
     uint8_t id[16];
