@@ -55,6 +55,13 @@ typedef struct rx_item {
     char *text; /* the text, or the description of what cannot be shown */
 } rx_item;
 
+/* A message of the send batch, in the order of the sends. */
+typedef struct send_item {
+    peer_rec *r;
+    uint8_t id[MIM_MSG_ID_LEN];
+    int sent; /* the flush after the commit wrote it to the session */
+} send_item;
+
 struct mim_core {
     uv_loop_t *loop;
     mim_core_events ev;
@@ -99,9 +106,13 @@ struct mim_core {
     uint8_t (*delivered)[MIM_MSG_ID_LEN]; /* ids the frame acked: applied after the commit */
     size_t ndelivered, cap_delivered;
 
-    /* mim_core_send's probe: did flush send this id? */
-    const uint8_t *probe_id;
-    int probe_sent;
+    /* The send batch (mim_core_batch_begin): its messages are inserted in one transaction and
+     * reported after its commit. Only mim_core_send runs inside a batch, so no loop turn
+     * passes between begin and end and the peer_recs stay. */
+    int batching;
+    int batch_tx; /* that transaction is open */
+    send_item *batch;
+    size_t nbatch, cap_batch;
 };
 
 static int cs_on_authenticated(void *ud, chat_session *cs, const char *name,
@@ -266,7 +277,16 @@ static void sess_remove(mim_core *c, sess *s)
 typedef struct flush_ctx {
     mim_core *c;
     peer_rec *r;
+    size_t next; /* the batch's first message to r not seen sent yet (nbatch: none) */
 } flush_ctx;
+
+/* The batch's first message to r at index i or after it; c->nbatch when there is none. */
+static size_t batch_next_for(const mim_core *c, const peer_rec *r, size_t i)
+{
+    while (i < c->nbatch && c->batch[i].r != r)
+        i++;
+    return i;
+}
 
 static int flush_one(const mim_message *m, void *arg)
 {
@@ -280,8 +300,12 @@ static int flush_one(const mim_message *m, void *arg)
         return 1; /* the session is closing: the rest waits */
     if (mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT) < 0)
         mim_log_warn("cannot mark a message to %s sent", m->peer);
-    if (c->probe_id != NULL && memcmp(c->probe_id, m->id, MIM_MSG_ID_LEN) == 0)
-        c->probe_sent = 1;
+    /* The outbox goes in seq order and the batch's messages to r are its newest, in the same
+     * order: each one sent is the next one the batch expects, or an older message. */
+    if (f->next < c->nbatch && memcmp(c->batch[f->next].id, m->id, MIM_MSG_ID_LEN) == 0) {
+        c->batch[f->next].sent = 1;
+        f->next = batch_next_for(c, f->r, f->next + 1);
+    }
     mim_core_id_hex(m->id, hex);
     if (c->ev.on_sent != NULL)
         c->ev.on_sent(c->ud, m->peer, hex);
@@ -294,7 +318,7 @@ static int flush_one(const mim_message *m, void *arg)
  * simply leaves each change its own commit. */
 static int group_begin(mim_core *c)
 {
-    return mim_store_begin(c->st) == 0;
+    return mim_store_begin_relaxed(c->st) == 0;
 }
 
 static int group_end(mim_core *c, int began)
@@ -310,7 +334,7 @@ static int group_end(mim_core *c, int began)
 /* Sends what waits for r (up to the window) on its open session. */
 static void flush(mim_core *c, peer_rec *r)
 {
-    flush_ctx f = {c, r};
+    flush_ctx f = {c, r, batch_next_for(c, r, 0)};
     int began;
 
     r->want_flush = 0;
@@ -478,15 +502,25 @@ static void cs_on_open(void *ud, chat_session *cs)
     }
 }
 
+/* `arr`, an array of *cap elements of `size` bytes, reallocated with room for more (doubling,
+ * from 16; *cap updated). NULL when out of memory: arr and *cap are unchanged then. */
+static void *grow(void *arr, size_t *cap, size_t size)
+{
+    size_t ncap = *cap ? 2 * *cap : 16;
+    void *p = realloc(arr, ncap * size);
+
+    if (p != NULL)
+        *cap = ncap;
+    return p;
+}
+
 static int push_id(uint8_t (**ids)[MIM_MSG_ID_LEN], size_t *n, size_t *cap, const uint8_t *id)
 {
     if (*n == *cap) {
-        size_t ncap = *cap ? 2 * *cap : 64;
-        void *p = realloc(*ids, ncap * MIM_MSG_ID_LEN);
+        void *p = grow(*ids, cap, MIM_MSG_ID_LEN);
         if (p == NULL)
             return -1;
         *ids = p;
-        *cap = ncap;
     }
     memcpy((*ids)[(*n)++], id, MIM_MSG_ID_LEN);
     return 0;
@@ -503,12 +537,10 @@ static int push_rx(mim_core *c, const Mim__ChatMessage *m)
     char desc[CONTENT_DESCRIBE_MAX];
 
     if (c->nrx == c->cap_rx) {
-        size_t cap = c->cap_rx ? 2 * c->cap_rx : 16;
-        void *p = realloc(c->rx, cap * sizeof(rx_item));
+        void *p = grow(c->rx, &c->cap_rx, sizeof(rx_item));
         if (p == NULL)
             return -1;
         c->rx = p;
-        c->cap_rx = cap;
     }
     it = &c->rx[c->nrx];
     memcpy(it->id, m->id.data, MIM_MSG_ID_LEN);
@@ -580,7 +612,7 @@ static void cs_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LE
 static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
 {
     const char *peer = chat_session_peer_name(cs);
-    int began = c->ndelivered > 1 && group_begin(c);
+    int began = c->ndelivered > 0 && group_begin(c);
     size_t moved = 0;
 
     for (size_t i = 0; i < c->ndelivered; i++)
@@ -1019,6 +1051,7 @@ static void free_core(mim_core *c)
     free(c->acks);
     free(c->delivered);
     free(c->rx);
+    free(c->batch);
     if (c->st != NULL)
         mim_store_close(c->st);
     mim_identity_free(c->id);
@@ -1187,10 +1220,63 @@ static int known_peer(mim_core *c, const char *name)
            outbox_nonempty(c, name);
 }
 
+void mim_core_batch_begin(mim_core *c)
+{
+    c->batching = 1;
+}
+
+/* The batch's messages are durable: each is written to its session (on_sent) or waits for one
+ * (on_queued, and a dial). Returns 0, or MIM_CORE_ESTORE when the commit failed: then none of
+ * them was stored. */
+static int batch_finish(mim_core *c)
+{
+    int rc = 0;
+
+    c->batching = 0;
+    if (c->batch_tx) {
+        c->batch_tx = 0;
+        if (mim_store_commit(c->st) != 0)
+            rc = MIM_CORE_ESTORE;
+        else
+            mim_log_debug("%zu messages stored in one commit", c->nbatch);
+    }
+    for (size_t i = 0; i < c->nbatch && rc == 0; i++) {
+        send_item *it = &c->batch[i];
+        if (batch_next_for(c, it->r, 0) == i) /* the first of the batch to it->r */
+            flush(c, it->r);
+        if (!it->sent) {
+            char hex[MIM_CORE_ID_HEX_LEN];
+            mim_core_id_hex(it->id, hex);
+            if (c->ev.on_queued != NULL)
+                c->ev.on_queued(c->ud, it->r->name, hex);
+            maybe_dial(c, it->r);
+        }
+    }
+    return rc;
+}
+
+void mim_core_batch_end(mim_core *c)
+{
+    size_t n = c->nbatch;
+
+    if (batch_finish(c) != 0) {
+        mim_log_error("cannot store %zu message%s: none was sent", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++) {
+            char hex[MIM_CORE_ID_HEX_LEN];
+            mim_core_id_hex(c->batch[i].id, hex);
+            if (c->ev.on_send_failed != NULL)
+                c->ev.on_send_failed(c->ud, c->batch[i].r->name, hex);
+        }
+    }
+    c->nbatch = 0;
+}
+
 int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t id[16])
 {
     size_t len = strlen(text);
+    int alone = !c->batching;
     peer_rec *r;
+    int rc;
 
     if (!mim_name_valid(to, strlen(to)))
         return MIM_CORE_EBAD_NAME;
@@ -1202,22 +1288,30 @@ int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t i
         return MIM_CORE_EUNKNOWN_PEER;
     if ((r = rec_get(c, to)) == NULL)
         return MIM_CORE_ESTORE;
+    if (c->nbatch == c->cap_batch) {
+        void *p = grow(c->batch, &c->cap_batch, sizeof(*c->batch));
+        if (p == NULL)
+            return MIM_CORE_ESTORE;
+        c->batch = p;
+    }
+    /* A send on its own commits on its own (its insert is its transaction). */
+    if (!alone && !c->batch_tx) {
+        if (mim_store_begin(c->st) != 0)
+            return MIM_CORE_ESTORE;
+        c->batch_tx = 1;
+    }
     if (mim_store_message_queue(c->st, to, id, now_ms(), MIM__CONTENT_TYPE__CONTENT_TEXT, text, len,
                                 NULL) != 0)
-        return MIM_CORE_ESTORE;
+        return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
-    c->probe_id = id;
-    c->probe_sent = 0;
-    flush(c, r);
-    c->probe_id = NULL;
-    if (!c->probe_sent) {
-        char hex[MIM_CORE_ID_HEX_LEN];
-        mim_core_id_hex(id, hex);
-        if (c->ev.on_queued != NULL)
-            c->ev.on_queued(c->ud, to, hex);
-        maybe_dial(c, r);
-    }
-    return 0;
+    c->batch[c->nbatch] = (send_item){.r = r};
+    memcpy(c->batch[c->nbatch].id, id, MIM_MSG_ID_LEN);
+    c->nbatch++;
+    if (!alone)
+        return 0;
+    rc = batch_finish(c);
+    c->nbatch = 0;
+    return rc;
 }
 
 void mim_core_who(mim_core *c, void (*cb)(void *arg, const mim_core_peer_info *p), void *arg)

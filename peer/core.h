@@ -90,6 +90,9 @@ typedef struct mim_core_events {
      * description as its text. */
     void (*on_unsupported)(void *ud, const char *from, const char *id, int64_t ts_ms,
                            const char *type, const char *description);
+    /* A message accepted inside a send batch was not stored after all: the batch's commit
+     * failed (mim_core_batch_end). Nothing of it was sent; it is not in the outbox. */
+    void (*on_send_failed)(void *ud, const char *to, const char *id);
 } mim_core_events;
 
 typedef struct mim_core_config {
@@ -126,6 +129,14 @@ enum {
  * session yet: it will go out by itself) and/or on_sent (written to the session). To a name
  * we have never heard of (no contact, not online): MIM_CORE_EUNKNOWN_PEER. */
 int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t id[16]);
+/* A send batch: the messages of the mim_core_send calls between begin and end are stored in one
+ * transaction, one commit for all (the JSON API wraps the send commands of one read in a batch).
+ * Inside a batch, mim_core_send checks the message and inserts it, and returns 0 or an error at
+ * once; its on_queued or on_sent comes from mim_core_batch_end, after the commit, or
+ * on_send_failed if that commit fails. Call nothing but mim_core_send in between (no loop turn
+ * either). Not nested. */
+void mim_core_batch_begin(mim_core *c);
+void mim_core_batch_end(mim_core *c);
 /* Calls cb for every peer online now (ourselves excluded). */
 void mim_core_who(mim_core *c, void (*cb)(void *arg, const mim_core_peer_info *p), void *arg);
 /* state: "available", "away" or "busy"; text may be NULL. */

@@ -30,11 +30,14 @@ struct json_api {
     int exit_code;
     char *line; /* JSON_API_LINE_MAX + 1 bytes */
     size_t len;
-    int skipping;        /* an over-long line is being skipped up to its newline */
-    char *rbuf;          /* READ_CHUNK bytes */
-    json_t *tag;         /* the current command's tag (borrowed), or NULL */
-    json_t *tags;        /* message id -> tag of its send command */
-    const char *send_id; /* the id the current send command is storing, or NULL */
+    int skipping; /* an over-long line is being skipped up to its newline */
+    char *rbuf;   /* READ_CHUNK bytes */
+    json_t *tag;  /* the current command's tag (borrowed), or NULL */
+    json_t *tags; /* message id -> tag of its send command */
+    /* The send commands of one read share a commit (mim_core_batch_begin); their answers come
+     * when the batch ends: at the end of the read, or before any other command's answer. */
+    int batching;
+    json_t *batch_tags; /* message id -> tag, for the sends of the open batch */
 };
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -157,9 +160,9 @@ static void emit_msg_state(json_api *ja, const char *name, const char *to, const
     json_t *tag = json_object_get(ja->tags, id);
     json_t *ev;
 
-    /* From inside its send command: the tag is at hand even when the memory of tags is full. */
-    if (tag == NULL && ja->send_id != NULL && strcmp(ja->send_id, id) == 0)
-        tag = ja->tag;
+    /* The answer to a send of the batch: its tag is at hand even when the memory is full. */
+    if (tag == NULL)
+        tag = json_object_get(ja->batch_tags, id);
     ev = json_pack("{s:s,s:o,s:s}", "event", name, "to", jstr(to), "id", id);
 
     emit(ja, ev, tag);
@@ -180,6 +183,20 @@ static void on_sent(void *ud, const char *to, const char *id)
 static void on_delivered(void *ud, const char *to, const char *id)
 {
     emit_msg_state(ud, "delivered", to, id, 1);
+}
+
+/* The batch's commit failed: the send's answer is the error it would have had on its own. */
+static void on_send_failed(void *ud, const char *to, const char *id)
+{
+    json_api *ja = ud;
+    json_t *tag = json_object_get(ja->batch_tags, id);
+
+    (void)to;
+    emit(ja,
+         json_pack("{s:s,s:s,s:s,s:s}", "event", "error", "code", "store", "message",
+                   "the local store failed; the message was not stored or sent", "id", id),
+         tag);
+    json_object_del(ja->tags, id);
 }
 
 static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)
@@ -252,6 +269,7 @@ static void on_stopped(void *ud, int exit_code)
 
 static const mim_core_events core_events = {
     .on_ready = on_ready,
+    .on_send_failed = on_send_failed,
     .on_presence = on_presence,
     .on_server_key = on_server_key,
     .on_online = on_online,
@@ -339,6 +357,15 @@ static void emit_ok(json_api *ja, const char *cmd)
     emit(ja, json_pack("{s:s,s:s}", "event", "ok", "cmd", cmd), ja->tag);
 }
 
+static void batch_end(json_api *ja)
+{
+    if (!ja->batching)
+        return;
+    ja->batching = 0;
+    mim_core_batch_end(ja->core);
+    json_object_clear(ja->batch_tags);
+}
+
 static void cmd_send(json_api *ja, json_t *cmd)
 {
     const char *to, *text;
@@ -350,15 +377,23 @@ static void cmd_send(json_api *ja, json_t *cmd)
         return;
     mim_random_bytes(id, sizeof(id));
     mim_core_id_hex(id, hex);
-    /* Remembered before the call: its queued or sent event comes from inside it (and carries
-     * the tag from ja->tag then, should the memory be full). */
-    if (ja->tag != NULL && json_object_size(ja->tags) < JSON_API_TAGS_MAX)
-        json_object_set(ja->tags, hex, ja->tag);
-    ja->send_id = hex;
+    if (!ja->batching) {
+        mim_core_batch_begin(ja->core);
+        ja->batching = 1;
+    }
+    /* Tags are remembered for delivered (up to the cap) and for the batch's own answers. */
+    if (ja->tag != NULL) {
+        if (json_object_size(ja->tags) < JSON_API_TAGS_MAX)
+            json_object_set(ja->tags, hex, ja->tag);
+        json_object_set(ja->batch_tags, hex, ja->tag);
+    }
     rc = mim_core_send(ja->core, to, text, id);
-    ja->send_id = NULL;
-    if (check(ja, rc, to) != 0)
+    if (rc != 0) {
         json_object_del(ja->tags, hex);
+        json_object_del(ja->batch_tags, hex);
+        batch_end(ja); /* the answers of the sends before this one come first */
+        (void)check(ja, rc, to);
+    }
 }
 
 static void who_one(void *arg, const mim_core_peer_info *p)
@@ -505,6 +540,9 @@ static void handle_line(json_api *ja, const char *line, size_t len)
         return; /* an empty line is no command */
     ja->tag = NULL;
     cmd = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    c = json_is_object(cmd) ? json_object_get(cmd, "cmd") : NULL;
+    if (!json_is_string(c) || strcmp(json_string_value(c), "send") != 0)
+        batch_end(ja); /* the answers of the sends before this command come first */
     if (cmd == NULL || !json_is_object(cmd)) {
         if (cmd == NULL)
             snprintf(msg, sizeof(msg), "not JSON: %s", err.text);
@@ -521,6 +559,7 @@ static void handle_line(json_api *ja, const char *line, size_t len)
         size_t n = t != NULL ? strlen(t) : (size_t)-1;
         free(t);
         if (n > JSON_API_TAG_MAX) {
+            batch_end(ja);
             ja->tag = NULL; /* not repeated */
             snprintf(msg, sizeof(msg), "'tag' is over %d bytes of JSON", JSON_API_TAG_MAX);
             emit_error(ja, "bad_field", msg);
@@ -528,7 +567,7 @@ static void handle_line(json_api *ja, const char *line, size_t len)
             return;
         }
     }
-    if ((c = json_object_get(cmd, "cmd")) == NULL) {
+    if (c == NULL) {
         emit_error(ja, "missing_field", "'cmd' is required");
     } else if (!json_is_string(c)) {
         emit_error(ja, "bad_field", "'cmd' must be a string");
@@ -571,6 +610,7 @@ static void feed(json_api *ja, const char *p, size_t n)
                 char msg[96];
                 snprintf(msg, sizeof(msg), "a command line over %d bytes was skipped",
                          JSON_API_LINE_MAX);
+                batch_end(ja);
                 ja->tag = NULL;
                 emit_error(ja, "bad_json", msg);
                 ja->skipping = 1;
@@ -581,7 +621,7 @@ static void feed(json_api *ja, const char *p, size_t n)
             }
         }
         if (nl == NULL)
-            return;
+            break;
         if (!ja->skipping)
             handle_line(ja, ja->line, ja->len);
         ja->skipping = 0;
@@ -589,6 +629,7 @@ static void feed(json_api *ja, const char *p, size_t n)
         p = nl + 1;
         n -= take + 1;
     }
+    batch_end(ja); /* a read's sends: one commit */
 }
 
 static void at_eof(json_api *ja)
@@ -597,6 +638,7 @@ static void at_eof(json_api *ja)
         return;
     if (ja->len > 0 && !ja->skipping)
         handle_line(ja, ja->line, ja->len); /* a last line without its newline */
+    batch_end(ja);
     ja->len = 0;
     mim_log_debug("end of input: quitting");
     do_quit(ja);
@@ -677,7 +719,8 @@ json_api *json_api_new(uv_loop_t *loop, void (*done)(void *ud, int exit_code), v
     ja->line = malloc(JSON_API_LINE_MAX + 1);
     ja->rbuf = malloc(READ_CHUNK);
     ja->tags = json_object();
-    if (ja->line == NULL || ja->rbuf == NULL || ja->tags == NULL) {
+    ja->batch_tags = json_object();
+    if (ja->line == NULL || ja->rbuf == NULL || ja->tags == NULL || ja->batch_tags == NULL) {
         json_api_free(ja);
         return NULL;
     }
@@ -729,6 +772,7 @@ void json_api_free(json_api *ja)
     if (ja == NULL)
         return;
     json_decref(ja->tags);
+    json_decref(ja->batch_tags);
     free(ja->line);
     free(ja->rbuf);
     free(ja);

@@ -139,6 +139,11 @@ _Static_assert(MIM_MSG_QUEUED == 0 && MIM_MSG_SENT == 1 && MIM_MSG_DELIVERED == 
                    MIM_MSG_RECEIVED == 3,
                "message states are stored as these numbers");
 
+/* Not prepared statements: SQLite applies PRAGMA synchronous when it compiles it, so a prepared
+ * one would take effect at prepare time, once. */
+#define SYNC_FULL   "PRAGMA synchronous = FULL"
+#define SYNC_NORMAL "PRAGMA synchronous = NORMAL"
+
 /* The columns every message query returns, in the order store_row_message() reads them. */
 #define MESSAGE_COLUMNS "seq, peer, id, outgoing, ts_ms, content_type, body, state"
 
@@ -231,6 +236,7 @@ struct mim_store {
     char *path; /* for log lines */
     sqlite3_stmt *stmt[STMT__COUNT];
     int in_tx; /* mim_store_begin() opened a transaction that is not yet committed or rolled back */
+    int relaxed; /* that transaction came from mim_store_begin_relaxed(): synchronous is NORMAL */
 };
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -429,7 +435,7 @@ static int store_configure(mim_store *st)
     }
     /* FULL: a transaction is on disk when COMMIT returns, so whatever was acknowledged after it
      * survives a power cut (in WAL mode NORMAL could lose the last commits). */
-    rc = store_exec(st, "PRAGMA synchronous = FULL", "synchronous");
+    rc = store_exec(st, SYNC_FULL, "synchronous");
     if (rc == 0)
         rc = store_exec(st, "PRAGMA foreign_keys = ON", "foreign_keys");
 
@@ -656,6 +662,18 @@ static int store_name_ok(const char *name)
     return n > 0 && n <= STORE_NAME_MAX;
 }
 
+/* Back to FULL after a relaxed transaction. If that fails the connection stays at NORMAL, and
+ * every later commit could be lost to a power cut: such a store is not trusted any more. */
+static void store_end_relaxed(mim_store *st)
+{
+    if (!st->relaxed)
+        return;
+    if (store_exec(st, SYNC_FULL, "synchronous") == 0)
+        st->relaxed = 0;
+    else
+        mim_log_error("store %s: cannot go back to synchronous=FULL", st->path);
+}
+
 static int store_is_peer(const mim_store *st)
 {
     return st != NULL && st->schema->kind == MIM_STORE_PEER;
@@ -666,6 +684,11 @@ static int store_is_peer(const mim_store *st)
  * caller believes them part of its group: refuse them until the caller ends the transaction. */
 static int store_tx_check(mim_store *st)
 {
+    if (!st->in_tx && st->relaxed) {
+        store_end_relaxed(st); /* a failed return to FULL, tried again */
+        if (st->relaxed)
+            return MIM_EDB;
+    }
     if (st->in_tx && sqlite3_get_autocommit(st->db)) {
         mim_log_error("store %s: the open transaction was rolled back after an error", st->path);
         return MIM_EDB;
@@ -827,10 +850,44 @@ int mim_store_begin(mim_store *st)
         return MIM_EINVAL;
     if (st->in_tx)
         return MIM_ESTATE;
+    if ((rc = store_tx_check(st)) != 0)
+        return rc;
     rc = store_run(st, STMT_BEGIN, "begin");
     if (rc == 0)
         st->in_tx = 1;
     return rc;
+}
+
+/* synchronous can only change outside a transaction: it is set before BEGIN and put back to
+ * FULL once the transaction has ended, whichever way it ended. */
+int mim_store_begin_relaxed(mim_store *st)
+{
+    int rc;
+
+    if (!store_is_peer(st))
+        return MIM_EINVAL;
+    if (st->in_tx)
+        return MIM_ESTATE;
+    if ((rc = store_tx_check(st)) != 0 || (rc = store_exec(st, SYNC_NORMAL, "synchronous")) != 0)
+        return rc;
+    st->relaxed = 1;
+    if ((rc = store_run(st, STMT_BEGIN, "begin")) != 0) {
+        store_end_relaxed(st);
+        return rc;
+    }
+    st->in_tx = 1;
+    return 0;
+}
+
+int mim_store_synchronous(mim_store *st)
+{
+    int level = -1;
+    int rc;
+
+    if (st == NULL)
+        return MIM_EINVAL;
+    rc = store_pragma_int(st, "PRAGMA synchronous", &level);
+    return rc < 0 ? rc : level;
 }
 
 /* On failure nothing of the transaction is kept: the caller must not acknowledge any of it. */
@@ -848,19 +905,23 @@ int mim_store_commit(mim_store *st)
     rc = store_run(st, STMT_COMMIT, "commit");
     if (rc < 0)
         store_rollback(st);
+    store_end_relaxed(st);
     return rc;
 }
 
 int mim_store_rollback(mim_store *st)
 {
+    int rc = 0;
+
     if (!store_is_peer(st))
         return MIM_EINVAL;
     if (!st->in_tx)
         return MIM_ESTATE;
     st->in_tx = 0;
-    if (sqlite3_get_autocommit(st->db))
-        return 0; /* SQLite has rolled it back already */
-    return store_run(st, STMT_ROLLBACK, "rollback");
+    if (!sqlite3_get_autocommit(st->db)) /* else SQLite has rolled it back already */
+        rc = store_run(st, STMT_ROLLBACK, "rollback");
+    store_end_relaxed(st);
+    return rc;
 }
 
 /* ---- peer: pins ------------------------------------------------------------------------------ */

@@ -45,6 +45,15 @@ int64_t mim_store_name_count(mim_store *st);
  * A peer stores a burst of received messages in one transaction, then acknowledges them all:
  * an ack is only ever sent after the COMMIT that made its message durable. Not nested. */
 int mim_store_begin(mim_store *st);
+/* The same, for changes that may be lost to a power cut but never to a crash: the commit writes
+ * the WAL without syncing it (synchronous=NORMAL for this transaction only). The WAL is a log,
+ * so the next full commit (or checkpoint) syncs this one with it, and a power cut can only drop
+ * it together with every commit after it. Used for the SENT and DELIVERED marks, which the
+ * protocol redoes when they are lost (docs/PROTOCOL.md 14.6). */
+int mim_store_begin_relaxed(mim_store *st);
+/* The connection's PRAGMA synchronous now (1 NORMAL, 2 FULL), or a negative code: for tests and
+ * diagnostics. */
+int mim_store_synchronous(mim_store *st);
 int mim_store_commit(mim_store *st);
 int mim_store_rollback(mim_store *st);
 

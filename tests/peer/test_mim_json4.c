@@ -342,10 +342,85 @@ static void test_unsupported_content(void **state)
     mp_quit(c);
 }
 
+/* ---- send batches ------------------------------------------------------------------------------
+ */
+
+/* The index of the first event at index >= from with this tag (any event), or -1. */
+static long first_tagged(const mp *p, size_t from, const char *tag)
+{
+    for (size_t i = from; i < p->nev; i++) {
+        const char *t = sfield(p->ev[i], "tag");
+        if (t != NULL && strcmp(t, tag) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Several send commands in one read share one commit, and every answer still comes in the order
+ * of the commands: the sends' (sent or queued), a bad send's error after the sends before it,
+ * and the answer of a later command after all of them. */
+static void test_send_batch(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    long i1, i2, ie, i3, i4, iw;
+    size_t a0, b0;
+
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    a0 = a->nev;
+    b0 = b->nev;
+    /* One write (under PIPE_BUF, so one read): three good sends and a bad one between them. */
+    mp_send_line(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"one\",\"tag\":\"s1\"}\n"
+                    "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"two\",\"tag\":\"s2\"}\n"
+                    "{\"cmd\":\"send\",\"to\":\"nobody\",\"text\":\"x\",\"tag\":\"bad\"}\n"
+                    "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"three\",\"tag\":\"s3\"}\n"
+                    "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"four\",\"tag\":\"s4\"}\n"
+                    "{\"cmd\":\"who\",\"tag\":\"w\"}");
+    mp_expect(a, a0, "who_end", "tag", "w");
+    i1 = first_tagged(a, a0, "s1");
+    i2 = first_tagged(a, a0, "s2");
+    ie = first_tagged(a, a0, "bad");
+    i3 = first_tagged(a, a0, "s3");
+    i4 = first_tagged(a, a0, "s4");
+    iw = first_tagged(a, a0, "w");
+    if (!(i1 >= 0 && i1 < i2 && i2 < ie && ie < i3 && i3 < i4 && i4 < iw)) {
+        mp_dump(a);
+        fail_msg("the answers are not in the order of the commands");
+    }
+    assert_true(matches(a->ev[ie], "error", "code", "unknown_peer"));
+    for (size_t k = 1; k <= 4; k++) {
+        char tag[8];
+        snprintf(tag, sizeof(tag), "s%zu", k);
+        mp_expect(a, a0, "delivered", "tag", tag);
+    }
+    /* Shown once each, in the order they were sent. */
+    mp_expect(b, b0, "message", "text", "four");
+    {
+        const char *want[] = {"one", "two", "three", "four"};
+        size_t k = 0;
+        for (size_t i = b0; i < b->nev; i++)
+            if (matches(b->ev[i], "message", NULL, NULL)) {
+                assert_true(k < 4);
+                assert_string_equal(sfield(b->ev[i], "text"), want[k++]);
+            }
+        assert_int_equal(k, 4);
+    }
+    /* The two sends before the bad one shared a commit, and so did the two after it. */
+    assert_true(pe_file_count(a->log, "2 messages stored in one commit") >= 2);
+    mp_quit(a);
+    mp_quit(b);
+}
+
 static const pe_test tests[] = {
-    {"tampered_message", test_tampered_message}, {"truncated_message", test_truncated_message},
-    {"tampered_ack", test_tampered_ack},         {"unsupported_content", test_unsupported_content},
-    {"chat_keepalive", test_chat_keepalive},     {"trust_server", test_trust_server},
+    {"tampered_message", test_tampered_message},
+    {"truncated_message", test_truncated_message},
+    {"tampered_ack", test_tampered_ack},
+    {"unsupported_content", test_unsupported_content},
+    {"chat_keepalive", test_chat_keepalive},
+    {"trust_server", test_trust_server},
+    {"send_batch", test_send_batch},
 };
 
 int main(int argc, char **argv)

@@ -761,6 +761,43 @@ static void test_group_commit(void **state)
     free(got);
 }
 
+/* A relaxed transaction (state marks) commits like any other, and the connection is back at
+ * synchronous=FULL once it ends, whichever way: what comes after it is durable again. */
+static void test_relaxed_transaction(void **state)
+{
+    struct store_fixture *f = *state;
+    struct collected *got = collected_new();
+    mim_store *st = open_peer(f);
+    uint8_t id[16];
+
+    EXPECT_INT(mim_store_synchronous(st), 2);
+    queue(st, "bob", 1, "a");
+    queue(st, "bob", 2, "b");
+    make_id(id, 1);
+
+    EXPECT_INT(mim_store_begin_relaxed(st), 0);
+    EXPECT_INT(mim_store_synchronous(st), 1);
+    EXPECT_INT(mim_store_begin(st), MIM_ESTATE); /* not nested, either way */
+    EXPECT_INT(mim_store_begin_relaxed(st), MIM_ESTATE);
+    EXPECT_INT(mim_store_message_set_state(st, "bob", id, MIM_MSG_SENT), 1);
+    EXPECT_INT(mim_store_rollback(st), 0);
+    EXPECT_INT(mim_store_synchronous(st), 2);
+
+    EXPECT_INT(mim_store_begin_relaxed(st), 0);
+    EXPECT_INT(mim_store_message_set_state(st, "bob", id, MIM_MSG_DELIVERED), 1);
+    EXPECT_INT(mim_store_commit(st), 0);
+    EXPECT_INT(mim_store_synchronous(st), 2);
+    mim_store_close(st);
+
+    st = open_peer(f); /* committed: visible from a new connection; the rollback kept nothing */
+    EXPECT_INT(mim_store_outbox_each(st, "bob", 10, on_message, got), 0);
+    EXPECT_INT(got->n, 1);
+    assert_string_equal(got->text[0], "b");
+    EXPECT_INT(mim_store_synchronous(st), 2);
+    mim_store_close(st);
+    free(got);
+}
+
 /* A statement that fails inside the caller's transaction (a duplicate queued) takes back only
  * its own part: the rest of the group still commits. */
 static void test_transaction_survives_its_parts(void **state)
@@ -933,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_and_history_survive_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_last_n_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relaxed_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_survives_its_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_early_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentering_a_walk_is_refused, setup, teardown),

@@ -11,6 +11,10 @@
  *                with synchronous = FULL, the durability mim_store uses; for --msgs rows.
  *   rtt-base     round trip: a 100-byte ping over loopback, the receiver commits one row
  *                durably (as sqlite) before it answers, then the pong; p50 and p99.
+ *   rtt-base2    the same with a second durable commit, by the sender before its ping: the
+ *                floor of mim's round trip, which must store the message before it sends it
+ *                and have the receiver store it before it acks (docs/PROTOCOL.md 14.6). Both
+ *                commits go to one database here (mim's go to two; the cost is the same).
  *
  * This file calls libsodium and SQLite directly on purpose: a baseline must not go through
  * the code it is compared with. Prints "result <name> <value>" lines. Bounded by --timeout. */
@@ -326,6 +330,7 @@ static int run_sqlite(const char *path, long rows)
 
 static struct {
     long n, done;
+    int commits; /* 1: rtt-base, 2: rtt-base2 */
     size_t have_srv, have_cli;
     uint64_t t_ping;
     double *lat;
@@ -335,6 +340,10 @@ static struct {
 static void rtt_ping(void)
 {
     rtt.t_ping = uv_hrtime();
+    if (rtt.commits == 2 && db_insert(rtt.msg) != 0) {
+        fail("sqlite insert failed");
+        return;
+    }
     write_copy(&pair.client, rtt.msg, sizeof(rtt.msg));
 }
 
@@ -363,16 +372,19 @@ static void rtt_client_read(const uint8_t *p, size_t n)
             rtt_ping();
             continue;
         }
-        printf("result rtt_base_p50_ms %.3f\n", bench_quantile(rtt.lat, (size_t)rtt.n, 0.5) * 1e3);
-        printf("result rtt_base_p99_ms %.3f\n", bench_quantile(rtt.lat, (size_t)rtt.n, 0.99) * 1e3);
+        printf("result rtt_base%s_p50_ms %.3f\n", rtt.commits == 2 ? "2" : "",
+               bench_quantile(rtt.lat, (size_t)rtt.n, 0.5) * 1e3);
+        printf("result rtt_base%s_p99_ms %.3f\n", rtt.commits == 2 ? "2" : "",
+               bench_quantile(rtt.lat, (size_t)rtt.n, 0.99) * 1e3);
         fflush(stdout);
         pair_close();
     }
 }
 
-static int run_rtt(const char *path, long n)
+static int run_rtt(const char *path, long n, int commits)
 {
     rtt.n = n;
+    rtt.commits = commits;
     if ((rtt.lat = calloc((size_t)n, sizeof(*rtt.lat))) == NULL || db_open(path) != 0)
         return 1;
     pair.on_up = rtt_ping;
@@ -394,10 +406,11 @@ int main(int argc, char **argv)
     int rc;
 
     if (bench_parse_args(argc, argv, "db", &args) != 0 ||
-        ((strcmp(args.mode, "sqlite") == 0 || strcmp(args.mode, "rtt-base") == 0) &&
+        ((strcmp(args.mode, "sqlite") == 0 || strncmp(args.mode, "rtt-base", 8) == 0) &&
          args.path == NULL)) {
         fprintf(stderr, "usage: mim-bench-base bulk-tcp|bulk-stream [--mib M] | small-tcp "
-                        "[--msgs M] | sqlite|rtt-base --db FILE [--msgs M]  [--timeout S]\n");
+                        "[--msgs M] | sqlite|rtt-base|rtt-base2 --db FILE [--msgs M]  "
+                        "[--timeout S]\n");
         return 2;
     }
     mode = args.mode;
@@ -419,8 +432,8 @@ int main(int argc, char **argv)
         uv_close((uv_handle_t *)&deadline, NULL); /* no loop: the count bounds it */
         rc = mode[0] == 'b' ? run_stream((uint64_t)mib << 20) : run_sqlite(path, msgs);
         uv_run(&loop, UV_RUN_DEFAULT);
-    } else if (strcmp(mode, "rtt-base") == 0) {
-        rc = run_rtt(path, msgs);
+    } else if (strcmp(mode, "rtt-base") == 0 || strcmp(mode, "rtt-base2") == 0) {
+        rc = run_rtt(path, msgs, mode[8] == '2' ? 2 : 1);
     } else {
         return 2;
     }
