@@ -828,9 +828,13 @@ int mim_noise_write(mim_noise *hs, const uint8_t *payload, size_t payload_len, u
  * static back to us is either a confused loopback or an attacker replaying our messages. */
 static int noise_read_s(mim_noise *hs, const uint8_t *ct)
 {
-    uint8_t rs[MIM_KEY_LEN];
+    /* Room for the whole ciphertext: without a key, DecryptAndHash would copy all of it. XX
+     * always has a key here (after ee), and anything else is refused before the call. */
+    uint8_t rs[NOISE_ENC_KEY_LEN];
     int rc;
 
+    if (!hs->cs.has_key)
+        return MIM_ESTATE;
     rc = noise_decrypt_and_hash(hs, ct, NOISE_ENC_KEY_LEN, rs);
     if (rc == MIM_OK && sodium_memcmp(rs, hs->s_pk, MIM_KEY_LEN) == 0)
         rc = MIM_ECRYPTO;
