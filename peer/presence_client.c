@@ -499,13 +499,13 @@ static void ch_on_open(mim_channel *ch)
 static void entry_from_info(online_entry *e, const Mim__PeerInfo *pi)
 {
     memset(e, 0, sizeof(*e));
-    snprintf(e->name, sizeof(e->name), "%s", pi->name);
+    e->name = pi->name; /* borrowed from pi: the table copies what it keeps */
     memcpy(e->identity_pk, pi->identity_pk.data, MIM_KEY_LEN);
     memcpy(e->addr, pi->addr.data, pi->addr.len);
     e->addr_len = (uint8_t)pi->addr.len;
     e->port = (uint16_t)pi->port;
     e->status = (int)pi->status;
-    snprintf(e->status_text, sizeof(e->status_text), "%s", pi->status_text);
+    e->status_text = pi->status_text;
 }
 
 /* 1 when where to reach the peer, or who it is, differs. */
@@ -552,8 +552,8 @@ static int apply_entry(presence_client *pc, online_table *t, const online_entry 
         memcpy(o->addr, n->addr, sizeof(o->addr));
         o->addr_len = n->addr_len;
         o->port = n->port;
-        o->status = n->status;
-        memcpy(o->status_text, n->status_text, sizeof(o->status_text));
+        if ((rc = online_table_set_status(t, o, n->status, n->status_text)) != 0)
+            return rc;
         if (report && moved)
             emit_online(pc, o);
         else if (report && status)
@@ -583,7 +583,7 @@ static void on_settle(uv_timer_t *t)
         next = online_table_next(e);
         if (e->session != UNCONFIRMED)
             continue;
-        memcpy(name, e->name, sizeof(name));
+        snprintf(name, sizeof(name), "%s", e->name);
         forget(pc, &pc->table, e);
         emit_offline(pc, name);
         if (pc->stopping)

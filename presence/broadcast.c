@@ -71,9 +71,7 @@ int broadcast_flush_session(session *s, int final)
     return rc;
 }
 
-/* Appends an encoded element to s's batch, sealing the batch first when it would outgrow one
- * frame. */
-static int queue_element(session *s, const uint8_t *el, size_t len)
+int broadcast_room(session *s, size_t len)
 {
     int rc;
 
@@ -90,12 +88,22 @@ static int queue_element(session *s, const uint8_t *el, size_t len)
         if ((rc = broadcast_flush_session(s, 0)) != 0)
             return rc;
     }
-    if ((rc = mim_presence_batch_append_raw(&s->out, el, len)) != 0) {
+    if ((rc = mim_buf_reserve(&s->out, len)) != 0) {
         mim_channel_abort(s->ch, "out of memory queueing output");
         return rc;
     }
     flush_list_add(s);
     return 0;
+}
+
+/* Appends an encoded element to s's batch, sealing the batch first when it would outgrow one
+ * frame. */
+static int queue_element(session *s, const uint8_t *el, size_t len)
+{
+    int rc = broadcast_room(s, len);
+    if (rc == 0)
+        rc = mim_presence_batch_append_raw(&s->out, el, len); /* cannot fail: room is there */
+    return rc;
 }
 
 int broadcast_to(session *s, const Mim__PresenceMsg *m)

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 void presence_config_defaults(presence_config *cfg)
 {
@@ -45,6 +48,29 @@ static void on_sweep(uv_timer_t *t)
         s = next;
     }
     admission_sweep(&srv->admit, now);
+}
+
+static void on_trim(uv_timer_t *t)
+{
+    presence_server *srv = t->data;
+#ifdef __GLIBC__
+    uint64_t t0 = uv_hrtime();
+    int released = malloc_trim(0);
+    mim_log_debug("heap trimmed after %u logins and closes in %.2f ms%s", (unsigned)srv->trim_churn,
+                  (double)(uv_hrtime() - t0) / 1e6, released ? "" : " (nothing to release)");
+#endif
+    srv->trim_churn = 0;
+}
+
+void presence_server_note_churn(presence_server *srv)
+{
+    if (srv->stopping)
+        return;
+    if (srv->trim_churn < UINT32_MAX)
+        srv->trim_churn++;
+    /* Restarted by every login of a storm: it fires once the storm is over. */
+    if (srv->trim_churn >= PRESENCE_TRIM_CHURN)
+        uv_timer_start(&srv->trim, on_trim, PRESENCE_TRIM_QUIET_MS, 0);
 }
 
 static void on_flush(uv_check_t *h)
@@ -160,6 +186,8 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     /* Handles first: whatever fails below, presence_server_stop() can then close them all. */
     uv_timer_init(loop, &srv->sweep);
     srv->sweep.data = srv;
+    uv_timer_init(loop, &srv->trim);
+    srv->trim.data = srv;
     uv_check_init(loop, &srv->flush_check);
     srv->flush_check.data = srv;
     uv_idle_init(loop, &srv->flush_wake);
@@ -226,6 +254,7 @@ void presence_server_poll_done(presence_server *srv)
         return;
     if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
         uv_close((uv_handle_t *)&srv->sweep, NULL);
+        uv_close((uv_handle_t *)&srv->trim, NULL);
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
         uv_close((uv_handle_t *)&srv->flush_wake, NULL);
     }

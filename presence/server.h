@@ -33,6 +33,10 @@
 #define PRESENCE_STATUS_RATE      1.0
 #define PRESENCE_STATUS_BURST     5.0
 #define PRESENCE_DRAIN_TIMEOUT_MS 5000 /* a closing peer that will not read is cut off */
+/* After this many logins and closes, the heap is trimmed once none has happened for
+ * PRESENCE_TRIM_QUIET_MS (see presence_server_note_churn). */
+#define PRESENCE_TRIM_CHURN    32
+#define PRESENCE_TRIM_QUIET_MS 200
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
 #define PRESENCE_MAX_PLAINTEXT MIM_CHANNEL_MAX_PLAINTEXT
 
@@ -99,6 +103,8 @@ struct presence_server {
     int discovery_port;      /* the UDP port actually bound */
     mim_rate discovery_rate; /* answers allowed (reflection cap) */
     uv_timer_t sweep;
+    uv_timer_t trim;     /* one-shot: trims the heap once a burst of logins has drained */
+    uint32_t trim_churn; /* logins and closes since the last trim */
     uv_check_t flush_check;
     uv_idle_t flush_wake; /* active while output is queued: keeps the next poll from blocking,
                            * for output queued where no check follows (close callbacks) */
@@ -117,6 +123,12 @@ void presence_server_stop(presence_server *srv);
 void presence_server_free(presence_server *srv);
 /* Called when a session ends: during a shutdown, the last one closes the server's handles. */
 void presence_server_poll_done(presence_server *srv);
+/* Called on each login and each closed session. A login storm leaves the heap full of holes
+ * (each newcomer's table frames, every peer's batches, freed between the small long-lived
+ * per-peer structs), which the allocator keeps resident; once logins and closes have been
+ * quiet for PRESENCE_TRIM_QUIET_MS after at least PRESENCE_TRIM_CHURN of them, the free pages
+ * are given back (malloc_trim). Idle or slow churn never triggers it. */
+void presence_server_note_churn(presence_server *srv);
 
 /* session.c */
 void session_accept(presence_server *srv, uv_stream_t *listener);
@@ -132,6 +144,11 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
 /* Queues one message for s; it goes out, coalesced with others, at the end of this loop turn.
  * 0, or a negative code after which s is being closed. */
 int broadcast_to(session *s, const Mim__PresenceMsg *m);
+/* Makes room for len more bytes in s's batch (sealing what is queued first when they would not
+ * fit one frame) and queues s for the end-of-turn flush: the caller then appends exactly one
+ * encoded batch element of at most len bytes to s->out, with no call in between. 0, or a
+ * negative code after which s is being closed. */
+int broadcast_room(session *s, size_t len);
 /* Encodes m once and queues it for every online session except `except` (may be NULL). */
 void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except);
 /* Seals and writes everything queued for s now, as one frame; final = 1 seals it with

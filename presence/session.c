@@ -13,6 +13,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,8 +99,11 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
         return;
     }
     s->unauth_counted = 1;
-    mim_log_debug("conn %llu: accepted from %s", (unsigned long long)mim_channel_id(s->ch),
-                  mim_channel_remote_str(s->ch));
+    if (mim_log_get_level() >= MIM_LOG_DEBUG) {
+        char addr[MIM_ADDR_STRLEN];
+        mim_log_debug("conn %llu: accepted from %s", (unsigned long long)mim_channel_id(s->ch),
+                      mim_channel_remote_str(s->ch, addr));
+    }
 }
 
 static void leave_unauth(session *s)
@@ -211,48 +215,92 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
                        e->status_text);
 }
 
+/* Protobuf wire helpers for send_table: a varint's length, and writing one. */
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, size_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Protobuf keys (field number << 3 | wire type) of the wrapping written by send_table. */
+#define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
+#define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */
+#define KEY_CHUNK_PEERS 0x0a /* TableChunk.peers = 1, length-delimited */
+#define KEY_CHUNK_LAST  0x10 /* TableChunk.last = 2, varint */
+
 /* Sends the whole online table to s, in chunks sized by their encoded bytes so each fits one
- * frame whatever the names, addresses and status texts. */
+ * frame whatever the names, addresses and status texts. Each chunk is encoded straight into s's
+ * batch: a PresenceBatch element holding PresenceMsg{table: TableChunk}, whose wrapping is
+ * written here around PeerInfo messages packed one by one by protobuf-c. One pass sizes the
+ * chunk, a second writes it: no array of PeerInfo and no intermediate copy, so a login storm
+ * (a table of up to n entries per newcomer) leaves no big transient allocations behind. */
 static int send_table(session *s)
 {
     presence_server *srv = s->srv;
-    /* Room for the chunk's own wrapping: batch element and oneof tags, lengths, `last`. */
-    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32, CHUNK_MAX = 1024 };
-    Mim__PeerInfo *infos = malloc(CHUNK_MAX * sizeof(*infos));
-    Mim__PeerInfo **ptrs = malloc(CHUNK_MAX * sizeof(*ptrs));
+    /* Room for the chunk's own wrapping: batch element and oneof keys and lengths, `last`. */
+    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32 };
     online_entry *e = online_table_first(&srv->table);
-    int rc = 0;
+    int rc;
 
-    if (infos == NULL || ptrs == NULL) {
-        free(infos);
-        free(ptrs);
-        mim_channel_abort(s->ch, "out of memory sending the table");
-        return MIM_ENOMEM;
-    }
     do {
-        Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-        Mim__TableChunk t = MIM__TABLE_CHUNK__INIT;
-        size_t n = 0, bytes = 0;
-        for (; e != NULL && n < CHUNK_MAX; e = online_table_next(e), n++) {
+        online_entry *first = e, *x;
+        Mim__PeerInfo pi;
+        size_t body = 0, chunk, msg, el, pl;
+        uint8_t *p;
+        int last;
+
+        for (; e != NULL; e = online_table_next(e)) {
             size_t cost;
-            entry_info(e, &infos[n]);
-            /* An entry costs its encoding plus a tag byte and a length of at most 2 bytes. */
-            cost = mim__peer_info__get_packed_size(&infos[n]) + 3;
-            if (bytes + cost > CHUNK_BYTES)
+            entry_info(e, &pi);
+            pl = mim__peer_info__get_packed_size(&pi);
+            cost = 1 + varint_len(pl) + pl;
+            if (body + cost > CHUNK_BYTES)
                 break;
-            bytes += cost;
-            ptrs[n] = &infos[n];
+            body += cost;
         }
-        t.peers = ptrs;
-        t.n_peers = n;
-        t.last = e == NULL;
-        m.body_case = MIM__PRESENCE_MSG__BODY_TABLE;
-        m.table = &t;
-        rc = broadcast_to(s, &m);
-    } while (rc == 0 && e != NULL);
-    free(infos);
-    free(ptrs);
-    return rc;
+        if (e == first && e != NULL) { /* cannot happen: an entry is a few hundred bytes */
+            mim_channel_abort(s->ch, "internal error: a table entry does not fit a frame");
+            return MIM_EOVERFLOW;
+        }
+        last = e == NULL;
+        chunk = body + (last ? 2 : 0); /* proto3: `last` is written only when true */
+        msg = 1 + varint_len(chunk) + chunk;
+        el = 1 + varint_len(msg) + msg;
+        if ((rc = broadcast_room(s, el)) != 0)
+            return rc;
+        p = s->out.data + s->out.len;
+        *p++ = KEY_BATCH_MSGS;
+        p = put_varint(p, msg);
+        *p++ = KEY_MSG_TABLE;
+        p = put_varint(p, chunk);
+        for (x = first; x != e; x = online_table_next(x)) {
+            entry_info(x, &pi);
+            *p++ = KEY_CHUNK_PEERS;
+            p = put_varint(p, mim__peer_info__get_packed_size(&pi));
+            p += mim__peer_info__pack(&pi, p);
+        }
+        if (last) {
+            *p++ = KEY_CHUNK_LAST;
+            *p++ = 1;
+        }
+        assert((size_t)(p - s->out.data) == s->out.len + el); /* the sizing pass was exact */
+        s->out.len += el;
+    } while (e != NULL);
+    return 0;
 }
 
 static void handle_login(session *s, const Mim__Login *l)
@@ -263,6 +311,7 @@ static void handle_login(session *s, const Mim__Login *l)
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
     Mim__PeerInfo pi;
     int rc, claim, replacing;
+    char addr[MIM_ADDR_STRLEN];
     size_t name_len = strlen(l->name);
     /* What the handshake proved: all set once the channel is open. */
     const uint8_t *identity_pk = mim_channel_remote_identity(s->ch);
@@ -307,14 +356,14 @@ static void handle_login(session *s, const Mim__Login *l)
         prev->entry = NULL;
         if (same_key)
             session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
-                         mim_channel_remote_str(s->ch));
+                         mim_channel_remote_str(s->ch, addr));
         else
             session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
                          "the name was released by the administrator and taken by another key");
     }
 
     memset(&e, 0, sizeof(e));
-    snprintf(e.name, sizeof(e.name), "%s", l->name);
+    e.name = l->name; /* copied by online_table_add */
     memcpy(e.identity_pk, identity_pk, MIM_KEY_LEN);
     memcpy(e.addr, s->ip, s->ip_len);
     e.addr_len = s->ip_len;
@@ -328,12 +377,13 @@ static void handle_login(session *s, const Mim__Login *l)
     }
     s->entry = added;
     s->state = SESSION_ONLINE;
+    presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
     leave_unauth(s);
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
                  (unsigned long long)mim_channel_id(s->ch), added->name,
-                 mim_channel_remote_str(s->ch), (unsigned)e.port,
+                 mim_channel_remote_str(s->ch, addr), (unsigned)e.port,
                  replacing                      ? "replaces its old session"
                  : claim == MIM_NAME_REGISTERED ? "name registered"
                                                 : "known name");
@@ -354,9 +404,10 @@ static void broadcast_status(session *s)
     Mim__StatusUpdate up = MIM__STATUS_UPDATE__INIT;
 
     s->status_pending = 0;
-    up.name = s->entry->name;
+    /* protobuf-c's fields are not const; packing only reads them. */
+    up.name = (char *)s->entry->name;
     up.status = (Mim__Status)s->entry->status;
-    up.text = s->entry->status_text;
+    up.text = (char *)s->entry->status_text;
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
     broadcast_all(s->srv, &m, NULL);
@@ -456,6 +507,7 @@ static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int fina
 static void on_conn_closed(mim_channel *ch, const char *reason)
 {
     session *s = mim_channel_data(ch);
+    char addr[MIM_ADDR_STRLEN];
 
     if (s->gone)
         return;
@@ -465,7 +517,7 @@ static void on_conn_closed(mim_channel *ch, const char *reason)
                      reason);
     else
         mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)mim_channel_id(ch),
-                     mim_channel_remote_str(ch), who(s), reason);
+                     mim_channel_remote_str(ch, addr), who(s), reason);
     leave_unauth(s);
     broadcast_forget(s);
     go_offline(s); /* still reads the name from the channel */
@@ -487,6 +539,7 @@ static void on_closed(mim_channel *ch, const char *reason)
         s->next->prev = s->prev;
     srv->nsessions--;
     free(s);
+    presence_server_note_churn(srv);
     presence_server_poll_done(srv);
 }
 

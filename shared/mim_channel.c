@@ -26,69 +26,86 @@ enum channel_state {
     CH_OPEN,           /* both streams up */
 };
 
+/* What only the handshake needs, in one allocation made at start and freed once the remote's
+ * stream header is in (the Noise state is wiped at Split(), right when it is done). */
+typedef struct channel_hs {
+    mim_noise noise;
+    mim_buf payload;             /* our HandshakePayload, encoded at start */
+    uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the remote's header only */
+} channel_hs;
+
+/* Kept small: the presence server holds one per connected peer, thousands of them idle. The
+ * timer, the handshake state, the remote's name and the close reason are allocated only while
+ * needed; the remote address is kept in its compact form. */
 struct mim_channel {
-    uv_timer_t timer; /* deadlines; closed once the conn is closed, then the channel is freed */
-    mim_conn *conn;   /* NULL once its close callback ran */
+    mim_conn *conn;    /* NULL once its close callback ran */
+    uv_timer_t *timer; /* deadlines, only while one is pending (see timer_needed) */
     const mim_channel_events *ev;
     void *data;
-    enum channel_state state;
-    int initiator;
-    int name_mode;               /* MIM_HS_NAME_* for the remote's payload */
-    size_t max_frame;            /* framer cap once authenticated */
-    size_t max_queued;           /* output cap once authenticated */
-    uint32_t handshake_ms;       /* connect + handshake, until OPEN */
-    uint32_t frame_ms;           /* a started frame */
-    uint32_t drain_ms;           /* a drain the remote does not finish */
-    uint64_t started;            /* uv_now() at dial/accept */
-    mim_noise *hs;               /* the handshake; NULL once split (wiped) */
-    mim_buf payload;             /* our HandshakePayload, encoded at start */
-    mim_stream_tx tx;            /* our sending stream, once tx_ready */
-    mim_stream_rx rx;            /* the remote's stream, once rx_ready */
-    uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the remote's header only */
-    int tx_ready, rx_ready;
-    int limits_applied; /* the post-handshake caps are in force */
-    int final_sent;     /* our TAG_FINAL went out: nothing more may */
-    int final_received; /* the remote's TAG_FINAL arrived: a clean close */
-    int authenticated;  /* remote_* hold the verified payload */
-    int have_hh;
-    int reason_set; /* ch->reason holds the owner's (or a FINAL's) reason */
+    channel_hs *hs;        /* the handshake; NULL once the remote's stream header is in */
+    char *remote_name;     /* exact-size copy; NULL ("") until authenticated */
+    char *reason;          /* what on_closed reports, set when closing (NULL: "closed") */
+    uint64_t id;           /* the conn's id, kept for logs after it is gone */
+    uint64_t started;      /* uv_now() at dial/accept */
+    size_t max_queued;     /* output cap once authenticated */
+    uint32_t max_frame;    /* framer cap once authenticated */
+    uint32_t handshake_ms; /* connect + handshake, until OPEN */
+    uint32_t frame_ms;     /* a started frame */
+    uint32_t drain_ms;     /* a drain the remote does not finish */
+    uint32_t tick_ms;      /* the timer's period: a quarter of the shortest deadline, <= 1 s */
+    uint8_t state;         /* enum channel_state */
+    uint8_t name_mode;     /* MIM_HS_NAME_* for the remote's payload */
+    unsigned initiator : 1;
+    unsigned tx_ready : 1;
+    unsigned rx_ready : 1;
+    unsigned limits_applied : 1; /* the post-handshake caps are in force */
+    unsigned final_sent : 1;     /* our TAG_FINAL went out: nothing more may */
+    unsigned final_received : 1; /* the remote's TAG_FINAL arrived: a clean close */
+    unsigned authenticated : 1;  /* remote_* hold the verified payload */
+    unsigned have_hh : 1;
+    unsigned reason_set : 1; /* ch->reason holds the owner's (or a FINAL's) reason */
+    mim_stream_tx tx;        /* our sending stream, once tx_ready */
+    mim_stream_rx rx;        /* the remote's stream, once rx_ready */
     uint8_t remote_pk[MIM_KEY_LEN];
     uint8_t remote_sig[MIM_SIG_LEN];
-    char remote_name[MIM_NAME_MAX_BYTES + 1];
     uint8_t hh[MIM_HASH_LEN];
-    uint64_t id; /* the conn's id, kept for logs after it is gone */
-    struct sockaddr_storage remote;
-    char remote_str[MIM_ADDR_STRLEN];
-    char reason[160];
+    mim_conn_addr remote; /* as accepted or dialled */
 };
 
 static void on_connect(mim_conn *c, int status);
 static void on_frame(mim_conn *c, const uint8_t *frame, size_t len);
 static void on_eof(mim_conn *c);
 static void on_conn_close(mim_conn *c, const char *reason);
+static void on_partial(mim_conn *c);
 static void on_timer_closed(uv_handle_t *h);
 static void on_tick(uv_timer_t *t);
+static void timer_arm(mim_channel *ch);
 
 static const mim_conn_callbacks channel_callbacks = {
     .on_frame = on_frame,
     .on_eof = on_eof,
     .on_close = on_conn_close,
     .on_connect = on_connect,
+    .on_partial = on_partial,
 };
 
 /* ---- setup and teardown ---------------------------------------------------------------------- */
 
+static void hs_free(mim_channel *ch)
+{
+    if (ch->hs == NULL)
+        return;
+    mim_buf_wipe_free(&ch->hs->payload);
+    mim_wipe(ch->hs, sizeof(*ch->hs)); /* the Noise state and the receive key */
+    free(ch->hs);
+    ch->hs = NULL;
+}
+
 static void wipe_secrets(mim_channel *ch)
 {
-    if (ch->hs != NULL) {
-        mim_noise_wipe(ch->hs);
-        free(ch->hs);
-        ch->hs = NULL;
-    }
+    hs_free(ch);
     mim_stream_tx_wipe(&ch->tx);
     mim_stream_rx_wipe(&ch->rx);
-    mim_wipe(ch->rx_key, sizeof(ch->rx_key));
-    mim_buf_wipe_free(&ch->payload);
     ch->tx_ready = ch->rx_ready = 0;
 }
 
@@ -96,7 +113,15 @@ static void channel_free(mim_channel *ch)
 {
     wipe_secrets(ch);
     mim_wipe(ch->hh, sizeof(ch->hh));
+    free(ch->timer); /* only when the conn never existed: else it was closed first */
+    free(ch->remote_name);
+    free(ch->reason);
     free(ch);
+}
+
+static const char *channel_reason(const mim_channel *ch)
+{
+    return ch->reason != NULL ? ch->reason : "closed";
 }
 
 static uint32_t or_default(uint32_t v, uint32_t def)
@@ -126,24 +151,40 @@ static int channel_new(const mim_channel_config *cfg, int initiator, mim_channel
         return MIM_EINVAL;
     if ((ch = calloc(1, sizeof(*ch))) == NULL)
         return MIM_ENOMEM;
+    /* The handshake deadline runs from the start: its timer is allocated now, so that once the
+     * connection exists nothing can fail. */
+    if ((ch->timer = malloc(sizeof(*ch->timer))) == NULL ||
+        (ch->hs = calloc(1, sizeof(*ch->hs))) == NULL) {
+        channel_free(ch);
+        return MIM_ENOMEM;
+    }
     ch->ev = cfg->events;
     ch->data = cfg->data;
     ch->initiator = initiator;
     ch->state = initiator ? CH_CONNECTING : CH_AWAIT_MSG1;
     ch->name_mode = cfg->remote_name_mode;
-    ch->max_frame = cfg->max_frame_after != 0 ? cfg->max_frame_after : MIM_FRAME_MAX;
+    ch->max_frame = cfg->max_frame_after != 0 ? (uint32_t)cfg->max_frame_after : MIM_FRAME_MAX;
     ch->max_queued = cfg->max_queued != 0 ? cfg->max_queued : MIM_CHANNEL_DEFAULT_QUEUED;
     ch->handshake_ms = or_default(cfg->handshake_timeout_ms, MIM_CHANNEL_HANDSHAKE_TIMEOUT_MS);
     ch->frame_ms = or_default(cfg->frame_timeout_ms, MIM_CHANNEL_FRAME_TIMEOUT_MS);
     ch->drain_ms = or_default(cfg->drain_timeout_ms, MIM_CHANNEL_DRAIN_TIMEOUT_MS);
     ch->started = uv_now(cfg->loop);
+    /* Ticks a few times per shortest deadline, so each is met within a quarter of itself. */
+    ch->tick_ms = ch->handshake_ms;
+    if (ch->tick_ms > ch->frame_ms)
+        ch->tick_ms = ch->frame_ms;
+    if (ch->tick_ms > ch->drain_ms)
+        ch->tick_ms = ch->drain_ms;
+    ch->tick_ms /= 4;
+    if (ch->tick_ms == 0)
+        ch->tick_ms = 1;
+    if (ch->tick_ms > 1000)
+        ch->tick_ms = 1000;
 
     rc = mim_handshake_payload_encode(cfg->identity->sign_pk, cfg->identity->static_sig, name,
-                                      &ch->payload);
-    if (rc == 0 && (ch->hs = calloc(1, sizeof(*ch->hs))) == NULL)
-        rc = MIM_ENOMEM;
+                                      &ch->hs->payload);
     if (rc == 0)
-        rc = mim_noise_init(ch->hs, initiator, cfg->prologue, strlen(cfg->prologue),
+        rc = mim_noise_init(&ch->hs->noise, initiator, cfg->prologue, strlen(cfg->prologue),
                             cfg->identity->dh_sk);
     if (rc != 0) {
         channel_free(ch);
@@ -153,27 +194,21 @@ static int channel_new(const mim_channel_config *cfg, int initiator, mim_channel
     return 0;
 }
 
-/* The connection exists: remember who it is with and start the deadline timer. */
-static void channel_started(mim_channel *ch, uv_loop_t *loop)
+/* Starts the timer t (allocated, not yet initialised) for ch. */
+static void timer_start(mim_channel *ch, uv_timer_t *t)
 {
-    uint32_t tick = ch->handshake_ms;
+    uv_timer_init(ch->conn->tcp.loop, t);
+    t->data = ch;
+    uv_timer_start(t, on_tick, ch->tick_ms, ch->tick_ms);
+    ch->timer = t;
+}
 
+/* The connection exists: remember who it is with and start the handshake deadline. */
+static void channel_started(mim_channel *ch)
+{
     ch->id = ch->conn->id;
-    memcpy(&ch->remote, &ch->conn->remote, sizeof(ch->remote));
-    memcpy(ch->remote_str, ch->conn->remote_str, sizeof(ch->remote_str));
-    /* Ticks a few times per shortest deadline, so each is met within a quarter of itself. */
-    if (tick > ch->frame_ms)
-        tick = ch->frame_ms;
-    if (tick > ch->drain_ms)
-        tick = ch->drain_ms;
-    tick /= 4;
-    if (tick == 0)
-        tick = 1;
-    if (tick > 1000)
-        tick = 1000;
-    uv_timer_init(loop, &ch->timer);
-    ch->timer.data = ch;
-    uv_timer_start(&ch->timer, on_tick, tick, tick);
+    ch->remote = ch->conn->remote;
+    timer_start(ch, ch->timer);
 }
 
 int mim_channel_dial(const mim_channel_config *cfg, const struct sockaddr *addr, mim_channel **out)
@@ -192,7 +227,7 @@ int mim_channel_dial(const mim_channel_config *cfg, const struct sockaddr *addr,
         channel_free(ch);
         return rc;
     }
-    channel_started(ch, cfg->loop);
+    channel_started(ch);
     *out = ch;
     return 0;
 }
@@ -213,29 +248,41 @@ int mim_channel_accept(const mim_channel_config *cfg, uv_stream_t *listener, mim
         channel_free(ch);
         return rc;
     }
-    channel_started(ch, cfg->loop);
+    channel_started(ch);
     *out = ch;
     return 0;
 }
 
+/* The connection is closed (from its close callback: the loop). When a timer is still running,
+ * on_closed waits for its close callback; else it runs now. */
 static void on_conn_close(mim_conn *c, const char *reason)
 {
     mim_channel *ch = c->data;
 
     ch->conn = NULL;
-    if (!ch->reason_set)
-        snprintf(ch->reason, sizeof(ch->reason), "%s", reason);
+    if (!ch->reason_set) {
+        ch->reason_set = 1;
+        ch->reason = strdup(reason); /* the conn's copy goes with it */
+    }
     wipe_secrets(ch);
-    mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)ch->id, ch->reason);
-    uv_close((uv_handle_t *)&ch->timer, on_timer_closed);
+    mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)ch->id, channel_reason(ch));
     if (ch->ev->on_conn_closed != NULL)
-        ch->ev->on_conn_closed(ch, ch->reason);
+        ch->ev->on_conn_closed(ch, channel_reason(ch));
+    if (ch->timer != NULL) {
+        uv_close((uv_handle_t *)ch->timer, on_timer_closed);
+        return;
+    }
+    ch->ev->on_closed(ch, channel_reason(ch));
+    channel_free(ch);
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
     mim_channel *ch = h->data;
-    ch->ev->on_closed(ch, ch->reason);
+
+    free(ch->timer);
+    ch->timer = NULL;
+    ch->ev->on_closed(ch, channel_reason(ch));
     channel_free(ch);
 }
 
@@ -252,7 +299,14 @@ static void keep_reason(mim_channel *ch, const char *reason)
     if (ch->reason_set)
         return;
     ch->reason_set = 1;
-    snprintf(ch->reason, sizeof(ch->reason), "%s", reason != NULL ? reason : "closed");
+    ch->reason = strdup(reason != NULL ? reason : "closed"); /* NULL reports "closed" */
+}
+
+/* Begins the conn's drain, whose deadline needs the timer. */
+static void channel_drain(mim_channel *ch, const char *reason)
+{
+    mim_conn_drain(ch->conn, "%s", reason);
+    timer_arm(ch);
 }
 
 /* Seals one frame and queues it. Any failure after the checks closes the connection: a frame
@@ -294,10 +348,10 @@ void mim_channel_close(mim_channel *ch, const char *reason)
     if (ch->conn->draining)
         return; /* our FINAL is already out */
     if (ch->tx_ready && !ch->final_sent && seal_and_send(ch, NULL, 0, MIM_STREAM_TAG_FINAL) == 0) {
-        mim_conn_drain(ch->conn, "%s", ch->reason);
+        channel_drain(ch, channel_reason(ch));
         return;
     }
-    mim_conn_close(ch->conn, "%s", ch->reason);
+    mim_conn_close(ch->conn, "%s", channel_reason(ch));
 }
 
 void mim_channel_abort(mim_channel *ch, const char *reason)
@@ -305,7 +359,7 @@ void mim_channel_abort(mim_channel *ch, const char *reason)
     if (!conn_usable(ch))
         return;
     keep_reason(ch, reason);
-    mim_conn_close(ch->conn, "%s", ch->reason);
+    mim_conn_close(ch->conn, "%s", channel_reason(ch));
 }
 
 /* ---- the handshake --------------------------------------------------------------------------- */
@@ -331,7 +385,7 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
         return -1;
     }
     /* The identity key vouches for the Noise static key the remote just proved it holds. */
-    if (mim_static_sig_verify(hp->identity_pk.data, mim_noise_remote_static(ch->hs),
+    if (mim_static_sig_verify(hp->identity_pk.data, mim_noise_remote_static(&ch->hs->noise),
                               hp->static_sig.data) != 0) {
         mim_handshake_payload_free(hp);
         mim_conn_close(ch->conn, "handshake: static key not signed by the identity key");
@@ -339,8 +393,12 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
     }
     memcpy(ch->remote_pk, hp->identity_pk.data, MIM_KEY_LEN);
     memcpy(ch->remote_sig, hp->static_sig.data, MIM_SIG_LEN);
-    snprintf(ch->remote_name, sizeof(ch->remote_name), "%s", hp->name);
+    ch->remote_name = strdup(hp->name); /* the decoder bounds it (MIM_NAME_MAX_BYTES) */
     mim_handshake_payload_free(hp);
+    if (ch->remote_name == NULL) {
+        mim_conn_close(ch->conn, "out of memory keeping the remote's name");
+        return -1;
+    }
     ch->authenticated = 1;
 
     rc = ch->ev->on_authenticated(ch, ch->remote_pk, ch->remote_name, &why);
@@ -348,7 +406,7 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
         return -1; /* the owner closed it from the callback */
     if (rc != 0) {
         keep_reason(ch, why != NULL ? why : "remote refused");
-        mim_conn_close(ch->conn, "%s", ch->reason);
+        mim_conn_close(ch->conn, "%s", channel_reason(ch));
         return -1;
     }
     return 0;
@@ -362,14 +420,12 @@ static void start_transport(mim_channel *ch)
     mim_noise_cipher c1, c2;
     int rc;
 
-    rc = mim_noise_split(ch->hs, &c1, &c2);
-    mim_noise_wipe(ch->hs);
-    free(ch->hs);
-    ch->hs = NULL;
-    mim_buf_wipe_free(&ch->payload); /* both payloads have been sent or read */
+    rc = mim_noise_split(&ch->hs->noise, &c1, &c2);
+    mim_noise_wipe(&ch->hs->noise);
+    mim_buf_wipe_free(&ch->hs->payload); /* both payloads have been sent or read */
     /* c1 carries initiator -> responder, c2 the other way. */
     if (rc == 0) {
-        memcpy(ch->rx_key, ch->initiator ? c2.k : c1.k, MIM_KEY_LEN);
+        memcpy(ch->hs->rx_key, ch->initiator ? c2.k : c1.k, MIM_KEY_LEN);
         rc = mim_stream_tx_init(&ch->tx, ch->initiator ? c1.k : c2.k, header);
     }
     mim_wipe(&c1, sizeof(c1));
@@ -391,7 +447,7 @@ static void send_msg1(mim_channel *ch)
     size_t out_len;
     int rc;
 
-    rc = mim_noise_write(ch->hs, NULL, 0, out, sizeof(out), &out_len);
+    rc = mim_noise_write(&ch->hs->noise, NULL, 0, out, sizeof(out), &out_len);
     if (rc == 0)
         rc = mim_conn_send(ch->conn, out, out_len);
     if (rc != 0) {
@@ -419,9 +475,10 @@ static void handle_msg1(mim_channel *ch, const uint8_t *frame, size_t len)
         mim_conn_close(ch->conn, "handshake message 1 is %zu bytes, not %d", len, MIM_KEY_LEN);
         return;
     }
-    rc = mim_noise_read(ch->hs, frame, len, out, sizeof(out), &plen);
+    rc = mim_noise_read(&ch->hs->noise, frame, len, out, sizeof(out), &plen);
     if (rc == 0)
-        rc = mim_noise_write(ch->hs, ch->payload.data, ch->payload.len, out, sizeof(out), &out_len);
+        rc = mim_noise_write(&ch->hs->noise, ch->hs->payload.data, ch->hs->payload.len, out,
+                             sizeof(out), &out_len);
     if (rc == 0)
         rc = mim_conn_send(ch->conn, out, out_len);
     if (rc != 0) {
@@ -438,7 +495,7 @@ static void handle_msg2(mim_channel *ch, const uint8_t *frame, size_t len)
     size_t plen, out_len;
     int rc;
 
-    rc = mim_noise_read(ch->hs, frame, len, payload, sizeof(payload), &plen);
+    rc = mim_noise_read(&ch->hs->noise, frame, len, payload, sizeof(payload), &plen);
     if (rc != 0) {
         mim_conn_close(ch->conn, "handshake message 2 rejected: %s", mim_strerror(rc));
         return;
@@ -446,9 +503,10 @@ static void handle_msg2(mim_channel *ch, const uint8_t *frame, size_t len)
     /* Checked and accepted BEFORE message 3: a refused responder never learns who we are. */
     if (check_remote(ch, payload, plen) != 0)
         return;
-    rc = mim_noise_write(ch->hs, ch->payload.data, ch->payload.len, out, sizeof(out), &out_len);
+    rc = mim_noise_write(&ch->hs->noise, ch->hs->payload.data, ch->hs->payload.len, out,
+                         sizeof(out), &out_len);
     if (rc == 0) {
-        memcpy(ch->hh, mim_noise_handshake_hash(ch->hs), MIM_HASH_LEN);
+        memcpy(ch->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
         ch->have_hh = 1;
         rc = mim_conn_send(ch->conn, out, out_len);
     }
@@ -465,12 +523,12 @@ static void handle_msg3(mim_channel *ch, const uint8_t *frame, size_t len)
     size_t plen;
     int rc;
 
-    rc = mim_noise_read(ch->hs, frame, len, payload, sizeof(payload), &plen);
+    rc = mim_noise_read(&ch->hs->noise, frame, len, payload, sizeof(payload), &plen);
     if (rc != 0) {
         mim_conn_close(ch->conn, "handshake message 3 rejected: %s", mim_strerror(rc));
         return;
     }
-    memcpy(ch->hh, mim_noise_handshake_hash(ch->hs), MIM_HASH_LEN);
+    memcpy(ch->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
     ch->have_hh = 1;
     if (check_remote(ch, payload, plen) != 0)
         return;
@@ -485,16 +543,19 @@ static void handle_header(mim_channel *ch, const uint8_t *frame, size_t len)
         mim_conn_close(ch->conn, "stream header is %zu bytes, not %d", len, MIM_STREAM_HEADER_LEN);
         return;
     }
-    rc = mim_stream_rx_init(&ch->rx, ch->rx_key, frame);
-    mim_wipe(ch->rx_key, sizeof(ch->rx_key));
+    rc = mim_stream_rx_init(&ch->rx, ch->hs->rx_key, frame);
+    hs_free(ch); /* the receive key with it */
     if (rc != 0) {
         mim_conn_close(ch->conn, "stream header rejected: %s", mim_strerror(rc));
         return;
     }
     ch->rx_ready = 1;
     ch->state = CH_OPEN;
-    mim_log_debug("conn %llu: channel open (%s, %s)", (unsigned long long)ch->id,
-                  ch->initiator ? "initiator" : "responder", ch->remote_str);
+    if (mim_log_get_level() >= MIM_LOG_DEBUG) {
+        char addr[MIM_ADDR_STRLEN];
+        mim_log_debug("conn %llu: channel open (%s, %s)", (unsigned long long)ch->id,
+                      ch->initiator ? "initiator" : "responder", mim_channel_remote_str(ch, addr));
+    }
     if (ch->ev->on_open != NULL)
         ch->ev->on_open(ch);
 }
@@ -564,6 +625,51 @@ static void on_eof(mim_conn *c)
 
 /* ---- deadlines ------------------------------------------------------------------------------- */
 
+/* The timer runs only while a deadline is pending: the handshake (until OPEN), a started frame
+ * (the conn's partial_since) or a drain. An idle open channel has none: its timer is closed
+ * and freed, so thousands of idle channels neither wake the loop nor keep a uv_timer_t. */
+static int timer_needed(const mim_channel *ch)
+{
+    const mim_conn *c = ch->conn;
+    return c != NULL && !c->closing &&
+           (ch->state != CH_OPEN || c->draining || c->partial_since != 0);
+}
+
+static void on_timer_freed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* A deadline begins: makes sure the timer runs. Without memory for it, the connection closes
+ * rather than run without the deadline. */
+static void timer_arm(mim_channel *ch)
+{
+    uv_timer_t *t;
+
+    if (ch->timer != NULL || !conn_usable(ch))
+        return;
+    if ((t = malloc(sizeof(*t))) == NULL) {
+        mim_conn_close(ch->conn, "out of memory for a deadline timer");
+        return;
+    }
+    timer_start(ch, t);
+}
+
+/* No deadline is pending: the timer goes (its close callback only frees it). */
+static void timer_disarm(mim_channel *ch)
+{
+    uv_timer_t *t = ch->timer;
+
+    ch->timer = NULL;
+    t->data = NULL;
+    uv_close((uv_handle_t *)t, on_timer_freed);
+}
+
+static void on_partial(mim_conn *c)
+{
+    timer_arm(c->data);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     mim_channel *ch = t->data;
@@ -571,7 +677,7 @@ static void on_tick(uv_timer_t *t)
     uint64_t now = uv_now(t->loop);
 
     if (c == NULL || c->closing)
-        return;
+        return; /* the conn's close callback closes the timer */
     if (c->draining) {
         if (now - c->drain_since >= ch->drain_ms)
             mim_conn_close(c, "drain not finished within %u ms", (unsigned)ch->drain_ms);
@@ -581,8 +687,12 @@ static void on_tick(uv_timer_t *t)
         mim_conn_close(c, "handshake not completed within %u ms", (unsigned)ch->handshake_ms);
         return;
     }
-    if (mim_conn_partial_age(c, now) >= ch->frame_ms)
+    if (mim_conn_partial_age(c, now) >= ch->frame_ms) {
         mim_conn_close(c, "frame not completed within %u ms", (unsigned)ch->frame_ms);
+        return;
+    }
+    if (!timer_needed(ch))
+        timer_disarm(ch);
 }
 
 /* ---- sending and accessors ------------------------------------------------------------------- */
@@ -599,14 +709,14 @@ int mim_channel_send(mim_channel *ch, const void *plaintext, size_t len, int fin
         return MIM_EINVAL;
     rc = seal_and_send(ch, plaintext, len, final ? MIM_STREAM_TAG_FINAL : MIM_STREAM_TAG_MESSAGE);
     if (rc == 0 && final)
-        mim_conn_drain(ch->conn, "closed after our final frame");
+        channel_drain(ch, "closed after our final frame");
     return rc;
 }
 
 void mim_channel_set_limits(mim_channel *ch, size_t max_frame, size_t max_queued)
 {
     if (max_frame != 0 && max_frame <= MIM_FRAME_MAX)
-        ch->max_frame = max_frame;
+        ch->max_frame = (uint32_t)max_frame;
     if (max_queued != 0)
         ch->max_queued = max_queued;
     if (ch->limits_applied && conn_usable(ch))
@@ -645,7 +755,7 @@ const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch)
 
 const char *mim_channel_remote_name(const mim_channel *ch)
 {
-    return ch->remote_name; /* "" until authenticated */
+    return ch->remote_name != NULL ? ch->remote_name : ""; /* "" until authenticated */
 }
 
 const uint8_t *mim_channel_handshake_hash(const mim_channel *ch)
@@ -660,12 +770,13 @@ uint64_t mim_channel_id(const mim_channel *ch)
 
 const struct sockaddr *mim_channel_remote_addr(const mim_channel *ch)
 {
-    return (const struct sockaddr *)&ch->remote;
+    return &ch->remote.sa;
 }
 
-const char *mim_channel_remote_str(const mim_channel *ch)
+const char *mim_channel_remote_str(const mim_channel *ch, char buf[MIM_ADDR_STRLEN])
 {
-    return ch->remote_str;
+    mim_addr_format(&ch->remote.sa, buf);
+    return buf;
 }
 
 size_t mim_channel_queued(const mim_channel *ch)

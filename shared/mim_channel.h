@@ -21,8 +21,9 @@
  * with the configured remote name mode (MIM_HS_NAME_*); its static_sig verifies over the static
  * key this same message delivered (mim_static_sig_verify over mim_noise_remote_static); then the
  * owner decides in on_authenticated. Any failure closes the connection without sending anything
- * more. The Noise state is wiped and freed right after Split(); the stream states and the
- * receive key are wiped when the connection closes. A frame that fails to decrypt closes the
+ * more. The Noise state is wiped right after Split(), the receive key once the remote's
+ * stream header is in (both freed then); the stream states are wiped when the connection
+ * closes. A frame that fails to decrypt closes the
  * connection at once (no FINAL: nothing after it can be trusted).
  *
  * Limits: frames are capped at 1024 bytes (MIM_NOISE_MAX_MSG) and queued output at
@@ -31,12 +32,14 @@
  * handshake_timeout_ms; a started frame must complete within frame_timeout_ms; a drain that the
  * other side does not finish is cut after drain_timeout_ms.
  *
- * Lifetime: the channel owns its mim_conn and one uv_timer_t (the deadlines). It closes exactly
- * once; on_closed runs after BOTH handles are closed, and the channel is freed right after it
- * returns. Until then the pointer stays valid, so every call below may be made from inside any
- * callback (calls on a closing channel are harmless no-ops or return MIM_ECLOSED). No callback
- * ever runs from inside a call the owner made: on_closed always comes later, from the loop.
- * All functions and callbacks run on the loop's thread. */
+ * Lifetime: the channel owns its mim_conn and, only while a deadline is pending (the
+ * handshake, a started frame, a drain), a uv_timer_t: an idle open channel has no timer and never
+ * wakes the loop. It closes exactly once; on_closed runs after the connection and the timer (if
+ * any) are closed, and the channel is freed right after it returns. Until then the pointer stays
+ * valid, so every call below may be made from inside any callback (calls on a closing channel are
+ * harmless no-ops or return MIM_ECLOSED). No callback ever runs from inside a call the owner made:
+ * on_closed always comes later, from the loop. All functions and callbacks run on the loop's
+ * thread. */
 #ifndef MIM_CHANNEL_H
 #define MIM_CHANNEL_H
 
@@ -77,14 +80,15 @@ typedef struct mim_channel_events {
      * (len 0); an ordinary frame's plaintext is delivered as is, even empty: judging it is the
      * owner's job. p is wiped after the callback: copy what must be kept. Required. */
     void (*on_plaintext)(mim_channel *ch, const uint8_t *p, size_t len, int final);
-    /* Exactly once, when the connection and the timer are both closed. The channel is freed
-     * right after this returns. Required. */
+    /* Exactly once, when the connection and the timer (if one was running) are closed: right
+     * after on_conn_closed, or a loop turn later. The channel is freed right after this
+     * returns. Required. */
     void (*on_closed)(mim_channel *ch, const char *reason);
     /* Once, as soon as the connection is closed (for any reason: nothing can be sent or
-     * received any more), with the reason on_closed will report; on_closed follows a loop turn
-     * later, once the timer is closed too. For an owner that must act in the very turn the
-     * connection went (the presence server tells the other peers at once). Runs from the loop,
-     * never from inside a call the owner made. May be NULL. */
+     * received any more), with the reason on_closed will report; on_closed follows, at once or
+     * a loop turn later once a running timer is closed too. For an owner that must act in the very
+     * turn the connection went (the presence server tells the other peers at once). Runs from the
+     * loop, never from inside a call the owner made. May be NULL. */
     void (*on_conn_closed)(mim_channel *ch, const char *reason);
 } mim_channel_events;
 
@@ -151,10 +155,13 @@ const char *mim_channel_remote_name(const mim_channel *ch);
  * (responder: already in on_authenticated) or written (initiator: from on_open, or right after
  * on_authenticated returns). The presence client signs it in its Login. */
 const uint8_t *mim_channel_handshake_hash(const mim_channel *ch);
-/* The connection's id (for logs) and the remote address as accepted or dialled. */
+/* The connection's id (for logs) and the remote address as accepted or dialled (a sockaddr_in
+ * or sockaddr_in6, valid as long as the channel). */
 uint64_t mim_channel_id(const mim_channel *ch);
 const struct sockaddr *mim_channel_remote_addr(const mim_channel *ch);
-const char *mim_channel_remote_str(const mim_channel *ch);
+/* The remote address as text ("1.2.3.4:5", "[::1]:5"), formatted into the caller's buf (the
+ * channel keeps no string of it); returns buf, for use in a log call. */
+const char *mim_channel_remote_str(const mim_channel *ch, char buf[MIM_ADDR_STRLEN]);
 /* Bytes queued for writing and not yet written (0 once closed). */
 size_t mim_channel_queued(const mim_channel *ch);
 void *mim_channel_data(const mim_channel *ch);

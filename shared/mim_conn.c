@@ -30,6 +30,30 @@ static void after_connect(uv_connect_t *req, int status);
 static void conn_stop_reading(mim_conn *c);
 static void drain_maybe_close(mim_conn *c);
 
+/* Copies the address into the compact form (a sockaddr_in or sockaddr_in6). */
+static void addr_keep(mim_conn_addr *out, const struct sockaddr *sa)
+{
+    memset(out, 0, sizeof(*out));
+    if (sa->sa_family == AF_INET6)
+        memcpy(&out->in6, sa, sizeof(out->in6));
+    else if (sa->sa_family == AF_INET)
+        memcpy(&out->in4, sa, sizeof(out->in4));
+    else
+        out->sa.sa_family = sa->sa_family; /* never for TCP; formats as unknown */
+}
+
+/* Records why the connection ends, once: an exact-size copy, made only now. Without memory
+ * for it, on_close reports a generic reason. */
+static void conn_set_reason(mim_conn *c, const char *fmt, va_list ap)
+{
+    char buf[160];
+
+    if (c->reason != NULL)
+        return;
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    c->reason = strdup(buf);
+}
+
 static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued)
 {
     mim_conn *c = calloc(1, sizeof(*c));
@@ -60,14 +84,15 @@ int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *dat
                     size_t max_queued, mim_conn **out)
 {
     mim_conn *c = conn_new(server->loop, max_frame, max_queued);
-    int len = sizeof(c->remote);
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
     int rc;
 
     *out = NULL;
     if (c == NULL)
         return MIM_ENOMEM;
     if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) != 0 ||
-        (rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->remote, &len)) != 0 ||
+        (rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) != 0 ||
         (rc = conn_start(c)) != 0) {
         /* The owner never saw this conn: close it without callbacks. */
         mim_log_warn("accept failed: %s", uv_strerror(rc));
@@ -75,7 +100,7 @@ int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *dat
         uv_close((uv_handle_t *)&c->tcp, on_closed);
         return MIM_EIO;
     }
-    mim_addr_format((struct sockaddr *)&c->remote, c->remote_str);
+    addr_keep(&c->remote, (struct sockaddr *)&ss);
     c->cb = cb;
     c->data = data;
     *out = c;
@@ -86,16 +111,23 @@ int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_con
                      void *data, size_t max_frame, size_t max_queued, mim_conn **out)
 {
     mim_conn *c = conn_new(loop, max_frame, max_queued);
+    uv_connect_t *req;
     int rc;
 
     *out = NULL;
     if (c == NULL)
         return MIM_ENOMEM;
-    memcpy(&c->remote, addr,
-           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-    mim_addr_format(addr, c->remote_str);
-    if ((rc = uv_tcp_connect(&c->connect_req, &c->tcp, addr, after_connect)) != 0) {
-        mim_log_warn("connect to %s failed: %s", c->remote_str, uv_strerror(rc));
+    if ((req = malloc(sizeof(*req))) == NULL) {
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return MIM_ENOMEM;
+    }
+    addr_keep(&c->remote, addr);
+    if ((rc = uv_tcp_connect(req, &c->tcp, addr, after_connect)) != 0) {
+        char str[MIM_ADDR_STRLEN];
+        mim_addr_format(addr, str);
+        mim_log_warn("connect to %s failed: %s", str, uv_strerror(rc));
+        free(req);
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
         return MIM_EIO;
@@ -111,6 +143,7 @@ static void after_connect(uv_connect_t *req, int status)
     mim_conn *c = req->handle->data;
     int rc;
 
+    free(req); /* only the handle was needed from it */
     if (status == UV_ECANCELED || c->closing)
         return; /* closed while connecting: on_close reports it */
     if (status == 0 && (rc = conn_start(c)) != 0)
@@ -177,16 +210,25 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             c->cb->on_frame(c, frame, flen);
         }
     }
-    if (!c->closing && !mim_framer_idle(&c->framer) && c->partial_since == 0)
+    if (c->closing || c->draining)
+        return;
+    if (mim_framer_idle(&c->framer)) {
+        /* Nothing is promised to anyone any more: an idle connection keeps no buffer. */
+        mim_framer_release(&c->framer);
+    } else if (c->partial_since == 0) {
         c->partial_since = uv_now(s->loop);
+        if (c->cb->on_partial != NULL)
+            c->cb->on_partial(c);
+    }
 }
 
 static void on_closed(uv_handle_t *h)
 {
     mim_conn *c = h->data;
     if (c->cb != NULL && c->cb->on_close != NULL)
-        c->cb->on_close(c, c->reason[0] != '\0' ? c->reason : "closed");
+        c->cb->on_close(c, c->reason != NULL ? c->reason : "closed");
     mim_framer_free(&c->framer);
+    free(c->reason);
     free(c);
 }
 
@@ -204,11 +246,9 @@ void mim_conn_close(mim_conn *c, const char *fmt, ...)
     if (c->closing)
         return;
     c->closing = 1;
-    if (!c->draining) { /* a drain already recorded why */
-        va_start(ap, fmt);
-        vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    conn_set_reason(c, fmt, ap); /* a no-op after a drain: it already recorded why */
+    va_end(ap);
     conn_stop_reading(c);
     if (!uv_is_closing((uv_handle_t *)&c->tcp))
         uv_close((uv_handle_t *)&c->tcp, on_closed);
@@ -227,6 +267,8 @@ static void drain_maybe_close(mim_conn *c)
 static void after_shutdown(uv_shutdown_t *req, int status)
 {
     mim_conn *c = req->handle->data;
+
+    free(req);
     if (c->closing)
         return;
     c->shutdown_done = 1;
@@ -238,17 +280,24 @@ static void after_shutdown(uv_shutdown_t *req, int status)
 
 void mim_conn_drain(mim_conn *c, const char *fmt, ...)
 {
+    uv_shutdown_t *req;
     va_list ap;
 
     if (c->closing || c->draining)
         return;
     va_start(ap, fmt);
-    vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+    conn_set_reason(c, fmt, ap);
     va_end(ap);
     c->draining = 1;
     c->drain_since = uv_now(c->tcp.loop);
-    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, after_shutdown) != 0)
+    if ((req = malloc(sizeof(*req))) == NULL) {
         mim_conn_close(c, "drained");
+        return;
+    }
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, after_shutdown) != 0) {
+        free(req);
+        mim_conn_close(c, "drained");
+    }
 }
 
 uint8_t *mim_conn_frame_new(size_t len)

@@ -18,6 +18,7 @@
 #include "mim_framer.h"
 #include "mim_addr.h"
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -35,27 +36,38 @@ typedef struct mim_conn_callbacks {
     /* Outgoing connections only: the connect finished (status 0) or failed (<0, UV_E*). On
      * failure on_close follows. May be NULL. */
     void (*on_connect)(mim_conn *c, int status);
+    /* A frame's first bytes arrived without the rest: from now on partial_since is set and
+     * mim_conn_partial_age() grows, until the frame completes. For an owner that runs its
+     * frame deadline only while one is pending. May be NULL. */
+    void (*on_partial)(mim_conn *c);
 } mim_conn_callbacks;
 
+/* A peer address, IPv4 or IPv6, in the 28 bytes of a sockaddr_in6 rather than the 128 of a
+ * sockaddr_storage; &addr.sa is a valid struct sockaddr for its family. */
+typedef union mim_conn_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+} mim_conn_addr;
+
+/* Kept small: one exists per connected peer (the presence server holds thousands idle). The
+ * uv_connect_t of a dial and the uv_shutdown_t of a drain are allocated only while in use. */
 struct mim_conn {
     uv_tcp_t tcp; /* first: (uv_handle_t *)c == &c->tcp */
     uint64_t id;  /* unique per process, for logs */
     void *data;   /* the owner's */
     const mim_conn_callbacks *cb;
     mim_framer framer;
-    size_t max_queued;      /* output cap in bytes */
-    uint64_t partial_since; /* uv_now() when the current partial frame began, or 0 */
-    int closing;            /* mim_conn_close was called */
-    int draining;           /* mim_conn_drain was called: flushing, then closing */
-    uint64_t drain_since;   /* uv_now() when draining began */
-    int shutdown_done;      /* draining: our shutdown completed */
-    int peer_done;          /* draining: the peer\'s EOF (or an error) was seen */
-    uv_shutdown_t shutdown_req;
-    int reading;
-    uv_connect_t connect_req;
-    struct sockaddr_storage remote; /* peer address as accepted/dialled */
-    char remote_str[MIM_ADDR_STRLEN];
-    char reason[128]; /* why it closed, for on_close and the log */
+    size_t max_queued;          /* output cap in bytes */
+    uint64_t partial_since;     /* uv_now() when the current partial frame began, or 0 */
+    uint64_t drain_since;       /* uv_now() when draining began */
+    char *reason;               /* why it closed (allocated at close), for on_close and the log */
+    mim_conn_addr remote;       /* peer address as accepted/dialled */
+    unsigned closing : 1;       /* mim_conn_close was called */
+    unsigned draining : 1;      /* mim_conn_drain was called: flushing, then closing */
+    unsigned shutdown_done : 1; /* draining: our shutdown completed */
+    unsigned peer_done : 1;     /* draining: the peer's EOF (or an error) was seen */
+    unsigned reading : 1;
 };
 
 /* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until

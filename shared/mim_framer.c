@@ -8,13 +8,13 @@
  * connection that once received a 64 KiB frame does not keep 64 KiB while it sits idle. */
 #define MIM_FRAMER_KEEP_CAP 4096
 
-static size_t clamp_max(size_t max_len)
+static uint32_t clamp_max(size_t max_len)
 {
     if (max_len < 1)
         return 1;
     if (max_len > MIM_FRAME_MAX)
         return MIM_FRAME_MAX;
-    return max_len;
+    return (uint32_t)max_len;
 }
 
 void mim_framer_init(mim_framer *f, size_t max_len)
@@ -35,6 +35,12 @@ void mim_framer_free(mim_framer *f)
     f->in_body = 0;
     f->hdr_have = 0;
     f->body_len = 0;
+}
+
+void mim_framer_release(mim_framer *f)
+{
+    if (mim_framer_idle(f) && f->body.data != NULL)
+        mim_buf_wipe_free(&f->body);
 }
 
 int mim_framer_idle(const mim_framer *f)
@@ -78,7 +84,7 @@ int mim_framer_feed(mim_framer *f, const uint8_t *in, size_t len, size_t *consum
                 f->hdr[f->hdr_have++] = in[pos++];
             if (f->hdr_have < MIM_FRAME_HEADER_LEN)
                 break;
-            f->body_len = ((size_t)f->hdr[0] << 8) | f->hdr[1];
+            f->body_len = ((uint32_t)f->hdr[0] << 8) | f->hdr[1];
             /* Judge the length before allocating anything: a hostile prefix costs nothing. */
             if (f->body_len == 0) {
                 *consumed = pos;

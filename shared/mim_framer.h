@@ -31,12 +31,12 @@ enum {
 };
 
 typedef struct mim_framer {
-    size_t max_len;  /* longest accepted frame body, 1..MIM_FRAME_MAX */
-    int in_body;     /* 0: reading the header, 1: reading the body */
-    uint8_t hdr[2];  /* header bytes seen so far */
-    size_t hdr_have; /* 0..2 */
-    size_t body_len; /* length announced by the header */
-    mim_buf body;    /* partial body, only when a frame spans feeds */
+    mim_buf body;      /* partial body, only when a frame spans feeds */
+    uint32_t max_len;  /* longest accepted frame body, 1..MIM_FRAME_MAX */
+    uint32_t body_len; /* length announced by the header */
+    uint8_t hdr[2];    /* header bytes seen so far */
+    uint8_t hdr_have;  /* 0..2 */
+    uint8_t in_body;   /* 0: reading the header, 1: reading the body */
 } mim_framer;
 
 void mim_framer_init(mim_framer *f, size_t max_len);
@@ -45,6 +45,10 @@ void mim_framer_init(mim_framer *f, size_t max_len);
 void mim_framer_set_max(mim_framer *f, size_t max_len);
 /* Frees buffered bytes (wiped). */
 void mim_framer_free(mim_framer *f);
+/* Between frames (mim_framer_idle), frees the storage kept from the last frame, which the
+ * frame handed out may still point at: call it once that frame has been handled. A no-op
+ * inside a frame. For connections that sit idle for long, so they keep no buffer. */
+void mim_framer_release(mim_framer *f);
 
 /* Consumes input up to the end of the next frame.
  * Returns MIM_FRAMER_NEED when all `len` bytes were consumed without completing a frame,

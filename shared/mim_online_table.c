@@ -84,10 +84,33 @@ static void online_grow(online_table *t)
     t->nbuckets = n;
 }
 
-/* True when s has a NUL within its first max + 1 bytes, i.e. fits a field of max + 1. */
-static int online_fits(const char *s, size_t max)
+/* An entry's empty status text: shared, never freed. */
+static const char online_no_text[] = "";
+
+/* A copy of text (n bytes) for an entry, or online_no_text when it is empty; NULL when out of
+ * memory. */
+static const char *online_text_dup(const char *text, size_t n)
 {
-    return memchr(s, '\0', max + 1) != NULL;
+    char *p;
+
+    if (n == 0)
+        return online_no_text;
+    if ((p = malloc(n + 1)) != NULL)
+        memcpy(p, text, n + 1);
+    return p;
+}
+
+static void online_text_free(const char *text)
+{
+    if (text != online_no_text)
+        free((char *)text);
+}
+
+/* Frees an entry of the table: its name lives in the same allocation, after the struct. */
+static void online_entry_free(online_entry *e)
+{
+    online_text_free(e->status_text);
+    free(e);
 }
 
 int online_table_init(online_table *t)
@@ -115,7 +138,7 @@ void online_table_free(online_table *t)
         return;
     for (e = t->head; e != NULL; e = next) {
         next = e->next;
-        free(e);
+        online_entry_free(e);
     }
     free(t->by_name);
     free(t->by_key);
@@ -125,22 +148,33 @@ void online_table_free(online_table *t)
 int online_table_add(online_table *t, const online_entry *e, online_entry **out)
 {
     online_entry *copy;
+    const char *text;
+    size_t name_len, text_len;
 
     if (out != NULL)
         *out = NULL;
-    if (t == NULL || e == NULL || t->nbuckets == 0)
+    if (t == NULL || e == NULL || e->name == NULL || t->nbuckets == 0)
         return MIM_EINVAL;
-    /* The fields are fixed arrays: a string without its NUL inside is over-long. */
-    if (e->name[0] == '\0' || !online_fits(e->name, ONLINE_NAME_MAX) ||
-        !online_fits(e->status_text, ONLINE_STATUS_TEXT_MAX) || e->addr_len > sizeof(e->addr))
+    text = e->status_text != NULL ? e->status_text : "";
+    name_len = strnlen(e->name, ONLINE_NAME_MAX + 1);
+    text_len = strnlen(text, ONLINE_STATUS_TEXT_MAX + 1);
+    if (name_len == 0 || name_len > ONLINE_NAME_MAX || text_len > ONLINE_STATUS_TEXT_MAX ||
+        e->addr_len > sizeof(e->addr))
         return MIM_EINVAL;
     if (online_table_find_name(t, e->name) != NULL)
         return MIM_EEXIST;
 
-    copy = malloc(sizeof(*copy));
+    /* The name never changes: it lives right after the struct, in the same allocation. */
+    copy = malloc(sizeof(*copy) + name_len + 1);
     if (copy == NULL)
         return MIM_ENOMEM;
     memcpy(copy, e, sizeof(*copy));
+    memcpy((char *)(copy + 1), e->name, name_len + 1);
+    copy->name = (const char *)(copy + 1);
+    if ((copy->status_text = online_text_dup(text, text_len)) == NULL) {
+        free(copy);
+        return MIM_ENOMEM;
+    }
     copy->prev = t->tail;
     copy->next = NULL;
     online_link(t->by_name, t->by_key, t->nbuckets, copy);
@@ -212,11 +246,12 @@ void online_table_remove(online_table *t, online_entry *e)
     else
         t->tail = e->prev;
     t->count--;
-    free(e);
+    online_entry_free(e);
 }
 
 int online_table_set_status(online_table *t, online_entry *e, int status, const char *text)
 {
+    const char *copy;
     size_t n;
 
     (void)t; /* the entry's position does not depend on its status */
@@ -227,8 +262,13 @@ int online_table_set_status(online_table *t, online_entry *e, int status, const 
     n = strnlen(text, ONLINE_STATUS_TEXT_MAX + 1);
     if (n > ONLINE_STATUS_TEXT_MAX)
         return MIM_EINVAL;
+    if (strcmp(e->status_text, text) != 0) {
+        if ((copy = online_text_dup(text, n)) == NULL)
+            return MIM_ENOMEM;
+        online_text_free(e->status_text);
+        e->status_text = copy;
+    }
     e->status = status;
-    memcpy(e->status_text, text, n + 1);
     return 0;
 }
 

@@ -14,15 +14,19 @@
 #define ONLINE_NAME_MAX        128 /* bytes of UTF-8 (32 characters at most, 4 bytes each) */
 #define ONLINE_STATUS_TEXT_MAX 128 /* bytes of UTF-8 */
 
+/* The strings are pointers so that an entry costs only what they hold (the server keeps one per
+ * logged-in peer). In an entry given to online_table_add they are the caller's (status_text may
+ * be NULL: none); in an entry of the table they are the table's, valid while the entry is, and
+ * changed only through online_table_set_status. */
 typedef struct online_entry {
-    char name[ONLINE_NAME_MAX + 1];
+    const char *name;
+    const char *status_text;
     uint8_t identity_pk[32];
     uint8_t addr[16]; /* network byte order */
     uint8_t addr_len; /* 4 or 16 */
     uint16_t port;    /* the peer's listen port */
     int status;       /* MIM__STATUS__* value */
-    char status_text[ONLINE_STATUS_TEXT_MAX + 1];
-    void *session; /* the caller's, opaque here */
+    void *session;    /* the caller's, opaque here */
     /* private: links kept by the table */
     struct online_entry *by_name_next, *by_key_next, *prev, *next;
 } online_entry;
@@ -39,15 +43,16 @@ int online_table_init(online_table *t);
 /* Frees every entry (not the sessions they point to). */
 void online_table_free(online_table *t);
 
-/* Adds a copy of *e (links ignored). MIM_EEXIST when the name is online already, MIM_EINVAL
- * for an over-long name or text, MIM_ENOMEM. On success *out (if non-NULL) is the stored entry,
- * valid until it is removed. */
+/* Adds a copy of *e, strings included (links ignored). MIM_EEXIST when the name is online
+ * already, MIM_EINVAL for an empty or over-long name or an over-long text, MIM_ENOMEM. On success
+ * *out (if non-NULL) is the stored entry, valid until it is removed. */
 int online_table_add(online_table *t, const online_entry *e, online_entry **out);
 online_entry *online_table_find_name(const online_table *t, const char *name);
 online_entry *online_table_find_key(const online_table *t, const uint8_t identity_pk[32]);
 /* Unlinks and frees the entry (which must belong to t). */
 void online_table_remove(online_table *t, online_entry *e);
-/* Sets the status; MIM_EINVAL for an over-long text. */
+/* Sets the status (text NULL: none); MIM_EINVAL for an over-long text, MIM_ENOMEM (then nothing
+ * changed). A pointer to the old text is no longer valid afterwards. */
 int online_table_set_status(online_table *t, online_entry *e, int status, const char *text);
 size_t online_table_count(const online_table *t);
 /* Insertion-order iteration: for (e = online_table_first(t); e; e = online_table_next(e)). */

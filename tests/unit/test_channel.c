@@ -102,6 +102,9 @@ struct net {
     uint64_t accepted_at; /* uv_now() when the server channel was created */
     uint64_t closed_at;   /* uv_now() when the test asked a channel to close */
     proxy px;
+    uv_timer_t idle;      /* test_frame_deadline_after_idle: the idle period */
+    uint64_t injected_at; /* uv_now() when it wrote a lone header byte */
+    int deadline_timers;  /* channel timers still active after the idle period */
 };
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -877,6 +880,64 @@ static void test_frame_deadline(void **state)
         fail_msg("closed after %llu ms, want 150..1000", (unsigned long long)took);
 }
 
+/* An open channel with nothing pending keeps no timer (idle peers must not wake the loop), yet
+ * a frame started after a long idle period is still cut at the frame deadline. */
+static void count_deadline_timer(uv_handle_t *h, void *arg)
+{
+    net *n = arg;
+    if (h->type == UV_TIMER && uv_is_active(h) && h != (uv_handle_t *)&n->guard &&
+        h != (uv_handle_t *)&n->idle)
+        n->deadline_timers++;
+}
+
+static void after_idle(uv_timer_t *t)
+{
+    static const uint8_t lone = 0x00; /* the first byte of a frame header */
+    net *n = t->data;
+
+    uv_walk(&n->loop, count_deadline_timer, n);
+    close_handle((uv_handle_t *)t);
+    if (!n->px.up_open) {
+        note(&n->server, "the proxy is gone before the idle period ended");
+        return;
+    }
+    n->injected_at = uv_now(&n->loop);
+    raw_write_to(&n->px.up, &lone, 1); /* straight to the server, as if from the client */
+}
+
+static void server_idles(side *s)
+{
+    net *n = s->n;
+    /* Many ticks (a quarter of the 200 ms frame deadline each), so every timer had its chance
+     * to go. */
+    assert_int_equal(uv_timer_init(&n->loop, &n->idle), 0);
+    n->idle.data = n;
+    assert_int_equal(uv_timer_start(&n->idle, after_idle, 600, 0), 0);
+}
+
+static void test_frame_deadline_after_idle(void **state)
+{
+    net n;
+    uint64_t took;
+    (void)state;
+
+    net_init(&n);
+    n.px.on = 1;
+    n.server.cfg.frame_timeout_ms = 200;
+    n.client.cfg.frame_timeout_ms = 200;
+    n.server.on_open_hook = server_idles;
+    net_run(&n);
+    EXPECT_INT(n.server.opens, 1);
+    EXPECT_INT(n.client.opens, 1);
+    EXPECT_INT(n.deadline_timers, 0);
+    EXPECT_INT(n.server.closes, 1);
+    EXPECT_CONTAINS(n.server.reason, "frame not completed within 200 ms");
+    EXPECT_INT(n.client.closes, 1);
+    took = n.server.closed_at - n.injected_at;
+    if (n.injected_at == 0 || took < 200 || took > 1000)
+        fail_msg("closed %llu ms after the lone byte, want 200..1000", (unsigned long long)took);
+}
+
 /* ---- a dial nobody answers ------------------------------------------------------------------- */
 
 static void test_connect_refused(void **state)
@@ -921,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_drain_deadline),
         cmocka_unit_test(test_handshake_deadline),
         cmocka_unit_test(test_frame_deadline),
+        cmocka_unit_test(test_frame_deadline_after_idle),
         cmocka_unit_test(test_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,7 @@ struct endpoint {
     int frames;
     int eofs;
     int closes;
+    int partials; /* on_partial calls */
     char reason[160];
     char error[256]; /* first thing that went wrong inside a callback */
     /* What this side expects to receive: sizes, with contents from mim_test_fill(seq = index). */
@@ -178,8 +179,17 @@ static void on_connect(mim_conn *c, int status)
         maybe_start(e->n);
 }
 
-static const mim_conn_callbacks callbacks = {on_frame, on_eof, on_close, on_connect};
-static const mim_conn_callbacks callbacks_no_eof = {on_frame, NULL, on_close, on_connect};
+static void on_partial(mim_conn *c)
+{
+    endpoint *e = c->data;
+    e->partials++;
+    if (c->partial_since == 0)
+        note(e, "%s: on_partial with partial_since 0", e->name);
+}
+
+static const mim_conn_callbacks callbacks = {on_frame, on_eof, on_close, on_connect, on_partial};
+static const mim_conn_callbacks callbacks_no_eof = {on_frame, NULL, on_close, on_connect,
+                                                    on_partial};
 
 /* ---- the raw side ------------------------------------------------------------------------ */
 
@@ -522,6 +532,8 @@ static void check_coalesced(net *n)
         raw_send(n, buf, 1 + 1000);
         n->phase = 2;
     } else if (n->phase == 2 && c->framer.in_body && c->framer.body.len == 1000) {
+        if (n->server.partials != 1)
+            note(&n->server, "%d on_partial calls for one partial frame", n->server.partials);
         /* The rest of the body, and one more frame right behind it. */
         mim_test_fill(buf, SPLIT_LEN, COALESCED);
         memmove(buf, buf + 1000, SPLIT_LEN - 1000);
@@ -564,6 +576,7 @@ static void test_coalesced_and_split_frames(void **state)
 
     EXPECT_INT(n.phase, 3);
     EXPECT_INT(n.server.frames, COALESCED + 2);
+    EXPECT_INT(n.server.partials, 1); /* once, when the split frame's first byte came */
     EXPECT_INT(n.server.closes, 1);
     EXPECT_INT(n.server.eofs, 0);
     /* All of the first write's frames came out of one read. */

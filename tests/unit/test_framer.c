@@ -308,6 +308,42 @@ static void test_big_buffer_released_after_frame(void **state)
     free(in);
 }
 
+/* mim_framer_release: a small buffered frame's storage is dropped between frames (the storage
+ * a busy connection would keep for its next one), and never inside a frame. */
+static void test_release_between_frames_only(void **state)
+{
+    (void)state;
+    mim_framer f;
+    uint8_t in[2 + 300];
+    size_t used;
+    const uint8_t *frame;
+    size_t flen;
+
+    memset(in, 0x17, sizeof(in));
+    mim_frame_header(in, 300);
+    mim_framer_init(&f, 1024);
+    mim_framer_release(&f); /* nothing to release: a no-op */
+    assert_null(f.body.data);
+    assert_int_equal(mim_framer_feed(&f, in, 100, &used, &frame, &flen), MIM_FRAMER_NEED);
+    assert_non_null(f.body.data);
+    mim_framer_release(&f); /* inside a frame: kept */
+    assert_non_null(f.body.data);
+    assert_int_equal(f.body.len, 98);
+    assert_int_equal(mim_framer_feed(&f, in + 100, sizeof(in) - 100, &used, &frame, &flen),
+                     MIM_FRAMER_FRAME);
+    assert_int_equal(flen, 300);
+    assert_ptr_equal(frame, f.body.data);
+    assert_non_null(f.body.data); /* small: kept by feed for the next frame */
+    mim_framer_release(&f);
+    assert_null(f.body.data);
+    assert_int_equal(f.body.cap, 0);
+    assert_true(mim_framer_idle(&f));
+    /* And the framer goes on as before. */
+    assert_int_equal(mim_framer_feed(&f, in, sizeof(in), &used, &frame, &flen), MIM_FRAMER_FRAME);
+    assert_int_equal(flen, 300);
+    mim_framer_free(&f);
+}
+
 static void test_frame_header_big_endian(void **state)
 {
     (void)state;
@@ -335,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_max_change_between_frames),
         cmocka_unit_test(test_idle_flag),
         cmocka_unit_test(test_big_buffer_released_after_frame),
+        cmocka_unit_test(test_release_between_frames_only),
         cmocka_unit_test(test_frame_header_big_endian),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,14 +13,18 @@
 
 static int some_session; /* any object: the table only carries the pointer */
 
-/* An entry for `name` whose key is derived from `n`, so that every test entry is distinct. */
+/* An entry for `name` whose key is derived from `n`, so that every test entry is distinct. Its
+ * strings point to `name` and to a status text in static storage (the table copies both). */
 static online_entry make_entry(const char *name, uint32_t n)
 {
+    static char texts[8][ONLINE_STATUS_TEXT_MAX + 1];
+    static unsigned next;
+    char *text = texts[next++ % 8];
     online_entry e;
     size_t i;
 
     memset(&e, 0, sizeof(e));
-    snprintf(e.name, sizeof(e.name), "%s", name);
+    e.name = name;
     for (i = 0; i < sizeof(e.identity_pk); i++)
         e.identity_pk[i] = (uint8_t)(n >> (8 * (i % 4))) ^ (uint8_t)(i * 37);
     e.addr[0] = 192;
@@ -30,7 +34,8 @@ static online_entry make_entry(const char *name, uint32_t n)
     e.addr_len = 4;
     e.port = (uint16_t)(40000 + n);
     e.status = 1;
-    snprintf(e.status_text, sizeof(e.status_text), "hello from %s", name);
+    snprintf(text, ONLINE_STATUS_TEXT_MAX + 1, "hello from %s", name);
+    e.status_text = text;
     e.session = &some_session;
     return e;
 }
@@ -283,25 +288,35 @@ static void test_set_status(void **state)
 static void test_bad_entries_rejected(void **state)
 {
     online_table t;
-    online_entry e = make_entry("alice", 1), *out = NULL;
+    char name[ONLINE_NAME_MAX + 2], text[ONLINE_STATUS_TEXT_MAX + 2];
+    online_entry e, *out = NULL;
 
     (void)state;
     assert_int_equal(online_table_init(&t), 0);
 
-    /* A name filling the whole field has no room for its NUL: over-long. */
-    memset(e.name, 'n', sizeof(e.name));
+    /* One byte over ONLINE_NAME_MAX: over-long. */
+    memset(name, 'n', ONLINE_NAME_MAX + 1);
+    name[ONLINE_NAME_MAX + 1] = '\0';
+    e = make_entry(name, 1);
     assert_int_equal(online_table_add(&t, &e, &out), MIM_EINVAL);
     assert_null(out);
-    /* Exactly ONLINE_NAME_MAX bytes fits. */
-    e.name[ONLINE_NAME_MAX] = '\0';
+    /* Exactly ONLINE_NAME_MAX bytes fits, and is kept whole. */
+    name[ONLINE_NAME_MAX] = '\0';
     assert_int_equal(online_table_add(&t, &e, &out), 0);
-    assert_non_null(online_table_find_name(&t, e.name));
+    assert_non_null(out);
+    assert_ptr_not_equal(out->name, name);
+    assert_string_equal(out->name, name);
+    assert_ptr_equal(online_table_find_name(&t, name), out);
 
     e = make_entry("", 2);
     assert_int_equal(online_table_add(&t, &e, NULL), MIM_EINVAL);
 
     e = make_entry("bob", 3);
-    memset(e.status_text, 't', sizeof(e.status_text));
+    memset(text, 't', ONLINE_STATUS_TEXT_MAX + 1);
+    text[ONLINE_STATUS_TEXT_MAX + 1] = '\0';
+    e.status_text = text;
+    assert_int_equal(online_table_add(&t, &e, NULL), MIM_EINVAL);
+    e.name = NULL;
     assert_int_equal(online_table_add(&t, &e, NULL), MIM_EINVAL);
 
     e = make_entry("carol", 4);
