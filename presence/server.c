@@ -64,6 +64,10 @@ static void on_trim(uv_timer_t *t)
 
 void presence_server_note_churn(presence_server *srv)
 {
+#ifndef __GLIBC__
+    (void)srv; /* nothing to trim with: no timer to wake the loop for */
+    return;
+#endif
     if (srv->stopping)
         return;
     if (srv->trim_churn < UINT32_MAX)

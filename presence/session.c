@@ -13,7 +13,6 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,7 +259,7 @@ static int send_table(session *s)
         online_entry *first = e, *x;
         Mim__PeerInfo pi;
         size_t body = 0, chunk, msg, el, pl;
-        uint8_t *p;
+        uint8_t *p, *end;
         int last;
 
         for (; e != NULL; e = online_table_next(e)) {
@@ -283,21 +282,30 @@ static int send_table(session *s)
         if ((rc = broadcast_room(s, el)) != 0)
             return rc;
         p = s->out.data + s->out.len;
+        end = p + el;
         *p++ = KEY_BATCH_MSGS;
         p = put_varint(p, msg);
         *p++ = KEY_MSG_TABLE;
         p = put_varint(p, chunk);
         for (x = first; x != e; x = online_table_next(x)) {
             entry_info(x, &pi);
+            pl = mim__peer_info__get_packed_size(&pi);
+            /* The sizing pass reserved exactly this much; checked even so (release builds too),
+             * before a byte is written past the room. */
+            if ((size_t)(end - p) < 1 + varint_len(pl) + pl + (last ? 2 : 0))
+                break;
             *p++ = KEY_CHUNK_PEERS;
-            p = put_varint(p, mim__peer_info__get_packed_size(&pi));
+            p = put_varint(p, pl);
             p += mim__peer_info__pack(&pi, p);
         }
-        if (last) {
+        if (last && end - p >= 2) {
             *p++ = KEY_CHUNK_LAST;
             *p++ = 1;
         }
-        assert((size_t)(p - s->out.data) == s->out.len + el); /* the sizing pass was exact */
+        if (p != end) {
+            mim_channel_abort(s->ch, "internal error: the table chunk was sized wrong");
+            return MIM_EOVERFLOW;
+        }
         s->out.len += el;
     } while (e != NULL);
     return 0;
@@ -529,7 +537,7 @@ static void on_closed(mim_channel *ch, const char *reason)
     session *s = mim_channel_data(ch);
     presence_server *srv = s->srv;
 
-    on_conn_closed(ch, reason); /* a no-op: it ran a turn ago */
+    on_conn_closed(ch, reason); /* a no-op: it ran already (the s->gone guard) */
     s->ch = NULL;
     if (s->prev != NULL)
         s->prev->next = s->next;
