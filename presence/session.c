@@ -251,7 +251,8 @@ static int send_table(session *s)
 {
     presence_server *srv = s->srv;
     /* Room for the chunk's own wrapping: batch element and oneof keys and lengths, `last`. */
-    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32 };
+    /* CHUNK_MAX: docs/PROTOCOL.md promises at most 1024 entries per chunk. */
+    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32, CHUNK_MAX = 1024 };
     online_entry *e = online_table_first(&srv->table);
     int rc;
 
@@ -262,7 +263,7 @@ static int send_table(session *s)
         uint8_t *p, *end;
         int last;
 
-        for (; e != NULL; e = online_table_next(e)) {
+        for (size_t n = 0; e != NULL && n < CHUNK_MAX; e = online_table_next(e), n++) {
             size_t cost;
             entry_info(e, &pi);
             pl = mim__peer_info__get_packed_size(&pi);
