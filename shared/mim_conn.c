@@ -45,6 +45,8 @@ static void addr_keep(mim_conn_addr *out, const struct sockaddr *sa)
 /* Records why the connection ends, once: an exact-size copy, made only now. Without memory
  * for it, on_close reports a generic reason. */
 static void conn_set_reason(mim_conn *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void conn_set_reason(mim_conn *c, const char *fmt, va_list ap)
 {
     char buf[160];
 
