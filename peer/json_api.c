@@ -75,8 +75,21 @@ static json_t *event(const char *name)
     return json_pack("{s:s}", "event", name);
 }
 
+/* Ends the open send batch: its sends are committed and answered now. */
+static void batch_end(json_api *ja)
+{
+    if (!ja->batching)
+        return;
+    ja->batching = 0;
+    mim_core_batch_end(ja->core);
+    json_object_clear(ja->batch_tags);
+}
+
+/* An error answers the command being read: the sends of the batch before it are answered
+ * first, whatever the error (a bad line, a refused send, a missing field). */
 static void emit_error(json_api *ja, const char *code, const char *message)
 {
+    batch_end(ja);
     emit(ja, json_pack("{s:s,s:s,s:o}", "event", "error", "code", code, "message", jstr(message)),
          ja->tag);
 }
@@ -357,15 +370,6 @@ static void emit_ok(json_api *ja, const char *cmd)
     emit(ja, json_pack("{s:s,s:s}", "event", "ok", "cmd", cmd), ja->tag);
 }
 
-static void batch_end(json_api *ja)
-{
-    if (!ja->batching)
-        return;
-    ja->batching = 0;
-    mim_core_batch_end(ja->core);
-    json_object_clear(ja->batch_tags);
-}
-
 static void cmd_send(json_api *ja, json_t *cmd)
 {
     const char *to, *text;
@@ -391,8 +395,7 @@ static void cmd_send(json_api *ja, json_t *cmd)
     if (rc != 0) {
         json_object_del(ja->tags, hex);
         json_object_del(ja->batch_tags, hex);
-        batch_end(ja); /* the answers of the sends before this one come first */
-        (void)check(ja, rc, to);
+        (void)check(ja, rc, to); /* after the answers of the sends before it (emit_error) */
     }
 }
 
@@ -559,7 +562,6 @@ static void handle_line(json_api *ja, const char *line, size_t len)
         size_t n = t != NULL ? strlen(t) : (size_t)-1;
         free(t);
         if (n > JSON_API_TAG_MAX) {
-            batch_end(ja);
             ja->tag = NULL; /* not repeated */
             snprintf(msg, sizeof(msg), "'tag' is over %d bytes of JSON", JSON_API_TAG_MAX);
             emit_error(ja, "bad_field", msg);
@@ -610,7 +612,6 @@ static void feed(json_api *ja, const char *p, size_t n)
                 char msg[96];
                 snprintf(msg, sizeof(msg), "a command line over %d bytes was skipped",
                          JSON_API_LINE_MAX);
-                batch_end(ja);
                 ja->tag = NULL;
                 emit_error(ja, "bad_json", msg);
                 ja->skipping = 1;

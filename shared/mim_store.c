@@ -842,7 +842,10 @@ static int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
 
 /* ---- peer: transactions ---------------------------------------------------------------------- */
 
-int mim_store_begin(mim_store *st)
+/* Both kinds of transaction. synchronous can only change outside a transaction: a relaxed one
+ * sets it before BEGIN, and store_end_relaxed() puts it back to FULL once the transaction has
+ * ended, whichever way it ended. */
+static int store_begin(mim_store *st, int relaxed)
 {
     int rc;
 
@@ -852,31 +855,27 @@ int mim_store_begin(mim_store *st)
         return MIM_ESTATE;
     if ((rc = store_tx_check(st)) != 0)
         return rc;
-    rc = store_run(st, STMT_BEGIN, "begin");
-    if (rc == 0)
-        st->in_tx = 1;
-    return rc;
-}
-
-/* synchronous can only change outside a transaction: it is set before BEGIN and put back to
- * FULL once the transaction has ended, whichever way it ended. */
-int mim_store_begin_relaxed(mim_store *st)
-{
-    int rc;
-
-    if (!store_is_peer(st))
-        return MIM_EINVAL;
-    if (st->in_tx)
-        return MIM_ESTATE;
-    if ((rc = store_tx_check(st)) != 0 || (rc = store_exec(st, SYNC_NORMAL, "synchronous")) != 0)
-        return rc;
-    st->relaxed = 1;
+    if (relaxed) {
+        if ((rc = store_exec(st, SYNC_NORMAL, "synchronous")) != 0)
+            return rc;
+        st->relaxed = 1;
+    }
     if ((rc = store_run(st, STMT_BEGIN, "begin")) != 0) {
         store_end_relaxed(st);
         return rc;
     }
     st->in_tx = 1;
     return 0;
+}
+
+int mim_store_begin(mim_store *st)
+{
+    return store_begin(st, 0);
+}
+
+int mim_store_begin_relaxed(mim_store *st)
+{
+    return store_begin(st, 1);
 }
 
 int mim_store_synchronous(mim_store *st)

@@ -363,7 +363,7 @@ static void test_send_batch(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *b = &f->peers[1];
-    long i1, i2, ie, i3, i4, iw;
+    long i1, i2, ie, i3, ie2, i4, iw;
     size_t a0, b0;
 
     start_peer(f, a);
@@ -371,25 +371,29 @@ static void test_send_batch(void **state)
     see_each_other(a, b);
     a0 = a->nev;
     b0 = b->nev;
-    /* One write (under PIPE_BUF, so one read): three good sends and a bad one between them. */
+    /* One write (under PIPE_BUF, so one read): four good sends, a refused one between them and
+     * a malformed one after them. */
     mp_send_line(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"one\",\"tag\":\"s1\"}\n"
                     "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"two\",\"tag\":\"s2\"}\n"
                     "{\"cmd\":\"send\",\"to\":\"nobody\",\"text\":\"x\",\"tag\":\"bad\"}\n"
                     "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"three\",\"tag\":\"s3\"}\n"
                     "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"four\",\"tag\":\"s4\"}\n"
+                    "{\"cmd\":\"send\",\"to\":\"bob\",\"tag\":\"bad2\"}\n"
                     "{\"cmd\":\"who\",\"tag\":\"w\"}");
     mp_expect(a, a0, "who_end", "tag", "w");
     i1 = first_tagged(a, a0, "s1");
     i2 = first_tagged(a, a0, "s2");
     ie = first_tagged(a, a0, "bad");
     i3 = first_tagged(a, a0, "s3");
+    ie2 = first_tagged(a, a0, "bad2");
     i4 = first_tagged(a, a0, "s4");
     iw = first_tagged(a, a0, "w");
-    if (!(i1 >= 0 && i1 < i2 && i2 < ie && ie < i3 && i3 < i4 && i4 < iw)) {
+    if (!(i1 >= 0 && i1 < i2 && i2 < ie && ie < i3 && i3 < i4 && i4 < ie2 && ie2 < iw)) {
         mp_dump(a);
         fail_msg("the answers are not in the order of the commands");
     }
     assert_true(matches(a->ev[ie], "error", "code", "unknown_peer"));
+    assert_true(matches(a->ev[ie2], "error", "code", "missing_field"));
     for (size_t k = 1; k <= 4; k++) {
         char tag[8];
         snprintf(tag, sizeof(tag), "s%zu", k);
@@ -407,7 +411,7 @@ static void test_send_batch(void **state)
             }
         assert_int_equal(k, 4);
     }
-    /* The two sends before the bad one shared a commit, and so did the two after it. */
+    /* The two sends before the refused one shared a commit, and so did the two after it. */
     assert_true(pe_file_count(a->log, "2 messages stored in one commit") >= 2);
     mp_quit(a);
     mp_quit(b);
