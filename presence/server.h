@@ -65,27 +65,34 @@ typedef struct presence_server presence_server;
 
 /* One connection. The handshake, the transport and the per-connection deadlines (handshake,
  * started frame, drain) are its channel's; what the handshake proved (identity key, static
- * signature, name, handshake hash) is read from the channel, never copied. */
+ * signature, name, handshake hash) and the remote address are read from the channel, never
+ * copied. Kept small: thousands of idle peers each hold one. Times are the low 32 bits of
+ * uv_now(): differences taken in 32 bits (session_elapsed) are right for spans under 49 days,
+ * and every span measured here is seconds long. */
 typedef struct session {
     presence_server *srv;
-    mim_channel *ch; /* NULL once the channel has closed */
-    session_state state;
-    int name_ok; /* the handshake's name is valid: logs may show it (else "-") */
-    int gone;    /* the connection is closed; the channel's last handle is still closing */
-    uint8_t ip[16];
-    uint8_t ip_len;
-    int unauth_counted;          /* admission_enter succeeded and leave is still owed */
-    online_entry *entry;         /* in the online table while ONLINE, else NULL */
-    uint64_t started;            /* uv_now at accept: the Login deadline counts from it */
-    uint64_t last_rx;            /* uv_now of the last transport frame received */
-    uint64_t last_ping;          /* uv_now of the last Ping we sent */
-    mim_rate status_rate;        /* StatusUpdate broadcasts this peer may cause */
-    int status_pending;          /* a status change waits for a token */
-    mim_buf out;                 /* batch plaintext queued this loop turn */
-    struct session *prev, *next; /* all sessions */
+    mim_channel *ch;                         /* NULL once the channel has closed */
+    online_entry *entry;                     /* in the online table while ONLINE, else NULL */
+    mim_buf out;                             /* batch plaintext queued this loop turn */
+    struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
-    int flush_queued;
+    mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
+    uint32_t started;                        /* at accept: the Login deadline counts from it */
+    uint32_t last_rx;                        /* the last transport frame received */
+    uint32_t last_ping;                      /* the last Ping we sent */
+    uint8_t state;                           /* session_state */
+    unsigned name_ok : 1; /* the handshake's name is valid: logs may show it (else "-") */
+    unsigned gone : 1;    /* the connection is closed; the channel's last handle is closing */
+    unsigned unauth_counted : 1; /* admission_enter succeeded and leave is still owed */
+    unsigned status_pending : 1; /* a status change waits for a token */
+    unsigned flush_queued : 1;   /* on the server's flush list */
 } session;
+
+/* Milliseconds from `then` (a session time) to `now` (uv_now()). */
+static inline uint32_t session_elapsed(uint64_t now, uint32_t then)
+{
+    return (uint32_t)now - then;
+}
 
 struct presence_server {
     uv_loop_t *loop;

@@ -53,6 +53,8 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     session *s = calloc(1, sizeof(*s));
     mim_channel_config cfg;
     char why[128];
+    uint8_t ip[16];
+    size_t ip_len;
     int rc, verdict;
 
     if (s == NULL) {
@@ -79,8 +81,7 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
         return;
     }
     s->srv = srv;
-    s->started = s->last_rx = uv_now(srv->loop);
-    s->ip_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), s->ip);
+    s->started = s->last_rx = (uint32_t)uv_now(srv->loop);
     s->next = srv->sessions;
     if (srv->sessions != NULL)
         srv->sessions->prev = s;
@@ -91,7 +92,8 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
         mim_channel_abort(s->ch, "server is shutting down");
         return;
     }
-    verdict = admission_enter(&srv->admit, s->ip, s->ip_len, s->started);
+    ip_len = mim_addr_raw(mim_channel_remote_addr(s->ch), ip);
+    verdict = admission_enter(&srv->admit, ip, ip_len, uv_now(srv->loop));
     if (verdict != ADMIT_OK) {
         snprintf(why, sizeof(why), "refused: %s", admission_reason(verdict));
         mim_channel_abort(s->ch, why);
@@ -107,8 +109,12 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
 
 static void leave_unauth(session *s)
 {
+    uint8_t ip[16];
+    size_t ip_len;
+
     if (s->unauth_counted) {
-        admission_leave(&s->srv->admit, s->ip, s->ip_len);
+        ip_len = mim_addr_raw(mim_channel_remote_addr(s->ch), ip);
+        admission_leave(&s->srv->admit, ip, ip_len);
         s->unauth_counted = 0;
     }
 }
@@ -322,7 +328,7 @@ static void handle_login(session *s, const Mim__Login *l)
     int rc, claim, replacing;
     char addr[MIM_ADDR_STRLEN];
     size_t name_len = strlen(l->name);
-    /* What the handshake proved: all set once the channel is open. */
+    /* What the handshake proved: all set once the channel is open, until the Login drops it. */
     const uint8_t *identity_pk = mim_channel_remote_identity(s->ch);
     const uint8_t *static_sig = mim_channel_remote_static_sig(s->ch);
     const uint8_t *hh = mim_channel_handshake_hash(s->ch);
@@ -374,8 +380,7 @@ static void handle_login(session *s, const Mim__Login *l)
     memset(&e, 0, sizeof(e));
     e.name = l->name; /* copied by online_table_add */
     memcpy(e.identity_pk, identity_pk, MIM_KEY_LEN);
-    memcpy(e.addr, s->ip, s->ip_len);
-    e.addr_len = s->ip_len;
+    e.addr_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), e.addr);
     e.port = (uint16_t)l->listen_port;
     e.status = MIM__STATUS__STATUS_AVAILABLE;
     e.session = s;
@@ -388,6 +393,7 @@ static void handle_login(session *s, const Mim__Login *l)
     s->state = SESSION_ONLINE;
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
+    s->last_ping = (uint32_t)uv_now(srv->loop); /* the keepalive counts from the Login */
     leave_unauth(s);
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
@@ -466,6 +472,8 @@ static int handle_msg(session *s, const Mim__PresenceMsg *m)
             return -1;
         }
         handle_login(s, m->login);
+        /* Checked once, needed never again: 96 bytes less for every idle peer. */
+        mim_channel_drop_proof(s->ch);
         break;
     case MIM__PRESENCE_MSG__BODY_STATUS_SET:
         handle_status(s, m->status_set);
@@ -492,7 +500,7 @@ static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int fina
     Mim__PresenceBatch *b = NULL;
     char err[160];
 
-    s->last_rx = uv_now(s->srv->loop);
+    s->last_rx = (uint32_t)uv_now(s->srv->loop);
     if (len == 0 && final) {
         mim_channel_abort(ch, "peer closed the session");
         return;
@@ -563,7 +571,7 @@ void session_sweep(session *s, uint64_t now)
     if (s->state == SESSION_HANDSHAKE || session_closing(s))
         return;
     if (s->state == SESSION_AWAIT_LOGIN) {
-        if (now - s->started > srv->cfg.handshake_timeout_ms)
+        if (session_elapsed(now, s->started) > srv->cfg.handshake_timeout_ms)
             session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT,
                          "handshake and login not completed within %u ms",
                          (unsigned)srv->cfg.handshake_timeout_ms);
@@ -572,19 +580,19 @@ void session_sweep(session *s, uint64_t now)
     if (s->status_pending && s->entry != NULL &&
         mim_rate_take(&s->status_rate, PRESENCE_STATUS_RATE, PRESENCE_STATUS_BURST, now))
         broadcast_status(s);
-    if (now - s->last_rx > 3ull * srv->cfg.ping_interval_ms) {
-        session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT, "no traffic for %llu ms",
-                     (unsigned long long)(now - s->last_rx));
+    if (session_elapsed(now, s->last_rx) > 3ull * srv->cfg.ping_interval_ms) {
+        session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT, "no traffic for %lu ms",
+                     (unsigned long)session_elapsed(now, s->last_rx));
         return;
     }
-    if (now - s->last_rx >= srv->cfg.ping_interval_ms &&
-        now - s->last_ping >= srv->cfg.ping_interval_ms) {
+    if (session_elapsed(now, s->last_rx) >= srv->cfg.ping_interval_ms &&
+        session_elapsed(now, s->last_ping) >= srv->cfg.ping_interval_ms) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Ping ping = MIM__PING__INIT;
         ping.nonce = now;
         m.body_case = MIM__PRESENCE_MSG__BODY_PING;
         m.ping = &ping;
-        s->last_ping = now;
+        s->last_ping = (uint32_t)now;
         (void)broadcast_to(s, &m);
     }
 }

@@ -34,6 +34,14 @@ typedef struct channel_hs {
     uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the remote's header only */
 } channel_hs;
 
+/* What the handshake proved beyond the identity key, kept until the owner has used it (the
+ * presence server, to check the Login) and drops it with mim_channel_drop_proof. */
+typedef struct channel_proof {
+    uint8_t remote_sig[MIM_SIG_LEN];
+    uint8_t hh[MIM_HASH_LEN];
+    uint8_t have_hh;
+} channel_proof;
+
 /* Kept small: the presence server holds one per connected peer, thousands of them idle. The
  * timer, the handshake state, the remote's name and the close reason are allocated only while
  * needed; the remote address is kept in its compact form. */
@@ -43,6 +51,7 @@ struct mim_channel {
     const mim_channel_events *ev;
     void *data;
     channel_hs *hs;        /* the handshake; NULL once the remote's stream header is in */
+    channel_proof *proof;  /* from the remote's payload until mim_channel_drop_proof */
     char *remote_name;     /* exact-size copy; NULL ("") until authenticated */
     char *reason;          /* what on_closed reports, set when closing (NULL: "closed") */
     uint64_t id;           /* the conn's id, kept for logs after it is gone */
@@ -62,13 +71,10 @@ struct mim_channel {
     unsigned final_sent : 1;     /* our TAG_FINAL went out: nothing more may */
     unsigned final_received : 1; /* the remote's TAG_FINAL arrived: a clean close */
     unsigned authenticated : 1;  /* remote_* hold the verified payload */
-    unsigned have_hh : 1;
-    unsigned reason_set : 1; /* ch->reason holds the owner's (or a FINAL's) reason */
-    mim_stream_tx tx;        /* our sending stream, once tx_ready */
-    mim_stream_rx rx;        /* the remote's stream, once rx_ready */
+    unsigned reason_set : 1;     /* ch->reason holds the owner's (or a FINAL's) reason */
+    mim_stream_tx tx;            /* our sending stream, once tx_ready */
+    mim_stream_rx rx;            /* the remote's stream, once rx_ready */
     uint8_t remote_pk[MIM_KEY_LEN];
-    uint8_t remote_sig[MIM_SIG_LEN];
-    uint8_t hh[MIM_HASH_LEN];
     mim_conn_addr remote; /* as accepted or dialled */
 };
 
@@ -112,7 +118,7 @@ static void wipe_secrets(mim_channel *ch)
 static void channel_free(mim_channel *ch)
 {
     wipe_secrets(ch);
-    mim_wipe(ch->hh, sizeof(ch->hh));
+    mim_channel_drop_proof(ch);
     free(ch->timer); /* only when the conn never existed: else it was closed first */
     free(ch->remote_name);
     free(ch->reason);
@@ -392,11 +398,14 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
         return -1;
     }
     memcpy(ch->remote_pk, hp->identity_pk.data, MIM_KEY_LEN);
-    memcpy(ch->remote_sig, hp->static_sig.data, MIM_SIG_LEN);
     ch->remote_name = strdup(hp->name); /* the decoder bounds it (MIM_NAME_MAX_BYTES) */
+    if (ch->remote_name != NULL && ch->proof == NULL)
+        ch->proof = calloc(1, sizeof(*ch->proof)); /* the responder's holds h already */
+    if (ch->proof != NULL)
+        memcpy(ch->proof->remote_sig, hp->static_sig.data, MIM_SIG_LEN);
     mim_handshake_payload_free(hp);
-    if (ch->remote_name == NULL) {
-        mim_conn_close(ch->conn, "out of memory keeping the remote's name");
+    if (ch->remote_name == NULL || ch->proof == NULL) {
+        mim_conn_close(ch->conn, "out of memory keeping the remote's payload");
         return -1;
     }
     ch->authenticated = 1;
@@ -505,11 +514,12 @@ static void handle_msg2(mim_channel *ch, const uint8_t *frame, size_t len)
         return;
     rc = mim_noise_write(&ch->hs->noise, ch->hs->payload.data, ch->hs->payload.len, out,
                          sizeof(out), &out_len);
-    if (rc == 0) {
-        memcpy(ch->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
-        ch->have_hh = 1;
-        rc = mim_conn_send(ch->conn, out, out_len);
+    if (rc == 0 && ch->proof != NULL) { /* NULL only if the owner dropped it already */
+        memcpy(ch->proof->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
+        ch->proof->have_hh = 1;
     }
+    if (rc == 0)
+        rc = mim_conn_send(ch->conn, out, out_len);
     if (rc != 0) {
         mim_conn_close(ch->conn, "handshake message 3 failed: %s", mim_strerror(rc));
         return;
@@ -528,8 +538,12 @@ static void handle_msg3(mim_channel *ch, const uint8_t *frame, size_t len)
         mim_conn_close(ch->conn, "handshake message 3 rejected: %s", mim_strerror(rc));
         return;
     }
-    memcpy(ch->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
-    ch->have_hh = 1;
+    if ((ch->proof = calloc(1, sizeof(*ch->proof))) == NULL) {
+        mim_conn_close(ch->conn, "out of memory keeping the handshake hash");
+        return;
+    }
+    memcpy(ch->proof->hh, mim_noise_handshake_hash(&ch->hs->noise), MIM_HASH_LEN);
+    ch->proof->have_hh = 1;
     if (check_remote(ch, payload, plen) != 0)
         return;
     start_transport(ch);
@@ -750,7 +764,7 @@ const uint8_t *mim_channel_remote_identity(const mim_channel *ch)
 
 const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch)
 {
-    return ch->authenticated ? ch->remote_sig : NULL;
+    return ch->authenticated && ch->proof != NULL ? ch->proof->remote_sig : NULL;
 }
 
 const char *mim_channel_remote_name(const mim_channel *ch)
@@ -760,7 +774,16 @@ const char *mim_channel_remote_name(const mim_channel *ch)
 
 const uint8_t *mim_channel_handshake_hash(const mim_channel *ch)
 {
-    return ch->have_hh ? ch->hh : NULL;
+    return ch->proof != NULL && ch->proof->have_hh ? ch->proof->hh : NULL;
+}
+
+void mim_channel_drop_proof(mim_channel *ch)
+{
+    if (ch->proof == NULL)
+        return;
+    mim_wipe(ch->proof, sizeof(*ch->proof));
+    free(ch->proof);
+    ch->proof = NULL;
 }
 
 uint64_t mim_channel_id(const mim_channel *ch)

@@ -34,14 +34,8 @@ static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == MIM_KEY_LEN, "st
 static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == MIM_STREAM_HEADER_LEN,
               "stream header size");
 static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == MIM_STREAM_ABYTES, "stream overhead");
-static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) <=
-                  sizeof(((mim_stream_tx *)0)->state),
-              "secretstream state does not fit mim_stream_tx");
-static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) <=
-                  sizeof(((mim_stream_rx *)0)->state),
-              "secretstream state does not fit mim_stream_rx");
-static_assert(_Alignof(crypto_secretstream_xchacha20poly1305_state) <= 16,
-              "secretstream state alignment");
+static_assert(sizeof(crypto_secretstream_xchacha20poly1305_state) == MIM_STREAM_STATE_LEN,
+              "secretstream state size");
 static_assert(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE == MIM_STREAM_TAG_MESSAGE,
               "TAG_MESSAGE");
 static_assert(crypto_secretstream_xchacha20poly1305_TAG_REKEY == MIM_STREAM_TAG_REKEY, "TAG_REKEY");

@@ -163,14 +163,18 @@ enum {
 
 #define MIM_STREAM_REKEY_EVERY 4096 /* messages between automatic TAG_REKEY */
 
+/* sizeof(crypto_secretstream_xchacha20poly1305_state): the states are kept as bytes (copied
+ * in and out, never cast) and exact-size, as the presence server holds two per peer. */
+#define MIM_STREAM_STATE_LEN 52
+
 typedef struct mim_stream_tx {
-    _Alignas(16) uint8_t state[64]; /* crypto_secretstream_xchacha20poly1305_state */
-    uint64_t count;                 /* messages sealed since the last rekey */
+    uint8_t state[MIM_STREAM_STATE_LEN]; /* crypto_secretstream_xchacha20poly1305_state */
+    uint32_t count;                      /* messages sealed since the last rekey */
 } mim_stream_tx;
 
 typedef struct mim_stream_rx {
-    _Alignas(16) uint8_t state[64];
-    int finished; /* TAG_FINAL seen: nothing more may arrive */
+    uint8_t state[MIM_STREAM_STATE_LEN];
+    uint8_t finished; /* TAG_FINAL seen: nothing more may arrive */
 } mim_stream_rx;
 
 /* Keys the sending stream and writes its 24-byte header (send it as the first frame). */

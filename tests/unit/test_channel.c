@@ -52,6 +52,8 @@ struct side {
     int hh_at_auth; /* the handshake hash was available inside on_authenticated */
     uint8_t hh[MIM_HASH_LEN];
     int have_hh;
+    int drop_proof;    /* on_open drops the handshake proof */
+    int proof_dropped; /* ... and found it gone, the identity and name kept */
     int initiator;
     int got_final;
     uint64_t closed_at; /* uv_now() in on_closed */
@@ -169,6 +171,20 @@ static void on_open(mim_channel *ch)
     else {
         memcpy(s->hh, hh, MIM_HASH_LEN);
         s->have_hh = 1;
+    }
+    if (mim_channel_remote_static_sig(ch) == NULL)
+        note(s, "%s: no static signature at on_open", s->label);
+    if (s->drop_proof) {
+        mim_channel_drop_proof(ch);
+        mim_channel_drop_proof(ch); /* idempotent */
+        if (mim_channel_handshake_hash(ch) != NULL || mim_channel_remote_static_sig(ch) != NULL)
+            note(s, "%s: the proof is still readable after it was dropped", s->label);
+        else if (mim_channel_remote_identity(ch) == NULL ||
+                 memcmp(mim_channel_remote_identity(ch), s->auth_pk, MIM_KEY_LEN) != 0 ||
+                 strcmp(mim_channel_remote_name(ch), s->auth_name) != 0)
+            note(s, "%s: dropping the proof lost the identity or the name", s->label);
+        else
+            s->proof_dropped++;
     }
     if (s->on_open_hook != NULL)
         s->on_open_hook(s);
@@ -607,6 +623,27 @@ static void test_close_sends_empty_final(void **state)
     assert_string_equal(n.server.reason, "server saw the final");
 }
 
+/* The presence server drops the static signature and the handshake hash after the Login: the
+ * channel then reads NULL for them, keeps the identity and the name, and still works. */
+static void test_drop_proof(void **state)
+{
+    net n;
+    static const size_t empty[] = {0};
+    (void)state;
+
+    net_init(&n);
+    n.client.drop_proof = n.server.drop_proof = 1;
+    n.client.on_open_hook = client_closes_at_open;
+    n.server.on_plaintext_hook = server_closes_on_final;
+    expect_sizes(&n.server, empty, 1);
+    net_run(&n);
+    EXPECT_INT(n.client.proof_dropped, 1);
+    EXPECT_INT(n.server.proof_dropped, 1);
+    EXPECT_INT(n.server.finals, 1);
+    EXPECT_INT(n.client.closes, 1);
+    EXPECT_INT(n.server.closes, 1);
+}
+
 /* ---- refusals -------------------------------------------------------------------------------- */
 
 /* The initiator refuses the responder after message 2: message 3 is never sent, so the
@@ -971,6 +1008,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_exchange_final),
         cmocka_unit_test(test_close_sends_empty_final),
+        cmocka_unit_test(test_drop_proof),
         cmocka_unit_test(test_initiator_refuses),
         cmocka_unit_test(test_responder_refuses),
         cmocka_unit_test(test_wrong_prologue),
