@@ -1,14 +1,20 @@
 /* mim-bench-load: many simulated peers in one libuv process, against one server on 127.0.0.1.
  *
  *   mim-bench-load --proto mim|naive|irc|mqtt --case storm|status|idle --n N --port P
- *                  [--window W] [--reps R] [--server-pid PID] [--key-dir DIR] [--timeout S]
+ *                  [--window W] [--reps R] [--driven] [--server-pid PID] [--key-dir DIR]
+ *                  [--timeout S]
  *
  * storm   peers log in one after another (at most W in their login at once) and every login
  *         reaches all others; prints the seconds from the first connect until every peer knows
  *         all n-1 others.
- * status  all n log in first (not timed), then peer 0 announces R status changes one after
- *         another; prints, per change, the seconds until the last of the n peers (the sender
- *         included: the server confirms it) has it.
+ * status  all n log in first (not timed), then R status changes are announced one after
+ *         another (100 ms apart), each by a different peer (change k by peer (k-1)*n/R, so R <= n:
+ *         mim-presence rate-limits each peer's changes, 1/s with a burst of 5, and would delay or
+ *         merge a sixth quick one from the same peer); prints, per change, the seconds until the
+ *         last of the n peers (the sender included: the server confirms it) has it.
+ *         --driven: prints "ready" once all are logged in, then sends each change only when it
+ *         gets a SIGUSR1 (100 ms after it), and ends at the SIGUSR1 after the last one
+ *         (tools/bench/run interleaves the protocols' changes this way).
  * idle    prints the server's RSS growth per logged-in idle peer (VmRSS of --server-pid before
  *         the first connect and 1 s after the last login).
  *
@@ -25,7 +31,7 @@
 #include <sys/resource.h>
 
 enum load_case { CASE_STORM, CASE_STATUS, CASE_IDLE };
-enum load_phase { PHASE_LOGIN, PHASE_SETTLE, PHASE_STATUS, PHASE_DONE };
+enum load_phase { PHASE_LOGIN, PHASE_SETTLE, PHASE_WAIT, PHASE_STATUS, PHASE_DONE };
 
 /* The engine's own state: one run per process. */
 static struct {
@@ -33,12 +39,15 @@ static struct {
     enum load_case which;
     enum load_phase phase;
     int reps;
+    int driven; /* status: each change waits for a SIGUSR1 (PHASE_WAIT) */
+    int go;     /* a SIGUSR1 came before PHASE_WAIT: send as soon as it is reached */
     long server_pid;
     long rss_before_kb;
-    uint64_t t0;        /* uv_hrtime() at the start of what is being timed */
-    unsigned seq;       /* the status number in flight */
-    uv_timer_t timer;   /* settle delays and gaps */
-    uv_timer_t timeout; /* the run's bound */
+    uint64_t t0;         /* uv_hrtime() at the start of what is being timed */
+    unsigned seq;        /* the status number in flight */
+    uv_timer_t timer;    /* settle delays and gaps */
+    uv_timer_t timeout;  /* the run's bound */
+    uv_signal_t sigusr1; /* --driven only */
 } eng;
 
 static void finish(void);
@@ -153,15 +162,54 @@ static int everyone_in(const load_ctx *ctx)
 static void send_next_status(uv_timer_t *t)
 {
     load_ctx *ctx = &eng.ctx;
+    load_peer *sender;
     (void)t;
 
     eng.seq++;
+    /* A different peer per change (reps <= n), spread over the list: none of them is rate-limited
+     * by mim-presence, so every change is broadcast at once. */
+    sender = &ctx->peers[(long)(eng.seq - 1) * ctx->n / eng.reps];
     ctx->status_want = eng.seq;
     ctx->nstatus = 0;
     eng.phase = PHASE_STATUS;
     eng.t0 = uv_hrtime();
-    if (ctx->proto->send_status(&ctx->peers[0], eng.seq) != 0)
-        load_fail(ctx, &ctx->peers[0], "cannot send a status");
+    if (ctx->proto->send_status(sender, eng.seq) != 0)
+        load_fail(ctx, sender, "cannot send a status");
+}
+
+/* --driven: the driver's SIGUSR1 starts the next change, 100 ms later as without --driven (the
+ * other protocols' changes between two of ours may take less: without the gap a server with
+ * Nagle's algorithm on, as mosquitto by default, can wait for a delayed ACK of the previous
+ * one); the SIGUSR1 after the last change ends the run, so that no client closes its
+ * connections (work for its server) while another protocol is still being measured. */
+static void go(void)
+{
+    if ((int)eng.seq >= eng.reps) {
+        finish();
+        return;
+    }
+    eng.phase = PHASE_SETTLE;
+    uv_timer_start(&eng.timer, send_next_status, 100, 0);
+}
+
+/* --driven: waits for the next SIGUSR1 (or goes on at once if it came early). */
+static void wait_for_go(void)
+{
+    eng.phase = PHASE_WAIT;
+    if (eng.go) {
+        eng.go = 0;
+        go();
+    }
+}
+
+static void on_sigusr1(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    if (eng.phase == PHASE_WAIT)
+        go();
+    else if (eng.phase != PHASE_DONE)
+        eng.go = 1;
 }
 
 static void after_settle(uv_timer_t *t)
@@ -169,6 +217,12 @@ static void after_settle(uv_timer_t *t)
     load_ctx *ctx = &eng.ctx;
     long after;
 
+    if (eng.which == CASE_STATUS && eng.driven) {
+        printf("ready\n");
+        fflush(stdout);
+        wait_for_go();
+        return;
+    }
     if (eng.which == CASE_STATUS) {
         send_next_status(t);
         return;
@@ -209,6 +263,10 @@ static void on_progress(load_ctx *ctx)
             return;
         printf("result status %.6f\n", seconds_since(eng.t0));
         fflush(stdout);
+        if (eng.driven) {
+            wait_for_go();
+            return;
+        }
         if ((int)eng.seq >= eng.reps) {
             finish();
             return;
@@ -240,6 +298,10 @@ static void finish(void)
     uv_timer_stop(&eng.timeout);
     uv_close((uv_handle_t *)&eng.timer, NULL);
     uv_close((uv_handle_t *)&eng.timeout, NULL);
+    if (eng.driven) {
+        uv_signal_stop(&eng.sigusr1);
+        uv_close((uv_handle_t *)&eng.sigusr1, NULL);
+    }
     eng.ctx.proto->stop_all(&eng.ctx);
 }
 
@@ -256,18 +318,24 @@ static void raise_nofile(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: mim-bench-load --proto mim|naive|irc|mqtt --case storm|status|idle "
-                    "--n N --port P [--window W] [--reps R] [--server-pid PID] [--key-dir DIR] "
-                    "[--timeout S]\n");
+                    "--n N --port P [--window W] [--reps R] [--driven] [--server-pid PID] "
+                    "[--key-dir DIR] [--timeout S]\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"proto", required_argument, NULL, 'P'},      {"case", required_argument, NULL, 'c'},
-        {"n", required_argument, NULL, 'n'},          {"port", required_argument, NULL, 'p'},
-        {"window", required_argument, NULL, 'w'},     {"reps", required_argument, NULL, 'r'},
-        {"server-pid", required_argument, NULL, 's'}, {"key-dir", required_argument, NULL, 'k'},
-        {"timeout", required_argument, NULL, 't'},    {NULL, 0, NULL, 0},
+        {"proto", required_argument, NULL, 'P'},
+        {"case", required_argument, NULL, 'c'},
+        {"n", required_argument, NULL, 'n'},
+        {"port", required_argument, NULL, 'p'},
+        {"window", required_argument, NULL, 'w'},
+        {"reps", required_argument, NULL, 'r'},
+        {"server-pid", required_argument, NULL, 's'},
+        {"key-dir", required_argument, NULL, 'k'},
+        {"timeout", required_argument, NULL, 't'},
+        {"driven", no_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     load_ctx *ctx = &eng.ctx;
     uv_loop_t loop;
@@ -306,6 +374,9 @@ int main(int argc, char **argv)
         case 't':
             timeout_s = atol(optarg);
             break;
+        case 'd':
+            eng.driven = 1;
+            break;
         default:
             usage();
             return 2;
@@ -331,14 +402,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(which, "storm") == 0 && ctx->proto != &load_proto_mqtt)
         eng.which = CASE_STORM;
-    else if (strcmp(which, "status") == 0 && ctx->proto != &load_proto_irc)
+    else if (strcmp(which, "status") == 0 && ctx->proto != &load_proto_irc && eng.reps <= ctx->n)
         eng.which = CASE_STATUS;
     else if (strcmp(which, "idle") == 0 && eng.server_pid > 0)
         eng.which = CASE_IDLE;
     else {
         fprintf(stderr,
                 "mim-bench-load: case %s does not apply to %s (idle needs "
-                "--server-pid)\n",
+                "--server-pid, status --reps <= --n)\n",
                 which, proto);
         return 2;
     }
@@ -362,6 +433,11 @@ int main(int argc, char **argv)
     uv_timer_init(&loop, &eng.timer);
     uv_timer_init(&loop, &eng.timeout);
     uv_timer_start(&eng.timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);
+    eng.driven = eng.driven && eng.which == CASE_STATUS;
+    if (eng.driven) {
+        uv_signal_init(&loop, &eng.sigusr1);
+        uv_signal_start(&eng.sigusr1, on_sigusr1, SIGUSR1);
+    }
     if (eng.which == CASE_IDLE)
         eng.rss_before_kb = rss_kb(eng.server_pid);
     eng.phase = PHASE_LOGIN;

@@ -144,7 +144,8 @@ static void on_full_msg(mim_peer *mp, const uint8_t *el, size_t len)
     }
     case MIM__PRESENCE_MSG__BODY_STATUS: {
         unsigned seq;
-        if (strcmp(m->status->name, "p0") == 0 && sscanf(m->status->text, "s%u", &seq) == 1)
+        /* Only the bench's changes ("s<seq>", each from its own sender) are counted. */
+        if (m->status->name[0] == 'p' && sscanf(m->status->text, "s%u", &seq) == 1)
             load_status_seen(p, seq);
         break;
     }
