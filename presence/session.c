@@ -50,17 +50,14 @@ static int session_closing(const session *s)
 
 void session_accept(presence_server *srv, uv_stream_t *listener)
 {
-    session *s = calloc(1, sizeof(*s));
     mim_channel_config cfg;
+    mim_channel *ch;
+    session *s;
     char why[128];
     uint8_t ip[16];
     size_t ip_len;
     int rc, verdict;
 
-    if (s == NULL) {
-        mim_log_error("accept: out of memory");
-        return;
-    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.loop = srv->loop;
     cfg.identity = srv->id;
@@ -73,13 +70,14 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     cfg.frame_timeout_ms = PRESENCE_FRAME_TIMEOUT_MS;
     cfg.drain_timeout_ms = PRESENCE_DRAIN_TIMEOUT_MS;
     cfg.events = &session_events;
-    cfg.data = s;
-    rc = mim_channel_accept(&cfg, listener, &s->ch);
+    cfg.data_size = sizeof(session); /* the session lives in the channel's allocation */
+    rc = mim_channel_accept(&cfg, listener, &ch);
     if (rc != 0) {
         mim_log_warn("accept failed: %s", mim_strerror(rc));
-        free(s);
         return;
     }
+    s = mim_channel_data(ch);
+    s->ch = ch;
     s->srv = srv;
     s->started = s->last_rx = (uint32_t)uv_now(srv->loop);
     s->next = srv->sessions;
@@ -555,8 +553,7 @@ static void on_closed(mim_channel *ch, const char *reason)
     if (s->next != NULL)
         s->next->prev = s->prev;
     srv->nsessions--;
-    free(s);
-    presence_server_note_churn(srv);
+    presence_server_note_churn(srv); /* s is freed with its channel, after this returns */
     presence_server_poll_done(srv);
 }
 

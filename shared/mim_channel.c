@@ -13,6 +13,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ typedef struct channel_proof {
  * timer, the handshake state, the remote's name and the close reason are allocated only while
  * needed; the remote address is kept in its compact form. */
 struct mim_channel {
-    mim_conn *conn;    /* NULL once its close callback ran */
+    mim_conn *conn;    /* the one whose extra bytes hold this channel (see channel_size) */
     uv_timer_t *timer; /* deadlines, only while one is pending (see timer_needed) */
     const mim_channel_events *ev;
     void *data;
@@ -54,7 +55,6 @@ struct mim_channel {
     channel_proof *proof;  /* from the remote's payload until mim_channel_drop_proof */
     char *remote_name;     /* exact-size copy; NULL ("") until authenticated */
     char *reason;          /* what on_closed reports, set when closing (NULL: "closed") */
-    uint64_t id;           /* the conn's id, kept for logs after it is gone */
     uint64_t started;      /* uv_now() at dial/accept */
     size_t max_queued;     /* output cap once authenticated */
     uint32_t max_frame;    /* framer cap once authenticated */
@@ -75,15 +75,22 @@ struct mim_channel {
     mim_stream_tx tx;            /* our sending stream, once tx_ready */
     mim_stream_rx rx;            /* the remote's stream, once rx_ready */
     uint8_t remote_pk[MIM_KEY_LEN];
-    mim_conn_addr remote; /* as accepted or dialled */
 };
+
+/* One allocation per connection: the mim_conn, then the channel in its extra bytes, then the
+ * owner's data_size bytes (the presence server's session): a connection costs one malloc and
+ * no pointer or address is kept twice. All of it is freed right after on_closed returns. */
+#define CHANNEL_DATA_OFFSET                                                                        \
+    ((sizeof(mim_channel) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *                   \
+     _Alignof(max_align_t))
 
 static void on_connect(mim_conn *c, int status);
 static void on_frame(mim_conn *c, const uint8_t *frame, size_t len);
 static void on_eof(mim_conn *c);
 static void on_conn_close(mim_conn *c, const char *reason);
 static void on_partial(mim_conn *c);
-static void on_timer_closed(uv_handle_t *h);
+static void timer_start(mim_channel *ch, uv_timer_t *t);
+static void timer_disarm(mim_channel *ch);
 static void on_tick(uv_timer_t *t);
 static void timer_arm(mim_channel *ch);
 
@@ -115,14 +122,21 @@ static void wipe_secrets(mim_channel *ch)
     ch->tx_ready = ch->rx_ready = 0;
 }
 
-static void channel_free(mim_channel *ch)
+/* Frees what the channel allocated besides itself (its memory is the conn's). */
+static void channel_release(mim_channel *ch)
 {
     wipe_secrets(ch);
     mim_channel_drop_proof(ch);
-    free(ch->timer); /* only when the conn never existed: else it was closed first */
     free(ch->remote_name);
     free(ch->reason);
-    free(ch);
+}
+
+/* Frees the handshake state made for a connection that never came to be. */
+static void hs_discard(channel_hs *hs)
+{
+    mim_buf_wipe_free(&hs->payload);
+    mim_wipe(hs, sizeof(*hs));
+    free(hs);
 }
 
 static const char *channel_reason(const mim_channel *ch)
@@ -135,15 +149,16 @@ static uint32_t or_default(uint32_t v, uint32_t def)
     return v != 0 ? v : def;
 }
 
-/* Everything that does not need the connection: checks the config, encodes our payload and
- * starts the Noise state. */
-static int channel_new(const mim_channel_config *cfg, int initiator, mim_channel **out)
+/* Everything that can fail before the connection exists: checks the config, encodes our payload,
+ * starts the Noise state and allocates the handshake deadline's timer, so that once the
+ * connection is there nothing can fail. */
+static int channel_prepare(const mim_channel_config *cfg, int initiator, channel_hs **hs_out,
+                           uv_timer_t **timer_out)
 {
     const char *name = cfg->my_name != NULL ? cfg->my_name : "";
-    mim_channel *ch;
+    channel_hs *hs;
     int rc;
 
-    *out = NULL;
     if (cfg->loop == NULL || cfg->identity == NULL || cfg->prologue == NULL ||
         cfg->events == NULL || cfg->events->on_authenticated == NULL ||
         cfg->events->on_plaintext == NULL || cfg->events->on_closed == NULL)
@@ -153,19 +168,36 @@ static int channel_new(const mim_channel_config *cfg, int initiator, mim_channel
         return MIM_EINVAL;
     if (name[0] != '\0' && !mim_name_valid(name, strlen(name)))
         return MIM_EINVAL; /* the remote would refuse it: better said here */
-    if (cfg->max_frame_after > MIM_FRAME_MAX)
+    if (cfg->max_frame_after > MIM_FRAME_MAX || cfg->data_size > SIZE_MAX / 2)
         return MIM_EINVAL;
-    if ((ch = calloc(1, sizeof(*ch))) == NULL)
+    if ((hs = calloc(1, sizeof(*hs))) == NULL)
         return MIM_ENOMEM;
-    /* The handshake deadline runs from the start: its timer is allocated now, so that once the
-     * connection exists nothing can fail. */
-    if ((ch->timer = malloc(sizeof(*ch->timer))) == NULL ||
-        (ch->hs = calloc(1, sizeof(*ch->hs))) == NULL) {
-        channel_free(ch);
-        return MIM_ENOMEM;
+    rc = mim_handshake_payload_encode(cfg->identity->sign_pk, cfg->identity->static_sig, name,
+                                      &hs->payload);
+    if (rc == 0)
+        rc = mim_noise_init(&hs->noise, initiator, cfg->prologue, strlen(cfg->prologue),
+                            cfg->identity->dh_sk);
+    if (rc == 0 && (*timer_out = malloc(sizeof(**timer_out))) == NULL)
+        rc = MIM_ENOMEM;
+    if (rc != 0) {
+        hs_discard(hs);
+        return rc;
     }
+    *hs_out = hs;
+    return 0;
+}
+
+/* The connection exists: the channel is set up in its extra bytes (zeroed) and the handshake
+ * deadline starts. */
+static mim_channel *channel_init(const mim_channel_config *cfg, int initiator, mim_conn *conn,
+                                 channel_hs *hs, uv_timer_t *timer)
+{
+    mim_channel *ch = mim_conn_extra(conn);
+
+    ch->conn = conn;
+    ch->hs = hs;
     ch->ev = cfg->events;
-    ch->data = cfg->data;
+    ch->data = cfg->data_size > 0 ? (char *)ch + CHANNEL_DATA_OFFSET : cfg->data;
     ch->initiator = initiator;
     ch->state = initiator ? CH_CONNECTING : CH_AWAIT_MSG1;
     ch->name_mode = cfg->remote_name_mode;
@@ -186,18 +218,8 @@ static int channel_new(const mim_channel_config *cfg, int initiator, mim_channel
         ch->tick_ms = 1;
     if (ch->tick_ms > 1000)
         ch->tick_ms = 1000;
-
-    rc = mim_handshake_payload_encode(cfg->identity->sign_pk, cfg->identity->static_sig, name,
-                                      &ch->hs->payload);
-    if (rc == 0)
-        rc = mim_noise_init(&ch->hs->noise, initiator, cfg->prologue, strlen(cfg->prologue),
-                            cfg->identity->dh_sk);
-    if (rc != 0) {
-        channel_free(ch);
-        return rc;
-    }
-    *out = ch;
-    return 0;
+    timer_start(ch, timer);
+    return ch;
 }
 
 /* Starts the timer t (allocated, not yet initialised) for ch. */
@@ -209,94 +231,79 @@ static void timer_start(mim_channel *ch, uv_timer_t *t)
     ch->timer = t;
 }
 
-/* The connection exists: remember who it is with and start the handshake deadline. */
-static void channel_started(mim_channel *ch)
-{
-    ch->id = ch->conn->id;
-    ch->remote = ch->conn->remote;
-    timer_start(ch, ch->timer);
-}
-
 int mim_channel_dial(const mim_channel_config *cfg, const struct sockaddr *addr, mim_channel **out)
 {
-    mim_channel *ch;
+    channel_hs *hs;
+    uv_timer_t *timer;
+    mim_conn *conn;
     int rc;
 
     if (out == NULL || addr == NULL)
         return MIM_EINVAL;
     *out = NULL;
-    if ((rc = channel_new(cfg, 1, &ch)) != 0)
+    if ((rc = channel_prepare(cfg, 1, &hs, &timer)) != 0)
         return rc;
-    rc = mim_conn_connect(cfg->loop, addr, &channel_callbacks, ch, MIM_NOISE_MAX_MSG,
-                          MIM_CHANNEL_HANDSHAKE_QUEUED, &ch->conn);
+    rc =
+        mim_conn_connect(cfg->loop, addr, &channel_callbacks, NULL, MIM_NOISE_MAX_MSG,
+                         MIM_CHANNEL_HANDSHAKE_QUEUED, CHANNEL_DATA_OFFSET + cfg->data_size, &conn);
     if (rc != 0) { /* the conn closes itself without callbacks */
-        channel_free(ch);
+        hs_discard(hs);
+        free(timer);
         return rc;
     }
-    channel_started(ch);
-    *out = ch;
+    conn->data = *out = channel_init(cfg, 1, conn, hs, timer);
     return 0;
 }
 
 int mim_channel_accept(const mim_channel_config *cfg, uv_stream_t *listener, mim_channel **out)
 {
-    mim_channel *ch;
+    channel_hs *hs;
+    uv_timer_t *timer;
+    mim_conn *conn;
     int rc;
 
     if (out == NULL || listener == NULL)
         return MIM_EINVAL;
     *out = NULL;
-    if ((rc = channel_new(cfg, 0, &ch)) != 0)
+    if ((rc = channel_prepare(cfg, 0, &hs, &timer)) != 0)
         return rc;
-    rc = mim_conn_accept(listener, &channel_callbacks, ch, MIM_NOISE_MAX_MSG,
-                         MIM_CHANNEL_HANDSHAKE_QUEUED, &ch->conn);
+    rc = mim_conn_accept(listener, &channel_callbacks, NULL, MIM_NOISE_MAX_MSG,
+                         MIM_CHANNEL_HANDSHAKE_QUEUED, CHANNEL_DATA_OFFSET + cfg->data_size, &conn);
     if (rc != 0) {
-        channel_free(ch);
+        hs_discard(hs);
+        free(timer);
         return rc;
     }
-    channel_started(ch);
-    *out = ch;
+    conn->data = *out = channel_init(cfg, 0, conn, hs, timer);
     return 0;
 }
 
-/* The connection is closed (from its close callback: the loop). When a timer is still running,
- * on_closed waits for its close callback; else it runs now. */
+/* The connection is closed (from its close callback: the loop). A running timer is closed too
+ * (its close callback only frees it), and the channel ends now: its memory goes with the conn's
+ * right after this returns. */
 static void on_conn_close(mim_conn *c, const char *reason)
 {
     mim_channel *ch = c->data;
 
-    ch->conn = NULL;
     if (!ch->reason_set) {
         ch->reason_set = 1;
         ch->reason = strdup(reason); /* the conn's copy goes with it */
     }
     wipe_secrets(ch);
-    mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)ch->id, channel_reason(ch));
+    mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)c->id, channel_reason(ch));
     if (ch->ev->on_conn_closed != NULL)
         ch->ev->on_conn_closed(ch, channel_reason(ch));
-    if (ch->timer != NULL) {
-        uv_close((uv_handle_t *)ch->timer, on_timer_closed);
-        return;
-    }
+    if (ch->timer != NULL)
+        timer_disarm(ch);
     ch->ev->on_closed(ch, channel_reason(ch));
-    channel_free(ch);
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    mim_channel *ch = h->data;
-
-    free(ch->timer);
-    ch->timer = NULL;
-    ch->ev->on_closed(ch, channel_reason(ch));
-    channel_free(ch);
+    channel_release(ch);
 }
 
 /* ---- closing --------------------------------------------------------------------------------- */
 
 static int conn_usable(const mim_channel *ch)
 {
-    return ch->conn != NULL && !ch->conn->closing;
+    return !ch->conn->closing;
 }
 
 /* Records the reason on_closed will report, unless one is already kept. */
@@ -567,7 +574,7 @@ static void handle_header(mim_channel *ch, const uint8_t *frame, size_t len)
     ch->state = CH_OPEN;
     if (mim_log_get_level() >= MIM_LOG_DEBUG) {
         char addr[MIM_ADDR_STRLEN];
-        mim_log_debug("conn %llu: channel open (%s, %s)", (unsigned long long)ch->id,
+        mim_log_debug("conn %llu: channel open (%s, %s)", (unsigned long long)ch->conn->id,
                       ch->initiator ? "initiator" : "responder", mim_channel_remote_str(ch, addr));
     }
     if (ch->ev->on_open != NULL)
@@ -645,8 +652,7 @@ static void on_eof(mim_conn *c)
 static int timer_needed(const mim_channel *ch)
 {
     const mim_conn *c = ch->conn;
-    return c != NULL && !c->closing &&
-           (ch->state != CH_OPEN || c->draining || c->partial_since != 0);
+    return !c->closing && (ch->state != CH_OPEN || c->draining || c->partial_since != 0);
 }
 
 static void on_timer_freed(uv_handle_t *h)
@@ -690,7 +696,7 @@ static void on_tick(uv_timer_t *t)
     mim_conn *c = ch->conn;
     uint64_t now = uv_now(t->loop);
 
-    if (c == NULL || c->closing)
+    if (c->closing)
         return; /* the conn's close callback closes the timer */
     if (c->draining) {
         if (now - c->drain_since >= ch->drain_ms)
@@ -788,23 +794,23 @@ void mim_channel_drop_proof(mim_channel *ch)
 
 uint64_t mim_channel_id(const mim_channel *ch)
 {
-    return ch->id;
+    return ch->conn->id;
 }
 
 const struct sockaddr *mim_channel_remote_addr(const mim_channel *ch)
 {
-    return &ch->remote.sa;
+    return &ch->conn->remote.sa;
 }
 
 const char *mim_channel_remote_str(const mim_channel *ch, char buf[MIM_ADDR_STRLEN])
 {
-    mim_addr_format(&ch->remote.sa, buf);
+    mim_addr_format(&ch->conn->remote.sa, buf);
     return buf;
 }
 
 size_t mim_channel_queued(const mim_channel *ch)
 {
-    return ch->conn != NULL ? mim_conn_queued(ch->conn) : 0;
+    return conn_usable(ch) ? mim_conn_queued(ch->conn) : 0;
 }
 
 void *mim_channel_data(const mim_channel *ch)

@@ -32,10 +32,12 @@
  * handshake_timeout_ms; a started frame must complete within frame_timeout_ms; a drain that the
  * other side does not finish is cut after drain_timeout_ms.
  *
- * Lifetime: the channel owns its mim_conn and, only while a deadline is pending (the
+ * Lifetime: the channel lives in its mim_conn's allocation (with the owner's data_size bytes, if
+ * any: one allocation per connection) and owns, only while a deadline is pending (the
  * handshake, a started frame, a drain), a uv_timer_t: an idle open channel has no timer and never
- * wakes the loop. It closes exactly once; on_closed runs after the connection and the timer (if
- * any) are closed, and the channel is freed right after it returns. Until then the pointer stays
+ * wakes the loop. It closes exactly once; on_closed runs from the connection's close callback
+ * (a running timer is being closed then and never fires again), and the channel is freed right
+ * after it returns. Until then the pointer stays
  * valid, so every call below may be made from inside any callback (calls on a closing channel are
  * harmless no-ops or return MIM_ECLOSED). No callback ever runs from inside a call the owner made:
  * on_closed always comes later, from the loop. All functions and callbacks run on the loop's
@@ -80,15 +82,12 @@ typedef struct mim_channel_events {
      * (len 0); an ordinary frame's plaintext is delivered as is, even empty: judging it is the
      * owner's job. p is wiped after the callback: copy what must be kept. Required. */
     void (*on_plaintext)(mim_channel *ch, const uint8_t *p, size_t len, int final);
-    /* Exactly once, when the connection and the timer (if one was running) are closed: right
-     * after on_conn_closed, or a loop turn later. The channel is freed right after this
-     * returns. Required. */
+    /* Exactly once, when the connection is closed, right after on_conn_closed. The channel
+     * (and its data_size bytes) is freed right after this returns. Required. */
     void (*on_closed)(mim_channel *ch, const char *reason);
     /* Once, as soon as the connection is closed (for any reason: nothing can be sent or
-     * received any more), with the reason on_closed will report; on_closed follows, at once or
-     * a loop turn later once a running timer is closed too. For an owner that must act in the very
-     * turn the connection went (the presence server tells the other peers at once). Runs from the
-     * loop, never from inside a call the owner made. May be NULL. */
+     * received any more), with the reason on_closed will report; on_closed follows at once.
+     * Runs from the loop, never from inside a call the owner made. May be NULL. */
     void (*on_conn_closed)(mim_channel *ch, const char *reason);
 } mim_channel_events;
 
@@ -105,6 +104,10 @@ typedef struct mim_channel_config {
     uint32_t drain_timeout_ms;        /* 0: MIM_CHANNEL_DRAIN_TIMEOUT_MS */
     const mim_channel_events *events; /* borrowed; must outlive the channel */
     void *data;                       /* the owner's, see mim_channel_data() */
+    /* > 0: the channel holds data_size zeroed bytes for its owner in its own allocation (its
+     * lifetime: until on_closed has returned), and mim_channel_data() returns them (`data` is
+     * ignored). For an owner that lives exactly as long as its channel. */
+    size_t data_size;
 } mim_channel_config;
 
 /* Dials addr as the initiator: message 1 goes out as soon as the TCP connect completes; a

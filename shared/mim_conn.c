@@ -56,10 +56,17 @@ static void conn_set_reason(mim_conn *c, const char *fmt, va_list ap)
     c->reason = strdup(buf);
 }
 
-static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued)
+/* The owner's extra bytes start here, aligned for any type. */
+#define CONN_EXTRA_OFFSET                                                                          \
+    ((sizeof(mim_conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+
+static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued, size_t extra)
 {
-    mim_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    mim_conn *c;
+
+    if (extra > SIZE_MAX - CONN_EXTRA_OFFSET)
+        return NULL;
+    if ((c = calloc(1, CONN_EXTRA_OFFSET + extra)) == NULL)
         return NULL;
     if (uv_tcp_init(loop, &c->tcp) != 0) {
         free(c);
@@ -82,10 +89,15 @@ static int conn_start(mim_conn *c)
     return 0;
 }
 
-int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
-                    size_t max_queued, mim_conn **out)
+void *mim_conn_extra(mim_conn *c)
 {
-    mim_conn *c = conn_new(server->loop, max_frame, max_queued);
+    return (char *)c + CONN_EXTRA_OFFSET;
+}
+
+int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
+                    size_t max_queued, size_t extra, mim_conn **out)
+{
+    mim_conn *c = conn_new(server->loop, max_frame, max_queued, extra);
     struct sockaddr_storage ss;
     int len = sizeof(ss);
     int rc;
@@ -110,9 +122,9 @@ int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *dat
 }
 
 int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
-                     void *data, size_t max_frame, size_t max_queued, mim_conn **out)
+                     void *data, size_t max_frame, size_t max_queued, size_t extra, mim_conn **out)
 {
-    mim_conn *c = conn_new(loop, max_frame, max_queued);
+    mim_conn *c = conn_new(loop, max_frame, max_queued, extra);
     uv_connect_t *req;
     int rc;
 

@@ -71,14 +71,19 @@ struct mim_conn {
 };
 
 /* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until
- * on_close. max_frame is the framer's initial maximum. 0, MIM_ENOMEM, or MIM_EIO (the
- * libuv reason is logged). */
+ * on_close. max_frame is the framer's initial maximum. `extra` zeroed bytes for the owner are
+ * allocated with the conn (mim_conn_extra; 0 for none) and freed with it, right after on_close
+ * returns: an owner that lives exactly as long as its conn (mim_channel) needs no allocation of
+ * its own. 0, MIM_ENOMEM, or MIM_EIO (the libuv reason is logged); on an error no callback
+ * runs. */
 int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *data, size_t max_frame,
-                    size_t max_queued, mim_conn **out);
-/* Dials addr; on_connect reports the result and reading starts on success. 0, MIM_ENOMEM or
- * MIM_EIO when the dial cannot even start (logged). */
+                    size_t max_queued, size_t extra, mim_conn **out);
+/* Dials addr; on_connect reports the result and reading starts on success. `extra` as for
+ * mim_conn_accept. 0, MIM_ENOMEM or MIM_EIO when the dial cannot even start (logged). */
 int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_conn_callbacks *cb,
-                     void *data, size_t max_frame, size_t max_queued, mim_conn **out);
+                     void *data, size_t max_frame, size_t max_queued, size_t extra, mim_conn **out);
+/* The owner's extra bytes (aligned for any type), valid until on_close has returned. */
+void *mim_conn_extra(mim_conn *c);
 
 /* Queues one frame (copied). MIM_ECLOSED when closing, MIM_EOVERFLOW over the output cap,
  * MIM_EINVAL for an empty or over-long payload, MIM_ENOMEM. */

@@ -313,7 +313,7 @@ static void on_connection(uv_stream_t *listener, int status)
             raw_up(n);
     } else {
         rc = mim_conn_accept(listener, n->server_cb, &n->server, n->server_max_frame,
-                             n->server_max_queued, &n->server.conn);
+                             n->server_max_queued, 0, &n->server.conn);
         if (rc != 0)
             note(&n->server, "mim_conn_accept: %d", rc);
         else
@@ -399,7 +399,7 @@ static void net_run(net *n)
                          0);
     } else {
         rc = mim_conn_connect(&n->loop, (const struct sockaddr *)&n->addr, &callbacks, &n->client,
-                              n->client_max_frame, n->client_max_queued, &n->client.conn);
+                              n->client_max_frame, n->client_max_queued, 0, &n->client.conn);
         assert_int_equal(rc, 0);
         assert_non_null(n->client.conn);
     }
@@ -1124,9 +1124,17 @@ static void test_connect_refused(void **state)
     memset(&e, 0, sizeof(e));
     e.name = "client";
     assert_int_equal(mim_conn_connect(&loop, (const struct sockaddr *)&addr, &callbacks, &e,
-                                      MIM_FRAME_MAX, 1024, &c),
+                                      MIM_FRAME_MAX, 1024, 100, &c),
                      0);
     e.conn = c;
+    {
+        /* The owner's extra bytes: aligned for any type, zeroed, all of them writable (ASan
+         * checks the size). */
+        uint8_t *x = mim_conn_extra(c), zero[100] = {0};
+        EXPECT_INT((uintptr_t)x % _Alignof(max_align_t), 0);
+        assert_memory_equal(x, zero, sizeof(zero));
+        memset(x, 0xab, sizeof(zero));
+    }
     uv_run(&loop, UV_RUN_DEFAULT); /* nothing else is open: ends when the conn is closed */
     EXPECT_INT(uv_loop_close(&loop), 0);
 
@@ -1169,7 +1177,7 @@ static void test_close_while_connecting(void **state)
     memset(&e, 0, sizeof(e));
     e.name = "client";
     assert_int_equal(mim_conn_connect(&loop, (const struct sockaddr *)&addr, &callbacks, &e,
-                                      MIM_FRAME_MAX, 1024, &c),
+                                      MIM_FRAME_MAX, 1024, 0, &c),
                      0);
     e.conn = c;
     mim_conn_close(c, "changed my mind");
