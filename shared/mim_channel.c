@@ -35,9 +35,10 @@ typedef struct channel_hs {
     uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the remote's header only */
 } channel_hs;
 
-/* What the handshake proved beyond the identity key, kept until the owner has used it (the
- * presence server, to check the Login) and drops it with mim_channel_drop_proof. */
+/* What the handshake proved, kept until the owner has used it (the presence server, to check
+ * the Login and fill the peer's table entry) and drops it with mim_channel_drop_proof. */
 typedef struct channel_proof {
+    uint8_t remote_pk[MIM_KEY_LEN];
     uint8_t remote_sig[MIM_SIG_LEN];
     uint8_t hh[MIM_HASH_LEN];
     uint8_t have_hh;
@@ -74,7 +75,6 @@ struct mim_channel {
     unsigned reason_set : 1;     /* ch->reason holds the owner's (or a FINAL's) reason */
     mim_stream_tx tx;            /* our sending stream, once tx_ready */
     mim_stream_rx rx;            /* the remote's stream, once rx_ready */
-    uint8_t remote_pk[MIM_KEY_LEN];
 };
 
 /* One allocation per connection: the mim_conn, then the channel in its extra bytes, then the
@@ -404,12 +404,13 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
         mim_conn_close(ch->conn, "handshake: static key not signed by the identity key");
         return -1;
     }
-    memcpy(ch->remote_pk, hp->identity_pk.data, MIM_KEY_LEN);
     ch->remote_name = strdup(hp->name); /* the decoder bounds it (MIM_NAME_MAX_BYTES) */
     if (ch->remote_name != NULL && ch->proof == NULL)
         ch->proof = calloc(1, sizeof(*ch->proof)); /* the responder's holds h already */
-    if (ch->proof != NULL)
+    if (ch->proof != NULL) {
+        memcpy(ch->proof->remote_pk, hp->identity_pk.data, MIM_KEY_LEN);
         memcpy(ch->proof->remote_sig, hp->static_sig.data, MIM_SIG_LEN);
+    }
     mim_handshake_payload_free(hp);
     if (ch->remote_name == NULL || ch->proof == NULL) {
         mim_conn_close(ch->conn, "out of memory keeping the remote's payload");
@@ -417,7 +418,7 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
     }
     ch->authenticated = 1;
 
-    rc = ch->ev->on_authenticated(ch, ch->remote_pk, ch->remote_name, &why);
+    rc = ch->ev->on_authenticated(ch, ch->proof->remote_pk, ch->remote_name, &why);
     if (!conn_usable(ch))
         return -1; /* the owner closed it from the callback */
     if (rc != 0) {
@@ -765,7 +766,7 @@ int mim_channel_got_final(const mim_channel *ch)
 
 const uint8_t *mim_channel_remote_identity(const mim_channel *ch)
 {
-    return ch->authenticated ? ch->remote_pk : NULL;
+    return ch->authenticated && ch->proof != NULL ? ch->proof->remote_pk : NULL;
 }
 
 const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch)

@@ -150,7 +150,7 @@ int mim_channel_is_initiator(const mim_channel *ch);
 /* 1 when a FINAL frame arrived: the remote closed cleanly (else a close was a loss). */
 int mim_channel_got_final(const mim_channel *ch);
 /* The authenticated remote: valid from on_authenticated on (the key and signature are NULL
- * before, the name ""; the signature also after mim_channel_drop_proof). */
+ * before, and after mim_channel_drop_proof; the name is "" before). */
 const uint8_t *mim_channel_remote_identity(const mim_channel *ch);
 const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch);
 const char *mim_channel_remote_name(const mim_channel *ch);
@@ -158,9 +158,10 @@ const char *mim_channel_remote_name(const mim_channel *ch);
  * (responder: already in on_authenticated) or written (initiator: from on_open, or right after
  * on_authenticated returns). The presence client signs it in its Login. */
 const uint8_t *mim_channel_handshake_hash(const mim_channel *ch);
-/* Forgets the remote's static signature and the handshake hash (both read NULL after it) once
- * the owner no longer needs them: the presence server keeps thousands of idle channels and
- * needs these 96 bytes only to check the Login. Idempotent. */
+/* Forgets the remote's identity key, static signature and the handshake hash (all read NULL
+ * after it; the name stays) once the owner no longer needs them: the presence server keeps
+ * thousands of idle channels and needs these 128 bytes only to check the Login (the identity
+ * key is copied into the peer's table entry). Idempotent. */
 void mim_channel_drop_proof(mim_channel *ch);
 /* The connection's id (for logs) and the remote address as accepted or dialled (a sockaddr_in
  * or sockaddr_in6, valid as long as the channel). */

@@ -353,7 +353,22 @@ int mim_conn_frame_send(mim_conn *c, uint8_t *payload)
         return MIM_EOVERFLOW;
     }
     b = uv_buf_init((char *)w->bytes, (unsigned int)w->len);
-    if ((rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, after_write)) != 0) {
+    /* Written at once when the socket has room (an idle peer's always has): the frame is freed
+     * here rather than a loop turn later, so a broadcast to thousands reuses one block instead
+     * of holding one per recipient -- less work, and no heap grown and left full of holes.
+     * (uv_try_write refuses while anything is queued, which keeps the frames in order.) */
+    rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (rc == (int)w->len) {
+        free(w);
+        return 0;
+    }
+    if (rc < 0 && rc != UV_EAGAIN) {
+        free(w);
+        return MIM_EIO;
+    }
+    if (rc > 0)
+        b = uv_buf_init(b.base + rc, b.len - (unsigned int)rc);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, after_write) != 0) {
         free(w);
         return MIM_EIO;
     }
