@@ -53,15 +53,14 @@ int broadcast_flush_session(session *s, int final)
 
     broadcast_forget(s);
     if (s->ch == NULL || s->out.len == 0) {
-        mim_buf_reset(&s->out);
+        out_arena_drop(&s->srv->out, &s->out);
         return 0;
     }
     /* The channel seals it; any failure past its checks (a slow reader, no memory) closes the
      * channel with its own reason. */
     rc = mim_channel_send(s->ch, s->out.data, s->out.len, final);
-    /* Freed, not kept for the next turn: most peers are idle most of the time, and a kept
-     * buffer (as large as the largest batch it ever held) would stay with each of them. */
-    mim_buf_wipe_free(&s->out);
+    /* Dropped, not kept for the next turn: most peers are idle most of the time. */
+    out_arena_drop(&s->srv->out, &s->out);
     if (rc == MIM_ESTATE || rc == MIM_EINVAL) {
         /* A bug (queue_element checks both), but never a silent one. */
         mim_log_error("conn %llu: cannot send %s", (unsigned long long)mim_channel_id(s->ch),
@@ -88,7 +87,7 @@ int broadcast_room(session *s, size_t len)
         if ((rc = broadcast_flush_session(s, 0)) != 0)
             return rc;
     }
-    if ((rc = mim_buf_reserve(&s->out, len)) != 0) {
+    if ((rc = out_arena_reserve(&s->srv->out, &s->out, len)) != 0) {
         mim_channel_abort(s->ch, "out of memory queueing output");
         return rc;
     }
@@ -134,7 +133,12 @@ void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const sessio
 
 void broadcast_flush_all(presence_server *srv)
 {
+    size_t left;
+
     while (srv->flush_head != NULL)
         (void)broadcast_flush_session(srv->flush_head, 0);
     uv_idle_stop(&srv->flush_wake);
+    /* Every batch is out: the turn's output memory goes back at once. */
+    if ((left = out_arena_reset(&srv->out)) != 0)
+        mim_log_error("internal error: %zu batches left after the flush", left);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef __GLIBC__
-#include <malloc.h> /* malloc_trim */
+#include <malloc.h> /* malloc_trim, mallopt */
 #endif
 
 void presence_config_defaults(presence_config *cfg)
@@ -187,6 +187,13 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     memset(srv, 0, sizeof(*srv));
     srv->loop = loop;
     srv->cfg = *cfg;
+    out_arena_init(&srv->out);
+#ifdef __GLIBC__
+    /* A fixed mmap threshold (glibc's default rises to the size of the last mapped block freed):
+     * the output arena's 256 KiB blocks are then always mapped and unmapped, never carved from
+     * the heap, where a freed one would stay resident. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     /* Handles first: whatever fails below, presence_server_stop() can then close them all. */
     uv_timer_init(loop, &srv->sweep);
     srv->sweep.data = srv;
@@ -266,6 +273,8 @@ void presence_server_poll_done(presence_server *srv)
 
 void presence_server_free(presence_server *srv)
 {
+    if (out_arena_reset(&srv->out) != 0)
+        mim_log_error("internal error: output batches left at exit");
     online_table_free(&srv->table);
     admission_free(&srv->admit);
     mim_store_close(srv->store);

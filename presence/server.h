@@ -18,6 +18,7 @@
 #include "mim_rate.h"
 #include "mim_store.h"
 #include "mim_online_table.h"
+#include "out_arena.h"
 #include "presence.pb-c.h"
 
 #include <stdint.h>
@@ -71,9 +72,9 @@ typedef struct presence_server presence_server;
  * and every span measured here is seconds long. */
 typedef struct session {
     presence_server *srv;
-    mim_channel *ch;                         /* NULL once the channel has closed */
-    online_entry *entry;                     /* in the online table while ONLINE, else NULL */
-    mim_buf out;                             /* batch plaintext queued this loop turn */
+    mim_channel *ch;     /* NULL once the channel has closed */
+    online_entry *entry; /* in the online table while ONLINE, else NULL */
+    mim_buf out; /* batch plaintext queued this loop turn: a slice of srv->out (out_arena) */
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
@@ -118,6 +119,7 @@ struct presence_server {
     uv_signal_t sig_int, sig_term;
     session *sessions;   /* every live session */
     session *flush_head; /* sessions with output queued this turn */
+    out_arena out;       /* where their batches (session.out) live until flushed */
     size_t nsessions;
     int stopping;
 };

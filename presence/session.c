@@ -13,6 +13,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     cfg.drain_timeout_ms = PRESENCE_DRAIN_TIMEOUT_MS;
     cfg.events = &session_events;
     cfg.data_size = sizeof(session); /* the session lives in the channel's allocation */
+    static_assert(_Alignof(session) <= MIM_CHANNEL_DATA_ALIGN, "session alignment");
     rc = mim_channel_accept(&cfg, listener, &ch);
     if (rc != 0) {
         mim_log_warn("accept failed: %s", mim_strerror(rc));
@@ -536,7 +538,7 @@ static void on_conn_closed(mim_channel *ch, const char *reason)
     leave_unauth(s);
     broadcast_forget(s);
     go_offline(s); /* still reads the name from the channel */
-    mim_buf_wipe_free(&s->out);
+    out_arena_drop(&s->srv->out, &s->out);
 }
 
 static void on_closed(mim_channel *ch, const char *reason)

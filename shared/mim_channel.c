@@ -13,6 +13,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ typedef struct channel_hs {
     mim_noise noise;
     mim_buf payload;             /* our HandshakePayload, encoded at start */
     uint8_t rx_key[MIM_KEY_LEN]; /* between Split() and the remote's header only */
+    uint64_t started;            /* uv_now() at dial/accept: the handshake deadline's start */
+    uint32_t handshake_ms;       /* connect + handshake, until OPEN */
+    uint32_t max_frame;          /* framer cap once authenticated (then the conn holds it) */
+    size_t max_queued;           /* output cap once authenticated (then the conn holds it) */
 } channel_hs;
 
 /* What the handshake proved, kept until the owner has used it (the presence server, to check
@@ -52,19 +57,15 @@ struct mim_channel {
     uv_timer_t *timer; /* deadlines, only while one is pending (see timer_needed) */
     const mim_channel_events *ev;
     void *data;
-    channel_hs *hs;        /* the handshake; NULL once the remote's stream header is in */
-    channel_proof *proof;  /* from the remote's payload until mim_channel_drop_proof */
-    char *remote_name;     /* exact-size copy; NULL ("") until authenticated */
-    char *reason;          /* what on_closed reports, set when closing (NULL: "closed") */
-    uint64_t started;      /* uv_now() at dial/accept */
-    size_t max_queued;     /* output cap once authenticated */
-    uint32_t max_frame;    /* framer cap once authenticated */
-    uint32_t handshake_ms; /* connect + handshake, until OPEN */
-    uint32_t frame_ms;     /* a started frame */
-    uint32_t drain_ms;     /* a drain the remote does not finish */
-    uint32_t tick_ms;      /* the timer's period: a quarter of the shortest deadline, <= 1 s */
-    uint8_t state;         /* enum channel_state */
-    uint8_t name_mode;     /* MIM_HS_NAME_* for the remote's payload */
+    channel_hs *hs;       /* the handshake; NULL once the remote's stream header is in */
+    channel_proof *proof; /* from the remote's payload until mim_channel_drop_proof */
+    char *remote_name;    /* exact-size copy; NULL ("") until authenticated */
+    char *reason;         /* what on_closed reports, set when closing (NULL: "closed") */
+    uint32_t frame_ms;    /* a started frame */
+    uint32_t drain_ms;    /* a drain the remote does not finish */
+    uint32_t tick_ms;     /* the timer's period: a quarter of the shortest deadline, <= 1 s */
+    uint8_t state;        /* enum channel_state */
+    uint8_t name_mode;    /* MIM_HS_NAME_* for the remote's payload */
     unsigned initiator : 1;
     unsigned tx_ready : 1;
     unsigned rx_ready : 1;
@@ -81,8 +82,10 @@ struct mim_channel {
  * owner's data_size bytes (the presence server's session): a connection costs one malloc and
  * no pointer or address is kept twice. All of it is freed right after on_closed returns. */
 #define CHANNEL_DATA_OFFSET                                                                        \
-    ((sizeof(mim_channel) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *                   \
-     _Alignof(max_align_t))
+    ((sizeof(mim_channel) + MIM_CHANNEL_DATA_ALIGN - 1) / MIM_CHANNEL_DATA_ALIGN *                 \
+     MIM_CHANNEL_DATA_ALIGN)
+static_assert(_Alignof(mim_channel) <= MIM_CONN_EXTRA_ALIGN, "a channel's alignment");
+static_assert(MIM_CHANNEL_DATA_ALIGN == MIM_CONN_EXTRA_ALIGN, "the owner's data alignment");
 
 static void on_connect(mim_conn *c, int status);
 static void on_frame(mim_conn *c, const uint8_t *frame, size_t len);
@@ -179,6 +182,10 @@ static int channel_prepare(const mim_channel_config *cfg, int initiator, channel
                             cfg->identity->dh_sk);
     if (rc == 0 && (*timer_out = malloc(sizeof(**timer_out))) == NULL)
         rc = MIM_ENOMEM;
+    hs->started = uv_now(cfg->loop);
+    hs->handshake_ms = or_default(cfg->handshake_timeout_ms, MIM_CHANNEL_HANDSHAKE_TIMEOUT_MS);
+    hs->max_frame = cfg->max_frame_after != 0 ? (uint32_t)cfg->max_frame_after : MIM_FRAME_MAX;
+    hs->max_queued = cfg->max_queued != 0 ? cfg->max_queued : MIM_CHANNEL_DEFAULT_QUEUED;
     if (rc != 0) {
         hs_discard(hs);
         return rc;
@@ -201,14 +208,10 @@ static mim_channel *channel_init(const mim_channel_config *cfg, int initiator, m
     ch->initiator = initiator;
     ch->state = initiator ? CH_CONNECTING : CH_AWAIT_MSG1;
     ch->name_mode = cfg->remote_name_mode;
-    ch->max_frame = cfg->max_frame_after != 0 ? (uint32_t)cfg->max_frame_after : MIM_FRAME_MAX;
-    ch->max_queued = cfg->max_queued != 0 ? cfg->max_queued : MIM_CHANNEL_DEFAULT_QUEUED;
-    ch->handshake_ms = or_default(cfg->handshake_timeout_ms, MIM_CHANNEL_HANDSHAKE_TIMEOUT_MS);
     ch->frame_ms = or_default(cfg->frame_timeout_ms, MIM_CHANNEL_FRAME_TIMEOUT_MS);
     ch->drain_ms = or_default(cfg->drain_timeout_ms, MIM_CHANNEL_DRAIN_TIMEOUT_MS);
-    ch->started = uv_now(cfg->loop);
     /* Ticks a few times per shortest deadline, so each is met within a quarter of itself. */
-    ch->tick_ms = ch->handshake_ms;
+    ch->tick_ms = hs->handshake_ms;
     if (ch->tick_ms > ch->frame_ms)
         ch->tick_ms = ch->frame_ms;
     if (ch->tick_ms > ch->drain_ms)
@@ -377,11 +380,12 @@ void mim_channel_abort(mim_channel *ch, const char *reason)
 
 /* ---- the handshake --------------------------------------------------------------------------- */
 
+/* The remote is authenticated (the handshake state still exists): its caps take over. */
 static void apply_limits(mim_channel *ch)
 {
     ch->limits_applied = 1;
-    mim_framer_set_max(&ch->conn->framer, ch->max_frame);
-    ch->conn->max_queued = ch->max_queued;
+    mim_framer_set_max(&ch->conn->framer, ch->hs->max_frame);
+    ch->conn->max_queued = ch->hs->max_queued;
 }
 
 /* Checks the remote's payload and asks the owner. 0 to go on; -1 when the connection is
@@ -704,8 +708,8 @@ static void on_tick(uv_timer_t *t)
             mim_conn_close(c, "drain not finished within %u ms", (unsigned)ch->drain_ms);
         return;
     }
-    if (ch->state != CH_OPEN && now - ch->started >= ch->handshake_ms) {
-        mim_conn_close(c, "handshake not completed within %u ms", (unsigned)ch->handshake_ms);
+    if (ch->state != CH_OPEN && ch->hs != NULL && now - ch->hs->started >= ch->hs->handshake_ms) {
+        mim_conn_close(c, "handshake not completed within %u ms", (unsigned)ch->hs->handshake_ms);
         return;
     }
     if (mim_conn_partial_age(c, now) >= ch->frame_ms) {
@@ -736,12 +740,21 @@ int mim_channel_send(mim_channel *ch, const void *plaintext, size_t len, int fin
 
 void mim_channel_set_limits(mim_channel *ch, size_t max_frame, size_t max_queued)
 {
-    if (max_frame != 0 && max_frame <= MIM_FRAME_MAX)
-        ch->max_frame = (uint32_t)max_frame;
+    int frame_ok = max_frame != 0 && max_frame <= MIM_FRAME_MAX;
+
+    if (!ch->limits_applied) { /* kept for the moment the remote is authenticated */
+        if (ch->hs != NULL && frame_ok)
+            ch->hs->max_frame = (uint32_t)max_frame;
+        if (ch->hs != NULL && max_queued != 0)
+            ch->hs->max_queued = max_queued;
+        return;
+    }
+    if (!conn_usable(ch))
+        return;
+    if (frame_ok)
+        mim_framer_set_max(&ch->conn->framer, max_frame);
     if (max_queued != 0)
-        ch->max_queued = max_queued;
-    if (ch->limits_applied && conn_usable(ch))
-        apply_limits(ch);
+        ch->conn->max_queued = max_queued;
 }
 
 int mim_channel_is_open(const mim_channel *ch)

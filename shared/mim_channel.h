@@ -65,6 +65,8 @@
 
 typedef struct mim_channel mim_channel;
 
+#define MIM_CHANNEL_DATA_ALIGN 8 /* of the owner's data_size bytes (see mim_channel_config) */
+
 typedef struct mim_channel_events {
     /* The remote proved it holds the static key vouched for by identity_pk, and sent `name`
      * (checked with the configured remote name mode: "" for MIM_HS_NAME_EMPTY). Return 0 to go
@@ -105,8 +107,9 @@ typedef struct mim_channel_config {
     const mim_channel_events *events; /* borrowed; must outlive the channel */
     void *data;                       /* the owner's, see mim_channel_data() */
     /* > 0: the channel holds data_size zeroed bytes for its owner in its own allocation (its
-     * lifetime: until on_closed has returned), and mim_channel_data() returns them (`data` is
-     * ignored). For an owner that lives exactly as long as its channel. */
+     * lifetime: until on_closed has returned), aligned to MIM_CHANNEL_DATA_ALIGN (pointers,
+     * 64-bit integers, doubles), and mim_channel_data() returns them (`data` is ignored). For an
+     * owner that lives exactly as long as its channel. */
     size_t data_size;
 } mim_channel_config;
 

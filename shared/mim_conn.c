@@ -3,6 +3,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -56,9 +57,10 @@ static void conn_set_reason(mim_conn *c, const char *fmt, va_list ap)
     c->reason = strdup(buf);
 }
 
-/* The owner's extra bytes start here, aligned for any type. */
+/* The owner's extra bytes start here, MIM_CONN_EXTRA_ALIGN-aligned. */
 #define CONN_EXTRA_OFFSET                                                                          \
-    ((sizeof(mim_conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+    ((sizeof(mim_conn) + MIM_CONN_EXTRA_ALIGN - 1) / MIM_CONN_EXTRA_ALIGN * MIM_CONN_EXTRA_ALIGN)
+static_assert(_Alignof(mim_conn) <= MIM_CONN_EXTRA_ALIGN, "a conn's alignment");
 
 static mim_conn *conn_new(uv_loop_t *loop, size_t max_frame, size_t max_queued, size_t extra)
 {
