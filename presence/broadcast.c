@@ -9,6 +9,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* Does nothing: an active idle handle only makes the loop poll without blocking, so the check
@@ -100,9 +101,14 @@ int broadcast_room(session *s, size_t len)
 static int queue_element(session *s, const uint8_t *el, size_t len)
 {
     int rc = broadcast_room(s, len);
-    if (rc == 0)
-        rc = mim_presence_batch_append_raw(&s->out, el, len); /* cannot fail: room is there */
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* Copied by hand, not with mim_buf_append: s->out is an arena slice, which mim_buf's own
+     * growth (free and malloc) must never touch. broadcast_room made the room. */
+    assert(s->out.len + len <= s->out.cap);
+    memcpy(s->out.data + s->out.len, el, len);
+    s->out.len += len;
+    return 0;
 }
 
 int broadcast_to(session *s, const Mim__PresenceMsg *m)

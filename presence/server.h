@@ -72,7 +72,7 @@ typedef struct presence_server presence_server;
  * and every span measured here is seconds long. */
 typedef struct session {
     presence_server *srv;
-    mim_channel *ch;     /* NULL once the channel has closed */
+    mim_channel *ch;     /* whose allocation holds this session; NULL inside its on_closed */
     online_entry *entry; /* in the online table while ONLINE, else NULL */
     mim_buf out; /* batch plaintext queued this loop turn: a slice of srv->out (out_arena) */
     struct session *prev, *next;             /* all sessions */
@@ -82,8 +82,8 @@ typedef struct session {
     uint32_t last_rx;                        /* the last transport frame received */
     uint32_t last_ping;                      /* the last Ping we sent */
     uint8_t state;                           /* session_state */
-    unsigned name_ok : 1; /* the handshake's name is valid: logs may show it (else "-") */
-    unsigned gone : 1;    /* the connection is closed; the channel's last handle is closing */
+    unsigned name_ok : 1;        /* the handshake's name is valid: logs may show it (else "-") */
+    unsigned gone : 1;           /* the connection is closed (on_conn_closed ran) */
     unsigned unauth_counted : 1; /* admission_enter succeeded and leave is still owed */
     unsigned status_pending : 1; /* a status change waits for a token */
     unsigned flush_queued : 1;   /* on the server's flush list */

@@ -6,8 +6,9 @@
  *   responder: AWAIT_MSG1 --msg 1--> AWAIT_MSG3 --msg 3, ok--> AWAIT_HEADER --24 bytes--> OPEN
  *
  * Closing is flags, not a state: the connection's own closing/draining, plus what we sent. The
- * channel is freed in the close callback of its timer, which is closed from the close callback
- * of its connection: so both handles are gone when on_closed runs. */
+ * channel lives in its connection's allocation and ends in the connection's close callback: a
+ * running timer is closed there (its own close callback only frees it), on_closed runs, and the
+ * memory goes with the connection's. */
 #include "mim_channel.h"
 #include "mim_conn.h"
 #include "mim_error.h"
@@ -50,10 +51,10 @@ typedef struct channel_proof {
 } channel_proof;
 
 /* Kept small: the presence server holds one per connected peer, thousands of them idle. The
- * timer, the handshake state, the remote's name and the close reason are allocated only while
- * needed; the remote address is kept in its compact form. */
+ * timer, the handshake state, the handshake proof, the remote's name and the close reason are
+ * allocated only while needed; the remote address and the id are the conn's. */
 struct mim_channel {
-    mim_conn *conn;    /* the one whose extra bytes hold this channel (see channel_size) */
+    mim_conn *conn;    /* the one whose extra bytes hold this channel (CHANNEL_DATA_OFFSET) */
     uv_timer_t *timer; /* deadlines, only while one is pending (see timer_needed) */
     const mim_channel_events *ev;
     void *data;
@@ -268,8 +269,10 @@ int mim_channel_accept(const mim_channel_config *cfg, uv_stream_t *listener, mim
     if (out == NULL || listener == NULL)
         return MIM_EINVAL;
     *out = NULL;
-    if ((rc = channel_prepare(cfg, 0, &hs, &timer)) != 0)
+    if ((rc = channel_prepare(cfg, 0, &hs, &timer)) != 0) {
+        mim_conn_reject(listener); /* else libuv would stop accepting on it */
         return rc;
+    }
     rc = mim_conn_accept(listener, &channel_callbacks, NULL, MIM_NOISE_MAX_MSG,
                          MIM_CHANNEL_HANDSHAKE_QUEUED, CHANNEL_DATA_OFFSET + cfg->data_size, &conn);
     if (rc != 0) {

@@ -119,7 +119,8 @@ typedef struct mim_channel_config {
  * the dial cannot even start; on an error no callback will run and *out is NULL. */
 int mim_channel_dial(const mim_channel_config *cfg, const struct sockaddr *addr, mim_channel **out);
 /* Accepts a pending connection on `listener` as the responder (call it from the listener's
- * connection callback). Returns as mim_channel_dial. */
+ * connection callback). Returns as mim_channel_dial; on an error the pending connection has been
+ * accepted and closed (never left pending: libuv would stop accepting). */
 int mim_channel_accept(const mim_channel_config *cfg, uv_stream_t *listener, mim_channel **out);
 
 /* Seals len bytes of plaintext (1..MIM_CHANNEL_MAX_PLAINTEXT; 0 only with final) into one

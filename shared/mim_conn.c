@@ -91,6 +91,25 @@ static int conn_start(mim_conn *c)
     return 0;
 }
 
+static void on_rejected_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void mim_conn_reject(uv_stream_t *server)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (t == NULL) {
+        mim_log_error("accept: out of memory even to refuse a connection");
+        return;
+    }
+    uv_tcp_init(server->loop, t);
+    if (uv_accept(server, (uv_stream_t *)t) != 0)
+        mim_log_warn("accept failed while refusing a connection");
+    uv_close((uv_handle_t *)t, on_rejected_closed);
+}
+
 void *mim_conn_extra(mim_conn *c)
 {
     return (char *)c + CONN_EXTRA_OFFSET;
@@ -105,8 +124,10 @@ int mim_conn_accept(uv_stream_t *server, const mim_conn_callbacks *cb, void *dat
     int rc;
 
     *out = NULL;
-    if (c == NULL)
+    if (c == NULL) {
+        mim_conn_reject(server);
         return MIM_ENOMEM;
+    }
     if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) != 0 ||
         (rc = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) != 0 ||
         (rc = conn_start(c)) != 0) {
@@ -366,6 +387,7 @@ int mim_conn_frame_send(mim_conn *c, uint8_t *payload)
     }
     if (rc < 0 && rc != UV_EAGAIN) {
         free(w);
+        mim_conn_close(c, "write failed: %s", uv_strerror(rc));
         return MIM_EIO;
     }
     if (rc > 0)

@@ -70,6 +70,10 @@ struct mim_conn {
     unsigned reading : 1;
 };
 
+/* Accepts the pending connection on `server` and closes it at once, for an owner that cannot
+ * take it (out of memory): a connection left pending would make libuv stop accepting on that
+ * listener. */
+void mim_conn_reject(uv_stream_t *server);
 /* Accepts a pending connection on `server` and starts reading. *out is owned by libuv until
  * on_close. max_frame is the framer's initial maximum. `extra` zeroed bytes for the owner are
  * allocated with the conn (mim_conn_extra; 0 for none) and freed with it, right after on_close
@@ -88,8 +92,9 @@ int mim_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const mim_con
 #define MIM_CONN_EXTRA_ALIGN 8
 void *mim_conn_extra(mim_conn *c);
 
-/* Queues one frame (copied). MIM_ECLOSED when closing, MIM_EOVERFLOW over the output cap,
- * MIM_EINVAL for an empty or over-long payload, MIM_ENOMEM. */
+/* Sends one frame (copied): written at once when the socket has room, else queued. MIM_ECLOSED
+ * when closing, MIM_EOVERFLOW over the output cap, MIM_EINVAL for an empty or over-long payload,
+ * MIM_ENOMEM, or MIM_EIO when the socket failed (the conn is then closing, with libuv's reason). */
 int mim_conn_send(mim_conn *c, const void *payload, size_t len);
 
 /* Zero-copy variant: mim_conn_frame_new() returns room for len payload bytes (with the

@@ -1098,6 +1098,139 @@ static void test_drain_reaches_slow_peer_that_kept_sending(void **state)
                  n.raw_eof ? "EOF" : uv_strerror(n.raw_read_err));
 }
 
+/* ---- refusing a pending connection ----------------------------------------------------------- */
+
+/* An owner that cannot take a connection (out of memory) rejects it: the client sees its end,
+ * and the listener goes on accepting (a connection left pending would stop libuv from reading
+ * the listener again). */
+typedef struct reject_net {
+    uv_loop_t loop;
+    uv_tcp_t listener, c1, c2;
+    uv_connect_t r1, r2;
+    uv_timer_t guard;
+    int rejected, accepted, c1_end, c2_connected, timed_out;
+    struct sockaddr_in addr;
+} reject_net;
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void reject_close_all(reject_net *rn)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&rn->listener, (uv_handle_t *)&rn->c1,
+                         (uv_handle_t *)&rn->c2, (uv_handle_t *)&rn->guard};
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], NULL);
+}
+
+static void reject_maybe_done(reject_net *rn)
+{
+    if (rn->c1_end && rn->accepted)
+        reject_close_all(rn);
+}
+
+static void reject_on_connection(uv_stream_t *l, int status)
+{
+    reject_net *rn = l->data;
+    uv_tcp_t *t;
+
+    if (status != 0)
+        return;
+    if (rn->rejected == 0) {
+        rn->rejected++;
+        mim_conn_reject(l);
+        return;
+    }
+    t = malloc(sizeof(*t));
+    assert_non_null(t);
+    uv_tcp_init(l->loop, t);
+    if (uv_accept(l, (uv_stream_t *)t) == 0)
+        rn->accepted++;
+    uv_close((uv_handle_t *)t, free_handle);
+    reject_maybe_done(rn);
+}
+
+static void reject_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char b[256];
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(b, sizeof(b));
+}
+
+static void reject_c1_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    reject_net *rn = s->data;
+    (void)buf;
+    if (nread < 0) { /* EOF or a reset: either way the server let go of it */
+        rn->c1_end = 1;
+        uv_read_stop(s);
+        reject_maybe_done(rn);
+    }
+}
+
+static void reject_c2_connected(uv_connect_t *req, int status)
+{
+    reject_net *rn = req->data;
+    if (status == 0)
+        rn->c2_connected = 1;
+}
+
+static void reject_c1_connected(uv_connect_t *req, int status)
+{
+    reject_net *rn = req->data;
+    if (status != 0)
+        return;
+    uv_read_start((uv_stream_t *)&rn->c1, reject_alloc, reject_c1_read);
+    /* The second client only now, so that the first is the one rejected. */
+    rn->r2.data = rn;
+    uv_tcp_connect(&rn->r2, &rn->c2, (const struct sockaddr *)&rn->addr, reject_c2_connected);
+}
+
+static void reject_guard(uv_timer_t *t)
+{
+    reject_net *rn = t->data;
+    rn->timed_out = 1;
+    reject_close_all(rn);
+}
+
+static void test_reject_keeps_listening(void **state)
+{
+    reject_net rn;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    (void)state;
+
+    memset(&rn, 0, sizeof(rn));
+    assert_int_equal(uv_loop_init(&rn.loop), 0);
+    assert_int_equal(uv_tcp_init(&rn.loop, &rn.listener), 0);
+    rn.listener.data = &rn;
+    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &rn.addr), 0);
+    assert_int_equal(uv_tcp_bind(&rn.listener, (const struct sockaddr *)&rn.addr, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&rn.listener, 4, reject_on_connection), 0);
+    assert_int_equal(uv_tcp_getsockname(&rn.listener, (struct sockaddr *)&ss, &len), 0);
+    memcpy(&rn.addr, &ss, sizeof(rn.addr));
+    uv_tcp_init(&rn.loop, &rn.c1);
+    uv_tcp_init(&rn.loop, &rn.c2);
+    rn.c1.data = rn.c2.data = &rn;
+    uv_timer_init(&rn.loop, &rn.guard);
+    rn.guard.data = &rn;
+    uv_timer_start(&rn.guard, reject_guard, 5000, 0); /* bounds the test */
+    rn.r1.data = &rn;
+    assert_int_equal(
+        uv_tcp_connect(&rn.r1, &rn.c1, (const struct sockaddr *)&rn.addr, reject_c1_connected), 0);
+    uv_run(&rn.loop, UV_RUN_DEFAULT);
+    EXPECT_INT(uv_loop_close(&rn.loop), 0);
+
+    EXPECT_INT(rn.timed_out, 0);
+    EXPECT_INT(rn.rejected, 1);
+    EXPECT_INT(rn.c1_end, 1);
+    EXPECT_INT(rn.accepted, 1);
+}
+
 /* ---- connect failure --------------------------------------------------------------------- */
 
 static void test_connect_refused(void **state)
@@ -1210,6 +1343,7 @@ int main(void)
         cmocka_unit_test(test_drain_reaches_slow_peer),
         cmocka_unit_test(test_drain_reaches_slow_peer_that_kept_sending),
         cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_reject_keeps_listening),
         cmocka_unit_test(test_close_while_connecting),
     };
 
