@@ -438,11 +438,12 @@ static int store_configure(mim_store *st)
     rc = store_exec(st, SYNC_FULL, "synchronous");
     if (rc == 0)
         rc = store_exec(st, "PRAGMA foreign_keys = ON", "foreign_keys");
-    /* The name registry is read once per login, by name: a small cache keeps the index's inner
-     * pages and lets the leaves come from the OS's page cache, so the server's memory does not
-     * grow with every name it has ever looked up (SQLite's default is 2 MiB). */
+    /* The name registry is read once per login, by name: a small cache (16 KiB, 4 pages) keeps
+     * the b-trees' roots and lets the leaves come from the OS's page cache (a pread each), so
+     * the server's memory does not grow with every name it has ever looked up (SQLite's default
+     * is 2 MiB). */
     if (rc == 0 && st->schema->kind == MIM_STORE_PRESENCE)
-        rc = store_exec(st, "PRAGMA cache_size = -64", "cache_size");
+        rc = store_exec(st, "PRAGMA cache_size = -16", "cache_size");
 
 cleanup:
     sqlite3_finalize(stmt);
