@@ -103,11 +103,10 @@ static int queue_element(session *s, const uint8_t *el, size_t len)
     int rc = broadcast_room(s, len);
     if (rc != 0)
         return rc;
-    /* Copied by hand, not with mim_buf_append: s->out is an arena slice, which mim_buf's own
-     * growth (free and malloc) must never touch. broadcast_room made the room. */
+    /* broadcast_room made the room (and len fits a frame). */
     assert(s->out.len + len <= s->out.cap);
     memcpy(s->out.data + s->out.len, el, len);
-    s->out.len += len;
+    s->out.len += (uint32_t)len;
     return 0;
 }
 

@@ -22,12 +22,12 @@ void out_arena_init(out_arena *a)
 }
 
 /* The newest slice of the newest block ends exactly at that block's `used`. */
-static int is_newest(const out_arena *a, const mim_buf *b)
+static int is_newest(const out_arena *a, const out_slice *b)
 {
     return a->head != NULL && b->data + b->cap == a->head->data + a->head->used;
 }
 
-int out_arena_reserve(out_arena *a, mim_buf *b, size_t more)
+int out_arena_reserve(out_arena *a, out_slice *b, size_t more)
 {
     size_t need, cap;
     out_block *blk = a->head;
@@ -49,7 +49,7 @@ int out_arena_reserve(out_arena *a, mim_buf *b, size_t more)
             if (cap > room)
                 cap = room;
             blk->used += cap - b->cap;
-            b->cap = cap;
+            b->cap = (uint32_t)cap;
             return MIM_OK;
         }
     }
@@ -71,11 +71,11 @@ int out_arena_reserve(out_arena *a, mim_buf *b, size_t more)
         a->live++;
     }
     b->data = p;
-    b->cap = cap;
+    b->cap = (uint32_t)cap;
     return MIM_OK;
 }
 
-void out_arena_drop(out_arena *a, mim_buf *b)
+void out_arena_drop(out_arena *a, out_slice *b)
 {
     if (b->data == NULL)
         return;

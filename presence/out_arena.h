@@ -13,14 +13,21 @@
 #ifndef MIM_PRESENCE_OUT_ARENA_H
 #define MIM_PRESENCE_OUT_ARENA_H
 
-#include "mim_buf.h"
-
 #include <stddef.h>
+#include <stdint.h>
 
 #define OUT_ARENA_BLOCK     (256u * 1024u) /* bytes per block, unless a slice needs more */
 #define OUT_ARENA_MIN_SLICE 256u
 
 typedef struct out_block out_block;
+
+/* One batch: bytes [0, len) of a slice of cap bytes (at most a frame: 32 bits are plenty, and a
+ * session holds one, idle or not). Empty: all zero. */
+typedef struct out_slice {
+    uint8_t *data;
+    uint32_t len;
+    uint32_t cap;
+} out_slice;
 
 typedef struct out_arena {
     out_block *head; /* the newest block first; NULL when empty */
@@ -30,9 +37,9 @@ typedef struct out_arena {
 void out_arena_init(out_arena *a);
 /* Makes room for `more` bytes after b->len in b, which is empty ({0}) or holds a slice of a;
  * keeps its bytes. 0, MIM_EOVERFLOW (over MIM_FRAME_MAX in all) or MIM_ENOMEM, b unchanged. */
-int out_arena_reserve(out_arena *a, mim_buf *b, size_t more);
+int out_arena_reserve(out_arena *a, out_slice *b, size_t more);
 /* Gives up b's slice: its bytes are wiped and b is empty again. A no-op on an empty b. */
-void out_arena_drop(out_arena *a, mim_buf *b);
+void out_arena_drop(out_arena *a, out_slice *b);
 /* Frees every block once no batch holds a slice (returns 0); with batches left it frees nothing
  * and returns the number of them (a bug of the caller's, which it should report). */
 size_t out_arena_reset(out_arena *a);

@@ -74,7 +74,7 @@ typedef struct session {
     presence_server *srv;
     mim_channel *ch;     /* whose allocation holds this session; NULL inside its on_closed */
     online_entry *entry; /* in the online table while ONLINE, else NULL */
-    mim_buf out; /* batch plaintext queued this loop turn: a slice of srv->out (out_arena) */
+    out_slice out;       /* batch plaintext queued this loop turn, in srv->out (out_arena) */
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */

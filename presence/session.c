@@ -313,7 +313,7 @@ static int send_table(session *s)
             mim_channel_abort(s->ch, "internal error: the table chunk was sized wrong");
             return MIM_EOVERFLOW;
         }
-        s->out.len += el;
+        s->out.len += (uint32_t)el;
     } while (e != NULL);
     return 0;
 }

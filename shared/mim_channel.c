@@ -660,6 +660,7 @@ static void on_eof(mim_conn *c)
 static int timer_needed(const mim_channel *ch)
 {
     const mim_conn *c = ch->conn;
+    /* (partial_since shares its storage with drain_since: read only when not draining) */
     return !c->closing && (ch->state != CH_OPEN || c->draining || c->partial_since != 0);
 }
 

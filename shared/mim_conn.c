@@ -426,7 +426,7 @@ size_t mim_conn_queued(const mim_conn *c)
 
 uint64_t mim_conn_partial_age(const mim_conn *c, uint64_t now)
 {
-    if (c->partial_since == 0 || now < c->partial_since)
+    if (c->draining || c->partial_since == 0 || now < c->partial_since)
         return 0;
     return now - c->partial_since;
 }

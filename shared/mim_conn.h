@@ -58,9 +58,12 @@ struct mim_conn {
     void *data;   /* the owner's */
     const mim_conn_callbacks *cb;
     mim_framer framer;
-    size_t max_queued;          /* output cap in bytes */
-    uint64_t partial_since;     /* uv_now() when the current partial frame began, or 0 */
-    uint64_t drain_since;       /* uv_now() when draining began */
+    size_t max_queued; /* output cap in bytes */
+    /* One or the other: a draining connection discards its input, so it has no partial frame. */
+    union {
+        uint64_t partial_since; /* uv_now() when the current partial frame began, or 0 */
+        uint64_t drain_since;   /* uv_now() when draining began */
+    };
     char *reason;               /* why it closed (allocated at close), for on_close and the log */
     mim_conn_addr remote;       /* peer address as accepted/dialled */
     unsigned closing : 1;       /* mim_conn_close was called */
@@ -116,7 +119,8 @@ void mim_conn_close(mim_conn *c, const char *fmt, ...) __attribute__((format(pri
 void mim_conn_drain(mim_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Bytes queued for writing and not yet written. */
 size_t mim_conn_queued(const mim_conn *c);
-/* How long (ms) a partial frame has been waiting for the rest of its bytes; 0 when idle. */
+/* How long (ms) a partial frame has been waiting for the rest of its bytes; 0 when idle or
+ * draining. */
 uint64_t mim_conn_partial_age(const mim_conn *c, uint64_t now);
 
 #endif

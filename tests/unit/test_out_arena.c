@@ -13,7 +13,7 @@
 #include "mim_framer.h"
 #include "out_arena.h"
 
-static void fill(mim_buf *b, size_t n, uint8_t seed)
+static void fill(out_slice *b, size_t n, uint8_t seed)
 {
     for (size_t i = 0; i < n; i++)
         b->data[b->len + i] = (uint8_t)(seed + i);
@@ -40,7 +40,7 @@ static int all_zero(const uint8_t *p, size_t n)
 static void test_grow_in_place_and_by_moving(void **state)
 {
     out_arena a;
-    mim_buf x = {0}, y = {0};
+    out_slice x = {0}, y = {0};
     uint8_t *x_first, *y_first;
     (void)state;
 
@@ -90,7 +90,7 @@ static void test_grow_in_place_and_by_moving(void **state)
 static void test_drop(void **state)
 {
     out_arena a;
-    mim_buf x = {0}, y = {0};
+    out_slice x = {0}, y = {0};
     uint8_t *p;
     (void)state;
 
@@ -112,7 +112,7 @@ static void test_drop(void **state)
 static void test_reset_refuses_with_live_batches(void **state)
 {
     out_arena a;
-    mim_buf x = {0}, y = {0};
+    out_slice x = {0}, y = {0};
     (void)state;
 
     out_arena_init(&a);
@@ -133,9 +133,9 @@ static void test_reset_refuses_with_live_batches(void **state)
 static void test_blocks_and_limits(void **state)
 {
     enum { N = 2000 };
-    static mim_buf b[N];
+    static out_slice b[N];
     out_arena a;
-    mim_buf big = {0};
+    out_slice big = {0};
     (void)state;
 
     out_arena_init(&a);
