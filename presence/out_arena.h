@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define OUT_ARENA_BLOCK     (256u * 1024u) /* bytes per block, unless a slice needs more */
-#define OUT_ARENA_MIN_SLICE 256u
+#define OUT_ARENA_MIN_SLICE 64u
 
 typedef struct out_block out_block;
 

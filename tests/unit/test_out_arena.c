@@ -144,7 +144,7 @@ static void test_blocks_and_limits(void **state)
         assert_int_equal(out_arena_reserve(&a, &b[i], 200), MIM_OK);
         fill(&b[i], 200, (uint8_t)i);
     }
-    assert_true(out_arena_blocks(&a) >= 2); /* 2000 x 256 bytes do not fit one 256 KiB block */
+    assert_true(out_arena_blocks(&a) >= 2); /* 2000 x 200 bytes do not fit one 256 KiB block */
     for (size_t i = 0; i < N; i++)
         assert_true(holds(b[i].data, 200, (uint8_t)i));
 
