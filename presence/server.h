@@ -83,7 +83,6 @@ typedef struct session {
     uint32_t last_ping;                      /* the last Ping we sent */
     uint8_t state;                           /* session_state */
     unsigned name_ok : 1;        /* the handshake's name is valid: logs may show it (else "-") */
-    unsigned gone : 1;           /* the connection is closed (on_conn_closed ran) */
     unsigned unauth_counted : 1; /* admission_enter succeeded and leave is still owed */
     unsigned status_pending : 1; /* a status change waits for a token */
     unsigned flush_queued : 1;   /* on the server's flush list */

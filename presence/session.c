@@ -25,14 +25,12 @@ static int on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_L
 static void on_open(mim_channel *ch);
 static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final);
 static void on_closed(mim_channel *ch, const char *reason);
-static void on_conn_closed(mim_channel *ch, const char *reason);
 
 static const mim_channel_events session_events = {
     .on_authenticated = on_authenticated,
     .on_open = on_open,
     .on_plaintext = on_plaintext,
     .on_closed = on_closed,
-    .on_conn_closed = on_conn_closed,
 };
 
 /* The peer's name for logs: its handshake name once known and valid, else "-". */
@@ -45,8 +43,7 @@ static const char *who(const session *s)
  * handshake, where nothing can be sent anyway, only a closed connection counts.) */
 static int session_closing(const session *s)
 {
-    return s->ch == NULL || s->gone ||
-           (s->state != SESSION_HANDSHAKE && !mim_channel_can_send(s->ch));
+    return s->ch == NULL || (s->state != SESSION_HANDSHAKE && !mim_channel_can_send(s->ch));
 }
 
 void session_accept(presence_server *srv, uv_stream_t *listener)
@@ -524,15 +521,13 @@ static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int fina
 }
 
 /* The connection is gone: the peer leaves the table and the others are told in this very loop
- * turn. (on_closed follows at once; this also runs from there, once, for safety.) */
-static void on_conn_closed(mim_channel *ch, const char *reason)
+ * turn; the session is freed with its channel right after this returns. */
+static void on_closed(mim_channel *ch, const char *reason)
 {
     session *s = mim_channel_data(ch);
+    presence_server *srv = s->srv;
     char addr[MIM_ADDR_STRLEN];
 
-    if (s->gone)
-        return;
-    s->gone = 1;
     if (s->state == SESSION_ONLINE || s->entry != NULL)
         mim_log_info("conn %llu: %s offline: %s", (unsigned long long)mim_channel_id(ch), who(s),
                      reason);
@@ -542,15 +537,7 @@ static void on_conn_closed(mim_channel *ch, const char *reason)
     leave_unauth(s);
     broadcast_forget(s);
     go_offline(s); /* still reads the name from the channel */
-    out_arena_drop(&s->srv->out, &s->out);
-}
-
-static void on_closed(mim_channel *ch, const char *reason)
-{
-    session *s = mim_channel_data(ch);
-    presence_server *srv = s->srv;
-
-    on_conn_closed(ch, reason); /* a no-op: it ran already (the s->gone guard) */
+    out_arena_drop(&srv->out, &s->out);
     s->ch = NULL;
     if (s->prev != NULL)
         s->prev->next = s->next;

@@ -297,8 +297,6 @@ static void on_conn_close(mim_conn *c, const char *reason)
     }
     wipe_secrets(ch);
     mim_log_debug("conn %llu: channel closed: %s", (unsigned long long)c->id, channel_reason(ch));
-    if (ch->ev->on_conn_closed != NULL)
-        ch->ev->on_conn_closed(ch, channel_reason(ch));
     if (ch->timer != NULL)
         timer_disarm(ch);
     ch->ev->on_closed(ch, channel_reason(ch));

@@ -84,13 +84,10 @@ typedef struct mim_channel_events {
      * (len 0); an ordinary frame's plaintext is delivered as is, even empty: judging it is the
      * owner's job. p is wiped after the callback: copy what must be kept. Required. */
     void (*on_plaintext)(mim_channel *ch, const uint8_t *p, size_t len, int final);
-    /* Exactly once, when the connection is closed, right after on_conn_closed. The channel
-     * (and its data_size bytes) is freed right after this returns. Required. */
+    /* Exactly once, in the very loop turn the connection is closed (for any reason: nothing can
+     * be sent or received any more), from the loop, never from inside a call the owner made.
+     * The channel (and its data_size bytes) is freed right after this returns. Required. */
     void (*on_closed)(mim_channel *ch, const char *reason);
-    /* Once, as soon as the connection is closed (for any reason: nothing can be sent or
-     * received any more), with the reason on_closed will report; on_closed follows at once.
-     * Runs from the loop, never from inside a call the owner made. May be NULL. */
-    void (*on_conn_closed)(mim_channel *ch, const char *reason);
 } mim_channel_events;
 
 typedef struct mim_channel_config {

@@ -387,11 +387,6 @@ int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m)
     return batch_append_element(out, &m->base);
 }
 
-int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t len)
-{
-    return mim_buf_append(out, element, len);
-}
-
 void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
                         uint16_t port, const uint8_t identity_pk[32], int status,
                         const char *status_text)

@@ -78,8 +78,6 @@ void mim_presence_batch_free(Mim__PresenceBatch *b);
  * so a batch is built by appending elements: encode a broadcast once, append its bytes to
  * many batches. 0 or MIM_ENOMEM. */
 int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m);
-/* Appends an already-encoded element (from mim_presence_batch_append) to another batch. */
-int mim_presence_batch_append_raw(mim_buf *out, const uint8_t *element, size_t len);
 
 /* Fills `info` (a Mim__PresenceMsg body piece) views over caller-owned data: no allocation. */
 void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
