@@ -73,11 +73,12 @@ typedef struct presence_server presence_server;
 typedef struct session {
     presence_server *srv;
     mim_channel *ch;     /* whose allocation holds this session; NULL inside its on_closed */
-    online_entry *entry; /* in the online table while ONLINE, else NULL */
+    online_entry *entry; /* &slot while in the online table (ONLINE), else NULL */
     out_slice out;       /* batch plaintext queued this loop turn, in srv->out (out_arena) */
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
+    online_entry slot;                       /* the peer's table entry, linked in place */
     uint32_t started;                        /* at accept: the Login deadline counts from it */
     uint32_t last_rx;                        /* the last transport frame received */
     uint32_t last_ping;                      /* the last Ping we sent */

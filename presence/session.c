@@ -318,7 +318,7 @@ static int send_table(session *s)
 static void handle_login(session *s, const Mim__Login *l)
 {
     presence_server *srv = s->srv;
-    online_entry e, *old, *added;
+    online_entry *old, *e = &s->slot;
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
     Mim__PeerInfo pi;
@@ -378,19 +378,21 @@ static void handle_login(session *s, const Mim__Login *l)
                          "the name was released by the administrator and taken by another key");
     }
 
-    memset(&e, 0, sizeof(e));
-    e.name = l->name; /* copied by online_table_add */
-    memcpy(e.identity_pk, identity_pk, MIM_KEY_LEN);
-    e.addr_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), e.addr);
-    e.port = (uint16_t)l->listen_port;
-    e.status = MIM__STATUS__STATUS_AVAILABLE;
-    e.session = s;
-    if ((rc = online_table_add(&srv->table, &e, &added)) != 0) {
+    /* The entry lives in the session; its name is the channel's copy (the Login's is the same,
+     * checked above), valid as long as the session. */
+    memset(e, 0, sizeof(*e));
+    e->name = mim_channel_remote_name(s->ch);
+    memcpy(e->identity_pk, identity_pk, MIM_KEY_LEN);
+    e->addr_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), e->addr);
+    e->port = (uint16_t)l->listen_port;
+    e->status = MIM__STATUS__STATUS_AVAILABLE;
+    e->session = s;
+    if ((rc = online_table_link(&srv->table, e)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "cannot add to table: %s",
                      mim_strerror(rc));
         return;
     }
-    s->entry = added;
+    s->entry = e;
     s->state = SESSION_ONLINE;
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
@@ -398,15 +400,15 @@ static void handle_login(session *s, const Mim__Login *l)
     leave_unauth(s);
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
-                 (unsigned long long)mim_channel_id(s->ch), added->name,
-                 mim_channel_remote_str(s->ch, addr), (unsigned)e.port,
+                 (unsigned long long)mim_channel_id(s->ch), e->name,
+                 mim_channel_remote_str(s->ch, addr), (unsigned)e->port,
                  replacing                      ? "replaces its old session"
                  : claim == MIM_NAME_REGISTERED ? "name registered"
                                                 : "known name");
 
     if (send_table(s) != 0)
         return;
-    entry_info(added, &pi);
+    entry_info(e, &pi);
     add.peer = &pi;
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;

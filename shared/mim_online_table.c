@@ -106,11 +106,14 @@ static void online_text_free(const char *text)
         free((char *)text);
 }
 
-/* Frees an entry of the table: its name lives in the same allocation, after the struct. */
+/* Frees an entry of the table (its name lives in the same allocation, after the struct), or
+ * only the status text of a caller's linked entry. */
 static void online_entry_free(online_entry *e)
 {
     online_text_free(e->status_text);
-    free(e);
+    e->status_text = NULL;
+    if (!e->linked)
+        free(e);
 }
 
 int online_table_init(online_table *t)
@@ -145,25 +148,50 @@ void online_table_free(online_table *t)
     memset(t, 0, sizeof(*t));
 }
 
-int online_table_add(online_table *t, const online_entry *e, online_entry **out)
+/* Checks e for online_table_add/link: 0 with the lengths of its name and status text. */
+static int online_check(const online_table *t, const online_entry *e, size_t *name_len,
+                        size_t *text_len)
 {
-    online_entry *copy;
-    const char *text;
-    size_t name_len, text_len;
-
-    if (out != NULL)
-        *out = NULL;
     if (t == NULL || e == NULL || e->name == NULL || t->nbuckets == 0)
         return MIM_EINVAL;
-    text = e->status_text != NULL ? e->status_text : "";
-    name_len = strnlen(e->name, ONLINE_NAME_MAX + 1);
-    text_len = strnlen(text, ONLINE_STATUS_TEXT_MAX + 1);
-    if (name_len == 0 || name_len > ONLINE_NAME_MAX || text_len > ONLINE_STATUS_TEXT_MAX ||
+    *name_len = strnlen(e->name, ONLINE_NAME_MAX + 1);
+    *text_len = strnlen(e->status_text != NULL ? e->status_text : "", ONLINE_STATUS_TEXT_MAX + 1);
+    if (*name_len == 0 || *name_len > ONLINE_NAME_MAX || *text_len > ONLINE_STATUS_TEXT_MAX ||
         e->addr_len > sizeof(e->addr))
         return MIM_EINVAL;
     if (online_table_find_name(t, e->name) != NULL)
         return MIM_EEXIST;
+    return 0;
+}
 
+/* Puts e (complete, its strings set) in the chains and at the end of the order. */
+static void online_insert(online_table *t, online_entry *e)
+{
+    e->prev = t->tail;
+    e->next = NULL;
+    online_link(t->by_name, t->by_key, t->nbuckets, e);
+    if (t->tail != NULL)
+        t->tail->next = e;
+    else
+        t->head = e;
+    t->tail = e;
+    t->count++;
+
+    /* Keep the load factor at most 1, so chains stay short on average. */
+    if (t->count > t->nbuckets)
+        online_grow(t);
+}
+
+int online_table_add(online_table *t, const online_entry *e, online_entry **out)
+{
+    online_entry *copy;
+    size_t name_len, text_len;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if ((rc = online_check(t, e, &name_len, &text_len)) != 0)
+        return rc;
     /* The name never changes: it lives right after the struct, in the same allocation. */
     copy = malloc(sizeof(*copy) + name_len + 1);
     if (copy == NULL)
@@ -171,25 +199,31 @@ int online_table_add(online_table *t, const online_entry *e, online_entry **out)
     memcpy(copy, e, sizeof(*copy));
     memcpy((char *)(copy + 1), e->name, name_len + 1);
     copy->name = (const char *)(copy + 1);
-    if ((copy->status_text = online_text_dup(text, text_len)) == NULL) {
+    copy->linked = 0;
+    if ((copy->status_text =
+             online_text_dup(e->status_text != NULL ? e->status_text : "", text_len)) == NULL) {
         free(copy);
         return MIM_ENOMEM;
     }
-    copy->prev = t->tail;
-    copy->next = NULL;
-    online_link(t->by_name, t->by_key, t->nbuckets, copy);
-    if (t->tail != NULL)
-        t->tail->next = copy;
-    else
-        t->head = copy;
-    t->tail = copy;
-    t->count++;
-
-    /* Keep the load factor at most 1, so chains stay short on average. */
-    if (t->count > t->nbuckets)
-        online_grow(t);
+    online_insert(t, copy);
     if (out != NULL)
         *out = copy;
+    return 0;
+}
+
+int online_table_link(online_table *t, online_entry *e)
+{
+    const char *text;
+    size_t name_len, text_len;
+    int rc;
+
+    if ((rc = online_check(t, e, &name_len, &text_len)) != 0)
+        return rc;
+    if ((text = online_text_dup(e->status_text != NULL ? e->status_text : "", text_len)) == NULL)
+        return MIM_ENOMEM;
+    e->status_text = text;
+    e->linked = 1;
+    online_insert(t, e);
     return 0;
 }
 

@@ -327,6 +327,48 @@ static void test_bad_entries_rejected(void **state)
     online_table_free(&t);
 }
 
+/* A caller's own entry linked in place: found and iterated like a copy, in insertion order with
+ * the table's copies; its name is borrowed (not copied), its status text is the table's; removing
+ * it unlinks it and frees only the text (the struct is the caller's, checked by ASan: a free of
+ * it would be an invalid free of a stack object). */
+static void test_link_in_place(void **state)
+{
+    online_table t;
+    online_entry mine, other = make_entry("bob", 2);
+    char name[] = "alice";
+    (void)state;
+
+    assert_int_equal(online_table_init(&t), 0);
+    mine = make_entry(name, 1);
+    assert_int_equal(online_table_add(&t, &other, NULL), 0);
+    assert_int_equal(online_table_link(&t, &mine), 0);
+    assert_ptr_equal(online_table_find_name(&t, "alice"), &mine);
+    assert_ptr_equal(online_table_find_key(&t, mine.identity_pk), &mine);
+    assert_ptr_equal(mine.name, name); /* borrowed */
+    assert_string_equal(mine.status_text, "hello from alice");
+    assert_ptr_equal(online_table_next(online_table_first(&t)), &mine);
+    assert_int_equal(online_table_count(&t), 2);
+
+    /* The same name again, linked or added: refused, nothing linked. */
+    {
+        online_entry again = make_entry("alice", 3);
+        assert_int_equal(online_table_link(&t, &again), MIM_EEXIST);
+        assert_int_equal(online_table_add(&t, &again, NULL), MIM_EEXIST);
+    }
+    assert_int_equal(online_table_set_status(&t, &mine, 2, "away for lunch"), 0);
+    assert_string_equal(mine.status_text, "away for lunch");
+
+    online_table_remove(&t, &mine);
+    assert_null(online_table_find_name(&t, "alice"));
+    assert_int_equal(online_table_count(&t), 1);
+    assert_string_equal(name, "alice"); /* the borrowed name was never written to */
+
+    /* Linked again after removal; then the table is freed with it still in (text freed only). */
+    mine = make_entry(name, 1);
+    assert_int_equal(online_table_link(&t, &mine), 0);
+    online_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_many_entries_grow_then_empty),
         cmocka_unit_test(test_set_status),
         cmocka_unit_test(test_bad_entries_rejected),
+        cmocka_unit_test(test_link_in_place),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
