@@ -6,7 +6,8 @@
  * connection stands on a mim_channel (shared/mim_channel.h: the Noise handshake, the
  * secretstream transport and the per-connection deadlines).
  * Files: server.c (lifecycle, accept), session.c (one connection's state machine),
- * broadcast.c (queueing and coalescing output), discovery.c (UDP probe), online_table.c. */
+ * broadcast.c (queueing and coalescing output), out_arena.c (where a turn's output lives),
+ * discovery.c (UDP probe), online_table.c. */
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
