@@ -20,6 +20,14 @@
             fail_msg("%s == %s: %lld != %lld", #a, #b, a_, b_);                                    \
     } while (0)
 
+/* Fails, printing both, unless the string haystack contains needle. */
+#define EXPECT_CONTAINS(haystack, needle)                                                          \
+    do {                                                                                           \
+        if (strstr((haystack), (needle)) == NULL)                                                  \
+            fail_msg("%s is \"%s\", which does not mention \"%s\"", #haystack, (haystack),         \
+                     (needle));                                                                    \
+    } while (0)
+
 /* The whole file at path as a NUL-terminated heap string (the caller frees); fails the test
  * when it cannot be read. */
 static inline char *mim_test_read_file(const char *path)

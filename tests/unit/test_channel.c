@@ -1,8 +1,9 @@
 /* mim_channel: the Noise XX handshake and the secretstream transport on a real libuv loop over
  * 127.0.0.1, for both roles.
  *
- * Each test builds a `net`: a loop, a listener that accepts one connection (as a responder
- * channel, or not at all when a raw socket plays the other side), a dialling side (an initiator
+ * Each test builds a `net` on the loopback harness (loopback.h): its listener accepts one
+ * connection (as a responder channel, or not at all when a raw socket plays the other side), a
+ * dialling side (an initiator
  * channel, or a raw uv_tcp_t that stays silent or sends exact bytes), optionally a proxy in the
  * middle that forwards bytes and flips one byte of a chosen frame, and a guard timer that ends a
  * hung test. Callbacks only count, record and call the test's hooks; assertions run after the
@@ -20,18 +21,11 @@
 #include <string.h>
 #include <uv.h>
 
+#include "loopback.h"
 #include "mim_channel.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
 
-#define EXPECT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("%s is \"%s\", which does not mention \"%s\"", #haystack, (haystack),         \
-                     (needle));                                                                    \
-    } while (0)
-
-#define GUARD_MS     10000 /* a test that has not finished by then has hung */
 #define MAX_EXPECTED 16
 
 typedef struct net net;
@@ -88,11 +82,7 @@ typedef struct proxy {
 } proxy;
 
 struct net {
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_timer_t guard;
-    int timed_out;
-    struct sockaddr_in addr; /* the listener's */
+    loopback lb; /* the loop, the listener, the guard */
     side client, server;
     int raw_client; /* a raw socket dials instead of the client channel */
     uv_tcp_t raw;
@@ -123,12 +113,6 @@ static int send_seq(side *s, size_t len, size_t seq, int final)
     rc = mim_channel_send(s->ch, p, len, final);
     free(p);
     return rc;
-}
-
-static void close_handle(uv_handle_t *h)
-{
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
 }
 
 /* ---- channel events -------------------------------------------------------------------------- */
@@ -213,7 +197,7 @@ static void on_closed(mim_channel *ch, const char *reason)
     if (ch != s->ch)
         note(s, "%s: on_closed for a channel that is not ours", s->label);
     s->closes++;
-    s->closed_at = uv_now(&s->n->loop);
+    s->closed_at = uv_now(&s->n->lb.loop);
     s->got_final = mim_channel_got_final(ch);
     snprintf(s->reason, sizeof(s->reason), "%s", reason != NULL ? reason : "(null)");
     if (mim_channel_send(ch, "x", 1, 0) != MIM_ECLOSED)
@@ -233,27 +217,9 @@ static const mim_channel_events events = {
 
 /* ---- the raw client and the proxy ------------------------------------------------------------ */
 
-typedef struct raw_write {
-    uv_write_t req;
-    uint8_t bytes[];
-} raw_write;
-
-static void after_raw_write(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
 static void raw_write_to(uv_tcp_t *t, const void *p, size_t len)
 {
-    raw_write *w = malloc(sizeof(*w) + len);
-    uv_buf_t b;
-
-    assert_non_null(w);
-    memcpy(w->bytes, p, len);
-    b = uv_buf_init((char *)w->bytes, (unsigned int)len);
-    if (uv_write(&w->req, (uv_stream_t *)t, &b, 1, after_raw_write) != 0)
-        free(w);
+    loopback_write((uv_stream_t *)t, p, len, NULL);
 }
 
 static void alloc_heap(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -269,7 +235,7 @@ static void raw_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     free(buf->base);
     if (nread < 0) {
         n->raw_eof = 1;
-        close_handle((uv_handle_t *)&n->raw);
+        loopback_close((uv_handle_t *)&n->raw);
     }
 }
 
@@ -278,7 +244,7 @@ static void after_raw_connect(uv_connect_t *req, int status)
     net *n = req->data;
     if (status != 0) {
         note(&n->client, "raw connect: %s", uv_strerror(status));
-        close_handle((uv_handle_t *)&n->raw);
+        loopback_close((uv_handle_t *)&n->raw);
         return;
     }
     if (n->raw_send_len > 0)
@@ -289,9 +255,9 @@ static void after_raw_connect(uv_connect_t *req, int status)
 static void proxy_close(net *n)
 {
     if (n->px.down_open)
-        close_handle((uv_handle_t *)&n->px.down);
+        loopback_close((uv_handle_t *)&n->px.down);
     if (n->px.up_open)
-        close_handle((uv_handle_t *)&n->px.up);
+        loopback_close((uv_handle_t *)&n->px.up);
 }
 
 /* Client -> server bytes: tracks frame boundaries and flips the chosen byte. */
@@ -357,16 +323,16 @@ static void proxy_on_connection(uv_stream_t *listener, int status)
     proxy *px = &n->px;
 
     assert_int_equal(status, 0);
-    assert_int_equal(uv_tcp_init(&n->loop, &px->down), 0);
+    assert_int_equal(uv_tcp_init(&n->lb.loop, &px->down), 0);
     px->down_open = 1;
     assert_int_equal(uv_accept(listener, (uv_stream_t *)&px->down), 0);
-    assert_int_equal(uv_tcp_init(&n->loop, &px->up), 0);
+    assert_int_equal(uv_tcp_init(&n->lb.loop, &px->up), 0);
     px->up_open = 1;
     px->up_req.data = n;
-    assert_int_equal(uv_tcp_connect(&px->up_req, &px->up, (const struct sockaddr *)&n->addr,
+    assert_int_equal(uv_tcp_connect(&px->up_req, &px->up, (const struct sockaddr *)&n->lb.addr,
                                     proxy_after_connect),
                      0);
-    close_handle((uv_handle_t *)listener);
+    loopback_close((uv_handle_t *)listener);
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */
@@ -383,24 +349,23 @@ static void on_connection(uv_stream_t *listener, int status)
     rc = mim_channel_accept(&n->server.cfg, listener, &n->server.ch);
     if (rc != 0)
         note(&n->server, "mim_channel_accept: %s", mim_strerror(rc));
-    n->accepted_at = uv_now(&n->loop);
-    close_handle((uv_handle_t *)listener); /* one connection per test */
+    n->accepted_at = uv_now(&n->lb.loop);
+    loopback_close((uv_handle_t *)listener); /* one connection per test */
 }
 
-static void on_guard(uv_timer_t *t)
+/* Fires only if the test hangs; the harness closes the listener after. */
+static void on_guard(loopback *lb)
 {
-    net *n = t->data;
-    n->timed_out = 1;
+    net *n = lb->data;
     if (n->client.ch != NULL)
         mim_channel_abort(n->client.ch, "test timed out");
     if (n->server.ch != NULL)
         mim_channel_abort(n->server.ch, "test timed out");
     if (n->raw_open)
-        close_handle((uv_handle_t *)&n->raw);
+        loopback_close((uv_handle_t *)&n->raw);
     proxy_close(n);
-    close_handle((uv_handle_t *)&n->listener);
     if (n->px.on)
-        close_handle((uv_handle_t *)&n->px.listener);
+        loopback_close((uv_handle_t *)&n->px.listener);
 }
 
 static void side_init(net *n, side *s, const char *label, const char *name)
@@ -409,7 +374,7 @@ static void side_init(net *n, side *s, const char *label, const char *name)
     s->label = label;
     s->id = mim_identity_generate();
     assert_non_null(s->id);
-    s->cfg.loop = &n->loop;
+    s->cfg.loop = &n->lb.loop;
     s->cfg.identity = s->id;
     s->cfg.prologue = MIM_NOISE_PROLOGUE_PEER;
     s->cfg.my_name = name;
@@ -418,34 +383,15 @@ static void side_init(net *n, side *s, const char *label, const char *name)
     s->cfg.data = s;
 }
 
-static void listen_on(uv_loop_t *loop, uv_tcp_t *t, struct sockaddr_in *addr, uv_connection_cb cb,
-                      void *data)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-
-    assert_int_equal(uv_tcp_init(loop, t), 0);
-    t->data = data;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, addr), 0);
-    assert_int_equal(uv_tcp_bind(t, (const struct sockaddr *)addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)t, 4, cb), 0);
-    assert_int_equal(uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len), 0);
-    memcpy(addr, &ss, sizeof(*addr));
-}
-
 /* alice dials bob, both speaking mim/peer/v1. */
 static void net_init(net *n)
 {
     memset(n, 0, sizeof(*n));
     assert_int_equal(mim_crypto_init(), 0);
-    assert_int_equal(uv_loop_init(&n->loop), 0);
+    loopback_init(&n->lb, on_connection, n);
+    n->lb.on_guard = on_guard;
     side_init(n, &n->client, "client", "alice");
     side_init(n, &n->server, "server", "bob");
-    assert_int_equal(uv_timer_init(&n->loop, &n->guard), 0);
-    n->guard.data = n;
-    assert_int_equal(uv_timer_start(&n->guard, on_guard, GUARD_MS, 0), 0);
-    uv_unref((uv_handle_t *)&n->guard); /* the loop ends when the test's handles are closed */
-    listen_on(&n->loop, &n->listener, &n->addr, on_connection, n);
 }
 
 static void expect_sizes(side *s, const size_t *sizes, size_t count)
@@ -459,15 +405,15 @@ static void expect_sizes(side *s, const size_t *sizes, size_t count)
  * loop and reports anything that went wrong inside a callback. */
 static void net_run(net *n)
 {
-    const struct sockaddr *to = (const struct sockaddr *)&n->addr;
+    const struct sockaddr *to = (const struct sockaddr *)&n->lb.addr;
     int rc;
 
     if (n->px.on) {
-        listen_on(&n->loop, &n->px.listener, &n->px.addr, proxy_on_connection, n);
+        loopback_listen(&n->lb.loop, &n->px.listener, &n->px.addr, proxy_on_connection, n);
         to = (const struct sockaddr *)&n->px.addr;
     }
     if (n->raw_client) {
-        assert_int_equal(uv_tcp_init(&n->loop, &n->raw), 0);
+        assert_int_equal(uv_tcp_init(&n->lb.loop, &n->raw), 0);
         n->raw_open = 1;
         n->raw.data = n;
         n->raw_req.data = n;
@@ -478,18 +424,16 @@ static void net_run(net *n)
         assert_non_null(n->client.ch);
     }
 
-    uv_run(&n->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&n->guard, NULL);
-    uv_run(&n->loop, UV_RUN_DEFAULT);
-    rc = uv_loop_close(&n->loop);
+    rc = loopback_run(&n->lb);
     mim_identity_free(n->client.id);
     mim_identity_free(n->server.id);
 
-    if (n->timed_out)
+    if (n->lb.timed_out)
         fail_msg("timed out after %d ms: client auths %d opens %d closes %d \"%s\"; server "
                  "auths %d opens %d closes %d \"%s\"",
-                 GUARD_MS, n->client.auths, n->client.opens, n->client.closes, n->client.reason,
-                 n->server.auths, n->server.opens, n->server.closes, n->server.reason);
+                 LOOPBACK_GUARD_MS, n->client.auths, n->client.opens, n->client.closes,
+                 n->client.reason, n->server.auths, n->server.opens, n->server.closes,
+                 n->server.reason);
     EXPECT_INT(rc, 0);
     if (n->client.error[0] != '\0')
         fail_msg("%s", n->client.error);
@@ -739,18 +683,19 @@ static void test_bad_config(void **state)
 
     net_init(&n);
     n.client.cfg.my_name = " alice";
-    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.addr, &ch), MIM_EINVAL);
+    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.lb.addr, &ch),
+               MIM_EINVAL);
     assert_null(ch);
     n.client.cfg.my_name = "alice";
     n.client.cfg.events = NULL;
-    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.addr, &ch), MIM_EINVAL);
+    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.lb.addr, &ch),
+               MIM_EINVAL);
     n.client.cfg.events = &events;
     n.client.cfg.remote_name_mode = 7;
-    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.addr, &ch), MIM_EINVAL);
-    close_handle((uv_handle_t *)&n.listener);
-    uv_close((uv_handle_t *)&n.guard, NULL);
-    uv_run(&n.loop, UV_RUN_DEFAULT);
-    EXPECT_INT(uv_loop_close(&n.loop), 0);
+    EXPECT_INT(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&n.lb.addr, &ch),
+               MIM_EINVAL);
+    loopback_close((uv_handle_t *)&n.lb.listener);
+    EXPECT_INT(loopback_run(&n.lb), 0);
     mim_identity_free(n.client.id);
     mim_identity_free(n.server.id);
 }
@@ -817,7 +762,7 @@ static void test_proxy_untampered(void **state)
  * up at their drain deadline, and each reports why it closed in the first place. */
 static void server_says_bye(side *s)
 {
-    s->n->closed_at = uv_now(&s->n->loop);
+    s->n->closed_at = uv_now(&s->n->lb.loop);
     mim_channel_close(s->ch, "server bye");
 }
 
@@ -905,7 +850,7 @@ static void test_frame_deadline(void **state)
 static void count_deadline_timer(uv_handle_t *h, void *arg)
 {
     net *n = arg;
-    if (h->type == UV_TIMER && uv_is_active(h) && h != (uv_handle_t *)&n->guard &&
+    if (h->type == UV_TIMER && uv_is_active(h) && h != (uv_handle_t *)&n->lb.guard &&
         h != (uv_handle_t *)&n->idle)
         n->deadline_timers++;
 }
@@ -915,13 +860,13 @@ static void after_idle(uv_timer_t *t)
     static const uint8_t lone = 0x00; /* the first byte of a frame header */
     net *n = t->data;
 
-    uv_walk(&n->loop, count_deadline_timer, n);
-    close_handle((uv_handle_t *)t);
+    uv_walk(&n->lb.loop, count_deadline_timer, n);
+    loopback_close((uv_handle_t *)t);
     if (!n->px.up_open) {
         note(&n->server, "the proxy is gone before the idle period ended");
         return;
     }
-    n->injected_at = uv_now(&n->loop);
+    n->injected_at = uv_now(&n->lb.loop);
     raw_write_to(&n->px.up, &lone, 1); /* straight to the server, as if from the client */
 }
 
@@ -930,7 +875,7 @@ static void server_idles(side *s)
     net *n = s->n;
     /* Many ticks (a quarter of the 200 ms frame deadline each), so every timer had its chance
      * to go. */
-    assert_int_equal(uv_timer_init(&n->loop, &n->idle), 0);
+    assert_int_equal(uv_timer_init(&n->lb.loop, &n->idle), 0);
     n->idle.data = n;
     assert_int_equal(uv_timer_start(&n->idle, after_idle, 600, 0), 0);
 }
@@ -963,22 +908,15 @@ static void test_frame_deadline_after_idle(void **state)
 static void test_connect_refused(void **state)
 {
     net n;
-    uv_tcp_t probe;
     struct sockaddr_in addr;
     (void)state;
 
     net_init(&n);
-    close_handle((uv_handle_t *)&n.listener);
-    /* A port that was just free: bind, learn it, close. */
-    listen_on(&n.loop, &probe, &addr, on_connection, &n);
-    close_handle((uv_handle_t *)&probe);
-    uv_run(&n.loop, UV_RUN_NOWAIT);
+    loopback_close((uv_handle_t *)&n.lb.listener);
+    loopback_unused_addr(&n.lb.loop, &addr);
     assert_int_equal(mim_channel_dial(&n.client.cfg, (const struct sockaddr *)&addr, &n.client.ch),
                      0);
-    uv_run(&n.loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&n.guard, NULL);
-    uv_run(&n.loop, UV_RUN_DEFAULT);
-    EXPECT_INT(uv_loop_close(&n.loop), 0);
+    EXPECT_INT(loopback_run(&n.lb), 0);
     mim_identity_free(n.client.id);
     mim_identity_free(n.server.id);
     EXPECT_INT(n.client.closes, 1);

@@ -1,10 +1,10 @@
-/* chat_session: two peers on a real libuv loop over 127.0.0.1, one dialling the other's
- * listener; or a bare mim_channel posing as a peer, to send what a well-behaved session never
- * would and to look at exactly what a session sends.
+/* chat_session: two peers on a real libuv loop over 127.0.0.1 (the loopback harness,
+ * loopback.h), one dialling the other's listener; or a bare mim_channel posing as a peer, to send
+ * what a well-behaved session never would and to look at exactly what a session sends.
  *
  * Callbacks only count, record and call the test's hooks; assertions run after the loop, once
- * every handle is closed and uv_loop_close() has returned 0. A guard timer ends a hung test.
- * Nothing sleeps. */
+ * every handle is closed and uv_loop_close() has returned 0. The harness's guard timer ends a
+ * hung test. Nothing sleeps. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,19 +19,12 @@
 #include <uv.h>
 
 #include "chat_session.h"
+#include "loopback.h"
 #include "mim_channel.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
 
-#define EXPECT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("%s is \"%s\", which does not mention \"%s\"", #haystack, (haystack),         \
-                     (needle));                                                                    \
-    } while (0)
-
-#define GUARD_MS 10000
 #define MAX_MSGS 400
 
 typedef struct net net;
@@ -83,35 +76,17 @@ typedef struct fake {
 } fake;
 
 struct net {
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_timer_t guard;
-    int timed_out;
-    struct sockaddr_in addr;
+    loopback lb; /* the loop, the listener, the guard; lb.on_check a test's per-iteration look */
     peer alice, bob, carol;
     peer *listening; /* whose listener it is */
     fake fk;
-    int use_fake;     /* the fake dials instead of alice */
-    uv_check_t check; /* a test's per-iteration look at the state, when check_on */
-    int check_on;
+    int use_fake; /* the fake dials instead of alice */
 };
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static void note(char *error, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    if (error[0] != '\0')
-        return;
-    va_start(ap, fmt);
-    vsnprintf(error, size, fmt, ap);
-    va_end(ap);
-}
-
-#define PNOTE(p, ...) note((p)->error, sizeof((p)->error), __VA_ARGS__)
+/* The first failure seen in a callback, kept for the assertion after the loop. */
+#define PNOTE(p, ...) mim_test_note((p)->error, sizeof((p)->error), __VA_ARGS__)
 
 /* A recognisable message id: the sender's initial, then the sequence number. */
 static void msg_id(uint8_t id[MIM_MSG_ID_LEN], char who, size_t seq)
@@ -122,12 +97,6 @@ static void msg_id(uint8_t id[MIM_MSG_ID_LEN], char who, size_t seq)
     id[13] = (uint8_t)(seq >> 16);
     id[14] = (uint8_t)(seq >> 8);
     id[15] = (uint8_t)seq;
-}
-
-static void close_handle(uv_handle_t *h)
-{
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
 }
 
 /* ---- chat_session events --------------------------------------------------------------------- */
@@ -277,7 +246,7 @@ static void fake_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int
     if (len == 0 && final)
         return;
     if (mim_peer_batch_decode(p, len, &b, err, sizeof(err)) != 0) {
-        note(f->error, sizeof(f->error), "fake: bad batch from the session: %s", err);
+        mim_test_note(f->error, sizeof(f->error), "fake: bad batch from the session: %s", err);
         return;
     }
     for (size_t i = 0; i < b->n_msgs; i++) {
@@ -296,7 +265,8 @@ static void fake_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int
                     f->acks_in_order = 0;
             }
         } else {
-            note(f->error, sizeof(f->error), "fake: unexpected message %d", (int)m->body_case);
+            mim_test_note(f->error, sizeof(f->error), "fake: unexpected message %d",
+                          (int)m->body_case);
         }
     }
     mim_peer_batch_free(b);
@@ -324,7 +294,7 @@ static void fake_send(fake *f, Mim__PeerMsg **msgs, size_t n)
     for (size_t i = 0; i < n; i++)
         assert_int_equal(mim_peer_batch_append(&b, msgs[i]), 0);
     if (mim_channel_send(f->ch, b.data, b.len, 0) != 0)
-        note(f->error, sizeof(f->error), "fake: send failed");
+        mim_test_note(f->error, sizeof(f->error), "fake: send failed");
     mim_buf_free(&b);
 }
 
@@ -343,13 +313,13 @@ static void on_connection(uv_stream_t *listener, int status)
     rc = chat_session_accept(&p->cfg, listener, &p->cs);
     if (rc != 0)
         PNOTE(p, "chat_session_accept: %s", mim_strerror(rc));
-    close_handle((uv_handle_t *)listener); /* one connection per test */
+    loopback_close((uv_handle_t *)listener); /* one connection per test */
 }
 
-static void on_guard(uv_timer_t *t)
+/* Fires only if the test hangs; the harness closes the listener after. */
+static void on_guard(loopback *lb)
 {
-    net *n = t->data;
-    n->timed_out = 1;
+    net *n = lb->data;
     if (n->alice.cs != NULL)
         chat_session_close(n->alice.cs, "test timed out");
     if (n->bob.cs != NULL)
@@ -358,7 +328,6 @@ static void on_guard(uv_timer_t *t)
         chat_session_close(n->carol.cs, "test timed out");
     if (n->fk.ch != NULL)
         mim_channel_abort(n->fk.ch, "test timed out");
-    close_handle((uv_handle_t *)&n->listener);
 }
 
 static void peer_init(net *n, peer *p, const char *name)
@@ -367,7 +336,7 @@ static void peer_init(net *n, peer *p, const char *name)
     p->name = name;
     p->id = mim_identity_generate();
     assert_non_null(p->id);
-    p->cfg.loop = &n->loop;
+    p->cfg.loop = &n->lb.loop;
     p->cfg.id = p->id;
     p->cfg.my_name = name;
     p->cfg.ev = &events;
@@ -376,27 +345,14 @@ static void peer_init(net *n, peer *p, const char *name)
 
 static void net_init(net *n, peer *listening)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-
     assert_int_equal(mim_crypto_init(), 0);
-    assert_int_equal(uv_loop_init(&n->loop), 0);
+    loopback_init(&n->lb, on_connection, n);
+    n->lb.on_guard = on_guard;
     peer_init(n, &n->alice, "alice");
     peer_init(n, &n->bob, "bob");
     peer_init(n, &n->carol, "carol");
     n->listening = listening;
     n->fk.acks_in_order = 1;
-    assert_int_equal(uv_timer_init(&n->loop, &n->guard), 0);
-    n->guard.data = n;
-    assert_int_equal(uv_timer_start(&n->guard, on_guard, GUARD_MS, 0), 0);
-    uv_unref((uv_handle_t *)&n->guard);
-    assert_int_equal(uv_tcp_init(&n->loop, &n->listener), 0);
-    n->listener.data = n;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &n->addr), 0);
-    assert_int_equal(uv_tcp_bind(&n->listener, (const struct sockaddr *)&n->addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&n->listener, 4, on_connection), 0);
-    assert_int_equal(uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &len), 0);
-    memcpy(&n->addr, &ss, sizeof(n->addr));
 }
 
 static net *net_new(int listening_is_carol)
@@ -418,27 +374,22 @@ static void net_run(net *n, const char *name, const uint8_t *pk)
         memset(&c, 0, sizeof(c));
         n->fk.id = mim_identity_generate();
         assert_non_null(n->fk.id);
-        c.loop = &n->loop;
+        c.loop = &n->lb.loop;
         c.identity = n->fk.id;
         c.prologue = MIM_NOISE_PROLOGUE_PEER;
         c.my_name = "alice";
         c.remote_name_mode = MIM_HS_NAME_VALID;
         c.events = &fake_events;
         c.data = &n->fk;
-        assert_int_equal(mim_channel_dial(&c, (const struct sockaddr *)&n->addr, &n->fk.ch), 0);
+        assert_int_equal(mim_channel_dial(&c, (const struct sockaddr *)&n->lb.addr, &n->fk.ch), 0);
     } else {
-        rc = chat_session_dial(&n->alice.cfg, (const struct sockaddr *)&n->addr, name, pk,
+        rc = chat_session_dial(&n->alice.cfg, (const struct sockaddr *)&n->lb.addr, name, pk,
                                &n->alice.cs);
         assert_int_equal(rc, 0);
     }
-    uv_run(&n->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&n->guard, NULL);
-    if (n->check_on)
-        close_handle((uv_handle_t *)&n->check);
-    uv_run(&n->loop, UV_RUN_DEFAULT);
-    rc = uv_loop_close(&n->loop);
+    rc = loopback_run(&n->lb);
 
-    if (n->timed_out)
+    if (n->lb.timed_out)
         fail_msg("timed out: alice auths %d opens %d closes %d \"%s\"; bob auths %d opens %d "
                  "messages %d closes %d \"%s\"; fake opens %d closes %d",
                  n->alice.auths, n->alice.opens, n->alice.closes, n->alice.reason, n->bob.auths,
@@ -727,12 +678,12 @@ static void fake_pings(fake *f)
 }
 
 /* The fake closes once it has every ack and the pong. */
-static void fake_check_done(uv_check_t *h)
+static void fake_check_done(loopback *lb)
 {
-    net *n = h->data;
+    net *n = lb->data;
     if (n->fk.ch != NULL && n->fk.pongs == 1 && n->fk.next_ack == MANY_ACKS) {
         mim_channel_close(n->fk.ch, "fake done");
-        close_handle((uv_handle_t *)h);
+        lb->on_check = NULL;
     }
 }
 
@@ -744,11 +695,7 @@ static void test_ack_chunks_and_pong(void **state)
     n->use_fake = 1;
     n->fk.on_open_hook = fake_pings;
     n->bob.on_open_hook = bob_acks_many;
-    assert_int_equal(uv_check_init(&n->loop, &n->check), 0);
-    n->check_on = 1;
-    n->check.data = n;
-    assert_int_equal(uv_check_start(&n->check, fake_check_done), 0);
-    uv_unref((uv_handle_t *)&n->check);
+    n->lb.on_check = fake_check_done;
     net_run(n, NULL, NULL);
     EXPECT_INT(n->fk.pongs, 1);
     EXPECT_INT(n->fk.pong_nonce, 77);

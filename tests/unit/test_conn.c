@@ -1,11 +1,11 @@
 /* mim_conn: a framed libuv TCP connection, tested on a real loop over 127.0.0.1.
  *
- * Each test builds a `net`: a loop, a listener that accepts one connection (as a mim_conn or as
- * a raw uv_tcp_t that a test drives byte by byte), a client (likewise), and a guard timer that
- * ends the test if it fires. Callbacks only count and record; assertions run after the loop,
- * once every handle is closed and uv_loop_close() has returned 0. Nothing sleeps: steps that
- * must wait for the other side are driven from callbacks or from a check handle that looks
- * at the state after each loop iteration. */
+ * Each test builds a `net` on the loopback harness (loopback.h): its listener accepts one
+ * connection (as a mim_conn or as a raw uv_tcp_t that a test drives byte by byte), a client
+ * (likewise) dials it, and the harness's guard timer ends the test if it fires. Callbacks only
+ * count and record; assertions run after the loop, once every handle is closed and uv_loop_close()
+ * has returned 0. Nothing sleeps: steps that must wait for the other side are driven from callbacks
+ * or from a check handle that looks at the state after each loop iteration. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,17 +19,10 @@
 #include <string.h>
 #include <uv.h>
 
+#include "loopback.h"
 #include "mim_conn.h"
 #include "mim_error.h"
 
-#define EXPECT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("%s is \"%s\", which does not mention \"%s\"", #haystack, (haystack),         \
-                     (needle));                                                                    \
-    } while (0)
-
-#define GUARD_MS     10000 /* a test that has not finished by then has hung */
 #define MAX_EXPECTED 512
 
 typedef struct net net;
@@ -59,13 +52,7 @@ struct endpoint {
 };
 
 struct net {
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_timer_t guard;
-    uv_check_t check;
-    uint64_t iter; /* loop iterations, counted by the check handle */
-    int timed_out;
-    struct sockaddr_in addr;
+    loopback lb; /* the loop, the listener, the guard; lb.iter counts loop iterations */
     endpoint client, server;
     const mim_conn_callbacks *server_cb;
     size_t server_max_frame, server_max_queued;
@@ -112,8 +99,8 @@ static int send_seq(mim_conn *c, size_t len, size_t seq)
 
 static void raw_close(net *n)
 {
-    if (n->raw_open && !uv_is_closing((uv_handle_t *)&n->raw))
-        uv_close((uv_handle_t *)&n->raw, NULL);
+    if (n->raw_open)
+        loopback_close((uv_handle_t *)&n->raw);
 }
 
 /* ---- mim_conn callbacks: count, record, call the test's hook ----------------------------- */
@@ -126,7 +113,7 @@ static void on_frame(mim_conn *c, const uint8_t *frame, size_t len)
     if (c != e->conn)
         note(e, "%s: on_frame for a conn that is not ours", e->name);
     if (idx < MAX_EXPECTED)
-        e->frame_iter[idx] = e->n->iter;
+        e->frame_iter[idx] = e->n->lb.iter;
     if (idx >= e->nexpect)
         note(e, "%s: unexpected frame %zu (%zu bytes)", e->name, idx, len);
     else if (len != e->expect[idx])
@@ -193,35 +180,9 @@ static const mim_conn_callbacks callbacks_no_eof = {on_frame, NULL, on_close, on
 
 /* ---- the raw side ------------------------------------------------------------------------ */
 
-typedef struct raw_write {
-    uv_write_t req;
-    net *n;
-    size_t len;
-    uint8_t bytes[];
-} raw_write;
-
-static void after_raw_write(uv_write_t *req, int status)
-{
-    raw_write *w = (raw_write *)req;
-    if (status < 0 && status != UV_ECANCELED && w->n->raw_write_err == 0)
-        w->n->raw_write_err = status;
-    free(w);
-}
-
 static void raw_send(net *n, const void *p, size_t len)
 {
-    raw_write *w = malloc(sizeof(*w) + len);
-    uv_buf_t b;
-
-    assert_non_null(w);
-    w->n = n;
-    w->len = len;
-    memcpy(w->bytes, p, len);
-    b = uv_buf_init((char *)w->bytes, (unsigned int)len);
-    if (uv_write(&w->req, (uv_stream_t *)&n->raw, &b, 1, after_raw_write) != 0) {
-        free(w);
-        n->raw_write_err = UV_EPIPE;
-    }
+    loopback_write((uv_stream_t *)&n->raw, p, len, &n->raw_write_err);
 }
 
 /* Appends one frame of `len` bytes with contents for `seq` to out; returns its size. */
@@ -304,7 +265,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     if (n->raw_server) {
-        assert_int_equal(uv_tcp_init(&n->loop, &n->raw), 0);
+        assert_int_equal(uv_tcp_init(&n->lb.loop, &n->raw), 0);
         n->raw_open = 1;
         rc = uv_accept(listener, (uv_stream_t *)&n->raw);
         if (rc != 0)
@@ -323,34 +284,27 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_close((uv_handle_t *)listener, NULL);
 }
 
-static void on_check(uv_check_t *h)
+static void on_check(loopback *lb)
 {
-    net *n = h->data;
-    n->iter++;
+    net *n = lb->data;
     if (n->on_check != NULL)
         n->on_check(n);
 }
 
-/* Fires only if the test hangs: closes everything so that the loop ends and the test fails
- * with a description of where it stood. */
-static void on_guard(uv_timer_t *t)
+/* Fires only if the test hangs: closes everything so that the loop ends (the harness closes
+ * the listener) and the test fails with a description of where it stood. */
+static void on_guard(loopback *lb)
 {
-    net *n = t->data;
-    n->timed_out = 1;
+    net *n = lb->data;
     if (n->client.conn != NULL)
         mim_conn_close(n->client.conn, "test timed out");
     if (n->server.conn != NULL)
         mim_conn_close(n->server.conn, "test timed out");
     raw_close(n);
-    if (!uv_is_closing((uv_handle_t *)&n->listener))
-        uv_close((uv_handle_t *)&n->listener, NULL);
 }
 
 static void net_init(net *n)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
-
     memset(n, 0, sizeof(*n));
     n->client.n = n;
     n->client.name = "client";
@@ -362,23 +316,9 @@ static void net_init(net *n)
     n->server_max_queued = 1u << 20;
     n->client_max_queued = 1u << 20;
 
-    assert_int_equal(uv_loop_init(&n->loop), 0);
-    assert_int_equal(uv_timer_init(&n->loop, &n->guard), 0);
-    n->guard.data = n;
-    assert_int_equal(uv_timer_start(&n->guard, on_guard, GUARD_MS, 0), 0);
-    uv_unref((uv_handle_t *)&n->guard); /* the loop ends when the test's handles are closed */
-    assert_int_equal(uv_check_init(&n->loop, &n->check), 0);
-    n->check.data = n;
-    assert_int_equal(uv_check_start(&n->check, on_check), 0);
-    uv_unref((uv_handle_t *)&n->check);
-
-    assert_int_equal(uv_tcp_init(&n->loop, &n->listener), 0);
-    n->listener.data = n;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &n->addr), 0);
-    assert_int_equal(uv_tcp_bind(&n->listener, (const struct sockaddr *)&n->addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&n->listener, 4, on_connection), 0);
-    assert_int_equal(uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &len), 0);
-    memcpy(&n->addr, &ss, sizeof(n->addr));
+    loopback_init(&n->lb, on_connection, n);
+    n->lb.on_guard = on_guard;
+    n->lb.on_check = on_check;
 }
 
 /* Dials the listener (the raw handle or a mim_conn), runs the loop until every handle the
@@ -389,32 +329,28 @@ static void net_run(net *n)
     int rc;
 
     if (n->raw_client) {
-        assert_int_equal(uv_tcp_init_ex(&n->loop, &n->raw, AF_INET), 0);
+        assert_int_equal(uv_tcp_init_ex(&n->lb.loop, &n->raw, AF_INET), 0);
         n->raw_open = 1;
         if (n->raw_client_rcvbuf != 0)
             assert_int_equal(uv_recv_buffer_size((uv_handle_t *)&n->raw, &n->raw_client_rcvbuf), 0);
         n->raw_connect.data = n;
-        assert_int_equal(uv_tcp_connect(&n->raw_connect, &n->raw, (const struct sockaddr *)&n->addr,
-                                        after_raw_connect),
+        assert_int_equal(uv_tcp_connect(&n->raw_connect, &n->raw,
+                                        (const struct sockaddr *)&n->lb.addr, after_raw_connect),
                          0);
     } else {
-        rc = mim_conn_connect(&n->loop, (const struct sockaddr *)&n->addr, &callbacks, &n->client,
-                              n->client_max_frame, n->client_max_queued, 0, &n->client.conn);
+        rc = mim_conn_connect(&n->lb.loop, (const struct sockaddr *)&n->lb.addr, &callbacks,
+                              &n->client, n->client_max_frame, n->client_max_queued, 0,
+                              &n->client.conn);
         assert_int_equal(rc, 0);
         assert_non_null(n->client.conn);
     }
 
-    uv_run(&n->loop, UV_RUN_DEFAULT);
+    rc = loopback_run(&n->lb);
 
-    uv_close((uv_handle_t *)&n->guard, NULL);
-    uv_close((uv_handle_t *)&n->check, NULL);
-    uv_run(&n->loop, UV_RUN_DEFAULT);
-    rc = uv_loop_close(&n->loop);
-
-    if (n->timed_out)
+    if (n->lb.timed_out)
         fail_msg("timed out after %d ms (phase %d): client frames %d eofs %d closes %d "
                  "\"%s\"; server frames %d eofs %d closes %d \"%s\"; raw in %zu eof %d",
-                 GUARD_MS, n->phase, n->client.frames, n->client.eofs, n->client.closes,
+                 LOOPBACK_GUARD_MS, n->phase, n->client.frames, n->client.eofs, n->client.closes,
                  n->client.reason, n->server.frames, n->server.eofs, n->server.closes,
                  n->server.reason, n->raw_in_len, n->raw_eof);
     EXPECT_INT(rc, 0);
@@ -548,7 +484,7 @@ static void coalesced_frame_hook(endpoint *e, const uint8_t *frame, size_t len)
 {
     (void)frame;
     (void)len;
-    if (e->conn != NULL && mim_conn_partial_age(e->conn, uv_now(&e->n->loop) + 1000) != 0 &&
+    if (e->conn != NULL && mim_conn_partial_age(e->conn, uv_now(&e->n->lb.loop) + 1000) != 0 &&
         e->frames == COALESCED + 2)
         note(e, "partial age not 0 after the last frame completed");
 }
@@ -1104,12 +1040,10 @@ static void test_drain_reaches_slow_peer_that_kept_sending(void **state)
  * and the listener goes on accepting (a connection left pending would stop libuv from reading
  * the listener again). */
 typedef struct reject_net {
-    uv_loop_t loop;
-    uv_tcp_t listener, c1, c2;
+    loopback lb;
+    uv_tcp_t c1, c2;
     uv_connect_t r1, r2;
-    uv_timer_t guard;
-    int rejected, accepted, c1_end, c2_connected, timed_out;
-    struct sockaddr_in addr;
+    int rejected, accepted, c1_end, c2_connected;
 } reject_net;
 
 static void free_handle(uv_handle_t *h)
@@ -1119,11 +1053,9 @@ static void free_handle(uv_handle_t *h)
 
 static void reject_close_all(reject_net *rn)
 {
-    uv_handle_t *hs[] = {(uv_handle_t *)&rn->listener, (uv_handle_t *)&rn->c1,
-                         (uv_handle_t *)&rn->c2, (uv_handle_t *)&rn->guard};
-    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
-        if (!uv_is_closing(hs[i]))
-            uv_close(hs[i], NULL);
+    loopback_close((uv_handle_t *)&rn->lb.listener);
+    loopback_close((uv_handle_t *)&rn->c1);
+    loopback_close((uv_handle_t *)&rn->c2);
 }
 
 static void reject_maybe_done(reject_net *rn)
@@ -1187,45 +1119,32 @@ static void reject_c1_connected(uv_connect_t *req, int status)
     uv_read_start((uv_stream_t *)&rn->c1, reject_alloc, reject_c1_read);
     /* The second client only now, so that the first is the one rejected. */
     rn->r2.data = rn;
-    uv_tcp_connect(&rn->r2, &rn->c2, (const struct sockaddr *)&rn->addr, reject_c2_connected);
+    uv_tcp_connect(&rn->r2, &rn->c2, (const struct sockaddr *)&rn->lb.addr, reject_c2_connected);
 }
 
-static void reject_guard(uv_timer_t *t)
+static void reject_guard(loopback *lb)
 {
-    reject_net *rn = t->data;
-    rn->timed_out = 1;
-    reject_close_all(rn);
+    reject_close_all(lb->data);
 }
 
 static void test_reject_keeps_listening(void **state)
 {
     reject_net rn;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
     (void)state;
 
     memset(&rn, 0, sizeof(rn));
-    assert_int_equal(uv_loop_init(&rn.loop), 0);
-    assert_int_equal(uv_tcp_init(&rn.loop, &rn.listener), 0);
-    rn.listener.data = &rn;
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &rn.addr), 0);
-    assert_int_equal(uv_tcp_bind(&rn.listener, (const struct sockaddr *)&rn.addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&rn.listener, 4, reject_on_connection), 0);
-    assert_int_equal(uv_tcp_getsockname(&rn.listener, (struct sockaddr *)&ss, &len), 0);
-    memcpy(&rn.addr, &ss, sizeof(rn.addr));
-    uv_tcp_init(&rn.loop, &rn.c1);
-    uv_tcp_init(&rn.loop, &rn.c2);
+    loopback_init(&rn.lb, reject_on_connection, &rn);
+    rn.lb.on_guard = reject_guard; /* bounds the test */
+    uv_tcp_init(&rn.lb.loop, &rn.c1);
+    uv_tcp_init(&rn.lb.loop, &rn.c2);
     rn.c1.data = rn.c2.data = &rn;
-    uv_timer_init(&rn.loop, &rn.guard);
-    rn.guard.data = &rn;
-    uv_timer_start(&rn.guard, reject_guard, 5000, 0); /* bounds the test */
     rn.r1.data = &rn;
     assert_int_equal(
-        uv_tcp_connect(&rn.r1, &rn.c1, (const struct sockaddr *)&rn.addr, reject_c1_connected), 0);
-    uv_run(&rn.loop, UV_RUN_DEFAULT);
-    EXPECT_INT(uv_loop_close(&rn.loop), 0);
+        uv_tcp_connect(&rn.r1, &rn.c1, (const struct sockaddr *)&rn.lb.addr, reject_c1_connected),
+        0);
+    EXPECT_INT(loopback_run(&rn.lb), 0);
 
-    EXPECT_INT(rn.timed_out, 0);
+    EXPECT_INT(rn.lb.timed_out, 0);
     EXPECT_INT(rn.rejected, 1);
     EXPECT_INT(rn.c1_end, 1);
     EXPECT_INT(rn.accepted, 1);
@@ -1236,23 +1155,14 @@ static void test_reject_keeps_listening(void **state)
 static void test_connect_refused(void **state)
 {
     uv_loop_t loop;
-    uv_tcp_t probe;
     struct sockaddr_in addr;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
     endpoint e;
     mim_conn *c = NULL;
     (void)state;
 
     /* A port that was just free: bind, learn it, close. */
     assert_int_equal(uv_loop_init(&loop), 0);
-    assert_int_equal(uv_tcp_init(&loop, &probe), 0);
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
-    assert_int_equal(uv_tcp_bind(&probe, (const struct sockaddr *)&addr, 0), 0);
-    assert_int_equal(uv_tcp_getsockname(&probe, (struct sockaddr *)&ss, &len), 0);
-    memcpy(&addr, &ss, sizeof(addr));
-    uv_close((uv_handle_t *)&probe, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    loopback_unused_addr(&loop, &addr);
 
     memset(&e, 0, sizeof(e));
     e.name = "client";
@@ -1293,19 +1203,12 @@ static void test_close_while_connecting(void **state)
     uv_loop_t loop;
     uv_tcp_t listener;
     struct sockaddr_in addr;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
     endpoint e;
     mim_conn *c = NULL;
     (void)state;
 
     assert_int_equal(uv_loop_init(&loop), 0);
-    assert_int_equal(uv_tcp_init(&loop, &listener), 0);
-    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
-    assert_int_equal(uv_tcp_bind(&listener, (const struct sockaddr *)&addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&listener, 4, on_connection_unused), 0);
-    assert_int_equal(uv_tcp_getsockname(&listener, (struct sockaddr *)&ss, &len), 0);
-    memcpy(&addr, &ss, sizeof(addr));
+    loopback_listen(&loop, &listener, &addr, on_connection_unused, NULL);
 
     memset(&e, 0, sizeof(e));
     e.name = "client";
