@@ -101,6 +101,11 @@ void mp_send_line(mp *p, const char *line)
     assert_int_equal(write(p->in_fd, "\n", 1), 1);
 }
 
+void mp_write_once(mp *p, const char *s)
+{
+    assert_int_equal(write(p->in_fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
 void mp_cmd(mp *p, const char *fmt, ...)
 {
     char line[4096];
@@ -204,10 +209,40 @@ int matches(const json_t *ev, const char *event, const char *key, const char *va
 
 size_t mp_count(const mp *p, const char *event, const char *key, const char *val)
 {
+    return mp_count_from(p, 0, event, key, val);
+}
+
+size_t mp_count_from(const mp *p, size_t from, const char *event, const char *key, const char *val)
+{
     size_t n = 0;
-    for (size_t i = 0; i < p->nev; i++)
+    for (size_t i = from; i < p->nev; i++)
         n += matches(p->ev[i], event, key, val);
     return n;
+}
+
+long mp_index_of(const mp *p, size_t from, const char *event, const char *key, const char *val)
+{
+    for (size_t i = from; i < p->nev; i++)
+        if (matches(p->ev[i], event, key, val))
+            return (long)i;
+    return -1;
+}
+
+long mp_first_tagged(const mp *p, size_t from, const char *tag)
+{
+    for (size_t i = from; i < p->nev; i++) {
+        const char *t = sfield(p->ev[i], "tag");
+        if (t != NULL && strcmp(t, tag) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+void mp_clear_events(mp *p)
+{
+    for (size_t i = 0; i < p->nev; i++)
+        json_decref(p->ev[i]);
+    p->nev = 0;
 }
 
 /* The first event at index >= from matching event, key = val and key2 = val2 (what is already
@@ -271,6 +306,18 @@ json_t *mp_expect_within(mp *p, size_t from, const char *event, const char *key,
 json_t *mp_expect(mp *p, size_t from, const char *event, const char *key, const char *val)
 {
     return mp_expect_within(p, from, event, key, val, WAIT_MS);
+}
+
+void mp_expect_log(const mp *p, const char *needle)
+{
+    uint64_t deadline = now_ms() + WAIT_MS;
+
+    while (pe_file_count(p->log, needle) == 0) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        if (now_ms() >= deadline)
+            fail_msg("no line with '%s' in %s", needle, p->log);
+        nanosleep(&tick, NULL); /* a bounded poll of another process's file */
+    }
 }
 
 /* Reaps the process, waiting at most timeout_ms: its wait status, or -1. */

@@ -1,4 +1,4 @@
-/* A harness for end-to-end tests of `mim --json` (test_mim_json.c, test_mim_json2.c): real mim
+/* A harness for end-to-end tests of `mim --json` (test_json_*.c, tests/tui): real mim
  * processes (the binary MIM_BIN) driven through pipes, one JSON command per line on their stdin,
  * one event (a JSON object) per line on their stdout, their stderr appended to a log file. Every
  * event a process writes is kept, in order, in its `ev` list; waits are bounded polls on the
@@ -19,6 +19,7 @@
 
 #define WAIT_MS    15000 /* how long mp_expect waits for an event that should come */
 #define MAX_EVENTS 512   /* events kept per process; later ones are dropped */
+#define ABSENT_MS  1500  /* the window in which an event that must not come would have come */
 
 /* One mim process. */
 typedef struct mp {
@@ -56,6 +57,8 @@ void mp_init(mp *p, const fixture *f, const char *name, const char *dir_name);
 int mp_start(mp *p, int server_port);
 /* Writes line and a newline to its stdin. */
 void mp_send_line(mp *p, const char *line);
+/* Writes s to its stdin in one write(): the commands in it are read, and done, in one turn. */
+void mp_write_once(mp *p, const char *s);
 /* mp_send_line of a formatted line (at most 4095 bytes). */
 void mp_cmd(mp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads what is there (waiting at most timeout_ms for something) and appends the complete lines
@@ -75,6 +78,14 @@ size_t mp_count(const mp *p, const char *event, const char *key, const char *val
  * read; no wait), or NULL. */
 json_t *mp_find2(const mp *p, size_t from, const char *event, const char *key, const char *val,
                  const char *key2, const char *val2);
+/* Events at index >= from that match (what is read so far). */
+size_t mp_count_from(const mp *p, size_t from, const char *event, const char *key, const char *val);
+/* The index of the first event at index >= from matching, or -1 (what is read so far). */
+long mp_index_of(const mp *p, size_t from, const char *event, const char *key, const char *val);
+/* The index of the first event at index >= from with this tag (any event), or -1. */
+long mp_first_tagged(const mp *p, size_t from, const char *tag);
+/* Drops the events read so far (a long run would overflow MAX_EVENTS). */
+void mp_clear_events(mp *p);
 /* Prints the events read so far to stderr, for a failing test. */
 void mp_dump(const mp *p);
 /* The first matching event at index >= from, waiting at most timeout_ms: its index, or -1 (the
@@ -93,6 +104,8 @@ json_t *mp_expect(mp *p, size_t from, const char *event, const char *key, const 
 int mp_reap(mp *p, int timeout_ms);
 /* Closes the pipes (idempotent). */
 void mp_close_fds(mp *p);
+/* Waits (bounded, WAIT_MS) for a line with needle in its log, or fails the test. */
+void mp_expect_log(const mp *p, const char *needle);
 /* Sends `quit`; the process must exit 0 within 10 s. */
 void mp_quit(mp *p);
 /* SIGKILL, reap, close the pipes. p must be running. */

@@ -159,6 +159,14 @@ typedef struct pe_test {
     void (*fn)(void **state);
 } pe_test;
 
+/* The table entry of scenario `name`, run by test_<name>. A program's table is the one list of
+ * its scenarios: CMake registers a ctest entry for each `PE_SCENARIO(name),` in the source
+ * (mim_add_scenarios in tests/CMakeLists.txt). */
+#define PE_SCENARIO(name)                                                                          \
+    {                                                                                              \
+#name, test_##name                                                                         \
+    }
+
 /* The main() of a scenario program: runs the scenario argv[1] of tests[0..n) with setup and
  * teardown (SIGPIPE ignored, libsodium initialised). Its exit code: cmocka's, or 2 for a
  * usage error (the scenarios are listed). */

@@ -625,16 +625,12 @@ static void test_discovery_timeout(void **state)
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-#define PEER_TEST(name)                                                                            \
-    {                                                                                              \
-#name, test_##name                                                                         \
-    }
-
+/* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PEER_TEST(two_clients),       PEER_TEST(status),           PEER_TEST(offline),
-    PEER_TEST(server_pin),        PEER_TEST(server_restart),   PEER_TEST(name_taken),
-    PEER_TEST(replaced),          PEER_TEST(keepalive),        PEER_TEST(discovery),
-    PEER_TEST(discovery_timeout), PEER_TEST(stop_in_callback),
+    PE_SCENARIO(two_clients),       PE_SCENARIO(status),           PE_SCENARIO(offline),
+    PE_SCENARIO(server_pin),        PE_SCENARIO(server_restart),   PE_SCENARIO(name_taken),
+    PE_SCENARIO(replaced),          PE_SCENARIO(keepalive),        PE_SCENARIO(discovery),
+    PE_SCENARIO(discovery_timeout), PE_SCENARIO(stop_in_callback),
 };
 
 int main(int argc, char **argv)

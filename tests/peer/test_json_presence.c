@@ -1,0 +1,142 @@
+/* End-to-end tests of `mim --json` and its presence server: a name already taken, and a
+ * server that crashes and comes back. The real mim-presence (peer_env.c) and real mim processes
+ * driven through pipes (mim_proc.h). Each scenario is its own ctest entry (peer/json_<name>):
+ *
+ *   name_taken      a second process under a registered name, with another key: error
+ *                   name_taken, exit 1; the owner of the name is still fine
+ *   server_restart  the presence server SIGKILLed and restarted: peers reconnect, the tables
+ *                   converge, an open chat keeps working meanwhile */
+#include "mim_proc.h"
+
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#define RECONNECT_MS 40000 /* a reconnect after a server restart (jittered backoff, ASan) */
+/* peer/presence_client.c: a peer missing after a reconnect is reported offline only after
+ * backoff_max_ms (30 s by default, and mim does not change it) + PC_SETTLE_MARGIN_MS (1 s). */
+#define GRACE_MS (30000 + 1000)
+
+static int setup(void **state)
+{
+    return fixture_setup(state, "json-presence");
+}
+
+/* A second process under a registered name, with another key: error name_taken, exit 1. */
+static void test_name_taken(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *imp = &f->peers[2];
+    json_t *e;
+    int status;
+
+    start_peer(f, a);
+    mp_expect(a, 0, "presence", "state", "connected");
+    snprintf(imp->name, sizeof(imp->name), "alice");
+    snprintf(imp->dir, sizeof(imp->dir), "%.400s/alice-impostor", f->tmp);
+    start_peer(f, imp);
+    e = mp_expect(imp, 0, "error", "code", "name_taken");
+    assert_non_null(sfield(e, "message"));
+    status = mp_reap(imp, 10000);
+    mp_close_fds(imp);
+    assert_true(status >= 0 && WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    /* The owner of the name is still fine. */
+    mp_cmd(a, "{\"cmd\":\"who\",\"tag\":\"w\"}");
+    mp_expect(a, 0, "who_end", "tag", "w");
+    mp_quit(a);
+}
+
+/* The presence server SIGKILLed: both peers reconnect; the open chat keeps working meanwhile;
+ * restarted on the same data dir and port, both log in again, keep seeing each other (no offline
+ * after the grace), and see a peer who starts now. */
+static void test_server_restart(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *c = &f->peers[2];
+    mp *ab[2] = {a, b};
+    int port = f->srv.port;
+    size_t a0, b0, a1, b1;
+    uint64_t settled;
+    char id[33];
+
+    start_peer(f, a);
+    start_peer(f, b);
+    mp_expect(a, 0, "presence", "state", "connected");
+    mp_expect(b, 0, "presence", "state", "connected");
+    see_each_other(a, b);
+    exchange(a, b, "before the crash", "s1", NULL);
+    exchange(b, a, "indeed", "s2", NULL);
+
+    a0 = a->nev;
+    b0 = b->nev;
+    pe_server_kill(&f->srv);
+    mp_expect(a, a0, "presence", "state", "reconnecting");
+    mp_expect(b, b0, "presence", "state", "reconnecting");
+
+    /* The direct session does not need the server. */
+    exchange(a, b, "while the server is down", "s3", id);
+    exchange(b, a, "still here", "s4", NULL);
+
+    if (pe_server_start(&f->srv, port) != 0) {
+        pe_server_dump_log(&f->srv);
+        fail_msg("the server did not restart on port %d: %s", port, f->srv.err);
+    }
+    assert_int_equal(f->srv.port, port);
+    mp_expect_within(a, a0, "presence", "state", "connected", RECONNECT_MS);
+    mp_expect_within(b, b0, "presence", "state", "connected", RECONNECT_MS);
+    settled = now_ms(); /* both have converged by now (each started its grace before this) */
+    a1 = a->nev;
+    b1 = b->nev;
+
+    /* A new peer is seen by both (their tables are live again), and sees both. */
+    start_peer(f, c);
+    mp_expect(a, a1, "online", "name", "carol");
+    mp_expect(b, b1, "online", "name", "carol");
+    see_each_other(c, a);
+    see_each_other(c, b);
+    exchange(a, b, "after the restart", "s5", NULL);
+
+    /* Past the grace: a peer that did not come back would be reported offline by now. */
+    {
+        uint64_t end = settled + GRACE_MS + 2000, now = now_ms();
+        if (now < end)
+            mp_pump_all(ab, 2, end - now);
+    }
+    if (mp_count(a, "offline", NULL, NULL) != 0 || mp_count(b, "offline", NULL, NULL) != 0) {
+        mp_dump(a);
+        mp_dump(b);
+        fail_msg("an offline event after the server restart, though every peer came back");
+    }
+    /* Each still lists the other (and carol). */
+    a1 = round_trip(a, "w");
+    assert_non_null(mp_find2(a, a1, "online", "tag", "w", "name", "bob"));
+    assert_non_null(mp_find2(a, a1, "online", "tag", "w", "name", "carol"));
+    b1 = round_trip(b, "w");
+    assert_non_null(mp_find2(b, b1, "online", "tag", "w", "name", "alice"));
+    assert_non_null(mp_find2(b, b1, "online", "tag", "w", "name", "carol"));
+    assert_int_equal(mp_count(b, "message", "id", id), 1);
+    mp_quit(c);
+    mp_quit(a);
+    mp_quit(b);
+}
+
+/* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
+static const pe_test tests[] = {
+    PE_SCENARIO(name_taken),
+    PE_SCENARIO(server_restart),
+};
+
+int main(int argc, char **argv)
+{
+    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
+                        fixture_teardown);
+}
