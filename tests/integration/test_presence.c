@@ -1,5 +1,5 @@
 /* mim-presence, black box: the real server binary on loopback, driven by test clients that
- * speak the protocol (presence_client.h), one scenario per ctest entry.
+ * speak the protocol (test_client.h), one scenario per ctest entry.
  *
  * Usage: test_presence_integration SCENARIO   (the names are in the table at the bottom)
  *
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "mim_discovery.h"
-#include "presence_client.h"
+#include "test_client.h"
 #include "server_proc.h"
 
 #define FX_MAX_CLIENTS 64
@@ -2033,7 +2033,7 @@ static void bad_name_error(void **state)
 
 #define PRESENCE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
-/* CMake reads the names from this table (one PRESENCE_TEST per line): keep that layout. */
+/* CMake reads the scenario names from this table (mim_add_scenarios, tests/CMakeLists.txt). */
 static const struct CMUnitTest tests[] = {
     PRESENCE_TEST(table_newcomer_sees_all),
     PRESENCE_TEST(add_reaches_others),

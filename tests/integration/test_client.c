@@ -1,5 +1,6 @@
-/* The test client for mim-presence (see presence_client.h). */
-#include "presence_client.h"
+/* The integration tests' own blocking client of mim-presence, not the peer's
+ * peer/presence_client.c: see test_client.h. */
+#include "test_client.h"
 #include "mim_buf.h"
 #include "mim_framer.h"
 

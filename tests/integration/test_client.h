@@ -1,5 +1,6 @@
-/* A test client for mim-presence: the peer side of the protocol over one blocking TCP socket,
- * with every wait bounded by poll() (never sleep-and-hope).
+/* The integration tests' own client of mim-presence (tc_*), not the peer's event-driven
+ * peer/presence_client.*: the peer side of the protocol over one blocking TCP socket, with every
+ * wait bounded by poll() (never sleep-and-hope).
  *
  * It speaks the real protocol (Noise XX, secretstream, PresenceBatch) through the same shared/
  * code the peer uses, and exposes each step separately so that hostile tests can stop half way,
@@ -9,8 +10,8 @@
  * server's verdict (tc_login, tc_read_table, tc_expect_closed) -- a positive Mim__ErrorCode
  * when the server sent an Error. After a failure tc_error() says what happened, in words fit
  * for an assertion message. */
-#ifndef MIM_TEST_PRESENCE_CLIENT_H
-#define MIM_TEST_PRESENCE_CLIENT_H
+#ifndef MIM_TEST_TEST_CLIENT_H
+#define MIM_TEST_TEST_CLIENT_H
 
 #include "mim_codec.h"
 #include "mim_crypto.h"
