@@ -1,5 +1,6 @@
 /* Runs mim-presence as a child process (see server_proc.h). */
 #include "server_proc.h"
+#include "test_client.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,16 +44,9 @@ static int sp_fail(server_proc *sp, const char *fmt, ...)
     return -1;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int remaining(uint64_t deadline)
 {
-    uint64_t now = now_ms();
+    uint64_t now = tc_now_ms();
     return now >= deadline ? 0 : (int)(deadline - now);
 }
 
@@ -138,7 +132,7 @@ static pid_t spawn(server_proc *sp, const char *const *argv, int out_fd)
 /* Reads the ready line and parses it. */
 static int await_ready(server_proc *sp)
 {
-    uint64_t deadline = now_ms() + SP_READY_TIMEOUT_MS;
+    uint64_t deadline = tc_now_ms() + SP_READY_TIMEOUT_MS;
     char line[256];
     size_t have = 0;
 
@@ -262,7 +256,7 @@ static void reaped(server_proc *sp)
 
 int sp_wait(server_proc *sp, int timeout_ms, int *status)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = tc_now_ms() + (uint64_t)timeout_ms;
 
     if (sp->pid == 0)
         return sp_fail(sp, "not running");
@@ -327,7 +321,7 @@ void sp_kill(server_proc *sp)
 int sp_run(server_proc *sp, const char *const *argv, int timeout_ms, char *out, size_t cap,
            int *status)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = tc_now_ms() + (uint64_t)timeout_ms;
     size_t have = 0;
     int pipefd[2], rc = 0;
     pid_t pid;
@@ -412,7 +406,7 @@ long sp_log_find_byte(const server_proc *sp, int byte)
 
 int sp_wait_log(const server_proc *sp, const char *needle, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = tc_now_ms() + (uint64_t)timeout_ms;
 
     for (;;) {
         struct timespec tick = {0, 5 * 1000 * 1000};

@@ -22,13 +22,6 @@
 #error "MIM_BIN must name the mim binary"
 #endif
 
-uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- one mim process ------------------------------------------------------------------------- */
 
 void mp_init(mp *p, const fixture *f, const char *name, const char *dir_name)
@@ -323,7 +316,7 @@ void mp_expect_log(const mp *p, const char *needle)
 /* Reaps the process, waiting at most timeout_ms: its wait status, or -1. */
 int mp_reap(mp *p, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms, now;
     int status;
 
     if (p->pid == 0)
@@ -331,19 +324,8 @@ int mp_reap(mp *p, int timeout_ms)
     /* Drain stdout until EOF: the process exits after its last event. */
     while (now_ms() < deadline && mp_pump(p, (int)(deadline - now_ms())) == 0)
         ;
-    for (;;) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        pid_t r = waitpid(p->pid, &status, WNOHANG);
-        if (r == p->pid)
-            break;
-        if (now_ms() >= deadline) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            p->pid = 0;
-            return -1;
-        }
-        nanosleep(&tick, NULL); /* a bounded poll for the exit */
-    }
+    now = now_ms();
+    status = pe_wait_child(p->pid, now < deadline ? (int)(deadline - now) : 0);
     p->pid = 0;
     return status;
 }
@@ -431,6 +413,19 @@ int fixture_teardown(void **state)
     return 0;
 }
 
+static const char *fixture_tag; /* mp_run_named's tag, for tagged_setup */
+
+static int tagged_setup(void **state)
+{
+    return fixture_setup(state, fixture_tag);
+}
+
+int mp_run_named(int argc, char **argv, const pe_test *tests, size_t n, const char *tag)
+{
+    fixture_tag = tag;
+    return pe_run_named(argc, argv, tests, n, tagged_setup, fixture_teardown);
+}
+
 /* ---- helpers --------------------------------------------------------------------------------- */
 
 /* Starts p; returns its ready event. */
@@ -495,7 +490,6 @@ void free_name(const pe_server *s, const char *name)
 {
     char log[PE_PATH_MAX + 32];
     int status, log_fd;
-    uint64_t deadline;
     pid_t pid;
 
     snprintf(log, sizeof(log), "%s/free-name.log", s->dir);
@@ -515,18 +509,9 @@ void free_name(const pe_server *s, const char *name)
         _exit(127);
     }
     close(log_fd);
-    deadline = now_ms() + 10000;
-    for (;;) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            break;
-        if (now_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            fail_msg("mim-presence --free-name did not exit within 10 s (see %s)", log);
-        }
-        nanosleep(&tick, NULL); /* a bounded poll for the exit */
-    }
+    status = pe_wait_child(pid, 10000);
+    if (status < 0)
+        fail_msg("mim-presence --free-name did not exit within 10 s (see %s)", log);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("mim-presence --free-name %s failed (wait status 0x%x; see %s)", name,
                  (unsigned)status, log);

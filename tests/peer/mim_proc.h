@@ -43,9 +43,6 @@ typedef struct fixture {
     mp peers[3];
 } fixture;
 
-/* CLOCK_MONOTONIC in milliseconds. */
-uint64_t now_ms(void);
-
 /* ---- one mim process ------------------------------------------------------------------------- */
 
 /* Fills p for `mim --name name`, with its data dir f->tmp/dir_name and its log
@@ -124,6 +121,9 @@ int fixture_setup(void **state, const char *tag);
 /* The cmocka teardown of fixture_setup: every process killed and cleaned up, the server stopped,
  * the directory removed. */
 int fixture_teardown(void **state);
+/* The main() of a test_json_*.c program: pe_run_named with fixture_setup(tag) and
+ * fixture_teardown around the scenario argv[1] of tests[0..n). */
+int mp_run_named(int argc, char **argv, const pe_test *tests, size_t n, const char *tag);
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 

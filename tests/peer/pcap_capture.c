@@ -53,21 +53,7 @@ static int read_stderr(capture *c, const char *needle, int timeout_ms)
 /* Waits at most timeout_ms for tcpdump's exit: its wait status, or -1 (then it is killed). */
 static int reap(capture *c, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    int status;
-    for (;;) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        pid_t r = waitpid(c->pid, &status, WNOHANG);
-        if (r == c->pid)
-            break;
-        if (now_ms() >= deadline) {
-            kill(c->pid, SIGKILL);
-            waitpid(c->pid, &status, 0);
-            c->pid = 0;
-            return -1;
-        }
-        nanosleep(&tick, NULL); /* a bounded poll for the exit */
-    }
+    int status = pe_wait_child(c->pid, timeout_ms);
     c->pid = 0;
     return status;
 }

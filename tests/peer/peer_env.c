@@ -36,11 +36,29 @@ static int fail(char *err, size_t len, const char *fmt, ...)
     return -1;
 }
 
-static uint64_t now_ms(void)
+uint64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int pe_wait_child(pid_t pid, int timeout_ms)
+{
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    int status;
+
+    for (;;) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        if (now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        nanosleep(&tick, NULL); /* a bounded poll for the exit */
+    }
 }
 
 /* ---- temporary directories ------------------------------------------------------------------- */

@@ -25,6 +25,12 @@
 #define PE_STOP_TIMEOUT_MS  10000
 #define PE_PATH_MAX         512
 
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t now_ms(void);
+/* Waits at most timeout_ms for the child pid to exit: its wait status, or -1 when the time ran
+ * out (the child is then SIGKILLed and reaped). */
+int pe_wait_child(pid_t pid, int timeout_ms);
+
 /* ---- temporary directories ------------------------------------------------------------------- */
 
 /* mkdtemp under MIM_TEST_TMP with `tag` in the name. */

@@ -30,11 +30,6 @@
 
 #include <cmocka.h>
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-chat");
-}
-
 /* Two peers see each other and talk both ways, with sent and delivered. */
 static void test_two_peers(void **state)
 {
@@ -231,17 +226,50 @@ static void chat_init(chat_msg *x, const char *sender, int type, const char *tex
     x->m.chat = &x->c;
 }
 
+/* What carol sends in one frame: an image in two pieces, a content type of a later version (42),
+ * then a text. */
+typedef struct carol_batch {
+    Mim__Chunk k0, k1;
+    chat_msg img0, img1, later, text;
+    Mim__PeerMsg *msgs[4];
+} carol_batch;
+
+static void carol_batch_init(carol_batch *cb)
+{
+    static uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static uint8_t item[MIM_MSG_ID_LEN] = {1, 2, 3};
+
+    mim__chunk__init(&cb->k0);
+    cb->k0.index = 0;
+    cb->k0.count = 2;
+    cb->k0.data.data = png;
+    cb->k0.data.len = sizeof(png);
+    cb->k0.media_type = "image/png";
+    cb->k0.file_name = "cat.png";
+    cb->k0.item.data = item;
+    cb->k0.item.len = sizeof(item);
+    cb->k1 = cb->k0;
+    cb->k1.index = 1;
+    chat_init(&cb->img0, "carol", MIM__CONTENT_TYPE__CONTENT_IMAGE, "my cat");
+    cb->img0.c.chunk = &cb->k0;
+    chat_init(&cb->img1, "carol", MIM__CONTENT_TYPE__CONTENT_IMAGE, "");
+    cb->img1.c.chunk = &cb->k1;
+    chat_init(&cb->later, "carol", 42, "");
+    chat_init(&cb->text, "carol", MIM__CONTENT_TYPE__CONTENT_TEXT, "and some text");
+    cb->msgs[0] = &cb->img0.m;
+    cb->msgs[1] = &cb->img1.m;
+    cb->msgs[2] = &cb->later.m;
+    cb->msgs[3] = &cb->text.m;
+}
+
 /* Content this version cannot show (an image in two pieces, a type of a later version) and a
  * text, in one frame from carol's own session: all acked, each shown once, listed in history. */
 static void test_unsupported_content(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *c = &f->peers[2];
-    static uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    static uint8_t item[MIM_MSG_ID_LEN] = {1, 2, 3};
-    Mim__Chunk k0 = MIM__CHUNK__INIT, k1 = MIM__CHUNK__INIT;
-    chat_msg img0, img1, later, text;
-    Mim__PeerMsg *msgs[4] = {&img0.m, &img1.m, &later.m, &text.m};
+    carol_batch cb;
+    Mim__PeerMsg **msgs = cb.msgs;
     mim_identity *alice_id, *carol_id;
     json_t *ev, *hist;
     size_t a0;
@@ -254,22 +282,7 @@ static void test_unsupported_content(void **state)
     alice_id = load_identity(a);
     carol_id = load_identity(c);
 
-    k0.index = 0;
-    k0.count = 2;
-    k0.data.data = png;
-    k0.data.len = sizeof(png);
-    k0.media_type = "image/png";
-    k0.file_name = "cat.png";
-    k0.item.data = item;
-    k0.item.len = sizeof(item);
-    k1 = k0;
-    k1.index = 1;
-    chat_init(&img0, "carol", MIM__CONTENT_TYPE__CONTENT_IMAGE, "my cat");
-    img0.c.chunk = &k0;
-    chat_init(&img1, "carol", MIM__CONTENT_TYPE__CONTENT_IMAGE, "");
-    img1.c.chunk = &k1;
-    chat_init(&later, "carol", 42, "");
-    chat_init(&text, "carol", MIM__CONTENT_TYPE__CONTENT_TEXT, "and some text");
+    carol_batch_init(&cb);
 
     a0 = a->nev;
     /* Every one acked: stored, and the session went on after the unknown types. */
@@ -333,6 +346,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-chat");
 }

@@ -20,11 +20,6 @@
 
 #include <cmocka.h>
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-commands");
-}
-
 /* Bad commands get error events, and the peer keeps answering. */
 static void test_bad_commands(void **state)
 {
@@ -133,6 +128,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-commands");
 }

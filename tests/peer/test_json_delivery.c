@@ -25,11 +25,6 @@
 
 #include <cmocka.h>
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-delivery");
-}
-
 /* Makes b a contact of a (a pins b's key), then stops b. */
 static void meet_then_part(fixture *f, mp *a, mp *b)
 {
@@ -224,6 +219,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-delivery");
 }

@@ -37,11 +37,6 @@
 
 #include <cmocka.h>
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-hostile");
-}
-
 /* 2 * nbytes random hex digits. */
 static void random_hex(char *out, size_t nbytes)
 {
@@ -237,6 +232,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-hostile");
 }

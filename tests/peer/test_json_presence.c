@@ -25,11 +25,6 @@
  * backoff_max_ms (30 s by default, and mim does not change it) + PC_SETTLE_MARGIN_MS (1 s). */
 #define GRACE_MS (30000 + 1000)
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-presence");
-}
-
 /* A second process under a registered name, with another key: error name_taken, exit 1. */
 static void test_name_taken(void **state)
 {
@@ -137,6 +132,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-presence");
 }

@@ -29,11 +29,6 @@
 
 #include <cmocka.h>
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "json-trust");
-}
-
 /* Both sides compute the same 60-digit safety number. */
 static void test_verify(void **state)
 {
@@ -267,6 +262,5 @@ static const pe_test tests[] = {
 
 int main(int argc, char **argv)
 {
-    return pe_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), setup,
-                        fixture_teardown);
+    return mp_run_named(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "json-trust");
 }
