@@ -104,13 +104,11 @@ static int store_pin_set_pending(mim_store *st, enum store_stmt which, const cha
     return store_run(st, which, "pin: set pending");
 }
 
-/* The body of a pin check, inside store_op_begin(). */
-static int store_pin_check_locked(mim_store *st, const struct pin_stmts *q, const char *name,
-                                  const uint8_t pk[32], int64_t now)
+/* Reads one pin: a contact's (select = STMT_CONTACT_SELECT, name set) or the server's
+ * (STMT_SERVER_SELECT, name NULL). 0 and *out, MIM_ENOENT, or MIM_EDB. */
+static int store_pin_get(mim_store *st, enum store_stmt which, const char *name, mim_contact *out)
 {
-    sqlite3_stmt *sel = st->stmt[q->select];
-    sqlite3_stmt *ins = st->stmt[q->insert];
-    mim_contact pin;
+    sqlite3_stmt *sel = st->stmt[which];
     int rc;
 
     if (store_bind_name(sel, name) != SQLITE_OK) {
@@ -119,7 +117,7 @@ static int store_pin_check_locked(mim_store *st, const struct pin_stmts *q, cons
     }
     switch (sqlite3_step(sel)) {
     case SQLITE_ROW:
-        rc = store_row_contact(st, sel, &pin);
+        rc = store_row_contact(st, sel, out);
         break;
     case SQLITE_DONE:
         rc = MIM_ENOENT;
@@ -129,7 +127,18 @@ static int store_pin_check_locked(mim_store *st, const struct pin_stmts *q, cons
         break;
     }
     store_reset(sel);
+    return rc;
+}
 
+/* The body of a pin check, inside store_op_begin(). */
+static int store_pin_check_locked(mim_store *st, const struct pin_stmts *q, const char *name,
+                                  const uint8_t pk[32], int64_t now)
+{
+    sqlite3_stmt *ins = st->stmt[q->insert];
+    mim_contact pin;
+    int rc;
+
+    rc = store_pin_get(st, q->select, name, &pin);
     if (rc == MIM_ENOENT) {
         if (store_bind_name(ins, name) != SQLITE_OK ||
             sqlite3_bind_blob(ins, 2, pk, 32, SQLITE_STATIC) != SQLITE_OK ||
@@ -198,32 +207,6 @@ int mim_store_pin_check(mim_store *st, const char *name, const uint8_t pk[32], i
     if (!store_is_peer(st) || !store_name_ok(name) || pk == NULL)
         return MIM_EINVAL;
     return store_pin_check(st, &contact_pin_stmts, name, pk, now);
-}
-
-/* Reads one pin: a contact's (select = STMT_CONTACT_SELECT, name set) or the server's
- * (STMT_SERVER_SELECT, name NULL). 0 and *out, MIM_ENOENT, or MIM_EDB. */
-static int store_pin_get(mim_store *st, enum store_stmt which, const char *name, mim_contact *out)
-{
-    sqlite3_stmt *sel = st->stmt[which];
-    int rc;
-
-    if (store_bind_name(sel, name) != SQLITE_OK) {
-        store_reset(sel);
-        return store_fail(st, "pin: bind");
-    }
-    switch (sqlite3_step(sel)) {
-    case SQLITE_ROW:
-        rc = store_row_contact(st, sel, out);
-        break;
-    case SQLITE_DONE:
-        rc = MIM_ENOENT;
-        break;
-    default:
-        rc = store_fail(st, "pin: select");
-        break;
-    }
-    store_reset(sel);
-    return rc;
 }
 
 int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out)
