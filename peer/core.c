@@ -18,7 +18,7 @@
 #include "mim_error.h"
 #include "mim_fs.h"
 #include "mim_log.h"
-#include "mim_store.h"
+#include "mim_store_peer.h"
 #include "presence_client.h"
 
 #include <netinet/in.h>

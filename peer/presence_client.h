@@ -35,7 +35,7 @@
 
 #include "mim_crypto.h"
 #include "mim_online_table.h"
-#include "mim_store.h"
+#include "mim_store_peer.h"
 
 #include <stdint.h>
 #include <sys/socket.h>

@@ -17,7 +17,7 @@
 #include "mim_crypto.h"
 #include "mim_codec.h"
 #include "mim_rate.h"
-#include "mim_store.h"
+#include "mim_store_registry.h"
 #include "mim_online_table.h"
 #include "out_arena.h"
 #include "presence.pb-c.h"

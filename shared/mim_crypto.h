@@ -1,4 +1,6 @@
-/* The only door to libsodium. No other file in mim includes <sodium.h>.
+/* The only door to libsodium: this one header, in front of the crypto files (mim_crypto.c,
+ * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c), which are the only files
+ * in mim that include <sodium.h>.
  *
  * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
  *  - init, randomness, constant-time compare, wiping;

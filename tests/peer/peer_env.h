@@ -13,7 +13,7 @@
 
 #include "mim_crypto.h"
 #include "mim_online_table.h"
-#include "mim_store.h"
+#include "mim_store_peer.h"
 #include "presence_client.h"
 
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * against the real mim-presence, with a `mim --json` peer (mim_proc.h) where a scripted
  * partner is handier. Each scenario is its own ctest entry (tui/<scenario>). */
 #include "mim_proc.h"
-#include "mim_store.h"
+#include "mim_store_peer.h"
 #include "peer.pb-c.h"
 #include "tmux_pane.h"
 

@@ -153,6 +153,32 @@ static void start_handshake(mim_noise *ini, mim_noise *resp, uint8_t *msg2, size
 /* ---- 1. the Noise known-answer vector ---------------------------------------------------------
  */
 
+/* Runs the vector's three handshake messages through ini and resp, each checked byte for byte:
+ * the initiator writes messages 0 and 2, the responder message 1. */
+static void kat_handshake(const noise_vector *v, mim_noise *ini, mim_noise *resp)
+{
+    uint8_t out[MIM_NOISE_MAX_MSG];
+    uint8_t pl[MIM_NOISE_MAX_MSG];
+    size_t len, plen;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        mim_noise *w = i % 2 == 0 ? ini : resp;
+        mim_noise *r = i % 2 == 0 ? resp : ini;
+
+        assert_false(mim_noise_done(w));
+        len = 0;
+        assert_int_equal(
+            mim_noise_write(w, v->payload[i].b, v->payload[i].len, out, sizeof out, &len), MIM_OK);
+        assert_int_equal(len, v->ciphertext[i].len);
+        assert_memory_equal(out, v->ciphertext[i].b, len);
+        plen = 0;
+        assert_int_equal(mim_noise_read(r, out, len, pl, sizeof pl, &plen), MIM_OK);
+        assert_int_equal(plen, v->payload[i].len);
+        assert_memory_equal(pl, v->payload[i].b, plen);
+    }
+}
+
 static void test_noise_kat(void **state)
 {
     noise_vector *v = calloc(1, sizeof *v);
@@ -160,7 +186,6 @@ static void test_noise_kat(void **state)
     mim_noise_cipher ic1, ic2, rc1, rc2;
     uint8_t out[MIM_NOISE_MAX_MSG];
     uint8_t pl[MIM_NOISE_MAX_MSG];
-    size_t len, plen;
     int i;
 
     (void)state;
@@ -176,22 +201,7 @@ static void test_noise_kat(void **state)
         MIM_OK);
     mim_noise_set_ephemeral(&resp, v->resp_ephemeral.b);
 
-    /* Handshake: the initiator writes messages 0 and 2, the responder message 1. */
-    for (i = 0; i < 3; i++) {
-        mim_noise *w = i % 2 == 0 ? &ini : &resp;
-        mim_noise *r = i % 2 == 0 ? &resp : &ini;
-
-        assert_false(mim_noise_done(w));
-        len = 0;
-        assert_int_equal(
-            mim_noise_write(w, v->payload[i].b, v->payload[i].len, out, sizeof out, &len), MIM_OK);
-        assert_int_equal(len, v->ciphertext[i].len);
-        assert_memory_equal(out, v->ciphertext[i].b, len);
-        plen = 0;
-        assert_int_equal(mim_noise_read(r, out, len, pl, sizeof pl, &plen), MIM_OK);
-        assert_int_equal(plen, v->payload[i].len);
-        assert_memory_equal(pl, v->payload[i].b, plen);
-    }
+    kat_handshake(v, &ini, &resp);
     assert_true(mim_noise_done(&ini));
     assert_true(mim_noise_done(&resp));
     assert_memory_equal(mim_noise_handshake_hash(&ini), mim_noise_handshake_hash(&resp),
@@ -451,12 +461,69 @@ static void check_peer_payload(const uint8_t *pl, size_t plen, const mim_noise *
                      MIM_OK);
 }
 
+/* Login: sign("mim-login-v1" || hh || name || port big-endian), checked byte for byte, and
+ * refused when any part of it differs. */
+static void check_login_signature(const mim_identity *a, const mim_identity *b,
+                                  const uint8_t hh[MIM_HASH_LEN])
+{
+    uint8_t sig[MIM_SIG_LEN], sig2[MIM_SIG_LEN], bad_hh[MIM_HASH_LEN];
+    uint8_t login_msg[12 + MIM_HASH_LEN + 5 + 2];
+
+    assert_int_equal(mim_login_sign(a, hh, "alice", 5, 0x1f90, sig), MIM_OK);
+    memcpy(login_msg, "mim-login-v1", 12);
+    memcpy(login_msg + 12, hh, MIM_HASH_LEN);
+    memcpy(login_msg + 12 + MIM_HASH_LEN, "alice", 5);
+    login_msg[12 + MIM_HASH_LEN + 5] = 0x1f;
+    login_msg[12 + MIM_HASH_LEN + 6] = 0x90;
+    assert_int_equal(mim_identity_sign(a, login_msg, sizeof login_msg, sig2), MIM_OK);
+    assert_memory_equal(sig, sig2, MIM_SIG_LEN);
+    assert_int_equal(mim_sign_verify(a->sign_pk, login_msg, sizeof login_msg, sig), MIM_OK);
+
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_OK);
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alicf", 5, 0x1f90, sig), MIM_ECRYPTO);
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alic", 4, 0x1f90, sig), MIM_ECRYPTO);
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f91, sig), MIM_ECRYPTO);
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x901f, sig), MIM_ECRYPTO);
+    memcpy(bad_hh, hh, MIM_HASH_LEN);
+    bad_hh[31] ^= 1;
+    assert_int_equal(mim_login_verify(a->sign_pk, bad_hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
+    assert_int_equal(mim_login_verify(b->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
+    sig[0] ^= 1;
+    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
+    /* An empty name is still a well-defined message. */
+    assert_int_equal(mim_login_sign(b, hh, NULL, 0, 1, sig), MIM_OK);
+    assert_int_equal(mim_login_verify(b->sign_pk, hh, "", 0, 1, sig), MIM_OK);
+    assert_int_equal(mim_login_verify(b->sign_pk, hh, "", 0, 256, sig), MIM_ECRYPTO);
+}
+
+/* The Split keys drive one secretstream per direction: k_tx seals, k_rx (the other side's copy)
+ * opens. */
+static void check_split_keys_drive_streams(const uint8_t k_tx[MIM_KEY_LEN],
+                                           const uint8_t k_rx[MIM_KEY_LEN])
+{
+    uint8_t header[MIM_STREAM_HEADER_LEN], ct[64], pt[64];
+    mim_stream_tx tx;
+    mim_stream_rx rx;
+    size_t mlen = 0;
+    int tag = -1;
+
+    assert_int_equal(mim_stream_tx_init(&tx, k_tx, header), MIM_OK);
+    assert_int_equal(mim_stream_rx_init(&rx, k_rx, header), MIM_OK);
+    assert_int_equal(mim_stream_tx_seal(&tx, (const uint8_t *)"hi", 2, MIM_STREAM_TAG_MESSAGE, ct),
+                     MIM_OK);
+    assert_int_equal(mim_stream_rx_open(&rx, ct, 2 + MIM_STREAM_ABYTES, pt, &mlen, &tag), MIM_OK);
+    assert_int_equal(mlen, 2);
+    assert_memory_equal(pt, "hi", 2);
+    mim_stream_tx_wipe(&tx);
+    mim_stream_rx_wipe(&rx);
+}
+
 static void test_handshake_identities_and_login(void **state)
 {
     mim_identity *a = mim_identity_generate();
     mim_identity *b = mim_identity_generate();
     uint8_t msg[MIM_NOISE_MAX_MSG], pl[MIM_NOISE_MAX_MSG], mine[MIM_KEY_LEN + MIM_SIG_LEN];
-    uint8_t sig[MIM_SIG_LEN], sig2[MIM_SIG_LEN], hh[MIM_HASH_LEN], bad_hh[MIM_HASH_LEN];
+    uint8_t sig[MIM_SIG_LEN], hh[MIM_HASH_LEN];
     uint8_t login_msg[12 + MIM_HASH_LEN + 5 + 2];
     mim_noise_cipher ic1, ic2, rc1, rc2;
     size_t len = 0, plen = 0;
@@ -509,52 +576,8 @@ static void test_handshake_identities_and_login(void **state)
     /* The handshake hash survives Split for the login signature. */
     assert_memory_equal(hh, mim_noise_handshake_hash(&ini), MIM_HASH_LEN);
 
-    /* Login: sign("mim-login-v1" || hh || name || port big-endian), checked byte for byte. */
-    assert_int_equal(mim_login_sign(a, hh, "alice", 5, 0x1f90, sig), MIM_OK);
-    memcpy(login_msg, "mim-login-v1", 12);
-    memcpy(login_msg + 12, hh, MIM_HASH_LEN);
-    memcpy(login_msg + 12 + MIM_HASH_LEN, "alice", 5);
-    login_msg[12 + MIM_HASH_LEN + 5] = 0x1f;
-    login_msg[12 + MIM_HASH_LEN + 6] = 0x90;
-    assert_int_equal(mim_identity_sign(a, login_msg, sizeof login_msg, sig2), MIM_OK);
-    assert_memory_equal(sig, sig2, MIM_SIG_LEN);
-    assert_int_equal(mim_sign_verify(a->sign_pk, login_msg, sizeof login_msg, sig), MIM_OK);
-
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_OK);
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alicf", 5, 0x1f90, sig), MIM_ECRYPTO);
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alic", 4, 0x1f90, sig), MIM_ECRYPTO);
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f91, sig), MIM_ECRYPTO);
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x901f, sig), MIM_ECRYPTO);
-    memcpy(bad_hh, hh, MIM_HASH_LEN);
-    bad_hh[31] ^= 1;
-    assert_int_equal(mim_login_verify(a->sign_pk, bad_hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
-    assert_int_equal(mim_login_verify(b->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
-    sig[0] ^= 1;
-    assert_int_equal(mim_login_verify(a->sign_pk, hh, "alice", 5, 0x1f90, sig), MIM_ECRYPTO);
-    /* An empty name is still a well-defined message. */
-    assert_int_equal(mim_login_sign(b, hh, NULL, 0, 1, sig), MIM_OK);
-    assert_int_equal(mim_login_verify(b->sign_pk, hh, "", 0, 1, sig), MIM_OK);
-    assert_int_equal(mim_login_verify(b->sign_pk, hh, "", 0, 256, sig), MIM_ECRYPTO);
-
-    /* The Split keys drive one secretstream per direction. */
-    {
-        uint8_t header[MIM_STREAM_HEADER_LEN], ct[64], pt[64];
-        mim_stream_tx tx;
-        mim_stream_rx rx;
-        size_t mlen = 0;
-        int tag = -1;
-
-        assert_int_equal(mim_stream_tx_init(&tx, ic1.k, header), MIM_OK);
-        assert_int_equal(mim_stream_rx_init(&rx, rc1.k, header), MIM_OK);
-        assert_int_equal(
-            mim_stream_tx_seal(&tx, (const uint8_t *)"hi", 2, MIM_STREAM_TAG_MESSAGE, ct), MIM_OK);
-        assert_int_equal(mim_stream_rx_open(&rx, ct, 2 + MIM_STREAM_ABYTES, pt, &mlen, &tag),
-                         MIM_OK);
-        assert_int_equal(mlen, 2);
-        assert_memory_equal(pt, "hi", 2);
-        mim_stream_tx_wipe(&tx);
-        mim_stream_rx_wipe(&rx);
-    }
+    check_login_signature(a, b, hh);
+    check_split_keys_drive_streams(ic1.k, rc1.k);
 
     mim_noise_wipe(&ini);
     mim_noise_wipe(&resp);
@@ -767,12 +790,64 @@ static void expect_refused(const char *path, int expected)
     assert_int_equal(created, 0);
 }
 
+/* Wrong size, magic, flags or reserved bytes are refused at `bad`; a well-formed copy of buf
+ * (first's key file) loads. */
+static void check_malformed_key_files(const char *bad, const uint8_t buf[80],
+                                      const mim_identity *first)
+{
+    mim_identity *second = NULL;
+    uint8_t mutated[96];
+    int created = -1;
+
+    write_file(bad, buf, 79, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    memcpy(mutated, buf, 80);
+    mutated[80] = 0;
+    write_file(bad, mutated, 81, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    write_file(bad, buf, 0, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    memcpy(mutated, buf, 80);
+    mutated[7] = '2';
+    write_file(bad, mutated, 80, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    memcpy(mutated, buf, 80);
+    mutated[8] = 1;
+    write_file(bad, mutated, 80, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    memcpy(mutated, buf, 80);
+    mutated[15] = 1;
+    write_file(bad, mutated, 80, 0600);
+    expect_refused(bad, MIM_EINVAL);
+    /* A well-formed copy loads (the test helper wrote the file correctly). */
+    write_file(bad, buf, 80, 0600);
+    assert_int_equal(mim_identity_load_or_create(bad, &second, &created), MIM_OK);
+    assert_int_equal(created, 0);
+    assert_memory_equal(first->sign_pk, second->sign_pk, MIM_KEY_LEN);
+    mim_identity_free(second);
+    second = NULL;
+}
+
+/* A symlink at the key path is refused, whether it points at a key or nowhere; and nothing is
+ * created through the dangling one. */
+static void check_symlinks_refused(const char *key, const char *link_path, const char *target,
+                                   const char *dangling)
+{
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(symlink(key, link_path), 0);
+    expect_refused(link_path, MIM_EPERM);
+    assert_int_equal(symlink(target, dangling), 0);
+    expect_refused(dangling, MIM_EPERM);
+    assert_int_equal(access(target, F_OK), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
 static void test_key_file(void **state)
 {
     char dir[] = MIM_TEST_TMP "/crypto-XXXXXX";
     char key[512], bad[512], link_path[512], dangling[512], target[512], sub[512];
     mim_identity *first = NULL, *second = NULL;
-    uint8_t buf[80], mutated[96];
+    uint8_t buf[80];
     struct stat st;
     int created = -1;
 
@@ -825,44 +900,8 @@ static void test_key_file(void **state)
     mim_identity_free(second);
     second = NULL;
 
-    /* Wrong size, magic, flags or reserved bytes. */
-    write_file(bad, buf, 79, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    memcpy(mutated, buf, 80);
-    mutated[80] = 0;
-    write_file(bad, mutated, 81, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    write_file(bad, buf, 0, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    memcpy(mutated, buf, 80);
-    mutated[7] = '2';
-    write_file(bad, mutated, 80, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    memcpy(mutated, buf, 80);
-    mutated[8] = 1;
-    write_file(bad, mutated, 80, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    memcpy(mutated, buf, 80);
-    mutated[15] = 1;
-    write_file(bad, mutated, 80, 0600);
-    expect_refused(bad, MIM_EINVAL);
-    /* A well-formed copy loads (the test helper wrote the file correctly). */
-    write_file(bad, buf, 80, 0600);
-    assert_int_equal(mim_identity_load_or_create(bad, &second, &created), MIM_OK);
-    assert_int_equal(created, 0);
-    assert_memory_equal(first->sign_pk, second->sign_pk, MIM_KEY_LEN);
-    mim_identity_free(second);
-    second = NULL;
-
-    /* A symlink at the key path is refused, whether it points at a key or nowhere; and nothing
-     * is created through the dangling one. */
-    assert_int_equal(chmod(key, 0600), 0);
-    assert_int_equal(symlink(key, link_path), 0);
-    expect_refused(link_path, MIM_EPERM);
-    assert_int_equal(symlink(target, dangling), 0);
-    expect_refused(dangling, MIM_EPERM);
-    assert_int_equal(access(target, F_OK), -1);
-    assert_int_equal(errno, ENOENT);
+    check_malformed_key_files(bad, buf, first);
+    check_symlinks_refused(key, link_path, target, dangling);
 
     /* Not a regular file; a missing directory. */
     expect_refused(dir, MIM_EINVAL);

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "mim_error.h"
-#include "mim_store.h"
+#include "mim_store_peer.h"
+#include "mim_store_registry.h"
 #include "mim_test.h"
 
 static const uint8_t key_a[32] = {0xa1, 0xa2, 0xa3, [31] = 0xaf};

@@ -1,0 +1,106 @@
+/* The peer store's schema: its migrations, kept in order, and the statement tables of its files
+ * (mim_store_contacts.c, mim_store_messages.c; a new peer table adds a migration here and its
+ * own file beside them), with the name helpers those files share. */
+#include "mim_store_peer.h"
+
+#include <string.h>
+
+#include "mim_error.h"
+#include "mim_log.h"
+#include "mim_store_priv.h"
+
+static const char *const peer_migrations[] = {
+    /* 1: contacts and their pins, the server pin, history and outbox. Keys are checked for type
+     * as well as length: length() of a TEXT value counts characters, not bytes. */
+    "CREATE TABLE contacts("
+    " name TEXT NOT NULL PRIMARY KEY,"
+    " identity_pk BLOB NOT NULL"
+    "  CHECK(typeof(identity_pk) = 'blob' AND length(identity_pk) = 32),"
+    " first_seen INTEGER NOT NULL,"
+    " verified INTEGER NOT NULL DEFAULT 0 CHECK(verified IN (0, 1)),"
+    " pending_pk BLOB"
+    "  CHECK(pending_pk IS NULL OR (typeof(pending_pk) = 'blob' AND length(pending_pk) = 32))"
+    ");"
+    /* A table of its own, with at most one row, rather than a reserved name in contacts: no
+     * user name can ever collide with the server's pin. */
+    "CREATE TABLE server_pin("
+    " id INTEGER PRIMARY KEY CHECK(id = 1),"
+    " identity_pk BLOB NOT NULL"
+    "  CHECK(typeof(identity_pk) = 'blob' AND length(identity_pk) = 32),"
+    " first_seen INTEGER NOT NULL,"
+    " pending_pk BLOB"
+    "  CHECK(pending_pk IS NULL OR (typeof(pending_pk) = 'blob' AND length(pending_pk) = 32))"
+    ");"
+    /* AUTOINCREMENT: a seq is never reused, even after the newest row is deleted, so the
+     * outbox order can never put a new message before an older one. The body is a BLOB with
+     * its explicit length: text may hold any byte, and nothing is lost to a NUL. Exactly once:
+     * (peer, id) is unique per direction, so a resend of a received message is dropped by id. */
+    "CREATE TABLE messages("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " peer TEXT NOT NULL,"
+    " id BLOB NOT NULL CHECK(typeof(id) = 'blob' AND length(id) = 16),"
+    " outgoing INTEGER NOT NULL CHECK(outgoing IN (0, 1)),"
+    " ts_ms INTEGER NOT NULL,"
+    " content_type INTEGER NOT NULL,"
+    " body BLOB NOT NULL CHECK(typeof(body) = 'blob'),"
+    " state INTEGER NOT NULL"
+    "  CHECK((outgoing = 1 AND state IN (0, 1, 2)) OR (outgoing = 0 AND state = 3)),"
+    " UNIQUE(peer, id, outgoing)"
+    ");"
+    /* The outbox: a partial index holding only the messages still to deliver, so finding them
+     * costs the same however long the history grows. Queries use it only when their WHERE
+     * repeats the index's condition word for word (see STMT_OUTBOX_*). */
+    "CREATE INDEX messages_outbox ON messages(peer, seq) WHERE outgoing = 1 AND state IN (0, 1);"
+    "CREATE INDEX messages_history ON messages(peer, seq);",
+};
+
+static const struct store_stmt_sql *const peer_stmts[] = {
+    store_tx_sql, store_savepoint_sql, store_contacts_sql, store_messages_sql, NULL,
+};
+
+const struct store_schema store_peer_schema = {
+    .kind = MIM_STORE_PEER,
+    .application_id = 0x6d696d71, /* "mimq" */
+    .migrations = peer_migrations,
+    .nmigrations = (int)ARRAY_LEN(peer_migrations),
+    .pragma = NULL,
+    .stmts = peer_stmts,
+};
+
+/* ---- names ----------------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(((mim_contact *)0)->name) == STORE_NAME_MAX + 1, "contact name size");
+_Static_assert(sizeof(((mim_message *)0)->peer) == STORE_NAME_MAX + 1, "message peer size");
+
+int store_name_ok(const char *name)
+{
+    size_t n;
+
+    if (name == NULL)
+        return 0;
+    n = strnlen(name, STORE_NAME_MAX + 1);
+    return n > 0 && n <= STORE_NAME_MAX;
+}
+
+int store_bind_name(sqlite3_stmt *stmt, const char *name)
+{
+    if (name == NULL)
+        return SQLITE_OK;
+    return sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+}
+
+/* Names are at most STORE_NAME_MAX bytes, so out is 129 bytes (mim_contact.name and
+ * mim_message.peer hold one with its NUL). */
+int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, size_t outlen)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    int n = sqlite3_column_bytes(stmt, col);
+
+    if (text == NULL || n <= 0 || (size_t)n >= outlen) {
+        mim_log_error("store %s: a stored name is empty or too long (%d bytes)", st->path, n);
+        return MIM_EDB;
+    }
+    memcpy(out, text, (size_t)n);
+    out[n] = '\0';
+    return 0;
+}

@@ -1,0 +1,97 @@
+/* The peer's part of the storage door: contacts and their pins, the server pin, the history and
+ * the outbox. Open the store with mim_store_open(path, MIM_STORE_PEER, ...); group several
+ * changes with mim_store_begin() (mim_store.h). */
+#ifndef MIM_STORE_PEER_H
+#define MIM_STORE_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mim_store.h"
+
+/* ---- pins (SSH "accept-new"): mim_store_contacts.c ------------------------------------------ */
+
+enum {
+    MIM_PIN_NEW = 0,     /* first contact: the key is now pinned */
+    MIM_PIN_MATCH = 1,   /* the pinned key */
+    MIM_PIN_CHANGED = 2, /* another key than the pinned one: recorded as pending, NOT pinned */
+};
+
+typedef struct mim_contact {
+    char name[129];
+    uint8_t identity_pk[32]; /* the pinned key */
+    int64_t first_seen;      /* seconds since the epoch */
+    int verified;            /* the user compared safety numbers */
+    int has_pending;         /* a different key was seen and awaits the user's trust */
+    uint8_t pending_pk[32];
+} mim_contact;
+
+/* Checks `pk` against the pin for `name`: MIM_PIN_NEW (pinned now), MIM_PIN_MATCH, or
+ * MIM_PIN_CHANGED (pending_pk recorded, the old pin kept), or MIM_EDB. MIM_PIN_MATCH drops a
+ * pending key: the pinned key proved itself again, so a later trust must not pin the other. */
+int mim_store_pin_check(mim_store *st, const char *name, const uint8_t pk[32], int64_t now);
+/* 0 and *out, or MIM_ENOENT. */
+int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out);
+/* The user accepts the pending key: it becomes the pin, `verified` is cleared.
+ * MIM_ENOENT when there is no contact or nothing pending. */
+int mim_store_contact_trust(mim_store *st, const char *name);
+int mim_store_contact_set_verified(mim_store *st, const char *name, int verified);
+/* Calls cb for every contact, by name; a non-zero return from cb stops (and is returned). */
+int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *arg), void *arg);
+
+/* The presence server's key: the same verdicts as mim_store_pin_check, under a reserved
+ * pin that no user name can take. MIM_PIN_CHANGED keeps the old pin until
+ * mim_store_server_pin_trust(). */
+int mim_store_server_pin_check(mim_store *st, const uint8_t pk[32], int64_t now);
+int mim_store_server_pin_trust(mim_store *st);
+/* The server's pin as a contact with an empty name: 0 and *out, or MIM_ENOENT before the first
+ * contact. */
+int mim_store_server_pin_get(mim_store *st, mim_contact *out);
+
+/* ---- history and outbox: mim_store_messages.c ------------------------------------------------ */
+
+enum mim_msg_state {
+    MIM_MSG_QUEUED = 0,    /* outgoing, stored, not yet written to a session */
+    MIM_MSG_SENT = 1,      /* outgoing, written to a session, no ack yet */
+    MIM_MSG_DELIVERED = 2, /* outgoing, acknowledged by the receiver */
+    MIM_MSG_RECEIVED = 3,  /* incoming */
+};
+
+typedef struct mim_message {
+    int64_t seq;      /* order in this store (rowid): the outbox sends by it */
+    char peer[129];   /* the other party's name */
+    uint8_t id[16];   /* random, chosen by the sender */
+    int outgoing;     /* 1: we sent it, 0: we received it */
+    int64_t ts_ms;    /* sender's timestamp */
+    int content_type; /* MIM__CONTENT_TYPE__* */
+    const char *text; /* valid during the callback only */
+    size_t text_len;  /* bytes; text[text_len] is a NUL */
+    int state;        /* enum mim_msg_state */
+} mim_message;
+
+/* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
+ * restarts. *seq (may be NULL) gets its order. MIM_EEXIST for a duplicate (peer, id). */
+int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
+                            int content_type, const char *text, size_t text_len, int64_t *seq);
+/* Moves an outgoing message to SENT or DELIVERED (never backwards: DELIVERED stays). 1 when the
+ * message moved, 0 when it was already at (or past) that state (a repeated ack: no news),
+ * MIM_ENOENT when (peer, id) is not an outgoing message, or another negative code. */
+int mim_store_message_set_state(mim_store *st, const char *peer, const uint8_t id[16], int state);
+/* Every SENT message to `peer` (to anyone when NULL) goes back to QUEUED (a session was lost
+ * before the ack; and at start-up). */
+int mim_store_outbox_requeue(mim_store *st, const char *peer);
+/* Stores an incoming message: 1 when it is new (show it), 0 when (peer, id) was already
+ * received (a resend: drop it, but still ack it), or a negative code. */
+int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
+                              int content_type, const char *text, size_t text_len);
+/* The outbox for `peer`: outgoing messages not yet DELIVERED, in seq order, at most `limit`.
+ * cb as in mim_store_contact_each; it may set the state of the message it is given. */
+int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
+                          int (*cb)(const mim_message *m, void *arg), void *arg);
+/* Names with something in the outbox, in name order. */
+int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg), void *arg);
+/* The last `limit` messages with `peer`, oldest first. */
+int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
+                           int (*cb)(const mim_message *m, void *arg), void *arg);
+
+#endif
