@@ -217,100 +217,44 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
                        e->status_text);
 }
 
-/* Protobuf wire helpers for send_table: a varint's length, and writing one. */
-static size_t varint_len(size_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, size_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* Protobuf keys (field number << 3 | wire type) of the wrapping written by send_table. */
-#define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
-#define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */
-#define KEY_CHUNK_PEERS 0x0a /* TableChunk.peers = 1, length-delimited */
-#define KEY_CHUNK_LAST  0x10 /* TableChunk.last = 2, varint */
-
-/* Sends the whole online table to s, in chunks sized by their encoded bytes so each fits one
- * frame whatever the names, addresses and status texts. Each chunk is encoded straight into s's
- * batch: a PresenceBatch element holding PresenceMsg{table: TableChunk}, whose wrapping is
- * written here around PeerInfo messages packed one by one by protobuf-c. One pass sizes the
- * chunk, a second writes it: no array of PeerInfo and no intermediate copy, so a login storm
- * (a table of up to n entries per newcomer) leaves no big transient allocations behind. */
+/* Sends the whole online table to s, in chunks that each fit one frame, encoded straight into
+ * s's batch by the codec (mim_table_chunk): one pass sizes a chunk, a second writes it, with no
+ * array of PeerInfo and no intermediate copy, so a login storm (a table of up to n entries per
+ * newcomer) leaves no big transient allocations behind. */
 static int send_table(session *s)
 {
-    presence_server *srv = s->srv;
-    /* Room for the chunk's own wrapping: batch element and oneof keys and lengths, `last`. */
-    /* CHUNK_MAX: docs/PROTOCOL.md promises at most 1024 entries per chunk. */
-    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32, CHUNK_MAX = 1024 };
-    online_entry *e = online_table_first(&srv->table);
+    online_entry *e = online_table_first(&s->srv->table);
     int rc;
 
     do {
         online_entry *first = e, *x;
+        mim_table_chunk chunk;
         Mim__PeerInfo pi;
-        size_t body = 0, chunk, msg, el, pl;
-        uint8_t *p, *end;
-        int last;
+        size_t len;
 
-        for (size_t n = 0; e != NULL && n < CHUNK_MAX; e = online_table_next(e), n++) {
-            size_t cost;
+        mim_table_chunk_init(&chunk, PRESENCE_MAX_PLAINTEXT);
+        for (; e != NULL; e = online_table_next(e)) {
             entry_info(e, &pi);
-            pl = mim__peer_info__get_packed_size(&pi);
-            cost = 1 + varint_len(pl) + pl;
-            if (body + cost > CHUNK_BYTES)
+            if (!mim_table_chunk_count(&chunk, &pi))
                 break;
-            body += cost;
         }
         if (e == first && e != NULL) { /* cannot happen: an entry is a few hundred bytes */
             mim_channel_abort(s->ch, "internal error: a table entry does not fit a frame");
             return MIM_EOVERFLOW;
         }
-        last = e == NULL;
-        chunk = body + (last ? 2 : 0); /* proto3: `last` is written only when true */
-        msg = 1 + varint_len(chunk) + chunk;
-        el = 1 + varint_len(msg) + msg;
-        if ((rc = broadcast_room(s, el)) != 0)
+        len = mim_table_chunk_len(&chunk, e == NULL);
+        if ((rc = broadcast_room(s, len)) != 0)
             return rc;
-        p = s->out.data + s->out.len;
-        end = p + el;
-        *p++ = KEY_BATCH_MSGS;
-        p = put_varint(p, msg);
-        *p++ = KEY_MSG_TABLE;
-        p = put_varint(p, chunk);
+        mim_table_chunk_start(&chunk, s->out.data + s->out.len);
         for (x = first; x != e; x = online_table_next(x)) {
             entry_info(x, &pi);
-            pl = mim__peer_info__get_packed_size(&pi);
-            /* The sizing pass reserved exactly this much; checked even so (release builds too),
-             * before a byte is written past the room. */
-            if ((size_t)(end - p) < 1 + varint_len(pl) + pl + (last ? 2 : 0))
-                break;
-            *p++ = KEY_CHUNK_PEERS;
-            p = put_varint(p, pl);
-            p += mim__peer_info__pack(&pi, p);
+            mim_table_chunk_put(&chunk, &pi);
         }
-        if (last && end - p >= 2) {
-            *p++ = KEY_CHUNK_LAST;
-            *p++ = 1;
-        }
-        if (p != end) {
+        if (mim_table_chunk_end(&chunk) != 0) {
             mim_channel_abort(s->ch, "internal error: the table chunk was sized wrong");
             return MIM_EOVERFLOW;
         }
-        s->out.len += (uint32_t)el;
+        s->out.len += (uint32_t)len;
     } while (e != NULL);
     return 0;
 }
