@@ -79,7 +79,7 @@ void presence_server_note_churn(presence_server *srv)
 
 static void on_flush(uv_check_t *h)
 {
-    broadcast_flush_all(h->data);
+    out_queue_flush_all(h->data);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

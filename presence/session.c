@@ -141,7 +141,7 @@ static void go_offline(session *s)
     del.name = (char *)mim_channel_remote_name(s->ch);
     m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
     m.del = &del;
-    broadcast_all(srv, &m, s);
+    out_queue_broadcast(srv, &m, s);
 }
 
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
@@ -166,7 +166,7 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
         m.error = &e;
         /* The Error ends the pending batch, sealed FINAL; the channel then drains, and the
          * close that follows only records the reason. */
-        if (broadcast_to(s, &m) == 0 && broadcast_flush_session(s, 1) == 0) {
+        if (out_queue_send(s, &m) == 0 && out_queue_flush(s, 1) == 0) {
             mim_channel_close(s->ch, reason);
             return;
         }
@@ -243,7 +243,7 @@ static int send_table(session *s)
             return MIM_EOVERFLOW;
         }
         len = mim_table_chunk_len(&chunk, e == NULL);
-        if ((rc = broadcast_room(s, len)) != 0)
+        if ((rc = out_queue_room(s, len)) != 0)
             return rc;
         mim_table_chunk_start(&chunk, s->out.data + s->out.len);
         for (x = first; x != e; x = online_table_next(x)) {
@@ -356,7 +356,7 @@ static void handle_login(session *s, const Mim__Login *l)
     add.peer = &pi;
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
-    broadcast_all(srv, &m, s);
+    out_queue_broadcast(srv, &m, s);
 }
 
 /* Broadcasts s's current status to everyone, the sender too (its confirmation). */
@@ -372,7 +372,7 @@ static void broadcast_status(session *s)
     up.text = (char *)s->entry->status_text;
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
-    broadcast_all(s->srv, &m, NULL);
+    out_queue_broadcast(s->srv, &m, NULL);
 }
 
 static void handle_status(session *s, const Mim__StatusSet *st)
@@ -402,7 +402,7 @@ static void handle_ping(session *s, uint64_t nonce)
     pong.nonce = nonce;
     m.body_case = MIM__PRESENCE_MSG__BODY_PONG;
     m.pong = &pong;
-    (void)broadcast_to(s, &m);
+    (void)out_queue_send(s, &m);
 }
 
 /* One decrypted message. Returns 0 to go on with the batch, -1 when the session is closing. */
@@ -481,7 +481,7 @@ static void on_closed(mim_channel *ch, const char *reason)
         mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)mim_channel_id(ch),
                      mim_channel_remote_str(ch, addr), who(s), reason);
     leave_unauth(s);
-    broadcast_forget(s);
+    out_queue_forget(s);
     go_offline(s); /* still reads the name from the channel */
     out_arena_drop(&srv->out, &s->out);
     s->ch = NULL;
@@ -529,6 +529,6 @@ void session_sweep(session *s, uint64_t now)
         m.body_case = MIM__PRESENCE_MSG__BODY_PING;
         m.ping = &ping;
         s->last_ping = (uint32_t)now;
-        (void)broadcast_to(s, &m);
+        (void)out_queue_send(s, &m);
     }
 }
