@@ -259,84 +259,110 @@ static int send_table(session *s)
     return 0;
 }
 
-static void handle_login(session *s, const Mim__Login *l)
+/* The Login, step 1: checks it against what the handshake proved (set once the channel is
+ * open, until the Login drops it): the same name, the same keys, and a login signature over the
+ * handshake hash. 0, or -1 once s is refused. */
+static int login_verify(session *s, const Mim__Login *l)
 {
-    presence_server *srv = s->srv;
-    online_entry *old, *e = &s->slot;
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
-    Mim__PeerInfo pi;
-    int rc, claim, replacing;
-    char addr[MIM_ADDR_STRLEN];
-    size_t name_len = strlen(l->name);
-    /* What the handshake proved: all set once the channel is open, until the Login drops it. */
     const uint8_t *identity_pk = mim_channel_remote_identity(s->ch);
     const uint8_t *static_sig = mim_channel_remote_static_sig(s->ch);
     const uint8_t *hh = mim_channel_handshake_hash(s->ch);
 
     if (identity_pk == NULL || static_sig == NULL || hh == NULL) { /* dropped: cannot happen */
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "internal error: no handshake proof");
-        return;
+        return -1;
     }
     if (strcmp(l->name, mim_channel_remote_name(s->ch)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "login name differs from handshake");
-        return;
+        return -1;
     }
     if (!mim_equal_ct(l->identity_pk.data, identity_pk, MIM_KEY_LEN) ||
         !mim_equal_ct(l->static_sig.data, static_sig, MIM_SIG_LEN) ||
-        mim_login_verify(identity_pk, hh, l->name, name_len, (uint16_t)l->listen_port,
+        mim_login_verify(identity_pk, hh, l->name, strlen(l->name), (uint16_t)l->listen_port,
                          l->login_sig.data) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_BAD_SIGNATURE, "login signature does not verify");
-        return;
+        return -1;
     }
-    old = online_table_find_name(&srv->table, l->name);
-    replacing = old != NULL;
-    if (!replacing && online_table_count(&srv->table) >= srv->cfg.max_peers) {
+    return 0;
+}
+
+/* Step 2: a place online (*old: the entry of the same name this login replaces, or NULL) and
+ * the name for the proven key in the registry. Returns the registry's verdict
+ * (MIM_NAME_REGISTERED or MIM_NAME_SAME_KEY), or -1 once s is refused. */
+static int login_claim(session *s, const Mim__Login *l, online_entry **old)
+{
+    presence_server *srv = s->srv;
+    int claim;
+
+    *old = online_table_find_name(&srv->table, l->name);
+    if (*old == NULL && online_table_count(&srv->table) >= srv->cfg.max_peers) {
         session_fail(s, MIM__ERROR_CODE__ERROR_SERVER_FULL, "server full (%u peers online)",
                      (unsigned)srv->cfg.max_peers);
-        return;
+        return -1;
     }
-    claim = mim_store_name_claim(srv->store, l->name, identity_pk, (int64_t)time(NULL));
+    claim = mim_store_name_claim(srv->store, l->name, mim_channel_remote_identity(s->ch),
+                                 (int64_t)time(NULL));
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
-        return;
+        return -1;
     }
     if (claim < 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "registry unavailable");
-        return;
+        return -1;
     }
-    if (replacing) {
-        /* Usually the same key again: a reconnect after a network flap. The old session goes
-         * quietly and others get an add that replaces the entry. A different key means an
-         * admin released the name (--free-name) while its old owner was online. */
-        session *prev = old->session;
-        int same_key = mim_equal_ct(old->identity_pk, identity_pk, MIM_KEY_LEN);
-        online_table_remove(&srv->table, old);
-        prev->entry = NULL;
-        if (same_key)
-            session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
-                         mim_channel_remote_str(s->ch, addr));
-        else
-            session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
-                         "the name was released by the administrator and taken by another key");
-    }
+    return claim;
+}
 
-    /* The entry lives in the session; its name is the channel's copy (the Login's is the same,
-     * checked above), valid as long as the session. */
+/* Step 3, when the name is online already: usually the same key again, a reconnect after a
+ * network flap. The old session goes quietly and others get an add that replaces the entry. A
+ * different key means an admin released the name (--free-name) while its old owner was online. */
+static void login_replace(session *s, online_entry *old)
+{
+    session *prev = old->session;
+    int same_key = mim_equal_ct(old->identity_pk, mim_channel_remote_identity(s->ch), MIM_KEY_LEN);
+    char addr[MIM_ADDR_STRLEN];
+
+    online_table_remove(&s->srv->table, old);
+    prev->entry = NULL;
+    if (same_key)
+        session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
+                     mim_channel_remote_str(s->ch, addr));
+    else
+        session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
+                     "the name was released by the administrator and taken by another key");
+}
+
+/* Step 4: s's own entry into the online table. The entry lives in the session; its name is the
+ * channel's copy (the Login's is the same, checked by login_verify), valid as long as the
+ * session. 0, or -1 once s is refused. */
+static int login_link(session *s, const Mim__Login *l)
+{
+    online_entry *e = &s->slot;
+    int rc;
+
     memset(e, 0, sizeof(*e));
     e->name = mim_channel_remote_name(s->ch);
-    memcpy(e->identity_pk, identity_pk, MIM_KEY_LEN);
+    memcpy(e->identity_pk, mim_channel_remote_identity(s->ch), MIM_KEY_LEN);
     e->addr_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), e->addr);
     e->port = (uint16_t)l->listen_port;
     e->status = MIM__STATUS__STATUS_AVAILABLE;
     e->session = s;
-    if ((rc = online_table_link(&srv->table, e)) != 0) {
+    if ((rc = online_table_link(&s->srv->table, e)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "cannot add to table: %s",
                      mim_strerror(rc));
-        return;
+        return -1;
     }
     s->entry = e;
+    return 0;
+}
+
+/* Step 5: s is online, under the logged-in caps and keepalive. */
+static void login_online(session *s, int replacing, int claim)
+{
+    presence_server *srv = s->srv;
+    char addr[MIM_ADDR_STRLEN];
+
     s->state = SESSION_ONLINE;
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
@@ -344,19 +370,37 @@ static void handle_login(session *s, const Mim__Login *l)
     leave_unauth(s);
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
-                 (unsigned long long)mim_channel_id(s->ch), e->name,
-                 mim_channel_remote_str(s->ch, addr), (unsigned)e->port,
+                 (unsigned long long)mim_channel_id(s->ch), s->entry->name,
+                 mim_channel_remote_str(s->ch, addr), (unsigned)s->entry->port,
                  replacing                      ? "replaces its old session"
                  : claim == MIM_NAME_REGISTERED ? "name registered"
                                                 : "known name");
+}
 
+/* A Login: verified, claimed, linked in, then the newcomer gets the table and everyone else a
+ * PeerAdd for it. */
+static void handle_login(session *s, const Mim__Login *l)
+{
+    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
+    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
+    Mim__PeerInfo pi;
+    online_entry *old;
+    int claim;
+
+    if (login_verify(s, l) != 0 || (claim = login_claim(s, l, &old)) < 0)
+        return;
+    if (old != NULL)
+        login_replace(s, old);
+    if (login_link(s, l) != 0)
+        return;
+    login_online(s, old != NULL, claim);
     if (send_table(s) != 0)
         return;
-    entry_info(e, &pi);
+    entry_info(s->entry, &pi);
     add.peer = &pi;
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
-    out_queue_broadcast(srv, &m, s);
+    out_queue_broadcast(s->srv, &m, s);
 }
 
 /* Broadcasts s's current status to everyone, the sender too (its confirmation). */
