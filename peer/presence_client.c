@@ -579,7 +579,7 @@ static void on_settle(uv_timer_t *t)
 
     /* Whoever did not come back within the grace is gone. */
     for (e = online_table_first(&pc->table); e != NULL; e = next) {
-        char name[ONLINE_NAME_MAX + 1];
+        char name[MIM_NAME_MAX_BYTES + 1];
         next = online_table_next(e);
         if (e->session != UNCONFIRMED)
             continue;

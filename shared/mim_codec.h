@@ -12,12 +12,11 @@
 #include "peer.pb-c.h"
 #include "presence.pb-c.h"
 #include "mim_buf.h"
+#include "mim_limits.h" /* MIM_NAME_MAX_CHARS, MIM_NAME_MAX_BYTES */
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define MIM_NAME_MAX_CHARS   32  /* characters (code points) in a name */
-#define MIM_NAME_MAX_BYTES   128 /* 32 characters of at most 4 bytes */
 #define MIM_STATUS_TEXT_MAX  128 /* bytes of UTF-8 */
 #define MIM_ERROR_TEXT_MAX   256 /* bytes of UTF-8 */
 #define MIM_PROTOCOL_VERSION 1
