@@ -13,6 +13,7 @@
  * received is kept apart until its last chunk, then converged into it. */
 #include "presence_client.h"
 #include "mim_channel.h"
+#include "mim_clock.h"
 #include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PC_DEFAULT_PING_MS     30000
 #define PC_DEFAULT_BACKOFF_MIN 500
@@ -387,7 +387,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
 {
     char fp[MIM_FINGERPRINT_LEN], old_fp[MIM_FINGERPRINT_LEN];
     uint8_t old[MIM_KEY_LEN];
-    int verdict = mim_store_server_pin_check(pc->store, pk, (int64_t)time(NULL));
+    int verdict = mim_store_server_pin_check(pc->store, pk, mim_clock_wall_s());
     int have_old = 0;
 
     mim_fingerprint(pk, fp);

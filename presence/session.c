@@ -10,6 +10,7 @@
  * and the handshake deadline runs on (the channel's until on_open, then the sweep's, which
  * sends Error{TIMEOUT}). Any bad input closes only this connection, with a logged reason. */
 #include "server.h"
+#include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
                             const char *name, const char **reason);
@@ -301,7 +301,7 @@ static int login_claim(session *s, const Mim__Login *l, online_entry **old)
         return -1;
     }
     claim = mim_store_name_claim(srv->store, l->name, mim_channel_remote_identity(s->ch),
-                                 (int64_t)time(NULL));
+                                 mim_clock_wall_s());
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
