@@ -763,11 +763,9 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         handle_status(pc, m->status);
         break;
     case MIM__PRESENCE_MSG__BODY_PING: {
-        Mim__PresenceMsg r = MIM__PRESENCE_MSG__INIT;
-        Mim__Pong pong = MIM__PONG__INIT;
-        pong.nonce = m->ping->nonce;
-        r.body_case = MIM__PRESENCE_MSG__BODY_PONG;
-        r.pong = &pong;
+        Mim__PresenceMsg r;
+        Mim__Pong pong;
+        mim_presence_pong_init(&r, &pong, m->ping->nonce);
         (void)send_one(pc, &r, 0);
         break;
     }

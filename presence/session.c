@@ -441,11 +441,10 @@ static void handle_status(session *s, const Mim__StatusSet *st)
 
 static void handle_ping(session *s, uint64_t nonce)
 {
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__Pong pong = MIM__PONG__INIT;
-    pong.nonce = nonce;
-    m.body_case = MIM__PRESENCE_MSG__BODY_PONG;
-    m.pong = &pong;
+    Mim__PresenceMsg m;
+    Mim__Pong pong;
+
+    mim_presence_pong_init(&m, &pong, nonce);
     (void)out_queue_send(s, &m);
 }
 

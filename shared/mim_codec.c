@@ -402,6 +402,15 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
     info->status_text = (char *)(status_text != NULL ? status_text : "");
 }
 
+void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce)
+{
+    mim__presence_msg__init(m);
+    mim__pong__init(pong);
+    pong->nonce = nonce;
+    m->body_case = MIM__PRESENCE_MSG__BODY_PONG;
+    m->pong = pong;
+}
+
 /* Protobuf keys (field number << 3 | wire type) of a table chunk's wrapping. */
 #define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
 #define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */

@@ -83,6 +83,9 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
                         uint16_t port, const uint8_t identity_pk[32], int status,
                         const char *status_text);
 
+/* Makes m a Pong answering a Ping's nonce; its body is `pong`, the caller's: no allocation. */
+void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce);
+
 /* ---- the online table, as a newcomer gets it ---- */
 
 #define MIM_TABLE_CHUNK_MAX_PEERS 1024 /* docs/PROTOCOL.md: at most this many entries a chunk */
