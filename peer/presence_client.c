@@ -13,6 +13,7 @@
  * received is kept apart until its last chunk, then converged into it. */
 #include "presence_client.h"
 #include "mim_channel.h"
+#include "mim_clock.h"
 #include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PC_DEFAULT_PING_MS     30000
 #define PC_DEFAULT_BACKOFF_MIN 500
@@ -387,7 +387,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
 {
     char fp[MIM_FINGERPRINT_LEN], old_fp[MIM_FINGERPRINT_LEN];
     uint8_t old[MIM_KEY_LEN];
-    int verdict = mim_store_server_pin_check(pc->store, pk, (int64_t)time(NULL));
+    int verdict = mim_store_server_pin_check(pc->store, pk, mim_clock_wall_s());
     int have_old = 0;
 
     mim_fingerprint(pk, fp);
@@ -579,7 +579,7 @@ static void on_settle(uv_timer_t *t)
 
     /* Whoever did not come back within the grace is gone. */
     for (e = online_table_first(&pc->table); e != NULL; e = next) {
-        char name[ONLINE_NAME_MAX + 1];
+        char name[MIM_NAME_MAX_BYTES + 1];
         next = online_table_next(e);
         if (e->session != UNCONFIRMED)
             continue;
@@ -763,11 +763,9 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         handle_status(pc, m->status);
         break;
     case MIM__PRESENCE_MSG__BODY_PING: {
-        Mim__PresenceMsg r = MIM__PRESENCE_MSG__INIT;
-        Mim__Pong pong = MIM__PONG__INIT;
-        pong.nonce = m->ping->nonce;
-        r.body_case = MIM__PRESENCE_MSG__BODY_PONG;
-        r.pong = &pong;
+        Mim__PresenceMsg r;
+        Mim__Pong pong;
+        mim_presence_pong_init(&r, &pong, m->ping->nonce);
         (void)send_one(pc, &r, 0);
         break;
     }

@@ -1,6 +1,6 @@
 /* Where the presence server's output of one loop turn lives.
  *
- * Each session's batch for the current turn (session.out, see broadcast.c) is carved from this
+ * Each session's batch for the current turn (session.out, see out_queue.c) is carved from this
  * arena rather than malloc'd one by one. A login storm queues megabytes of batches for thousands
  * of peers in a turn and frees them all at its end; from malloc they would interleave with the
  * long-lived per-peer allocations made in the same turns, and the holes they leave between those

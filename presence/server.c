@@ -79,7 +79,7 @@ void presence_server_note_churn(presence_server *srv)
 
 static void on_flush(uv_check_t *h)
 {
-    broadcast_flush_all(h->data);
+    out_queue_flush_all(h->data);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -196,17 +196,13 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
 #endif
     /* Handles first: whatever fails below, presence_server_stop() can then close them all. */
     uv_timer_init(loop, &srv->sweep);
-    srv->sweep.data = srv;
     uv_timer_init(loop, &srv->trim);
-    srv->trim.data = srv;
     uv_check_init(loop, &srv->flush_check);
-    srv->flush_check.data = srv;
     uv_idle_init(loop, &srv->flush_wake);
-    srv->flush_wake.data = srv;
     uv_signal_init(loop, &srv->sig_int);
-    srv->sig_int.data = srv;
     uv_signal_init(loop, &srv->sig_term);
-    srv->sig_term.data = srv;
+    srv->sweep.data = srv->trim.data = srv->flush_check.data = srv;
+    srv->flush_wake.data = srv->sig_int.data = srv->sig_term.data = srv;
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
         (rc = admission_init(&srv->admit, &cfg->admit)) != 0 ||

@@ -6,8 +6,8 @@
  * connection stands on a mim_channel (shared/mim_channel.h: the Noise handshake, the
  * secretstream transport and the per-connection deadlines).
  * Files: server.c (lifecycle, accept), session.c (one connection's state machine),
- * broadcast.c (queueing and coalescing output), out_arena.c (where a turn's output lives),
- * discovery.c (UDP probe), online_table.c. */
+ * out_queue.c (the output queue: queueing and coalescing output), out_arena.c (where a
+ * turn's output lives), discovery.c (UDP probe), online_table.c. */
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
@@ -150,24 +150,24 @@ void session_sweep(session *s, uint64_t now);
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* broadcast.c */
+/* out_queue.c: the output queue */
 /* Queues one message for s; it goes out, coalesced with others, at the end of this loop turn.
  * 0, or a negative code after which s is being closed. */
-int broadcast_to(session *s, const Mim__PresenceMsg *m);
+int out_queue_send(session *s, const Mim__PresenceMsg *m);
 /* Makes room for len more bytes in s's batch (sealing what is queued first when they would not
  * fit one frame) and queues s for the end-of-turn flush: the caller then appends exactly one
  * encoded batch element of at most len bytes to s->out, with no call in between. 0, or a
  * negative code after which s is being closed. */
-int broadcast_room(session *s, size_t len);
+int out_queue_room(session *s, size_t len);
 /* Encodes m once and queues it for every online session except `except` (may be NULL). */
-void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except);
+void out_queue_broadcast(presence_server *srv, const Mim__PresenceMsg *m, const session *except);
 /* Seals and writes everything queued for s now, as one frame; final = 1 seals it with
  * TAG_FINAL (the channel then drains). 0, or a negative code after which s is being closed. */
-int broadcast_flush_session(session *s, int final);
+int out_queue_flush(session *s, int final);
 /* Flushes every session with queued output (the end-of-turn check handle). */
-void broadcast_flush_all(presence_server *srv);
+void out_queue_flush_all(presence_server *srv);
 /* Removes s from the flush list (before it is freed). */
-void broadcast_forget(session *s);
+void out_queue_forget(session *s);
 
 /* discovery.c */
 int discovery_start(presence_server *srv);

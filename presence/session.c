@@ -10,6 +10,7 @@
  * and the handshake deadline runs on (the channel's until on_open, then the sweep's, which
  * sends Error{TIMEOUT}). Any bad input closes only this connection, with a logged reason. */
 #include "server.h"
+#include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
                             const char *name, const char **reason);
@@ -141,7 +141,7 @@ static void go_offline(session *s)
     del.name = (char *)mim_channel_remote_name(s->ch);
     m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
     m.del = &del;
-    broadcast_all(srv, &m, s);
+    out_queue_broadcast(srv, &m, s);
 }
 
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
@@ -166,7 +166,7 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
         m.error = &e;
         /* The Error ends the pending batch, sealed FINAL; the channel then drains, and the
          * close that follows only records the reason. */
-        if (broadcast_to(s, &m) == 0 && broadcast_flush_session(s, 1) == 0) {
+        if (out_queue_send(s, &m) == 0 && out_queue_flush(s, 1) == 0) {
             mim_channel_close(s->ch, reason);
             return;
         }
@@ -217,182 +217,152 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
                        e->status_text);
 }
 
-/* Protobuf wire helpers for send_table: a varint's length, and writing one. */
-static size_t varint_len(size_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, size_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* Protobuf keys (field number << 3 | wire type) of the wrapping written by send_table. */
-#define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
-#define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */
-#define KEY_CHUNK_PEERS 0x0a /* TableChunk.peers = 1, length-delimited */
-#define KEY_CHUNK_LAST  0x10 /* TableChunk.last = 2, varint */
-
-/* Sends the whole online table to s, in chunks sized by their encoded bytes so each fits one
- * frame whatever the names, addresses and status texts. Each chunk is encoded straight into s's
- * batch: a PresenceBatch element holding PresenceMsg{table: TableChunk}, whose wrapping is
- * written here around PeerInfo messages packed one by one by protobuf-c. One pass sizes the
- * chunk, a second writes it: no array of PeerInfo and no intermediate copy, so a login storm
- * (a table of up to n entries per newcomer) leaves no big transient allocations behind. */
+/* Sends the whole online table to s, in chunks that each fit one frame, encoded straight into
+ * s's batch by the codec (mim_table_chunk): one pass sizes a chunk, a second writes it, with no
+ * array of PeerInfo and no intermediate copy, so a login storm (a table of up to n entries per
+ * newcomer) leaves no big transient allocations behind. */
 static int send_table(session *s)
 {
-    presence_server *srv = s->srv;
-    /* Room for the chunk's own wrapping: batch element and oneof keys and lengths, `last`. */
-    /* CHUNK_MAX: docs/PROTOCOL.md promises at most 1024 entries per chunk. */
-    enum { CHUNK_BYTES = PRESENCE_MAX_PLAINTEXT - 32, CHUNK_MAX = 1024 };
-    online_entry *e = online_table_first(&srv->table);
+    online_entry *e = online_table_first(&s->srv->table);
     int rc;
 
     do {
         online_entry *first = e, *x;
+        mim_table_chunk chunk;
         Mim__PeerInfo pi;
-        size_t body = 0, chunk, msg, el, pl;
-        uint8_t *p, *end;
-        int last;
+        size_t len;
 
-        for (size_t n = 0; e != NULL && n < CHUNK_MAX; e = online_table_next(e), n++) {
-            size_t cost;
+        mim_table_chunk_init(&chunk, PRESENCE_MAX_PLAINTEXT);
+        for (; e != NULL; e = online_table_next(e)) {
             entry_info(e, &pi);
-            pl = mim__peer_info__get_packed_size(&pi);
-            cost = 1 + varint_len(pl) + pl;
-            if (body + cost > CHUNK_BYTES)
+            if (!mim_table_chunk_count(&chunk, &pi))
                 break;
-            body += cost;
         }
         if (e == first && e != NULL) { /* cannot happen: an entry is a few hundred bytes */
             mim_channel_abort(s->ch, "internal error: a table entry does not fit a frame");
             return MIM_EOVERFLOW;
         }
-        last = e == NULL;
-        chunk = body + (last ? 2 : 0); /* proto3: `last` is written only when true */
-        msg = 1 + varint_len(chunk) + chunk;
-        el = 1 + varint_len(msg) + msg;
-        if ((rc = broadcast_room(s, el)) != 0)
+        len = mim_table_chunk_len(&chunk, e == NULL);
+        if ((rc = out_queue_room(s, len)) != 0)
             return rc;
-        p = s->out.data + s->out.len;
-        end = p + el;
-        *p++ = KEY_BATCH_MSGS;
-        p = put_varint(p, msg);
-        *p++ = KEY_MSG_TABLE;
-        p = put_varint(p, chunk);
+        mim_table_chunk_start(&chunk, s->out.data + s->out.len);
         for (x = first; x != e; x = online_table_next(x)) {
             entry_info(x, &pi);
-            pl = mim__peer_info__get_packed_size(&pi);
-            /* The sizing pass reserved exactly this much; checked even so (release builds too),
-             * before a byte is written past the room. */
-            if ((size_t)(end - p) < 1 + varint_len(pl) + pl + (last ? 2 : 0))
-                break;
-            *p++ = KEY_CHUNK_PEERS;
-            p = put_varint(p, pl);
-            p += mim__peer_info__pack(&pi, p);
+            mim_table_chunk_put(&chunk, &pi);
         }
-        if (last && end - p >= 2) {
-            *p++ = KEY_CHUNK_LAST;
-            *p++ = 1;
-        }
-        if (p != end) {
+        if (mim_table_chunk_end(&chunk) != 0) {
             mim_channel_abort(s->ch, "internal error: the table chunk was sized wrong");
             return MIM_EOVERFLOW;
         }
-        s->out.len += (uint32_t)el;
+        s->out.len += (uint32_t)len;
     } while (e != NULL);
     return 0;
 }
 
-static void handle_login(session *s, const Mim__Login *l)
+/* The Login, step 1: checks it against what the handshake proved (set once the channel is
+ * open, until the Login drops it): the same name, the same keys, and a login signature over the
+ * handshake hash. 0, or -1 once s is refused. */
+static int login_verify(session *s, const Mim__Login *l)
 {
-    presence_server *srv = s->srv;
-    online_entry *old, *e = &s->slot;
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
-    Mim__PeerInfo pi;
-    int rc, claim, replacing;
-    char addr[MIM_ADDR_STRLEN];
-    size_t name_len = strlen(l->name);
-    /* What the handshake proved: all set once the channel is open, until the Login drops it. */
     const uint8_t *identity_pk = mim_channel_remote_identity(s->ch);
     const uint8_t *static_sig = mim_channel_remote_static_sig(s->ch);
     const uint8_t *hh = mim_channel_handshake_hash(s->ch);
 
     if (identity_pk == NULL || static_sig == NULL || hh == NULL) { /* dropped: cannot happen */
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "internal error: no handshake proof");
-        return;
+        return -1;
     }
     if (strcmp(l->name, mim_channel_remote_name(s->ch)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "login name differs from handshake");
-        return;
+        return -1;
     }
     if (!mim_equal_ct(l->identity_pk.data, identity_pk, MIM_KEY_LEN) ||
         !mim_equal_ct(l->static_sig.data, static_sig, MIM_SIG_LEN) ||
-        mim_login_verify(identity_pk, hh, l->name, name_len, (uint16_t)l->listen_port,
+        mim_login_verify(identity_pk, hh, l->name, strlen(l->name), (uint16_t)l->listen_port,
                          l->login_sig.data) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_BAD_SIGNATURE, "login signature does not verify");
-        return;
+        return -1;
     }
-    old = online_table_find_name(&srv->table, l->name);
-    replacing = old != NULL;
-    if (!replacing && online_table_count(&srv->table) >= srv->cfg.max_peers) {
+    return 0;
+}
+
+/* Step 2: a place online (*old: the entry of the same name this login replaces, or NULL) and
+ * the name for the proven key in the registry. Returns the registry's verdict
+ * (MIM_NAME_REGISTERED or MIM_NAME_SAME_KEY), or -1 once s is refused. */
+static int login_claim(session *s, const Mim__Login *l, online_entry **old)
+{
+    presence_server *srv = s->srv;
+    int claim;
+
+    *old = online_table_find_name(&srv->table, l->name);
+    if (*old == NULL && online_table_count(&srv->table) >= srv->cfg.max_peers) {
         session_fail(s, MIM__ERROR_CODE__ERROR_SERVER_FULL, "server full (%u peers online)",
                      (unsigned)srv->cfg.max_peers);
-        return;
+        return -1;
     }
-    claim = mim_store_name_claim(srv->store, l->name, identity_pk, (int64_t)time(NULL));
+    claim = mim_store_name_claim(srv->store, l->name, mim_channel_remote_identity(s->ch),
+                                 mim_clock_wall_s());
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
-        return;
+        return -1;
     }
     if (claim < 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "registry unavailable");
-        return;
+        return -1;
     }
-    if (replacing) {
-        /* Usually the same key again: a reconnect after a network flap. The old session goes
-         * quietly and others get an add that replaces the entry. A different key means an
-         * admin released the name (--free-name) while its old owner was online. */
-        session *prev = old->session;
-        int same_key = mim_equal_ct(old->identity_pk, identity_pk, MIM_KEY_LEN);
-        online_table_remove(&srv->table, old);
-        prev->entry = NULL;
-        if (same_key)
-            session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
-                         mim_channel_remote_str(s->ch, addr));
-        else
-            session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
-                         "the name was released by the administrator and taken by another key");
-    }
+    return claim;
+}
 
-    /* The entry lives in the session; its name is the channel's copy (the Login's is the same,
-     * checked above), valid as long as the session. */
+/* Step 3, when the name is online already: usually the same key again, a reconnect after a
+ * network flap. The old session goes quietly and others get an add that replaces the entry. A
+ * different key means an admin released the name (--free-name) while its old owner was online. */
+static void login_replace(session *s, online_entry *old)
+{
+    session *prev = old->session;
+    int same_key = mim_equal_ct(old->identity_pk, mim_channel_remote_identity(s->ch), MIM_KEY_LEN);
+    char addr[MIM_ADDR_STRLEN];
+
+    online_table_remove(&s->srv->table, old);
+    prev->entry = NULL;
+    if (same_key)
+        session_fail(prev, MIM__ERROR_CODE__ERROR_REPLACED, "replaced by a new login from %s",
+                     mim_channel_remote_str(s->ch, addr));
+    else
+        session_fail(prev, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
+                     "the name was released by the administrator and taken by another key");
+}
+
+/* Step 4: s's own entry into the online table. The entry lives in the session; its name is the
+ * channel's copy (the Login's is the same, checked by login_verify), valid as long as the
+ * session. 0, or -1 once s is refused. */
+static int login_link(session *s, const Mim__Login *l)
+{
+    online_entry *e = &s->slot;
+    int rc;
+
     memset(e, 0, sizeof(*e));
     e->name = mim_channel_remote_name(s->ch);
-    memcpy(e->identity_pk, identity_pk, MIM_KEY_LEN);
+    memcpy(e->identity_pk, mim_channel_remote_identity(s->ch), MIM_KEY_LEN);
     e->addr_len = (uint8_t)mim_addr_raw(mim_channel_remote_addr(s->ch), e->addr);
     e->port = (uint16_t)l->listen_port;
     e->status = MIM__STATUS__STATUS_AVAILABLE;
     e->session = s;
-    if ((rc = online_table_link(&srv->table, e)) != 0) {
+    if ((rc = online_table_link(&s->srv->table, e)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "cannot add to table: %s",
                      mim_strerror(rc));
-        return;
+        return -1;
     }
     s->entry = e;
+    return 0;
+}
+
+/* Step 5: s is online, under the logged-in caps and keepalive. */
+static void login_online(session *s, int replacing, int claim)
+{
+    presence_server *srv = s->srv;
+    char addr[MIM_ADDR_STRLEN];
+
     s->state = SESSION_ONLINE;
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
@@ -400,19 +370,37 @@ static void handle_login(session *s, const Mim__Login *l)
     leave_unauth(s);
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
-                 (unsigned long long)mim_channel_id(s->ch), e->name,
-                 mim_channel_remote_str(s->ch, addr), (unsigned)e->port,
+                 (unsigned long long)mim_channel_id(s->ch), s->entry->name,
+                 mim_channel_remote_str(s->ch, addr), (unsigned)s->entry->port,
                  replacing                      ? "replaces its old session"
                  : claim == MIM_NAME_REGISTERED ? "name registered"
                                                 : "known name");
+}
 
+/* A Login: verified, claimed, linked in, then the newcomer gets the table and everyone else a
+ * PeerAdd for it. */
+static void handle_login(session *s, const Mim__Login *l)
+{
+    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
+    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
+    Mim__PeerInfo pi;
+    online_entry *old;
+    int claim;
+
+    if (login_verify(s, l) != 0 || (claim = login_claim(s, l, &old)) < 0)
+        return;
+    if (old != NULL)
+        login_replace(s, old);
+    if (login_link(s, l) != 0)
+        return;
+    login_online(s, old != NULL, claim);
     if (send_table(s) != 0)
         return;
-    entry_info(e, &pi);
+    entry_info(s->entry, &pi);
     add.peer = &pi;
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
-    broadcast_all(srv, &m, s);
+    out_queue_broadcast(s->srv, &m, s);
 }
 
 /* Broadcasts s's current status to everyone, the sender too (its confirmation). */
@@ -428,7 +416,7 @@ static void broadcast_status(session *s)
     up.text = (char *)s->entry->status_text;
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
-    broadcast_all(s->srv, &m, NULL);
+    out_queue_broadcast(s->srv, &m, NULL);
 }
 
 static void handle_status(session *s, const Mim__StatusSet *st)
@@ -453,12 +441,11 @@ static void handle_status(session *s, const Mim__StatusSet *st)
 
 static void handle_ping(session *s, uint64_t nonce)
 {
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__Pong pong = MIM__PONG__INIT;
-    pong.nonce = nonce;
-    m.body_case = MIM__PRESENCE_MSG__BODY_PONG;
-    m.pong = &pong;
-    (void)broadcast_to(s, &m);
+    Mim__PresenceMsg m;
+    Mim__Pong pong;
+
+    mim_presence_pong_init(&m, &pong, nonce);
+    (void)out_queue_send(s, &m);
 }
 
 /* One decrypted message. Returns 0 to go on with the batch, -1 when the session is closing. */
@@ -537,7 +524,7 @@ static void on_closed(mim_channel *ch, const char *reason)
         mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)mim_channel_id(ch),
                      mim_channel_remote_str(ch, addr), who(s), reason);
     leave_unauth(s);
-    broadcast_forget(s);
+    out_queue_forget(s);
     go_offline(s); /* still reads the name from the channel */
     out_arena_drop(&srv->out, &s->out);
     s->ch = NULL;
@@ -585,6 +572,6 @@ void session_sweep(session *s, uint64_t now)
         m.body_case = MIM__PRESENCE_MSG__BODY_PING;
         m.ping = &ping;
         s->last_ping = (uint32_t)now;
-        (void)broadcast_to(s, &m);
+        (void)out_queue_send(s, &m);
     }
 }

@@ -402,6 +402,115 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
     info->status_text = (char *)(status_text != NULL ? status_text : "");
 }
 
+void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce)
+{
+    mim__presence_msg__init(m);
+    mim__pong__init(pong);
+    pong->nonce = nonce;
+    m->body_case = MIM__PRESENCE_MSG__BODY_PONG;
+    m->pong = pong;
+}
+
+/* Protobuf keys (field number << 3 | wire type) of a table chunk's wrapping. */
+#define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
+#define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */
+#define KEY_CHUNK_PEERS 0x0a /* TableChunk.peers = 1, length-delimited */
+#define KEY_CHUNK_LAST  0x10 /* TableChunk.last = 2, varint */
+/* Room kept for that wrapping: two keys, two lengths of at most 3 bytes, and `last`. */
+#define TABLE_CHUNK_WRAPPING 32
+
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The TableChunk's own bytes: its PeerInfo elements and, proto3, `last` only when true. */
+static size_t table_chunk_bytes(const mim_table_chunk *c)
+{
+    return c->body + (c->last ? 2 : 0);
+}
+
+/* The PresenceMsg's bytes: the oneof key, the chunk's length and the chunk. */
+static size_t table_msg_bytes(const mim_table_chunk *c)
+{
+    size_t chunk = table_chunk_bytes(c);
+    return 1 + varint_len(chunk) + chunk;
+}
+
+void mim_table_chunk_init(mim_table_chunk *c, size_t max_len)
+{
+    memset(c, 0, sizeof(*c));
+    c->body_max = max_len > TABLE_CHUNK_WRAPPING ? max_len - TABLE_CHUNK_WRAPPING : 0;
+}
+
+int mim_table_chunk_count(mim_table_chunk *c, const Mim__PeerInfo *info)
+{
+    size_t len, cost;
+
+    if (c->peers >= MIM_TABLE_CHUNK_MAX_PEERS)
+        return 0;
+    len = mim__peer_info__get_packed_size(info);
+    cost = 1 + varint_len(len) + len;
+    if (c->body + cost > c->body_max)
+        return 0;
+    c->body += cost;
+    c->peers++;
+    return 1;
+}
+
+size_t mim_table_chunk_len(mim_table_chunk *c, int last)
+{
+    size_t msg;
+
+    c->last = last != 0;
+    msg = table_msg_bytes(c);
+    c->len = 1 + varint_len(msg) + msg;
+    return c->len;
+}
+
+void mim_table_chunk_start(mim_table_chunk *c, uint8_t *dst)
+{
+    uint8_t *p = dst;
+
+    c->end = dst + c->len;
+    *p++ = KEY_BATCH_MSGS;
+    p += put_varint(p, table_msg_bytes(c));
+    *p++ = KEY_MSG_TABLE;
+    p += put_varint(p, table_chunk_bytes(c));
+    c->p = p;
+}
+
+void mim_table_chunk_put(mim_table_chunk *c, const Mim__PeerInfo *info)
+{
+    size_t len = mim__peer_info__get_packed_size(info);
+
+    /* The sizing pass reserved exactly this much; checked even so (release builds too), before
+     * a byte is written past the room. */
+    if (c->p == NULL || (size_t)(c->end - c->p) < 1 + varint_len(len) + len + (c->last ? 2 : 0)) {
+        c->p = NULL;
+        return;
+    }
+    *c->p++ = KEY_CHUNK_PEERS;
+    c->p += put_varint(c->p, len);
+    c->p += mim__peer_info__pack(info, c->p);
+}
+
+int mim_table_chunk_end(mim_table_chunk *c)
+{
+    if (c->p == NULL)
+        return MIM_EOVERFLOW;
+    if (c->last && c->end - c->p >= 2) {
+        *c->p++ = KEY_CHUNK_LAST;
+        *c->p++ = 1;
+    }
+    return c->p == c->end ? 0 : MIM_EOVERFLOW;
+}
+
 /* ---- peer to peer ------------------------------------------------------------------------ */
 
 static int check_msg_id(const ProtobufCBinaryData *id, const char *what, char *err, size_t errlen)

@@ -12,12 +12,11 @@
 #include "peer.pb-c.h"
 #include "presence.pb-c.h"
 #include "mim_buf.h"
+#include "mim_limits.h" /* MIM_NAME_MAX_CHARS, MIM_NAME_MAX_BYTES */
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define MIM_NAME_MAX_CHARS   32  /* characters (code points) in a name */
-#define MIM_NAME_MAX_BYTES   128 /* 32 characters of at most 4 bytes */
 #define MIM_STATUS_TEXT_MAX  128 /* bytes of UTF-8 */
 #define MIM_ERROR_TEXT_MAX   256 /* bytes of UTF-8 */
 #define MIM_PROTOCOL_VERSION 1
@@ -83,6 +82,50 @@ int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m);
 void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
                         uint16_t port, const uint8_t identity_pk[32], int status,
                         const char *status_text);
+
+/* Makes m a Pong answering a Ping's nonce; its body is `pong`, the caller's: no allocation. */
+void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce);
+
+/* ---- the online table, as a newcomer gets it ---- */
+
+#define MIM_TABLE_CHUNK_MAX_PEERS 1024 /* docs/PROTOCOL.md: at most this many entries a chunk */
+
+/* One TableChunk, written as a PresenceBatch element (PresenceMsg{table}) straight into the
+ * caller's memory: no array of PeerInfo and no intermediate copy, so a login storm (a table of
+ * up to n entries for each newcomer) leaves no big transient allocation behind. The caller walks
+ * its entries twice, filling a PeerInfo view of each (mim_peer_info_init):
+ *   sizing:  mim_table_chunk_init; mim_table_chunk_count for each entry until it returns 0 (the
+ *            chunk is full: that entry opens the next one) or the entries run out; then
+ *            mim_table_chunk_len gives the element's exact length;
+ *   writing: mim_table_chunk_start at that much room, mim_table_chunk_put for each entry
+ *            counted, in the same order, then mim_table_chunk_end.
+ * Chunks are sized by their encoded bytes, so each fits one frame whatever the names, addresses
+ * and status texts. */
+typedef struct mim_table_chunk {
+    size_t body_max;  /* bytes of PeerInfo elements that fit beside the wrapping */
+    size_t body;      /* bytes of the PeerInfo elements counted */
+    size_t peers;     /* entries counted */
+    size_t len;       /* the whole element, once sized */
+    int last;         /* the table's last chunk: TableChunk.last is written */
+    uint8_t *p, *end; /* writing: the next byte and the element's end; p NULL after an overflow */
+} mim_table_chunk;
+
+/* Starts sizing a chunk whose element must fit in max_len bytes (a frame's plaintext). */
+void mim_table_chunk_init(mim_table_chunk *c, size_t max_len);
+/* Counts one more entry into the chunk: 1, or 0 when the chunk is full (it holds
+ * MIM_TABLE_CHUNK_MAX_PEERS entries, or the entry's bytes do not fit) and nothing was counted. */
+int mim_table_chunk_count(mim_table_chunk *c, const Mim__PeerInfo *info);
+/* Ends the sizing; last = 1 when the entries counted end the table. Returns the element's
+ * length in bytes, the room mim_table_chunk_start needs. */
+size_t mim_table_chunk_len(mim_table_chunk *c, int last);
+/* Writes the element's wrapping at dst, which has mim_table_chunk_len() bytes of room. */
+void mim_table_chunk_start(mim_table_chunk *c, uint8_t *dst);
+/* Writes the next entry counted. One that would not fit the room is not written, nor is any
+ * after it: mim_table_chunk_end then fails. */
+void mim_table_chunk_put(mim_table_chunk *c, const Mim__PeerInfo *info);
+/* Ends the element. 0 when exactly its length was written, MIM_EOVERFLOW when the entries put
+ * were not those counted (nothing was written past the room; the element is unusable). */
+int mim_table_chunk_end(mim_table_chunk *c);
 
 /* ---- peer to peer ---- */
 

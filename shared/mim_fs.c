@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -92,4 +93,18 @@ int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name)
         return MIM_EOVERFLOW;
     }
     return MIM_OK;
+}
+
+const char *mim_fs_default_data_dir(char *buf, size_t len, const char *leaf)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, len, "%s/mim/%s", xdg, leaf);
+    else if (home != NULL && home[0] != '\0')
+        snprintf(buf, len, "%s/.local/share/mim/%s", home, leaf);
+    else
+        return NULL;
+    return buf;
 }

@@ -10,11 +10,13 @@
 #ifndef MIM_ONLINE_TABLE_H
 #define MIM_ONLINE_TABLE_H
 
+#include "mim_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define ONLINE_NAME_MAX        128 /* bytes of UTF-8 (32 characters at most, 4 bytes each) */
-#define ONLINE_STATUS_TEXT_MAX 128 /* bytes of UTF-8 */
+#define ONLINE_NAME_MAX        MIM_NAME_MAX_BYTES /* bytes of UTF-8 in a name */
+#define ONLINE_STATUS_TEXT_MAX 128                /* bytes of UTF-8 */
 
 /* The strings are pointers so that an entry costs only what they hold (the server keeps one per
  * logged-in peer). In an entry given to online_table_add they are the caller's (status_text may

@@ -5,8 +5,11 @@
  * The answer is not authenticated (see docs/PROTOCOL.md): compare the fingerprint with the
  * one the server printed, or let the peer's pin decide. */
 #include "mim_addr.h"
+#include "mim_cli.h"
+#include "mim_clock.h"
 #include "mim_crypto.h"
 #include "mim_discovery.h"
+#include "mim_parse.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
@@ -32,13 +34,6 @@ static void usage(FILE *out)
                  "Exit status: 0 found, 1 none answered, 2 usage error.\n");
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* "1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1", in place. */
 static char *strip_port(char *addr)
 {
@@ -52,7 +47,9 @@ static char *strip_port(char *addr)
     return addr;
 }
 
-int main(int argc, char **argv)
+/* The command line: where to ask, how long to wait, whether to wait for all. MIM_CLI_RUN, or
+ * the exit code. */
+static int parse_args(int argc, char **argv, const char **to, long long *timeout, int *all)
 {
     static const struct option opts[] = {
         {"to", required_argument, NULL, 't'},
@@ -61,61 +58,69 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *to = "255.255.255.255";
-    long timeout = 2000;
-    int all = 0, c, fd, found = 0, one = 1;
-    struct sockaddr_storage dst;
-    uint8_t probe[MIM_DISCOVERY_LEN], nonce[MIM_DISCOVERY_NONCE_LEN];
-    uint64_t deadline;
+    int c;
 
     while ((c = getopt_long(argc, argv, "t:w:ah", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            to = optarg;
+            *to = optarg;
             break;
         case 'w':
-            timeout = strtol(optarg, NULL, 10);
-            if (timeout <= 0 || timeout > 60000) {
+            if (mim_parse_number(optarg, 1, 60000, timeout) != 0) {
                 fprintf(stderr, "mim-discover: --timeout takes 1..60000 ms\n");
-                return 2;
+                return MIM_CLI_USAGE;
             }
             break;
         case 'a':
-            all = 1;
+            *all = 1;
             break;
         case 'h':
             usage(stdout);
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return MIM_CLI_USAGE;
         }
     }
-    if (mim_addr_parse(to, 4242, &dst) != 0) {
-        fprintf(stderr, "mim-discover: '%s' is not a numeric address[:port]\n", to);
-        return 2;
-    }
-    if (mim_crypto_init() != 0)
-        return 1;
-    fd = socket(dst.ss_family, SOCK_DGRAM, 0);
+    return MIM_CLI_RUN;
+}
+
+/* Sends one probe with a fresh nonce to dst from a new socket. The socket, or -1 (said). */
+static int send_probe(const struct sockaddr_storage *dst, const char *to,
+                      uint8_t nonce[MIM_DISCOVERY_NONCE_LEN])
+{
+    uint8_t probe[MIM_DISCOVERY_LEN];
+    int fd, one = 1;
+
+    fd = socket(dst->ss_family, SOCK_DGRAM, 0);
     if (fd < 0) {
         perror("mim-discover: socket");
-        return 1;
+        return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
-    mim_random_bytes(nonce, sizeof(nonce));
+    mim_random_bytes(nonce, MIM_DISCOVERY_NONCE_LEN);
     mim_discovery_probe_encode(probe, nonce);
-    if (sendto(fd, probe, sizeof(probe), 0, (struct sockaddr *)&dst,
-               dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                         : sizeof(struct sockaddr_in)) < 0) {
+    if (sendto(fd, probe, sizeof(probe), 0, (const struct sockaddr *)dst,
+               dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in)) < 0) {
         fprintf(stderr, "mim-discover: cannot send to %s: %s\n", to, strerror(errno));
         close(fd);
-        return 1;
+        return -1;
     }
-    deadline = now_ms() + (uint64_t)timeout;
+    return fd;
+}
+
+/* Prints each server that answers the probe on fd until the timeout (or the first, unless all).
+ * Returns how many did. */
+static int print_answers(int fd, const uint8_t nonce[MIM_DISCOVERY_NONCE_LEN], long long timeout,
+                         int all)
+{
+    uint64_t deadline = mim_clock_mono_ms() + (uint64_t)timeout;
+    int found = 0;
+
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        uint64_t now = now_ms();
+        uint64_t now = mim_clock_mono_ms();
         uint8_t buf[512], pk[32];
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof(from);
@@ -138,8 +143,30 @@ int main(int argc, char **argv)
         if (!all)
             break;
     }
+    return found;
+}
+
+int main(int argc, char **argv)
+{
+    const char *to = "255.255.255.255";
+    long long timeout = 2000;
+    int all = 0, fd, found, rc;
+    struct sockaddr_storage dst;
+    uint8_t nonce[MIM_DISCOVERY_NONCE_LEN];
+
+    if ((rc = parse_args(argc, argv, &to, &timeout, &all)) != MIM_CLI_RUN)
+        return rc;
+    if (mim_addr_parse(to, 4242, &dst) != 0) {
+        fprintf(stderr, "mim-discover: '%s' is not a numeric address[:port]\n", to);
+        return 2;
+    }
+    if (mim_crypto_init() != 0)
+        return 1;
+    if ((fd = send_probe(&dst, to, nonce)) < 0)
+        return 1;
+    found = print_answers(fd, nonce, timeout, all);
     close(fd);
     if (!found)
-        fprintf(stderr, "mim-discover: no server answered within %ld ms\n", timeout);
+        fprintf(stderr, "mim-discover: no server answered within %lld ms\n", timeout);
     return found ? 0 : 1;
 }

@@ -5,9 +5,11 @@
 #ifndef MIM_TUI_COMMAND_H
 #define MIM_TUI_COMMAND_H
 
+#include "mim_limits.h"
+
 #include <stddef.h>
 
-#define TUI_CMD_NAME_MAX 128 /* bytes of a name (MIM_NAME_MAX_BYTES) */
+#define TUI_CMD_NAME_MAX MIM_NAME_MAX_BYTES /* bytes of a name */
 
 enum tui_cmd_kind {
     TUI_CMD_EMPTY = 0, /* nothing but spaces */

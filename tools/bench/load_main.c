@@ -22,7 +22,10 @@
  * Bounded: the whole run stops itself after --timeout seconds (default 300) as a failure. */
 #include "load.h"
 
+#include "mim_parse.h"
+
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,7 +325,9 @@ static void usage(void)
                     "[--key-dir DIR] [--timeout S]\n");
 }
 
-int main(int argc, char **argv)
+/* The command line into eng (and *proto, *which, *timeout_s); 0, or -1 after the usage line. */
+static int parse_args(int argc, char **argv, const char **proto, const char **which,
+                      long long *timeout_s)
 {
     static const struct option opts[] = {
         {"proto", required_argument, NULL, 'P'},
@@ -338,56 +343,50 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     load_ctx *ctx = &eng.ctx;
-    uv_loop_t loop;
-    const char *proto = NULL, *which = NULL;
-    long timeout_s = 300;
-    int c;
+    long long n = 0, port = 0, window = 64, reps = 5, pid = 0;
+    int c, ok = 1;
 
-    ctx->window = 64;
-    eng.reps = 5;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'P':
-            proto = optarg;
-            break;
-        case 'c':
-            which = optarg;
-            break;
-        case 'n':
-            ctx->n = atoi(optarg);
-            break;
-        case 'p':
-            ctx->port = atoi(optarg);
-            break;
-        case 'w':
-            ctx->window = atoi(optarg);
-            break;
-        case 'r':
-            eng.reps = atoi(optarg);
-            break;
-        case 's':
-            eng.server_pid = atol(optarg);
-            break;
-        case 'k':
+    while (ok && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'P')
+            *proto = optarg;
+        else if (c == 'c')
+            *which = optarg;
+        else if (c == 'k')
             ctx->key_dir = optarg;
-            break;
-        case 't':
-            timeout_s = atol(optarg);
-            break;
-        case 'd':
+        else if (c == 'd')
             eng.driven = 1;
-            break;
-        default:
-            usage();
-            return 2;
-        }
+        else if (c == 'n')
+            ok = mim_parse_number(optarg, 2, 100000, &n) == 0;
+        else if (c == 'p')
+            ok = mim_parse_number(optarg, 1, 65535, &port) == 0;
+        else if (c == 'w')
+            ok = mim_parse_number(optarg, 1, INT_MAX, &window) == 0;
+        else if (c == 'r')
+            ok = mim_parse_number(optarg, 1, 100, &reps) == 0;
+        else if (c == 's')
+            ok = mim_parse_number(optarg, LONG_MIN, LONG_MAX, &pid) == 0;
+        else if (c == 't')
+            ok = mim_parse_number(optarg, 1, 3600, timeout_s) == 0;
+        else
+            ok = 0;
     }
-    if (proto == NULL || which == NULL || ctx->n < 2 || ctx->n > 100000 || ctx->port <= 0 ||
-        ctx->port > 65535 || ctx->window < 1 || eng.reps < 1 || eng.reps > 100 || timeout_s < 1 ||
-        timeout_s > 3600) {
+    if (!ok || *proto == NULL || *which == NULL || n == 0 || port == 0) {
         usage();
-        return 2;
+        return -1;
     }
+    ctx->n = (int)n;
+    ctx->port = (int)port;
+    ctx->window = (int)window;
+    eng.reps = (int)reps;
+    eng.server_pid = (long)pid;
+    return 0;
+}
+
+/* The protocol and the case asked for, into ctx->proto and eng.which. 0, or -1 (said). */
+static int choose(const char *proto, const char *which)
+{
+    load_ctx *ctx = &eng.ctx;
+
     if (strcmp(proto, "mim") == 0)
         ctx->proto = &load_proto_mim;
     else if (strcmp(proto, "naive") == 0)
@@ -398,7 +397,7 @@ int main(int argc, char **argv)
         ctx->proto = &load_proto_mqtt;
     else {
         usage();
-        return 2;
+        return -1;
     }
     if (strcmp(which, "storm") == 0 && ctx->proto != &load_proto_mqtt)
         eng.which = CASE_STORM;
@@ -411,8 +410,16 @@ int main(int argc, char **argv)
                 "mim-bench-load: case %s does not apply to %s (idle needs "
                 "--server-pid, status --reps <= --n)\n",
                 which, proto);
-        return 2;
+        return -1;
     }
+    return 0;
+}
+
+/* Runs the case over a loop of its own until it ends or times out. The exit code. */
+static int run(const char *proto, long long timeout_s)
+{
+    load_ctx *ctx = &eng.ctx;
+    uv_loop_t loop;
 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
@@ -448,4 +455,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mim-bench-load: handles left open at exit\n");
     free(ctx->peers);
     return ctx->failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *proto = NULL, *which = NULL;
+    long long timeout_s = 300;
+
+    if (parse_args(argc, argv, &proto, &which, &timeout_s) != 0 || choose(proto, which) != 0)
+        return 2;
+    return run(proto, timeout_s);
 }

@@ -150,11 +150,9 @@ static void on_full_msg(mim_peer *mp, const uint8_t *el, size_t len)
         break;
     }
     case MIM__PRESENCE_MSG__BODY_PING: {
-        Mim__PresenceMsg r = MIM__PRESENCE_MSG__INIT;
-        Mim__Pong pong = MIM__PONG__INIT;
-        pong.nonce = m->ping->nonce;
-        r.body_case = MIM__PRESENCE_MSG__BODY_PONG;
-        r.pong = &pong;
+        Mim__PresenceMsg r;
+        Mim__Pong pong;
+        mim_presence_pong_init(&r, &pong, m->ping->nonce);
         (void)send_msg(mp, &r);
         break;
     }

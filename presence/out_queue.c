@@ -1,4 +1,4 @@
-/* Output queueing and coalescing.
+/* The output queue: queueing and coalescing each session's output.
  *
  * Messages bound for one session during a loop turn are appended to its `out` buffer as
  * PresenceBatch elements; at the end of the turn (a uv_check handle) each buffer is sealed by
@@ -34,7 +34,7 @@ static void flush_list_add(session *s)
     srv->flush_head = s;
 }
 
-void broadcast_forget(session *s)
+void out_queue_forget(session *s)
 {
     if (!s->flush_queued)
         return;
@@ -48,11 +48,11 @@ void broadcast_forget(session *s)
     s->flush_queued = 0;
 }
 
-int broadcast_flush_session(session *s, int final)
+int out_queue_flush(session *s, int final)
 {
     int rc;
 
-    broadcast_forget(s);
+    out_queue_forget(s);
     if (s->ch == NULL || s->out.len == 0) {
         out_arena_drop(&s->srv->out, &s->out);
         return 0;
@@ -71,7 +71,7 @@ int broadcast_flush_session(session *s, int final)
     return rc;
 }
 
-int broadcast_room(session *s, size_t len)
+int out_queue_room(session *s, size_t len)
 {
     int rc;
 
@@ -85,7 +85,7 @@ int broadcast_room(session *s, size_t len)
         return MIM_EOVERFLOW;
     }
     if (s->out.len + len > PRESENCE_MAX_PLAINTEXT) {
-        if ((rc = broadcast_flush_session(s, 0)) != 0)
+        if ((rc = out_queue_flush(s, 0)) != 0)
             return rc;
     }
     if ((rc = out_arena_reserve(&s->srv->out, &s->out, len)) != 0) {
@@ -100,17 +100,17 @@ int broadcast_room(session *s, size_t len)
  * frame. */
 static int queue_element(session *s, const uint8_t *el, size_t len)
 {
-    int rc = broadcast_room(s, len);
+    int rc = out_queue_room(s, len);
     if (rc != 0)
         return rc;
-    /* broadcast_room made the room (and len fits a frame). */
+    /* out_queue_room made the room (and len fits a frame). */
     assert(s->out.len + len <= s->out.cap);
     memcpy(s->out.data + s->out.len, el, len);
     s->out.len += (uint32_t)len;
     return 0;
 }
 
-int broadcast_to(session *s, const Mim__PresenceMsg *m)
+int out_queue_send(session *s, const Mim__PresenceMsg *m)
 {
     mim_buf el = {0};
     int rc = mim_presence_batch_append(&el, m);
@@ -120,7 +120,7 @@ int broadcast_to(session *s, const Mim__PresenceMsg *m)
     return rc;
 }
 
-void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const session *except)
+void out_queue_broadcast(presence_server *srv, const Mim__PresenceMsg *m, const session *except)
 {
     mim_buf el = {0};
 
@@ -136,12 +136,12 @@ void broadcast_all(presence_server *srv, const Mim__PresenceMsg *m, const sessio
     mim_buf_free(&el);
 }
 
-void broadcast_flush_all(presence_server *srv)
+void out_queue_flush_all(presence_server *srv)
 {
     size_t left;
 
     while (srv->flush_head != NULL)
-        (void)broadcast_flush_session(srv->flush_head, 0);
+        (void)out_queue_flush(srv->flush_head, 0);
     uv_idle_stop(&srv->flush_wake);
     /* Every batch is out: the turn's output memory goes back at once. */
     if ((left = out_arena_reset(&srv->out)) != 0)

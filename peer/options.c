@@ -1,0 +1,143 @@
+/* mim's command line: the option table, the checks of each value, and --help. */
+#include "options.h"
+
+#include "mim_cli.h"
+#include "mim_codec.h"
+#include "mim_log.h"
+#include "mim_trace.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROGRAM "mim"
+
+enum {
+    OPT_JSON = 256,
+    OPT_LISTEN_PORT,
+    OPT_ADVERTISE_PORT,
+    OPT_KEEPALIVE,
+    OPT_TRACE,
+};
+
+static const struct option options[] = {
+    {"name", required_argument, NULL, 'n'},
+    {"server", required_argument, NULL, 's'},
+    {"data-dir", required_argument, NULL, 'd'},
+    {"listen-port", required_argument, NULL, OPT_LISTEN_PORT},
+    {"advertise-port", required_argument, NULL, OPT_ADVERTISE_PORT},
+    {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+    {"trace", no_argument, NULL, OPT_TRACE},
+    {"json", no_argument, NULL, OPT_JSON},
+    MIM_CLI_COMMON_OPTIONS,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: mim --name NAME [options]\n"
+               "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n"
+               "In a terminal it opens a full-screen interface (type /help in it); with --json\n"
+               "it speaks JSON lines on stdin/stdout instead, for scripts.\n\n"
+               "  -n, --name NAME           who you are (1..32 characters)\n"
+               "  -s, --server HOST[:PORT]  the presence server (numeric address; default port\n"
+               "                            4242); without it, found by LAN discovery\n"
+               "  -d, --data-dir DIR        identity and history (default\n"
+               "                            $XDG_DATA_HOME/mim/NAME or ~/.local/share/mim/NAME)\n"
+               "      --listen-port N       TCP port for direct chats (default: any free port)\n"
+               "      --advertise-port N    the port other peers are told to dial (default: the\n"
+               "                            listen port; for a port forward or NAT in between)\n"
+               "      --keepalive SECONDS   a chat session silent this long is pinged, and is\n"
+               "                            closed after twice as long (default 30; 1..3600)\n"
+               "      --trace               log every message after decryption and before\n"
+               "                            encryption, chat text included (for teaching)\n"
+               "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
+               "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
+               "                            in the terminal interface, to DIR/mim.log)\n"
+               "  -h, --help                show this help and exit\n"
+               "  -V, --version             show the version and exit\n");
+}
+
+/* One option. MIM_CLI_RUN, or an exit code. */
+static int one_option(peer_options *o, int c, const char *arg)
+{
+    long long v;
+
+    switch (c) {
+    case 'n':
+        o->name = arg;
+        return MIM_CLI_RUN;
+    case 's':
+        o->server = arg;
+        return MIM_CLI_RUN;
+    case 'd':
+        o->data_dir = arg;
+        return MIM_CLI_RUN;
+    case OPT_LISTEN_PORT:
+        if (mim_cli_number(PROGRAM, "--listen-port", arg, 0, 65535, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->listen_port = (uint16_t)v;
+        return MIM_CLI_RUN;
+    case OPT_TRACE:
+        mim_trace_enable(1);
+        return MIM_CLI_RUN;
+    case OPT_KEEPALIVE:
+        if (mim_cli_number(PROGRAM, "--keepalive", arg, 1, 3600, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->keepalive_ms = (uint32_t)v * 1000;
+        return MIM_CLI_RUN;
+    case OPT_ADVERTISE_PORT:
+        if (mim_cli_number(PROGRAM, "--advertise-port", arg, 1, 65535, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->advertise_port = (uint16_t)v;
+        return MIM_CLI_RUN;
+    case OPT_JSON:
+        o->json = 1;
+        return MIM_CLI_RUN;
+    default:
+        return mim_cli_common(PROGRAM, c, arg, usage);
+    }
+}
+
+/* What the options ask of each other and of stdin/stdout. MIM_CLI_RUN or MIM_CLI_USAGE. */
+static int check_options(peer_options *o)
+{
+    if (o->name == NULL) {
+        fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
+        return MIM_CLI_USAGE;
+    }
+    if (!mim_name_valid(o->name, strlen(o->name))) {
+        fprintf(stderr,
+                "mim: '%s' is not a valid name (1..32 characters, no control or "
+                "invisible characters, no space at either end)\n",
+                o->name);
+        return MIM_CLI_USAGE;
+    }
+    if (!o->json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr,
+                "mim: the chat interface needs a terminal on stdin and stdout.\n"
+                "Run it in a terminal:  mim --name %s [--server HOST[:PORT]]\n"
+                "or, from a program, use the JSON-lines API:  mim --name %s --json ...\n"
+                "(docs/JSON-API.md). Try 'mim --help'.\n",
+                o->name, o->name);
+        return MIM_CLI_USAGE;
+    }
+    o->data_dir = mim_cli_data_dir(PROGRAM, o->data_dir, o->name, o->default_data_dir,
+                                   sizeof(o->default_data_dir));
+    return o->data_dir != NULL ? MIM_CLI_RUN : MIM_CLI_USAGE;
+}
+
+int peer_options_parse(int argc, char **argv, peer_options *o)
+{
+    int c, rc;
+
+    memset(o, 0, sizeof(*o));
+    while ((c = getopt_long(argc, argv, "n:s:d:l:hV", options, NULL)) != -1)
+        if ((rc = one_option(o, c, optarg)) != MIM_CLI_RUN)
+            return rc;
+    if ((rc = mim_cli_no_operands(PROGRAM, argc, argv, optind)) != MIM_CLI_RUN)
+        return rc;
+    if (mim_trace_enabled() && mim_log_get_level() < MIM_LOG_INFO)
+        mim_log_set_level(MIM_LOG_INFO); /* the trace is written at info level */
+    return check_options(o);
+}

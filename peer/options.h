@@ -1,0 +1,23 @@
+/* mim's command line: its options, their checks and messages, and --help. */
+#ifndef MIM_PEER_OPTIONS_H
+#define MIM_PEER_OPTIONS_H
+
+#include <stdint.h>
+
+typedef struct peer_options {
+    const char *name;            /* --name: valid (mim_name_valid) */
+    const char *server;          /* --server HOST[:PORT], or NULL: found by LAN discovery */
+    const char *data_dir;        /* --data-dir, or the default for the name: always set */
+    uint16_t listen_port;        /* 0: any free port */
+    uint16_t advertise_port;     /* 0: the listen port */
+    uint32_t keepalive_ms;       /* 0: the core's default */
+    int json;                    /* --json: the JSON-lines API, else the terminal interface */
+    char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
+} peer_options;
+
+/* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when
+ * the program should go on, else its exit code: 0 after --help or --version (written on
+ * stdout), 2 after a usage error (said on stderr). */
+int peer_options_parse(int argc, char **argv, peer_options *o);
+
+#endif

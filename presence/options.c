@@ -1,0 +1,169 @@
+/* mim-presence's command line: the option table, the range of each value, and --help. */
+#include "options.h"
+
+#include "mim_cli.h"
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PROGRAM "mim-presence"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: mim-presence [OPTION]...\n"
+                 "The presence server of mim, the LAN messenger: peers log in here, see who is\n"
+                 "online, then talk to each other directly. It never carries chat text.\n"
+                 "\n"
+                 "  -p, --port N              TCP port (default 4242; 0 picks a free port)\n"
+                 "  -b, --bind ADDR           listen on this numeric address only (repeatable;\n"
+                 "                            default: every IPv6 and IPv4 address)\n"
+                 "  -d, --data-dir DIR        server key and name registry (default\n"
+                 "                            $XDG_DATA_HOME/mim/presence or ~/.local/share/...)\n"
+                 "      --discovery-port N    UDP port answering LAN discovery probes (default\n"
+                 "                            4242; 0 picks a free port; 'off' disables)\n"
+                 "      --max-peers N         peers online at once (default 10000)\n"
+                 "      --max-unauth N        connections still in their handshake (default 512)\n"
+                 "      --max-unauth-per-ip N of those, from one address (default 64)\n"
+                 "      --handshake-rate N    new handshakes per second per address (default 50)\n"
+                 "      --handshake-timeout MS  time to finish handshake and login (default 5000)\n"
+                 "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
+                 "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
+                 "                            slow reader (default 4194304)\n"
+                 "      --free-name NAME      admin: release NAME from the registry, then exit\n"
+                 "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
+                 "  -h, --help                show this help and exit\n"
+                 "  -V, --version             show the version and exit\n"
+                 "\n"
+                 "On start it prints its key's fingerprint; peers pin it on first contact.\n"
+                 "Exit status: 0 clean shutdown, 1 failure, 2 usage error.\n");
+}
+
+enum {
+    OPT_DISCOVERY = 256,
+    OPT_MAX_PEERS,
+    OPT_MAX_UNAUTH,
+    OPT_MAX_UNAUTH_IP,
+    OPT_RATE,
+    OPT_HS_TIMEOUT,
+    OPT_PING,
+    OPT_MAX_QUEUED,
+    OPT_FREE_NAME,
+};
+
+static const struct option options[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"bind", required_argument, NULL, 'b'},
+    {"data-dir", required_argument, NULL, 'd'},
+    {"discovery-port", required_argument, NULL, OPT_DISCOVERY},
+    {"max-peers", required_argument, NULL, OPT_MAX_PEERS},
+    {"max-unauth", required_argument, NULL, OPT_MAX_UNAUTH},
+    {"max-unauth-per-ip", required_argument, NULL, OPT_MAX_UNAUTH_IP},
+    {"handshake-rate", required_argument, NULL, OPT_RATE},
+    {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
+    {"ping-interval", required_argument, NULL, OPT_PING},
+    {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
+    {"free-name", required_argument, NULL, OPT_FREE_NAME},
+    MIM_CLI_COMMON_OPTIONS,
+};
+
+/* The options whose value is a count or a time in milliseconds, stored as a uint32_t. */
+static const struct u32_option {
+    int opt;
+    const char *name;
+    long long min, max;
+    size_t offset; /* of the field in presence_config */
+} u32_options[] = {
+    {OPT_MAX_PEERS, "--max-peers", 1, 1000000, offsetof(presence_config, max_peers)},
+    {OPT_MAX_UNAUTH, "--max-unauth", 1, 1000000, offsetof(presence_config, admit.max_unauth)},
+    {OPT_MAX_UNAUTH_IP, "--max-unauth-per-ip", 1, 1000000,
+     offsetof(presence_config, admit.max_unauth_per_ip)},
+    {OPT_RATE, "--handshake-rate", 1, 1000000, offsetof(presence_config, admit.rate_per_ip)},
+    {OPT_HS_TIMEOUT, "--handshake-timeout", 10, 600000,
+     offsetof(presence_config, handshake_timeout_ms)},
+    {OPT_PING, "--ping-interval", 10, 3600000, offsetof(presence_config, ping_interval_ms)},
+};
+
+/* A port option: a number in 0..65535, or "off" (-1) where off_ok. 0 or -1 (said). */
+static int port_option(const char *option, const char *arg, int off_ok, int *port)
+{
+    long long v;
+
+    if (off_ok && strcmp(arg, "off") == 0) {
+        *port = -1;
+        return 0;
+    }
+    if (mim_cli_number(PROGRAM, option, arg, 0, 65535, &v) != 0)
+        return -1;
+    *port = (int)v;
+    return 0;
+}
+
+/* One option of mim-presence's own (not a uint32_t one). MIM_CLI_RUN or an exit code. */
+static int own_option(presence_options *o, int c, const char *arg)
+{
+    presence_config *cfg = &o->cfg;
+    long long v;
+
+    switch (c) {
+    case 'p':
+        return port_option("--port", arg, 0, &cfg->port) == 0 ? MIM_CLI_RUN : MIM_CLI_USAGE;
+    case OPT_DISCOVERY:
+        return port_option("--discovery-port", arg, 1, &cfg->discovery_port) == 0 ? MIM_CLI_RUN
+                                                                                  : MIM_CLI_USAGE;
+    case 'b':
+        if (cfg->nbinds == PRESENCE_MAX_BINDS) {
+            fprintf(stderr, PROGRAM ": at most %d --bind addresses\n", PRESENCE_MAX_BINDS);
+            return MIM_CLI_USAGE;
+        }
+        cfg->binds[cfg->nbinds++] = arg;
+        return MIM_CLI_RUN;
+    case 'd':
+        cfg->data_dir = arg;
+        return MIM_CLI_RUN;
+    case OPT_MAX_QUEUED:
+        if (mim_cli_number(PROGRAM, "--max-queued", arg, 65536 + 2, 1ll << 30, &v) != 0)
+            return MIM_CLI_USAGE;
+        cfg->max_queued = (size_t)v;
+        return MIM_CLI_RUN;
+    case OPT_FREE_NAME:
+        o->free_name = arg;
+        return MIM_CLI_RUN;
+    default:
+        return mim_cli_common(PROGRAM, c, arg, usage);
+    }
+}
+
+/* One option: a uint32_t one from the table, or own_option. MIM_CLI_RUN or an exit code. */
+static int one_option(presence_options *o, int c, const char *arg)
+{
+    long long v;
+
+    for (size_t i = 0; i < sizeof(u32_options) / sizeof(u32_options[0]); i++) {
+        const struct u32_option *u = &u32_options[i];
+        if (u->opt != c)
+            continue;
+        if (mim_cli_number(PROGRAM, u->name, arg, u->min, u->max, &v) != 0)
+            return MIM_CLI_USAGE;
+        *(uint32_t *)((char *)&o->cfg + u->offset) = (uint32_t)v;
+        return MIM_CLI_RUN;
+    }
+    return own_option(o, c, arg);
+}
+
+int presence_options_parse(int argc, char **argv, presence_options *o)
+{
+    int c, rc;
+
+    memset(o, 0, sizeof(*o));
+    presence_config_defaults(&o->cfg);
+    while ((c = getopt_long(argc, argv, "p:b:d:l:hV", options, NULL)) != -1)
+        if ((rc = one_option(o, c, optarg)) != MIM_CLI_RUN)
+            return rc;
+    if ((rc = mim_cli_no_operands(PROGRAM, argc, argv, optind)) != MIM_CLI_RUN)
+        return rc;
+    o->cfg.data_dir = mim_cli_data_dir(PROGRAM, o->cfg.data_dir, "presence", o->default_data_dir,
+                                       sizeof(o->default_data_dir));
+    return o->cfg.data_dir != NULL ? MIM_CLI_RUN : MIM_CLI_USAGE;
+}
