@@ -317,7 +317,7 @@ int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
 int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg), void *arg)
 {
     sqlite3_stmt *next;
-    char peer[STORE_NAME_MAX + 1] = ""; /* every name sorts after "" */
+    char peer[MIM_NAME_MAX_BYTES + 1] = ""; /* every name sorts after "" */
     int rc = 0;
 
     if (!store_is_peer(st) || cb == NULL)

@@ -69,8 +69,8 @@ const struct store_schema store_peer_schema = {
 
 /* ---- names ----------------------------------------------------------------------------------- */
 
-_Static_assert(sizeof(((mim_contact *)0)->name) == STORE_NAME_MAX + 1, "contact name size");
-_Static_assert(sizeof(((mim_message *)0)->peer) == STORE_NAME_MAX + 1, "message peer size");
+_Static_assert(sizeof(((mim_contact *)0)->name) == MIM_NAME_MAX_BYTES + 1, "contact name size");
+_Static_assert(sizeof(((mim_message *)0)->peer) == MIM_NAME_MAX_BYTES + 1, "message peer size");
 
 int store_name_ok(const char *name)
 {
@@ -78,8 +78,8 @@ int store_name_ok(const char *name)
 
     if (name == NULL)
         return 0;
-    n = strnlen(name, STORE_NAME_MAX + 1);
-    return n > 0 && n <= STORE_NAME_MAX;
+    n = strnlen(name, MIM_NAME_MAX_BYTES + 1);
+    return n > 0 && n <= MIM_NAME_MAX_BYTES;
 }
 
 int store_bind_name(sqlite3_stmt *stmt, const char *name)
@@ -89,8 +89,8 @@ int store_bind_name(sqlite3_stmt *stmt, const char *name)
     return sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 }
 
-/* Names are at most STORE_NAME_MAX bytes, so out is 129 bytes (mim_contact.name and
- * mim_message.peer hold one with its NUL). */
+/* Names are at most MIM_NAME_MAX_BYTES bytes, so out is MIM_NAME_MAX_BYTES + 1 bytes
+ * (mim_contact.name and mim_message.peer hold one with its NUL). */
 int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, size_t outlen)
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mim_limits.h"
 #include "mim_store.h"
 
 /* ---- pins (SSH "accept-new"): mim_store_contacts.c ------------------------------------------ */
@@ -18,7 +19,7 @@ enum {
 };
 
 typedef struct mim_contact {
-    char name[129];
+    char name[MIM_NAME_MAX_BYTES + 1];
     uint8_t identity_pk[32]; /* the pinned key */
     int64_t first_seen;      /* seconds since the epoch */
     int verified;            /* the user compared safety numbers */
@@ -58,15 +59,15 @@ enum mim_msg_state {
 };
 
 typedef struct mim_message {
-    int64_t seq;      /* order in this store (rowid): the outbox sends by it */
-    char peer[129];   /* the other party's name */
-    uint8_t id[16];   /* random, chosen by the sender */
-    int outgoing;     /* 1: we sent it, 0: we received it */
-    int64_t ts_ms;    /* sender's timestamp */
-    int content_type; /* MIM__CONTENT_TYPE__* */
-    const char *text; /* valid during the callback only */
-    size_t text_len;  /* bytes; text[text_len] is a NUL */
-    int state;        /* enum mim_msg_state */
+    int64_t seq;                       /* order in this store (rowid): the outbox sends by it */
+    char peer[MIM_NAME_MAX_BYTES + 1]; /* the other party's name */
+    uint8_t id[16];                    /* random, chosen by the sender */
+    int outgoing;                      /* 1: we sent it, 0: we received it */
+    int64_t ts_ms;                     /* sender's timestamp */
+    int content_type;                  /* MIM__CONTENT_TYPE__* */
+    const char *text;                  /* valid during the callback only */
+    size_t text_len;                   /* bytes; text[text_len] is a NUL */
+    int state;                         /* enum mim_msg_state */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across

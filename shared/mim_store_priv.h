@@ -9,11 +9,10 @@
 
 #include <sqlite3.h>
 
+#include "mim_limits.h"
 #include "mim_store.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-#define STORE_NAME_MAX 128
 
 /* ---- prepared statements ---------------------------------------------------------------------
  *
@@ -138,7 +137,7 @@ int store_walk(mim_store *st, sqlite3_stmt *stmt, const char *what,
 /* ---- peer names (mim_store_peer.c) ------------------------------------------------------------
  */
 
-/* 1 when name is 1 to STORE_NAME_MAX bytes. */
+/* 1 when name is 1 to MIM_NAME_MAX_BYTES bytes. */
 int store_name_ok(const char *name);
 /* Binds ?1 to a name, unless name is NULL (the server pin's statements have no ?1). */
 int store_bind_name(sqlite3_stmt *stmt, const char *name);
