@@ -14,43 +14,55 @@
 
 #define CORE_PATH_MAX 4096
 
-void mim_core_id_hex(const uint8_t id[MIM_MSG_ID_LEN], char out[MIM_CORE_ID_HEX_LEN])
+/* The API's sizes and numbers are the crypto door's and the wire's. */
+_Static_assert(MIM_CORE_FINGERPRINT_LEN == MIM_FINGERPRINT_LEN, "fingerprint length");
+_Static_assert(MIM_CORE_SAFETY_NUMBER_LEN == MIM_SAFETY_NUMBER_LEN, "safety number length");
+_Static_assert(sizeof(mim_msg_id) == MIM_MSG_ID_LEN, "message id length");
+_Static_assert(MIM_MSG_ID_HEX_LEN == 2 * MIM_MSG_ID_LEN + 1, "message id as hex");
+_Static_assert(MIM_CORE_CONTENT_TEXT == MIM__CONTENT_TYPE__CONTENT_TEXT, "content type text");
+
+int mim_core_global_init(void)
+{
+    return mim_crypto_init() == 0 ? 0 : -1;
+}
+
+void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN])
 {
     static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < MIM_MSG_ID_LEN; i++) {
-        out[2 * i] = digits[id[i] >> 4];
-        out[2 * i + 1] = digits[id[i] & 15];
+    for (size_t i = 0; i < sizeof(id->bytes); i++) {
+        out[2 * i] = digits[id->bytes[i] >> 4];
+        out[2 * i + 1] = digits[id->bytes[i] & 15];
     }
-    out[2 * MIM_MSG_ID_LEN] = '\0';
+    out[2 * sizeof(id->bytes)] = '\0';
 }
 
-const char *core_status_name(int status)
+mim_core_user_status core_status_of(int wire_status)
 {
-    switch (status) {
+    switch (wire_status) {
     case MIM__STATUS__STATUS_AWAY:
-        return "away";
+        return MIM_CORE_AWAY;
     case MIM__STATUS__STATUS_BUSY:
-        return "busy";
+        return MIM_CORE_BUSY;
     default:
-        return "available";
+        return MIM_CORE_AVAILABLE;
     }
 }
 
-static const char *state_name(int state)
+static mim_core_msg_state msg_state_of(int stored_state)
 {
-    switch (state) {
+    switch (stored_state) {
     case MIM_MSG_QUEUED:
-        return "queued";
+        return MIM_CORE_MSG_QUEUED;
     case MIM_MSG_SENT:
-        return "sent";
+        return MIM_CORE_MSG_SENT;
     case MIM_MSG_DELIVERED:
-        return "delivered";
+        return MIM_CORE_MSG_DELIVERED;
     default:
-        return "received";
+        return MIM_CORE_MSG_RECEIVED;
     }
 }
 
-void core_report_error(mim_core *c, const char *code, const char *message, int fatal)
+void core_report_error(mim_core *c, mim_core_error code, const char *message, int fatal)
 {
     if (c->ev.on_error != NULL)
         c->ev.on_error(c->ud, code, message, fatal);
@@ -278,18 +290,23 @@ const char *mim_core_name(const mim_core *c)
     return c->name;
 }
 
-int mim_core_status(mim_core *c, const char *state, const char *text)
+int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
 {
     int st;
 
-    if (strcmp(state, "available") == 0)
+    switch (status) {
+    case MIM_CORE_AVAILABLE:
         st = MIM__STATUS__STATUS_AVAILABLE;
-    else if (strcmp(state, "away") == 0)
+        break;
+    case MIM_CORE_AWAY:
         st = MIM__STATUS__STATUS_AWAY;
-    else if (strcmp(state, "busy") == 0)
+        break;
+    case MIM_CORE_BUSY:
         st = MIM__STATUS__STATUS_BUSY;
-    else
+        break;
+    default:
         return MIM_CORE_EBAD_VALUE;
+    }
     if (text == NULL)
         text = "";
     if (!mim_text_valid(text, strlen(text), MIM_STATUS_TEXT_MAX))
@@ -310,23 +327,22 @@ typedef struct history_ctx {
 static int history_one(const mim_message *m, void *arg)
 {
     history_ctx *h = arg;
-    char hex[MIM_CORE_ID_HEX_LEN], tbuf[16], desc[CONTENT_DESCRIBE_MAX];
+    char desc[CONTENT_DESCRIBE_MAX];
     mim_core_history_item it;
 
-    mim_core_id_hex(m->id, hex);
-    it.id = hex;
+    it.id = core_msg_id(m->id);
     it.ts_ms = m->ts_ms;
     it.from = m->outgoing ? h->c->name : m->peer;
     it.to = m->outgoing ? m->peer : h->c->name;
     it.text = m->text;
-    it.type = content_type_name(m->content_type, tbuf, sizeof(tbuf));
+    it.content_type = m->content_type;
     if (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT) {
         /* The later pieces of a chunked item are not listed, as they were not shown. */
         if (!content_describe_stored(m->text, m->text_len, m->content_type, desc, sizeof(desc)))
             return 0;
         it.text = desc;
     }
-    it.state = state_name(m->state);
+    it.state = msg_state_of(m->state);
     h->cb(h->arg, &it);
     return 0;
 }
@@ -345,7 +361,7 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
     return 0;
 }
 
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_SAFETY_NUMBER_LEN])
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN])
 {
     mim_contact ct;
     const online_entry *e;

@@ -11,17 +11,17 @@
 static void pc_on_state(void *ud, enum presence_client_state state, const char *server)
 {
     mim_core *c = ud;
-    const char *s = NULL;
+    mim_core_presence s;
 
     switch (state) {
     case PRESENCE_CONNECTED:
-        s = "connected";
+        s = MIM_CORE_PRESENCE_CONNECTED;
         break;
     case PRESENCE_RECONNECTING:
-        s = "reconnecting";
+        s = MIM_CORE_PRESENCE_RECONNECTING;
         break;
     case PRESENCE_DISCONNECTED:
-        s = "disconnected";
+        s = MIM_CORE_PRESENCE_DISCONNECTED;
         break;
     default:
         return; /* the first attempt is not news */
@@ -34,7 +34,9 @@ static void pc_on_server_key(void *ud, int verdict, const uint8_t pk[32], const 
 {
     mim_core *c = ud;
     char fp[MIM_FINGERPRINT_LEN], old_fp[MIM_FINGERPRINT_LEN];
-    const char *v = verdict == MIM_PIN_NEW ? "new" : verdict == MIM_PIN_MATCH ? "match" : "changed";
+    mim_core_key_verdict v = verdict == MIM_PIN_NEW     ? MIM_CORE_KEY_NEW
+                             : verdict == MIM_PIN_MATCH ? MIM_CORE_KEY_MATCH
+                                                        : MIM_CORE_KEY_CHANGED;
 
     mim_fingerprint(pk, fp);
     if (old_pk != NULL)
@@ -61,7 +63,7 @@ static void entry_info(const online_entry *e, char addr[MIM_ADDR_STRLEN],
     p->addr = addr;
     p->port = e->port;
     p->fingerprint = fp;
-    p->status = core_status_name(e->status);
+    p->status = core_status_of(e->status);
     p->text = e->status_text;
 }
 
@@ -97,7 +99,7 @@ static void pc_on_peer_status(void *ud, const online_entry *e)
 {
     mim_core *c = ud;
     if (c->ev.on_status != NULL)
-        c->ev.on_status(c->ud, e->name, core_status_name(e->status), e->status_text);
+        c->ev.on_status(c->ud, e->name, core_status_of(e->status), e->status_text);
 }
 
 static void pc_on_error(void *ud, int code, const char *message, int fatal)
@@ -106,8 +108,10 @@ static void pc_on_error(void *ud, int code, const char *message, int fatal)
     char msg[MIM_ERROR_TEXT_MAX + 64];
 
     snprintf(msg, sizeof(msg), "presence server: %s", message);
-    core_report_error(c, code == MIM__ERROR_CODE__ERROR_NAME_TAKEN ? "name_taken" : "server", msg,
-                      fatal);
+    core_report_error(c,
+                      code == MIM__ERROR_CODE__ERROR_NAME_TAKEN ? MIM_CORE_ERROR_NAME_TAKEN
+                                                                : MIM_CORE_ERROR_SERVER,
+                      msg, fatal);
     if (fatal)
         mim_core_quit(c, 1);
 }
@@ -137,7 +141,7 @@ void core_start_presence(mim_core *c)
     cfg.store = c->st;
     if ((rc = presence_client_start(&c->pc, &cfg, &pc_events, c)) != 0) {
         mim_log_error("cannot start the presence client: %s", mim_strerror(rc));
-        core_report_error(c, "server", "cannot start the presence client", 1);
+        core_report_error(c, MIM_CORE_ERROR_SERVER, "cannot start the presence client", 1);
         mim_core_quit(c, 1);
         return;
     }
@@ -238,7 +242,7 @@ int mim_core_logout(mim_core *c)
     c->closing_handles++; /* a quit before the stop ends must wait for it */
     presence_client_stop(pc, on_pc_logged_out);
     if (c->ev.on_presence != NULL)
-        c->ev.on_presence(c->ud, "disconnected", server);
+        c->ev.on_presence(c->ud, MIM_CORE_PRESENCE_DISCONNECTED, server);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "core.h"
 #include "chat_session.h"
+#include "mim_crypto.h"
 #include "mim_admission.h"
 #include "mim_codec.h"
 #include "mim_store.h"
@@ -25,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct peer_rec {
     struct peer_rec *next;
@@ -46,7 +48,7 @@ typedef struct sess {
 } sess;
 
 typedef struct rx_item {
-    uint8_t id[MIM_MSG_ID_LEN];
+    mim_msg_id id;
     int64_t ts_ms;
     int type;   /* MIM__CONTENT_TYPE__*: not TEXT is reported as unsupported */
     char *text; /* the text, or the description of what cannot be shown */
@@ -55,7 +57,7 @@ typedef struct rx_item {
 /* A message of the send batch, in the order of the sends. */
 typedef struct send_item {
     peer_rec *r;
-    uint8_t id[MIM_MSG_ID_LEN];
+    mim_msg_id id;
     int sent; /* the flush after the commit wrote it to the session */
 } send_item;
 
@@ -114,10 +116,17 @@ struct mim_core {
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
 
-/* The word of a MIM__STATUS__* value ("available" for anything unknown). */
-const char *core_status_name(int status);
+/* A MIM__STATUS__* value of the wire as the API's status (available for anything unknown). */
+mim_core_user_status core_status_of(int wire_status);
 /* on_error, when the front end has it. */
-void core_report_error(mim_core *c, const char *code, const char *message, int fatal);
+void core_report_error(mim_core *c, mim_core_error code, const char *message, int fatal);
+/* The id of the store and the wire (MIM_MSG_ID_LEN bytes) as the API's. */
+static inline mim_msg_id core_msg_id(const uint8_t *bytes)
+{
+    mim_msg_id id;
+    memcpy(id.bytes, bytes, sizeof(id.bytes));
+    return id;
+}
 /* While quitting: frees the core once nothing is left open (after on_stopped). */
 void core_maybe_finish(mim_core *c);
 

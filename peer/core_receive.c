@@ -41,7 +41,7 @@ static int push_rx(mim_core *c, const Mim__ChatMessage *m)
         c->rx = p;
     }
     it = &c->rx[c->nrx];
-    memcpy(it->id, m->id.data, MIM_MSG_ID_LEN);
+    it->id = core_msg_id(m->id.data);
     it->ts_ms = (int64_t)m->ts_ms;
     it->type = (int)m->type;
     if (m->type != MIM__CONTENT_TYPE__CONTENT_TEXT)
@@ -118,10 +118,9 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
     if (!core_group_end(c, began))
         return; /* not durable: the resend will be acked again, and reported then */
     for (size_t i = 0; i < moved; i++) {
-        char hex[MIM_CORE_ID_HEX_LEN];
-        mim_core_id_hex(c->delivered[i], hex);
+        mim_msg_id id = core_msg_id(c->delivered[i]);
         if (c->ev.on_delivered != NULL)
-            c->ev.on_delivered(c->ud, peer, hex);
+            c->ev.on_delivered(c->ud, peer, &id);
         if (s != NULL && s->rec != NULL)
             s->rec->want_flush = 1;
     }
@@ -154,14 +153,10 @@ static void report_close(mim_core *c, chat_session *cs, sess *s)
  * on_unsupported when the front end has it, else as its description through on_message. */
 static void report_message(mim_core *c, const char *peer, const rx_item *it)
 {
-    char hex[MIM_CORE_ID_HEX_LEN], tbuf[16];
-
-    mim_core_id_hex(it->id, hex);
     if (it->type != MIM__CONTENT_TYPE__CONTENT_TEXT && c->ev.on_unsupported != NULL)
-        c->ev.on_unsupported(c->ud, peer, hex, it->ts_ms,
-                             content_type_name(it->type, tbuf, sizeof(tbuf)), it->text);
+        c->ev.on_unsupported(c->ud, peer, &it->id, it->ts_ms, it->type, it->text);
     else if (c->ev.on_message != NULL)
-        c->ev.on_message(c->ud, peer, hex, it->ts_ms, it->text);
+        c->ev.on_message(c->ud, peer, &it->id, it->ts_ms, it->text);
 }
 
 void core_rx_reset(mim_core *c)
@@ -186,7 +181,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
             if (c->txn_open)
                 mim_store_rollback(c->st);
             mim_log_error("cannot store messages from %s: not acknowledged", peer);
-            core_report_error(c, "store", "cannot store received messages", 0);
+            core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
             chat_session_close(cs, "the store failed");
             core_rx_reset(c);
             apply_delivered(c, cs, s);

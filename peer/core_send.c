@@ -34,7 +34,7 @@ static int flush_one(const mim_message *m, void *arg)
 {
     flush_ctx *f = arg;
     mim_core *c = f->c;
-    char hex[MIM_CORE_ID_HEX_LEN];
+    mim_msg_id id = core_msg_id(m->id);
 
     if (m->state != MIM_MSG_QUEUED)
         return 0; /* in flight on this session already */
@@ -44,13 +44,12 @@ static int flush_one(const mim_message *m, void *arg)
         mim_log_warn("cannot mark a message to %s sent", m->peer);
     /* The outbox goes in seq order and the batch's messages to r are its newest, in the same
      * order: each one sent is the next one the batch expects, or an older message. */
-    if (f->next < c->nbatch && memcmp(c->batch[f->next].id, m->id, MIM_MSG_ID_LEN) == 0) {
+    if (f->next < c->nbatch && memcmp(c->batch[f->next].id.bytes, m->id, MIM_MSG_ID_LEN) == 0) {
         c->batch[f->next].sent = 1;
         f->next = batch_next_for(c, f->r, f->next + 1);
     }
-    mim_core_id_hex(m->id, hex);
     if (c->ev.on_sent != NULL)
-        c->ev.on_sent(c->ud, m->peer, hex);
+        c->ev.on_sent(c->ud, m->peer, &id);
     return 0;
 }
 
@@ -163,10 +162,8 @@ static int batch_finish(mim_core *c)
         if (batch_next_for(c, it->r, 0) == i) /* the first of the batch to it->r */
             core_flush(c, it->r);
         if (!it->sent) {
-            char hex[MIM_CORE_ID_HEX_LEN];
-            mim_core_id_hex(it->id, hex);
             if (c->ev.on_queued != NULL)
-                c->ev.on_queued(c->ud, it->r->name, hex);
+                c->ev.on_queued(c->ud, it->r->name, &it->id);
             core_maybe_dial(c, it->r);
         }
     }
@@ -180,18 +177,17 @@ void mim_core_batch_end(mim_core *c)
     if (batch_finish(c) != 0) {
         mim_log_error("cannot store %zu message%s: none was sent", n, n == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++) {
-            char hex[MIM_CORE_ID_HEX_LEN];
-            mim_core_id_hex(c->batch[i].id, hex);
             if (c->ev.on_send_failed != NULL)
-                c->ev.on_send_failed(c->ud, c->batch[i].r->name, hex);
+                c->ev.on_send_failed(c->ud, c->batch[i].r->name, &c->batch[i].id);
         }
     }
     c->nbatch = 0;
 }
 
-int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t id[16])
+int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
 {
     size_t len = strlen(text);
+    mim_msg_id new_id;
     int alone = !c->batching;
     peer_rec *r;
     int rc;
@@ -218,13 +214,14 @@ int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t i
             return MIM_CORE_ESTORE;
         c->batch_tx = 1;
     }
-    if (mim_store_message_queue(c->st, to, id, now_ms(), MIM__CONTENT_TYPE__CONTENT_TEXT, text, len,
-                                NULL) != 0)
+    mim_random_bytes(new_id.bytes, sizeof(new_id.bytes));
+    if (mim_store_message_queue(c->st, to, new_id.bytes, now_ms(), MIM__CONTENT_TYPE__CONTENT_TEXT,
+                                text, len, NULL) != 0)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
-    c->batch[c->nbatch] = (send_item){.r = r};
-    memcpy(c->batch[c->nbatch].id, id, MIM_MSG_ID_LEN);
-    c->nbatch++;
+    c->batch[c->nbatch++] = (send_item){.r = r, .id = new_id};
+    if (id != NULL)
+        *id = new_id; /* before the events: they carry it */
     if (!alone)
         return 0;
     rc = batch_finish(c);

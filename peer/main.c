@@ -4,7 +4,6 @@
 #include "core.h"
 #include "json_api.h"
 #include "mim_codec.h"
-#include "mim_crypto.h"
 #include "mim_fs.h"
 #include "mim_log.h"
 #include "mim_trace.h"
@@ -243,7 +242,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mim: no HOME or XDG_DATA_HOME; give --data-dir\n");
         return 2;
     }
-    if (mim_crypto_init() != 0) {
+    if (mim_core_global_init() != 0) {
         fprintf(stderr, "mim: libsodium failed to initialise\n");
         return 1;
     }
