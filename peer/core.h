@@ -151,6 +151,20 @@ typedef struct mim_core_events {
     void (*on_send_failed)(void *ud, const char *to, const mim_msg_id *id);
 } mim_core_events;
 
+/* The mim_core_events of a front end that handles every event, with file-local handlers named
+ * as the fields (on_ready, on_presence, ...): one list for all front ends, so that an event
+ * added above is a compile error in each of them until it is handled. */
+#define MIM_CORE_EVENTS_BY_NAME                                                                    \
+    {                                                                                              \
+        .on_ready = on_ready, .on_presence = on_presence, .on_server_key = on_server_key,          \
+        .on_online = on_online, .on_offline = on_offline, .on_status = on_status,                  \
+        .on_message = on_message, .on_queued = on_queued, .on_sent = on_sent,                      \
+        .on_delivered = on_delivered, .on_key_changed = on_key_changed,                            \
+        .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
+        .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
+        .on_send_failed = on_send_failed,                                                          \
+    }
+
 typedef struct mim_core_config {
     uv_loop_t *loop;
     const char *name;        /* valid name (mim_name_valid) */

@@ -312,7 +312,7 @@ static void on_chat_closed(void *ud, const char *with)
 
 static void stop_reading(json_api *ja);
 
-static void on_core_error(void *ud, mim_core_error code, const char *message, int fatal)
+static void on_error(void *ud, mim_core_error code, const char *message, int fatal)
 {
     json_api *ja = ud;
     emit(ja,
@@ -362,25 +362,7 @@ static void on_stopped(void *ud, int exit_code)
     maybe_done(ja);
 }
 
-static const mim_core_events core_events = {
-    .on_ready = on_ready,
-    .on_send_failed = on_send_failed,
-    .on_presence = on_presence,
-    .on_server_key = on_server_key,
-    .on_online = on_online,
-    .on_offline = on_offline,
-    .on_status = on_status,
-    .on_message = on_message,
-    .on_queued = on_queued,
-    .on_sent = on_sent,
-    .on_delivered = on_delivered,
-    .on_key_changed = on_key_changed,
-    .on_chat_opened = on_chat_opened,
-    .on_chat_closed = on_chat_closed,
-    .on_error = on_core_error,
-    .on_stopped = on_stopped,
-    .on_unsupported = on_unsupported,
-};
+static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;
 
 const mim_core_events *json_api_core_events(void)
 {

@@ -306,6 +306,14 @@ static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
     set_state(ud, to, id, TUI_MSG_DELIVERED);
 }
 
+/* What this version cannot show: its description, as a message (as the core would do). */
+static void on_unsupported(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                           int content_type, const char *description)
+{
+    (void)content_type;
+    on_message(ud, from, id, ts_ms, description);
+}
+
 /* The send's batch did not commit: the message shown is taken back, as a refused send. */
 static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
 {
@@ -355,7 +363,7 @@ static void on_chat_closed(void *ud, const char *with)
     say_about(t, c, TUI_ENTRY_INFO, text);
 }
 
-static void on_core_error(void *ud, mim_core_error error, const char *message, int fatal)
+static void on_error(void *ud, mim_core_error error, const char *message, int fatal)
 {
     tui *t = ud;
     const char *code = error == MIM_CORE_ERROR_STORE        ? "store"
@@ -412,24 +420,7 @@ static void on_stopped(void *ud, int exit_code)
     maybe_done(t);
 }
 
-static const mim_core_events core_events = {
-    .on_ready = on_ready,
-    .on_presence = on_presence,
-    .on_server_key = on_server_key,
-    .on_online = on_online,
-    .on_offline = on_offline,
-    .on_status = on_status,
-    .on_message = on_message,
-    .on_queued = on_queued,
-    .on_sent = on_sent,
-    .on_delivered = on_delivered,
-    .on_key_changed = on_key_changed,
-    .on_chat_opened = on_chat_opened,
-    .on_chat_closed = on_chat_closed,
-    .on_error = on_core_error,
-    .on_stopped = on_stopped,
-    .on_send_failed = on_send_failed,
-};
+static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;
 
 const mim_core_events *tui_core_events(void)
 {
