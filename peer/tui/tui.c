@@ -485,59 +485,67 @@ static void enter(tui *t)
     tui_exec(t, line);
 }
 
+/* A function key (curses KEY_*). */
+static void on_function_key(tui *t, wint_t key)
+{
+    tui_line *l = &t->line;
+
+    switch (key) {
+    case KEY_RESIZE:
+        break; /* redrawn below */
+    case KEY_UP:
+        if (t->list_focus)
+            tui_model_select_move(&t->m, -1);
+        else
+            tui_line_history_prev(l);
+        break;
+    case KEY_DOWN:
+        if (t->list_focus)
+            tui_model_select_move(&t->m, 1);
+        else
+            tui_line_history_next(l);
+        break;
+    case KEY_LEFT:
+        tui_line_left(l);
+        break;
+    case KEY_RIGHT:
+        tui_line_right(l);
+        break;
+    case KEY_HOME:
+        tui_line_home(l);
+        break;
+    case KEY_END:
+        tui_line_end(l);
+        break;
+    case KEY_BACKSPACE:
+        tui_line_backspace(l);
+        break;
+    case KEY_DC:
+        tui_line_delete(l);
+        break;
+    case KEY_PPAGE:
+        t->m.scroll += tui_screen_page_rows();
+        break;
+    case KEY_NPAGE:
+        t->m.scroll -= tui_screen_page_rows();
+        if (t->m.scroll < 0)
+            t->m.scroll = 0;
+        break;
+    case KEY_ENTER:
+        enter(t);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_key(tui *t, int kind, wint_t key)
 {
     tui_line *l = &t->line;
 
     t->dirty = 1;
     if (kind == KEY_CODE_YES) {
-        switch (key) {
-        case KEY_RESIZE:
-            break; /* redrawn below */
-        case KEY_UP:
-            if (t->list_focus)
-                tui_model_select_move(&t->m, -1);
-            else
-                tui_line_history_prev(l);
-            break;
-        case KEY_DOWN:
-            if (t->list_focus)
-                tui_model_select_move(&t->m, 1);
-            else
-                tui_line_history_next(l);
-            break;
-        case KEY_LEFT:
-            tui_line_left(l);
-            break;
-        case KEY_RIGHT:
-            tui_line_right(l);
-            break;
-        case KEY_HOME:
-            tui_line_home(l);
-            break;
-        case KEY_END:
-            tui_line_end(l);
-            break;
-        case KEY_BACKSPACE:
-            tui_line_backspace(l);
-            break;
-        case KEY_DC:
-            tui_line_delete(l);
-            break;
-        case KEY_PPAGE:
-            t->m.scroll += tui_screen_page_rows();
-            break;
-        case KEY_NPAGE:
-            t->m.scroll -= tui_screen_page_rows();
-            if (t->m.scroll < 0)
-                t->m.scroll = 0;
-            break;
-        case KEY_ENTER:
-            enter(t);
-            break;
-        default:
-            break;
-        }
+        on_function_key(t, key);
         return;
     }
     switch (key) {

@@ -209,11 +209,65 @@ static void set_status(tui *t, const char *state, const char *text)
     t->dirty = 1;
 }
 
+/* /msg NAME [TEXT]: opens the conversation, and sends TEXT to it. */
+static void open_and_send(tui *t, const tui_cmd *cmd)
+{
+    if (strcmp(cmd->name, t->m.me) == 0) {
+        tui_say(t, TUI_ENTRY_WARN, "that is you");
+        return;
+    }
+    if (tui_model_contact(&t->m, cmd->name, 0) == NULL) {
+        tui_say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd->name);
+        return;
+    }
+    tui_open(t, cmd->name);
+    if (cmd->text != NULL)
+        send_text(t, cmd->name, cmd->text);
+}
+
+static void who(tui *t)
+{
+    size_t before;
+
+    tui_say(t, TUI_ENTRY_TEXT, "online now:");
+    before = tui_model_view(&t->m)->n;
+    mim_core_who(t->core, who_one, t);
+    if (tui_model_view(&t->m)->n == before)
+        tui_say(t, TUI_ENTRY_TEXT, "nobody else");
+}
+
+/* /close: tells the peer, and goes back to the console. */
+static void close_current(tui *t)
+{
+    tui_contact *cur = tui_model_current(&t->m);
+
+    if (cur == NULL) {
+        tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
+        return;
+    }
+    mim_core_close_chat(t->core, cur->name);
+    cur->talking = 0;
+    tui_open(t, NULL);
+}
+
+/* /logout (login 0) and /login (login 1). */
+static void log_out_or_in(tui *t, int login)
+{
+    if ((login ? mim_core_login(t->core) : mim_core_logout(t->core)) != 0) {
+        tui_say(t, TUI_ENTRY_WARN, login ? "not logged out" : "already logged out");
+        return;
+    }
+    t->m.logged_out = !login;
+    if (login)
+        tui_say(t, TUI_ENTRY_INFO, "logging in again");
+    else
+        tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
     tui_contact *cur;
-    size_t before;
 
     if (t->core == NULL)
         return;
@@ -232,24 +286,10 @@ void tui_exec(tui *t, const char *line)
         help(t);
         break;
     case TUI_CMD_MSG:
-        if (strcmp(cmd.name, t->m.me) == 0) {
-            tui_say(t, TUI_ENTRY_WARN, "that is you");
-            break;
-        }
-        if (tui_model_contact(&t->m, cmd.name, 0) == NULL) {
-            tui_say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd.name);
-            break;
-        }
-        tui_open(t, cmd.name);
-        if (cmd.text != NULL)
-            send_text(t, cmd.name, cmd.text);
+        open_and_send(t, &cmd);
         break;
     case TUI_CMD_WHO:
-        tui_say(t, TUI_ENTRY_TEXT, "online now:");
-        before = tui_model_view(&t->m)->n;
-        mim_core_who(t->core, who_one, t);
-        if (tui_model_view(&t->m)->n == before)
-            tui_say(t, TUI_ENTRY_TEXT, "nobody else");
+        who(t);
         break;
     case TUI_CMD_STATUS:
         set_status(t, cmd.state, cmd.text);
@@ -273,29 +313,11 @@ void tui_exec(tui *t, const char *line)
         trust_server(t, cmd.fingerprint);
         break;
     case TUI_CMD_CLOSE:
-        if ((cur = tui_model_current(&t->m)) == NULL) {
-            tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
-            break;
-        }
-        mim_core_close_chat(t->core, cur->name);
-        cur->talking = 0;
-        tui_open(t, NULL);
+        close_current(t);
         break;
     case TUI_CMD_LOGOUT:
-        if (mim_core_logout(t->core) != 0) {
-            tui_say(t, TUI_ENTRY_WARN, "already logged out");
-            break;
-        }
-        t->m.logged_out = 1;
-        tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
-        break;
     case TUI_CMD_LOGIN:
-        if (mim_core_login(t->core) != 0) {
-            tui_say(t, TUI_ENTRY_WARN, "not logged out");
-            break;
-        }
-        t->m.logged_out = 0;
-        tui_say(t, TUI_ENTRY_INFO, "logging in again");
+        log_out_or_in(t, cmd.kind == TUI_CMD_LOGIN);
         break;
     case TUI_CMD_QUIT:
         tui_stop(t);
