@@ -2,9 +2,9 @@
  *
  * It owns the identity, the store, the connection to mim-presence (presence_client), a TCP
  * listener for direct chat sessions, and at most one kept chat session per peer. A front end
- * (json_api.c now, a terminal interface later) calls the command functions below and gets
- * everything that happens through mim_core_events, one callback per event kind of
- * docs/JSON-API.md.
+ * (json_api.c, the terminal interface in tui/) calls the command functions below and gets
+ * everything that happens through mim_core_events, one callback per event kind. Its insides
+ * are cut by job along a message's path (core_priv.h lists the files).
  *
  * Messages: mim_core_send stores the message first (QUEUED, in the outbox), so it is safe from
  * then on; it is written to a session when one is open (SENT), and marked DELIVERED on the ack,
