@@ -1,5 +1,6 @@
 /* Descriptions of content this version cannot show (see content.h). */
 #include "content.h"
+#include "mim_codec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -65,14 +66,14 @@ void content_describe(const Mim__ChatMessage *m, char *out, size_t len)
 
 int content_describe_stored(const void *body, size_t body_len, int type, char *out, size_t len)
 {
-    Mim__ChatMessage *m = mim__chat_message__unpack(NULL, body_len, body);
+    Mim__ChatMessage *m = mim_chat_message_unpack(body, body_len);
     char tbuf[16];
     int shown = 1;
 
     if (m != NULL) {
         content_describe(m, out, len);
         shown = content_is_shown(m);
-        mim__chat_message__free_unpacked(m, NULL);
+        mim_chat_message_free(m);
     } else {
         snprintf(out, len, "[%s: not supported by this version of mim]",
                  content_type_name(type, tbuf, sizeof(tbuf)));

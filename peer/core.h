@@ -2,9 +2,9 @@
  *
  * It owns the identity, the store, the connection to mim-presence (presence_client), a TCP
  * listener for direct chat sessions, and at most one kept chat session per peer. A front end
- * (json_api.c now, a terminal interface later) calls the command functions below and gets
- * everything that happens through mim_core_events, one callback per event kind of
- * docs/JSON-API.md.
+ * (json_api.c, the terminal interface in tui/) calls the command functions below and gets
+ * everything that happens through mim_core_events, one callback per event kind. Its insides
+ * are cut by job along a message's path (core_priv.h lists the files).
  *
  * Messages: mim_core_send stores the message first (QUEUED, in the outbox), so it is safe from
  * then on; it is written to a session when one is open (SENT), and marked DELIVERED on the ack,
@@ -16,12 +16,15 @@
  * pins (accept-new); a changed key refuses the session, reports on_key_changed and holds that
  * contact's outbox (no dialling, no sending) until mim_core_trust.
  *
- * All callbacks run on the loop thread. Strings passed to callbacks are valid during the call
- * only. */
+ * The API is typed: states, verdicts and error codes are enums, message ids are binary
+ * (mim_msg_id). The words of the JSON API (docs/JSON-API.md) belong to json_api.c, the texts of
+ * the terminal interface to peer/tui/; the core gives them fingerprints, safety numbers and the
+ * descriptions of content it cannot show as text of its own. No front end needs mim_crypto.h.
+ *
+ * All callbacks run on the loop thread. Strings and ids passed to callbacks are valid during
+ * the call only. */
 #ifndef MIM_PEER_CORE_H
 #define MIM_PEER_CORE_H
-
-#include "mim_crypto.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,15 +34,68 @@
 #define MIM_CORE_IDLE_CLOSE_MS (5 * 60 * 1000) /* an idle session closes; reopens on demand */
 #define MIM_CORE_TICK_MS       5000            /* idle check, redial of unreachable outboxes */
 /* Chat sessions: a Ping after 30 s of silence, taken for dead after 60 (--keepalive). */
-#define MIM_CORE_KEEPALIVE_MS     30000
-#define MIM_CORE_KEEPALIVE_MIN_MS 200
-#define MIM_CORE_DISCOVER_MS      3000 /* one LAN discovery attempt */
-#define MIM_CORE_FLUSH_WINDOW     128  /* messages in flight (SENT, unacked) per peer */
-#define MIM_CORE_HISTORY_MAX      1000
-#define MIM_CORE_DEFAULT_PORT     4242
-#define MIM_CORE_ID_HEX_LEN       33 /* 32 hex digits + NUL */
+#define MIM_CORE_KEEPALIVE_MS      30000
+#define MIM_CORE_KEEPALIVE_MIN_MS  200
+#define MIM_CORE_DISCOVER_MS       3000 /* one LAN discovery attempt */
+#define MIM_CORE_FLUSH_WINDOW      128  /* messages in flight (SENT, unacked) per peer */
+#define MIM_CORE_HISTORY_MAX       1000
+#define MIM_CORE_DEFAULT_PORT      4242
+#define MIM_CORE_FINGERPRINT_LEN   30 /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
+#define MIM_CORE_SAFETY_NUMBER_LEN 72 /* a safety number: 60 digits + 11 spaces + NUL */
 
 typedef struct mim_core mim_core;
+
+/* A chat message's id: 16 random bytes, made by the core (mim_core_send), unique per message;
+ * acks, the store and every event about the message carry it. */
+typedef struct mim_msg_id {
+    uint8_t bytes[16];
+} mim_msg_id;
+
+#define MIM_MSG_ID_HEX_LEN 33 /* 32 hex digits + NUL */
+
+/* id as 32 lowercase hex digits and a NUL (how the front ends show and key ids). */
+void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN]);
+
+/* Our connection to the presence server, as on_presence reports it. */
+typedef enum mim_core_presence {
+    MIM_CORE_PRESENCE_CONNECTED = 1,
+    MIM_CORE_PRESENCE_DISCONNECTED, /* given up, or logged out (mim_core_logout) */
+    MIM_CORE_PRESENCE_RECONNECTING, /* lost: trying again; the table is stale meanwhile */
+} mim_core_presence;
+
+/* A user's status: ours (mim_core_status) or a peer's (on_online, on_status). */
+typedef enum mim_core_user_status {
+    MIM_CORE_AVAILABLE = 0,
+    MIM_CORE_AWAY,
+    MIM_CORE_BUSY,
+} mim_core_user_status;
+
+/* The presence server's key against our pin of it (on_server_key). */
+typedef enum mim_core_key_verdict {
+    MIM_CORE_KEY_NEW = 0, /* first contact: now pinned */
+    MIM_CORE_KEY_MATCH,   /* the pinned key */
+    MIM_CORE_KEY_CHANGED, /* another key: warn, until mim_core_trust_server */
+} mim_core_key_verdict;
+
+/* Where a message stands (history). Ours: QUEUED (stored, in the outbox), SENT (written to a
+ * session), DELIVERED (the peer stored it: acked); theirs: RECEIVED. */
+typedef enum mim_core_msg_state {
+    MIM_CORE_MSG_QUEUED = 0,
+    MIM_CORE_MSG_SENT,
+    MIM_CORE_MSG_DELIVERED,
+    MIM_CORE_MSG_RECEIVED,
+} mim_core_msg_state;
+
+/* What went wrong, for on_error (the message says the rest). */
+typedef enum mim_core_error {
+    MIM_CORE_ERROR_STORE = 0,  /* the local store failed */
+    MIM_CORE_ERROR_SERVER,     /* the presence server refused us, or cannot be reached */
+    MIM_CORE_ERROR_NAME_TAKEN, /* the presence server has someone else by our name */
+} mim_core_error;
+
+/* A message's content type is the wire's number (peer.proto ContentType): text, an image, a
+ * file, or a type of a later version; content_type_name (content.h) names it. */
+#define MIM_CORE_CONTENT_TEXT 1
 
 /* One entry of the online table, as reported. */
 typedef struct mim_core_peer_info {
@@ -47,53 +103,67 @@ typedef struct mim_core_peer_info {
     const char *addr; /* numeric, no port */
     uint16_t port;
     const char *fingerprint;
-    const char *status; /* "available", "away", "busy" */
+    mim_core_user_status status;
     const char *text;
 } mim_core_peer_info;
 
 /* One message of the history. */
 typedef struct mim_core_history_item {
-    const char *id; /* hex */
+    mim_msg_id id;
     int64_t ts_ms;
     const char *from, *to;
-    const char *text;  /* text, or the description of what this version cannot show */
-    const char *state; /* "queued", "sent", "delivered", "received" */
-    const char *type;  /* "text", "image", "file", "type-N" (content.h) */
+    const char *text; /* text, or the description of what this version cannot show */
+    mim_core_msg_state state;
+    int content_type; /* MIM_CORE_CONTENT_TEXT, or another (content_type_name) */
 } mim_core_history_item;
 
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
-    /* state: "connected", "disconnected", "reconnecting"; server "host:port". */
-    void (*on_presence)(void *ud, const char *state, const char *server);
-    /* verdict: "new", "match", "changed" (old_fingerprint set then, else NULL). */
-    void (*on_server_key)(void *ud, const char *fingerprint, const char *verdict,
+    /* server: "host:port" (may be ""). */
+    void (*on_presence)(void *ud, mim_core_presence state, const char *server);
+    /* old_fingerprint: the pinned key's, for MIM_CORE_KEY_CHANGED; else NULL. */
+    void (*on_server_key)(void *ud, const char *fingerprint, mim_core_key_verdict verdict,
                           const char *old_fingerprint);
     void (*on_online)(void *ud, const mim_core_peer_info *p);
     void (*on_offline)(void *ud, const char *name);
-    void (*on_status)(void *ud, const char *name, const char *state, const char *text);
-    void (*on_message)(void *ud, const char *from, const char *id, int64_t ts_ms, const char *text);
-    void (*on_queued)(void *ud, const char *to, const char *id);
-    void (*on_sent)(void *ud, const char *to, const char *id);
-    void (*on_delivered)(void *ud, const char *to, const char *id);
+    void (*on_status)(void *ud, const char *name, mim_core_user_status status, const char *text);
+    void (*on_message)(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                       const char *text);
+    void (*on_queued)(void *ud, const char *to, const mim_msg_id *id);
+    void (*on_sent)(void *ud, const char *to, const mim_msg_id *id);
+    void (*on_delivered)(void *ud, const char *to, const mim_msg_id *id);
     void (*on_key_changed)(void *ud, const char *name, const char *old_fingerprint,
                            const char *new_fingerprint);
     void (*on_chat_opened)(void *ud, const char *with);
     void (*on_chat_closed)(void *ud, const char *with);
-    /* A problem not caused by a command (code as in docs/JSON-API.md). fatal = 1: the core
+    /* A problem not caused by a command; message is one line for the user. fatal = 1: the core
      * stops by itself (on_stopped follows with exit_code 1). */
-    void (*on_error)(void *ud, const char *code, const char *message, int fatal);
+    void (*on_error)(void *ud, mim_core_error code, const char *message, int fatal);
     /* mim_core_quit (or a fatal error) finished: every handle is closed. The loop can end. */
     void (*on_stopped)(void *ud, int exit_code);
-    /* A message this version cannot show (an image, a file, a later version's content type:
-     * type as content_type_name), stored and acknowledged like text; description is one line
-     * saying what it was (content_describe). May be NULL: on_message then gets the
-     * description as its text. */
-    void (*on_unsupported)(void *ud, const char *from, const char *id, int64_t ts_ms,
-                           const char *type, const char *description);
+    /* A message this version cannot show (an image, a file, a later version's content type),
+     * stored and acknowledged like text; description is one line saying what it was
+     * (content_describe). May be NULL: on_message then gets the description as its text. */
+    void (*on_unsupported)(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                           int content_type, const char *description);
     /* A message accepted inside a send batch was not stored after all: the batch's commit
      * failed (mim_core_batch_end). Nothing of it was sent; it is not in the outbox. */
-    void (*on_send_failed)(void *ud, const char *to, const char *id);
+    void (*on_send_failed)(void *ud, const char *to, const mim_msg_id *id);
 } mim_core_events;
+
+/* The mim_core_events of a front end that handles every event, with file-local handlers named
+ * as the fields (on_ready, on_presence, ...): one list for all front ends, so that an event
+ * added above is a compile error in each of them until it is handled. */
+#define MIM_CORE_EVENTS_BY_NAME                                                                    \
+    {                                                                                              \
+        .on_ready = on_ready, .on_presence = on_presence, .on_server_key = on_server_key,          \
+        .on_online = on_online, .on_offline = on_offline, .on_status = on_status,                  \
+        .on_message = on_message, .on_queued = on_queued, .on_sent = on_sent,                      \
+        .on_delivered = on_delivered, .on_key_changed = on_key_changed,                            \
+        .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
+        .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
+        .on_send_failed = on_send_failed,                                                          \
+    }
 
 typedef struct mim_core_config {
     uv_loop_t *loop;
@@ -106,6 +176,8 @@ typedef struct mim_core_config {
     uint16_t discovery_port; /* 0: MIM_CORE_DEFAULT_PORT */
 } mim_core_config;
 
+/* Once per process, before any other call: readies the crypto library. 0, or -1. */
+int mim_core_global_init(void);
 /* Loads or creates the identity, opens the store, requeues SENT messages, starts listening,
  * reports on_ready (from inside this call), and starts reaching the presence server. 0, or a
  * negative MIM_E* code (logged; nothing is left running, *out is NULL). */
@@ -125,10 +197,12 @@ enum {
     MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
 };
 
-/* Stores a message to `to` with the caller's random id (16 bytes), then on_queued (no open
- * session yet: it will go out by itself) and/or on_sent (written to the session). To a name
- * we have never heard of (no contact, not online): MIM_CORE_EUNKNOWN_PEER. */
-int mim_core_send(mim_core *c, const char *to, const char *text, const uint8_t id[16]);
+/* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
+ * (no open session yet: it will go out by itself) and/or on_sent (written to the session),
+ * from inside this call (outside a batch). To a name we have never heard of (no contact, not
+ * online): MIM_CORE_EUNKNOWN_PEER. A front end that must know the id before its first event
+ * sends inside a batch. */
+int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id);
 /* A send batch: the messages of the mim_core_send calls between begin and end are stored in one
  * transaction, one commit for all (the JSON API wraps the send commands of one read in a batch).
  * Inside a batch, mim_core_send checks the message and inserts it, and returns 0 or an error at
@@ -139,13 +213,14 @@ void mim_core_batch_begin(mim_core *c);
 void mim_core_batch_end(mim_core *c);
 /* Calls cb for every peer online now (ourselves excluded). */
 void mim_core_who(mim_core *c, void (*cb)(void *arg, const mim_core_peer_info *p), void *arg);
-/* state: "available", "away" or "busy"; text may be NULL. */
-int mim_core_status(mim_core *c, const char *state, const char *text);
+/* Our status, told to the presence server (now, and at every login); text may be NULL.
+ * MIM_CORE_EBAD_VALUE for a status out of the enum. */
+int mim_core_status(mim_core *c, mim_core_user_status status, const char *text);
 /* The last `limit` messages with `with`, oldest first. */
 int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
 /* The 60-digit safety number with `with` (its pinned key, else its online key). */
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_SAFETY_NUMBER_LEN]);
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN]);
 /* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
  * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted. */
 int mim_core_trust(mim_core *c, const char *with, const char *fingerprint);
@@ -158,8 +233,6 @@ int mim_core_trust_server(mim_core *c, const char *fingerprint);
 int mim_core_close_chat(mim_core *c, const char *with);
 
 const char *mim_core_name(const mim_core *c);
-/* A message id as 32 lowercase hex digits and a NUL. */
-void mim_core_id_hex(const uint8_t id[16], char out[MIM_CORE_ID_HEX_LEN]);
 
 /* ---- contacts, logout and login (the terminal interface) --------------------------------------
  */

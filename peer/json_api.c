@@ -1,7 +1,7 @@
 /* The JSON-lines front end (see json_api.h). jansson builds and parses every line: no JSON is
  * assembled by hand, so any text a peer sends is escaped correctly. */
 #include "json_api.h"
-#include "mim_crypto.h"
+#include "content.h"
 #include "mim_log.h"
 
 #include <jansson.h>
@@ -94,6 +94,71 @@ static void emit_error(json_api *ja, const char *code, const char *message)
          ja->tag);
 }
 
+/* ---- the words of the JSON API (docs/JSON-API.md) for the core's enums ----------------------- */
+
+static const char *presence_word(mim_core_presence state)
+{
+    switch (state) {
+    case MIM_CORE_PRESENCE_CONNECTED:
+        return "connected";
+    case MIM_CORE_PRESENCE_RECONNECTING:
+        return "reconnecting";
+    default:
+        return "disconnected";
+    }
+}
+
+static const char *verdict_word(mim_core_key_verdict verdict)
+{
+    return verdict == MIM_CORE_KEY_NEW     ? "new"
+           : verdict == MIM_CORE_KEY_MATCH ? "match"
+                                           : "changed";
+}
+
+static const char *status_word(mim_core_user_status status)
+{
+    return status == MIM_CORE_AWAY ? "away" : status == MIM_CORE_BUSY ? "busy" : "available";
+}
+
+/* The status a word names: 0 and *out, or -1 for no status. */
+static int status_parse(const char *word, mim_core_user_status *out)
+{
+    static const mim_core_user_status all[] = {MIM_CORE_AVAILABLE, MIM_CORE_AWAY, MIM_CORE_BUSY};
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(word, status_word(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+static const char *msg_state_word(mim_core_msg_state state)
+{
+    switch (state) {
+    case MIM_CORE_MSG_QUEUED:
+        return "queued";
+    case MIM_CORE_MSG_SENT:
+        return "sent";
+    case MIM_CORE_MSG_DELIVERED:
+        return "delivered";
+    default:
+        return "received";
+    }
+}
+
+static const char *error_word(mim_core_error code)
+{
+    switch (code) {
+    case MIM_CORE_ERROR_STORE:
+        return "store";
+    case MIM_CORE_ERROR_NAME_TAKEN:
+        return "name_taken";
+    default:
+        return "server";
+    }
+}
+
 /* ---- core events ----------------------------------------------------------------------------- */
 
 static void on_ready(void *ud, const char *name, const char *fingerprint, uint16_t listen_port)
@@ -105,18 +170,19 @@ static void on_ready(void *ud, const char *name, const char *fingerprint, uint16
          NULL);
 }
 
-static void on_presence(void *ud, const char *state, const char *server)
+static void on_presence(void *ud, mim_core_presence state, const char *server)
 {
     emit(ud,
-         json_pack("{s:s,s:s,s:o}", "event", "presence", "state", state, "server", jstr(server)),
+         json_pack("{s:s,s:s,s:o}", "event", "presence", "state", presence_word(state), "server",
+                   jstr(server)),
          NULL);
 }
 
-static void on_server_key(void *ud, const char *fingerprint, const char *verdict,
+static void on_server_key(void *ud, const char *fingerprint, mim_core_key_verdict verdict,
                           const char *old_fingerprint)
 {
     json_t *ev = json_pack("{s:s,s:s,s:s}", "event", "server_key", "fingerprint", fingerprint,
-                           "verdict", verdict);
+                           "verdict", verdict_word(verdict));
     if (ev != NULL && old_fingerprint != NULL)
         json_object_set_new(ev, "old_fingerprint", jstr(old_fingerprint));
     emit(ud, ev, NULL);
@@ -126,7 +192,7 @@ static json_t *online_event(const mim_core_peer_info *p)
 {
     return json_pack("{s:s,s:o,s:s,s:i,s:s,s:s,s:o}", "event", "online", "name", jstr(p->name),
                      "addr", p->addr, "port", (int)p->port, "fingerprint", p->fingerprint, "status",
-                     p->status, "text", jstr(p->text));
+                     status_word(p->status), "text", jstr(p->text));
 }
 
 static void on_online(void *ud, const mim_core_peer_info *p)
@@ -139,39 +205,50 @@ static void on_offline(void *ud, const char *name)
     emit(ud, json_pack("{s:s,s:o}", "event", "offline", "name", jstr(name)), NULL);
 }
 
-static void on_status(void *ud, const char *name, const char *state, const char *text)
+static void on_status(void *ud, const char *name, mim_core_user_status status, const char *text)
 {
     emit(ud,
-         json_pack("{s:s,s:o,s:s,s:o}", "event", "status", "name", jstr(name), "state", state,
-                   "text", jstr(text)),
+         json_pack("{s:s,s:o,s:s,s:o}", "event", "status", "name", jstr(name), "state",
+                   status_word(status), "text", jstr(text)),
          NULL);
 }
 
-static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms, const char *text)
+static void on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                       const char *text)
 {
+    char hex[MIM_MSG_ID_HEX_LEN];
+
+    mim_msg_id_hex(id, hex);
     emit(ud,
-         json_pack("{s:s,s:o,s:s,s:I,s:o,s:s}", "event", "message", "from", jstr(from), "id", id,
+         json_pack("{s:s,s:o,s:s,s:I,s:o,s:s}", "event", "message", "from", jstr(from), "id", hex,
                    "ts", (json_int_t)ts_ms, "text", jstr(text), "type", "text"),
          NULL);
 }
 
 /* An image, a file or a later version's content: a message event all the same (a script that
  * only reads "text" still sees that something came), with supported: false. */
-static void on_unsupported(void *ud, const char *from, const char *id, int64_t ts_ms,
-                           const char *type, const char *description)
+static void on_unsupported(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                           int content_type, const char *description)
 {
+    char hex[MIM_MSG_ID_HEX_LEN], tbuf[16];
+
+    mim_msg_id_hex(id, hex);
     emit(ud,
          json_pack("{s:s,s:o,s:s,s:I,s:o,s:s,s:b}", "event", "message", "from", jstr(from), "id",
-                   id, "ts", (json_int_t)ts_ms, "text", jstr(description), "type", type,
-                   "supported", 0),
+                   hex, "ts", (json_int_t)ts_ms, "text", jstr(description), "type",
+                   content_type_name(content_type, tbuf, sizeof(tbuf)), "supported", 0),
          NULL);
 }
 
 /* queued, sent, delivered: tagged with their send command's tag. */
-static void emit_msg_state(json_api *ja, const char *name, const char *to, const char *id, int last)
+static void emit_msg_state(json_api *ja, const char *name, const char *to, const mim_msg_id *mid,
+                           int last)
 {
-    json_t *tag = json_object_get(ja->tags, id);
-    json_t *ev;
+    char id[MIM_MSG_ID_HEX_LEN];
+    json_t *tag, *ev;
+
+    mim_msg_id_hex(mid, id);
+    tag = json_object_get(ja->tags, id);
 
     /* The answer to a send of the batch: its tag is at hand even when the memory is full. */
     if (tag == NULL)
@@ -183,28 +260,31 @@ static void emit_msg_state(json_api *ja, const char *name, const char *to, const
         json_object_del(ja->tags, id);
 }
 
-static void on_queued(void *ud, const char *to, const char *id)
+static void on_queued(void *ud, const char *to, const mim_msg_id *id)
 {
     emit_msg_state(ud, "queued", to, id, 0);
 }
 
-static void on_sent(void *ud, const char *to, const char *id)
+static void on_sent(void *ud, const char *to, const mim_msg_id *id)
 {
     emit_msg_state(ud, "sent", to, id, 0);
 }
 
-static void on_delivered(void *ud, const char *to, const char *id)
+static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     emit_msg_state(ud, "delivered", to, id, 1);
 }
 
 /* The batch's commit failed: the send's answer is the error it would have had on its own. */
-static void on_send_failed(void *ud, const char *to, const char *id)
+static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
 {
     json_api *ja = ud;
-    json_t *tag = json_object_get(ja->batch_tags, id);
+    char id[MIM_MSG_ID_HEX_LEN];
+    json_t *tag;
 
     (void)to;
+    mim_msg_id_hex(mid, id);
+    tag = json_object_get(ja->batch_tags, id);
     emit(ja,
          json_pack("{s:s,s:s,s:s,s:s}", "event", "error", "code", "store", "message",
                    "the local store failed; the message was not stored or sent", "id", id),
@@ -232,10 +312,12 @@ static void on_chat_closed(void *ud, const char *with)
 
 static void stop_reading(json_api *ja);
 
-static void on_core_error(void *ud, const char *code, const char *message, int fatal)
+static void on_error(void *ud, mim_core_error code, const char *message, int fatal)
 {
     json_api *ja = ud;
-    emit(ja, json_pack("{s:s,s:s,s:o}", "event", "error", "code", code, "message", jstr(message)),
+    emit(ja,
+         json_pack("{s:s,s:s,s:o}", "event", "error", "code", error_word(code), "message",
+                   jstr(message)),
          NULL);
     if (fatal)
         stop_reading(ja); /* the core is stopping by itself */
@@ -280,25 +362,7 @@ static void on_stopped(void *ud, int exit_code)
     maybe_done(ja);
 }
 
-static const mim_core_events core_events = {
-    .on_ready = on_ready,
-    .on_send_failed = on_send_failed,
-    .on_presence = on_presence,
-    .on_server_key = on_server_key,
-    .on_online = on_online,
-    .on_offline = on_offline,
-    .on_status = on_status,
-    .on_message = on_message,
-    .on_queued = on_queued,
-    .on_sent = on_sent,
-    .on_delivered = on_delivered,
-    .on_key_changed = on_key_changed,
-    .on_chat_opened = on_chat_opened,
-    .on_chat_closed = on_chat_closed,
-    .on_error = on_core_error,
-    .on_stopped = on_stopped,
-    .on_unsupported = on_unsupported,
-};
+static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;
 
 const mim_core_events *json_api_core_events(void)
 {
@@ -373,29 +437,28 @@ static void emit_ok(json_api *ja, const char *cmd)
 static void cmd_send(json_api *ja, json_t *cmd)
 {
     const char *to, *text;
-    uint8_t id[16];
-    char hex[MIM_CORE_ID_HEX_LEN];
+    mim_msg_id id;
+    char hex[MIM_MSG_ID_HEX_LEN];
     int rc;
 
     if (need_str(ja, cmd, "to", &to) != 0 || need_str(ja, cmd, "text", &text) != 0)
         return;
-    mim_random_bytes(id, sizeof(id));
-    mim_core_id_hex(id, hex);
     if (!ja->batching) {
         mim_core_batch_begin(ja->core);
         ja->batching = 1;
     }
+    /* Inside the batch the send's events wait for its end: its tag is in place by then. */
+    rc = mim_core_send(ja->core, to, text, &id);
+    if (rc != 0) {
+        (void)check(ja, rc, to); /* after the answers of the sends before it (emit_error) */
+        return;
+    }
     /* Tags are remembered for delivered (up to the cap) and for the batch's own answers. */
     if (ja->tag != NULL) {
+        mim_msg_id_hex(&id, hex);
         if (json_object_size(ja->tags) < JSON_API_TAGS_MAX)
             json_object_set(ja->tags, hex, ja->tag);
         json_object_set(ja->batch_tags, hex, ja->tag);
-    }
-    rc = mim_core_send(ja->core, to, text, id);
-    if (rc != 0) {
-        json_object_del(ja->tags, hex);
-        json_object_del(ja->batch_tags, hex);
-        (void)check(ja, rc, to); /* after the answers of the sends before it (emit_error) */
     }
 }
 
@@ -408,10 +471,14 @@ static void who_one(void *arg, const mim_core_peer_info *p)
 static void history_one(void *arg, const mim_core_history_item *m)
 {
     json_t *arr = arg;
-    json_array_append_new(arr,
-                          json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", m->id, "ts",
-                                    (json_int_t)m->ts_ms, "from", jstr(m->from), "to", jstr(m->to),
-                                    "text", jstr(m->text), "state", m->state, "type", m->type));
+    char hex[MIM_MSG_ID_HEX_LEN], tbuf[16];
+
+    mim_msg_id_hex(&m->id, hex);
+    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", hex, "ts",
+                                         (json_int_t)m->ts_ms, "from", jstr(m->from), "to",
+                                         jstr(m->to), "text", jstr(m->text), "state",
+                                         msg_state_word(m->state), "type",
+                                         content_type_name(m->content_type, tbuf, sizeof(tbuf))));
 }
 
 static void cmd_history(json_api *ja, json_t *cmd)
@@ -445,14 +512,16 @@ static void cmd_status(json_api *ja, json_t *cmd)
 {
     const char *state, *text = NULL;
     json_t *t = json_object_get(cmd, "text");
+    mim_core_user_status status;
     int rc;
 
     if (need_str(ja, cmd, "state", &state) != 0)
         return;
     if (t != NULL && need_str(ja, cmd, "text", &text) != 0)
         return;
-    /* The core knows the states: its refusal of one is this field's error. */
-    rc = mim_core_status(ja->core, state, text);
+    /* An unknown state, or the core's refusal of one, is this field's error. */
+    rc = status_parse(state, &status) != 0 ? MIM_CORE_EBAD_VALUE
+                                           : mim_core_status(ja->core, status, text);
     if (rc == MIM_CORE_EBAD_VALUE)
         emit_error(ja, "bad_field", "'state' must be available, away or busy");
     else if (check(ja, rc, "") == 0)
@@ -462,7 +531,7 @@ static void cmd_status(json_api *ja, json_t *cmd)
 static void cmd_verify(json_api *ja, json_t *cmd)
 {
     const char *with;
-    char number[MIM_SAFETY_NUMBER_LEN];
+    char number[MIM_CORE_SAFETY_NUMBER_LEN];
 
     if (need_str(ja, cmd, "with", &with) != 0)
         return;

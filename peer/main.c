@@ -4,7 +4,6 @@
 #include "core.h"
 #include "json_api.h"
 #include "mim_cli.h"
-#include "mim_crypto.h"
 #include "mim_fs.h"
 #include "mim_log.h"
 #include "options.h"
@@ -147,7 +146,7 @@ int main(int argc, char **argv)
     mim_log_set_program("mim");
     if ((rc = peer_options_parse(argc, argv, &o)) != MIM_CLI_RUN)
         return rc;
-    if (mim_crypto_init() != 0) {
+    if (mim_core_global_init() != 0) {
         fprintf(stderr, "mim: libsodium failed to initialise\n");
         return 1;
     }

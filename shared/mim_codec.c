@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -640,4 +641,30 @@ void mim_peer_batch_free(Mim__PeerBatch *b)
 int mim_peer_batch_append(mim_buf *out, const Mim__PeerMsg *m)
 {
     return batch_append_element(out, &m->base);
+}
+
+int mim_chat_message_pack(const Mim__ChatMessage *m, uint8_t **out, size_t *out_len)
+{
+    size_t n = mim__chat_message__get_packed_size(m);
+    uint8_t *p = malloc(n > 0 ? n : 1);
+
+    *out = NULL;
+    *out_len = 0;
+    if (p == NULL)
+        return MIM_ENOMEM;
+    mim__chat_message__pack(m, p);
+    *out = p;
+    *out_len = n;
+    return 0;
+}
+
+Mim__ChatMessage *mim_chat_message_unpack(const uint8_t *p, size_t len)
+{
+    return mim__chat_message__unpack(NULL, len, p);
+}
+
+void mim_chat_message_free(Mim__ChatMessage *m)
+{
+    if (m != NULL)
+        mim__chat_message__free_unpacked(m, NULL);
 }

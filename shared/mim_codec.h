@@ -146,5 +146,13 @@ int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, ch
 void mim_peer_batch_free(Mim__PeerBatch *b);
 /* Appends one message to `out` as an element of a PeerBatch (as mim_presence_batch_append). */
 int mim_peer_batch_append(mim_buf *out, const Mim__PeerMsg *m);
+/* A ChatMessage as bytes, as the peer stores a message it cannot show (for a later version to
+ * read): *out is malloc'd (at least 1 byte; the caller frees it), *out_len its length. 0, or
+ * MIM_ENOMEM (*out NULL). */
+int mim_chat_message_pack(const Mim__ChatMessage *m, uint8_t **out, size_t *out_len);
+/* Reads back what mim_chat_message_pack wrote; NULL when it does not parse. Not validated
+ * again (it was, when it arrived). Free it with mim_chat_message_free. */
+Mim__ChatMessage *mim_chat_message_unpack(const uint8_t *p, size_t len);
+void mim_chat_message_free(Mim__ChatMessage *m); /* NULL is fine */
 
 #endif

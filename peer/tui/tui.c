@@ -47,6 +47,30 @@ static void say_about(tui *t, tui_contact *c, int kind, const char *text)
     t->dirty = 1;
 }
 
+enum tui_presence tui_presence_of(mim_core_user_status status)
+{
+    return status == MIM_CORE_AWAY ? TUI_AWAY : status == MIM_CORE_BUSY ? TUI_BUSY : TUI_AVAILABLE;
+}
+
+mim_core_user_status tui_core_status(enum tui_presence p)
+{
+    return p == TUI_AWAY ? MIM_CORE_AWAY : p == TUI_BUSY ? MIM_CORE_BUSY : MIM_CORE_AVAILABLE;
+}
+
+static enum tui_msg_state msg_state_of(mim_core_msg_state state)
+{
+    switch (state) {
+    case MIM_CORE_MSG_QUEUED:
+        return TUI_MSG_QUEUED;
+    case MIM_CORE_MSG_SENT:
+        return TUI_MSG_SENT;
+    case MIM_CORE_MSG_DELIVERED:
+        return TUI_MSG_DELIVERED;
+    default:
+        return TUI_MSG_RECEIVED;
+    }
+}
+
 typedef struct history_load {
     tui *t;
     tui_conv conv;
@@ -56,9 +80,11 @@ static void history_one(void *arg, const mim_core_history_item *it)
 {
     history_load *h = arg;
     int out = strcmp(it->from, h->t->m.me) == 0;
+    char hex[MIM_MSG_ID_HEX_LEN];
 
-    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
-                 it->id, tui_msg_state_parse(it->state));
+    mim_msg_id_hex(&it->id, hex);
+    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text, hex,
+                 msg_state_of(it->state));
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
@@ -99,25 +125,28 @@ static void on_ready(void *ud, const char *name, const char *fingerprint, uint16
             fingerprint, (unsigned)listen_port);
 }
 
-static void on_presence(void *ud, const char *state, const char *server)
+static void on_presence(void *ud, mim_core_presence state, const char *server)
 {
     tui *t = ud;
+    const char *word = state == MIM_CORE_PRESENCE_CONNECTED      ? "connected"
+                       : state == MIM_CORE_PRESENCE_RECONNECTING ? "reconnecting"
+                                                                 : "disconnected";
 
-    snprintf(t->m.conn, sizeof(t->m.conn), "%s", state);
+    snprintf(t->m.conn, sizeof(t->m.conn), "%s", word);
     if (server != NULL && server[0] != '\0')
         snprintf(t->m.server, sizeof(t->m.server), "%s", server);
     t->dirty = 1;
 }
 
-static void on_server_key(void *ud, const char *fingerprint, const char *verdict,
+static void on_server_key(void *ud, const char *fingerprint, mim_core_key_verdict verdict,
                           const char *old_fingerprint)
 {
     tui *t = ud;
     tui_model *m = &t->m;
 
-    if (strcmp(verdict, "changed") != 0) {
-        m->server_key_changed = 0; /* "new" or "match": the pin holds (or was just trusted) */
-        if (strcmp(verdict, "new") == 0)
+    if (verdict != MIM_CORE_KEY_CHANGED) {
+        m->server_key_changed = 0; /* new or a match: the pin holds (or was just trusted) */
+        if (verdict == MIM_CORE_KEY_NEW)
             tui_say(t, TUI_ENTRY_INFO,
                     "first contact with this presence server: its key %s is pinned", fingerprint);
         t->dirty = 1;
@@ -146,7 +175,7 @@ static void on_online(void *ud, const mim_core_peer_info *p)
 
     if (c == NULL)
         return;
-    tui_model_set_status(&t->m, p->name, p->status, p->text);
+    tui_model_set_status(&t->m, p->name, tui_presence_name(tui_presence_of(p->status)), p->text);
     tui_model_set_online(&t->m, p->name, 1);
     if (!was_online && c->conv.n > 0)
         say_about(t, c, TUI_ENTRY_INFO, "came online");
@@ -168,14 +197,15 @@ static void on_offline(void *ud, const char *name)
     t->dirty = 1;
 }
 
-static void on_status(void *ud, const char *name, const char *state, const char *text)
+static void on_status(void *ud, const char *name, mim_core_user_status status, const char *text)
 {
     tui *t = ud;
     tui_contact *c;
     char line[400];
+    const char *state = tui_presence_name(tui_presence_of(status));
 
     if (strcmp(name, t->m.me) == 0) {
-        t->m.my_presence = tui_presence_parse(state);
+        t->m.my_presence = tui_presence_of(status);
         snprintf(t->m.my_text, sizeof(t->m.my_text), "%s", text != NULL ? text : "");
         t->dirty = 1;
         return;
@@ -220,13 +250,16 @@ static void on_chat_opened(void *ud, const char *with)
         someone_talks(t, c);
 }
 
-static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms, const char *text)
+static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_t ts_ms,
+                       const char *text)
 {
     tui *t = ud;
     tui_contact *c = tui_model_contact(&t->m, from, 1);
+    char id[MIM_MSG_ID_HEX_LEN];
 
     if (c == NULL)
         return;
+    mim_msg_id_hex(mid, id);
     someone_talks(t, c);
     /* Opening the conversation just now may have read it from the history already. */
     if (tui_conv_find(&c->conv, id) == NULL)
@@ -244,30 +277,54 @@ static void on_message(void *ud, const char *from, const char *id, int64_t ts_ms
     t->dirty = 1;
 }
 
-static void set_state(tui *t, const char *to, const char *id, enum tui_msg_state st)
+static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_msg_state st)
 {
     tui_contact *c = tui_model_contact(&t->m, to, 0);
-    tui_entry *e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
+    char id[MIM_MSG_ID_HEX_LEN];
+    tui_entry *e;
 
+    mim_msg_id_hex(mid, id);
+    e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
     if (e == NULL || e->state == TUI_MSG_DELIVERED)
         return; /* not shown (history not read yet), or no news */
     e->state = st;
     t->dirty = 1;
 }
 
-static void on_queued(void *ud, const char *to, const char *id)
+static void on_queued(void *ud, const char *to, const mim_msg_id *id)
 {
     set_state(ud, to, id, TUI_MSG_QUEUED);
 }
 
-static void on_sent(void *ud, const char *to, const char *id)
+static void on_sent(void *ud, const char *to, const mim_msg_id *id)
 {
     set_state(ud, to, id, TUI_MSG_SENT);
 }
 
-static void on_delivered(void *ud, const char *to, const char *id)
+static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     set_state(ud, to, id, TUI_MSG_DELIVERED);
+}
+
+/* What this version cannot show: its description, as a message (as the core would do). */
+static void on_unsupported(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                           int content_type, const char *description)
+{
+    (void)content_type;
+    on_message(ud, from, id, ts_ms, description);
+}
+
+/* The send's batch did not commit: the message shown is taken back, as a refused send. */
+static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, to, 0);
+    char id[MIM_MSG_ID_HEX_LEN];
+
+    mim_msg_id_hex(mid, id);
+    if (c != NULL)
+        tui_conv_remove(&c->conv, id);
+    tui_say_refusal(t, MIM_CORE_ESTORE, to);
 }
 
 static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)
@@ -306,9 +363,12 @@ static void on_chat_closed(void *ud, const char *with)
     say_about(t, c, TUI_ENTRY_INFO, text);
 }
 
-static void on_core_error(void *ud, const char *code, const char *message, int fatal)
+static void on_error(void *ud, mim_core_error error, const char *message, int fatal)
 {
     tui *t = ud;
+    const char *code = error == MIM_CORE_ERROR_STORE        ? "store"
+                       : error == MIM_CORE_ERROR_NAME_TAKEN ? "name_taken"
+                                                            : "server";
 
     tui_say(t, TUI_ENTRY_WARN, "%s: %s", code, message);
     if (fatal)
@@ -360,23 +420,7 @@ static void on_stopped(void *ud, int exit_code)
     maybe_done(t);
 }
 
-static const mim_core_events core_events = {
-    .on_ready = on_ready,
-    .on_presence = on_presence,
-    .on_server_key = on_server_key,
-    .on_online = on_online,
-    .on_offline = on_offline,
-    .on_status = on_status,
-    .on_message = on_message,
-    .on_queued = on_queued,
-    .on_sent = on_sent,
-    .on_delivered = on_delivered,
-    .on_key_changed = on_key_changed,
-    .on_chat_opened = on_chat_opened,
-    .on_chat_closed = on_chat_closed,
-    .on_error = on_core_error,
-    .on_stopped = on_stopped,
-};
+static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;
 
 const mim_core_events *tui_core_events(void)
 {
@@ -441,59 +485,67 @@ static void enter(tui *t)
     tui_exec(t, line);
 }
 
+/* A function key (curses KEY_*). */
+static void on_function_key(tui *t, wint_t key)
+{
+    tui_line *l = &t->line;
+
+    switch (key) {
+    case KEY_RESIZE:
+        break; /* redrawn below */
+    case KEY_UP:
+        if (t->list_focus)
+            tui_model_select_move(&t->m, -1);
+        else
+            tui_line_history_prev(l);
+        break;
+    case KEY_DOWN:
+        if (t->list_focus)
+            tui_model_select_move(&t->m, 1);
+        else
+            tui_line_history_next(l);
+        break;
+    case KEY_LEFT:
+        tui_line_left(l);
+        break;
+    case KEY_RIGHT:
+        tui_line_right(l);
+        break;
+    case KEY_HOME:
+        tui_line_home(l);
+        break;
+    case KEY_END:
+        tui_line_end(l);
+        break;
+    case KEY_BACKSPACE:
+        tui_line_backspace(l);
+        break;
+    case KEY_DC:
+        tui_line_delete(l);
+        break;
+    case KEY_PPAGE:
+        t->m.scroll += tui_screen_page_rows();
+        break;
+    case KEY_NPAGE:
+        t->m.scroll -= tui_screen_page_rows();
+        if (t->m.scroll < 0)
+            t->m.scroll = 0;
+        break;
+    case KEY_ENTER:
+        enter(t);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_key(tui *t, int kind, wint_t key)
 {
     tui_line *l = &t->line;
 
     t->dirty = 1;
     if (kind == KEY_CODE_YES) {
-        switch (key) {
-        case KEY_RESIZE:
-            break; /* redrawn below */
-        case KEY_UP:
-            if (t->list_focus)
-                tui_model_select_move(&t->m, -1);
-            else
-                tui_line_history_prev(l);
-            break;
-        case KEY_DOWN:
-            if (t->list_focus)
-                tui_model_select_move(&t->m, 1);
-            else
-                tui_line_history_next(l);
-            break;
-        case KEY_LEFT:
-            tui_line_left(l);
-            break;
-        case KEY_RIGHT:
-            tui_line_right(l);
-            break;
-        case KEY_HOME:
-            tui_line_home(l);
-            break;
-        case KEY_END:
-            tui_line_end(l);
-            break;
-        case KEY_BACKSPACE:
-            tui_line_backspace(l);
-            break;
-        case KEY_DC:
-            tui_line_delete(l);
-            break;
-        case KEY_PPAGE:
-            t->m.scroll += tui_screen_page_rows();
-            break;
-        case KEY_NPAGE:
-            t->m.scroll -= tui_screen_page_rows();
-            if (t->m.scroll < 0)
-                t->m.scroll = 0;
-            break;
-        case KEY_ENTER:
-            enter(t);
-            break;
-        default:
-            break;
-        }
+        on_function_key(t, key);
         return;
     }
     switch (key) {

@@ -2,13 +2,11 @@
  * and docs/TUI.md for what each does). */
 #include "tui_command.h"
 #include "tui_priv.h"
-#include "mim_crypto.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* The core's refusal of a command, in words. */
-static void say_refusal(tui *t, int rc, const char *who)
+void tui_say_refusal(tui *t, int rc, const char *who)
 {
     switch (rc) {
     case MIM_CORE_EUNKNOWN_PEER:
@@ -39,8 +37,8 @@ static void say_refusal(tui *t, int rc, const char *who)
 
 static void send_text(tui *t, const char *to, const char *text)
 {
-    uint8_t id[16];
-    char hex[MIM_CORE_ID_HEX_LEN];
+    mim_msg_id id;
+    char hex[MIM_MSG_ID_HEX_LEN];
     tui_contact *c = tui_model_contact(&t->m, to, 0);
     int rc;
 
@@ -48,17 +46,17 @@ static void send_text(tui *t, const char *to, const char *text)
         tui_say(t, TUI_ENTRY_WARN, "that is you");
         return;
     }
-    mim_random_bytes(id, sizeof(id));
-    mim_core_id_hex(id, hex);
-    /* Shown first: the queued or sent event comes from inside mim_core_send. */
-    if (c != NULL)
+    /* In a batch of one: its queued or sent event waits for the batch's end, so the message is
+     * shown (under the id the core made) before its state comes. */
+    mim_core_batch_begin(t->core);
+    rc = mim_core_send(t->core, to, text, &id);
+    if (rc == 0 && c != NULL) {
+        mim_msg_id_hex(&id, hex);
         tui_conv_add(&c->conv, TUI_ENTRY_OUT, tui_now_ms(), t->m.me, text, hex, TUI_MSG_NONE);
-    rc = mim_core_send(t->core, to, text, id);
-    if (rc != 0) {
-        if (c != NULL)
-            tui_conv_remove(&c->conv, hex);
-        say_refusal(t, rc, to);
     }
+    mim_core_batch_end(t->core);
+    if (rc != 0)
+        tui_say_refusal(t, rc, to);
     t->m.scroll = 0;
     t->dirty = 1;
 }
@@ -93,8 +91,9 @@ static void who_one(void *arg, const mim_core_peer_info *p)
 {
     tui *t = arg;
 
-    tui_say(t, TUI_ENTRY_TEXT, "%s  %s%s%s  key %s  at %s port %u", p->name, p->status,
-            p->text[0] != '\0' ? ": " : "", p->text, p->fingerprint, p->addr, (unsigned)p->port);
+    tui_say(t, TUI_ENTRY_TEXT, "%s  %s%s%s  key %s  at %s port %u", p->name,
+            tui_presence_name(tui_presence_of(p->status)), p->text[0] != '\0' ? ": " : "", p->text,
+            p->fingerprint, p->addr, (unsigned)p->port);
 }
 
 static void history(tui *t, int count)
@@ -109,7 +108,7 @@ static void history(tui *t, int count)
     }
     snprintf(name, sizeof(name), "%s", c->name);
     if (tui_read_history(t, name, (size_t)count, &fresh) != 0) {
-        say_refusal(t, MIM_CORE_ESTORE, name);
+        tui_say_refusal(t, MIM_CORE_ESTORE, name);
         return;
     }
     tui_conv_free(&c->conv); /* replaced by the last `count` messages */
@@ -120,14 +119,14 @@ static void history(tui *t, int count)
 
 static void verify(tui *t, const tui_cmd *cmd)
 {
-    char number[MIM_SAFETY_NUMBER_LEN], spaced[MIM_SAFETY_NUMBER_LEN * 2];
+    char number[MIM_CORE_SAFETY_NUMBER_LEN], spaced[MIM_CORE_SAFETY_NUMBER_LEN * 2];
     size_t o = 0;
     int rc;
 
     if (cmd->confirm) {
         tui_contact *c = tui_model_contact(&t->m, cmd->name, 0);
         if ((rc = mim_core_verified(t->core, cmd->name, 1)) != 0) {
-            say_refusal(t, rc, cmd->name);
+            tui_say_refusal(t, rc, cmd->name);
             return;
         }
         if (c != NULL)
@@ -136,7 +135,7 @@ static void verify(tui *t, const tui_cmd *cmd)
         return;
     }
     if ((rc = mim_core_verify(t->core, cmd->name, number)) != 0) {
-        say_refusal(t, rc, cmd->name);
+        tui_say_refusal(t, rc, cmd->name);
         return;
     }
     for (size_t i = 0; number[i] != '\0' && o + 2 < sizeof(spaced); i++) {
@@ -160,7 +159,7 @@ static void trust(tui *t, const char *name)
 
     /* With the fingerprint the banner showed: a key that changed again is not trusted blind. */
     if ((rc = mim_core_trust(t->core, name, fp)) != 0) {
-        say_refusal(t, rc, name);
+        tui_say_refusal(t, rc, name);
         return;
     }
     if (c != NULL) {
@@ -188,7 +187,7 @@ static void trust_server(tui *t, const char *given)
         return;
     }
     if (rc != 0) {
-        say_refusal(t, rc, "the server");
+        tui_say_refusal(t, rc, "the server");
         return;
     }
     m->server_key_changed = 0;
@@ -198,22 +197,77 @@ static void trust_server(tui *t, const char *given)
 
 static void set_status(tui *t, const char *state, const char *text)
 {
-    int rc = mim_core_status(t->core, state, text);
+    enum tui_presence p = tui_presence_parse(state); /* the command allows only the three */
+    int rc = mim_core_status(t->core, tui_core_status(p), text);
 
     if (rc != 0) {
-        say_refusal(t, rc, "");
+        tui_say_refusal(t, rc, "");
         return;
     }
-    t->m.my_presence = tui_presence_parse(state);
+    t->m.my_presence = p;
     snprintf(t->m.my_text, sizeof(t->m.my_text), "%s", text != NULL ? text : "");
     t->dirty = 1;
+}
+
+/* /msg NAME [TEXT]: opens the conversation, and sends TEXT to it. */
+static void open_and_send(tui *t, const tui_cmd *cmd)
+{
+    if (strcmp(cmd->name, t->m.me) == 0) {
+        tui_say(t, TUI_ENTRY_WARN, "that is you");
+        return;
+    }
+    if (tui_model_contact(&t->m, cmd->name, 0) == NULL) {
+        tui_say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd->name);
+        return;
+    }
+    tui_open(t, cmd->name);
+    if (cmd->text != NULL)
+        send_text(t, cmd->name, cmd->text);
+}
+
+static void who(tui *t)
+{
+    size_t before;
+
+    tui_say(t, TUI_ENTRY_TEXT, "online now:");
+    before = tui_model_view(&t->m)->n;
+    mim_core_who(t->core, who_one, t);
+    if (tui_model_view(&t->m)->n == before)
+        tui_say(t, TUI_ENTRY_TEXT, "nobody else");
+}
+
+/* /close: tells the peer, and goes back to the console. */
+static void close_current(tui *t)
+{
+    tui_contact *cur = tui_model_current(&t->m);
+
+    if (cur == NULL) {
+        tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
+        return;
+    }
+    mim_core_close_chat(t->core, cur->name);
+    cur->talking = 0;
+    tui_open(t, NULL);
+}
+
+/* /logout (login 0) and /login (login 1). */
+static void log_out_or_in(tui *t, int login)
+{
+    if ((login ? mim_core_login(t->core) : mim_core_logout(t->core)) != 0) {
+        tui_say(t, TUI_ENTRY_WARN, login ? "not logged out" : "already logged out");
+        return;
+    }
+    t->m.logged_out = !login;
+    if (login)
+        tui_say(t, TUI_ENTRY_INFO, "logging in again");
+    else
+        tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
 }
 
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
     tui_contact *cur;
-    size_t before;
 
     if (t->core == NULL)
         return;
@@ -232,24 +286,10 @@ void tui_exec(tui *t, const char *line)
         help(t);
         break;
     case TUI_CMD_MSG:
-        if (strcmp(cmd.name, t->m.me) == 0) {
-            tui_say(t, TUI_ENTRY_WARN, "that is you");
-            break;
-        }
-        if (tui_model_contact(&t->m, cmd.name, 0) == NULL) {
-            say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd.name);
-            break;
-        }
-        tui_open(t, cmd.name);
-        if (cmd.text != NULL)
-            send_text(t, cmd.name, cmd.text);
+        open_and_send(t, &cmd);
         break;
     case TUI_CMD_WHO:
-        tui_say(t, TUI_ENTRY_TEXT, "online now:");
-        before = tui_model_view(&t->m)->n;
-        mim_core_who(t->core, who_one, t);
-        if (tui_model_view(&t->m)->n == before)
-            tui_say(t, TUI_ENTRY_TEXT, "nobody else");
+        who(t);
         break;
     case TUI_CMD_STATUS:
         set_status(t, cmd.state, cmd.text);
@@ -273,29 +313,11 @@ void tui_exec(tui *t, const char *line)
         trust_server(t, cmd.fingerprint);
         break;
     case TUI_CMD_CLOSE:
-        if ((cur = tui_model_current(&t->m)) == NULL) {
-            tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
-            break;
-        }
-        mim_core_close_chat(t->core, cur->name);
-        cur->talking = 0;
-        tui_open(t, NULL);
+        close_current(t);
         break;
     case TUI_CMD_LOGOUT:
-        if (mim_core_logout(t->core) != 0) {
-            tui_say(t, TUI_ENTRY_WARN, "already logged out");
-            break;
-        }
-        t->m.logged_out = 1;
-        tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
-        break;
     case TUI_CMD_LOGIN:
-        if (mim_core_login(t->core) != 0) {
-            tui_say(t, TUI_ENTRY_WARN, "not logged out");
-            break;
-        }
-        t->m.logged_out = 0;
-        tui_say(t, TUI_ENTRY_INFO, "logging in again");
+        log_out_or_in(t, cmd.kind == TUI_CMD_LOGIN);
         break;
     case TUI_CMD_QUIT:
         tui_stop(t);

@@ -44,7 +44,12 @@ int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
 void tui_open(tui *t, const char *name);
 /* Runs one line of input: a command or a message to the open conversation. */
 void tui_exec(tui *t, const char *line);
+/* The core's refusal of a command (a MIM_CORE_E* code; who: the name it was about), in words. */
+void tui_say_refusal(tui *t, int rc, const char *who);
 /* Stops: the core quits, on_stopped ends the rest. */
 void tui_stop(tui *t);
+/* The core's user status as the model's, and back. */
+enum tui_presence tui_presence_of(mim_core_user_status status);
+mim_core_user_status tui_core_status(enum tui_presence p);
 
 #endif

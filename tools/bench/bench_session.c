@@ -218,10 +218,8 @@ static int tag_a, tag_b;
 
 static void pc_send_one(void)
 {
-    uint8_t id[16];
-    mim_random_bytes(id, sizeof(id));
     pc.t_msg = uv_hrtime();
-    if (mim_core_send(pc.a, "b", pc.text, id) != 0)
+    if (mim_core_send(pc.a, "b", pc.text, NULL) != 0)
         fail("mim_core_send failed");
     pc.sent++;
 }
@@ -254,7 +252,7 @@ static void pc_on_online(void *ud, const mim_core_peer_info *p)
         pc_send_one(); /* the warm-up: dials and opens the session */
 }
 
-static void pc_on_delivered(void *ud, const char *to, const char *id)
+static void pc_on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     (void)to;
     (void)id;
@@ -286,10 +284,10 @@ static void pc_on_delivered(void *ud, const char *to, const char *id)
     pc_stop();
 }
 
-static void pc_on_error(void *ud, const char *code, const char *message, int fatal)
+static void pc_on_error(void *ud, mim_core_error code, const char *message, int fatal)
 {
     (void)ud;
-    fprintf(stderr, "mim-bench-session: core error %s: %s\n", code, message);
+    fprintf(stderr, "mim-bench-session: core error %d: %s\n", (int)code, message);
     if (fatal)
         fail("fatal core error");
 }

@@ -1,0 +1,195 @@
+/* Inside the peer core: the state shared by its files, and the functions one file offers the
+ * others. Not for other files (front ends see core.h only).
+ *
+ * The core's rooms, along a message's path:
+ *   core.c           the event tables, start and stop, the tick, the commands on contacts
+ *   core_roster.c    which peer, which session: peer_rec and sess, who may open a session
+ *   core_send.c      the outbox, the send batch, dialling
+ *   core_receive.c   the receive group commit, acks, what is shown
+ *   core_listener.c  incoming sessions and their admission
+ *   core_presence.c  the presence client and LAN discovery, as events and commands
+ * Each .c includes this header only; the functions below are their only ways in.
+ *
+ * Bookkeeping: one peer_rec per name we have dealt with in this run (the kept session, a dial
+ * in progress, whether the conversation is open), and one sess node per live chat_session
+ * (authenticated or not), so that quitting can close them all and wait for them. */
+#ifndef MIM_PEER_CORE_PRIV_H
+#define MIM_PEER_CORE_PRIV_H
+
+#include "core.h"
+#include "chat_session.h"
+#include "mim_crypto.h"
+#include "mim_admission.h"
+#include "mim_codec.h"
+#include "mim_store_peer.h"
+#include "presence_client.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct peer_rec {
+    struct peer_rec *next;
+    char name[MIM_NAME_MAX_BYTES + 1];
+    chat_session *cs;      /* the kept, authenticated session (NULL: none) */
+    chat_session *dialing; /* our dial, until it is authenticated or closed */
+    int conv_open;         /* we talked in this run (chat_opened said, or we sent) */
+    int want_flush;        /* acks came in: room in the window */
+} peer_rec;
+
+typedef struct sess {
+    struct sess *next, *prev;
+    chat_session *cs;
+    peer_rec *rec;     /* set once authenticated and accepted */
+    int close_pending; /* a chat close came in this frame: reported after its messages */
+    int unauth;        /* counted by the admission caps until it opens or closes */
+    uint8_t ip[16];
+    uint8_t ip_len;
+} sess;
+
+typedef struct rx_item {
+    mim_msg_id id;
+    int64_t ts_ms;
+    int type;   /* MIM__CONTENT_TYPE__*: not TEXT is reported as unsupported */
+    char *text; /* the text, or the description of what cannot be shown */
+} rx_item;
+
+/* A message of the send batch, in the order of the sends. */
+typedef struct send_item {
+    peer_rec *r;
+    mim_msg_id id;
+    int sent; /* the flush after the commit wrote it to the session */
+} send_item;
+
+struct mim_core {
+    uv_loop_t *loop;
+    mim_core_events ev;
+    void *ud;
+    char name[MIM_NAME_MAX_BYTES + 1];
+    char fingerprint[MIM_FINGERPRINT_LEN];
+    mim_identity *id;
+    mim_store *st;
+    chat_session_config chat_cfg;
+
+    uv_tcp_t lis4, lis6;
+    admission admit; /* caps on incoming sessions still in their handshake */
+    int lis6_on;
+    uint16_t listen_port;
+    uint16_t advertise_port; /* 0: listen_port */
+    uint32_t keepalive_ms;   /* chat sessions: a Ping after this much silence */
+    uint64_t last_slow_tick; /* uv_now() of the last idle check and redial */
+    uv_timer_t tick;
+    uv_timer_t disc_retry;
+
+    presence_client *pc;
+    struct sockaddr_storage server;
+    uint16_t discovery_port;
+    int discovering; /* a presence_discover is in flight (its cb always runs) */
+    int my_status;   /* MIM__STATUS__*, 0: never set */
+    char my_status_text[MIM_STATUS_TEXT_MAX + 1];
+    int logged_out; /* mim_core_logout: no presence client until mim_core_login */
+
+    peer_rec *peers;
+    sess *sessions;
+    int quitting;
+    int exit_code;
+    int closing_handles; /* uv_close pending, presence client stopping */
+
+    /* the frame being received (group commit) */
+    int txn_open;
+    int txn_failed;
+    uint8_t (*acks)[MIM_MSG_ID_LEN];
+    size_t nacks, cap_acks;
+    rx_item *rx;
+    size_t nrx, cap_rx;
+    uint8_t (*delivered)[MIM_MSG_ID_LEN]; /* ids the frame acked: applied after the commit */
+    size_t ndelivered, cap_delivered;
+
+    /* The send batch (mim_core_batch_begin): its messages are inserted in one transaction and
+     * reported after its commit. Only mim_core_send runs inside a batch, so no loop turn
+     * passes between begin and end and the peer_recs stay. */
+    int batching;
+    int batch_tx; /* that transaction is open */
+    send_item *batch;
+    size_t nbatch, cap_batch;
+};
+
+/* ---- core.c ---------------------------------------------------------------------------------- */
+
+/* A MIM__STATUS__* value of the wire as the API's status (available for anything unknown). */
+mim_core_user_status core_status_of(int wire_status);
+/* on_error, when the front end has it. */
+void core_report_error(mim_core *c, mim_core_error code, const char *message, int fatal);
+/* The id of the store and the wire (MIM_MSG_ID_LEN bytes) as the API's. */
+static inline mim_msg_id core_msg_id(const uint8_t *bytes)
+{
+    mim_msg_id id;
+    memcpy(id.bytes, bytes, sizeof(id.bytes));
+    return id;
+}
+/* While quitting: frees the core once nothing is left open (after on_stopped). */
+void core_maybe_finish(mim_core *c);
+
+/* ---- core_roster.c: which peer, which session ------------------------------------------------ */
+
+peer_rec *core_peer_find(mim_core *c, const char *name);
+/* The peer_rec of name, made if missing; NULL when out of memory. */
+peer_rec *core_peer_get(mim_core *c, const char *name);
+/* name's entry in the presence table; NULL when not online (or no presence client). */
+const online_entry *core_table_find(mim_core *c, const char *name);
+/* A contact whose key changed is held until the user trusts the new key. */
+int core_is_held(mim_core *c, const char *name);
+int core_outbox_nonempty(mim_core *c, const char *name);
+/* A contact, online, or with queued messages. */
+int core_known_peer(mim_core *c, const char *name);
+/* Tracks cs (chat_session_data points to the node); NULL when out of memory. */
+sess *core_sess_add(mim_core *c, chat_session *cs);
+/* An incoming session stops counting against the admission caps (it opened, or closed). */
+void core_sess_leave_unauth(mim_core *c, sess *s);
+void core_sess_remove(mim_core *c, sess *s);
+/* A table entry's address and port as a sockaddr. */
+void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss);
+int core_on_authenticated(void *ud, chat_session *cs, const char *name,
+                          const uint8_t identity_pk[MIM_KEY_LEN], const char **reason);
+void core_on_open(void *ud, chat_session *cs);
+void core_on_closed(void *ud, chat_session *cs, const char *reason);
+
+/* ---- core_send.c: the outbox, the send batch, dialling --------------------------------------- */
+
+/* `arr`, an array of *cap elements of `size` bytes, reallocated with room for more (doubling,
+ * from 16; *cap updated). NULL when out of memory: arr and *cap are unchanged then. */
+void *core_grow(void *arr, size_t *cap, size_t size);
+/* A group of message state changes in one relaxed transaction: begin returns whether it
+ * opened; end commits it (0 when that failed: the changes are lost, and will be redone). */
+int core_group_begin(mim_core *c);
+int core_group_end(mim_core *c, int began);
+/* Sends what waits for r (up to the window) on its open session. */
+void core_flush(mim_core *c, peer_rec *r);
+/* Dials r when it has something to send, is online with an address, and is not held. */
+void core_maybe_dial(mim_core *c, peer_rec *r);
+/* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
+int core_redial_one(const char *peer, void *arg);
+
+/* ---- core_receive.c: group commit, acks, what is shown --------------------------------------- */
+
+void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m);
+void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+void core_on_chat_close(void *ud, chat_session *cs);
+void core_on_batch_end(void *ud, chat_session *cs);
+/* Forgets the frame being received (its texts freed, its transaction flags cleared). */
+void core_rx_reset(mim_core *c);
+
+/* ---- core_listener.c: incoming sessions ------------------------------------------------------ */
+
+/* Sets up the admission caps and listens on port (0: any) on IPv4, and IPv6 when the host has
+ * it. 0, or a negative MIM_E* code (logged). */
+int core_start_listener(mim_core *c, uint16_t port);
+
+/* ---- core_presence.c: the presence server ---------------------------------------------------- */
+
+/* Starts the presence client with c->server (nothing when logged out); a failure is fatal. */
+void core_start_presence(mim_core *c);
+/* Looks for the presence server on the LAN, again and again until one answers. */
+void core_start_discovery(mim_core *c);
+
+#endif

@@ -1,0 +1,208 @@
+/* Receiving, in the peer core. It is a group commit: the first chat message of a frame opens a
+ * transaction, every message of the frame is stored in it (duplicates included: they are acked
+ * again), and on_batch_end commits, THEN acks the frame's ids and reports the new messages. A
+ * failed store or commit rolls back and closes the session without acking: the sender keeps the
+ * messages in its outbox and sends them again later. Acks that come in move our own messages
+ * to DELIVERED. */
+#include "core_priv.h"
+#include "content.h"
+#include "mim_error.h"
+#include "mim_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int push_id(uint8_t (**ids)[MIM_MSG_ID_LEN], size_t *n, size_t *cap, const uint8_t *id)
+{
+    if (*n == *cap) {
+        void *p = core_grow(*ids, cap, MIM_MSG_ID_LEN);
+        if (p == NULL)
+            return -1;
+        *ids = p;
+    }
+    memcpy((*ids)[(*n)++], id, MIM_MSG_ID_LEN);
+    return 0;
+}
+
+static int push_ack(mim_core *c, const uint8_t *id)
+{
+    return push_id(&c->acks, &c->nacks, &c->cap_acks, id);
+}
+
+static int push_rx(mim_core *c, const Mim__ChatMessage *m)
+{
+    rx_item *it;
+    char desc[CONTENT_DESCRIBE_MAX];
+
+    if (c->nrx == c->cap_rx) {
+        void *p = core_grow(c->rx, &c->cap_rx, sizeof(rx_item));
+        if (p == NULL)
+            return -1;
+        c->rx = p;
+    }
+    it = &c->rx[c->nrx];
+    it->id = core_msg_id(m->id.data);
+    it->ts_ms = (int64_t)m->ts_ms;
+    it->type = (int)m->type;
+    if (m->type != MIM__CONTENT_TYPE__CONTENT_TEXT)
+        content_describe(m, desc, sizeof(desc));
+    if ((it->text = strdup(m->type == MIM__CONTENT_TYPE__CONTENT_TEXT ? m->text : desc)) == NULL)
+        return -1;
+    c->nrx++;
+    return 0;
+}
+
+/* Stores one received message (in the frame's transaction): text as its text; anything else
+ * as the whole ChatMessage, packed, for a later version to read. 1 new, 0 a duplicate. */
+static int store_received(mim_core *c, const char *peer, const Mim__ChatMessage *m)
+{
+    uint8_t *packed;
+    size_t n;
+    int r;
+
+    if (m->type == MIM__CONTENT_TYPE__CONTENT_TEXT)
+        return mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
+                                         m->text, strlen(m->text));
+    if ((r = mim_chat_message_pack(m, &packed, &n)) != 0)
+        return r;
+    r = mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
+                                  (const char *)packed, n);
+    free(packed);
+    return r;
+}
+
+void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
+{
+    mim_core *c = ud;
+    const char *peer = chat_session_peer_name(cs);
+    int r;
+
+    if (c->txn_failed)
+        return;
+    if (!c->txn_open) {
+        if (mim_store_begin(c->st) != 0) {
+            c->txn_failed = 1;
+            return;
+        }
+        c->txn_open = 1;
+    }
+    r = store_received(c, peer, m);
+    if (r < 0 || push_ack(c, m->id.data) != 0 ||
+        (r == 1 && content_is_shown(m) && push_rx(c, m) != 0))
+        c->txn_failed = 1;
+}
+
+void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    mim_core *c = ud;
+
+    /* Applied at the frame's end, outside the receive transaction (a rollback of that must
+     * not undo a delivery that was already reported). */
+    (void)cs;
+    if (push_id(&c->delivered, &c->ndelivered, &c->cap_delivered, id) != 0)
+        mim_log_warn("out of memory: an ack from %s is lost", chat_session_peer_name(cs));
+}
+
+/* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news)
+ * and only once the move is committed; an id that is not one of ours is ignored. */
+static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
+{
+    const char *peer = chat_session_peer_name(cs);
+    int began = c->ndelivered > 0 && core_group_begin(c);
+    size_t moved = 0;
+
+    for (size_t i = 0; i < c->ndelivered; i++)
+        if (mim_store_message_set_state(c->st, peer, c->delivered[i], MIM_MSG_DELIVERED) == 1)
+            memmove(c->delivered[moved++], c->delivered[i], MIM_MSG_ID_LEN);
+    c->ndelivered = 0;
+    if (!core_group_end(c, began))
+        return; /* not durable: the resend will be acked again, and reported then */
+    for (size_t i = 0; i < moved; i++) {
+        mim_msg_id id = core_msg_id(c->delivered[i]);
+        if (c->ev.on_delivered != NULL)
+            c->ev.on_delivered(c->ud, peer, &id);
+        if (s != NULL && s->rec != NULL)
+            s->rec->want_flush = 1;
+    }
+}
+
+void core_on_chat_close(void *ud, chat_session *cs)
+{
+    sess *s = chat_session_data(cs);
+
+    /* The frame's messages are shown at its end (after the commit): the close comes after them,
+     * as the sender said it. */
+    (void)ud;
+    if (s != NULL)
+        s->close_pending = 1;
+}
+
+/* The close of this frame, if any, after its messages. */
+static void report_close(mim_core *c, chat_session *cs, sess *s)
+{
+    if (s == NULL || !s->close_pending)
+        return;
+    s->close_pending = 0;
+    if (s->rec != NULL && s->rec->cs == cs)
+        s->rec->conv_open = 0;
+    if (c->ev.on_chat_closed != NULL)
+        c->ev.on_chat_closed(c->ud, chat_session_peer_name(cs));
+}
+
+/* A received message, shown: text through on_message; what cannot be shown through
+ * on_unsupported when the front end has it, else as its description through on_message. */
+static void report_message(mim_core *c, const char *peer, const rx_item *it)
+{
+    if (it->type != MIM__CONTENT_TYPE__CONTENT_TEXT && c->ev.on_unsupported != NULL)
+        c->ev.on_unsupported(c->ud, peer, &it->id, it->ts_ms, it->type, it->text);
+    else if (c->ev.on_message != NULL)
+        c->ev.on_message(c->ud, peer, &it->id, it->ts_ms, it->text);
+}
+
+void core_rx_reset(mim_core *c)
+{
+    for (size_t i = 0; i < c->nrx; i++)
+        free(c->rx[i].text);
+    c->nrx = 0;
+    c->nacks = 0;
+    c->txn_open = 0;
+    c->txn_failed = 0;
+}
+
+void core_on_batch_end(void *ud, chat_session *cs)
+{
+    mim_core *c = ud;
+    sess *s = chat_session_data(cs);
+    peer_rec *r = s != NULL ? s->rec : NULL;
+    const char *peer = chat_session_peer_name(cs);
+
+    if (c->txn_open || c->txn_failed) {
+        if (c->txn_failed || mim_store_commit(c->st) != 0) {
+            if (c->txn_open)
+                mim_store_rollback(c->st);
+            mim_log_error("cannot store messages from %s: not acknowledged", peer);
+            core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
+            chat_session_close(cs, "the store failed");
+            core_rx_reset(c);
+            apply_delivered(c, cs, s);
+            report_close(c, cs, s);
+            return;
+        }
+        /* Durable now: acknowledge, then show. */
+        if (c->nacks > 0 &&
+            chat_session_send_ack(cs, (const uint8_t(*)[MIM_MSG_ID_LEN])c->acks, c->nacks) != 0)
+            mim_log_debug("acks to %s not sent: the session is closing", peer);
+        if (c->nrx > 0 && r != NULL && !r->conv_open) {
+            r->conv_open = 1;
+            if (c->ev.on_chat_opened != NULL)
+                c->ev.on_chat_opened(c->ud, peer);
+        }
+        for (size_t i = 0; i < c->nrx; i++)
+            report_message(c, peer, &c->rx[i]);
+        core_rx_reset(c);
+    }
+    apply_delivered(c, cs, s);
+    report_close(c, cs, s);
+    if (r != NULL && r->want_flush && r->cs == cs)
+        core_flush(c, r);
+}

@@ -1,0 +1,281 @@
+/* The roster of the peer core: which peer (peer_rec), which session (sess), and who may keep a
+ * session with us (the checks when one authenticates, one session per peer). */
+#include "core_priv.h"
+#include "mim_log.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+peer_rec *core_peer_find(mim_core *c, const char *name)
+{
+    for (peer_rec *r = c->peers; r != NULL; r = r->next)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+peer_rec *core_peer_get(mim_core *c, const char *name)
+{
+    peer_rec *r = core_peer_find(c, name);
+    if (r != NULL)
+        return r;
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return NULL;
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    r->next = c->peers;
+    c->peers = r;
+    return r;
+}
+
+const online_entry *core_table_find(mim_core *c, const char *name)
+{
+    if (c->pc == NULL)
+        return NULL;
+    return online_table_find_name(presence_client_table(c->pc), name);
+}
+
+/* A contact whose key changed is held until the user trusts the new key. */
+int core_is_held(mim_core *c, const char *name)
+{
+    mim_contact ct;
+    return mim_store_contact_get(c->st, name, &ct) == 0 && ct.has_pending;
+}
+
+static int count_one(const mim_message *m, void *arg)
+{
+    (void)m;
+    ++*(int *)arg;
+    return 1;
+}
+
+int core_outbox_nonempty(mim_core *c, const char *name)
+{
+    int n = 0;
+    mim_store_outbox_each(c->st, name, 1, count_one, &n);
+    return n > 0;
+}
+
+int core_known_peer(mim_core *c, const char *name)
+{
+    mim_contact ct;
+    return mim_store_contact_get(c->st, name, &ct) == 0 || core_table_find(c, name) != NULL ||
+           core_outbox_nonempty(c, name);
+}
+
+sess *core_sess_add(mim_core *c, chat_session *cs)
+{
+    sess *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->cs = cs;
+    s->next = c->sessions;
+    if (c->sessions != NULL)
+        c->sessions->prev = s;
+    c->sessions = s;
+    chat_session_set_data(cs, s);
+    return s;
+}
+
+/* An incoming session stops counting against the admission caps (it opened, or closed). */
+void core_sess_leave_unauth(mim_core *c, sess *s)
+{
+    if (s->unauth) {
+        admission_leave(&c->admit, s->ip, s->ip_len);
+        s->unauth = 0;
+    }
+}
+
+void core_sess_remove(mim_core *c, sess *s)
+{
+    core_sess_leave_unauth(c, s);
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        c->sessions = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    free(s);
+}
+
+void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (e->addr_len == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, e->addr, 4);
+        sin->sin_port = htons(e->port);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, e->addr, 16);
+        sin6->sin6_port = htons(e->port);
+    }
+}
+
+/* The key of whoever dialled cs. */
+static const uint8_t *initiator_key(mim_core *c, chat_session *cs)
+{
+    return chat_session_is_initiator(cs) ? c->id->sign_pk : chat_session_peer_key(cs);
+}
+
+/* Whoever dials us is someone the presence server vouches for (its table entry has this key),
+ * or a contact we pinned before (the table may be stale or the server down). Anyone else could
+ * pose as a peer we have not met yet: refused (-1 and *reason), and nothing is pinned. */
+static int check_vouched(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
+                         const char **reason)
+{
+    const online_entry *e = core_table_find(c, name);
+    mim_contact ct;
+    char fp[MIM_FINGERPRINT_LEN];
+
+    if (e != NULL && memcmp(e->identity_pk, identity_pk, MIM_KEY_LEN) != 0) {
+        mim_fingerprint(identity_pk, fp);
+        mim_log_warn("a session claiming to be %s presented a key (%s) other than the "
+                     "presence server's: refused",
+                     name, fp);
+        *reason = "the key differs from the presence table";
+        return -1;
+    }
+    if (e == NULL && mim_store_contact_get(c->st, name, &ct) != 0) {
+        mim_fingerprint(identity_pk, fp);
+        mim_log_warn("a session claiming to be %s (key %s), neither online nor a contact: "
+                     "refused",
+                     name, fp);
+        *reason = "not vouched for by the presence server";
+        return -1;
+    }
+    return 0;
+}
+
+/* The key against name's pin (accept-new): 0, or -1 and *reason when the store failed or the
+ * key changed (reported through on_key_changed; that contact's outbox is held). */
+static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
+                     const char **reason)
+{
+    int v = mim_store_pin_check(c->st, name, identity_pk, (int64_t)time(NULL));
+    mim_contact ct;
+    char old_fp[MIM_FINGERPRINT_LEN], new_fp[MIM_FINGERPRINT_LEN];
+
+    if (v < 0) {
+        *reason = "the store failed";
+        return -1;
+    }
+    if (v != MIM_PIN_CHANGED)
+        return 0;
+    mim_fingerprint(identity_pk, new_fp);
+    if (mim_store_contact_get(c->st, name, &ct) == 0)
+        mim_fingerprint(ct.identity_pk, old_fp);
+    else
+        snprintf(old_fp, sizeof(old_fp), "?");
+    mim_log_warn("%s presented another key (%s) than its pin (%s): refused, outbox held", name,
+                 new_fp, old_fp);
+    if (c->ev.on_key_changed != NULL)
+        c->ev.on_key_changed(c->ud, name, old_fp, new_fp);
+    *reason = "the key differs from the pin";
+    return -1;
+}
+
+/* cs becomes r's kept session, unless r has another one that wins: two sessions for one pair,
+ * both sides keep the one dialled by the lower key; the same dialler twice (it restarted): the
+ * newer one. 0, or -1 and *reason when cs loses. */
+static int keep_one_session(mim_core *c, peer_rec *r, chat_session *cs, const char **reason)
+{
+    if (r->cs != NULL && r->cs != cs) {
+        chat_session *old = r->cs;
+        const uint8_t *ko = initiator_key(c, old), *kn = initiator_key(c, cs);
+        if (memcmp(ko, kn, MIM_KEY_LEN) < 0) {
+            if (r->dialing == cs)
+                r->dialing = NULL;
+            *reason = "a session with this peer exists";
+            return -1;
+        }
+        r->cs = cs;
+        /* Whatever went out on the old session waits for this one. */
+        mim_store_outbox_requeue(c->st, r->name);
+        chat_session_close(old, "replaced by another session");
+    }
+    r->cs = cs;
+    if (r->dialing == cs)
+        r->dialing = NULL;
+    return 0;
+}
+
+int core_on_authenticated(void *ud, chat_session *cs, const char *name,
+                          const uint8_t identity_pk[MIM_KEY_LEN], const char **reason)
+{
+    mim_core *c = ud;
+    sess *s = chat_session_data(cs);
+    peer_rec *r;
+
+    if (c->quitting) {
+        *reason = "quitting";
+        return -1;
+    }
+    if (strcmp(name, c->name) == 0) {
+        *reason = "a session with ourselves";
+        return -1;
+    }
+    /* (A session we dialled was checked against the table's key already.) */
+    if (!chat_session_is_initiator(cs) && check_vouched(c, name, identity_pk, reason) != 0)
+        return -1;
+    if (check_pin(c, name, identity_pk, reason) != 0)
+        return -1;
+    if ((r = core_peer_get(c, name)) == NULL) {
+        *reason = "out of memory";
+        return -1;
+    }
+    if (keep_one_session(c, r, cs, reason) != 0)
+        return -1;
+    if (s != NULL)
+        s->rec = r;
+    return 0;
+}
+
+void core_on_open(void *ud, chat_session *cs)
+{
+    mim_core *c = ud;
+    sess *s = chat_session_data(cs);
+
+    if (s != NULL)
+        core_sess_leave_unauth(c, s);
+    if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
+        mim_log_info("chat session with %s open", s->rec->name);
+        core_flush(c, s->rec);
+    }
+}
+
+void core_on_closed(void *ud, chat_session *cs, const char *reason)
+{
+    mim_core *c = ud;
+    sess *s = chat_session_data(cs);
+    peer_rec *r = s != NULL ? s->rec : NULL;
+
+    /* A dial that never authenticated is known only by its peer_rec's `dialing`. */
+    if (r == NULL)
+        for (peer_rec *p = c->peers; p != NULL; p = p->next)
+            if (p->dialing == cs)
+                r = p;
+    if (r != NULL) {
+        if (r->dialing == cs)
+            r->dialing = NULL;
+        if (r->cs == cs) {
+            r->cs = NULL;
+            mim_log_info("chat session with %s closed: %s", r->name, reason);
+            /* Sent but not acknowledged: back to the outbox, for the next session. */
+            if (mim_store_outbox_requeue(c->st, r->name) != 0)
+                mim_log_warn("cannot requeue the outbox for %s", r->name);
+        } else {
+            mim_log_debug("a session with %s ended: %s", r->name, reason);
+        }
+    } else {
+        mim_log_debug("an unauthenticated session ended: %s", reason);
+    }
+    if (s != NULL)
+        core_sess_remove(c, s);
+    if (c->quitting)
+        core_maybe_finish(c);
+}
