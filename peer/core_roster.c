@@ -1,13 +1,13 @@
 /* The roster of the peer core: which peer (peer_rec), which session (sess), and who may keep a
  * session with us (the checks when one authenticates, one session per peer). */
 #include "core_priv.h"
+#include "mim_clock.h"
 #include "mim_log.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 peer_rec *core_peer_find(mim_core *c, const char *name)
 {
@@ -156,7 +156,7 @@ static int check_vouched(mim_core *c, const char *name, const uint8_t identity_p
 static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
                      const char **reason)
 {
-    int v = mim_store_pin_check(c->st, name, identity_pk, (int64_t)time(NULL));
+    int v = mim_store_pin_check(c->st, name, identity_pk, mim_clock_wall_s());
     mim_contact ct;
     char old_fp[MIM_FINGERPRINT_LEN], new_fp[MIM_FINGERPRINT_LEN];
 

@@ -3,18 +3,11 @@
  * with a waiting outbox is dialled when the presence table says where it is. */
 #include "core_priv.h"
 #include "mim_error.h"
+#include "mim_clock.h"
 #include "mim_log.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct flush_ctx {
     mim_core *c;
@@ -215,8 +208,8 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
         c->batch_tx = 1;
     }
     mim_random_bytes(new_id.bytes, sizeof(new_id.bytes));
-    if (mim_store_message_queue(c->st, to, new_id.bytes, now_ms(), MIM__CONTENT_TYPE__CONTENT_TEXT,
-                                text, len, NULL) != 0)
+    if (mim_store_message_queue(c->st, to, new_id.bytes, mim_clock_wall_ms(),
+                                MIM__CONTENT_TYPE__CONTENT_TEXT, text, len, NULL) != 0)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
     c->batch[c->nbatch++] = (send_item){.r = r, .id = new_id};

@@ -154,9 +154,9 @@ static int online_check(const online_table *t, const online_entry *e, size_t *na
 {
     if (t == NULL || e == NULL || e->name == NULL || t->nbuckets == 0)
         return MIM_EINVAL;
-    *name_len = strnlen(e->name, ONLINE_NAME_MAX + 1);
+    *name_len = strnlen(e->name, MIM_NAME_MAX_BYTES + 1);
     *text_len = strnlen(e->status_text != NULL ? e->status_text : "", ONLINE_STATUS_TEXT_MAX + 1);
-    if (*name_len == 0 || *name_len > ONLINE_NAME_MAX || *text_len > ONLINE_STATUS_TEXT_MAX ||
+    if (*name_len == 0 || *name_len > MIM_NAME_MAX_BYTES || *text_len > ONLINE_STATUS_TEXT_MAX ||
         e->addr_len > sizeof(e->addr))
         return MIM_EINVAL;
     if (online_table_find_name(t, e->name) != NULL)

@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ONLINE_NAME_MAX        MIM_NAME_MAX_BYTES /* bytes of UTF-8 in a name */
-#define ONLINE_STATUS_TEXT_MAX 128                /* bytes of UTF-8 */
+#define ONLINE_STATUS_TEXT_MAX 128 /* bytes of UTF-8 */
 
 /* The strings are pointers so that an entry costs only what they hold (the server keeps one per
  * logged-in peer). In an entry given to online_table_add they are the caller's (status_text may

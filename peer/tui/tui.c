@@ -4,6 +4,7 @@
 #include "tui_command.h"
 #include "tui_priv.h"
 #include "tui_screen.h"
+#include "mim_clock.h"
 #include "mim_log.h"
 
 #include <curses.h>
@@ -17,13 +18,6 @@
 #define HANGUP_READS 64 /* readable without a key this many times in a row: the tty is gone */
 #define KEY_CTRL(c)  ((c)&0x1f)
 
-int64_t tui_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void tui_say(tui *t, int kind, const char *fmt, ...)
 {
     char text[1024];
@@ -33,7 +27,7 @@ void tui_say(tui *t, int kind, const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind,
-                 kind == TUI_ENTRY_TEXT ? 0 : tui_now_ms(), NULL, text, NULL, TUI_MSG_NONE);
+                 kind == TUI_ENTRY_TEXT ? 0 : mim_clock_wall_ms(), NULL, text, NULL, TUI_MSG_NONE);
     t->m.scroll = 0;
     t->dirty = 1;
 }
@@ -41,7 +35,8 @@ void tui_say(tui *t, int kind, const char *fmt, ...)
 /* A line about name: in its conversation, and in the open view too when that is another. */
 static void say_about(tui *t, tui_contact *c, int kind, const char *text)
 {
-    tui_conv_add(&c->conv, (enum tui_entry_kind)kind, tui_now_ms(), NULL, text, NULL, TUI_MSG_NONE);
+    tui_conv_add(&c->conv, (enum tui_entry_kind)kind, mim_clock_wall_ms(), NULL, text, NULL,
+                 TUI_MSG_NONE);
     if (tui_model_current(&t->m) != c)
         tui_say(t, kind, "%s", text);
     t->dirty = 1;
@@ -225,7 +220,7 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
  * pop-up). */
 static void someone_talks(tui *t, tui_contact *c)
 {
-    char name[TUI_CMD_NAME_MAX + 1];
+    char name[MIM_NAME_MAX_BYTES + 1];
 
     if (c->talking)
         return;

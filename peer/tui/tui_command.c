@@ -51,7 +51,7 @@ static const char *read_name(const char *p, tui_cmd *out, const char *usage)
         bad(out, usage);
         return NULL;
     }
-    if (n > TUI_CMD_NAME_MAX) {
+    if (n > MIM_NAME_MAX_BYTES) {
         bad(out, "that name is too long");
         return NULL;
     }

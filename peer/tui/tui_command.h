@@ -9,8 +9,6 @@
 
 #include <stddef.h>
 
-#define TUI_CMD_NAME_MAX MIM_NAME_MAX_BYTES /* bytes of a name */
-
 enum tui_cmd_kind {
     TUI_CMD_EMPTY = 0, /* nothing but spaces */
     TUI_CMD_TEXT,      /* text: a message to the open conversation */
@@ -36,7 +34,7 @@ enum tui_cmd_kind {
 
 typedef struct tui_cmd {
     enum tui_cmd_kind kind;
-    char name[TUI_CMD_NAME_MAX + 1];
+    char name[MIM_NAME_MAX_BYTES + 1];
     char state[16];       /* "available", "away" or "busy" */
     const char *text;     /* points into the parsed line (borrowed), or NULL */
     int count;            /* TUI_CMD_HISTORY */

@@ -2,6 +2,7 @@
  * and docs/TUI.md for what each does). */
 #include "tui_command.h"
 #include "tui_priv.h"
+#include "mim_clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,8 @@ static void send_text(tui *t, const char *to, const char *text)
     rc = mim_core_send(t->core, to, text, &id);
     if (rc == 0 && c != NULL) {
         mim_msg_id_hex(&id, hex);
-        tui_conv_add(&c->conv, TUI_ENTRY_OUT, tui_now_ms(), t->m.me, text, hex, TUI_MSG_NONE);
+        tui_conv_add(&c->conv, TUI_ENTRY_OUT, mim_clock_wall_ms(), t->m.me, text, hex,
+                     TUI_MSG_NONE);
     }
     mim_core_batch_end(t->core);
     if (rc != 0)
@@ -99,7 +101,7 @@ static void who_one(void *arg, const mim_core_peer_info *p)
 static void history(tui *t, int count)
 {
     tui_contact *c = tui_model_current(&t->m);
-    char name[TUI_CMD_NAME_MAX + 1];
+    char name[MIM_NAME_MAX_BYTES + 1];
     tui_conv fresh;
 
     if (c == NULL) {

@@ -107,7 +107,7 @@ typedef struct pe_event {
     enum pe_event_type type;
     int value; /* state, verdict, status or error code */
     int flag;  /* is_self, has old_pk, or fatal */
-    char name[ONLINE_NAME_MAX + 1];
+    char name[MIM_NAME_MAX_BYTES + 1];
     char text[257]; /* status text or error message */
     uint8_t pk[32], old_pk[32];
     uint8_t addr[16];
@@ -118,7 +118,7 @@ typedef struct pe_event {
 #define PE_MAX_EVENTS 256
 
 typedef struct pe_peer {
-    char name[ONLINE_NAME_MAX + 1];
+    char name[MIM_NAME_MAX_BYTES + 1];
     char dir[PE_PATH_MAX]; /* the store lives here */
     int owns_dir;
     mim_identity *id;

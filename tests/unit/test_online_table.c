@@ -288,20 +288,20 @@ static void test_set_status(void **state)
 static void test_bad_entries_rejected(void **state)
 {
     online_table t;
-    char name[ONLINE_NAME_MAX + 2], text[ONLINE_STATUS_TEXT_MAX + 2];
+    char name[MIM_NAME_MAX_BYTES + 2], text[ONLINE_STATUS_TEXT_MAX + 2];
     online_entry e, *out = NULL;
 
     (void)state;
     assert_int_equal(online_table_init(&t), 0);
 
-    /* One byte over ONLINE_NAME_MAX: over-long. */
-    memset(name, 'n', ONLINE_NAME_MAX + 1);
-    name[ONLINE_NAME_MAX + 1] = '\0';
+    /* One byte over MIM_NAME_MAX_BYTES: over-long. */
+    memset(name, 'n', MIM_NAME_MAX_BYTES + 1);
+    name[MIM_NAME_MAX_BYTES + 1] = '\0';
     e = make_entry(name, 1);
     assert_int_equal(online_table_add(&t, &e, &out), MIM_EINVAL);
     assert_null(out);
-    /* Exactly ONLINE_NAME_MAX bytes fits, and is kept whole. */
-    name[ONLINE_NAME_MAX] = '\0';
+    /* Exactly MIM_NAME_MAX_BYTES bytes fits, and is kept whole. */
+    name[MIM_NAME_MAX_BYTES] = '\0';
     assert_int_equal(online_table_add(&t, &e, &out), 0);
     assert_non_null(out);
     assert_ptr_not_equal(out->name, name);
