@@ -36,7 +36,6 @@ struct tui {
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
  * (TUI_ENTRY_TEXT, drawn without a time) to the open view. */
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The wall clock in milliseconds since the epoch (message times). */
 /* Reads the last `limit` stored messages with name into *out (initialised here): 0, or -1. */
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
 /* Opens name's conversation (NULL: the console), reading its history the first time. */

@@ -286,8 +286,12 @@ static void pc_on_delivered(void *ud, const char *to, const mim_msg_id *id)
 
 static void pc_on_error(void *ud, mim_core_error code, const char *message, int fatal)
 {
+    static const char *const words[] = {[MIM_CORE_ERROR_STORE] = "store",
+                                        [MIM_CORE_ERROR_SERVER] = "server",
+                                        [MIM_CORE_ERROR_NAME_TAKEN] = "name_taken"};
     (void)ud;
-    fprintf(stderr, "mim-bench-session: core error %d: %s\n", (int)code, message);
+    fprintf(stderr, "mim-bench-session: core error %s: %s\n",
+            (size_t)code < sizeof(words) / sizeof(words[0]) ? words[code] : "?", message);
     if (fatal)
         fail("fatal core error");
 }
