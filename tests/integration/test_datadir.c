@@ -74,29 +74,6 @@ static void in_data(const server_proc *sp, const char *name, char *out, size_t l
     assert_true((size_t)snprintf(out, len, "%s/%s", sp->data_dir, name) < len);
 }
 
-static int exists(const char *path)
-{
-    struct stat sb;
-    return lstat(path, &sb) == 0;
-}
-
-static mode_t mode_of(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        fail_msg("stat %s: %s", path, strerror(errno));
-    return sb.st_mode & 0777;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    assert_int_equal(fchmod(fd, mode), 0);
-    close(fd);
-}
-
 /* Runs mim-presence on the data dir to completion (a start that must be refused): its exit
  * code. */
 static int run_refused(server_proc *sp)
@@ -140,45 +117,36 @@ static void test_symlinked_parent(void **state)
     memcpy(fp, sp->fingerprint, sizeof(fp));
     assert_true((size_t)snprintf(key, sizeof(key), "%s/share/presence/presence.key", real) <
                 sizeof(key));
-    assert_true(exists(key));
+    assert_true(pe_exists(key));
     /* The second start loads the same key, through the same symlink. */
     if (sp_restart(sp) != 0)
         fail_msg("restart: %s", sp->err);
     assert_string_equal(sp->fingerprint, fp);
 }
 
-/* A key file that is a symlink: refused with a message naming it; no database is made. */
-static void test_symlinked_key(void **state)
+/* DATA/link is a symlink to a file elsewhere: the start is refused (exit 1) with a message
+ * naming it, writes nothing through the link, and makes no DATA/absent. */
+static void refuse_symlink(server_proc *sp, const char *link, const char *absent)
 {
-    server_proc *sp = *state;
-    char other[700], key[700], db[700];
+    char msg[128];
 
-    in_dir(sp, "elsewhere.key", other, sizeof(other));
-    in_data(sp, "presence.key", key, sizeof(key));
-    in_data(sp, "presence.db", db, sizeof(db));
-    write_file(other, "whatever is there", 0600);
-    assert_int_equal(mkdir(sp->data_dir, 0700), 0);
-    assert_int_equal(symlink(other, key), 0);
+    assert_int_equal(pe_plant_symlink(sp->dir, sp->data_dir, link), 0);
     assert_int_equal(run_refused(sp), 1);
-    assert_log(sp, "presence.key is a symbolic link; refused");
-    assert_false(exists(db));
+    snprintf(msg, sizeof(msg), "%s is a symbolic link; refused", link);
+    assert_log(sp, msg);
+    assert_true(pe_planted_untouched(sp->dir, sp->data_dir, absent));
 }
 
-/* A database that is a symlink: refused with a message naming it; no key is made. */
+/* A key file that is a symlink: refused; no database is made. */
+static void test_symlinked_key(void **state)
+{
+    refuse_symlink(*state, "presence.key", "presence.db");
+}
+
+/* A database that is a symlink: refused; no key is made. */
 static void test_symlinked_db(void **state)
 {
-    server_proc *sp = *state;
-    char other[700], key[700], db[700];
-
-    in_dir(sp, "elsewhere.db", other, sizeof(other));
-    in_data(sp, "presence.key", key, sizeof(key));
-    in_data(sp, "presence.db", db, sizeof(db));
-    assert_int_equal(mkdir(sp->data_dir, 0700), 0);
-    assert_int_equal(symlink(other, db), 0);
-    assert_int_equal(run_refused(sp), 1);
-    assert_log(sp, "presence.db is a symbolic link; refused");
-    assert_false(exists(key));
-    assert_false(exists(other)); /* nothing was created where the link points */
+    refuse_symlink(*state, "presence.db", "presence.key");
 }
 
 /* One server per data dir: a second is refused (exit 3, said) while the first runs. */
@@ -219,11 +187,11 @@ static void test_readable_db(void **state)
     if (sp_start(sp, NULL) != 0)
         fail_msg("start on a readable database: %s", sp->err);
     assert_log(sp, "was readable by group or others (mode 644); set to 0600");
-    assert_int_equal(mode_of(db), 0600);
+    assert_int_equal(pe_mode(db), 0600);
     /* The server runs: SQLite has its -wal and -shm open now. */
-    assert_true(exists(wal) && exists(shm));
-    assert_int_equal(mode_of(wal) & 077, 0);
-    assert_int_equal(mode_of(shm) & 077, 0);
+    assert_true(pe_exists(wal) && pe_exists(shm));
+    assert_int_equal(pe_mode(wal) & 077, 0);
+    assert_int_equal(pe_mode(shm) & 077, 0);
 }
 
 /* A start that fails at the database leaves no key behind, and the bad file untouched. */
@@ -231,26 +199,20 @@ static void test_failed_start(void **state)
 {
     server_proc *sp = *state;
     const char *junk = "this is not an SQLite database, and it must stay as it is\n";
-    char key[700], db[700], back[128];
-    int fd;
+    char key[700], db[700];
 
     in_data(sp, "presence.key", key, sizeof(key));
     in_data(sp, "presence.db", db, sizeof(db));
     assert_int_equal(mkdir(sp->data_dir, 0700), 0);
-    write_file(db, junk, 0600);
+    assert_int_equal(pe_write_file(db, junk), 0);
     assert_int_equal(run_refused(sp), 1);
-    assert_false(exists(key));
-    fd = open(db, O_RDONLY);
-    assert_true(fd >= 0);
-    memset(back, 0, sizeof(back));
-    assert_int_equal(read(fd, back, sizeof(back) - 1), (ssize_t)strlen(junk));
-    close(fd);
-    assert_string_equal(back, junk);
+    assert_false(pe_exists(key));
+    assert_true(pe_file_is(db, junk));
     /* With the bad file moved away, the same data dir starts. */
     assert_int_equal(unlink(db), 0);
     if (sp_start(sp, NULL) != 0)
         fail_msg("start: %s", sp->err);
-    assert_true(exists(key));
+    assert_true(pe_exists(key));
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */

@@ -47,28 +47,6 @@ static void path_in(const char *dir, const char *name, char *out, size_t len)
     assert_true((size_t)snprintf(out, len, "%s/%s", dir, name) < len);
 }
 
-static int exists(const char *path)
-{
-    struct stat sb;
-    return lstat(path, &sb) == 0;
-}
-
-static mode_t mode_of(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        fail_msg("stat %s: %s", path, strerror(errno));
-    return sb.st_mode & 0777;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-}
-
 /* Starts p, which must be refused: its exit code (it must exit within RUN_MS). */
 static int run_refused(fixture *f, mp *p)
 {
@@ -104,7 +82,7 @@ static void test_symlinked_parent(void **state)
     path_in(link, "share/alice", a->dir, sizeof(a->dir)); /* two levels made under the link */
     snprintf(fp, sizeof(fp), "%s", sfield(start_peer(f, a), "fingerprint"));
     path_in(real, "share/alice/identity.key", key, sizeof(key));
-    assert_true(exists(key));
+    assert_true(pe_exists(key));
     mp_quit(a);
     /* The second start loads the same identity through the same symlink. */
     mp_restart(a, f->srv.port);
@@ -112,40 +90,30 @@ static void test_symlinked_parent(void **state)
     mp_quit(a);
 }
 
-/* identity.key is a symlink: refused with a message naming it; no database is made. */
-static void test_symlinked_key(void **state)
+/* DIR/link is a symlink to a file elsewhere: the start is refused (exit 1) with a message
+ * naming it, writes nothing through the link, and makes no DIR/absent. */
+static void refuse_symlink(fixture *f, const char *link, const char *absent)
 {
-    fixture *f = *state;
     mp *a = &f->peers[0];
-    char other[PE_PATH_MAX + 64], key[PE_PATH_MAX + 64], db[PE_PATH_MAX + 64];
+    char msg[128];
 
-    path_in(f->tmp, "elsewhere.key", other, sizeof(other));
-    path_in(a->dir, "identity.key", key, sizeof(key));
-    path_in(a->dir, "mim.db", db, sizeof(db));
-    write_file(other, "whatever is there");
-    assert_int_equal(mkdir(a->dir, 0700), 0);
-    assert_int_equal(symlink(other, key), 0);
+    assert_int_equal(pe_plant_symlink(f->tmp, a->dir, link), 0);
     assert_int_equal(run_refused(f, a), 1);
-    assert_log(a, "identity.key is a symbolic link; refused");
-    assert_false(exists(db));
+    snprintf(msg, sizeof(msg), "%s is a symbolic link; refused", link);
+    assert_log(a, msg);
+    assert_true(pe_planted_untouched(f->tmp, a->dir, absent));
 }
 
-/* mim.db is a symlink: refused with a message naming it; no identity is made. */
+/* identity.key is a symlink: refused; no database is made. */
+static void test_symlinked_key(void **state)
+{
+    refuse_symlink(*state, "identity.key", "mim.db");
+}
+
+/* mim.db is a symlink: refused; no identity is made. */
 static void test_symlinked_db(void **state)
 {
-    fixture *f = *state;
-    mp *a = &f->peers[0];
-    char other[PE_PATH_MAX + 64], key[PE_PATH_MAX + 64], db[PE_PATH_MAX + 64];
-
-    path_in(f->tmp, "elsewhere.db", other, sizeof(other));
-    path_in(a->dir, "identity.key", key, sizeof(key));
-    path_in(a->dir, "mim.db", db, sizeof(db));
-    assert_int_equal(mkdir(a->dir, 0700), 0);
-    assert_int_equal(symlink(other, db), 0);
-    assert_int_equal(run_refused(f, a), 1);
-    assert_log(a, "mim.db is a symbolic link; refused");
-    assert_false(exists(key));
-    assert_false(exists(other)); /* nothing was created where the link points */
+    refuse_symlink(*state, "mim.db", "identity.key");
 }
 
 /* One mim per data dir: a second is refused (exit 3, said) while the first runs. */
@@ -183,11 +151,11 @@ static void test_readable_db(void **state)
     assert_int_equal(chmod(db, 0644), 0);
     mp_restart(a, f->srv.port);
     mp_expect_log(a, "was readable by group or others (mode 644); set to 0600");
-    assert_int_equal(mode_of(db), 0600);
+    assert_int_equal(pe_mode(db), 0600);
     /* mim runs: SQLite has its -wal and -shm open now. */
-    assert_true(exists(wal) && exists(shm));
-    assert_int_equal(mode_of(wal) & 077, 0);
-    assert_int_equal(mode_of(shm) & 077, 0);
+    assert_true(pe_exists(wal) && pe_exists(shm));
+    assert_int_equal(pe_mode(wal) & 077, 0);
+    assert_int_equal(pe_mode(shm) & 077, 0);
     mp_quit(a);
 }
 
@@ -197,25 +165,19 @@ static void test_failed_start(void **state)
     fixture *f = *state;
     mp *a = &f->peers[0];
     const char *junk = "this is not an SQLite database, and it must stay as it is\n";
-    char key[PE_PATH_MAX + 64], db[PE_PATH_MAX + 64], back[128];
-    int fd;
+    char key[PE_PATH_MAX + 64], db[PE_PATH_MAX + 64];
 
     path_in(a->dir, "identity.key", key, sizeof(key));
     path_in(a->dir, "mim.db", db, sizeof(db));
     assert_int_equal(mkdir(a->dir, 0700), 0);
-    write_file(db, junk);
+    assert_int_equal(pe_write_file(db, junk), 0);
     assert_int_equal(run_refused(f, a), 1);
-    assert_false(exists(key));
-    fd = open(db, O_RDONLY);
-    assert_true(fd >= 0);
-    memset(back, 0, sizeof(back));
-    assert_int_equal(read(fd, back, sizeof(back) - 1), (ssize_t)strlen(junk));
-    close(fd);
-    assert_string_equal(back, junk);
+    assert_false(pe_exists(key));
+    assert_true(pe_file_is(db, junk));
     /* With the bad file moved away, the same data dir starts. */
     assert_int_equal(unlink(db), 0);
     start_peer(f, a);
-    assert_true(exists(key));
+    assert_true(pe_exists(key));
     mp_quit(a);
 }
 
@@ -262,7 +224,7 @@ static void test_name_escape(void **state)
     assert_int_equal(WEXITSTATUS(status), 2);
     if (pe_file_count(log, "cannot name the default data directory") == 0)
         fail_msg("the log %s does not say why", log);
-    assert_false(exists(escaped));
+    assert_false(pe_exists(escaped));
 }
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
