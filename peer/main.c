@@ -4,6 +4,8 @@
 #include "core.h"
 #include "json_api.h"
 #include "mim_cli.h"
+#include "mim_datadir.h"
+#include "mim_error.h"
 #include "mim_fs.h"
 #include "mim_log.h"
 #include "options.h"
@@ -137,6 +139,8 @@ static int app_run(app *a, const peer_options *o, const char *log_path)
 
 int main(int argc, char **argv)
 {
+    static const mim_datadir_files files = {"identity.key", "mim.db", MIM_STORE_PEER};
+    static mim_datadir dd; /* its lock is held until the process exits */
     peer_options o;
     app a;
     char log_path[4200];
@@ -154,10 +158,19 @@ int main(int argc, char **argv)
      * EPIPE, never the process. */
     signal(SIGPIPE, SIG_IGN);
 
+    /* The data dir, before the core and before the log file: resolved once, locked for the life
+     * of the process, its key and store checked and created (a failure writes nothing). Said on
+     * stderr, on the terminal still. The core then opens them by the resolved path. */
+    if ((rc = mim_datadir_open(&dd, o.data_dir, &files)) != 0)
+        return rc == MIM_EBUSY ? MIM_DATADIR_EXIT_BUSY : 1;
+    mim_datadir_close_files(&dd);
+    o.data_dir = dd.path;
     if (!o.json && logs_to_file(o.data_dir, log_path, sizeof(log_path)) != 0) {
         fprintf(stderr, "mim: cannot set up the log file in %s\n", o.data_dir);
         return 1;
     }
+    if (dd.key_created) /* the core only loads it now: say it here, in the log it uses */
+        mim_log_info("created a new identity in %s/%s", dd.path, files.key);
     if (app_open(&a, &o, log_path) != 0)
         return 1;
     return app_run(&a, &o, log_path);

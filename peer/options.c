@@ -55,7 +55,9 @@ static void usage(FILE *f)
                "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
                "                            in the terminal interface, to DIR/mim.log)\n"
                "  -h, --help                show this help and exit\n"
-               "  -V, --version             show the version and exit\n");
+               "  -V, --version             show the version and exit\n\n"
+               "Exit status: 0 after quit, 1 failure, 2 usage error, 3 the data dir is in use\n"
+               "by another mim (or mim-presence).\n");
 }
 
 /* One option. MIM_CLI_RUN, or an exit code. */

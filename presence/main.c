@@ -1,12 +1,14 @@
 /* mim-presence: start-up, the admin command and exit codes (the options are in options.c).
  *
  * Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM) or a successful admin command,
- * 1 when it cannot start or an admin command fails, 2 for a usage error. Logs go to stderr;
+ * 1 when it cannot start or an admin command fails, 2 for a usage error, 3
+ * (MIM_DATADIR_EXIT_BUSY) when another mim-presence (or mim) holds the data dir. Logs go to stderr;
  * stdout carries one machine-readable line once the server is ready:
  *   ready port=4242 discovery=4242 fingerprint=abcd-efgh-ijkl-mnop-qrst-uvwx */
 #include "options.h"
 #include "server.h"
 #include "mim_cli.h"
+#include "mim_datadir.h"
 #include "mim_error.h"
 #include "mim_fs.h"
 #include "mim_log.h"
@@ -14,14 +16,17 @@
 #include <signal.h>
 #include <stdio.h>
 
-/* --free-name: releases name in the registry in data_dir. The exit code. */
+/* --free-name: releases name in the registry in data_dir. The exit code. It takes no lock: it is
+ * meant to run beside the server, which shares the file with it (WAL). */
 static int free_name(const char *data_dir, const char *name)
 {
-    char path[4096];
+    char path[MIM_DATADIR_PATH_MAX + 16];
+    mim_datadir dd;
     mim_store *st;
     int rc;
 
-    if (mim_fs_join(path, sizeof(path), data_dir, "presence.db") != 0 ||
+    if (mim_datadir_resolve(&dd, data_dir) != 0 ||
+        mim_fs_join(path, sizeof(path), dd.path, "presence.db") != 0 ||
         mim_store_open(path, MIM_STORE_PRESENCE, &st) != 0) {
         fprintf(stderr, "mim-presence: cannot open the registry in %s\n", data_dir);
         return 1;
@@ -57,7 +62,7 @@ static int run_server(const presence_config *cfg)
         uv_run(&loop, UV_RUN_DEFAULT);
         presence_server_free(&srv);
         uv_loop_close(&loop);
-        return 1;
+        return rc == MIM_EBUSY ? MIM_DATADIR_EXIT_BUSY : 1;
     }
     if (srv.discovery_on)
         printf("ready port=%d discovery=%d fingerprint=%s\n", srv.port, srv.discovery_port,

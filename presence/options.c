@@ -37,7 +37,9 @@ static void usage(FILE *out)
                  "  -V, --version             show the version and exit\n"
                  "\n"
                  "On start it prints its key's fingerprint; peers pin it on first contact.\n"
-                 "Exit status: 0 clean shutdown, 1 failure, 2 usage error.\n");
+                 "The data dir is locked while it runs: a second mim-presence (or mim) on it\n"
+                 "is refused. Exit status: 0 clean shutdown, 1 failure, 2 usage error, 3 the\n"
+                 "data dir is in use.\n");
 }
 
 enum {

@@ -2,7 +2,6 @@
  * orderly shutdown. */
 #include "server.h"
 #include "mim_error.h"
-#include "mim_fs.h"
 #include "mim_log.h"
 
 #include <stdio.h>
@@ -149,33 +148,24 @@ static int open_listeners(presence_server *srv)
     return listen_on(srv, "0.0.0.0", srv->port);
 }
 
+/* The data dir resolved and locked, the key loaded (or made) and the registry opened, in
+ * mim_datadir's order: nothing is written until everything could be opened. */
 static int open_identity_and_store(presence_server *srv)
 {
-    char path[4096];
-    int created = 0, rc;
+    static const mim_datadir_files files = {"presence.key", "presence.db", MIM_STORE_PRESENCE};
+    int rc;
 
-    if ((rc = mim_fs_prepare_dir(srv->cfg.data_dir)) != 0) {
-        mim_log_error("data dir %s: cannot create or secure it", srv->cfg.data_dir);
-        return rc;
-    }
-    if ((rc = mim_fs_join(path, sizeof(path), srv->cfg.data_dir, "presence.key")) != 0)
-        return rc;
-    if ((rc = mim_identity_load_or_create(path, &srv->id, &created)) != 0) {
-        mim_log_error("key file %s: %s", path,
-                      rc == MIM_EPERM    ? "readable by others: fix with chmod 600, or replace it"
-                      : rc == MIM_EINVAL ? "not a mim key file (wrong size or header)"
-                                         : mim_strerror(rc));
-        return rc;
-    }
+    if ((rc = mim_datadir_open(&srv->datadir, srv->cfg.data_dir, &files)) != 0)
+        return rc; /* said */
+    srv->cfg.data_dir = srv->datadir.path;
+    srv->id = srv->datadir.id;
+    srv->store = srv->datadir.st;
+    srv->datadir.id = NULL;
+    srv->datadir.st = NULL;
     mim_fingerprint(srv->id->sign_pk, srv->fingerprint);
-    mim_log_info("%s server key %s, fingerprint %s", created ? "created" : "loaded", path,
+    mim_log_info("%s server key %s/presence.key, fingerprint %s",
+                 srv->datadir.key_created ? "created" : "loaded", srv->datadir.path,
                  srv->fingerprint);
-    if ((rc = mim_fs_join(path, sizeof(path), srv->cfg.data_dir, "presence.db")) != 0)
-        return rc;
-    if ((rc = mim_store_open(path, MIM_STORE_PRESENCE, &srv->store)) != 0) {
-        mim_log_error("registry %s: %s", path, mim_strerror(rc));
-        return rc;
-    }
     return 0;
 }
 
@@ -185,6 +175,7 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     int rc;
 
     memset(srv, 0, sizeof(*srv));
+    srv->datadir.lock_fd = -1; /* not locked yet: presence_server_free must not close fd 0 */
     srv->loop = loop;
     srv->cfg = *cfg;
     out_arena_init(&srv->out);
@@ -277,4 +268,5 @@ void presence_server_free(presence_server *srv)
     srv->store = NULL;
     mim_identity_free(srv->id);
     srv->id = NULL;
+    mim_datadir_release(&srv->datadir);
 }

@@ -15,6 +15,7 @@
 #include "mim_buf.h"
 #include "mim_channel.h"
 #include "mim_crypto.h"
+#include "mim_datadir.h"
 #include "mim_codec.h"
 #include "mim_rate.h"
 #include "mim_store_registry.h"
@@ -99,6 +100,7 @@ static inline uint32_t session_elapsed(uint64_t now, uint32_t then)
 struct presence_server {
     uv_loop_t *loop;
     presence_config cfg;
+    mim_datadir datadir; /* resolved and locked for the life of the server */
     mim_identity *id;
     char fingerprint[MIM_FINGERPRINT_LEN];
     mim_store *store;

@@ -52,7 +52,16 @@ const char *mim_cli_data_dir(const char *program, const char *dir, const char *l
 {
     if (dir != NULL)
         return dir;
+    if (!mim_fs_leaf_ok(leaf)) {
+        /* A name such as "../../x" would name a directory outside mim's own. */
+        fprintf(stderr,
+                "%s: '%s' cannot name the default data directory (it has a '/' or is "
+                "'.' or '..'); give --data-dir\n",
+                program, leaf);
+        return NULL;
+    }
     if ((dir = mim_fs_default_data_dir(buf, len, leaf)) == NULL)
-        fprintf(stderr, "%s: no HOME or XDG_DATA_HOME; give --data-dir\n", program);
+        fprintf(stderr, "%s: no HOME or XDG_DATA_HOME (or the path is too long); give --data-dir\n",
+                program);
     return dir;
 }

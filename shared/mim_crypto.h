@@ -65,6 +65,14 @@ void mim_identity_free(mim_identity *id);
  *   16 ed25519 seed 32 bytes
  *   48 x25519 sk    32 bytes */
 int mim_identity_load_or_create(const char *path, mim_identity **out, int *created);
+/* The two halves of mim_identity_load_or_create, for a caller that must check everything else
+ * before it writes anything (mim_datadir.c). mim_identity_load: the key file at path, with the
+ * same checks (MIM_ENOENT when there is none, MIM_EPERM for a symlink or a file others can read
+ * or that is not ours, MIM_EINVAL for a bad file); *out as above. mim_identity_save: writes id
+ * to a new file at path (0600, O_CREAT|O_EXCL|O_NOFOLLOW, synced): MIM_EEXIST when something is
+ * already there; a half-written file is removed. */
+int mim_identity_load(const char *path, mim_identity **out);
+int mim_identity_save(const char *path, const mim_identity *id);
 
 int mim_identity_sign(const mim_identity *id, const void *msg, size_t n, uint8_t sig[MIM_SIG_LEN]);
 /* 0 when sig is a valid Ed25519 signature of msg by pk, else MIM_ECRYPTO. */

@@ -35,6 +35,8 @@ const char *mim_strerror(int err)
         return "limit reached";
     case MIM_ESTATE:
         return "not allowed in this state";
+    case MIM_EBUSY:
+        return "in use by another process";
     }
     return "unknown error";
 }

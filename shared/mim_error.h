@@ -23,6 +23,7 @@ enum {
     MIM_ECLOSED = -13,       /* the connection is closing or closed */
     MIM_EOVERFLOW = -14,     /* a cap was reached (queued output, table size, buffer) */
     MIM_ESTATE = -15,        /* not allowed in the current state */
+    MIM_EBUSY = -16,         /* held by another process (a data dir another mim uses) */
 };
 
 /* A static, never-NULL description of `err`. */

@@ -95,16 +95,28 @@ int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name)
     return MIM_OK;
 }
 
+int mim_fs_leaf_ok(const char *leaf)
+{
+    return leaf != NULL && leaf[0] != '\0' && strchr(leaf, '/') == NULL && strcmp(leaf, ".") != 0 &&
+           strcmp(leaf, "..") != 0;
+}
+
 const char *mim_fs_default_data_dir(char *buf, size_t len, const char *leaf)
 {
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
+    int n;
 
+    /* The leaf is one directory entry: "../../x" or "a/b" would put the data elsewhere. */
+    if (!mim_fs_leaf_ok(leaf))
+        return NULL;
     if (xdg != NULL && xdg[0] == '/')
-        snprintf(buf, len, "%s/mim/%s", xdg, leaf);
+        n = snprintf(buf, len, "%s/mim/%s", xdg, leaf);
     else if (home != NULL && home[0] != '\0')
-        snprintf(buf, len, "%s/.local/share/mim/%s", home, leaf);
+        n = snprintf(buf, len, "%s/.local/share/mim/%s", home, leaf);
     else
         return NULL;
+    if (n < 0 || (size_t)n >= len)
+        return NULL; /* a truncated path could name another directory */
     return buf;
 }

@@ -9,9 +9,12 @@
 int mim_fs_prepare_dir(const char *dir);
 /* Joins dir and name with '/' into out. MIM_EOVERFLOW when it does not fit. */
 int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name);
+/* 1 when leaf can be one directory entry: not empty, no '/', not "." or "..". */
+int mim_fs_leaf_ok(const char *leaf);
 /* The default data directory of a mim program, in buf (len bytes): $XDG_DATA_HOME/mim/<leaf>
  * when XDG_DATA_HOME is an absolute path, else $HOME/.local/share/mim/<leaf>. Returns buf, or
- * NULL when neither variable is set. */
+ * NULL when neither variable is set, when leaf is not one entry (mim_fs_leaf_ok) or when the
+ * path does not fit. */
 const char *mim_fs_default_data_dir(char *buf, size_t len, const char *leaf);
 
 #endif

@@ -199,17 +199,22 @@ done:
     return rc;
 }
 
-/* MIM_EEXIST when something (file, symlink) is already at path. */
-static int key_file_create(const char *path, mim_identity **out)
+int mim_identity_load(const char *path, mim_identity **out)
+{
+    if (path == NULL || out == NULL)
+        return MIM_EINVAL;
+    *out = NULL;
+    return key_file_load(path, out);
+}
+
+int mim_identity_save(const char *path, const mim_identity *id)
 {
     uint8_t buf[KEY_FILE_LEN];
-    mim_identity *id;
     int rc = MIM_OK;
     int fd;
 
-    id = mim_identity_generate();
-    if (id == NULL)
-        return MIM_ENOMEM;
+    if (path == NULL || id == NULL)
+        return MIM_EINVAL;
     memset(buf, 0, sizeof buf);
     memcpy(buf, KEY_FILE_MAGIC, LABEL_LEN(KEY_FILE_MAGIC));
     crypto_sign_ed25519_sk_to_seed(buf + KEY_FILE_SEED_OFF, id->sign_sk);
@@ -236,13 +241,27 @@ static int key_file_create(const char *path, mim_identity **out)
         goto done;
     }
     sync_parent_dir(path);
-    *out = id;
-    id = NULL;
 
 done:
     sodium_memzero(buf, sizeof buf);
-    sodium_free(id);
     return rc;
+}
+
+/* MIM_EEXIST when something (file, symlink) is already at path. */
+static int key_file_create(const char *path, mim_identity **out)
+{
+    mim_identity *id = mim_identity_generate();
+    int rc;
+
+    if (id == NULL)
+        return MIM_ENOMEM;
+    rc = mim_identity_save(path, id);
+    if (rc != MIM_OK) {
+        mim_identity_free(id);
+        return rc;
+    }
+    *out = id;
+    return MIM_OK;
 }
 
 int mim_identity_load_or_create(const char *path, mim_identity **out, int *created)

@@ -109,15 +109,68 @@ static int store_pragma_int(mim_store *st, const char *sql, int *out)
     return rc;
 }
 
+/* An existing store file (the database, or its -wal, -shm or -journal) must be ours and private:
+ * a symlink or another user's file is refused; one that group or others could read is set to
+ * 0600, and the log says so (a copy of the history may already have been read: the user should
+ * know). A missing file is fine. */
+static int store_secure_one(const char *path)
+{
+    struct stat sb;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        mim_log_error("store %s: %s", path,
+                      errno == ELOOP ? "is a symbolic link; refused: put the file itself there"
+                                     : strerror(errno));
+        return errno == ELOOP ? MIM_EPERM : MIM_EDB;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        mim_log_error("store %s: not a regular file", path);
+        rc = MIM_EDB;
+    } else if (sb.st_uid != geteuid()) {
+        mim_log_error("store %s: owned by another user (uid %u); refused", path,
+                      (unsigned)sb.st_uid);
+        rc = MIM_EPERM;
+    } else if ((sb.st_mode & 077) != 0) {
+        if (fchmod(fd, 0600) == 0) {
+            mim_log_warn("store %s was readable by group or others (mode %03o); set to 0600", path,
+                         (unsigned)(sb.st_mode & 0777));
+        } else {
+            mim_log_error("store %s: readable by group or others and cannot chmod it: %s", path,
+                          strerror(errno));
+            rc = MIM_EPERM;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* store_secure_one for the database and the files SQLite keeps beside it. */
+static int store_secure_files(const char *path)
+{
+    static const char *const sidecars[] = {"", "-wal", "-shm", "-journal"};
+    char side[4096];
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < ARRAY_LEN(sidecars); i++) {
+        if (snprintf(side, sizeof(side), "%s%s", path, sidecars[i]) >= (int)sizeof(side))
+            return MIM_EDB;
+        rc = store_secure_one(side);
+    }
+    return rc;
+}
+
 /* Creates the file with mode 0600 before SQLite sees it: SQLite would create it with 0644, and
  * it gives the -wal and -shm files the mode of the database file, so this covers all three. */
 static int store_create_file(const char *path)
 {
-    struct stat sb;
     int fd;
 
     /* O_EXCL so an existing file (or a symlink planted in its place) is never touched here. */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
         /* The umask can only remove bits; a umask such as 0277 would leave the file unwritable. */
         if (fchmod(fd, 0600) != 0) {
@@ -132,10 +185,7 @@ static int store_create_file(const char *path)
         mim_log_error("store %s: create: %s", path, strerror(errno));
         return MIM_EDB;
     }
-    if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0)
-        mim_log_warn("store %s: readable by group or others (mode %03o); chmod 600 advised", path,
-                     (unsigned)(sb.st_mode & 0777));
-    return 0;
+    return store_secure_files(path);
 }
 
 /* Reads user_version and application_id and checks that this program can use the file. */
@@ -286,10 +336,33 @@ static const struct store_schema *store_schema_find(enum mim_store_kind kind)
 
 /* ---- open / close ---------------------------------------------------------------------------- */
 
+/* Opens st->path with SQLite, then its settings, its migrations and its statements. */
+static int store_open_db(mim_store *st)
+{
+    int rc;
+
+    /* NOFOLLOW: a symlink put where the store should be must not redirect it (and could name a
+     * file that SQLite would then create with its default mode). SQLite refuses a symlink
+     * anywhere in the path with it: the programs give a resolved data dir (mim_datadir.c). One
+     * thread uses a store. */
+    if (sqlite3_open_v2(st->path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_NOFOLLOW,
+                        NULL) != SQLITE_OK)
+        return st->db != NULL ? store_fail(st, "open") : MIM_ENOMEM;
+    rc = store_configure(st);
+    if (rc == 0)
+        rc = store_migrate(st);
+    if (rc == 0)
+        rc = store_prepare(st);
+    return rc;
+}
+
 int mim_store_open(const char *path, enum mim_store_kind kind, mim_store **out)
 {
     const struct store_schema *schema = store_schema_find(kind);
     mim_store *st = NULL;
+    mode_t old_mask;
     int rc;
 
     if (out != NULL)
@@ -307,26 +380,13 @@ int mim_store_open(const char *path, enum mim_store_kind kind, mim_store **out)
         goto cleanup;
     }
 
+    /* Whatever SQLite creates while the store opens (the -wal, -shm or a -journal) is for the
+     * owner alone, whatever the user's umask; the programs are single-threaded here. */
+    old_mask = umask(077);
     rc = store_create_file(path);
-    if (rc < 0)
-        goto cleanup;
-    /* NOFOLLOW: a symlink put where the store should be must not redirect it (and could name a
-     * file that SQLite would then create with its default mode). One thread uses a store. */
-    if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                            SQLITE_OPEN_NOFOLLOW,
-                        NULL) != SQLITE_OK) {
-        if (st->db != NULL)
-            rc = store_fail(st, "open");
-        else
-            rc = MIM_ENOMEM;
-        goto cleanup;
-    }
-    rc = store_configure(st);
     if (rc == 0)
-        rc = store_migrate(st);
-    if (rc == 0)
-        rc = store_prepare(st);
+        rc = store_open_db(st);
+    umask(old_mask);
 
 cleanup:
     if (rc < 0) {

@@ -20,8 +20,12 @@ enum mim_store_kind {
     MIM_STORE_PEER = 2,     /* mim: contacts and pins, the server pin, history and outbox */
 };
 
-/* Opens (creating if needed, mode 0600) the store at `path`. On success *out is owned by the
- * caller (mim_store_close). Errors: MIM_EDB (log says why), MIM_EINVAL (unknown schema). */
+/* Opens (creating if needed, mode 0600) the store at `path`, which must have no symlink in it
+ * (SQLITE_OPEN_NOFOLLOW: give a resolved path, mim_datadir.h). An existing database, -wal, -shm
+ * or -journal that group or others can read is set to 0600 (logged); one that is a symlink or
+ * another user's is refused (MIM_EPERM). Whatever SQLite creates is 0600 whatever the umask. On
+ * success *out is owned by the caller (mim_store_close). Errors: MIM_EDB (log says why),
+ * MIM_EPERM, MIM_EINVAL (unknown schema). */
 int mim_store_open(const char *path, enum mim_store_kind kind, mim_store **out);
 void mim_store_close(mim_store *st);
 /* The schema version the file is at now. */

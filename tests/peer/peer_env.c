@@ -286,6 +286,64 @@ int pe_server_log_count(const pe_server *s, const char *needle)
     return pe_file_count(s->log_path, needle);
 }
 
+int pe_exists(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0;
+}
+
+int pe_mode(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int)(sb.st_mode & 0777) : -1;
+}
+
+int pe_write_file(const char *path, const char *text)
+{
+    size_t len = strlen(text);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+int pe_file_is(const char *path, const char *text)
+{
+    char buf[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    return n >= 0 && (size_t)n == strlen(text) && memcmp(buf, text, (size_t)n) == 0;
+}
+
+#define PLANTED_TEXT "whatever is there: a symlink led here"
+
+int pe_plant_symlink(const char *tmp, const char *dir, const char *link)
+{
+    char target[PE_PATH_MAX + 16], at[2 * PE_PATH_MAX];
+
+    snprintf(target, sizeof(target), "%s/elsewhere", tmp);
+    snprintf(at, sizeof(at), "%s/%s", dir, link);
+    if (pe_write_file(target, PLANTED_TEXT) != 0 || mkdir(dir, 0700) != 0)
+        return -1;
+    return symlink(target, at);
+}
+
+int pe_planted_untouched(const char *tmp, const char *dir, const char *absent)
+{
+    char target[PE_PATH_MAX + 16], gone[2 * PE_PATH_MAX];
+
+    snprintf(target, sizeof(target), "%s/elsewhere", tmp);
+    snprintf(gone, sizeof(gone), "%s/%s", dir, absent);
+    return pe_file_is(target, PLANTED_TEXT) && !pe_exists(gone);
+}
+
 int pe_file_count(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");

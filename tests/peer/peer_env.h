@@ -38,6 +38,23 @@ int pe_tmpdir(char out[PE_PATH_MAX], const char *tag);
 /* rm -r (no symlink is followed). */
 void pe_rmtree(const char *path);
 
+/* ---- files a test stages (a data dir as a user's machine or an attacker leaves it) ---------- */
+
+/* 1 when something, a symlink too, is at path (lstat). */
+int pe_exists(const char *path);
+/* The permission bits of the file at path (stat), or -1. */
+int pe_mode(const char *path);
+/* Writes text to a new or truncated file at path (mode 0600): 0 or -1. */
+int pe_write_file(const char *path, const char *text);
+/* 1 when the file at path holds exactly text (under 4 KiB). */
+int pe_file_is(const char *path, const char *text);
+/* Makes dir (0700) and plants dir/link, a symlink to tmp/elsewhere, a file with known text:
+ * the staging of a symlinked key or database. 0 or -1. */
+int pe_plant_symlink(const char *tmp, const char *dir, const char *link);
+/* After a start refused for that symlink: 1 when tmp/elsewhere still holds its text (nothing was
+ * written through the link) and nothing is at dir/absent (the start made nothing). */
+int pe_planted_untouched(const char *tmp, const char *dir, const char *absent);
+
 /* ---- the server ------------------------------------------------------------------------------ */
 
 typedef struct pe_server {
