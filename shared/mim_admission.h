@@ -28,8 +28,8 @@ typedef struct admission_limits {
     uint32_t max_unauth;         /* total connections not logged in yet */
     uint32_t max_unauth_per_ip;  /* of those, from one source key */
     uint32_t rate_per_ip;        /* new handshakes per second per source key */
-    uint8_t ipv4_prefix;         /* bits of an IPv4 source in its key, 1..32 (0: 32) */
-    uint8_t ipv6_prefix;         /* bits of an IPv6 source in its key, 1..128 (0: 128) */
+    uint32_t ipv4_prefix;        /* bits of an IPv4 source in its key, 1..32 (0: 32) */
+    uint32_t ipv6_prefix;        /* bits of an IPv6 source in its key, 1..128 (0: 128) */
     uint32_t penalty_min_ms;     /* charge at which a source is refused (0: penalties off) */
     uint32_t penalty_max_ms;     /* the most a source can be charged (0: penalties off) */
     uint32_t logins_per_min_ip;  /* logins per minute per source key, burst as many (0: off) */

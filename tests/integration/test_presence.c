@@ -1518,7 +1518,16 @@ static tc_client *fx_online_small_window(struct fx *f, const char *name, uint16_
 static void slow_reader_dropped(void **state)
 {
     struct fx *f = *state;
-    const char *const args[] = {"--max-queued", "65538", "--handshake-rate", "1000000", NULL};
+    /* The load is one key logging in and out as fast as it can: no churn limits here. */
+    const char *const args[] = {"--max-queued",
+                                "65538",
+                                "--handshake-rate",
+                                "1000000",
+                                "--logins-per-key",
+                                "0",
+                                "--flap-hold",
+                                "0",
+                                NULL};
     tc_client *obs, *slow;
     mim_identity *loader;
     uint64_t t0, took;
@@ -1908,7 +1917,16 @@ static int local_port(int fd)
 static void final_frame_with_refused_login(void **state)
 {
     struct fx *f = *state;
-    const char *const args[] = {"--max-queued", "33554432", "--handshake-rate", "1000000", NULL};
+    /* The load is one key logging in and out as fast as it can: no churn limits here. */
+    const char *const args[] = {"--max-queued",
+                                "33554432",
+                                "--handshake-rate",
+                                "1000000",
+                                "--logins-per-key",
+                                "0",
+                                "--flap-hold",
+                                "0",
+                                NULL};
     uint8_t frame[1024];
     size_t len, sent = 0;
     tc_client *a, *x, *full;
