@@ -333,33 +333,45 @@ static unsigned retry_after(const mim_rate *r, uint32_t per_min)
     return (double)s < t ? s + 1 : s;
 }
 
+/* ip's login bucket, refilled: 1 when it holds a token (or there is no limit). */
+static int source_may_login(admission *a, admission_ip *e, uint64_t now, unsigned *retry_s)
+{
+    uint32_t per_ip = a->lim.logins_per_min_ip;
+
+    if (e == NULL || per_ip == 0)
+        return 1;
+    mim_rate_refill(&e->logins, per_ip / 60.0, per_ip, now);
+    if (e->logins.tokens >= 1.0)
+        return 1;
+    if (retry_s != NULL)
+        *retry_s = retry_after(&e->logins, per_ip);
+    return 0;
+}
+
 int admission_login(admission *a, const admission_slot *slot, const uint8_t identity_pk[32],
                     uint64_t now_ms, unsigned *retry_s, uint64_t *last_ms)
 {
-    uint32_t per_ip = a->lim.logins_per_min_ip, per_key = a->lim.logins_per_min_key;
+    uint32_t per_key = a->lim.logins_per_min_key;
     admission_ip *e = slot->src;
-    admission_key *k;
+    admission_key *k = NULL;
     int fresh;
 
     if (retry_s != NULL)
         *retry_s = 0;
     if (last_ms != NULL)
         *last_ms = 0;
-    if ((k = (admission_key *)map_get(&a->keys, identity_pk, sizeof(*k), &fresh)) == NULL)
-        return ADMIT_NOMEM;
-    if (fresh)
-        mim_rate_init(&k->logins, per_key, now_ms);
-    if (last_ms != NULL)
-        *last_ms = k->last_login;
-    if (e != NULL && per_ip > 0) {
-        mim_rate_refill(&e->logins, per_ip / 60.0, per_ip, now_ms);
-        if (e->logins.tokens < 1.0) {
-            if (retry_s != NULL)
-                *retry_s = retry_after(&e->logins, per_ip);
-            return ADMIT_LOGIN_IP;
-        }
-    }
+    /* Keys are remembered only to be limited: with no limit, a login costs no memory. */
     if (per_key > 0) {
+        if ((k = (admission_key *)map_get(&a->keys, identity_pk, sizeof(*k), &fresh)) == NULL)
+            return ADMIT_NOMEM;
+        if (fresh)
+            mim_rate_init(&k->logins, per_key, now_ms);
+        if (last_ms != NULL)
+            *last_ms = k->last_login;
+    }
+    if (!source_may_login(a, e, now_ms, retry_s))
+        return ADMIT_LOGIN_IP;
+    if (k != NULL) {
         mim_rate_refill(&k->logins, per_key / 60.0, per_key, now_ms);
         if (k->logins.tokens < 1.0) {
             if (retry_s != NULL)
@@ -367,10 +379,10 @@ int admission_login(admission *a, const admission_slot *slot, const uint8_t iden
             return ADMIT_LOGIN_KEY;
         }
         k->logins.tokens -= 1.0;
+        k->last_login = now_ms;
     }
-    if (e != NULL && per_ip > 0)
+    if (e != NULL && a->lim.logins_per_min_ip > 0)
         e->logins.tokens -= 1.0;
-    k->last_login = now_ms;
     return ADMIT_OK;
 }
 

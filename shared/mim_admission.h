@@ -113,7 +113,8 @@ void admission_release(admission *a, admission_slot *slot, uint64_t now_ms, int 
 /* A login by identity_pk from the source of *slot (still counted: call before releasing it):
  * ADMIT_OK takes a token from both buckets, ADMIT_LOGIN_IP or ADMIT_LOGIN_KEY refuses and takes
  * none. *retry_s (may be NULL): whole seconds until a refused login could pass. *last_ms (may be
- * NULL): this key's previous login, 0 if none is remembered. */
+ * NULL): this key's previous login, 0 if none is remembered (keys are remembered, for a minute
+ * after their last login, only while logins_per_min_key limits them). */
 int admission_login(admission *a, const admission_slot *slot, const uint8_t identity_pk[32],
                     uint64_t now_ms, unsigned *retry_s, uint64_t *last_ms);
 
