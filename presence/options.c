@@ -12,34 +12,50 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: mim-presence [OPTION]...\n"
-                 "The presence server of mim, the LAN messenger: peers log in here, see who is\n"
-                 "online, then talk to each other directly. It never carries chat text.\n"
-                 "\n"
-                 "  -p, --port N              TCP port (default 4242; 0 picks a free port)\n"
-                 "  -b, --bind ADDR           listen on this numeric address only (repeatable;\n"
-                 "                            default: every IPv6 and IPv4 address)\n"
-                 "  -d, --data-dir DIR        server key and name registry (default\n"
-                 "                            $XDG_DATA_HOME/mim/presence or ~/.local/share/...)\n"
-                 "      --discovery-port N    UDP port answering LAN discovery probes (default\n"
-                 "                            4242; 0 picks a free port; 'off' disables)\n"
-                 "      --max-peers N         peers online at once (default 10000)\n"
-                 "      --max-unauth N        connections still in their handshake (default 512)\n"
-                 "      --max-unauth-per-ip N of those, from one address (default 64)\n"
-                 "      --handshake-rate N    new handshakes per second per address (default 50)\n"
-                 "      --handshake-timeout MS  time to finish handshake and login (default 5000)\n"
-                 "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
-                 "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
-                 "                            slow reader (default 4194304)\n"
-                 "      --free-name NAME      admin: release NAME from the registry, then exit\n"
-                 "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
-                 "  -h, --help                show this help and exit\n"
-                 "  -V, --version             show the version and exit\n"
-                 "\n"
-                 "On start it prints its key's fingerprint; peers pin it on first contact.\n"
-                 "The data dir is locked while it runs: a second mim-presence (or mim) on it\n"
-                 "is refused. Exit status: 0 clean shutdown, 1 failure, 2 usage error, 3 the\n"
-                 "data dir is in use.\n");
+    fprintf(out,
+            "Usage: mim-presence [OPTION]...\n"
+            "The presence server of mim, the LAN messenger: peers log in here, see who is\n"
+            "online, then talk to each other directly. It never carries chat text.\n"
+            "\n"
+            "  -p, --port N              TCP port (default 4242; 0 picks a free port)\n"
+            "  -b, --bind ADDR           listen on this numeric address only (repeatable;\n"
+            "                            default: every IPv6 and IPv4 address)\n"
+            "  -d, --data-dir DIR        server key and name registry (default\n"
+            "                            $XDG_DATA_HOME/mim/presence or ~/.local/share/...)\n"
+            "      --discovery-port N    UDP port answering LAN discovery probes (default\n"
+            "                            4242; 0 picks a free port; 'off' disables)\n"
+            "      --max-peers N         peers online at once (default 10000)\n"
+            "      --max-unauth N        connections still in their handshake (default 512;\n"
+            "                            when all are taken, a newcomer evicts the oldest\n"
+            "                            of the address holding the most)\n"
+            "      --max-unauth-per-ip N of those, from one address (default 64)\n"
+            "      --handshake-rate N    new handshakes per second per address (default 50)\n"
+            "      --handshake-timeout MS  time to finish handshake and login (default 5000)\n"
+            "      --ipv4-prefix N       the caps key IPv4 sources by their first N bits\n"
+            "                            (1..32, default 32: each address)\n"
+            "      --ipv6-prefix N       the same for IPv6 (1..128, default 128: each address)\n"
+            "      --penalty-min MS      an address charged this much handshake time without\n"
+            "                            a login is refused until the charge runs out\n"
+            "                            (default 15000; 0: no penalties)\n"
+            "      --penalty-max MS      the most an address is charged (default 300000)\n"
+            "      --logins-per-key N    logins per minute per key, burst N (default 20;\n"
+            "                            0: no limit)\n"
+            "      --logins-per-address N  logins per minute per address, burst N\n"
+            "                            (default 600; 0: no limit)\n"
+            "      --flap-hold MS        a flapping peer's offline notice waits this long\n"
+            "                            for its next login (default 100; 0: never)\n"
+            "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
+            "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
+            "                            slow reader (default 4194304)\n"
+            "      --free-name NAME      admin: release NAME from the registry, then exit\n"
+            "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
+            "  -h, --help                show this help and exit\n"
+            "  -V, --version             show the version and exit\n"
+            "\n"
+            "On start it prints its key's fingerprint; peers pin it on first contact.\n"
+            "The data dir is locked while it runs: a second mim-presence (or mim) on it\n"
+            "is refused. Exit status: 0 clean shutdown, 1 failure, 2 usage error, 3 the\n"
+            "data dir is in use.\n");
 }
 
 enum {
@@ -52,6 +68,13 @@ enum {
     OPT_PING,
     OPT_MAX_QUEUED,
     OPT_FREE_NAME,
+    OPT_V4_PREFIX,
+    OPT_V6_PREFIX,
+    OPT_PENALTY_MIN,
+    OPT_PENALTY_MAX,
+    OPT_LOGINS_KEY,
+    OPT_LOGINS_ADDR,
+    OPT_FLAP_HOLD,
 };
 
 static const struct option options[] = {
@@ -67,6 +90,13 @@ static const struct option options[] = {
     {"ping-interval", required_argument, NULL, OPT_PING},
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
     {"free-name", required_argument, NULL, OPT_FREE_NAME},
+    {"ipv4-prefix", required_argument, NULL, OPT_V4_PREFIX},
+    {"ipv6-prefix", required_argument, NULL, OPT_V6_PREFIX},
+    {"penalty-min", required_argument, NULL, OPT_PENALTY_MIN},
+    {"penalty-max", required_argument, NULL, OPT_PENALTY_MAX},
+    {"logins-per-key", required_argument, NULL, OPT_LOGINS_KEY},
+    {"logins-per-address", required_argument, NULL, OPT_LOGINS_ADDR},
+    {"flap-hold", required_argument, NULL, OPT_FLAP_HOLD},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -85,6 +115,17 @@ static const struct u32_option {
     {OPT_HS_TIMEOUT, "--handshake-timeout", 10, 600000,
      offsetof(presence_config, handshake_timeout_ms)},
     {OPT_PING, "--ping-interval", 10, 3600000, offsetof(presence_config, ping_interval_ms)},
+    {OPT_V4_PREFIX, "--ipv4-prefix", 1, 32, offsetof(presence_config, admit.ipv4_prefix)},
+    {OPT_V6_PREFIX, "--ipv6-prefix", 1, 128, offsetof(presence_config, admit.ipv6_prefix)},
+    {OPT_PENALTY_MIN, "--penalty-min", 0, 86400000,
+     offsetof(presence_config, admit.penalty_min_ms)},
+    {OPT_PENALTY_MAX, "--penalty-max", 0, 86400000,
+     offsetof(presence_config, admit.penalty_max_ms)},
+    {OPT_LOGINS_KEY, "--logins-per-key", 0, 1000000,
+     offsetof(presence_config, admit.logins_per_min_key)},
+    {OPT_LOGINS_ADDR, "--logins-per-address", 0, 1000000,
+     offsetof(presence_config, admit.logins_per_min_ip)},
+    {OPT_FLAP_HOLD, "--flap-hold", 0, 10000, offsetof(presence_config, flap_hold_ms)},
 };
 
 /* A port option: a number in 0..65535, or "off" (-1) where off_ok. 0 or -1 (said). */

@@ -20,6 +20,13 @@ void presence_config_defaults(presence_config *cfg)
     cfg->admit.max_unauth = 512;
     cfg->admit.max_unauth_per_ip = 64;
     cfg->admit.rate_per_ip = 50;
+    cfg->admit.ipv4_prefix = 32;
+    cfg->admit.ipv6_prefix = 128;
+    cfg->admit.penalty_min_ms = 15000;
+    cfg->admit.penalty_max_ms = 300000;
+    cfg->admit.logins_per_min_ip = 600;
+    cfg->admit.logins_per_min_key = 20;
+    cfg->flap_hold_ms = 100;
     cfg->handshake_timeout_ms = 5000;
     cfg->ping_interval_ms = 30000;
     cfg->max_queued = 4u << 20;
@@ -188,11 +195,12 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     /* Handles first: whatever fails below, presence_server_stop() can then close them all. */
     uv_timer_init(loop, &srv->sweep);
     uv_timer_init(loop, &srv->trim);
+    uv_timer_init(loop, &srv->held_timer);
     uv_check_init(loop, &srv->flush_check);
     uv_idle_init(loop, &srv->flush_wake);
     uv_signal_init(loop, &srv->sig_int);
     uv_signal_init(loop, &srv->sig_term);
-    srv->sweep.data = srv->trim.data = srv->flush_check.data = srv;
+    srv->sweep.data = srv->trim.data = srv->held_timer.data = srv->flush_check.data = srv;
     srv->flush_wake.data = srv->sig_int.data = srv->sig_term.data = srv;
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
@@ -253,6 +261,7 @@ void presence_server_poll_done(presence_server *srv)
     if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
         uv_close((uv_handle_t *)&srv->sweep, NULL);
         uv_close((uv_handle_t *)&srv->trim, NULL);
+        uv_close((uv_handle_t *)&srv->held_timer, NULL);
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
         uv_close((uv_handle_t *)&srv->flush_wake, NULL);
     }
@@ -262,6 +271,7 @@ void presence_server_free(presence_server *srv)
 {
     if (out_arena_reset(&srv->out) != 0)
         mim_log_error("internal error: output batches left at exit");
+    churn_free(srv);
     online_table_free(&srv->table);
     admission_free(&srv->admit);
     mim_store_close(srv->store);

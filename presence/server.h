@@ -7,7 +7,8 @@
  * secretstream transport and the per-connection deadlines).
  * Files: server.c (lifecycle, accept), session.c (one connection's state machine),
  * out_queue.c (the output queue: queueing and coalescing output), out_arena.c (where a
- * turn's output lives), discovery.c (UDP probe), online_table.c. */
+ * turn's output lives), churn.c (a flapping peer's deletes held back), discovery.c (UDP
+ * probe), online_table.c. */
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
@@ -40,6 +41,8 @@
  * PRESENCE_TRIM_QUIET_MS (see presence_server_note_churn). */
 #define PRESENCE_TRIM_CHURN    32
 #define PRESENCE_TRIM_QUIET_MS 200
+/* A key that logs in again within this of its last login is flapping (churn.c). */
+#define PRESENCE_FLAP_MS 10000
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
 #define PRESENCE_MAX_PLAINTEXT MIM_CHANNEL_MAX_PLAINTEXT
 
@@ -54,6 +57,7 @@ typedef struct presence_config {
     uint32_t handshake_timeout_ms;
     uint32_t ping_interval_ms; /* dead after 3 intervals of silence */
     size_t max_queued;         /* output cap per logged-in connection, bytes */
+    uint32_t flap_hold_ms;     /* a flapping peer's delete waits this long (0: never) */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -80,13 +84,17 @@ typedef struct session {
     struct session *prev, *next;             /* all sessions */
     struct session *flush_prev, *flush_next; /* sessions with queued output */
     mim_rate status_rate;                    /* StatusUpdate broadcasts this peer may cause */
-    online_entry slot;                       /* the peer's table entry, linked in place */
-    uint32_t started;                        /* at accept: the Login deadline counts from it */
-    uint32_t last_rx;                        /* the last transport frame received */
-    uint32_t last_ping;                      /* the last Ping we sent */
-    uint8_t state;                           /* session_state */
+    union {
+        admission_slot adm; /* until the Login is accepted: its place in the admission caps */
+        online_entry slot;  /* from then on: the peer's table entry, linked in place */
+    };
+    uint32_t started;            /* at accept: the Login deadline counts from it */
+    uint32_t last_rx;            /* the last transport frame received */
+    uint32_t last_ping;          /* the last Ping we sent */
+    uint8_t state;               /* session_state */
     unsigned name_ok : 1;        /* the handshake's name is valid: logs may show it (else "-") */
-    unsigned unauth_counted : 1; /* admission_enter succeeded and leave is still owed */
+    unsigned unauth_counted : 1; /* `adm` is in use (it may have been evicted meanwhile) */
+    unsigned flapping : 1;       /* its key logged in within PRESENCE_FLAP_MS before */
     unsigned status_pending : 1; /* a status change waits for a token */
     unsigned flush_queued : 1;   /* on the server's flush list */
 } session;
@@ -124,6 +132,9 @@ struct presence_server {
     session *flush_head; /* sessions with output queued this turn */
     out_arena out;       /* where their batches (session.out) live until flushed */
     size_t nsessions;
+    uint64_t login_seq;                   /* logins so far */
+    struct held_delete *held, *held_tail; /* churn.c: deletes held back, in due order */
+    uv_timer_t held_timer;                /* fires when the first of them is due */
     int stopping;
 };
 
@@ -170,6 +181,24 @@ int out_queue_flush(session *s, int final);
 void out_queue_flush_all(presence_server *srv);
 /* Removes s from the flush list (before it is freed). */
 void out_queue_forget(session *s);
+
+/* churn.c */
+enum { CHURN_NONE, CHURN_UNCHANGED, CHURN_CHANGED };
+/* e (a session's entry, just removed from the table; plain: churn_entry_plain of it before the
+ * removal freed its text) went offline: its PeerDelete goes to everyone now, or, when flapping,
+ * after cfg.flap_hold_ms unless churn_login cancels it. */
+void churn_delete(presence_server *srv, const online_entry *e, int plain, int flapping);
+/* 1 when e shows what a fresh login shows: status AVAILABLE, no text. */
+int churn_entry_plain(const online_entry *e);
+/* e has just logged in: a delete held for its name is cancelled. CHURN_NONE: none was held;
+ * CHURN_UNCHANGED: one was, and observers' entry for the name is e already (the add can be
+ * skipped); CHURN_CHANGED: one was, and the add must go out. */
+int churn_login(presence_server *srv, const online_entry *e);
+/* 1 when observers holding `old` would learn nothing from an add of `now`. */
+int churn_same_entry(const online_entry *old, const online_entry *now);
+void churn_on_timer(uv_timer_t *t);
+/* Frees the held deletes without sending them (shutdown). */
+void churn_free(presence_server *srv);
 
 /* discovery.c */
 int discovery_start(presence_server *srv);

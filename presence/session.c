@@ -46,12 +46,26 @@ static int session_closing(const session *s)
     return s->ch == NULL || (s->state != SESSION_HANDSHAKE && !mim_channel_can_send(s->ch));
 }
 
+/* Every handshake slot was taken and s, from the address holding the most, lost its slot to a
+ * newcomer (mim_admission.h): it goes, so that a flood cannot lock anyone out. */
+static void evict(session *s)
+{
+    char addr[MIM_ADDR_STRLEN];
+
+    s->unauth_counted = 0; /* admission already let go of its slot */
+    mim_log_info("conn %llu: evicted (%s): every handshake slot is taken and its address holds "
+                 "the most",
+                 (unsigned long long)mim_channel_id(s->ch), mim_channel_remote_str(s->ch, addr));
+    mim_channel_abort(s->ch, "evicted for a newcomer");
+}
+
 void session_accept(presence_server *srv, uv_stream_t *listener)
 {
     mim_channel_config cfg;
     mim_channel *ch;
     session *s;
     char why[128];
+    admission_slot *victim;
     uint8_t ip[16];
     size_t ip_len;
     int rc, verdict;
@@ -90,13 +104,16 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
         return;
     }
     ip_len = mim_addr_raw(mim_channel_remote_addr(s->ch), ip);
-    verdict = admission_enter(&srv->admit, ip, ip_len, uv_now(srv->loop));
+    s->adm.owner = s;
+    verdict = admission_admit(&srv->admit, &s->adm, ip, ip_len, uv_now(srv->loop), &victim);
     if (verdict != ADMIT_OK) {
         snprintf(why, sizeof(why), "refused: %s", admission_reason(verdict));
         mim_channel_abort(s->ch, why);
         return;
     }
     s->unauth_counted = 1;
+    if (victim != NULL)
+        evict(victim->owner);
     if (mim_log_get_level() >= MIM_LOG_DEBUG) {
         char addr[MIM_ADDR_STRLEN];
         mim_log_debug("conn %llu: accepted from %s", (unsigned long long)mim_channel_id(s->ch),
@@ -104,14 +121,12 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     }
 }
 
-static void leave_unauth(session *s)
+/* s stops counting against the admission caps: it logged in (1) or closed before (0, and its
+ * address is charged the time it held the slot). */
+static void leave_unauth(session *s, int logged_in)
 {
-    uint8_t ip[16];
-    size_t ip_len;
-
     if (s->unauth_counted) {
-        ip_len = mim_addr_raw(mim_channel_remote_addr(s->ch), ip);
-        admission_leave(&s->srv->admit, ip, ip_len);
+        admission_release(&s->srv->admit, &s->adm, uv_now(s->srv->loop), logged_in);
         s->unauth_counted = 0;
     }
 }
@@ -129,19 +144,16 @@ static const char *error_code_name(Mim__ErrorCode code)
 static void go_offline(session *s)
 {
     presence_server *srv = s->srv;
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__PeerDelete del = MIM__PEER_DELETE__INIT;
+    int plain;
 
     if (s->entry == NULL)
         return;
+    plain = churn_entry_plain(s->entry); /* the removal frees the status text */
     online_table_remove(&srv->table, s->entry);
     s->entry = NULL;
     if (srv->stopping)
         return; /* everyone is being told the server is going: no delete storm */
-    del.name = (char *)mim_channel_remote_name(s->ch);
-    m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
-    m.del = &del;
-    out_queue_broadcast(srv, &m, s);
+    churn_delete(srv, &s->slot, plain, s->flapping);
 }
 
 void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
@@ -333,14 +345,10 @@ static void login_replace(session *s, online_entry *old)
                      "the name was released by the administrator and taken by another key");
 }
 
-/* Step 4: s's own entry into the online table. The entry lives in the session; its name is the
- * channel's copy (the Login's is the same, checked by login_verify), valid as long as the
- * session. 0, or -1 once s is refused. */
-static int login_link(session *s, const Mim__Login *l)
+/* s's entry as a Login l makes it: the name is the channel's copy (the Login's is the same,
+ * checked by login_verify), valid as long as the session. */
+static void entry_fill(session *s, const Mim__Login *l, online_entry *e)
 {
-    online_entry *e = &s->slot;
-    int rc;
-
     memset(e, 0, sizeof(*e));
     e->name = mim_channel_remote_name(s->ch);
     memcpy(e->identity_pk, mim_channel_remote_identity(s->ch), MIM_KEY_LEN);
@@ -348,6 +356,17 @@ static int login_link(session *s, const Mim__Login *l)
     e->port = (uint16_t)l->listen_port;
     e->status = MIM__STATUS__STATUS_AVAILABLE;
     e->session = s;
+}
+
+/* Step 4: s's own entry into the online table. The entry lives in the session, where the
+ * admission slot was until now. 0, or -1 once s is refused. */
+static int login_link(session *s, const Mim__Login *l)
+{
+    online_entry *e = &s->slot;
+    int rc;
+
+    leave_unauth(s, 1);
+    entry_fill(s, l, e);
     if ((rc = online_table_link(&s->srv->table, e)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "cannot add to table: %s",
                      mim_strerror(rc));
@@ -367,7 +386,7 @@ static void login_online(session *s, int replacing, int claim)
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
     s->last_ping = (uint32_t)uv_now(srv->loop); /* the keepalive counts from the Login */
-    leave_unauth(s);
+    srv->login_seq++;
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
     mim_log_info("conn %llu: %s online from %s, listen port %u (%s)",
                  (unsigned long long)mim_channel_id(s->ch), s->entry->name,
@@ -377,24 +396,51 @@ static void login_online(session *s, int replacing, int claim)
                                                 : "known name");
 }
 
-/* A Login: verified, claimed, linked in, then the newcomer gets the table and everyone else a
- * PeerAdd for it. */
+/* Step 1b: the login rates (mim_admission.h), per source address and per key, checked before
+ * the registry is touched. 0, or -1 once s is refused: ERROR_SERVER_FULL, which a client takes
+ * as "try again later". */
+static int login_admit(session *s)
+{
+    presence_server *srv = s->srv;
+    uint64_t now = uv_now(srv->loop), last;
+    unsigned retry;
+    int verdict = admission_login(&srv->admit, &s->adm, mim_channel_remote_identity(s->ch), now,
+                                  &retry, &last);
+
+    if (verdict != ADMIT_OK) {
+        session_fail(s, MIM__ERROR_CODE__ERROR_SERVER_FULL, "%s; try again in %u s",
+                     admission_reason(verdict), retry);
+        return -1;
+    }
+    s->flapping = last != 0 && now - last < PRESENCE_FLAP_MS;
+    return 0;
+}
+
+/* A Login: verified, admitted, claimed, linked in, then the newcomer gets the table and everyone
+ * else a PeerAdd for it -- unless they hold that very entry already (a flapping peer back with
+ * the same key, address and port: churn.c). */
 static void handle_login(session *s, const Mim__Login *l)
 {
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
     Mim__PeerInfo pi;
-    online_entry *old;
-    int claim;
+    online_entry *old, fresh;
+    int claim, churn, unchanged = 0;
 
-    if (login_verify(s, l) != 0 || (claim = login_claim(s, l, &old)) < 0)
+    if (login_verify(s, l) != 0 || login_admit(s) != 0 || (claim = login_claim(s, l, &old)) < 0)
         return;
-    if (old != NULL)
+    if (old != NULL) {
+        entry_fill(s, l, &fresh);
+        unchanged = churn_same_entry(old, &fresh);
         login_replace(s, old);
+    }
     if (login_link(s, l) != 0)
         return;
+    churn = churn_login(s->srv, s->entry);
+    if (old == NULL)
+        unchanged = churn == CHURN_UNCHANGED;
     login_online(s, old != NULL, claim);
-    if (send_table(s) != 0)
+    if (send_table(s) != 0 || unchanged)
         return;
     entry_info(s->entry, &pi);
     add.peer = &pi;
@@ -523,7 +569,7 @@ static void on_closed(mim_channel *ch, const char *reason)
     else
         mim_log_info("conn %llu: closed (%s, %s): %s", (unsigned long long)mim_channel_id(ch),
                      mim_channel_remote_str(ch, addr), who(s), reason);
-    leave_unauth(s);
+    leave_unauth(s, 0);
     out_queue_forget(s);
     go_offline(s); /* still reads the name from the channel */
     out_arena_drop(&srv->out, &s->out);

@@ -122,6 +122,26 @@ int tc_connect(tc_client *c, int port)
     return tc_connect_addr(c, "127.0.0.1", port);
 }
 
+/* Binds fd (of family af) to the numeric address src, any port. 0, or -1 with errno set. */
+static int bind_source(int fd, const char *src, int af)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = (sa_family_t)af;
+    if (af == AF_INET6) {
+        len = sizeof(struct sockaddr_in6);
+        if (inet_pton(AF_INET6, src, &((struct sockaddr_in6 *)&ss)->sin6_addr) != 1)
+            return errno = EINVAL, -1;
+    } else {
+        len = sizeof(struct sockaddr_in);
+        if (inet_pton(AF_INET, src, &((struct sockaddr_in *)&ss)->sin_addr) != 1)
+            return errno = EINVAL, -1;
+    }
+    return bind(fd, (struct sockaddr *)&ss, len);
+}
+
 int tc_connect_addr(tc_client *c, const char *host, int port)
 {
     struct sockaddr_storage ss;
@@ -153,6 +173,11 @@ int tc_connect_addr(tc_client *c, const char *host, int port)
     }
     if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         return set_err(c, TC_EIO, "socket: %s", strerror(errno));
+    if (c->src != NULL && bind_source(fd, c->src, ss.ss_family) != 0) {
+        int e = errno;
+        close(fd);
+        return set_err(c, TC_EIO, "bind to %s: %s", c->src, strerror(e));
+    }
     /* Before connect(), so the window advertised from the start is the small one. */
     if (c->rcvbuf > 0 &&
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->rcvbuf, sizeof(c->rcvbuf)) != 0) {

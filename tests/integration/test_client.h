@@ -72,6 +72,7 @@ typedef struct tc_client {
     int rcvbuf;       /* > 0: SO_RCVBUF set before connecting (a small window for a slow reader) */
     int mss;          /* > 0: TCP_MAXSEG set before connecting: the MSS we announce, which sizes
                        * the server's send buffer for this connection (small: fills sooner) */
+    const char *src;  /* non-NULL: the numeric local address to connect from (127.0.0.2, ...) */
     char err[320];    /* what went wrong last */
 } tc_client;
 

@@ -1510,6 +1510,8 @@ static tc_client *fx_online_small_window(struct fx *f, const char *name, uint16_
     return c;
 }
 
+/* The load is one key logging in and out as fast as it can: no handshake or churn limits. */
+#define LOAD_ARGS       "--handshake-rate", "1000000", "--logins-per-key", "0", "--flap-hold", "0"
 #define LOAD_MAX_ROUNDS 10000 /* a load may take this many rounds... */
 #define LOAD_MAX_MS     20000 /* ...and this long (~100 rounds and well under 1 s are typical) */
 
@@ -1518,7 +1520,7 @@ static tc_client *fx_online_small_window(struct fx *f, const char *name, uint16_
 static void slow_reader_dropped(void **state)
 {
     struct fx *f = *state;
-    const char *const args[] = {"--max-queued", "65538", "--handshake-rate", "1000000", NULL};
+    const char *const args[] = {"--max-queued", "65538", LOAD_ARGS, NULL};
     tc_client *obs, *slow;
     mim_identity *loader;
     uint64_t t0, took;
@@ -1908,7 +1910,7 @@ static int local_port(int fd)
 static void final_frame_with_refused_login(void **state)
 {
     struct fx *f = *state;
-    const char *const args[] = {"--max-queued", "33554432", "--handshake-rate", "1000000", NULL};
+    const char *const args[] = {"--max-queued", "33554432", LOAD_ARGS, NULL};
     uint8_t frame[1024];
     size_t len, sent = 0;
     tc_client *a, *x, *full;
