@@ -323,6 +323,8 @@ int mim_store_open(const char *path, enum mim_store_kind kind, mim_store **out)
         goto cleanup;
     }
     rc = store_configure(st);
+    if (rc == 0 && schema->functions != NULL)
+        rc = schema->functions(st);
     if (rc == 0)
         rc = store_migrate(st);
     if (rc == 0)
