@@ -52,6 +52,13 @@ const char *mim_cli_data_dir(const char *program, const char *dir, const char *l
 {
     if (dir != NULL)
         return dir;
+    if (!mim_fs_plain_name(leaf)) {
+        fprintf(stderr,
+                "%s: the name '%s' cannot be a directory's name (it has a '/' or is '.' or "
+                "'..'); give --data-dir DIR\n",
+                program, leaf);
+        return NULL;
+    }
     if ((dir = mim_fs_default_data_dir(buf, len, leaf)) == NULL)
         fprintf(stderr, "%s: no HOME or XDG_DATA_HOME; give --data-dir\n", program);
     return dir;

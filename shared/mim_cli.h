@@ -33,7 +33,8 @@ int mim_cli_common(const char *program, int c, const char *arg, void (*usage)(FI
  * after saying which one is unexpected. */
 int mim_cli_no_operands(const char *program, int argc, char **argv, int optind_);
 /* The data directory: dir when given, else the default one for `leaf` (mim_fs_default_data_dir)
- * in buf (len bytes). NULL after saying "<program>: no HOME or XDG_DATA_HOME; give --data-dir". */
+ * in buf (len bytes). NULL after saying why on stderr: leaf is no plain directory name (a '/',
+ * "." or ".."), or there is no HOME or XDG_DATA_HOME; either way, give --data-dir. */
 const char *mim_cli_data_dir(const char *program, const char *dir, const char *leaf, char *buf,
                              size_t len);
 

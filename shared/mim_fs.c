@@ -95,11 +95,19 @@ int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name)
     return MIM_OK;
 }
 
+int mim_fs_plain_name(const char *leaf)
+{
+    return leaf != NULL && leaf[0] != '\0' && strchr(leaf, '/') == NULL && strcmp(leaf, ".") != 0 &&
+           strcmp(leaf, "..") != 0;
+}
+
 const char *mim_fs_default_data_dir(char *buf, size_t len, const char *leaf)
 {
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
 
+    if (!mim_fs_plain_name(leaf))
+        return NULL;
     if (xdg != NULL && xdg[0] == '/')
         snprintf(buf, len, "%s/mim/%s", xdg, leaf);
     else if (home != NULL && home[0] != '\0')
