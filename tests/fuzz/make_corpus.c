@@ -163,6 +163,10 @@ static void handshake_seeds(void)
     write_msg("handshake_payload", "peer_utf8_name", &m.base, 0);
     m.name = "bad\nname";
     write_msg("handshake_payload", "bad_control_char", &m.base, 0);
+    m.name = "bob\xc2\xad"; /* U+00AD soft hyphen: invisible (mim_name.c) */
+    write_msg("handshake_payload", "bad_invisible_char", &m.base, 0);
+    m.name = "Zoe\xcc\x81"; /* e + U+0301: not NFC */
+    write_msg("handshake_payload", "bad_not_nfc", &m.base, 0);
 
     m.name = "";
     write_msg("handshake_payload", "server", &m.base, 0);
@@ -201,6 +205,9 @@ static void presence_seeds(void)
     login.name = "\xe5\xa4\xaa\xe9\x83\x8e";
     login.listen_port = 65535;
     write_msg("presence_login", "utf8_name_max_port", &login.base, 0);
+    login.name = "bob\xf3\xa0\x81\x81"; /* a tag character: invisible */
+    write_msg("presence_login", "bad_tag_char_name", &login.base, 0);
+    login.name = "\xe5\xa4\xaa\xe9\x83\x8e";
     login.login_sig.len = 63;
     write_msg("presence_login", "bad_sig_63", &login.base, 0);
     login.login_sig.len = 64;
