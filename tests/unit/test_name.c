@@ -90,6 +90,7 @@ static void test_invisible_characters_refused(void **state)
         {0x0378, "unassigned"},
         {0xFDD0, "noncharacter"},
         {0xFFFF, "noncharacter"},
+        {0x10FFFF, "noncharacter, the last code point"},
         {0x0149, "deprecated"},
     };
     char s[32];
