@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scenario.h"
 #include "server_proc.h"
 #include "test_client.h"
 
@@ -284,18 +285,5 @@ static const struct CMUnitTest tests[] = {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof(tests) / sizeof(tests[0]);
-
-    if (argc == 2) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(tests[i].name, argv[1]) == 0) {
-                cmocka_set_test_filter(argv[1]);
-                return cmocka_run_group_tests_name("names", tests, NULL, NULL);
-            }
-        }
-    }
-    fprintf(stderr, "Usage: test_names_integration SCENARIO\nScenarios:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "  %s\n", tests[i].name);
-    return 2;
+    return scenario_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "names");
 }
