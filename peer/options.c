@@ -39,7 +39,9 @@ static void usage(FILE *f)
                "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n"
                "In a terminal it opens a full-screen interface (type /help in it); with --json\n"
                "it speaks JSON lines on stdin/stdout instead, for scripts.\n\n"
-               "  -n, --name NAME           who you are (1..32 characters)\n"
+               "  -n, --name NAME           who you are: 1..32 visible characters (put in\n"
+               "                            Unicode NFC; names that look like a registered\n"
+               "                            one are refused by the server)\n"
                "  -s, --server HOST[:PORT]  the presence server (numeric address; default port\n"
                "                            4242); without it, found by LAN discovery\n"
                "  -d, --data-dir DIR        identity and history (default\n"
@@ -101,6 +103,30 @@ static int one_option(peer_options *o, int c, const char *arg)
     }
 }
 
+/* --name, put in NFC first (the same word typed or pasted in another Unicode form is the same
+ * name: the wire accepts only NFC), then checked. MIM_CLI_RUN or MIM_CLI_USAGE. */
+static int check_name(peer_options *o)
+{
+    uint32_t cp = 0;
+    int fault;
+
+    if (mim_name_nfc(o->name, o->name_nfc, sizeof(o->name_nfc)) == 0)
+        o->name = o->name_nfc; /* else too long or not UTF-8: the check says which */
+    fault = mim_name_check(o->name, strlen(o->name), &cp);
+    if (fault == MIM_NAME_FAULT_NONE)
+        return MIM_CLI_RUN;
+    /* The name itself is not echoed: it may hold the very characters it is refused for. */
+    if (fault == MIM_NAME_FAULT_CHAR)
+        fprintf(stderr,
+                "mim: not a valid name: it contains U+%04X, a control, invisible, bidi, "
+                "private-use or unassigned character\n",
+                (unsigned)cp);
+    else
+        fprintf(stderr, "mim: not a valid name: %s\n", mim_name_fault_str(fault));
+    fprintf(stderr, "A name is 1..32 visible characters; spaces only inside. Try 'mim --help'.\n");
+    return MIM_CLI_USAGE;
+}
+
 /* What the options ask of each other and of stdin/stdout. MIM_CLI_RUN or MIM_CLI_USAGE. */
 static int check_options(peer_options *o)
 {
@@ -108,13 +134,8 @@ static int check_options(peer_options *o)
         fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
         return MIM_CLI_USAGE;
     }
-    if (!mim_name_valid(o->name, strlen(o->name))) {
-        fprintf(stderr,
-                "mim: '%s' is not a valid name (1..32 characters, no control or "
-                "invisible characters, no space at either end)\n",
-                o->name);
+    if (check_name(o) != MIM_CLI_RUN)
         return MIM_CLI_USAGE;
-    }
     if (!o->json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         fprintf(stderr,
                 "mim: the chat interface needs a terminal on stdin and stdout.\n"

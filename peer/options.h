@@ -4,8 +4,10 @@
 
 #include <stdint.h>
 
+#include "mim_limits.h"
+
 typedef struct peer_options {
-    const char *name;            /* --name: valid (mim_name_valid) */
+    const char *name;            /* --name in NFC: valid (mim_name_valid) */
     const char *server;          /* --server HOST[:PORT], or NULL: found by LAN discovery */
     const char *data_dir;        /* --data-dir, or the default for the name: always set */
     uint16_t listen_port;        /* 0: any free port */
@@ -13,6 +15,7 @@ typedef struct peer_options {
     uint32_t keepalive_ms;       /* 0: the core's default */
     int json;                    /* --json: the JSON-lines API, else the terminal interface */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
+    char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when

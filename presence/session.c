@@ -298,6 +298,22 @@ static int login_verify(session *s, const Mim__Login *l)
     return 0;
 }
 
+/* A new name that looks like a registered one ("b\u043eb", Cyrillic o, beside "bob"): refused
+ * with NAME_TAKEN, as it is taken in all but its bytes. The log says which name it imitates;
+ * the Error does not need to (the peer's user sees the online table), and so stays short. */
+static void login_lookalike(session *s, const char *name)
+{
+    char like[MIM_NAME_MAX_BYTES + 1] = "?";
+
+    mim_store_name_lookalike(s->srv->store, name, like, sizeof(like));
+    mim_log_info("conn %llu: name '%s' looks like the registered name '%s'",
+                 (unsigned long long)mim_channel_id(s->ch), name, like);
+    session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN,
+                 "name '%s' looks like a registered name (a confusable, Unicode UTS #39); "
+                 "choose another",
+                 name);
+}
+
 /* Step 2: a place online (*old: the entry of the same name this login replaces, or NULL) and
  * the name for the proven key in the registry. Returns the registry's verdict
  * (MIM_NAME_REGISTERED or MIM_NAME_SAME_KEY), or -1 once s is refused. */
@@ -317,6 +333,10 @@ static int login_claim(session *s, const Mim__Login *l, online_entry **old)
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
+        return -1;
+    }
+    if (claim == MIM_NAME_LOOKALIKE) {
+        login_lookalike(s, l->name);
         return -1;
     }
     if (claim < 0) {

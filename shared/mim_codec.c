@@ -74,25 +74,6 @@ static int forbidden_char(long cp)
            (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF;
 }
 
-int mim_name_valid(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, chars = 0;
-
-    if (s == NULL || len == 0 || len > MIM_NAME_MAX_BYTES)
-        return 0;
-    if (u[0] == ' ' || u[len - 1] == ' ')
-        return 0;
-    while (i < len) {
-        long cp = utf8_next(u, len, &i);
-        if (cp < 0 || forbidden_char(cp))
-            return 0;
-        if (++chars > MIM_NAME_MAX_CHARS)
-            return 0;
-    }
-    return 1;
-}
-
 int mim_text_valid(const char *s, size_t len, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;

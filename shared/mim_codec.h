@@ -13,6 +13,7 @@
 #include "presence.pb-c.h"
 #include "mim_buf.h"
 #include "mim_limits.h" /* MIM_NAME_MAX_CHARS, MIM_NAME_MAX_BYTES */
+#include "mim_name.h"   /* mim_name_valid: the name rule */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,10 +34,7 @@ enum mim_direction {
     MIM_FROM_SERVER = 1, /* server -> peer: table, add, del, status, ping, pong, error */
 };
 
-/* 1 when s (len bytes) is 1..32 characters of valid UTF-8 (shortest form, no surrogates), with
- * no control characters (C0, DEL, C1), no bidi or zero-width formatting characters, and no
- * space at either end. Else 0. */
-int mim_name_valid(const char *s, size_t len);
+/* mim_name_valid(), the name rule, is in mim_name.h (the door to ICU), included above. */
 /* 1 when s (len bytes) is valid UTF-8 of at most max bytes with no control characters at all,
  * not even newline or tab (status and error texts are single-line), and none of the invisible
  * formatting characters refused in names. Else 0. */

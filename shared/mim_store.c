@@ -351,6 +351,8 @@ static int store_open_db(mim_store *st)
                         NULL) != SQLITE_OK)
         return st->db != NULL ? store_fail(st, "open") : MIM_ENOMEM;
     rc = store_configure(st);
+    if (rc == 0 && st->schema->functions != NULL)
+        rc = st->schema->functions(st);
     if (rc == 0)
         rc = store_migrate(st);
     if (rc == 0)

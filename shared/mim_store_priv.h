@@ -34,6 +34,7 @@ enum store_stmt {
     STMT_NAME_INSERT,
     STMT_NAME_DELETE,
     STMT_NAME_COUNT,
+    STMT_NAME_LOOKALIKE,
     /* mim_store_contacts.c */
     STMT_CONTACT_SELECT,
     STMT_CONTACT_INSERT,
@@ -87,6 +88,9 @@ struct store_schema {
     const char *const *migrations;
     int nmigrations;
     const char *pragma; /* run after the common ones at every open, or NULL */
+    /* Registers the kind's own SQL functions at every open, before the migrations run (one may
+     * use them), or NULL. 0 or MIM_EDB. */
+    int (*functions)(struct mim_store *st);
     const struct store_stmt_sql *const *stmts; /* the statement tables to prepare, NULL-ended */
 };
 

@@ -163,6 +163,10 @@ static void handshake_seeds(void)
     write_msg("handshake_payload", "peer_utf8_name", &m.base, 0);
     m.name = "bad\nname";
     write_msg("handshake_payload", "bad_control_char", &m.base, 0);
+    m.name = "bob\xc2\xad"; /* U+00AD soft hyphen: invisible (mim_name.c) */
+    write_msg("handshake_payload", "bad_invisible_char", &m.base, 0);
+    m.name = "Zoe\xcc\x81"; /* e + U+0301: not NFC */
+    write_msg("handshake_payload", "bad_not_nfc", &m.base, 0);
 
     m.name = "";
     write_msg("handshake_payload", "server", &m.base, 0);

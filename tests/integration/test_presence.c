@@ -30,6 +30,7 @@
 
 #include "mim_discovery.h"
 #include "test_client.h"
+#include "scenario.h"
 #include "server_proc.h"
 
 #define FX_MAX_CLIENTS 64
@@ -2082,19 +2083,5 @@ static const struct CMUnitTest tests[] = {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof(tests) / sizeof(tests[0]);
-
-    if (argc == 2) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(tests[i].name, argv[1]) == 0) {
-                cmocka_set_test_filter(argv[1]);
-                return cmocka_run_group_tests_name("integration", tests, NULL, NULL);
-            }
-        }
-        fprintf(stderr, "test_presence_integration: no scenario named '%s'\n", argv[1]);
-    }
-    fprintf(stderr, "Usage: test_presence_integration SCENARIO\nScenarios:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "  %s\n", tests[i].name);
-    return 2;
+    return scenario_main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]), "integration");
 }

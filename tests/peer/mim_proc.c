@@ -81,6 +81,34 @@ int mp_start(mp *p, int server_port)
     return 0;
 }
 
+int mp_run_cli(const char *const *args, const char *home, const char *err_path, int timeout_ms)
+{
+    const char *argv[16] = {MIM_BIN};
+    size_t n = 1;
+    pid_t pid;
+
+    while (n < 15 && args[n - 1] != NULL) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    fflush(NULL);
+    if ((pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        int null_fd = open("/dev/null", O_RDONLY),
+            err_fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (null_fd < 0 || err_fd < 0 || setenv("HOME", home, 1) != 0 ||
+            unsetenv("XDG_DATA_HOME") != 0)
+            _exit(127);
+        dup2(null_fd, 0);
+        dup2(err_fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pe_wait_child(pid, timeout_ms);
+}
+
 void mp_send_line(mp *p, const char *line)
 {
     size_t len = strlen(line), off = 0;

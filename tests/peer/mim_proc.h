@@ -99,6 +99,10 @@ json_t *mp_expect(mp *p, size_t from, const char *event, const char *key, const 
 /* Reads stdout up to EOF and reaps the process, waiting at most timeout_ms in all (then it is
  * SIGKILLed): its wait status, or -1. The fds stay open. */
 int mp_reap(mp *p, int timeout_ms);
+/* Runs `mim args...` (a NULL-terminated list) to its end, with HOME=home and no XDG_DATA_HOME,
+ * stdin from /dev/null and stderr into the file err_path: for the command line's refusals. Its
+ * wait status, or -1 (it did not end within timeout_ms, and was killed). stderr is appended. */
+int mp_run_cli(const char *const *args, const char *home, const char *err_path, int timeout_ms);
 /* Closes the pipes (idempotent). */
 void mp_close_fds(mp *p);
 /* Waits (bounded, WAIT_MS) for a line with needle in its log, or fails the test. */

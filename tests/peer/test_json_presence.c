@@ -4,6 +4,9 @@
  *
  *   name_taken      a second process under a registered name, with another key: error
  *                   name_taken, exit 1; the owner of the name is still fine
+ *   name_lookalike  a name that looks like a registered one: name_taken, saying why; a name
+ *                   in NFD goes online in NFC
+ *   name_not_a_directory  --name ../../x without --data-dir: exit 2, nothing created
  *   server_restart  the presence server SIGKILLed and restarted: peers reconnect, the tables
  *                   converge, an open chat keeps working meanwhile */
 #include "mim_proc.h"
@@ -16,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -48,6 +53,66 @@ static void test_name_taken(void **state)
     mp_cmd(a, "{\"cmd\":\"who\",\"tag\":\"w\"}");
     mp_expect(a, 0, "who_end", "tag", "w");
     mp_quit(a);
+}
+
+/* A name that looks like a registered one ("b\u043eb", Cyrillic o, beside bob): the server
+ * refuses it as name_taken, with a message that says why, and mim exits 1. A name typed in
+ * another Unicode form (e + U+0301) is put in NFC and goes online as such. */
+static void test_name_lookalike(void **state)
+{
+    fixture *f = *state;
+    mp *b = &f->peers[1], *imp = &f->peers[2], *z = &f->peers[0];
+    const char *msg;
+    json_t *e;
+    int status;
+
+    start_peer(f, b);
+    mp_expect(b, 0, "presence", "state", "connected");
+    snprintf(imp->name, sizeof(imp->name),
+             "b\xd0\xbe"
+             "b");
+    snprintf(imp->dir, sizeof(imp->dir), "%.400s/bob-lookalike", f->tmp);
+    start_peer(f, imp);
+    e = mp_expect(imp, 0, "error", "code", "name_taken");
+    msg = sfield(e, "message");
+    assert_non_null(msg);
+    if (strstr(msg, "looks like a registered name") == NULL)
+        fail_msg("the message \"%s\" does not say the name looks like another", msg);
+    status = mp_reap(imp, 10000);
+    mp_close_fds(imp);
+    assert_true(status >= 0 && WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+
+    snprintf(z->name, sizeof(z->name), "Zoe\xcc\x81");
+    assert_int_equal(mp_start(z, f->srv.port), 0);
+    mp_expect(z, 0, "ready", "name", "Zo\xc3\xa9");
+    mp_expect(z, 0, "presence", "state", "connected");
+    mp_expect(b, 0, "online", "name", "Zo\xc3\xa9");
+    mp_quit(z);
+    mp_quit(b);
+}
+
+/* A name that is no plain directory name, without --data-dir: refused with exit status 2 and a
+ * hint, before anything is created ("../../x" used to put a key in $HOME/.local/x). */
+static void test_name_not_a_directory(void **state)
+{
+    static const char *const names[] = {"../../x", "..", "a/b"};
+    fixture *f = *state;
+    char home[PE_PATH_MAX + 8], err[PE_PATH_MAX + 16], local[PE_PATH_MAX + 16];
+
+    snprintf(home, sizeof(home), "%s/home", f->tmp);
+    snprintf(err, sizeof(err), "%s/cli.err", f->tmp);
+    snprintf(local, sizeof(local), "%s/.local", home);
+    assert_int_equal(mkdir(home, 0700), 0);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *args[] = {"--json", "--name", names[i], NULL};
+        int status = mp_run_cli(args, home, err, 5000);
+        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 2)
+            fail_msg("mim --name %s: wait status %d, want exit status 2", names[i], status);
+        assert_int_equal(pe_file_count(err, "give --data-dir"), (int)i + 1);
+    }
+    if (access(local, F_OK) == 0)
+        fail_msg("%s was created", local);
 }
 
 /* The presence server SIGKILLed: both peers reconnect; the open chat keeps working meanwhile;
@@ -127,6 +192,8 @@ static void test_server_restart(void **state)
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(name_taken),
+    PE_SCENARIO(name_lookalike),
+    PE_SCENARIO(name_not_a_directory),
     PE_SCENARIO(server_restart),
 };
 

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,6 +126,27 @@ static void test_join(void **state)
     assert_int_equal(mim_fs_join(out, 0, "/a", "b"), MIM_EOVERFLOW);
 }
 
+/* A peer's name names its default data dir only when it is one plain path component. */
+static void test_default_data_dir_needs_a_plain_name(void **state)
+{
+    static const char *const bad[] = {"", ".", "..", "../../x", "a/b", "/etc", "x/"};
+    static const char *const ok[] = {"alice", "...", ".alice", "a..b", "Zo\xc3\xa9"};
+    char buf[256];
+    (void)state;
+
+    setenv("HOME", "/home/u", 1);
+    unsetenv("XDG_DATA_HOME");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(mim_fs_leaf_ok(bad[i]), 0);
+        assert_null(mim_fs_default_data_dir(buf, sizeof(buf), bad[i]));
+    }
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        assert_int_equal(mim_fs_leaf_ok(ok[i]), 1);
+    assert_string_equal(mim_fs_default_data_dir(buf, sizeof(buf), "alice"),
+                        "/home/u/.local/share/mim/alice");
+    assert_int_equal(mim_fs_leaf_ok(NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_loose_dir_is_tightened),
         cmocka_unit_test(test_file_in_the_way),
         cmocka_unit_test(test_join),
+        cmocka_unit_test(test_default_data_dir_needs_a_plain_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mim_error.h"
+#include "mim_limits.h"
 #include "mim_store_registry.h"
 #include "mim_test.h"
 
@@ -49,7 +50,7 @@ static void read_file_bytes(const char *path, off_t off, uint8_t *out, size_t n)
     close(fd);
 }
 
-static void test_open_creates_private_file_at_version_1(void **state)
+static void test_open_creates_private_file_at_current_version(void **state)
 {
     struct store_fixture *f = *state;
     mode_t old = umask(0); /* the mode must not depend on the caller's umask */
@@ -59,7 +60,7 @@ static void test_open_creates_private_file_at_version_1(void **state)
 
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    assert_int_equal(mim_store_schema_version(st), 1);
+    assert_int_equal(mim_store_schema_version(st), 2);
     assert_int_equal(mim_store_name_count(st), 0);
 
     /* After a write the -wal and -shm files exist; they must be as private as the database. */
@@ -89,6 +90,48 @@ static void test_claim_outcomes(void **state)
     mim_store_close(st);
 }
 
+/* A new name whose UTS #39 skeleton is a registered name's is refused, whoever asks, and the
+ * registry says which name it imitates; the owner of the first keeps it. */
+static void test_lookalike_refused(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_ok(f);
+    char like[MIM_NAME_MAX_BYTES + 1];
+
+    assert_int_equal(mim_store_name_claim(st, "bob", key_a, 1000), MIM_NAME_REGISTERED);
+    assert_int_equal(mim_store_name_claim(st,
+                                          "b\xd0\xbe"
+                                          "b",
+                                          key_b, 1001),
+                     MIM_NAME_LOOKALIKE); /* Cyrillic o */
+    assert_int_equal(mim_store_name_claim(st,
+                                          "b\xd0\xbe"
+                                          "b",
+                                          key_a, 1001),
+                     MIM_NAME_LOOKALIKE); /* the owner of "bob" too: it would fool the others */
+    assert_int_equal(mim_store_name_lookalike(st,
+                                              "b\xd0\xbe"
+                                              "b",
+                                              like, sizeof(like)),
+                     0);
+    assert_string_equal(like, "bob");
+    assert_int_equal(mim_store_name_lookalike(st, "bob", like, sizeof(like)), MIM_ENOENT);
+    assert_int_equal(mim_store_name_claim(st, "paypal", key_b, 1002), MIM_NAME_REGISTERED);
+    assert_int_equal(mim_store_name_claim(st, "p\xd0\xb0ypal", key_a, 1003), MIM_NAME_LOOKALIKE);
+    /* Refused means nothing written; the first owners are untouched; case still counts. */
+    assert_int_equal(mim_store_name_count(st), 2);
+    assert_int_equal(mim_store_name_claim(st, "bob", key_a, 1004), MIM_NAME_SAME_KEY);
+    assert_int_equal(mim_store_name_claim(st, "Bob", key_b, 1005), MIM_NAME_REGISTERED);
+    /* Once the first is freed, the look-alike is free to take. */
+    assert_int_equal(mim_store_name_free(st, "bob"), 0);
+    assert_int_equal(mim_store_name_claim(st,
+                                          "b\xd0\xbe"
+                                          "b",
+                                          key_b, 1006),
+                     MIM_NAME_REGISTERED);
+    mim_store_close(st);
+}
+
 static void test_names_persist_across_reopen(void **state)
 {
     struct store_fixture *f = *state;
@@ -99,7 +142,7 @@ static void test_names_persist_across_reopen(void **state)
     mim_store_close(st);
 
     st = open_ok(f);
-    assert_int_equal(mim_store_schema_version(st), 1);
+    assert_int_equal(mim_store_schema_version(st), 2);
     assert_int_equal(mim_store_name_count(st), 2);
     assert_int_equal(mim_store_name_claim(st, "alice", key_a, 2000), MIM_NAME_SAME_KEY);
     assert_int_equal(mim_store_name_claim(st, "alice", key_b, 2000), MIM_ETAKEN);
@@ -251,9 +294,10 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_private_file_at_version_1, setup,
+        cmocka_unit_test_setup_teardown(test_open_creates_private_file_at_current_version, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_claim_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookalike_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_persist_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_releases_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count, setup, teardown),
