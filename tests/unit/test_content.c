@@ -46,7 +46,10 @@ static void test_longest_names_multibyte(void **state)
     Mim__Chunk k = MIM__CHUNK__INIT;
     (void)state;
 
-    euros(file_name, MIM_FILE_NAME_MAX / 3);   /* 255 bytes */
+    /* 253 bytes: "a" and 84 characters of 3 bytes, so that the old 300-byte buffer ended 2 bytes
+     * into a character of the media type. */
+    file_name[0] = 'a';
+    euros(file_name + 1, (MIM_FILE_NAME_MAX - 2) / 3);
     euros(media_type, MIM_MEDIA_TYPE_MAX / 3); /* 126 bytes */
     k.file_name = file_name;
     k.media_type = media_type;
