@@ -567,7 +567,8 @@ static void test_discovery(void **state)
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&to,
-                                       (uint16_t)f->srv.discovery_port, 2000, on_discovered, &r),
+                                       (uint16_t)f->srv.discovery_port, 2000, NULL, on_discovered,
+                                       &r),
                      0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback");
     CHECK(f, r.status == 0, "status %d", r.status);
@@ -604,7 +605,7 @@ static void test_discovery_timeout(void **state)
     uv_update_time(&f->l.loop);
     t0 = uv_now(&f->l.loop);
     assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&to, ntohs(to.sin_port), 300,
-                                       on_discovered, &r),
+                                       NULL, on_discovered, &r),
                      0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback");
     CHECK(f, r.status < 0, "status %d", r.status);
@@ -616,11 +617,12 @@ static void test_discovery_timeout(void **state)
      * whether nothing answered or the host cannot broadcast at all, still reported once. */
     memset(&r, 0, sizeof(r));
     assert_int_equal(
-        presence_discover(&f->l.loop, NULL, ntohs(to.sin_port), 200, on_discovered, &r), 0);
+        presence_discover(&f->l.loop, NULL, ntohs(to.sin_port), 200, NULL, on_discovered, &r), 0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback (broadcast)");
     CHECK(f, r.status < 0 && r.called == 1, "broadcast: status %d, called %d", r.status, r.called);
     /* Bad arguments are refused at once. */
-    assert_int_equal(presence_discover(&f->l.loop, NULL, 0, 300, on_discovered, &r), MIM_EINVAL);
+    assert_int_equal(presence_discover(&f->l.loop, NULL, 0, 300, NULL, on_discovered, &r),
+                     MIM_EINVAL);
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
