@@ -4,6 +4,9 @@
  * Every wait runs the loop until a condition holds, bounded by a guard timer; a scenario that
  * shows that something does NOT happen runs the loop for a fixed, short time. */
 #include "peer_env.h"
+#include "fake_presence.h"
+#include "mim_addr.h"
+#include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
 #include "presence.pb-c.h"
@@ -771,16 +774,101 @@ static void test_discovery_prefers_pin(void **state)
     relay_stop(f, &r);
 }
 
+/* ---- 11. table entries with addresses no peer can have --------------------------------------- */
+
+static int fake_closed(void *arg)
+{
+    return ((fake_presence *)arg)->closed > 0;
+}
+
+/* A server (a fake one: the real one takes each address from the connection) sends a table with
+ * one good entry and five whose addresses no peer can have, then moves the good one to 0.0.0.0:
+ * the bad entries never reach the table nor the owner (so they are never dialled), the move is
+ * reported as the peer going offline, and the connection stays up (issue 12, finding 2). */
+static void test_table_bad_addresses(void **state)
+{
+    static const struct {
+        const char *name, *addr;
+    } entries[] = {
+        {"bob", "127.0.0.2"}, /* loopback, from a loopback server: fine */
+        {"zero", "0.0.0.0"},  {"mcast", "224.0.0.1"}, {"bcast", "255.255.255.255"},
+        {"unspec6", "::"},    {"mcast6", "ff02::1"},
+    };
+    enum { N = sizeof(entries) / sizeof(entries[0]) };
+    fixture *f = *state;
+    Mim__PeerInfo info[N + 1], *infos[N];
+    uint8_t raw[N + 1][16], pk[32];
+    Mim__TableChunk tc = MIM__TABLE_CHUNK__INIT;
+    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
+    Mim__PresenceMsg m_table = MIM__PRESENCE_MSG__INIT, m_add = MIM__PRESENCE_MSG__INIT;
+    const Mim__PresenceMsg *msgs[2] = {&m_table, &m_add};
+    fake_presence fs;
+    pe_peer *a;
+
+    memset(pk, 0x42, sizeof(pk));
+    for (size_t i = 0; i < N; i++) {
+        struct sockaddr_storage ss;
+        size_t n;
+        assert_int_equal(mim_addr_parse(entries[i].addr, 1, &ss), 0);
+        if (ss.ss_family == AF_INET6) {
+            memcpy(raw[i], &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            n = 16;
+        } else {
+            n = mim_addr_raw((struct sockaddr *)&ss, raw[i]);
+        }
+        pk[0] = (uint8_t)i;
+        mim_peer_info_init(&info[i], entries[i].name, raw[i], n, 5000, pk,
+                           MIM__STATUS__STATUS_AVAILABLE, "");
+        infos[i] = &info[i];
+    }
+    tc.peers = infos;
+    tc.n_peers = N;
+    tc.last = 1;
+    m_table.body_case = MIM__PRESENCE_MSG__BODY_TABLE;
+    m_table.table = &tc;
+    memset(raw[N], 0, 4); /* bob moves to 0.0.0.0 */
+    pk[0] = 0;
+    mim_peer_info_init(&info[N], "bob", raw[N], 4, 5000, pk, MIM__STATUS__STATUS_AVAILABLE, "");
+    add.peer = &info[N];
+    m_add.body_case = MIM__PRESENCE_MSG__BODY_ADD;
+    m_add.add = &add;
+    assert_int_equal(fake_presence_start(&fs, &f->l.loop, msgs, 2), 0);
+
+    a = new_peer(f, "alice", NULL);
+    if (pe_peer_start(a, &f->l.loop, fs.port, 0, BACKOFF_LO, BACKOFF_HI) != 0)
+        fail_msg("%s", a->err);
+    wait_event(f, a, PE_EV_OFFLINE, "bob", 0, "bob offline after his move to 0.0.0.0");
+    CHECK(f, pe_count(a, PE_EV_ONLINE, "bob", 0) == 1, "bob was not online first");
+    for (size_t i = 1; i < N; i++)
+        CHECK(f,
+              pe_count(a, PE_EV_ONLINE, entries[i].name, 0) == 0 &&
+                  !pe_in_table(a, entries[i].name),
+              "%s (%s) was kept", entries[i].name, entries[i].addr);
+    CHECK(f, !pe_in_table(a, "bob"), "bob kept at 0.0.0.0");
+    CHECK(f, pe_state(a) == PRESENCE_CONNECTED && fs.closed == 0, "the connection did not stay");
+    stop_peer(f, a);
+    CHECK(f, pe_loop_wait(&f->l, fake_closed, &fs, WAIT_MS), "the fake server's session stayed");
+    fake_presence_stop(&fs);
+    CHECK(f, pe_loop_wait(&f->l, NULL, NULL, 10), "loop");
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(two_clients),      PE_SCENARIO(status),
-    PE_SCENARIO(offline),          PE_SCENARIO(server_pin),
-    PE_SCENARIO(server_restart),   PE_SCENARIO(name_taken),
-    PE_SCENARIO(replaced),         PE_SCENARIO(keepalive),
-    PE_SCENARIO(discovery),        PE_SCENARIO(discovery_timeout),
-    PE_SCENARIO(stop_in_callback), PE_SCENARIO(discovery_prefers_pin),
+    PE_SCENARIO(two_clients),
+    PE_SCENARIO(status),
+    PE_SCENARIO(offline),
+    PE_SCENARIO(server_pin),
+    PE_SCENARIO(server_restart),
+    PE_SCENARIO(name_taken),
+    PE_SCENARIO(replaced),
+    PE_SCENARIO(keepalive),
+    PE_SCENARIO(discovery),
+    PE_SCENARIO(discovery_timeout),
+    PE_SCENARIO(stop_in_callback),
+    PE_SCENARIO(discovery_prefers_pin),
+    PE_SCENARIO(table_bad_addresses),
 };
 
 int main(int argc, char **argv)
