@@ -32,6 +32,7 @@
 #define PC_HANDSHAKE_MS        10000   /* connect to complete table; the server allows 5 s */
 #define PC_DRAIN_MS            2000    /* how long a Logout (or any FINAL) may take to flush */
 #define PC_SETTLE_MARGIN_MS    1000    /* added to backoff_max for unconfirmed entries */
+#define PC_BAD_ADDR_LOGS       5       /* bad table addresses logged per connection */
 
 enum pc_phase {
     PC_IDLE = 0,    /* no channel */
@@ -75,6 +76,7 @@ struct presence_client {
     char why[160];         /* a refusal reason for the channel (outlives on_authenticated) */
     int server_verdict;    /* MIM_PIN_* of this server's key; CHANGED cannot stop us */
     size_t dropped;        /* table entries over max_table, dropped on this connection */
+    size_t bad_addrs;      /* entries dropped for their address on this connection */
 
     online_table table; /* the last known table; entries' `session` marks unconfirmed ones */
     size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
@@ -212,6 +214,7 @@ static void session_reset(presence_client *pc)
     pc->logged_in = 0;
     pc->server_verdict = 0;
     pc->dropped = 0;
+    pc->bad_addrs = 0;
     pc->phase = PC_IDLE;
     online_table_free(&pc->incoming);
 }
@@ -678,10 +681,13 @@ static int entry_checked(presence_client *pc, online_table *t, const online_entr
 
     if (mim_addr_peer_ok(e->addr, e->addr_len, pc->server_loopback))
         return 1;
-    mim_log_warn("presence: the server %s gave %s an address no peer is dialled at "
-                 "(unspecified, multicast, broadcast, or loopback from a remote server): "
-                 "entry dropped",
-                 pc->server_str, e->name);
+    /* A few lines per connection: a table of such entries must not flood the log. */
+    if (pc->bad_addrs++ < PC_BAD_ADDR_LOGS)
+        mim_log_warn("presence: the server %s gave %s an address no peer is dialled at "
+                     "(unspecified, multicast, broadcast, or loopback from a remote server): "
+                     "entry dropped%s",
+                     pc->server_str, e->name,
+                     pc->bad_addrs == PC_BAD_ADDR_LOGS ? " (further ones are not logged)" : "");
     if ((o = online_table_find_name(t, e->name)) != NULL) {
         forget(pc, t, o);
         if (report)
