@@ -11,6 +11,7 @@
 #include "chat_session.h"
 #include "mim_buf.h"
 #include "mim_channel.h"
+#include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
 #include "mim_trace.h"
@@ -253,6 +254,12 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
             cs->last_chat = cs->last_rx;
         switch (m->body_case) {
         case MIM__PEER_MSG__BODY_CHAT:
+            if (m->chat->ts_ms > MIM_CLOCK_MAX_MS) { /* kept, at the time of receipt */
+                mim_log_warn("chat: %s sent a message time out of range (%llu ms): the time of "
+                             "receipt is used",
+                             cs->peer_name, (unsigned long long)m->chat->ts_ms);
+                m->chat->ts_ms = mim_clock_sane_ms(m->chat->ts_ms);
+            }
             if (cs->ev->on_message != NULL)
                 cs->ev->on_message(cs->ud, cs, m->chat);
             break;

@@ -44,7 +44,10 @@ static void cut_at_char(char *s)
 
 void content_describe(const Mim__ChatMessage *m, char *out, size_t len)
 {
-    char tbuf[16], what[300] = "";
+    /* Room for the longest file name and media type the codec lets through: a cut here would
+     * land inside the line, where cut_at_char cannot mend it (and an invalid UTF-8 line would
+     * reach the JSON API as an empty text). */
+    char tbuf[16], what[MIM_FILE_NAME_MAX + MIM_MEDIA_TYPE_MAX + 64] = "";
     const char *type = content_type_name((int)m->type, tbuf, sizeof(tbuf));
     const Mim__Chunk *k = m->chunk;
 

@@ -181,6 +181,7 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
     snprintf(c->name, sizeof(c->name), "%s", cfg->name);
     c->discovery_port = cfg->discovery_port != 0 ? cfg->discovery_port : MIM_CORE_DEFAULT_PORT;
     c->advertise_port = cfg->advertise_port;
+    c->max_table = cfg->max_table;
     c->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : MIM_CORE_KEEPALIVE_MS;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;

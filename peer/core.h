@@ -174,6 +174,7 @@ typedef struct mim_core_config {
     uint16_t advertise_port; /* the port told to the presence server; 0: the listen port */
     uint32_t keepalive_ms;   /* chat-session keepalive (chat_session_keepalive); 0: default */
     uint16_t discovery_port; /* 0: MIM_CORE_DEFAULT_PORT */
+    uint32_t max_table;      /* entries kept from the server's table; 0: the client's default */
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */

@@ -139,6 +139,7 @@ void core_start_presence(mim_core *c)
     cfg.listen_port = c->advertise_port != 0 ? c->advertise_port : c->listen_port;
     cfg.server = c->server;
     cfg.store = c->st;
+    cfg.max_table = c->max_table;
     if ((rc = presence_client_start(&c->pc, &cfg, &pc_events, c)) != 0) {
         mim_log_error("cannot start the presence client: %s", mim_strerror(rc));
         core_report_error(c, MIM_CORE_ERROR_SERVER, "cannot start the presence client", 1);
@@ -182,12 +183,15 @@ static void on_discovered(void *ud, int status, const struct sockaddr *server, c
 
 void core_start_discovery(mim_core *c)
 {
-    int rc;
+    mim_contact pin;
+    int rc, pinned;
 
     if (c->quitting || c->logged_out)
         return;
-    rc =
-        presence_discover(c->loop, NULL, c->discovery_port, MIM_CORE_DISCOVER_MS, on_discovered, c);
+    /* The pinned server's answer is preferred to whoever answers first. */
+    pinned = mim_store_server_pin_get(c->st, &pin) == 0;
+    rc = presence_discover(c->loop, NULL, c->discovery_port, MIM_CORE_DISCOVER_MS,
+                           pinned ? pin.identity_pk : NULL, on_discovered, c);
     if (rc != 0) {
         mim_log_warn("LAN discovery failed: %s", mim_strerror(rc));
         uv_timer_start(&c->disc_retry, on_disc_retry, MIM_CORE_DISCOVER_MS, 0);

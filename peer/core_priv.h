@@ -84,6 +84,8 @@ struct mim_core {
     presence_client *pc;
     struct sockaddr_storage server;
     uint16_t discovery_port;
+    /* presence_client_config.max_table (mim --max-table) */
+    uint32_t max_table;
     int discovering; /* a presence_discover is in flight (its cb always runs) */
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];

@@ -4,8 +4,10 @@
  * One UDP socket per address family asked: IPv4 for the broadcast 255.255.255.255 (or a
  * unicast `to`), IPv6 for ff02::1 when the host can send there. A probe goes out at once and,
  * without an answer, again with a new nonce at half the timeout; an answer to either nonce
- * counts. The first valid answer wins; then the sockets and the timer are closed, and the last
- * close callback reports the result. */
+ * counts. An answer with the pinned key wins at once; another one is held as the fallback, and
+ * the timer is re-armed for PRESENCE_DISCOVER_PREFER_MS: if no answer with the pin comes by
+ * then, the fallback wins (mim_discovery_prefer). Then the sockets and the timer are closed, and
+ * the last close callback reports the result. */
 #include "presence_client.h"
 #include "mim_addr.h"
 #include "mim_discovery.h"
@@ -32,6 +34,9 @@ typedef struct discover_req {
     int status;                    /* the result for cb */
     struct sockaddr_storage found; /* the answer's source, with the TCP port */
     uint8_t pk[MIM_KEY_LEN];       /* the answer's identity key */
+    int have_pin;                  /* pin is set: an answer with it is preferred */
+    uint8_t pin[MIM_KEY_LEN];      /* the pinned server's key */
+    int have_fallback;             /* found and pk hold an answer without the pin */
     uint8_t rbuf[128];             /* one datagram; a longer one is not an answer */
     presence_discover_cb cb;
     void *ud;
@@ -72,28 +77,53 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(r->rbuf);
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* A valid answer from `from` with key pk and TCP port: taken, held as the fallback, or not. */
+static void take_answer(discover_req *r, const struct sockaddr *from, uint16_t port,
+                        const uint8_t pk[MIM_KEY_LEN])
+{
+    int choice = mim_discovery_prefer(r->have_pin ? r->pin : NULL, pk, r->have_fallback);
+    char a[MIM_ADDR_STRLEN];
+
+    if (choice == MIM_DISCOVERY_IGNORE)
+        return;
+    /* Where to connect: the answer's source address, the port written inside it. */
+    memset(&r->found, 0, sizeof(r->found));
+    if (from->sa_family == AF_INET6) {
+        memcpy(&r->found, from, sizeof(struct sockaddr_in6));
+        ((struct sockaddr_in6 *)&r->found)->sin6_port = htons(port);
+    } else {
+        memcpy(&r->found, from, sizeof(struct sockaddr_in));
+        ((struct sockaddr_in *)&r->found)->sin_port = htons(port);
+    }
+    memcpy(r->pk, pk, MIM_KEY_LEN);
+    if (choice == MIM_DISCOVERY_TAKE) {
+        disc_finish(r, 0);
+        return;
+    }
+    mim_addr_format((const struct sockaddr *)&r->found, a);
+    mim_log_info("discovery: %s answered with a key that is not the pinned server's; waiting "
+                 "%d ms for the pinned one",
+                 a, PRESENCE_DISCOVER_PREFER_MS);
+    r->have_fallback = 1;
+    uv_timer_start(&r->timer, on_timer, PRESENCE_DISCOVER_PREFER_MS, 0);
+}
+
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {
     discover_req *r = h->data;
+    uint8_t pk[MIM_KEY_LEN];
     uint16_t port;
 
     if (r->finished || nread <= 0 || from == NULL || (flags & UV_UDP_PARTIAL))
         return; /* nothing, an error on one datagram, or one too long to be an answer */
     for (int i = 0; i < r->nprobes; i++) {
         if (mim_discovery_answer_decode((const uint8_t *)buf->base, (size_t)nread, r->nonce[i],
-                                        &port, r->pk) != 0)
+                                        &port, pk) != 0)
             continue;
-        /* Where to connect: the answer's source address, the port written inside it. */
-        memset(&r->found, 0, sizeof(r->found));
-        if (from->sa_family == AF_INET6) {
-            memcpy(&r->found, from, sizeof(struct sockaddr_in6));
-            ((struct sockaddr_in6 *)&r->found)->sin6_port = htons(port);
-        } else {
-            memcpy(&r->found, from, sizeof(struct sockaddr_in));
-            ((struct sockaddr_in *)&r->found)->sin_port = htons(port);
-        }
-        disc_finish(r, 0);
+        take_answer(r, from, port, pk);
         return;
     }
 }
@@ -131,6 +161,10 @@ static void on_timer(uv_timer_t *t)
 {
     discover_req *r = t->data;
 
+    if (r->have_fallback) { /* no answer with the pin in the window: the fallback it is */
+        disc_finish(r, 0);
+        return;
+    }
     if (r->nprobes < DISC_PROBES) {
         /* Half the time is gone without an answer: a probe may have been lost. */
         if (send_probe(r) > 0) {
@@ -179,7 +213,7 @@ static int open_socket(discover_req *r, int which, int family)
 }
 
 int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
-                      uint32_t timeout_ms, presence_discover_cb cb, void *ud)
+                      uint32_t timeout_ms, const uint8_t *pin, presence_discover_cb cb, void *ud)
 {
     discover_req *r;
     int opened = 0;
@@ -193,6 +227,8 @@ int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
     r->timeout_ms = timeout_ms;
     r->cb = cb;
     r->ud = ud;
+    if ((r->have_pin = pin != NULL) != 0)
+        memcpy(r->pin, pin, MIM_KEY_LEN);
 
     if (to != NULL) {
         int which = to->sa_family == AF_INET6 ? DISC_V6 : DISC_V4;

@@ -316,8 +316,8 @@ static void on_error(void *ud, mim_core_error code, const char *message, int fat
 {
     json_api *ja = ud;
     emit(ja,
-         json_pack("{s:s,s:s,s:o}", "event", "error", "code", error_word(code), "message",
-                   jstr(message)),
+         json_pack("{s:s,s:s,s:o,s:b}", "event", "error", "code", error_word(code), "message",
+                   jstr(message), "fatal", fatal != 0),
          NULL);
     if (fatal)
         stop_reading(ja); /* the core is stopping by itself */

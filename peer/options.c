@@ -1,5 +1,6 @@
 /* mim's command line: the option table, the checks of each value, and --help. */
 #include "options.h"
+#include "presence_client.h"
 
 #include "mim_cli.h"
 #include "mim_codec.h"
@@ -19,6 +20,7 @@ enum {
     OPT_ADVERTISE_PORT,
     OPT_KEEPALIVE,
     OPT_TRACE,
+    OPT_MAX_TABLE,
 };
 
 static const struct option options[] = {
@@ -29,6 +31,7 @@ static const struct option options[] = {
     {"advertise-port", required_argument, NULL, OPT_ADVERTISE_PORT},
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"trace", no_argument, NULL, OPT_TRACE},
+    {"max-table", required_argument, NULL, OPT_MAX_TABLE},
     {"json", no_argument, NULL, OPT_JSON},
     MIM_CLI_COMMON_OPTIONS,
 };
@@ -51,6 +54,9 @@ static void usage(FILE *f)
                "                            listen port; for a port forward or NAT in between)\n"
                "      --keepalive SECONDS   a chat session silent this long is pinged, and is\n"
                "                            closed after twice as long (default 30; 1..3600)\n"
+               "      --max-table N         peers kept from the presence server's table; the\n"
+               "                            rest is dropped (default 10000, the server's own\n"
+               "                            --max-peers default; 1..1000000)\n"
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
@@ -89,6 +95,11 @@ static int one_option(peer_options *o, int c, const char *arg)
         if (mim_cli_number(PROGRAM, "--keepalive", arg, 1, 3600, &v) != 0)
             return MIM_CLI_USAGE;
         o->keepalive_ms = (uint32_t)v * 1000;
+        return MIM_CLI_RUN;
+    case OPT_MAX_TABLE:
+        if (mim_cli_number(PROGRAM, "--max-table", arg, 1, PRESENCE_TABLE_MAX_LIMIT, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->max_table = (uint32_t)v;
         return MIM_CLI_RUN;
     case OPT_ADVERTISE_PORT:
         if (mim_cli_number(PROGRAM, "--advertise-port", arg, 1, 65535, &v) != 0)

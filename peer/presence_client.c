@@ -12,6 +12,7 @@
  * presence_client_stop(). The table the client keeps lives across connections; the one being
  * received is kept apart until its last chunk, then converged into it. */
 #include "presence_client.h"
+#include "mim_addr.h"
 #include "mim_channel.h"
 #include "mim_clock.h"
 #include "mim_codec.h"
@@ -31,7 +32,7 @@
 #define PC_HANDSHAKE_MS        10000   /* connect to complete table; the server allows 5 s */
 #define PC_DRAIN_MS            2000    /* how long a Logout (or any FINAL) may take to flush */
 #define PC_SETTLE_MARGIN_MS    1000    /* added to backoff_max for unconfirmed entries */
-#define PC_TABLE_MAX           1000000 /* entries; the server's own maximum is lower */
+#define PC_BAD_ADDR_LOGS       5       /* bad table addresses logged per connection */
 
 enum pc_phase {
     PC_IDLE = 0,    /* no channel */
@@ -49,6 +50,8 @@ struct presence_client {
     char server_str[MIM_ADDR_STRLEN];
     mim_store *store;
     uint32_t ping_ms, backoff_min_ms, backoff_max_ms;
+    uint32_t max_table;  /* entries kept from the server */
+    int server_loopback; /* the server is on loopback: table entries may be too */
     presence_client_events ev;
     void *ud;
 
@@ -71,6 +74,9 @@ struct presence_client {
     uint64_t last_ping;    /* uv_now of our last Ping */
     online_table incoming; /* the table being received, until its last chunk */
     char why[160];         /* a refusal reason for the channel (outlives on_authenticated) */
+    int server_verdict;    /* MIM_PIN_* of this server's key; CHANGED cannot stop us */
+    size_t dropped;        /* table entries over max_table, dropped on this connection */
+    size_t bad_addrs;      /* entries dropped for their address on this connection */
 
     online_table table; /* the last known table; entries' `session` marks unconfirmed ones */
     size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
@@ -206,6 +212,9 @@ static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet 
 static void session_reset(presence_client *pc)
 {
     pc->logged_in = 0;
+    pc->server_verdict = 0;
+    pc->dropped = 0;
+    pc->bad_addrs = 0;
     pc->phase = PC_IDLE;
     online_table_free(&pc->incoming);
 }
@@ -416,6 +425,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
     default:
         return verdict < 0 ? verdict : MIM_EINVAL;
     }
+    pc->server_verdict = verdict;
     if (!pc->stopping && pc->ev.on_server_key != NULL)
         pc->ev.on_server_key(pc->ud, verdict, pk, have_old ? old : NULL);
     mim_wipe(old, sizeof(old));
@@ -562,8 +572,14 @@ static int apply_entry(presence_client *pc, online_table *t, const online_entry 
     }
     if (o != NULL)
         online_table_remove(t, o); /* another key: the by-key index must follow */
-    if (online_table_count(t) >= PC_TABLE_MAX)
-        return MIM_EOVERFLOW;
+    if (online_table_count(t) >= pc->max_table) {
+        /* The server's word is bounded: the excess is dropped, the rest goes on. */
+        if (pc->dropped++ == 0)
+            mim_log_warn("presence: the table from %s has more than %u entries (mim "
+                         "--max-table): the others are dropped",
+                         pc->server_str, (unsigned)pc->max_table);
+        return 0;
+    }
     if ((rc = online_table_add(t, n, &added)) != 0)
         return rc;
     added->session = NULL;
@@ -613,7 +629,8 @@ static void converge(presence_client *pc)
     if (reconnect) {
         for (e = online_table_first(&old); e != NULL && rc == 0; e = online_table_next(e)) {
             online_entry *kept;
-            if (online_table_find_name(&pc->table, e->name) != NULL)
+            if (online_table_find_name(&pc->table, e->name) != NULL ||
+                online_table_count(&pc->table) >= pc->max_table)
                 continue;
             if ((rc = online_table_add(&pc->table, e, &kept)) == 0) {
                 kept->session = UNCONFIRMED;
@@ -629,8 +646,9 @@ static void converge(presence_client *pc)
     if (pc->unconfirmed > 0)
         uv_timer_start(&pc->settle_timer, on_settle,
                        (uint64_t)pc->backoff_max_ms + PC_SETTLE_MARGIN_MS, 0);
-    mim_log_info("presence: logged in to %s as %s; %zu online", pc->server_str, pc->name,
-                 online_table_count(&pc->table) - pc->unconfirmed);
+    mim_log_info("presence: logged in to %s as %s; %zu online%s", pc->server_str, pc->name,
+                 online_table_count(&pc->table) - pc->unconfirmed,
+                 pc->dropped > 0 ? " (the table was cut at --max-table)" : "");
     set_state(pc, PRESENCE_CONNECTED);
 
     /* Offline: in the old table, in neither the new one nor kept. */
@@ -654,6 +672,30 @@ static void converge(presence_client *pc)
 
 /* ---- presence messages ----------------------------------------------------------------------- */
 
+/* 1 when e may be kept: an address a peer can be dialled at (mim_addr_peer_ok). Otherwise
+ * the entry is logged and, like a delete, takes the name out of t (reported offline when
+ * report is set): the peer is somewhere we will not dial. */
+static int entry_checked(presence_client *pc, online_table *t, const online_entry *e, int report)
+{
+    online_entry *o;
+
+    if (mim_addr_peer_ok(e->addr, e->addr_len, pc->server_loopback))
+        return 1;
+    /* A few lines per connection: a table of such entries must not flood the log. */
+    if (pc->bad_addrs++ < PC_BAD_ADDR_LOGS)
+        mim_log_warn("presence: the server %s gave %s an address no peer is dialled at "
+                     "(unspecified, multicast, broadcast, or loopback from a remote server): "
+                     "entry dropped%s",
+                     pc->server_str, e->name,
+                     pc->bad_addrs == PC_BAD_ADDR_LOGS ? " (further ones are not logged)" : "");
+    if ((o = online_table_find_name(t, e->name)) != NULL) {
+        forget(pc, t, o);
+        if (report)
+            emit_offline(pc, e->name);
+    }
+    return 0;
+}
+
 static void handle_table(presence_client *pc, const Mim__TableChunk *tc)
 {
     int rc = 0;
@@ -665,7 +707,8 @@ static void handle_table(presence_client *pc, const Mim__TableChunk *tc)
     for (size_t i = 0; i < tc->n_peers && rc == 0; i++) {
         online_entry e;
         entry_from_info(&e, tc->peers[i]);
-        rc = apply_entry(pc, &pc->incoming, &e, 0);
+        if (entry_checked(pc, &pc->incoming, &e, 0))
+            rc = apply_entry(pc, &pc->incoming, &e, 0);
     }
     if (rc != 0) {
         end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
@@ -682,6 +725,8 @@ static void handle_add(presence_client *pc, const Mim__PeerInfo *pi)
     int rc;
 
     entry_from_info(&e, pi);
+    if (!entry_checked(pc, online ? &pc->table : &pc->incoming, &e, online))
+        return;
     rc = apply_entry(pc, online ? &pc->table : &pc->incoming, &e, online);
     if (rc != 0 && !halted(pc))
         end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
@@ -729,16 +774,27 @@ static int error_fatal(int code)
     }
 }
 
+/* What the log adds to a server's Error: whether we stop, and why not when we could. */
+static const char *error_outcome(int code, int fatal)
+{
+    if (fatal)
+        return " (not retrying)";
+    return error_fatal(code) ? " (from a server whose key is not the pinned one: not believed; "
+                               "retrying)"
+                             : "";
+}
+
 static void handle_error(presence_client *pc, const Mim__Error *err)
 {
     const ProtobufCEnumValue *v =
         protobuf_c_enum_descriptor_get_value(&mim__error_code__descriptor, err->code);
-    int fatal = error_fatal(err->code);
+    /* Only the pinned server may stop us: anyone on the LAN can run a server (see the header). */
+    int fatal = error_fatal(err->code) && pc->server_verdict != MIM_PIN_CHANGED;
 
     /* The codec checked the text: valid UTF-8 without control characters, safe to log. */
     mim_log(fatal ? MIM_LOG_ERROR : MIM_LOG_WARN, "presence: the server refused %s: %s: %s%s",
             pc->name, v != NULL ? v->name : "ERROR_UNKNOWN", err->message,
-            fatal ? " (not retrying)" : "");
+            error_outcome(err->code, fatal));
     if (fatal)
         pc->fatal = 1;
     if (!pc->stopping && pc->ev.on_error != NULL)
@@ -846,6 +902,12 @@ int presence_client_start(presence_client **out, const presence_client_config *c
         return MIM_EINVAL;
     }
     pc->backoff_ceiling = pc->backoff_min_ms;
+    pc->max_table = cfg->max_table != 0 ? cfg->max_table : PRESENCE_TABLE_MAX_DEFAULT;
+    {
+        uint8_t raw[16];
+        size_t n = mim_addr_raw((const struct sockaddr *)&pc->server, raw);
+        pc->server_loopback = mim_addr_raw_is_loopback(raw, n);
+    }
     if (ev != NULL)
         pc->ev = *ev;
     pc->ud = ud;

@@ -22,6 +22,17 @@
  * the reconnecting: on_error reports it with fatal = 1. So does REPLACED: another process
  * logged in with our key and name, and if we reconnected the two would replace each other
  * forever. SERVER_FULL, SHUTTING_DOWN, TIMEOUT and PROTOCOL are retried with the backoff.
+ * Only a server whose key is the pin can stop us so: from one whose key differs from the pin
+ * (anyone on the LAN can run a server: MIM_PIN_CHANGED), those errors are reported with
+ * fatal = 0 and retried with the backoff. A server met for the first time (MIM_PIN_NEW) is
+ * pinned by that very handshake, trust on first use: it counts as the pin (treating it as
+ * untrusted would only cost one reconnect, which would then meet MIM_PIN_MATCH and stop).
+ *
+ * The table is the server's word, so it is bounded and checked: at most max_table entries are
+ * kept (the excess is dropped and logged once per table), and an entry whose address no peer
+ * should be dialled at (mim_addr_peer_ok: unspecified, multicast, broadcast; loopback unless
+ * the server itself is on loopback) is dropped with a log line, as if the server had said that
+ * peer was offline.
  *
  * States: DISCONNECTED -> CONNECTING (first attempt) -> CONNECTED; a lost connection goes to
  * RECONNECTING and stays there through the attempts until CONNECTED again (or DISCONNECTED
@@ -76,7 +87,13 @@ typedef struct presence_client_config {
     uint32_t ping_interval_ms; /* 30000 by default (0 = default) */
     uint32_t backoff_min_ms;   /* 500 by default */
     uint32_t backoff_max_ms;   /* 30000 by default */
+    uint32_t max_table;        /* entries kept from the server; 0: PRESENCE_TABLE_MAX_DEFAULT */
 } presence_client_config;
+
+/* The server's own --max-peers default: a table this long is a full server, and costs about
+ * 300 bytes an entry (3 MB). A larger LAN sets mim --max-table. */
+#define PRESENCE_TABLE_MAX_DEFAULT 10000
+#define PRESENCE_TABLE_MAX_LIMIT   1000000 /* the largest --max-table (about 300 MB) */
 
 /* Creates the client and starts connecting. 0, MIM_EINVAL (a missing loop, identity, store or
  * server, an invalid name, listen_port 0, backoff_min_ms > backoff_max_ms) or MIM_ENOMEM. */
@@ -96,16 +113,22 @@ const online_table *presence_client_table(const presence_client *pc);
 int presence_client_table_stale(const presence_client *pc);
 
 /* LAN discovery: broadcasts a probe (255.255.255.255 and, if possible, ff02::1) on `port` and
- * calls cb once: with the first answer's address (the answer's TCP port filled in) and its
+ * calls cb once: with the chosen answer's address (the answer's TCP port filled in) and its
  * identity key, or with status < 0 when nothing answered within timeout_ms (MIM_ENOENT) or no
  * probe could be sent (MIM_EIO). `to`, when not NULL, is asked instead of broadcasting (tests
  * use 127.0.0.1); its port is ignored, `port` is used. A probe that gets no answer is sent
  * again, with a new nonce, after timeout_ms / 2. cb runs from the loop once the sockets are
  * closed (so the loop can be closed right after it); server and pk are valid during cb only.
+ * The choice (mim_discovery_prefer): an answer with the key `pin` (the pinned server's; NULL
+ * when none is pinned) is taken at once; another one is taken only if no answer with the pin
+ * comes within PRESENCE_DISCOVER_PREFER_MS of it (whatever the timeout):
+ * anyone on the LAN can answer, and the first to answer must not win over the pinned server.
+ * Without a pin, the first answer is taken at once.
  * Returns 0 (cb will run), or MIM_EINVAL / MIM_ENOMEM (cb will not run). */
+#define PRESENCE_DISCOVER_PREFER_MS 500
 typedef void (*presence_discover_cb)(void *ud, int status, const struct sockaddr *server,
                                      const uint8_t pk[32]);
 int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
-                      uint32_t timeout_ms, presence_discover_cb cb, void *ud);
+                      uint32_t timeout_ms, const uint8_t *pin, presence_discover_cb cb, void *ud);
 
 #endif

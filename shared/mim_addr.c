@@ -164,3 +164,39 @@ uint16_t mim_addr_port(const struct sockaddr *sa)
         return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     return 0;
 }
+
+/* The IPv4 bytes of a 4-byte address or of an IPv4-mapped IPv6 one, else NULL. */
+static const uint8_t *raw_v4(const uint8_t *addr, size_t len)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (len == 4)
+        return addr;
+    if (len == 16 && memcmp(addr, mapped, sizeof(mapped)) == 0)
+        return addr + 12;
+    return NULL;
+}
+
+int mim_addr_raw_is_loopback(const uint8_t *addr, size_t len)
+{
+    static const uint8_t v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const uint8_t *v4 = addr != NULL ? raw_v4(addr, len) : NULL;
+
+    if (v4 != NULL)
+        return v4[0] == 127;
+    return addr != NULL && len == 16 && memcmp(addr, v6_loopback, 16) == 0;
+}
+
+int mim_addr_peer_ok(const uint8_t *addr, size_t len, int allow_loopback)
+{
+    static const uint8_t v6_any[16] = {0};
+    const uint8_t *v4;
+
+    if (addr == NULL || (len != 4 && len != 16))
+        return 0;
+    if (mim_addr_raw_is_loopback(addr, len))
+        return allow_loopback;
+    if ((v4 = raw_v4(addr, len)) != NULL)
+        return v4[0] != 0 && v4[0] < 224; /* this network; multicast; reserved and broadcast */
+    return memcmp(addr, v6_any, 16) != 0 && addr[0] != 0xff; /* unspecified; multicast */
+}

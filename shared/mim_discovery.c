@@ -58,3 +58,10 @@ int mim_discovery_answer_decode(const uint8_t *p, size_t len,
     memcpy(identity_pk, p + 24, 32);
     return 0;
 }
+
+int mim_discovery_prefer(const uint8_t *pin, const uint8_t pk[32], int have_fallback)
+{
+    if (pin == NULL || memcmp(pin, pk, 32) == 0) /* public keys: no secret to time */
+        return MIM_DISCOVERY_TAKE;
+    return have_fallback ? MIM_DISCOVERY_IGNORE : MIM_DISCOVERY_FALLBACK;
+}

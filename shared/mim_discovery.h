@@ -31,4 +31,13 @@ int mim_discovery_answer_decode(const uint8_t *p, size_t len,
                                 const uint8_t nonce[MIM_DISCOVERY_NONCE_LEN], uint16_t *port,
                                 uint8_t identity_pk[32]);
 
+/* Which answer the peer takes (anyone on the LAN can answer; only the pinned server's answer
+ * is worth waiting for). For an answer with key pk, given the pinned key (NULL when none) and
+ * whether an earlier answer is already held as the fallback:
+ *   MIM_DISCOVERY_TAKE      take it now (it carries the pin, or there is no pin to wait for);
+ *   MIM_DISCOVERY_FALLBACK  hold it, and take it if no answer with the pin comes in a while;
+ *   MIM_DISCOVERY_IGNORE    an earlier answer is held already: the first fallback stays. */
+enum { MIM_DISCOVERY_IGNORE = 0, MIM_DISCOVERY_FALLBACK = 1, MIM_DISCOVERY_TAKE = 2 };
+int mim_discovery_prefer(const uint8_t *pin, const uint8_t pk[32], int have_fallback);
+
 #endif

@@ -12,7 +12,9 @@
  *   unsupported_content  an image in two pieces and a content type of a later version, then a
  *                        text, in one frame: all acked, the session stays up, the image shown
  *                        once as not supported, history lists what was shown; --trace logs
- *                        each message decrypted and each one sent */
+ *                        each message decrypted and each one sent
+ *   hostile_fields       the longest multi-byte file name and media type, and a time of 2^64-1:
+ *                        the description is whole, the time is the time of receipt */
 #include "direct_peer.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
@@ -338,10 +340,83 @@ static void test_unsupported_content(void **state)
     mp_quit(c);
 }
 
+/* n copies of the 3-byte "\u20ac" (and a NUL) into out. */
+static void euros(char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 3 * i, "\xe2\x82\xac", 3);
+    out[3 * n] = '\0';
+}
+
+/* What a test peer may send that once came out wrong (issue 12, findings 9 and 10): a file whose
+ * name and media type are the longest allowed, of 3-byte characters (the description was cut
+ * inside one, and the JSON event carried an empty text), and a text claiming the time 2^64-1
+ * (shown as ts -1). Both arrive whole: the description names the file, the time is now. */
+static void test_hostile_fields(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *c = &f->peers[2];
+    static char file_name[MIM_FILE_NAME_MAX + 1], media_type[MIM_MEDIA_TYPE_MAX + 1];
+    static uint8_t data[4] = {1, 2, 3, 4}, item[MIM_MSG_ID_LEN] = {9, 9};
+    Mim__Chunk k;
+    chat_msg file, late;
+    Mim__PeerMsg *msgs[2] = {&file.m, &late.m};
+    mim_identity *alice_id, *carol_id;
+    json_t *ev, *ts;
+    long long before = (long long)time(NULL) * 1000;
+    size_t a0;
+    int port;
+
+    port = ready_port(start_peer(f, a));
+    start_peer(f, c);
+    see_each_other(a, c);
+    alice_id = load_identity(a);
+    carol_id = load_identity(c);
+    /* 253 bytes: "a" and 84 characters of 3 bytes, so that the old 300-byte buffer ended 2 bytes
+     * into a character of the media type. */
+    file_name[0] = 'a';
+    euros(file_name + 1, (MIM_FILE_NAME_MAX - 2) / 3);
+    euros(media_type, MIM_MEDIA_TYPE_MAX / 3);
+    mim__chunk__init(&k);
+    k.count = 1;
+    k.data.data = data;
+    k.data.len = sizeof(data);
+    k.media_type = media_type;
+    k.file_name = file_name;
+    k.item.data = item;
+    k.item.len = sizeof(item);
+    chat_init(&file, "carol", MIM__CONTENT_TYPE__CONTENT_FILE, "");
+    file.c.chunk = &k;
+    chat_init(&late, "carol", MIM__CONTENT_TYPE__CONTENT_TEXT, "from the end of time");
+    late.c.ts_ms = UINT64_MAX;
+
+    a0 = a->nev;
+    assert_int_equal(direct_send_msgs(carol_id, "carol", port, alice_id->sign_pk, "alice", msgs, 2),
+                     2);
+    ev = mp_expect(a, a0, "message", "text", "from the end of time");
+    ts = json_object_get(ev, "ts");
+    assert_true(json_is_integer(ts));
+    if (json_integer_value(ts) < before || json_integer_value(ts) > before + 3600 * 1000) {
+        mp_dump(a);
+        fail_msg("ts %lld: not the time of receipt", (long long)json_integer_value(ts));
+    }
+    ev = mp_find2(a, a0, "message", "type", "file", "from", "carol");
+    assert_non_null(ev);
+    if (sfield(ev, "text") == NULL || strstr(sfield(ev, "text"), file_name) == NULL ||
+        strstr(sfield(ev, "text"), media_type) == NULL) {
+        mp_dump(a);
+        fail_msg("the file's description lost its name or media type");
+    }
+    mim_identity_free(carol_id);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+    mp_quit(c);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(two_peers), PE_SCENARIO(close_and_status),    PE_SCENARIO(close_in_batch),
-    PE_SCENARIO(history),   PE_SCENARIO(unsupported_content),
+    PE_SCENARIO(history),   PE_SCENARIO(unsupported_content), PE_SCENARIO(hostile_fields),
 };
 
 int main(int argc, char **argv)

@@ -3,10 +3,15 @@
  * driven through pipes (mim_proc.h). Each scenario is its own ctest entry (peer/json_<name>):
  *
  *   name_taken      a second process under a registered name, with another key: error
- *                   name_taken, exit 1; the owner of the name is still fine
+ *                   name_taken, fatal (from the server it pinned), exit 1; the owner of the
+ *                   name is still fine
  *   name_lookalike  a name that looks like a registered one: name_taken, saying why; a name
  *                   in NFD goes online in NFC
  *   name_not_a_directory  --name ../../x without --data-dir: exit 2, nothing created
+ *   rogue_name_taken  a rogue server (not the pinned one) says our name is taken: a warning,
+ *                   retried, never fatal; mim keeps running and quits cleanly
+ *   max_table       --max-table 2 with three peers online: the excess entry is dropped and
+ *                   logged, the connection stays up
  *   server_restart  the presence server SIGKILLed and restarted: peers reconnect, the tables
  *                   converge, an open chat keeps working meanwhile */
 #include "mim_proc.h"
@@ -30,6 +35,16 @@
  * backoff_max_ms (30 s by default, and mim does not change it) + PC_SETTLE_MARGIN_MS (1 s). */
 #define GRACE_MS (30000 + 1000)
 
+/* The first error event of p marked fatal, or NULL. */
+static json_t *mp_find_fatal(const mp *p)
+{
+    for (size_t i = 0; i < p->nev; i++)
+        if (matches(p->ev[i], "error", NULL, NULL) &&
+            json_is_true(json_object_get(p->ev[i], "fatal")))
+            return p->ev[i];
+    return NULL;
+}
+
 /* A second process under a registered name, with another key: error name_taken, exit 1. */
 static void test_name_taken(void **state)
 {
@@ -45,6 +60,8 @@ static void test_name_taken(void **state)
     start_peer(f, imp);
     e = mp_expect(imp, 0, "error", "code", "name_taken");
     assert_non_null(sfield(e, "message"));
+    /* From the server it pinned (first contact: trust on first use): believed, mim stops. */
+    assert_true(json_is_true(json_object_get(e, "fatal")));
     status = mp_reap(imp, 10000);
     mp_close_fds(imp);
     assert_true(status >= 0 && WIFEXITED(status));
@@ -113,6 +130,85 @@ static void test_name_not_a_directory(void **state)
     }
     if (access(local, F_OK) == 0)
         fail_msg("%s was created", local);
+}
+
+/* A rogue mim-presence (its own data dir, so its own key) that has "alice" registered already
+ * (someone got there first): alice, who pinned the real server, reaches it and hears
+ * NAME_TAKEN. Before issue 12 that made mim exit 1; now it is a warning from an untrusted
+ * server, retried with the backoff, and mim keeps running. */
+static void test_rogue_name_taken(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *squatter = &f->peers[2];
+    pe_server rogue;
+    json_t *e;
+    long i1;
+
+    start_peer(f, a);
+    mp_expect(a, 0, "server_key", "verdict", "new");
+    mp_expect(a, 0, "presence", "state", "connected");
+    mp_quit(a);
+
+    assert_int_equal(pe_server_init(&rogue, "json-presence-rogue"), 0);
+    if (pe_server_start(&rogue, 0) != 0)
+        fail_msg("the rogue server did not start: %s", rogue.err);
+    snprintf(squatter->name, sizeof(squatter->name), "alice");
+    snprintf(squatter->dir, sizeof(squatter->dir), "%.400s/alice-squatter", f->tmp);
+    assert_int_equal(mp_start(squatter, rogue.port), 0);
+    mp_expect(squatter, 0, "presence", "state", "connected");
+
+    mp_restart(a, rogue.port);
+    mp_expect(a, 0, "server_key", "verdict", "changed");
+    e = mp_expect(a, 0, "error", "code", "name_taken");
+    assert_true(json_is_false(json_object_get(e, "fatal")));
+    /* Still running: it tries again (and hears the same), and answers a command. */
+    i1 = mp_wait(a, 0, "error", "code", "name_taken", WAIT_MS);
+    assert_true(i1 >= 0);
+    if (mp_wait(a, (size_t)i1 + 1, "error", "code", "name_taken", WAIT_MS) < 0) {
+        mp_dump(a);
+        fail_msg("no second attempt after an untrusted server's NAME_TAKEN");
+    }
+    assert_null(mp_find_fatal(a));
+    mp_cmd(a, "{\"cmd\":\"who\",\"tag\":\"w\"}");
+    mp_expect(a, 0, "who_end", "tag", "w");
+    mp_expect_log(a, "not believed");
+    mp_quit(a);
+    mp_quit(squatter);
+    pe_server_cleanup(&rogue);
+}
+
+/* --max-table 2 while three peers are online: carol keeps two entries of the server's three,
+ * says so in her log, and stays connected (before issue 12 the cap was 1,000,000, and going
+ * over it dropped the connection). */
+static void test_max_table(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *c = &f->peers[2];
+    size_t c0, listed;
+
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    c->extra[0] = "--max-table";
+    c->extra[1] = "2";
+    start_peer(f, c);
+    mp_expect(c, 0, "presence", "state", "connected");
+    mp_expect_log(c, "more than 2 entries");
+    c0 = c->nev;
+    mp_cmd(c, "{\"cmd\":\"who\",\"tag\":\"w\"}");
+    mp_expect(c, c0, "who_end", "tag", "w");
+    /* Two entries kept, ours perhaps among them: one or two others listed, never three. */
+    listed = mp_count_from(c, c0, "online", "tag", "w");
+    if (listed < 1 || listed > 2) {
+        mp_dump(c);
+        fail_msg("%zu peers listed with --max-table 2", listed);
+    }
+    /* The connection stays up. */
+    mp_pump_all(&c, 1, ABSENT_MS);
+    assert_int_equal(mp_count_from(c, c0, "presence", "state", "reconnecting"), 0);
+    mp_quit(c);
+    mp_quit(a);
+    mp_quit(b);
 }
 
 /* The presence server SIGKILLed: both peers reconnect; the open chat keeps working meanwhile;
@@ -194,6 +290,8 @@ static const pe_test tests[] = {
     PE_SCENARIO(name_taken),
     PE_SCENARIO(name_lookalike),
     PE_SCENARIO(name_not_a_directory),
+    PE_SCENARIO(rogue_name_taken),
+    PE_SCENARIO(max_table),
     PE_SCENARIO(server_restart),
 };
 

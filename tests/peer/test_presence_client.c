@@ -4,6 +4,9 @@
  * Every wait runs the loop until a condition holds, bounded by a guard timer; a scenario that
  * shows that something does NOT happen runs the loop for a fixed, short time. */
 #include "peer_env.h"
+#include "fake_presence.h"
+#include "mim_addr.h"
+#include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
 #include "presence.pb-c.h"
@@ -567,7 +570,8 @@ static void test_discovery(void **state)
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&to,
-                                       (uint16_t)f->srv.discovery_port, 2000, on_discovered, &r),
+                                       (uint16_t)f->srv.discovery_port, 2000, NULL, on_discovered,
+                                       &r),
                      0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback");
     CHECK(f, r.status == 0, "status %d", r.status);
@@ -604,7 +608,7 @@ static void test_discovery_timeout(void **state)
     uv_update_time(&f->l.loop);
     t0 = uv_now(&f->l.loop);
     assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&to, ntohs(to.sin_port), 300,
-                                       on_discovered, &r),
+                                       NULL, on_discovered, &r),
                      0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback");
     CHECK(f, r.status < 0, "status %d", r.status);
@@ -616,21 +620,255 @@ static void test_discovery_timeout(void **state)
      * whether nothing answered or the host cannot broadcast at all, still reported once. */
     memset(&r, 0, sizeof(r));
     assert_int_equal(
-        presence_discover(&f->l.loop, NULL, ntohs(to.sin_port), 200, on_discovered, &r), 0);
+        presence_discover(&f->l.loop, NULL, ntohs(to.sin_port), 200, NULL, on_discovered, &r), 0);
     CHECK(f, pe_loop_wait(&f->l, disc_called, &r, WAIT_MS), "no callback (broadcast)");
     CHECK(f, r.status < 0 && r.called == 1, "broadcast: status %d, called %d", r.status, r.called);
     /* Bad arguments are refused at once. */
-    assert_int_equal(presence_discover(&f->l.loop, NULL, 0, 300, on_discovered, &r), MIM_EINVAL);
+    assert_int_equal(presence_discover(&f->l.loop, NULL, 0, 300, NULL, on_discovered, &r),
+                     MIM_EINVAL);
+}
+
+/* ---- 10. discovery prefers the pinned server ------------------------------------------------- */
+
+/* A UDP relay in front of two real servers: the probe it gets goes to both, and their answers
+ * come back from the relay's address (127.0.0.1, like both servers), the rogue's always first:
+ * the real server's answer is held until the rogue's went out (or dropped, with forward_real
+ * unset). So "the rogue answers first" is staged deterministically. */
+typedef struct relay {
+    uv_udp_t sock;
+    struct sockaddr_in self, client, real, rogue;
+    int have_client;
+    int forward_real;
+    int rogue_out, real_out; /* answers forwarded, in this order */
+    uint8_t held[128];
+    size_t held_len;
+    uint8_t rbuf[128];
+} relay;
+
+static void relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    relay *r = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)r->rbuf, sizeof(r->rbuf));
+}
+
+static void relay_send(relay *r, const struct sockaddr_in *to, const void *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    assert_true(uv_udp_try_send(&r->sock, &b, 1, (const struct sockaddr *)to) == (int)n);
+}
+
+static void relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
+                       unsigned flags)
+{
+    relay *r = h->data;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)from;
+
+    (void)flags;
+    if (nread <= 0 || from == NULL || from->sa_family != AF_INET)
+        return;
+    if (in->sin_port == r->rogue.sin_port) {
+        relay_send(r, &r->client, buf->base, (size_t)nread);
+        r->rogue_out++;
+        if (r->held_len > 0) {
+            relay_send(r, &r->client, r->held, r->held_len);
+            r->held_len = 0;
+            r->real_out++;
+        }
+    } else if (in->sin_port == r->real.sin_port) {
+        if (!r->forward_real)
+            return;
+        if (r->rogue_out > 0) {
+            relay_send(r, &r->client, buf->base, (size_t)nread);
+            r->real_out++;
+        } else {
+            memcpy(r->held, buf->base, (size_t)nread);
+            r->held_len = (size_t)nread;
+        }
+    } else { /* a probe: to both servers */
+        r->client = *in;
+        r->have_client = 1;
+        relay_send(r, &r->rogue, buf->base, (size_t)nread);
+        relay_send(r, &r->real, buf->base, (size_t)nread);
+    }
+}
+
+static void relay_start(fixture *f, relay *r, int forward_real)
+{
+    int len = sizeof(r->self);
+
+    memset(r, 0, sizeof(*r));
+    r->forward_real = forward_real;
+    uv_ip4_addr("127.0.0.1", f->srv.discovery_port, &r->real);
+    uv_ip4_addr("127.0.0.1", f->srv2.discovery_port, &r->rogue);
+    uv_ip4_addr("127.0.0.1", 0, &r->self);
+    assert_int_equal(uv_udp_init(&f->l.loop, &r->sock), 0);
+    r->sock.data = r;
+    assert_int_equal(uv_udp_bind(&r->sock, (struct sockaddr *)&r->self, 0), 0);
+    assert_int_equal(uv_udp_getsockname(&r->sock, (struct sockaddr *)&r->self, &len), 0);
+    assert_int_equal(uv_udp_recv_start(&r->sock, relay_alloc, relay_recv), 0);
+}
+
+static void relay_stop(fixture *f, relay *r)
+{
+    uv_close((uv_handle_t *)&r->sock, NULL);
+    CHECK(f, pe_loop_wait(&f->l, NULL, NULL, 10), "loop");
+}
+
+/* One discovery through a relay: the answer taken. */
+static void discover_via(fixture *f, relay *r, const uint8_t *pin, disc_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&r->self,
+                                       ntohs(r->self.sin_port), 2000, pin, on_discovered, res),
+                     0);
+    CHECK(f, pe_loop_wait(&f->l, disc_called, res, WAIT_MS), "no callback");
+    CHECK(f, res->status == 0, "status %d", res->status);
+}
+
+static int answer_port(const disc_result *res)
+{
+    return ntohs(((const struct sockaddr_in *)&res->addr)->sin_port);
+}
+
+/* Two servers answer, the rogue first: with the real server's key pinned, the real one is
+ * chosen; without a pin the first answer is; with the pin and no answer from the pinned server,
+ * the rogue's is taken after the wait (issue 12, finding 2). */
+static void test_discovery_prefers_pin(void **state)
+{
+    fixture *f = *state;
+    disc_result res;
+    uint8_t pin[32];
+    struct sockaddr_in to;
+    relay r;
+
+    start_server(f, &f->srv, 0);
+    start_server(f, &f->srv2, 0);
+    /* The real server's key, as a peer that logged in once would have pinned it. */
+    uv_ip4_addr("127.0.0.1", 1, &to);
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(presence_discover(&f->l.loop, (struct sockaddr *)&to,
+                                       (uint16_t)f->srv.discovery_port, 2000, NULL, on_discovered,
+                                       &res),
+                     0);
+    CHECK(f, pe_loop_wait(&f->l, disc_called, &res, WAIT_MS) && res.status == 0, "no key");
+    memcpy(pin, res.pk, sizeof(pin));
+
+    relay_start(f, &r, 1);
+    discover_via(f, &r, pin, &res);
+    CHECK(f, r.rogue_out >= 1, "the rogue's answer was not relayed first");
+    CHECK(f, answer_port(&res) == f->srv.port, "port %d: the rogue (%d) was chosen, not %d",
+          answer_port(&res), f->srv2.port, f->srv.port);
+    CHECK(f, memcmp(res.pk, pin, 32) == 0, "not the pinned key");
+    relay_stop(f, &r);
+
+    relay_start(f, &r, 1);
+    discover_via(f, &r, NULL, &res);
+    CHECK(f, answer_port(&res) == f->srv2.port, "without a pin, the first answer is taken");
+    relay_stop(f, &r);
+
+    relay_start(f, &r, 0);
+    discover_via(f, &r, pin, &res);
+    CHECK(f, answer_port(&res) == f->srv2.port && r.real_out == 0,
+          "with the pinned server silent, the other answer is taken after the wait");
+    relay_stop(f, &r);
+}
+
+/* ---- 11. table entries with addresses no peer can have --------------------------------------- */
+
+static int fake_closed(void *arg)
+{
+    return ((fake_presence *)arg)->closed > 0;
+}
+
+/* A server (a fake one: the real one takes each address from the connection) sends a table with
+ * one good entry and five whose addresses no peer can have, then moves the good one to 0.0.0.0:
+ * the bad entries never reach the table nor the owner (so they are never dialled), the move is
+ * reported as the peer going offline, and the connection stays up (issue 12, finding 2). */
+static void test_table_bad_addresses(void **state)
+{
+    static const struct {
+        const char *name, *addr;
+    } entries[] = {
+        {"bob", "127.0.0.2"}, /* loopback, from a loopback server: fine */
+        {"zero", "0.0.0.0"},  {"mcast", "224.0.0.1"}, {"bcast", "255.255.255.255"},
+        {"unspec6", "::"},    {"mcast6", "ff02::1"},
+    };
+    enum { N = sizeof(entries) / sizeof(entries[0]) };
+    fixture *f = *state;
+    Mim__PeerInfo info[N + 1], *infos[N];
+    uint8_t raw[N + 1][16], pk[32];
+    Mim__TableChunk tc = MIM__TABLE_CHUNK__INIT;
+    Mim__PeerAdd add = MIM__PEER_ADD__INIT;
+    Mim__PresenceMsg m_table = MIM__PRESENCE_MSG__INIT, m_add = MIM__PRESENCE_MSG__INIT;
+    const Mim__PresenceMsg *msgs[2] = {&m_table, &m_add};
+    fake_presence fs;
+    pe_peer *a;
+
+    memset(pk, 0x42, sizeof(pk));
+    for (size_t i = 0; i < N; i++) {
+        struct sockaddr_storage ss;
+        size_t n;
+        assert_int_equal(mim_addr_parse(entries[i].addr, 1, &ss), 0);
+        if (ss.ss_family == AF_INET6) {
+            memcpy(raw[i], &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            n = 16;
+        } else {
+            n = mim_addr_raw((struct sockaddr *)&ss, raw[i]);
+        }
+        pk[0] = (uint8_t)i;
+        mim_peer_info_init(&info[i], entries[i].name, raw[i], n, 5000, pk,
+                           MIM__STATUS__STATUS_AVAILABLE, "");
+        infos[i] = &info[i];
+    }
+    tc.peers = infos;
+    tc.n_peers = N;
+    tc.last = 1;
+    m_table.body_case = MIM__PRESENCE_MSG__BODY_TABLE;
+    m_table.table = &tc;
+    memset(raw[N], 0, 4); /* bob moves to 0.0.0.0 */
+    pk[0] = 0;
+    mim_peer_info_init(&info[N], "bob", raw[N], 4, 5000, pk, MIM__STATUS__STATUS_AVAILABLE, "");
+    add.peer = &info[N];
+    m_add.body_case = MIM__PRESENCE_MSG__BODY_ADD;
+    m_add.add = &add;
+    assert_int_equal(fake_presence_start(&fs, &f->l.loop, msgs, 2), 0);
+
+    a = new_peer(f, "alice", NULL);
+    if (pe_peer_start(a, &f->l.loop, fs.port, 0, BACKOFF_LO, BACKOFF_HI) != 0)
+        fail_msg("%s", a->err);
+    wait_event(f, a, PE_EV_OFFLINE, "bob", 0, "bob offline after his move to 0.0.0.0");
+    CHECK(f, pe_count(a, PE_EV_ONLINE, "bob", 0) == 1, "bob was not online first");
+    for (size_t i = 1; i < N; i++)
+        CHECK(f,
+              pe_count(a, PE_EV_ONLINE, entries[i].name, 0) == 0 &&
+                  !pe_in_table(a, entries[i].name),
+              "%s (%s) was kept", entries[i].name, entries[i].addr);
+    CHECK(f, !pe_in_table(a, "bob"), "bob kept at 0.0.0.0");
+    CHECK(f, pe_state(a) == PRESENCE_CONNECTED && fs.closed == 0, "the connection did not stay");
+    stop_peer(f, a);
+    CHECK(f, pe_loop_wait(&f->l, fake_closed, &fs, WAIT_MS), "the fake server's session stayed");
+    fake_presence_stop(&fs);
+    CHECK(f, pe_loop_wait(&f->l, NULL, NULL, 10), "loop");
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(two_clients),       PE_SCENARIO(status),           PE_SCENARIO(offline),
-    PE_SCENARIO(server_pin),        PE_SCENARIO(server_restart),   PE_SCENARIO(name_taken),
-    PE_SCENARIO(replaced),          PE_SCENARIO(keepalive),        PE_SCENARIO(discovery),
-    PE_SCENARIO(discovery_timeout), PE_SCENARIO(stop_in_callback),
+    PE_SCENARIO(two_clients),
+    PE_SCENARIO(status),
+    PE_SCENARIO(offline),
+    PE_SCENARIO(server_pin),
+    PE_SCENARIO(server_restart),
+    PE_SCENARIO(name_taken),
+    PE_SCENARIO(replaced),
+    PE_SCENARIO(keepalive),
+    PE_SCENARIO(discovery),
+    PE_SCENARIO(discovery_timeout),
+    PE_SCENARIO(stop_in_callback),
+    PE_SCENARIO(discovery_prefers_pin),
+    PE_SCENARIO(table_bad_addresses),
 };
 
 int main(int argc, char **argv)

@@ -137,6 +137,57 @@ static void test_format_longest_fits(void **state)
     assert_true(strlen(out) > 0);
 }
 
+/* What a presence server's table may send a peer to (issue 12, finding 2). */
+static void test_peer_ok(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        int remote_ok, loopback_ok; /* from a remote server, from a loopback one */
+    } cases[] = {
+        {"192.168.1.20", 1, 1},     {"10.0.0.1", 1, 1},
+        {"1.2.3.4", 1, 1},          {"223.255.255.254", 1, 1},
+        {"0.0.0.0", 0, 0},         /* unspecified */
+        {"0.1.2.3", 0, 0},         /* "this network" */
+        {"224.0.0.1", 0, 0},       /* multicast */
+        {"239.255.255.250", 0, 0}, /* multicast (SSDP) */
+        {"240.0.0.1", 0, 0},       /* reserved */
+        {"255.255.255.255", 0, 0}, /* broadcast */
+        {"127.0.0.1", 0, 1},       /* loopback: only from a loopback server */
+        {"127.1.2.3", 0, 1},        {"fe80::1", 1, 1},
+        {"2001:db8::7", 1, 1},      {"::", 0, 0},  /* unspecified */
+        {"ff02::1", 0, 0},                         /* multicast: all nodes */
+        {"ff05::2", 0, 0},          {"::1", 0, 1}, /* loopback */
+        {"::ffff:127.0.0.1", 0, 1},                /* mapped: judged as IPv4 */
+        {"::ffff:0.0.0.0", 0, 0},   {"::ffff:255.255.255.255", 0, 0},
+        {"::ffff:10.1.1.1", 1, 1},
+    };
+    uint8_t raw[16];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss;
+        size_t n;
+        int got_remote, got_loop;
+        assert_int_equal(mim_addr_parse(cases[i].addr, 1, &ss), MIM_OK);
+        /* mim_addr_raw turns a mapped address into 4 bytes: test the 16-byte form too. */
+        if (ss.ss_family == AF_INET6) {
+            memcpy(raw, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+            n = 16;
+        } else {
+            n = mim_addr_raw((const struct sockaddr *)&ss, raw);
+        }
+        got_remote = mim_addr_peer_ok(raw, n, 0);
+        got_loop = mim_addr_peer_ok(raw, n, 1);
+        if (got_remote != cases[i].remote_ok || got_loop != cases[i].loopback_ok)
+            fail_msg("%s: remote %d loopback %d, expected %d %d", cases[i].addr, got_remote,
+                     got_loop, cases[i].remote_ok, cases[i].loopback_ok);
+        assert_int_equal(mim_addr_raw_is_loopback(raw, n),
+                         cases[i].loopback_ok && !cases[i].remote_ok);
+    }
+    assert_int_equal(mim_addr_peer_ok(raw, 5, 1), 0); /* neither 4 nor 16 bytes */
+    assert_int_equal(mim_addr_peer_ok(NULL, 4, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_format_longest_fits),
+        cmocka_unit_test(test_peer_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,6 +205,28 @@ static void test_answer_refusals(void **state)
     expect_answer_refused("that is a probe", p, MIM_DISCOVERY_LEN, nonce);
 }
 
+/* The pinned server's answer wins over whoever answers first (issue 12, finding 2). */
+static void test_prefer(void **state)
+{
+    uint8_t pin[32], other[32];
+    (void)state;
+
+    memset(pin, 0x11, sizeof(pin));
+    memset(other, 0x22, sizeof(other));
+    /* No pin: the first answer is taken at once. */
+    assert_int_equal(mim_discovery_prefer(NULL, other, 0), MIM_DISCOVERY_TAKE);
+    /* With a pin: its answer at once, first or after another one. */
+    assert_int_equal(mim_discovery_prefer(pin, pin, 0), MIM_DISCOVERY_TAKE);
+    assert_int_equal(mim_discovery_prefer(pin, pin, 1), MIM_DISCOVERY_TAKE);
+    /* Another key: held as the fallback, and only the first such answer. */
+    assert_int_equal(mim_discovery_prefer(pin, other, 0), MIM_DISCOVERY_FALLBACK);
+    assert_int_equal(mim_discovery_prefer(pin, other, 1), MIM_DISCOVERY_IGNORE);
+    /* One differing byte anywhere is another key. */
+    memcpy(other, pin, sizeof(pin));
+    other[31] ^= 1;
+    assert_int_equal(mim_discovery_prefer(pin, other, 0), MIM_DISCOVERY_FALLBACK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_no_amplification),
         cmocka_unit_test(test_probe_refusals),
         cmocka_unit_test(test_answer_refusals),
+        cmocka_unit_test(test_prefer),
     };
 
     return cmocka_run_group_tests(tests, setup_bytes, NULL);
