@@ -387,11 +387,17 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 
     if (!mim_name_valid(with, strlen(with)))
         return MIM_CORE_EBAD_NAME;
-    if (fingerprint != NULL && mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
+    if (mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
         char fp[MIM_FINGERPRINT_LEN];
+        peer_rec *seen = core_peer_find(c, with);
         mim_fingerprint(ct.pending_pk, fp);
-        if (strcmp(fp, fingerprint) != 0)
+        if (fingerprint != NULL && strcmp(fp, fingerprint) != 0)
             return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
+        /* Without a fingerprint: only the key the user was last shown (an alarm, the contacts
+         * list), never one that changed since. */
+        if (fingerprint == NULL && (seen == NULL || !seen->alarm_seen ||
+                                    memcmp(seen->alarm_pk, ct.pending_pk, MIM_KEY_LEN) != 0))
+            return MIM_CORE_EUNSEEN;
     }
     rc = mim_store_contact_trust(c->st, with);
     if (rc == MIM_ENOENT)
@@ -420,6 +426,7 @@ int mim_core_trust_server(mim_core *c, const char *fingerprint)
         return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
     if (mim_store_server_pin_trust(c->st) != 0)
         return MIM_CORE_ESTORE;
+    c->server_pinned = 1; /* the key the client saw is the pin now */
     mim_log_info("presence: the server's new key %s is trusted (pinned)", fp);
     return 0;
 }
@@ -465,8 +472,10 @@ static int contact_one(const mim_contact *ct, void *arg)
     mim_core_contact_info ci;
 
     mim_fingerprint(ct->identity_pk, fp);
-    if (ct->has_pending) /* the TUI's banner shows it after a restart */
+    if (ct->has_pending) { /* the TUI's banner shows it after a restart */
         mim_fingerprint(ct->pending_pk, pending_fp);
+        core_alarm_seen(x->c, ct->name, ct->pending_pk);
+    }
     ci.name = ct->name;
     ci.fingerprint = fp;
     ci.verified = ct->verified;

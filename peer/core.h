@@ -195,6 +195,8 @@ enum {
     MIM_CORE_EBAD_VALUE = -104,    /* a value out of range */
     MIM_CORE_ENOTHING = -105,      /* nothing to do (trust without a pending key) */
     MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
+    MIM_CORE_EUNSEEN = -107,       /* trust without a fingerprint: the pending key is not the
+                                      one last shown (key_changed, the contacts list) */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
@@ -222,7 +224,9 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
 /* The 60-digit safety number with `with` (its pinned key, else its online key). */
 int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN]);
 /* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
- * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted. */
+ * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted.
+ * Without one, the pending key must be the one last reported (on_key_changed, or the
+ * contacts list in this run), else MIM_CORE_EUNSEEN and nothing is trusted. */
 int mim_core_trust(mim_core *c, const char *with, const char *fingerprint);
 int mim_core_verified(mim_core *c, const char *with, int value);
 /* Accepts the presence server's changed key (on_server_key said "changed"): it becomes the pin,

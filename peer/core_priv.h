@@ -35,6 +35,11 @@ typedef struct peer_rec {
     chat_session *dialing; /* our dial, until it is authenticated or closed */
     int conv_open;         /* we talked in this run (chat_opened said, or we sent) */
     int want_flush;        /* acks came in: room in the window */
+    /* The last key-change alarm reported for this name (rate limit, and what `trust` without a
+     * fingerprint may accept): its pending key and uv_now(); alarm_seen 0: none this run. */
+    int alarm_seen;
+    uint8_t alarm_pk[MIM_KEY_LEN];
+    uint64_t alarm_ms;
 } peer_rec;
 
 typedef struct sess {
@@ -88,6 +93,9 @@ struct mim_core {
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];
     int logged_out; /* mim_core_logout: no presence client until mim_core_login */
+    /* The presence server's key matched our pin (or was pinned now) at its last handshake: only
+     * then does its table vouch for a changed key of a contact. */
+    int server_pinned;
 
     peer_rec *peers;
     sess *sessions;
@@ -137,6 +145,9 @@ peer_rec *core_peer_find(mim_core *c, const char *name);
 peer_rec *core_peer_get(mim_core *c, const char *name);
 /* name's entry in the presence table; NULL when not online (or no presence client). */
 const online_entry *core_table_find(mim_core *c, const char *name);
+/* Notes that the user was shown name's pending key pk (an alarm, or the contacts list): a
+ * `trust` without a fingerprint accepts that key only. */
+void core_alarm_seen(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN]);
 /* A contact whose key changed is held until the user trusts the new key. */
 int core_is_held(mim_core *c, const char *name);
 int core_outbox_nonempty(mim_core *c, const char *name);

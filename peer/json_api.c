@@ -394,7 +394,7 @@ static int need_str(json_api *ja, json_t *cmd, const char *field, const char **o
 /* Turns a mim_core command result into an error event; 0 when rc is 0. */
 static int check(json_api *ja, int rc, const char *who)
 {
-    char msg[200];
+    char msg[300];
 
     switch (rc) {
     case 0:
@@ -418,6 +418,13 @@ static int check(json_api *ja, int rc, const char *who)
         snprintf(msg, sizeof(msg),
                  "the new key of '%.128s' does not have that fingerprint: nothing trusted", who);
         emit_error(ja, "bad_field", msg);
+        break;
+    case MIM_CORE_EUNSEEN:
+        snprintf(msg, sizeof(msg),
+                 "the new key of '%.128s' changed since the last key_changed: nothing trusted; "
+                 "check it and pass its fingerprint",
+                 who);
+        emit_error(ja, "key_unseen", msg);
         break;
     case MIM_CORE_ESTORE:
         emit_error(ja, "store", "the local store failed; the command was not done");

@@ -13,7 +13,10 @@
  *                          trust_server (a wrong fingerprint trusts nothing); then it matches
  *   impostor               a dialler claiming a name whose presence-table key is another one, or
  *                          a name neither online nor pinned, is refused and pins nothing; a
- *                          pinned contact that is not in the table (gone offline) is accepted */
+ *                          pinned contact that is not in the table (gone offline) is accepted
+ *   offline_impostor       a caller claiming an offline pinned contact's name with another key,
+ *                          five times: refused and logged, no key_changed, no pending key, the
+ *                          contact's outbox not held (issue 12, finding 1) */
 #include "direct_peer.h"
 #include "mim_crypto.h"
 #include "mim_proc.h"
@@ -251,6 +254,60 @@ static void test_impostor(void **state)
     mp_quit(a);
 }
 
+/* Issue 12, finding 1: nobody vouches for a key that is not the pin of an offline contact (not
+ * in the table; we did not dial it), so five calls with it change nothing: no key_changed, no
+ * pending key (`trust` finds nothing to trust), the outbox for bob is not held (the real bob
+ * gets it when he is back), and each refusal is in alice's log. */
+static void test_offline_impostor(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    mim_identity *alice_id, *fake;
+    json_t *ev;
+    char id[33];
+    int port;
+    size_t a0;
+
+    port = ready_port(start_peer(f, a));
+    start_peer(f, b);
+    see_each_other(a, b);
+    exchange(a, b, "pinning you", "p1", NULL);
+    a0 = a->nev;
+    mp_quit(b);
+    mp_expect(a, a0, "offline", "name", "bob");
+
+    alice_id = load_identity(a);
+    fake = mim_identity_generate();
+    assert_non_null(fake);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            direct_send(fake, "bob", port, alice_id->sign_pk, "alice", "i am bob, trust me"), 0);
+    round_trip(a, "w1");
+    if (mp_count(a, "key_changed", NULL, NULL) != 0 || mp_count(a, "message", NULL, NULL) != 0) {
+        mp_dump(a);
+        fail_msg("a caller nobody vouches for changed alice's trust state for bob");
+    }
+    mp_expect_log(a, "no pinned presence server vouches for it: refused");
+    /* No pending key: nothing to trust. */
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"tag\":\"t1\"}");
+    ev = mp_expect(a, a0, "error", "tag", "t1");
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+
+    /* Not held: a message for bob goes out when the real bob is back. */
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"for the real bob\",\"tag\":\"s1\"}");
+    ev = mp_expect(a, a0, "queued", "tag", "s1");
+    snprintf(id, sizeof(id), "%s", sfield(ev, "id"));
+    mp_restart(b, f->srv.port);
+    ev = mp_expect(b, 0, "message", "id", id);
+    assert_string_equal(sfield(ev, "text"), "for the real bob");
+    mp_expect(a, a0, "delivered", "id", id);
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 0);
+    mim_identity_free(fake);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+    mp_quit(b);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(verify),
@@ -258,6 +315,7 @@ static const pe_test tests[] = {
     PE_SCENARIO(trust_fingerprint),
     PE_SCENARIO(trust_server),
     PE_SCENARIO(impostor),
+    PE_SCENARIO(offline_impostor),
 };
 
 int main(int argc, char **argv)
