@@ -73,6 +73,7 @@ static const chat_session_events chat_events = {
     .on_open = core_on_open,
     .on_message = core_on_message,
     .on_ack = core_on_ack,
+    .on_refused = core_on_refused,
     .on_chat_close = core_on_chat_close,
     .on_batch_end = core_on_batch_end,
     .on_closed = core_on_closed,
@@ -97,7 +98,14 @@ static void on_tick(uv_timer_t *t)
     if (!slow)
         return;
     c->last_slow_tick = now;
+    for (peer_rec *r = c->peers; r != NULL; r = r->next)
+        if (r->refused_until != 0 && now >= r->refused_until) {
+            r->refused_until = 0; /* time for the next try (one message: r->probe) */
+            if (r->cs != NULL)
+                core_flush(c, r);
+        }
     admission_sweep(&c->admit, now);
+    core_newcomers_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
 }
 
@@ -112,6 +120,8 @@ static void free_core(mim_core *c)
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
+    free(c->refusing);
+    free(c->refused);
     free(c->rx);
     free(c->batch);
     if (c->st != NULL)
@@ -182,6 +192,12 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
     c->discovery_port = cfg->discovery_port != 0 ? cfg->discovery_port : MIM_CORE_DEFAULT_PORT;
     c->advertise_port = cfg->advertise_port;
     c->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : MIM_CORE_KEEPALIVE_MS;
+    c->quota_messages = cfg->quota_messages == 0  ? MIM_CORE_QUOTA_MESSAGES
+                        : cfg->quota_messages < 0 ? 0
+                                                  : cfg->quota_messages;
+    c->quota_bytes = cfg->quota_bytes == 0  ? MIM_CORE_QUOTA_BYTES
+                     : cfg->quota_bytes < 0 ? 0
+                                            : cfg->quota_bytes;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
     if (cfg->server != NULL &&
@@ -351,6 +367,7 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg)
 {
     history_ctx h = {c, cb, arg};
+    peer_rec *r;
 
     if (!mim_name_valid(with, strlen(with)))
         return MIM_CORE_EBAD_NAME;
@@ -358,6 +375,8 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
         return MIM_CORE_EBAD_VALUE;
     if (mim_store_history_each(c->st, with, limit, history_one, &h) < 0)
         return MIM_CORE_ESTORE;
+    if ((r = core_peer_find(c, with)) != NULL)
+        r->quiet = 0; /* a new contact kept quiet: the user turned to it */
     return 0;
 }
 

@@ -37,6 +37,60 @@ const online_entry *core_table_find(mim_core *c, const char *name)
     return online_table_find_name(presence_client_table(c->pc), name);
 }
 
+/* New contacts shown a minute: a crowd of names dialling us (each one vouched for by the
+ * presence server, so each a real login) cannot flood the screen with conversations. */
+#define NEWCOMERS_PER_MIN  5
+#define NEWCOMER_WINDOW_MS (60u * 1000u)
+
+static void newcomers_report(mim_core *c, const char *what)
+{
+    char msg[400];
+
+    snprintf(msg, sizeof(msg),
+             "%s (%s): their messages are stored but not shown; write to them or read their "
+             "history to see them",
+             what, c->newcomers_names);
+    mim_log_warn("%s", msg);
+    core_report_error(c, MIM_CORE_ERROR_NEW_CONTACTS, msg, 0);
+    c->newcomers_quiet = 0;
+    c->newcomers_names[0] = '\0';
+}
+
+int core_newcomer_quiet(mim_core *c, peer_rec *r)
+{
+    uint64_t now = uv_now(c->loop);
+    size_t len = strlen(c->newcomers_names);
+
+    if (r->quiet || !r->first_contact)
+        return r->quiet;
+    r->first_contact = 0;
+    if (c->newcomers_at == 0 || now - c->newcomers_at >= NEWCOMER_WINDOW_MS) {
+        core_newcomers_tick(c);
+        c->newcomers_at = now != 0 ? now : 1;
+        c->newcomers_shown = 0;
+    }
+    if (c->newcomers_shown < NEWCOMERS_PER_MIN) {
+        c->newcomers_shown++;
+        return 0;
+    }
+    r->quiet = 1;
+    snprintf(c->newcomers_names + len, sizeof(c->newcomers_names) - len, "%s%s",
+             len > 0 ? ", " : "", r->name);
+    if (++c->newcomers_quiet == 1)
+        newcomers_report(c, "new contacts are writing faster than 5 a minute: one more wrote");
+    return 1;
+}
+
+void core_newcomers_tick(mim_core *c)
+{
+    char what[100];
+
+    if (c->newcomers_quiet == 0 || uv_now(c->loop) - c->newcomers_at < NEWCOMER_WINDOW_MS)
+        return;
+    snprintf(what, sizeof(what), "%d more new contacts wrote in that minute", c->newcomers_quiet);
+    newcomers_report(c, what);
+}
+
 /* A contact whose key changed is held until the user trusts the new key. */
 int core_is_held(mim_core *c, const char *name)
 {
@@ -201,6 +255,11 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     if (v < 0) {
         *reason = "the store failed";
         return -1;
+    }
+    if (v == MIM_PIN_NEW) {
+        peer_rec *r = core_peer_get(c, name);
+        if (r != NULL)
+            r->first_contact = 1;
     }
     if (v != MIM_PIN_CHANGED)
         return 0;

@@ -154,6 +154,8 @@ static const char *error_word(mim_core_error code)
         return "store";
     case MIM_CORE_ERROR_NAME_TAKEN:
         return "name_taken";
+    case MIM_CORE_ERROR_NEW_CONTACTS:
+        return "new_contacts";
     default:
         return "server";
     }
@@ -290,6 +292,20 @@ static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
                    "the local store failed; the message was not stored or sent", "id", id),
          tag);
     json_object_del(ja->tags, id);
+}
+
+/* The peer refused to store the message (we are over its quota): it stays in the outbox. */
+static void on_send_refused(void *ud, const char *to, const mim_msg_id *mid)
+{
+    char id[MIM_MSG_ID_HEX_LEN];
+
+    mim_msg_id_hex(mid, id);
+    emit(ud,
+         json_pack("{s:s,s:s,s:o,s:s,s:s}", "event", "error", "code", "quota", "to", jstr(to), "id",
+                   id, "message",
+                   "the peer refused it: over its quota for you; it stays queued and is tried "
+                   "again later"),
+         NULL);
 }
 
 static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)

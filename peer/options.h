@@ -11,6 +11,8 @@ typedef struct peer_options {
     uint16_t listen_port;        /* 0: any free port */
     uint16_t advertise_port;     /* 0: the listen port */
     uint32_t keepalive_ms;       /* 0: the core's default */
+    int64_t quota_messages;      /* per sender per 24 h: 0 the core's default, -1 no limit */
+    int64_t quota_bytes;         /* the same, in bytes */
     int json;                    /* --json: the JSON-lines API, else the terminal interface */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
 } peer_options;

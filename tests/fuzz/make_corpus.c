@@ -446,6 +446,20 @@ static void peer_seeds(void)
     ids[1].len = 15;
     write_msg("peer_ack", "bad_id_15", &ack.base, 0);
     ids[1].len = 16;
+    /* Refusals (Ack.refused, the receiver's quota): alone, and beside acks. */
+    ack.n_ids = 0;
+    ack.refused = ids;
+    ack.n_refused = 1;
+    write_msg("peer_ack", "refused_one", &ack.base, 0);
+    ack.n_ids = 1;
+    ack.refused = ids + 1;
+    ack.n_refused = 2;
+    write_msg("peer_ack", "ids_and_refused", &ack.base, 0);
+    ids[2].len = 15;
+    write_msg("peer_ack", "bad_refused_15", &ack.base, 0);
+    ids[2].len = 16;
+    ack.refused = NULL;
+    ack.n_refused = 0;
 
     mim__chat_close__init(&close);
     write_msg("peer_close", "empty", &close.base, 0);
