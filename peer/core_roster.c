@@ -52,8 +52,6 @@ static void newcomers_report(mim_core *c, const char *what)
              what, c->newcomers_names);
     mim_log_warn("%s", msg);
     core_report_error(c, MIM_CORE_ERROR_NEW_CONTACTS, msg, 0);
-    c->newcomers_quiet = 0;
-    c->newcomers_names[0] = '\0';
 }
 
 int core_newcomer_quiet(mim_core *c, peer_rec *r)
@@ -87,8 +85,14 @@ void core_newcomers_tick(mim_core *c)
 
     if (c->newcomers_quiet == 0 || uv_now(c->loop) - c->newcomers_at < NEWCOMER_WINDOW_MS)
         return;
-    snprintf(what, sizeof(what), "%d more new contacts wrote in that minute", c->newcomers_quiet);
-    newcomers_report(c, what);
+    /* The first was reported at once; the others of that minute now, in one line. */
+    if (c->newcomers_quiet > 1) {
+        snprintf(what, sizeof(what), "%d new contacts in all were not shown in that minute",
+                 c->newcomers_quiet);
+        newcomers_report(c, what);
+    }
+    c->newcomers_quiet = 0;
+    c->newcomers_names[0] = '\0';
 }
 
 /* A contact whose key changed is held until the user trusts the new key. */

@@ -1,5 +1,6 @@
-/* End-to-end tests of the quota per sender (issue 12, finding 6): what one peer may make a
- * `mim --json` store per 24 hours. The real mim-presence, real mim processes (mim_proc.h), and
+/* End-to-end tests of the quota per sender and the rate of new contacts shown (issue 12,
+ * finding 6): what one peer may make a `mim --json` store per 24 hours, and how many strangers
+ * may open a conversation a minute. The real mim-presence, real mim processes (mim_proc.h), and
  * a peer of the test's own (direct_peer.h) to flood content mim cannot show. Each scenario is its
  * own ctest entry (peer/json_<name>):
  *
@@ -8,7 +9,10 @@
  *                  the receiver's store stays bounded
  *   quota_refused  a real mim over its peer's --quota-messages: an `error` event with code
  *                  `quota` and the id for each refused message, which stays in the outbox and
- *                  is delivered exactly once when the quota allows it */
+ *                  is delivered exactly once when the quota allows it
+ *   new_contacts   eight new names (each logged in, so vouched for) write at once: five open a
+ *                  conversation, the rest are stored and acked but summarised in one
+ *                  `error` event with code `new_contacts`, their history readable */
 #include "direct_peer.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
@@ -218,10 +222,91 @@ static void test_quota_refused(void **state)
     mp_quit(b);
 }
 
+#define NEWCOMERS 8
+
+static int all_connected(void *arg)
+{
+    pe_peer *const *ps = arg;
+    for (int i = 0; i < NEWCOMERS; i++)
+        if (pe_state(ps[i]) != PRESENCE_CONNECTED)
+            return 0;
+    return 1;
+}
+
+static int all_stopped(void *arg)
+{
+    pe_peer *const *ps = arg;
+    for (int i = 0; i < NEWCOMERS; i++)
+        if (!ps[i]->stopped)
+            return 0;
+    return 1;
+}
+
+/* Eight names log in (the presence server vouches for each) and each writes to alice once: all
+ * stored and acked; five conversations open, the other three are summarised in one line. */
+static void test_new_contacts(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    pe_peer *ps[NEWCOMERS];
+    mim_identity *alice_id;
+    pe_loop l;
+    json_t *ev, *hist;
+    int port;
+    size_t a0;
+
+    port = ready_port(start_peer(f, a));
+    alice_id = load_identity(a);
+    assert_int_equal(pe_loop_init(&l), 0);
+    for (int i = 0; i < NEWCOMERS; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "new%d", i);
+        assert_non_null(ps[i] = calloc(1, sizeof(*ps[i])));
+        assert_int_equal(pe_peer_init(ps[i], name, NULL), 0);
+        assert_int_equal(pe_peer_start(ps[i], &l.loop, f->srv.port, 0, 0, 0), 0);
+    }
+    assert_true(pe_loop_wait(&l, all_connected, ps, WAIT_MS));
+    a0 = a->nev;
+    for (int i = 0; i < NEWCOMERS; i++)
+        mp_expect(a, 0, "online", "name", ps[i]->name);
+    for (int i = 0; i < NEWCOMERS; i++) {
+        char text[160];
+        snprintf(text, sizeof(text), "hello from %s", ps[i]->name);
+        assert_int_equal(
+            direct_send(ps[i]->id, ps[i]->name, port, alice_id->sign_pk, "alice", text), 1);
+    }
+    ev = mp_expect(a, a0, "error", "code", "new_contacts");
+    assert_non_null(strstr(sfield(ev, "message"), "new5"));
+    round_trip(a, "w1");
+    if (mp_count_from(a, a0, "chat_opened", NULL, NULL) != 5 ||
+        mp_count_from(a, a0, "message", NULL, NULL) != 5) {
+        mp_dump(a);
+        fail_msg("more than 5 new contacts a minute were shown");
+    }
+    assert_int_equal(mp_count_from(a, a0, "error", "code", "new_contacts"), 1);
+    /* Stored all the same. */
+    mp_cmd(a, "{\"cmd\":\"history\",\"with\":\"new7\",\"limit\":10}");
+    hist = json_object_get(mp_expect(a, a0, "history", "with", "new7"), "messages");
+    assert_int_equal(json_array_size(hist), 1);
+    assert_string_equal(sfield(json_array_get(hist, 0), "text"), "hello from new7");
+
+    for (int i = 0; i < NEWCOMERS; i++)
+        pe_peer_stop(ps[i]);
+    assert_true(pe_loop_wait(&l, all_stopped, ps, WAIT_MS));
+    for (int i = 0; i < NEWCOMERS; i++) {
+        pe_peer_cleanup(ps[i]);
+        free(ps[i]);
+    }
+    assert_int_equal(pe_loop_close(&l), 0);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(quota_flood),
     PE_SCENARIO(quota_refused),
+    PE_SCENARIO(new_contacts),
 };
 
 int main(int argc, char **argv)
