@@ -215,6 +215,7 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
     r->quiet = 0; /* the user turned to it */
+    r->first_contact = 0;
     c->batch[c->nbatch++] = (send_item){.r = r, .id = new_id};
     if (id != NULL)
         *id = new_id; /* before the events: they carry it */

@@ -16,7 +16,9 @@
  *                          pinned contact that is not in the table (gone offline) is accepted
  *   offline_impostor       a caller claiming an offline pinned contact's name with another key,
  *                          five times: refused and logged, no key_changed, no pending key, the
- *                          contact's outbox not held (issue 12, finding 1) */
+ *                          contact's outbox not held (issue 12, finding 1)
+ *   alarm_rate             a reinstalled contact (vouched for by the pinned server) that keeps
+ *                          calling raises key_changed once, not once per call */
 #include "direct_peer.h"
 #include "mim_crypto.h"
 #include "mim_proc.h"
@@ -308,6 +310,33 @@ static void test_offline_impostor(void **state)
     mp_quit(b);
 }
 
+/* The new bob has something for alice, so he calls her again and again (every redial tick):
+ * the pinned server vouches for his key, so the first call raises key_changed; the calls after
+ * it are refused as well, but within the rate limit they raise nothing more. */
+static void test_alarm_rate(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
+    char old_fp[64], new_fp[64];
+    json_t *ev;
+    size_t a0;
+
+    a0 = stage_key_change(f, a, b, nb, old_fp, new_fp);
+    mp_expect(a, a0, "online", "name", "bob");
+    mp_expect(nb, 0, "online", "name", "alice");
+    mp_cmd(nb, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"it is me, new key\"}");
+    ev = mp_expect(a, a0, "key_changed", "name", "bob");
+    assert_string_equal(sfield(ev, "new_fingerprint"), new_fp);
+    /* A later call, refused without a second alarm. */
+    mp_expect_log(a, "presented another key (");
+    mp_expect_log(a, ") again: refused, outbox held");
+    round_trip(a, "w1");
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 1);
+    assert_int_equal(mp_count(a, "message", NULL, NULL), 0);
+    mp_quit(a);
+    mp_quit(nb);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(verify),
@@ -316,6 +345,7 @@ static const pe_test tests[] = {
     PE_SCENARIO(trust_server),
     PE_SCENARIO(impostor),
     PE_SCENARIO(offline_impostor),
+    PE_SCENARIO(alarm_rate),
 };
 
 int main(int argc, char **argv)
