@@ -274,7 +274,9 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
         snprintf(old_fp, sizeof(old_fp), "?");
     *reason = "the key differs from the pin";
     if (!alarm_due(c, name, identity_pk)) {
-        mim_log_info("%s presented another key (%s) again: refused, outbox held", name, new_fp);
+        mim_log_info("%s presented another key (%s): refused, outbox held (no alarm: at most "
+                     "one a minute)",
+                     name, new_fp);
         return -1;
     }
     mim_log_warn("%s presented another key (%s) than its pin (%s): refused, outbox held", name,
