@@ -267,6 +267,9 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
             for (size_t j = 0; j < m->ack->n_ids && !cs->closing; j++)
                 if (cs->ev->on_ack != NULL)
                     cs->ev->on_ack(cs->ud, cs, m->ack->ids[j].data);
+            for (size_t j = 0; j < m->ack->n_refused && !cs->closing; j++)
+                if (cs->ev->on_refused != NULL)
+                    cs->ev->on_refused(cs->ud, cs, m->ack->refused[j].data);
             break;
         case MIM__PEER_MSG__BODY_CLOSE:
             if (cs->ev->on_chat_close != NULL)
@@ -427,7 +430,10 @@ int chat_session_send_msg(chat_session *cs, const Mim__PeerMsg *m)
     return queue_msg(cs, m);
 }
 
-int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
+/* Acks (refused 0) or refusals (refused 1) of n ids, in Ack messages of at most
+ * MIM_ACK_MAX_IDS ids. */
+static int send_id_list(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n,
+                        int refused)
 {
     ProtobufCBinaryData *bin;
     size_t chunk = n < MIM_ACK_MAX_IDS ? n : MIM_ACK_MAX_IDS;
@@ -450,14 +456,29 @@ int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN]
             bin[i].data = (uint8_t *)ids[done + i];
             bin[i].len = MIM_MSG_ID_LEN;
         }
-        a.ids = bin;
-        a.n_ids = k;
+        if (refused) {
+            a.refused = bin;
+            a.n_refused = k;
+        } else {
+            a.ids = bin;
+            a.n_ids = k;
+        }
         m.body_case = MIM__PEER_MSG__BODY_ACK;
         m.ack = &a;
         rc = queue_msg(cs, &m);
     }
     free(bin);
     return rc;
+}
+
+int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
+{
+    return send_id_list(cs, ids, n, 0);
+}
+
+int chat_session_send_refused(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
+{
+    return send_id_list(cs, ids, n, 1);
 }
 
 int chat_session_send_close(chat_session *cs)

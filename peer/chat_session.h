@@ -50,6 +50,9 @@ typedef struct chat_session_events {
     void (*on_message)(void *ud, chat_session *cs, const Mim__ChatMessage *m);
     /* The remote committed the message with this id. */
     void (*on_ack)(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+    /* The remote refused to store the message with this id (over its quota for us): it stays
+     * ours to send again later. May be NULL. */
+    void (*on_refused)(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
     /* The remote user closed the conversation (the session stays open). */
     void (*on_chat_close)(void *ud, chat_session *cs);
     /* The end of one received frame: commit what on_message stored, then ack it. Runs after
@@ -88,6 +91,10 @@ int chat_session_send_chat(chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN], u
  * files) and for tests. 0, MIM_ESTATE, MIM_EINVAL, or as chat_session_send_chat. */
 int chat_session_send_msg(chat_session *cs, const Mim__PeerMsg *m);
 int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+/* The same for ids NOT stored (Ack.refused: the sender is over our quota), sent in their own
+ * Ack messages so that an old peer, which requires ids, closes the session (and resends later)
+ * rather than mistaking them for acks. */
+int chat_session_send_refused(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
 int chat_session_send_close(chat_session *cs);
 /* A keepalive; the remote answers with a Pong carrying the same nonce (this session answers
  * the remote's pings by itself). Pings and Pongs do not count as activity for

@@ -73,6 +73,7 @@ static const chat_session_events chat_events = {
     .on_open = core_on_open,
     .on_message = core_on_message,
     .on_ack = core_on_ack,
+    .on_refused = core_on_refused,
     .on_chat_close = core_on_chat_close,
     .on_batch_end = core_on_batch_end,
     .on_closed = core_on_closed,
@@ -97,7 +98,14 @@ static void on_tick(uv_timer_t *t)
     if (!slow)
         return;
     c->last_slow_tick = now;
+    for (peer_rec *r = c->peers; r != NULL; r = r->next)
+        if (r->refused_until != 0 && now >= r->refused_until) {
+            r->refused_until = 0; /* time for the next try (one message: r->probe) */
+            if (r->cs != NULL)
+                core_flush(c, r);
+        }
     admission_sweep(&c->admit, now);
+    core_newcomers_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
 }
 
@@ -112,6 +120,8 @@ static void free_core(mim_core *c)
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
+    free(c->refusing);
+    free(c->refused);
     free(c->rx);
     free(c->batch);
     if (c->st != NULL)
@@ -183,6 +193,12 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
     c->advertise_port = cfg->advertise_port;
     c->max_table = cfg->max_table;
     c->keepalive_ms = cfg->keepalive_ms != 0 ? cfg->keepalive_ms : MIM_CORE_KEEPALIVE_MS;
+    c->quota_messages = cfg->quota_messages == 0  ? MIM_CORE_QUOTA_MESSAGES
+                        : cfg->quota_messages < 0 ? 0
+                                                  : cfg->quota_messages;
+    c->quota_bytes = cfg->quota_bytes == 0  ? MIM_CORE_QUOTA_BYTES
+                     : cfg->quota_bytes < 0 ? 0
+                                            : cfg->quota_bytes;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
     if (cfg->server != NULL &&
@@ -352,6 +368,7 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg)
 {
     history_ctx h = {c, cb, arg};
+    peer_rec *r;
 
     if (!mim_name_valid(with, strlen(with)))
         return MIM_CORE_EBAD_NAME;
@@ -359,6 +376,8 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
         return MIM_CORE_EBAD_VALUE;
     if (mim_store_history_each(c->st, with, limit, history_one, &h) < 0)
         return MIM_CORE_ESTORE;
+    if ((r = core_peer_find(c, with)) != NULL)
+        r->quiet = 0; /* a new contact kept quiet: the user turned to it */
     return 0;
 }
 
@@ -388,11 +407,17 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 
     if (!mim_name_valid(with, strlen(with)))
         return MIM_CORE_EBAD_NAME;
-    if (fingerprint != NULL && mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
+    if (mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
         char fp[MIM_FINGERPRINT_LEN];
+        peer_rec *seen = core_peer_find(c, with);
         mim_fingerprint(ct.pending_pk, fp);
-        if (strcmp(fp, fingerprint) != 0)
+        if (fingerprint != NULL && strcmp(fp, fingerprint) != 0)
             return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
+        /* Without a fingerprint: only the key the user was last shown (an alarm, the contacts
+         * list), never one that changed since. */
+        if (fingerprint == NULL && (seen == NULL || !seen->alarm_seen ||
+                                    memcmp(seen->alarm_pk, ct.pending_pk, MIM_KEY_LEN) != 0))
+            return MIM_CORE_EUNSEEN;
     }
     rc = mim_store_contact_trust(c->st, with);
     if (rc == MIM_ENOENT)
@@ -421,6 +446,7 @@ int mim_core_trust_server(mim_core *c, const char *fingerprint)
         return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
     if (mim_store_server_pin_trust(c->st) != 0)
         return MIM_CORE_ESTORE;
+    c->server_pinned = 1; /* the key the client saw is the pin now */
     mim_log_info("presence: the server's new key %s is trusted (pinned)", fp);
     return 0;
 }
@@ -466,8 +492,10 @@ static int contact_one(const mim_contact *ct, void *arg)
     mim_core_contact_info ci;
 
     mim_fingerprint(ct->identity_pk, fp);
-    if (ct->has_pending) /* the TUI's banner shows it after a restart */
+    if (ct->has_pending) { /* the TUI's banner shows it after a restart */
         mim_fingerprint(ct->pending_pk, pending_fp);
+        core_alarm_seen(x->c, ct->name, ct->pending_pk);
+    }
     ci.name = ct->name;
     ci.fingerprint = fp;
     ci.verified = ct->verified;

@@ -34,10 +34,15 @@
 #define MIM_CORE_IDLE_CLOSE_MS (5 * 60 * 1000) /* an idle session closes; reopens on demand */
 #define MIM_CORE_TICK_MS       5000            /* idle check, redial of unreachable outboxes */
 /* Chat sessions: a Ping after 30 s of silence, taken for dead after 60 (--keepalive). */
-#define MIM_CORE_KEEPALIVE_MS      30000
-#define MIM_CORE_KEEPALIVE_MIN_MS  200
-#define MIM_CORE_DISCOVER_MS       3000 /* one LAN discovery attempt */
-#define MIM_CORE_FLUSH_WINDOW      128  /* messages in flight (SENT, unacked) per peer */
+#define MIM_CORE_KEEPALIVE_MS     30000
+#define MIM_CORE_KEEPALIVE_MIN_MS 200
+#define MIM_CORE_DISCOVER_MS      3000 /* one LAN discovery attempt */
+#define MIM_CORE_FLUSH_WINDOW     128  /* messages in flight (SENT, unacked) per peer */
+/* What one sender may make us store per 24 hours (issue 12): never reached by chat. */
+#define MIM_CORE_QUOTA_MESSAGES 10000
+#define MIM_CORE_QUOTA_BYTES    (100ll * 1024 * 1024)
+/* After a peer refused our messages (its quota): a single message is tried again this often. */
+#define MIM_CORE_QUOTA_RETRY_MS    (10 * 60 * 1000)
 #define MIM_CORE_HISTORY_MAX       1000
 #define MIM_CORE_DEFAULT_PORT      4242
 #define MIM_CORE_FINGERPRINT_LEN   30 /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
@@ -88,9 +93,10 @@ typedef enum mim_core_msg_state {
 
 /* What went wrong, for on_error (the message says the rest). */
 typedef enum mim_core_error {
-    MIM_CORE_ERROR_STORE = 0,  /* the local store failed */
-    MIM_CORE_ERROR_SERVER,     /* the presence server refused us, or cannot be reached */
-    MIM_CORE_ERROR_NAME_TAKEN, /* the presence server has someone else by our name */
+    MIM_CORE_ERROR_STORE = 0,    /* the local store failed */
+    MIM_CORE_ERROR_SERVER,       /* the presence server refused us, or cannot be reached */
+    MIM_CORE_ERROR_NAME_TAKEN,   /* the presence server has someone else by our name */
+    MIM_CORE_ERROR_NEW_CONTACTS, /* more new contacts wrote than are shown a minute: who */
 } mim_core_error;
 
 /* A message's content type is the wire's number (peer.proto ContentType): text, an image, a
@@ -149,6 +155,10 @@ typedef struct mim_core_events {
     /* A message accepted inside a send batch was not stored after all: the batch's commit
      * failed (mim_core_batch_end). Nothing of it was sent; it is not in the outbox. */
     void (*on_send_failed)(void *ud, const char *to, const mim_msg_id *id);
+    /* `to` refused to store this message: we are over its quota (bytes or messages per day).
+     * It stays in the outbox; one message is tried again every MIM_CORE_QUOTA_RETRY_MS (and at
+     * the next start), and all go out once one is accepted. */
+    void (*on_send_refused)(void *ud, const char *to, const mim_msg_id *id);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -162,7 +172,7 @@ typedef struct mim_core_events {
         .on_delivered = on_delivered, .on_key_changed = on_key_changed,                            \
         .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
-        .on_send_failed = on_send_failed,                                                          \
+        .on_send_failed = on_send_failed, .on_send_refused = on_send_refused,                      \
     }
 
 typedef struct mim_core_config {
@@ -175,6 +185,9 @@ typedef struct mim_core_config {
     uint32_t keepalive_ms;   /* chat-session keepalive (chat_session_keepalive); 0: default */
     uint16_t discovery_port; /* 0: MIM_CORE_DEFAULT_PORT */
     uint32_t max_table;      /* entries kept from the server's table; 0: the client's default */
+    /* What one sender may make us store per 24 hours; beyond, its messages are refused (it
+     * keeps them and retries). 0: the default (MIM_CORE_QUOTA_*); negative: no quota. */
+    int64_t quota_messages, quota_bytes;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */
@@ -196,6 +209,8 @@ enum {
     MIM_CORE_EBAD_VALUE = -104,    /* a value out of range */
     MIM_CORE_ENOTHING = -105,      /* nothing to do (trust without a pending key) */
     MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
+    MIM_CORE_EUNSEEN = -107,       /* trust without a fingerprint: the pending key is not the
+                                      one last shown (key_changed, the contacts list) */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
@@ -223,7 +238,9 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
 /* The 60-digit safety number with `with` (its pinned key, else its online key). */
 int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN]);
 /* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
- * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted. */
+ * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted.
+ * Without one, the pending key must be the one last reported (on_key_changed, or the
+ * contacts list in this run), else MIM_CORE_EUNSEEN and nothing is trusted. */
 int mim_core_trust(mim_core *c, const char *with, const char *fingerprint);
 int mim_core_verified(mim_core *c, const char *with, int value);
 /* Accepts the presence server's changed key (on_server_key said "changed"): it becomes the pin,

@@ -38,6 +38,7 @@ static void pc_on_server_key(void *ud, int verdict, const uint8_t pk[32], const 
                              : verdict == MIM_PIN_MATCH ? MIM_CORE_KEY_MATCH
                                                         : MIM_CORE_KEY_CHANGED;
 
+    c->server_pinned = verdict != MIM_PIN_CHANGED;
     mim_fingerprint(pk, fp);
     if (old_pk != NULL)
         mim_fingerprint(old_pk, old_fp);

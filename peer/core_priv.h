@@ -35,6 +35,24 @@ typedef struct peer_rec {
     chat_session *dialing; /* our dial, until it is authenticated or closed */
     int conv_open;         /* we talked in this run (chat_opened said, or we sent) */
     int want_flush;        /* acks came in: room in the window */
+    /* The last key-change alarm reported for this name (rate limit, and what `trust` without a
+     * fingerprint may accept): its pending key and uv_now(); alarm_seen 0: none this run. */
+    int alarm_seen;
+    uint8_t alarm_pk[MIM_KEY_LEN];
+    uint64_t alarm_ms;
+    /* The quota of what this peer makes us store: its last 24 hours as counted from the store
+     * at quota_at (uv_now), plus what was stored since. */
+    int quota_valid, quota_refusing;
+    int64_t quota_msgs, quota_bytes;
+    uint64_t quota_at;
+    /* It refused our messages (its quota): nothing goes out before refused_until (uv_now),
+     * then one message at a time (probe) until one is acked. */
+    uint64_t refused_until;
+    int probe;
+    /* First contacts (pinned at first sight in this run) are shown at most NEWCOMERS_PER_MIN a
+     * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
+     * (sends to it, or reads its history). */
+    int first_contact, quiet;
 } peer_rec;
 
 typedef struct sess {
@@ -90,6 +108,15 @@ struct mim_core {
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];
     int logged_out; /* mim_core_logout: no presence client until mim_core_login */
+    /* The presence server's key matched our pin (or was pinned now) at its last handshake: only
+     * then does its table vouch for a changed key of a contact. */
+    int server_pinned;
+
+    /* New contacts shown in the minute since newcomers_at, and those kept quiet (their names, for
+     * the summary that core_newcomers_tick reports). */
+    uint64_t newcomers_at;
+    int newcomers_shown, newcomers_quiet;
+    char newcomers_names[160];
 
     peer_rec *peers;
     sess *sessions;
@@ -106,6 +133,11 @@ struct mim_core {
     size_t nrx, cap_rx;
     uint8_t (*delivered)[MIM_MSG_ID_LEN]; /* ids the frame acked: applied after the commit */
     size_t ndelivered, cap_delivered;
+    uint8_t (*refusing)[MIM_MSG_ID_LEN]; /* ids of the frame we refuse (its sender's quota) */
+    size_t nrefusing, cap_refusing;
+    uint8_t (*refused)[MIM_MSG_ID_LEN]; /* ids of ours the frame says were refused */
+    size_t nrefused, cap_refused;
+    int64_t quota_messages, quota_bytes; /* per sender per 24 h; 0: none */
 
     /* The send batch (mim_core_batch_begin): its messages are inserted in one transaction and
      * reported after its commit. Only mim_core_send runs inside a batch, so no loop turn
@@ -139,6 +171,14 @@ peer_rec *core_peer_find(mim_core *c, const char *name);
 peer_rec *core_peer_get(mim_core *c, const char *name);
 /* name's entry in the presence table; NULL when not online (or no presence client). */
 const online_entry *core_table_find(mim_core *c, const char *name);
+/* Notes that the user was shown name's pending key pk (an alarm, or the contacts list): a
+ * `trust` without a fingerprint accepts that key only. */
+void core_alarm_seen(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN]);
+/* Whether what r sends is kept from the screen now: a first contact past the rate of new
+ * contacts shown (the first one kept quiet is reported at once, the rest by the tick). */
+int core_newcomer_quiet(mim_core *c, peer_rec *r);
+/* The summary of the new contacts kept quiet, once their minute is over. */
+void core_newcomers_tick(mim_core *c);
 /* A contact whose key changed is held until the user trusts the new key. */
 int core_is_held(mim_core *c, const char *name);
 int core_outbox_nonempty(mim_core *c, const char *name);
@@ -176,6 +216,7 @@ int core_redial_one(const char *peer, void *arg);
 
 void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m);
 void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+void core_on_refused(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
 void core_on_chat_close(void *ud, chat_session *cs);
 void core_on_batch_end(void *ud, chat_session *cs);
 /* Forgets the frame being received (its texts freed, its transaction flags cleared). */

@@ -52,29 +52,74 @@ static int push_rx(mim_core *c, const Mim__ChatMessage *m)
     return 0;
 }
 
-/* Stores one received message (in the frame's transaction): text as its text; anything else
- * as the whole ChatMessage, packed, for a later version to read. 1 new, 0 a duplicate. */
-static int store_received(mim_core *c, const char *peer, const Mim__ChatMessage *m)
-{
-    uint8_t *packed;
-    size_t n;
-    int r;
+/* Received messages this store keeps from one sender in 24 hours (issue 12): a sender over
+ * either limit is refused (its messages stay in its outbox) instead of filling the disk. The
+ * count comes from the store (durable across restarts), again at most every QUOTA_RECOUNT_MS;
+ * in between, what was stored is added up here. A refusal also waits that long before the
+ * next recount, so the messages that follow it in the sender's order are refused too. */
+#define QUOTA_RECOUNT_MS (60u * 1000u)
+#define RX_REFUSED       2
 
-    if (m->type == MIM__CONTENT_TYPE__CONTENT_TEXT)
-        return mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
-                                         m->text, strlen(m->text));
-    if ((r = mim_chat_message_pack(m, &packed, &n)) != 0)
-        return r;
-    r = mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type,
-                                  (const char *)packed, n);
+/* 1: r may make us store one more message; 0: over its quota; negative: the store failed. */
+static int quota_allows(mim_core *c, peer_rec *r)
+{
+    uint64_t now = uv_now(c->loop);
+    int rc;
+
+    if (r == NULL || (c->quota_messages == 0 && c->quota_bytes == 0))
+        return 1;
+    if (!r->quota_valid || now - r->quota_at >= QUOTA_RECOUNT_MS) {
+        if ((rc = mim_store_received_day(c->st, r->name, &r->quota_msgs, &r->quota_bytes)) != 0)
+            return rc;
+        r->quota_valid = 1;
+        r->quota_at = now;
+    }
+    if ((c->quota_messages == 0 || r->quota_msgs < c->quota_messages) &&
+        (c->quota_bytes == 0 || r->quota_bytes < c->quota_bytes)) {
+        r->quota_refusing = 0;
+        return 1;
+    }
+    r->quota_at = now;
+    if (!r->quota_refusing)
+        mim_log_warn("%s is over its quota (%lld messages, %lld bytes in 24 hours): its "
+                     "messages are refused, not stored (it keeps them)",
+                     r->name, (long long)r->quota_msgs, (long long)r->quota_bytes);
+    r->quota_refusing = 1;
+    return 0;
+}
+
+/* Stores one received message (in the frame's transaction): text as its text; anything else
+ * as the whole ChatMessage, packed, for a later version to read. 1 new, 0 a duplicate,
+ * RX_REFUSED when r is over its quota (nothing stored), or a negative code. */
+static int store_received(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
+{
+    uint8_t *packed = NULL;
+    const char *body = m->text;
+    size_t n = strlen(m->text);
+    int rc;
+
+    if ((rc = quota_allows(c, r)) <= 0)
+        return rc < 0 ? rc : RX_REFUSED;
+    if (m->type != MIM__CONTENT_TYPE__CONTENT_TEXT) {
+        if ((rc = mim_chat_message_pack(m, &packed, &n)) != 0)
+            return rc;
+        body = (const char *)packed;
+    }
+    rc = mim_store_message_receive(c->st, peer, m->id.data, (int64_t)m->ts_ms, (int)m->type, body,
+                                   n);
     free(packed);
-    return r;
+    if (rc == 1 && r != NULL) {
+        r->quota_msgs++;
+        r->quota_bytes += (int64_t)n;
+    }
+    return rc;
 }
 
 void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
 {
     mim_core *c = ud;
     const char *peer = chat_session_peer_name(cs);
+    sess *s = chat_session_data(cs);
     int r;
 
     if (c->txn_failed)
@@ -86,7 +131,12 @@ void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
         }
         c->txn_open = 1;
     }
-    r = store_received(c, peer, m);
+    r = store_received(c, s != NULL ? s->rec : NULL, peer, m);
+    if (r == RX_REFUSED) {
+        if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
+            c->txn_failed = 1;
+        return;
+    }
     if (r < 0 || push_ack(c, m->id.data) != 0 ||
         (r == 1 && content_is_shown(m) && push_rx(c, m) != 0))
         c->txn_failed = 1;
@@ -101,6 +151,55 @@ void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
     (void)cs;
     if (push_id(&c->delivered, &c->ndelivered, &c->cap_delivered, id) != 0)
         mim_log_warn("out of memory: an ack from %s is lost", chat_session_peer_name(cs));
+}
+
+void core_on_refused(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    mim_core *c = ud;
+
+    if (push_id(&c->refused, &c->nrefused, &c->cap_refused, id) != 0)
+        mim_log_warn("out of memory: a refusal from %s is lost", chat_session_peer_name(cs));
+}
+
+/* The frame's refusals (the peer is over its quota for us): each message of ours is reported
+ * and stays in the outbox, back to QUEUED; nothing goes out to that peer for
+ * MIM_CORE_QUOTA_RETRY_MS, then one message at a time until one is acked. */
+static void apply_refused(mim_core *c, chat_session *cs, sess *s)
+{
+    const char *peer = chat_session_peer_name(cs);
+    peer_rec *r = s != NULL ? s->rec : NULL;
+    size_t n = 0;
+    int began;
+
+    if (c->nrefused == 0)
+        return;
+    began = core_group_begin(c);
+    /* Ours (an outgoing message, not yet delivered) or not: a SENT one stays SENT here. */
+    for (size_t i = 0; i < c->nrefused; i++)
+        if (mim_store_message_set_state(c->st, peer, c->refused[i], MIM_MSG_SENT) >= 0)
+            memmove(c->refused[n++], c->refused[i], MIM_MSG_ID_LEN);
+    c->nrefused = 0;
+    if (n == 0) {
+        (void)core_group_end(c, began);
+        return;
+    }
+    if (mim_store_outbox_requeue(c->st, peer) != 0)
+        mim_log_warn("cannot requeue the outbox for %s", peer);
+    (void)core_group_end(c, began); /* lost: the session's end requeues them anyway */
+    if (r != NULL) {
+        uint64_t now = uv_now(c->loop);
+        if (r->refused_until == 0)
+            mim_log_warn("%s refused %zu of our messages (over its quota): they stay in the "
+                         "outbox; one is tried again every %d minutes",
+                         peer, n, MIM_CORE_QUOTA_RETRY_MS / 60000);
+        r->refused_until = now + MIM_CORE_QUOTA_RETRY_MS;
+        r->probe = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mim_msg_id id = core_msg_id(c->refused[i]);
+        if (c->ev.on_send_refused != NULL)
+            c->ev.on_send_refused(c->ud, peer, &id);
+    }
 }
 
 /* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news)
@@ -121,8 +220,10 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
         mim_msg_id id = core_msg_id(c->delivered[i]);
         if (c->ev.on_delivered != NULL)
             c->ev.on_delivered(c->ud, peer, &id);
-        if (s != NULL && s->rec != NULL)
+        if (s != NULL && s->rec != NULL) {
             s->rec->want_flush = 1;
+            s->rec->probe = 0; /* one was accepted: the quota has room again */
+        }
     }
 }
 
@@ -165,6 +266,7 @@ void core_rx_reset(mim_core *c)
         free(c->rx[i].text);
     c->nrx = 0;
     c->nacks = 0;
+    c->nrefusing = 0;
     c->txn_open = 0;
     c->txn_failed = 0;
 }
@@ -181,10 +283,13 @@ void core_on_batch_end(void *ud, chat_session *cs)
             if (c->txn_open)
                 mim_store_rollback(c->st);
             mim_log_error("cannot store messages from %s: not acknowledged", peer);
+            if (r != NULL)
+                r->quota_valid = 0; /* counted what was rolled back */
             core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
             chat_session_close(cs, "the store failed");
             core_rx_reset(c);
             apply_delivered(c, cs, s);
+            apply_refused(c, cs, s);
             report_close(c, cs, s);
             return;
         }
@@ -192,16 +297,21 @@ void core_on_batch_end(void *ud, chat_session *cs)
         if (c->nacks > 0 &&
             chat_session_send_ack(cs, (const uint8_t(*)[MIM_MSG_ID_LEN])c->acks, c->nacks) != 0)
             mim_log_debug("acks to %s not sent: the session is closing", peer);
-        if (c->nrx > 0 && r != NULL && !r->conv_open) {
+        if (c->nrefusing > 0 &&
+            chat_session_send_refused(cs, (const uint8_t(*)[MIM_MSG_ID_LEN])c->refusing,
+                                      c->nrefusing) != 0)
+            mim_log_debug("refusals to %s not sent: the session is closing", peer);
+        if (c->nrx > 0 && r != NULL && !r->conv_open && !core_newcomer_quiet(c, r)) {
             r->conv_open = 1;
             if (c->ev.on_chat_opened != NULL)
                 c->ev.on_chat_opened(c->ud, peer);
         }
-        for (size_t i = 0; i < c->nrx; i++)
+        for (size_t i = 0; i < c->nrx && (r == NULL || !r->quiet); i++)
             report_message(c, peer, &c->rx[i]);
         core_rx_reset(c);
     }
     apply_delivered(c, cs, s);
+    apply_refused(c, cs, s);
     report_close(c, cs, s);
     if (r != NULL && r->want_flush && r->cs == cs)
         core_flush(c, r);

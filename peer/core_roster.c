@@ -37,6 +37,64 @@ const online_entry *core_table_find(mim_core *c, const char *name)
     return online_table_find_name(presence_client_table(c->pc), name);
 }
 
+/* New contacts shown a minute: a crowd of names dialling us (each one vouched for by the
+ * presence server, so each a real login) cannot flood the screen with conversations. */
+#define NEWCOMERS_PER_MIN  5
+#define NEWCOMER_WINDOW_MS (60u * 1000u)
+
+static void newcomers_report(mim_core *c, const char *what)
+{
+    char msg[400];
+
+    snprintf(msg, sizeof(msg),
+             "%s (%s): their messages are stored but not shown; write to them or read their "
+             "history to see them",
+             what, c->newcomers_names);
+    mim_log_warn("%s", msg);
+    core_report_error(c, MIM_CORE_ERROR_NEW_CONTACTS, msg, 0);
+}
+
+int core_newcomer_quiet(mim_core *c, peer_rec *r)
+{
+    uint64_t now = uv_now(c->loop);
+    size_t len = strlen(c->newcomers_names);
+
+    if (r->quiet || !r->first_contact)
+        return r->quiet;
+    r->first_contact = 0;
+    if (c->newcomers_at == 0 || now - c->newcomers_at >= NEWCOMER_WINDOW_MS) {
+        core_newcomers_tick(c);
+        c->newcomers_at = now != 0 ? now : 1;
+        c->newcomers_shown = 0;
+    }
+    if (c->newcomers_shown < NEWCOMERS_PER_MIN) {
+        c->newcomers_shown++;
+        return 0;
+    }
+    r->quiet = 1;
+    snprintf(c->newcomers_names + len, sizeof(c->newcomers_names) - len, "%s%s",
+             len > 0 ? ", " : "", r->name);
+    if (++c->newcomers_quiet == 1)
+        newcomers_report(c, "new contacts are writing faster than 5 a minute: one more wrote");
+    return 1;
+}
+
+void core_newcomers_tick(mim_core *c)
+{
+    char what[100];
+
+    if (c->newcomers_quiet == 0 || uv_now(c->loop) - c->newcomers_at < NEWCOMER_WINDOW_MS)
+        return;
+    /* The first was reported at once; the others of that minute now, in one line. */
+    if (c->newcomers_quiet > 1) {
+        snprintf(what, sizeof(what), "%d new contacts in all were not shown in that minute",
+                 c->newcomers_quiet);
+        newcomers_report(c, what);
+    }
+    c->newcomers_quiet = 0;
+    c->newcomers_names[0] = '\0';
+}
+
 /* A contact whose key changed is held until the user trusts the new key. */
 int core_is_held(mim_core *c, const char *name)
 {
@@ -151,8 +209,46 @@ static int check_vouched(mim_core *c, const char *name, const uint8_t identity_p
     return 0;
 }
 
+/* Key-change alarms per contact: the same pending key again is repeated at most every
+ * ALARM_REPEAT_MS (a reinstalled contact redials us every few seconds until trusted); any
+ * alarm at most every ALARM_MIN_MS (a key that keeps changing is news, but not a flood: the
+ * contacts list shows the latest, and `trust` without a fingerprint refuses a key not shown). */
+#define ALARM_REPEAT_MS (10u * 60u * 1000u)
+#define ALARM_MIN_MS    (60u * 1000u)
+
+void core_alarm_seen(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN])
+{
+    peer_rec *r = core_peer_get(c, name);
+
+    if (r == NULL)
+        return;
+    r->alarm_seen = 1;
+    memcpy(r->alarm_pk, pk, MIM_KEY_LEN);
+}
+
+/* Whether a key_changed for name's pending key pk is reported now (and noted as seen). */
+static int alarm_due(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN])
+{
+    peer_rec *r = core_peer_get(c, name);
+    uint64_t now = uv_now(c->loop);
+
+    if (r == NULL)
+        return 1;
+    if (r->alarm_ms != 0) {
+        uint64_t since = now - r->alarm_ms;
+        int same = r->alarm_seen && memcmp(r->alarm_pk, pk, MIM_KEY_LEN) == 0;
+        if (since < (same ? ALARM_REPEAT_MS : ALARM_MIN_MS))
+            return 0;
+    }
+    r->alarm_ms = now != 0 ? now : 1;
+    core_alarm_seen(c, name, pk);
+    return 1;
+}
+
 /* The key against name's pin (accept-new): 0, or -1 and *reason when the store failed or the
- * key changed (reported through on_key_changed; that contact's outbox is held). */
+ * key changed (recorded as pending, that contact's outbox held, reported through
+ * on_key_changed at most as often as alarm_due allows). Only for a key with evidence behind
+ * it: see check_evidence. */
 static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
                      const char **reason)
 {
@@ -164,6 +260,11 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
         *reason = "the store failed";
         return -1;
     }
+    if (v == MIM_PIN_NEW) {
+        peer_rec *r = core_peer_get(c, name);
+        if (r != NULL)
+            r->first_contact = 1;
+    }
     if (v != MIM_PIN_CHANGED)
         return 0;
     mim_fingerprint(identity_pk, new_fp);
@@ -171,11 +272,42 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
         mim_fingerprint(ct.identity_pk, old_fp);
     else
         snprintf(old_fp, sizeof(old_fp), "?");
+    *reason = "the key differs from the pin";
+    if (!alarm_due(c, name, identity_pk)) {
+        mim_log_info("%s presented another key (%s): refused, outbox held (no alarm: at most "
+                     "one a minute)",
+                     name, new_fp);
+        return -1;
+    }
     mim_log_warn("%s presented another key (%s) than its pin (%s): refused, outbox held", name,
                  new_fp, old_fp);
     if (c->ev.on_key_changed != NULL)
         c->ev.on_key_changed(c->ud, name, old_fp, new_fp);
-    *reason = "the key differs from the pin";
+    return -1;
+}
+
+/* An incoming session with a key other than name's pin changes trust state only when someone
+ * vouches for that key: the table of a presence server whose key matches our pin lists name
+ * with it. Otherwise anyone could claim an offline contact's name and raise the alarm (and
+ * hold its outbox) at will: refused and logged, nothing recorded. Our own dials need no such
+ * check: we dialled the table's address with the table's key, and the handshake proved it. */
+static int check_evidence(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
+                          const char **reason)
+{
+    const online_entry *e = core_table_find(c, name);
+    mim_contact ct;
+    char fp[MIM_FINGERPRINT_LEN];
+
+    if (mim_store_contact_get(c->st, name, &ct) != 0 ||
+        memcmp(ct.identity_pk, identity_pk, MIM_KEY_LEN) == 0)
+        return 0; /* no pin (check_vouched decided), or the pin itself */
+    if (e != NULL && c->server_pinned && memcmp(e->identity_pk, identity_pk, MIM_KEY_LEN) == 0)
+        return 0;
+    mim_fingerprint(identity_pk, fp);
+    mim_log_warn("a session claiming to be %s presented a key (%s) other than its pin, and no "
+                 "pinned presence server vouches for it: refused, trust unchanged",
+                 name, fp);
+    *reason = "the key differs from the pin, and nobody vouches for it";
     return -1;
 }
 
@@ -220,7 +352,8 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
         return -1;
     }
     /* (A session we dialled was checked against the table's key already.) */
-    if (!chat_session_is_initiator(cs) && check_vouched(c, name, identity_pk, reason) != 0)
+    if (!chat_session_is_initiator(cs) && (check_vouched(c, name, identity_pk, reason) != 0 ||
+                                           check_evidence(c, name, identity_pk, reason) != 0))
         return -1;
     if (check_pin(c, name, identity_pk, reason) != 0)
         return -1;

@@ -30,7 +30,7 @@ static int flush_one(const mim_message *m, void *arg)
     mim_msg_id id = core_msg_id(m->id);
 
     if (m->state != MIM_MSG_QUEUED)
-        return 0; /* in flight on this session already */
+        return f->r->probe; /* in flight on this session already (a probe: the one) */
     if (chat_session_send_chat(f->r->cs, m->id, (uint64_t)m->ts_ms, m->text, m->text_len) != 0)
         return 1; /* the session is closing: the rest waits */
     if (mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT) < 0)
@@ -43,7 +43,7 @@ static int flush_one(const mim_message *m, void *arg)
     }
     if (c->ev.on_sent != NULL)
         c->ev.on_sent(c->ud, m->peer, &id);
-    return 0;
+    return f->r->probe; /* after a refusal: one message, until one is acked */
 }
 
 /* A group of state changes in one transaction: one fsync instead of one per message. Losing
@@ -86,6 +86,8 @@ void core_flush(mim_core *c, peer_rec *r)
     r->want_flush = 0;
     if (c->quitting || r->cs == NULL || !chat_session_is_open(r->cs) || core_is_held(c, r->name))
         return;
+    if (r->refused_until != 0)
+        return; /* it refused our messages (its quota): the tick tries again later */
     began = core_group_begin(c);
     if (mim_store_outbox_each(c->st, r->name, MIM_CORE_FLUSH_WINDOW, flush_one, &f) < 0)
         mim_log_warn("cannot read the outbox for %s", r->name);
@@ -105,7 +107,7 @@ void core_maybe_dial(mim_core *c, peer_rec *r)
     if ((e = core_table_find(c, r->name)) == NULL || e->port == 0 ||
         (e->addr_len != 4 && e->addr_len != 16))
         return;
-    if (!core_outbox_nonempty(c, r->name) || core_is_held(c, r->name))
+    if (r->refused_until != 0 || !core_outbox_nonempty(c, r->name) || core_is_held(c, r->name))
         return;
     core_entry_sockaddr(e, &ss);
     rc = chat_session_dial(&c->chat_cfg, (struct sockaddr *)&ss, r->name, e->identity_pk, &cs);
@@ -212,6 +214,8 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
                                 MIM__CONTENT_TYPE__CONTENT_TEXT, text, len, NULL) != 0)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
+    r->quiet = 0; /* the user turned to it */
+    r->first_contact = 0;
     c->batch[c->nbatch++] = (send_item){.r = r, .id = new_id};
     if (id != NULL)
         *id = new_id; /* before the events: they carry it */

@@ -154,6 +154,8 @@ static const char *error_word(mim_core_error code)
         return "store";
     case MIM_CORE_ERROR_NAME_TAKEN:
         return "name_taken";
+    case MIM_CORE_ERROR_NEW_CONTACTS:
+        return "new_contacts";
     default:
         return "server";
     }
@@ -292,6 +294,20 @@ static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
     json_object_del(ja->tags, id);
 }
 
+/* The peer refused to store the message (we are over its quota): it stays in the outbox. */
+static void on_send_refused(void *ud, const char *to, const mim_msg_id *mid)
+{
+    char id[MIM_MSG_ID_HEX_LEN];
+
+    mim_msg_id_hex(mid, id);
+    emit(ud,
+         json_pack("{s:s,s:s,s:o,s:s,s:s}", "event", "error", "code", "quota", "to", jstr(to), "id",
+                   id, "message",
+                   "the peer refused it: over its quota for you; it stays queued and is tried "
+                   "again later"),
+         NULL);
+}
+
 static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)
 {
     emit(ud,
@@ -394,7 +410,7 @@ static int need_str(json_api *ja, json_t *cmd, const char *field, const char **o
 /* Turns a mim_core command result into an error event; 0 when rc is 0. */
 static int check(json_api *ja, int rc, const char *who)
 {
-    char msg[200];
+    char msg[300];
 
     switch (rc) {
     case 0:
@@ -418,6 +434,13 @@ static int check(json_api *ja, int rc, const char *who)
         snprintf(msg, sizeof(msg),
                  "the new key of '%.128s' does not have that fingerprint: nothing trusted", who);
         emit_error(ja, "bad_field", msg);
+        break;
+    case MIM_CORE_EUNSEEN:
+        snprintf(msg, sizeof(msg),
+                 "the new key of '%.128s' changed since the last key_changed: nothing trusted; "
+                 "check it and pass its fingerprint",
+                 who);
+        emit_error(ja, "key_unseen", msg);
         break;
     case MIM_CORE_ESTORE:
         emit_error(ja, "store", "the local store failed; the command was not done");

@@ -112,6 +112,8 @@ static int app_run(app *a, const peer_options *o, const char *log_path)
     cfg.advertise_port = o->advertise_port;
     cfg.keepalive_ms = o->keepalive_ms;
     cfg.max_table = o->max_table;
+    cfg.quota_messages = o->quota_messages;
+    cfg.quota_bytes = o->quota_bytes;
     rc = mim_core_start(&core, &cfg, json ? json_api_core_events() : tui_core_events(),
                         json ? (void *)a->ja : (void *)a->tui);
     if (rc != 0) {

@@ -21,6 +21,8 @@ enum {
     OPT_KEEPALIVE,
     OPT_TRACE,
     OPT_MAX_TABLE,
+    OPT_QUOTA_MESSAGES,
+    OPT_QUOTA_BYTES,
 };
 
 static const struct option options[] = {
@@ -32,6 +34,8 @@ static const struct option options[] = {
     {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"trace", no_argument, NULL, OPT_TRACE},
     {"max-table", required_argument, NULL, OPT_MAX_TABLE},
+    {"quota-messages", required_argument, NULL, OPT_QUOTA_MESSAGES},
+    {"quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES},
     {"json", no_argument, NULL, OPT_JSON},
     MIM_CLI_COMMON_OPTIONS,
 };
@@ -57,6 +61,11 @@ static void usage(FILE *f)
                "      --max-table N         peers kept from the presence server's table; the\n"
                "                            rest is dropped (default 10000, the server's own\n"
                "                            --max-peers default; 1..1000000)\n"
+               "      --quota-messages N    messages one sender may make us store per 24 hours;\n"
+               "                            more are refused and stay in its outbox (default\n"
+               "                            10000; 0: no limit)\n"
+               "      --quota-bytes N       bytes one sender may make us store per 24 hours\n"
+               "                            (default 104857600, 100 MiB; 0: no limit)\n"
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
@@ -109,6 +118,15 @@ static int one_option(peer_options *o, int c, const char *arg)
     case OPT_JSON:
         o->json = 1;
         return MIM_CLI_RUN;
+    case OPT_QUOTA_MESSAGES:
+    case OPT_QUOTA_BYTES: {
+        int msgs = c == OPT_QUOTA_MESSAGES;
+        if (mim_cli_number(PROGRAM, msgs ? "--quota-messages" : "--quota-bytes", arg, 0,
+                           (long long)1 << 50, &v) != 0)
+            return MIM_CLI_USAGE;
+        *(msgs ? &o->quota_messages : &o->quota_bytes) = v == 0 ? -1 : v; /* -1: no limit */
+        return MIM_CLI_RUN;
+    }
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }

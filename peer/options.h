@@ -14,6 +14,8 @@ typedef struct peer_options {
     uint16_t advertise_port;     /* 0: the listen port */
     uint32_t keepalive_ms;       /* 0: the core's default */
     uint32_t max_table;          /* --max-table: 0: the presence client's default */
+    int64_t quota_messages;      /* per sender per 24 h: 0 the core's default, -1 no limit */
+    int64_t quota_bytes;         /* the same, in bytes */
     int json;                    /* --json: the JSON-lines API, else the terminal interface */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */

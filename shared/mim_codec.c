@@ -565,10 +565,16 @@ static int check_ack(const Mim__Ack *a, char *err, size_t errlen)
 {
     int rc;
 
-    if (a->n_ids == 0 || a->n_ids > MIM_ACK_MAX_IDS)
-        return fail(err, errlen, "ack with %zu ids, not 1..%d", a->n_ids, MIM_ACK_MAX_IDS);
+    /* n_refused <= MIM_ACK_MAX_IDS first: the sum cannot wrap. */
+    if (a->n_ids > MIM_ACK_MAX_IDS || a->n_refused > MIM_ACK_MAX_IDS ||
+        a->n_ids + a->n_refused == 0 || a->n_ids + a->n_refused > MIM_ACK_MAX_IDS)
+        return fail(err, errlen, "ack with %zu ids and %zu refused, not 1..%d in all", a->n_ids,
+                    a->n_refused, MIM_ACK_MAX_IDS);
     for (size_t i = 0; i < a->n_ids; i++)
         if ((rc = check_msg_id(&a->ids[i], "ack", err, errlen)) != 0)
+            return rc;
+    for (size_t i = 0; i < a->n_refused; i++)
+        if ((rc = check_msg_id(&a->refused[i], "ack", err, errlen)) != 0)
             return rc;
     return 0;
 }

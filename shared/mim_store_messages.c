@@ -22,8 +22,14 @@ const struct store_stmt_sql store_messages_sql[] = {
     {STMT_MSG_QUEUE, "INSERT INTO messages(peer, id, outgoing, ts_ms, content_type, body, state)"
                      " VALUES(?1, ?2, 1, ?3, ?4, ?5, 0)"},
     {STMT_MSG_RECEIVE, "INSERT INTO messages(peer, id, outgoing, ts_ms, content_type, body,"
-                       " state) VALUES(?1, ?2, 0, ?3, ?4, ?5, 3)"
+                       " state, rx_s) VALUES(?1, ?2, 0, ?3, ?4, ?5, 3,"
+                       " CAST(strftime('%s', 'now') AS INTEGER))"
                        " ON CONFLICT(peer, id, outgoing) DO NOTHING"},
+    /* The quota: what `peer` made us store in the last 24 hours (the clock of the insert). The
+     * "outgoing = 0" term repeats the partial index's condition (messages_rx). */
+    {STMT_MSG_RECEIVED_DAY, "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages"
+                            " WHERE peer = ?1 AND outgoing = 0"
+                            " AND rx_s >= CAST(strftime('%s', 'now') AS INTEGER) - 86400"},
     /* States only move forward (QUEUED < SENT < DELIVERED), so a late SENT never undoes
      * DELIVERED, and a row already at (or past) the state is not changed: a repeated ack is no
      * news. STMT_MSG_OUTGOING then tells "unchanged" from "not an outgoing message". */
@@ -265,6 +271,28 @@ int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[
         return rc;
     /* DO NOTHING on the (peer, id) conflict: no row changed means a resend. */
     return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int64_t *bytes)
+{
+    sqlite3_stmt *stmt = st->stmt[STMT_MSG_RECEIVED_DAY];
+    int rc;
+
+    if (!store_name_ok(peer))
+        return MIM_EINVAL;
+    if (store_bind_name(stmt, peer) != SQLITE_OK) {
+        store_reset(stmt);
+        return store_fail(st, "received today: bind");
+    }
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        store_reset(stmt);
+        return store_fail(st, "received today: select");
+    }
+    *count = sqlite3_column_int64(stmt, 0);
+    *bytes = sqlite3_column_int64(stmt, 1);
+    store_reset(stmt);
+    return 0;
 }
 
 /* LIMIT takes a signed 64-bit value. */

@@ -52,6 +52,11 @@ static const char *const peer_migrations[] = {
      * repeats the index's condition word for word (see STMT_OUTBOX_*). */
     "CREATE INDEX messages_outbox ON messages(peer, seq) WHERE outgoing = 1 AND state IN (0, 1);"
     "CREATE INDEX messages_history ON messages(peer, seq);",
+    /* 2: when each incoming message was stored (Unix seconds; NULL for those stored before), so
+     * that the quota per sender counts the last 24 hours from the store itself, across
+     * restarts (issue 12). A partial index: incoming messages only. */
+    "ALTER TABLE messages ADD COLUMN rx_s INTEGER;"
+    "CREATE INDEX messages_rx ON messages(peer, rx_s) WHERE outgoing = 0;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -85,6 +85,9 @@ int mim_store_outbox_requeue(mim_store *st, const char *peer);
  * received (a resend: drop it, but still ack it), or a negative code. */
 int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
                               int content_type, const char *text, size_t text_len);
+/* What `peer` made us store in the last 24 hours (by the time each was stored): *count
+ * messages of *bytes bytes in all (bodies as stored). 0, or a negative code. */
+int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int64_t *bytes);
 /* The outbox for `peer`: outgoing messages not yet DELIVERED, in seq order, at most `limit`.
  * cb as in mim_store_contact_each; it may set the state of the message it is given. */
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,

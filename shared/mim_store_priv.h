@@ -49,6 +49,7 @@ enum store_stmt {
     /* mim_store_messages.c */
     STMT_MSG_QUEUE,
     STMT_MSG_RECEIVE,
+    STMT_MSG_RECEIVED_DAY,
     STMT_MSG_SET_STATE,
     STMT_MSG_OUTGOING,
     STMT_OUTBOX_REQUEUE_PEER,

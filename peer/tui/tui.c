@@ -322,6 +322,24 @@ static void on_send_failed(void *ud, const char *to, const mim_msg_id *mid)
     tui_say_refusal(t, MIM_CORE_ESTORE, to);
 }
 
+/* The peer refused to store the message (we are over its quota): it stays queued. */
+static void on_send_refused(void *ud, const char *to, const mim_msg_id *mid)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, to, 0);
+    char text[300];
+
+    (void)mid;
+    snprintf(text, sizeof(text),
+             "%.130s refused a message: you are over their quota (messages or bytes per day); "
+             "it stays queued and is tried again later",
+             to);
+    if (c != NULL)
+        say_about(t, c, TUI_ENTRY_WARN, text);
+    else
+        tui_say(t, TUI_ENTRY_WARN, "%s", text);
+}
+
 static void on_key_changed(void *ud, const char *name, const char *old_fp, const char *new_fp)
 {
     tui *t = ud;
@@ -361,9 +379,10 @@ static void on_chat_closed(void *ud, const char *with)
 static void on_error(void *ud, mim_core_error error, const char *message, int fatal)
 {
     tui *t = ud;
-    const char *code = error == MIM_CORE_ERROR_STORE        ? "store"
-                       : error == MIM_CORE_ERROR_NAME_TAKEN ? "name_taken"
-                                                            : "server";
+    const char *code = error == MIM_CORE_ERROR_STORE          ? "store"
+                       : error == MIM_CORE_ERROR_NAME_TAKEN   ? "name_taken"
+                       : error == MIM_CORE_ERROR_NEW_CONTACTS ? "new contacts"
+                                                              : "server";
 
     tui_say(t, TUI_ENTRY_WARN, "%s: %s", code, message);
     if (fatal)

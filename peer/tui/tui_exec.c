@@ -25,6 +25,7 @@ void tui_say_refusal(tui *t, int rc, const char *who)
         tui_say(t, TUI_ENTRY_WARN, "nothing to do");
         break;
     case MIM_CORE_EFINGERPRINT:
+    case MIM_CORE_EUNSEEN:
         tui_say(t, TUI_ENTRY_WARN, "the key of %s changed again: nothing trusted; check anew", who);
         break;
     case MIM_CORE_ESTORE:

@@ -79,9 +79,12 @@ static void check_accepted(const Mim__PeerMsg *m)
     }
     case MIM__PEER_MSG__BODY_ACK:
         FUZZ_CHECK(m->ack != NULL);
-        FUZZ_CHECK(m->ack->n_ids >= 1 && m->ack->n_ids <= MIM_ACK_MAX_IDS);
+        FUZZ_CHECK(m->ack->n_ids + m->ack->n_refused >= 1 &&
+                   m->ack->n_ids + m->ack->n_refused <= MIM_ACK_MAX_IDS);
         for (size_t i = 0; i < m->ack->n_ids; i++)
             FUZZ_CHECK(m->ack->ids[i].len == MIM_MSG_ID_LEN);
+        for (size_t i = 0; i < m->ack->n_refused; i++)
+            FUZZ_CHECK(m->ack->refused[i].len == MIM_MSG_ID_LEN);
         break;
     case MIM__PEER_MSG__BODY_CLOSE:
         FUZZ_CHECK(m->close != NULL);

@@ -383,13 +383,46 @@ static void chat_text(Mim__ChatMessage *c, const char *sender, const char *text)
     c->text = (char *)text;
 }
 
+/* Acks: ids, refusals (Ack.refused, the receiver's quota), and broken ones. */
+static void ack_seeds(void)
+{
+    Mim__Ack ack;
+    ProtobufCBinaryData ids[3] = {{16, id_a}, {16, id_b}, {16, id_c}};
+
+    mim__ack__init(&ack);
+    ack.ids = ids;
+    ack.n_ids = 1;
+    write_msg("peer_ack", "one_id", &ack.base, 0);
+    ack.n_ids = 3;
+    write_msg("peer_ack", "three_ids", &ack.base, 0);
+    write_msg("peer_ack", "three_ids_truncated", &ack.base, 4);
+    ack.n_ids = 0;
+    write_msg("peer_ack", "bad_no_ids", &ack.base, 0);
+    ack.n_ids = 2;
+    ids[1].len = 15;
+    write_msg("peer_ack", "bad_id_15", &ack.base, 0);
+    ids[1].len = 16;
+    /* Refusals (Ack.refused, the receiver's quota): alone, and beside acks. */
+    ack.n_ids = 0;
+    ack.refused = ids;
+    ack.n_refused = 1;
+    write_msg("peer_ack", "refused_one", &ack.base, 0);
+    ack.n_ids = 1;
+    ack.refused = ids + 1;
+    ack.n_refused = 2;
+    write_msg("peer_ack", "ids_and_refused", &ack.base, 0);
+    ids[2].len = 15;
+    write_msg("peer_ack", "bad_refused_15", &ack.base, 0);
+    ids[2].len = 16;
+    ack.refused = NULL;
+    ack.n_refused = 0;
+}
+
 static void peer_seeds(void)
 {
     static uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     Mim__ChatMessage chat;
     Mim__Chunk chunk;
-    Mim__Ack ack;
-    ProtobufCBinaryData ids[3] = {{16, id_a}, {16, id_b}, {16, id_c}};
     Mim__ChatClose close;
 
     chat_text(&chat, "alice", "hello bob");
@@ -437,19 +470,7 @@ static void peer_seeds(void)
     chunk.count = 2;
     write_msg("peer_chat", "bad_chunk_index", &chat.base, 0);
 
-    mim__ack__init(&ack);
-    ack.ids = ids;
-    ack.n_ids = 1;
-    write_msg("peer_ack", "one_id", &ack.base, 0);
-    ack.n_ids = 3;
-    write_msg("peer_ack", "three_ids", &ack.base, 0);
-    write_msg("peer_ack", "three_ids_truncated", &ack.base, 4);
-    ack.n_ids = 0;
-    write_msg("peer_ack", "bad_no_ids", &ack.base, 0);
-    ack.n_ids = 2;
-    ids[1].len = 15;
-    write_msg("peer_ack", "bad_id_15", &ack.base, 0);
-    ids[1].len = 16;
+    ack_seeds();
 
     mim__chat_close__init(&close);
     write_msg("peer_close", "empty", &close.base, 0);

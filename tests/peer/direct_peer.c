@@ -26,7 +26,7 @@ mim_identity *load_identity(const mp *p)
 
 typedef struct dialer {
     Mim__PeerMsg *const *msgs;
-    size_t n, chats, acked;
+    size_t n, chats, acked, refused;
     int closed;
 } dialer;
 
@@ -56,7 +56,15 @@ static void d_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN
 {
     dialer *d = ud;
     (void)id;
-    if (++d->acked == d->chats)
+    if (++d->acked + d->refused == d->chats)
+        chat_session_close(cs, "done");
+}
+
+static void d_on_refused(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    dialer *d = ud;
+    (void)id;
+    if (d->acked + ++d->refused == d->chats)
         chat_session_close(cs, "done");
 }
 
@@ -82,6 +90,7 @@ static const chat_session_events d_events = {
     .on_open = d_on_open,
     .on_message = d_on_message,
     .on_ack = d_on_ack,
+    .on_refused = d_on_refused,
     .on_chat_close = d_on_chat_close,
     .on_batch_end = d_on_batch_end,
     .on_closed = d_on_closed,
@@ -92,15 +101,15 @@ static int d_closed(void *arg)
     return ((dialer *)arg)->closed;
 }
 
-size_t direct_send_msgs(const mim_identity *me, const char *name, int port,
-                        const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name,
-                        Mim__PeerMsg *const *msgs, size_t n)
+size_t direct_send_counted(const mim_identity *me, const char *name, int port,
+                           const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name,
+                           Mim__PeerMsg *const *msgs, size_t n, size_t *refused)
 {
     pe_loop l;
     chat_session_config cfg;
     chat_session *cs;
     struct sockaddr_in a;
-    dialer d = {msgs, n, 0, 0, 0};
+    dialer d = {msgs, n, 0, 0, 0, 0};
 
     for (size_t i = 0; i < n; i++)
         d.chats += msgs[i]->body_case == MIM__PEER_MSG__BODY_CHAT;
@@ -119,7 +128,16 @@ size_t direct_send_msgs(const mim_identity *me, const char *name, int port,
         fail_msg("the direct session with %s did not end", peer_name);
     }
     assert_int_equal(pe_loop_close(&l), 0);
+    if (refused != NULL)
+        *refused = d.refused;
     return d.acked;
+}
+
+size_t direct_send_msgs(const mim_identity *me, const char *name, int port,
+                        const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name,
+                        Mim__PeerMsg *const *msgs, size_t n)
+{
+    return direct_send_counted(me, name, port, peer_pk, peer_name, msgs, n, NULL);
 }
 
 int direct_send(const mim_identity *me, const char *name, int port,

@@ -22,6 +22,11 @@ mim_identity *load_identity(const mp *p);
 size_t direct_send_msgs(const mim_identity *me, const char *name, int port,
                         const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name,
                         Mim__PeerMsg *const *msgs, size_t n);
+/* The same, and *refused (may be NULL) gets how many chat messages the mim refused to store
+ * (Ack.refused: over its quota); the session ends when each one is acked or refused. */
+size_t direct_send_counted(const mim_identity *me, const char *name, int port,
+                           const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name,
+                           Mim__PeerMsg *const *msgs, size_t n, size_t *refused);
 /* One text message: 1 when it was acknowledged (the session was accepted), else 0. */
 int direct_send(const mim_identity *me, const char *name, int port,
                 const uint8_t peer_pk[MIM_KEY_LEN], const char *peer_name, const char *text);

@@ -148,6 +148,9 @@ size_t round_trip(mp *p, const char *tag);
  * exit 0 within 10 s. */
 void free_name(const pe_server *s, const char *name);
 
+/* alice (a) and bob (b) start and pin each other (a message), then bob quits: returns the index
+ * of alice's first event after bob quit (her `offline` for him is at or after it). */
+size_t stage_pinned_offline(fixture *f, mp *a, mp *b);
 /* Stages a key change under a pinned name: alice (a) pins bob (b) by exchanging a message, bob
  * quits, the admin frees "bob", and a new bob (nb: its own data dir, so a new key) starts.
  * old_fp and new_fp get bob's two fingerprints. Returns the index of alice's first event after

@@ -13,7 +13,15 @@
  *                          trust_server (a wrong fingerprint trusts nothing); then it matches
  *   impostor               a dialler claiming a name whose presence-table key is another one, or
  *                          a name neither online nor pinned, is refused and pins nothing; a
- *                          pinned contact that is not in the table (gone offline) is accepted */
+ *                          pinned contact that is not in the table (gone offline) is accepted
+ *   offline_impostor       a caller claiming an offline pinned contact's name with another key,
+ *                          five times: refused and logged, no key_changed, no pending key, the
+ *                          contact's outbox not held (issue 12, finding 1)
+ *   alarm_rate             a reinstalled contact (vouched for by the pinned server) that keeps
+ *                          calling raises key_changed once, not once per call
+ *   trust_unseen           the name's key changes again within the alarm's rate limit: `trust`
+ *                          without a fingerprint refuses (key_unseen), with the new one it trusts
+ */
 #include "direct_peer.h"
 #include "mim_crypto.h"
 #include "mim_proc.h"
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -251,6 +260,138 @@ static void test_impostor(void **state)
     mp_quit(a);
 }
 
+/* Issue 12, finding 1: nobody vouches for a key that is not the pin of an offline contact (not
+ * in the table; we did not dial it), so five calls with it change nothing: no key_changed, no
+ * pending key (`trust` finds nothing to trust), the outbox for bob is not held (the real bob
+ * gets it when he is back), and each refusal is in alice's log. */
+static void test_offline_impostor(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    mim_identity *alice_id, *fake;
+    json_t *ev;
+    char id[33];
+    int port;
+    size_t a0;
+
+    a0 = stage_pinned_offline(f, a, b);
+    port = ready_port(mp_expect(a, 0, "ready", "name", "alice"));
+    alice_id = load_identity(a);
+    fake = mim_identity_generate();
+    assert_non_null(fake);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            direct_send(fake, "bob", port, alice_id->sign_pk, "alice", "i am bob, trust me"), 0);
+    round_trip(a, "w1");
+    if (mp_count(a, "key_changed", NULL, NULL) != 0 || mp_count(a, "message", NULL, NULL) != 0) {
+        mp_dump(a);
+        fail_msg("a caller nobody vouches for changed alice's trust state for bob");
+    }
+    mp_expect_log(a, "no pinned presence server vouches for it: refused");
+    /* No pending key: nothing to trust. */
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"tag\":\"t1\"}");
+    ev = mp_expect(a, a0, "error", "tag", "t1");
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+
+    /* Not held: a message for bob goes out when the real bob is back. */
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"for the real bob\",\"tag\":\"s1\"}");
+    ev = mp_expect(a, a0, "queued", "tag", "s1");
+    snprintf(id, sizeof(id), "%s", sfield(ev, "id"));
+    mp_restart(b, f->srv.port);
+    ev = mp_expect(b, 0, "message", "id", id);
+    assert_string_equal(sfield(ev, "text"), "for the real bob");
+    mp_expect(a, a0, "delivered", "id", id);
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 0);
+    mim_identity_free(fake);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+    mp_quit(b);
+}
+
+static void wait_refusals(const mp *a, int n);
+
+/* The new bob has something for alice, so he calls her again and again (every redial tick):
+ * the pinned server vouches for his key, so the first call raises key_changed; the calls after
+ * it are refused as well, but within the rate limit they raise nothing more. */
+static void test_alarm_rate(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
+    char old_fp[64], new_fp[64];
+    json_t *ev;
+    size_t a0;
+
+    a0 = stage_key_change(f, a, b, nb, old_fp, new_fp);
+    mp_expect(a, a0, "online", "name", "bob");
+    mp_expect(nb, 0, "online", "name", "alice");
+    mp_cmd(nb, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"it is me, new key\"}");
+    ev = mp_expect(a, a0, "key_changed", "name", "bob");
+    assert_string_equal(sfield(ev, "new_fingerprint"), new_fp);
+    /* A second call, refused as well (alice's log says so each time): no second alarm. */
+    wait_refusals(a, 2);
+    round_trip(a, "w1");
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 1);
+    assert_int_equal(mp_count(a, "message", NULL, NULL), 0);
+    mp_quit(a);
+    mp_quit(nb);
+}
+
+/* Waits (bounded) until alice's log has n refusals of a key other than the pin. */
+static void wait_refusals(const mp *a, int n)
+{
+    for (uint64_t end = now_ms() + WAIT_MS; pe_file_count(a->log, "presented another key (") < n;) {
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        if (now_ms() >= end)
+            fail_msg("alice did not refuse %d sessions with a changed key", n);
+        nanosleep(&tick, NULL); /* a bounded poll of another process's file */
+    }
+}
+
+/* bob's key changes (key_changed, the new key A), then changes again (a third bob, key B, who
+ * calls alice) within a minute: no second alarm, so alice's user has seen A only; `trust`
+ * without a fingerprint must not pin B blind (key_unseen, nothing trusted); with B's fingerprint
+ * it trusts B. */
+static void test_trust_unseen(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
+    char old_fp[64], fp_a[64], fp_b[64];
+    json_t *ev;
+    size_t a0, a1;
+
+    a0 = stage_key_change(f, a, b, nb, old_fp, fp_a);
+    mp_expect(a, a0, "online", "name", "bob");
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"held\"}");
+    ev = mp_expect(a, a0, "key_changed", "name", "bob");
+    assert_string_equal(sfield(ev, "new_fingerprint"), fp_a);
+
+    /* A third bob: another key again, and he calls alice. */
+    a1 = a->nev;
+    mp_quit(nb);
+    mp_expect(a, a1, "offline", "name", "bob");
+    free_name(&f->srv, "bob");
+    mp_cleanup(b);
+    mp_init(b, f, "bob", "bob-third-key");
+    snprintf(fp_b, sizeof(fp_b), "%s", sfield(start_peer(f, b), "fingerprint"));
+    assert_string_not_equal(fp_a, fp_b);
+    mp_expect(b, 0, "online", "name", "alice");
+    mp_cmd(b, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"me again\"}");
+    wait_refusals(a, 2);
+    round_trip(a, "w1");
+    assert_int_equal(mp_count(a, "key_changed", NULL, NULL), 1);
+
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"tag\":\"t1\"}");
+    ev = mp_expect(a, a1, "error", "tag", "t1");
+    assert_string_equal(sfield(ev, "code"), "key_unseen");
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"%s\",\"tag\":\"t2\"}", fp_a);
+    assert_string_equal(sfield(mp_expect(a, a1, "error", "tag", "t2"), "code"), "bad_field");
+    mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"%s\",\"tag\":\"t3\"}", fp_b);
+    mp_expect(a, a1, "ok", "tag", "t3");
+    mp_expect(b, 0, "message", "text", "held");
+    mp_quit(a);
+    mp_quit(b);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(verify),
@@ -258,6 +399,9 @@ static const pe_test tests[] = {
     PE_SCENARIO(trust_fingerprint),
     PE_SCENARIO(trust_server),
     PE_SCENARIO(impostor),
+    PE_SCENARIO(offline_impostor),
+    PE_SCENARIO(alarm_rate),
+    PE_SCENARIO(trust_unseen),
 };
 
 int main(int argc, char **argv)

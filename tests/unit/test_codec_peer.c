@@ -558,6 +558,19 @@ static void test_refusals_ack(void **state)
     expect_msg_refused("ack with an empty id", &m, "0 bytes");
     ids[1].len = MIM_MSG_ID_LEN;
     expect_msg_accepted("ack with 3 ids", &m);
+
+    /* Refusals (Ack.refused): alone or beside ids, 1..1024 in all, each 16 bytes. */
+    ack.n_ids = 0;
+    ack.refused = ids;
+    ack.n_refused = 2;
+    expect_msg_accepted("ack with 2 refused", &m);
+    ack.n_ids = MIM_ACK_MAX_IDS - 2;
+    expect_msg_accepted("ack with 1022 ids and 2 refused", &m);
+    ack.n_ids = MIM_ACK_MAX_IDS - 1;
+    expect_msg_refused("ack with 1023 ids and 2 refused", &m, "2 refused");
+    ack.n_ids = 0;
+    ids[1].len = MIM_MSG_ID_LEN - 1;
+    expect_msg_refused("ack with a 15-byte refused id", &m, "15");
     free(ids);
 }
 
