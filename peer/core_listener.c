@@ -12,6 +12,9 @@ static void on_connection(uv_stream_t *server, int status)
     mim_core *c = server->data;
     chat_session *cs;
     sess *s;
+    admission_slot *evicted;
+    uint8_t ip[16];
+    size_t ip_len;
     int rc, verdict;
 
     if (status < 0) {
@@ -31,15 +34,21 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     /* Before anyone is authenticated a connection costs us a handshake: cap them in all, per
-     * address and per second, as the presence server does. */
-    s->ip_len = (uint8_t)mim_addr_raw(chat_session_remote_addr(cs), s->ip);
-    verdict = admission_enter(&c->admit, s->ip, s->ip_len, uv_now(c->loop));
+     * address and per second, as the presence server does; when all the places are taken, a
+     * newcomer takes the oldest of the address that holds the most (shared/mim_admission.h). */
+    ip_len = mim_addr_raw(chat_session_remote_addr(cs), ip);
+    s->adm.owner = s;
+    verdict = admission_admit(&c->admit, &s->adm, ip, ip_len, uv_now(c->loop), &evicted);
     if (verdict != ADMIT_OK) {
         mim_log_warn("listener: refused a connection: %s", admission_reason(verdict));
         chat_session_close(cs, admission_reason(verdict));
         return;
     }
-    s->unauth = 1;
+    if (evicted != NULL) {
+        mim_log_warn(
+            "listener: evicted the oldest handshake of the busiest address for a newcomer");
+        chat_session_close(((sess *)evicted->owner)->cs, "evicted for a newcomer");
+    }
 }
 
 /* Incoming sessions still in their handshake: a LAN peer needs few at once. */
@@ -47,6 +56,8 @@ static const admission_limits incoming_limits = {
     .max_unauth = 64,
     .max_unauth_per_ip = 8,
     .rate_per_ip = 10,
+    .penalty_min_ms = 15000,  /* an address whose handshakes idle in parallel waits a while */
+    .penalty_max_ms = 300000, /* (the presence server's defaults) */
 };
 
 int core_start_listener(mim_core *c, uint16_t port)

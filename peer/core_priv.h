@@ -58,11 +58,9 @@ typedef struct peer_rec {
 typedef struct sess {
     struct sess *next, *prev;
     chat_session *cs;
-    peer_rec *rec;     /* set once authenticated and accepted */
-    int close_pending; /* a chat close came in this frame: reported after its messages */
-    int unauth;        /* counted by the admission caps until it opens or closes */
-    uint8_t ip[16];
-    uint8_t ip_len;
+    peer_rec *rec;      /* set once authenticated and accepted */
+    int close_pending;  /* a chat close came in this frame: reported after its messages */
+    admission_slot adm; /* incoming: its place in the admission caps until it opens or closes */
 } sess;
 
 typedef struct rx_item {
@@ -187,7 +185,7 @@ int core_known_peer(mim_core *c, const char *name);
 /* Tracks cs (chat_session_data points to the node); NULL when out of memory. */
 sess *core_sess_add(mim_core *c, chat_session *cs);
 /* An incoming session stops counting against the admission caps (it opened, or closed). */
-void core_sess_leave_unauth(mim_core *c, sess *s);
+void core_sess_leave_unauth(mim_core *c, sess *s, int opened);
 void core_sess_remove(mim_core *c, sess *s);
 /* A table entry's address and port as a sockaddr. */
 void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss);

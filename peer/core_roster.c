@@ -137,18 +137,17 @@ sess *core_sess_add(mim_core *c, chat_session *cs)
     return s;
 }
 
-/* An incoming session stops counting against the admission caps (it opened, or closed). */
-void core_sess_leave_unauth(mim_core *c, sess *s)
+/* An incoming session stops counting against the admission caps: it opened (opened = 1), or
+ * closed before, and its source is charged the time it held the place (harmless when it was
+ * never counted, or was evicted). */
+void core_sess_leave_unauth(mim_core *c, sess *s, int opened)
 {
-    if (s->unauth) {
-        admission_leave(&c->admit, s->ip, s->ip_len);
-        s->unauth = 0;
-    }
+    admission_release(&c->admit, &s->adm, uv_now(c->loop), opened);
 }
 
 void core_sess_remove(mim_core *c, sess *s)
 {
-    core_sess_leave_unauth(c, s);
+    core_sess_leave_unauth(c, s, 0);
     if (s->prev != NULL)
         s->prev->next = s->next;
     else
@@ -374,7 +373,7 @@ void core_on_open(void *ud, chat_session *cs)
     sess *s = chat_session_data(cs);
 
     if (s != NULL)
-        core_sess_leave_unauth(c, s);
+        core_sess_leave_unauth(c, s, 1);
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
         core_flush(c, s->rec);

@@ -14,7 +14,9 @@
  *                      message again; bob drops the copy by id and acks it, so alice gets
  *                      delivered and bob shows the message once
  *   listener_caps      a ninth unauthenticated connection from one address is refused at once;
- *                      the others are left to their handshake deadline, and the peer goes on */
+ *                      the others are left to their handshake deadline, and the peer goes on
+ *   listener_flood     8 addresses hold every unauthenticated place: a real peer's call still
+ *                      gets in at once, taking the place of one flood connection */
 #include "mim_proc.h"
 #include "pcap_capture.h"
 #include "tamper_proxy.h"
@@ -178,7 +180,8 @@ static void test_tampered_ack(void **state)
 }
 
 /* A raw TCP connection to 127.0.0.1:port that sends nothing (a handshake never started). */
-static int raw_connect(int port)
+/* A TCP connection to 127.0.0.1:port from the loopback address 127.0.0.src (1: the default). */
+static int raw_connect_from(int src, int port)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -186,11 +189,19 @@ static int raw_connect(int port)
     assert_true(fd >= 0);
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + (uint32_t)src);
+    if (src != 1 && bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        fail_msg("bind 127.0.0.%d: %s", src, strerror(errno));
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
         fail_msg("connect to 127.0.0.1:%d: %s", port, strerror(errno));
     return fd;
+}
+
+static int raw_connect(int port)
+{
+    return raw_connect_from(1, port);
 }
 
 /* 1 when the peer closed fd (EOF or reset) within timeout_ms, 0 when it is still open. */
@@ -224,10 +235,47 @@ static void test_listener_caps(void **state)
     assert_true(round_trip(a, "after-flood") > 0);
 }
 
+/* Issue 12, finding 3, on the peer: 8 addresses (127.0.0.2..9) hold all 64 of alice's places for
+ * unauthenticated sessions with idle connections. bob's call (from 127.0.0.1) still gets in at
+ * once: it takes the place of the oldest idle connection of an address holding the most. Before,
+ * it was refused until the flood's handshakes timed out (5 s), so the message could only arrive
+ * after most of the flood had been closed; now exactly one flood connection is closed by then. */
+static void test_listener_flood(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    int port, fds[64], closed = 0;
+    size_t b0;
+
+    port = ready_port(start_peer(f, a));
+    start_peer(f, b);
+    see_each_other(a, b);
+    for (int i = 0; i < 64; i++)
+        fds[i] = raw_connect_from(2 + i / 8, port);
+    /* Every flood connection is alice's before bob calls: none was refused, and her loop turned. */
+    round_trip(a, "flooded");
+    round_trip(a, "flooded-2");
+    for (int i = 0; i < 64; i++)
+        if (closed_within(fds[i], 0))
+            fail_msg("flood connection %d (127.0.0.%d) was refused", i, 2 + i / 8);
+    b0 = round_trip(b, "before");
+    mp_cmd(b, "{\"cmd\":\"send\",\"to\":\"%s\",\"text\":\"through the flood\",\"tag\":\"f1\"}",
+           a->name);
+    mp_expect(b, b0, "delivered", "tag", "f1");
+    for (int i = 0; i < 64; i++)
+        closed += closed_within(fds[i], 0);
+    if (closed != 1)
+        fail_msg("%d flood connections were closed when the message arrived, want 1 (evicted)",
+                 closed);
+    mp_expect_log(a, "evicted");
+    for (int i = 0; i < 64; i++)
+        close(fds[i]);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(capture),      PE_SCENARIO(tampered_message), PE_SCENARIO(truncated_message),
-    PE_SCENARIO(tampered_ack), PE_SCENARIO(listener_caps),
+    PE_SCENARIO(tampered_ack), PE_SCENARIO(listener_caps),    PE_SCENARIO(listener_flood),
 };
 
 int main(int argc, char **argv)
