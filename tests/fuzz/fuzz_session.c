@@ -55,6 +55,23 @@ static void listen_loopback(uv_connection_cb cb)
     FUZZ_CHECK(uv_listen((uv_stream_t *)&listener, 64, cb) == 0);
 }
 
+static void on_connection(uv_stream_t *l, int status); /* the unit's accept */
+
+static void setup(uv_loop_t *l, const mim_identity *u, const mim_identity *r)
+{
+    loop = l, unit_id = u, remote_id = r;
+    listen_loopback(on_connection);
+}
+
+/* A peer-to-peer unit: it accepts on our loopback listener and can dial. */
+#define PEER_UNIT(begin_fn, check_fn, special_fn)                                                  \
+    {                                                                                              \
+        .prologue = MIM_NOISE_PROLOGUE_PEER, .remote_name = REMOTE_NAME, .can_dial = 1,            \
+        .setup = setup, .listen_port = listen_port, .begin = begin_fn, .dial = dial,               \
+        .check_plaintext = check_fn, .special = special_fn, .closed = closed,                      \
+        .closed_count = closed_count,                                                              \
+    }
+
 static int listen_port(void)
 {
     struct sockaddr_in a;
@@ -147,21 +164,7 @@ static int dial(const struct sockaddr *addr, uint8_t f)
     return mim_channel_dial(&cfg, addr, &ch);
 }
 
-static void setup(uv_loop_t *l, const mim_identity *u, const mim_identity *r)
-{
-    loop = l, unit_id = u, remote_id = r;
-    listen_loopback(on_connection);
-}
-
-static const fz_unit unit = {.prologue = MIM_NOISE_PROLOGUE_PEER,
-                             .remote_name = REMOTE_NAME,
-                             .can_dial = 1,
-                             .setup = setup,
-                             .listen_port = listen_port,
-                             .begin = begin,
-                             .dial = dial,
-                             .closed = closed,
-                             .closed_count = closed_count};
+static const fz_unit unit = PEER_UNIT(begin, NULL, NULL);
 #endif
 
 /* ---- the chat session ------------------------------------------------------------------------ */
@@ -306,23 +309,7 @@ static size_t special(uint8_t arg, const uint8_t hh[MIM_HASH_LEN], uint8_t *buf,
     return n;
 }
 
-static void setup(uv_loop_t *l, const mim_identity *u, const mim_identity *r)
-{
-    loop = l, unit_id = u, remote_id = r;
-    listen_loopback(on_connection);
-}
-
-static const fz_unit unit = {.prologue = MIM_NOISE_PROLOGUE_PEER,
-                             .remote_name = REMOTE_NAME,
-                             .can_dial = 1,
-                             .setup = setup,
-                             .listen_port = listen_port,
-                             .begin = cs_begin,
-                             .dial = dial,
-                             .check_plaintext = check_plaintext,
-                             .special = special,
-                             .closed = closed,
-                             .closed_count = closed_count};
+static const fz_unit unit = PEER_UNIT(cs_begin, check_plaintext, special);
 #endif
 
 /* ---- the presence session -------------------------------------------------------------------- */
