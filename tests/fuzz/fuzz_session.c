@@ -317,23 +317,43 @@ static const fz_unit unit = PEER_UNIT(cs_begin, check_plaintext, special);
 #include "presence.pb-c.h"
 #include "server.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static presence_server srv;
+static char srv_dir[] = "/tmp/mim-fuzz-presence-XXXXXX";
+
+/* At exit: the server's files go (whatever a later version adds to its data dir, too). */
+static void remove_srv_dir(void)
+{
+    DIR *d = opendir(srv_dir);
+    struct dirent *e;
+    char p[sizeof(srv_dir) + 300];
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && snprintf(p, sizeof(p), "%s/%s", srv_dir, e->d_name) > 0)
+            (void)unlink(p);
+    closedir(d);
+    (void)rmdir(srv_dir);
+}
 
 static void setup(uv_loop_t *l, const mim_identity *u, const mim_identity *r)
 {
-    static char dir[] = "/tmp/mim-fuzz-presence-XXXXXX";
     presence_config cfg;
 
     loop = l, unit_id = u, remote_id = r;
-    FUZZ_CHECK(mkdtemp(dir) != NULL);
+    FUZZ_CHECK(mkdtemp(srv_dir) != NULL);
+    atexit(remove_srv_dir);
     presence_config_defaults(&cfg);
     cfg.binds[0] = "127.0.0.1";
     cfg.nbinds = 1;
     cfg.port = 0;
     cfg.discovery_port = -1;
-    cfg.data_dir = dir;
+    cfg.data_dir = srv_dir;
     /* One source address makes every connection: admission must not throttle the fuzzer. */
     cfg.admit.rate_per_ip = 1000000;
     FUZZ_CHECK(presence_server_start(&srv, loop, &cfg) == 0);
