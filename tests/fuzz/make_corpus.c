@@ -549,6 +549,320 @@ static void peer_batch_seeds(void)
                16);
 }
 
+/* ---- the state machines: scripts for fuzz_session.c (format: fuzz_remote.h / fuzz_remote.c) ----
+ * [flags][corrupt][corrupt_pos] then operations [op][n][n bytes]. flags 0x80: the unit dials;
+ * 0x40: hang up with a reset; 0x20: the unit refuses; 0x10: chat: the unit speaks first, or
+ * dials a wrong key; 0x08: chat: the unit closes on the remote's Close. corrupt & 3: which of
+ * our handshake frames gets a flipped bit. Ops: 0 message, 1 final, 2 raw, 3 corrupt, 4 replay,
+ * 5 split, 6 pump, 7 shutdown, 8 big, 9 the target's special (a valid chat / signed Login). */
+
+typedef struct script {
+    uint8_t b[1024];
+    size_t n;
+} script;
+
+static void sc_start(script *sc, uint8_t flags, uint8_t corrupt, uint8_t pos)
+{
+    sc->b[0] = flags, sc->b[1] = corrupt, sc->b[2] = pos;
+    sc->n = 3;
+}
+
+static void sc_op(script *sc, uint8_t op, const void *p, size_t len)
+{
+    if (sc->n + 2 + len > sizeof(sc->b) || len > 255)
+        abort();
+    sc->b[sc->n++] = op;
+    sc->b[sc->n++] = (uint8_t)len;
+    if (len > 0)
+        memcpy(sc->b + sc->n, p, len);
+    sc->n += len;
+}
+
+static void sc_str(script *sc, uint8_t op, const char *text)
+{
+    sc_op(sc, op, text, strlen(text));
+}
+
+/* A protobuf message as the plaintext of an op-0 frame. */
+static void sc_msg(script *sc, const ProtobufCMessage *m)
+{
+    uint8_t buf[255];
+    size_t n = protobuf_c_message_get_packed_size(m);
+
+    if (n > sizeof(buf))
+        abort();
+    protobuf_c_message_pack(m, buf);
+    sc_op(sc, 0, buf, n);
+}
+
+static void sc_write(const char *target, const char *name, const script *sc)
+{
+    write_seed(target, name, sc->b, sc->n);
+}
+
+static void channel_seeds(void)
+{
+    const char *t = "session_channel";
+    script sc;
+
+    for (int side = 0; side < 2; side++) {
+        uint8_t dial = side ? 0x80 : 0;
+        const char *sfx = side ? "_dial" : "";
+        char name[64];
+
+        sc_start(&sc, dial, 0, 0);
+        sc_str(&sc, 0, "Ehello");
+        sc_str(&sc, 0, "just data");
+        sc_str(&sc, 1, "Ebye");
+        snprintf(name, sizeof(name), "echo_final%s", sfx);
+        sc_write(t, name, &sc);
+        for (uint8_t which = 1; which <= 3; which++) {
+            sc_start(&sc, dial, which, (uint8_t)(which * 11));
+            sc_str(&sc, 0, "Eafter a corrupt handshake");
+            snprintf(name, sizeof(name), "corrupt_hs%u%s", which, sfx);
+            sc_write(t, name, &sc);
+        }
+        sc_start(&sc, (uint8_t)(dial | 0x20), 0, 0);
+        sc_str(&sc, 0, "Erefused");
+        snprintf(name, sizeof(name), "refused%s", sfx);
+        sc_write(t, name, &sc);
+    }
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "C");
+    sc_str(&sc, 0, "Eafter close");
+    sc_write(t, "owner_close", &sc);
+    sc_start(&sc, 0x40, 0, 0);
+    sc_str(&sc, 0, "A");
+    sc_write(t, "owner_abort_reset", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "Fgoodbye");
+    sc_str(&sc, 0, "Elate");
+    sc_write(t, "owner_final", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "L0123456789abcdef0123456789abcdef");
+    sc_op(&sc, 8, "\x01", 1);
+    sc_write(t, "owner_limits_then_big", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "D");
+    sc_str(&sc, 0, "Estill open");
+    sc_write(t, "drop_proof", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 3, "Ecorrupted\x05");
+    sc_write(t, "corrupt_transport", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "Eonce");
+    sc_op(&sc, 4, NULL, 0);
+    sc_write(t, "replay", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 5, NULL, 0);
+    sc_str(&sc, 0, "Esplit after one byte");
+    sc_op(&sc, 6, NULL, 0);
+    sc_write(t, "split_pump", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 2, NULL, 0);
+    sc_write(t, "raw_zero_length", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 2, "not sealed at all");
+    sc_write(t, "raw_unsealed", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_str(&sc, 0, "Ehalf");
+    sc_op(&sc, 7, NULL, 0);
+    sc_write(t, "half_close", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 1, NULL, 0);
+    sc_write(t, "empty_final", &sc);
+}
+
+static void chat_session_seeds(void)
+{
+    const char *t = "session_chat";
+    Mim__PeerBatch batch;
+    Mim__PeerMsg m[2];
+    Mim__PeerMsg *mp[2] = {&m[0], &m[1]};
+    Mim__ChatMessage chat;
+    Mim__Ack ack;
+    Mim__ChatClose close;
+    Mim__Ping ping;
+    ProtobufCBinaryData ids[1] = {{16, id_b}};
+    script sc;
+
+    mim__peer_batch__init(&batch);
+    batch.msgs = mp;
+    batch.n_msgs = 1;
+    mim__peer_msg__init(&m[0]);
+    mim__peer_msg__init(&m[1]);
+    chat_text(&chat, "fuzzpeer", "hello from the harness");
+    m[0].body_case = MIM__PEER_MSG__BODY_CHAT;
+    m[0].chat = &chat;
+
+    sc_start(&sc, 0, 0, 0);
+    sc_msg(&sc, &batch.base);
+    sc_op(&sc, 4, NULL, 0); /* the same frame again: a replay the stream refuses */
+    sc_write(t, "chat_replayed_frame", &sc);
+    sc_start(&sc, 0x80, 0, 0);
+    sc_msg(&sc, &batch.base);
+    sc_op(&sc, 1, NULL, 0);
+    sc_write(t, "dial_chat_final", &sc);
+    sc_start(&sc, 0x90, 0, 0);
+    sc_msg(&sc, &batch.base);
+    sc_write(t, "dial_wrong_key", &sc);
+    sc_start(&sc, 0x10, 0, 0);
+    sc_op(&sc, 9, "\x01", 1);
+    sc_op(&sc, 9, "\x01", 1); /* a duplicate id: the owner's to drop, the session's to pass */
+    sc_op(&sc, 9, "\x02", 1);
+    sc_write(t, "unit_first_duplicates", &sc);
+
+    chat_text(&chat, "mallory", "not the authenticated name");
+    sc_start(&sc, 0, 0, 0);
+    sc_msg(&sc, &batch.base);
+    sc_write(t, "wrong_sender", &sc);
+
+    mim__ack__init(&ack);
+    ack.n_ids = 1;
+    ack.ids = ids;
+    mim__chat_close__init(&close);
+    mim__ping__init(&ping);
+    ping.nonce = 7;
+    m[0].body_case = MIM__PEER_MSG__BODY_ACK;
+    m[0].ack = &ack;
+    m[1].body_case = MIM__PEER_MSG__BODY_PING;
+    m[1].ping = &ping;
+    batch.n_msgs = 2;
+    sc_start(&sc, 0x08, 0, 0);
+    sc_msg(&sc, &batch.base);
+    m[0].body_case = MIM__PEER_MSG__BODY_CLOSE;
+    m[0].close = &close;
+    batch.n_msgs = 1;
+    sc_msg(&sc, &batch.base);
+    sc_op(&sc, 9, "\x03", 1);
+    sc_write(t, "ack_ping_close", &sc);
+    sc_start(&sc, 0, 2, 40);
+    sc_op(&sc, 9, "\x04", 1);
+    sc_write(t, "corrupt_msg3", &sc);
+    sc_start(&sc, 0x40, 0, 0);
+    sc_op(&sc, 5, "", 0);
+    sc_op(&sc, 9, "\x05", 1);
+    sc_op(&sc, 3, "\x00", 1);
+    sc_write(t, "split_then_corrupt_reset", &sc);
+}
+
+static void presence_session_seeds(void)
+{
+    const char *t = "session_presence";
+    Mim__PresenceBatch batch;
+    Mim__PresenceMsg m;
+    Mim__PresenceMsg *mp[1] = {&m};
+    Mim__StatusSet set;
+    Mim__Ping ping;
+    Mim__Logout logout;
+    script sc;
+
+    mim__presence_batch__init(&batch);
+    batch.msgs = mp;
+    batch.n_msgs = 1;
+    mim__presence_msg__init(&m);
+    mim__status_set__init(&set);
+    set.status = MIM__STATUS__STATUS_AWAY;
+    set.text = "lunch";
+    mim__ping__init(&ping);
+    ping.nonce = 99;
+    mim__logout__init(&logout);
+
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 9, "\x00", 1);
+    m.body_case = MIM__PRESENCE_MSG__BODY_STATUS_SET;
+    m.status_set = &set;
+    sc_msg(&sc, &batch.base);
+    m.body_case = MIM__PRESENCE_MSG__BODY_PING;
+    m.ping = &ping;
+    sc_msg(&sc, &batch.base);
+    m.body_case = MIM__PRESENCE_MSG__BODY_LOGOUT;
+    m.logout = &logout;
+    sc_msg(&sc, &batch.base);
+    sc_write(t, "login_status_ping_logout", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 9, "\x01", 1);
+    sc_write(t, "login_bad_signature", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 9, "\x00", 1);
+    sc_op(&sc, 9, "\x10", 1);
+    sc_write(t, "login_twice", &sc);
+    sc_start(&sc, 0, 0, 0);
+    m.body_case = MIM__PRESENCE_MSG__BODY_STATUS_SET;
+    m.status_set = &set;
+    sc_msg(&sc, &batch.base);
+    sc_write(t, "status_before_login", &sc);
+    sc_start(&sc, 0x40, 0, 0);
+    sc_op(&sc, 9, "\x00", 1);
+    sc_op(&sc, 1, NULL, 0);
+    sc_write(t, "login_final_reset", &sc);
+    sc_start(&sc, 0, 1, 5);
+    sc_op(&sc, 9, "\x00", 1);
+    sc_write(t, "corrupt_msg1", &sc);
+    sc_start(&sc, 0, 0, 0);
+    sc_op(&sc, 9, "\x00", 1);
+    sc_op(&sc, 8, "\x00", 1);
+    sc_write(t, "login_then_big", &sc);
+}
+
+/* ---- the front ends: JSON lines (fuzz_json_line.c) and the TUI sanitiser (fuzz_tui_text.c) ----
+ */
+
+static void text_seed(const char *target, const char *name, const char *prefix, size_t plen,
+                      const char *text)
+{
+    uint8_t b[1024];
+    size_t n = strlen(text);
+
+    if (plen + n > sizeof(b))
+        abort();
+    memcpy(b, prefix, plen);
+    memcpy(b + plen, text, n);
+    write_seed(target, name, b, plen + n);
+}
+
+static void front_end_seeds(void)
+{
+    /* JSON: [stub answers][read size - 1] then stdin. */
+    const char *every =
+        "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"hi\",\"tag\":1}\n"
+        "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"again\",\"tag\":[1,2]}\n"
+        "{\"cmd\":\"who\"}\n{\"cmd\":\"status\",\"state\":\"away\",\"text\":\"out\"}\n"
+        "{\"cmd\":\"history\",\"with\":\"bob\",\"limit\":3}\n{\"cmd\":\"verify\",\"with\":\"bob\"}"
+        "\n"
+        "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"ab\"}\n"
+        "{\"cmd\":\"verified\",\"with\":\"bob\",\"value\":true}\n{\"cmd\":\"close\",\"with\":"
+        "\"bob\"}\n"
+        "{\"cmd\":\"trust_server\"}\n{\"cmd\":\"quit\"}\n";
+
+    text_seed("json_line", "every_command_ok", "\x08\xff", 2, every);
+    text_seed("json_line", "every_command_refused", "\x04\x10", 2, every);
+    text_seed("json_line", "send_batch_fails", "\x10\x00", 2,
+              "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"a\",\"tag\":\"x\"}\r\n"
+              "{\"cmd\":\"send\",\"to\":\"carol\",\"text\":\"b\"}\n{\"cmd\":\"who\"}\n");
+    text_seed("json_line", "bad_lines", "\x00\x03", 2,
+              "not json\n[1,2]\n{\"cmd\":7}\n{}\n{\"cmd\":\"nope\"}\n"
+              "{\"cmd\":\"send\",\"to\":\"b\"}\n{\"cmd\":\"history\",\"with\":\"b\",\"limit\":0}\n"
+              "{\"cmd\":\"status\",\"state\":\"sleeping\"}\n{\"cmd\":\"who\",\"cmd\":\"who\"}\n"
+              "{\"cmd\":\"verified\",\"with\":\"b\",\"value\":1}\n  \t\r\n"
+              "{\"cmd\":\"who\"}");
+    text_seed("json_line", "history_odd_bytes", "\x08\x40", 2,
+              "{\"cmd\":\"history\",\"with\":\"b\\u0000\\u202e\\u00ad\xc3\"}\n"
+              "{\"cmd\":\"verify\",\"with\":\"\\ud800\"}\n");
+
+    /* TUI: [flags | cap << 1] then the peer's text. */
+    text_seed("tui_text", "escapes", "\xff", 1,
+              "\x1b[2J\x1b]0;title\x07\x9b"
+              "31m\x7f\r\n\t");
+    text_seed("tui_text", "bidi_and_marks", "\x20", 1,
+              "\xe2\x80\xae"
+              "evil\xe2\x81\xa6"
+              "x\xcc\x81\xcc\x81\xc2\xad\xe2\x80\x8b");
+    text_seed("tui_text", "wide_and_cut", "\x07", 1, "\xe6\xbc\xa2\xe5\xad\x97\x01\x02\x03");
+    text_seed("tui_text", "invalid_utf8", "\x81", 1,
+              "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\xf0\x9f\x98\x80");
+}
+
 int main(int argc, char **argv)
 {
     root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
@@ -571,6 +885,10 @@ int main(int argc, char **argv)
     batch_seeds();
     peer_seeds();
     peer_batch_seeds();
+    channel_seeds();
+    chat_session_seeds();
+    presence_session_seeds();
+    front_end_seeds();
     if (failures > 0)
         return 1;
     printf("seed corpora written under %s\n", root);

@@ -1,0 +1,222 @@
+/* Fuzz target for the JSON API's line handler (peer/json_api.c): fuzzer-chosen bytes arrive as
+ * if read from stdin (split into lines, over-long lines skipped, a last line without newline),
+ * and every command runs against a STUB core defined here -- no store, no network -- whose
+ * answers (success or each MIM_CORE_E* refusal) the input chooses, so every answer path of every
+ * command is reached. The stub also plays back the core's events for a send batch (on_queued,
+ * or on_send_failed when the "commit" fails), as the real core does at mim_core_batch_end.
+ *
+ * Invariant: stdout (redirected to a temporary file) holds only lines that are each one JSON
+ * object with a string "event" -- whatever the input, a front end reading the API never sees
+ * a broken line. json_api.c is included whole so its static handler can be driven without a
+ * test seam in production code; this target links neither the core nor the TUI.
+ *
+ * Input: byte 0 picks the stub's answers (low 3 bits: the return code; bit 3: history has
+ * items); the rest is stdin, fed in pieces cut at the bytes' values of byte 1. */
+#include "../../peer/json_api.c"
+
+#include "fuzz.h"
+
+#include <jansson.h>
+
+static uint8_t stub_mode;
+static json_api *stub_ja; /* the events' ud, as the real core's */
+static mim_msg_id batch_ids[64];
+static char batch_to[64][64];
+static size_t batch_n;
+static int batch_open;
+
+static int stub_rc(void)
+{
+    static const int rcs[8] = {0,
+                               MIM_CORE_EUNKNOWN_PEER,
+                               MIM_CORE_ETEXT,
+                               MIM_CORE_EBAD_NAME,
+                               MIM_CORE_ESTORE,
+                               MIM_CORE_EBAD_VALUE,
+                               MIM_CORE_ENOTHING,
+                               MIM_CORE_EFINGERPRINT};
+    return rcs[stub_mode & 7];
+}
+
+void mim_core_batch_begin(mim_core *c)
+{
+    (void)c;
+    FUZZ_CHECK(!batch_open); /* json_api never nests batches */
+    batch_open = 1;
+    batch_n = 0;
+}
+
+void mim_core_batch_end(mim_core *c)
+{
+    const mim_core_events *ev = json_api_core_events();
+
+    (void)c;
+    FUZZ_CHECK(batch_open);
+    batch_open = 0;
+    for (size_t i = 0; i < batch_n; i++) {
+        if (stub_mode & 0x10)
+            ev->on_send_failed(stub_ja, batch_to[i], &batch_ids[i]);
+        else
+            ev->on_queued(stub_ja, batch_to[i], &batch_ids[i]);
+    }
+    batch_n = 0;
+}
+
+int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
+{
+    static uint32_t counter;
+
+    (void)c, (void)text;
+    FUZZ_CHECK(batch_open); /* the JSON API sends inside a batch only */
+    if (stub_rc() != 0)
+        return stub_rc();
+    memset(id, 0, sizeof(*id));
+    memcpy(id, &counter, sizeof(counter));
+    counter++;
+    if (batch_n < 64) {
+        batch_ids[batch_n] = *id;
+        snprintf(batch_to[batch_n], sizeof(batch_to[batch_n]), "%s", to);
+        batch_n++;
+    }
+    return 0;
+}
+
+void mim_core_who(mim_core *c, void (*cb)(void *arg, const mim_core_peer_info *p), void *arg)
+{
+    mim_core_peer_info p = {.name = "bob",
+                            .addr = "127.0.0.1",
+                            .port = 4243,
+                            .fingerprint = "ab:cd",
+                            .status = MIM_CORE_AVAILABLE,
+                            .text = "hi"};
+    (void)c;
+    cb(arg, &p);
+}
+
+int mim_core_history(mim_core *c, const char *with, size_t limit,
+                     void (*cb)(void *arg, const mim_core_history_item *m), void *arg)
+{
+    (void)c;
+    FUZZ_CHECK(limit >= 1 && limit <= MIM_CORE_HISTORY_MAX);
+    if (stub_rc() != 0)
+        return stub_rc();
+    for (int i = 0; (stub_mode & 8) && i < 3; i++) {
+        /* The name the command gave comes back as sender and text: any bytes at all. */
+        mim_core_history_item m = {.ts_ms = i == 2 ? INT64_MIN : i,
+                                   .from = with,
+                                   .to = i ? "me" : NULL,
+                                   .text = with,
+                                   .state = (mim_core_msg_state)i,
+                                   .content_type = i * 7};
+        cb(arg, &m);
+    }
+    return 0;
+}
+
+int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
+{
+    (void)c, (void)status, (void)text;
+    return stub_rc();
+}
+
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN])
+{
+    (void)c, (void)with;
+    snprintf(out, MIM_CORE_SAFETY_NUMBER_LEN, "%s", "12345 67890");
+    return stub_rc();
+}
+
+int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
+{
+    (void)c, (void)with, (void)fingerprint;
+    return stub_rc();
+}
+
+int mim_core_verified(mim_core *c, const char *with, int value)
+{
+    (void)c, (void)with, (void)value;
+    return stub_rc();
+}
+
+int mim_core_trust_server(mim_core *c, const char *fingerprint)
+{
+    (void)c, (void)fingerprint;
+    return stub_rc();
+}
+
+int mim_core_close_chat(mim_core *c, const char *with)
+{
+    (void)c, (void)with;
+    return stub_rc();
+}
+
+void mim_core_quit(mim_core *c, int exit_code)
+{
+    (void)c, (void)exit_code;
+}
+
+/* core.c's, which this target does not link (it would bring the real commands). */
+void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN])
+{
+    for (size_t i = 0; i < sizeof(id->bytes); i++)
+        snprintf(out + 2 * i, 3, "%02x", id->bytes[i]);
+}
+
+/* ---- the harness ----------------------------------------------------------------------------- */
+
+static FILE *out_file;
+
+static void check_output(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    fflush(stdout);
+    rewind(out_file);
+    while ((n = getline(&line, &cap, out_file)) > 0) {
+        json_error_t err;
+        json_t *ev;
+
+        FUZZ_CHECK(line[n - 1] == '\n'); /* every answer is a whole line */
+        ev = json_loadb(line, (size_t)n - 1, 0, &err);
+        FUZZ_CHECK(json_is_object(ev));
+        FUZZ_CHECK(json_is_string(json_object_get(ev, "event")));
+        json_decref(ev);
+    }
+    free(line);
+    FUZZ_CHECK(ftruncate(fileno(out_file), 0) == 0);
+    rewind(out_file);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_api *ja;
+    size_t piece;
+
+    if (out_file == NULL) {
+        /* The API writes to stdout: keep it, to check it, and off the fuzzer's terminal. */
+        FUZZ_CHECK((out_file = tmpfile()) != NULL);
+        FUZZ_CHECK(dup2(fileno(out_file), STDOUT_FILENO) >= 0);
+        mim_log_set_level(MIM_LOG_ERROR);
+    }
+    if (size < 2)
+        return 0;
+    stub_mode = data[0];
+    piece = 1 + data[1];
+    data += 2, size -= 2;
+    FUZZ_CHECK((ja = json_api_new(NULL, NULL, NULL)) != NULL);
+    stub_ja = ja;
+    ja->core = (mim_core *)&stub_mode; /* never dereferenced: the stub ignores it */
+    ja->reading = 1;
+    /* The bytes come in reads of `piece` bytes, as from a pipe: lines span reads. */
+    for (size_t off = 0; off < size && ja->reading; off += piece) {
+        size_t n = size - off < piece ? size - off : piece;
+        feed(ja, (const char *)data + off, n);
+    }
+    at_eof(ja);
+    FUZZ_CHECK(!batch_open); /* every batch was ended */
+    json_api_free(ja);
+    check_output();
+    return 0;
+}
