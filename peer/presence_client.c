@@ -10,12 +10,11 @@
  * Anything unexpected from the server closes the channel, and its on_closed decides what comes
  * next: another attempt after a jittered backoff, nothing after a fatal Error, or the end of
  * presence_client_stop(). The table the client keeps lives across connections; the one being
- * received is kept apart until its last chunk, then converged into it. */
-#include "presence_client.h"
+ * received is kept apart until its last chunk, then converged into it: that is
+ * presence_client_table.c's job. */
+#include "presence_client_priv.h"
 #include "mim_addr.h"
-#include "mim_channel.h"
 #include "mim_clock.h"
-#include "mim_codec.h"
 #include "mim_error.h"
 #include "mim_log.h"
 #include "mim_trace.h"
@@ -31,65 +30,6 @@
 #define PC_MAX_QUEUED          1048576 /* output cap: the client sends little */
 #define PC_HANDSHAKE_MS        10000   /* connect to complete table; the server allows 5 s */
 #define PC_DRAIN_MS            2000    /* how long a Logout (or any FINAL) may take to flush */
-#define PC_SETTLE_MARGIN_MS    1000    /* added to backoff_max for unconfirmed entries */
-#define PC_BAD_ADDR_LOGS       5       /* bad table addresses logged per connection */
-
-enum pc_phase {
-    PC_IDLE = 0,    /* no channel */
-    PC_HANDSHAKE,   /* dialled; the channel is not open yet */
-    PC_AWAIT_TABLE, /* the Login went out; receiving TableChunks */
-    PC_ONLINE,      /* the table is complete */
-};
-
-struct presence_client {
-    uv_loop_t *loop;
-    const mim_identity *id;
-    char name[MIM_NAME_MAX_BYTES + 1];
-    uint16_t listen_port;
-    struct sockaddr_storage server;
-    char server_str[MIM_ADDR_STRLEN];
-    mim_store *store;
-    uint32_t ping_ms, backoff_min_ms, backoff_max_ms;
-    uint32_t max_table;  /* entries kept from the server */
-    int server_loopback; /* the server is on loopback: table entries may be too */
-    presence_client_events ev;
-    void *ud;
-
-    enum presence_client_state state;
-    int stopping;             /* presence_client_stop was called: no more events */
-    int fatal;                /* a fatal Error arrived: no more attempts */
-    void (*done)(void *ud);   /* stop()'s callback */
-    int handles_open;         /* timers not closed yet, once stopping */
-    int announce;             /* CONNECTING is set by start() but reported from the loop */
-    uint32_t backoff_ceiling; /* the next delay is uniform in [0, ceiling] */
-    int status;               /* ours, MIM__STATUS__* */
-    char status_text[MIM_STATUS_TEXT_MAX + 1];
-
-    /* The current connection: everything here is reset when it closes. */
-    mim_channel *ch; /* NULL once its on_closed ran */
-    enum pc_phase phase;
-    int logged_in;         /* the Login went out on this channel */
-    uint64_t started;      /* uv_now when the dial began */
-    uint64_t last_rx;      /* uv_now of the last batch from the server */
-    uint64_t last_ping;    /* uv_now of our last Ping */
-    online_table incoming; /* the table being received, until its last chunk */
-    char why[160];         /* a refusal reason for the channel (outlives on_authenticated) */
-    int server_verdict;    /* MIM_PIN_* of this server's key; CHANGED cannot stop us */
-    size_t dropped;        /* table entries over max_table, dropped on this connection */
-    size_t bad_addrs;      /* entries dropped for their address on this connection */
-
-    online_table table; /* the last known table; entries' `session` marks unconfirmed ones */
-    size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
-    int have_table;     /* a table was complete once: the next one is a reconnect */
-
-    uv_timer_t retry_timer;  /* the next attempt */
-    uv_timer_t ka_timer;     /* the login deadline, then the keepalive */
-    uv_timer_t settle_timer; /* the end of the grace for unconfirmed entries */
-};
-
-/* The mark on unconfirmed entries (online_entry.session is opaque to the table). */
-static char unconfirmed_mark;
-#define UNCONFIRMED ((void *)&unconfirmed_mark)
 
 static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KEY_LEN],
                                const char *name, const char **reason);
@@ -98,7 +38,6 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
 static void ch_on_closed(mim_channel *ch, const char *reason);
 static void on_retry(uv_timer_t *t);
 static void on_ka(uv_timer_t *t);
-static void on_settle(uv_timer_t *t);
 static void connect_now(presence_client *pc);
 
 static const mim_channel_events channel_events = {
@@ -119,44 +58,12 @@ static void set_state(presence_client *pc, enum presence_client_state st)
         pc->ev.on_state(pc->ud, st, pc->server_str);
 }
 
-static int is_self(const presence_client *pc, const online_entry *e)
-{
-    return strcmp(e->name, pc->name) == 0 &&
-           mim_equal_ct(e->identity_pk, pc->id->sign_pk, MIM_KEY_LEN);
-}
-
-static void emit_online(presence_client *pc, const online_entry *e)
-{
-    if (!pc->stopping && pc->ev.on_peer_online != NULL)
-        pc->ev.on_peer_online(pc->ud, e, is_self(pc, e));
-}
-
-static void emit_offline(presence_client *pc, const char *name)
-{
-    if (!pc->stopping && pc->ev.on_peer_offline != NULL)
-        pc->ev.on_peer_offline(pc->ud, name);
-}
-
-static void emit_status(presence_client *pc, const online_entry *e)
-{
-    if (!pc->stopping && pc->ev.on_peer_status != NULL)
-        pc->ev.on_peer_status(pc->ud, e);
-}
-
-/* 1 when the current batch's processing must stop: the channel is going, or the owner stopped
- * the client from a callback. */
-static int halted(const presence_client *pc)
+int pc_halted(const presence_client *pc)
 {
     return pc->stopping || pc->ch == NULL || !mim_channel_is_open(pc->ch);
 }
 
-static void end_channel(presence_client *pc, int clean, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Ends the current channel, with a reason for on_closed: clean = 1 sends our FINAL first (the
- * session ended in order), 0 cuts it at once (the server broke the protocol or went silent, or
- * we cannot go on). Harmless when the channel is already closing or gone. */
-static void end_channel(presence_client *pc, int clean, const char *fmt, ...)
+void pc_end_channel(presence_client *pc, int clean, const char *fmt, ...)
 {
     char why[192];
     va_list ap;
@@ -189,7 +96,7 @@ static int send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, 
         rc = mim_channel_send(pc->ch, b.data, b.len, final);
     mim_buf_wipe_free(&b);
     if (rc != 0)
-        end_channel(pc, 0, "cannot send to the server: %s", mim_strerror(rc));
+        pc_end_channel(pc, 0, "cannot send to the server: %s", mim_strerror(rc));
     return rc;
 }
 
@@ -295,15 +202,15 @@ static void on_ka(uv_timer_t *t)
         return; /* stop(): the channel bounds the Logout's drain itself */
     if (pc->phase != PC_ONLINE) {
         if (now - pc->started >= PC_HANDSHAKE_MS) {
-            end_channel(pc, 0, "no complete login within %d ms", PC_HANDSHAKE_MS);
+            pc_end_channel(pc, 0, "no complete login within %d ms", PC_HANDSHAKE_MS);
             return;
         }
     } else {
         if (!mim_channel_is_open(pc->ch))
             return; /* closing: on_closed follows */
         if (now - pc->last_rx >= 3ull * pc->ping_ms) {
-            end_channel(pc, 0, "the server was silent for %llu ms",
-                        (unsigned long long)(now - pc->last_rx));
+            pc_end_channel(pc, 0, "the server was silent for %llu ms",
+                           (unsigned long long)(now - pc->last_rx));
             return;
         }
         if (now - pc->last_rx >= pc->ping_ms && now - pc->last_ping >= pc->ping_ms) {
@@ -318,6 +225,19 @@ static void on_ka(uv_timer_t *t)
         }
     }
     ka_arm(pc, now);
+}
+
+void pc_went_online(presence_client *pc)
+{
+    pc->phase = PC_ONLINE;
+    pc->backoff_ceiling = pc->backoff_min_ms;
+    pc->last_rx = uv_now(pc->loop);
+    ka_arm(pc, pc->last_rx);
+    pc_table_settle_start(pc);
+    mim_log_info("presence: logged in to %s as %s; %zu online%s", pc->server_str, pc->name,
+                 online_table_count(&pc->table) - pc->unconfirmed,
+                 pc->dropped > 0 ? " (the table was cut at --max-table)" : "");
+    set_state(pc, PRESENCE_CONNECTED);
 }
 
 static void connect_now(presence_client *pc)
@@ -501,265 +421,10 @@ static void ch_on_open(mim_channel *ch)
         return; /* cannot happen: stop() closed the channel */
     pc->phase = PC_AWAIT_TABLE;
     if ((rc = send_login(pc)) != 0)
-        end_channel(pc, 0, "login failed: %s", mim_strerror(rc));
-}
-
-/* ---- the table ------------------------------------------------------------------------------- */
-
-static void entry_from_info(online_entry *e, const Mim__PeerInfo *pi)
-{
-    memset(e, 0, sizeof(*e));
-    e->name = pi->name; /* borrowed from pi: the table copies what it keeps */
-    memcpy(e->identity_pk, pi->identity_pk.data, MIM_KEY_LEN);
-    memcpy(e->addr, pi->addr.data, pi->addr.len);
-    e->addr_len = (uint8_t)pi->addr.len;
-    e->port = (uint16_t)pi->port;
-    e->status = (int)pi->status;
-    e->status_text = pi->status_text;
-}
-
-/* 1 when where to reach the peer, or who it is, differs. */
-static int entry_moved(const online_entry *a, const online_entry *b)
-{
-    return a->port != b->port || a->addr_len != b->addr_len ||
-           memcmp(a->addr, b->addr, a->addr_len) != 0 ||
-           memcmp(a->identity_pk, b->identity_pk, MIM_KEY_LEN) != 0;
-}
-
-static int entry_status_differs(const online_entry *a, const online_entry *b)
-{
-    return a->status != b->status || strcmp(a->status_text, b->status_text) != 0;
-}
-
-static void confirm(presence_client *pc, online_entry *e)
-{
-    if (e->session == UNCONFIRMED) {
-        e->session = NULL;
-        if (--pc->unconfirmed == 0)
-            uv_timer_stop(&pc->settle_timer);
-    }
-}
-
-static void forget(presence_client *pc, online_table *t, online_entry *e)
-{
-    if (t == &pc->table)
-        confirm(pc, e);
-    online_table_remove(t, e);
-}
-
-/* An entry from the server (an add, or a table entry when not reporting): replaces the one of
- * that name in t. With report set, tells the owner what changed. 0 or a negative code. */
-static int apply_entry(presence_client *pc, online_table *t, const online_entry *n, int report)
-{
-    online_entry *o = online_table_find_name(t, n->name), *added;
-    int rc;
-
-    if (o != NULL && t == &pc->table)
-        confirm(pc, o);
-    if (o != NULL && memcmp(o->identity_pk, n->identity_pk, MIM_KEY_LEN) == 0) {
-        int moved = entry_moved(o, n), status = entry_status_differs(o, n);
-        /* Same key: update in place, which keeps the entry's place in the table. */
-        memcpy(o->addr, n->addr, sizeof(o->addr));
-        o->addr_len = n->addr_len;
-        o->port = n->port;
-        if ((rc = online_table_set_status(t, o, n->status, n->status_text)) != 0)
-            return rc;
-        if (report && moved)
-            emit_online(pc, o);
-        else if (report && status)
-            emit_status(pc, o);
-        return 0;
-    }
-    if (o != NULL)
-        online_table_remove(t, o); /* another key: the by-key index must follow */
-    if (online_table_count(t) >= pc->max_table) {
-        /* The server's word is bounded: the excess is dropped, the rest goes on. */
-        if (pc->dropped++ == 0)
-            mim_log_warn("presence: the table from %s has more than %u entries (mim "
-                         "--max-table): the others are dropped",
-                         pc->server_str, (unsigned)pc->max_table);
-        return 0;
-    }
-    if ((rc = online_table_add(t, n, &added)) != 0)
-        return rc;
-    added->session = NULL;
-    if (report)
-        emit_online(pc, added);
-    return 0;
-}
-
-static void on_settle(uv_timer_t *t)
-{
-    presence_client *pc = t->data;
-    online_entry *e, *next;
-
-    /* Whoever did not come back within the grace is gone. */
-    for (e = online_table_first(&pc->table); e != NULL; e = next) {
-        char name[MIM_NAME_MAX_BYTES + 1];
-        next = online_table_next(e);
-        if (e->session != UNCONFIRMED)
-            continue;
-        snprintf(name, sizeof(name), "%s", e->name);
-        forget(pc, &pc->table, e);
-        emit_offline(pc, name);
-        if (pc->stopping)
-            return;
-    }
-}
-
-/* The last chunk arrived: the new table replaces the old one, and the owner hears the
- * difference. After a reconnect, names missing from the new table are kept unconfirmed for a
- * while instead of being reported offline at once (see presence_client.h). */
-static void converge(presence_client *pc)
-{
-    online_table old = pc->table;
-    int reconnect = pc->have_table;
-    online_entry *e;
-    int rc = 0;
-
-    pc->table = pc->incoming;
-    pc->unconfirmed = 0;
-    if ((rc = online_table_init(&pc->incoming)) != 0) {
-        pc->incoming = old; /* freed with the connection */
-        end_channel(pc, 0, "out of memory");
-        return;
-    }
-    for (e = online_table_first(&pc->table); e != NULL; e = online_table_next(e))
-        e->session = NULL;
-    if (reconnect) {
-        for (e = online_table_first(&old); e != NULL && rc == 0; e = online_table_next(e)) {
-            online_entry *kept;
-            if (online_table_find_name(&pc->table, e->name) != NULL ||
-                online_table_count(&pc->table) >= pc->max_table)
-                continue;
-            if ((rc = online_table_add(&pc->table, e, &kept)) == 0) {
-                kept->session = UNCONFIRMED;
-                pc->unconfirmed++;
-            }
-        }
-    }
-    pc->have_table = 1;
-    pc->phase = PC_ONLINE;
-    pc->backoff_ceiling = pc->backoff_min_ms;
-    pc->last_rx = uv_now(pc->loop);
-    ka_arm(pc, pc->last_rx);
-    if (pc->unconfirmed > 0)
-        uv_timer_start(&pc->settle_timer, on_settle,
-                       (uint64_t)pc->backoff_max_ms + PC_SETTLE_MARGIN_MS, 0);
-    mim_log_info("presence: logged in to %s as %s; %zu online%s", pc->server_str, pc->name,
-                 online_table_count(&pc->table) - pc->unconfirmed,
-                 pc->dropped > 0 ? " (the table was cut at --max-table)" : "");
-    set_state(pc, PRESENCE_CONNECTED);
-
-    /* Offline: in the old table, in neither the new one nor kept. */
-    for (e = online_table_first(&old); e != NULL && !pc->stopping; e = online_table_next(e))
-        if (online_table_find_name(&pc->table, e->name) == NULL)
-            emit_offline(pc, e->name);
-    /* Online: new or moved; status: the rest, changed. */
-    for (e = online_table_first(&pc->table); e != NULL && !pc->stopping; e = online_table_next(e)) {
-        online_entry *o = online_table_find_name(&old, e->name);
-        if (e->session == UNCONFIRMED)
-            continue;
-        if (o == NULL || entry_moved(o, e))
-            emit_online(pc, e);
-        else if (entry_status_differs(o, e))
-            emit_status(pc, e);
-    }
-    online_table_free(&old);
-    if (rc != 0 && !halted(pc))
-        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
+        pc_end_channel(pc, 0, "login failed: %s", mim_strerror(rc));
 }
 
 /* ---- presence messages ----------------------------------------------------------------------- */
-
-/* 1 when e may be kept: an address a peer can be dialled at (mim_addr_peer_ok). Otherwise
- * the entry is logged and, like a delete, takes the name out of t (reported offline when
- * report is set): the peer is somewhere we will not dial. */
-static int entry_checked(presence_client *pc, online_table *t, const online_entry *e, int report)
-{
-    online_entry *o;
-
-    if (mim_addr_peer_ok(e->addr, e->addr_len, pc->server_loopback))
-        return 1;
-    /* A few lines per connection: a table of such entries must not flood the log. */
-    if (pc->bad_addrs++ < PC_BAD_ADDR_LOGS)
-        mim_log_warn("presence: the server %s gave %s an address no peer is dialled at "
-                     "(unspecified, multicast, broadcast, or loopback from a remote server): "
-                     "entry dropped%s",
-                     pc->server_str, e->name,
-                     pc->bad_addrs == PC_BAD_ADDR_LOGS ? " (further ones are not logged)" : "");
-    if ((o = online_table_find_name(t, e->name)) != NULL) {
-        forget(pc, t, o);
-        if (report)
-            emit_offline(pc, e->name);
-    }
-    return 0;
-}
-
-static void handle_table(presence_client *pc, const Mim__TableChunk *tc)
-{
-    int rc = 0;
-
-    if (pc->phase != PC_AWAIT_TABLE) {
-        end_channel(pc, 0, "a table chunk after the table was complete");
-        return;
-    }
-    for (size_t i = 0; i < tc->n_peers && rc == 0; i++) {
-        online_entry e;
-        entry_from_info(&e, tc->peers[i]);
-        if (entry_checked(pc, &pc->incoming, &e, 0))
-            rc = apply_entry(pc, &pc->incoming, &e, 0);
-    }
-    if (rc != 0) {
-        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
-        return;
-    }
-    if (tc->last)
-        converge(pc);
-}
-
-static void handle_add(presence_client *pc, const Mim__PeerInfo *pi)
-{
-    int online = pc->phase == PC_ONLINE;
-    online_entry e;
-    int rc;
-
-    entry_from_info(&e, pi);
-    if (!entry_checked(pc, online ? &pc->table : &pc->incoming, &e, online))
-        return;
-    rc = apply_entry(pc, online ? &pc->table : &pc->incoming, &e, online);
-    if (rc != 0 && !halted(pc))
-        end_channel(pc, 0, "cannot keep the table: %s", mim_strerror(rc));
-}
-
-static void handle_del(presence_client *pc, const char *name)
-{
-    int online = pc->phase == PC_ONLINE;
-    online_table *t = online ? &pc->table : &pc->incoming;
-    online_entry *e = online_table_find_name(t, name);
-
-    if (e == NULL)
-        return; /* unknown: nothing to do */
-    forget(pc, t, e);
-    if (online)
-        emit_offline(pc, name);
-}
-
-static void handle_status(presence_client *pc, const Mim__StatusUpdate *up)
-{
-    int online = pc->phase == PC_ONLINE;
-    online_table *t = online ? &pc->table : &pc->incoming;
-    online_entry *e = online_table_find_name(t, up->name);
-
-    if (e == NULL)
-        return;
-    if (e->status == (int)up->status && strcmp(e->status_text, up->text) == 0)
-        return;
-    if (online_table_set_status(t, e, (int)up->status, up->text) != 0)
-        return; /* cannot happen: the codec checked the text's length */
-    if (online)
-        emit_status(pc, e);
-}
 
 static int error_fatal(int code)
 {
@@ -800,23 +465,23 @@ static void handle_error(presence_client *pc, const Mim__Error *err)
     if (!pc->stopping && pc->ev.on_error != NULL)
         pc->ev.on_error(pc->ud, (int)err->code, err->message, fatal);
     /* The Error came in a FINAL frame: the session ended in order. */
-    end_channel(pc, 1, "server error %d: %s", (int)err->code, err->message);
+    pc_end_channel(pc, 1, "server error %d: %s", (int)err->code, err->message);
 }
 
 static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
 {
     switch (m->body_case) {
     case MIM__PRESENCE_MSG__BODY_TABLE:
-        handle_table(pc, m->table);
+        pc_table_chunk(pc, m->table);
         break;
     case MIM__PRESENCE_MSG__BODY_ADD:
-        handle_add(pc, m->add->peer);
+        pc_table_add(pc, m->add->peer);
         break;
     case MIM__PRESENCE_MSG__BODY_DEL:
-        handle_del(pc, m->del->name);
+        pc_table_del(pc, m->del->name);
         break;
     case MIM__PRESENCE_MSG__BODY_STATUS:
-        handle_status(pc, m->status);
+        pc_table_status(pc, m->status);
         break;
     case MIM__PRESENCE_MSG__BODY_PING: {
         Mim__PresenceMsg r;
@@ -831,7 +496,7 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         handle_error(pc, m->error);
         break;
     default: /* the codec lets only server -> peer messages through */
-        end_channel(pc, 0, "unexpected message %d from the server", (int)m->body_case);
+        pc_end_channel(pc, 0, "unexpected message %d from the server", (int)m->body_case);
         break;
     }
 }
@@ -848,22 +513,22 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
     pc->last_rx = uv_now(pc->loop);
     if (len == 0) {
         if (final)
-            end_channel(pc, 1, "the server ended the session");
+            pc_end_channel(pc, 1, "the server ended the session");
         else
-            end_channel(pc, 0, "an empty batch from the server");
+            pc_end_channel(pc, 0, "an empty batch from the server");
         return;
     }
     if (mim_presence_batch_decode(p, len, MIM_FROM_SERVER, &b, err, sizeof(err)) != 0) {
-        end_channel(pc, 0, "malformed batch from the server: %s", err);
+        pc_end_channel(pc, 0, "malformed batch from the server: %s", err);
         return;
     }
-    for (size_t i = 0; i < b->n_msgs && !halted(pc); i++) {
+    for (size_t i = 0; i < b->n_msgs && !pc_halted(pc); i++) {
         mim_trace("server", pc->name, &b->msgs[i]->base);
         handle_msg(pc, b->msgs[i]);
     }
     mim_presence_batch_free(b);
-    if (final && !halted(pc))
-        end_channel(pc, 1, "the server ended the session");
+    if (final && !pc_halted(pc))
+        pc_end_channel(pc, 1, "the server ended the session");
 }
 
 /* ---- the API --------------------------------------------------------------------------------- */
@@ -944,7 +609,7 @@ int presence_client_set_status(presence_client *pc, int status, const char *text
     pc->status = status;
     memcpy(pc->status_text, text, len + 1);
     /* Logged in (the Login went out): send it now; otherwise the next Login carries it. */
-    if (pc->logged_in && !halted(pc)) {
+    if (pc->logged_in && !pc_halted(pc)) {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__StatusSet st = MIM__STATUS_SET__INIT;
         status_msg(pc, &m, &st);

@@ -31,7 +31,7 @@
 #include <cmocka.h>
 
 #define RECONNECT_MS 40000 /* a reconnect after a server restart (jittered backoff, ASan) */
-/* peer/presence_client.c: a peer missing after a reconnect is reported offline only after
+/* peer/presence_client_table.c: a peer missing after a reconnect is reported offline only after
  * backoff_max_ms (30 s by default, and mim does not change it) + PC_SETTLE_MARGIN_MS (1 s). */
 #define GRACE_MS (30000 + 1000)
 

@@ -1,0 +1,99 @@
+/* Inside the presence client: the state its two files share, and the functions one offers the
+ * other. Not for other files (the rest of the peer sees presence_client.h only).
+ *
+ *   presence_client.c        the connection: dialling, the pin, the Login, the server's
+ *                            Errors, the backoff, the keepalive, the API
+ *   presence_client_table.c  the online table: chunks, add/delete/status, the cap, the address
+ *                            checks, the convergence and the grace for unconfirmed entries */
+#ifndef MIM_PEER_PRESENCE_CLIENT_PRIV_H
+#define MIM_PEER_PRESENCE_CLIENT_PRIV_H
+
+#include "presence_client.h"
+#include "mim_channel.h"
+#include "mim_codec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pc_phase {
+    PC_IDLE = 0,    /* no channel */
+    PC_HANDSHAKE,   /* dialled; the channel is not open yet */
+    PC_AWAIT_TABLE, /* the Login went out; receiving TableChunks */
+    PC_ONLINE,      /* the table is complete */
+};
+
+struct presence_client {
+    uv_loop_t *loop;
+    const mim_identity *id;
+    char name[MIM_NAME_MAX_BYTES + 1];
+    uint16_t listen_port;
+    struct sockaddr_storage server;
+    char server_str[MIM_ADDR_STRLEN];
+    mim_store *store;
+    uint32_t ping_ms, backoff_min_ms, backoff_max_ms;
+    uint32_t max_table;  /* entries kept from the server */
+    int server_loopback; /* the server is on loopback: table entries may be too */
+    presence_client_events ev;
+    void *ud;
+
+    enum presence_client_state state;
+    int stopping;             /* presence_client_stop was called: no more events */
+    int fatal;                /* a fatal Error arrived: no more attempts */
+    void (*done)(void *ud);   /* stop()'s callback */
+    int handles_open;         /* timers not closed yet, once stopping */
+    int announce;             /* CONNECTING is set by start() but reported from the loop */
+    uint32_t backoff_ceiling; /* the next delay is uniform in [0, ceiling] */
+    int status;               /* ours, MIM__STATUS__* */
+    char status_text[MIM_STATUS_TEXT_MAX + 1];
+
+    /* The current connection: everything here is reset when it closes. */
+    mim_channel *ch; /* NULL once its on_closed ran */
+    enum pc_phase phase;
+    int logged_in;         /* the Login went out on this channel */
+    uint64_t started;      /* uv_now when the dial began */
+    uint64_t last_rx;      /* uv_now of the last batch from the server */
+    uint64_t last_ping;    /* uv_now of our last Ping */
+    online_table incoming; /* the table being received, until its last chunk */
+    char why[160];         /* a refusal reason for the channel (outlives on_authenticated) */
+    int server_verdict;    /* MIM_PIN_* of this server's key; CHANGED cannot stop us */
+    size_t dropped;        /* table entries over max_table, dropped on this connection */
+    size_t bad_addrs;      /* entries dropped for their address on this connection */
+
+    online_table table; /* the last known table; entries' `session` marks unconfirmed ones */
+    size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
+    int have_table;     /* a table was complete once: the next one is a reconnect */
+
+    uv_timer_t retry_timer;  /* the next attempt */
+    uv_timer_t ka_timer;     /* the login deadline, then the keepalive */
+    uv_timer_t settle_timer; /* the end of the grace for unconfirmed entries */
+};
+
+/* ---- offered by presence_client.c ---------------------------------------------------------- */
+
+/* 1 when the current batch's processing must stop: the channel is going, or the owner stopped
+ * the client from a callback. */
+int pc_halted(const presence_client *pc);
+/* Ends the current channel, with a reason for on_closed: clean = 1 sends our FINAL first (the
+ * session ended in order), 0 cuts it at once (the server broke the protocol or went silent, or
+ * we cannot go on). Harmless when the channel is already closing or gone. */
+void pc_end_channel(presence_client *pc, int clean, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The table is complete (pc->table holds it): the connection is ONLINE, the backoff starts
+ * over, the keepalive and the grace for unconfirmed entries run, and the owner hears
+ * PRESENCE_CONNECTED. */
+void pc_went_online(presence_client *pc);
+
+/* ---- offered by presence_client_table.c ---------------------------------------------------- */
+
+/* The server's messages about the table, in AWAIT_TABLE (into pc->incoming, reported when the
+ * last chunk converges it) or ONLINE (into pc->table, reported at once). A chunk after the
+ * table was complete, or a table that cannot be kept, ends the channel. */
+void pc_table_chunk(presence_client *pc, const Mim__TableChunk *tc);
+void pc_table_add(presence_client *pc, const Mim__PeerInfo *pi);
+void pc_table_del(presence_client *pc, const char *name);
+void pc_table_status(presence_client *pc, const Mim__StatusUpdate *up);
+/* Starts the grace for the entries a reconnect left unconfirmed, if any: at its end, those
+ * still unconfirmed are reported offline. */
+void pc_table_settle_start(presence_client *pc);
+
+#endif
