@@ -6,6 +6,7 @@
 #include "mim_error.h"
 #include "mim_fs.h"
 #include "mim_log.h"
+#include "mim_name.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,13 +365,21 @@ static int history_one(const mim_message *m, void *arg)
     return 0;
 }
 
+const char *core_typed_name(const char *typed, char out[MIM_NAME_MAX_BYTES + 1])
+{
+    if (mim_name_nfc(typed, out, MIM_NAME_MAX_BYTES + 1) != 0 || !mim_name_valid(out, strlen(out)))
+        return NULL;
+    return out;
+}
+
 int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg)
 {
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     history_ctx h = {c, cb, arg};
     peer_rec *r;
 
-    if (!mim_name_valid(with, strlen(with)))
+    if ((with = core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (limit == 0 || limit > MIM_CORE_HISTORY_MAX)
         return MIM_CORE_EBAD_VALUE;
@@ -383,11 +392,12 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
 
 int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN])
 {
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     mim_contact ct;
     const online_entry *e;
     const uint8_t *pk;
 
-    if (!mim_name_valid(with, strlen(with)))
+    if ((with = core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (mim_store_contact_get(c->st, with, &ct) == 0)
         pk = ct.identity_pk;
@@ -401,11 +411,12 @@ int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMB
 
 int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 {
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     peer_rec *r;
     mim_contact ct;
     int rc;
 
-    if (!mim_name_valid(with, strlen(with)))
+    if ((with = core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
         char fp[MIM_FINGERPRINT_LEN];
@@ -453,9 +464,10 @@ int mim_core_trust_server(mim_core *c, const char *fingerprint)
 
 int mim_core_verified(mim_core *c, const char *with, int value)
 {
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     int rc;
 
-    if (!mim_name_valid(with, strlen(with)))
+    if ((with = core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     rc = mim_store_contact_set_verified(c->st, with, value ? 1 : 0);
     if (rc == MIM_ENOENT)
@@ -465,9 +477,10 @@ int mim_core_verified(mim_core *c, const char *with, int value)
 
 int mim_core_close_chat(mim_core *c, const char *with)
 {
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     peer_rec *r;
 
-    if (!mim_name_valid(with, strlen(with)))
+    if ((with = core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (!core_known_peer(c, with))
         return MIM_CORE_EUNKNOWN_PEER;

@@ -200,7 +200,8 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
  * from the loop when the last handle is closed, then the core is freed. Idempotent. */
 void mim_core_quit(mim_core *c, int exit_code);
 
-/* Command results: 0, or one of these (the front end turns them into error codes). */
+/* Command results: 0, or one of these (the front end turns them into error codes). A peer name
+ * given to a command may be in any Unicode form: it is put in NFC, then checked and looked up. */
 enum {
     MIM_CORE_EUNKNOWN_PEER = -100, /* no contact and not online */
     MIM_CORE_ETEXT = -101,         /* not valid chat text */

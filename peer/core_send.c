@@ -182,12 +182,13 @@ void mim_core_batch_end(mim_core *c)
 int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
 {
     size_t len = strlen(text);
+    char nfc[MIM_NAME_MAX_BYTES + 1];
     mim_msg_id new_id;
     int alone = !c->batching;
     peer_rec *r;
     int rc;
 
-    if (!mim_name_valid(to, strlen(to)))
+    if ((to = core_typed_name(to, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(to, c->name) == 0)
         return MIM_CORE_EBAD_VALUE;

@@ -6,7 +6,8 @@
  *   bad_commands  bad JSON, unknown commands, missing and mistyped fields, an over-long line:
  *                 an error event each, and the next command is answered
  *   tags          a tag over 1 KiB is bad_field; tags echo on a command's own events, even
- *                 with the memory of send tags full */
+ *                 with the memory of send tags full
+ *   name_forms    a name given in NFD finds the contact whose name is in NFC: send, history */
 #include "mim_proc.h"
 
 #include <jansson.h>
@@ -120,10 +121,52 @@ static void test_tags(void **state)
     mp_quit(a);
 }
 
+/* A name typed in another Unicode form is the same name: bob runs as "Zoé" in NFC (U+00E9);
+ * alice sends to "Zoe\u0301" (e + a combining acute: NFD) and asks its history under that form.
+ * The core puts the name in NFC: the message goes to Zoé, and the history finds it. */
+static void test_name_forms(void **state)
+{
+    static const char nfc[] = "Zo\xc3\xa9"; /* Zoé in NFC, as bob's --name */
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    json_t *ev, *msgs, *m;
+    size_t a0, b0;
+    const char *id;
+
+    mp_init(b, f, nfc, "zoe");
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    a0 = a->nev;
+    b0 = b->nev;
+    mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"Zoe\\u0301\",\"text\":\"salut\",\"tag\":\"n1\"}");
+    ev = mp_expect(a, a0, "sent", "tag", "n1");
+    assert_string_equal(sfield(ev, "to"), nfc);
+    id = sfield(ev, "id");
+    assert_non_null(id);
+    mp_expect(a, a0, "delivered", "id", id);
+    ev = mp_expect(b, b0, "message", "id", id);
+    assert_string_equal(sfield(ev, "from"), "alice");
+    assert_string_equal(sfield(ev, "text"), "salut");
+
+    mp_cmd(a, "{\"cmd\":\"history\",\"with\":\"Zoe\\u0301\",\"tag\":\"n2\"}");
+    ev = mp_expect(a, a0, "history", "tag", "n2");
+    msgs = json_object_get(ev, "messages");
+    assert_true(json_is_array(msgs));
+    assert_int_equal(json_array_size(msgs), 1);
+    m = json_array_get(msgs, 0);
+    assert_string_equal(sfield(m, "id"), id);
+    assert_string_equal(sfield(m, "to"), nfc);
+    assert_string_equal(sfield(m, "text"), "salut");
+    mp_quit(b);
+    mp_quit(a);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(bad_commands),
     PE_SCENARIO(tags),
+    PE_SCENARIO(name_forms),
 };
 
 int main(int argc, char **argv)
