@@ -365,7 +365,7 @@ static int history_one(const mim_message *m, void *arg)
     return 0;
 }
 
-const char *core_typed_name(const char *typed, char out[MIM_NAME_MAX_BYTES + 1])
+const char *mim_core_typed_name(const char *typed, char out[MIM_NAME_MAX_BYTES + 1])
 {
     if (mim_name_nfc(typed, out, MIM_NAME_MAX_BYTES + 1) != 0 || !mim_name_valid(out, strlen(out)))
         return NULL;
@@ -379,7 +379,7 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
     history_ctx h = {c, cb, arg};
     peer_rec *r;
 
-    if ((with = core_typed_name(with, nfc)) == NULL)
+    if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (limit == 0 || limit > MIM_CORE_HISTORY_MAX)
         return MIM_CORE_EBAD_VALUE;
@@ -397,7 +397,7 @@ int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMB
     const online_entry *e;
     const uint8_t *pk;
 
-    if ((with = core_typed_name(with, nfc)) == NULL)
+    if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (mim_store_contact_get(c->st, with, &ct) == 0)
         pk = ct.identity_pk;
@@ -416,7 +416,7 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
     mim_contact ct;
     int rc;
 
-    if ((with = core_typed_name(with, nfc)) == NULL)
+    if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (mim_store_contact_get(c->st, with, &ct) == 0 && ct.has_pending) {
         char fp[MIM_FINGERPRINT_LEN];
@@ -467,7 +467,7 @@ int mim_core_verified(mim_core *c, const char *with, int value)
     char nfc[MIM_NAME_MAX_BYTES + 1];
     int rc;
 
-    if ((with = core_typed_name(with, nfc)) == NULL)
+    if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     rc = mim_store_contact_set_verified(c->st, with, value ? 1 : 0);
     if (rc == MIM_ENOENT)
@@ -480,7 +480,7 @@ int mim_core_close_chat(mim_core *c, const char *with)
     char nfc[MIM_NAME_MAX_BYTES + 1];
     peer_rec *r;
 
-    if ((with = core_typed_name(with, nfc)) == NULL)
+    if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (!core_known_peer(c, with))
         return MIM_CORE_EUNKNOWN_PEER;

@@ -26,6 +26,8 @@
 #ifndef MIM_PEER_CORE_H
 #define MIM_PEER_CORE_H
 
+#include "mim_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -252,6 +254,10 @@ int mim_core_trust_server(mim_core *c, const char *fingerprint);
 int mim_core_close_chat(mim_core *c, const char *with);
 
 const char *mim_core_name(const mim_core *c);
+/* A peer's name as a user typed it, put in Unicode NFC (the form names have on the wire), in
+ * out: out, or NULL when it is no valid name in any form. The commands above that take a name
+ * do this themselves; a front end that looks names up in lists of its own uses it first. */
+const char *mim_core_typed_name(const char *typed, char out[MIM_NAME_MAX_BYTES + 1]);
 
 /* ---- contacts, logout and login (the terminal interface) --------------------------------------
  */

@@ -161,11 +161,6 @@ static inline mim_msg_id core_msg_id(const uint8_t *bytes)
 }
 /* While quitting: frees the core once nothing is left open (after on_stopped). */
 void core_maybe_finish(mim_core *c);
-/* A peer name the user typed, as the commands look it up: put in NFC into out (the same name
- * typed or pasted in another Unicode form is the same name; names are NFC on the wire and in the
- * store), then checked. Returns out, or NULL when typed cannot be normalised (not UTF-8, too
- * long) or is not a valid name (the command's MIM_CORE_EBAD_NAME). */
-const char *core_typed_name(const char *typed, char out[MIM_NAME_MAX_BYTES + 1]);
 
 /* ---- core_roster.c: which peer, which session ------------------------------------------------ */
 

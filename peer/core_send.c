@@ -188,7 +188,7 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
     peer_rec *r;
     int rc;
 
-    if ((to = core_typed_name(to, nfc)) == NULL)
+    if ((to = mim_core_typed_name(to, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(to, c->name) == 0)
         return MIM_CORE_EBAD_VALUE;

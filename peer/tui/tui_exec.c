@@ -271,10 +271,14 @@ void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
     tui_contact *cur;
+    char nfc[MIM_NAME_MAX_BYTES + 1];
 
     if (t->core == NULL)
         return;
     tui_command_parse(line, &cmd);
+    /* A name typed in another Unicode form (e + U+0301) is the contact's name in NFC. */
+    if (cmd.name[0] != '\0' && mim_core_typed_name(cmd.name, nfc) != NULL)
+        snprintf(cmd.name, sizeof(cmd.name), "%s", nfc);
     t->dirty = 1;
     switch (cmd.kind) {
     case TUI_CMD_EMPTY:

@@ -327,10 +327,34 @@ static void test_sizes_and_signal(void **state)
     assert_int_equal(tp_wait_exit(&b), 0);
 }
 
+/* A name typed in another Unicode form is the contact's: alice writes to Zoé (NFC) as
+ * "Zoe" + U+0301 (NFD), and the message goes to Zoé's conversation and is delivered. */
+static void test_name_forms(void **state)
+{
+    fixture *f = *state;
+    tmux_pane a, z;
+
+    tp_init(&a, f->tmp, "alice");
+    tp_init(&z, f->tmp, "Zo\xc3\xa9");
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    tp_start(&z, f->srv.port, COLS, ROWS);
+    tp_expect(&a, "+ Zo\xc3\xa9");
+    tp_expect(&z, "+ alice");
+    tp_type(&a, "/msg Zoe\xcc\x81 bonjour", 1);
+    tp_expect(&a, "alice: bonjour (delivered)");
+    tp_expect(&a, "\nZo\xc3\xa9>"); /* Zoé's conversation is the one open */
+    tp_expect(&z, "alice: bonjour");
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+    tp_type(&z, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&z), 0);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(chat),       PE_SCENARIO(offline_queue), PE_SCENARIO(escape),
     PE_SCENARIO(key_change), PE_SCENARIO(server_key),    PE_SCENARIO(sizes_and_signal),
+    PE_SCENARIO(name_forms),
 };
 
 int main(int argc, char **argv)
