@@ -10,18 +10,23 @@
  *   flapping_is_bounded      one key logging in and out as fast as it can: refused with
  *                            SERVER_FULL past its rate, and an observer hears a bounded number
  *   flap_coalesced           a flapping peer's logout and next login: its observer hears nothing
+ *   ipv6_same_prefix         two hosts of one IPv6 /64 (in a network namespace of the test's
+ *                            own): one filling its cap does not lock the other out
  *
  * Every wait is bounded; every loop is bounded in count and time. */
+#define _GNU_SOURCE /* unshare(CLONE_NEWNET): ipv6_same_prefix's network namespace */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -403,11 +408,49 @@ static void flap_coalesced(void **state)
 #define FAIRNESS_TEST(fn) cmocka_unit_test_setup_teardown(fn, fl_setup, fl_teardown)
 
 /* CMake reads the scenario names from this table (mim_add_scenarios, tests/CMakeLists.txt). */
+/* ---- #4: IPv6 sources are keyed per address ------------------------------------------------ */
+
+/* Two addresses of one /64 (a LAN: every host shares its /64, and fe80::/64). The test moves
+ * into a network namespace of its own (root only; skipped elsewhere) and gives its loopback
+ * both, so nothing outside the test sees them. */
+#define V6_NET "fd00:6d69:6d::"
+
+static void ipv6_same_prefix(void **state)
+{
+    struct fl *f = *state;
+    const char *const binds[] = {V6_NET "1", NULL};
+    const char *const args[] = {"--max-unauth-per-ip", "2", "--handshake-timeout", "60000", NULL};
+    tc_client *c[4];
+
+    if (unshare(CLONE_NEWNET) != 0) {
+        print_message("no network namespace of our own (%s): skipped\n", strerror(errno));
+        skip();
+    }
+    if (system("ip link set lo up && ip -6 addr add " V6_NET "1/64 dev lo nodad && "
+               "ip -6 addr add " V6_NET "2/64 dev lo nodad") != 0)
+        fail_msg("cannot give the namespace's loopback two addresses of one /64 (ip)");
+    assert_int_equal(sp_set_bind(&f->sp, binds), 0);
+    fl_start(f, args);
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(c[i] = tc_new(NULL));
+        f->c[f->n++] = c[i];
+        c[i]->src = i < 3 ? V6_NET "1" : V6_NET "2";
+        CHECK_TC(c[i], tc_connect_addr(c[i], V6_NET "1", f->sp.port));
+    }
+    /* Host 1 fills its cap of 2; a third from it is refused, as ever. */
+    if (!hs_start(c[0]) || !hs_start(c[1]))
+        fail_msg("host 1's first two handshakes were refused");
+    if (hs_start(c[2]))
+        fail_msg("a third handshake from host 1 was admitted (cap 2)");
+    /* Host 2 of the same /64 is another source: admitted (it shared host 1's key before). */
+    if (!hs_start(c[3]))
+        fail_msg("host 2 was refused: its /64 neighbour's cap locked it out");
+}
+
 static const struct CMUnitTest tests[] = {
-    FAIRNESS_TEST(flood_newcomer_logs_in),
-    FAIRNESS_TEST(penalty_for_idle_handshakes),
-    FAIRNESS_TEST(flapping_is_bounded),
-    FAIRNESS_TEST(flap_coalesced),
+    FAIRNESS_TEST(flood_newcomer_logs_in), FAIRNESS_TEST(penalty_for_idle_handshakes),
+    FAIRNESS_TEST(flapping_is_bounded),    FAIRNESS_TEST(flap_coalesced),
+    FAIRNESS_TEST(ipv6_same_prefix),
 };
 
 int main(int argc, char **argv)
