@@ -25,27 +25,10 @@ int content_is_shown(const Mim__ChatMessage *m)
     return m->type == MIM__CONTENT_TYPE__CONTENT_TEXT || m->chunk == NULL || m->chunk->index == 0;
 }
 
-/* Cuts s (NUL-terminated, valid UTF-8) back to the last whole character. */
-static void cut_at_char(char *s)
-{
-    size_t n = strlen(s);
-    size_t i = n;
-
-    /* Walk back over continuation bytes to the lead byte of the last character. */
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--;
-    if (i > 0) {
-        unsigned char lead = (unsigned char)s[i - 1];
-        size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-        if (n - (i - 1) < need)
-            s[i - 1] = '\0';
-    }
-}
-
 void content_describe(const Mim__ChatMessage *m, char *out, size_t len)
 {
     /* Room for the longest file name and media type the codec lets through: a cut here would
-     * land inside the line, where cut_at_char cannot mend it (and an invalid UTF-8 line would
+     * land inside the line, where mim_utf8_cut cannot mend it (and an invalid UTF-8 line would
      * reach the JSON API as an empty text). */
     char tbuf[16], what[MIM_FILE_NAME_MAX + MIM_MEDIA_TYPE_MAX + 64] = "";
     const char *type = content_type_name((int)m->type, tbuf, sizeof(tbuf));
@@ -64,7 +47,7 @@ void content_describe(const Mim__ChatMessage *m, char *out, size_t len)
     }
     snprintf(out, len, "[%s%s: not supported by this version of mim]%s%s", type, what,
              m->text[0] != '\0' ? " " : "", m->text);
-    cut_at_char(out);
+    mim_utf8_cut(out);
 }
 
 int content_describe_stored(const void *body, size_t body_len, int type, char *out, size_t len)

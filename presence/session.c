@@ -166,6 +166,7 @@ void session_fail(session *s, Mim__ErrorCode code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
+    mim_utf8_cut(reason); /* a long name in it may have been cut inside a character */
     mim_log_info("conn %llu: refusing %s: %s: %s", (unsigned long long)mim_channel_id(s->ch),
                  who(s), error_code_name(code), reason);
     go_offline(s);

@@ -655,3 +655,19 @@ void mim_chat_message_free(Mim__ChatMessage *m)
     if (m != NULL)
         mim__chat_message__free_unpacked(m, NULL);
 }
+
+void mim_utf8_cut(char *s)
+{
+    size_t n = strlen(s);
+    size_t i = n;
+
+    /* Walk back over continuation bytes to the lead byte of the last character. */
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i > 0) {
+        unsigned char lead = (unsigned char)s[i - 1];
+        size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+        if (n - (i - 1) < need)
+            s[i - 1] = '\0';
+    }
+}

@@ -132,6 +132,10 @@ int mim_table_chunk_end(mim_table_chunk *c);
  * are allowed in chat text (right-to-left languages need them); a user interface must still
  * render them safely. */
 int mim_chat_text_valid(const char *s, size_t len);
+/* Cuts s (NUL-terminated UTF-8 that snprintf may have cut short) back to its last whole
+ * character, so that a bounded text never ends inside one (the peer's codec refuses such text,
+ * and JSON cannot carry it). */
+void mim_utf8_cut(char *s);
 /* Validates one peer message: chat (16-byte id, sender a valid name; CONTENT_TEXT with valid
  * chat text and no chunk; any other content type but UNSPECIFIED -- images, files, types of
  * later versions -- with an optional caption that is valid chat text and an optional Chunk

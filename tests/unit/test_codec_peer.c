@@ -131,6 +131,30 @@ typedef struct str_case {
     size_t len; /* 0: strlen(s) */
 } str_case;
 
+/* A bounded text cut inside a character is cut back to the last whole one; whole text stays. */
+static void test_utf8_cut(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"ab", "ab"},
+        {"ab\xc3", "ab"},                     /* 1 of 2 bytes */
+        {"ab\xe2\x82", "ab"},                 /* 2 of 3 */
+        {"ab\xe2\x82\xac", "ab\xe2\x82\xac"}, /* a whole euro sign */
+        {"\xf0\x9f\x98", ""},                 /* 3 of 4 */
+        {"x\xf0\x9f\x98\x80", "x\xf0\x9f\x98\x80"},
+    };
+    char buf[16];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", cases[i].in);
+        mim_utf8_cut(buf);
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 static void test_chat_text_valid(void **state)
 {
     static const str_case ok[] = {
@@ -604,6 +628,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chat_text_valid),
+        cmocka_unit_test(test_utf8_cut),
         cmocka_unit_test(test_roundtrip_chat),
         cmocka_unit_test(test_roundtrip_ack),
         cmocka_unit_test(test_roundtrip_close_ping_pong),
