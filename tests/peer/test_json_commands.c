@@ -76,13 +76,7 @@ static void test_tags(void **state)
     json_t *ev;
     size_t a0, n;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
-    exchange(a, b, "pinning you", "p1", NULL);
-    a0 = a->nev;
-    mp_quit(b);
-    mp_expect(a, a0, "offline", "name", "bob");
+    stage_pinned_offline(f, a, b);
 
     /* 1023 characters + 2 quotes: over the cap. */
     memset(big, 'x', 1023);
