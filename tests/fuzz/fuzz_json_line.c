@@ -7,8 +7,9 @@
  *
  * Invariant: stdout (redirected to a temporary file) holds only lines that are each one JSON
  * object with a string "event" -- whatever the input, a front end reading the API never sees
- * a broken line. json_api.c is included whole so its static handler can be driven without a
- * test seam in production code; this target links neither the core nor the TUI.
+ * a broken line. json_api.c is included whole (its other files beside it) so its static line reader
+ * can be driven without a test seam in production code; this target links neither the core nor the
+ * TUI.
  *
  * Input: byte 0 picks the stub's answers (low 3 bits: the return code; bit 3: history has
  * items); the rest is stdin, fed in pieces cut at the bytes' values of byte 1. */

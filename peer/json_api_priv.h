@@ -1,0 +1,93 @@
+/* What the JSON API's files share (json_api.c: stdin, output and life cycle; json_events.c: the
+ * core's events as JSON; json_commands.c and json_cmd_*.c: the commands). Private to them. */
+#ifndef MIM_PEER_JSON_API_PRIV_H
+#define MIM_PEER_JSON_API_PRIV_H
+
+#include "json_api.h"
+
+#include <jansson.h>
+
+#define READ_CHUNK 65536
+
+struct json_api {
+    uv_loop_t *loop;
+    mim_core *core; /* NULL once stopped */
+    void (*done)(void *ud, int exit_code);
+    void *ud;
+    int kind; /* uv_handle_type of fd 0 */
+    union {
+        uv_pipe_t pipe;
+        uv_tty_t tty;
+    } in;
+    int in_open; /* the stream handle is initialised and not closed */
+    uv_fs_t fsreq;
+    int fs_busy; /* a uv_fs_read is in flight */
+    int reading; /* commands are still accepted */
+    int stopped; /* the core has stopped */
+    int exit_code;
+    char *line; /* JSON_API_LINE_MAX + 1 bytes */
+    size_t len;
+    int skipping; /* an over-long line is being skipped up to its newline */
+    char *rbuf;   /* READ_CHUNK bytes */
+    json_t *tag;  /* the current command's tag (borrowed), or NULL */
+    json_t *tags; /* message id -> tag of its send command */
+    /* The send commands of one read share a commit (mim_core_batch_begin); their answers come
+     * when the batch ends: at the end of the read, or before any other command's answer. */
+    int batching;
+    json_t *batch_tags; /* message id -> tag, for the sends of the open batch */
+};
+
+/* ---- output (json_api.c) --------------------------------------------------------------------- */
+
+/* A JSON string of s (NULL is ""); never NULL unless out of memory twice. */
+json_t *ja_str(const char *s);
+/* Writes ev (consumed) with the tag, if any, as one line. */
+void ja_emit(json_api *ja, json_t *ev, json_t *tag);
+/* {"event": name}. */
+json_t *ja_event(const char *name);
+/* Ends the open send batch: its sends are committed and answered now. */
+void ja_batch_end(json_api *ja);
+/* An error event answering the current command (after the open batch's answers). */
+void ja_error(json_api *ja, const char *code, const char *message);
+/* Stops reading commands (quit, end of input, a fatal error). */
+void ja_stop_reading(json_api *ja);
+/* The core has stopped: closes stdin, then calls done. */
+void ja_core_stopped(json_api *ja, int exit_code);
+/* The quit command: stops reading and asks the core to quit. */
+void ja_quit(json_api *ja);
+
+/* ---- the words of the JSON API (json_events.c; docs/JSON-API.md) ------------------------------
+ */
+
+const char *ja_presence_word(mim_core_presence state);
+const char *ja_verdict_word(mim_core_key_verdict verdict);
+const char *ja_status_word(mim_core_user_status status);
+/* The status a word names: 0 and *out, or -1 for no status. */
+int ja_status_parse(const char *word, mim_core_user_status *out);
+const char *ja_msg_state_word(mim_core_msg_state state);
+const char *ja_error_word(mim_core_error code);
+/* The "online" event of one peer (also the who command's answer). */
+json_t *ja_online_event(const mim_core_peer_info *p);
+
+/* ---- commands (json_commands.c) -------------------------------------------------------------- */
+
+/* A command's handler: cmd is the parsed line (borrowed), name its "cmd". It answers with
+ * events (ja_ok, ja_error, ...) itself. */
+typedef void json_cmd_fn(json_api *ja, json_t *cmd, const char *name);
+
+typedef struct json_cmd {
+    const char *name;
+    json_cmd_fn *run;
+} json_cmd;
+
+/* The command named name, or NULL. */
+const json_cmd *json_cmd_find(const char *name);
+
+/* A required string field: 0 and *out, or -1 after an error event. */
+int ja_need_str(json_api *ja, json_t *cmd, const char *field, const char **out);
+/* Turns a mim_core command result into an error event; 0 when rc is 0. */
+int ja_check(json_api *ja, int rc, const char *who);
+/* {"event":"ok","cmd":cmd}. */
+void ja_ok(json_api *ja, const char *cmd);
+
+#endif
