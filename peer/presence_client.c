@@ -380,9 +380,9 @@ static int send_login(presence_client *pc)
 {
     const uint8_t *hh = mim_channel_handshake_hash(pc->ch);
     uint8_t sig[MIM_SIG_LEN];
-    Mim__PresenceMsg login_m = MIM__PRESENCE_MSG__INIT, status_m = MIM__PRESENCE_MSG__INIT;
+    Mim__PresenceMsg login_m, status_m = MIM__PRESENCE_MSG__INIT;
     const Mim__PresenceMsg *msgs[2] = {&login_m, &status_m};
-    Mim__Login login = MIM__LOGIN__INIT;
+    Mim__Login login;
     Mim__StatusSet st = MIM__STATUS_SET__INIT;
     int rc;
 
@@ -391,16 +391,8 @@ static int send_login(presence_client *pc)
     rc = mim_login_sign(pc->id, hh, pc->name, strlen(pc->name), pc->listen_port, sig);
     if (rc != 0)
         return rc;
-    login.name = pc->name;
-    login.listen_port = pc->listen_port;
-    login.identity_pk.data = (uint8_t *)pc->id->sign_pk;
-    login.identity_pk.len = MIM_KEY_LEN;
-    login.static_sig.data = (uint8_t *)pc->id->static_sig;
-    login.static_sig.len = MIM_SIG_LEN;
-    login.login_sig.data = sig;
-    login.login_sig.len = MIM_SIG_LEN;
-    login_m.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
-    login_m.login = &login;
+    mim_login_init(&login_m, &login, pc->name, pc->listen_port, pc->id->sign_pk, pc->id->static_sig,
+                   sig);
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
     rc = send_batch(

@@ -393,6 +393,24 @@ void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce
     m->pong = pong;
 }
 
+void mim_login_init(Mim__PresenceMsg *m, Mim__Login *login, const char *name, uint16_t port,
+                    const uint8_t identity_pk[32], const uint8_t static_sig[64],
+                    const uint8_t login_sig[64])
+{
+    mim__presence_msg__init(m);
+    mim__login__init(login);
+    login->name = (char *)name; /* protobuf-c's field is not const; it is only read */
+    login->listen_port = port;
+    login->identity_pk.data = (uint8_t *)identity_pk;
+    login->identity_pk.len = 32;
+    login->static_sig.data = (uint8_t *)static_sig;
+    login->static_sig.len = 64;
+    login->login_sig.data = (uint8_t *)login_sig;
+    login->login_sig.len = 64;
+    m->body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
+    m->login = login;
+}
+
 /* Protobuf keys (field number << 3 | wire type) of a table chunk's wrapping. */
 #define KEY_BATCH_MSGS  0x0a /* PresenceBatch.msgs = 1, length-delimited */
 #define KEY_MSG_TABLE   0x12 /* PresenceMsg.table = 2, length-delimited */

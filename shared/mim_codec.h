@@ -84,6 +84,13 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
 /* Makes m a Pong answering a Ping's nonce; its body is `pong`, the caller's: no allocation. */
 void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce);
 
+/* Makes m a Login (docs/PROTOCOL.md 7.1) of `name` listening on `port`, with the identity key, its
+ * signature over the static key, and the login signature the caller made (mim_login_sign over
+ * this handshake's hash). Views over the caller's data, which must outlive m: no allocation. */
+void mim_login_init(Mim__PresenceMsg *m, Mim__Login *login, const char *name, uint16_t port,
+                    const uint8_t identity_pk[32], const uint8_t static_sig[64],
+                    const uint8_t login_sig[64]);
+
 /* ---- the online table, as a newcomer gets it ---- */
 
 #define MIM_TABLE_CHUNK_MAX_PEERS 1024 /* docs/PROTOCOL.md: at most this many entries a chunk */

@@ -392,24 +392,15 @@ static size_t special(uint8_t arg, const uint8_t hh[MIM_HASH_LEN], uint8_t *buf,
 {
     uint8_t sig[MIM_SIG_LEN];
     uint16_t port = (uint16_t)(4000 + (arg >> 1));
-    Mim__Login login = MIM__LOGIN__INIT;
-    Mim__PresenceMsg msg = MIM__PRESENCE_MSG__INIT;
+    Mim__Login login;
+    Mim__PresenceMsg msg;
     mim_buf out = {0};
     size_t n = 0;
 
     FUZZ_CHECK(mim_login_sign(remote_id, hh, REMOTE_NAME, strlen(REMOTE_NAME), port, sig) == 0);
     if (arg & 1)
         sig[0] ^= 1;
-    login.name = (char *)REMOTE_NAME;
-    login.listen_port = port;
-    login.identity_pk.data = (uint8_t *)remote_id->sign_pk;
-    login.identity_pk.len = MIM_KEY_LEN;
-    login.static_sig.data = (uint8_t *)remote_id->static_sig;
-    login.static_sig.len = MIM_SIG_LEN;
-    login.login_sig.data = sig;
-    login.login_sig.len = MIM_SIG_LEN;
-    msg.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
-    msg.login = &login;
+    mim_login_init(&msg, &login, REMOTE_NAME, port, remote_id->sign_pk, remote_id->static_sig, sig);
     if (mim_presence_batch_append(&out, &msg) == 0 && out.len <= cap) {
         memcpy(buf, out.data, out.len);
         n = out.len;

@@ -492,8 +492,8 @@ int tc_send_msg(tc_client *c, const Mim__PresenceMsg *m, int tag)
 int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uint8_t *out,
                    size_t cap, size_t *out_len)
 {
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__Login l = MIM__LOGIN__INIT;
+    Mim__PresenceMsg m;
+    Mim__Login l;
     const Mim__PresenceMsg *mp = &m;
     uint8_t sig[MIM_SIG_LEN];
 
@@ -501,16 +501,7 @@ int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uin
         return set_err(c, TC_ECRYPTO, "login signing failed");
     if (flags & TC_LOGIN_BAD_SIG)
         sig[17] ^= 0x04;
-    l.name = (char *)name;
-    l.listen_port = port;
-    l.identity_pk.data = c->id->sign_pk;
-    l.identity_pk.len = MIM_KEY_LEN;
-    l.static_sig.data = c->id->static_sig;
-    l.static_sig.len = MIM_SIG_LEN;
-    l.login_sig.data = sig;
-    l.login_sig.len = MIM_SIG_LEN;
-    m.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
-    m.login = &l;
+    mim_login_init(&m, &l, name, port, c->id->sign_pk, c->id->static_sig, sig);
     return tc_seal(c, &mp, 1,
                    (flags & TC_LOGIN_FINAL) ? MIM_STREAM_TAG_FINAL : MIM_STREAM_TAG_MESSAGE, out,
                    cap, out_len);

@@ -84,8 +84,8 @@ static void on_open(mim_channel *ch)
     mim_peer *mp = mim_channel_data(ch);
     const mim_identity *id = identities[mp->peer->index];
     uint8_t sig[MIM_SIG_LEN];
-    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
-    Mim__Login login = MIM__LOGIN__INIT;
+    Mim__PresenceMsg m;
+    Mim__Login login;
     const uint16_t port = 40000;
 
     if (mim_login_sign(id, mim_channel_handshake_hash(ch), mp->name, strlen(mp->name), port, sig) !=
@@ -93,16 +93,7 @@ static void on_open(mim_channel *ch)
         load_fail(mp->peer->ctx, mp->peer, "cannot sign the login");
         return;
     }
-    login.name = mp->name;
-    login.listen_port = port;
-    login.identity_pk.data = (uint8_t *)id->sign_pk;
-    login.identity_pk.len = MIM_KEY_LEN;
-    login.static_sig.data = (uint8_t *)id->static_sig;
-    login.static_sig.len = MIM_SIG_LEN;
-    login.login_sig.data = sig;
-    login.login_sig.len = MIM_SIG_LEN;
-    m.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
-    m.login = &login;
+    mim_login_init(&m, &login, mp->name, port, id->sign_pk, id->static_sig, sig);
     if (send_msg(mp, &m) != 0)
         load_fail(mp->peer->ctx, mp->peer, "cannot send the login");
 }
