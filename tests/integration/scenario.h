@@ -1,4 +1,4 @@
-/* The main() of the integration scenario programs (test_presence.c, test_names.c): run the one
+/* The main() of the integration scenario programs (test_presence*.c, test_names.c): run the one
  * scenario argv[1] names from the program's table, which CMake also reads to register one ctest
  * entry per scenario (mim_add_scenarios, tests/CMakeLists.txt). */
 #ifndef MIM_TEST_SCENARIO_H
