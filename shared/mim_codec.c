@@ -145,7 +145,7 @@ static void same_bytes_append(ProtobufCBuffer *buffer, size_t len, const uint8_t
 {
     same_bytes *s = (same_bytes *)buffer;
 
-    if (s->differs)
+    if (s->differs || len == 0) /* an empty field's data may be NULL: nothing to compare */
         return;
     if (len > s->wire_len - s->at || memcmp(s->wire + s->at, data, len) != 0)
         s->differs = 1;

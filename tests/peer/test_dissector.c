@@ -246,7 +246,8 @@ static void put_packet(pcap_out *o, int tcp, int from, uint16_t sport, uint16_t 
     } else {
         th[4] = (uint8_t)((8 + len) >> 8), th[5] = (uint8_t)(8 + len);
     }
-    memcpy(th + thl, payload, len);
+    if (len > 0)
+        memcpy(th + thl, payload, len);
     put32(o->f, 1700000000), put32(o->f, 0);
     put32(o->f, (uint32_t)(14 + total)), put32(o->f, (uint32_t)(14 + total));
     assert_int_equal(fwrite(pkt, 14 + total, 1, o->f), 1);
