@@ -131,17 +131,46 @@ int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t st
     return 0;
 }
 
+/* A ProtobufCBuffer that does not store what is packed into it but compares it with the bytes
+ * received, so the re-encoding check costs no allocation (a batch is up to 65518 bytes). */
+typedef struct same_bytes {
+    ProtobufCBuffer base;
+    const uint8_t *wire;
+    size_t wire_len;
+    size_t at;   /* bytes compared so far */
+    int differs; /* 1 once a byte or the length differed */
+} same_bytes;
+
+static void same_bytes_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
+{
+    same_bytes *s = (same_bytes *)buffer;
+
+    if (s->differs || len == 0) /* an empty field's data may be NULL: nothing to compare */
+        return;
+    if (len > s->wire_len - s->at || memcmp(s->wire + s->at, data, len) != 0)
+        s->differs = 1;
+    else
+        s->at += len;
+}
+
 /* protobuf-c hands strings back NUL-terminated but without their length, so "bob\0x" would
  * reach C code as "bob": what was sent and what is validated would differ. Re-encoding exposes
- * it (and any other non-canonical form: a zero value sent explicitly, a repeated scalar field,
- * an over-long varint): mim accepts only the canonical encoding, whose re-encoded size is the
- * size received. Standard protobuf encoders produce it. */
-static int canonical(const ProtobufCMessage *m, size_t wire_len, char *err, size_t errlen)
+ * it: mim accepts only the canonical encoding (docs/PROTOCOL.md 6.1), the bytes protobuf-c
+ * writes for what it decoded, compared byte for byte. That refuses an embedded NUL, a default
+ * value sent explicitly, a field sent twice, an over-long varint and fields out of field-number
+ * order. protobuf-c keeps the unknown fields it skipped and writes them back after the known
+ * ones, in the order received: unknown fields are accepted where a standard encoder of a later
+ * version puts its new (higher-numbered) fields, after every field known here. */
+static int canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
+                     size_t errlen)
 {
-    if (protobuf_c_message_get_packed_size(m) != wire_len)
+    same_bytes s = {.base = {.append = same_bytes_append}, .wire = wire, .wire_len = wire_len};
+
+    protobuf_c_message_pack_to_buffer(m, &s.base);
+    if (s.differs || s.at != wire_len)
         return fail(err, errlen,
                     "not in canonical encoding (an embedded NUL, an explicit default value, "
-                    "a repeated field or an over-long varint)");
+                    "a field sent twice or out of order, or an over-long varint)");
     return 0;
 }
 
@@ -154,7 +183,7 @@ int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
     *out = NULL;
     if (m == NULL)
         return fail(err, errlen, "handshake payload does not parse");
-    rc = canonical(&m->base, len, err, errlen);
+    rc = canonical(&m->base, p, len, err, errlen);
     if (rc != 0)
         ; /* the reason is in err */
     else if (m->version != MIM_PROTOCOL_VERSION)
@@ -316,7 +345,7 @@ int mim_presence_batch_decode(const uint8_t *p, size_t len, enum mim_direction d
     *out = NULL;
     if (b == NULL)
         return fail(err, errlen, "presence batch does not parse");
-    rc = canonical(&b->base, len, err, errlen);
+    rc = canonical(&b->base, p, len, err, errlen);
     if (rc == 0 && b->n_msgs == 0)
         rc = fail(err, errlen, "empty presence batch");
     for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)
@@ -624,7 +653,7 @@ int mim_peer_batch_decode(const uint8_t *p, size_t len, Mim__PeerBatch **out, ch
     *out = NULL;
     if (b == NULL)
         return fail(err, errlen, "peer batch does not parse");
-    rc = canonical(&b->base, len, err, errlen);
+    rc = canonical(&b->base, p, len, err, errlen);
     if (rc == 0 && b->n_msgs == 0)
         rc = fail(err, errlen, "empty peer batch");
     for (size_t i = 0; rc == 0 && i < b->n_msgs; i++)

@@ -165,7 +165,8 @@ static const expected frozen[] = {
     {"logout_element",
      "0a025200"},
     {"error_element",
-     "0a104a0e0801120a6e616d652074616b656e"},
+     "0a2f4a2d080112296e616d652027616c69636527206973207265676973746572"
+     "656420746f20616e6f74686572206b6579"},
     {"discovery_probe",
      "4d494d3f01000000000102030405060708090a0b0c0d0e0f0000000000000000"
      "000000000000000000000000000000000000000000000000"},
@@ -678,7 +679,7 @@ static void test_login_example(void **state)
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Error e = MIM__ERROR__INIT;
         e.code = MIM__ERROR_CODE__ERROR_NAME_TAKEN;
-        e.message = (char *)"name taken";
+        e.message = (char *)"name 'alice' is registered to another key"; /* presence/session.c */
         m.body_case = MIM__PRESENCE_MSG__BODY_ERROR;
         m.error = &e;
         check_element("error_element", &m, MIM_FROM_SERVER, &el);
