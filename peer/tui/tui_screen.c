@@ -643,7 +643,8 @@ void tui_screen_draw(tui_model *m, const tui_line *l)
     draw_input(first, input_rows, cur_row, cur_col, LINES - input_rows);
     rows = LINES - 1 - input_rows;
     draw_list(m, rows, lw);
-    mvvline(0, lw, ACS_VLINE, rows);
+    /* ASCII outside UTF-8: the line-drawing set is not there in every terminal then. */
+    mvvline(0, lw, utf8_locale ? ACS_VLINE : '|', rows);
     /* wrap_buf and row_start are the conversation's from here: the cursor is placed already. */
     getyx(stdscr, cy, cx);
     draw_conversation(m, rows, lw + 1, COLS - lw - 1);
