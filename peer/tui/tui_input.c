@@ -70,14 +70,21 @@ void tui_hint_candidates(tui *t, const char *const *cands, size_t n, const unsig
  * whole when it would be over a message's limit. */
 static void paste_end(tui *t)
 {
-    size_t dropped = 0, lines = 1;
-    size_t over = tui_line_paste(&t->line, t->paste, t->paste_len, &dropped);
+    size_t dropped = 0, lines = 1, over;
 
     t->pasting = 0;
-    if (over > 0 || t->paste_extra_bytes > 0) {
+    if (t->paste_extra_bytes > 0) { /* past what is kept: over the limit whatever it holds */
+        over = t->paste_extra_bytes + tui_line_bytes(&t->line);
+        for (size_t i = 0; i < t->paste_len; i++)
+            over += t->paste[i] < 0x80 ? 1 : t->paste[i] < 0x800 ? 2 : 3;
+        over -= TUI_LINE_MAX_BYTES;
+    } else {
+        over = tui_line_paste(&t->line, t->paste, t->paste_len, &dropped);
+    }
+    if (over > 0) {
         tui_say(t, TUI_ENTRY_WARN,
-                "not pasted: %zu bytes over the %d-byte limit of a message; paste it in parts",
-                (over > 0 ? over : 1) + t->paste_extra_bytes, TUI_LINE_MAX_BYTES);
+                "not pasted: %s%zu bytes over the %d-byte limit of a message; paste it in parts",
+                t->paste_extra_bytes > 0 ? "about " : "", over, TUI_LINE_MAX_BYTES);
         return;
     }
     for (size_t i = 0; i < t->line.len; i++)

@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tui_line_init(&line);
     typed = (size_t)(data[0] & 0x3f) * 16 * 4; /* up to 4032 characters typed first */
     for (size_t i = 0; i < typed; i++)
-        tui_line_insert(&line, (wchar_t)(L'a' + i % 26));
+        paste[i] = (wchar_t)(L'a' + i % 26);
+    FUZZ_CHECK(tui_line_insert_text(&line, paste, typed) == 0);
     for (size_t i = 0; i < (size_t)(data[0] >> 6); i++)
         tui_line_word_left(&line);
     for (size_t off = 1; off < size && n < PASTE_MAX;) {
