@@ -1,6 +1,7 @@
 /* mim's command line: the option table, the checks of each value, and --help. */
 #include "options.h"
 #include "presence_client.h"
+#include "tui_terminal.h"
 
 #include "mim_cli.h"
 #include "mim_codec.h"
@@ -159,6 +160,8 @@ static int check_name(peer_options *o)
 /* What the options ask of each other and of stdin/stdout. MIM_CLI_RUN or MIM_CLI_USAGE. */
 static int check_options(peer_options *o)
 {
+    char why[200];
+
     if (o->name == NULL) {
         fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
         return MIM_CLI_USAGE;
@@ -172,6 +175,14 @@ static int check_options(peer_options *o)
                 "or, from a program, use the JSON-lines API:  mim --name %s --json ...\n"
                 "(docs/JSON-API.md). Try 'mim --help'.\n",
                 o->name, o->name);
+        return MIM_CLI_USAGE;
+    }
+    if (!o->json && tui_terminal_usable(why, sizeof(why)) != 0) {
+        fprintf(stderr,
+                "mim: %s, so it cannot show the chat interface.\n"
+                "Use a terminal that can (xterm, tmux, the Linux console), or the JSON-lines API:\n"
+                "  mim --name %s --json ...   (docs/JSON-API.md). Try 'mim --help'.\n",
+                why, o->name);
         return MIM_CLI_USAGE;
     }
     o->data_dir = mim_cli_data_dir(PROGRAM, o->data_dir, o->name, o->default_data_dir,

@@ -4,10 +4,12 @@
 #include "tui_command.h"
 #include "tui_priv.h"
 #include "tui_screen.h"
+#include "tui_terminal.h"
 #include "mim_clock.h"
 #include "mim_log.h"
 
 #include <curses.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,17 +97,42 @@ int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
     return 0;
 }
 
+int tui_load_history(tui *t, tui_contact *c, size_t want)
+{
+    tui_conv hist;
+    /* One more than wanted tells whether older ones are stored (it is not shown). */
+    size_t ask = want < MIM_CORE_HISTORY_MAX ? want + 1 : MIM_CORE_HISTORY_MAX;
+    enum tui_older older;
+
+    if (want > MIM_CORE_HISTORY_MAX)
+        want = MIM_CORE_HISTORY_MAX;
+    if (tui_read_history(t, c->name, ask, &hist) != 0)
+        return -1;
+    if (want == MIM_CORE_HISTORY_MAX)
+        older = hist.n >= ask ? TUI_OLDER_CAPPED : TUI_OLDER_NONE;
+    else
+        older = hist.n > want ? TUI_OLDER_MORE : TUI_OLDER_NONE;
+    if (hist.n > want) {
+        char id[TUI_ID_LEN];
+        memcpy(id, hist.e[0].id, sizeof(id));
+        tui_conv_remove(&hist, id);
+    }
+    tui_conv_merge_history(&c->conv, &hist);
+    c->conv.older = older;
+    c->conv.asked = want;
+    t->dirty = 1;
+    return 0;
+}
+
 void tui_open(tui *t, const char *name)
 {
     tui_contact *c;
-    tui_conv hist;
 
     tui_model_open(&t->m, name);
     t->dirty = 1;
     if (name == NULL || (c = tui_model_current(&t->m)) == NULL || c->conv.loaded)
         return;
-    if (tui_read_history(t, c->name, TUI_HISTORY_DEFAULT, &hist) == 0)
-        tui_conv_merge_history(&c->conv, &hist);
+    tui_load_history(t, c, TUI_HISTORY_DEFAULT);
 }
 
 /* ---- core events ----------------------------------------------------------------------------- */
@@ -448,7 +475,6 @@ static void complete(tui *t)
     const char **cands;
     size_t n, matches;
     unsigned char *matched;
-    char list[600] = "";
 
     if (tui_complete_kind(&t->line) == TUI_COMPLETE_COMMAND) {
         cands = (const char **)tui_command_names;
@@ -468,15 +494,9 @@ static void complete(tui *t)
     }
     matched = calloc(n + 1, 1);
     if (matched != NULL) {
-        matches = tui_complete(&t->line, cands, n, matched);
-        if (matches > 1) { /* say what there is to choose from */
-            for (size_t i = 0; i < n; i++) {
-                size_t used = strlen(list);
-                if (matched[i] && used + 2 < sizeof(list))
-                    snprintf(list + used, sizeof(list) - used, "%s%s", used ? "  " : "", cands[i]);
-            }
-            tui_say(t, TUI_ENTRY_INFO, "%s", list);
-        }
+        matches = tui_complete_next(&t->line, &t->cycle, cands, n, matched);
+        if (matches > 1)
+            tui_hint_candidates(t, cands, n, matched);
     }
     free(matched);
     if (cands != (const char **)tui_command_names)
@@ -486,6 +506,7 @@ static void complete(tui *t)
 static void enter(tui *t)
 {
     static char line[TUI_INPUT_MAX];
+    int literal = t->line.literal;
 
     if (t->list_focus) {
         long i = tui_model_selected_index(&t->m);
@@ -494,9 +515,19 @@ static void enter(tui *t)
             tui_open(t, t->m.c[i]->name);
         return;
     }
+    if (literal && tui_model_current(&t->m) == NULL) {
+        /* Nowhere to send it: kept, rather than lost or run. */
+        tui_say(t, TUI_ENTRY_WARN,
+                "no conversation is open: the pasted text stays in the line (Tab on an empty "
+                "line picks someone; Ctrl-C keeps it in the input history, Up brings it back)");
+        return;
+    }
     if (tui_line_take(&t->line, line, sizeof(line)) < 0)
         return;
-    tui_exec(t, line);
+    if (literal)
+        tui_send_to_open(t, line);
+    else
+        tui_exec(t, line);
 }
 
 /* A function key (curses KEY_*). */
@@ -504,6 +535,8 @@ static void on_function_key(tui *t, wint_t key)
 {
     tui_line *l = &t->line;
 
+    if (tui_input_own_key(t, key))
+        return;
     switch (key) {
     case KEY_RESIZE:
         break; /* redrawn below */
@@ -538,7 +571,7 @@ static void on_function_key(tui *t, wint_t key)
         tui_line_delete(l);
         break;
     case KEY_PPAGE:
-        t->m.scroll += tui_screen_page_rows();
+        tui_page_up(t);
         break;
     case KEY_NPAGE:
         t->m.scroll -= tui_screen_page_rows();
@@ -558,6 +591,16 @@ static void on_key(tui *t, int kind, wint_t key)
     tui_line *l = &t->line;
 
     t->dirty = 1;
+    if (t->pasting) {
+        tui_paste_key(t, kind, key);
+        return;
+    }
+    t->m.hint[0] = '\0'; /* a note lasts until the next key */
+    if (kind != KEY_CODE_YES && key == L'\t' && !t->list_focus && l->len > 0) {
+        complete(t); /* the cycle goes on */
+        return;
+    }
+    t->cycle.active = 0;
     if (kind == KEY_CODE_YES) {
         on_function_key(t, key);
         return;
@@ -567,14 +610,10 @@ static void on_key(tui *t, int kind, wint_t key)
     case L'\n':
         enter(t);
         return;
-    case L'\t':
-        if (t->list_focus || l->len == 0) { /* Tab on an empty line: to the list and back */
-            t->list_focus = !t->list_focus;
-            if (t->list_focus && tui_model_selected_index(&t->m) < 0)
-                tui_model_select_move(&t->m, 1);
-        } else {
-            complete(t);
-        }
+    case L'\t': /* on an empty line (or in the list): to the list and back */
+        t->list_focus = !t->list_focus;
+        if (t->list_focus && tui_model_selected_index(&t->m) < 0)
+            tui_model_select_move(&t->m, 1);
         return;
     case 27: /* Esc */
         t->list_focus = 0;
@@ -601,12 +640,16 @@ static void on_key(tui *t, int kind, wint_t key)
     case KEY_CTRL('L'):
         clearok(curscr, TRUE);
         return;
+    case KEY_CTRL('C'):
+        tui_interrupt(t);
+        return;
     default:
         break;
     }
     if (iswprint(key)) { /* typing leaves the list */
         t->list_focus = 0;
-        tui_line_insert(l, (wchar_t)key);
+        if (tui_line_insert(l, (wchar_t)key) != 0)
+            tui_line_full(t);
     }
 }
 
@@ -714,6 +757,13 @@ int tui_attach(tui *t, mim_core *core)
     }
     t->screen_on = 1;
     t->dirty = 1;
+    tui_define_keys();
+    if (!tui_terminal_utf8())
+        tui_say(t, TUI_ENTRY_WARN,
+                "the locale (%s) is not UTF-8: marks are drawn in ASCII, and letters it cannot "
+                "show as '?'. For the full interface, run mim in a UTF-8 locale "
+                "(LANG=C.UTF-8, or your language's)",
+                setlocale(LC_CTYPE, NULL) != NULL ? setlocale(LC_CTYPE, NULL) : "?");
     /* After initscr: libuv's handler replaces the one ncurses installed, and redraws from the
      * loop (ncurses's would only be noticed at the next key). */
     uv_signal_start(&t->winch, on_winch, SIGWINCH);

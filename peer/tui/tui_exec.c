@@ -72,7 +72,7 @@ static void help(tui *t)
         "                    a name with spaces goes in quotes: /msg \"ann lee\" hi",
         "/who                who is online, with their keys",
         "/status available|away|busy [TEXT],  /away [TEXT],  /back",
-        "/history [N]        the last N (50) messages of the open conversation",
+        "/history [N]        the last N (50) messages of the open conversation, older ones above",
         "/verify NAME [yes]  the safety number to compare with NAME; yes: it matched",
         "/trust NAME         accept NAME's changed key (check it with them first!)",
         "/trust-server [FP]  accept the server's changed key (ask its admin first!)",
@@ -81,7 +81,10 @@ static void help(tui *t)
         "/quit               leave mim (queued messages go out next time)",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
-        "PgUp/PgDn  scroll    Ctrl-U/K/W  cut    Ctrl-L  redraw    Ctrl-C  quit",
+        "PgUp/PgDn  scroll (PgUp at the top reads older messages)    Ctrl-L  redraw",
+        "Alt-b/Alt-f, Ctrl-Left/Right  word left/right    Ctrl-U/K/W, Alt-Backspace  cut",
+        "Alt-Enter  a new line in the message (a paste keeps its lines; Enter sends)",
+        "Ctrl-C     clear the line; on an empty line, quit",
         "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread",
     };
 
@@ -99,25 +102,29 @@ static void who_one(void *arg, const mim_core_peer_info *p)
             p->fingerprint, p->addr, (unsigned)p->port);
 }
 
+/* /history N: the last N stored messages, those not shown yet added above. */
 static void history(tui *t, int count)
 {
     tui_contact *c = tui_model_current(&t->m);
-    char name[MIM_NAME_MAX_BYTES + 1];
-    tui_conv fresh;
+    size_t before;
 
     if (c == NULL) {
         tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
         return;
     }
-    snprintf(name, sizeof(name), "%s", c->name);
-    if (tui_read_history(t, name, (size_t)count, &fresh) != 0) {
-        tui_say_refusal(t, MIM_CORE_ESTORE, name);
+    if ((size_t)count <= c->conv.asked && c->conv.loaded) {
+        tui_say(t, TUI_ENTRY_INFO, "the last %d messages are shown already%s", count,
+                c->conv.older == TUI_OLDER_MORE ? "; PageUp at the top reads older ones" : "");
         return;
     }
-    tui_conv_free(&c->conv); /* replaced by the last `count` messages */
-    c->conv = fresh;
-    c->conv.loaded = 1;
-    tui_say(t, TUI_ENTRY_INFO, "the last %d messages with %s (at most)", count, name);
+    before = c->conv.n;
+    if (tui_load_history(t, c, (size_t)count) != 0) {
+        tui_say_refusal(t, MIM_CORE_ESTORE, c->name);
+        return;
+    }
+    tui_say(t, TUI_ENTRY_INFO, "%zu older messages added above (the last %d with %s)%s",
+            c->conv.n > before ? c->conv.n - before : 0, count, c->name,
+            c->conv.older == TUI_OLDER_NONE ? ": that is all there is" : "");
 }
 
 static void verify(tui *t, const tui_cmd *cmd)
@@ -267,10 +274,19 @@ static void log_out_or_in(tui *t, int login)
         tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
 }
 
+void tui_send_to_open(tui *t, const char *text)
+{
+    tui_contact *cur = tui_model_current(&t->m);
+
+    if (cur == NULL)
+        tui_say(t, TUI_ENTRY_WARN, "no conversation is open: /msg NAME, or Tab to the list");
+    else
+        send_text(t, cur->name, text);
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
-    tui_contact *cur;
     char nfc[MIM_NAME_MAX_BYTES + 1];
 
     if (t->core == NULL)
@@ -284,10 +300,7 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_EMPTY:
         break;
     case TUI_CMD_TEXT:
-        if ((cur = tui_model_current(&t->m)) == NULL)
-            tui_say(t, TUI_ENTRY_WARN, "no conversation is open: /msg NAME, or Tab to the list");
-        else
-            send_text(t, cur->name, cmd.text);
+        tui_send_to_open(t, cmd.text);
         break;
     case TUI_CMD_HELP:
         help(t);

@@ -46,10 +46,20 @@ typedef struct tui_entry {
     char *text;
 } tui_entry;
 
+/* What the store holds before a conversation's first message shown (the line over it). */
+enum tui_older {
+    TUI_OLDER_UNKNOWN = 0, /* not read from the store (the console) */
+    TUI_OLDER_MORE,        /* older messages are stored: PageUp at the top reads them */
+    TUI_OLDER_NONE,        /* the first message of the conversation is shown */
+    TUI_OLDER_CAPPED,      /* older ones may be stored, past the most read at once */
+};
+
 typedef struct tui_conv {
     tui_entry *e; /* oldest first */
     size_t n, cap;
-    int loaded; /* the stored history was read in */
+    int loaded;           /* the stored history was read in */
+    enum tui_older older; /* set by whoever reads the store (tui.c) */
+    size_t asked;         /* the stored messages last asked for (the last `asked`) */
 } tui_conv;
 
 typedef struct tui_contact {
@@ -82,6 +92,8 @@ typedef struct tui_model {
     char server_new_fp[64]; /* that key's fingerprint (server_key_changed) */
     enum tui_presence my_presence;
     char my_text[129];
+    char hint[600]; /* a passing note in the status bar (completion candidates, a limit); "" */
+    int view_top;   /* set by the drawing: the top of the open view is on the screen */
 } tui_model;
 
 void tui_model_init(tui_model *m);

@@ -4,12 +4,16 @@
 #define MIM_TUI_PRIV_H
 
 #include "tui.h"
+#include "tui_complete.h"
 #include "tui_line.h"
 #include "tui_model.h"
 
 #include <stdarg.h>
+#include <wchar.h>
 
-#define TUI_INPUT_MAX (4 * TUI_LINE_MAX + 1) /* bytes of the line as UTF-8 */
+#define TUI_INPUT_MAX  (4 * TUI_LINE_MAX + 1) /* bytes of the line as UTF-8 */
+#define TUI_PASTE_MAX  (2 * TUI_LINE_MAX)     /* characters of a paste kept; the rest counted */
+#define TUI_PAGE_OLDER 50                     /* stored messages PageUp at the top reads more */
 
 struct tui {
     uv_loop_t *loop;
@@ -31,6 +35,12 @@ struct tui {
     int exit_code;
     char *log_path;
     char fatal[300];
+    /* Input and reading (tui.c's keys): */
+    tui_complete_cycle cycle;     /* Tab after Tab */
+    int pasting;                  /* between the paste marks ESC[200~ and ESC[201~ */
+    wchar_t paste[TUI_PASTE_MAX]; /* the paste so far */
+    size_t paste_len;
+    size_t paste_extra_bytes; /* what came past TUI_PASTE_MAX, in UTF-8 bytes (it is refused) */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
@@ -38,6 +48,30 @@ struct tui {
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads the last `limit` stored messages with name into *out (initialised here): 0, or -1. */
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
+/* Reads the last `want` stored messages with c (at most MIM_CORE_HISTORY_MAX) into its
+ * conversation: those not shown yet go above, and c->conv.older says what is stored before
+ * them. 0, or -1 (the store failed; nothing changes). */
+int tui_load_history(tui *t, tui_contact *c, size_t want);
+/* Sends text (a pasted line: never a command) to the open conversation. */
+void tui_send_to_open(tui *t, const char *text);
+/* ---- the input keys beyond typing: tui_input.c ---- */
+/* Teaches ncurses the sequences of paste marks, word movement and Alt-Enter (after initscr). */
+void tui_define_keys(void);
+/* One of those keys (a function key code): done, 1; another key, 0. */
+int tui_input_own_key(tui *t, wint_t key);
+/* A key while a paste comes in (t->pasting): kept, or the paste's end. */
+void tui_paste_key(tui *t, int kind, wint_t key);
+/* PageUp: older stored messages read in at the top of a conversation, and a page up. */
+void tui_page_up(tui *t);
+/* Ctrl-C: a line with text is cleared; on an empty line, quit. */
+void tui_interrupt(tui *t);
+/* A passing note in the status bar, until the next key. */
+void tui_hint(tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The note when a typed key does not fit in the line. */
+void tui_line_full(tui *t);
+/* The candidates of a Tab cycle in the status bar (the one in the line in brackets). */
+void tui_hint_candidates(tui *t, const char *const *cands, size_t n, const unsigned char *matched);
+
 /* Opens name's conversation (NULL: the console), reading its history the first time. */
 void tui_open(tui *t, const char *name);
 /* Runs one line of input: a command or a message to the open conversation. */

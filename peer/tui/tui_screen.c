@@ -1,12 +1,15 @@
 /* Drawing with ncurses (see tui_screen.h). */
 #include "tui_screen.h"
+#include "tui_command.h"
+#include "tui_date.h"
+#include "tui_terminal.h"
 #include "tui_text.h"
 
 #include <curses.h>
-#include <langinfo.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,21 +22,49 @@
 #define PAIR_ONLINE 3
 #define PAIR_BANNER 4
 #define PAIR_THEM   5
+#define INPUT_ROWS  5 /* the input line grows to this many rows, then scrolls within */
+/* Bracketed paste on and off (xterm's mode 2004): a paste comes between ESC[200~ and ESC[201~,
+ * so that its newlines are not Enter (tui.c reads the marks). */
+#define PASTE_ON  "\033[?2004h"
+#define PASTE_OFF "\033[?2004l"
 
 static int screen_on;
-static int utf8_locale; /* marks can be drawn as ✓ rather than ASCII */
+static int utf8_locale;    /* marks can be drawn as ✓ rather than ASCII */
+static int input_rows = 1; /* rows the input line took at the last draw */
 static wchar_t wrap_buf[WRAP_MAX];
 static size_t row_start[WRAP_MAX + 1];
 
+/* Writes a mode switch to the terminal, between ncurses's own writes (it flushes at refresh). */
+static void terminal_mode(const char *seq)
+{
+    fflush(stdout);
+    if (write(STDOUT_FILENO, seq, strlen(seq)) < 0) {
+        /* no terminal to tell: nothing to undo either */
+    }
+}
+
+/* Ctrl-C comes as a key, not SIGINT: with text typed it clears the line (tui_interrupt). Saved
+ * as ncurses's program mode; endwin gives back the terminal's own. */
+static void no_interrupt_key(void)
+{
+    struct termios tio;
+
+    if (tcgetattr(STDIN_FILENO, &tio) != 0)
+        return;
+    tio.c_cc[VINTR] = _POSIX_VDISABLE;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0)
+        def_prog_mode();
+}
+
 int tui_screen_start(void)
 {
-    const char *cs = nl_langinfo(CODESET);
-
-    utf8_locale = cs != NULL && strcmp(cs, "UTF-8") == 0;
+    utf8_locale = tui_terminal_utf8();
     if (initscr() == NULL)
         return -1;
     screen_on = 1;
+    terminal_mode(PASTE_ON);
     cbreak();
+    no_interrupt_key();
     noecho();
     nonl();
     keypad(stdscr, TRUE);
@@ -56,6 +87,7 @@ void tui_screen_stop(void)
     if (!screen_on)
         return;
     screen_on = 0;
+    terminal_mode(PASTE_OFF);
     endwin();
 }
 
@@ -79,7 +111,7 @@ static int list_width(void)
 
 int tui_screen_page_rows(void)
 {
-    int rows = LINES - 3;
+    int rows = LINES - 2 - input_rows; /* the conversation's, below its header */
     return rows > 1 ? rows - 1 : 1;
 }
 
@@ -200,16 +232,15 @@ static const char *state_label(enum tui_msg_state s)
 
 /* The entry as one wide string (time, sender, text, state), sanitised: its length. *head_cols
  * gets the columns of the time and sender (the indent of its wrapped rows). */
-static size_t entry_text(const tui_entry *e, wchar_t *out, size_t cap, int *head_cols)
+static size_t entry_text(const tui_entry *e, int64_t now_ms, wchar_t *out, size_t cap,
+                         int *head_cols)
 {
     char head[200] = "";
     size_t n = 0;
 
-    if (e->ts_ms > 0) {
-        time_t t = (time_t)(e->ts_ms / 1000);
-        struct tm tm;
-        if (localtime_r(&t, &tm) != NULL)
-            strftime(head, sizeof(head), "%H:%M ", &tm);
+    if (e->ts_ms > 0) { /* the time today, the full date before */
+        tui_date_time_column(e->ts_ms, now_ms, head);
+        snprintf(head + strlen(head), sizeof(head) - strlen(head), " ");
     }
     if (e->from != NULL) {
         size_t hl = strlen(head);
@@ -288,44 +319,120 @@ static attr_t entry_attr(const tui_model *m, const tui_entry *e)
     }
 }
 
-/* Draws the view bottom-up into rows [top, bottom) at x, cols wide, skipping m->scroll rows.
- * Returns 1 when m->scroll was past the oldest entry: it is clamped, and the rows must be
- * drawn again. */
+/* The rows of the view drawn bottom-up: the next one goes at y - 1 unless rows are still to
+ * be skipped (the view is scrolled up by that many). */
+typedef struct view_rows {
+    int y, top, x, cols;
+    int skip;
+} view_rows;
+
+/* Takes the next row up: 1 when it is to be drawn (at vr->y), 0 when it is skipped. */
+static int next_row(view_rows *vr)
+{
+    if (vr->skip > 0) {
+        vr->skip--;
+        return 0;
+    }
+    vr->y--;
+    return 1;
+}
+
+/* A line of the view's own (a day, the top of the history), dim and bold, on one row. */
+static void view_note(view_rows *vr, const char *text)
+{
+    char line[300];
+    const char *bar = utf8_locale ? "\u2500\u2500" : "--";
+
+    if (vr->y <= vr->top || !next_row(vr))
+        return;
+    snprintf(line, sizeof(line), "%s %s %s", bar, text, bar);
+    attrset(A_BOLD);
+    put_text(vr->y, vr->x, line, vr->cols);
+    attrset(A_NORMAL);
+}
+
+/* The newest entry before index i with a time, or NULL. */
+static const tui_entry *dated_before(const tui_conv *v, size_t i)
+{
+    while (i > 0)
+        if (v->e[--i].ts_ms > 0)
+            return &v->e[i];
+    return NULL;
+}
+
+/* The line over the oldest entry: whether older messages are stored. */
+static void view_top_note(const tui_model *m, const tui_conv *v, view_rows *vr)
+{
+    char text[200];
+
+    switch (v->older) {
+    case TUI_OLDER_MORE:
+        view_note(vr, "older messages: PageUp");
+        break;
+    case TUI_OLDER_NONE:
+        snprintf(text, sizeof(text), "the beginning of the conversation with %.130s",
+                 m->current != NULL ? m->current : "");
+        view_note(vr, text);
+        break;
+    case TUI_OLDER_CAPPED:
+        snprintf(text, sizeof(text), "older messages stay in the store (%d at most are shown)",
+                 TUI_HISTORY_MAX);
+        view_note(vr, text);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Draws one entry's rows bottom-up, and over it the day's separator when the entry before it
+ * is of another day. */
+static void draw_entry(tui_model *m, const tui_conv *v, size_t i, int64_t now_ms, view_rows *vr)
+{
+    const tui_entry *e = &v->e[i], *prev = e->ts_ms > 0 ? dated_before(v, i) : NULL;
+    int indent;
+    size_t n = entry_text(e, now_ms, wrap_buf, WRAP_MAX, &indent), rows;
+
+    if (indent > vr->cols / 3)
+        indent = 0; /* a narrow view: every column for the text */
+    rows = wrap(wrap_buf, n, vr->cols, indent);
+    attrset(entry_attr(m, e));
+    for (size_t r = rows; r > 0 && vr->y > vr->top; r--) {
+        size_t from = row_start[r - 1], to = row_start[r];
+        if (!next_row(vr))
+            continue;
+        if (to > from && wrap_buf[to - 1] == L'\n')
+            to--;
+        put_wide(vr->y, r > 1 ? vr->x + indent : vr->x, wrap_buf + from, to - from,
+                 r > 1 ? vr->cols - indent : vr->cols);
+    }
+    attrset(A_NORMAL);
+    if (prev != NULL && !tui_date_same_day(prev->ts_ms, e->ts_ms)) {
+        char day[TUI_DATE_MAX];
+        tui_date_day_name(e->ts_ms, day);
+        view_note(vr, day);
+    }
+}
+
+/* Draws the view bottom-up into rows [top, bottom) at x, cols wide, skipping m->scroll rows;
+ * over the oldest entry, a line on what older messages the store has. Sets m->view_top when
+ * the top of it all is on the screen. Returns 1 when m->scroll was past the top: it is
+ * clamped, and the rows must be drawn again. */
 static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
 {
     tui_conv *v = tui_model_view(m);
-    int y = bottom, skip = m->scroll;
+    view_rows vr = {bottom, top, x, cols, m->scroll};
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
     size_t i = v->n;
 
-    while (i > 0 && y > top) {
-        const tui_entry *e = &v->e[--i];
-        int indent;
-        size_t n = entry_text(e, wrap_buf, WRAP_MAX, &indent);
-        size_t rows;
-
-        if (indent > cols / 3)
-            indent = 0; /* a narrow view: every column for the text */
-        rows = wrap(wrap_buf, n, cols, indent);
-
-        attrset(entry_attr(m, e));
-        for (size_t r = rows; r > 0 && y > top; r--) {
-            size_t from = row_start[r - 1], to = row_start[r];
-            if (skip > 0) {
-                skip--;
-                continue;
-            }
-            if (to > from && wrap_buf[to - 1] == L'\n')
-                to--;
-            y--;
-            put_wide(y, r > 1 ? x + indent : x, wrap_buf + from, to - from,
-                     r > 1 ? cols - indent : cols);
-        }
-    }
-    attrset(A_NORMAL);
-    if (i == 0 && m->scroll > 0 && y > top) {
-        /* Scrolled past the oldest entry: rows are left empty at the top. Scroll back so the
-         * oldest entry sits on the top row. */
-        int unused = (y - top) + skip;
+    while (i > 0 && vr.y > top)
+        draw_entry(m, v, --i, now_ms, &vr);
+    if (i == 0 && vr.y > top)
+        view_top_note(m, v, &vr);
+    m->view_top = i == 0 && vr.y >= top && vr.skip == 0;
+    if (i == 0 && m->scroll > 0 && vr.y > top) {
+        /* Scrolled past the top: rows are left empty there. Scroll back so the top sits on the
+         * top row. */
+        int unused = (vr.y - top) + vr.skip;
         m->scroll = m->scroll > unused ? m->scroll - unused : 0;
         return 1;
     }
@@ -404,6 +511,13 @@ static void draw_status_bar(const tui_model *m, int y)
                        : strcmp(m->conn, "reconnecting") == 0 ? "reconnecting (stale table)"
                                                               : m->conn;
 
+    if (m->hint[0] != '\0') { /* a passing note (candidates, a limit): until the next key */
+        attrset(A_REVERSE | A_BOLD);
+        fill_row(y, 0, COLS);
+        put_text(y, 0, m->hint, COLS);
+        attrset(A_NORMAL);
+        return;
+    }
     /* The connection state goes first: on a narrow terminal it is what must still show. */
     snprintf(bar, sizeof(bar), " %.130s [%s%s%.60s] | %s%s | server %s | key %s | /help", m->me,
              tui_presence_name(m->my_presence), m->my_text[0] != '\0' ? ": " : "", m->my_text, conn,
@@ -415,26 +529,88 @@ static void draw_status_bar(const tui_model *m, int y)
     attrset(A_NORMAL);
 }
 
-static void draw_input(const tui_model *m, const tui_line *l, int y)
+/* Lays out n characters (the prompt, then the line) in rows of cols - 1 columns (the last is
+ * the cursor's, after a full row), a new row at each '\n': row_start[0..rows] as wrap does.
+ * *cur_row and *cur_col get where character `cursor` (or the end) is. Returns the rows. */
+static size_t input_layout(const wchar_t *s, size_t n, size_t cursor, int cols, size_t *cur_row,
+                           int *cur_col)
+{
+    size_t rows = 0;
+    int used = 0;
+
+    row_start[rows++] = 0;
+    *cur_row = 0;
+    *cur_col = 0;
+    for (size_t i = 0; i < n && rows < WRAP_MAX; i++) {
+        int w = s[i] == L'\n' ? 0 : tui_text_char_width(s[i]);
+        if (s[i] != L'\n' && used + w > cols - 1 && used > 0) {
+            row_start[rows++] = i;
+            used = 0;
+        }
+        if (i == cursor) {
+            *cur_row = rows - 1;
+            *cur_col = used;
+        }
+        used += w;
+        if (s[i] == L'\n') {
+            row_start[rows++] = i + 1;
+            used = 0;
+        }
+    }
+    if (cursor >= n) {
+        *cur_row = rows - 1;
+        *cur_col = used;
+    }
+    row_start[rows] = n;
+    return rows;
+}
+
+/* The prompt and the line, made safe to draw, into wrap_buf: the characters written. */
+static size_t input_text(const tui_model *m, const tui_line *l, size_t *prompt_len)
 {
     char prompt[200];
-    static wchar_t wp[256];
-    size_t pn, start = l->cursor;
-    int pw, room, used = 0, cx;
+    size_t n;
 
     snprintf(prompt, sizeof(prompt), "%.130s> ", m->current != NULL ? m->current : "mim");
-    pn = tui_text_sanitize(prompt, strlen(prompt), 0, wp, sizeof(wp) / sizeof(wp[0]));
-    fill_row(y, 0, COLS);
-    pw = put_wide(y, 0, wp, pn, COLS / 2);
-    room = COLS - pw - 1;
-    /* Scroll sideways so the cursor stays in sight. */
-    while (start > 0 && used + tui_text_char_width(l->buf[start - 1]) <= room) {
-        used += tui_text_char_width(l->buf[start - 1]);
-        start--;
+    n = tui_text_sanitize(prompt, strlen(prompt), 0, wrap_buf, 256);
+    *prompt_len = n;
+    for (size_t i = 0; i < l->len && n + 1 < WRAP_MAX; i++)
+        wrap_buf[n++] = tui_text_safe_char(l->buf[i]);
+    return n;
+}
+
+/* The rows the input line takes at most: INPUT_ROWS, fewer on a short terminal. */
+static int input_rows_max(void)
+{
+    int most = LINES - MIN_ROWS + 2;
+    return most < 1 ? 1 : most > INPUT_ROWS ? INPUT_ROWS : most;
+}
+
+/* Lays the input line out in wrap_buf and row_start: how many rows it shows (its window starts
+ * at *first, the cursor at *cur_row, *cur_col). */
+static int input_window(const tui_model *m, const tui_line *l, size_t *first, size_t *cur_row,
+                        int *cur_col)
+{
+    size_t pn, n = input_text(m, l, &pn);
+    size_t rows = input_layout(wrap_buf, n, pn + l->cursor, COLS, cur_row, cur_col);
+    size_t show = rows < (size_t)input_rows_max() ? rows : (size_t)input_rows_max();
+
+    /* The window keeps the cursor's row in sight, and the end when it can. */
+    *first = *cur_row + 1 > show ? *cur_row + 1 - show : 0;
+    return (int)show;
+}
+
+/* Draws the input line from row y down, as input_window laid it out. */
+static void draw_input(size_t first, int show, size_t cur_row, int cur_col, int y)
+{
+    for (int r = 0; r < show; r++) {
+        size_t from = row_start[first + (size_t)r], to = row_start[first + (size_t)r + 1];
+        if (to > from && wrap_buf[to - 1] == L'\n')
+            to--;
+        fill_row(y + r, 0, COLS);
+        put_wide(y + r, 0, wrap_buf + from, to - from, COLS - 1);
     }
-    cx = pw + put_wide(y, pw, l->buf + start, l->cursor - start, room);
-    put_wide(y, cx, l->buf + l->cursor, l->len - l->cursor, COLS - cx - 1);
-    move(y, cx);
+    move(y + (int)(cur_row - first), cur_col);
 }
 
 /* What a terminal under MIN_COLS x MIN_ROWS shows instead, wrapped into what there is. */
@@ -452,7 +628,8 @@ static void draw_too_small(void)
 
 void tui_screen_draw(tui_model *m, const tui_line *l)
 {
-    int lw, rows;
+    int lw, rows, cur_col, cy, cx;
+    size_t first, cur_row;
 
     if (!screen_on)
         return;
@@ -462,12 +639,17 @@ void tui_screen_draw(tui_model *m, const tui_line *l)
         return;
     }
     lw = list_width();
-    rows = LINES - 2;
+    input_rows = input_window(m, l, &first, &cur_row, &cur_col);
+    draw_input(first, input_rows, cur_row, cur_col, LINES - input_rows);
+    rows = LINES - 1 - input_rows;
     draw_list(m, rows, lw);
-    mvvline(0, lw, ACS_VLINE, rows);
+    /* ASCII outside UTF-8: the line-drawing set is not there in every terminal then. */
+    mvvline(0, lw, utf8_locale ? ACS_VLINE : '|', rows);
+    /* wrap_buf and row_start are the conversation's from here: the cursor is placed already. */
+    getyx(stdscr, cy, cx);
     draw_conversation(m, rows, lw + 1, COLS - lw - 1);
-    draw_status_bar(m, LINES - 2);
-    draw_input(m, l, LINES - 1);
+    draw_status_bar(m, rows);
+    move(cy, cx);
     curs_set(1);
     refresh();
 }

@@ -94,6 +94,20 @@ size_t tui_text_sanitize(const char *s, size_t len, int flags, wchar_t *out, siz
     return o;
 }
 
+wchar_t tui_text_safe_char(wchar_t c)
+{
+    long cp = (long)c;
+
+    if (c == L'\t')
+        return L' ';
+    if (c == L'\n')
+        return c;
+    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp > 0x10FFFF || is_bidi_control(cp) ||
+        wcwidth(c) < 0)
+        return replacement();
+    return c;
+}
+
 int tui_text_char_width(wchar_t c)
 {
     int w = wcwidth(c);

@@ -26,6 +26,12 @@ long tui_text_decode(const char *s, size_t len, size_t *used);
  * does not fit is cut, never half a caret pair. */
 size_t tui_text_sanitize(const char *s, size_t len, int flags, wchar_t *out, size_t cap);
 
+/* One character the user typed or pasted (never a control but '\n' and '\t': tui_line keeps
+ * them out), as it may be drawn: a tab as a space, '\n' as it is (the caller breaks there),
+ * what tui_text_sanitize would replace as the replacement character. One for one, so the
+ * cursor's place stays the same. */
+wchar_t tui_text_safe_char(wchar_t c);
+
 /* Columns that n sanitised characters take (wcwidth; 1 for anything it does not know). */
 int tui_text_width(const wchar_t *s, size_t n);
 /* Columns of one sanitised character: 0 (combining), 1 or 2. */

@@ -861,6 +861,13 @@ static void front_end_seeds(void)
     text_seed("tui_text", "wide_and_cut", "\x07", 1, "\xe6\xbc\xa2\xe5\xad\x97\x01\x02\x03");
     text_seed("tui_text", "invalid_utf8", "\x81", 1,
               "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\xf0\x9f\x98\x80");
+
+    /* TUI paste: [typed / 64 | word-lefts << 6] then the paste. */
+    text_seed("tui_paste", "lines_and_escapes", "\x00", 1,
+              "/quit\r\nsecond\rthird\x1b[200~\x1b[31m\x07\t\x9b\xc2\x9b\x7f end");
+    text_seed("tui_paste", "near_the_limit", "\x7f", 1,
+              "\xe6\xbc\xa2\xe5\xad\x97\xf0\x9f\x98\x80\xe2\x80\xae"
+              "e\xcc\x81\xed\xa0\x80\xf4\x90\x80\x80");
 }
 
 int main(int argc, char **argv)

@@ -96,13 +96,19 @@ void tp_init(tmux_pane *p, const char *tmp, const char *name)
 
 void tp_start(tmux_pane *p, int port, int cols, int rows)
 {
+    tp_start_env(p, port, cols, rows, "", 0);
+}
+
+void tp_start_env(tmux_pane *p, int port, int cols, int rows, const char *env, int hold)
+{
     char cmd[4096], x[16], y[16];
 
     unlink(p->exit_file);
     snprintf(cmd, sizeof(cmd),
-             "LANG=C.UTF-8 LC_ALL=C.UTF-8 '%s' --name '%s' --server 127.0.0.1:%d "
-             "--data-dir '%s' --log-level debug; echo $? > '%s.tmp' && mv '%s.tmp' '%s'",
-             MIM_BIN, p->name, port, p->dir, p->exit_file, p->exit_file, p->exit_file);
+             "LANG=C.UTF-8 LC_ALL=C.UTF-8 %s '%s' --name '%s' --server 127.0.0.1:%d "
+             "--data-dir '%s' --log-level debug; echo $? > '%s.tmp' && mv '%s.tmp' '%s'%s",
+             env, MIM_BIN, p->name, port, p->dir, p->exit_file, p->exit_file, p->exit_file,
+             hold ? "; sleep 600" : "");
     snprintf(x, sizeof(x), "%d", cols);
     snprintf(y, sizeof(y), "%d", rows);
     assert_int_equal(run_tmux(p->socket, NULL, 0, "new-session", "-d", "-s", p->name, "-x", x, "-y",
@@ -115,6 +121,15 @@ void tp_type(tmux_pane *p, const char *text, int enter)
     assert_int_equal(run_tmux(p->socket, NULL, 0, "send-keys", "-t", p->name, "-l", text, NULL), 0);
     if (enter)
         tp_key(p, "Enter");
+}
+
+void tp_paste(tmux_pane *p, const char *text)
+{
+    assert_int_equal(run_tmux(p->socket, NULL, 0, "set-buffer", "-b", "mimtest", "--", text, NULL),
+                     0);
+    assert_int_equal(
+        run_tmux(p->socket, NULL, 0, "paste-buffer", "-p", "-b", "mimtest", "-t", p->name, NULL),
+        0);
 }
 
 void tp_key(tmux_pane *p, const char *key)

@@ -27,6 +27,13 @@ typedef struct tmux_pane {
 void tp_init(tmux_pane *p, const char *tmp, const char *name);
 /* Starts mim in a new detached session of cols x rows against the server on port. */
 void tp_start(tmux_pane *p, int port, int cols, int rows);
+/* tp_start with env (shell assignments, e.g. "TERM=dumb LANG=C"; "" for none) put after the
+ * locale's, so they win; with hold, the pane stays after mim ends (its last screen can be
+ * read; the teardown's tp_kill_server ends it). */
+void tp_start_env(tmux_pane *p, int port, int cols, int rows, const char *env, int hold);
+/* Pastes text into the pane as a terminal does (tmux paste-buffer -p: bracketed, when the
+ * program asked for it; its newlines as CR). */
+void tp_paste(tmux_pane *p, const char *text);
 /* Types text literally (no key names), then Enter when enter is set. */
 void tp_type(tmux_pane *p, const char *text, int enter);
 /* Sends one key by its tmux name ("Tab", "Up", "PageUp", ...). */
