@@ -4,6 +4,8 @@
 #ifndef MIM_DECODE_H
 #define MIM_DECODE_H
 
+#include "keys.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,5 +25,8 @@ typedef struct decode_options {
 /* Decodes the capture named in o, writing the text to out and warnings to stderr. Returns the
  * exit code: 0 when the capture was read to its end, 1 when it or a key log cannot be read. */
 int decode_run(const decode_options *o, FILE *out);
+/* The same for a capture held in memory (len bytes at data), with the key log k (may be empty)
+ * and the port 4242 only: the fuzz target's door. The exit code. */
+int decode_bytes(const uint8_t *data, size_t len, const keys *k, FILE *out);
 
 #endif
