@@ -59,6 +59,16 @@ static int port_of_interest(const mimdec_ctx *ctx, uint16_t port)
     return 0;
 }
 
+/* A discovery port is not fixed either (--discovery-port): a datagram on a port of interest, or
+ * one of 56 bytes that starts with "MIM?" or "MIM!". */
+static int looks_like_discovery(const run *r, const cap_packet *p)
+{
+    if (port_of_interest(&r->ctx, p->sport) || port_of_interest(&r->ctx, p->dport))
+        return 1;
+    return p->len == MIM_DISCOVERY_LEN &&
+           (memcmp(p->payload, "MIM?", 4) == 0 || memcmp(p->payload, "MIM!", 4) == 0);
+}
+
 /* A UDP datagram on a port of interest: a discovery probe or answer (PROTOCOL.md 10). */
 static void discovery(run *r, const cap_packet *p)
 {
@@ -104,8 +114,7 @@ static int read_all(run *r, cap_reader *cr, reasm *ra, const char *name)
                 pr_warn(&r->ctx.warnings,
                         "more than %d TCP connections at once: later ones are not decoded",
                         REASM_CONNS_MAX);
-        } else if (kind == CAP_PKT_OK && pkt.proto == CAP_UDP &&
-                   (port_of_interest(&r->ctx, pkt.sport) || port_of_interest(&r->ctx, pkt.dport))) {
+        } else if (kind == CAP_PKT_OK && pkt.proto == CAP_UDP && looks_like_discovery(r, &pkt)) {
             discovery(r, &pkt);
         }
     }
