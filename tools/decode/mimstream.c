@@ -363,9 +363,10 @@ void mimdec_end(mimdec *d)
         dir_state *ds = &d->d[s];
         if (d->state == ST_MIM && !ds->dead && ds->hlen > 0)
             pr_warn(&d->ctx->warnings,
-                    "#%u: the capture ends inside a frame %s (%zu of %zu bytes): the connection "
-                    "was cut or the capture stopped",
-                    d->id, arrow(d, s), ds->hlen < 2 ? 0 : ds->blen, ds->hlen < 2 ? 0 : ds->need);
+                    "#%u: the capture ends inside a frame from the %s (%zu of %zu bytes): the "
+                    "connection was cut or the capture stopped",
+                    d->id, s == d->ini ? "initiator" : "responder", ds->hlen < 2 ? 0 : ds->blen,
+                    ds->hlen < 2 ? 0 : ds->need);
         free(ds->body);
         mim_stream_rx_wipe(&ds->rx);
     }
