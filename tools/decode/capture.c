@@ -197,6 +197,8 @@ int cap_open(cap_reader *r, const char *path, FILE *f, char *err, size_t errlen)
     memset(r, 0, sizeof(*r));
     r->pcap = path != NULL ? pcap_open_offline(path, perr) : pcap_fopen_offline(f, perr);
     if (r->pcap == NULL) {
+        if (f != NULL && f != stdin) /* taken over: closed on every path */
+            fclose(f);
         snprintf(err, errlen, "not a pcap or pcapng capture, or cannot be read (%s)", perr);
         return -1;
     }

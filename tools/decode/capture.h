@@ -44,9 +44,9 @@ typedef struct cap_reader {
     size_t records;
 } cap_reader;
 
-/* Opens a capture: path ("-" is stdin), or f (a FILE of pcap bytes, taken over) when path is
- * NULL. 0, or -1 with the reason in err (errlen bytes): not pcap/pcapng, an unsupported link
- * type, no such file. */
+/* Opens a capture: path ("-" is stdin), or f (a FILE of pcap bytes, taken over: closed by
+ * cap_close or, on a failure, here) when path is NULL. 0, or -1 with the reason in err (errlen
+ * bytes): not pcap/pcapng, an unsupported link type, no such file. */
 int cap_open(cap_reader *r, const char *path, FILE *f, char *err, size_t errlen);
 /* The next record: 1 with its parse result in *kind (CAP_PKT_*; *pkt filled when OK, *why
  * otherwise), 0 at the end, -1 when the file is cut or corrupt (err holds libpcap's reason). */

@@ -189,10 +189,8 @@ int decode_bytes(const uint8_t *data, size_t len, const keys *k, FILE *out)
 
     if (f == NULL)
         return 1;
-    if (cap_open(&cr, NULL, f, err, sizeof(err)) != 0) {
-        fclose(f); /* not taken over on failure */
-        return 1;
-    }
+    if (cap_open(&cr, NULL, f, err, sizeof(err)) != 0)
+        return 1; /* f is closed */
     memset(&r, 0, sizeof(r));
     r.ctx.out = out;
     r.ctx.keys = k;
