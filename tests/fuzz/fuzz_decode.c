@@ -2,7 +2,7 @@
  * link/IP/TCP/UDP headers, TCP reassembly, mim frames and handshakes, decryption with a key-log
  * line, discovery datagrams. The input is a capture file, optionally after one key-log line
  * (MIM_SESSION ...\n, 272 bytes) so that seeds reach the decryption and the plaintext printer.
- * Seeds: fuzz_make_corpus_decode (pcap_synth.c). */
+ * Seeds: fuzz_make_corpus_decode (tools/decode/synth.c). */
 #include "fuzz.h"
 
 #include "decode.h"

@@ -1,13 +1,13 @@
 /* Writes the seed corpus of fuzz_decode under tests/fuzz/corpus/decode/: synthetic captures
- * (pcap_synth.c) of a presence connection in order, reordered, over IPv6 on a loopback link,
- * cut short, with and without its key-log line, a non-mim connection on port 4242, discovery
+ * (tools/decode/synth.c) of a presence connection in order, reordered, over IPv6 on a loopback
+ * link, cut short, with and without its key-log line, a non-mim connection on port 4242, discovery
  * datagrams, a cut file and a link type mim-decode does not read.
  *
  *   fuzz_make_corpus_decode [CORPUS_DIR]     (default: the source tree's tests/fuzz/corpus)
  *
  * The secretstream headers are random, so the bytes differ on every run; the structure does
  * not. Not a test; run it by hand and commit the result. */
-#include "pcap_synth.h"
+#include "synth.h"
 
 #include "mim_crypto.h"
 
@@ -52,7 +52,7 @@ static void connection_seed(const char *dir, const char *name, int link, int v6,
     synth s;
 
     synth_begin(&s, link);
-    synth_connection(&s, v6, 4242, seg, order, &en);
+    synth_connection(&s, v6, 40000, 4242, seg, order, 1, &en);
     seed(dir, name, with_key ? &en : NULL, s.buf, s.len);
     synth_free(&s);
 }

@@ -1,4 +1,4 @@
-/* mim-decode's decoder on synthetic captures (tests/fuzz/pcap_synth.c): a presence connection
+/* mim-decode's decoder on synthetic captures (tools/decode/synth.c): a presence connection
  * decrypted with its key-log line whether its segments come in order, reordered, overlapping or
  * retransmitted, over IPv4 on Ethernet or IPv6 on a loopback link; nothing decrypted without
  * the line or with a line whose handshake hash or keys are wrong; a stream cut inside a frame
@@ -13,7 +13,7 @@
 #include "mim_test.h"
 
 #include "decode.h"
-#include "pcap_synth.h"
+#include "synth.h"
 
 #include "mim_crypto.h"
 
@@ -39,7 +39,7 @@ static void expect_decrypted(int link, int v6, size_t seg, int order)
     char *text;
 
     synth_begin(&s, link);
-    synth_connection(&s, v6, 4242, seg, order, &en);
+    synth_connection(&s, v6, 40000, 4242, seg, order, 1, &en);
     EXPECT_INT(run(&s, &en, 1, &text), 0);
     EXPECT_CONTAINS(text, "handshake hash matches the key log: presence");
     EXPECT_CONTAINS(text, "StatusSet{status: STATUS_BUSY, text: \"" SYNTH_TEXT "\"}");
@@ -75,7 +75,7 @@ static void test_no_or_wrong_key(void **state)
 
     (void)state;
     synth_begin(&s, SYNTH_ETHERNET);
-    synth_connection(&s, 0, 4242, 1400, SYNTH_IN_ORDER, &en);
+    synth_connection(&s, 0, 40000, 4242, 1400, SYNTH_IN_ORDER, 1, &en);
     EXPECT_INT(run(&s, NULL, 0, &text), 0);
     EXPECT_CONTAINS(text, "frame 32: handshake message 1 (-> e)");
     EXPECT_CONTAINS(text, "frame 198: handshake message 2 (<- e, ee, s, es)");
@@ -108,7 +108,7 @@ static void test_cut_stream(void **state)
 
     (void)state;
     synth_begin(&s, SYNTH_ETHERNET);
-    synth_connection(&s, 0, 4242, 1400, SYNTH_CUT, &en);
+    synth_connection(&s, 0, 40000, 4242, 1400, SYNTH_CUT, 1, &en);
     EXPECT_INT(run(&s, &en, 1, &text), 0);
     EXPECT_CONTAINS(text, SYNTH_TEXT);
     EXPECT_CONTAINS(text, "1 frames decrypted, 1 warnings");

@@ -1,5 +1,5 @@
-/* Synthetic captures (see pcap_synth.h). */
-#include "pcap_synth.h"
+/* Synthetic captures (see synth.h). */
+#include "synth.h"
 
 #include "mim_codec.h"
 #include "mim_crypto.h"
@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENT_PORT 40000
-#define SYN_SEQ_C   1000u
-#define SYN_SEQ_S   9000u
+#define SYN_SEQ_C 1000u
+#define SYN_SEQ_S 9000u
 
 static void put(synth *s, const void *p, size_t n)
 {
@@ -136,7 +135,8 @@ static void sealed(synth *dir, mim_stream_tx *tx, const Mim__PresenceMsg *m)
 }
 
 /* The two directions' bytes of a presence connection. */
-static void connection_bytes(synth *c, synth *sv, mim_keylog_entry *en)
+static void connection_bytes(synth *c, synth *sv, uint16_t cport, size_t frames,
+                             mim_keylog_entry *en)
 {
     uint8_t msg2[198], msg3[171], hdr[MIM_STREAM_HEADER_LEN];
     Mim__PresenceMsg m1 = MIM__PRESENCE_MSG__INIT, m2 = MIM__PRESENCE_MSG__INIT;
@@ -144,11 +144,14 @@ static void connection_bytes(synth *c, synth *sv, mim_keylog_entry *en)
     Mim__Ping ping = MIM__PING__INIT;
     mim_stream_tx tc, ts;
 
+    uint8_t seed = (uint8_t)(cport * 5);
+
     pattern(en->e, sizeof(en->e), 1);
+    be16(en->e + 30, cport); /* one connection, one line */
     pattern(msg2, sizeof(msg2), 2);
     pattern(msg3, sizeof(msg3), 3);
-    pattern(en->k1, sizeof(en->k1), 4);
-    pattern(en->k2, sizeof(en->k2), 5);
+    pattern(en->k1, sizeof(en->k1), (uint8_t)(4 + seed));
+    pattern(en->k2, sizeof(en->k2), (uint8_t)(5 + seed));
     if (mim_keylog_handshake_hash(MIM_NOISE_PROLOGUE_PRESENCE, en->e, 32, msg2, sizeof(msg2), msg3,
                                   sizeof(msg3), en->h) != 0)
         abort();
@@ -163,7 +166,8 @@ static void connection_bytes(synth *c, synth *sv, mim_keylog_entry *en)
     ss.text = (char *)SYNTH_TEXT;
     m1.body_case = MIM__PRESENCE_MSG__BODY_STATUS_SET;
     m1.status_set = &ss;
-    sealed(c, &tc, &m1);
+    for (size_t i = 0; i < frames; i++)
+        sealed(c, &tc, &m1);
     ping.nonce = 42;
     m2.body_case = MIM__PRESENCE_MSG__BODY_PING;
     m2.ping = &ping;
@@ -173,42 +177,40 @@ static void connection_bytes(synth *c, synth *sv, mim_keylog_entry *en)
 }
 
 /* Emits dir's bytes [from, to) in segments of seg bytes from one side. */
-static void segments(synth *s, int v6, uint16_t sport, int client, const synth *dir, size_t from,
-                     size_t to, size_t seg)
+static void segments(synth *s, int v6, uint16_t cport, uint16_t sport, int client, const synth *dir,
+                     size_t from, size_t to, size_t seg)
 {
     uint32_t isn = client ? SYN_SEQ_C + 1 : SYN_SEQ_S + 1;
 
     for (size_t o = from; o < to; o += seg) {
         size_t n = to - o < seg ? to - o : seg;
-        synth_packet(s, v6, 0, client, CLIENT_PORT, sport, isn + (uint32_t)o, 0x18, dir->buf + o,
-                     n);
+        synth_packet(s, v6, 0, client, cport, sport, isn + (uint32_t)o, 0x18, dir->buf + o, n);
     }
 }
 
-void synth_connection(synth *s, int v6, uint16_t sport, size_t seg, int order, mim_keylog_entry *en)
+void synth_connection(synth *s, int v6, uint16_t cport, uint16_t sport, size_t seg, int order,
+                      size_t frames, mim_keylog_entry *en)
 {
     synth c = {0}, sv = {0};
     size_t c1 = 34, s1 = 200; /* message 1 and message 2 with their length bytes */
 
-    connection_bytes(&c, &sv, en);
-    synth_packet(s, v6, 0, 1, CLIENT_PORT, sport, SYN_SEQ_C, 0x02, NULL, 0);
-    synth_packet(s, v6, 0, 0, CLIENT_PORT, sport, SYN_SEQ_S, 0x12, NULL, 0);
-    segments(s, v6, sport, 1, &c, 0, c1, seg);
-    segments(s, v6, sport, 0, &sv, 0, s1, seg);
+    connection_bytes(&c, &sv, cport, frames, en);
+    synth_packet(s, v6, 0, 1, cport, sport, SYN_SEQ_C, 0x02, NULL, 0);
+    synth_packet(s, v6, 0, 0, cport, sport, SYN_SEQ_S, 0x12, NULL, 0);
+    segments(s, v6, cport, sport, 1, &c, 0, c1, seg);
+    segments(s, v6, cport, sport, 0, &sv, 0, s1, seg);
     if (order == SYNTH_REORDERED) {
         size_t mid = c1 + (c.len - c1) / 2;
-        segments(s, v6, sport, 1, &c, mid, c.len, seg);  /* the second half first */
-        segments(s, v6, sport, 1, &c, c1, mid + 5, seg); /* then the first, overlapping it */
-        segments(s, v6, sport, 1, &c, c1, c1 + 10, seg); /* and a retransmission */
+        segments(s, v6, cport, sport, 1, &c, mid, c.len, seg);  /* the second half first */
+        segments(s, v6, cport, sport, 1, &c, c1, mid + 5, seg); /* then the first, overlapping it */
+        segments(s, v6, cport, sport, 1, &c, c1, c1 + 10, seg); /* and a retransmission */
     } else {
-        segments(s, v6, sport, 1, &c, c1, c.len, seg);
+        segments(s, v6, cport, sport, 1, &c, c1, c.len, seg);
     }
-    segments(s, v6, sport, 0, &sv, s1, order == SYNTH_CUT ? sv.len - 7 : sv.len, seg);
+    segments(s, v6, cport, sport, 0, &sv, s1, order == SYNTH_CUT ? sv.len - 7 : sv.len, seg);
     if (order != SYNTH_CUT) {
-        synth_packet(s, v6, 0, 1, CLIENT_PORT, sport, SYN_SEQ_C + 1 + (uint32_t)c.len, 0x11, NULL,
-                     0);
-        synth_packet(s, v6, 0, 0, CLIENT_PORT, sport, SYN_SEQ_S + 1 + (uint32_t)sv.len, 0x11, NULL,
-                     0);
+        synth_packet(s, v6, 0, 1, cport, sport, SYN_SEQ_C + 1 + (uint32_t)c.len, 0x11, NULL, 0);
+        synth_packet(s, v6, 0, 0, cport, sport, SYN_SEQ_S + 1 + (uint32_t)sv.len, 0x11, NULL, 0);
     }
     free(c.buf);
     free(sv.buf);
