@@ -31,15 +31,19 @@ static void on_new(void *ud, reasm_conn *c, const cap_packet *pkt)
 static void on_data(void *ud, reasm_conn *c, int side, const uint8_t *p, size_t n, double ts)
 {
     (void)ud;
-    if (c->user != NULL)
+    if (c->user != NULL) {
         mimdec_data(c->user, side, p, n, ts);
+        c->ignored = mimdec_done(c->user); /* reasm keeps nothing more for it */
+    }
 }
 
 static void on_gap(void *ud, reasm_conn *c, int side, uint64_t bytes)
 {
     (void)ud;
-    if (c->user != NULL)
+    if (c->user != NULL) {
         mimdec_gap(c->user, side, bytes);
+        c->ignored = mimdec_done(c->user);
+    }
 }
 
 static void on_end(void *ud, reasm_conn *c)

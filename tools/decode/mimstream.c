@@ -355,6 +355,11 @@ void mimdec_gap(mimdec *d, int side, uint64_t bytes)
     ds->dead = 1;
 }
 
+int mimdec_done(const mimdec *d)
+{
+    return d->state == ST_OTHER || (d->d[0].dead && d->d[1].dead);
+}
+
 void mimdec_end(mimdec *d)
 {
     if (d == NULL)

@@ -36,6 +36,9 @@ mimdec *mimdec_new(mimdec_ctx *ctx, const reasm_conn *c);
 void mimdec_data(mimdec *d, int side, const uint8_t *p, size_t n, double ts);
 /* bytes of side's stream are missing: that side is not decoded any further. */
 void mimdec_gap(mimdec *d, int side, uint64_t bytes);
+/* 1 when nothing more of the connection will be decoded (not mim, or both sides broken): its
+ * bytes need not be kept. */
+int mimdec_done(const mimdec *d);
 /* The connection ended: a frame cut short is reported; d is freed (NULL is fine). */
 void mimdec_end(mimdec *d);
 

@@ -19,6 +19,7 @@ struct reasm {
     void *ud;
     reasm_conn *bucket[BUCKETS];
     size_t nconns;
+    size_t held_total; /* bytes held by every connection */
     unsigned next_id;
 };
 
@@ -59,13 +60,14 @@ static int side_of(const reasm_conn *c, const cap_packet *p)
     return -1;
 }
 
-static void free_held(reasm_half *h)
+static void free_held(reasm *r, reasm_half *h)
 {
     while (h->held != NULL) {
         reasm_seg *s = h->held;
         h->held = s->next;
         free(s);
     }
+    r->held_total -= h->held_bytes;
     h->held_bytes = 0;
 }
 
@@ -93,6 +95,7 @@ static void drain(reasm *r, reasm_conn *c, int side)
         reasm_seg *s = h->held;
         h->held = s->next;
         h->held_bytes -= s->len;
+        r->held_total -= s->len;
         deliver(r, c, side, s->seq, s->data, s->len, s->ts);
         free(s);
     }
@@ -129,8 +132,10 @@ static void hold(reasm *r, reasm_conn *c, int side, const cap_packet *p, uint32_
     s->next = *pp;
     *pp = s;
     h->held_bytes += p->len;
-    while (h->held_bytes > REASM_HOLD_MAX && h->held != NULL)
-        skip_hole(r, c, side); /* a hole that will not fill in time */
+    r->held_total += p->len;
+    /* A hole that will not fill in time, or too much held in all: given up as a gap. */
+    while ((h->held_bytes > REASM_HOLD_MAX || r->held_total > REASM_HOLD_TOTAL) && h->held != NULL)
+        skip_hole(r, c, side);
 }
 
 /* Ends c: what is held is delivered after its gap, then the owner hears of the end. */
@@ -145,8 +150,8 @@ static void conn_end(reasm *r, reasm_conn *c)
     while (*pp != c)
         pp = &(*pp)->next;
     *pp = c->next;
-    free_held(&c->half[0]);
-    free_held(&c->half[1]);
+    free_held(r, &c->half[0]);
+    free_held(r, &c->half[1]);
     free(c);
     r->nconns--;
 }
@@ -209,7 +214,10 @@ int reasm_packet(reasm *r, const cap_packet *p)
             h->next = seq;
         }
     }
-    if (p->len + p->cut > 0) {
+    if (c->ignored) {
+        free_held(r, &c->half[0]);
+        free_held(r, &c->half[1]);
+    } else if (p->len + p->cut > 0) {
         if (!h->started) { /* the capture began inside the connection */
             h->started = 1;
             h->next = seq;

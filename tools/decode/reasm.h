@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REASM_HOLD_MAX  (1u << 20) /* out-of-order bytes held per direction */
-#define REASM_CONNS_MAX 65536      /* connections tracked at once */
+#define REASM_HOLD_MAX   (1u << 20)  /* out-of-order bytes held per direction */
+#define REASM_HOLD_TOTAL (64u << 20) /* and in all: past it, the hole in hand becomes a gap */
+#define REASM_CONNS_MAX  65536       /* connections tracked at once */
 
 typedef struct reasm_seg reasm_seg;
 
@@ -33,6 +34,7 @@ typedef struct reasm_conn {
     uint16_t port[2];
     reasm_half half[2];
     void *user;    /* the owner's (on_new sets it, on_end frees it) */
+    int ignored;   /* set by the owner: its bytes are of no use (not mim), so none are kept */
     size_t bucket; /* reasm.c's: its hash chain */
     struct reasm_conn *next;
 } reasm_conn;
