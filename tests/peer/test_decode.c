@@ -61,20 +61,26 @@ static int run_tool(const char *const *argv, const char *out_path, const char *e
     return WEXITSTATUS(status);
 }
 
-/* A TCP port nobody holds right now (the kernel's pick), for a peer's --listen-port: the
- * capture's filter must name the peers' ports before they start. */
-static int free_port(void)
+/* Two different TCP ports nobody holds right now (the kernel's picks, both held until both are
+ * chosen: a port closed at once could be picked again), for the peers' --listen-port: the
+ * capture's filter must name them before the peers start. */
+static void free_ports(int ports[2])
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    int fd[2];
 
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
+    for (int i = 0; i < 2; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd[i] >= 0);
+        sa.sin_port = 0;
+        assert_int_equal(bind(fd[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        len = sizeof(sa);
+        assert_int_equal(getsockname(fd[i], (struct sockaddr *)&sa, &len), 0);
+        ports[i] = ntohs(sa.sin_port);
+    }
+    close(fd[0]);
+    close(fd[1]);
 }
 
 static void random_hex(char *out, size_t nbytes)
@@ -154,6 +160,7 @@ static void test_chat(void **state)
     mp *a = &f->peers[0], *b = &f->peers[1];
     char m1[33], m2[33], m3[33], path[PE_PATH_MAX + 16], keylog[PE_PATH_MAX + 16];
     char filter[256], pa[8], pb[8], to[32], out_path[PE_PATH_MAX + 16];
+    int ports[2];
     const char *discover[] = {MIM_DISCOVER_BIN, "--to", to, NULL};
     capture cap;
     char *text;
@@ -163,8 +170,9 @@ static void test_chat(void **state)
     random_hex(m3, 16);
     snprintf(path, sizeof(path), "%.400s/cap.pcap", f->tmp);
     snprintf(keylog, sizeof(keylog), "%.400s/keys.log", f->tmp);
-    snprintf(pa, sizeof(pa), "%d", free_port());
-    snprintf(pb, sizeof(pb), "%d", free_port());
+    free_ports(ports);
+    snprintf(pa, sizeof(pa), "%d", ports[0]);
+    snprintf(pb, sizeof(pb), "%d", ports[1]);
     snprintf(filter, sizeof(filter), "tcp port %d or tcp port %s or tcp port %s or udp port %d",
              f->srv.port, pa, pb, f->srv.discovery_port);
     a->extra[0] = b->extra[0] = "--key-log";

@@ -97,7 +97,8 @@ void synth_packet(synth *s, int v6, int udp, int from_client, uint16_t cport, ui
         l4[12] = 5 << 4;
         l4[13] = flags;
     }
-    memcpy(l4 + l4_len, p, n);
+    if (n > 0)
+        memcpy(l4 + l4_len, p, n);
     put32(s, 1700000000);
     put32(s, s->usec += 100);
     put32(s, (uint32_t)total);
