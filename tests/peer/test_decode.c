@@ -8,7 +8,8 @@
  *            probe and answer of a mim-discover run; without it, the same structure and no text;
  *            the key log holds one 272-byte line per connection end, mode 0600
  *   broken   a capture cut in the middle of a record and a file of garbage: exit 1 and a clear
- *            reason; a missing key log: exit 1; a usage error: exit 2 */
+ *            reason; a broken or missing key log: exit 1; a usage error: exit 2; mim-presence
+ *            and mim refuse to start with a key log others could read */
 #include "mim_proc.h"
 #include "pcap_capture.h"
 
@@ -236,6 +237,30 @@ static void write_file(const char *path, const void *data, size_t len)
     close(fd);
 }
 
+/* A key log others could read: mim-presence and mim refuse to start (exit 1), saying why. */
+static void refused_key_log(const fixture *f, char *out_path, const char *err_path)
+{
+    char key_log[PE_PATH_MAX + 16], dir[PE_PATH_MAX + 16], *err;
+    const char *presence[] = {
+        MIM_PRESENCE_BIN, "--port", "0", "--discovery-port", "off", "--data-dir", dir,
+        "--key-log",      key_log,  NULL};
+    const char *peer[] = {MIM_BIN, "--json",    "--name", "zed", "--data-dir",
+                          dir,     "--key-log", key_log,  NULL};
+
+    snprintf(key_log, sizeof(key_log), "%.400s/open.keys", f->tmp);
+    snprintf(dir, sizeof(dir), "%.400s/refused", f->tmp);
+    write_file(key_log, "", 0);
+    assert_int_equal(chmod(key_log, 0644), 0);
+    EXPECT_INT(run_tool(presence, out_path, err_path), 1);
+    err = mim_test_read_file(err_path);
+    EXPECT_CONTAINS(err, "refused: it must be a regular file of ours with mode 0600");
+    free(err);
+    EXPECT_INT(run_tool(peer, out_path, err_path), 1);
+    err = mim_test_read_file(err_path);
+    EXPECT_CONTAINS(err, "mim: key log");
+    free(err);
+}
+
 /* A capture of a login, cut in the middle of a record; garbage; a missing key log; usage. */
 static void test_broken(void **state)
 {
@@ -297,6 +322,7 @@ static void test_broken(void **state)
     free(text);
     snprintf(junk, sizeof(junk), "%.400s/usage.out", f->tmp);
     EXPECT_INT(run_tool(usage, junk, err_path), 2);
+    refused_key_log(f, junk, err_path);
 }
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
