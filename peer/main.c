@@ -7,6 +7,7 @@
 #include "mim_datadir.h"
 #include "mim_error.h"
 #include "mim_fs.h"
+#include "mim_keylog.h"
 #include "mim_log.h"
 #include "options.h"
 #include "tui.h"
@@ -168,10 +169,15 @@ int main(int argc, char **argv)
         return rc == MIM_EBUSY ? MIM_DATADIR_EXIT_BUSY : 1;
     mim_datadir_close_files(&dd);
     o.data_dir = dd.path;
+    /* --key-log: said on the terminal here, and again in the log file the interface uses. */
+    if (mim_keylog_start("mim", o.key_log) != 0)
+        return 1;
     if (!o.json && logs_to_file(o.data_dir, log_path, sizeof(log_path)) != 0) {
         fprintf(stderr, "mim: cannot set up the log file in %s\n", o.data_dir);
         return 1;
     }
+    if (!o.json)
+        mim_keylog_announce();
     if (dd.key_created) /* the core only loads it now: say it here, in the log it uses */
         mim_log_info("created a new identity in %s/%s", dd.path, files.key);
     if (app_open(&a, &o, log_path) != 0)

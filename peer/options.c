@@ -24,6 +24,7 @@ enum {
     OPT_MAX_TABLE,
     OPT_QUOTA_MESSAGES,
     OPT_QUOTA_BYTES,
+    OPT_KEY_LOG,
 };
 
 static const struct option options[] = {
@@ -38,6 +39,7 @@ static const struct option options[] = {
     {"quota-messages", required_argument, NULL, OPT_QUOTA_MESSAGES},
     {"quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES},
     {"json", no_argument, NULL, OPT_JSON},
+    {"key-log", required_argument, NULL, OPT_KEY_LOG},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -70,6 +72,9 @@ static void usage(FILE *f)
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
+               "      --key-log FILE        append every connection's session keys to FILE\n"
+               "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
+               "                            read your chats (for teaching; docs/KEYLOG.md)\n"
                "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
                "                            in the terminal interface, to DIR/mim.log)\n"
                "  -h, --help                show this help and exit\n"
@@ -118,6 +123,9 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     case OPT_JSON:
         o->json = 1;
+        return MIM_CLI_RUN;
+    case OPT_KEY_LOG:
+        o->key_log = arg;
         return MIM_CLI_RUN;
     case OPT_QUOTA_MESSAGES:
     case OPT_QUOTA_BYTES: {

@@ -11,6 +11,7 @@
 #include "mim_datadir.h"
 #include "mim_error.h"
 #include "mim_fs.h"
+#include "mim_keylog.h"
 #include "mim_log.h"
 
 #include <signal.h>
@@ -96,5 +97,7 @@ int main(int argc, char **argv)
     }
     if (o.free_name != NULL)
         return free_name(o.cfg.data_dir, o.free_name);
+    if (mim_keylog_start("mim-presence", o.key_log) != 0)
+        return 1;
     return run_server(&o.cfg);
 }

@@ -48,6 +48,9 @@ static void usage(FILE *out)
             "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
             "                            slow reader (default 4194304)\n"
             "      --free-name NAME      admin: release NAME from the registry, then exit\n"
+            "      --key-log FILE        append every connection's session keys to FILE\n"
+            "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
+            "                            read the traffic (for teaching; docs/KEYLOG.md)\n"
             "  -l, --log-level LEVEL     error, warn, info (default) or debug\n"
             "  -h, --help                show this help and exit\n"
             "  -V, --version             show the version and exit\n"
@@ -75,6 +78,7 @@ enum {
     OPT_LOGINS_KEY,
     OPT_LOGINS_ADDR,
     OPT_FLAP_HOLD,
+    OPT_KEY_LOG,
 };
 
 static const struct option options[] = {
@@ -97,6 +101,7 @@ static const struct option options[] = {
     {"logins-per-key", required_argument, NULL, OPT_LOGINS_KEY},
     {"logins-per-address", required_argument, NULL, OPT_LOGINS_ADDR},
     {"flap-hold", required_argument, NULL, OPT_FLAP_HOLD},
+    {"key-log", required_argument, NULL, OPT_KEY_LOG},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -172,6 +177,9 @@ static int own_option(presence_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     case OPT_FREE_NAME:
         o->free_name = arg;
+        return MIM_CLI_RUN;
+    case OPT_KEY_LOG:
+        o->key_log = arg;
         return MIM_CLI_RUN;
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);

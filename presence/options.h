@@ -7,6 +7,7 @@
 typedef struct presence_options {
     presence_config cfg;         /* the server's settings; cfg.data_dir is always set */
     const char *free_name;       /* --free-name NAME: release it from the registry, then exit */
+    const char *key_log;         /* --key-log FILE, or NULL (then MIM_KEYLOG_FILE, if set) */
     char default_data_dir[4096]; /* cfg.data_dir, when no --data-dir was given */
 } presence_options;
 

@@ -12,6 +12,7 @@
 #include "mim_channel.h"
 #include "mim_conn.h"
 #include "mim_error.h"
+#include "mim_keylog.h"
 #include "mim_log.h"
 
 #include <assert.h>
@@ -434,6 +435,23 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
     return 0;
 }
 
+/* --key-log (docs/KEYLOG.md): this connection's line, when the key log is on. Both ends write
+ * the same line; E is the initiator's ephemeral key, ours or the remote's. */
+static void log_keys(const mim_channel *ch, const mim_noise_cipher *c1, const mim_noise_cipher *c2)
+{
+    const mim_noise *noise = &ch->hs->noise;
+    mim_keylog_entry en;
+
+    if (!mim_keylog_enabled())
+        return;
+    memcpy(en.e, ch->initiator ? noise->e_pk : noise->re, MIM_KEY_LEN);
+    memcpy(en.h, mim_noise_handshake_hash(noise), MIM_HASH_LEN);
+    memcpy(en.k1, c1->k, MIM_KEY_LEN);
+    memcpy(en.k2, c2->k, MIM_KEY_LEN);
+    mim_keylog_write(&en);
+    mim_wipe(&en, sizeof(en));
+}
+
 /* Split(): keys our stream, sends its header, keeps the receive key for the remote's header,
  * and wipes the handshake. */
 static void start_transport(mim_channel *ch)
@@ -443,6 +461,8 @@ static void start_transport(mim_channel *ch)
     int rc;
 
     rc = mim_noise_split(&ch->hs->noise, &c1, &c2);
+    if (rc == 0)
+        log_keys(ch, &c1, &c2);
     mim_noise_wipe(&ch->hs->noise);
     mim_buf_wipe_free(&ch->hs->payload); /* both payloads have been sent or read */
     /* c1 carries initiator -> responder, c2 the other way. */
