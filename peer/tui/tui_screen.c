@@ -332,6 +332,24 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
     return 0;
 }
 
+int tui_screen_rows_after(tui_model *m, size_t index)
+{
+    tui_conv *v = tui_model_view(m);
+    int cols = COLS - list_width() - 1, rows = 0; /* the conversation's width (tui_screen_draw) */
+
+    if (!screen_on || cols < 1)
+        return 0;
+    for (size_t i = index + 1; i < v->n; i++) {
+        int indent;
+        size_t n = entry_text(&v->e[i], wrap_buf, WRAP_MAX, &indent);
+
+        if (indent > cols / 3)
+            indent = 0; /* as draw_view does */
+        rows += (int)wrap(wrap_buf, n, cols, indent);
+    }
+    return rows;
+}
+
 /* A loud block (white on red, or reversed) from row y, text wrapped at word boundaries, on
  * rows before `bottom` (one is left for the conversation): returns the row after it. */
 static int draw_banner(int y, int bottom, int x, int cols, const char *text)
