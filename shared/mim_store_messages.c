@@ -193,21 +193,35 @@ static int store_queue_insert(mim_store *st, const struct message_in *m, int64_t
     return rc;
 }
 
+/* The message and its index entry together or not at all, without a savepoint (FTS5 writes its
+ * pending index out at every savepoint: a segment per message made storing 3 times slower,
+ * docs/PERFORMANCE.md): inside the caller's transaction, store_search_index takes the row out
+ * again when it fails; outside one, in a transaction of its own. */
+static int store_insert_op_begin(mim_store *st, int *own, const char *what)
+{
+    *own = !st->in_tx;
+    return *own ? store_op_begin(st, what) : 0;
+}
+
+static int store_insert_op_end(mim_store *st, int own, int rc, const char *what)
+{
+    return own ? store_op_end(st, rc, what) : rc;
+}
+
 int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
                             int content_type, const char *text, size_t text_len, int64_t *seq)
 {
     const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
     int64_t row = 0;
-    int rc;
+    int own, rc;
 
     if (!store_is_peer(st))
         return MIM_EINVAL;
-    /* The message and its search index entry together or not at all; inside a send batch, a
-     * failure leaves the batch's transaction as it was (a savepoint). */
-    rc = store_op_begin(st, "queue: begin");
+    /* Inside a send batch, a failure leaves the batch's transaction as it was. */
+    rc = store_insert_op_begin(st, &own, "queue: begin");
     if (rc < 0)
         return rc;
-    rc = store_op_end(st, store_queue_insert(st, &m, &row), "queue: end");
+    rc = store_insert_op_end(st, own, store_queue_insert(st, &m, &row), "queue: end");
     if (rc == 0 && seq != NULL)
         *seq = row;
     return rc;
@@ -303,15 +317,14 @@ int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[
                               int content_type, const char *text, size_t text_len)
 {
     const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
-    int rc;
+    int own, rc;
 
     if (!store_is_peer(st))
         return MIM_EINVAL;
-    /* The message and its search index entry together or not at all. */
-    rc = store_op_begin(st, "receive: begin");
+    rc = store_insert_op_begin(st, &own, "receive: begin");
     if (rc < 0)
         return rc;
-    return store_op_end(st, store_receive_insert(st, &m), "receive: end");
+    return store_insert_op_end(st, own, store_receive_insert(st, &m), "receive: end");
 }
 
 int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int64_t *bytes)

@@ -59,6 +59,7 @@ enum store_stmt {
     STMT_HISTORY,
     /* mim_store_search.c */
     STMT_SEARCH_INDEX,
+    STMT_SEARCH_UNDO,
     STMT_SEARCH_ALL,
     STMT_SEARCH_PEER,
     STMT__COUNT,
@@ -172,8 +173,9 @@ int store_row_message(mim_store *st, sqlite3_stmt *stmt, struct mim_message *m);
 /* The peer schema's check at open: SQLite has FTS5 (compiled in), or MIM_EDB with a clear log. */
 int store_search_ready(mim_store *st);
 /* Indexes the message just inserted as row seq (text content only; other types are not
- * indexed: 0). Called by the inserts of mim_store_messages.c inside their own savepoint, so a
- * message and its index entry are stored together or not at all. 0 or MIM_EDB. */
+ * indexed: 0). Called by the inserts of mim_store_messages.c right after the message's row, in
+ * a transaction: when the index entry cannot be stored, the row is deleted again, so a message
+ * and its index entry are stored together or not at all. 0 or MIM_EDB. */
 int store_search_index(mim_store *st, int64_t seq, int content_type, const char *text,
                        size_t text_len);
 

@@ -27,6 +27,7 @@ _Static_assert(MIM_STORE_SNIPPET_ON == 2 && MIM_STORE_SNIPPET_OFF == 3,
 
 const struct store_stmt_sql store_search_sql[] = {
     {STMT_SEARCH_INDEX, "INSERT INTO messages_fts(rowid, body) VALUES(?1, ?2)"},
+    {STMT_SEARCH_UNDO, "DELETE FROM messages WHERE seq = ?1"},
     {STMT_SEARCH_ALL, SEARCH_SELECT SEARCH_ORDER},
     {STMT_SEARCH_PEER, SEARCH_SELECT " AND m.peer = ?3" SEARCH_ORDER},
     {STMT__COUNT, NULL},
@@ -49,6 +50,7 @@ int store_search_index(mim_store *st, int64_t seq, int content_type, const char 
                        size_t text_len)
 {
     sqlite3_stmt *ins = st->stmt[STMT_SEARCH_INDEX];
+    int rc;
 
     if (content_type != 1) /* MIM__CONTENT_TYPE__CONTENT_TEXT: the store has no codec */
         return 0;
@@ -58,9 +60,17 @@ int store_search_index(mim_store *st, int64_t seq, int content_type, const char 
         sqlite3_bind_blob(ins, 2, text_len > 0 ? text : "", (int)text_len, SQLITE_STATIC) !=
             SQLITE_OK) {
         store_reset(ins);
-        return store_fail(st, "search index: bind");
+        rc = store_fail(st, "search index: bind");
+    } else {
+        rc = store_run(st, STMT_SEARCH_INDEX, "search index: insert");
     }
-    return store_run(st, STMT_SEARCH_INDEX, "search index: insert");
+    if (rc < 0) {
+        /* Not stored then: the message goes too, and the caller's transaction holds neither. */
+        if (sqlite3_bind_int64(st->stmt[STMT_SEARCH_UNDO], 1, seq) != SQLITE_OK ||
+            store_run(st, STMT_SEARCH_UNDO, "search index: undo") < 0)
+            store_reset(st->stmt[STMT_SEARCH_UNDO]);
+    }
+    return rc;
 }
 
 struct search_visit {
