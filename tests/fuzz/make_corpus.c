@@ -879,6 +879,13 @@ static void search_seeds(void)
 
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
         text_seed("search_query", seeds[i][0], "", 0, seeds[i][1]);
+    /* The JSON command, answered with results (stub mode 8) and refused in each way. */
+    text_seed("json_line", "search", "\x08\xff", 2,
+              "{\"cmd\":\"search\",\"query\":\"caf\u00e9 tom\",\"with\":\"bob\",\"limit\":5}\n"
+              "{\"cmd\":\"search\",\"query\":\"NEAR(a \\\"b\\\"\"}\n"
+              "{\"cmd\":\"search\",\"query\":\"!!\"}\n{\"cmd\":\"search\",\"query\":5}\n"
+              "{\"cmd\":\"search\",\"query\":\"x\",\"limit\":201}\n"
+              "{\"cmd\":\"search\",\"query\":\"x\",\"with\":7}\n");
 }
 
 int main(int argc, char **argv)
