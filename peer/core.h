@@ -285,4 +285,34 @@ int mim_core_logout(mim_core *c);
  * 0, or MIM_CORE_ENOTHING when not logged out. */
 int mim_core_login(mim_core *c);
 
+/* ---- search (core_search.c) ------------------------------------------------------------------
+ */
+
+struct mim_search_query; /* mim_search_query.h: what the user typed, parsed by the front end */
+
+#define MIM_CORE_SEARCH_MAX   200 /* results of one search */
+#define MIM_CORE_SEARCH_MARKS 16  /* matched words marked in one snippet (more are unmarked) */
+
+/* One text message found by mim_core_search. */
+typedef struct mim_core_search_item {
+    mim_msg_id id;
+    int64_t ts_ms;
+    const char *from, *to;
+    const char *peer;    /* the other party (from or to) */
+    const char *text;    /* the whole message */
+    const char *snippet; /* a cut of text around the matches (an ellipsis where cut), plain */
+    size_t nmarks;
+    struct {
+        size_t start, end; /* bytes of snippet, [start, end): one matched word */
+    } marks[MIM_CORE_SEARCH_MARKS];
+} mim_core_search_item;
+
+/* Full-text search over the stored history (text messages, case and accents folded, the last
+ * word of q also as a prefix): the newest `limit` (1 to MIM_CORE_SEARCH_MAX) matches, newest
+ * first, with `with` only (NULL: with anyone), one cb each, from inside this call. 0,
+ * MIM_CORE_EBAD_VALUE (limit, or an empty q), MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER (with
+ * is nobody we know), or MIM_CORE_ESTORE. */
+int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *with, size_t limit,
+                    void (*cb)(void *arg, const mim_core_search_item *it), void *arg);
+
 #endif

@@ -90,4 +90,8 @@ int ja_check(json_api *ja, int rc, const char *who);
 /* {"event":"ok","cmd":cmd}. */
 void ja_ok(json_api *ja, const char *cmd);
 
+/* ---- search (json_cmd_search.c) -------------------------------------------------------------- */
+
+json_cmd_fn ja_cmd_search;
+
 #endif

@@ -254,10 +254,10 @@ static void cmd_quit(json_api *ja, json_t *cmd, const char *name)
 }
 
 static const json_cmd commands[] = {
-    {"send", cmd_send},       {"who", cmd_who},       {"status", cmd_status},
-    {"history", cmd_history}, {"verify", cmd_verify}, {"trust", cmd_with},
-    {"verified", cmd_with},   {"close", cmd_with},    {"trust_server", cmd_trust_server},
-    {"quit", cmd_quit},
+    {"send", cmd_send},       {"who", cmd_who},          {"status", cmd_status},
+    {"history", cmd_history}, {"verify", cmd_verify},    {"trust", cmd_with},
+    {"verified", cmd_with},   {"close", cmd_with},       {"trust_server", cmd_trust_server},
+    {"quit", cmd_quit},       {"search", ja_cmd_search},
 };
 
 const json_cmd *json_cmd_find(const char *name)

@@ -14,9 +14,6 @@ _Static_assert(MIM_MSG_QUEUED == 0 && MIM_MSG_SENT == 1 && MIM_MSG_DELIVERED == 
                    MIM_MSG_RECEIVED == 3,
                "message states are stored as these numbers");
 
-/* The columns every message query returns, in the order store_row_message() reads them. */
-#define MESSAGE_COLUMNS "seq, peer, id, outgoing, ts_ms, content_type, body, state"
-
 const struct store_stmt_sql store_messages_sql[] = {
     /* Queue fails on a duplicate (peer, id); receive ignores one, and only that
      * conflict: any other constraint still fails loudly. */
@@ -69,9 +66,7 @@ static int store_bind_body(sqlite3_stmt *stmt, int idx, const char *text, size_t
     return sqlite3_bind_blob(stmt, idx, text_len > 0 ? text : "", (int)text_len, SQLITE_STATIC);
 }
 
-/* A message row (MESSAGE_COLUMNS). m->text points into the statement: valid until its next
- * step or reset. */
-static int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
+int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
 {
     const void *id;
     const unsigned char *text;
@@ -174,27 +169,61 @@ static int store_message_bind_insert(mim_store *st, enum store_stmt which,
     return 0;
 }
 
-int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
-                            int content_type, const char *text, size_t text_len, int64_t *seq)
+/* The insert of mim_store_message_queue() and its index entry, inside its op. */
+static int store_queue_insert(mim_store *st, const struct message_in *m, int64_t *seq)
 {
-    const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
     sqlite3_stmt *ins;
     int rc;
 
-    rc = store_message_bind_insert(st, STMT_MSG_QUEUE, &m, "queue: bind");
+    rc = store_message_bind_insert(st, STMT_MSG_QUEUE, m, "queue: bind");
     if (rc < 0)
         return rc;
     ins = st->stmt[STMT_MSG_QUEUE];
     if (sqlite3_step(ins) == SQLITE_DONE) {
         rc = 0;
-        if (seq != NULL)
-            *seq = sqlite3_last_insert_rowid(st->db);
+        *seq = sqlite3_last_insert_rowid(st->db);
     } else if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) {
         rc = MIM_EEXIST; /* the caller's mistake (an id reused), not the store's: no log */
     } else {
         rc = store_fail(st, "queue: insert");
     }
     store_reset(ins);
+    if (rc == 0)
+        rc = store_search_index(st, *seq, m->content_type, m->text, m->text_len);
+    return rc;
+}
+
+/* The message and its index entry together or not at all, without a savepoint (FTS5 writes its
+ * pending index out at every savepoint: a segment per message made storing 3 times slower,
+ * docs/PERFORMANCE.md): inside the caller's transaction, store_search_index takes the row out
+ * again when it fails; outside one, in a transaction of its own. */
+static int store_insert_op_begin(mim_store *st, int *own, const char *what)
+{
+    *own = !st->in_tx;
+    return *own ? store_op_begin(st, what) : 0;
+}
+
+static int store_insert_op_end(mim_store *st, int own, int rc, const char *what)
+{
+    return own ? store_op_end(st, rc, what) : rc;
+}
+
+int mim_store_message_queue(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
+                            int content_type, const char *text, size_t text_len, int64_t *seq)
+{
+    const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
+    int64_t row = 0;
+    int own, rc;
+
+    if (!store_is_peer(st))
+        return MIM_EINVAL;
+    /* Inside a send batch, a failure leaves the batch's transaction as it was. */
+    rc = store_insert_op_begin(st, &own, "queue: begin");
+    if (rc < 0)
+        return rc;
+    rc = store_insert_op_end(st, own, store_queue_insert(st, &m, &row), "queue: end");
+    if (rc == 0 && seq != NULL)
+        *seq = row;
     return rc;
 }
 
@@ -258,13 +287,13 @@ int mim_store_outbox_requeue(mim_store *st, const char *peer)
     return store_run(st, STMT_OUTBOX_REQUEUE_PEER, "requeue");
 }
 
-int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
-                              int content_type, const char *text, size_t text_len)
+/* The insert of mim_store_message_receive() and its index entry, inside its op: 1 (new), 0
+ * (a resend), or a negative code. */
+static int store_receive_insert(mim_store *st, const struct message_in *m)
 {
-    const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
     int rc;
 
-    rc = store_message_bind_insert(st, STMT_MSG_RECEIVE, &m, "receive: bind");
+    rc = store_message_bind_insert(st, STMT_MSG_RECEIVE, m, "receive: bind");
     if (rc < 0)
         return rc;
     /* When it was stored, for the quota (bound here: strftime in the statement cost each insert
@@ -277,7 +306,25 @@ int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[
     if (rc < 0)
         return rc;
     /* DO NOTHING on the (peer, id) conflict: no row changed means a resend. */
-    return sqlite3_changes(st->db) > 0 ? 1 : 0;
+    if (sqlite3_changes(st->db) == 0)
+        return 0;
+    rc = store_search_index(st, sqlite3_last_insert_rowid(st->db), m->content_type, m->text,
+                            m->text_len);
+    return rc < 0 ? rc : 1;
+}
+
+int mim_store_message_receive(mim_store *st, const char *peer, const uint8_t id[16], int64_t ts_ms,
+                              int content_type, const char *text, size_t text_len)
+{
+    const struct message_in m = {peer, id, ts_ms, content_type, text, text_len};
+    int own, rc;
+
+    if (!store_is_peer(st))
+        return MIM_EINVAL;
+    rc = store_insert_op_begin(st, &own, "receive: begin");
+    if (rc < 0)
+        return rc;
+    return store_insert_op_end(st, own, store_receive_insert(st, &m), "receive: end");
 }
 
 int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int64_t *bytes)

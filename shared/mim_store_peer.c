@@ -57,10 +57,21 @@ static const char *const peer_migrations[] = {
      * restarts (issue 12). A partial index: incoming messages only. */
     "ALTER TABLE messages ADD COLUMN rx_s INTEGER;"
     "CREATE INDEX messages_rx ON messages(peer, rx_s) WHERE outgoing = 0;",
+    /* 3: full-text search over the history (issue 13): an FTS5 index over the text messages'
+     * bodies, kept by mim_store_search.c beside every insert, in the same savepoint. External
+     * content (the text is read back from messages for snippets, not stored twice), rowid =
+     * seq. Case and accents folded ("hello" finds "Héllo"). Filled here from the
+     * existing history, text only: FTS5's own 'rebuild' would index every content type. Not
+     * kept by triggers: with trusted_schema off (mim_store.c) SQLite refuses a virtual table
+     * in a trigger. */
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='seq',"
+    " tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO messages_fts(rowid, body) SELECT seq, body FROM messages WHERE content_type = 1;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql, store_savepoint_sql, store_contacts_sql, store_messages_sql, NULL,
+    store_tx_sql,       store_savepoint_sql, store_contacts_sql,
+    store_messages_sql, store_search_sql,    NULL,
 };
 
 const struct store_schema store_peer_schema = {
@@ -69,6 +80,7 @@ const struct store_schema store_peer_schema = {
     .migrations = peer_migrations,
     .nmigrations = (int)ARRAY_LEN(peer_migrations),
     .pragma = NULL,
+    .functions = store_search_ready,
     .stmts = peer_stmts,
 };
 

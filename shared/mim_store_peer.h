@@ -98,4 +98,26 @@ int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg)
 int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
                            int (*cb)(const mim_message *m, void *arg), void *arg);
 
+/* ---- search: mim_store_search.c --------------------------------------------------------------
+ *
+ * Every text message (content type 1) is in a full-text index, kept with the message in the
+ * same savepoint (mim_store_message_queue, mim_store_message_receive) and built for the history
+ * that was there before (the migration). Words are matched case- and accent-blind. */
+
+struct mim_search_query; /* mim_search_query.h: the only way in to MATCH */
+
+/* What the snippet puts around each matched word: two control characters that chat text can
+ * never hold (mim_chat_text_valid), so a caller can split them off without ambiguity. */
+#define MIM_STORE_SNIPPET_ON  '\x02'
+#define MIM_STORE_SNIPPET_OFF '\x03'
+
+/* Calls cb for the newest `limit` text messages matching q (with `peer` only, or with anyone
+ * when peer is NULL), newest first (by seq): the message and a snippet of its text around the
+ * matches, each matched word between MIM_STORE_SNIPPET_ON and _OFF, cut text marked with an
+ * ellipsis. Both are valid during the call only. A non-zero return from cb stops (and is
+ * returned). 0, MIM_EINVAL, or MIM_EDB. */
+int mim_store_search(mim_store *st, const struct mim_search_query *q, const char *peer,
+                     size_t limit, int (*cb)(const mim_message *m, const char *snippet, void *arg),
+                     void *arg);
+
 #endif

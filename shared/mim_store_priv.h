@@ -57,6 +57,11 @@ enum store_stmt {
     STMT_OUTBOX_NEXT,
     STMT_OUTBOX_NEXT_PEER,
     STMT_HISTORY,
+    /* mim_store_search.c */
+    STMT_SEARCH_INDEX,
+    STMT_SEARCH_UNDO,
+    STMT_SEARCH_ALL,
+    STMT_SEARCH_PEER,
     STMT__COUNT,
 };
 
@@ -72,6 +77,7 @@ extern const struct store_stmt_sql store_savepoint_sql[]; /* mim_store.c, the pe
 extern const struct store_stmt_sql store_registry_sql[];  /* mim_store_registry.c */
 extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.c */
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
+extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *
@@ -89,8 +95,9 @@ struct store_schema {
     const char *const *migrations;
     int nmigrations;
     const char *pragma; /* run after the common ones at every open, or NULL */
-    /* Registers the kind's own SQL functions at every open, before the migrations run (one may
-     * use them), or NULL. 0 or MIM_EDB. */
+    /* Registers the kind's own SQL functions (or checks for the SQLite features its schema
+     * needs) at every open, before the migrations run (one may use them), or NULL. 0 or
+     * MIM_EDB. */
     int (*functions)(struct mim_store *st);
     const struct store_stmt_sql *const *stmts; /* the statement tables to prepare, NULL-ended */
 };
@@ -149,5 +156,27 @@ int store_bind_name(sqlite3_stmt *stmt, const char *name);
 /* Copies a TEXT column of at most outlen - 1 bytes into out with its NUL. MIM_EDB for anything
  * else (a file edited by hand). */
 int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, size_t outlen);
+
+/* ---- message rows (mim_store_messages.c) ----------------------------------------------------
+ */
+
+struct mim_message;
+/* The columns every message query returns, in the order store_row_message() reads them. */
+#define MESSAGE_COLUMNS "seq, peer, id, outgoing, ts_ms, content_type, body, state"
+/* A message row (MESSAGE_COLUMNS, from column 0). m->text points into the statement: valid
+ * until its next step or reset. */
+int store_row_message(mim_store *st, sqlite3_stmt *stmt, struct mim_message *m);
+
+/* ---- the search index (mim_store_search.c) ---------------------------------------------------
+ */
+
+/* The peer schema's check at open: SQLite has FTS5 (compiled in), or MIM_EDB with a clear log. */
+int store_search_ready(mim_store *st);
+/* Indexes the message just inserted as row seq (text content only; other types are not
+ * indexed: 0). Called by the inserts of mim_store_messages.c right after the message's row, in
+ * a transaction: when the index entry cannot be stored, the row is deleted again, so a message
+ * and its index entry are stored together or not at all. 0 or MIM_EDB. */
+int store_search_index(mim_store *st, int64_t seq, int content_type, const char *text,
+                       size_t text_len);
 
 #endif

@@ -793,6 +793,7 @@ void tui_free(tui *t)
     if (t == NULL)
         return;
     tui_screen_stop();
+    tui_search_free(t);
     tui_model_free(&t->m);
     tui_line_free(&t->line);
     free(t->log_path);

@@ -7,8 +7,8 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",   "/msg",   "/who",          "/status", "/away",   "/back",  "/history",
-    "/verify", "/trust", "/trust-server", "/close",  "/logout", "/login", "/quit",
+    "/help",  "/msg",          "/who",   "/status", "/away",  "/back", "/history", "/verify",
+    "/trust", "/trust-server", "/close", "/logout", "/login", "/quit", "/search",  "/open",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -132,6 +132,38 @@ static void parse_trust_server(const char *args, tui_cmd *out)
     }
 }
 
+/* "/search [--with NAME] WORDS": the words are parsed later, into a search query (tui_search.c). */
+static void parse_search(const char *args, tui_cmd *out)
+{
+    static const char usage[] = "usage: /search [--with NAME] WORDS";
+    const char *p = skip_spaces(args);
+
+    if (strncmp(p, "--with", 6) == 0 && (p[6] == ' ' || p[6] == '\0')) {
+        if ((p = read_name(p + 6, out, usage)) == NULL)
+            return;
+    }
+    out->kind = TUI_CMD_SEARCH;
+    if ((out->text = rest(p)) == NULL)
+        bad(out, usage);
+}
+
+/* "/open N": a result of the last /search. */
+static void parse_open(const char *args, tui_cmd *out)
+{
+    char *end;
+    long v;
+
+    args = skip_spaces(args);
+    errno = 0;
+    v = strtol(args, &end, 10);
+    if (errno != 0 || end == args || *skip_spaces(end) != '\0' || v < 1 || v > TUI_SEARCH_MAX) {
+        bad(out, "usage: /open N, N a result of /search (1 to 50)");
+        return;
+    }
+    out->kind = TUI_CMD_OPEN;
+    out->count = (int)v;
+}
+
 /* A command that takes no argument. */
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
 {
@@ -198,6 +230,10 @@ void tui_command_parse(const char *line, tui_cmd *out)
         bare(args, out, TUI_CMD_LOGIN, "usage: /login");
     } else if (IS("/quit")) {
         bare(args, out, TUI_CMD_QUIT, "usage: /quit");
+    } else if (IS("/search")) {
+        parse_search(args, out);
+    } else if (IS("/open")) {
+        parse_open(args, out);
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

@@ -26,18 +26,21 @@ enum tui_cmd_kind {
     TUI_CMD_LOGOUT,
     TUI_CMD_LOGIN,
     TUI_CMD_QUIT,
-    TUI_CMD_BAD, /* error says why */
+    TUI_CMD_SEARCH, /* text: the words; name: --with NAME ("" for everyone) */
+    TUI_CMD_OPEN,   /* count: the search result to open (1-based) */
+    TUI_CMD_BAD,    /* error says why */
 };
 
 #define TUI_HISTORY_DEFAULT 50
 #define TUI_HISTORY_MAX     1000
+#define TUI_SEARCH_MAX      50 /* results a /search shows, /open 1 to 50 */
 
 typedef struct tui_cmd {
     enum tui_cmd_kind kind;
     char name[MIM_NAME_MAX_BYTES + 1];
     char state[16];       /* "available", "away" or "busy" */
     const char *text;     /* points into the parsed line (borrowed), or NULL */
-    int count;            /* TUI_CMD_HISTORY */
+    int count;            /* TUI_CMD_HISTORY, TUI_CMD_OPEN */
     int confirm;          /* TUI_CMD_VERIFY */
     char fingerprint[64]; /* TUI_CMD_TRUST_SERVER; "" when not given */
     char error[160];

@@ -78,6 +78,7 @@ static void help(tui *t)
         "/trust-server [FP]  accept the server's changed key (ask its admin first!)",
         "/close              close the open conversation (they see it closed)",
         "/logout, /login     leave the presence server and come back",
+        "/search [--with NAME] WORDS   find messages (newest first); /open N opens one",
         "/quit               leave mim (queued messages go out next time)",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
@@ -341,6 +342,12 @@ void tui_exec(tui *t, const char *line)
         break;
     case TUI_CMD_QUIT:
         tui_stop(t);
+        break;
+    case TUI_CMD_SEARCH:
+        tui_search_run(t, cmd.name[0] != '\0' ? cmd.name : NULL, cmd.text);
+        break;
+    case TUI_CMD_OPEN:
+        tui_search_open(t, cmd.count);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

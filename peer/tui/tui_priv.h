@@ -41,6 +41,7 @@ struct tui {
     wchar_t paste[TUI_PASTE_MAX]; /* the paste so far */
     size_t paste_len;
     size_t paste_extra_bytes; /* what came past TUI_PASTE_MAX, in UTF-8 bytes (it is refused) */
+    struct tui_search_hits *search; /* the last /search's results, for /open; NULL: none */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
@@ -83,5 +84,14 @@ void tui_stop(tui *t);
 /* The core's user status as the model's, and back. */
 enum tui_presence tui_presence_of(mim_core_user_status status);
 mim_core_user_status tui_core_status(enum tui_presence p);
+
+/* ---- search (tui_search.c) ------------------------------------------------------------------ */
+
+/* /search [--with NAME] WORDS: the results, numbered, newest first, in the console. */
+void tui_search_run(tui *t, const char *with, const char *words);
+/* /open N: result N's conversation, scrolled to the message. */
+void tui_search_open(tui *t, int n);
+/* Frees the results kept for /open (tui_free). */
+void tui_search_free(tui *t);
 
 #endif

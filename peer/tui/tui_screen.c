@@ -439,6 +439,29 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
     return 0;
 }
 
+int tui_screen_rows_after(tui_model *m, size_t index)
+{
+    tui_conv *v = tui_model_view(m);
+    int cols = COLS - list_width() - 1, rows = 0; /* the conversation's width (tui_screen_draw) */
+
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+
+    if (!screen_on || cols < 1)
+        return 0;
+    for (size_t i = index + 1; i < v->n; i++) {
+        const tui_entry *e = &v->e[i], *prev = e->ts_ms > 0 ? dated_before(v, i) : NULL;
+        int indent;
+        size_t n = entry_text(e, now_ms, wrap_buf, WRAP_MAX, &indent);
+
+        if (indent > cols / 3)
+            indent = 0; /* as draw_entry does */
+        rows += (int)wrap(wrap_buf, n, cols, indent);
+        if (prev != NULL && !tui_date_same_day(prev->ts_ms, e->ts_ms))
+            rows++; /* the day's separator */
+    }
+    return rows;
+}
+
 /* A loud block (white on red, or reversed) from row y, text wrapped at word boundaries, on
  * rows before `bottom` (one is left for the conversation): returns the row after it. */
 static int draw_banner(int y, int bottom, int x, int cols, const char *text)

@@ -22,6 +22,9 @@ void tui_screen_resize(void);
 void tui_screen_draw(tui_model *m, const tui_line *l);
 /* Rows of the conversation area (for PageUp/PageDown). */
 int tui_screen_page_rows(void);
+/* Rows that the open view's entries after entry `index` take on screen now (wrapped as drawn):
+ * what m->scroll must be for that entry to end on the bottom row. 0 with no screen. */
+int tui_screen_rows_after(tui_model *m, size_t index);
 /* Rings the terminal bell. */
 void tui_screen_bell(void);
 

@@ -16,6 +16,7 @@
 #include "../../peer/json_api.c"
 
 #include "fuzz.h"
+#include "mim_search_query.h"
 
 #include <jansson.h>
 
@@ -110,6 +111,31 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
                                    .state = (mim_core_msg_state)i,
                                    .content_type = i * 7};
         cb(arg, &m);
+    }
+    return 0;
+}
+
+/* The query's expression and the name come back as text and snippet (any bytes at all), with
+ * marks anywhere in the snippet, as the real core's never are: the JSON must hold anyway. */
+int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *with, size_t limit,
+                    void (*cb)(void *arg, const mim_core_search_item *it), void *arg)
+{
+    (void)c;
+    FUZZ_CHECK(q != NULL && q->nterms > 0 && limit >= 1 && limit <= MIM_CORE_SEARCH_MAX);
+    if (stub_rc() != 0)
+        return stub_rc();
+    for (size_t i = 0; (stub_mode & 8) && i < 3; i++) {
+        size_t n = strlen(q->expr);
+        mim_core_search_item it = {.ts_ms = (int64_t)i,
+                                   .from = with,
+                                   .to = "me",
+                                   .peer = with,
+                                   .text = q->expr,
+                                   .snippet = q->expr,
+                                   .nmarks = i};
+        for (size_t m = 0; m < i; m++)
+            it.marks[m].start = m * n / 3, it.marks[m].end = n;
+        cb(arg, &it);
     }
     return 0;
 }

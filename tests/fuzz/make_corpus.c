@@ -870,6 +870,31 @@ static void front_end_seeds(void)
               "e\xcc\x81\xed\xa0\x80\xf4\x90\x80\x80");
 }
 
+/* ---- the search query builder (fuzz_search_query.c): what a user types ---------------------- */
+
+static void search_seeds(void)
+{
+    static const char *const seeds[][2] = {
+        {"words", "hello wor"},
+        {"accents", "H\xc3\xa9llo W\xc3\x96RLD"},
+        {"fts5_syntax", "NEAR(a b, 2) body:x ^start a* OR NOT (c"},
+        {"quotes", "\"quoted\" \"\" a\"\"b \""},
+        {"no_token", "!! ** -- \xe2\x80\x94"},
+        {"too_many", "a b c d e f g h i"},
+        {"control", "two\nlines\x1b[1m"},
+    };
+
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        text_seed("search_query", seeds[i][0], "", 0, seeds[i][1]);
+    /* The JSON command, answered with results (stub mode 8) and refused in each way. */
+    text_seed("json_line", "search", "\x08\xff", 2,
+              "{\"cmd\":\"search\",\"query\":\"caf\u00e9 tom\",\"with\":\"bob\",\"limit\":5}\n"
+              "{\"cmd\":\"search\",\"query\":\"NEAR(a \\\"b\\\"\"}\n"
+              "{\"cmd\":\"search\",\"query\":\"!!\"}\n{\"cmd\":\"search\",\"query\":5}\n"
+              "{\"cmd\":\"search\",\"query\":\"x\",\"limit\":201}\n"
+              "{\"cmd\":\"search\",\"query\":\"x\",\"with\":7}\n");
+}
+
 int main(int argc, char **argv)
 {
     root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
@@ -896,6 +921,7 @@ int main(int argc, char **argv)
     chat_session_seeds();
     presence_session_seeds();
     front_end_seeds();
+    search_seeds();
     if (failures > 0)
         return 1;
     printf("seed corpora written under %s\n", root);

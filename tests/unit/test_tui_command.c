@@ -144,6 +144,33 @@ static void test_trust_server(void **state)
     assert_string_equal(c.name, "bob");
 }
 
+static void test_search_and_open(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/search lunch tomorrow");
+    assert_int_equal(c.kind, TUI_CMD_SEARCH);
+    assert_string_equal(c.text, "lunch tomorrow");
+    assert_string_equal(c.name, "");
+    c = parse("/search --with \"ann lee\"  lunch");
+    assert_int_equal(c.kind, TUI_CMD_SEARCH);
+    assert_string_equal(c.name, "ann lee");
+    assert_string_equal(c.text, "lunch");
+    c = parse("/search --without"); /* not the option: a word */
+    assert_int_equal(c.kind, TUI_CMD_SEARCH);
+    assert_string_equal(c.text, "--without");
+    assert_int_equal(parse("/search").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/search --with bob").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/search --with").kind, TUI_CMD_BAD);
+    c = parse("/open 3");
+    assert_int_equal(c.kind, TUI_CMD_OPEN);
+    assert_int_equal(c.count, 3);
+    assert_int_equal(parse("/open").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/open 0").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/open 51").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/open 2x").kind, TUI_CMD_BAD);
+}
+
 static void test_every_listed_command_parses(void **state)
 {
     (void)state;
@@ -157,10 +184,11 @@ static void test_every_listed_command_parses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_and_empty), cmocka_unit_test(test_msg),
-        cmocka_unit_test(test_status_family),  cmocka_unit_test(test_history),
-        cmocka_unit_test(test_verify_trust),   cmocka_unit_test(test_bare_commands),
-        cmocka_unit_test(test_trust_server),   cmocka_unit_test(test_every_listed_command_parses),
+        cmocka_unit_test(test_text_and_empty),  cmocka_unit_test(test_msg),
+        cmocka_unit_test(test_status_family),   cmocka_unit_test(test_history),
+        cmocka_unit_test(test_verify_trust),    cmocka_unit_test(test_bare_commands),
+        cmocka_unit_test(test_trust_server),    cmocka_unit_test(test_every_listed_command_parses),
+        cmocka_unit_test(test_search_and_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

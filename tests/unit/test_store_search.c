@@ -1,0 +1,283 @@
+/* mim_store, peer kind: the search index over the history (mim_store_search.c) on a real SQLite
+ * file: words with case and accents folded, the last word a prefix, newest first, `with` only,
+ * text only, the index kept with the message (savepoints, resends, rollbacks), hostile
+ * queries, and the migration that builds the index for a history stored before it. Only the
+ * migration test opens the file with SQLite itself, to turn it back into a version 2 store. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mim_error.h"
+#include "mim_search_query.h"
+#include "mim_store_peer.h"
+#include "mim_test.h"
+
+#define TEXT  1 /* content types (peer.proto) */
+#define IMAGE 2
+
+static int setup(void **state)
+{
+    return mim_test_store_setup(state, "store-search", "peer.db");
+}
+
+static int teardown(void **state)
+{
+    return mim_test_store_teardown(state);
+}
+
+static mim_store *open_peer(const struct store_fixture *f)
+{
+    mim_store *st = NULL;
+
+    EXPECT_INT(mim_store_open(f->path, MIM_STORE_PEER, &st), 0);
+    assert_non_null(st);
+    return st;
+}
+
+static void make_id(uint8_t id[16], unsigned k)
+{
+    memset(id, 0x3c, 16);
+    id[0] = (uint8_t)(k >> 8);
+    id[1] = (uint8_t)k;
+}
+
+static void receive(mim_store *st, const char *peer, unsigned k, int type, const char *text)
+{
+    uint8_t id[16];
+
+    make_id(id, k);
+    EXPECT_INT(mim_store_message_receive(st, peer, id, 1000 + k, type, text, strlen(text)), 1);
+}
+
+static void queue(mim_store *st, const char *peer, unsigned k, const char *text)
+{
+    uint8_t id[16];
+
+    make_id(id, k);
+    EXPECT_INT(mim_store_message_queue(st, peer, id, 1000 + k, TEXT, text, strlen(text), NULL), 0);
+}
+
+/* ---- what a search hands out ----------------------------------------------------------------- */
+
+#define HITS_MAX 32
+
+struct hits {
+    size_t n;
+    unsigned k[HITS_MAX]; /* make_id's k of each message */
+    char peer[HITS_MAX][MIM_NAME_MAX_BYTES + 1];
+    char snippet[HITS_MAX][256];
+};
+
+static int collect(const mim_message *m, const char *snippet, void *arg)
+{
+    struct hits *h = arg;
+
+    assert_true(h->n < HITS_MAX);
+    h->k[h->n] = (unsigned)m->id[0] << 8 | m->id[1];
+    snprintf(h->peer[h->n], sizeof(h->peer[0]), "%s", m->peer);
+    snprintf(h->snippet[h->n], sizeof(h->snippet[0]), "%s", snippet);
+    h->n++;
+    return 0;
+}
+
+/* Searches `words` (with peer, or anyone when NULL): the number of hits, each in *h. */
+static size_t search(mim_store *st, const char *words, const char *peer, size_t limit,
+                     struct hits *h)
+{
+    mim_search_query q;
+
+    memset(h, 0, sizeof(*h));
+    EXPECT_INT(mim_search_query_parse(words, strlen(words), &q), 0);
+    EXPECT_INT(mim_store_search(st, &q, peer, limit, collect, h), 0);
+    return h->n;
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+static void test_case_and_accents_are_folded(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+
+    receive(st, "bob", 1, TEXT, "Héllo Wörld, ÇA VA?");
+    receive(st, "bob", 2, TEXT, "nothing to see");
+    EXPECT_INT(search(st, "hello", NULL, 10, &h), 1);
+    EXPECT_INT(h.k[0], 1);
+    EXPECT_INT(search(st, "WORLD ça", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "héllö", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "hello see", NULL, 10, &h), 0); /* every word must match */
+    /* The matched word between the markers, as stored (accents kept). */
+    EXPECT_INT(search(st, "wORLD", NULL, 10, &h), 1);
+    EXPECT_CONTAINS(h.snippet[0], "\x02Wörld\x03");
+    EXPECT_CONTAINS(h.snippet[0], "Héllo");
+    mim_store_close(st);
+}
+
+static void test_last_word_is_a_prefix(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+
+    receive(st, "bob", 1, TEXT, "the meeting moved to Thursday");
+    EXPECT_INT(search(st, "meet", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "meeting thu", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "meet thursday", NULL, 10, &h), 0); /* only the last one */
+    mim_store_close(st);
+}
+
+static void test_newest_first_with_a_limit(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+
+    for (unsigned k = 1; k <= 6; k++)
+        receive(st, k % 2 ? "bob" : "carol", k, TEXT, "lunch at noon?");
+    queue(st, "bob", 7, "Lunch is fine");
+    EXPECT_INT(search(st, "lunch", NULL, 3, &h), 3);
+    EXPECT_INT(h.k[0], 7);
+    EXPECT_INT(h.k[1], 6);
+    EXPECT_INT(h.k[2], 5);
+    /* With one peer only: bob's, ours to bob included. */
+    EXPECT_INT(search(st, "lunch", "bob", 10, &h), 4);
+    EXPECT_INT(h.k[0], 7);
+    EXPECT_INT(h.k[3], 1);
+    for (size_t i = 0; i < h.n; i++)
+        assert_string_equal(h.peer[i], "bob");
+    EXPECT_INT(search(st, "lunch", "dave", 10, &h), 0);
+    mim_store_close(st);
+}
+
+static void test_only_text_is_indexed_once(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+    uint8_t id[16];
+
+    receive(st, "bob", 1, IMAGE, "holiday.png");
+    receive(st, "bob", 2, TEXT, "holiday pictures");
+    make_id(id, 2); /* a resend of 2: dropped, and not indexed again */
+    EXPECT_INT(mim_store_message_receive(st, "bob", id, 1002, TEXT, "holiday pictures", 16), 0);
+    EXPECT_INT(search(st, "holiday", NULL, 10, &h), 1);
+    EXPECT_INT(h.k[0], 2);
+    mim_store_close(st);
+}
+
+static void test_index_goes_with_the_message(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+    uint8_t id[16];
+
+    /* A refused queue (a duplicate id) inside a batch: no index entry, the batch goes on. */
+    EXPECT_INT(mim_store_begin(st), 0);
+    queue(st, "bob", 1, "apples");
+    make_id(id, 1);
+    EXPECT_INT(mim_store_message_queue(st, "bob", id, 5, TEXT, "pears", 5, NULL), MIM_EEXIST);
+    queue(st, "bob", 2, "pears");
+    EXPECT_INT(mim_store_commit(st), 0);
+    EXPECT_INT(search(st, "pears", NULL, 10, &h), 1);
+    EXPECT_INT(h.k[0], 2);
+    /* A rolled back frame takes its index entries with it. */
+    EXPECT_INT(mim_store_begin(st), 0);
+    receive(st, "carol", 3, TEXT, "plums");
+    mim_store_rollback(st);
+    EXPECT_INT(search(st, "plums", NULL, 10, &h), 0);
+    receive(st, "carol", 3, TEXT, "plums");
+    mim_store_close(st);
+    st = open_peer(f); /* and it is all still there after a reopen */
+    EXPECT_INT(search(st, "plums apples pears", NULL, 10, &h), 0);
+    EXPECT_INT(search(st, "plums", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "apples", NULL, 10, &h), 1);
+    mim_store_close(st);
+}
+
+static void test_hostile_queries_are_only_words(void **state)
+{
+    static const char *const hostile[] = {
+        "\"",    "a\"b",   "body:x",       "NEAR(a b)", "a OR b",  "a AND", "NOT a",
+        "(a",    "a)",     "^x",           "x*",        "* *",     "-x",    "{body}: x",
+        "a + b", "rank:1", "messages_fts", "\"\"\"",    "'; DROP", "a:b:c", "\xe2\x80\x94",
+    };
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    mim_search_query q;
+    struct hits h;
+
+    receive(st, "bob", 1, TEXT, "a b x body NEAR rank");
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        int rc = mim_search_query_parse(hostile[i], strlen(hostile[i]), &q);
+        memset(&h, 0, sizeof(h));
+        if (rc == 0 && mim_store_search(st, &q, NULL, 10, collect, &h) != 0)
+            fail_msg("\"%s\" (%s) was not a valid search", hostile[i], q.expr);
+    }
+    /* Words that look like syntax still find themselves. */
+    EXPECT_INT(search(st, "NEAR", NULL, 10, &h), 1);
+    EXPECT_INT(search(st, "a OR zzz", NULL, 10, &h), 0); /* OR is a word, not an operator */
+    /* An empty query is no query. */
+    memset(&q, 0, sizeof(q));
+    EXPECT_INT(mim_store_search(st, &q, NULL, 10, collect, &h), MIM_EINVAL);
+    mim_store_close(st);
+}
+
+/* Turns the store back into a version 2 file with the same history, as the previous version
+ * of mim left it: no index. */
+static void downgrade_to_version_2(const char *path)
+{
+    sqlite3 *db = NULL;
+    char *err = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, "DROP TABLE messages_fts; PRAGMA user_version = 2;", NULL, NULL, &err) !=
+        SQLITE_OK)
+        fail_msg("downgrade: %s", err);
+    sqlite3_close(db);
+}
+
+static void test_migration_indexes_old_history(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    struct hits h;
+
+    receive(st, "bob", 1, TEXT, "Grüße from the old days");
+    receive(st, "bob", 2, IMAGE, "old.png");
+    queue(st, "carol", 3, "an old reply");
+    mim_store_close(st);
+    downgrade_to_version_2(f->path);
+
+    st = open_peer(f);
+    EXPECT_INT(mim_store_schema_version(st), 3);
+    EXPECT_INT(search(st, "old", NULL, 10, &h), 2); /* text only */
+    EXPECT_INT(h.k[0], 3);
+    EXPECT_INT(h.k[1], 1);
+    EXPECT_INT(search(st, "grusse", NULL, 10, &h), 0); /* ß is not ss: unicode61 keeps it */
+    EXPECT_INT(search(st, "grüße", NULL, 10, &h), 1);
+    receive(st, "bob", 4, TEXT, "new days"); /* and the index is kept from then on */
+    EXPECT_INT(search(st, "days", NULL, 10, &h), 2);
+    mim_store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_case_and_accents_are_folded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_word_is_a_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newest_first_with_a_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_text_is_indexed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_goes_with_the_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_queries_are_only_words, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_indexes_old_history, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
