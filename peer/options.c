@@ -1,6 +1,7 @@
 /* mim's command line: the option table, the checks of each value, and --help. */
 #include "options.h"
 #include "presence_client.h"
+#include "tui_attention.h"
 
 #include "mim_cli.h"
 #include "mim_codec.h"
@@ -23,6 +24,8 @@ enum {
     OPT_MAX_TABLE,
     OPT_QUOTA_MESSAGES,
     OPT_QUOTA_BYTES,
+    OPT_BELL,
+    OPT_NOTIFY,
 };
 
 static const struct option options[] = {
@@ -37,6 +40,8 @@ static const struct option options[] = {
     {"quota-messages", required_argument, NULL, OPT_QUOTA_MESSAGES},
     {"quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES},
     {"json", no_argument, NULL, OPT_JSON},
+    {"bell", required_argument, NULL, OPT_BELL},
+    {"notify", required_argument, NULL, OPT_NOTIFY},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -69,6 +74,11 @@ static void usage(FILE *f)
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
+               "      --bell all|first|off  the terminal interface rings for every message not\n"
+               "                            in view, only the first unread one of each\n"
+               "                            conversation, or never (default all; /bell)\n"
+               "      --notify on|off       desktop notifications through notify-send, where it\n"
+               "                            is on PATH and a D-Bus session runs (default on)\n"
                "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
                "                            in the terminal interface, to DIR/mim.log)\n"
                "  -h, --help                show this help and exit\n"
@@ -117,6 +127,22 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     case OPT_JSON:
         o->json = 1;
+        return MIM_CLI_RUN;
+    case OPT_BELL: {
+        enum tui_bell_mode mode;
+        if (tui_bell_parse(arg, &mode) != 0) {
+            fprintf(stderr, "mim: --bell takes all, first or off\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        o->bell = (int)mode;
+        return MIM_CLI_RUN;
+    }
+    case OPT_NOTIFY:
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+            fprintf(stderr, "mim: --notify takes on or off\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        o->notify_off = strcmp(arg, "off") == 0;
         return MIM_CLI_RUN;
     case OPT_QUOTA_MESSAGES:
     case OPT_QUOTA_BYTES: {

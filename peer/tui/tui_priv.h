@@ -4,6 +4,7 @@
 #define MIM_TUI_PRIV_H
 
 #include "tui.h"
+#include "tui_attention.h"
 #include "tui_line.h"
 #include "tui_model.h"
 
@@ -31,11 +32,16 @@ struct tui {
     int exit_code;
     char *log_path;
     char fatal[300];
+    tui_attention att; /* bell, title, notifications */
+    int quit_asked;    /* /quit said what is still queued: the next /quit quits */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
  * (TUI_ENTRY_TEXT, drawn without a time) to the open view. */
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Adds a line to the open view without moving it: a view scrolled up stays where it is (what
+ * comes by itself, unlike command output, never yanks the view to the bottom). */
+void tui_note(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads the last `limit` stored messages with name into *out (initialised here): 0, or -1. */
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
 /* Opens name's conversation (NULL: the console), reading its history the first time. */
