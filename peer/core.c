@@ -361,6 +361,7 @@ static int history_one(const mim_message *m, void *arg)
         it.text = desc;
     }
     it.state = msg_state_of(m->state);
+    it.unread = m->unread;
     h->cb(h->arg, &it);
     return 0;
 }
@@ -514,6 +515,7 @@ static int contact_one(const mim_contact *ct, void *arg)
     ci.verified = ct->verified;
     ci.key_pending = ct->has_pending;
     ci.pending_fingerprint = pending_fp;
+    ci.unread = core_unread_count(x->c, ct->name);
     x->cb(x->arg, &ci);
     return 0;
 }

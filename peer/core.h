@@ -123,6 +123,7 @@ typedef struct mim_core_history_item {
     const char *text; /* text, or the description of what this version cannot show */
     mim_core_msg_state state;
     int content_type; /* MIM_CORE_CONTENT_TEXT, or another (content_type_name) */
+    int unread;       /* 1: a received message not yet read (mim_core_mark_read) */
 } mim_core_history_item;
 
 typedef struct mim_core_events {
@@ -269,6 +270,7 @@ typedef struct mim_core_contact_info {
     int verified;            /* the user compared safety numbers (mim_core_verified) */
     int key_pending;         /* a changed key waits for mim_core_trust */
     const char *pending_fingerprint; /* of that changed key; "" when none */
+    size_t unread;                   /* messages received from it and not yet read */
 } mim_core_contact_info;
 
 /* Calls cb for every pinned contact, by name, then for every peer that has queued messages and
@@ -284,5 +286,12 @@ int mim_core_logout(mim_core *c);
 /* Comes back after mim_core_logout: the server (or LAN discovery) is reached as at start-up.
  * 0, or MIM_CORE_ENOTHING when not logged out. */
 int mim_core_login(mim_core *c);
+
+/* ---- unread state, read receipts (core_receipts.c) --------------------------------------------
+ */
+
+/* Every message received from `with` so far counts as read (kept in the store: unread counts
+ * survive a restart). 0, MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER or MIM_CORE_ESTORE. */
+int mim_core_mark_read(mim_core *c, const char *with);
 
 #endif

@@ -90,4 +90,8 @@ int ja_check(json_api *ja, int rc, const char *who);
 /* {"event":"ok","cmd":cmd}. */
 void ja_ok(json_api *ja, const char *cmd);
 
+/* ---- everyday commands (json_cmd_everyday.c) ------------------------------------------------- */
+
+json_cmd_fn ja_cmd_read;
+
 #endif

@@ -100,19 +100,6 @@ static int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
     return 0;
 }
 
-struct message_visit {
-    int (*cb)(const mim_message *m, void *arg);
-    void *arg;
-};
-
-static int visit_message(mim_store *st, sqlite3_stmt *row, void *ctx)
-{
-    const struct message_visit *v = ctx;
-    mim_message m;
-    int rc = store_row_message(st, row, &m);
-    return rc != 0 ? rc : v->cb(&m, v->arg);
-}
-
 /* ---- history and outbox ---------------------------------------------------------------------- */
 
 /* A message to store: what mim_store_message_queue() and mim_store_message_receive() are
@@ -386,10 +373,29 @@ int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg)
     return rc;
 }
 
+/* The history's callback, and the read mark that tells which rows are unread. */
+struct history_visit {
+    int (*cb)(const mim_message *m, void *arg);
+    void *arg;
+    int64_t read_seq;
+};
+
+static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
+{
+    const struct history_visit *h = ctx;
+    mim_message m;
+    int rc = store_row_message(st, row, &m);
+
+    if (rc != 0)
+        return rc;
+    m.unread = !m.outgoing && m.seq > h->read_seq;
+    return h->cb(&m, h->arg);
+}
+
 int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
                            int (*cb)(const mim_message *m, void *arg), void *arg)
 {
-    struct message_visit v = {cb, arg};
+    struct history_visit h = {cb, arg, 0};
     sqlite3_stmt *hist;
     int rc;
 
@@ -398,11 +404,14 @@ int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
     rc = store_stmt_idle(st, STMT_HISTORY);
     if (rc < 0)
         return rc;
+    rc = mim_store_read_seq(st, peer, &h.read_seq);
+    if (rc < 0)
+        return rc;
     hist = st->stmt[STMT_HISTORY];
     if (sqlite3_bind_text(hist, 1, peer, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(hist, 2, store_limit(limit)) != SQLITE_OK) {
         store_reset(hist);
         return store_fail(st, "history: bind");
     }
-    return store_walk(st, hist, "history: select", visit_message, &v);
+    return store_walk(st, hist, "history: select", visit_history, &h);
 }

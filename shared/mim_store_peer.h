@@ -68,6 +68,7 @@ typedef struct mim_message {
     const char *text;                  /* valid during the callback only */
     size_t text_len;                   /* bytes; text[text_len] is a NUL */
     int state;                         /* enum mim_msg_state */
+    int unread; /* incoming and after the read mark (mim_store_history_each only; else 0) */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
@@ -97,5 +98,15 @@ int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg)
 /* The last `limit` messages with `peer`, oldest first. */
 int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
                            int (*cb)(const mim_message *m, void *arg), void *arg);
+
+/* ---- what the user has read: mim_store_read.c ------------------------------------------------ */
+
+/* Every message received from `peer` so far counts as read. 1 when the mark moved (something
+ * was unread), 0 when not, or a negative code. */
+int mim_store_mark_read(mim_store *st, const char *peer);
+/* Incoming messages from `peer` after its read mark. 0 and *count, or a negative code. */
+int mim_store_unread_count(mim_store *st, const char *peer, int64_t *count);
+/* The seq of the last message from `peer` read (0: none). 0 and *seq, or a negative code. */
+int mim_store_read_seq(mim_store *st, const char *peer, int64_t *seq);
 
 #endif

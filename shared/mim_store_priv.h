@@ -57,6 +57,10 @@ enum store_stmt {
     STMT_OUTBOX_NEXT,
     STMT_OUTBOX_NEXT_PEER,
     STMT_HISTORY,
+    /* mim_store_read.c */
+    STMT_READ_SEQ,
+    STMT_READ_MARK,
+    STMT_UNREAD_COUNT,
     STMT__COUNT,
 };
 
@@ -72,6 +76,7 @@ extern const struct store_stmt_sql store_savepoint_sql[]; /* mim_store.c, the pe
 extern const struct store_stmt_sql store_registry_sql[];  /* mim_store_registry.c */
 extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.c */
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
+extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *
