@@ -271,6 +271,7 @@ typedef struct mim_core_contact_info {
     int key_pending;         /* a changed key waits for mim_core_trust */
     const char *pending_fingerprint; /* of that changed key; "" when none */
     size_t unread;                   /* messages received from it and not yet read */
+    size_t queued; /* our messages to it still in the outbox (not yet delivered) */
 } mim_core_contact_info;
 
 /* Calls cb for every pinned contact, by name, then for every peer that has queued messages and

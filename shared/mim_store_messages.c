@@ -52,6 +52,10 @@ const struct store_stmt_sql store_messages_sql[] = {
                        " AND outgoing = 1 AND state IN (0, 1) AND seq > ?2 ORDER BY seq LIMIT 1"},
     {STMT_OUTBOX_NEXT_PEER, "SELECT peer FROM messages WHERE outgoing = 1 AND state IN (0, 1)"
                             " AND peer > ?1 ORDER BY peer LIMIT 1"},
+    /* What is still to deliver to one peer (the terminal interface says it at start and at
+     * /quit): a count over the partial index. */
+    {STMT_OUTBOX_COUNT, "SELECT count(*) FROM messages WHERE peer = ?1 AND outgoing = 1"
+                        " AND state IN (0, 1)"},
     /* The newest `limit` rows, handed out oldest first. The outer sort reads the whole inner
      * result before the first row comes out. */
     {STMT_HISTORY, "SELECT " MESSAGE_COLUMNS " FROM (SELECT " MESSAGE_COLUMNS
@@ -294,6 +298,25 @@ int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int6
 static sqlite3_int64 store_limit(size_t limit)
 {
     return limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
+}
+
+int mim_store_outbox_count(mim_store *st, const char *peer, int64_t *count)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    if (!store_is_peer(st) || !store_name_ok(peer) || count == NULL)
+        return MIM_EINVAL;
+    stmt = st->stmt[STMT_OUTBOX_COUNT];
+    *count = 0;
+    if (store_bind_name(stmt, peer) != SQLITE_OK)
+        rc = store_fail(st, "outbox count: bind");
+    else if (sqlite3_step(stmt) == SQLITE_ROW)
+        *count = sqlite3_column_int64(stmt, 0);
+    else
+        rc = store_fail(st, "outbox count: select");
+    store_reset(stmt);
+    return rc;
 }
 
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,

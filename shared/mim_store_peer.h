@@ -93,6 +93,9 @@ int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int6
  * cb as in mim_store_contact_each; it may set the state of the message it is given. */
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
                           int (*cb)(const mim_message *m, void *arg), void *arg);
+/* How many messages to `peer` are in the outbox (not yet DELIVERED). 0 and *count, or a
+ * negative code. */
+int mim_store_outbox_count(mim_store *st, const char *peer, int64_t *count);
 /* Names with something in the outbox, in name order. */
 int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg), void *arg);
 /* The last `limit` messages with `peer`, oldest first. */

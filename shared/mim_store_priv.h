@@ -56,6 +56,7 @@ enum store_stmt {
     STMT_OUTBOX_REQUEUE_ALL,
     STMT_OUTBOX_NEXT,
     STMT_OUTBOX_NEXT_PEER,
+    STMT_OUTBOX_COUNT,
     STMT_HISTORY,
     /* mim_store_read.c */
     STMT_READ_SEQ,

@@ -108,9 +108,13 @@ static void history_one(void *arg, const mim_core_history_item *it)
     int out = strcmp(it->from, h->t->m.me) == 0;
     char hex[MIM_MSG_ID_HEX_LEN];
 
+    tui_entry *e;
+
     mim_msg_id_hex(&it->id, hex);
-    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text, hex,
-                 msg_state_of(it->state));
+    e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
+                     hex, msg_state_of(it->state));
+    if (e != NULL && !out)
+        e->unread = it->unread; /* the "new messages" marker goes above the first */
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
@@ -124,6 +128,16 @@ int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
     }
     *out = h.conv;
     return 0;
+}
+
+/* The open conversation is read: so the store is told (the count survives a restart). */
+static void mark_read(tui *t, const tui_contact *c)
+{
+    int rc;
+
+    if (t->core != NULL && (rc = mim_core_mark_read(t->core, c->name)) != 0 &&
+        rc != MIM_CORE_EUNKNOWN_PEER) /* someone online we never talked with: nothing to mark */
+        mim_log_warn("cannot mark %s's messages read (%d)", c->name, rc);
 }
 
 void tui_open(tui *t, const char *name)
@@ -142,6 +156,7 @@ void tui_open(tui *t, const char *name)
     if (!c->conv.loaded && tui_read_history(t, c->name, limit, &hist) == 0)
         tui_conv_merge_history(&c->conv, &hist);
     tui_model_mark_new(&t->m, c); /* lands at the first unread message */
+    mark_read(t, c);
 }
 
 /* ---- core events ----------------------------------------------------------------------------- */
@@ -313,9 +328,11 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
         tui_conv_insert_before(&c->conv, id, TUI_ENTRY_INFO, ts_ms, line);
     }
     if (tui_model_current(&t->m) == c) {
-        if (e != NULL)
-            e->unread = 0; /* read from the history as unread: it is in view now */
+        /* Opened for this message (it was read from the history as unread): it is in view, and
+         * no marker is needed above it. */
+        tui_model_unmark(&t->m, c, id);
         tui_model_grew(&t->m, &c->conv, 1);
+        mark_read(t, c);
     } else {
         c->unread++;
         if (e != NULL)
@@ -763,6 +780,7 @@ static void contact_one(void *arg, const mim_core_contact_info *ci)
     if (c == NULL)
         return;
     c->known = 1;
+    c->unread = (int)(ci->unread < 1000000 ? ci->unread : 1000000);
     c->verified = ci->verified;
     c->key_pending = ci->key_pending;
     snprintf(c->new_fp, sizeof(c->new_fp), "%s",
@@ -771,6 +789,8 @@ static void contact_one(void *arg, const mim_core_contact_info *ci)
 
 int tui_attach(tui *t, mim_core *core)
 {
+    char queued[400];
+
     t->core = core;
     if (mim_core_contacts(core, contact_one, t) != 0)
         mim_log_warn("cannot list the contacts");
@@ -794,6 +814,8 @@ int tui_attach(tui *t, mim_core *core)
     t->screen_on = 1;
     t->dirty = 1;
     tui_attention_screen(&t->att);
+    if (tui_queued_summary(t, queued, sizeof(queued)) > 0)
+        tui_say(t, TUI_ENTRY_INFO, "%s (from before; they go out when each is reachable)", queued);
     /* After initscr: libuv's handler replaces the one ncurses installed, and redraws from the
      * loop (ncurses's would only be noticed at the next key). */
     uv_signal_start(&t->winch, on_winch, SIGWINCH);

@@ -26,7 +26,8 @@ enum tui_cmd_kind {
     TUI_CMD_LOGOUT,
     TUI_CMD_LOGIN,
     TUI_CMD_QUIT,
-    TUI_CMD_BAD, /* error says why */
+    TUI_CMD_BELL, /* state: "all", "first", "off", or "" (say which) */
+    TUI_CMD_BAD,  /* error says why */
 };
 
 #define TUI_HISTORY_DEFAULT 50
@@ -35,7 +36,7 @@ enum tui_cmd_kind {
 typedef struct tui_cmd {
     enum tui_cmd_kind kind;
     char name[MIM_NAME_MAX_BYTES + 1];
-    char state[16];       /* "available", "away" or "busy" */
+    char state[16];       /* "available", "away" or "busy"; TUI_CMD_BELL: its mode */
     const char *text;     /* points into the parsed line (borrowed), or NULL */
     int count;            /* TUI_CMD_HISTORY */
     int confirm;          /* TUI_CMD_VERIFY */

@@ -78,11 +78,15 @@ static void help(tui *t)
         "/trust-server [FP]  accept the server's changed key (ask its admin first!)",
         "/close              close the open conversation (they see it closed)",
         "/logout, /login     leave the presence server and come back",
-        "/quit               leave mim (queued messages go out next time)",
+        "/quit               leave mim (queued messages go out next time; with some still",
+        "                    queued it says so first, and a second /quit leaves)",
+        "/bell [all|first|off]  ring for every message not in view, the first unread",
+        "                    of a conversation only, or never",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
         "PgUp/PgDn  scroll    Ctrl-U/K/W  cut    Ctrl-L  redraw    Ctrl-C  quit",
         "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread",
+        "Tab, then Up/Down and Enter: pick from the list (Esc leaves it)",
     };
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -267,6 +271,67 @@ static void log_out_or_in(tui *t, int login)
         tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
 }
 
+typedef struct queued_sum {
+    char *out;
+    size_t cap, total;
+} queued_sum;
+
+static void queued_one(void *arg, const mim_core_contact_info *ci)
+{
+    queued_sum *q = arg;
+    size_t used = strlen(q->out);
+
+    if (ci->queued == 0)
+        return;
+    q->total += ci->queued;
+    if (used + 1 < q->cap)
+        snprintf(q->out + used, q->cap - used, "%s%zu for %.130s", used > 0 ? ", " : "", ci->queued,
+                 ci->name);
+}
+
+size_t tui_queued_summary(tui *t, char *out, size_t cap)
+{
+    char who[300] = "";
+    queued_sum q = {who, sizeof(who), 0};
+
+    out[0] = '\0';
+    if (t->core == NULL || mim_core_contacts(t->core, queued_one, &q) != 0 || q.total == 0)
+        return 0;
+    snprintf(out, cap, "%zu message%s still queued: %s", q.total, q.total == 1 ? " is" : "s are",
+             who);
+    return q.total;
+}
+
+/* /quit: with messages still queued, says so and asks again (a second /quit quits). */
+static void quit(tui *t)
+{
+    char queued[400];
+
+    if (!t->quit_asked && tui_queued_summary(t, queued, sizeof(queued)) > 0) {
+        t->quit_asked = 1;
+        tui_say(t, TUI_ENTRY_WARN,
+                "%s. They go out when you run mim again and each is reachable. /quit again to "
+                "leave now",
+                queued);
+        return;
+    }
+    tui_stop(t);
+}
+
+/* /bell [all|first|off]: which messages not in view ring the bell. */
+static void bell(tui *t, const char *word)
+{
+    enum tui_bell_mode mode;
+
+    if (word[0] != '\0' && tui_bell_parse(word, &mode) == 0)
+        t->att.bell = mode;
+    tui_say(t, TUI_ENTRY_INFO, "the bell rings for %s",
+            t->att.bell == TUI_BELL_ALL     ? "every message not in view (/bell all)"
+            : t->att.bell == TUI_BELL_FIRST ? "the first unread message of a conversation "
+                                              "(/bell first)"
+                                            : "nothing (/bell off)");
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
@@ -276,6 +341,8 @@ void tui_exec(tui *t, const char *line)
     if (t->core == NULL)
         return;
     tui_command_parse(line, &cmd);
+    if (cmd.kind != TUI_CMD_QUIT)
+        t->quit_asked = 0; /* a /quit after anything else asks again */
     /* A name typed in another Unicode form (e + U+0301) is the contact's name in NFC. */
     if (cmd.name[0] != '\0' && mim_core_typed_name(cmd.name, nfc) != NULL)
         snprintf(cmd.name, sizeof(cmd.name), "%s", nfc);
@@ -327,7 +394,10 @@ void tui_exec(tui *t, const char *line)
         log_out_or_in(t, cmd.kind == TUI_CMD_LOGIN);
         break;
     case TUI_CMD_QUIT:
-        tui_stop(t);
+        quit(t);
+        break;
+    case TUI_CMD_BELL:
+        bell(t, cmd.state);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

@@ -404,6 +404,26 @@ int tui_model_mark_new(tui_model *m, tui_contact *c)
     return 1;
 }
 
+void tui_model_unmark(tui_model *m, tui_contact *c, const char *id)
+{
+    tui_conv *conv = &c->conv;
+
+    for (size_t i = 0; i < conv->n; i++) {
+        if (conv->e[i].kind != TUI_ENTRY_MARKER)
+            continue;
+        for (size_t k = i + 1; k < conv->n; k++) {
+            if (conv->e[k].kind != TUI_ENTRY_IN)
+                continue; /* the "is talking to you" line between */
+            if (strcmp(conv->e[k].id, id) == 0) {
+                remove_at(conv, i);
+                m->land_marker = 0;
+            }
+            return;
+        }
+        return;
+    }
+}
+
 int tui_model_unread_total(const tui_model *m)
 {
     int total = 0;

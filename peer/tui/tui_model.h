@@ -142,6 +142,9 @@ void tui_model_grew(tui_model *m, const tui_conv *conv, int message);
  * marker goes) and clears the unread flags; when placed, the next draw lands on it
  * (land_marker). 1 when placed, 0 when nothing was unread. */
 int tui_model_mark_new(tui_model *m, tui_contact *c);
+/* Takes the "new messages" marker away when the first message under it is the one with this
+ * id (what just came, in view: nothing before it was unread). */
+void tui_model_unmark(tui_model *m, tui_contact *c, const char *id);
 /* The unread messages of every contact (the terminal title shows it). */
 int tui_model_unread_total(const tui_model *m);
 /* Drops the contacts nobody can write to: offline, not known, and not the open conversation. */

@@ -50,6 +50,9 @@ void tui_open(tui *t, const char *name);
 void tui_exec(tui *t, const char *line);
 /* The core's refusal of a command (a MIM_CORE_E* code; who: the name it was about), in words. */
 void tui_say_refusal(tui *t, int rc, const char *who);
+/* What is still in the outbox, for whom, into out ("3 messages are still queued: 2 for bob, 1
+ * for carol"): the total (0: nothing queued, out is ""). */
+size_t tui_queued_summary(tui *t, char *out, size_t cap);
 /* Stops: the core quits, on_stopped ends the rest. */
 void tui_stop(tui *t);
 /* The core's user status as the model's, and back. */
