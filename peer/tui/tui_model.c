@@ -383,6 +383,7 @@ int tui_model_mark_new(tui_model *m, tui_contact *c)
     for (size_t i = conv->n; i > 0; i--)
         if (conv->e[i - 1].kind == TUI_ENTRY_MARKER)
             remove_at(conv, i - 1);
+    first = conv->n;
     for (size_t i = 0; i < conv->n; i++) {
         if (conv->e[i].unread && first == conv->n)
             first = i;
