@@ -270,38 +270,37 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
 }
 
 /* Someone we have not talked with in this run starts: open the conversation if none is open
- * (else say who talks in the open one), and say it above their first message (MIM's pop-up).
- * 1 when a line said so in another conversation. */
-static int someone_talks(tui *t, tui_contact *c)
+ * (else say who talks in the open one), and say it above their first message (MIM's pop-up). */
+static void someone_talks(tui *t, tui_contact *c)
 {
     char name[MIM_NAME_MAX_BYTES + 1];
 
     c->known = 1; /* a session: their key is pinned now */
     if (c->talking)
-        return 0;
+        return;
     c->talking = 1;
     c->announce = 1;
     snprintf(name, sizeof(name), "%s", c->name);
-    if (t->m.current == NULL) {
+    if (t->m.current == NULL)
         tui_open(t, name);
-        return 0;
-    }
-    if (strcmp(t->m.current, name) == 0)
-        return 0;
-    tui_note(t, TUI_ENTRY_INFO, "%s is talking to you: Tab, Enter on them, or /msg %s", name, name);
-    return 1;
+    else if (strcmp(t->m.current, name) != 0)
+        tui_note(t, TUI_ENTRY_INFO, "%s is talking to you: Tab, Enter on them, or /msg %s", name,
+                 name);
 }
 
 static void on_chat_opened(void *ud, const char *with)
 {
     tui *t = ud;
     tui_contact *c = tui_model_contact(&t->m, with, 1);
+    int was_open;
 
     if (c == NULL)
         return;
-    if (!c->talking && tui_model_current(&t->m) != c)
-        tui_attention_someone(&t->att);
+    was_open = tui_model_current(&t->m) == c;
     someone_talks(t, c);
+    /* Opened by itself: its messages come into view (no bell of theirs); this one rings. */
+    if (!was_open && tui_model_current(&t->m) == c)
+        tui_attention_someone(&t->att);
 }
 
 static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_t ts_ms,
@@ -317,7 +316,8 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
         return;
     mim_msg_id_hex(mid, id);
     in_view = tui_model_current(&t->m) == c;
-    announced = someone_talks(t, c);
+    someone_talks(t, c);
+    announced = c->announce; /* its first message: "is talking to you" said it already */
     /* Opening the conversation just now may have read it from the history already. */
     if ((e = tui_conv_find(&c->conv, id)) == NULL)
         e = tui_conv_add(&c->conv, TUI_ENTRY_IN, ts_ms, from, text, id, TUI_MSG_RECEIVED);
@@ -756,7 +756,7 @@ tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int e
     t->loop = loop;
     t->done = done;
     t->ud = ud;
-    tui_attention_init(&t->att, loop, TUI_BELL_ALL, 1);
+    tui_attention_init(&t->att, loop, TUI_BELL_ALL, 0); /* tui_set_attention says more */
     tui_model_init(&t->m);
     tui_line_init(&t->line);
     if ((t->log_path = malloc(strlen(log_path) + 1)) == NULL) {

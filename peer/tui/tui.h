@@ -22,8 +22,8 @@ typedef struct tui tui;
 /* log_path is copied. NULL when out of memory. */
 tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int exit_code),
              void *ud);
-/* The bell (--bell) and desktop notifications (--notify); before tui_attach. The default: every
- * message not in view rings, notifications on where they can be shown. */
+/* The bell (--bell) and desktop notifications (--notify: notify-send is looked for now); before
+ * tui_attach. Without it, every message not in view rings and no notification is shown. */
 void tui_set_attention(tui *t, enum tui_bell_mode bell, int notify);
 /* The events to give mim_core_start, with the tui as their user data. */
 const mim_core_events *tui_core_events(void);

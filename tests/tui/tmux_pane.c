@@ -96,13 +96,18 @@ void tp_init(tmux_pane *p, const char *tmp, const char *name)
 
 void tp_start(tmux_pane *p, int port, int cols, int rows)
 {
-    char cmd[4096], x[16], y[16];
+    tp_start_with(p, port, cols, rows, "", "");
+}
+
+void tp_start_with(tmux_pane *p, int port, int cols, int rows, const char *env, const char *args)
+{
+    char cmd[8192], x[16], y[16];
 
     unlink(p->exit_file);
     snprintf(cmd, sizeof(cmd),
-             "LANG=C.UTF-8 LC_ALL=C.UTF-8 '%s' --name '%s' --server 127.0.0.1:%d "
-             "--data-dir '%s' --log-level debug; echo $? > '%s.tmp' && mv '%s.tmp' '%s'",
-             MIM_BIN, p->name, port, p->dir, p->exit_file, p->exit_file, p->exit_file);
+             "LANG=C.UTF-8 LC_ALL=C.UTF-8 %s '%s' --name '%s' --server 127.0.0.1:%d "
+             "--data-dir '%s' --log-level debug %s; echo $? > '%s.tmp' && mv '%s.tmp' '%s'",
+             env, MIM_BIN, p->name, port, p->dir, args, p->exit_file, p->exit_file, p->exit_file);
     snprintf(x, sizeof(x), "%d", cols);
     snprintf(y, sizeof(y), "%d", rows);
     assert_int_equal(run_tmux(p->socket, NULL, 0, "new-session", "-d", "-s", p->name, "-x", x, "-y",
@@ -128,6 +133,22 @@ int tp_capture(tmux_pane *p)
                     NULL) == 0
                ? 0
                : -1;
+}
+
+int tp_capture_attrs(tmux_pane *p)
+{
+    return run_tmux(p->socket, p->screen, sizeof(p->screen), "capture-pane", "-e", "-p", "-t",
+                    p->name, NULL) == 0
+               ? 0
+               : -1;
+}
+
+void tp_pipe_output(tmux_pane *p, const char *path)
+{
+    char cmd[TP_PATH_MAX + 32];
+
+    snprintf(cmd, sizeof(cmd), "cat >> '%s'", path);
+    assert_int_equal(run_tmux(p->socket, NULL, 0, "pipe-pane", "-O", "-t", p->name, cmd, NULL), 0);
 }
 
 void tp_expect(tmux_pane *p, const char *text)
