@@ -29,6 +29,7 @@ void tui_say(tui *t, int kind, const char *fmt, ...)
     tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind,
                  kind == TUI_ENTRY_TEXT ? 0 : mim_clock_wall_ms(), NULL, text, NULL, TUI_MSG_NONE);
     t->m.scroll = 0;
+    t->m.land_marker = 0; /* what the user asked for is at the end: shown there */
     t->dirty = 1;
 }
 

@@ -61,6 +61,7 @@ static void send_text(tui *t, const char *to, const char *text)
     if (rc != 0)
         tui_say_refusal(t, rc, to);
     t->m.scroll = 0;
+    t->m.land_marker = 0; /* what was just sent is shown, at the end */
     t->dirty = 1;
 }
 
