@@ -108,7 +108,6 @@ static void history_one(void *arg, const mim_core_history_item *it)
     history_load *h = arg;
     int out = strcmp(it->from, h->t->m.me) == 0;
     char hex[MIM_MSG_ID_HEX_LEN];
-
     tui_entry *e;
 
     mim_msg_id_hex(&it->id, hex);
