@@ -101,8 +101,15 @@ void tp_start(tmux_pane *p, int port, int cols, int rows)
 
 void tp_start_with(tmux_pane *p, int port, int cols, int rows, const char *env, const char *args)
 {
-    char cmd[8192], x[16], y[16];
+    char cmd[8192], x[16], y[16], exact[80];
+    uint64_t deadline = mono_ms() + TP_WAIT_MS;
 
+    /* A session of this name from an earlier start ends a moment after its exit file appears
+     * (the shell still has to exit): wait for it to be gone, bounded, or new-session fails. */
+    snprintf(exact, sizeof(exact), "=%s", p->name);
+    while (run_tmux(p->socket, NULL, 0, "has-session", "-t", exact, NULL) == 0 &&
+           mono_ms() < deadline)
+        poll(NULL, 0, POLL_MS);
     unlink(p->exit_file);
     snprintf(cmd, sizeof(cmd),
              "LANG=C.UTF-8 LC_ALL=C.UTF-8 %s '%s' --name '%s' --server 127.0.0.1:%d "
