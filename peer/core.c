@@ -361,6 +361,7 @@ static int history_one(const mim_message *m, void *arg)
         it.text = desc;
     }
     it.state = msg_state_of(m->state);
+    it.unread = m->unread;
     h->cb(h->arg, &it);
     return 0;
 }
@@ -498,6 +499,16 @@ typedef struct contacts_ctx {
     void *arg;
 } contacts_ctx;
 
+/* Messages to name still in the outbox (0 when the store fails: logged there). */
+static size_t outbox_count(mim_core *c, const char *name)
+{
+    int64_t n = 0;
+
+    if (mim_store_outbox_count(c->st, name, &n) < 0 || n < 0)
+        return 0;
+    return (size_t)n;
+}
+
 static int contact_one(const mim_contact *ct, void *arg)
 {
     contacts_ctx *x = arg;
@@ -514,6 +525,8 @@ static int contact_one(const mim_contact *ct, void *arg)
     ci.verified = ct->verified;
     ci.key_pending = ct->has_pending;
     ci.pending_fingerprint = pending_fp;
+    ci.unread = core_unread_count(x->c, ct->name);
+    ci.queued = outbox_count(x->c, ct->name);
     x->cb(x->arg, &ci);
     return 0;
 }
@@ -526,6 +539,7 @@ static int outbox_only_one(const char *peer, void *arg)
 
     if (mim_store_contact_get(x->c->st, peer, &ct) == 0)
         return 0; /* listed with the contacts */
+    ci.queued = outbox_count(x->c, peer);
     x->cb(x->arg, &ci);
     return 0;
 }

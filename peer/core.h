@@ -123,6 +123,7 @@ typedef struct mim_core_history_item {
     const char *text; /* text, or the description of what this version cannot show */
     mim_core_msg_state state;
     int content_type; /* MIM_CORE_CONTENT_TEXT, or another (content_type_name) */
+    int unread;       /* 1: a received message not yet read (mim_core_mark_read) */
 } mim_core_history_item;
 
 typedef struct mim_core_events {
@@ -269,6 +270,8 @@ typedef struct mim_core_contact_info {
     int verified;            /* the user compared safety numbers (mim_core_verified) */
     int key_pending;         /* a changed key waits for mim_core_trust */
     const char *pending_fingerprint; /* of that changed key; "" when none */
+    size_t unread;                   /* messages received from it and not yet read */
+    size_t queued; /* our messages to it still in the outbox (not yet delivered) */
 } mim_core_contact_info;
 
 /* Calls cb for every pinned contact, by name, then for every peer that has queued messages and
@@ -314,5 +317,12 @@ typedef struct mim_core_search_item {
  * is nobody we know), or MIM_CORE_ESTORE. */
 int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *with, size_t limit,
                     void (*cb)(void *arg, const mim_core_search_item *it), void *arg);
+
+/* ---- unread state, read receipts (core_receipts.c) --------------------------------------------
+ */
+
+/* Every message received from `with` so far counts as read (kept in the store: unread counts
+ * survive a restart). 0, MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER or MIM_CORE_ESTORE. */
+int mim_core_mark_read(mim_core *c, const char *with);
 
 #endif

@@ -233,4 +233,9 @@ void core_start_presence(mim_core *c);
 /* Looks for the presence server on the LAN, again and again until one answers. */
 void core_start_discovery(mim_core *c);
 
+/* ---- core_receipts.c: unread state, read receipts -------------------------------------------- */
+
+/* Messages received from name and not yet read (0 when the store fails: logged there). */
+size_t core_unread_count(mim_core *c, const char *name);
+
 #endif

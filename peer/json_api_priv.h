@@ -94,4 +94,8 @@ void ja_ok(json_api *ja, const char *cmd);
 
 json_cmd_fn ja_cmd_search;
 
+/* ---- everyday commands (json_cmd_everyday.c) ------------------------------------------------- */
+
+json_cmd_fn ja_cmd_read;
+
 #endif

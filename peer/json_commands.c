@@ -115,11 +115,12 @@ static void history_one(void *arg, const mim_core_history_item *m)
     char hex[MIM_MSG_ID_HEX_LEN], tbuf[16];
 
     mim_msg_id_hex(&m->id, hex);
-    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s}", "id", hex, "ts",
+    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s,s:b}", "id", hex, "ts",
                                          (json_int_t)m->ts_ms, "from", ja_str(m->from), "to",
                                          ja_str(m->to), "text", ja_str(m->text), "state",
                                          ja_msg_state_word(m->state), "type",
-                                         content_type_name(m->content_type, tbuf, sizeof(tbuf))));
+                                         content_type_name(m->content_type, tbuf, sizeof(tbuf)),
+                                         "unread", m->unread));
 }
 
 static void cmd_history(json_api *ja, json_t *cmd, const char *name)
@@ -254,10 +255,19 @@ static void cmd_quit(json_api *ja, json_t *cmd, const char *name)
 }
 
 static const json_cmd commands[] = {
-    {"send", cmd_send},       {"who", cmd_who},          {"status", cmd_status},
-    {"history", cmd_history}, {"verify", cmd_verify},    {"trust", cmd_with},
-    {"verified", cmd_with},   {"close", cmd_with},       {"trust_server", cmd_trust_server},
-    {"quit", cmd_quit},       {"search", ja_cmd_search},
+    {"send", cmd_send},
+    {"who", cmd_who},
+    {"status", cmd_status},
+    {"history", cmd_history},
+    {"verify", cmd_verify},
+    {"trust", cmd_with},
+    {"verified", cmd_with},
+    {"close", cmd_with},
+    {"trust_server", cmd_trust_server},
+    {"quit", cmd_quit},
+    {"search", ja_cmd_search},
+    /* everyday (json_cmd_everyday.c) */
+    {"read", ja_cmd_read},
 };
 
 const json_cmd *json_cmd_find(const char *name)

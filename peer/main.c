@@ -83,6 +83,8 @@ static int app_open(app *a, const peer_options *o, const char *log_path)
         a->ja = json_api_new(&a->loop, on_done, a);
     else
         a->tui = tui_new(&a->loop, log_path, on_done, a);
+    if (a->tui != NULL)
+        tui_set_attention(a->tui, (enum tui_bell_mode)o->bell, !o->notify_off);
     if (a->ja == NULL && a->tui == NULL) {
         fprintf(stderr, "mim: out of memory\n");
         return 1;

@@ -2,6 +2,7 @@
 #include "options.h"
 #include "presence_client.h"
 #include "tui_terminal.h"
+#include "tui_attention.h"
 
 #include "mim_cli.h"
 #include "mim_codec.h"
@@ -25,6 +26,8 @@ enum {
     OPT_QUOTA_MESSAGES,
     OPT_QUOTA_BYTES,
     OPT_KEY_LOG,
+    OPT_BELL,
+    OPT_NOTIFY,
 };
 
 static const struct option options[] = {
@@ -40,6 +43,8 @@ static const struct option options[] = {
     {"quota-bytes", required_argument, NULL, OPT_QUOTA_BYTES},
     {"json", no_argument, NULL, OPT_JSON},
     {"key-log", required_argument, NULL, OPT_KEY_LOG},
+    {"bell", required_argument, NULL, OPT_BELL},
+    {"notify", required_argument, NULL, OPT_NOTIFY},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -75,6 +80,11 @@ static void usage(FILE *f)
                "      --key-log FILE        append every connection's session keys to FILE\n"
                "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
                "                            read your chats (for teaching; docs/KEYLOG.md)\n"
+               "      --bell all|first|off  the terminal interface rings for every message not\n"
+               "                            in view, only the first unread one of each\n"
+               "                            conversation, or never (default all; /bell)\n"
+               "      --notify on|off       desktop notifications through notify-send, where it\n"
+               "                            is on PATH and a D-Bus session runs (default on)\n"
                "  -l, --log-level LEVEL     error, warn, info (default) or debug (on stderr;\n"
                "                            in the terminal interface, to DIR/mim.log)\n"
                "  -h, --help                show this help and exit\n"
@@ -126,6 +136,22 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     case OPT_KEY_LOG:
         o->key_log = arg;
+        return MIM_CLI_RUN;
+    case OPT_BELL: {
+        enum tui_bell_mode mode;
+        if (tui_bell_parse(arg, &mode) != 0) {
+            fprintf(stderr, "mim: --bell takes all, first or off\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        o->bell = (int)mode;
+        return MIM_CLI_RUN;
+    }
+    case OPT_NOTIFY:
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+            fprintf(stderr, "mim: --notify takes on or off\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        o->notify_off = strcmp(arg, "off") == 0;
         return MIM_CLI_RUN;
     case OPT_QUOTA_MESSAGES:
     case OPT_QUOTA_BYTES: {

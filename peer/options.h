@@ -18,6 +18,8 @@ typedef struct peer_options {
     int64_t quota_bytes;         /* the same, in bytes */
     int json;                    /* --json: the JSON-lines API, else the terminal interface */
     const char *key_log;         /* --key-log FILE, or NULL (then MIM_KEYLOG_FILE, if set) */
+    int bell;                    /* --bell: an enum tui_bell_mode (tui_attention.h); 0: all */
+    int notify_off;              /* --notify off: no desktop notifications */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
 } peer_options;

@@ -49,6 +49,10 @@ const struct store_stmt_sql store_messages_sql[] = {
                        " AND outgoing = 1 AND state IN (0, 1) AND seq > ?2 ORDER BY seq LIMIT 1"},
     {STMT_OUTBOX_NEXT_PEER, "SELECT peer FROM messages WHERE outgoing = 1 AND state IN (0, 1)"
                             " AND peer > ?1 ORDER BY peer LIMIT 1"},
+    /* What is still to deliver to one peer (the terminal interface says it at start and at
+     * /quit): a count over the partial index. */
+    {STMT_OUTBOX_COUNT, "SELECT count(*) FROM messages WHERE peer = ?1 AND outgoing = 1"
+                        " AND state IN (0, 1)"},
     /* The newest `limit` rows, handed out oldest first. The outer sort reads the whole inner
      * result before the first row comes out. */
     {STMT_HISTORY, "SELECT " MESSAGE_COLUMNS " FROM (SELECT " MESSAGE_COLUMNS
@@ -93,19 +97,6 @@ int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
     m->text = text != NULL ? (const char *)text : "";
     m->state = sqlite3_column_int(stmt, 7);
     return 0;
-}
-
-struct message_visit {
-    int (*cb)(const mim_message *m, void *arg);
-    void *arg;
-};
-
-static int visit_message(mim_store *st, sqlite3_stmt *row, void *ctx)
-{
-    const struct message_visit *v = ctx;
-    mim_message m;
-    int rc = store_row_message(st, row, &m);
-    return rc != 0 ? rc : v->cb(&m, v->arg);
 }
 
 /* ---- history and outbox ---------------------------------------------------------------------- */
@@ -356,6 +347,25 @@ static sqlite3_int64 store_limit(size_t limit)
     return limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit;
 }
 
+int mim_store_outbox_count(mim_store *st, const char *peer, int64_t *count)
+{
+    sqlite3_stmt *stmt;
+    int rc = 0;
+
+    if (!store_is_peer(st) || !store_name_ok(peer) || count == NULL)
+        return MIM_EINVAL;
+    stmt = st->stmt[STMT_OUTBOX_COUNT];
+    *count = 0;
+    if (store_bind_name(stmt, peer) != SQLITE_OK)
+        rc = store_fail(st, "outbox count: bind");
+    else if (sqlite3_step(stmt) == SQLITE_ROW)
+        *count = sqlite3_column_int64(stmt, 0);
+    else
+        rc = store_fail(st, "outbox count: select");
+    store_reset(stmt);
+    return rc;
+}
+
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
                           int (*cb)(const mim_message *m, void *arg), void *arg)
 {
@@ -433,10 +443,29 @@ int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg)
     return rc;
 }
 
+/* The history's callback, and the read mark that tells which rows are unread. */
+struct history_visit {
+    int (*cb)(const mim_message *m, void *arg);
+    void *arg;
+    int64_t read_seq;
+};
+
+static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
+{
+    const struct history_visit *h = ctx;
+    mim_message m;
+    int rc = store_row_message(st, row, &m);
+
+    if (rc != 0)
+        return rc;
+    m.unread = !m.outgoing && m.seq > h->read_seq;
+    return h->cb(&m, h->arg);
+}
+
 int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
                            int (*cb)(const mim_message *m, void *arg), void *arg)
 {
-    struct message_visit v = {cb, arg};
+    struct history_visit h = {cb, arg, 0};
     sqlite3_stmt *hist;
     int rc;
 
@@ -445,11 +474,14 @@ int mim_store_history_each(mim_store *st, const char *peer, size_t limit,
     rc = store_stmt_idle(st, STMT_HISTORY);
     if (rc < 0)
         return rc;
+    rc = mim_store_read_seq(st, peer, &h.read_seq);
+    if (rc < 0)
+        return rc;
     hist = st->stmt[STMT_HISTORY];
     if (sqlite3_bind_text(hist, 1, peer, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(hist, 2, store_limit(limit)) != SQLITE_OK) {
         store_reset(hist);
         return store_fail(st, "history: bind");
     }
-    return store_walk(st, hist, "history: select", visit_message, &v);
+    return store_walk(st, hist, "history: select", visit_history, &h);
 }

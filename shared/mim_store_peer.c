@@ -67,11 +67,27 @@ static const char *const peer_migrations[] = {
     "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='seq',"
     " tokenize='unicode61 remove_diacritics 2');"
     "INSERT INTO messages_fts(rowid, body) SELECT seq, body FROM messages WHERE content_type = 1;",
+    /* 4: what the user has read, a mark per peer (mim_store_read.c says why a mark): read_seq,
+     * the last incoming message read; receipt_seq, the last one whose read receipt went out (or
+     * was given up: receipts off). What an older version received was shown: it counts as read,
+     * and is owed no receipt. */
+    "CREATE TABLE read_marks("
+    " peer TEXT NOT NULL PRIMARY KEY,"
+    " read_seq INTEGER NOT NULL DEFAULT 0,"
+    " receipt_seq INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "INSERT INTO read_marks(peer, read_seq, receipt_seq)"
+    " SELECT peer, max(seq), max(seq) FROM messages WHERE outgoing = 0 GROUP BY peer;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql,       store_savepoint_sql, store_contacts_sql,
-    store_messages_sql, store_search_sql,    NULL,
+    store_tx_sql,
+    store_savepoint_sql,
+    store_contacts_sql,
+    store_messages_sql,
+    store_search_sql,
+    store_read_sql,
+    NULL,
 };
 
 const struct store_schema store_peer_schema = {

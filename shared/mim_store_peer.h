@@ -68,6 +68,7 @@ typedef struct mim_message {
     const char *text;                  /* valid during the callback only */
     size_t text_len;                   /* bytes; text[text_len] is a NUL */
     int state;                         /* enum mim_msg_state */
+    int unread; /* incoming and after the read mark (mim_store_history_each only; else 0) */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
@@ -92,6 +93,9 @@ int mim_store_received_day(mim_store *st, const char *peer, int64_t *count, int6
  * cb as in mim_store_contact_each; it may set the state of the message it is given. */
 int mim_store_outbox_each(mim_store *st, const char *peer, size_t limit,
                           int (*cb)(const mim_message *m, void *arg), void *arg);
+/* How many messages to `peer` are in the outbox (not yet DELIVERED). 0 and *count, or a
+ * negative code. */
+int mim_store_outbox_count(mim_store *st, const char *peer, int64_t *count);
 /* Names with something in the outbox, in name order. */
 int mim_store_outbox_peers(mim_store *st, int (*cb)(const char *peer, void *arg), void *arg);
 /* The last `limit` messages with `peer`, oldest first. */
@@ -119,5 +123,15 @@ struct mim_search_query; /* mim_search_query.h: the only way in to MATCH */
 int mim_store_search(mim_store *st, const struct mim_search_query *q, const char *peer,
                      size_t limit, int (*cb)(const mim_message *m, const char *snippet, void *arg),
                      void *arg);
+
+/* ---- what the user has read: mim_store_read.c ------------------------------------------------ */
+
+/* Every message received from `peer` so far counts as read. 1 when the mark moved (something
+ * was unread), 0 when not, or a negative code. */
+int mim_store_mark_read(mim_store *st, const char *peer);
+/* Incoming messages from `peer` after its read mark. 0 and *count, or a negative code. */
+int mim_store_unread_count(mim_store *st, const char *peer, int64_t *count);
+/* The seq of the last message from `peer` read (0: none). 0 and *seq, or a negative code. */
+int mim_store_read_seq(mim_store *st, const char *peer, int64_t *seq);
 
 #endif

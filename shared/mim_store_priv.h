@@ -56,12 +56,17 @@ enum store_stmt {
     STMT_OUTBOX_REQUEUE_ALL,
     STMT_OUTBOX_NEXT,
     STMT_OUTBOX_NEXT_PEER,
+    STMT_OUTBOX_COUNT,
     STMT_HISTORY,
     /* mim_store_search.c */
     STMT_SEARCH_INDEX,
     STMT_SEARCH_UNDO,
     STMT_SEARCH_ALL,
     STMT_SEARCH_PEER,
+    /* mim_store_read.c */
+    STMT_READ_SEQ,
+    STMT_READ_MARK,
+    STMT_UNREAD_COUNT,
     STMT__COUNT,
 };
 
@@ -78,6 +83,7 @@ extern const struct store_stmt_sql store_registry_sql[];  /* mim_store_registry.
 extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.c */
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
 extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */
+extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *

@@ -31,17 +31,49 @@ void tui_say(tui *t, int kind, const char *fmt, ...)
     tui_conv_add(tui_model_view(&t->m), (enum tui_entry_kind)kind,
                  kind == TUI_ENTRY_TEXT ? 0 : mim_clock_wall_ms(), NULL, text, NULL, TUI_MSG_NONE);
     t->m.scroll = 0;
+    t->m.land_marker = 0; /* what the user asked for is at the end: shown there */
     t->dirty = 1;
 }
 
-/* A line about name: in its conversation, and in the open view too when that is another. */
+void tui_note(tui *t, int kind, const char *fmt, ...)
+{
+    char text[1024];
+    tui_conv *view = tui_model_view(&t->m);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (tui_conv_add(view, (enum tui_entry_kind)kind, mim_clock_wall_ms(), NULL, text, NULL,
+                     TUI_MSG_NONE) != NULL)
+        tui_model_grew(&t->m, view, 0);
+    t->dirty = 1;
+}
+
+/* Adds a line to conv (kept in place when it is the open view, scrolled up). */
+static void add_line(tui *t, tui_conv *conv, int kind, const char *text)
+{
+    if (tui_conv_add(conv, (enum tui_entry_kind)kind, mim_clock_wall_ms(), NULL, text, NULL,
+                     TUI_MSG_NONE) != NULL)
+        tui_model_grew(&t->m, conv, 0);
+    t->dirty = 1;
+}
+
+/* A loud line about someone (a key change, a refusal): in their conversation, and in the open
+ * view too when that is another, so that it is seen. */
 static void say_about(tui *t, tui_contact *c, int kind, const char *text)
 {
-    tui_conv_add(&c->conv, (enum tui_entry_kind)kind, mim_clock_wall_ms(), NULL, text, NULL,
-                 TUI_MSG_NONE);
+    add_line(t, &c->conv, kind, text);
     if (tui_model_current(&t->m) != c)
-        tui_say(t, kind, "%s", text);
-    t->dirty = 1;
+        tui_note(t, kind, "%s", text);
+}
+
+/* A line about someone's presence (came online, went offline, a status, closed the chat): in
+ * their conversation and in the console, never in someone else's. It names them. */
+static void say_presence(tui *t, tui_contact *c, const char *text)
+{
+    add_line(t, &c->conv, TUI_ENTRY_INFO, text);
+    add_line(t, &t->m.console, TUI_ENTRY_INFO, text);
 }
 
 enum tui_presence tui_presence_of(mim_core_user_status status)
@@ -78,10 +110,13 @@ static void history_one(void *arg, const mim_core_history_item *it)
     history_load *h = arg;
     int out = strcmp(it->from, h->t->m.me) == 0;
     char hex[MIM_MSG_ID_HEX_LEN];
+    tui_entry *e;
 
     mim_msg_id_hex(&it->id, hex);
-    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text, hex,
-                 msg_state_of(it->state));
+    e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
+                     hex, msg_state_of(it->state));
+    if (e != NULL && !out)
+        e->unread = it->unread; /* the "new messages" marker goes above the first */
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
@@ -124,15 +159,32 @@ int tui_load_history(tui *t, tui_contact *c, size_t want)
     return 0;
 }
 
+/* The open conversation is read: so the store is told (the count survives a restart). */
+static void mark_read(tui *t, const tui_contact *c)
+{
+    int rc;
+
+    if (t->core != NULL && (rc = mim_core_mark_read(t->core, c->name)) != 0 &&
+        rc != MIM_CORE_EUNKNOWN_PEER) /* someone online we never talked with: nothing to mark */
+        mim_log_warn("cannot mark %s's messages read (%d)", c->name, rc);
+}
+
 void tui_open(tui *t, const char *name)
 {
-    tui_contact *c;
+    tui_contact *c = name != NULL ? tui_model_contact(&t->m, name, 0) : NULL;
+    size_t limit = TUI_HISTORY_DEFAULT;
 
+    /* Enough history to reach the first unread message, and some before it. */
+    if (c != NULL && (size_t)c->unread + 10 > limit)
+        limit = (size_t)c->unread + 10 < TUI_HISTORY_MAX ? (size_t)c->unread + 10 : TUI_HISTORY_MAX;
     tui_model_open(&t->m, name);
     t->dirty = 1;
-    if (name == NULL || (c = tui_model_current(&t->m)) == NULL || c->conv.loaded)
+    if (name == NULL || (c = tui_model_current(&t->m)) == NULL)
         return;
-    tui_load_history(t, c, TUI_HISTORY_DEFAULT);
+    if (!c->conv.loaded)
+        tui_load_history(t, c, limit);
+    tui_model_mark_new(&t->m, c); /* lands at the first unread message */
+    mark_read(t, c);
 }
 
 /* ---- core events ----------------------------------------------------------------------------- */
@@ -192,15 +244,17 @@ static void on_server_key(void *ud, const char *fingerprint, mim_core_key_verdic
 static void on_online(void *ud, const mim_core_peer_info *p)
 {
     tui *t = ud;
-    tui_contact *c = tui_model_contact(&t->m, p->name, 1);
+    tui_contact *c = tui_model_contact(&t->m, p->name, 1); /* NULL for ourselves */
     int was_online = c != NULL && c->online;
+    char text[200];
 
     if (c == NULL)
         return;
     tui_model_set_status(&t->m, p->name, tui_presence_name(tui_presence_of(p->status)), p->text);
     tui_model_set_online(&t->m, p->name, 1);
+    snprintf(text, sizeof(text), "%.130s came online", p->name);
     if (!was_online && c->conv.n > 0)
-        say_about(t, c, TUI_ENTRY_INFO, "came online");
+        say_presence(t, c, text);
     t->dirty = 1;
 }
 
@@ -215,7 +269,8 @@ static void on_offline(void *ud, const char *name)
     tui_model_set_online(&t->m, name, 0);
     snprintf(text, sizeof(text), "%.130s went offline", name);
     if (c->conv.n > 0 || c->talking)
-        say_about(t, c, TUI_ENTRY_INFO, text);
+        say_presence(t, c, text);
+    tui_model_prune(&t->m); /* someone we cannot write to offline leaves the list */
     t->dirty = 1;
 }
 
@@ -237,39 +292,43 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
     if (c != NULL && c->talking) {
         snprintf(line, sizeof(line), "%.130s is now %s%s%.130s", name, state,
                  text != NULL && text[0] != '\0' ? ": " : "", text != NULL ? text : "");
-        say_about(t, c, TUI_ENTRY_INFO, line);
+        say_presence(t, c, line);
     }
     t->dirty = 1;
 }
 
-/* Someone we have not talked with in this run starts: ring, open the conversation if none is
- * open (else say who talks in the open one), and say it above their first message (MIM's
- * pop-up). */
+/* Someone we have not talked with in this run starts: open the conversation if none is open
+ * (else say who talks in the open one), and say it above their first message (MIM's pop-up). */
 static void someone_talks(tui *t, tui_contact *c)
 {
     char name[MIM_NAME_MAX_BYTES + 1];
 
+    c->known = 1; /* a session: their key is pinned now */
     if (c->talking)
         return;
     c->talking = 1;
     c->announce = 1;
     snprintf(name, sizeof(name), "%s", c->name);
-    if (t->screen_on)
-        tui_screen_bell();
     if (t->m.current == NULL)
         tui_open(t, name);
     else if (strcmp(t->m.current, name) != 0)
-        tui_say(t, TUI_ENTRY_INFO, "%s is talking to you: Tab, Enter on them, or /msg %s", name,
-                name);
+        tui_note(t, TUI_ENTRY_INFO, "%s is talking to you: Tab, Enter on them, or /msg %s", name,
+                 name);
 }
 
 static void on_chat_opened(void *ud, const char *with)
 {
     tui *t = ud;
     tui_contact *c = tui_model_contact(&t->m, with, 1);
+    int was_open;
 
-    if (c != NULL)
-        someone_talks(t, c);
+    if (c == NULL)
+        return;
+    was_open = tui_model_current(&t->m) == c;
+    someone_talks(t, c);
+    /* Opened by itself: its messages come into view (no bell of theirs); this one rings. */
+    if (!was_open && tui_model_current(&t->m) == c)
+        tui_attention_someone(&t->att);
 }
 
 static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_t ts_ms,
@@ -277,25 +336,41 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
 {
     tui *t = ud;
     tui_contact *c = tui_model_contact(&t->m, from, 1);
-    char id[MIM_MSG_ID_HEX_LEN];
+    char id[MIM_MSG_ID_HEX_LEN], words[64];
+    int in_view, announced;
+    tui_entry *e;
 
     if (c == NULL)
         return;
     mim_msg_id_hex(mid, id);
+    in_view = tui_model_current(&t->m) == c;
     someone_talks(t, c);
+    announced = c->announce; /* its first message: "is talking to you" said it already */
     /* Opening the conversation just now may have read it from the history already. */
-    if (tui_conv_find(&c->conv, id) == NULL)
-        tui_conv_add(&c->conv, TUI_ENTRY_IN, ts_ms, from, text, id, TUI_MSG_RECEIVED);
+    if ((e = tui_conv_find(&c->conv, id)) == NULL)
+        e = tui_conv_add(&c->conv, TUI_ENTRY_IN, ts_ms, from, text, id, TUI_MSG_RECEIVED);
     if (c->announce) {
         char line[200];
         c->announce = 0;
         snprintf(line, sizeof(line), "%.130s is talking to you", from);
         tui_conv_insert_before(&c->conv, id, TUI_ENTRY_INFO, ts_ms, line);
     }
-    if (tui_model_current(&t->m) != c)
+    if (tui_model_current(&t->m) == c) {
+        /* Opened for this message (it was read from the history as unread): it is in view, and
+         * no marker is needed above it. */
+        tui_model_unmark(&t->m, c, id);
+        tui_model_grew(&t->m, &c->conv, 1);
+        mark_read(t, c);
+    } else {
         c->unread++;
-    else
-        t->m.scroll = 0;
+        if (e != NULL)
+            e->unread = 1;
+        tui_first_words(text, words, 60);
+        if (!announced) /* the line naming the sender, in the view the user has open */
+            tui_note(t, TUI_ENTRY_INFO, "%.130s: %s", from, words);
+    }
+    if (!in_view)
+        tui_attention_message(&t->att, from, text, c->unread <= 1);
     t->dirty = 1;
 }
 
@@ -306,6 +381,8 @@ static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_ms
     tui_entry *e;
 
     mim_msg_id_hex(mid, id);
+    if (c != NULL)
+        c->known = 1; /* in the outbox: a contact we can write to, online or not */
     e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
     if (e == NULL || e->state == TUI_MSG_DELIVERED)
         return; /* not shown (history not read yet), or no news */
@@ -375,6 +452,7 @@ static void on_key_changed(void *ud, const char *name, const char *old_fp, const
 
     if (c == NULL)
         return;
+    c->known = 1;
     /* Every session the new key tries again reports it: the banner stays, the line comes once. */
     if (c->key_pending && strcmp(c->new_fp, new_fp) == 0)
         return;
@@ -400,7 +478,7 @@ static void on_chat_closed(void *ud, const char *with)
         return;
     c->talking = 0; /* a new message from them is a new conversation */
     snprintf(text, sizeof(text), "%.130s closed the conversation", with);
-    say_about(t, c, TUI_ENTRY_INFO, text);
+    say_presence(t, c, text);
 }
 
 static void on_error(void *ud, mim_core_error error, const char *message, int fatal)
@@ -442,6 +520,14 @@ static void close_one(tui *t, uv_handle_t *h)
     }
 }
 
+/* The last notify-send child is closed (counted as one handle while any ran). */
+static void on_attention_idle(void *ud)
+{
+    tui *t = ud;
+    t->handles_open--;
+    maybe_done(t);
+}
+
 static void on_stopped(void *ud, int exit_code)
 {
     tui *t = ud;
@@ -451,6 +537,7 @@ static void on_stopped(void *ud, int exit_code)
     t->exit_code = exit_code;
     if (t->screen_on) {
         t->screen_on = 0;
+        tui_attention_screen_stop(&t->att, t->m.me);
         tui_screen_stop();
     }
     if (t->attached) {
@@ -458,6 +545,7 @@ static void on_stopped(void *ud, int exit_code)
         close_one(t, (uv_handle_t *)&t->winch);
         close_one(t, (uv_handle_t *)&t->redraw);
     }
+    t->handles_open += tui_attention_stop(&t->att, on_attention_idle, t);
     maybe_done(t);
 }
 
@@ -695,7 +783,9 @@ static void on_redraw(uv_prepare_t *h)
 
     if (t->dirty && t->screen_on) {
         t->dirty = 0;
+        t->m.list_focus = t->list_focus;
         tui_screen_draw(&t->m, &t->line);
+        tui_attention_title(&t->att, t->m.me, tui_model_unread_total(&t->m));
     }
 }
 
@@ -710,6 +800,7 @@ tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int e
     t->loop = loop;
     t->done = done;
     t->ud = ud;
+    tui_attention_init(&t->att, loop, TUI_BELL_ALL, 0); /* tui_set_attention says more */
     tui_model_init(&t->m);
     tui_line_init(&t->line);
     if ((t->log_path = malloc(strlen(log_path) + 1)) == NULL) {
@@ -720,6 +811,11 @@ tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int e
     return t;
 }
 
+void tui_set_attention(tui *t, enum tui_bell_mode bell, int notify)
+{
+    tui_attention_init(&t->att, t->loop, bell, notify);
+}
+
 static void contact_one(void *arg, const mim_core_contact_info *ci)
 {
     tui *t = arg;
@@ -727,6 +823,8 @@ static void contact_one(void *arg, const mim_core_contact_info *ci)
 
     if (c == NULL)
         return;
+    c->known = 1;
+    c->unread = (int)(ci->unread < 1000000 ? ci->unread : 1000000);
     c->verified = ci->verified;
     c->key_pending = ci->key_pending;
     snprintf(c->new_fp, sizeof(c->new_fp), "%s",
@@ -735,6 +833,8 @@ static void contact_one(void *arg, const mim_core_contact_info *ci)
 
 int tui_attach(tui *t, mim_core *core)
 {
+    char queued[400];
+
     t->core = core;
     if (mim_core_contacts(core, contact_one, t) != 0)
         mim_log_warn("cannot list the contacts");
@@ -764,6 +864,9 @@ int tui_attach(tui *t, mim_core *core)
                 "show as '?'. For the full interface, run mim in a UTF-8 locale "
                 "(LANG=C.UTF-8, or your language's)",
                 setlocale(LC_CTYPE, NULL) != NULL ? setlocale(LC_CTYPE, NULL) : "?");
+    tui_attention_screen(&t->att);
+    if (tui_queued_summary(t, queued, sizeof(queued)) > 0)
+        tui_say(t, TUI_ENTRY_INFO, "%s (from before; they go out when each is reachable)", queued);
     /* After initscr: libuv's handler replaces the one ncurses installed, and redraws from the
      * loop (ncurses's would only be noticed at the next key). */
     uv_signal_start(&t->winch, on_winch, SIGWINCH);

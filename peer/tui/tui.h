@@ -13,6 +13,7 @@
 #define MIM_TUI_H
 
 #include "core.h"
+#include "tui_attention.h"
 
 #include <uv.h>
 
@@ -21,6 +22,9 @@ typedef struct tui tui;
 /* log_path is copied. NULL when out of memory. */
 tui *tui_new(uv_loop_t *loop, const char *log_path, void (*done)(void *ud, int exit_code),
              void *ud);
+/* The bell (--bell) and desktop notifications (--notify: notify-send is looked for now); before
+ * tui_attach. Without it, every message not in view rings and no notification is shown. */
+void tui_set_attention(tui *t, enum tui_bell_mode bell, int notify);
 /* The events to give mim_core_start, with the tui as their user data. */
 const mim_core_events *tui_core_events(void);
 /* Takes the terminal and starts reading keys: 0, or -1 (the core is told to quit then). */

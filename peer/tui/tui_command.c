@@ -7,8 +7,9 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",  "/msg",          "/who",   "/status", "/away",  "/back", "/history", "/verify",
-    "/trust", "/trust-server", "/close", "/logout", "/login", "/quit", "/search",  "/open",
+    "/help",    "/msg",    "/who",    "/status",       "/away",  "/back",
+    "/history", "/verify", "/trust",  "/trust-server", "/close", "/logout",
+    "/login",   "/quit",   "/search", "/open",         "/bell",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -164,6 +165,20 @@ static void parse_open(const char *args, tui_cmd *out)
     out->count = (int)v;
 }
 
+/* "/bell [all|first|off]": the word is checked by tui_bell_parse when it is carried out. */
+static void parse_bell(const char *args, tui_cmd *out)
+{
+    const char *word = rest(args);
+
+    if (word != NULL && strcmp(word, "all") != 0 && strcmp(word, "first") != 0 &&
+        strcmp(word, "off") != 0) {
+        bad(out, "usage: /bell [all|first|off]");
+        return;
+    }
+    out->kind = TUI_CMD_BELL;
+    snprintf(out->state, sizeof(out->state), "%s", word != NULL ? word : "");
+}
+
 /* A command that takes no argument. */
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
 {
@@ -234,6 +249,8 @@ void tui_command_parse(const char *line, tui_cmd *out)
         parse_search(args, out);
     } else if (IS("/open")) {
         parse_open(args, out);
+    } else if (IS("/bell")) {
+        parse_bell(args, out);
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

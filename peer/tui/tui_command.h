@@ -28,6 +28,7 @@ enum tui_cmd_kind {
     TUI_CMD_QUIT,
     TUI_CMD_SEARCH, /* text: the words; name: --with NAME ("" for everyone) */
     TUI_CMD_OPEN,   /* count: the search result to open (1-based) */
+    TUI_CMD_BELL,   /* state: "all", "first", "off", or "" (say which) */
     TUI_CMD_BAD,    /* error says why */
 };
 
@@ -38,7 +39,7 @@ enum tui_cmd_kind {
 typedef struct tui_cmd {
     enum tui_cmd_kind kind;
     char name[MIM_NAME_MAX_BYTES + 1];
-    char state[16];       /* "available", "away" or "busy" */
+    char state[16];       /* "available", "away" or "busy"; TUI_CMD_BELL: its mode */
     const char *text;     /* points into the parsed line (borrowed), or NULL */
     int count;            /* TUI_CMD_HISTORY, TUI_CMD_OPEN */
     int confirm;          /* TUI_CMD_VERIFY */

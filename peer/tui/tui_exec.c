@@ -61,6 +61,7 @@ static void send_text(tui *t, const char *to, const char *text)
     if (rc != 0)
         tui_say_refusal(t, rc, to);
     t->m.scroll = 0;
+    t->m.land_marker = 0; /* what was just sent is shown, at the end */
     t->dirty = 1;
 }
 
@@ -79,7 +80,10 @@ static void help(tui *t)
         "/close              close the open conversation (they see it closed)",
         "/logout, /login     leave the presence server and come back",
         "/search [--with NAME] WORDS   find messages (newest first); /open N opens one",
-        "/quit               leave mim (queued messages go out next time)",
+        "/quit               leave mim (queued messages go out next time; with some still",
+        "                    queued it says so first, and a second /quit leaves)",
+        "/bell [all|first|off]  ring for every message not in view, the first unread",
+        "                    of a conversation only, or never",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
         "PgUp/PgDn  scroll (PgUp at the top reads older messages)    Ctrl-L  redraw",
@@ -87,6 +91,7 @@ static void help(tui *t)
         "Alt-Enter  a new line in the message (a paste keeps its lines; Enter sends)",
         "Ctrl-C     clear the line; on an empty line, quit",
         "Marks: + online, ~ away/busy, \u2713 verified, ! key changed, [N] unread",
+        "Tab, then Up/Down and Enter: pick from the list (Esc leaves it)",
     };
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -285,6 +290,67 @@ void tui_send_to_open(tui *t, const char *text)
         send_text(t, cur->name, text);
 }
 
+typedef struct queued_sum {
+    char *out;
+    size_t cap, total;
+} queued_sum;
+
+static void queued_one(void *arg, const mim_core_contact_info *ci)
+{
+    queued_sum *q = arg;
+    size_t used = strlen(q->out);
+
+    if (ci->queued == 0)
+        return;
+    q->total += ci->queued;
+    if (used + 1 < q->cap)
+        snprintf(q->out + used, q->cap - used, "%s%zu for %.130s", used > 0 ? ", " : "", ci->queued,
+                 ci->name);
+}
+
+size_t tui_queued_summary(tui *t, char *out, size_t cap)
+{
+    char who[300] = "";
+    queued_sum q = {who, sizeof(who), 0};
+
+    out[0] = '\0';
+    if (t->core == NULL || mim_core_contacts(t->core, queued_one, &q) != 0 || q.total == 0)
+        return 0;
+    snprintf(out, cap, "%zu message%s still queued: %s", q.total, q.total == 1 ? " is" : "s are",
+             who);
+    return q.total;
+}
+
+/* /quit: with messages still queued, says so and asks again (a second /quit quits). */
+static void quit(tui *t)
+{
+    char queued[400];
+
+    if (!t->quit_asked && tui_queued_summary(t, queued, sizeof(queued)) > 0) {
+        t->quit_asked = 1;
+        tui_say(t, TUI_ENTRY_WARN,
+                "%s. They go out when you run mim again and each is reachable. /quit again to "
+                "leave now",
+                queued);
+        return;
+    }
+    tui_stop(t);
+}
+
+/* /bell [all|first|off]: which messages not in view ring the bell. */
+static void bell(tui *t, const char *word)
+{
+    enum tui_bell_mode mode;
+
+    if (word[0] != '\0' && tui_bell_parse(word, &mode) == 0)
+        t->att.bell = mode;
+    tui_say(t, TUI_ENTRY_INFO, "the bell rings for %s",
+            t->att.bell == TUI_BELL_ALL     ? "every message not in view (/bell all)"
+            : t->att.bell == TUI_BELL_FIRST ? "the first unread message of a conversation "
+                                              "(/bell first)"
+                                            : "nothing (/bell off)");
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
@@ -293,6 +359,8 @@ void tui_exec(tui *t, const char *line)
     if (t->core == NULL)
         return;
     tui_command_parse(line, &cmd);
+    if (cmd.kind != TUI_CMD_QUIT)
+        t->quit_asked = 0; /* a /quit after anything else asks again */
     /* A name typed in another Unicode form (e + U+0301) is the contact's name in NFC. */
     if (cmd.name[0] != '\0' && mim_core_typed_name(cmd.name, nfc) != NULL)
         snprintf(cmd.name, sizeof(cmd.name), "%s", nfc);
@@ -341,7 +409,10 @@ void tui_exec(tui *t, const char *line)
         log_out_or_in(t, cmd.kind == TUI_CMD_LOGIN);
         break;
     case TUI_CMD_QUIT:
-        tui_stop(t);
+        quit(t);
+        break;
+    case TUI_CMD_BELL:
+        bell(t, cmd.state);
         break;
     case TUI_CMD_SEARCH:
         tui_search_run(t, cmd.name[0] != '\0' ? cmd.name : NULL, cmd.text);

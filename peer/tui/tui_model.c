@@ -1,6 +1,9 @@
 /* The state the terminal interface shows (see tui_model.h). */
 #include "tui_model.h"
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +66,34 @@ void tui_model_free(tui_model *m)
     memset(m, 0, sizeof(*m));
 }
 
-/* Online first, then by name (bytewise: stable and locale-free). */
+/* Names compared case-insensitively: code point by code point after ICU's simple case folding
+ * (u_foldCase, the locale-free fold: "Bob" and "bob", "Émile" and "émile" sort together), then
+ * bytewise for names that fold alike, so that the order is total and stable. Names are valid
+ * UTF-8 (the wire's rule); a bad byte compares as U+FFFD. */
+static int fold_cmp(const char *a, const char *b)
+{
+    int32_t i = 0, j = 0, la = (int32_t)strlen(a), lb = (int32_t)strlen(b);
+
+    while (i < la && j < lb) {
+        UChar32 ca, cb;
+        U8_NEXT(a, i, la, ca);
+        U8_NEXT(b, j, lb, cb);
+        ca = u_foldCase(ca < 0 ? 0xfffd : ca, U_FOLD_CASE_DEFAULT);
+        cb = u_foldCase(cb < 0 ? 0xfffd : cb, U_FOLD_CASE_DEFAULT);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+    }
+    if (i < la || j < lb)
+        return i < la ? 1 : -1;
+    return strcmp(a, b);
+}
+
+/* Online first, then by name (case folded). */
 static int before(const tui_contact *a, const tui_contact *b)
 {
     if (a->online != b->online)
         return a->online > b->online;
-    return strcmp(a->name, b->name) < 0;
+    return fold_cmp(a->name, b->name) < 0;
 }
 
 /* Puts m->c[i] where it belongs after its online flag changed. */
@@ -101,8 +126,8 @@ tui_contact *tui_model_contact(tui_model *m, const char *name, int create)
 
     if (i >= 0)
         return m->c[i];
-    if (!create)
-        return NULL;
+    if (!create || strcmp(name, m->me) == 0)
+        return NULL; /* we are never in our own list */
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 16;
         tui_contact **nc = realloc(m->c, cap * sizeof(*nc));
@@ -239,17 +264,19 @@ tui_entry *tui_conv_find(tui_conv *conv, const char *id)
     return NULL;
 }
 
+static void remove_at(tui_conv *conv, size_t i)
+{
+    entry_free(&conv->e[i]);
+    memmove(conv->e + i, conv->e + i + 1, (conv->n - i - 1) * sizeof(conv->e[0]));
+    conv->n--;
+}
+
 void tui_conv_remove(tui_conv *conv, const char *id)
 {
     tui_entry *e = tui_conv_find(conv, id);
-    size_t i;
 
-    if (e == NULL)
-        return;
-    i = (size_t)(e - conv->e);
-    entry_free(e);
-    memmove(conv->e + i, conv->e + i + 1, (conv->n - i - 1) * sizeof(conv->e[0]));
-    conv->n--;
+    if (e != NULL)
+        remove_at(conv, (size_t)(e - conv->e));
 }
 
 void tui_conv_merge_history(tui_conv *conv, tui_conv *from)
@@ -293,13 +320,14 @@ void tui_model_open(tui_model *m, const char *name)
         return;
     free(m->current);
     m->current = NULL;
-    m->scroll = 0;
-    if (c == NULL)
-        return;
-    m->current = dup_str(c->name);
-    c->unread = 0;
-    c->talking = 1;
-    set_str(&m->selected, c->name);
+    m->scroll = m->scroll_fix = m->new_below = m->land_marker = 0;
+    if (c != NULL) {
+        m->current = dup_str(c->name);
+        c->unread = 0;
+        c->talking = 1;
+        set_str(&m->selected, c->name);
+    }
+    tui_model_prune(m); /* the conversation left may have been all that kept someone listed */
 }
 
 tui_contact *tui_model_current(tui_model *m)
@@ -332,4 +360,130 @@ void tui_model_select_move(tui_model *m, int delta)
     if (i >= (long)m->n)
         i = (long)m->n - 1;
     set_str(&m->selected, m->c[i]->name);
+}
+
+/* ---- attention: unread, the "new messages" marker, the scrolled-up view ----------------------
+ */
+
+void tui_model_grew(tui_model *m, const tui_conv *conv, int message)
+{
+    if (conv != tui_model_view(m) || m->scroll <= 0)
+        return;
+    m->scroll_fix++;
+    if (message)
+        m->new_below++;
+}
+
+int tui_model_mark_new(tui_model *m, tui_contact *c)
+{
+    tui_conv *conv = &c->conv;
+    size_t first = conv->n, before;
+    tui_entry marker;
+
+    for (size_t i = conv->n; i > 0; i--)
+        if (conv->e[i - 1].kind == TUI_ENTRY_MARKER)
+            remove_at(conv, i - 1);
+    first = conv->n;
+    for (size_t i = 0; i < conv->n; i++) {
+        if (conv->e[i].unread && first == conv->n)
+            first = i;
+        conv->e[i].unread = 0;
+    }
+    if (first == conv->n)
+        return 0;
+    /* Added at the end, then moved above the first unread (at the cap, the add drops the
+     * oldest entry: the first unread moved up one). */
+    before = conv->n;
+    if (tui_conv_add(conv, TUI_ENTRY_MARKER, 0, NULL, TUI_MARKER_TEXT, NULL, TUI_MSG_NONE) == NULL)
+        return 0;
+    if (conv->n == before && first > 0)
+        first--;
+    marker = conv->e[conv->n - 1];
+    memmove(conv->e + first + 1, conv->e + first, (conv->n - 1 - first) * sizeof(conv->e[0]));
+    conv->e[first] = marker;
+    m->land_marker = 1;
+    return 1;
+}
+
+void tui_model_unmark(tui_model *m, tui_contact *c, const char *id)
+{
+    tui_conv *conv = &c->conv;
+
+    for (size_t i = 0; i < conv->n; i++) {
+        if (conv->e[i].kind != TUI_ENTRY_MARKER)
+            continue;
+        for (size_t k = i + 1; k < conv->n; k++) {
+            if (conv->e[k].kind != TUI_ENTRY_IN)
+                continue; /* the "is talking to you" line between */
+            if (strcmp(conv->e[k].id, id) == 0) {
+                remove_at(conv, i);
+                m->land_marker = 0;
+            }
+            return;
+        }
+        return;
+    }
+}
+
+int tui_model_unread_total(const tui_model *m)
+{
+    int total = 0;
+
+    for (size_t i = 0; i < m->n; i++)
+        total += m->c[i]->unread;
+    return total;
+}
+
+void tui_model_prune(tui_model *m)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        tui_contact *c = m->c[i];
+        int open = m->current != NULL && strcmp(m->current, c->name) == 0;
+        if (c->online || c->known || open)
+            m->c[kept++] = c;
+        else
+            contact_free(c);
+    }
+    m->n = kept;
+}
+
+size_t tui_model_list_window(const tui_model *m, size_t rows, size_t *below)
+{
+    long sel = tui_model_selected_index(m);
+    size_t s = sel >= 0 ? (size_t)sel : 0, shown, first;
+
+    *below = 0;
+    if (m->n <= rows)
+        return 0;
+    if (rows < 2) /* no room for a hint: the cursor's row alone */
+        return rows == 1 ? s : 0;
+    shown = rows - 1; /* the last row says how many more */
+    first = s >= shown ? s + 1 - shown : 0;
+    if (m->n - first <= rows) /* the rest fits: no hint, the list ends on the last row */
+        return m->n - rows;
+    *below = m->n - first - shown;
+    return first;
+}
+
+void tui_first_words(const char *text, char *out, size_t max)
+{
+    size_t n = strlen(text), cut = n, space = 0;
+
+    if (n > max) {
+        cut = max;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+            cut--; /* never inside a character */
+        for (size_t i = cut; i > max / 2; i--)
+            if (text[i - 1] == ' ' || text[i - 1] == '\n') {
+                space = i - 1;
+                break;
+            }
+        if (space > 0)
+            cut = space;
+    }
+    for (size_t i = 0; i < cut; i++)
+        out[i] = text[i] == '\n' || text[i] == '\t' || text[i] == '\r' ? ' ' : text[i];
+    memcpy(out + cut, cut < n ? "..." : "", cut < n ? 4 : 1);
 }

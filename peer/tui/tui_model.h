@@ -21,7 +21,10 @@ enum tui_entry_kind {
     TUI_ENTRY_INFO,   /* a grey line: opened, closed, went offline, command output */
     TUI_ENTRY_WARN,   /* a loud line: a key change, an error */
     TUI_ENTRY_TEXT,   /* command output to read (/help, /who): no time, no mark */
+    TUI_ENTRY_MARKER, /* "--- new messages ---": above the first unread message */
 };
+
+#define TUI_MARKER_TEXT "--- new messages ---"
 
 enum tui_msg_state {
     TUI_MSG_NONE = 0, /* ours, not yet stored */
@@ -44,6 +47,7 @@ typedef struct tui_entry {
     enum tui_msg_state state;
     char *from; /* IN and OUT: the sender's name */
     char *text;
+    int unread; /* IN: not read yet (came while its conversation was not open, or stored so) */
 } tui_entry;
 
 /* What the store holds before a conversation's first message shown (the line over it). */
@@ -73,16 +77,22 @@ typedef struct tui_contact {
     int announce;      /* say "NAME is talking to you" above their next message */
     int key_pending;   /* its key changed: messages held until /trust */
     char new_fp[64];   /* the changed key's fingerprint (key_pending) */
+    int known;         /* a contact of the store, or met in a session: can be written to offline */
     tui_conv conv;
 } tui_contact;
 
 typedef struct tui_model {
-    tui_contact **c; /* online first, then by name */
+    tui_contact **c; /* online first, then by name (case folded; never ourselves) */
     size_t n, cap;
     tui_conv console;
-    char *current;  /* the open conversation's name; NULL: the console */
-    char *selected; /* the list cursor's name; NULL: none */
-    int scroll;     /* rows the open view is scrolled up from its end */
+    char *current;   /* the open conversation's name; NULL: the console */
+    char *selected;  /* the list cursor's name; NULL: none */
+    int scroll;      /* rows the open view is scrolled up from its end */
+    int scroll_fix;  /* entries added to the scrolled-up view since the last draw: the draw
+                        adds their rows to scroll, so that what is read stays in place */
+    int new_below;   /* messages that came into the open view while it was scrolled up */
+    int land_marker; /* the next draw scrolls so that the "new messages" marker is on top */
+    int list_focus;  /* the contact list has the keys (drawn with a cursor) */
     char me[129];
     char fingerprint[64];
     char server[80];
@@ -100,7 +110,7 @@ void tui_model_init(tui_model *m);
 void tui_model_free(tui_model *m);
 
 /* The contact named name, or NULL; with create, a new (offline) one is added if missing (NULL
- * only when out of memory). */
+ * when out of memory, and for our own name: we are never in the list). */
 tui_contact *tui_model_contact(tui_model *m, const char *name, int create);
 /* Online or offline, with a status: the list is kept in order. */
 void tui_model_set_online(tui_model *m, const char *name, int online);
@@ -129,12 +139,37 @@ void tui_conv_free(tui_conv *conv);
 enum tui_msg_state tui_msg_state_parse(const char *state);
 
 /* Opens name's conversation (NULL: the console): its unread count goes to 0, the scroll to
- * the end, and the list cursor to it. */
+ * the end, and the list cursor to it (tui_model_mark_new places the marker, once the history
+ * is in). Contacts nobody can write to any more leave the list (tui_model_prune). */
 void tui_model_open(tui_model *m, const char *name);
 /* The open conversation's contact (NULL: the console is open). */
 tui_contact *tui_model_current(tui_model *m);
 /* The open view's entries: the current contact's conversation, or the console. */
 tui_conv *tui_model_view(tui_model *m);
+/* The conversation conv got one more entry (message: a message, else a line). When conv is the
+ * open view and the view is scrolled up, it stays where it is: scroll_fix counts the entry (the
+ * draw adds its rows to scroll), and a message counts in new_below ("N new below"). */
+void tui_model_grew(tui_model *m, const tui_conv *conv, int message);
+/* Puts the "new messages" marker above the first unread entry of c's conversation (an older
+ * marker goes) and clears the unread flags; when placed, the next draw lands on it
+ * (land_marker). 1 when placed, 0 when nothing was unread. */
+int tui_model_mark_new(tui_model *m, tui_contact *c);
+/* Takes the "new messages" marker away when the first message under it is the one with this
+ * id (what just came, in view: nothing before it was unread). */
+void tui_model_unmark(tui_model *m, tui_contact *c, const char *id);
+/* The unread messages of every contact (the terminal title shows it). */
+int tui_model_unread_total(const tui_model *m);
+/* Drops the contacts nobody can write to: offline, not known, and not the open conversation. */
+void tui_model_prune(tui_model *m);
+/* The contact list in `rows` rows: the index of the contact on the first row, so that the
+ * cursor is in sight; *below gets how many contacts follow the last row shown (the last row
+ * then holds the hint "N more" instead of a contact). */
+size_t tui_model_list_window(const tui_model *m, size_t rows, size_t *below);
+/* The start of text as one line, for a line or a notification naming its sender: newlines
+ * and tabs as spaces, at most max bytes (cut at a space when one is in the second half, never
+ * inside a character), "..." added when cut. out has room for max + 4 bytes. */
+void tui_first_words(const char *text, char *out, size_t max);
+
 /* Moves the list cursor by delta rows (clamped). */
 void tui_model_select_move(tui_model *m, int delta);
 /* The index of the list cursor's contact, or -1. */

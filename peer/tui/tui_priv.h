@@ -5,6 +5,7 @@
 
 #include "tui.h"
 #include "tui_complete.h"
+#include "tui_attention.h"
 #include "tui_line.h"
 #include "tui_model.h"
 
@@ -42,11 +43,16 @@ struct tui {
     size_t paste_len;
     size_t paste_extra_bytes; /* what came past TUI_PASTE_MAX, in UTF-8 bytes (it is refused) */
     struct tui_search_hits *search; /* the last /search's results, for /open; NULL: none */
+    tui_attention att;              /* bell, title, notifications */
+    int quit_asked;                 /* /quit said what is still queued: the next /quit quits */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
  * (TUI_ENTRY_TEXT, drawn without a time) to the open view. */
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Adds a line to the open view without moving it: a view scrolled up stays where it is (what
+ * comes by itself, unlike command output, never yanks the view to the bottom). */
+void tui_note(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads the last `limit` stored messages with name into *out (initialised here): 0, or -1. */
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
 /* Reads the last `want` stored messages with c (at most MIM_CORE_HISTORY_MAX) into its
@@ -79,6 +85,9 @@ void tui_open(tui *t, const char *name);
 void tui_exec(tui *t, const char *line);
 /* The core's refusal of a command (a MIM_CORE_E* code; who: the name it was about), in words. */
 void tui_say_refusal(tui *t, int rc, const char *who);
+/* What is still in the outbox, for whom, into out ("3 messages are still queued: 2 for bob, 1
+ * for carol"): the total (0: nothing queued, out is ""). */
+size_t tui_queued_summary(tui *t, char *out, size_t cap);
 /* Stops: the core quits, on_stopped ends the rest. */
 void tui_stop(tui *t);
 /* The core's user status as the model's, and back. */

@@ -158,6 +158,9 @@ static void fill_row(int y, int x, int cols)
 
 /* ---- the contact list ------------------------------------------------------------------------ */
 
+/* One row of the list: the marks and the unread count first, then the name and the status, so
+ * that a narrow list cuts the status and the name, never what needs attention. The cursor's
+ * row is reversed while the list has the keys; the open conversation's row is bold. */
 static void draw_contact(const tui_model *m, const tui_contact *c, int y, int width, int selected)
 {
     char line[512];
@@ -167,12 +170,13 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
     int x = 0;
     attr_t attr = c->online ? A_NORMAL : A_DIM;
 
-    (void)m;
-    if (selected)
+    if (selected && m->list_focus)
         attr |= A_REVERSE;
+    else if (m->current != NULL && strcmp(m->current, c->name) == 0)
+        attr |= A_BOLD;
     attrset(attr);
     fill_row(y, 0, width);
-    if (c->online && has_colors() && !selected)
+    if (c->online && has_colors() && !(attr & A_REVERSE))
         attron(COLOR_PAIR(PAIR_ONLINE));
     x += put_text(y, x, c->online ? (c->presence == TUI_AVAILABLE ? "+" : "~") : " ", 1);
     attrset(attr);
@@ -180,6 +184,12 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
     if (c->key_pending) {
         attron(A_BOLD);
         x += put_text(y, x, "!", 1);
+        attrset(attr);
+    }
+    if (c->unread > 0) {
+        snprintf(line, sizeof(line), "[%d] ", c->unread);
+        attron(A_BOLD);
+        x += put_text(y, x, line, width - x);
         attrset(attr);
     }
     x += put_text(y, x, c->name, width - x);
@@ -190,28 +200,33 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
     else
         line[0] = '\0';
     if (x < width)
-        x += put_text(y, x, line, width - x);
-    if (c->unread > 0 && x < width) {
-        snprintf(line, sizeof(line), " [%d]", c->unread);
-        attron(A_BOLD);
         put_text(y, x, line, width - x);
-    }
     attrset(A_NORMAL);
 }
 
 static void draw_list(const tui_model *m, int rows, int width)
 {
     long sel = tui_model_selected_index(m);
-    long first = 0;
+    size_t below, first = tui_model_list_window(m, rows > 1 ? (size_t)(rows - 1) : 0, &below);
+    int y = 1;
+    char hint[64];
 
-    attrset(A_BOLD);
+    attrset(A_BOLD | (m->list_focus ? A_REVERSE : A_NORMAL));
     fill_row(0, 0, width);
-    put_text(0, 0, "Contacts", width);
+    /* The title says when the list has the keys, and which keys. */
+    put_text(0, 0,
+             m->list_focus ? (utf8_locale ? "Contacts \u2195 Enter, Esc" : "Contacts: Enter, Esc")
+                           : "Contacts",
+             width);
     attrset(A_NORMAL);
-    if (sel >= rows - 1)
-        first = sel - (rows - 2); /* keep the cursor in sight */
-    for (long i = first; i < (long)m->n && (int)(i - first) + 1 < rows; i++)
-        draw_contact(m, m->c[i], (int)(i - first) + 1, width, i == sel);
+    for (size_t i = first; i < m->n && y < rows - (below > 0 ? 1 : 0); i++, y++)
+        draw_contact(m, m->c[i], y, width, (long)i == sel);
+    if (below > 0) {
+        snprintf(hint, sizeof(hint), "%s %zu more", utf8_locale ? "\u2193" : "v", below);
+        attrset(A_DIM);
+        put_text(rows - 1, 0, hint, width);
+        attrset(A_NORMAL);
+    }
 }
 
 /* ---- the conversation ------------------------------------------------------------------------ */
@@ -314,6 +329,8 @@ static attr_t entry_attr(const tui_model *m, const tui_entry *e)
         return A_BOLD | (has_colors() ? COLOR_PAIR(PAIR_WARN) : A_REVERSE);
     case TUI_ENTRY_TEXT:
         return A_NORMAL;
+    case TUI_ENTRY_MARKER:
+        return A_BOLD;
     default:
         return A_DIM;
     }
@@ -439,27 +456,61 @@ static int draw_view(tui_model *m, int top, int bottom, int x, int cols)
     return 0;
 }
 
+/* The rows entry i of v takes in a view cols wide, wrapped as draw_entry wraps it, with the day's
+ * separator over it when the day changes there. */
+static size_t entry_rows(const tui_conv *v, size_t i, int64_t now_ms, int cols)
+{
+    const tui_entry *e = &v->e[i], *prev = e->ts_ms > 0 ? dated_before(v, i) : NULL;
+    int indent;
+    size_t n = entry_text(e, now_ms, wrap_buf, WRAP_MAX, &indent), rows;
+
+    if (indent > cols / 3)
+        indent = 0; /* as draw_entry does */
+    rows = wrap(wrap_buf, n, cols, indent);
+    if (prev != NULL && !tui_date_same_day(prev->ts_ms, e->ts_ms))
+        rows++; /* the day's separator */
+    return rows;
+}
+
 int tui_screen_rows_after(tui_model *m, size_t index)
 {
     tui_conv *v = tui_model_view(m);
     int cols = COLS - list_width() - 1, rows = 0; /* the conversation's width (tui_screen_draw) */
-
     int64_t now_ms = (int64_t)time(NULL) * 1000;
 
     if (!screen_on || cols < 1)
         return 0;
-    for (size_t i = index + 1; i < v->n; i++) {
-        const tui_entry *e = &v->e[i], *prev = e->ts_ms > 0 ? dated_before(v, i) : NULL;
-        int indent;
-        size_t n = entry_text(e, now_ms, wrap_buf, WRAP_MAX, &indent);
-
-        if (indent > cols / 3)
-            indent = 0; /* as draw_entry does */
-        rows += (int)wrap(wrap_buf, n, cols, indent);
-        if (prev != NULL && !tui_date_same_day(prev->ts_ms, e->ts_ms))
-            rows++; /* the day's separator */
-    }
+    for (size_t i = index + 1; i < v->n; i++)
+        rows += (int)entry_rows(v, i, now_ms, cols);
     return rows;
+}
+
+/* Before the view is drawn in nrows rows: what came into a scrolled-up view since the last
+ * draw goes below it (scroll grows by its rows), and a conversation just opened lands with its
+ * "new messages" marker on the top row (or at the end, when all that follows the marker fits). */
+static void settle_scroll(tui_model *m, int nrows, int cols)
+{
+    tui_conv *v = tui_model_view(m);
+    size_t rows = 0, i = v->n;
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+
+    if (m->scroll_fix > 0 && m->scroll > 0)
+        for (size_t k = v->n > (size_t)m->scroll_fix ? v->n - (size_t)m->scroll_fix : 0; k < v->n;
+             k++)
+            m->scroll += (int)entry_rows(v, k, now_ms, cols);
+    m->scroll_fix = 0;
+    if (m->land_marker) {
+        m->land_marker = 0;
+        while (i > 0) {
+            rows += entry_rows(v, --i, now_ms, cols);
+            if (v->e[i].kind == TUI_ENTRY_MARKER)
+                break;
+        }
+        if (v->n > 0 && v->e[i].kind == TUI_ENTRY_MARKER)
+            m->scroll = rows > (size_t)nrows ? (int)(rows - (size_t)nrows) : 0;
+    }
+    if (m->scroll == 0)
+        m->new_below = 0; /* at the end: nothing new is below */
 }
 
 /* A loud block (white on red, or reversed) from row y, text wrapped at word boundaries, on
@@ -487,7 +538,8 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
     attrset(A_BOLD);
     fill_row(0, x, cols);
     if (c == NULL) {
-        put_text(0, x, "mim -- pick someone on the left (arrows, Enter) or /msg NAME; /help", cols);
+        put_text(0, x, "mim -- Tab to the list on the left (arrows, Enter) or /msg NAME; /help",
+                 cols);
     } else {
         snprintf(head, sizeof(head), "%s%s%s%s%s", c->name, c->verified ? " (verified)" : "",
                  !c->online ? " (offline)" : "",
@@ -512,13 +564,17 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
                  c->new_fp[0] != '\0' ? ": " : "", c->name);
         top = draw_banner(top, rows, x, cols, head);
     }
+    settle_scroll(m, rows - top, cols);
     if (draw_view(m, top, rows, x, cols)) {
         for (int y = top; y < rows; y++)
             fill_row(y, x, cols);
         draw_view(m, top, rows, x, cols);
     }
     if (m->scroll > 0) {
-        snprintf(head, sizeof(head), "-- %d more below (PageDown) --", m->scroll);
+        if (m->new_below > 0) /* messages came while the view was scrolled up */
+            snprintf(head, sizeof(head), "-- %d new below (PageDown) --", m->new_below);
+        else
+            snprintf(head, sizeof(head), "-- %d more below (PageDown) --", m->scroll);
         attrset(A_REVERSE);
         put_text(rows - 1, x + (cols > 32 ? cols - 32 : 0), head, cols > 32 ? 32 : cols);
         attrset(A_NORMAL);

@@ -177,6 +177,12 @@ int mim_core_close_chat(mim_core *c, const char *with)
     return stub_rc();
 }
 
+int mim_core_mark_read(mim_core *c, const char *with)
+{
+    (void)c, (void)with;
+    return stub_rc();
+}
+
 void mim_core_quit(mim_core *c, int exit_code)
 {
     (void)c, (void)exit_code;

@@ -179,6 +179,8 @@ static void store_old_messages(const tmux_pane *a, int n)
                                       MIM__CONTENT_TYPE__CONTENT_TEXT, text, strlen(text)),
             1);
     }
+    /* Read before: the conversation opens at its end, not at a first unread message. */
+    assert_int_equal(mim_store_mark_read(st, "bob"), 1);
     mim_store_close(st);
 }
 

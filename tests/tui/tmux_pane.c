@@ -94,26 +94,46 @@ void tp_init(tmux_pane *p, const char *tmp, const char *name)
     snprintf(p->exit_file, sizeof(p->exit_file), "%s.exit", p->dir);
 }
 
-void tp_start(tmux_pane *p, int port, int cols, int rows)
+/* The pane's shell command: env before mim, args after its own options; with hold, the pane stays
+ * after mim ends (see tp_start_env). */
+static void start(tmux_pane *p, int port, int cols, int rows, const char *env, const char *args,
+                  int hold)
 {
-    tp_start_env(p, port, cols, rows, "", 0);
-}
+    char cmd[8192], x[16], y[16], exact[80];
+    uint64_t deadline = mono_ms() + TP_WAIT_MS;
 
-void tp_start_env(tmux_pane *p, int port, int cols, int rows, const char *env, int hold)
-{
-    char cmd[4096], x[16], y[16];
-
+    /* A session of this name from an earlier start ends a moment after its exit file appears
+     * (the shell still has to exit): wait for it to be gone, bounded, or new-session fails. */
+    snprintf(exact, sizeof(exact), "=%s", p->name);
+    while (run_tmux(p->socket, NULL, 0, "has-session", "-t", exact, NULL) == 0 &&
+           mono_ms() < deadline)
+        poll(NULL, 0, POLL_MS);
     unlink(p->exit_file);
     snprintf(cmd, sizeof(cmd),
              "LANG=C.UTF-8 LC_ALL=C.UTF-8 %s '%s' --name '%s' --server 127.0.0.1:%d "
-             "--data-dir '%s' --log-level debug; echo $? > '%s.tmp' && mv '%s.tmp' '%s'%s",
-             env, MIM_BIN, p->name, port, p->dir, p->exit_file, p->exit_file, p->exit_file,
+             "--data-dir '%s' --log-level debug %s; echo $? > '%s.tmp' && mv '%s.tmp' '%s'%s",
+             env, MIM_BIN, p->name, port, p->dir, args, p->exit_file, p->exit_file, p->exit_file,
              hold ? "; sleep 600" : "");
     snprintf(x, sizeof(x), "%d", cols);
     snprintf(y, sizeof(y), "%d", rows);
     assert_int_equal(run_tmux(p->socket, NULL, 0, "new-session", "-d", "-s", p->name, "-x", x, "-y",
                               y, cmd, NULL),
                      0);
+}
+
+void tp_start(tmux_pane *p, int port, int cols, int rows)
+{
+    start(p, port, cols, rows, "", "", 0);
+}
+
+void tp_start_env(tmux_pane *p, int port, int cols, int rows, const char *env, int hold)
+{
+    start(p, port, cols, rows, env, "", hold);
+}
+
+void tp_start_with(tmux_pane *p, int port, int cols, int rows, const char *env, const char *args)
+{
+    start(p, port, cols, rows, env, args, 0);
 }
 
 void tp_type(tmux_pane *p, const char *text, int enter)
@@ -143,6 +163,22 @@ int tp_capture(tmux_pane *p)
                     NULL) == 0
                ? 0
                : -1;
+}
+
+int tp_capture_attrs(tmux_pane *p)
+{
+    return run_tmux(p->socket, p->screen, sizeof(p->screen), "capture-pane", "-e", "-p", "-t",
+                    p->name, NULL) == 0
+               ? 0
+               : -1;
+}
+
+void tp_pipe_output(tmux_pane *p, const char *path)
+{
+    char cmd[TP_PATH_MAX + 32];
+
+    snprintf(cmd, sizeof(cmd), "cat >> '%s'", path);
+    assert_int_equal(run_tmux(p->socket, NULL, 0, "pipe-pane", "-O", "-t", p->name, cmd, NULL), 0);
 }
 
 void tp_expect(tmux_pane *p, const char *text)

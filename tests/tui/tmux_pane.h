@@ -34,6 +34,15 @@ void tp_start_env(tmux_pane *p, int port, int cols, int rows, const char *env, i
 /* Pastes text into the pane as a terminal does (tmux paste-buffer -p: bracketed, when the
  * program asked for it; its newlines as CR). */
 void tp_paste(tmux_pane *p, const char *text);
+/* tp_start with more: env ("NAME=value ..." before the command; "" for none) and args (more
+ * options after mim's own; "" for none), both put into the pane's shell command as they are. */
+void tp_start_with(tmux_pane *p, int port, int cols, int rows, const char *env, const char *args);
+/* Captures the screen with its attributes as escape sequences (capture-pane -e) into p->screen:
+ * 0, or -1. */
+int tp_capture_attrs(tmux_pane *p);
+/* Appends everything mim writes to its terminal from now on to the file at path (pipe-pane -O):
+ * for what leaves no mark on the screen (the bell, the title sequence). */
+void tp_pipe_output(tmux_pane *p, const char *path);
 /* Types text literally (no key names), then Enter when enter is set. */
 void tp_type(tmux_pane *p, const char *text, int enter);
 /* Sends one key by its tmux name ("Tab", "Up", "PageUp", ...). */

@@ -171,6 +171,22 @@ static void test_search_and_open(void **state)
     assert_int_equal(parse("/open 2x").kind, TUI_CMD_BAD);
 }
 
+/* /bell [all|first|off]: the mode, or "" to ask which; any other word is refused. */
+static void test_bell(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/bell first");
+    assert_int_equal(c.kind, TUI_CMD_BELL);
+    assert_string_equal(c.state, "first");
+    c = parse("/bell");
+    assert_int_equal(c.kind, TUI_CMD_BELL);
+    assert_string_equal(c.state, "");
+    assert_string_equal(parse("/bell off").state, "off");
+    assert_int_equal(parse("/bell loud").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/bell all now").kind, TUI_CMD_BAD);
+}
+
 static void test_every_listed_command_parses(void **state)
 {
     (void)state;
@@ -188,7 +204,7 @@ int main(void)
         cmocka_unit_test(test_status_family),   cmocka_unit_test(test_history),
         cmocka_unit_test(test_verify_trust),    cmocka_unit_test(test_bare_commands),
         cmocka_unit_test(test_trust_server),    cmocka_unit_test(test_every_listed_command_parses),
-        cmocka_unit_test(test_search_and_open),
+        cmocka_unit_test(test_search_and_open), cmocka_unit_test(test_bell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

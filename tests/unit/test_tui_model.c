@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tui_attention.h"
 #include "tui_model.h"
 
 #include <stdio.h>
@@ -148,6 +149,171 @@ static void test_insert_before(void **state)
     tui_conv_free(&v);
 }
 
+/* Case folded (ICU's simple fold), "Bob" before "bob" (bytewise when they fold alike), an
+ * accented capital with its small letter; never ourselves. */
+static void test_list_fold_order(void **state)
+{
+    static const char *const names[] = {"carol", "\xc3\x89mile", "bob", "Alice", "dave", "Bob"};
+    static const char *const want[] = {"Alice", "Bob", "bob", "carol", "dave", "\xc3\x89mile"};
+    tui_model m;
+    (void)state;
+    tui_model_init(&m);
+    snprintf(m.me, sizeof(m.me), "zed");
+    for (size_t i = 0; i < 6; i++)
+        assert_non_null(tui_model_contact(&m, names[i], 1));
+    assert_null(tui_model_contact(&m, "zed", 1)); /* we are not in our own list */
+    assert_int_equal(m.n, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(m.c[i]->name, want[i]);
+    tui_model_free(&m);
+}
+
+/* Who cannot be written to leaves the list: offline and not known, unless open. */
+static void test_prune(void **state)
+{
+    tui_model m;
+    (void)state;
+    tui_model_init(&m);
+    tui_model_set_online(&m, "online", 1);
+    tui_model_contact(&m, "known", 1)->known = 1;
+    tui_model_contact(&m, "stranger", 1);
+    tui_model_contact(&m, "open", 1);
+    tui_model_open(&m, "open"); /* prunes: the stranger goes */
+    assert_int_equal(m.n, 3);
+    assert_null(tui_model_contact(&m, "stranger", 0));
+    tui_model_open(&m, NULL); /* "open" is not open any more, nor known */
+    assert_int_equal(m.n, 2);
+    assert_non_null(tui_model_contact(&m, "online", 0));
+    assert_non_null(tui_model_contact(&m, "known", 0));
+    tui_model_free(&m);
+}
+
+/* The list's window in `rows` rows: the cursor in sight, and how many follow (the hint). */
+static void test_list_window(void **state)
+{
+    tui_model m;
+    size_t below;
+    char name[8];
+    (void)state;
+    tui_model_init(&m);
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        tui_model_contact(&m, name, 1);
+    }
+    assert_int_equal(tui_model_list_window(&m, 20, &below), 0); /* all fit */
+    assert_int_equal(below, 0);
+    assert_int_equal(tui_model_list_window(&m, 4, &below), 0); /* no cursor: from the top */
+    assert_int_equal(below, 7);                                /* 3 shown, the hint row */
+    tui_model_select_move(&m, 6);                              /* the cursor on p5 */
+    assert_int_equal(tui_model_list_window(&m, 4, &below), 3); /* p3 p4 p5, then the hint */
+    assert_int_equal(below, 4);
+    tui_model_select_move(&m, 9); /* the last: the list ends on the last row, no hint */
+    assert_int_equal(tui_model_list_window(&m, 4, &below), 6);
+    assert_int_equal(below, 0);
+    tui_model_free(&m);
+}
+
+/* The marker goes above the first unread message, the flags are cleared, the view lands on it;
+ * opened again with nothing new, the marker is gone. */
+static void test_new_messages_marker(void **state)
+{
+    tui_model m;
+    tui_contact *c;
+    (void)state;
+    tui_model_init(&m);
+    c = tui_model_contact(&m, "bob", 1);
+    c->known = 1;
+    tui_conv_add(&c->conv, TUI_ENTRY_IN, 1, "bob", "old", "01", TUI_MSG_RECEIVED);
+    tui_conv_add(&c->conv, TUI_ENTRY_OUT, 2, "me", "mine", "02", TUI_MSG_DELIVERED);
+    tui_conv_add(&c->conv, TUI_ENTRY_IN, 3, "bob", "new 1", "03", TUI_MSG_RECEIVED)->unread = 1;
+    tui_conv_add(&c->conv, TUI_ENTRY_IN, 4, "bob", "new 2", "04", TUI_MSG_RECEIVED)->unread = 1;
+    c->unread = 2;
+    assert_int_equal(tui_model_unread_total(&m), 2);
+    tui_model_open(&m, "bob");
+    assert_int_equal(tui_model_unread_total(&m), 0);
+    assert_int_equal(tui_model_mark_new(&m, c), 1);
+    assert_int_equal(m.land_marker, 1);
+    assert_int_equal(c->conv.n, 5);
+    assert_int_equal(c->conv.e[2].kind, TUI_ENTRY_MARKER);
+    assert_string_equal(c->conv.e[2].text, TUI_MARKER_TEXT);
+    assert_string_equal(c->conv.e[3].text, "new 1");
+    assert_int_equal(c->conv.e[3].unread + c->conv.e[4].unread, 0);
+    m.land_marker = 0;
+    assert_int_equal(tui_model_mark_new(&m, c), 0); /* nothing unread: the old marker goes */
+    assert_int_equal(c->conv.n, 4);
+    assert_int_equal(m.land_marker, 0);
+    /* A message that opened its conversation: the marker right above it goes. */
+    tui_conv_add(&c->conv, TUI_ENTRY_INFO, 5, NULL, "bob is talking to you", NULL, TUI_MSG_NONE);
+    tui_conv_add(&c->conv, TUI_ENTRY_IN, 6, "bob", "now", "06", TUI_MSG_RECEIVED)->unread = 1;
+    assert_int_equal(tui_model_mark_new(&m, c), 1);
+    tui_model_unmark(&m, c, "07"); /* another message: it stays */
+    assert_non_null(tui_conv_find(&c->conv, "06"));
+    assert_int_equal(c->conv.e[5].kind, TUI_ENTRY_MARKER);
+    tui_model_unmark(&m, c, "06");
+    assert_int_equal(c->conv.n, 6);
+    assert_int_equal(m.land_marker, 0);
+    for (size_t i = 0; i < c->conv.n; i++)
+        assert_int_not_equal(c->conv.e[i].kind, TUI_ENTRY_MARKER);
+    tui_model_free(&m);
+}
+
+/* What comes into a scrolled-up view keeps it in place and counts as new below; elsewhere, or
+ * at the end, nothing moves. */
+static void test_grew_keeps_view(void **state)
+{
+    tui_model m;
+    tui_contact *c;
+    (void)state;
+    tui_model_init(&m);
+    c = tui_model_contact(&m, "bob", 1);
+    c->known = 1;
+    tui_model_open(&m, "bob");
+    tui_model_grew(&m, &c->conv, 1); /* at the end: nothing to keep */
+    assert_int_equal(m.scroll_fix + m.new_below, 0);
+    m.scroll = 5;
+    tui_model_grew(&m, &c->conv, 1);
+    tui_model_grew(&m, &c->conv, 0);   /* a line: kept out of view, not a "new" message */
+    tui_model_grew(&m, &m.console, 1); /* not the open view */
+    assert_int_equal(m.scroll_fix, 2);
+    assert_int_equal(m.new_below, 1);
+    assert_int_equal(m.scroll, 5);
+    tui_model_open(&m, "bob"); /* opening again goes to the end */
+    assert_int_equal(m.scroll + m.scroll_fix + m.new_below, 0);
+    tui_model_free(&m);
+}
+
+static void test_first_words(void **state)
+{
+    char out[64];
+    (void)state;
+    tui_first_words("hi\nthere", out, 20);
+    assert_string_equal(out, "hi there");
+    tui_first_words("the quick brown fox jumps", out, 16);
+    assert_string_equal(out, "the quick brown..."); /* at the space */
+    tui_first_words("abcdefghijklmnopqrstuvwxyz", out, 10);
+    assert_string_equal(out, "abcdefghij...");     /* no space: cut */
+    tui_first_words("ab\xc3\xa9\xc3\xa9", out, 4); /* never inside a character */
+    assert_string_equal(out, "ab\xc3\xa9...");
+}
+
+/* The title and a notification's body: counts, no controls, the markup's characters as text. */
+static void test_attention_words(void **state)
+{
+    char out[256];
+    enum tui_bell_mode mode = TUI_BELL_ALL;
+    (void)state;
+    tui_attention_title_text("alice", 0, out, sizeof(out));
+    assert_string_equal(out, "mim: alice");
+    tui_attention_title_text("al\x1b]2;x\x07ice\xc2\x9b", 3, out, sizeof(out));
+    assert_string_equal(out, "(3) mim: al]2;xice");
+    tui_attention_body("<b>hi</b> & \"bye\"\nnext", out, sizeof(out));
+    assert_string_equal(out, "&lt;b&gt;hi&lt;/b&gt; &amp; \"bye\" next");
+    assert_int_equal(tui_bell_parse("first", &mode), 0);
+    assert_int_equal(mode, TUI_BELL_FIRST);
+    assert_int_equal(tui_bell_parse("loud", &mode), -1);
+    assert_string_equal(tui_bell_name(TUI_BELL_OFF), "off");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +323,13 @@ int main(void)
         cmocka_unit_test(test_conv_cap),
         cmocka_unit_test(test_merge_history),
         cmocka_unit_test(test_insert_before),
+        cmocka_unit_test(test_list_fold_order),
+        cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_list_window),
+        cmocka_unit_test(test_new_messages_marker),
+        cmocka_unit_test(test_grew_keeps_view),
+        cmocka_unit_test(test_first_words),
+        cmocka_unit_test(test_attention_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
