@@ -68,10 +68,24 @@ static const char *const peer_migrations[] = {
     ");"
     "INSERT INTO read_marks(peer, read_seq, receipt_seq)"
     " SELECT peer, max(seq), max(seq) FROM messages WHERE outgoing = 0 GROUP BY peer;",
+    /* 4: issue 13. seen: the peer's read receipt came for this message of ours (outgoing only).
+     * blocked: names whose sessions are refused -- a table of its own, as a name never pinned
+     * may be blocked too. settings: what the user chose and a restart keeps (read receipts on
+     * or off, our own status and its text), one text value per key (mim_store_settings.c). */
+    "ALTER TABLE messages ADD COLUMN seen INTEGER NOT NULL DEFAULT 0"
+    " CHECK(seen IN (0, 1) AND (seen = 0 OR outgoing = 1));"
+    "CREATE TABLE blocked(name TEXT NOT NULL PRIMARY KEY, since INTEGER NOT NULL);"
+    "CREATE TABLE settings(key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql, store_savepoint_sql, store_contacts_sql, store_messages_sql, store_read_sql, NULL,
+    store_tx_sql,
+    store_savepoint_sql,
+    store_contacts_sql,
+    store_messages_sql,
+    store_read_sql,
+    store_settings_sql,
+    NULL,
 };
 
 const struct store_schema store_peer_schema = {

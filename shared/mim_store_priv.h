@@ -61,6 +61,15 @@ enum store_stmt {
     STMT_READ_SEQ,
     STMT_READ_MARK,
     STMT_UNREAD_COUNT,
+    STMT_MSG_SET_SEEN,
+    STMT_RECEIPTS_DUE,
+    STMT_RECEIPTS_DONE,
+    /* mim_store_settings.c */
+    STMT_BLOCK_ADD,
+    STMT_BLOCK_DEL,
+    STMT_BLOCK_GET,
+    STMT_SETTING_GET,
+    STMT_SETTING_SET,
     STMT__COUNT,
 };
 
@@ -77,6 +86,7 @@ extern const struct store_stmt_sql store_registry_sql[];  /* mim_store_registry.
 extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.c */
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
 extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
+extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *

@@ -179,7 +179,7 @@ static void set_state(mim_store *st, const char *peer, unsigned k, int state, in
 /* ---- tests ------------------------------------------------------------------------------------
  */
 
-static void test_fresh_store_is_private_at_version_3(void **state)
+static void test_fresh_store_is_private_at_version_4(void **state)
 {
     struct store_fixture *f = *state;
     mode_t old = umask(0); /* the mode must not depend on the caller's umask */
@@ -189,7 +189,7 @@ static void test_fresh_store_is_private_at_version_3(void **state)
 
     assert_int_equal(stat(f->path, &sb), 0);
     EXPECT_INT(sb.st_mode & 0777, 0600);
-    EXPECT_INT(mim_store_schema_version(st), 3);
+    EXPECT_INT(mim_store_schema_version(st), 4);
 
     /* A write makes the -wal and -shm files: as private as the database. */
     EXPECT_INT(mim_store_pin_check(st, "bob", key_b, 100), MIM_PIN_NEW);
@@ -203,7 +203,7 @@ static void test_fresh_store_is_private_at_version_3(void **state)
     umask(old);
 
     st = open_peer(f); /* reopening an up-to-date file migrates nothing */
-    EXPECT_INT(mim_store_schema_version(st), 3);
+    EXPECT_INT(mim_store_schema_version(st), 4);
     mim_store_close(st);
 }
 
@@ -967,7 +967,7 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fresh_store_is_private_at_version_3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_store_is_private_at_version_4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_do_not_mix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pins_accept_new_then_hold_a_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_match_drops_a_stale_pending_key, setup, teardown),
