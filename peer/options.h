@@ -17,8 +17,11 @@ typedef struct peer_options {
     int64_t quota_messages;      /* per sender per 24 h: 0 the core's default, -1 no limit */
     int64_t quota_bytes;         /* the same, in bytes */
     int json;                    /* --json: the JSON-lines API, else the terminal interface */
+    int receipts;                /* --receipts: 1 on, 0 off, -1 as kept in the store */
+    uint32_t auto_away_ms;       /* --auto-away (default 10 minutes); 0: never */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
+    char login_name[MIM_NAME_MAX_BYTES + 1];   /* name, when no --name: the login name */
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when

@@ -31,6 +31,9 @@ void tui_say_refusal(tui *t, int rc, const char *who)
     case MIM_CORE_ESTORE:
         tui_say(t, TUI_ENTRY_WARN, "the local store failed; not done (see the log)");
         break;
+    case MIM_CORE_EBLOCKED:
+        tui_say(t, TUI_ENTRY_WARN, "%s is blocked: /unblock %s first", who, who);
+        break;
     default:
         tui_say(t, TUI_ENTRY_WARN, "a value is out of range");
         break;
@@ -78,6 +81,8 @@ static void help(tui *t)
         "/trust-server [FP]  accept the server's changed key (ask its admin first!)",
         "/close              close the open conversation (they see it closed)",
         "/logout, /login     leave the presence server and come back",
+        "/receipts on|off    read receipts and typing, both ways (off: neither sent nor shown)",
+        "/block NAME, /unblock NAME   refuse NAME's sessions and messages (or not)",
         "/quit               leave mim (queued messages go out next time)",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
@@ -267,6 +272,35 @@ static void log_out_or_in(tui *t, int login)
         tui_say(t, TUI_ENTRY_INFO, "logged out: others see you offline; /login to come back");
 }
 
+/* /receipts on|off, /block NAME, /unblock NAME. */
+static void tui_exec_everyday(tui *t, const tui_cmd *cmd)
+{
+    int rc;
+
+    if (cmd->kind == TUI_CMD_RECEIPTS) {
+        int on = strcmp(cmd->state, "on") == 0;
+        if ((rc = mim_core_set_receipts(t->core, on)) != 0)
+            tui_say_refusal(t, rc, "");
+        else
+            tui_say(t, TUI_ENTRY_INFO,
+                    on ? "read receipts and typing on: sent and shown"
+                       : "read receipts and typing off: neither sent nor shown");
+        return;
+    }
+    rc = mim_core_block(t->core, cmd->name, cmd->kind == TUI_CMD_BLOCK);
+    if (rc == MIM_CORE_ENOTHING)
+        tui_say(t, TUI_ENTRY_WARN, "%s is %s already", cmd->name,
+                cmd->kind == TUI_CMD_BLOCK ? "blocked" : "not blocked");
+    else if (rc != 0)
+        tui_say_refusal(t, rc, cmd->name);
+    else
+        tui_say(t, TUI_ENTRY_INFO,
+                cmd->kind == TUI_CMD_BLOCK
+                    ? "%s is blocked: its sessions and messages are refused (/unblock %s)"
+                    : "%s is unblocked",
+                cmd->name, cmd->name);
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
@@ -328,6 +362,11 @@ void tui_exec(tui *t, const char *line)
         break;
     case TUI_CMD_QUIT:
         tui_stop(t);
+        break;
+    case TUI_CMD_RECEIPTS:
+    case TUI_CMD_BLOCK:
+    case TUI_CMD_UNBLOCK:
+        tui_exec_everyday(t, &cmd);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);
