@@ -104,7 +104,10 @@ void tui_open(tui *t, const char *name)
 
     tui_model_open(&t->m, name);
     t->dirty = 1;
-    if (name == NULL || (c = tui_model_current(&t->m)) == NULL || c->conv.loaded)
+    if (name == NULL || (c = tui_model_current(&t->m)) == NULL)
+        return;
+    mim_core_mark_read(t->core, c->name); /* on screen: read (its sender gets receipts) */
+    if (c->conv.loaded)
         return;
     if (tui_read_history(t, c->name, TUI_HISTORY_DEFAULT, &hist) == 0)
         tui_conv_merge_history(&c->conv, &hist);
@@ -267,10 +270,12 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
         snprintf(line, sizeof(line), "%.130s is talking to you", from);
         tui_conv_insert_before(&c->conv, id, TUI_ENTRY_INFO, ts_ms, line);
     }
-    if (tui_model_current(&t->m) != c)
+    if (tui_model_current(&t->m) != c) {
         c->unread++;
-    else
+    } else {
         t->m.scroll = 0;
+        mim_core_mark_read(t->core, from); /* shown in the open conversation: read */
+    }
     t->dirty = 1;
 }
 
