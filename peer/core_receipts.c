@@ -115,7 +115,9 @@ int mim_core_mark_read(mim_core *c, const char *with)
         return MIM_CORE_EUNKNOWN_PEER;
     if ((rc = mim_store_mark_read(c->st, with)) < 0)
         return MIM_CORE_ESTORE;
-    if (rc == 1 && (r = core_peer_find(c, with)) != NULL)
+    if (rc == 1 && !c->receipts_on) /* never receipted, not even once receipts are on again */
+        (void)mim_store_receipts_take(c->st, with, discard_owed, NULL);
+    else if (rc == 1 && (r = core_peer_find(c, with)) != NULL)
         core_receipts_send(c, r);
     return 0;
 }

@@ -134,3 +134,30 @@ int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, siz
     out[n] = '\0';
     return 0;
 }
+
+/* Runs a one-name query that returns one integer: 0 and *out (0 when it returns no row), or
+ * MIM_EDB. */
+int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64_t *out,
+                   const char *what)
+{
+    sqlite3_stmt *stmt = st->stmt[which];
+    int rc = 0;
+
+    if (store_bind_name(stmt, peer) != SQLITE_OK) {
+        store_reset(stmt);
+        return store_fail(st, what);
+    }
+    *out = 0;
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        *out = sqlite3_column_int64(stmt, 0);
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        rc = store_fail(st, what);
+        break;
+    }
+    store_reset(stmt);
+    return rc;
+}

@@ -164,5 +164,9 @@ int store_bind_name(sqlite3_stmt *stmt, const char *name);
 /* Copies a TEXT column of at most outlen - 1 bytes into out with its NUL. MIM_EDB for anything
  * else (a file edited by hand). */
 int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, size_t outlen);
+/* Runs a statement that takes a name (?1) and returns one integer: 0 and *out (0 when it
+ * returns no row), or MIM_EDB (logged with `what`). */
+int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64_t *out,
+                   const char *what);
 
 #endif

@@ -39,33 +39,6 @@ const struct store_stmt_sql store_read_sql[] = {
     {STMT__COUNT, NULL},
 };
 
-/* Runs a one-name query that returns one integer: 0 and *out (0 when it returns no row), or
- * MIM_EDB. */
-static int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64_t *out,
-                          const char *what)
-{
-    sqlite3_stmt *stmt = st->stmt[which];
-    int rc = 0;
-
-    if (store_bind_name(stmt, peer) != SQLITE_OK) {
-        store_reset(stmt);
-        return store_fail(st, what);
-    }
-    *out = 0;
-    switch (sqlite3_step(stmt)) {
-    case SQLITE_ROW:
-        *out = sqlite3_column_int64(stmt, 0);
-        break;
-    case SQLITE_DONE:
-        break;
-    default:
-        rc = store_fail(st, what);
-        break;
-    }
-    store_reset(stmt);
-    return rc;
-}
-
 int mim_store_read_seq(mim_store *st, const char *peer, int64_t *seq)
 {
     if (!store_is_peer(st) || !store_name_ok(peer) || seq == NULL)

@@ -48,29 +48,13 @@ int mim_store_block_set(mim_store *st, const char *name, int blocked, int64_t no
 
 int mim_store_is_blocked(mim_store *st, const char *name)
 {
-    sqlite3_stmt *sel;
+    int64_t found;
     int rc;
 
     if (!store_is_peer(st) || !store_name_ok(name))
         return MIM_EINVAL;
-    sel = st->stmt[STMT_BLOCK_GET];
-    if (store_bind_name(sel, name) != SQLITE_OK) {
-        store_reset(sel);
-        return store_fail(st, "blocked: bind");
-    }
-    switch (sqlite3_step(sel)) {
-    case SQLITE_ROW:
-        rc = 1;
-        break;
-    case SQLITE_DONE:
-        rc = 0;
-        break;
-    default:
-        rc = store_fail(st, "blocked: select");
-        break;
-    }
-    store_reset(sel);
-    return rc;
+    rc = store_name_int(st, STMT_BLOCK_GET, name, &found, "blocked: select");
+    return rc < 0 ? rc : found != 0;
 }
 
 static int setting_key_ok(const char *key)

@@ -26,6 +26,14 @@
 
 #include <cmocka.h>
 
+/* a and b run and see each other online. */
+static void start_two(fixture *f, mp *a, mp *b)
+{
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+}
+
 /* The unread flags of p's history with `with`, oldest first, as '0' and '1' in out. */
 static const char *history_unread(mp *p, const char *with, const char *tag, char *out, size_t cap)
 {
@@ -56,9 +64,7 @@ static void test_unread(void **state)
     char flags[16];
     json_t *e;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     exchange(a, b, "one", "s1", NULL);
     exchange(a, b, "two", "s2", NULL);
     assert_string_equal(history_unread(b, "alice", "h1", flags, sizeof(flags)), "11");
@@ -114,9 +120,7 @@ static void test_receipts(void **state)
     json_t *e;
     size_t a0;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     exchange(a, b, "read me", "s1", id);
     a0 = a->nev;
     mp_cmd(b, "{\"cmd\":\"read\",\"with\":\"alice\",\"tag\":\"r1\"}");
@@ -150,9 +154,7 @@ static void test_typing(void **state)
     size_t b0;
     long i;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     exchange(a, b, "hello", "s1", NULL); /* a session is open */
     b0 = b->nev;
     mp_cmd(a, "{\"cmd\":\"typing\",\"with\":\"bob\",\"tag\":\"t1\"}");
@@ -203,9 +205,7 @@ static void test_block(void **state)
     json_t *e;
     size_t b0;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     exchange(a, b, "before", "s1", NULL);
     mp_cmd(b, "{\"cmd\":\"block\",\"name\":\"alice\",\"tag\":\"b1\"}");
     mp_expect(b, 0, "ok", "tag", "b1");
@@ -238,9 +238,7 @@ static void test_contacts(void **state)
     mp *a = &f->peers[0], *b = &f->peers[1];
     json_t *c;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     exchange(a, b, "one", "s1", NULL);
     exchange(a, b, "two", "s2", NULL);
     c = contact_entry(b, "alice", "c1");
@@ -290,9 +288,7 @@ static void test_status_kept(void **state)
     json_t *e;
     size_t b0;
 
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     mp_cmd(a, "{\"cmd\":\"status\",\"state\":\"away\",\"text\":\"lunch\",\"tag\":\"s1\"}");
     mp_expect(a, 0, "ok", "tag", "s1");
     mp_expect(b, 0, "status", "text", "lunch");
@@ -320,9 +316,7 @@ static void test_auto_away(void **state)
 
     a->extra[0] = "--auto-away";
     a->extra[1] = "2s";
-    start_peer(f, a);
-    start_peer(f, b);
-    see_each_other(a, b);
+    start_two(f, a, b);
     e = mp_expect(b, 0, "status", "state", "away");
     assert_string_equal(sfield(e, "name"), "alice");
     b0 = b->nev;
