@@ -896,6 +896,16 @@ static void front_end_seeds(void)
               "{\"cmd\":\"status\",\"state\":\"sleeping\"}\n{\"cmd\":\"who\",\"cmd\":\"who\"}\n"
               "{\"cmd\":\"verified\",\"with\":\"b\",\"value\":1}\n  \t\r\n"
               "{\"cmd\":\"who\"}");
+    /* Issue 13's commands: their answers, their refusals, their bad fields. */
+    text_seed("json_line", "everyday_commands", "\x08\xff", 2,
+              "{\"cmd\":\"contacts\"}\n{\"cmd\":\"read\",\"with\":\"bob\"}\n"
+              "{\"cmd\":\"typing\",\"with\":\"bob\",\"typing\":false}\n"
+              "{\"cmd\":\"receipts\",\"value\":false}\n{\"cmd\":\"block\",\"name\":\"m\"}\n"
+              "{\"cmd\":\"unblock\",\"name\":\"m\"}\n{\"cmd\":\"logout\"}\n{\"cmd\":\"login\"}\n");
+    text_seed("json_line", "everyday_refused", "\x0c\x08", 2,
+              "{\"cmd\":\"contacts\"}\n{\"cmd\":\"typing\",\"with\":\"b\",\"typing\":1}\n"
+              "{\"cmd\":\"receipts\"}\n{\"cmd\":\"receipts\",\"value\":\"on\"}\n"
+              "{\"cmd\":\"block\"}\n{\"cmd\":\"read\",\"with\":7}\n{\"cmd\":\"logout\"}\n");
     text_seed("json_line", "history_odd_bytes", "\x08\x40", 2,
               "{\"cmd\":\"history\",\"with\":\"b\\u0000\\u202e\\u00ad\xc3\"}\n"
               "{\"cmd\":\"verify\",\"with\":\"\\ud800\"}\n");
