@@ -39,7 +39,8 @@ struct chat_session {
     char peer_name[MIM_NAME_MAX_BYTES + 1];   /* the authenticated remote */
     uint8_t peer_pk[MIM_KEY_LEN];
     int authenticated;
-    mim_buf out;        /* PeerBatch elements waiting for the end of the turn */
+    uint32_t features, peer_features; /* ours and the remote's (HandshakePayload.features) */
+    mim_buf out;                      /* PeerBatch elements waiting for the end of the turn */
     uint64_t last_chat; /* uv_now() of the last chat, ack or close, either way (idleness) */
     uint64_t last_rx;   /* uv_now() of the last frame received (liveness) */
     uint64_t ping_at;   /* uv_now() when our unanswered keepalive Ping went; 0: none */
@@ -78,6 +79,7 @@ static int session_new(const chat_session_config *cfg, int initiator, chat_sessi
     cs->ev = cfg->ev;
     cs->ud = cfg->ud;
     cs->initiator = initiator;
+    cs->features = cfg->features;
     snprintf(cs->my_name, sizeof(cs->my_name), "%s", cfg->my_name);
     cs->last_chat = cs->last_rx = uv_now(cfg->loop);
     *out = cs;
@@ -98,6 +100,7 @@ static void channel_config(const chat_session_config *cfg, chat_session *cs,
     chc->handshake_timeout_ms = CHAT_HANDSHAKE_TIMEOUT_MS;
     chc->frame_timeout_ms = CHAT_FRAME_TIMEOUT_MS;
     chc->events = &channel_events;
+    chc->my_features = cfg->features;
     chc->data = cs;
 }
 
@@ -185,6 +188,7 @@ static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KE
     }
     snprintf(cs->peer_name, sizeof(cs->peer_name), "%s", name);
     memcpy(cs->peer_pk, identity_pk, MIM_KEY_LEN);
+    cs->peer_features = mim_channel_remote_features(ch);
     cs->authenticated = 1;
     if (cs->ev->on_authenticated != NULL &&
         cs->ev->on_authenticated(cs->ud, cs, name, identity_pk, &why) != 0) {
@@ -270,6 +274,15 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
             for (size_t j = 0; j < m->ack->n_refused && !cs->closing; j++)
                 if (cs->ev->on_refused != NULL)
                     cs->ev->on_refused(cs->ud, cs, m->ack->refused[j].data);
+            break;
+        case MIM__PEER_MSG__BODY_RECEIPT:
+            for (size_t j = 0; j < m->receipt->n_read && !cs->closing; j++)
+                if (cs->ev->on_receipt != NULL)
+                    cs->ev->on_receipt(cs->ud, cs, m->receipt->read[j].data);
+            break;
+        case MIM__PEER_MSG__BODY_TYPING:
+            if (cs->ev->on_typing != NULL)
+                cs->ev->on_typing(cs->ud, cs, m->typing->typing != 0);
             break;
         case MIM__PEER_MSG__BODY_CLOSE:
             if (cs->ev->on_chat_close != NULL)
@@ -430,10 +443,12 @@ int chat_session_send_msg(chat_session *cs, const Mim__PeerMsg *m)
     return queue_msg(cs, m);
 }
 
-/* Acks (refused 0) or refusals (refused 1) of n ids, in Ack messages of at most
- * MIM_ACK_MAX_IDS ids. */
+/* What a list of ids says: acks and refusals go in Ack messages, read receipts in Receipts. */
+enum id_list_kind { IDS_ACKED, IDS_REFUSED, IDS_READ };
+
+/* n ids of one kind, in messages of at most MIM_ACK_MAX_IDS (= MIM_RECEIPT_MAX_IDS) ids. */
 static int send_id_list(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n,
-                        int refused)
+                        enum id_list_kind kind)
 {
     ProtobufCBinaryData *bin;
     size_t chunk = n < MIM_ACK_MAX_IDS ? n : MIM_ACK_MAX_IDS;
@@ -451,20 +466,28 @@ static int send_id_list(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], 
     for (size_t done = 0; rc == 0 && done < n; done += chunk) {
         Mim__PeerMsg m = MIM__PEER_MSG__INIT;
         Mim__Ack a = MIM__ACK__INIT;
+        Mim__Receipt r = MIM__RECEIPT__INIT;
         size_t k = n - done < MIM_ACK_MAX_IDS ? n - done : MIM_ACK_MAX_IDS;
         for (size_t i = 0; i < k; i++) {
             bin[i].data = (uint8_t *)ids[done + i];
             bin[i].len = MIM_MSG_ID_LEN;
         }
-        if (refused) {
-            a.refused = bin;
-            a.n_refused = k;
+        if (kind == IDS_READ) {
+            r.read = bin;
+            r.n_read = k;
+            m.body_case = MIM__PEER_MSG__BODY_RECEIPT;
+            m.receipt = &r;
         } else {
-            a.ids = bin;
-            a.n_ids = k;
+            if (kind == IDS_REFUSED) {
+                a.refused = bin;
+                a.n_refused = k;
+            } else {
+                a.ids = bin;
+                a.n_ids = k;
+            }
+            m.body_case = MIM__PEER_MSG__BODY_ACK;
+            m.ack = &a;
         }
-        m.body_case = MIM__PEER_MSG__BODY_ACK;
-        m.ack = &a;
         rc = queue_msg(cs, &m);
     }
     free(bin);
@@ -473,12 +496,39 @@ static int send_id_list(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], 
 
 int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
 {
-    return send_id_list(cs, ids, n, 0);
+    return send_id_list(cs, ids, n, IDS_ACKED);
 }
 
 int chat_session_send_refused(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
 {
-    return send_id_list(cs, ids, n, 1);
+    return send_id_list(cs, ids, n, IDS_REFUSED);
+}
+
+_Static_assert(MIM_RECEIPT_MAX_IDS == MIM_ACK_MAX_IDS, "send_id_list cuts both lists alike");
+
+int chat_session_send_receipt(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n)
+{
+    if (!(cs->peer_features & MIM_FEATURE_RECEIPTS))
+        return MIM_ESTATE;
+    return send_id_list(cs, ids, n, IDS_READ);
+}
+
+int chat_session_send_typing(chat_session *cs, int typing)
+{
+    Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+    Mim__Typing t = MIM__TYPING__INIT;
+
+    if (!(cs->peer_features & MIM_FEATURE_RECEIPTS))
+        return MIM_ESTATE;
+    t.typing = typing != 0;
+    m.body_case = MIM__PEER_MSG__BODY_TYPING;
+    m.typing = &t;
+    return queue_msg(cs, &m);
+}
+
+uint32_t chat_session_peer_features(const chat_session *cs)
+{
+    return cs->peer_features;
 }
 
 int chat_session_send_close(chat_session *cs)

@@ -63,6 +63,10 @@ typedef struct chat_session_events {
     void (*on_batch_end)(void *ud, chat_session *cs);
     /* Exactly once, when the connection is gone; cs is freed right after. */
     void (*on_closed)(void *ud, chat_session *cs, const char *reason);
+    /* The remote user has seen our message with this id (a Receipt). May be NULL. */
+    void (*on_receipt)(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+    /* The remote user is typing (1) or stopped (0) (a Typing). May be NULL. */
+    void (*on_typing)(void *ud, chat_session *cs, int typing);
 } chat_session_events;
 
 typedef struct chat_session_config {
@@ -71,6 +75,7 @@ typedef struct chat_session_config {
     const char *my_name;    /* copied */
     const chat_session_events *ev;
     void *ud;
+    uint32_t features; /* MIM_FEATURE_* told to the remote in our handshake payload */
 } chat_session_config;
 
 /* Dials `addr` expecting `name` with `identity_pk` (from the presence table). */
@@ -96,6 +101,14 @@ int chat_session_send_ack(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN]
  * rather than mistaking them for acks. */
 int chat_session_send_refused(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
 int chat_session_send_close(chat_session *cs);
+/* Read receipts for n ids (Receipt messages of at most MIM_RECEIPT_MAX_IDS ids), and typing on
+ * or off: only to a remote that has MIM_FEATURE_RECEIPTS (chat_session_peer_features), else
+ * MIM_ESTATE and nothing is sent (an older peer would close the session). As the acks
+ * otherwise. */
+int chat_session_send_receipt(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+int chat_session_send_typing(chat_session *cs, int typing);
+/* The remote's HandshakePayload.features (valid from on_authenticated on; 0 before). */
+uint32_t chat_session_peer_features(const chat_session *cs);
 /* A keepalive; the remote answers with a Pong carrying the same nonce (this session answers
  * the remote's pings by itself). Pings and Pongs do not count as activity for
  * chat_session_idle_ms; any frame received counts for chat_session_silent_ms. */

@@ -78,6 +78,8 @@ static const chat_session_events chat_events = {
     .on_chat_close = core_on_chat_close,
     .on_batch_end = core_on_batch_end,
     .on_closed = core_on_closed,
+    .on_receipt = core_on_receipt,
+    .on_typing = core_on_typing,
 };
 
 /* Every tick_ms: keepalives; every MIM_CORE_TICK_MS: the idle close, the admission sweep and
@@ -125,6 +127,7 @@ static void free_core(mim_core *c)
     free(c->refused);
     free(c->rx);
     free(c->batch);
+    free(c->read_in);
     if (c->st != NULL)
         mim_store_close(c->st);
     mim_identity_free(c->id);
@@ -133,7 +136,7 @@ static void free_core(mim_core *c)
 
 void core_maybe_finish(mim_core *c)
 {
-    if (c->closing_handles > 0 || c->sessions != NULL || c->discovering)
+    if (c->closing_handles > 0 || c->sessions != NULL || c->discovering || c->resolving)
         return;
     if (c->ev.on_stopped != NULL)
         c->ev.on_stopped(c->ud, c->exit_code);
@@ -178,10 +181,12 @@ void mim_core_quit(mim_core *c, int exit_code)
     }
     for (sess *s = c->sessions; s != NULL; s = s->next)
         chat_session_close(s->cs, "quitting");
+    core_server_stop(c);
     close_handle(c, (uv_handle_t *)&c->lis4);
     close_handle(c, (uv_handle_t *)&c->lis6);
     close_handle(c, (uv_handle_t *)&c->tick);
     close_handle(c, (uv_handle_t *)&c->disc_retry);
+    close_handle(c, (uv_handle_t *)&c->everyday);
     c->closing_handles--;
     /* Everything above closes asynchronously: maybe_finish runs from the last callback. */
 }
@@ -202,11 +207,8 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
                                             : cfg->quota_bytes;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
-    if (cfg->server != NULL &&
-        mim_addr_parse(cfg->server, MIM_CORE_DEFAULT_PORT, &c->server) != 0) {
-        mim_log_error("--server '%s' is not a numeric HOST[:PORT]", cfg->server);
+    if (cfg->server != NULL && core_server_parse(c, cfg->server) != 0)
         return MIM_EINVAL;
-    }
     return 0;
 }
 
@@ -253,6 +255,9 @@ static int start_handles(mim_core *c, uint16_t listen_port)
     c->chat_cfg.my_name = c->name;
     c->chat_cfg.ev = &chat_events;
     c->chat_cfg.ud = c;
+    c->chat_cfg.features = MIM_FEATURE_RECEIPTS;
+    uv_timer_init(c->loop, &c->everyday); /* started by core_everyday_start */
+    c->everyday.data = c;
     uv_tcp_init(c->loop, &c->lis4);
     uv_tcp_init(c->loop, &c->lis6);
     uv_timer_init(c->loop, &c->tick);
@@ -290,11 +295,17 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
     }
     if ((rc = start_handles(c, cfg->listen_port)) != 0)
         return rc;
+    if ((rc = core_receipts_start(c, cfg->receipts)) != 0 ||
+        (rc = core_everyday_start(c, cfg)) != 0) {
+        c->ev.on_stopped = NULL; /* a failed start reports nothing */
+        mim_core_quit(c, 1);
+        return rc;
+    }
     *out = c;
     if (c->ev.on_ready != NULL)
         c->ev.on_ready(c->ud, c->name, c->fingerprint, c->listen_port);
     if (cfg->server != NULL) {
-        core_start_presence(c);
+        core_server_start(c);
     } else {
         mim_log_info("no --server given: looking for the presence server on the LAN (UDP port %u)",
                      (unsigned)c->discovery_port);
@@ -331,6 +342,7 @@ int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
         return MIM_CORE_ETEXT;
     c->my_status = st;
     snprintf(c->my_status_text, sizeof(c->my_status_text), "%s", text);
+    core_status_chosen(c);
     if (c->pc != NULL && presence_client_set_status(c->pc, st, text) != 0)
         return MIM_CORE_EBAD_VALUE;
     return 0;
@@ -360,7 +372,7 @@ static int history_one(const mim_message *m, void *arg)
             return 0;
         it.text = desc;
     }
-    it.state = msg_state_of(m->state);
+    it.state = m->seen ? MIM_CORE_MSG_READ : msg_state_of(m->state);
     it.unread = m->unread;
     h->cb(h->arg, &it);
     return 0;
@@ -525,7 +537,7 @@ static int contact_one(const mim_contact *ct, void *arg)
     ci.verified = ct->verified;
     ci.key_pending = ct->has_pending;
     ci.pending_fingerprint = pending_fp;
-    ci.unread = core_unread_count(x->c, ct->name);
+    core_contact_state(x->c, ct->name, &ci);
     ci.queued = outbox_count(x->c, ct->name);
     x->cb(x->arg, &ci);
     return 0;
@@ -539,6 +551,7 @@ static int outbox_only_one(const char *peer, void *arg)
 
     if (mim_store_contact_get(x->c->st, peer, &ct) == 0)
         return 0; /* listed with the contacts */
+    core_contact_state(x->c, peer, &ci);
     ci.queued = outbox_count(x->c, peer);
     x->cb(x->arg, &ci);
     return 0;

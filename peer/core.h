@@ -91,6 +91,7 @@ typedef enum mim_core_msg_state {
     MIM_CORE_MSG_SENT,
     MIM_CORE_MSG_DELIVERED,
     MIM_CORE_MSG_RECEIVED,
+    MIM_CORE_MSG_READ, /* ours, DELIVERED, and the peer's read receipt came (on_read) */
 } mim_core_msg_state;
 
 /* What went wrong, for on_error (the message says the rest). */
@@ -162,6 +163,13 @@ typedef struct mim_core_events {
      * It stays in the outbox; one message is tried again every MIM_CORE_QUOTA_RETRY_MS (and at
      * the next start), and all go out once one is accepted. */
     void (*on_send_refused)(void *ud, const char *to, const mim_msg_id *id);
+    /* `to` has seen our message (its read receipt): the mark after on_delivered. Only while
+     * read receipts are on (mim_core_set_receipts), once per message. */
+    void (*on_read)(void *ud, const char *to, const mim_msg_id *id);
+    /* `with` is typing to us (typing 1), or stopped (0): said by it, or by its message, or
+     * by the core when a typing 1 was not renewed for MIM_CORE_TYPING_LAPSE_MS. Only while
+     * read receipts are on (the same switch). */
+    void (*on_typing)(void *ud, const char *with, int typing);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -175,7 +183,8 @@ typedef struct mim_core_events {
         .on_delivered = on_delivered, .on_key_changed = on_key_changed,                            \
         .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
-        .on_send_failed = on_send_failed, .on_send_refused = on_send_refused,                      \
+        .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
+        .on_typing = on_typing,                                                                    \
     }
 
 typedef struct mim_core_config {
@@ -191,6 +200,11 @@ typedef struct mim_core_config {
     /* What one sender may make us store per 24 hours; beyond, its messages are refused (it
      * keeps them and retries). 0: the default (MIM_CORE_QUOTA_*); negative: no quota. */
     int64_t quota_messages, quota_bytes;
+    /* Read receipts and typing (issue 13): -1 as kept in the store (on, the first time); 0 off,
+     * 1 on (and kept). */
+    int receipts;
+    /* Away after this long without input (mim_core_input), back on input; 0: never. */
+    uint32_t auto_away_ms;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */
@@ -215,6 +229,7 @@ enum {
     MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
     MIM_CORE_EUNSEEN = -107,       /* trust without a fingerprint: the pending key is not the
                                       one last shown (key_changed, the contacts list) */
+    MIM_CORE_EBLOCKED = -108,      /* send to (or typing to) a blocked name */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
@@ -271,7 +286,11 @@ typedef struct mim_core_contact_info {
     int key_pending;         /* a changed key waits for mim_core_trust */
     const char *pending_fingerprint; /* of that changed key; "" when none */
     size_t unread;                   /* messages received from it and not yet read */
-    size_t queued; /* our messages to it still in the outbox (not yet delivered) */
+    size_t queued;               /* our messages to it still in the outbox (not yet delivered) */
+    int online;                  /* in the presence table now */
+    mim_core_user_status status; /* when online; else MIM_CORE_AVAILABLE */
+    const char *status_text;     /* when online; else "" */
+    int blocked;                 /* mim_core_block: its sessions are refused */
 } mim_core_contact_info;
 
 /* Calls cb for every pinned contact, by name, then for every peer that has queued messages and
@@ -324,5 +343,27 @@ int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *w
 /* Every message received from `with` so far counts as read (kept in the store: unread counts
  * survive a restart). 0, MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER or MIM_CORE_ESTORE. */
 int mim_core_mark_read(mim_core *c, const char *with);
+/* Read receipts and typing, both ways, Signal-style: off means we neither send them nor show
+ * the peers' (on_read, on_typing). Kept in the store. 0 or MIM_CORE_ESTORE. */
+int mim_core_set_receipts(mim_core *c, int on);
+int mim_core_receipts(const mim_core *c);
+
+/* ---- typing, blocking, auto-away (core_everyday.c) ------------------------------------------- */
+
+#define MIM_CORE_TYPING_SEND_MS  3000 /* at most one "typing" per peer this often */
+#define MIM_CORE_TYPING_LAPSE_MS 6000 /* a "typing" not renewed in this time has stopped */
+
+/* The user is typing to `with` (typing 1: sent at most once per MIM_CORE_TYPING_SEND_MS; the
+ * calls in between are dropped) or stopped (0: sent only after a 1). Nothing is sent while
+ * receipts are off, to a peer without an open session, or to an older version. 0, or
+ * MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER, MIM_CORE_EBLOCKED. */
+int mim_core_typing(mim_core *c, const char *with, int typing);
+/* Blocks (blocked 1) or unblocks `name`, kept in the store: a blocked name's sessions are
+ * refused once its handshake proves the name (an open one is closed now), nothing from it is
+ * stored or shown, and sending to it is MIM_CORE_EBLOCKED. 0, MIM_CORE_EBAD_NAME,
+ * MIM_CORE_ENOTHING (already so), MIM_CORE_ESTORE. */
+int mim_core_block(mim_core *c, const char *name, int blocked);
+/* The user did something (a key, a command): auto-away ends, its clock starts again. */
+void mim_core_input(mim_core *c);
 
 #endif

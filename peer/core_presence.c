@@ -256,6 +256,8 @@ int mim_core_login(mim_core *c)
     if (c->quitting || !c->logged_out)
         return MIM_CORE_ENOTHING;
     c->logged_out = 0;
+    if (c->resolving)
+        return 0; /* --server's host name: the client starts once it resolves */
     if (c->server.ss_family != 0)
         core_start_presence(c);
     else if (!c->discovering)

@@ -21,6 +21,7 @@
 #include "mim_crypto.h"
 #include "mim_admission.h"
 #include "mim_codec.h"
+#include "mim_rate.h"
 #include "mim_store_peer.h"
 #include "presence_client.h"
 
@@ -53,6 +54,11 @@ typedef struct peer_rec {
      * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
      * (sends to it, or reads its history). */
     int first_contact, quiet;
+    /* Typing (core_everyday.c): ours, last sent at typing_sent_at (uv_now; 0: not typing); its,
+     * shown until typing_until (uv_now; 0: not typing), its changes shown at typing_rate. */
+    uint64_t typing_sent_at, typing_until;
+    mim_rate typing_rate;
+    int typing_rate_set;
 } peer_rec;
 
 typedef struct sess {
@@ -144,6 +150,24 @@ struct mim_core {
     int batch_tx; /* that transaction is open */
     send_item *batch;
     size_t nbatch, cap_batch;
+
+    /* Issue 13 (core_receipts.c, core_everyday.c). receipts_on: read receipts and typing, both
+     * ways. read_in: the ids the frame's receipts name, applied at its end. everyday: a 1 s
+     * timer for typing lapses and auto-away. auto_away: we went away by ourselves (and come
+     * back on input); last_input: uv_now of the user's last input. */
+    int receipts_on;
+    uint8_t (*read_in)[MIM_MSG_ID_LEN];
+    size_t nread_in, cap_read_in;
+    uv_timer_t everyday;
+    uint32_t auto_away_ms;
+    int auto_away;
+    uint64_t last_input;
+    /* --server as a host name (core_resolve.c): resolved at the start; "" once resolved, or
+     * when it was an address. */
+    char server_host[254];
+    uint16_t server_port;
+    uv_getaddrinfo_t resolve_req;
+    int resolving; /* resolve_req is in flight (its callback always runs) */
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -237,5 +261,38 @@ void core_start_discovery(mim_core *c);
 
 /* Messages received from name and not yet read (0 when the store fails: logged there). */
 size_t core_unread_count(mim_core *c, const char *name);
+/* Takes the receipts switch from the config (or the store). 0, or MIM_EDB. */
+int core_receipts_start(mim_core *c, int receipts);
+/* A read receipt came: applied at the frame's end (core_receipts_apply). */
+void core_on_receipt(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
+/* The frame's read receipts: our messages marked seen, on_read for each that is news. */
+void core_receipts_apply(mim_core *c, chat_session *cs);
+/* Sends the read receipts owed to r on its open session (or gives them up: receipts off, an
+ * older peer). */
+void core_receipts_send(mim_core *c, peer_rec *r);
+
+/* ---- core_resolve.c: --server as a host name ------------------------------------------------ */
+
+/* --server HOST[:PORT]: an address (c->server) or a host name to resolve. 0 or MIM_EINVAL. */
+int core_server_parse(mim_core *c, const char *server);
+/* Starts the presence client, after resolving the host name first if there is one. */
+void core_server_start(mim_core *c);
+/* Quitting: a resolution in flight is cancelled (core_maybe_finish waits for it). */
+void core_server_stop(mim_core *c);
+
+/* ---- core_everyday.c: blocking, typing, auto-away, the settings kept in the store ------------ */
+
+/* Fills what ci says of name's state now: unread, online, status, blocked. */
+void core_contact_state(mim_core *c, const char *name, mim_core_contact_info *ci);
+/* 1 when name is blocked (a store failure counts as not blocked: logged). */
+int core_is_blocked(mim_core *c, const char *name);
+void core_on_typing(void *ud, chat_session *cs, int typing);
+/* r's typing is over (its message came, or its session closed): on_typing 0 if it was on. */
+void core_typing_over(mim_core *c, peer_rec *r);
+/* Loads our status from the store (before the presence server is reached) and starts the 1 s
+ * timer (typing lapses, auto-away). 0, or a negative code. */
+int core_everyday_start(mim_core *c, const mim_core_config *cfg);
+/* mim_core_status was given this status by the user: kept in the store; auto-away is over. */
+void core_status_chosen(mim_core *c);
 
 #endif

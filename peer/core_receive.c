@@ -289,6 +289,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
             chat_session_close(cs, "the store failed");
             core_rx_reset(c);
             apply_delivered(c, cs, s);
+            core_receipts_apply(c, cs);
             apply_refused(c, cs, s);
             report_close(c, cs, s);
             return;
@@ -306,11 +307,14 @@ void core_on_batch_end(void *ud, chat_session *cs)
             if (c->ev.on_chat_opened != NULL)
                 c->ev.on_chat_opened(c->ud, peer);
         }
+        if (c->nrx > 0 && r != NULL)
+            core_typing_over(c, r); /* its message ends its typing */
         for (size_t i = 0; i < c->nrx && (r == NULL || !r->quiet); i++)
             report_message(c, peer, &c->rx[i]);
         core_rx_reset(c);
     }
     apply_delivered(c, cs, s);
+    core_receipts_apply(c, cs);
     apply_refused(c, cs, s);
     report_close(c, cs, s);
     if (r != NULL && r->want_flush && r->cs == cs)

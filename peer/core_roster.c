@@ -350,6 +350,10 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
         *reason = "a session with ourselves";
         return -1;
     }
+    if (core_is_blocked(c, name)) { /* before its pin: nothing of it is stored */
+        *reason = "blocked";
+        return -1;
+    }
     /* (A session we dialled was checked against the table's key already.) */
     if (!chat_session_is_initiator(cs) && (check_vouched(c, name, identity_pk, reason) != 0 ||
                                            check_evidence(c, name, identity_pk, reason) != 0))
@@ -377,6 +381,7 @@ void core_on_open(void *ud, chat_session *cs)
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
         core_flush(c, s->rec);
+        core_receipts_send(c, s->rec); /* what was read while it was away */
     }
 }
 
@@ -397,6 +402,7 @@ void core_on_closed(void *ud, chat_session *cs, const char *reason)
         if (r->cs == cs) {
             r->cs = NULL;
             mim_log_info("chat session with %s closed: %s", r->name, reason);
+            core_typing_over(c, r);
             /* Sent but not acknowledged: back to the outbox, for the next session. */
             if (mim_store_outbox_requeue(c->st, r->name) != 0)
                 mim_log_warn("cannot requeue the outbox for %s", r->name);

@@ -196,8 +196,11 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
         return MIM_CORE_ETEXT;
     if (!core_known_peer(c, to))
         return MIM_CORE_EUNKNOWN_PEER;
+    if (core_is_blocked(c, to))
+        return MIM_CORE_EBLOCKED;
     if ((r = core_peer_get(c, to)) == NULL)
         return MIM_CORE_ESTORE;
+    r->typing_sent_at = 0; /* the message ends our typing, there too */
     if (c->nbatch == c->cap_batch) {
         void *p = core_grow(c->batch, &c->cap_batch, sizeof(*c->batch));
         if (p == NULL)

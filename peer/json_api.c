@@ -157,6 +157,7 @@ static void handle_line(json_api *ja, const char *line, size_t len)
     } else if (!json_is_string(c)) {
         ja_error(ja, "bad_field", "'cmd' must be a string");
     } else if ((run = json_cmd_find(name = json_string_value(c))) != NULL) {
+        mim_core_input(ja->core); /* a command is the user's input: auto-away ends */
         run->run(ja, cmd, name);
     } else {
         snprintf(msg, sizeof(msg), "no command '%.64s'", name);

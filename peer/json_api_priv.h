@@ -96,6 +96,10 @@ json_cmd_fn ja_cmd_search;
 
 /* ---- everyday commands (json_cmd_everyday.c) ------------------------------------------------- */
 
-json_cmd_fn ja_cmd_read;
+json_cmd_fn ja_cmd_read, ja_cmd_typing, ja_cmd_receipts, ja_cmd_block;
+
+/* ---- contacts and the presence server (json_cmd_contacts.c) ---------------------------------- */
+
+json_cmd_fn ja_cmd_contacts, ja_cmd_login;
 
 #endif

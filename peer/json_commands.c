@@ -62,6 +62,10 @@ int ja_check(json_api *ja, int rc, const char *who)
     case MIM_CORE_ESTORE:
         ja_error(ja, "store", "the local store failed; the command was not done");
         break;
+    case MIM_CORE_EBLOCKED:
+        snprintf(msg, sizeof(msg), "'%.128s' is blocked: unblock it first", who);
+        ja_error(ja, "blocked", msg);
+        break;
     default:
         ja_error(ja, "bad_field", "a value is out of range");
         break;
@@ -268,6 +272,14 @@ static const json_cmd commands[] = {
     {"search", ja_cmd_search},
     /* everyday (json_cmd_everyday.c) */
     {"read", ja_cmd_read},
+    {"typing", ja_cmd_typing},
+    {"receipts", ja_cmd_receipts},
+    {"block", ja_cmd_block},
+    {"unblock", ja_cmd_block},
+    /* contacts and the presence server (json_cmd_contacts.c) */
+    {"contacts", ja_cmd_contacts},
+    {"login", ja_cmd_login},
+    {"logout", ja_cmd_login},
 };
 
 const json_cmd *json_cmd_find(const char *name)

@@ -52,6 +52,8 @@ const char *ja_msg_state_word(mim_core_msg_state state)
         return "sent";
     case MIM_CORE_MSG_DELIVERED:
         return "delivered";
+    case MIM_CORE_MSG_READ:
+        return "read";
     default:
         return "received";
     }
@@ -185,6 +187,18 @@ static void on_sent(void *ud, const char *to, const mim_msg_id *id)
 static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     emit_msg_state(ud, "delivered", to, id, 1);
+}
+
+static void on_read(void *ud, const char *to, const mim_msg_id *id)
+{
+    emit_msg_state(ud, "read", to, id, 0);
+}
+
+static void on_typing(void *ud, const char *with, int typing)
+{
+    ja_emit(ud,
+            json_pack("{s:s,s:o,s:b}", "event", "typing", "with", ja_str(with), "typing", typing),
+            NULL);
 }
 
 /* The batch's commit failed: the send's answer is the error it would have had on its own. */

@@ -117,6 +117,8 @@ static int app_run(app *a, const peer_options *o, const char *log_path)
     cfg.max_table = o->max_table;
     cfg.quota_messages = o->quota_messages;
     cfg.quota_bytes = o->quota_bytes;
+    cfg.receipts = o->receipts;
+    cfg.auto_away_ms = o->auto_away_ms;
     rc = mim_core_start(&core, &cfg, json ? json_api_core_events() : tui_core_events(),
                         json ? (void *)a->ja : (void *)a->tui);
     if (rc != 0) {

@@ -7,9 +7,12 @@
 #include "mim_cli.h"
 #include "mim_codec.h"
 #include "mim_log.h"
+#include "mim_name.h"
 #include "mim_trace.h"
 
 #include <getopt.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +31,11 @@ enum {
     OPT_KEY_LOG,
     OPT_BELL,
     OPT_NOTIFY,
+    OPT_RECEIPTS,
+    OPT_AUTO_AWAY,
 };
+
+#define AUTO_AWAY_DEFAULT_MIN 10
 
 static const struct option options[] = {
     {"name", required_argument, NULL, 'n'},
@@ -45,20 +52,24 @@ static const struct option options[] = {
     {"key-log", required_argument, NULL, OPT_KEY_LOG},
     {"bell", required_argument, NULL, OPT_BELL},
     {"notify", required_argument, NULL, OPT_NOTIFY},
+    {"receipts", required_argument, NULL, OPT_RECEIPTS},
+    {"auto-away", required_argument, NULL, OPT_AUTO_AWAY},
     MIM_CLI_COMMON_OPTIONS,
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: mim --name NAME [options]\n"
+    fprintf(f, "Usage: mim [--name NAME] [options]\n"
                "A peer-to-peer LAN messenger: direct, end-to-end encrypted chat.\n"
                "In a terminal it opens a full-screen interface (type /help in it); with --json\n"
                "it speaks JSON lines on stdin/stdout instead, for scripts.\n\n"
                "  -n, --name NAME           who you are: 1..32 visible characters (put in\n"
                "                            Unicode NFC; names that look like a registered\n"
-               "                            one are refused by the server)\n"
-               "  -s, --server HOST[:PORT]  the presence server (numeric address; default port\n"
-               "                            4242); without it, found by LAN discovery\n"
+               "                            one are refused by the server; default: your\n"
+               "                            login name, when it is a valid name)\n"
+               "  -s, --server HOST[:PORT]  the presence server (a host name or an address;\n"
+               "                            default port 4242); without it, found by LAN\n"
+               "                            discovery\n"
                "  -d, --data-dir DIR        identity and history (default\n"
                "                            $XDG_DATA_HOME/mim/NAME or ~/.local/share/mim/NAME)\n"
                "      --listen-port N       TCP port for direct chats (default: any free port)\n"
@@ -74,6 +85,12 @@ static void usage(FILE *f)
                "                            10000; 0: no limit)\n"
                "      --quota-bytes N       bytes one sender may make us store per 24 hours\n"
                "                            (default 104857600, 100 MiB; 0: no limit)\n"
+               "      --receipts on|off     read receipts and typing, both ways: off means we\n"
+               "                            neither send them nor show others' (kept; default\n"
+               "                            on)\n"
+               "      --auto-away MIN       away after MIN minutes without input, available\n"
+               "                            again on input, unless you chose away or busy\n"
+               "                            yourself (default 10; 0: never; Ns: N seconds)\n"
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
@@ -91,6 +108,27 @@ static void usage(FILE *f)
                "  -V, --version             show the version and exit\n\n"
                "Exit status: 0 after quit, 1 failure, 2 usage error, 3 the data dir is in use\n"
                "by another mim (or mim-presence).\n");
+}
+
+/* --auto-away MIN (0..1440 minutes), or Ns (1..86400 seconds, for tests and the impatient). */
+static int parse_auto_away(peer_options *o, const char *arg)
+{
+    size_t n = strlen(arg);
+    char num[24];
+    long long v;
+
+    if (n > 1 && n < sizeof(num) && arg[n - 1] == 's') {
+        memcpy(num, arg, n - 1);
+        num[n - 1] = '\0';
+        if (mim_cli_number(PROGRAM, "--auto-away (seconds)", num, 1, 86400, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->auto_away_ms = (uint32_t)v * 1000;
+        return MIM_CLI_RUN;
+    }
+    if (mim_cli_number(PROGRAM, "--auto-away", arg, 0, 1440, &v) != 0)
+        return MIM_CLI_USAGE;
+    o->auto_away_ms = (uint32_t)v * 60 * 1000;
+    return MIM_CLI_RUN;
 }
 
 /* One option. MIM_CLI_RUN, or an exit code. */
@@ -162,6 +200,15 @@ static int one_option(peer_options *o, int c, const char *arg)
         *(msgs ? &o->quota_messages : &o->quota_bytes) = v == 0 ? -1 : v; /* -1: no limit */
         return MIM_CLI_RUN;
     }
+    case OPT_RECEIPTS:
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+            fprintf(stderr, "mim: --receipts takes on or off\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        o->receipts = strcmp(arg, "on") == 0;
+        return MIM_CLI_RUN;
+    case OPT_AUTO_AWAY:
+        return parse_auto_away(o, arg);
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }
@@ -191,15 +238,36 @@ static int check_name(peer_options *o)
     return MIM_CLI_USAGE;
 }
 
+/* No --name: the login name (the password database's, else $USER), when it is a valid name
+ * (in NFC). MIM_CLI_RUN, or MIM_CLI_USAGE after saying why it cannot be. */
+static int default_name(peer_options *o)
+{
+    const struct passwd *pw = getpwuid(getuid());
+    const char *login = pw != NULL && pw->pw_name != NULL ? pw->pw_name : getenv("USER");
+
+    if (login == NULL || login[0] == '\0') {
+        fprintf(stderr, "mim: no --name given, and no login name to use instead\n"
+                        "Give one: mim --name NAME. Try 'mim --help'.\n");
+        return MIM_CLI_USAGE;
+    }
+    if (mim_name_nfc(login, o->login_name, sizeof(o->login_name)) != 0 ||
+        !mim_name_valid(o->login_name, strlen(o->login_name))) {
+        fprintf(stderr,
+                "mim: no --name given, and your login name is not a valid mim name\n"
+                "Give one: mim --name NAME (1..32 visible characters). Try 'mim --help'.\n");
+        return MIM_CLI_USAGE;
+    }
+    o->name = o->login_name;
+    return MIM_CLI_RUN;
+}
+
 /* What the options ask of each other and of stdin/stdout. MIM_CLI_RUN or MIM_CLI_USAGE. */
 static int check_options(peer_options *o)
 {
     char why[200];
 
-    if (o->name == NULL) {
-        fprintf(stderr, "mim: --name is required\nTry 'mim --help'.\n");
+    if (o->name == NULL && default_name(o) != MIM_CLI_RUN)
         return MIM_CLI_USAGE;
-    }
     if (check_name(o) != MIM_CLI_RUN)
         return MIM_CLI_USAGE;
     if (!o->json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
@@ -229,6 +297,8 @@ int peer_options_parse(int argc, char **argv, peer_options *o)
     int c, rc;
 
     memset(o, 0, sizeof(*o));
+    o->receipts = -1;
+    o->auto_away_ms = AUTO_AWAY_DEFAULT_MIN * 60 * 1000;
     while ((c = getopt_long(argc, argv, "n:s:d:l:hV", options, NULL)) != -1)
         if ((rc = one_option(o, c, optarg)) != MIM_CLI_RUN)
             return rc;

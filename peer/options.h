@@ -20,8 +20,11 @@ typedef struct peer_options {
     const char *key_log;         /* --key-log FILE, or NULL (then MIM_KEYLOG_FILE, if set) */
     int bell;                    /* --bell: an enum tui_bell_mode (tui_attention.h); 0: all */
     int notify_off;              /* --notify off: no desktop notifications */
+    int receipts;                /* --receipts: 1 on, 0 off, -1 as kept in the store */
+    uint32_t auto_away_ms;       /* --auto-away (default 10 minutes); 0: never */
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
+    char login_name[MIM_NAME_MAX_BYTES + 1];   /* name, when no --name: the login name */
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when

@@ -59,15 +59,16 @@ struct mim_channel {
     uv_timer_t *timer; /* deadlines, only while one is pending (see timer_needed) */
     const mim_channel_events *ev;
     void *data;
-    channel_hs *hs;       /* the handshake; NULL once the remote's stream header is in */
-    channel_proof *proof; /* from the remote's payload until mim_channel_drop_proof */
-    char *remote_name;    /* exact-size copy; NULL ("") until authenticated */
-    char *reason;         /* what on_closed reports, set when closing (NULL: "closed") */
-    uint32_t frame_ms;    /* a started frame */
-    uint32_t drain_ms;    /* a drain the remote does not finish */
-    uint32_t tick_ms;     /* the timer's period: a quarter of the shortest deadline, <= 1 s */
-    uint8_t state;        /* enum channel_state */
-    uint8_t name_mode;    /* MIM_HS_NAME_* for the remote's payload */
+    channel_hs *hs;           /* the handshake; NULL once the remote's stream header is in */
+    channel_proof *proof;     /* from the remote's payload until mim_channel_drop_proof */
+    char *remote_name;        /* exact-size copy; NULL ("") until authenticated */
+    uint32_t remote_features; /* its HandshakePayload.features */
+    char *reason;             /* what on_closed reports, set when closing (NULL: "closed") */
+    uint32_t frame_ms;        /* a started frame */
+    uint32_t drain_ms;        /* a drain the remote does not finish */
+    uint32_t tick_ms;         /* the timer's period: a quarter of the shortest deadline, <= 1 s */
+    uint8_t state;            /* enum channel_state */
+    uint8_t name_mode;        /* MIM_HS_NAME_* for the remote's payload */
     unsigned initiator : 1;
     unsigned tx_ready : 1;
     unsigned rx_ready : 1;
@@ -177,8 +178,8 @@ static int channel_prepare(const mim_channel_config *cfg, int initiator, channel
         return MIM_EINVAL;
     if ((hs = calloc(1, sizeof(*hs))) == NULL)
         return MIM_ENOMEM;
-    rc = mim_handshake_payload_encode(cfg->identity->sign_pk, cfg->identity->static_sig, name,
-                                      &hs->payload);
+    rc = mim_handshake_payload_encode_features(cfg->identity->sign_pk, cfg->identity->static_sig,
+                                               name, cfg->my_features, &hs->payload);
     if (rc == 0)
         rc = mim_noise_init(&hs->noise, initiator, cfg->prologue, strlen(cfg->prologue),
                             cfg->identity->dh_sk);
@@ -411,6 +412,7 @@ static int check_remote(mim_channel *ch, const uint8_t *payload, size_t plen)
         return -1;
     }
     ch->remote_name = strdup(hp->name); /* the decoder bounds it (MIM_NAME_MAX_BYTES) */
+    ch->remote_features = hp->features;
     if (ch->remote_name != NULL && ch->proof == NULL)
         ch->proof = calloc(1, sizeof(*ch->proof)); /* the responder's holds h already */
     if (ch->proof != NULL) {
@@ -807,6 +809,11 @@ const uint8_t *mim_channel_remote_identity(const mim_channel *ch)
 const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch)
 {
     return ch->authenticated && ch->proof != NULL ? ch->proof->remote_sig : NULL;
+}
+
+uint32_t mim_channel_remote_features(const mim_channel *ch)
+{
+    return ch->remote_features;
 }
 
 const char *mim_channel_remote_name(const mim_channel *ch)

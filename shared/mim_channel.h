@@ -108,6 +108,7 @@ typedef struct mim_channel_config {
      * 64-bit integers, doubles), and mim_channel_data() returns them (`data` is ignored). For an
      * owner that lives exactly as long as its channel. */
     size_t data_size;
+    uint32_t my_features; /* HandshakePayload.features we send (MIM_FEATURE_*); 0: none */
 } mim_channel_config;
 
 /* Dials addr as the initiator: message 1 goes out as soon as the TCP connect completes; a
@@ -155,6 +156,9 @@ int mim_channel_got_final(const mim_channel *ch);
 const uint8_t *mim_channel_remote_identity(const mim_channel *ch);
 const uint8_t *mim_channel_remote_static_sig(const mim_channel *ch);
 const char *mim_channel_remote_name(const mim_channel *ch);
+/* The remote's HandshakePayload.features (MIM_FEATURE_*): 0 before on_authenticated, and from
+ * older versions. */
+uint32_t mim_channel_remote_features(const mim_channel *ch);
 /* The handshake hash (h after message 3, MIM_HASH_LEN bytes): NULL until message 3 was read
  * (responder: already in on_authenticated) or written (initiator: from on_open, or right after
  * on_authenticated returns). The presence client signs it in its Login. */

@@ -114,11 +114,19 @@ int mim_chat_text_valid(const char *s, size_t len)
 int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
                                  const char *name, mim_buf *out)
 {
+    return mim_handshake_payload_encode_features(identity_pk, static_sig, name, 0, out);
+}
+
+int mim_handshake_payload_encode_features(const uint8_t identity_pk[32],
+                                          const uint8_t static_sig[64], const char *name,
+                                          uint32_t features, mim_buf *out)
+{
     Mim__HandshakePayload m = MIM__HANDSHAKE_PAYLOAD__INIT;
     size_t n;
     int rc;
 
     m.version = MIM_PROTOCOL_VERSION;
+    m.features = features;
     m.identity_pk.data = (uint8_t *)identity_pk;
     m.identity_pk.len = 32;
     m.static_sig.data = (uint8_t *)static_sig;
@@ -626,6 +634,18 @@ static int check_ack(const Mim__Ack *a, char *err, size_t errlen)
     return 0;
 }
 
+static int check_receipt(const Mim__Receipt *r, char *err, size_t errlen)
+{
+    int rc;
+
+    if (r->n_read == 0 || r->n_read > MIM_RECEIPT_MAX_IDS)
+        return fail(err, errlen, "receipt with %zu ids, not 1..%d", r->n_read, MIM_RECEIPT_MAX_IDS);
+    for (size_t i = 0; i < r->n_read; i++)
+        if ((rc = check_msg_id(&r->read[i], "receipt", err, errlen)) != 0)
+            return rc;
+    return 0;
+}
+
 int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen)
 {
     if (m == NULL || m->body_case == MIM__PEER_MSG__BODY__NOT_SET)
@@ -635,6 +655,9 @@ int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen)
         return check_chat(m->chat, err, errlen);
     case MIM__PEER_MSG__BODY_ACK:
         return check_ack(m->ack, err, errlen);
+    case MIM__PEER_MSG__BODY_RECEIPT:
+        return check_receipt(m->receipt, err, errlen);
+    case MIM__PEER_MSG__BODY_TYPING:
     case MIM__PEER_MSG__BODY_CLOSE:
     case MIM__PEER_MSG__BODY_PING:
     case MIM__PEER_MSG__BODY_PONG:

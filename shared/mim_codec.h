@@ -24,6 +24,7 @@
 #define MIM_MSG_ID_LEN       16    /* a chat message id */
 #define MIM_CHAT_TEXT_MAX    4096  /* bytes of UTF-8 in one text message */
 #define MIM_ACK_MAX_IDS      1024  /* ids in one Ack */
+#define MIM_RECEIPT_MAX_IDS  1024  /* ids in one Receipt */
 #define MIM_CHUNK_DATA_MAX   60000 /* bytes of data in one Chunk (images, files) */
 #define MIM_MEDIA_TYPE_MAX   127   /* bytes of a Chunk's media_type */
 #define MIM_FILE_NAME_MAX    255   /* bytes of a Chunk's file_name */
@@ -45,6 +46,12 @@ int mim_text_valid(const char *s, size_t len, size_t max);
 /* Encodes into out (appends). 0 or MIM_ENOMEM. */
 int mim_handshake_payload_encode(const uint8_t identity_pk[32], const uint8_t static_sig[64],
                                  const char *name, mim_buf *out);
+/* HandshakePayload.features: what else a peer understands (0 from older versions). */
+#define MIM_FEATURE_RECEIPTS 1u /* PeerMsg Receipt and Typing (issue 13) */
+/* The same with features (MIM_FEATURE_* bits; 0 is left out of the encoding). */
+int mim_handshake_payload_encode_features(const uint8_t identity_pk[32],
+                                          const uint8_t static_sig[64], const char *name,
+                                          uint32_t features, mim_buf *out);
 /* What the name in a handshake payload must be. */
 enum {
     MIM_HS_NAME_EMPTY = 0, /* the server's payload: no name */

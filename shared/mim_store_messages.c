@@ -55,8 +55,8 @@ const struct store_stmt_sql store_messages_sql[] = {
                         " AND state IN (0, 1)"},
     /* The newest `limit` rows, handed out oldest first. The outer sort reads the whole inner
      * result before the first row comes out. */
-    {STMT_HISTORY, "SELECT " MESSAGE_COLUMNS " FROM (SELECT " MESSAGE_COLUMNS
-                   " FROM messages WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2)"
+    {STMT_HISTORY, "SELECT " MESSAGE_COLUMNS ", seen FROM (SELECT " MESSAGE_COLUMNS
+                   ", seen FROM messages WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2)"
                    " ORDER BY seq"},
     {STMT__COUNT, NULL},
 };
@@ -459,6 +459,7 @@ static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
     if (rc != 0)
         return rc;
     m.unread = !m.outgoing && m.seq > h->read_seq;
+    m.seen = sqlite3_column_int(row, 8) != 0; /* after MESSAGE_COLUMNS */
     return h->cb(&m, h->arg);
 }
 

@@ -58,7 +58,7 @@ static const char *const peer_migrations[] = {
     "ALTER TABLE messages ADD COLUMN rx_s INTEGER;"
     "CREATE INDEX messages_rx ON messages(peer, rx_s) WHERE outgoing = 0;",
     /* 3: full-text search over the history (issue 13): an FTS5 index over the text messages'
-     * bodies, kept by mim_store_search.c beside every insert, in the same savepoint. External
+     * bodies, kept by mim_store_search.c beside every insert, in the same transaction. External
      * content (the text is read back from messages for snippets, not stored twice), rowid =
      * seq. Case and accents folded ("hello" finds "Héllo"). Filled here from the
      * existing history, text only: FTS5's own 'rebuild' would index every content type. Not
@@ -78,16 +78,19 @@ static const char *const peer_migrations[] = {
     ");"
     "INSERT INTO read_marks(peer, read_seq, receipt_seq)"
     " SELECT peer, max(seq), max(seq) FROM messages WHERE outgoing = 0 GROUP BY peer;",
+    /* 5: issue 13. seen: the peer's read receipt came for this message of ours (outgoing only).
+     * blocked: names whose sessions are refused -- a table of its own, as a name never pinned
+     * may be blocked too. settings: what the user chose and a restart keeps (read receipts on
+     * or off, our own status and its text), one text value per key (mim_store_settings.c). */
+    "ALTER TABLE messages ADD COLUMN seen INTEGER NOT NULL DEFAULT 0"
+    " CHECK(seen IN (0, 1) AND (seen = 0 OR outgoing = 1));"
+    "CREATE TABLE blocked(name TEXT NOT NULL PRIMARY KEY, since INTEGER NOT NULL);"
+    "CREATE TABLE settings(key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql,
-    store_savepoint_sql,
-    store_contacts_sql,
-    store_messages_sql,
-    store_search_sql,
-    store_read_sql,
-    NULL,
+    store_tx_sql,     store_savepoint_sql, store_contacts_sql, store_messages_sql,
+    store_search_sql, store_read_sql,      store_settings_sql, NULL,
 };
 
 const struct store_schema store_peer_schema = {
@@ -136,4 +139,31 @@ int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, siz
     memcpy(out, text, (size_t)n);
     out[n] = '\0';
     return 0;
+}
+
+/* Runs a one-name query that returns one integer: 0 and *out (0 when it returns no row), or
+ * MIM_EDB. */
+int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64_t *out,
+                   const char *what)
+{
+    sqlite3_stmt *stmt = st->stmt[which];
+    int rc = 0;
+
+    if (store_bind_name(stmt, peer) != SQLITE_OK) {
+        store_reset(stmt);
+        return store_fail(st, what);
+    }
+    *out = 0;
+    switch (sqlite3_step(stmt)) {
+    case SQLITE_ROW:
+        *out = sqlite3_column_int64(stmt, 0);
+        break;
+    case SQLITE_DONE:
+        break;
+    default:
+        rc = store_fail(st, what);
+        break;
+    }
+    store_reset(stmt);
+    return rc;
 }

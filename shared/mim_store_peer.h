@@ -69,6 +69,7 @@ typedef struct mim_message {
     size_t text_len;                   /* bytes; text[text_len] is a NUL */
     int state;                         /* enum mim_msg_state */
     int unread; /* incoming and after the read mark (mim_store_history_each only; else 0) */
+    int seen;   /* outgoing, and the peer's read receipt came (mim_store_history_each only) */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
@@ -133,5 +134,24 @@ int mim_store_mark_read(mim_store *st, const char *peer);
 int mim_store_unread_count(mim_store *st, const char *peer, int64_t *count);
 /* The seq of the last message from `peer` read (0: none). 0 and *seq, or a negative code. */
 int mim_store_read_seq(mim_store *st, const char *peer, int64_t *seq);
+/* The read receipts owed to `peer`: cb for each message read since the last call, in order,
+ * then they count as receipted (whether or not cb could send them: receipts are best effort).
+ * 0, or a negative code. */
+int mim_store_receipts_take(mim_store *st, const char *peer,
+                            void (*cb)(const uint8_t id[16], void *arg), void *arg);
+/* `peer` read our message `id` (its receipt): 1 when that is news, 0 when it was known or id is
+ * no delivered message of ours, or a negative code. */
+int mim_store_message_seen(mim_store *st, const char *peer, const uint8_t id[16]);
+
+/* ---- blocked names and settings: mim_store_settings.c ---------------------------------------- */
+
+/* Blocks (blocked 1) or unblocks `name`: 1 when that changed something, 0 when not. */
+int mim_store_block_set(mim_store *st, const char *name, int blocked, int64_t now);
+/* 1 when `name` is blocked, 0 when not, or a negative code. */
+int mim_store_is_blocked(mim_store *st, const char *name);
+/* The setting `key` into out (cap bytes, NUL-terminated): 1, or 0 when it was never set (out is
+ * ""), or a negative code (MIM_EOVERFLOW: longer than cap - 1). */
+int mim_store_setting_get(mim_store *st, const char *key, char *out, size_t cap);
+int mim_store_setting_set(mim_store *st, const char *key, const char *value);
 
 #endif

@@ -67,6 +67,15 @@ enum store_stmt {
     STMT_READ_SEQ,
     STMT_READ_MARK,
     STMT_UNREAD_COUNT,
+    STMT_MSG_SET_SEEN,
+    STMT_RECEIPTS_DUE,
+    STMT_RECEIPTS_DONE,
+    /* mim_store_settings.c */
+    STMT_BLOCK_ADD,
+    STMT_BLOCK_DEL,
+    STMT_BLOCK_GET,
+    STMT_SETTING_GET,
+    STMT_SETTING_SET,
     STMT__COUNT,
 };
 
@@ -84,6 +93,7 @@ extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
 extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */
 extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
+extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *
@@ -162,6 +172,10 @@ int store_bind_name(sqlite3_stmt *stmt, const char *name);
 /* Copies a TEXT column of at most outlen - 1 bytes into out with its NUL. MIM_EDB for anything
  * else (a file edited by hand). */
 int store_column_name(mim_store *st, sqlite3_stmt *stmt, int col, char *out, size_t outlen);
+/* Runs a statement that takes a name (?1) and returns one integer: 0 and *out (0 when it
+ * returns no row), or MIM_EDB (logged with `what`). */
+int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64_t *out,
+                   const char *what);
 
 /* ---- message rows (mim_store_messages.c) ----------------------------------------------------
  */

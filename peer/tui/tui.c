@@ -95,6 +95,8 @@ static enum tui_msg_state msg_state_of(mim_core_msg_state state)
         return TUI_MSG_SENT;
     case MIM_CORE_MSG_DELIVERED:
         return TUI_MSG_DELIVERED;
+    case MIM_CORE_MSG_READ:
+        return TUI_MSG_READ;
     default:
         return TUI_MSG_RECEIVED;
     }
@@ -384,7 +386,8 @@ static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_ms
     if (c != NULL)
         c->known = 1; /* in the outbox: a contact we can write to, online or not */
     e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
-    if (e == NULL || e->state == TUI_MSG_DELIVERED)
+    if (e == NULL || e->state == TUI_MSG_READ ||
+        (e->state == TUI_MSG_DELIVERED && st != TUI_MSG_READ))
         return; /* not shown (history not read yet), or no news */
     e->state = st;
     t->dirty = 1;
@@ -403,6 +406,23 @@ static void on_sent(void *ud, const char *to, const mim_msg_id *id)
 static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     set_state(ud, to, id, TUI_MSG_DELIVERED);
+}
+
+static void on_read(void *ud, const char *to, const mim_msg_id *id)
+{
+    set_state(ud, to, id, TUI_MSG_READ);
+}
+
+/* "NAME is typing" in the status bar while its conversation is open. */
+static void on_typing(void *ud, const char *with, int typing)
+{
+    tui *t = ud;
+    tui_contact *c = tui_model_contact(&t->m, with, 0);
+
+    if (c != NULL && c->typing != typing) {
+        c->typing = typing;
+        t->dirty = 1;
+    }
 }
 
 /* What this version cannot show: its description, as a message (as the core would do). */
@@ -679,6 +699,7 @@ static void on_key(tui *t, int kind, wint_t key)
     tui_line *l = &t->line;
 
     t->dirty = 1;
+    mim_core_input(t->core); /* auto-away ends */
     if (t->pasting) {
         tui_paste_key(t, kind, key);
         return;
@@ -738,6 +759,10 @@ static void on_key(tui *t, int kind, wint_t key)
         t->list_focus = 0;
         if (tui_line_insert(l, (wchar_t)key) != 0)
             tui_line_full(t);
+        else if (t->m.current != NULL && l->buf[0] != L'/')
+            /* A text (not a command) to the open conversation: "typing" (the core sends one at
+             * most every MIM_CORE_TYPING_SEND_MS). */
+            mim_core_typing(t->core, t->m.current, 1);
     }
 }
 

@@ -7,9 +7,9 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",    "/msg",    "/who",    "/status",       "/away",  "/back",
-    "/history", "/verify", "/trust",  "/trust-server", "/close", "/logout",
-    "/login",   "/quit",   "/search", "/open",         "/bell",
+    "/help",   "/msg",   "/who",          "/status",   "/away",   "/back",    "/history",
+    "/verify", "/trust", "/trust-server", "/close",    "/logout", "/login",   "/quit",
+    "/search", "/open",  "/bell",         "/receipts", "/block",  "/unblock",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -180,6 +180,32 @@ static void parse_bell(const char *args, tui_cmd *out)
 }
 
 /* A command that takes no argument. */
+/* /receipts on|off */
+static void parse_receipts(const char *args, tui_cmd *out)
+{
+    const char *v = rest(args);
+
+    if (v == NULL || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)) {
+        bad(out, "usage: /receipts on|off");
+        return;
+    }
+    out->kind = TUI_CMD_RECEIPTS;
+    snprintf(out->state, sizeof(out->state), "%s", v);
+}
+
+/* /block NAME, /unblock NAME */
+static void parse_block(const char *args, tui_cmd *out, int block)
+{
+    const char *usage = block ? "usage: /block NAME" : "usage: /unblock NAME";
+
+    if ((args = read_name(args, out, usage)) == NULL)
+        return;
+    if (*args != '\0')
+        bad(out, usage);
+    else
+        out->kind = block ? TUI_CMD_BLOCK : TUI_CMD_UNBLOCK;
+}
+
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
 {
     if (rest(args) != NULL)
@@ -251,6 +277,10 @@ void tui_command_parse(const char *line, tui_cmd *out)
         parse_open(args, out);
     } else if (IS("/bell")) {
         parse_bell(args, out);
+    } else if (IS("/receipts")) {
+        parse_receipts(args, out);
+    } else if (IS("/block") || IS("/unblock")) {
+        parse_block(args, out, IS("/block"));
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

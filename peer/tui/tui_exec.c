@@ -31,6 +31,9 @@ void tui_say_refusal(tui *t, int rc, const char *who)
     case MIM_CORE_ESTORE:
         tui_say(t, TUI_ENTRY_WARN, "the local store failed; not done (see the log)");
         break;
+    case MIM_CORE_EBLOCKED:
+        tui_say(t, TUI_ENTRY_WARN, "%s is blocked: /unblock %s first", who, who);
+        break;
     default:
         tui_say(t, TUI_ENTRY_WARN, "a value is out of range");
         break;
@@ -80,6 +83,8 @@ static void help(tui *t)
         "/close              close the open conversation (they see it closed)",
         "/logout, /login     leave the presence server and come back",
         "/search [--with NAME] WORDS   find messages (newest first); /open N opens one",
+        "/receipts on|off    read receipts and typing, both ways (off: neither sent nor shown)",
+        "/block NAME, /unblock NAME   refuse NAME's sessions and messages (or not)",
         "/quit               leave mim (queued messages go out next time; with some still",
         "                    queued it says so first, and a second /quit leaves)",
         "/bell [all|first|off]  ring for every message not in view, the first unread",
@@ -351,6 +356,35 @@ static void bell(tui *t, const char *word)
                                             : "nothing (/bell off)");
 }
 
+/* /receipts on|off, /block NAME, /unblock NAME. */
+static void tui_exec_everyday(tui *t, const tui_cmd *cmd)
+{
+    int rc;
+
+    if (cmd->kind == TUI_CMD_RECEIPTS) {
+        int on = strcmp(cmd->state, "on") == 0;
+        if ((rc = mim_core_set_receipts(t->core, on)) != 0)
+            tui_say_refusal(t, rc, "");
+        else
+            tui_say(t, TUI_ENTRY_INFO,
+                    on ? "read receipts and typing on: sent and shown"
+                       : "read receipts and typing off: neither sent nor shown");
+        return;
+    }
+    rc = mim_core_block(t->core, cmd->name, cmd->kind == TUI_CMD_BLOCK);
+    if (rc == MIM_CORE_ENOTHING)
+        tui_say(t, TUI_ENTRY_WARN, "%s is %s already", cmd->name,
+                cmd->kind == TUI_CMD_BLOCK ? "blocked" : "not blocked");
+    else if (rc != 0)
+        tui_say_refusal(t, rc, cmd->name);
+    else
+        tui_say(t, TUI_ENTRY_INFO,
+                cmd->kind == TUI_CMD_BLOCK
+                    ? "%s is blocked: its sessions and messages are refused (/unblock %s)"
+                    : "%s is unblocked",
+                cmd->name, cmd->name);
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
@@ -419,6 +453,11 @@ void tui_exec(tui *t, const char *line)
         break;
     case TUI_CMD_OPEN:
         tui_search_open(t, cmd.count);
+        break;
+    case TUI_CMD_RECEIPTS:
+    case TUI_CMD_BLOCK:
+    case TUI_CMD_UNBLOCK:
+        tui_exec_everyday(t, &cmd);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

@@ -189,6 +189,8 @@ enum tui_msg_state tui_msg_state_parse(const char *state)
         return TUI_MSG_SENT;
     if (strcmp(state, "delivered") == 0)
         return TUI_MSG_DELIVERED;
+    if (strcmp(state, "read") == 0)
+        return TUI_MSG_READ;
     return TUI_MSG_RECEIVED;
 }
 

@@ -32,6 +32,7 @@ enum tui_msg_state {
     TUI_MSG_SENT,
     TUI_MSG_DELIVERED,
     TUI_MSG_RECEIVED,
+    TUI_MSG_READ, /* ours, and the peer's read receipt came */
 };
 
 enum tui_presence {
@@ -78,6 +79,7 @@ typedef struct tui_contact {
     int key_pending;   /* its key changed: messages held until /trust */
     char new_fp[64];   /* the changed key's fingerprint (key_pending) */
     int known;         /* a contact of the store, or met in a session: can be written to offline */
+    int typing;        /* they are typing to us (the core's on_typing) */
     tui_conv conv;
 } tui_contact;
 

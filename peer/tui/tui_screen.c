@@ -240,6 +240,8 @@ static const char *state_label(enum tui_msg_state s)
         return " (sent)";
     case TUI_MSG_DELIVERED:
         return " (delivered)";
+    case TUI_MSG_READ:
+        return " (read)";
     default:
         return "";
     }
@@ -585,11 +587,14 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
 
 static void draw_status_bar(const tui_model *m, int y)
 {
-    char bar[600];
+    char bar[600], typing[160] = "";
+    const tui_contact *cur = tui_model_current((tui_model *)m);
     const char *conn = m->logged_out                          ? "logged out (/login)"
                        : strcmp(m->conn, "reconnecting") == 0 ? "reconnecting (stale table)"
                                                               : m->conn;
 
+    if (cur != NULL && cur->typing)
+        snprintf(typing, sizeof(typing), "%.130s is typing | ", cur->name);
     if (m->hint[0] != '\0') { /* a passing note (candidates, a limit): until the next key */
         attrset(A_REVERSE | A_BOLD);
         fill_row(y, 0, COLS);
@@ -598,9 +603,9 @@ static void draw_status_bar(const tui_model *m, int y)
         return;
     }
     /* The connection state goes first: on a narrow terminal it is what must still show. */
-    snprintf(bar, sizeof(bar), " %.130s [%s%s%.60s] | %s%s | server %s | key %s | /help", m->me,
-             tui_presence_name(m->my_presence), m->my_text[0] != '\0' ? ": " : "", m->my_text, conn,
-             m->server_key_changed ? " (SERVER KEY CHANGED)" : "",
+    snprintf(bar, sizeof(bar), " %s%.130s [%s%s%.60s] | %s%s | server %s | key %s | /help", typing,
+             m->me, tui_presence_name(m->my_presence), m->my_text[0] != '\0' ? ": " : "",
+             m->my_text, conn, m->server_key_changed ? " (SERVER KEY CHANGED)" : "",
              m->server[0] != '\0' ? m->server : "(LAN discovery)", m->fingerprint);
     attrset(A_REVERSE);
     fill_row(y, 0, COLS);

@@ -177,6 +177,60 @@ int mim_core_close_chat(mim_core *c, const char *with)
     return stub_rc();
 }
 
+int mim_core_contacts(mim_core *c, void (*cb)(void *arg, const mim_core_contact_info *ci),
+                      void *arg)
+{
+    (void)c;
+    if (stub_rc() != 0)
+        return stub_rc();
+    for (int i = 0; (stub_mode & 8) && i < 2; i++) {
+        mim_core_contact_info ci = {.name = i ? "bob" : "\xff",
+                                    .fingerprint = "",
+                                    .pending_fingerprint = "",
+                                    .status_text = i ? "" : "\xfe",
+                                    .unread = (size_t)i * 3,
+                                    .online = i,
+                                    .blocked = !i};
+        cb(arg, &ci);
+    }
+    return 0;
+}
+
+int mim_core_login(mim_core *c)
+{
+    (void)c;
+    return stub_rc();
+}
+
+int mim_core_logout(mim_core *c)
+{
+    (void)c;
+    return stub_rc();
+}
+
+int mim_core_typing(mim_core *c, const char *with, int typing)
+{
+    (void)c, (void)with, (void)typing;
+    return stub_rc();
+}
+
+int mim_core_set_receipts(mim_core *c, int on)
+{
+    (void)c, (void)on;
+    return stub_rc();
+}
+
+int mim_core_block(mim_core *c, const char *name, int blocked)
+{
+    (void)c, (void)name, (void)blocked;
+    return stub_rc();
+}
+
+void mim_core_input(mim_core *c)
+{
+    (void)c;
+}
+
 int mim_core_mark_read(mim_core *c, const char *with)
 {
     (void)c, (void)with;

@@ -33,6 +33,18 @@
 #define MSG_FREE   mim__chat_close__free_unpacked
 #define MSG_CASE   MIM__PEER_MSG__BODY_CLOSE
 #define MSG_FIELD  close
+#elif defined(FUZZ_MSG_RECEIPT)
+#define MSG_TYPE   Mim__Receipt
+#define MSG_UNPACK mim__receipt__unpack
+#define MSG_FREE   mim__receipt__free_unpacked
+#define MSG_CASE   MIM__PEER_MSG__BODY_RECEIPT
+#define MSG_FIELD  receipt
+#elif defined(FUZZ_MSG_TYPING)
+#define MSG_TYPE   Mim__Typing
+#define MSG_UNPACK mim__typing__unpack
+#define MSG_FREE   mim__typing__free_unpacked
+#define MSG_CASE   MIM__PEER_MSG__BODY_TYPING
+#define MSG_FIELD  typing
 #elif !defined(FUZZ_MSG_BATCH)
 #error "define one FUZZ_MSG_<TYPE>"
 #endif
@@ -89,6 +101,15 @@ static void check_accepted(const Mim__PeerMsg *m)
     case MIM__PEER_MSG__BODY_CLOSE:
         FUZZ_CHECK(m->close != NULL);
         break;
+    case MIM__PEER_MSG__BODY_RECEIPT:
+        FUZZ_CHECK(m->receipt != NULL);
+        FUZZ_CHECK(m->receipt->n_read >= 1 && m->receipt->n_read <= MIM_RECEIPT_MAX_IDS);
+        for (size_t i = 0; i < m->receipt->n_read; i++)
+            FUZZ_CHECK(m->receipt->read[i].len == MIM_MSG_ID_LEN);
+        break;
+    case MIM__PEER_MSG__BODY_TYPING:
+        FUZZ_CHECK(m->typing != NULL);
+        break;
     case MIM__PEER_MSG__BODY_PING:
         FUZZ_CHECK(m->ping != NULL);
         break;
@@ -114,6 +135,13 @@ static void check_same(const Mim__PeerMsg *a, const Mim__PeerMsg *b)
         FUZZ_CHECK(a->ack->n_ids == b->ack->n_ids);
         for (size_t i = 0; i < a->ack->n_ids; i++)
             FUZZ_CHECK(memcmp(a->ack->ids[i].data, b->ack->ids[i].data, MIM_MSG_ID_LEN) == 0);
+    } else if (a->body_case == MIM__PEER_MSG__BODY_RECEIPT) {
+        FUZZ_CHECK(a->receipt->n_read == b->receipt->n_read);
+        for (size_t i = 0; i < a->receipt->n_read; i++)
+            FUZZ_CHECK(memcmp(a->receipt->read[i].data, b->receipt->read[i].data, MIM_MSG_ID_LEN) ==
+                       0);
+    } else if (a->body_case == MIM__PEER_MSG__BODY_TYPING) {
+        FUZZ_CHECK(a->typing->typing == b->typing->typing);
     } else if (a->body_case == MIM__PEER_MSG__BODY_PING) {
         FUZZ_CHECK(a->ping->nonce == b->ping->nonce);
     } else if (a->body_case == MIM__PEER_MSG__BODY_PONG) {

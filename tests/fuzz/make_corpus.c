@@ -161,6 +161,10 @@ static void handshake_seeds(void)
     write_msg("handshake_payload", "peer_alice_truncated", &m.base, 1);
     m.name = "Zo\xc3\xab \xe5\xa4\xaa\xe9\x83\x8e"; /* "Zoë 太郎": multi-byte names */
     write_msg("handshake_payload", "peer_utf8_name", &m.base, 0);
+    m.name = "alice";
+    m.features = 1; /* MIM_FEATURE_RECEIPTS */
+    write_msg("handshake_payload", "peer_alice_features", &m.base, 0);
+    m.features = 0;
     m.name = "bad\nname";
     write_msg("handshake_payload", "bad_control_char", &m.base, 0);
     m.name = "bob\xc2\xad"; /* U+00AD soft hyphen: invisible (mim_name.c) */
@@ -673,6 +677,52 @@ static void channel_seeds(void)
     sc_write(t, "empty_final", &sc);
 }
 
+/* Read receipts and typing (issue 13): alone, in a batch, and in a session. */
+static void receipt_typing_seeds(void)
+{
+    ProtobufCBinaryData ids[3] = {{16, id_a}, {16, id_b}, {16, id_c}};
+    Mim__Receipt r;
+    Mim__Typing ty;
+    Mim__PeerBatch batch;
+    Mim__PeerMsg m[2];
+    Mim__PeerMsg *mp[2] = {&m[0], &m[1]};
+    script sc;
+
+    mim__receipt__init(&r);
+    r.read = ids;
+    r.n_read = 1;
+    write_msg("peer_receipt", "one_id", &r.base, 0);
+    r.n_read = 3; /* the cap (MIM_RECEIPT_MAX_IDS) is in test_codec_peer: seeds stay small */
+    write_msg("peer_receipt", "three_ids", &r.base, 0);
+    write_msg("peer_receipt", "three_ids_truncated", &r.base, 4);
+    r.n_read = 0;
+    write_msg("peer_receipt", "bad_none", &r.base, 0);
+    r.n_read = 2;
+    ids[1].len = 15;
+    write_msg("peer_receipt", "bad_id_15", &r.base, 0);
+    ids[1].len = 16;
+    mim__typing__init(&ty);
+    write_msg("peer_typing", "stopped", &ty.base, 0);
+    ty.typing = 1;
+    write_msg("peer_typing", "typing", &ty.base, 0);
+    write_seed("peer_typing", "bad_typing_2", (const uint8_t *)"\x08\x02", 2);
+    write_seed("peer_typing", "unknown_field", (const uint8_t *)"\x10\x01", 2);
+
+    mim__peer_batch__init(&batch);
+    batch.msgs = mp;
+    batch.n_msgs = 2;
+    mim__peer_msg__init(&m[0]);
+    mim__peer_msg__init(&m[1]);
+    m[0].body_case = MIM__PEER_MSG__BODY_RECEIPT;
+    m[0].receipt = &r;
+    m[1].body_case = MIM__PEER_MSG__BODY_TYPING;
+    m[1].typing = &ty;
+    write_msg("peer_batch", "receipt_typing", &batch.base, 0);
+    sc_start(&sc, 0, 0, 0);
+    sc_msg(&sc, &batch.base);
+    sc_write("session_chat", "receipt_typing", &sc);
+}
+
 static void chat_session_seeds(void)
 {
     const char *t = "session_chat";
@@ -846,6 +896,16 @@ static void front_end_seeds(void)
               "{\"cmd\":\"status\",\"state\":\"sleeping\"}\n{\"cmd\":\"who\",\"cmd\":\"who\"}\n"
               "{\"cmd\":\"verified\",\"with\":\"b\",\"value\":1}\n  \t\r\n"
               "{\"cmd\":\"who\"}");
+    /* Issue 13's commands: their answers, their refusals, their bad fields. */
+    text_seed("json_line", "everyday_commands", "\x08\xff", 2,
+              "{\"cmd\":\"contacts\"}\n{\"cmd\":\"read\",\"with\":\"bob\"}\n"
+              "{\"cmd\":\"typing\",\"with\":\"bob\",\"typing\":false}\n"
+              "{\"cmd\":\"receipts\",\"value\":false}\n{\"cmd\":\"block\",\"name\":\"m\"}\n"
+              "{\"cmd\":\"unblock\",\"name\":\"m\"}\n{\"cmd\":\"logout\"}\n{\"cmd\":\"login\"}\n");
+    text_seed("json_line", "everyday_refused", "\x0c\x08", 2,
+              "{\"cmd\":\"contacts\"}\n{\"cmd\":\"typing\",\"with\":\"b\",\"typing\":1}\n"
+              "{\"cmd\":\"receipts\"}\n{\"cmd\":\"receipts\",\"value\":\"on\"}\n"
+              "{\"cmd\":\"block\"}\n{\"cmd\":\"read\",\"with\":7}\n{\"cmd\":\"logout\"}\n");
     text_seed("json_line", "history_odd_bytes", "\x08\x40", 2,
               "{\"cmd\":\"history\",\"with\":\"b\\u0000\\u202e\\u00ad\xc3\"}\n"
               "{\"cmd\":\"verify\",\"with\":\"\\ud800\"}\n");
@@ -919,6 +979,7 @@ int main(int argc, char **argv)
     peer_batch_seeds();
     channel_seeds();
     chat_session_seeds();
+    receipt_typing_seeds();
     presence_session_seeds();
     front_end_seeds();
     search_seeds();

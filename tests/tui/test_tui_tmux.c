@@ -55,8 +55,8 @@ static void start_two(fixture *f, tmux_pane *a, tmux_pane *b)
     tp_expect(a, "connected");
 }
 
-/* Everything of a normal chat: see each other, talk both ways with delivery marks, a status,
- * a resize, and one side quitting. */
+/* Everything of a normal chat: see each other, talk both ways with delivery marks (read: the
+ * other's open conversation shows each message), a status, a resize, and one side quitting. */
 static void test_chat(void **state)
 {
     fixture *f = *state;
@@ -70,13 +70,13 @@ static void test_chat(void **state)
     tp_type(&a, "/msg b", 0);
     tp_key(&a, "Tab");
     tp_type(&a, "hello bob", 1);
-    tp_expect(&a, "alice: hello bob (delivered)");
+    tp_expect(&a, "alice: hello bob (read)");
     tp_expect(&b, "alice is talking to you");
     tp_expect(&b, "alice: hello bob");
     tp_expect(&b, "\nalice>"); /* the conversation opened by itself (its prompt) */
     assert_true(bell_flag(&b));
     tp_type(&b, "hi alice", 1);
-    tp_expect(&b, "bob: hi alice (delivered)");
+    tp_expect(&b, "bob: hi alice (read)");
     tp_expect(&a, "bob: hi alice");
 
     /* A status: the list and the conversation say so. */
@@ -97,7 +97,7 @@ static void test_chat(void **state)
     assert_int_equal(tp_row_of(&a, "bob is now available"), 11); /* the newest, above the bar */
     tp_resize(&a, 120, 40);
     tp_expect_row(&a, 38, " alice [available]");
-    assert_true(tp_row_of(&a, "alice: hello bob (delivered)") > 30); /* drawn at the bottom */
+    assert_true(tp_row_of(&a, "alice: hello bob (read)") > 30); /* drawn at the bottom */
 
     /* bob quits: exit 0, and alice sees him leave. */
     tp_type(&b, "/quit", 1);
@@ -117,7 +117,7 @@ static void test_offline_queue(void **state)
 
     start_two(f, &a, &b);
     tp_type(&a, "/msg bob first", 1);
-    tp_expect(&a, "alice: first (delivered)");
+    tp_expect(&a, "alice: first (read)");
     tp_type(&b, "/quit", 1);
     assert_int_equal(tp_wait_exit(&b), 0);
     tp_expect(&a, "bob went offline");
@@ -125,7 +125,7 @@ static void test_offline_queue(void **state)
     tp_type(&a, "are you there?", 1);
     tp_expect(&a, "alice: are you there? (queued)");
     tp_start(&b, f->srv.port, COLS, ROWS);
-    tp_expect(&a, "alice: are you there? (delivered)");
+    tp_expect(&a, "alice: are you there? (read)");
     tp_expect(&b, "alice: are you there?");
 
     /* /logout: bob sees alice go; her history and /msg stay; /login brings her back. */
@@ -133,13 +133,13 @@ static void test_offline_queue(void **state)
     tp_expect(&a, "logged out (/login)");
     tp_expect(&b, "  alice (offline)");
     tp_expect(&a, "  bob (offline)");
-    tp_expect(&a, "alice: first (delivered)");
+    tp_expect(&a, "alice: first (read)");
     tp_type(&a, "/login", 1);
     tp_expect(&a, "connected");
     tp_expect(&b, "+ alice");
     tp_expect(&a, "+ bob");
     tp_type(&a, "back again", 1);
-    tp_expect(&a, "alice: back again (delivered)");
+    tp_expect(&a, "alice: back again (read)");
     tp_expect(&b, "alice: back again");
     tp_type(&a, "/quit", 1);
     assert_int_equal(tp_wait_exit(&a), 0);
@@ -300,7 +300,7 @@ static void test_sizes_and_signal(void **state)
     memcpy(text + n, "END", 4);
     tp_type(&b, "/msg alice ", 0);
     tp_type(&b, text, 1);
-    tp_expect(&b, "(delivered)"); /* the only message: its END may wrap */
+    tp_expect(&b, "(read)"); /* the only message (read: alice has it open); its END may wrap */
     tp_expect(&a, "END");
 
     tp_resize(&a, 20, 5);
@@ -345,7 +345,7 @@ static void test_name_forms(void **state)
     tp_expect(&a, "+ Zo\xc3\xa9");
     tp_expect(&z, "+ alice");
     tp_type(&a, "/msg Zoe\xcc\x81 bonjour", 1);
-    tp_expect(&a, "alice: bonjour (delivered)");
+    tp_expect(&a, "alice: bonjour (read)");
     tp_expect(&a, "\nZo\xc3\xa9>"); /* Zoé's conversation is the one open */
     tp_expect(&z, "alice: bonjour");
     tp_type(&a, "/quit", 1);

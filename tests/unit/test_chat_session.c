@@ -46,6 +46,7 @@ struct peer {
     chat_session *cs; /* NULL before it exists and once on_closed ran */
     int refuse;
     int auths, opens, messages, acks, chat_closes, batch_ends, closes;
+    int receipts, typing_on, typing_off; /* Receipt ids and Typing messages received */
     char auth_name[MIM_NAME_MAX_BYTES + 1];
     got_msg got[MAX_MSGS];
     int msgs_at_batch_end[MAX_MSGS]; /* messages received when each batch ended */
@@ -206,7 +207,31 @@ static void on_closed(void *ud, chat_session *cs, const char *reason)
     p->cs = NULL;
 }
 
+static void on_receipt(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    peer *p = ud;
+    uint8_t want[MIM_MSG_ID_LEN];
+
+    (void)cs;
+    msg_id(want, 'r', (size_t)p->receipts++);
+    if (memcmp(id, want, MIM_MSG_ID_LEN) != 0)
+        PNOTE(p, "%s: receipt %d is for another id", p->name, p->receipts - 1);
+}
+
+static void on_typing(void *ud, chat_session *cs, int typing)
+{
+    peer *p = ud;
+
+    (void)cs;
+    if (typing)
+        p->typing_on++;
+    else
+        p->typing_off++;
+}
+
 static const chat_session_events events = {
+    .on_receipt = on_receipt,
+    .on_typing = on_typing,
     .on_authenticated = on_authenticated,
     .on_open = on_open,
     .on_message = on_message,
@@ -710,6 +735,53 @@ static void test_ack_chunks_and_pong(void **state)
     net_free(n);
 }
 
+/* Receipts and typing (issue 13) go only to a peer whose handshake said it understands them:
+ * bob does, alice (as an older version) does not. alice may send them to bob; bob's sends to
+ * alice are refused (MIM_ESTATE) and nothing goes out: an older peer would close the session. */
+static void bob_cannot_tell_alice(peer *p)
+{
+    uint8_t ids[1][MIM_MSG_ID_LEN];
+
+    msg_id(ids[0], 'r', 0);
+    if (chat_session_peer_features(p->cs) != 0)
+        PNOTE(p, "bob: alice said no features, got %u", chat_session_peer_features(p->cs));
+    if (chat_session_send_receipt(p->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids, 1) != MIM_ESTATE ||
+        chat_session_send_typing(p->cs, 1) != MIM_ESTATE)
+        PNOTE(p, "bob: a receipt or typing to an older peer was not refused");
+}
+
+static void alice_tells_bob(peer *p)
+{
+    uint8_t ids[MIM_RECEIPT_MAX_IDS + 2][MIM_MSG_ID_LEN];
+
+    if (chat_session_peer_features(p->cs) != MIM_FEATURE_RECEIPTS)
+        PNOTE(p, "alice: bob said features %u", chat_session_peer_features(p->cs));
+    for (size_t i = 0; i < MIM_RECEIPT_MAX_IDS + 2; i++)
+        msg_id(ids[i], 'r', i);
+    /* Over the cap of one Receipt: cut in two messages, in order. */
+    if (chat_session_send_receipt(p->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids,
+                                  MIM_RECEIPT_MAX_IDS + 2) != 0 ||
+        chat_session_send_typing(p->cs, 1) != 0 || chat_session_send_typing(p->cs, 0) != 0)
+        PNOTE(p, "alice: sending receipts or typing failed");
+    chat_session_close(p->cs, "told");
+}
+
+static void test_receipts_only_to_peers_that_know_them(void **state)
+{
+    net *n = net_new(0);
+    (void)state;
+
+    n->bob.cfg.features = MIM_FEATURE_RECEIPTS;
+    n->bob.on_open_hook = bob_cannot_tell_alice;
+    n->alice.on_open_hook = alice_tells_bob;
+    net_run(n, "bob", n->bob.id->sign_pk);
+    EXPECT_INT(n->bob.receipts, MIM_RECEIPT_MAX_IDS + 2);
+    EXPECT_INT(n->bob.typing_on, 1);
+    EXPECT_INT(n->bob.typing_off, 1);
+    EXPECT_INT(n->alice.receipts + n->alice.typing_on, 0);
+    net_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_sender_must_be_the_peer),
         cmocka_unit_test(test_malformed_message_closes),
         cmocka_unit_test(test_ack_chunks_and_pong),
+        cmocka_unit_test(test_receipts_only_to_peers_that_know_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,18 @@ static void test_handshake_roundtrip(void **state)
     EXPECT_INT(m->static_sig.len, 64);
     assert_memory_equal(m->static_sig.data, sig_a, 64);
     assert_string_equal(m->name, "Zo\xc3\xab");
+    EXPECT_INT(m->features, 0); /* none said: left out of the encoding */
+    mim_handshake_payload_free(m);
+
+    /* Features (issue 13): two bytes more, read back; an older decoder keeps them as an unknown
+     * field, and the payload is still canonical for it (the size it re-encodes to). */
+    b.len = 0;
+    EXPECT_INT(mim_handshake_payload_encode_features(key_a, sig_a, "bob", MIM_FEATURE_RECEIPTS, &b),
+               0);
+    m = NULL;
+    if (mim_handshake_payload_decode(b.data, b.len, 1, &m, err, sizeof(err)) != 0)
+        fail_msg("payload with features refused: %s", err);
+    EXPECT_INT(m->features, MIM_FEATURE_RECEIPTS);
     mim_handshake_payload_free(m);
 
     /* The server's payload: no name, and encode appends after what is already there. */

@@ -598,6 +598,53 @@ static void test_refusals_ack(void **state)
     free(ids);
 }
 
+/* Read receipts (issue 13): 1..1024 ids of 16 bytes; typing on or off. */
+static void test_receipt_typing(void **state)
+{
+    ProtobufCBinaryData *ids = calloc(MIM_RECEIPT_MAX_IDS + 1, sizeof(*ids));
+    Mim__Receipt r = MIM__RECEIPT__INIT;
+    Mim__Typing t = MIM__TYPING__INIT;
+    Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+    Mim__PeerBatch *b;
+    (void)state;
+
+    assert_non_null(ids);
+    for (size_t i = 0; i <= MIM_RECEIPT_MAX_IDS; i++) {
+        ids[i].data = id_a;
+        ids[i].len = MIM_MSG_ID_LEN;
+    }
+    m.body_case = MIM__PEER_MSG__BODY_RECEIPT;
+    m.receipt = &r;
+    r.read = ids;
+    r.n_read = 0;
+    expect_msg_refused("receipt with 0 ids", &m, "0 ids");
+    r.n_read = MIM_RECEIPT_MAX_IDS + 1;
+    expect_msg_refused("receipt with 1025 ids", &m, "1025 ids");
+    r.n_read = MIM_RECEIPT_MAX_IDS;
+    expect_msg_accepted("receipt with 1024 ids", &m);
+    r.n_read = 2;
+    ids[1].data = id_b;
+    b = roundtrip_one(&m);
+    EXPECT_INT(b->msgs[0]->receipt->n_read, 2);
+    assert_memory_equal(b->msgs[0]->receipt->read[1].data, id_b, MIM_MSG_ID_LEN);
+    mim_peer_batch_free(b);
+    ids[1].data = id_long;
+    ids[1].len = MIM_MSG_ID_LEN - 1;
+    expect_msg_refused("receipt with a 15-byte id", &m, "15");
+
+    m.body_case = MIM__PEER_MSG__BODY_TYPING;
+    m.typing = &t;
+    t.typing = 1;
+    b = roundtrip_one(&m);
+    assert_true(b->msgs[0]->typing->typing);
+    mim_peer_batch_free(b);
+    t.typing = 0; /* an empty Typing: stopped */
+    b = roundtrip_one(&m);
+    assert_false(b->msgs[0]->typing->typing);
+    mim_peer_batch_free(b);
+    free(ids);
+}
+
 static void test_refusals_structure(void **state)
 {
     Mim__PeerMsg m = MIM__PEER_MSG__INIT;
@@ -639,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_refusals_chat_sender),
         cmocka_unit_test(test_refusals_ack),
         cmocka_unit_test(test_refusals_structure),
+        cmocka_unit_test(test_receipt_typing),
     };
 
     return cmocka_run_group_tests(tests, setup_ids, NULL);

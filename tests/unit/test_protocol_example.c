@@ -193,6 +193,14 @@ static const expected frozen[] = {
      "0a06220408b0ea01"},
     {"peer_pong_element",
      "0a062a0408b0ea01"},
+    {"receipt_element",
+     "0a1432120a10a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
+    {"typing_element",
+     "0a043a020801"},
+    {"typing_stop_element",
+     "0a023a00"},
+    {"payload_features_suffix",
+     "2801"},
 };
 /* clang-format on */
 
@@ -845,6 +853,44 @@ static void test_peer_example(void **state)
     mim_wipe(bob_key_file, sizeof(bob_key_file));
 }
 
+/* Section 13.8, issue 13: bob read alice's message (a Receipt), and typing on and off. The
+ * HandshakePayload's features field, as a peer of this version appends it. */
+static void test_receipt_example(void **state)
+{
+    static const uint8_t id[MIM_MSG_ID_LEN] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+                                               0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
+    ProtobufCBinaryData ids[1] = {{MIM_MSG_ID_LEN, (uint8_t *)id}};
+    Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+    Mim__Receipt r = MIM__RECEIPT__INIT;
+    Mim__Typing t = MIM__TYPING__INIT;
+    mim_buf el = {0}, plain = {0}, with = {0};
+    uint8_t pk[MIM_KEY_LEN] = {1}, sig[MIM_SIG_LEN] = {2};
+
+    (void)state;
+    r.read = ids;
+    r.n_read = 1;
+    m.body_case = MIM__PEER_MSG__BODY_RECEIPT;
+    m.receipt = &r;
+    check_peer_element("receipt_element", &m, &el);
+    m.body_case = MIM__PEER_MSG__BODY_TYPING;
+    m.typing = &t;
+    t.typing = 1;
+    check_peer_element("typing_element", &m, &el);
+    t.typing = 0;
+    check_peer_element("typing_stop_element", &m, &el);
+
+    /* features = 1: the same payload with two more bytes at its end. */
+    assert_int_equal(mim_handshake_payload_encode(pk, sig, BOB_NAME, &plain), 0);
+    assert_int_equal(
+        mim_handshake_payload_encode_features(pk, sig, BOB_NAME, MIM_FEATURE_RECEIPTS, &with), 0);
+    assert_int_equal(with.len, plain.len + 2);
+    assert_memory_equal(with.data, plain.data, plain.len);
+    check_bytes("payload_features_suffix", with.data + plain.len, 2);
+    mim_buf_free(&el);
+    mim_buf_free(&plain);
+    mim_buf_free(&with);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -854,9 +900,8 @@ static int setup(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_login_example),
-        cmocka_unit_test(test_discovery_example),
-        cmocka_unit_test(test_peer_example),
+        cmocka_unit_test(test_login_example),    cmocka_unit_test(test_discovery_example),
+        cmocka_unit_test(test_peer_example),     cmocka_unit_test(test_receipt_example),
         cmocka_unit_test(test_document_matches),
     };
 

@@ -1,5 +1,6 @@
 /* mim_store, peer kind: the read marks (mim_store_read.c): unread counts per peer, the unread
- * flag of history rows, a mark that never moves backwards, and all of it across a reopen. */
+ * flag of history rows, a mark that never moves backwards, and all of it across a reopen; the
+ * read receipts owed and received; blocked names and settings (mim_store_settings.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -134,6 +135,72 @@ static void test_mark_inside_a_transaction(void **state)
     mim_store_close(st);
 }
 
+static void collect_receipt(const uint8_t id[16], void *arg)
+{
+    struct flags *f = arg; /* the ids' first bytes, as digits */
+
+    assert_true(f->n + 1 < sizeof(f->s));
+    f->s[f->n++] = (char)('0' + id[0]);
+    f->s[f->n] = '\0';
+}
+
+/* Receipts owed: what was read since the last take, once; and the receipts that came for ours. */
+static void test_receipts_owed_and_seen(void **state)
+{
+    mim_store *st = open_peer(*state);
+    struct flags f = {0};
+    uint8_t ours[16];
+
+    receive(st, "bob", 1);
+    receive(st, "bob", 2);
+    EXPECT_INT(mim_store_receipts_take(st, "bob", collect_receipt, &f), 0);
+    assert_string_equal(f.s, ""); /* nothing read yet */
+    EXPECT_INT(mim_store_mark_read(st, "bob"), 1);
+    receive(st, "bob", 3); /* after the mark: not owed */
+    EXPECT_INT(mim_store_receipts_take(st, "bob", collect_receipt, &f), 0);
+    assert_string_equal(f.s, "12");
+    memset(&f, 0, sizeof(f));
+    EXPECT_INT(mim_store_receipts_take(st, "bob", collect_receipt, &f), 0);
+    assert_string_equal(f.s, ""); /* taken once */
+
+    queue(st, "bob", 9);
+    memset(ours, 0x7e, sizeof(ours));
+    ours[0] = 9;
+    EXPECT_INT(mim_store_message_seen(st, "bob", ours), 0); /* not delivered yet */
+    EXPECT_INT(mim_store_message_set_state(st, "bob", ours, MIM_MSG_DELIVERED), 1);
+    EXPECT_INT(mim_store_message_seen(st, "bob", ours), 1);
+    EXPECT_INT(mim_store_message_seen(st, "bob", ours), 0);   /* no news */
+    EXPECT_INT(mim_store_message_seen(st, "carol", ours), 0); /* not to carol */
+    mim_store_close(st);
+}
+
+/* Blocked names and settings, across a reopen. */
+static void test_blocked_and_settings(void **state)
+{
+    mim_store *st = open_peer(*state);
+    char v[8];
+
+    EXPECT_INT(mim_store_is_blocked(st, "mallory"), 0);
+    EXPECT_INT(mim_store_block_set(st, "mallory", 1, 100), 1);
+    EXPECT_INT(mim_store_block_set(st, "mallory", 1, 200), 0);
+    EXPECT_INT(mim_store_setting_get(st, "receipts", v, sizeof(v)), 0);
+    assert_string_equal(v, "");
+    EXPECT_INT(mim_store_setting_set(st, "receipts", "off"), 0);
+    EXPECT_INT(mim_store_setting_set(st, "status_text", "a text too long"), 0);
+    mim_store_close(st);
+
+    st = open_peer(*state);
+    EXPECT_INT(mim_store_is_blocked(st, "mallory"), 1);
+    EXPECT_INT(mim_store_is_blocked(st, "bob"), 0);
+    EXPECT_INT(mim_store_setting_get(st, "receipts", v, sizeof(v)), 1);
+    assert_string_equal(v, "off");
+    EXPECT_INT(mim_store_setting_get(st, "status_text", v, sizeof(v)), MIM_EOVERFLOW);
+    EXPECT_INT(mim_store_block_set(st, "mallory", 0, 300), 1);
+    EXPECT_INT(mim_store_is_blocked(st, "mallory"), 0);
+    EXPECT_INT(mim_store_block_set(st, "mallory", 0, 300), 0);
+    mim_store_close(st);
+}
+
 static void test_bad_arguments(void **state)
 {
     mim_store *st = open_peer(*state);
@@ -151,6 +218,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_unread_counts_and_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_inside_a_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receipts_owed_and_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,7 +239,10 @@ static void downgrade_to_version_2(const char *path)
     char *err = NULL;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, "DROP TABLE messages_fts; DROP TABLE read_marks; PRAGMA user_version = 2;",
+    if (sqlite3_exec(db,
+                     "DROP TABLE messages_fts; DROP TABLE read_marks; DROP TABLE blocked; DROP "
+                     "TABLE settings;"
+                     " ALTER TABLE messages DROP COLUMN seen; PRAGMA user_version = 2;",
                      NULL, NULL, &err) != SQLITE_OK)
         fail_msg("downgrade: %s", err);
     sqlite3_close(db);
