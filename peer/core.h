@@ -47,8 +47,10 @@
 #define MIM_CORE_QUOTA_RETRY_MS    (10 * 60 * 1000)
 #define MIM_CORE_HISTORY_MAX       1000
 #define MIM_CORE_DEFAULT_PORT      4242
-#define MIM_CORE_FINGERPRINT_LEN   30 /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
-#define MIM_CORE_SAFETY_NUMBER_LEN 72 /* a safety number: 60 digits + 11 spaces + NUL */
+#define MIM_CORE_FINGERPRINT_LEN   30   /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
+#define MIM_CORE_SAFETY_NUMBER_LEN 72   /* a safety number: 60 digits + 11 spaces + NUL */
+#define MIM_CORE_TEXT_MAX          4096 /* bytes of UTF-8 in a chat text (MIM_CORE_ETOO_LONG) */
+#define MIM_CORE_STATUS_TEXT_MAX   128  /* bytes of UTF-8 in a status text */
 
 typedef struct mim_core mim_core;
 
@@ -104,6 +106,10 @@ typedef enum mim_core_error {
 /* A message's content type is the wire's number (peer.proto ContentType): text, an image, a
  * file, or a type of a later version; content_type_name (content.h) names it. */
 #define MIM_CORE_CONTENT_TEXT 1
+/* A local entry of the history, never sent and never indexed for search: the contact's key
+ * changed (its text says from which fingerprint to which). Written when a new pending key is
+ * recorded. */
+#define MIM_CORE_CONTENT_KEY_CHANGE (-1)
 
 /* One entry of the online table, as reported. */
 typedef struct mim_core_peer_info {
@@ -214,6 +220,11 @@ enum {
     MIM_CORE_EFINGERPRINT = -106,  /* trust: the pending key has another fingerprint */
     MIM_CORE_EUNSEEN = -107,       /* trust without a fingerprint: the pending key is not the
                                       one last shown (key_changed, the contacts list) */
+    MIM_CORE_ESELF = -108,         /* a command about another peer was given our own name */
+    MIM_CORE_EEMPTY = -109,        /* an empty chat text */
+    MIM_CORE_ETOO_LONG = -110,     /* a text over its limit (MIM_CHAT_TEXT_MAX, or
+                                      MIM_STATUS_TEXT_MAX for a status): the front end says by
+                                      how many bytes */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
@@ -238,8 +249,11 @@ int mim_core_status(mim_core *c, mim_core_user_status status, const char *text);
 /* The last `limit` messages with `with`, oldest first. */
 int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
-/* The 60-digit safety number with `with` (its pinned key, else its online key). */
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN]);
+/* The 60-digit safety number with `with`: of its pending new key when one waits for
+ * mim_core_trust (*new_key = 1: say so, the user checks that key before trusting it), else of
+ * its pinned key, else of its online key (*new_key = 0). MIM_CORE_ESELF for our own name. */
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN],
+                    int *new_key);
 /* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
  * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted.
  * Without one, the pending key must be the one last reported (on_key_changed, or the

@@ -80,6 +80,7 @@ static void pc_on_peer_online(void *ud, const online_entry *e, int is_self)
     entry_info(e, addr, fp, &p);
     if (c->ev.on_online != NULL)
         c->ev.on_online(c->ud, &p);
+    core_check_table_key(c, e); /* after on_online: the front end knows the name by then */
     /* Its outbox goes out now (the table entry is in place: presence_client adds it first). */
     if ((r = core_peer_find(c, e->name)) != NULL || core_outbox_nonempty(c, e->name)) {
         if (r == NULL)

@@ -189,6 +189,10 @@ void core_sess_leave_unauth(mim_core *c, sess *s, int opened);
 void core_sess_remove(mim_core *c, sess *s);
 /* A table entry's address and port as a sockaddr. */
 void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss);
+/* The presence table shows e: a contact listed with another key than its pin, by a pinned
+ * server, is a key change now (pending, outbox held, key_changed, the history line), not only
+ * when it next dials us. */
+void core_check_table_key(mim_core *c, const online_entry *e);
 int core_on_authenticated(void *ud, chat_session *cs, const char *name,
                           const uint8_t identity_pk[MIM_KEY_LEN], const char **reason);
 void core_on_open(void *ud, chat_session *cs);

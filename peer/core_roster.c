@@ -244,15 +244,36 @@ static int alarm_due(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN
     return 1;
 }
 
+/* A lasting line in name's history that its key changed (MIM_CORE_CONTENT_KEY_CHANGE): a
+ * local entry under a random id, never sent (it is not outgoing) and never indexed for search
+ * (not text). Best effort: the alarm itself does not depend on it. */
+static void note_key_change(mim_core *c, const char *name, const char *old_fp, const char *new_fp)
+{
+    char text[200];
+    uint8_t id[MIM_MSG_ID_LEN];
+    int n;
+
+    n = snprintf(text, sizeof(text),
+                 "the key of %s changed from %s to %s; not trusted until checked", name, old_fp,
+                 new_fp);
+    mim_random_bytes(id, sizeof(id));
+    if (n < 0 || (size_t)n >= sizeof(text) ||
+        mim_store_message_receive(c->st, name, id, mim_clock_wall_ms(), MIM_CORE_CONTENT_KEY_CHANGE,
+                                  text, (size_t)n) < 0)
+        mim_log_warn("cannot write the key change of %s into its history", name);
+}
+
 /* The key against name's pin (accept-new): 0, or -1 and *reason when the store failed or the
  * key changed (recorded as pending, that contact's outbox held, reported through
- * on_key_changed at most as often as alarm_due allows). Only for a key with evidence behind
- * it: see check_evidence. */
+ * on_key_changed at most as often as alarm_due allows, and a key that was not pending before
+ * noted in the history). Only for a key with evidence behind it: see check_evidence. */
 static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
                      const char **reason)
 {
-    int v = mim_store_pin_check(c->st, name, identity_pk, mim_clock_wall_s());
     mim_contact ct;
+    int was_pending = mim_store_contact_get(c->st, name, &ct) == 0 && ct.has_pending &&
+                      memcmp(ct.pending_pk, identity_pk, MIM_KEY_LEN) == 0;
+    int v = mim_store_pin_check(c->st, name, identity_pk, mim_clock_wall_s());
     char old_fp[MIM_FINGERPRINT_LEN], new_fp[MIM_FINGERPRINT_LEN];
 
     if (v < 0) {
@@ -272,6 +293,8 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     else
         snprintf(old_fp, sizeof(old_fp), "?");
     *reason = "the key differs from the pin";
+    if (!was_pending)
+        note_key_change(c, name, old_fp, new_fp);
     if (!alarm_due(c, name, identity_pk)) {
         mim_log_info("%s presented another key (%s): refused, outbox held (no alarm: at most "
                      "one a minute)",
@@ -283,6 +306,20 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     if (c->ev.on_key_changed != NULL)
         c->ev.on_key_changed(c->ud, name, old_fp, new_fp);
     return -1;
+}
+
+void core_check_table_key(mim_core *c, const online_entry *e)
+{
+    mim_contact ct;
+    const char *reason;
+
+    /* Only a pinned server's table vouches for a key (as check_evidence); no pin yet: the first
+     * session pins it, as before. */
+    if (!c->server_pinned || strcmp(e->name, c->name) == 0 ||
+        mim_store_contact_get(c->st, e->name, &ct) != 0 ||
+        memcmp(ct.identity_pk, e->identity_pk, MIM_KEY_LEN) == 0)
+        return;
+    (void)check_pin(c, e->name, e->identity_pk, &reason);
 }
 
 /* An incoming session with a key other than name's pin changes trust state only when someone

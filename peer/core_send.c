@@ -191,7 +191,11 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
     if ((to = mim_core_typed_name(to, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(to, c->name) == 0)
-        return MIM_CORE_EBAD_VALUE;
+        return MIM_CORE_ESELF;
+    if (len == 0)
+        return MIM_CORE_EEMPTY;
+    if (len > MIM_CHAT_TEXT_MAX)
+        return MIM_CORE_ETOO_LONG;
     if (!mim_chat_text_valid(text, len))
         return MIM_CORE_ETEXT;
     if (!core_known_peer(c, to))

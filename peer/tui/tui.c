@@ -78,8 +78,11 @@ static void history_one(void *arg, const mim_core_history_item *it)
     char hex[MIM_MSG_ID_HEX_LEN];
 
     mim_msg_id_hex(&it->id, hex);
-    tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text, hex,
-                 msg_state_of(it->state));
+    if (it->content_type == MIM_CORE_CONTENT_KEY_CHANGE) /* the lasting "key changed" line */
+        tui_conv_add(&h->conv, TUI_ENTRY_WARN, it->ts_ms, NULL, it->text, hex, TUI_MSG_NONE);
+    else
+        tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
+                     hex, msg_state_of(it->state));
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
