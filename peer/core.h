@@ -103,6 +103,12 @@ typedef enum mim_core_error {
     MIM_CORE_ERROR_NEW_CONTACTS, /* more new contacts wrote than are shown a minute: who */
 } mim_core_error;
 
+/* Why a peer keeps our messages waiting (on_waiting): the reason it gave when it closed. */
+typedef enum mim_core_wait_reason {
+    MIM_CORE_WAIT_OTHER = 0,            /* a reason this version does not know */
+    MIM_CORE_WAIT_KEY_NOT_ACCEPTED = 1, /* it has another key pinned for us: until it trusts ours */
+} mim_core_wait_reason;
+
 /* A message's content type is the wire's number (peer.proto ContentType): text, an image, a
  * file, or a type of a later version; content_type_name (content.h) names it. */
 #define MIM_CORE_CONTENT_TEXT 1
@@ -167,6 +173,13 @@ typedef struct mim_core_events {
      * It stays in the outbox; one message is tried again every MIM_CORE_QUOTA_RETRY_MS (and at
      * the next start), and all go out once one is accepted. */
     void (*on_send_refused)(void *ud, const char *to, const mim_msg_id *id);
+    /* Issue 13. `to` is online and we have messages for it, but our dial failed: reason is one
+     * line ("connection refused to 127.0.0.1:9, retrying in 5 s"). Told on the first failure
+     * and when the reason changes, not on every retry; a session that opens starts afresh. */
+    void (*on_unreachable)(void *ud, const char *to, const char *reason);
+    /* Issue 13. `to` keeps our messages from going out for a reason it told us (ChatClose's
+     * reason): they stay queued and are tried again. Told once per reason and session run. */
+    void (*on_waiting)(void *ud, const char *to, mim_core_wait_reason reason);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -181,6 +194,7 @@ typedef struct mim_core_events {
         .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused,                      \
+        .on_unreachable = on_unreachable, .on_waiting = on_waiting,                                \
     }
 
 typedef struct mim_core_config {

@@ -20,6 +20,7 @@
 #include "chat_session.h"
 #include "mim_crypto.h"
 #include "mim_admission.h"
+#include "mim_addr.h"
 #include "mim_codec.h"
 #include "mim_store_peer.h"
 #include "presence_client.h"
@@ -53,6 +54,11 @@ typedef struct peer_rec {
      * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
      * (sends to it, or reads its history). */
     int first_contact, quiet;
+    /* Our dials (issue 13): the address of the last one, and the unreachable reason last told
+     * (on_unreachable; "" none since the last session opened). */
+    char dial_addr[MIM_ADDR_STRLEN];
+    char unreachable[200];
+    int waiting_told; /* a mim_core_wait_reason + 1 told by on_waiting; 0: none */
 } peer_rec;
 
 typedef struct sess {
@@ -211,6 +217,9 @@ int core_group_end(mim_core *c, int began);
 void core_flush(mim_core *c, peer_rec *r);
 /* Dials r when it has something to send, is online with an address, and is not held. */
 void core_maybe_dial(mim_core *c, peer_rec *r);
+/* r's dial ended before its handshake (why: the connection's reason): on_unreachable, unless
+ * it is the reason told last. */
+void core_dial_failed(mim_core *c, peer_rec *r, const char *why);
 /* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
 int core_redial_one(const char *peer, void *arg);
 

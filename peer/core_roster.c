@@ -268,7 +268,7 @@ static void note_key_change(mim_core *c, const char *name, const char *old_fp, c
  * on_key_changed at most as often as alarm_due allows, and a key that was not pending before
  * noted in the history). Only for a key with evidence behind it: see check_evidence. */
 static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
-                     const char **reason)
+                     const char **reason, int *changed)
 {
     mim_contact ct;
     int was_pending = mim_store_contact_get(c->st, name, &ct) == 0 && ct.has_pending &&
@@ -293,6 +293,8 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     else
         snprintf(old_fp, sizeof(old_fp), "?");
     *reason = "the key differs from the pin";
+    if (changed != NULL)
+        *changed = 1;
     if (!was_pending)
         note_key_change(c, name, old_fp, new_fp);
     if (!alarm_due(c, name, identity_pk)) {
@@ -319,7 +321,7 @@ void core_check_table_key(mim_core *c, const online_entry *e)
         mim_store_contact_get(c->st, e->name, &ct) != 0 ||
         memcmp(ct.identity_pk, e->identity_pk, MIM_KEY_LEN) == 0)
         return;
-    (void)check_pin(c, e->name, e->identity_pk, &reason);
+    (void)check_pin(c, e->name, e->identity_pk, &reason, NULL);
 }
 
 /* An incoming session with a key other than name's pin changes trust state only when someone
@@ -378,6 +380,7 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
     mim_core *c = ud;
     sess *s = chat_session_data(cs);
     peer_rec *r;
+    int changed = 0;
 
     if (c->quitting) {
         *reason = "quitting";
@@ -391,8 +394,13 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
     if (!chat_session_is_initiator(cs) && (check_vouched(c, name, identity_pk, reason) != 0 ||
                                            check_evidence(c, name, identity_pk, reason) != 0))
         return -1;
-    if (check_pin(c, name, identity_pk, reason) != 0)
+    if (check_pin(c, name, identity_pk, reason, &changed) != 0) {
+        /* A vouched-for new key: the dialler is told why its messages wait (an old one sees a
+         * plain close). */
+        if (changed)
+            chat_session_refuse_with(cs, MIM__CLOSE_REASON__CLOSE_KEY_NOT_ACCEPTED);
         return -1;
+    }
     if ((r = core_peer_get(c, name)) == NULL) {
         *reason = "out of memory";
         return -1;
@@ -413,6 +421,7 @@ void core_on_open(void *ud, chat_session *cs)
         core_sess_leave_unauth(c, s, 1);
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
+        s->rec->unreachable[0] = '\0'; /* a later failure is news again */
         core_flush(c, s->rec);
     }
 }
@@ -429,8 +438,11 @@ void core_on_closed(void *ud, chat_session *cs, const char *reason)
             if (p->dialing == cs)
                 r = p;
     if (r != NULL) {
-        if (r->dialing == cs)
+        if (r->dialing == cs) {
             r->dialing = NULL;
+            if (r->cs != cs)
+                core_dial_failed(c, r, reason); /* never authenticated */
+        }
         if (r->cs == cs) {
             r->cs = NULL;
             mim_log_info("chat session with %s closed: %s", r->name, reason);

@@ -387,9 +387,46 @@ static void on_error(void *ud, mim_core_error error, const char *message, int fa
                        : error == MIM_CORE_ERROR_NEW_CONTACTS ? "new contacts"
                                                               : "server";
 
-    tui_say(t, TUI_ENTRY_WARN, "%s: %s", code, message);
+    /* The core's server messages name the presence server already: no second prefix. */
+    if (error == MIM_CORE_ERROR_SERVER)
+        code = NULL;
+    tui_say(t, TUI_ENTRY_WARN, "%s%s%s", code != NULL ? code : "", code != NULL ? ": " : "",
+            message);
     if (fatal)
-        snprintf(t->fatal, sizeof(t->fatal), "%s: %s", code, message);
+        snprintf(t->fatal, sizeof(t->fatal), "%s%s%s", code != NULL ? code : "",
+                 code != NULL ? ": " : "", message);
+}
+
+static void say_about_name(tui *t, const char *name, int kind, const char *text)
+{
+    tui_contact *c = tui_model_contact(&t->m, name, 0);
+
+    if (c != NULL)
+        say_about(t, c, kind, text);
+    else
+        tui_say(t, kind, "%s", text);
+}
+
+static void on_unreachable(void *ud, const char *to, const char *reason)
+{
+    char text[400];
+
+    snprintf(text, sizeof(text), "cannot reach %.130s: %s; your messages wait", to, reason);
+    say_about_name(ud, to, TUI_ENTRY_WARN, text);
+}
+
+static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
+{
+    char text[300];
+
+    if (reason == MIM_CORE_WAIT_KEY_NOT_ACCEPTED)
+        snprintf(text, sizeof(text),
+                 "%.130s has not accepted your new key yet: your messages wait until they "
+                 "check it with you and /trust it",
+                 to);
+    else
+        snprintf(text, sizeof(text), "%.130s does not take your messages now: they wait", to);
+    say_about_name(ud, to, TUI_ENTRY_WARN, text);
 }
 
 static void on_handle_closed(uv_handle_t *h);
