@@ -258,6 +258,7 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     if (c == NULL)
         return;
     mim_msg_id_hex(mid, id);
+    c->closed = 0; /* they write again: the conversation is open again */
     someone_talks(t, c);
     /* Opening the conversation just now may have read it from the history already. */
     if (tui_conv_find(&c->conv, id) == NULL)
@@ -375,6 +376,8 @@ static void on_chat_closed(void *ud, const char *with)
     if (c == NULL)
         return;
     c->talking = 0; /* a new message from them is a new conversation */
+    c->closed = 1;  /* greyed until either side writes */
+    t->dirty = 1;
     snprintf(text, sizeof(text), "%.130s closed the conversation", with);
     say_about(t, c, TUI_ENTRY_INFO, text);
 }

@@ -60,6 +60,7 @@ static void send_text(tui *t, const char *to, const char *text)
     mim_core_batch_begin(t->core);
     rc = mim_core_send(t->core, to, text, &id);
     if (rc == 0 && c != NULL) {
+        c->closed = 0; /* we write again: the conversation is open again */
         mim_msg_id_hex(&id, hex);
         tui_conv_add(&c->conv, TUI_ENTRY_OUT, mim_clock_wall_ms(), t->m.me, text, hex,
                      TUI_MSG_NONE);

@@ -63,6 +63,7 @@ typedef struct tui_contact {
     int announce;      /* say "NAME is talking to you" above their next message */
     int key_pending;   /* its key changed: messages held until /trust */
     char new_fp[64];   /* the changed key's fingerprint (key_pending) */
+    int closed;        /* they closed the conversation: greyed until either side writes */
     tui_conv conv;
 } tui_contact;
 

@@ -10,7 +10,10 @@
  *                with the reason and the address, once, not again at the next redial
  *   waiting_key  a reinstalled bob writes to alice, who has not accepted his new key: bob
  *                gets `waiting {to:"alice", reason:"key_not_accepted"}` once (alice's refusal
- *                carries the reason), and his message goes once she trusts the key */
+ *                carries the reason), and his message goes once she trusts the key
+ *   closed_reset the other side's close (chat_closed) lasts until either side writes: alice
+ *                writes again -> bob gets chat_opened; bob writes after alice's close -> alice's
+ *                next message opens nothing new (bob's own write reopened it) */
 #include "mim_proc.h"
 
 #include <jansson.h>
@@ -154,11 +157,46 @@ static void test_waiting_key(void **state)
     mp_quit(nb);
 }
 
+static void test_closed_reset(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    size_t b0;
+
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    exchange(a, b, "hello", "m1", NULL);
+    assert_int_equal(mp_count(b, "chat_opened", "with", "alice"), 1);
+
+    /* alice closes; she writes again: bob's conversation opens again. */
+    b0 = b->nev;
+    mp_cmd(a, "{\"cmd\":\"close\",\"with\":\"bob\",\"tag\":\"c1\"}");
+    mp_expect(a, 0, "ok", "tag", "c1");
+    mp_expect(b, b0, "chat_closed", "with", "alice");
+    exchange(a, b, "me again", "m2", NULL);
+    mp_expect(b, b0, "chat_opened", "with", "alice");
+    assert_int_equal(mp_count(b, "chat_opened", "with", "alice"), 2);
+
+    /* alice closes; bob writes (that reopens it on his side), then alice: nothing new opens. */
+    b0 = b->nev;
+    mp_cmd(a, "{\"cmd\":\"close\",\"with\":\"bob\",\"tag\":\"c2\"}");
+    mp_expect(a, 0, "ok", "tag", "c2");
+    mp_expect(b, b0, "chat_closed", "with", "alice");
+    exchange(b, a, "still here", "m3", NULL);
+    exchange(a, b, "fine", "m4", NULL);
+    round_trip(b, "w1");
+    assert_int_equal(mp_count(b, "chat_opened", "with", "alice"), 2);
+    mp_quit(a);
+    mp_quit(b);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(text_errors),
     PE_SCENARIO(unreachable),
     PE_SCENARIO(waiting_key),
+    PE_SCENARIO(closed_reset),
 };
 
 int main(int argc, char **argv)
