@@ -204,6 +204,7 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
                                             : cfg->quota_bytes;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
+    c->name_taken_out = cfg->name_taken_out;
     if (cfg->server != NULL &&
         mim_addr_parse(cfg->server, MIM_CORE_DEFAULT_PORT, &c->server) != 0) {
         mim_log_error("--server '%s' is not a numeric HOST[:PORT]", cfg->server);

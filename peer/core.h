@@ -210,6 +210,9 @@ typedef struct mim_core_config {
     /* What one sender may make us store per 24 hours; beyond, its messages are refused (it
      * keeps them and retries). 0: the default (MIM_CORE_QUOTA_*); negative: no quota. */
     int64_t quota_messages, quota_bytes;
+    /* Issue 13 (may be NULL): set to 1 when the core stops because the presence server it
+     * trusts has our name under another key (fatal name_taken), for main's clean-up. */
+    int *name_taken_out;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */

@@ -111,7 +111,10 @@ struct mim_core {
     int discovering; /* a presence_discover is in flight (its cb always runs) */
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];
-    int logged_out; /* mim_core_logout: no presence client until mim_core_login */
+    int logged_out;                 /* mim_core_logout: no presence client until mim_core_login */
+    int *name_taken_out;            /* mim_core_config's: set on a fatal name_taken */
+    int presence_ever;              /* connected to the presence server once in this run */
+    char presence_unreachable[200]; /* the first-start "cannot reach" last told; "" none */
     /* The presence server's key matched our pin (or was pinned now) at its last handshake: only
      * then does its table vouch for a changed key of a contact. */
     int server_pinned;

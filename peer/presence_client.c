@@ -300,6 +300,7 @@ static void ch_on_closed(mim_channel *ch, const char *reason)
     }
     mim_log(was_online ? MIM_LOG_WARN : MIM_LOG_INFO, "presence: connection to %s closed: %s",
             pc->server_str, reason);
+    snprintf(pc->last_close, sizeof(pc->last_close), "%s", reason);
     if (pc->fatal) {
         set_state(pc, PRESENCE_DISCONNECTED);
         return;
@@ -660,4 +661,9 @@ const online_table *presence_client_table(const presence_client *pc)
 int presence_client_table_stale(const presence_client *pc)
 {
     return pc->state != PRESENCE_CONNECTED;
+}
+
+const char *presence_client_last_close(const presence_client *pc)
+{
+    return pc->last_close;
 }

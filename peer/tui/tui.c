@@ -130,6 +130,11 @@ static void on_presence(void *ud, mim_core_presence state, const char *server)
                        : state == MIM_CORE_PRESENCE_RECONNECTING ? "reconnecting"
                                                                  : "disconnected";
 
+    if (state == MIM_CORE_PRESENCE_CONNECTED)
+        t->m.ever_connected = 1;
+    else if (state == MIM_CORE_PRESENCE_RECONNECTING && !t->m.ever_connected)
+        word = "unreachable"; /* never reached: no table to be stale (the reason is an error) */
+
     snprintf(t->m.conn, sizeof(t->m.conn), "%s", word);
     if (server != NULL && server[0] != '\0')
         snprintf(t->m.server, sizeof(t->m.server), "%s", server);
@@ -391,7 +396,7 @@ static void on_error(void *ud, mim_core_error error, const char *message, int fa
                                                               : "server";
 
     /* The core's server messages name the presence server already: no second prefix. */
-    if (error == MIM_CORE_ERROR_SERVER)
+    if (error == MIM_CORE_ERROR_SERVER || error == MIM_CORE_ERROR_NAME_TAKEN)
         code = NULL;
     tui_say(t, TUI_ENTRY_WARN, "%s%s%s", code != NULL ? code : "", code != NULL ? ": " : "",
             message);

@@ -77,7 +77,8 @@ typedef struct tui_model {
     char me[129];
     char fingerprint[64];
     char server[80];
-    char conn[16]; /* "connected", "reconnecting", "disconnected", "starting" */
+    char conn[16];      /* "connected", "reconnecting", "unreachable", "disconnected", "starting" */
+    int ever_connected; /* to the presence server, in this run: else a retry is "unreachable" */
     int logged_out;
     int server_key_changed; /* the server's key is not the pinned one, until /trust-server */
     char server_new_fp[64]; /* that key's fingerprint (server_key_changed) */

@@ -13,7 +13,12 @@
  *                carries the reason), and his message goes once she trusts the key
  *   closed_reset the other side's close (chat_closed) lasts until either side writes: alice
  *                writes again -> bob gets chat_opened; bob writes after alice's close -> alice's
- *                next message opens nothing new (bob's own write reopened it) */
+ *                next message opens nothing new (bob's own write reopened it)
+ *   name_taken_clean  a first start under a name the server has with another key: the error
+ *                says what to do (--free-name, or another --name), and the identity and store
+ *                that start made are gone after it exits 1
+ *   server_unreachable  no presence server at --server: "cannot reach the presence server at
+ *                127.0.0.1:9: connection refused", once, not a silent "reconnecting" */
 #include "mim_proc.h"
 
 #include <jansson.h>
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -191,12 +197,58 @@ static void test_closed_reset(void **state)
     mp_quit(b);
 }
 
+static void test_name_taken_clean(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *imp = &f->peers[2];
+    char path[PE_PATH_MAX + 32];
+    json_t *e;
+    int status;
+
+    start_peer(f, a);
+    mp_expect(a, 0, "presence", "state", "connected");
+    mp_init(imp, f, "alice", "alice-second");
+    start_peer(f, imp);
+    e = mp_expect(imp, 0, "error", "code", "name_taken");
+    assert_non_null(strstr(sfield(e, "message"), "mim-presence --free-name alice"));
+    assert_non_null(strstr(sfield(e, "message"), "another --name"));
+    status = mp_reap(imp, 10000);
+    mp_close_fds(imp);
+    assert_true(status >= 0 && WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    snprintf(path, sizeof(path), "%s/identity.key", imp->dir);
+    assert_false(pe_exists(path));
+    snprintf(path, sizeof(path), "%s/mim.db", imp->dir);
+    assert_false(pe_exists(path));
+    /* The owner of the name is untouched, and its own files stay. */
+    snprintf(path, sizeof(path), "%s/identity.key", a->dir);
+    assert_true(pe_exists(path));
+    mp_quit(a);
+}
+
+static void test_server_unreachable(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    json_t *e;
+
+    mp_init(a, f, "alice", "alice");
+    assert_int_equal(mp_start(a, 9), 0); /* nothing listens on port 9 */
+    mp_expect(a, 0, "ready", "name", "alice");
+    e = mp_expect(a, 0, "error", "code", "server");
+    assert_non_null(strstr(sfield(e, "message"),
+                           "cannot reach the presence server at 127.0.0.1:9: connection refused"));
+    assert_false(json_is_true(json_object_get(e, "fatal")));
+    assert_null(strstr(sfield(e, "message"), "presence server: presence server"));
+    round_trip(a, "w1");
+    assert_int_equal(mp_count(a, "error", "code", "server"), 1);
+    mp_quit(a);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(text_errors),
-    PE_SCENARIO(unreachable),
-    PE_SCENARIO(waiting_key),
-    PE_SCENARIO(closed_reset),
+    PE_SCENARIO(text_errors),  PE_SCENARIO(unreachable),      PE_SCENARIO(waiting_key),
+    PE_SCENARIO(closed_reset), PE_SCENARIO(name_taken_clean), PE_SCENARIO(server_unreachable),
 };
 
 int main(int argc, char **argv)
