@@ -464,14 +464,17 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 int mim_core_trust_server(mim_core *c, const char *fingerprint)
 {
     mim_contact pin;
-    char fp[MIM_FINGERPRINT_LEN];
+    char fp[MIM_FINGERPRINT_LEN], server[MIM_ADDR_STRLEN];
 
-    if (mim_store_server_pin_get(c->st, &pin) != 0 || !pin.has_pending)
+    if (c->server.ss_family == 0)
+        return MIM_CORE_ENOTHING;                                 /* no server met yet */
+    mim_addr_format((const struct sockaddr *)&c->server, server); /* its pin's key */
+    if (mim_store_server_pin_get(c->st, server, &pin) != 0 || !pin.has_pending)
         return MIM_CORE_ENOTHING;
     mim_fingerprint(pin.pending_pk, fp);
     if (fingerprint != NULL && strcmp(fp, fingerprint) != 0)
         return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
-    if (mim_store_server_pin_trust(c->st) != 0)
+    if (mim_store_server_pin_trust(c->st, server) != 0)
         return MIM_CORE_ESTORE;
     c->server_pinned = 1; /* the key the client saw is the pin now */
     mim_log_info("presence: the server's new key %s is trusted (pinned)", fp);

@@ -219,8 +219,9 @@ void core_start_discovery(mim_core *c)
 
     if (c->quitting || c->logged_out)
         return;
-    /* The pinned server's answer is preferred to whoever answers first. */
-    pinned = mim_store_server_pin_get(c->st, &pin) == 0;
+    /* A pinned server's answer (the one met last) is preferred to whoever answers first; the
+     * server found is then checked against the pin of its own address. */
+    pinned = mim_store_server_pin_latest(c->st, &pin) == 0;
     rc = presence_discover(c->loop, NULL, c->discovery_port, MIM_CORE_DISCOVER_MS,
                            pinned ? pin.identity_pk : NULL, on_discovered, c);
     if (rc != 0) {

@@ -317,7 +317,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
 {
     char fp[MIM_FINGERPRINT_LEN], old_fp[MIM_FINGERPRINT_LEN];
     uint8_t old[MIM_KEY_LEN];
-    int verdict = mim_store_server_pin_check(pc->store, pk, mim_clock_wall_s());
+    int verdict = mim_store_server_pin_check(pc->store, pc->server_str, pk, mim_clock_wall_s());
     int have_old = 0;
 
     mim_fingerprint(pk, fp);
@@ -331,7 +331,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
         break;
     case MIM_PIN_CHANGED: {
         mim_contact pin;
-        have_old = mim_store_server_pin_get(pc->store, &pin) == 0;
+        have_old = mim_store_server_pin_get(pc->store, pc->server_str, &pin) == 0;
         if (have_old) {
             memcpy(old, pin.identity_pk, MIM_KEY_LEN);
             mim_fingerprint(old, old_fp);
