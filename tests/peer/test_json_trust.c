@@ -21,6 +21,8 @@
  *                          calling raises key_changed once, not once per call
  *   trust_unseen           the name's key changes again within the alarm's rate limit: `trust`
  *                          without a fingerprint refuses (key_unseen), with the new one it trusts
+ *   two_networks           (issue 13) a second server at another address: its own pin (new),
+ *                          not a key change; back at the first, its pin still matches
  *   key_change_flow        (issue 13) key_changed as soon as the table shows the new key, before
  *                          anything is sent; `verify` gives the new key's number (new_key: true,
  *                          the number the new bob computes); `verify` of oneself is refused; a
@@ -396,6 +398,31 @@ static void test_trust_unseen(void **state)
     mp_quit(b);
 }
 
+static void test_two_networks(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    pe_server s2;
+    json_t *ev;
+
+    start_peer(f, a);
+    mp_expect(a, 0, "server_key", "verdict", "new");
+    mp_quit(a);
+    assert_int_equal(pe_server_init(&s2, "json-trust-net2"), 0);
+    assert_int_equal(pe_server_start(&s2, 0), 0); /* another address: another port */
+    mp_restart(a, s2.port);
+    ev = mp_expect(a, 0, "server_key", "verdict", "new");
+    assert_string_equal(sfield(ev, "fingerprint"), s2.fingerprint);
+    mp_expect(a, 0, "presence", "state", "connected");
+    assert_int_equal(mp_count(a, "server_key", "verdict", "changed"), 0);
+    mp_quit(a);
+    mp_restart(a, f->srv.port);
+    ev = mp_expect(a, 0, "server_key", "verdict", "match");
+    assert_string_equal(sfield(ev, "fingerprint"), f->srv.fingerprint);
+    mp_quit(a);
+    pe_server_cleanup(&s2);
+}
+
 /* The history of a with b as received: the first entry of type "type" (NULL: none), and the
  * number of entries of that type in *n. */
 static json_t *history_entry(mp *a, const char *with, const char *type, size_t *n, const char *tag)
@@ -478,6 +505,7 @@ static const pe_test tests[] = {
     PE_SCENARIO(alarm_rate),
     PE_SCENARIO(trust_unseen),
     PE_SCENARIO(key_change_flow),
+    PE_SCENARIO(two_networks),
 };
 
 int main(int argc, char **argv)
