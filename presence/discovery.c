@@ -3,6 +3,9 @@
 #include "mim_discovery.h"
 #include "mim_error.h"
 #include "mim_log.h"
+#include "mim_addr.h"
+
+#include <netinet/in.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,40 @@ static void after_send(uv_udp_send_t *req, int status)
     free(req);
 }
 
+/* The socket an answer to `from` goes out from, and the address it goes to (an IPv4-mapped
+ * source as IPv4 for an IPv4 socket): the discovery socket without --bind or with a wildcard
+ * one; else the first bound address of from's family; NULL when none has it (the TCP listener
+ * cannot be reached that way either). */
+static uv_udp_t *answer_socket(presence_server *srv, uv_udp_t *h, const struct sockaddr *from,
+                               struct sockaddr_storage *to)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)from;
+    int family = from->sa_family;
+
+    memset(to, 0, sizeof(*to));
+    memcpy(to, from, family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)to;
+        uint16_t port = s6->sin6_port;
+        uint8_t v4[4];
+        memcpy(v4, &s6->sin6_addr.s6_addr[12], 4);
+        memset(to, 0, sizeof(*to));
+        s4->sin_family = AF_INET;
+        s4->sin_port = port;
+        memcpy(&s4->sin_addr, v4, 4);
+        family = AF_INET;
+    }
+    if (srv->cfg.nbinds == 0)
+        return h;
+    for (int i = 0; i < srv->nanswer; i++) {
+        if (srv->answer_family[i] == 0)
+            return h; /* a wildcard bind: any address will do */
+        if (srv->answer_family[i] == family)
+            return &srv->answer_from[i];
+    }
+    return NULL;
+}
+
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {
@@ -40,6 +77,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     discovery_send *s;
     uv_buf_t b;
     char addr[MIM_ADDR_STRLEN];
+    struct sockaddr_storage to;
+    uv_udp_t *out;
 
     (void)flags;
     if (nread <= 0 || from == NULL)
@@ -53,15 +92,51 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
         mim_log_debug("discovery: rate cap reached, probe from %s dropped", addr);
         return;
     }
+    if ((out = answer_socket(srv, h, from, &to)) == NULL) {
+        mim_log_debug("discovery: no bound address of the family of %s: probe not answered", addr);
+        return;
+    }
     if ((s = malloc(sizeof(*s))) == NULL)
         return;
     mim_discovery_answer_encode(s->bytes, nonce, (uint16_t)srv->port, srv->id->sign_pk);
     b = uv_buf_init((char *)s->bytes, sizeof(s->bytes));
-    if (uv_udp_send(&s->req, h, &b, 1, from, after_send) != 0) {
+    if (uv_udp_send(&s->req, out, &b, 1, (const struct sockaddr *)&to, after_send) != 0) {
         free(s);
         return;
     }
     mim_log_debug("discovery: answered probe from %s", addr);
+}
+
+/* With --bind: the sockets answers go out from, one per bound address (ephemeral port). A
+ * probe is heard on every address (broadcasts reach only a wildcard socket), but answered from
+ * an address the TCP listener has. 0, or a negative code (said). */
+static int open_answer_sockets(presence_server *srv)
+{
+    for (int i = 0; i < srv->cfg.nbinds; i++) {
+        struct sockaddr_storage ss;
+        int rc;
+
+        if (mim_addr_parse(srv->cfg.binds[i], 1, &ss) != 0)
+            return MIM_EINVAL;       /* options.c refused it already */
+        if (ss.ss_family == AF_INET) /* an ephemeral port: only the source address matters */
+            ((struct sockaddr_in *)&ss)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+        if (strcmp(srv->cfg.binds[i], "::") == 0 || strcmp(srv->cfg.binds[i], "0.0.0.0") == 0) {
+            srv->answer_family[srv->nanswer++] = 0; /* wildcard: the discovery socket answers */
+            continue;
+        }
+        uv_udp_init(srv->loop, &srv->answer_from[srv->nanswer]);
+        srv->answer_family[srv->nanswer] = ss.ss_family;
+        srv->nanswer++;
+        rc = uv_udp_bind(&srv->answer_from[srv->nanswer - 1], (struct sockaddr *)&ss, 0);
+        if (rc != 0) {
+            mim_log_warn("discovery: cannot answer from %s: %s", srv->cfg.binds[i],
+                         uv_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 int discovery_start(presence_server *srv)
@@ -83,6 +158,8 @@ int discovery_start(presence_server *srv)
         rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any4, 0);
     }
     if (rc == 0)
+        rc = open_answer_sockets(srv);
+    if (rc == 0)
         rc = uv_udp_recv_start(&srv->discovery, on_alloc, on_recv);
     if (rc != 0) {
         mim_log_warn("discovery: cannot use UDP port %d: %s", srv->cfg.discovery_port,
@@ -103,4 +180,8 @@ void discovery_stop(presence_server *srv)
     srv->discovery_on = 0;
     uv_udp_recv_stop(&srv->discovery);
     uv_close((uv_handle_t *)&srv->discovery, NULL);
+    for (int i = 0; i < srv->nanswer; i++)
+        if (srv->answer_family[i] != 0)
+            uv_close((uv_handle_t *)&srv->answer_from[i], NULL);
+    srv->nanswer = 0;
 }
