@@ -58,8 +58,8 @@ static uv_udp_t *answer_socket(presence_server *srv, uv_udp_t *h, const struct s
         memcpy(&s4->sin_addr, v4, 4);
         family = AF_INET;
     }
-    if (srv->cfg.nbinds == 0)
-        return h;
+    if (srv->cfg.nbinds == 0 || h != &srv->discovery)
+        return h; /* no --bind, or the probe came to a bound address: answer from there */
     for (int i = 0; i < srv->nanswer; i++) {
         if (srv->answer_family[i] == 0)
             return h; /* a wildcard bind: any address will do */
@@ -107,9 +107,12 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     mim_log_debug("discovery: answered probe from %s", addr);
 }
 
-/* With --bind: the sockets answers go out from, one per bound address (ephemeral port). A
- * probe is heard on every address (broadcasts reach only a wildcard socket), but answered from
- * an address the TCP listener has. 0, or a negative code (said). */
+/* With --bind: a socket per bound address on the discovery port too (SO_REUSEADDR beside the
+ * wildcard socket), that answers go out from -- the source a peer dials, and the address and
+ * port a stateful firewall expects the reply from. Probes to a bound address arrive on its own
+ * socket (the more specific bind wins); broadcasts and probes to other addresses on the
+ * wildcard one, answered from a bound address of the prober's family. 0, or a negative code
+ * (said). */
 static int open_answer_sockets(presence_server *srv)
 {
     for (int i = 0; i < srv->cfg.nbinds; i++) {
@@ -117,19 +120,23 @@ static int open_answer_sockets(presence_server *srv)
         int rc;
 
         if (mim_addr_parse(srv->cfg.binds[i], 1, &ss) != 0)
-            return MIM_EINVAL;       /* options.c refused it already */
-        if (ss.ss_family == AF_INET) /* an ephemeral port: only the source address matters */
-            ((struct sockaddr_in *)&ss)->sin_port = 0;
+            return MIM_EINVAL; /* options.c refused it already */
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)srv->discovery_port);
         else
-            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)srv->discovery_port);
         if (strcmp(srv->cfg.binds[i], "::") == 0 || strcmp(srv->cfg.binds[i], "0.0.0.0") == 0) {
             srv->answer_family[srv->nanswer++] = 0; /* wildcard: the discovery socket answers */
             continue;
         }
         uv_udp_init(srv->loop, &srv->answer_from[srv->nanswer]);
+        srv->answer_from[srv->nanswer].data = srv;
         srv->answer_family[srv->nanswer] = ss.ss_family;
         srv->nanswer++;
-        rc = uv_udp_bind(&srv->answer_from[srv->nanswer - 1], (struct sockaddr *)&ss, 0);
+        rc = uv_udp_bind(&srv->answer_from[srv->nanswer - 1], (struct sockaddr *)&ss,
+                         UV_UDP_REUSEADDR | (ss.ss_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0));
+        if (rc == 0)
+            rc = uv_udp_recv_start(&srv->answer_from[srv->nanswer - 1], on_alloc, on_recv);
         if (rc != 0) {
             mim_log_warn("discovery: cannot answer from %s: %s", srv->cfg.binds[i],
                          uv_strerror(rc));
@@ -144,6 +151,7 @@ int discovery_start(presence_server *srv)
     struct sockaddr_in6 any6;
     struct sockaddr_storage got;
     int len = sizeof(got), rc;
+    unsigned flags;
 
     /* One dual-stack socket answers IPv4 broadcasts and IPv6 probes alike. */
     uv_ip6_addr("::", srv->cfg.discovery_port, &any6);
@@ -151,12 +159,16 @@ int discovery_start(presence_server *srv)
     srv->discovery.data = srv;
     srv->discovery_on = 1;
     mim_rate_init(&srv->discovery_rate, DISCOVERY_RATE, uv_now(srv->loop));
-    rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any6, 0);
+    /* With --bind, the bound addresses' sockets share the port (open_answer_sockets). */
+    flags = srv->cfg.nbinds > 0 ? UV_UDP_REUSEADDR : 0;
+    rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any6, flags);
     if (rc != 0) {
         struct sockaddr_in any4;
         uv_ip4_addr("0.0.0.0", srv->cfg.discovery_port, &any4);
-        rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any4, 0);
+        rc = uv_udp_bind(&srv->discovery, (const struct sockaddr *)&any4, flags);
     }
+    if (rc == 0 && uv_udp_getsockname(&srv->discovery, (struct sockaddr *)&got, &len) == 0)
+        srv->discovery_port = mim_addr_port((struct sockaddr *)&got);
     if (rc == 0)
         rc = open_answer_sockets(srv);
     if (rc == 0)
@@ -167,8 +179,6 @@ int discovery_start(presence_server *srv)
         discovery_stop(srv);
         return rc;
     }
-    uv_udp_getsockname(&srv->discovery, (struct sockaddr *)&got, &len);
-    srv->discovery_port = mim_addr_port((struct sockaddr *)&got);
     mim_log_info("answering discovery probes on UDP port %d", srv->discovery_port);
     return 0;
 }

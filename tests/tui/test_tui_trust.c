@@ -8,7 +8,11 @@
  *                  the lasting "key of bob changed" line is in /history, also after a restart
  *   closed_grey    the other side's close: "(closed by them)" in the title and a line, until
  *                  they write again
- *   text_limits    /away with a 130-byte text: "2 bytes over its limit of 128 bytes" */
+ *   text_limits    /away with a 130-byte text: "2 bytes over its limit of 128 bytes"
+ *   unreachable    a message to bob, online at an address where nothing listens: one line
+ *                  "cannot reach bob: connection refused to 127.0.0.1:9, retrying in 5 s"
+ *   no_server      no presence server at the start: "unreachable" in the status bar and the
+ *                  reason in a line, not "reconnecting (stale table)" */
 #include "mim_proc.h"
 #include "tmux_pane.h"
 
@@ -47,10 +51,18 @@ static void start_alice_and(fixture *f, tmux_pane *a, mp *p, const char *mark)
     mp_expect(p, 0, "online", "name", "alice");
 }
 
+/* /quit: mim exits 0, and its tmux session is gone (bounded), so that a restart under the
+ * same session name does not race the old one's end. */
 static void quit_pane(tmux_pane *a)
 {
+    uint64_t end;
+
     tp_type(a, "/quit", 1);
     assert_int_equal(tp_wait_exit(a), 0);
+    end = now_ms() + 10000;
+    while (tp_capture(a) == 0)
+        if (now_ms() >= end)
+            fail_msg("the tmux session of %s did not end", a->name);
 }
 
 /* bob's safety number with alice, as the JSON API gives it. */
@@ -157,12 +169,41 @@ static void test_text_limits(void **state)
     mp_quit(bob);
 }
 
+static void test_unreachable(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1];
+    tmux_pane a;
+
+    bob->extra[0] = "--advertise-port"; /* nothing listens on port 9 of the loopback */
+    bob->extra[1] = "9";
+    bob->extra[2] = NULL;
+    start_alice_and(f, &a, bob, "+ bob");
+    tp_type(&a, "/msg bob are you there", 1);
+    tp_expect(&a, "alice: are you there (queued)");
+    tp_expect(&a, "cannot reach bob: connection refused to 127.0.0.1:9, retrying in 5 s");
+    quit_pane(&a);
+    mp_quit(bob);
+}
+
+static void test_no_server(void **state)
+{
+    fixture *f = *state;
+    tmux_pane a;
+
+    tp_init(&a, f->tmp, "alice");
+    tp_start(&a, 9, COLS, ROWS); /* nothing listens on port 9 */
+    tp_expect(&a, "cannot reach the presence server at 127.0.0.1:9: connection refused");
+    tp_expect(&a, "| unreachable |");
+    assert_int_equal(tp_row_of(&a, "stale table"), -1);
+    assert_int_equal(tp_row_of(&a, "server: presence server"), -1);
+    quit_pane(&a);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(safety_number),
-    PE_SCENARIO(key_history),
-    PE_SCENARIO(closed_grey),
-    PE_SCENARIO(text_limits),
+    PE_SCENARIO(safety_number), PE_SCENARIO(key_history), PE_SCENARIO(closed_grey),
+    PE_SCENARIO(text_limits),   PE_SCENARIO(unreachable), PE_SCENARIO(no_server),
 };
 
 int main(int argc, char **argv)
