@@ -5,7 +5,8 @@
  *
  *   text_errors  an empty text is bad_field; a text or status over its limit is text_too_long
  *                and says by how many bytes (4096 and 128); a send to oneself is bad_field;
- *                history and close agree about a name never dealt with (unknown_peer)
+ *                history and close agree about a name never dealt with (unknown_peer); a
+ *                NUL in a string is bad_json without the JSON library's flag names
  *   unreachable  a peer online at an address where nothing listens: `unreachable {to, reason}`
  *                with the reason and the address, once, not again at the next redial
  *   waiting_key  a reinstalled bob writes to alice, who has not accepted his new key: bob
@@ -73,6 +74,12 @@ static void test_text_errors(void **state)
 
     mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"me\",\"tag\":\"e4\"}");
     expect_error(a, 0, "e4", "bad_field");
+
+    /* A NUL in a string: said without the JSON library's flag names. */
+    mp_send_line(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"a\\u0000b\"}");
+    ev = mp_expect(a, 0, "error", "code", "bad_json");
+    assert_null(strstr(sfield(ev, "message"), "JSON_"));
+    assert_non_null(strstr(sfield(ev, "message"), "NUL"));
 
     mp_cmd(a, "{\"cmd\":\"history\",\"with\":\"nobody\",\"tag\":\"e5\"}");
     expect_error(a, 0, "e5", "unknown_peer");
