@@ -178,7 +178,7 @@ typedef struct mim_core_events {
      * and when the reason changes, not on every retry; a session that opens starts afresh. */
     void (*on_unreachable)(void *ud, const char *to, const char *reason);
     /* Issue 13. `to` keeps our messages from going out for a reason it told us (ChatClose's
-     * reason): they stay queued and are tried again. Told once per reason and session run. */
+     * reason): they stay queued and are tried again. Told once, until one of ours is delivered. */
     void (*on_waiting)(void *ud, const char *to, mim_core_wait_reason reason);
 } mim_core_events;
 
