@@ -45,6 +45,9 @@ struct chat_session {
     uint64_t last_rx;   /* uv_now() of the last frame received (liveness) */
     uint64_t ping_at;   /* uv_now() when our unanswered keepalive Ping went; 0: none */
     uint64_t ping_nonce;
+    int refuse_close; /* responder: refused politely (chat_session_refuse_with): a CloseReason + 1
+                       */
+    int close_reason; /* the reason of the last ChatClose received (MIM__CLOSE_REASON__*) */
     char why[192];    /* a refusal reason built here (outlives the callback) */
     char reason[192]; /* why the session closed */
 };
@@ -193,9 +196,28 @@ static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KE
     if (cs->ev->on_authenticated != NULL &&
         cs->ev->on_authenticated(cs->ud, cs, name, identity_pk, &why) != 0) {
         *reason = why != NULL ? why : "refused";
+        if (cs->refuse_close != 0 && !cs->initiator) {
+            /* Refused with a reason to tell: the handshake ends, ch_on_open says it and closes. */
+            snprintf(cs->why, sizeof(cs->why), "%s", *reason);
+            return 0;
+        }
+        cs->refuse_close = 0;
         return -1;
     }
+    cs->refuse_close = 0;
     return 0;
+}
+
+static int send_close(chat_session *cs, int reason);
+
+/* A session refused with a reason (chat_session_refuse_with): the ChatClose that says it, and
+ * the close. The owner never hears of it as open. */
+static void refuse_now(chat_session *cs)
+{
+    mim_log_info("conn %llu: %s refused (%s): told so", (unsigned long long)mim_channel_id(cs->ch),
+                 cs->peer_name, cs->why);
+    (void)send_close(cs, cs->refuse_close - 1);
+    chat_session_close(cs, cs->why);
 }
 
 static void ch_on_open(mim_channel *ch)
@@ -204,6 +226,10 @@ static void ch_on_open(mim_channel *ch)
 
     cs->open = 1;
     cs->last_chat = cs->last_rx = uv_now(cs->loop);
+    if (cs->refuse_close != 0) {
+        refuse_now(cs);
+        return;
+    }
     mim_log_debug("conn %llu: chat session with %s open (%s)",
                   (unsigned long long)mim_channel_id(ch), cs->peer_name,
                   cs->initiator ? "we dialled" : "they dialled");
@@ -231,6 +257,8 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
     char err[160];
 
     cs->last_rx = uv_now(cs->loop);
+    if (cs->refuse_close != 0)
+        return; /* refused: nothing it says reaches the owner */
     if (len == 0) {
         if (!final)
             mim_channel_abort(ch, "protocol violation: empty frame");
@@ -285,6 +313,7 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
                 cs->ev->on_typing(cs->ud, cs, m->typing->typing != 0);
             break;
         case MIM__PEER_MSG__BODY_CLOSE:
+            cs->close_reason = (int)m->close->reason;
             if (cs->ev->on_chat_close != NULL)
                 cs->ev->on_chat_close(cs->ud, cs);
             break;
@@ -531,14 +560,31 @@ uint32_t chat_session_peer_features(const chat_session *cs)
     return cs->peer_features;
 }
 
-int chat_session_send_close(chat_session *cs)
+static int send_close(chat_session *cs, int reason)
 {
     Mim__PeerMsg m = MIM__PEER_MSG__INIT;
     Mim__ChatClose c = MIM__CHAT_CLOSE__INIT;
 
+    c.reason = (Mim__CloseReason)reason;
     m.body_case = MIM__PEER_MSG__BODY_CLOSE;
     m.close = &c;
     return queue_msg(cs, &m);
+}
+
+int chat_session_send_close(chat_session *cs)
+{
+    return send_close(cs, MIM__CLOSE_REASON__CLOSE_USER);
+}
+
+void chat_session_refuse_with(chat_session *cs, int reason)
+{
+    if (!cs->initiator && !cs->open)
+        cs->refuse_close = reason + 1;
+}
+
+int chat_session_close_reason(const chat_session *cs)
+{
+    return cs->close_reason;
 }
 
 int chat_session_send_ping(chat_session *cs, uint64_t nonce)

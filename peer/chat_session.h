@@ -109,6 +109,15 @@ int chat_session_send_receipt(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_
 int chat_session_send_typing(chat_session *cs, int typing);
 /* The remote's HandshakePayload.features (valid from on_authenticated on; 0 before). */
 uint32_t chat_session_peer_features(const chat_session *cs);
+
+/* From inside on_authenticated, before refusing (returning -1) a session the remote dialled:
+ * the refusal is told instead of silent. The handshake finishes, a ChatClose with `reason` (a
+ * MIM__CLOSE_REASON__*) is sent, and the session closes; nothing the remote sends reaches the
+ * owner, which gets no on_open (only on_closed). Ignored for a session we dialled. */
+void chat_session_refuse_with(chat_session *cs, int reason);
+/* The reason (MIM__CLOSE_REASON__*) of the last ChatClose received; 0 (CLOSE_USER) if none: for
+ * on_chat_close. */
+int chat_session_close_reason(const chat_session *cs);
 /* A keepalive; the remote answers with a Pong carrying the same nonce (this session answers
  * the remote's pings by itself). Pings and Pongs do not count as activity for
  * chat_session_idle_ms; any frame received counts for chat_session_silent_ms. */

@@ -1,5 +1,6 @@
 /* Descriptions of content this version cannot show (see content.h). */
 #include "content.h"
+#include "core.h"
 #include "mim_codec.h"
 
 #include <stdio.h>
@@ -14,6 +15,8 @@ const char *content_type_name(int type, char *buf, size_t len)
         return "image";
     case MIM__CONTENT_TYPE__CONTENT_FILE:
         return "file";
+    case MIM_CORE_CONTENT_KEY_CHANGE: /* a local history entry, never on the wire */
+        return "key_change";
     default:
         snprintf(buf, len, "type-%d", type);
         return buf;

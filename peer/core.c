@@ -18,6 +18,8 @@
 /* The API's sizes and numbers are the crypto door's and the wire's. */
 _Static_assert(MIM_CORE_FINGERPRINT_LEN == MIM_FINGERPRINT_LEN, "fingerprint length");
 _Static_assert(MIM_CORE_SAFETY_NUMBER_LEN == MIM_SAFETY_NUMBER_LEN, "safety number length");
+_Static_assert(MIM_CORE_TEXT_MAX == MIM_CHAT_TEXT_MAX, "chat text limit");
+_Static_assert(MIM_CORE_STATUS_TEXT_MAX == MIM_STATUS_TEXT_MAX, "status text limit");
 _Static_assert(sizeof(mim_msg_id) == MIM_MSG_ID_LEN, "message id length");
 _Static_assert(MIM_MSG_ID_HEX_LEN == 2 * MIM_MSG_ID_LEN + 1, "message id as hex");
 _Static_assert(MIM_CORE_CONTENT_TEXT == MIM__CONTENT_TYPE__CONTENT_TEXT, "content type text");
@@ -207,6 +209,7 @@ static int take_config(mim_core *c, const mim_core_config *cfg)
                                             : cfg->quota_bytes;
     if (c->keepalive_ms < MIM_CORE_KEEPALIVE_MIN_MS)
         c->keepalive_ms = MIM_CORE_KEEPALIVE_MIN_MS;
+    c->name_taken_out = cfg->name_taken_out;
     if (cfg->server != NULL && core_server_parse(c, cfg->server) != 0)
         return MIM_EINVAL;
     return 0;
@@ -338,6 +341,8 @@ int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
     }
     if (text == NULL)
         text = "";
+    if (strlen(text) > MIM_STATUS_TEXT_MAX)
+        return MIM_CORE_ETOO_LONG;
     if (!mim_text_valid(text, strlen(text), MIM_STATUS_TEXT_MAX))
         return MIM_CORE_ETEXT;
     c->my_status = st;
@@ -366,7 +371,8 @@ static int history_one(const mim_message *m, void *arg)
     it.to = m->outgoing ? m->peer : h->c->name;
     it.text = m->text;
     it.content_type = m->content_type;
-    if (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT) {
+    if (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT &&
+        m->content_type != MIM_CORE_CONTENT_KEY_CHANGE) { /* a key change's text is ours */
         /* The later pieces of a chunked item are not listed, as they were not shown. */
         if (!content_describe_stored(m->text, m->text_len, m->content_type, desc, sizeof(desc)))
             return 0;
@@ -396,6 +402,9 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
         return MIM_CORE_EBAD_NAME;
     if (limit == 0 || limit > MIM_CORE_HISTORY_MAX)
         return MIM_CORE_EBAD_VALUE;
+    /* As mim_core_close_chat: a name never dealt with is unknown, not an empty history. */
+    if (!core_known_peer(c, with))
+        return MIM_CORE_EUNKNOWN_PEER;
     if (mim_store_history_each(c->st, with, limit, history_one, &h) < 0)
         return MIM_CORE_ESTORE;
     if ((r = core_peer_find(c, with)) != NULL)
@@ -403,21 +412,28 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
     return 0;
 }
 
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN])
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN],
+                    int *new_key)
 {
     char nfc[MIM_NAME_MAX_BYTES + 1];
     mim_contact ct;
     const online_entry *e;
     const uint8_t *pk;
 
+    *new_key = 0;
     if ((with = mim_core_typed_name(with, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
-    if (mim_store_contact_get(c->st, with, &ct) == 0)
-        pk = ct.identity_pk;
-    else if ((e = core_table_find(c, with)) != NULL)
+    if (strcmp(with, c->name) == 0)
+        return MIM_CORE_ESELF; /* a safety number is between two keys */
+    if (mim_store_contact_get(c->st, with, &ct) == 0) {
+        /* A pending key is the one the banner asks the user to check before /trust. */
+        *new_key = ct.has_pending;
+        pk = ct.has_pending ? ct.pending_pk : ct.identity_pk;
+    } else if ((e = core_table_find(c, with)) != NULL) {
         pk = e->identity_pk;
-    else
+    } else {
         return MIM_CORE_EUNKNOWN_PEER;
+    }
     mim_safety_number(c->id->sign_pk, c->name, pk, with, out);
     return 0;
 }
@@ -461,14 +477,17 @@ int mim_core_trust(mim_core *c, const char *with, const char *fingerprint)
 int mim_core_trust_server(mim_core *c, const char *fingerprint)
 {
     mim_contact pin;
-    char fp[MIM_FINGERPRINT_LEN];
+    char fp[MIM_FINGERPRINT_LEN], server[MIM_ADDR_STRLEN];
 
-    if (mim_store_server_pin_get(c->st, &pin) != 0 || !pin.has_pending)
+    if (c->server.ss_family == 0)
+        return MIM_CORE_ENOTHING;                                 /* no server met yet */
+    mim_addr_format((const struct sockaddr *)&c->server, server); /* its pin's key */
+    if (mim_store_server_pin_get(c->st, server, &pin) != 0 || !pin.has_pending)
         return MIM_CORE_ENOTHING;
     mim_fingerprint(pin.pending_pk, fp);
     if (fingerprint != NULL && strcmp(fp, fingerprint) != 0)
         return MIM_CORE_EFINGERPRINT; /* another key than the one the user checked */
-    if (mim_store_server_pin_trust(c->st) != 0)
+    if (mim_store_server_pin_trust(c->st, server) != 0)
         return MIM_CORE_ESTORE;
     c->server_pinned = 1; /* the key the client saw is the pin now */
     mim_log_info("presence: the server's new key %s is trusted (pinned)", fp);

@@ -47,8 +47,10 @@
 #define MIM_CORE_QUOTA_RETRY_MS    (10 * 60 * 1000)
 #define MIM_CORE_HISTORY_MAX       1000
 #define MIM_CORE_DEFAULT_PORT      4242
-#define MIM_CORE_FINGERPRINT_LEN   30 /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
-#define MIM_CORE_SAFETY_NUMBER_LEN 72 /* a safety number: 60 digits + 11 spaces + NUL */
+#define MIM_CORE_FINGERPRINT_LEN   30   /* a fingerprint as text: "xxxx-xxxx-...-xxxx" + NUL */
+#define MIM_CORE_SAFETY_NUMBER_LEN 72   /* a safety number: 60 digits + 11 spaces + NUL */
+#define MIM_CORE_TEXT_MAX          4096 /* bytes of UTF-8 in a chat text (MIM_CORE_ETOO_LONG) */
+#define MIM_CORE_STATUS_TEXT_MAX   128  /* bytes of UTF-8 in a status text */
 
 typedef struct mim_core mim_core;
 
@@ -102,9 +104,19 @@ typedef enum mim_core_error {
     MIM_CORE_ERROR_NEW_CONTACTS, /* more new contacts wrote than are shown a minute: who */
 } mim_core_error;
 
+/* Why a peer keeps our messages waiting (on_waiting): the reason it gave when it closed. */
+typedef enum mim_core_wait_reason {
+    MIM_CORE_WAIT_OTHER = 0,            /* a reason this version does not know */
+    MIM_CORE_WAIT_KEY_NOT_ACCEPTED = 1, /* it has another key pinned for us: until it trusts ours */
+} mim_core_wait_reason;
+
 /* A message's content type is the wire's number (peer.proto ContentType): text, an image, a
  * file, or a type of a later version; content_type_name (content.h) names it. */
 #define MIM_CORE_CONTENT_TEXT 1
+/* A local entry of the history, never sent and never indexed for search: the contact's key
+ * changed (its text says from which fingerprint to which). Written when a new pending key is
+ * recorded. */
+#define MIM_CORE_CONTENT_KEY_CHANGE (-1)
 
 /* One entry of the online table, as reported. */
 typedef struct mim_core_peer_info {
@@ -170,6 +182,13 @@ typedef struct mim_core_events {
      * by the core when a typing 1 was not renewed for MIM_CORE_TYPING_LAPSE_MS. Only while
      * read receipts are on (the same switch). */
     void (*on_typing)(void *ud, const char *with, int typing);
+    /* Issue 13. `to` is online and we have messages for it, but our dial failed: reason is one
+     * line ("connection refused to 127.0.0.1:9, retrying in 5 s"). Told on the first failure
+     * and when the reason changes, not on every retry; a session that opens starts afresh. */
+    void (*on_unreachable)(void *ud, const char *to, const char *reason);
+    /* Issue 13. `to` keeps our messages from going out for a reason it told us (ChatClose's
+     * reason): they stay queued and are tried again. Told once, until one of ours is delivered. */
+    void (*on_waiting)(void *ud, const char *to, mim_core_wait_reason reason);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -184,7 +203,7 @@ typedef struct mim_core_events {
         .on_chat_opened = on_chat_opened, .on_chat_closed = on_chat_closed, .on_error = on_error,  \
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
-        .on_typing = on_typing,                                                                    \
+        .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
     }
 
 typedef struct mim_core_config {
@@ -205,6 +224,9 @@ typedef struct mim_core_config {
     int receipts;
     /* Away after this long without input (mim_core_input), back on input; 0: never. */
     uint32_t auto_away_ms;
+    /* Issue 13 (may be NULL): set to 1 when the core stops because the presence server it
+     * trusts has our name under another key (fatal name_taken), for main's clean-up. */
+    int *name_taken_out;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */
@@ -230,6 +252,11 @@ enum {
     MIM_CORE_EUNSEEN = -107,       /* trust without a fingerprint: the pending key is not the
                                       one last shown (key_changed, the contacts list) */
     MIM_CORE_EBLOCKED = -108,      /* send to (or typing to) a blocked name */
+    MIM_CORE_ESELF = -109,         /* a command about another peer was given our own name */
+    MIM_CORE_EEMPTY = -110,        /* an empty chat text */
+    MIM_CORE_ETOO_LONG = -111,     /* a text over its limit (MIM_CHAT_TEXT_MAX, or
+                                      MIM_STATUS_TEXT_MAX for a status): the front end says by
+                                      how many bytes */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
@@ -254,8 +281,11 @@ int mim_core_status(mim_core *c, mim_core_user_status status, const char *text);
 /* The last `limit` messages with `with`, oldest first. */
 int mim_core_history(mim_core *c, const char *with, size_t limit,
                      void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
-/* The 60-digit safety number with `with` (its pinned key, else its online key). */
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN]);
+/* The 60-digit safety number with `with`: of its pending new key when one waits for
+ * mim_core_trust (*new_key = 1: say so, the user checks that key before trusting it), else of
+ * its pinned key, else of its online key (*new_key = 0). MIM_CORE_ESELF for our own name. */
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN],
+                    int *new_key);
 /* Accepts `with`'s pending key; its held outbox goes out. fingerprint (may be NULL): the
  * pending key must have this fingerprint, else MIM_CORE_EFINGERPRINT and nothing is trusted.
  * Without one, the pending key must be the one last reported (on_key_changed, or the

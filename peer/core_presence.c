@@ -8,6 +8,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Never connected in this run: the user is told why (once per reason), rather than left with
+ * a "reconnecting" that suggests it once worked. */
+static void tell_unreachable(mim_core *c, const char *server)
+{
+    static const char prefix[] = "connect failed: ";
+    const char *why = c->pc != NULL ? presence_client_last_close(c->pc) : "";
+    char msg[sizeof(c->presence_unreachable)];
+
+    if (strncmp(why, prefix, sizeof(prefix) - 1) == 0)
+        why += sizeof(prefix) - 1;
+    snprintf(msg, sizeof(msg), "cannot reach the presence server at %s: %s; trying again", server,
+             why[0] != '\0' ? why : "no answer");
+    if (strcmp(msg, c->presence_unreachable) == 0)
+        return;
+    snprintf(c->presence_unreachable, sizeof(c->presence_unreachable), "%s", msg);
+    core_report_error(c, MIM_CORE_ERROR_SERVER, msg, 0);
+}
+
 static void pc_on_state(void *ud, enum presence_client_state state, const char *server)
 {
     mim_core *c = ud;
@@ -26,8 +44,12 @@ static void pc_on_state(void *ud, enum presence_client_state state, const char *
     default:
         return; /* the first attempt is not news */
     }
+    if (s == MIM_CORE_PRESENCE_CONNECTED)
+        c->presence_ever = 1;
     if (c->ev.on_presence != NULL)
         c->ev.on_presence(c->ud, s, server);
+    if (s == MIM_CORE_PRESENCE_RECONNECTING && !c->presence_ever)
+        tell_unreachable(c, server);
 }
 
 static void pc_on_server_key(void *ud, int verdict, const uint8_t pk[32], const uint8_t *old_pk)
@@ -80,6 +102,7 @@ static void pc_on_peer_online(void *ud, const online_entry *e, int is_self)
     entry_info(e, addr, fp, &p);
     if (c->ev.on_online != NULL)
         c->ev.on_online(c->ud, &p);
+    core_check_table_key(c, e); /* after on_online: the front end knows the name by then */
     /* Its outbox goes out now (the table entry is in place: presence_client adds it first). */
     if ((r = core_peer_find(c, e->name)) != NULL || core_outbox_nonempty(c, e->name)) {
         if (r == NULL)
@@ -106,13 +129,20 @@ static void pc_on_peer_status(void *ud, const online_entry *e)
 static void pc_on_error(void *ud, int code, const char *message, int fatal)
 {
     mim_core *c = ud;
-    char msg[MIM_ERROR_TEXT_MAX + 64];
+    char msg[MIM_ERROR_TEXT_MAX + 300];
+    int taken = code == MIM__ERROR_CODE__ERROR_NAME_TAKEN;
 
-    snprintf(msg, sizeof(msg), "presence server: %s", message);
-    core_report_error(c,
-                      code == MIM__ERROR_CODE__ERROR_NAME_TAKEN ? MIM_CORE_ERROR_NAME_TAKEN
-                                                                : MIM_CORE_ERROR_SERVER,
-                      msg, fatal);
+    /* A name taken says what the user can do about it (issue 13). */
+    if (taken)
+        snprintf(msg, sizeof(msg),
+                 "presence server: %s: if the name %s is yours, ask the server's admin to run "
+                 "`mim-presence --free-name %s`; otherwise start with another --name",
+                 message, c->name, c->name);
+    else
+        snprintf(msg, sizeof(msg), "presence server: %s", message);
+    core_report_error(c, taken ? MIM_CORE_ERROR_NAME_TAKEN : MIM_CORE_ERROR_SERVER, msg, fatal);
+    if (fatal && taken && c->name_taken_out != NULL)
+        *c->name_taken_out = 1;
     if (fatal)
         mim_core_quit(c, 1);
 }
@@ -189,8 +219,9 @@ void core_start_discovery(mim_core *c)
 
     if (c->quitting || c->logged_out)
         return;
-    /* The pinned server's answer is preferred to whoever answers first. */
-    pinned = mim_store_server_pin_get(c->st, &pin) == 0;
+    /* A pinned server's answer (the one met last) is preferred to whoever answers first; the
+     * server found is then checked against the pin of its own address. */
+    pinned = mim_store_server_pin_latest(c->st, &pin) == 0;
     rc = presence_discover(c->loop, NULL, c->discovery_port, MIM_CORE_DISCOVER_MS,
                            pinned ? pin.identity_pk : NULL, on_discovered, c);
     if (rc != 0) {

@@ -20,6 +20,7 @@
 #include "chat_session.h"
 #include "mim_crypto.h"
 #include "mim_admission.h"
+#include "mim_addr.h"
 #include "mim_codec.h"
 #include "mim_rate.h"
 #include "mim_store_peer.h"
@@ -59,6 +60,11 @@ typedef struct peer_rec {
     uint64_t typing_sent_at, typing_until;
     mim_rate typing_rate;
     int typing_rate_set;
+    /* Our dials (issue 13): the address of the last one, and the unreachable reason last told
+     * (on_unreachable; "" none since the last session opened). */
+    char dial_addr[MIM_ADDR_STRLEN];
+    char unreachable[200];
+    int waiting_told; /* a mim_core_wait_reason + 1 told by on_waiting; 0: none */
 } peer_rec;
 
 typedef struct sess {
@@ -111,7 +117,10 @@ struct mim_core {
     int discovering; /* a presence_discover is in flight (its cb always runs) */
     int my_status;   /* MIM__STATUS__*, 0: never set */
     char my_status_text[MIM_STATUS_TEXT_MAX + 1];
-    int logged_out; /* mim_core_logout: no presence client until mim_core_login */
+    int logged_out;                 /* mim_core_logout: no presence client until mim_core_login */
+    int *name_taken_out;            /* mim_core_config's: set on a fatal name_taken */
+    int presence_ever;              /* connected to the presence server once in this run */
+    char presence_unreachable[200]; /* the first-start "cannot reach" last told; "" none */
     /* The presence server's key matched our pin (or was pinned now) at its last handshake: only
      * then does its table vouch for a changed key of a contact. */
     int server_pinned;
@@ -213,6 +222,10 @@ void core_sess_leave_unauth(mim_core *c, sess *s, int opened);
 void core_sess_remove(mim_core *c, sess *s);
 /* A table entry's address and port as a sockaddr. */
 void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss);
+/* The presence table shows e: a contact listed with another key than its pin, by a pinned
+ * server, is a key change now (pending, outbox held, key_changed, the history line), not only
+ * when it next dials us. */
+void core_check_table_key(mim_core *c, const online_entry *e);
 int core_on_authenticated(void *ud, chat_session *cs, const char *name,
                           const uint8_t identity_pk[MIM_KEY_LEN], const char **reason);
 void core_on_open(void *ud, chat_session *cs);
@@ -231,6 +244,9 @@ int core_group_end(mim_core *c, int began);
 void core_flush(mim_core *c, peer_rec *r);
 /* Dials r when it has something to send, is online with an address, and is not held. */
 void core_maybe_dial(mim_core *c, peer_rec *r);
+/* r's dial ended before its handshake (why: the connection's reason): on_unreachable, unless
+ * it is the reason told last. */
+void core_dial_failed(mim_core *c, peer_rec *r, const char *why);
 /* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
 int core_redial_one(const char *peer, void *arg);
 

@@ -216,6 +216,8 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
     c->ndelivered = 0;
     if (!core_group_end(c, began))
         return; /* not durable: the resend will be acked again, and reported then */
+    if (moved > 0 && s != NULL && s->rec != NULL)
+        s->rec->waiting_told = 0; /* taken again: a later refusal is news */
     for (size_t i = 0; i < moved; i++) {
         mim_msg_id id = core_msg_id(c->delivered[i]);
         if (c->ev.on_delivered != NULL)
@@ -238,12 +240,33 @@ void core_on_chat_close(void *ud, chat_session *cs)
         s->close_pending = 1;
 }
 
+/* The peer refused our messages with a reason (issue 13): on_waiting once per reason, until
+ * one of ours is delivered (apply_delivered forgets it). */
+static void report_waiting(mim_core *c, peer_rec *r, const char *peer, int wire_reason)
+{
+    mim_core_wait_reason why = wire_reason == MIM__CLOSE_REASON__CLOSE_KEY_NOT_ACCEPTED
+                                   ? MIM_CORE_WAIT_KEY_NOT_ACCEPTED
+                                   : MIM_CORE_WAIT_OTHER;
+
+    mim_log_info("%s keeps our messages waiting (close reason %d)", peer, wire_reason);
+    if (r != NULL && r->waiting_told == (int)why + 1)
+        return;
+    if (r != NULL)
+        r->waiting_told = (int)why + 1;
+    if (c->ev.on_waiting != NULL)
+        c->ev.on_waiting(c->ud, peer, why);
+}
+
 /* The close of this frame, if any, after its messages. */
 static void report_close(mim_core *c, chat_session *cs, sess *s)
 {
     if (s == NULL || !s->close_pending)
         return;
     s->close_pending = 0;
+    if (chat_session_close_reason(cs) != MIM__CLOSE_REASON__CLOSE_USER) {
+        report_waiting(c, s->rec, chat_session_peer_name(cs), chat_session_close_reason(cs));
+        return; /* not the user's close: the conversation stays as it is */
+    }
     if (s->rec != NULL && s->rec->cs == cs)
         s->rec->conv_open = 0;
     if (c->ev.on_chat_closed != NULL)

@@ -244,15 +244,36 @@ static int alarm_due(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN
     return 1;
 }
 
+/* A lasting line in name's history that its key changed (MIM_CORE_CONTENT_KEY_CHANGE): a
+ * local entry under a random id, never sent (it is not outgoing) and never indexed for search
+ * (not text). Best effort: the alarm itself does not depend on it. */
+static void note_key_change(mim_core *c, const char *name, const char *old_fp, const char *new_fp)
+{
+    char text[200];
+    uint8_t id[MIM_MSG_ID_LEN];
+    int n;
+
+    n = snprintf(text, sizeof(text),
+                 "the key of %s changed from %s to %s; not trusted until checked", name, old_fp,
+                 new_fp);
+    mim_random_bytes(id, sizeof(id));
+    if (n < 0 || (size_t)n >= sizeof(text) ||
+        mim_store_message_receive(c->st, name, id, mim_clock_wall_ms(), MIM_CORE_CONTENT_KEY_CHANGE,
+                                  text, (size_t)n) < 0)
+        mim_log_warn("cannot write the key change of %s into its history", name);
+}
+
 /* The key against name's pin (accept-new): 0, or -1 and *reason when the store failed or the
  * key changed (recorded as pending, that contact's outbox held, reported through
- * on_key_changed at most as often as alarm_due allows). Only for a key with evidence behind
- * it: see check_evidence. */
+ * on_key_changed at most as often as alarm_due allows, and a key that was not pending before
+ * noted in the history). Only for a key with evidence behind it: see check_evidence. */
 static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MIM_KEY_LEN],
-                     const char **reason)
+                     const char **reason, int *changed)
 {
-    int v = mim_store_pin_check(c->st, name, identity_pk, mim_clock_wall_s());
     mim_contact ct;
+    int was_pending = mim_store_contact_get(c->st, name, &ct) == 0 && ct.has_pending &&
+                      memcmp(ct.pending_pk, identity_pk, MIM_KEY_LEN) == 0;
+    int v = mim_store_pin_check(c->st, name, identity_pk, mim_clock_wall_s());
     char old_fp[MIM_FINGERPRINT_LEN], new_fp[MIM_FINGERPRINT_LEN];
 
     if (v < 0) {
@@ -272,6 +293,10 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     else
         snprintf(old_fp, sizeof(old_fp), "?");
     *reason = "the key differs from the pin";
+    if (changed != NULL)
+        *changed = 1;
+    if (!was_pending)
+        note_key_change(c, name, old_fp, new_fp);
     if (!alarm_due(c, name, identity_pk)) {
         mim_log_info("%s presented another key (%s): refused, outbox held (no alarm: at most "
                      "one a minute)",
@@ -283,6 +308,20 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     if (c->ev.on_key_changed != NULL)
         c->ev.on_key_changed(c->ud, name, old_fp, new_fp);
     return -1;
+}
+
+void core_check_table_key(mim_core *c, const online_entry *e)
+{
+    mim_contact ct;
+    const char *reason;
+
+    /* Only a pinned server's table vouches for a key (as check_evidence); no pin yet: the first
+     * session pins it, as before. */
+    if (!c->server_pinned || strcmp(e->name, c->name) == 0 ||
+        mim_store_contact_get(c->st, e->name, &ct) != 0 ||
+        memcmp(ct.identity_pk, e->identity_pk, MIM_KEY_LEN) == 0)
+        return;
+    (void)check_pin(c, e->name, e->identity_pk, &reason, NULL);
 }
 
 /* An incoming session with a key other than name's pin changes trust state only when someone
@@ -341,6 +380,7 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
     mim_core *c = ud;
     sess *s = chat_session_data(cs);
     peer_rec *r;
+    int changed = 0;
 
     if (c->quitting) {
         *reason = "quitting";
@@ -358,8 +398,13 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
     if (!chat_session_is_initiator(cs) && (check_vouched(c, name, identity_pk, reason) != 0 ||
                                            check_evidence(c, name, identity_pk, reason) != 0))
         return -1;
-    if (check_pin(c, name, identity_pk, reason) != 0)
+    if (check_pin(c, name, identity_pk, reason, &changed) != 0) {
+        /* A vouched-for new key: the dialler is told why its messages wait (an old one sees a
+         * plain close). */
+        if (changed)
+            chat_session_refuse_with(cs, MIM__CLOSE_REASON__CLOSE_KEY_NOT_ACCEPTED);
         return -1;
+    }
     if ((r = core_peer_get(c, name)) == NULL) {
         *reason = "out of memory";
         return -1;
@@ -380,6 +425,7 @@ void core_on_open(void *ud, chat_session *cs)
         core_sess_leave_unauth(c, s, 1);
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
+        s->rec->unreachable[0] = '\0'; /* a later failure is news again */
         core_flush(c, s->rec);
         core_receipts_send(c, s->rec); /* what was read while it was away */
     }
@@ -397,8 +443,11 @@ void core_on_closed(void *ud, chat_session *cs, const char *reason)
             if (p->dialing == cs)
                 r = p;
     if (r != NULL) {
-        if (r->dialing == cs)
+        if (r->dialing == cs) {
             r->dialing = NULL;
+            if (r->cs != cs)
+                core_dial_failed(c, r, reason); /* never authenticated */
+        }
         if (r->cs == cs) {
             r->cs = NULL;
             mim_log_info("chat session with %s closed: %s", r->name, reason);

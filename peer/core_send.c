@@ -120,7 +120,27 @@ void core_maybe_dial(mim_core *c, peer_rec *r)
         return;
     }
     r->dialing = cs;
-    mim_log_debug("dialling %s", r->name);
+    mim_addr_format((const struct sockaddr *)&ss, r->dial_addr);
+    mim_log_debug("dialling %s at %s", r->name, r->dial_addr);
+}
+
+void core_dial_failed(mim_core *c, peer_rec *r, const char *why)
+{
+    static const char prefix[] = "connect failed: ";
+    char reason[sizeof(r->unreachable)];
+
+    if (c->quitting || core_table_find(c, r->name) == NULL || !core_outbox_nonempty(c, r->name))
+        return; /* gone offline, or nothing waits: not news */
+    if (strncmp(why, prefix, sizeof(prefix) - 1) == 0)
+        why += sizeof(prefix) - 1; /* the reason is what the user needs, not where it arose */
+    snprintf(reason, sizeof(reason), "%s to %s, retrying in %d s", why, r->dial_addr,
+             MIM_CORE_TICK_MS / 1000);
+    if (strcmp(reason, r->unreachable) == 0)
+        return; /* the same again: told already */
+    snprintf(r->unreachable, sizeof(r->unreachable), "%s", reason);
+    mim_log_info("cannot reach %s: %s", r->name, reason);
+    if (c->ev.on_unreachable != NULL)
+        c->ev.on_unreachable(c->ud, r->name, reason);
 }
 
 int core_redial_one(const char *peer, void *arg)
@@ -191,7 +211,11 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
     if ((to = mim_core_typed_name(to, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(to, c->name) == 0)
-        return MIM_CORE_EBAD_VALUE;
+        return MIM_CORE_ESELF;
+    if (len == 0)
+        return MIM_CORE_EEMPTY;
+    if (len > MIM_CHAT_TEXT_MAX)
+        return MIM_CORE_ETOO_LONG;
     if (!mim_chat_text_valid(text, len))
         return MIM_CORE_ETEXT;
     if (!core_known_peer(c, to))

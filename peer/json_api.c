@@ -130,7 +130,11 @@ static void handle_line(json_api *ja, const char *line, size_t len)
     if (!json_is_string(c) || strcmp(json_string_value(c), "send") != 0)
         ja_batch_end(ja); /* the answers of the sends before this command come first */
     if (cmd == NULL || !json_is_object(cmd)) {
-        if (cmd == NULL)
+        if (cmd == NULL && strstr(err.text, "JSON_ALLOW_NUL") != NULL) /* no library flags */
+            snprintf(msg, sizeof(msg), "not JSON: \\u0000 (NUL) is not allowed in a string");
+        else if (cmd == NULL && strstr(err.text, "JSON_") != NULL)
+            snprintf(msg, sizeof(msg), "not JSON (near column %d)", err.column);
+        else if (cmd == NULL)
             snprintf(msg, sizeof(msg), "not JSON: %s", err.text);
         else
             snprintf(msg, sizeof(msg), "a command is a JSON object");

@@ -37,8 +37,17 @@ int ja_check(json_api *ja, int rc, const char *who)
         ja_error(ja, "unknown_peer", msg);
         break;
     case MIM_CORE_ETEXT:
-        ja_error(ja, "text_too_long",
-                 "the text is empty, too long, or has control characters it may not have");
+        ja_error(ja, "bad_field",
+                 "the text is not UTF-8 or has control characters it may not have");
+        break;
+    case MIM_CORE_EEMPTY:
+        ja_error(ja, "bad_field", "the text is empty");
+        break;
+    case MIM_CORE_ETOO_LONG: /* send and status say by how much (ja_too_long) */
+        ja_error(ja, "text_too_long", "the text is over its limit");
+        break;
+    case MIM_CORE_ESELF:
+        ja_error(ja, "bad_field", "that is your own name");
         break;
     case MIM_CORE_EBAD_NAME:
         ja_error(ja, "bad_field", "not a valid name");
@@ -73,6 +82,16 @@ int ja_check(json_api *ja, int rc, const char *who)
     return -1;
 }
 
+/* text_too_long, saying by how many bytes `what` (len bytes) is over its limit of max. */
+static void ja_too_long(json_api *ja, const char *what, size_t len, size_t max)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "the %s is %zu bytes over its limit of %zu bytes", what, len - max,
+             max);
+    ja_error(ja, "text_too_long", msg);
+}
+
 void ja_ok(json_api *ja, const char *cmd)
 {
     ja_emit(ja, json_pack("{s:s,s:s}", "event", "ok", "cmd", cmd), ja->tag);
@@ -94,6 +113,10 @@ static void cmd_send(json_api *ja, json_t *cmd, const char *name)
     }
     /* Inside the batch the send's events wait for its end: its tag is in place by then. */
     rc = mim_core_send(ja->core, to, text, &id);
+    if (rc == MIM_CORE_ETOO_LONG) {
+        ja_too_long(ja, "text", strlen(text), MIM_CORE_TEXT_MAX);
+        return;
+    }
     if (rc != 0) {
         (void)ja_check(ja, rc, to); /* after the answers of the sends before it (emit_error) */
         return;
@@ -174,6 +197,8 @@ static void cmd_status(json_api *ja, json_t *cmd, const char *name)
                                               : mim_core_status(ja->core, status, text);
     if (rc == MIM_CORE_EBAD_VALUE)
         ja_error(ja, "bad_field", "'state' must be available, away or busy");
+    else if (rc == MIM_CORE_ETOO_LONG && text != NULL)
+        ja_too_long(ja, "status text", strlen(text), MIM_CORE_STATUS_TEXT_MAX);
     else if (ja_check(ja, rc, "") == 0)
         ja_ok(ja, "status");
 }
@@ -183,14 +208,16 @@ static void cmd_verify(json_api *ja, json_t *cmd, const char *name)
     (void)name;
     const char *with;
     char number[MIM_CORE_SAFETY_NUMBER_LEN];
+    int new_key;
 
     if (ja_need_str(ja, cmd, "with", &with) != 0)
         return;
-    if (ja_check(ja, mim_core_verify(ja->core, with, number), with) != 0)
+    if (ja_check(ja, mim_core_verify(ja->core, with, number, &new_key), with) != 0)
         return;
+    /* new_key: the number is of the changed key that waits for trust, not of the pin. */
     ja_emit(ja,
-            json_pack("{s:s,s:o,s:s}", "event", "safety_number", "with", ja_str(with), "number",
-                      number),
+            json_pack("{s:s,s:o,s:s,s:b}", "event", "safety_number", "with", ja_str(with), "number",
+                      number, "new_key", new_key),
             ja->tag);
 }
 

@@ -266,6 +266,22 @@ static void on_stopped(void *ud, int exit_code)
     ja_core_stopped(ud, exit_code);
 }
 
+static void on_unreachable(void *ud, const char *to, const char *reason)
+{
+    ja_emit(ud,
+            json_pack("{s:s,s:o,s:o}", "event", "unreachable", "to", ja_str(to), "reason",
+                      ja_str(reason)),
+            NULL);
+}
+
+static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
+{
+    ja_emit(ud,
+            json_pack("{s:s,s:o,s:s}", "event", "waiting", "to", ja_str(to), "reason",
+                      reason == MIM_CORE_WAIT_KEY_NOT_ACCEPTED ? "key_not_accepted" : "other"),
+            NULL);
+}
+
 static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;
 
 const mim_core_events *json_api_core_events(void)

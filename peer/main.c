@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct app {
@@ -99,8 +100,9 @@ static int app_open(app *a, const peer_options *o, const char *log_path)
     return 0;
 }
 
-/* Runs the core under the front end until it quits. The exit code. */
-static int app_run(app *a, const peer_options *o, const char *log_path)
+/* Runs the core under the front end until it quits. The exit code; *name_taken 1 when it
+ * stopped because the server has our name under another key. */
+static int app_run(app *a, const peer_options *o, const char *log_path, int *name_taken)
 {
     mim_core_config cfg;
     mim_core *core = NULL;
@@ -119,12 +121,13 @@ static int app_run(app *a, const peer_options *o, const char *log_path)
     cfg.quota_bytes = o->quota_bytes;
     cfg.receipts = o->receipts;
     cfg.auto_away_ms = o->auto_away_ms;
+    cfg.name_taken_out = name_taken;
     rc = mim_core_start(&core, &cfg, json ? json_api_core_events() : tui_core_events(),
                         json ? (void *)a->ja : (void *)a->tui);
     if (rc != 0) {
-        mim_log_error("cannot start; see above");
-        if (!json)
-            fprintf(stdout, "mim: cannot start; see %s\n", log_path);
+        mim_log_error("cannot start: %s", mim_strerror(rc));
+        if (!json) /* the log went to the file: the terminal gets the reason too */
+            fprintf(stdout, "mim: cannot start: %s (details in %s)\n", mim_strerror(rc), log_path);
         a->exit_code = 1;
         close_signals(a);
     } else if (json && (rc = json_api_attach(a->ja, core)) != 0) {
@@ -145,6 +148,38 @@ static int app_run(app *a, const peer_options *o, const char *log_path)
     return a->exit_code;
 }
 
+/* A first start that ended in name_taken leaves no identity behind: the key and the store
+ * this run created are removed (not the lock, nor the log), so that the next start under
+ * another name is a clean first start. */
+static void forget_new_identity(const mim_datadir *dd, const mim_datadir_files *files,
+                                int store_created, FILE *say)
+{
+    static const char *const store_suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char path[MIM_DATADIR_PATH_MAX + 64];
+
+    if (!dd->key_created)
+        return;
+    if (mim_fs_join(path, sizeof(path), dd->path, files->key) == 0 && unlink(path) == 0)
+        mim_log_info("removed the identity %s made for this start", path);
+    for (size_t i = 0; store_created && i < sizeof(store_suffixes) / sizeof(*store_suffixes); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s%s", files->store, store_suffixes[i]);
+        if (mim_fs_join(path, sizeof(path), dd->path, name) == 0)
+            (void)unlink(path);
+    }
+    fprintf(say, "mim: the new identity made for this start was removed (name taken)\n");
+}
+
+/* Whether file is missing in dir (before mim_datadir_open creates it). */
+static int missing_in(const char *dir, const char *file)
+{
+    char path[MIM_DATADIR_PATH_MAX + 64];
+    struct stat st;
+
+    return mim_fs_join(path, sizeof(path), dir, file) == 0 && lstat(path, &st) != 0 &&
+           errno == ENOENT;
+}
+
 int main(int argc, char **argv)
 {
     static const mim_datadir_files files = {"identity.key", "mim.db", MIM_STORE_PEER};
@@ -152,7 +187,7 @@ int main(int argc, char **argv)
     peer_options o;
     app a;
     char log_path[4200];
-    int rc;
+    int rc, store_created, name_taken = 0;
 
     setlocale(LC_ALL, ""); /* the terminal's character set and widths (ncurses, wcwidth) */
     mim_log_set_program("mim");
@@ -169,6 +204,7 @@ int main(int argc, char **argv)
     /* The data dir, before the core and before the log file: resolved once, locked for the life
      * of the process, its key and store checked and created (a failure writes nothing). Said on
      * stderr, on the terminal still. The core then opens them by the resolved path. */
+    store_created = missing_in(o.data_dir, files.store);
     if ((rc = mim_datadir_open(&dd, o.data_dir, &files)) != 0)
         return rc == MIM_EBUSY ? MIM_DATADIR_EXIT_BUSY : 1;
     mim_datadir_close_files(&dd);
@@ -186,5 +222,9 @@ int main(int argc, char **argv)
         mim_log_info("created a new identity in %s/%s", dd.path, files.key);
     if (app_open(&a, &o, log_path) != 0)
         return 1;
-    return app_run(&a, &o, log_path);
+    rc = app_run(&a, &o, log_path, &name_taken);
+    if (name_taken)
+        /* The terminal's stderr is the log file by now: the TUI says it on stdout. */
+        forget_new_identity(&dd, &files, store_created, o.json ? stderr : stdout);
+    return rc;
 }

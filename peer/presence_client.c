@@ -300,6 +300,7 @@ static void ch_on_closed(mim_channel *ch, const char *reason)
     }
     mim_log(was_online ? MIM_LOG_WARN : MIM_LOG_INFO, "presence: connection to %s closed: %s",
             pc->server_str, reason);
+    snprintf(pc->last_close, sizeof(pc->last_close), "%s", reason);
     if (pc->fatal) {
         set_state(pc, PRESENCE_DISCONNECTED);
         return;
@@ -316,7 +317,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
 {
     char fp[MIM_FINGERPRINT_LEN], old_fp[MIM_FINGERPRINT_LEN];
     uint8_t old[MIM_KEY_LEN];
-    int verdict = mim_store_server_pin_check(pc->store, pk, mim_clock_wall_s());
+    int verdict = mim_store_server_pin_check(pc->store, pc->server_str, pk, mim_clock_wall_s());
     int have_old = 0;
 
     mim_fingerprint(pk, fp);
@@ -330,7 +331,7 @@ static int check_server_key(presence_client *pc, const uint8_t pk[MIM_KEY_LEN])
         break;
     case MIM_PIN_CHANGED: {
         mim_contact pin;
-        have_old = mim_store_server_pin_get(pc->store, &pin) == 0;
+        have_old = mim_store_server_pin_get(pc->store, pc->server_str, &pin) == 0;
         if (have_old) {
             memcpy(old, pin.identity_pk, MIM_KEY_LEN);
             mim_fingerprint(old, old_fp);
@@ -652,4 +653,9 @@ const online_table *presence_client_table(const presence_client *pc)
 int presence_client_table_stale(const presence_client *pc)
 {
     return pc->state != PRESENCE_CONNECTED;
+}
+
+const char *presence_client_last_close(const presence_client *pc)
+{
+    return pc->last_close;
 }

@@ -131,4 +131,8 @@ typedef void (*presence_discover_cb)(void *ud, int status, const struct sockaddr
 int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
                       uint32_t timeout_ms, const uint8_t *pin, presence_discover_cb cb, void *ud);
 
+/* Why the last connection to the server, or attempt, ended ("connect failed: connection
+ * refused"); "" before any ended. Valid until the next loop turn. */
+const char *presence_client_last_close(const presence_client *pc);
+
 #endif

@@ -29,6 +29,7 @@ struct presence_client {
     uint16_t listen_port;
     struct sockaddr_storage server;
     char server_str[MIM_ADDR_STRLEN];
+    char last_close[160]; /* why the last connection (or attempt) ended; "" none yet */
     mim_store *store;
     uint32_t ping_ms, backoff_min_ms, backoff_max_ms;
     uint32_t max_table;  /* entries kept from the server */

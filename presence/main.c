@@ -71,7 +71,7 @@ static int run_server(const presence_config *cfg)
     else
         printf("ready port=%d discovery=off fingerprint=%s\n", srv.port, srv.fingerprint);
     fflush(stdout);
-    mim_log_info("mim-presence %s ready; fingerprint %s", MIM_VERSION, srv.fingerprint);
+    mim_log_info("version %s ready; fingerprint %s", MIM_VERSION, srv.fingerprint);
 
     uv_run(&loop, UV_RUN_DEFAULT);
     presence_server_free(&srv);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <uv.h>
 
 #define PROGRAM "mim-presence"
 
@@ -160,13 +162,20 @@ static int own_option(presence_options *o, int c, const char *arg)
     case OPT_DISCOVERY:
         return port_option("--discovery-port", arg, 1, &cfg->discovery_port) == 0 ? MIM_CLI_RUN
                                                                                   : MIM_CLI_USAGE;
-    case 'b':
+    case 'b': {
+        unsigned char addr[16];
         if (cfg->nbinds == PRESENCE_MAX_BINDS) {
             fprintf(stderr, PROGRAM ": at most %d --bind addresses\n", PRESENCE_MAX_BINDS);
             return MIM_CLI_USAGE;
         }
+        /* A usage error, said before anything is created (issue 13): an address, no port. */
+        if (uv_inet_pton(AF_INET, arg, addr) != 0 && uv_inet_pton(AF_INET6, arg, addr) != 0) {
+            fprintf(stderr, PROGRAM ": --bind %s: not a numeric IPv4 or IPv6 address\n", arg);
+            return MIM_CLI_USAGE;
+        }
         cfg->binds[cfg->nbinds++] = arg;
         return MIM_CLI_RUN;
+    }
     case 'd':
         cfg->data_dir = arg;
         return MIM_CLI_RUN;

@@ -204,9 +204,9 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     srv->flush_wake.data = srv->sig_int.data = srv->sig_term.data = srv;
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
-        (rc = admission_init(&srv->admit, &cfg->admit)) != 0 ||
-        (rc = open_identity_and_store(srv)) != 0 || (rc = open_listeners(srv)) != 0)
-        return rc;
+        (rc = admission_init(&srv->admit, &cfg->admit)) != 0 || (rc = open_listeners(srv)) != 0 ||
+        (rc = open_identity_and_store(srv)) != 0)
+        return rc; /* listeners first: an address or port it cannot have creates no key or db */
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
 

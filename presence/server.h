@@ -121,6 +121,12 @@ struct presence_server {
     int discovery_on;
     int discovery_port;      /* the UDP port actually bound */
     mim_rate discovery_rate; /* answers allowed (reflection cap) */
+    /* With --bind (issue 13): one socket per bound address, ephemeral port, that answers go out
+     * from, so that their source is an address the TCP listener really has (a peer dials the
+     * answer's source). A wildcard bind answers from `discovery` itself. */
+    uv_udp_t answer_from[PRESENCE_MAX_BINDS];
+    int answer_family[PRESENCE_MAX_BINDS]; /* AF_INET, AF_INET6; 0: wildcard (no socket) */
+    int nanswer;
     uv_timer_t sweep;
     uv_timer_t trim;     /* one-shot: trims the heap once a burst of logins has drained */
     uint32_t trim_churn; /* logins and closes since the last trim */

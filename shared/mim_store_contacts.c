@@ -21,13 +21,19 @@ const struct store_stmt_sql store_contacts_sql[] = {
     {STMT_CONTACT_SET_VERIFIED, "UPDATE contacts SET verified = ?2 WHERE name = ?1"},
     {STMT_CONTACT_EACH, "SELECT name, identity_pk, first_seen, verified,"
                         " pending_pk FROM contacts ORDER BY name"},
+    /* The server pins, one per server address (?1); the name column of a contact row is NULL. */
     {STMT_SERVER_SELECT, "SELECT NULL, identity_pk, first_seen, 0, pending_pk"
-                         " FROM server_pin WHERE id = 1"},
-    {STMT_SERVER_INSERT, "INSERT INTO server_pin(id, identity_pk, first_seen)"
-                         " VALUES(1, ?2, ?3)"},
-    {STMT_SERVER_SET_PENDING, "UPDATE server_pin SET pending_pk = ?2 WHERE id = 1"},
-    {STMT_SERVER_TRUST, "UPDATE server_pin SET identity_pk = pending_pk, pending_pk = NULL"
-                        " WHERE id = 1 AND pending_pk IS NOT NULL"},
+                         " FROM server_pins WHERE server = ?1"},
+    {STMT_SERVER_INSERT, "INSERT INTO server_pins(server, identity_pk, first_seen)"
+                         " VALUES(?1, ?2, ?3)"},
+    {STMT_SERVER_SET_PENDING, "UPDATE server_pins SET pending_pk = ?2 WHERE server = ?1"},
+    {STMT_SERVER_TRUST, "UPDATE server_pins SET identity_pk = pending_pk, pending_pk = NULL"
+                        " WHERE server = ?1 AND pending_pk IS NOT NULL"},
+    /* The pin of before the upgrade ('any') becomes the first checked address's own. */
+    {STMT_SERVER_CLAIM, "UPDATE server_pins SET server = ?1 WHERE server = 'any' AND NOT EXISTS"
+                        " (SELECT 1 FROM server_pins WHERE server = ?1)"},
+    {STMT_SERVER_LATEST, "SELECT NULL, identity_pk, first_seen, 0, pending_pk"
+                         " FROM server_pins ORDER BY first_seen DESC, server LIMIT 1"},
     {STMT__COUNT, NULL},
 };
 
@@ -216,13 +222,6 @@ int mim_store_contact_get(mim_store *st, const char *name, mim_contact *out)
     return store_pin_get(st, STMT_CONTACT_SELECT, name, out);
 }
 
-int mim_store_server_pin_get(mim_store *st, mim_contact *out)
-{
-    if (!store_is_peer(st) || out == NULL)
-        return MIM_EINVAL;
-    return store_pin_get(st, STMT_SERVER_SELECT, NULL, out);
-}
-
 int mim_store_contact_trust(mim_store *st, const char *name)
 {
     if (!store_is_peer(st) || !store_name_ok(name))
@@ -275,16 +274,65 @@ int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *
     return store_walk(st, st->stmt[STMT_CONTACT_EACH], "contact: each", visit_contact, &v);
 }
 
-int mim_store_server_pin_check(mim_store *st, const uint8_t pk[32], int64_t now)
+/* The row key of a server's pin: its address, or 'any' (the pin of before the upgrade). */
+static const char *server_key(const char *server)
 {
-    if (!store_is_peer(st) || pk == NULL)
-        return MIM_EINVAL;
-    return store_pin_check(st, &server_pin_stmts, NULL, pk, now);
+    return server != NULL ? server : "any";
 }
 
-int mim_store_server_pin_trust(mim_store *st)
+static int server_ok(const char *server)
 {
-    if (!store_is_peer(st))
+    return server == NULL || (server[0] != '\0' && strlen(server) <= 64);
+}
+
+/* 'any' becomes server's pin when server has none yet (STMT_SERVER_CLAIM). */
+static int server_claim(mim_store *st, const char *server)
+{
+    int rc;
+
+    if (server == NULL)
+        return 0;
+    rc = store_update_one(st, STMT_SERVER_CLAIM, server, "server pin: claim");
+    return rc == MIM_ENOENT ? 0 : rc; /* nothing to claim: as it should be, mostly */
+}
+
+int mim_store_server_pin_check(mim_store *st, const char *server, const uint8_t pk[32], int64_t now)
+{
+    int rc;
+
+    if (!store_is_peer(st) || pk == NULL || !server_ok(server))
         return MIM_EINVAL;
-    return store_update_one(st, STMT_SERVER_TRUST, NULL, "server pin: trust");
+    if ((rc = server_claim(st, server)) < 0)
+        return rc;
+    return store_pin_check(st, &server_pin_stmts, server_key(server), pk, now);
+}
+
+int mim_store_server_pin_trust(mim_store *st, const char *server)
+{
+    int rc;
+
+    if (!store_is_peer(st) || !server_ok(server))
+        return MIM_EINVAL;
+    if ((rc = server_claim(st, server)) < 0)
+        return rc;
+    return store_update_one(st, STMT_SERVER_TRUST, server_key(server), "server pin: trust");
+}
+
+int mim_store_server_pin_get(mim_store *st, const char *server, mim_contact *out)
+{
+    int rc;
+
+    if (!store_is_peer(st) || out == NULL || !server_ok(server))
+        return MIM_EINVAL;
+    rc = store_pin_get(st, STMT_SERVER_SELECT, server_key(server), out);
+    if (rc == MIM_ENOENT && server != NULL) /* not claimed yet: the pin of before */
+        rc = store_pin_get(st, STMT_SERVER_SELECT, "any", out);
+    return rc;
+}
+
+int mim_store_server_pin_latest(mim_store *st, mim_contact *out)
+{
+    if (!store_is_peer(st) || out == NULL)
+        return MIM_EINVAL;
+    return store_pin_get(st, STMT_SERVER_LATEST, NULL, out);
 }

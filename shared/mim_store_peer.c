@@ -86,6 +86,23 @@ static const char *const peer_migrations[] = {
     " CHECK(seen IN (0, 1) AND (seen = 0 OR outgoing = 1));"
     "CREATE TABLE blocked(name TEXT NOT NULL PRIMARY KEY, since INTEGER NOT NULL);"
     "CREATE TABLE settings(key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);",
+    /* 6 (issue 13): the server pin per server address ("host:port" as mim_addr_format writes
+     * it), so that the servers of two networks are two pins, not a key-change alarm. The one
+     * pin of before was not stored with its address: it becomes the row 'any', which the
+     * first server address checked after the upgrade takes over as its own (most likely the
+     * server it was pinned with; if not, that server meets the old pin and gets the alarm, as
+     * it would have before). */
+    "CREATE TABLE server_pins("
+    " server TEXT PRIMARY KEY CHECK(typeof(server) = 'text' AND length(server) BETWEEN 1 AND 64),"
+    " identity_pk BLOB NOT NULL"
+    "  CHECK(typeof(identity_pk) = 'blob' AND length(identity_pk) = 32),"
+    " first_seen INTEGER NOT NULL,"
+    " pending_pk BLOB"
+    "  CHECK(pending_pk IS NULL OR (typeof(pending_pk) = 'blob' AND length(pending_pk) = 32))"
+    ");"
+    "INSERT INTO server_pins(server, identity_pk, first_seen, pending_pk)"
+    " SELECT 'any', identity_pk, first_seen, pending_pk FROM server_pin;"
+    "DROP TABLE server_pin;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

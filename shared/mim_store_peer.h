@@ -40,14 +40,21 @@ int mim_store_contact_set_verified(mim_store *st, const char *name, int verified
 /* Calls cb for every contact, by name; a non-zero return from cb stops (and is returned). */
 int mim_store_contact_each(mim_store *st, int (*cb)(const mim_contact *c, void *arg), void *arg);
 
-/* The presence server's key: the same verdicts as mim_store_pin_check, under a reserved
- * pin that no user name can take. MIM_PIN_CHANGED keeps the old pin until
+/* The presence server's key: the same verdicts as mim_store_pin_check, in a table of its own
+ * that no user name can reach, one pin per server address (issue 13): `server` is "host:port"
+ * as mim_addr_format writes it (at most 64 bytes), so that two networks' servers are two pins.
+ * server NULL is the pin kept from before the upgrade ('any'); the first address checked or
+ * trusted without a pin of its own takes that one over. MIM_PIN_CHANGED keeps the old pin until
  * mim_store_server_pin_trust(). */
-int mim_store_server_pin_check(mim_store *st, const uint8_t pk[32], int64_t now);
-int mim_store_server_pin_trust(mim_store *st);
-/* The server's pin as a contact with an empty name: 0 and *out, or MIM_ENOENT before the first
- * contact. */
-int mim_store_server_pin_get(mim_store *st, mim_contact *out);
+int mim_store_server_pin_check(mim_store *st, const char *server, const uint8_t pk[32],
+                               int64_t now);
+int mim_store_server_pin_trust(mim_store *st, const char *server);
+/* server's pin (or, while it has none, the one from before the upgrade) as a contact with an
+ * empty name: 0 and *out, or MIM_ENOENT before the first contact. */
+int mim_store_server_pin_get(mim_store *st, const char *server, mim_contact *out);
+/* The pin of the server met most recently for the first time (LAN discovery prefers its
+ * answer): 0 and *out, or MIM_ENOENT. */
+int mim_store_server_pin_latest(mim_store *st, mim_contact *out);
 
 /* ---- history and outbox: mim_store_messages.c ------------------------------------------------ */
 

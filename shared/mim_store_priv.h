@@ -46,6 +46,8 @@ enum store_stmt {
     STMT_SERVER_INSERT,
     STMT_SERVER_SET_PENDING,
     STMT_SERVER_TRUST,
+    STMT_SERVER_CLAIM,
+    STMT_SERVER_LATEST,
     /* mim_store_messages.c */
     STMT_MSG_QUEUE,
     STMT_MSG_RECEIVE,

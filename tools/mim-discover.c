@@ -26,11 +26,13 @@ static void usage(FILE *out)
                  "Sends a mim discovery probe and prints the servers that answer.\n"
                  "\n"
                  "  -t, --to ADDR[:PORT]  ask this address (default: broadcast\n"
-                 "                        255.255.255.255, port 4242)\n"
+                 "                        255.255.255.255, port 4242); an IPv6 address with a\n"
+                 "                        port goes in brackets: --to [::1]:4242\n"
                  "  -w, --timeout MS      how long to wait for answers (default 2000)\n"
                  "  -a, --all             wait the whole time and list every server\n"
                  "                        (default: stop at the first answer)\n"
                  "  -h, --help            show this help\n"
+                 "  -V, --version         show the version\n"
                  "Exit status: 0 found, 1 none answered, 2 usage error.\n");
 }
 
@@ -52,15 +54,13 @@ static char *strip_port(char *addr)
 static int parse_args(int argc, char **argv, const char **to, long long *timeout, int *all)
 {
     static const struct option opts[] = {
-        {"to", required_argument, NULL, 't'},
-        {"timeout", required_argument, NULL, 'w'},
-        {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"to", required_argument, NULL, 't'}, {"timeout", required_argument, NULL, 'w'},
+        {"all", no_argument, NULL, 'a'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},  {NULL, 0, NULL, 0},
     };
     int c;
 
-    while ((c = getopt_long(argc, argv, "t:w:ah", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:w:ahV", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             *to = optarg;
@@ -76,6 +76,9 @@ static int parse_args(int argc, char **argv, const char **to, long long *timeout
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("mim-discover %s\n", MIM_VERSION);
             return 0;
         default:
             usage(stderr);
@@ -157,7 +160,11 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &to, &timeout, &all)) != MIM_CLI_RUN)
         return rc;
     if (mim_addr_parse(to, 4242, &dst) != 0) {
-        fprintf(stderr, "mim-discover: '%s' is not a numeric address[:port]\n", to);
+        /* "::1:4242" is an address, not ::1 and a port: say how to write that. */
+        fprintf(stderr, "mim-discover: '%s' is not a numeric ADDR[:PORT]%s\n", to,
+                strchr(to, ':') != NULL && strchr(to, '[') == NULL
+                    ? " (an IPv6 address with a port goes in brackets: [::1]:4242)"
+                    : "");
         return 2;
     }
     if (mim_crypto_init() != 0)
@@ -167,6 +174,9 @@ int main(int argc, char **argv)
     found = print_answers(fd, nonce, timeout, all);
     close(fd);
     if (!found)
-        fprintf(stderr, "mim-discover: no server answered within %lld ms\n", timeout);
+        fprintf(stderr, "mim-discover: no server answered within %lld ms%s\n", timeout,
+                dst.ss_family == AF_INET6 && strchr(to, '[') == NULL
+                    ? " (to give an IPv6 address a port, put it in brackets: [::1]:4242)"
+                    : "");
     return found ? 0 : 1;
 }

@@ -115,9 +115,12 @@ static void history_one(void *arg, const mim_core_history_item *it)
     tui_entry *e;
 
     mim_msg_id_hex(&it->id, hex);
-    e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, it->text,
-                     hex, msg_state_of(it->state));
-    if (e != NULL && !out)
+    if (it->content_type == MIM_CORE_CONTENT_KEY_CHANGE) /* the lasting "key changed" line */
+        e = tui_conv_add(&h->conv, TUI_ENTRY_WARN, it->ts_ms, NULL, it->text, hex, TUI_MSG_NONE);
+    else
+        e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from,
+                         it->text, hex, msg_state_of(it->state));
+    if (e != NULL && !out && it->content_type != MIM_CORE_CONTENT_KEY_CHANGE)
         e->unread = it->unread; /* the "new messages" marker goes above the first */
 }
 
@@ -207,6 +210,11 @@ static void on_presence(void *ud, mim_core_presence state, const char *server)
     const char *word = state == MIM_CORE_PRESENCE_CONNECTED      ? "connected"
                        : state == MIM_CORE_PRESENCE_RECONNECTING ? "reconnecting"
                                                                  : "disconnected";
+
+    if (state == MIM_CORE_PRESENCE_CONNECTED)
+        t->m.ever_connected = 1;
+    else if (state == MIM_CORE_PRESENCE_RECONNECTING && !t->m.ever_connected)
+        word = "unreachable"; /* never reached: no table to be stale (the reason is an error) */
 
     snprintf(t->m.conn, sizeof(t->m.conn), "%s", word);
     if (server != NULL && server[0] != '\0')
@@ -346,6 +354,7 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
         return;
     mim_msg_id_hex(mid, id);
     in_view = tui_model_current(&t->m) == c;
+    c->closed = 0; /* they write again: the conversation is open again */
     someone_talks(t, c);
     announced = c->announce; /* its first message: "is talking to you" said it already */
     /* Opening the conversation just now may have read it from the history already. */
@@ -497,6 +506,8 @@ static void on_chat_closed(void *ud, const char *with)
     if (c == NULL)
         return;
     c->talking = 0; /* a new message from them is a new conversation */
+    c->closed = 1;  /* greyed until either side writes */
+    t->dirty = 1;
     snprintf(text, sizeof(text), "%.130s closed the conversation", with);
     say_presence(t, c, text);
 }
@@ -509,9 +520,46 @@ static void on_error(void *ud, mim_core_error error, const char *message, int fa
                        : error == MIM_CORE_ERROR_NEW_CONTACTS ? "new contacts"
                                                               : "server";
 
-    tui_say(t, TUI_ENTRY_WARN, "%s: %s", code, message);
+    /* The core's server messages name the presence server already: no second prefix. */
+    if (error == MIM_CORE_ERROR_SERVER || error == MIM_CORE_ERROR_NAME_TAKEN)
+        code = NULL;
+    tui_say(t, TUI_ENTRY_WARN, "%s%s%s", code != NULL ? code : "", code != NULL ? ": " : "",
+            message);
     if (fatal)
-        snprintf(t->fatal, sizeof(t->fatal), "%s: %s", code, message);
+        snprintf(t->fatal, sizeof(t->fatal), "%s%s%s", code != NULL ? code : "",
+                 code != NULL ? ": " : "", message);
+}
+
+static void say_about_name(tui *t, const char *name, int kind, const char *text)
+{
+    tui_contact *c = tui_model_contact(&t->m, name, 0);
+
+    if (c != NULL)
+        say_about(t, c, kind, text);
+    else
+        tui_say(t, kind, "%s", text);
+}
+
+static void on_unreachable(void *ud, const char *to, const char *reason)
+{
+    char text[400];
+
+    snprintf(text, sizeof(text), "cannot reach %.130s: %s; your messages wait", to, reason);
+    say_about_name(ud, to, TUI_ENTRY_WARN, text);
+}
+
+static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
+{
+    char text[300];
+
+    if (reason == MIM_CORE_WAIT_KEY_NOT_ACCEPTED)
+        snprintf(text, sizeof(text),
+                 "%.130s has not accepted your new key yet: your messages wait until they "
+                 "check it with you and /trust it",
+                 to);
+    else
+        snprintf(text, sizeof(text), "%.130s does not take your messages now: they wait", to);
+    say_about_name(ud, to, TUI_ENTRY_WARN, text);
 }
 
 static void on_handle_closed(uv_handle_t *h);

@@ -14,9 +14,16 @@ void tui_say_refusal(tui *t, int rc, const char *who)
         tui_say(t, TUI_ENTRY_WARN, "nobody named %s is online or known here", who);
         break;
     case MIM_CORE_ETEXT:
-        tui_say(t, TUI_ENTRY_WARN,
-                "that text cannot be sent (empty, over 4096 bytes, or with "
-                "control characters)");
+        tui_say(t, TUI_ENTRY_WARN, "that text cannot be sent (control characters, or not UTF-8)");
+        break;
+    case MIM_CORE_EEMPTY:
+        tui_say(t, TUI_ENTRY_WARN, "nothing to send: the text is empty");
+        break;
+    case MIM_CORE_ETOO_LONG: /* send_text and set_status say by how much */
+        tui_say(t, TUI_ENTRY_WARN, "that text is over its limit");
+        break;
+    case MIM_CORE_ESELF:
+        tui_say(t, TUI_ENTRY_WARN, "that is you");
         break;
     case MIM_CORE_EBAD_NAME:
         tui_say(t, TUI_ENTRY_WARN, "'%s' is not a valid name", who);
@@ -56,12 +63,16 @@ static void send_text(tui *t, const char *to, const char *text)
     mim_core_batch_begin(t->core);
     rc = mim_core_send(t->core, to, text, &id);
     if (rc == 0 && c != NULL) {
+        c->closed = 0; /* we write again: the conversation is open again */
         mim_msg_id_hex(&id, hex);
         tui_conv_add(&c->conv, TUI_ENTRY_OUT, mim_clock_wall_ms(), t->m.me, text, hex,
                      TUI_MSG_NONE);
     }
     mim_core_batch_end(t->core);
-    if (rc != 0)
+    if (rc == MIM_CORE_ETOO_LONG)
+        tui_say(t, TUI_ENTRY_WARN, "not sent: the text is %zu bytes over its limit of %d bytes",
+                strlen(text) - MIM_CORE_TEXT_MAX, MIM_CORE_TEXT_MAX);
+    else if (rc != 0)
         tui_say_refusal(t, rc, to);
     t->m.scroll = 0;
     t->m.land_marker = 0; /* what was just sent is shown, at the end */
@@ -140,9 +151,8 @@ static void history(tui *t, int count)
 
 static void verify(tui *t, const tui_cmd *cmd)
 {
-    char number[MIM_CORE_SAFETY_NUMBER_LEN], spaced[MIM_CORE_SAFETY_NUMBER_LEN * 2];
-    size_t o = 0;
-    int rc;
+    char number[MIM_CORE_SAFETY_NUMBER_LEN];
+    int rc, new_key;
 
     if (cmd->confirm) {
         tui_contact *c = tui_model_contact(&t->m, cmd->name, 0);
@@ -155,21 +165,23 @@ static void verify(tui *t, const tui_cmd *cmd)
         tui_say(t, TUI_ENTRY_INFO, "%s is marked verified", cmd->name);
         return;
     }
-    if ((rc = mim_core_verify(t->core, cmd->name, number)) != 0) {
+    if ((rc = mim_core_verify(t->core, cmd->name, number, &new_key)) != 0) {
         tui_say_refusal(t, rc, cmd->name);
         return;
     }
-    for (size_t i = 0; number[i] != '\0' && o + 2 < sizeof(spaced); i++) {
-        if (i > 0 && i % 5 == 0)
-            spaced[o++] = ' ';
-        spaced[o++] = number[i];
-    }
-    spaced[o] = '\0';
-    tui_say(t, TUI_ENTRY_INFO, "safety number with %s: %s", cmd->name, spaced);
-    tui_say(t, TUI_ENTRY_INFO,
-            "compare it with what %s sees (in person or on the phone); if it is the same, type "
-            "/verify %s yes",
-            cmd->name, cmd->name);
+    /* The core's number is already in its 12 groups of 5 digits, as the JSON API gives it. */
+    tui_say(t, TUI_ENTRY_INFO, "safety number with %s%s: %s", cmd->name,
+            new_key ? " (new key, not yet trusted)" : "", number);
+    if (new_key)
+        tui_say(t, TUI_ENTRY_INFO,
+                "compare it with what %s sees (in person or on the phone); if it is the same, "
+                "type /trust %s",
+                cmd->name, cmd->name);
+    else
+        tui_say(t, TUI_ENTRY_INFO,
+                "compare it with what %s sees (in person or on the phone); if it is the same, "
+                "type /verify %s yes",
+                cmd->name, cmd->name);
 }
 
 static void trust(tui *t, const char *name)
@@ -221,6 +233,11 @@ static void set_status(tui *t, const char *state, const char *text)
     enum tui_presence p = tui_presence_parse(state); /* the command allows only the three */
     int rc = mim_core_status(t->core, tui_core_status(p), text);
 
+    if (rc == MIM_CORE_ETOO_LONG && text != NULL) {
+        tui_say(t, TUI_ENTRY_WARN, "the status text is %zu bytes over its limit of %d bytes",
+                strlen(text) - MIM_CORE_STATUS_TEXT_MAX, MIM_CORE_STATUS_TEXT_MAX);
+        return;
+    }
     if (rc != 0) {
         tui_say_refusal(t, rc, "");
         return;

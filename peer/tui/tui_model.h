@@ -80,6 +80,7 @@ typedef struct tui_contact {
     char new_fp[64];   /* the changed key's fingerprint (key_pending) */
     int known;         /* a contact of the store, or met in a session: can be written to offline */
     int typing;        /* they are typing to us (the core's on_typing) */
+    int closed;        /* they closed the conversation: greyed until either side writes */
     tui_conv conv;
 } tui_contact;
 
@@ -98,7 +99,8 @@ typedef struct tui_model {
     char me[129];
     char fingerprint[64];
     char server[80];
-    char conn[16]; /* "connected", "reconnecting", "disconnected", "starting" */
+    char conn[16];      /* "connected", "reconnecting", "unreachable", "disconnected", "starting" */
+    int ever_connected; /* to the presence server, in this run: else a retry is "unreachable" */
     int logged_out;
     int server_key_changed; /* the server's key is not the pinned one, until /trust-server */
     char server_new_fp[64]; /* that key's fingerprint (server_key_changed) */

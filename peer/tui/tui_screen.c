@@ -168,7 +168,7 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
                         : c->presence != TUI_AVAILABLE ? tui_presence_name(c->presence)
                                                        : "";
     int x = 0;
-    attr_t attr = c->online ? A_NORMAL : A_DIM;
+    attr_t attr = c->online && !c->closed ? A_NORMAL : A_DIM; /* closed: MIM's grey */
 
     if (selected && m->list_focus)
         attr |= A_REVERSE;
@@ -543,10 +543,13 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
         put_text(0, x, "mim -- Tab to the list on the left (arrows, Enter) or /msg NAME; /help",
                  cols);
     } else {
-        snprintf(head, sizeof(head), "%s%s%s%s%s", c->name, c->verified ? " (verified)" : "",
+        snprintf(head, sizeof(head), "%s%s%s%s%s%s", c->name, c->verified ? " (verified)" : "",
                  !c->online ? " (offline)" : "",
                  c->online && c->presence != TUI_AVAILABLE ? " -- " : "",
-                 c->online && c->presence != TUI_AVAILABLE ? tui_presence_name(c->presence) : "");
+                 c->online && c->presence != TUI_AVAILABLE ? tui_presence_name(c->presence) : "",
+                 c->closed ? " (closed by them)" : "");
+        if (c->closed)
+            attrset(A_DIM); /* greyed until either side writes again */
         put_text(0, x, head, cols);
     }
     attrset(A_NORMAL);

@@ -29,15 +29,24 @@ static int batch_open;
 
 static int stub_rc(void)
 {
-    static const int rcs[8] = {0,
-                               MIM_CORE_EUNKNOWN_PEER,
-                               MIM_CORE_ETEXT,
-                               MIM_CORE_EBAD_NAME,
-                               MIM_CORE_ESTORE,
-                               MIM_CORE_EBAD_VALUE,
-                               MIM_CORE_ENOTHING,
-                               MIM_CORE_EFINGERPRINT};
-    return rcs[stub_mode & 7];
+    static const int rcs[16] = {0,
+                                MIM_CORE_EUNKNOWN_PEER,
+                                MIM_CORE_ETEXT,
+                                MIM_CORE_EBAD_NAME,
+                                MIM_CORE_ESTORE,
+                                MIM_CORE_EBAD_VALUE,
+                                MIM_CORE_ENOTHING,
+                                MIM_CORE_EFINGERPRINT,
+                                0,
+                                MIM_CORE_ESELF,
+                                MIM_CORE_EEMPTY,
+                                MIM_CORE_ETOO_LONG,
+                                MIM_CORE_EUNSEEN,
+                                0,
+                                0,
+                                0};
+    /* Bit 3 picks the second half, the codes of issue 13; 0 still comes most often. */
+    return rcs[stub_mode & 7 ? (stub_mode & 7) | (stub_mode & 8) : 0];
 }
 
 void mim_core_batch_begin(mim_core *c)
@@ -146,9 +155,11 @@ int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
     return stub_rc();
 }
 
-int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN])
+int mim_core_verify(mim_core *c, const char *with, char out[MIM_CORE_SAFETY_NUMBER_LEN],
+                    int *new_key)
 {
     (void)c, (void)with;
+    *new_key = (stub_mode & 0x20) != 0;
     snprintf(out, MIM_CORE_SAFETY_NUMBER_LEN, "%s", "12345 67890");
     return stub_rc();
 }

@@ -479,6 +479,12 @@ static void peer_seeds(void)
     mim__chat_close__init(&close);
     write_msg("peer_close", "empty", &close.base, 0);
     write_seed("peer_close", "unknown_field", (const uint8_t *)"\x08\x01", 2);
+    /* Issue 13: the reason of a refusal, and one this version cannot name (read, not refused). */
+    close.reason = MIM__CLOSE_REASON__CLOSE_KEY_NOT_ACCEPTED;
+    write_msg("peer_close", "key_not_accepted", &close.base, 0);
+    close.reason = (Mim__CloseReason)99;
+    write_msg("peer_close", "reason_99", &close.base, 0);
+    write_seed("peer_close", "unknown_field_2", (const uint8_t *)"\x10\x01", 2);
     write_seed("peer_close", "bad_truncated_length", (const uint8_t *)"\x0a\x05", 2);
 }
 

@@ -189,9 +189,15 @@ static void test_capture(void **state)
     EXPECT_IN(text, "mim frame: Encrypted message, ", out);
     EXPECT_IN(text, "mim frame: Encrypted message, no plaintext (an empty FINAL), 17 bytes", out);
     EXPECT_IN(text, "[Sender: a presence server (no name)]", out);
-    EXPECT_IN(text, "[Sender: a peer (responder), name of 3 bytes]", out); /* bob */
-    EXPECT_IN(text, "[Sender: a peer (initiator), name of 5 bytes]", out); /* alice */
-    EXPECT_IN(text, "HandshakePayload size (plaintext): 102", out);        /* the server's */
+    EXPECT_IN(
+        text,
+        "[Sender: a peer (responder), name of 3 bytes (5 from a peer that sends no features)]",
+        out); /* bob */
+    EXPECT_IN(
+        text,
+        "[Sender: a peer (initiator), name of 5 bytes (7 from a peer that sends no features)]",
+        out);                                                       /* alice */
+    EXPECT_IN(text, "HandshakePayload size (plaintext): 102", out); /* the server's */
     EXPECT_IN(text, "mim discovery: Probe", out);
     EXPECT_IN(text, "mim discovery: Answer", out);
     EXPECT_IN(text, "Magic: MIM?", out);

@@ -21,6 +21,12 @@
  *                          calling raises key_changed once, not once per call
  *   trust_unseen           the name's key changes again within the alarm's rate limit: `trust`
  *                          without a fingerprint refuses (key_unseen), with the new one it trusts
+ *   two_networks           (issue 13) a second server at another address: its own pin (new),
+ *                          not a key change; back at the first, its pin still matches
+ *   key_change_flow        (issue 13) key_changed as soon as the table shows the new key, before
+ *                          anything is sent; `verify` gives the new key's number (new_key: true,
+ *                          the number the new bob computes); `verify` of oneself is refused; a
+ *                          key_change entry in the history, kept across a restart, once
  */
 #include "direct_peer.h"
 #include "mim_crypto.h"
@@ -90,7 +96,7 @@ static void test_key_changed_and_trust(void **state)
     mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"for the real bob\",\"tag\":\"h1\"}");
     ev = mp_expect(a, a1, "queued", "tag", "h1");
     snprintf(id, sizeof(id), "%s", sfield(ev, "id"));
-    ev = mp_expect(a, a1, "key_changed", "name", "bob");
+    ev = mp_expect(a, a0, "key_changed", "name", "bob"); /* from the table already */
     assert_string_equal(sfield(ev, "old_fingerprint"), old_fp);
     assert_string_equal(sfield(ev, "new_fingerprint"), new_fp);
     /* Held: nothing reaches the new key. */
@@ -140,7 +146,7 @@ static void test_trust_fingerprint(void **state)
     mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"held\",\"tag\":\"h1\"}");
     ev = mp_expect(a, a1, "queued", "tag", "h1");
     snprintf(id, sizeof(id), "%s", sfield(ev, "id"));
-    mp_expect(a, a1, "key_changed", "name", "bob");
+    mp_expect(a, a0, "key_changed", "name", "bob");
 
     /* The old fingerprint (or any other) is not the pending key's: nothing is trusted. */
     mp_cmd(a, "{\"cmd\":\"trust\",\"with\":\"bob\",\"fingerprint\":\"%s\",\"tag\":\"t1\"}", old_fp);
@@ -392,6 +398,102 @@ static void test_trust_unseen(void **state)
     mp_quit(b);
 }
 
+static void test_two_networks(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    pe_server s2;
+    json_t *ev;
+
+    start_peer(f, a);
+    mp_expect(a, 0, "server_key", "verdict", "new");
+    mp_quit(a);
+    assert_int_equal(pe_server_init(&s2, "json-trust-net2"), 0);
+    assert_int_equal(pe_server_start(&s2, 0), 0); /* another address: another port */
+    mp_restart(a, s2.port);
+    ev = mp_expect(a, 0, "server_key", "verdict", "new");
+    assert_string_equal(sfield(ev, "fingerprint"), s2.fingerprint);
+    mp_expect(a, 0, "presence", "state", "connected");
+    assert_int_equal(mp_count(a, "server_key", "verdict", "changed"), 0);
+    mp_quit(a);
+    mp_restart(a, f->srv.port);
+    ev = mp_expect(a, 0, "server_key", "verdict", "match");
+    assert_string_equal(sfield(ev, "fingerprint"), f->srv.fingerprint);
+    mp_quit(a);
+    pe_server_cleanup(&s2);
+}
+
+/* The history of a with b as received: the first entry of type "type" (NULL: none), and the
+ * number of entries of that type in *n. */
+static json_t *history_entry(mp *a, const char *with, const char *type, size_t *n, const char *tag)
+{
+    json_t *ev, *msgs, *m, *found = NULL;
+    size_t i, a0 = a->nev;
+
+    mp_cmd(a, "{\"cmd\":\"history\",\"with\":\"%s\",\"tag\":\"%s\"}", with, tag);
+    ev = mp_expect(a, a0, "history", "tag", tag);
+    msgs = json_object_get(ev, "messages");
+    assert_true(json_is_array(msgs));
+    *n = 0;
+    json_array_foreach(msgs, i, m)
+    {
+        if (strcmp(sfield(m, "type"), type) != 0)
+            continue;
+        if (found == NULL)
+            found = m;
+        ++*n;
+    }
+    return found;
+}
+
+/* Issue 13's trust flow: key_changed from the table, verify of the new key, of oneself, and the
+ * lasting history line. */
+static void test_key_change_flow(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
+    char old_fp[64], new_fp[64], old_number[80];
+    json_t *ev, *entry;
+    size_t a0, n;
+
+    /* alice's number with the old bob, for comparison. */
+    a0 = stage_key_change(f, a, b, nb, old_fp, new_fp);
+    /* Nothing sent, nobody dialled: the table alone raises the alarm. */
+    ev = mp_expect(a, a0, "key_changed", "name", "bob");
+    assert_string_equal(sfield(ev, "old_fingerprint"), old_fp);
+    assert_string_equal(sfield(ev, "new_fingerprint"), new_fp);
+    assert_int_equal(mp_count_from(a, a0, "queued", NULL, NULL), 0);
+
+    mp_cmd(nb, "{\"cmd\":\"verify\",\"with\":\"alice\",\"tag\":\"v0\"}");
+    ev = mp_expect(nb, 0, "safety_number", "tag", "v0");
+    snprintf(old_number, sizeof(old_number), "%s", sfield(ev, "number"));
+    mp_cmd(a, "{\"cmd\":\"verify\",\"with\":\"bob\",\"tag\":\"v1\"}");
+    ev = mp_expect(a, a0, "safety_number", "tag", "v1");
+    assert_true(json_is_true(json_object_get(ev, "new_key")));
+    assert_string_equal(sfield(ev, "number"), old_number); /* what the new bob sees */
+
+    mp_cmd(a, "{\"cmd\":\"verify\",\"with\":\"alice\",\"tag\":\"v2\"}");
+    ev = mp_expect(a, a0, "error", "tag", "v2");
+    assert_string_equal(sfield(ev, "code"), "bad_field");
+    assert_non_null(strstr(sfield(ev, "message"), "your own name"));
+
+    entry = history_entry(a, "bob", "key_change", &n, "h1");
+    assert_non_null(entry);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(sfield(entry, "text"), new_fp));
+    assert_string_equal(sfield(entry, "from"), "bob");
+
+    mp_quit(a);
+    mp_restart(a, f->srv.port);
+    see_each_other(a, nb);
+    round_trip(a, "w1");
+    entry = history_entry(a, "bob", "key_change", &n, "h2");
+    assert_non_null(entry);
+    assert_int_equal(n, 1); /* the same pending key again: no second line */
+    mp_quit(a);
+    mp_quit(nb);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(verify),
@@ -402,6 +504,8 @@ static const pe_test tests[] = {
     PE_SCENARIO(offline_impostor),
     PE_SCENARIO(alarm_rate),
     PE_SCENARIO(trust_unseen),
+    PE_SCENARIO(key_change_flow),
+    PE_SCENARIO(two_networks),
 };
 
 int main(int argc, char **argv)

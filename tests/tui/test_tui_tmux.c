@@ -216,7 +216,7 @@ static void test_key_change(void **state)
     free_name(&f->srv, "bob");
     mp_init(new_bob, f, "bob", "bob2");
     snprintf(new_fp, sizeof(new_fp), "%s", sfield(start_peer(f, new_bob), "fingerprint"));
-    tp_expect(&a, "+ bob");
+    tp_expect(&a, "+ !bob"); /* the table shows the new key: the alarm comes at once */
 
     tp_type(&a, "are you bob?", 1);
     tp_expect(&a, "THE KEY OF bob HAS CHANGED: messages to them are held");

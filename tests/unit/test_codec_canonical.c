@@ -88,8 +88,9 @@ static void test_unknown_fields_after_known(void **state)
     static const uint8_t chat_unknown_inside[] = {0x0a,      CHAT_LEN + 4, 0x0a, CHAT_LEN + 2,
                                                   CHAT_ID,   0x38,         0x05, CHAT_SENDER,
                                                   CHAT_TYPE, CHAT_TEXT};
-    /* ChatClose with an unknown length-delimited field 1 ("xy"): ChatClose knows no field. */
-    static const uint8_t close_unknown[] = {0x0a, 0x06, 0x1a, 0x04, 0x0a, 0x02, 'x', 'y'};
+    /* ChatClose with an unknown length-delimited field 2 ("xy"): ChatClose knows only field 1,
+     * its reason. */
+    static const uint8_t close_unknown[] = {0x0a, 0x06, 0x1a, 0x04, 0x12, 0x02, 'x', 'y'};
     Mim__PeerBatch *b = NULL;
     char err[200] = "";
     (void)state;

@@ -189,6 +189,8 @@ static const expected frozen[] = {
      "0a1412120a10a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
     {"chat_close_element",
      "0a021a00"},
+    {"chat_close_key_element",
+     "0a041a020801"},
     {"peer_ping_element",
      "0a06220408b0ea01"},
     {"peer_pong_element",
@@ -821,6 +823,14 @@ static void test_peer_example(void **state)
         m.body_case = MIM__PEER_MSG__BODY_CLOSE;
         m.close = &cl;
         check_peer_element("chat_close_element", &m, &el);
+    }
+    {
+        Mim__PeerMsg m = MIM__PEER_MSG__INIT;
+        Mim__ChatClose cl = MIM__CHAT_CLOSE__INIT;
+        cl.reason = MIM__CLOSE_REASON__CLOSE_KEY_NOT_ACCEPTED;
+        m.body_case = MIM__PEER_MSG__BODY_CLOSE;
+        m.close = &cl;
+        check_peer_element("chat_close_key_element", &m, &el);
     }
     {
         Mim__PeerMsg m = MIM__PEER_MSG__INIT;

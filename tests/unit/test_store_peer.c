@@ -230,7 +230,7 @@ static void test_kinds_do_not_mix(void **state)
     /* Each kind's functions refuse the other kind's handle. */
     EXPECT_INT(mim_store_open(other, MIM_STORE_PRESENCE, &st), 0);
     EXPECT_INT(mim_store_pin_check(st, "bob", key_b, 1), MIM_EINVAL);
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 1), MIM_EINVAL);
+    EXPECT_INT(mim_store_server_pin_check(st, NULL, key_b, 1), MIM_EINVAL);
     EXPECT_INT(mim_store_begin(st), MIM_EINVAL);
     EXPECT_INT(mim_store_outbox_requeue(st, NULL), MIM_EINVAL);
     EXPECT_INT(receive(st, "bob", 1, "hi"), MIM_EINVAL);
@@ -349,7 +349,7 @@ static void test_contact_each_in_name_order(void **state)
     EXPECT_INT(mim_store_pin_check(st, "alice", key_a, 4), MIM_PIN_NEW);
     EXPECT_INT(mim_store_pin_check(st, "carol", key_a, 5), MIM_PIN_CHANGED);
     /* The server's pin is not a contact. */
-    EXPECT_INT(mim_store_server_pin_check(st, key_c, 6), MIM_PIN_NEW);
+    EXPECT_INT(mim_store_server_pin_check(st, NULL, key_c, 6), MIM_PIN_NEW);
 
     memset(&got, 0, sizeof(got));
     EXPECT_INT(mim_store_contact_each(st, on_contact, &got), 0);
@@ -372,42 +372,6 @@ static void test_contact_each_in_name_order(void **state)
     EXPECT_INT(mim_store_contact_each(st, on_contact, &got), 0);
     EXPECT_INT(got.n, 4);
     assert_string_equal(got.name[0], "alice");
-    mim_store_close(st);
-}
-
-static void test_server_pin(void **state)
-{
-    struct store_fixture *f = *state;
-    mim_store *st = open_peer(f);
-    mim_contact c;
-
-    EXPECT_INT(mim_store_server_pin_trust(st), MIM_ENOENT); /* nothing pinned */
-    EXPECT_INT(mim_store_server_pin_check(st, key_a, 100), MIM_PIN_NEW);
-    EXPECT_INT(mim_store_server_pin_check(st, key_a, 200), MIM_PIN_MATCH);
-    EXPECT_INT(mim_store_server_pin_trust(st), MIM_ENOENT); /* nothing pending */
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 300), MIM_PIN_CHANGED);
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 301), MIM_PIN_CHANGED); /* held */
-    EXPECT_INT(mim_store_server_pin_check(st, key_a, 302), MIM_PIN_MATCH);   /* old one back */
-    EXPECT_INT(mim_store_server_pin_trust(st), MIM_ENOENT);                  /* ...so no pending */
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 303), MIM_PIN_CHANGED);
-    EXPECT_INT(mim_store_server_pin_check(st, key_c, 304), MIM_PIN_CHANGED); /* replaces it */
-    EXPECT_INT(mim_store_server_pin_trust(st), 0);
-    EXPECT_INT(mim_store_server_pin_check(st, key_c, 400), MIM_PIN_MATCH);
-    EXPECT_INT(mim_store_server_pin_check(st, key_a, 401), MIM_PIN_CHANGED);
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 402), MIM_PIN_CHANGED);
-    EXPECT_INT(mim_store_server_pin_trust(st), 0);
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 403), MIM_PIN_MATCH);
-
-    /* No user name reaches the server's pin, nor the other way round. */
-    EXPECT_INT(mim_store_pin_check(st, "server", key_a, 500), MIM_PIN_NEW);
-    EXPECT_INT(mim_store_pin_check(st, "*server*", key_a, 500), MIM_PIN_NEW);
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 501), MIM_PIN_MATCH);
-    EXPECT_INT(mim_store_contact_get(st, "server", &c), 0);
-    assert_memory_equal(c.identity_pk, key_a, 32);
-    mim_store_close(st);
-
-    st = open_peer(f); /* the pin is durable */
-    EXPECT_INT(mim_store_server_pin_check(st, key_b, 600), MIM_PIN_MATCH);
     mim_store_close(st);
 }
 
@@ -754,7 +718,7 @@ static void test_group_commit(void **state)
             EXPECT_INT(mim_store_pin_check(st, "bob", key_b, 1), MIM_PIN_NEW);
             EXPECT_INT(mim_store_pin_check(st, "bob", key_b, 2), MIM_PIN_MATCH);
             EXPECT_INT(mim_store_pin_check(st, "bob", key_c, 3), MIM_PIN_CHANGED);
-            EXPECT_INT(mim_store_server_pin_check(st, key_a, 4), MIM_PIN_NEW);
+            EXPECT_INT(mim_store_server_pin_check(st, NULL, key_a, 4), MIM_PIN_NEW);
         }
     }
     EXPECT_INT(receive(st, "bob", 5, "burst"), 0); /* duplicates are seen inside it too */
@@ -767,7 +731,7 @@ static void test_group_commit(void **state)
     EXPECT_INT(mim_store_history_each(st, "bob", 1000, on_message, got), 0);
     EXPECT_INT(got->n, 100);
     EXPECT_INT(mim_store_pin_check(st, "bob", key_b, 5), MIM_PIN_MATCH);
-    EXPECT_INT(mim_store_server_pin_check(st, key_a, 6), MIM_PIN_MATCH);
+    EXPECT_INT(mim_store_server_pin_check(st, NULL, key_a, 6), MIM_PIN_MATCH);
     mim_store_close(st);
     free(got);
 }
@@ -974,7 +938,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pin_match_drops_a_stale_pending_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contact_each_in_name_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_server_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receive_is_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_in_queue_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_walk_may_mark_messages, setup, teardown),

@@ -240,9 +240,14 @@ static void downgrade_to_version_2(const char *path)
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     if (sqlite3_exec(db,
-                     "DROP TABLE messages_fts; DROP TABLE read_marks; DROP TABLE blocked; DROP "
-                     "TABLE settings;"
-                     " ALTER TABLE messages DROP COLUMN seen; PRAGMA user_version = 2;",
+                     "DROP TABLE messages_fts;"                 /* 3 */
+                     "DROP TABLE read_marks;"                   /* 4 */
+                     "DROP TABLE blocked; DROP TABLE settings;" /* 5 */
+                     "ALTER TABLE messages DROP COLUMN seen;"   /* 5 */
+                     "DROP TABLE server_pins;"                  /* 6: back to one pin */
+                     "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
+                     " first_seen INTEGER NOT NULL, pending_pk BLOB);"
+                     "PRAGMA user_version = 2;",
                      NULL, NULL, &err) != SQLITE_OK)
         fail_msg("downgrade: %s", err);
     sqlite3_close(db);

@@ -137,7 +137,9 @@ end
 -- ---- one frame --------------------------------------------------------------------------------
 
 -- The handshake payload is len(P) + 16 bytes; a presence server's P is 102 bytes (no name), a
--- peer's 104 + n (n < 128: the name's bytes).
+-- peer's 104 + n (n < 128: the name's bytes), plus 2 for its `features` field (28 01), which
+-- today's mim sends to peers (PROTOCOL.md 14.2): the name is taken to be P - 106 bytes, and the
+-- tree says what it would be for a peer without the field.
 local function add_payload(t, body, at, who)
     local enc = body:len() - at
     t:add(f.payload_enc, body(at, enc))
@@ -145,12 +147,16 @@ local function add_payload(t, body, at, who)
     t:add(f.payload_len, body(at, enc), plen)
     if plen == 102 and who == "responder" then
         t:add(f.sender, body(at, enc), "a presence server (no name)"):set_generated()
-    elseif plen >= 105 then
-        local n = plen - 104
+    elseif plen >= 107 then
+        local n = plen - 106
         if n >= 128 then n = n - 1 end -- a 128-byte name has a 2-byte length varint
         t:add(f.name_len, body(at, enc), n):set_generated()
-        t:add(f.sender, body(at, enc), "a peer (" .. who .. "), name of " .. n .. " bytes")
-            :set_generated()
+        t:add(f.sender, body(at, enc), "a peer (" .. who .. "), name of " .. n .. " bytes"
+            .. " (" .. (n + 2) .. " from a peer that sends no features)"):set_generated()
+    elseif plen >= 105 then -- too short for a name and the features: a peer without them
+        t:add(f.name_len, body(at, enc), plen - 104):set_generated()
+        t:add(f.sender, body(at, enc), "a peer (" .. who .. "), name of " .. (plen - 104)
+            .. " bytes, no features"):set_generated()
     end
 end
 
