@@ -24,10 +24,10 @@ const struct store_stmt_sql store_messages_sql[] = {
                        " ON CONFLICT(peer, id, outgoing) DO NOTHING"},
     /* The quota: what `peer` made us store since ?2 (Unix seconds: 24 hours ago, by the clock
      * that stamped rx_s). The "outgoing = 0" term repeats the partial index's condition
-     * (messages_rx). */
+     * (messages_rx). A local note (content type below 0) is ours, not the peer's. */
     {STMT_MSG_RECEIVED_DAY, "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages"
                             " WHERE peer = ?1 AND outgoing = 0"
-                            " AND rx_s >= ?2"},
+                            " AND rx_s >= ?2 AND content_type >= 0"},
     /* States only move forward (QUEUED < SENT < DELIVERED), so a late SENT never undoes
      * DELIVERED, and a row already at (or past) the state is not changed: a repeated ack is no
      * news. STMT_MSG_OUTGOING then tells "unchanged" from "not an outgoing message". */
@@ -458,7 +458,7 @@ static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
 
     if (rc != 0)
         return rc;
-    m.unread = !m.outgoing && m.seq > h->read_seq;
+    m.unread = !m.outgoing && m.content_type >= 0 && m.seq > h->read_seq; /* a local note: never */
     m.seen = sqlite3_column_int(row, 8) != 0; /* after MESSAGE_COLUMNS */
     return h->cb(&m, h->arg);
 }

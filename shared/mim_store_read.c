@@ -23,16 +23,19 @@ const struct store_stmt_sql store_read_sql[] = {
                      " GROUP BY peer"
                      " ON CONFLICT(peer) DO UPDATE SET read_seq = excluded.read_seq"
                      " WHERE excluded.read_seq > read_seq"},
+    /* A local note (content type below 0: the "key changed" line) is nobody's message: never
+     * unread, never receipted. */
     {STMT_UNREAD_COUNT, "SELECT count(*) FROM messages WHERE peer = ?1 AND outgoing = 0"
-                        " AND seq > coalesce((SELECT read_seq FROM read_marks"
-                        " WHERE peer = ?1), 0)"},
+                        " AND content_type >= 0 AND seq > coalesce((SELECT read_seq"
+                        " FROM read_marks WHERE peer = ?1), 0)"},
     /* A receipt says the peer read one of ours: only a delivered message (the ack comes before
      * any receipt), and news only once. */
     {STMT_MSG_SET_SEEN, "UPDATE messages SET seen = 1 WHERE peer = ?1 AND id = ?2"
                         " AND outgoing = 1 AND state = 2 AND seen = 0"},
     /* Receipts owed: read (up to read_seq) and not yet receipted (after receipt_seq). */
     {STMT_RECEIPTS_DUE, "SELECT m.id FROM messages m JOIN read_marks r ON r.peer = m.peer"
-                        " WHERE m.peer = ?1 AND m.outgoing = 0 AND m.seq > r.receipt_seq"
+                        " WHERE m.peer = ?1 AND m.outgoing = 0 AND m.content_type >= 0"
+                        " AND m.seq > r.receipt_seq"
                         " AND m.seq <= r.read_seq ORDER BY m.seq"},
     {STMT_RECEIPTS_DONE, "UPDATE read_marks SET receipt_seq = read_seq WHERE peer = ?1"
                          " AND receipt_seq < read_seq"},

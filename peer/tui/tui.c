@@ -120,7 +120,7 @@ static void history_one(void *arg, const mim_core_history_item *it)
     else
         e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from,
                          it->text, hex, msg_state_of(it->state));
-    if (e != NULL && !out && it->content_type != MIM_CORE_CONTENT_KEY_CHANGE)
+    if (e != NULL && !out)
         e->unread = it->unread; /* the "new messages" marker goes above the first */
 }
 

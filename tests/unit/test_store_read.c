@@ -174,6 +174,31 @@ static void test_receipts_owed_and_seen(void **state)
     mim_store_close(st);
 }
 
+/* A local note (content type below 0: the "key changed" line the core writes into a history)
+ * is nobody's message: not unread, not receipted, not under the sender's quota. */
+static void test_local_note_is_nobodys(void **state)
+{
+    mim_store *st = open_peer(*state);
+    struct flags f = {0};
+    uint8_t id[16];
+    int64_t count = -1, bytes = -1;
+
+    receive(st, "bob", 1);
+    memset(id, 0x5a, sizeof(id));
+    EXPECT_INT(mim_store_message_receive(st, "bob", id, 1500, -1, "the key of bob changed", 22), 1);
+    receive(st, "bob", 2);
+    EXPECT_INT(unread(st, "bob"), 2);
+    assert_string_equal(history_flags(st, "bob", &f), "101");
+    EXPECT_INT(mim_store_received_day(st, "bob", &count, &bytes), 0);
+    EXPECT_INT(count, 2);
+    EXPECT_INT(bytes, 4);
+    EXPECT_INT(mim_store_mark_read(st, "bob"), 1);
+    memset(&f, 0, sizeof(f));
+    EXPECT_INT(mim_store_receipts_take(st, "bob", collect_receipt, &f), 0);
+    assert_string_equal(f.s, "12"); /* the note's id never goes to bob */
+    mim_store_close(st);
+}
+
 /* Blocked names and settings, across a reopen. */
 static void test_blocked_and_settings(void **state)
 {
@@ -219,6 +244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unread_counts_and_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_inside_a_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receipts_owed_and_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_note_is_nobodys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
     };
