@@ -171,6 +171,32 @@ static void mark_read(tui *t, const tui_contact *c)
         mim_log_warn("cannot mark %s's messages read (%d)", c->name, rc);
 }
 
+/* 1 when the oldest message of conv (ours or theirs) is one of theirs not read yet. */
+static int oldest_message_unread(const tui_conv *conv)
+{
+    for (size_t i = 0; i < conv->n; i++)
+        if (conv->e[i].kind == TUI_ENTRY_IN || conv->e[i].kind == TUI_ENTRY_OUT)
+            return conv->e[i].unread;
+    return 0;
+}
+
+/* Reads c's history, at least `limit`, and more (doubling, up to TUI_HISTORY_MAX) while all
+ * that was read is unread: the store may hold more unread messages than c->unread counts. A
+ * conversation that opens by itself opens between the commit of a frame of messages and their
+ * report (on_message): read only in part, the frame's older messages would be appended below
+ * its newer ones as they are reported (the view then ended in the middle of the burst). */
+static void load_to_first_unread(tui *t, tui_contact *c, size_t limit)
+{
+    if (tui_load_history(t, c, limit) != 0)
+        return;
+    while (c->conv.older == TUI_OLDER_MORE && oldest_message_unread(&c->conv) &&
+           limit < TUI_HISTORY_MAX) {
+        limit = 2 * limit < TUI_HISTORY_MAX ? 2 * limit : TUI_HISTORY_MAX;
+        if (tui_load_history(t, c, limit) != 0)
+            return;
+    }
+}
+
 void tui_open(tui *t, const char *name)
 {
     tui_contact *c = name != NULL ? tui_model_contact(&t->m, name, 0) : NULL;
@@ -184,7 +210,7 @@ void tui_open(tui *t, const char *name)
     if (name == NULL || (c = tui_model_current(&t->m)) == NULL)
         return;
     if (!c->conv.loaded)
-        tui_load_history(t, c, limit);
+        load_to_first_unread(t, c, limit);
     tui_model_mark_new(&t->m, c); /* lands at the first unread message */
     mark_read(t, c);
 }
