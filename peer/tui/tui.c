@@ -590,6 +590,7 @@ static void on_stopped(void *ud, int exit_code)
         close_one(t, (uv_handle_t *)&t->in);
         close_one(t, (uv_handle_t *)&t->winch);
         close_one(t, (uv_handle_t *)&t->redraw);
+        close_one(t, (uv_handle_t *)&t->paste_idle);
     }
     t->handles_open += tui_attention_stop(&t->att, on_attention_idle, t);
     maybe_done(t);
@@ -808,6 +809,8 @@ static void on_input(uv_poll_t *h, int status, int events)
         keys++;
         on_key(t, kind, key);
     }
+    if (keys > 0 && t->screen_on)
+        tui_paste_watch(t);
     /* Readable but no key, again and again: the terminal hung up (get_wch hides the EOF). */
     t->idle_reads = keys > 0 ? 0 : t->idle_reads + 1;
     if (t->idle_reads >= HANGUP_READS && t->core != NULL) {
@@ -897,8 +900,9 @@ int tui_attach(tui *t, mim_core *core)
     }
     uv_signal_init(t->loop, &t->winch);
     uv_prepare_init(t->loop, &t->redraw);
-    t->in.data = t->winch.data = t->redraw.data = t;
-    t->handles_open = 3;
+    uv_timer_init(t->loop, &t->paste_idle);
+    t->in.data = t->winch.data = t->redraw.data = t->paste_idle.data = t;
+    t->handles_open = 4;
     t->attached = 1;
     if (tui_screen_start() != 0) {
         mim_log_error("cannot set up the terminal");
