@@ -174,6 +174,32 @@ static void mark_read(tui *t, const tui_contact *c)
         mim_log_warn("cannot mark %s's messages read (%d)", c->name, rc);
 }
 
+/* 1 when the oldest message of conv (ours or theirs) is one of theirs not read yet. */
+static int oldest_message_unread(const tui_conv *conv)
+{
+    for (size_t i = 0; i < conv->n; i++)
+        if (conv->e[i].kind == TUI_ENTRY_IN || conv->e[i].kind == TUI_ENTRY_OUT)
+            return conv->e[i].unread;
+    return 0;
+}
+
+/* Reads c's history, at least `limit`, and more (doubling, up to TUI_HISTORY_MAX) while all
+ * that was read is unread: the store may hold more unread messages than c->unread counts. A
+ * conversation that opens by itself opens between the commit of a frame of messages and their
+ * report (on_message): read only in part, the frame's older messages would be appended below
+ * its newer ones as they are reported (the view then ended in the middle of the burst). */
+static void load_to_first_unread(tui *t, tui_contact *c, size_t limit)
+{
+    if (tui_load_history(t, c, limit) != 0)
+        return;
+    while (c->conv.older == TUI_OLDER_MORE && oldest_message_unread(&c->conv) &&
+           limit < TUI_HISTORY_MAX) {
+        limit = 2 * limit < TUI_HISTORY_MAX ? 2 * limit : TUI_HISTORY_MAX;
+        if (tui_load_history(t, c, limit) != 0)
+            return;
+    }
+}
+
 void tui_open(tui *t, const char *name)
 {
     tui_contact *c = name != NULL ? tui_model_contact(&t->m, name, 0) : NULL;
@@ -187,7 +213,7 @@ void tui_open(tui *t, const char *name)
     if (name == NULL || (c = tui_model_current(&t->m)) == NULL)
         return;
     if (!c->conv.loaded)
-        tui_load_history(t, c, limit);
+        load_to_first_unread(t, c, limit);
     tui_model_mark_new(&t->m, c); /* lands at the first unread message */
     mark_read(t, c);
 }
@@ -612,6 +638,7 @@ static void on_stopped(void *ud, int exit_code)
         close_one(t, (uv_handle_t *)&t->in);
         close_one(t, (uv_handle_t *)&t->winch);
         close_one(t, (uv_handle_t *)&t->redraw);
+        close_one(t, (uv_handle_t *)&t->paste_idle);
     }
     t->handles_open += tui_attention_stop(&t->att, on_attention_idle, t);
     maybe_done(t);
@@ -830,6 +857,8 @@ static void on_input(uv_poll_t *h, int status, int events)
         keys++;
         on_key(t, kind, key);
     }
+    if (keys > 0 && t->screen_on)
+        tui_paste_watch(t);
     /* Readable but no key, again and again: the terminal hung up (get_wch hides the EOF). */
     t->idle_reads = keys > 0 ? 0 : t->idle_reads + 1;
     if (t->idle_reads >= HANGUP_READS && t->core != NULL) {
@@ -919,8 +948,9 @@ int tui_attach(tui *t, mim_core *core)
     }
     uv_signal_init(t->loop, &t->winch);
     uv_prepare_init(t->loop, &t->redraw);
-    t->in.data = t->winch.data = t->redraw.data = t;
-    t->handles_open = 3;
+    uv_timer_init(t->loop, &t->paste_idle);
+    t->in.data = t->winch.data = t->redraw.data = t->paste_idle.data = t;
+    t->handles_open = 4;
     t->attached = 1;
     if (tui_screen_start() != 0) {
         mim_log_error("cannot set up the terminal");

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define TUI_PASTE_IDLE_MS 500 /* a paste without its end mark ends after this long without keys */
+
 /* Key codes of our own for what terminals send as sequences (define_keys): ncurses returns
  * them as function keys, whatever the terminfo entry knows. */
 enum {
@@ -112,6 +114,31 @@ void tui_paste_key(tui *t, int kind, wint_t key)
         t->paste[t->paste_len++] = (wchar_t)key;
     else
         t->paste_extra_bytes += key < 0x80 ? 1 : key < 0x800 ? 2 : key < 0x10000 ? 3 : 4;
+}
+
+/* No key for TUI_PASTE_IDLE_MS inside a paste: its end mark is not coming. What came is
+ * pasted (the end mark would have done the same), and the note says why. */
+static void on_paste_idle(uv_timer_t *h)
+{
+    tui *t = h->data;
+    size_t used;
+
+    if (!t->pasting)
+        return;
+    paste_end(t);
+    used = strlen(t->m.hint);
+    snprintf(t->m.hint + used, sizeof(t->m.hint) - used,
+             "%sthe paste had no end mark: it ended after %d ms without keys", used > 0 ? "; " : "",
+             TUI_PASTE_IDLE_MS);
+    t->dirty = 1;
+}
+
+void tui_paste_watch(tui *t)
+{
+    if (t->pasting)
+        uv_timer_start(&t->paste_idle, on_paste_idle, TUI_PASTE_IDLE_MS, 0);
+    else
+        uv_timer_stop(&t->paste_idle);
 }
 
 /* PageUp: a page up; at the top of a conversation with older messages stored, they are read

@@ -26,7 +26,7 @@ struct tui {
     uv_poll_t in;        /* fd 0 readable */
     uv_signal_t winch;   /* the terminal was resized */
     uv_prepare_t redraw; /* draws before the loop waits, when dirty */
-    int handles_open;    /* of in, winch and redraw: closed ones are counted down */
+    int handles_open;    /* of in, winch, redraw and paste_idle: closed ones are counted down */
     int attached;        /* tui_attach ran: the handles exist */
     int screen_on;       /* the terminal is ours */
     int dirty;           /* a redraw is due */
@@ -42,6 +42,7 @@ struct tui {
     wchar_t paste[TUI_PASTE_MAX]; /* the paste so far */
     size_t paste_len;
     size_t paste_extra_bytes; /* what came past TUI_PASTE_MAX, in UTF-8 bytes (it is refused) */
+    uv_timer_t paste_idle;    /* ends a paste whose end mark never comes (TUI_PASTE_IDLE_MS) */
     struct tui_search_hits *search; /* the last /search's results, for /open; NULL: none */
     tui_attention att;              /* bell, title, notifications */
     int quit_asked;                 /* /quit said what is still queued: the next /quit quits */
@@ -68,6 +69,10 @@ void tui_define_keys(void);
 int tui_input_own_key(tui *t, wint_t key);
 /* A key while a paste comes in (t->pasting): kept, or the paste's end. */
 void tui_paste_key(tui *t, int kind, wint_t key);
+/* After the keys of one read: while a paste comes in, (re)starts t->paste_idle, which ends the
+ * paste when no key came for TUI_PASTE_IDLE_MS (a terminal that never sends ESC[201~ would
+ * otherwise have every later key taken as pasted text). */
+void tui_paste_watch(tui *t);
 /* PageUp: older stored messages read in at the top of a conversation, and a page up. */
 void tui_page_up(tui *t);
 /* Ctrl-C: a line with text is cleared; on an empty line, quit. */

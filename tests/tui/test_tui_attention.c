@@ -23,6 +23,7 @@
 #define COLS      100
 #define ROWS      30
 #define NO_NOTIFY "--notify off"
+#define BURST     121 /* messages bob sends at once (the report's number) */
 
 static int setup(void **state)
 {
@@ -405,10 +406,51 @@ static void test_notify(void **state)
     assert_int_equal(tp_wait_exit(&a), 0);
 }
 
+/* A burst that opens the conversation by itself (none was open): the first frame is stored
+ * before the conversation opens, so opening reads part of it from the store; the view must
+ * still end at the last message, in order, with none missing and no marker over what came in
+ * view (the issue: it stopped at "filler 70", the rest only in /history). */
+static void test_burst_on_open(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1];
+    tmux_pane a;
+    char text[32], tag[16], row[256];
+    int last;
+
+    tp_init(&a, f->tmp, "alice");
+    tp_start_with(&a, f->srv.port, COLS, ROWS, "", NO_NOTIFY);
+    start_peer(f, bob);
+    tp_expect(&a, "+ bob");
+    for (int i = 1; i <= BURST; i++) { /* queued while bob dials: one go when the chat opens */
+        snprintf(text, sizeof(text), "filler %d", i);
+        snprintf(tag, sizeof(tag), "f%d", i);
+        mp_cmd(bob, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"%s\",\"tag\":\"%s\"}", text,
+               tag);
+    }
+    snprintf(tag, sizeof(tag), "f%d", BURST);
+    mp_expect(bob, 0, "delivered", "tag", tag);
+    snprintf(text, sizeof(text), "bob: filler %d", BURST);
+    tp_expect(&a, text);
+    tp_expect(&a, "\nbob>");
+    last = tp_row_of(&a, text);
+    assert_int_equal(tp_row_of(&a, "below (PageDown)"), -1);     /* at the end */
+    assert_int_equal(tp_row_of(&a, "--- new messages ---"), -1); /* all came in view */
+    for (int i = BURST - 1; i > BURST - 10; i--) {               /* in order above it */
+        snprintf(text, sizeof(text), "bob: filler %d", i);
+        tp_row(&a, last - (BURST - i), row, sizeof(row));
+        if (strstr(row, text) == NULL)
+            fprintf(stderr, "row %d is \"%s\", not \"%s\"\n", last - (BURST - i), row, text);
+        assert_non_null(strstr(row, text));
+    }
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(bell_title),     PE_SCENARIO(presence_lines), PE_SCENARIO(list),
-    PE_SCENARIO(unread_restart), PE_SCENARIO(notify),
+    PE_SCENARIO(unread_restart), PE_SCENARIO(notify),         PE_SCENARIO(burst_on_open),
 };
 
 int main(int argc, char **argv)

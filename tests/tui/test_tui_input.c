@@ -102,6 +102,26 @@ static void test_paste(void **state)
     assert_int_equal(mp_count(bob, "message", NULL, NULL), 4);
 }
 
+/* A paste whose end mark (ESC[201~) never comes ends after TUI_PASTE_IDLE_MS without keys,
+ * saying so: what came is in the line, and what is typed after it is typing again (Enter
+ * sends). */
+static void test_paste_no_end(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1];
+    tmux_pane a;
+
+    start_alice_and_bob(f, &a, bob, "");
+    tp_type(&a, "\033[200~half a paste", 0); /* the start mark, and no end */
+    tp_expect(&a, "the paste had no end mark: it ended after 500 ms without keys");
+    expect_input(&a, "bob> half a paste");
+    tp_type(&a, " and typed", 1);
+    mp_expect(bob, 0, "message", "text", "half a paste and typed");
+    tp_expect(&a, "alice: half a paste and typed (delivered)");
+    tp_type(&a, "/quit", 1); /* a command again: typed, not pasted */
+    assert_int_equal(tp_wait_exit(&a), 0);
+}
+
 /* Word keys edit where they should; Tab cycles names in the status bar, never in the
  * conversation; Ctrl-C clears the line first (Up brings it back), then quits. */
 static void test_keys(void **state)
@@ -266,7 +286,7 @@ static void test_c_locale(void **state)
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(paste),         PE_SCENARIO(keys),     PE_SCENARIO(history_paging),
-    PE_SCENARIO(dumb_terminal), PE_SCENARIO(c_locale),
+    PE_SCENARIO(dumb_terminal), PE_SCENARIO(c_locale), PE_SCENARIO(paste_no_end),
 };
 
 int main(int argc, char **argv)
