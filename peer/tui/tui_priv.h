@@ -60,6 +60,9 @@ int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out);
  * conversation: those not shown yet go above, and c->conv.older says what is stored before
  * them. 0, or -1 (the store failed; nothing changes). */
 int tui_load_history(tui *t, tui_contact *c, size_t want);
+/* The messages of c read so far count as read (mim_core_mark_read: the count survives a
+ * restart, and the sender gets read receipts). tui_history.c. */
+void tui_mark_read(tui *t, const tui_contact *c);
 /* Sends text (a pasted line: never a command) to the open conversation. */
 void tui_send_to_open(tui *t, const char *text);
 /* ---- the input keys beyond typing: tui_input.c ---- */
