@@ -391,7 +391,7 @@ int mim_core_typing(mim_core *c, const char *with, int typing);
 /* Blocks (blocked 1) or unblocks `name`, kept in the store: a blocked name's sessions are
  * refused once its handshake proves the name (an open one is closed now), nothing from it is
  * stored or shown, and sending to it is MIM_CORE_EBLOCKED. 0, MIM_CORE_EBAD_NAME,
- * MIM_CORE_ENOTHING (already so), MIM_CORE_ESTORE. */
+ * MIM_CORE_ESELF (our own name), MIM_CORE_ENOTHING (already so), MIM_CORE_ESTORE. */
 int mim_core_block(mim_core *c, const char *name, int blocked);
 /* The user did something (a key, a command): auto-away ends, its clock starts again. */
 void mim_core_input(mim_core *c);

@@ -45,7 +45,7 @@ int mim_core_block(mim_core *c, const char *name, int blocked)
     if ((name = mim_core_typed_name(name, nfc)) == NULL)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(name, c->name) == 0)
-        return MIM_CORE_EBAD_VALUE;
+        return MIM_CORE_ESELF;
     rc = mim_store_block_set(c->st, name, blocked != 0, mim_clock_wall_s());
     if (rc < 0)
         return MIM_CORE_ESTORE;

@@ -216,6 +216,11 @@ static void test_block(void **state)
     mp_cmd(b, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"hi\",\"tag\":\"b3\"}");
     e = mp_expect(b, 0, "error", "tag", "b3");
     assert_string_equal(sfield(e, "code"), "blocked");
+    /* Our own name: refused as such (not "a value is out of range"). */
+    mp_cmd(b, "{\"cmd\":\"block\",\"name\":\"bob\",\"tag\":\"b5\"}");
+    e = mp_expect(b, 0, "error", "tag", "b5");
+    assert_string_equal(sfield(e, "code"), "bad_field");
+    assert_non_null(strstr(sfield(e, "message"), "your own name"));
 
     b0 = b->nev;
     mp_cmd(a, "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"blocked\",\"tag\":\"a1\"}");
