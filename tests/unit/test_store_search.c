@@ -233,9 +233,10 @@ static void test_hostile_queries_are_only_words(void **state)
 /* Turns the store back into a version 2 file with the same history, as the previous version
  * of mim left it: no index, and none of the tables of the migrations after it (a new migration
  * adds its tables here, and is then also run on this file). */
-static void downgrade_to_version_2(const char *path)
+static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32])
 {
     sqlite3 *db = NULL;
+    sqlite3_stmt *pin = NULL;
     char *err = NULL;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -250,6 +251,16 @@ static void downgrade_to_version_2(const char *path)
                      "PRAGMA user_version = 2;",
                      NULL, NULL, &err) != SQLITE_OK)
         fail_msg("downgrade: %s", err);
+    if (server_pk != NULL) { /* the one server pin of version 2 */
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "INSERT INTO server_pin(id, identity_pk, first_seen)"
+                                            " VALUES(1, ?1, 100)",
+                                            -1, &pin, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_bind_blob(pin, 1, server_pk, 32, SQLITE_STATIC), SQLITE_OK);
+        assert_int_equal(sqlite3_step(pin), SQLITE_DONE);
+        sqlite3_finalize(pin);
+    }
     sqlite3_close(db);
 }
 
@@ -263,7 +274,7 @@ static void test_migration_indexes_old_history(void **state)
     receive(st, "bob", 2, IMAGE, "old.png");
     queue(st, "carol", 3, "an old reply");
     mim_store_close(st);
-    downgrade_to_version_2(f->path);
+    downgrade_to_version_2(f->path, NULL);
 
     st = open_peer(f);
     EXPECT_INT(mim_store_schema_version(st), MIM_TEST_PEER_SCHEMA_VERSION);
@@ -277,6 +288,36 @@ static void test_migration_indexes_old_history(void **state)
     mim_store_close(st);
 }
 
+/* The other migrations on the same version 2 file: what was received before counts as read and
+ * is owed no receipt (4), and the one server pin of before is kept (6), taken over by the first
+ * server address checked, whose key it is. */
+static void test_upgrade_keeps_reads_and_the_server_pin(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    uint8_t server_pk[32], other_pk[32];
+    int64_t n = -1;
+    mim_contact pin;
+
+    memset(server_pk, 0xa5, sizeof(server_pk));
+    memset(other_pk, 0x5a, sizeof(other_pk));
+    receive(st, "bob", 1, TEXT, "read in the old version");
+    receive(st, "bob", 2, TEXT, "this one too");
+    mim_store_close(st);
+    downgrade_to_version_2(f->path, server_pk);
+
+    st = open_peer(f);
+    EXPECT_INT(mim_store_unread_count(st, "bob", &n), 0);
+    EXPECT_INT(n, 0);
+    EXPECT_INT(mim_store_server_pin_get(st, "192.0.2.1:4242", &pin), 0); /* the old pin */
+    assert_memory_equal(pin.identity_pk, server_pk, 32);
+    EXPECT_INT(mim_store_server_pin_check(st, "192.0.2.1:4242", server_pk, 200), MIM_PIN_MATCH);
+    /* Taken over: another server address is a first contact, not an alarm. */
+    EXPECT_INT(mim_store_server_pin_check(st, "198.51.100.7:4242", other_pk, 300), MIM_PIN_NEW);
+    EXPECT_INT(mim_store_server_pin_check(st, "192.0.2.1:4242", server_pk, 400), MIM_PIN_MATCH);
+    mim_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +328,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_goes_with_the_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_queries_are_only_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_indexes_old_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_keeps_reads_and_the_server_pin, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
