@@ -13,6 +13,10 @@
  *       Ack, a's DELIVERED marks and their commit.
  *   mim-bench-session rtt   [--msgs M]  send -> delivered round trip of one 100-byte message at a
  *       time, same setup as small; prints p50 and p99.
+ *   mim-bench-session read  [--msgs M]  as small, with read receipts on at both cores and b
+ *       reading as a front end with the conversation open does: mim_core_mark_read at every
+ *       message (a read-mark write and a Receipt each); timed until a has every on_read. Small,
+ *       in the same run, is its baseline: receipts off.
  *
  * Prints "result <name> <value>" lines. The session is opened (handshake, dial) by a warm-up
  * message before anything is timed. Bounded: the run fails after --timeout seconds. */
@@ -204,6 +208,8 @@ static struct {
     mim_core *a, *b;
     int a_sees_b, b_sees_a, stopped;
     int rtt;          /* 1: one message at a time */
+    int read;         /* 1: receipts on, b reads each message, timed until every on_read */
+    long reads;       /* on_read at a, in the timed phase */
     long msgs;        /* to time */
     long warmup_left; /* messages before timing starts */
     long sent, delivered;
@@ -226,7 +232,7 @@ static void pc_send_one(void)
 
 static void pc_start_timed(void)
 {
-    pc.sent = pc.delivered = 0;
+    pc.sent = pc.delivered = pc.reads = 0;
     pc.t0 = uv_hrtime();
     if (pc.rtt) {
         pc_send_one();
@@ -252,17 +258,52 @@ static void pc_on_online(void *ud, const mim_core_peer_info *p)
         pc_send_one(); /* the warm-up: dials and opens the session */
 }
 
+/* The warm-up goes on, or the timed phase starts. */
+static void pc_warmup_step(void)
+{
+    if (--pc.warmup_left > 0)
+        pc_send_one();
+    else
+        pc_start_timed();
+}
+
+/* read: b has the conversation open, so every message it gets is read at once. */
+static void pc_on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                          const char *text)
+{
+    (void)id, (void)ts_ms, (void)text;
+    if (pc.read && ud == &tag_b && !pc.stopped && mim_core_mark_read(pc.b, from) != 0)
+        fail("mim_core_mark_read failed");
+}
+
+static void pc_on_read(void *ud, const char *to, const mim_msg_id *id)
+{
+    (void)to, (void)id;
+    if (!pc.read || ud != &tag_a || pc.stopped)
+        return;
+    if (pc.warmup_left > 0) { /* in read mode the warm-up waits for each read */
+        pc_warmup_step();
+        return;
+    }
+    if (++pc.reads < pc.msgs)
+        return;
+    printf("result small_read_msgps %.1f\n", (double)pc.msgs / bench_seconds(pc.t0));
+    fflush(stdout);
+    pc_stop();
+}
+
 static void pc_on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     (void)to;
     (void)id;
     if (ud != &tag_a || pc.stopped)
         return;
+    if (pc.read) { /* its reads drive the warm-up and end the timing */
+        pc.delivered++;
+        return;
+    }
     if (pc.warmup_left > 0) {
-        if (--pc.warmup_left > 0)
-            pc_send_one();
-        else
-            pc_start_timed();
+        pc_warmup_step();
         return;
     }
     if (pc.rtt)
@@ -318,17 +359,20 @@ static void pc_stop(void)
 static const mim_core_events pc_events = {
     .on_online = pc_on_online,
     .on_delivered = pc_on_delivered,
+    .on_message = pc_on_message,
+    .on_read = pc_on_read,
     .on_error = pc_on_error,
     .on_stopped = pc_on_stopped,
 };
 
-static int run_cores(int rtt, long msgs, const char *dir)
+static int run_cores(int rtt, int read, long msgs, const char *dir)
 {
     presence_config cfg;
     mim_core_config cc;
     char server[64], path_srv[4096], path_a[4096], path_b[4096];
 
     pc.rtt = rtt;
+    pc.read = read;
     pc.msgs = msgs;
     pc.warmup_left = 10;
     memset(pc.text, 'x', BENCH_SMALL_LEN);
@@ -351,6 +395,7 @@ static int run_cores(int rtt, long msgs, const char *dir)
     memset(&cc, 0, sizeof(cc));
     cc.loop = &loop;
     cc.server = server;
+    cc.receipts = read; /* off (0), as kept, for small and rtt */
     cc.name = "a";
     cc.data_dir = path_a;
     if (mim_core_start(&pc.a, &cc, &pc_events, &tag_a) != 0)
@@ -374,7 +419,7 @@ int main(int argc, char **argv)
 
     if (bench_parse_args(argc, argv, "dir", &args) != 0 ||
         (strcmp(args.mode, "bulk") != 0 && args.path == NULL)) {
-        fprintf(stderr, "usage: mim-bench-session bulk [--mib M] | small|rtt --dir DIR "
+        fprintf(stderr, "usage: mim-bench-session bulk [--mib M] | small|rtt|read --dir DIR "
                         "[--msgs M]  [--timeout S]\n");
         return 2;
     }
@@ -393,9 +438,11 @@ int main(int argc, char **argv)
     if (strcmp(mode, "bulk") == 0)
         rc = run_bulk((uint64_t)mib);
     else if (strcmp(mode, "small") == 0)
-        rc = run_cores(0, msgs, dir);
+        rc = run_cores(0, 0, msgs, dir);
     else if (strcmp(mode, "rtt") == 0)
-        rc = run_cores(1, msgs, dir);
+        rc = run_cores(1, 0, msgs, dir);
+    else if (strcmp(mode, "read") == 0)
+        rc = run_cores(0, 1, msgs, dir);
     else
         return 2;
     if (failed)
