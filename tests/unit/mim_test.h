@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mim_store.h"
+
 /* The peer store's schema version: the number of migrations in shared/mim_store_peer.c. Written
  * here by hand on purpose: a new migration must be seen by the tests of the store. */
 #define MIM_TEST_PEER_SCHEMA_VERSION 6
@@ -131,6 +133,17 @@ static inline int mim_test_store_teardown(void **state)
     assert_int_equal(rmdir(f->dir), 0);
     free(f);
     return 0;
+}
+
+/* The fixture's file opened as a store of `kind`: it must open. */
+static inline mim_store *mim_test_store_open(const struct store_fixture *f,
+                                             enum mim_store_kind kind)
+{
+    mim_store *st = NULL;
+
+    EXPECT_INT(mim_store_open(f->path, kind, &st), 0);
+    assert_non_null(st);
+    return st;
 }
 
 #endif

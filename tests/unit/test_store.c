@@ -33,11 +33,7 @@ static int teardown(void **state)
 
 static mim_store *open_ok(const struct store_fixture *f)
 {
-    mim_store *st = NULL;
-
-    assert_int_equal(mim_store_open(f->path, MIM_STORE_PRESENCE, &st), 0);
-    assert_non_null(st);
-    return st;
+    return mim_test_store_open(f, MIM_STORE_PRESENCE);
 }
 
 /* Reads `n` bytes at `off` of the database file (the header is at offset 0). */

@@ -27,11 +27,7 @@ static int teardown(void **state)
 
 static mim_store *open_peer(const struct store_fixture *f)
 {
-    mim_store *st = NULL;
-
-    EXPECT_INT(mim_store_open(f->path, MIM_STORE_PEER, &st), 0);
-    assert_non_null(st);
-    return st;
+    return mim_test_store_open(f, MIM_STORE_PEER);
 }
 
 static void test_server_pin(void **state)
