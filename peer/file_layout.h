@@ -14,6 +14,7 @@
 
 #define FILE_LAYOUT_MAX_FILES 100000 /* entries in one transfer (a folder) */
 #define FILE_LAYOUT_MAX_PATH  4096   /* bytes of one relative path, NUL excluded */
+#define FILE_LAYOUT_MAX_DEPTH 64     /* directories above a file inside a folder */
 /* The longest stream: 2^62 bytes keeps every offset + length sum inside int64_t. */
 #define FILE_LAYOUT_MAX_TOTAL ((int64_t)1 << 62)
 

@@ -18,8 +18,8 @@
  *  - invalid UTF-8 sequences (overlong forms, surrogates, past U+10FFFF, cut short) become '_';
  *  - '/' and '\\', C0 and C1 controls, DEL, and the bidirectional controls (U+202A..U+202E,
  *    U+2066..U+2069, U+200E, U+200F, U+061C) become '_';
- *  - leading dots, spaces and '_' made of them are dropped ("..", ".bashrc" -> "bashrc"),
- *    trailing dots and spaces too;
+ *  - leading dots and spaces are dropped (".." -> "", ".bashrc" -> "bashrc",
+ *    "../../etc/passwd" -> "_.._etc_passwd"), trailing dots and spaces too;
  *  - a name longer than FILE_NAME_MAX bytes is cut at a character boundary, keeping its
  *    extension (the part after the last '.', when it is 1..16 bytes) at the end;
  *  - a name left empty becomes "file"; Windows' reserved device names (CON, PRN, AUX, NUL,
@@ -33,8 +33,9 @@ size_t file_name_safe(const char *name, size_t len, char out[FILE_NAME_BUF]);
  * MIM_EINVAL: not empty, at most FILE_LAYOUT_MAX_PATH bytes, valid UTF-8 without NUL or control
  * characters (C0, C1, DEL, bidirectional controls), no '\\'; split at '/', every component is
  * non-empty (no leading '/', no "//", no trailing '/'), not "." or "..", and at most
- * FILE_NAME_MAX bytes. Leading dots are allowed inside a folder (".git/config"): the paths keep
- * the sender's layout, and the top folder's own name is what file_name_safe made visible. */
+ * FILE_NAME_MAX bytes; at most FILE_LAYOUT_MAX_DEPTH directories deep. Leading dots are allowed
+ * inside a folder (".git/config"): the paths keep the sender's layout, and the top folder's own
+ * name is what file_name_safe made visible. */
 int file_name_check_path(const char *path, size_t len);
 
 #endif

@@ -24,12 +24,10 @@ typedef struct file_source file_source;
  * caller (file_source_close). Errors: MIM_ENOENT (no such path), MIM_EINVAL (neither a regular
  * file nor a directory, or a folder without any file), MIM_EOVERFLOW (more than
  * FILE_LAYOUT_MAX_FILES files, a path over FILE_LAYOUT_MAX_PATH, nested deeper than
- * FILE_SOURCE_MAX_DEPTH), MIM_EPERM (not readable), MIM_EIO, MIM_ENOMEM. Logs why. */
+ * FILE_LAYOUT_MAX_DEPTH), MIM_EPERM (not readable), MIM_EIO, MIM_ENOMEM. Logs why. */
 int file_source_open(const char *path, file_source **out);
 /* Closes the descriptors and frees (NULL is fine). */
 void file_source_close(file_source *src);
-
-#define FILE_SOURCE_MAX_DEPTH 64 /* directory levels below the top folder */
 
 /* 1 when the source is a folder (even one holding a single file), 0 for a file. */
 int file_source_is_folder(const file_source *src);
