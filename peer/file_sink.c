@@ -484,6 +484,16 @@ static int rename_noreplace(file_sink *s, const char *part, const char *final)
     return MIM_OK;
 }
 
+/* 1 when name's .part exists (a transfer under way that will want that name). */
+static int part_exists(const file_sink *s, const char *name)
+{
+    char part[PART_BUF];
+    struct stat st;
+
+    part_name(name, part);
+    return fstatat(s->dir_fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 int file_sink_finish(file_sink *s)
 {
     char part[PART_BUF], final[UNIQUE_BUF];
@@ -499,6 +509,8 @@ int file_sink_finish(file_sink *s)
     rc = MIM_EOVERFLOW;
     for (unsigned n = parts.number; n <= MAX_NUMBER; n++) {
         compose_name(&parts, n, final);
+        if (n != parts.number && part_exists(s, final))
+            continue; /* another transfer holds that name for itself */
         rc = rename_noreplace(s, part, final);
         if (rc != MIM_EEXIST)
             break;
