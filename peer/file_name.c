@@ -22,7 +22,8 @@
  * formatting) and the path separators of any system the file may be copied to. */
 static int unsafe_char(long cp)
 {
-    return cp < 0 || cp == '/' || cp == '\\' || mim_text_forbidden_char(cp);
+    return cp < 0 || cp == '/' || cp == '\\' || cp == 0x061C /* Arabic letter mark */ ||
+           mim_text_forbidden_char(cp);
 }
 
 /* Copies name into out (cap >= len + 1 bytes) with every unsafe character or invalid sequence
