@@ -1,6 +1,6 @@
 /* The only door to libsodium: this one header, in front of the crypto files (mim_crypto.c,
- * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c), which are the only files
- * in mim that include <sodium.h>.
+ * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c, mim_hash.c), which are the
+ * only files in mim that include <sodium.h>.
  *
  * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
  *  - init, randomness, constant-time compare, wiping;
@@ -9,7 +9,8 @@
  *  - key files (0600, created O_CREAT|O_EXCL|O_NOFOLLOW, refused when readable by others);
  *  - fingerprints;
  *  - Noise_XX_25519_ChaChaPoly_SHA256 (the handshake of every mim connection);
- *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction.
+ *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction;
+ *  - hashing of file contents: BLAKE2b-256 per chunk, SHA-256 of a whole file (mim_hash.c).
  *
  * All functions return 0 on success or a negative MIM_E* code unless documented otherwise. */
 #ifndef MIM_CRYPTO_H
