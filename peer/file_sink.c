@@ -198,6 +198,7 @@ static int create_part(file_sink *s, const name_parts *parts)
 {
     char part[PART_BUF];
     struct stat st;
+    int rc;
 
     for (unsigned n = parts->number; n <= MAX_NUMBER; n++) {
         compose_name(parts, n, s->unique);
@@ -213,7 +214,11 @@ static int create_part(file_sink *s, const name_parts *parts)
                 return file_io_code(errno);
             }
             s->top_fd = openat(s->dir_fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            return s->top_fd >= 0 ? MIM_OK : file_io_code(errno);
+            if (s->top_fd >= 0)
+                return MIM_OK;
+            rc = file_io_code(errno);
+            unlinkat(s->dir_fd, part, AT_REMOVEDIR); /* the empty directory just made */
+            return rc;
         }
         s->cur_fd =
             openat(s->dir_fd, part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -321,6 +326,15 @@ static int check_reopened(file_sink *s)
     return MIM_OK;
 }
 
+/* 1 when unique (from the store) can only name an entry of the download directory. */
+static int unique_ok(const char *unique)
+{
+    size_t n = strlen(unique);
+
+    return n < UNIQUE_BUF && unique[0] != '.' && strchr(unique, '/') == NULL &&
+           file_name_check_path(unique, n) == MIM_OK;
+}
+
 int file_sink_reopen(const char *dir, const char *unique, int folder, file_layout *layout,
                      file_sink **out)
 {
@@ -329,8 +343,7 @@ int file_sink_reopen(const char *dir, const char *unique, int folder, file_layou
     file_sink *s;
     int rc;
 
-    if (n >= UNIQUE_BUF || unique[0] == '.' || strchr(unique, '/') != NULL ||
-        file_name_check_path(unique, n) != MIM_OK) {
+    if (!unique_ok(unique)) {
         file_layout_free(layout);
         return MIM_EINVAL;
     }
@@ -585,5 +598,29 @@ int file_sink_remove(file_sink *s)
     s->state = SINK_REMOVED;
     if (rc != MIM_OK)
         mim_log_error("receive: cannot remove %s in %s: %s", part, s->dir, mim_strerror(rc));
+    return rc;
+}
+
+int file_sink_discard(const char *dir, const char *unique, int folder)
+{
+    char part[PART_BUF];
+    int dir_fd, top, rc;
+
+    if (!unique_ok(unique))
+        return MIM_EINVAL;
+    part_name(unique, part);
+    dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0)
+        return file_io_code(errno);
+    if (!folder) {
+        rc = unlinkat(dir_fd, part, 0) == 0 ? MIM_OK : file_io_code(errno);
+    } else if ((top = openat(dir_fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        rc = file_io_code(errno);
+    } else {
+        rc = remove_tree(top, 0);
+        if (rc == MIM_OK && unlinkat(dir_fd, part, AT_REMOVEDIR) != 0)
+            rc = file_io_code(errno);
+    }
+    close(dir_fd);
     return rc;
 }

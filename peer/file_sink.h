@@ -7,7 +7,8 @@
  *   a file:   D/U.part, written in place, renamed to D/U once verified;
  *   a folder: D/U.part/ (a directory, 0700) holding the manifest's paths, all its files
  *             created empty when the sink is created; renamed to D/U once verified.
- * Nothing is ever overwritten: files are created with O_EXCL, the final rename is
+ * Files are created 0600 and folders 0700 (what a peer sent is private until the user shares
+ * it). Nothing is ever overwritten: files are created with O_EXCL, the final rename is
  * renameat2(RENAME_NOREPLACE) (link + unlink where the file system lacks it, for a file), and a
  * name taken meanwhile moves the rename on to the next free "(n)". Inside a folder every
  * component is opened with openat(O_NOFOLLOW) below the descriptor of U.part, so a symlink that
@@ -58,6 +59,10 @@ int file_sink_create(const char *dir, const char *offered, size_t len, int folde
  * lost and the transfer must start over (file_sink_remove is not needed for ENOENT); MIM_EIO. */
 int file_sink_reopen(const char *dir, const char *unique, int folder, file_layout *layout,
                      file_sink **out);
+/* Removes the .part of a transfer that cannot be resumed (file_sink_reopen said MIM_EINVAL):
+ * dir/unique.part, a folder's whole tree without following symlinks. Refuses (MIM_EINVAL) a
+ * unique that is not a safe name, as reopen does. 0, MIM_ENOENT (nothing there), MIM_EIO. */
+int file_sink_discard(const char *dir, const char *unique, int folder);
 /* Closes descriptors and frees; what is on disk stays (NULL is fine). */
 void file_sink_close(file_sink *s);
 
@@ -79,8 +84,9 @@ int file_sink_sync(file_sink *s);
 int64_t file_sink_read(file_sink *s, int64_t offset, void *buf, size_t len);
 
 /* SHA-256 of the whole written stream, read back from disk (the hash file_done reports), into
- * hex (64 digits + NUL). Reads the whole stream: for a large file run it off the event loop
- * (it touches nothing but the sink's files). 0, MIM_EIO. */
+ * hex (64 digits + NUL). Reads the whole stream: for a large file run it off the event loop (a
+ * worker thread may, as long as nothing else calls this sink meanwhile: it moves the sink's
+ * current descriptor). 0, MIM_EIO, MIM_ECHANGED (a file shorter than its entry), MIM_ENOMEM. */
 int file_sink_sha256_hex(file_sink *s, char hex[65]);
 
 /* Once every chunk is verified: syncs, renames the .part to its final name without overwriting

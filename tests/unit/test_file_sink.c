@@ -354,8 +354,24 @@ static void test_reopen_resumes(void **state)
 
         file_sink_close(t);
         EXPECT_INT(file_sink_reopen(dl, "g.bin", 0, &f2, &r), MIM_EINVAL); /* other size */
+        /* a .part that cannot be resumed is discarded, by the same safe name only */
+        EXPECT_INT(file_sink_discard(dl, "../g.bin", 0), MIM_EINVAL);
+        EXPECT_INT(file_sink_discard(dl, "g.bin", 0), MIM_OK);
+        assert_false(ft_exists(dl, "g.bin.part"));
+        EXPECT_INT(file_sink_discard(dl, "g.bin", 0), MIM_ENOENT);
     }
     assert_null(r);
+    {
+        file_layout f;
+        file_sink *t;
+
+        file_layout_init(&f);
+        add(&f, "deep/er/x", 3);
+        t = create("tree", 1, &f);
+        file_sink_close(t);
+        EXPECT_INT(file_sink_discard(dl, "tree", 1), MIM_OK);
+        assert_false(ft_exists(dl, "tree.part"));
+    }
 }
 
 int main(void)
