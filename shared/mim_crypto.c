@@ -2,8 +2,8 @@
  * the signatures (the identity's, the static key's, the login's). The rest of mim's
  * cryptography sits beside it, one job a file: mim_keyfile.c (the identity and its key file),
  * mim_fingerprint.c (fingerprints, safety numbers), mim_noise.c (the handshake),
- * mim_secretstream.c (the transport). Only these files include <sodium.h>, through
- * mim_crypto_priv.h.
+ * mim_secretstream.c (the transport), mim_hash.c (file contents). Only these files include
+ * <sodium.h>, through mim_crypto_priv.h.
  *
  * Keeping every primitive behind them means the sizes can be checked once (the static_asserts
  * below), secrets are wiped in a few known places, and a reviewer reads a handful of files to

@@ -1,6 +1,6 @@
 /* The only door to libsodium: this one header, in front of the crypto files (mim_crypto.c,
- * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c), which are the only files
- * in mim that include <sodium.h>.
+ * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c, mim_hash.c), which are the
+ * only files in mim that include <sodium.h>.
  *
  * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
  *  - init, randomness, constant-time compare, wiping;
@@ -9,7 +9,8 @@
  *  - key files (0600, created O_CREAT|O_EXCL|O_NOFOLLOW, refused when readable by others);
  *  - fingerprints;
  *  - Noise_XX_25519_ChaChaPoly_SHA256 (the handshake of every mim connection);
- *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction.
+ *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction;
+ *  - hashing of file contents: BLAKE2b-256 per chunk, SHA-256 of a whole file (mim_hash.c).
  *
  * All functions return 0 on success or a negative MIM_E* code unless documented otherwise. */
 #ifndef MIM_CRYPTO_H
@@ -202,5 +203,35 @@ int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t
                        int *tag);
 void mim_stream_tx_wipe(mim_stream_tx *tx);
 void mim_stream_rx_wipe(mim_stream_rx *rx);
+
+/* ---- hashing of file contents (issue 15; shared/mim_hash.c) ----------------------------- */
+/* A file's chunks are hashed with BLAKE2b-256 (unkeyed, 32-byte output); the whole file, as
+ * reported to the user, with SHA-256. The states are opaque, exact-size copies of libsodium's
+ * (static_assert-ed in mim_hash.c), so callers can hold them by value without <sodium.h>. The
+ * stream functions cannot fail; one-shot and stream results are the same for the same bytes. */
+#define MIM_BLAKE2B_LEN       32  /* crypto_generichash_BYTES */
+#define MIM_BLAKE2B_STATE_LEN 384 /* sizeof(crypto_generichash_blake2b_state) */
+#define MIM_SHA256_STATE_LEN  104 /* sizeof(crypto_hash_sha256_state) */
+#define MIM_SHA256_HEX_LEN    65  /* 64 lowercase hex digits + NUL */
+
+typedef struct mim_blake2b_state {
+    _Alignas(64) uint8_t opaque[MIM_BLAKE2B_STATE_LEN];
+} mim_blake2b_state;
+
+typedef struct mim_sha256_state {
+    _Alignas(8) uint8_t opaque[MIM_SHA256_STATE_LEN];
+} mim_sha256_state;
+
+void mim_blake2b(uint8_t out[MIM_BLAKE2B_LEN], const void *in, size_t n);
+void mim_blake2b_init(mim_blake2b_state *st);
+void mim_blake2b_update(mim_blake2b_state *st, const void *in, size_t n);
+/* Writes the hash and wipes the state. */
+void mim_blake2b_final(mim_blake2b_state *st, uint8_t out[MIM_BLAKE2B_LEN]);
+void mim_sha256_init(mim_sha256_state *st);
+void mim_sha256_update(mim_sha256_state *st, const void *in, size_t n);
+/* Writes the hash and wipes the state. */
+void mim_sha256_final(mim_sha256_state *st, uint8_t out[MIM_HASH_LEN]);
+/* The 32-byte hash h as 64 lowercase hex digits + NUL (how file_done reports it). */
+void mim_hash_hex(char out[MIM_SHA256_HEX_LEN], const uint8_t h[MIM_HASH_LEN]);
 
 #endif
