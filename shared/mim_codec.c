@@ -741,3 +741,11 @@ void mim_utf8_cut(char *s)
             s[i - 1] = '\0';
     }
 }
+
+/* ---- the sealed letter's codec (mim_codec_letter.c) uses the same canonical check ---------- */
+
+int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t len, char *err,
+                        size_t errlen)
+{
+    return canonical(m, wire, len, err, errlen);
+}

@@ -171,4 +171,20 @@ int mim_chat_message_pack(const Mim__ChatMessage *m, uint8_t **out, size_t *out_
 Mim__ChatMessage *mim_chat_message_unpack(const uint8_t *p, size_t len);
 void mim_chat_message_free(Mim__ChatMessage *m); /* NULL is fine */
 
+/* ---- the sealed letter (issue 14): mim_codec_letter.c ---- */
+
+/* The canonical-encoding check every decoder here makes (mim_codec.c; docs/PROTOCOL.md 6.1):
+ * 0 when wire (len bytes) is exactly what protobuf-c writes for m, else MIM_EDECODE. */
+int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t len, char *err,
+                        size_t errlen);
+/* Encodes a letter into out (appends). 0 or MIM_ENOMEM. */
+int mim_letter_encode(const Mim__MailLetter *l, mim_buf *out);
+/* Decodes and validates a letter (the plaintext of a sealed blob: bytes the server cannot
+ * alter, but any registered sender can write): canonical; from and to valid names; from_pk and
+ * to_pk 32 bytes; a body: a chat as mim_peer_msg_validate checks it, or a receipt of 1..1024
+ * ids of 16 bytes and no refused. 0 and *out (mim_letter_free), or MIM_EDECODE with a reason. */
+int mim_letter_decode(const uint8_t *p, size_t len, Mim__MailLetter **out, char *err,
+                      size_t errlen);
+void mim_letter_free(Mim__MailLetter *l); /* NULL is fine */
+
 #endif
