@@ -14,6 +14,8 @@
 
 #include "mim_test.h"
 
+#include "protocol_doc.h"
+
 #include "mim_codec.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
@@ -293,6 +295,24 @@ static void test_known_answer(void **state)
     free(text);
 }
 
+/* docs/PROTOCOL.md 14.13 shows the vector's letter byte for byte. */
+static void test_protocol_doc_letter(void **state)
+{
+    char *doc = read_doc(), *hex = doc_block_hex(doc, "mail_letter");
+    char *vec = mim_test_read_file(SEAL_VECTOR);
+    static uint8_t letter[MIM_SEAL_BLOB_MAX], shown[MIM_SEAL_BLOB_MAX];
+    size_t letter_len = vector_hex(vec, "letter", letter, sizeof(letter));
+    size_t shown_len = hex_decode(hex, shown, sizeof(shown));
+
+    (void)state;
+    EXPECT_INT(shown_len, letter_len);
+    assert_memory_equal(shown, letter, letter_len);
+    EXPECT_INT(letter_len, 142);
+    free(doc);
+    free(hex);
+    free(vec);
+}
+
 /* ---- the letter's codec ---------------------------------------------------------------------- */
 
 static void test_letter_codec(void **state)
@@ -410,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_wrong_signer_refused),
         cmocka_unit_test(test_padding_buckets),
         cmocka_unit_test(test_known_answer),
+        cmocka_unit_test(test_protocol_doc_letter),
         cmocka_unit_test(test_letter_codec),
         cmocka_unit_test(test_letter_refused),
     };
