@@ -46,10 +46,14 @@ static void pc_on_state(void *ud, enum presence_client_state state, const char *
     }
     if (s == MIM_CORE_PRESENCE_CONNECTED)
         c->presence_ever = 1;
+    else
+        core_mailbox_reset(c); /* issue 14: the deposits awaiting an answer are forgotten */
     if (c->ev.on_presence != NULL)
         c->ev.on_presence(c->ud, s, server);
     if (s == MIM_CORE_PRESENCE_RECONNECTING && !c->presence_ever)
         tell_unreachable(c, server);
+    if (s == MIM_CORE_PRESENCE_CONNECTED)
+        core_mailbox_tick(c); /* issue 14: deposits for the peers not online */
 }
 
 static void pc_on_server_key(void *ud, int verdict, const uint8_t pk[32], const uint8_t *old_pk)
@@ -154,6 +158,8 @@ static const presence_client_events pc_events = {
     .on_peer_offline = pc_on_peer_offline,
     .on_peer_status = pc_on_peer_status,
     .on_error = pc_on_error,
+    .on_deposit_ack = core_on_deposit_ack, /* issue 14: core_mailbox.c */
+    .on_mail = core_on_mail,               /* core_mailbox_rx.c */
 };
 
 void core_start_presence(mim_core *c)

@@ -108,8 +108,9 @@ static void test_chat(void **state)
     assert_int_equal(tp_wait_exit(&a), 0);
 }
 
-/* A message to someone offline is queued, then delivered when they come back; /logout and
- * /login come and go from the presence server while the program stays. */
+/* A message to someone offline is queued and sealed in the server's mailbox (issue 14: the mark
+ * "(in the mailbox)"), then delivered and read when they come back; /logout and /login come and
+ * go from the presence server while the program stays. */
 static void test_offline_queue(void **state)
 {
     fixture *f = *state;
@@ -123,7 +124,7 @@ static void test_offline_queue(void **state)
     tp_expect(&a, "bob went offline");
 
     tp_type(&a, "are you there?", 1);
-    tp_expect(&a, "alice: are you there? (queued)");
+    tp_expect(&a, "alice: are you there? (in the mailbox)");
     tp_start(&b, f->srv.port, COLS, ROWS);
     tp_expect(&a, "alice: are you there? (read)");
     tp_expect(&b, "alice: are you there?");
