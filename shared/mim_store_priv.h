@@ -78,6 +78,13 @@ enum store_stmt {
     STMT_BLOCK_GET,
     STMT_SETTING_GET,
     STMT_SETTING_SET,
+    /* mim_store_directory.c */
+    STMT_DIR_PUT,
+    STMT_DIR_GET,
+    STMT_DIR_DELETE,
+    STMT_DIR_SEEN,
+    STMT_DIR_EACH,
+    STMT_DIR_PRUNE,
     STMT__COUNT,
 };
 
@@ -96,6 +103,7 @@ extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.
 extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */
 extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
+extern const struct store_stmt_sql store_directory_sql[]; /* mim_store_directory.c */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *
