@@ -6,23 +6,7 @@
 #include "mim_codec_priv.h"
 #include "mim_error.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-
-static int letter_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int letter_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return MIM_EDECODE;
-}
 
 int mim_letter_encode(const Mim__MailLetter *l, mim_buf *out)
 {
@@ -47,12 +31,12 @@ static int check_body(const Mim__MailLetter *l, char *err, size_t errlen)
         return mim_peer_msg_validate(&view, err, errlen);
     case MIM__MAIL_LETTER__BODY_DELIVERED:
         if (l->delivered->n_refused != 0)
-            return letter_fail(err, errlen, "letter: a receipt with refused ids");
+            return mim_codec_fail(err, errlen, "letter: a receipt with refused ids");
         view.body_case = MIM__PEER_MSG__BODY_ACK;
         view.ack = l->delivered;
         return mim_peer_msg_validate(&view, err, errlen);
     default:
-        return letter_fail(err, errlen, "letter: no body");
+        return mim_codec_fail(err, errlen, "letter: no body");
     }
 }
 
@@ -63,16 +47,16 @@ int mim_letter_decode(const uint8_t *p, size_t len, Mim__MailLetter **out, char 
 
     *out = NULL;
     if (l == NULL)
-        return letter_fail(err, errlen, "letter does not parse");
+        return mim_codec_fail(err, errlen, "letter does not parse");
     if ((rc = mim_codec_canonical(&l->base, p, len, err, errlen)) != 0)
         ; /* the reason is in err */
     else if (!mim_name_valid(l->from, strlen(l->from)))
-        rc = letter_fail(err, errlen, "letter: invalid sender name");
+        rc = mim_codec_fail(err, errlen, "letter: invalid sender name");
     else if (!mim_name_valid(l->to, strlen(l->to)))
-        rc = letter_fail(err, errlen, "letter: invalid recipient name");
+        rc = mim_codec_fail(err, errlen, "letter: invalid recipient name");
     else if (l->from_pk.len != 32 || l->to_pk.len != 32)
-        rc = letter_fail(err, errlen, "letter: keys of %zu and %zu bytes, not 32", l->from_pk.len,
-                         l->to_pk.len);
+        rc = mim_codec_fail(err, errlen, "letter: keys of %zu and %zu bytes, not 32",
+                            l->from_pk.len, l->to_pk.len);
     else
         rc = check_body(l, err, errlen);
     if (rc != 0) {
