@@ -393,7 +393,7 @@ static int send_login(presence_client *pc)
     if (rc != 0)
         return rc;
     mim_login_init(&login_m, &login, pc->name, pc->listen_port, pc->id->sign_pk, pc->id->static_sig,
-                   sig);
+                   sig, 0);
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
     rc = send_batch(

@@ -3,6 +3,7 @@
  * protobuf-c tells us only that bytes parse. Everything a handler is allowed to rely on is
  * checked here, once, so that session code can use fields without re-checking them. */
 #include "mim_codec.h"
+#include "mim_codec_priv.h"
 #include "mim_error.h"
 
 #include <stdarg.h>
@@ -10,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The short name this file uses for mim_codec_fail (mim_codec_priv.h). */
+#define fail mim_codec_fail
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int mim_codec_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err != NULL && errlen > 0) {
         va_list ap;
@@ -182,6 +183,12 @@ static int canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire
     return 0;
 }
 
+int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
+                        size_t errlen)
+{
+    return canonical(m, wire, wire_len, err, errlen);
+}
+
 int mim_handshake_payload_decode(const uint8_t *p, size_t len, int name_mode,
                                  Mim__HandshakePayload **out, char *err, size_t errlen)
 {
@@ -285,7 +292,7 @@ int mim_presence_allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
     case MIM__PRESENCE_MSG__BODY_PONG:
         return 1;
     default:
-        return 0;
+        return mim_presence_mail_allowed(c, dir); /* the arms of issue 14, or 0 */
     }
 }
 
@@ -340,7 +347,7 @@ int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir,
     case MIM__PRESENCE_MSG__BODY_LOGOUT:
         return 0;
     default:
-        return fail(err, errlen, "unknown message");
+        return mim_presence_mail_validate(m, err, errlen); /* issue 14's arms (mim_codec_mail.c) */
     }
 }
 
@@ -406,6 +413,14 @@ int mim_presence_batch_append(mim_buf *out, const Mim__PresenceMsg *m)
     return batch_append_element(out, &m->base);
 }
 
+static size_t varint_len(size_t v);
+
+size_t mim_presence_element_len(const Mim__PresenceMsg *m)
+{
+    size_t n = mim__presence_msg__get_packed_size(m);
+    return 1 + varint_len(n) + n; /* as batch_append_element writes it */
+}
+
 void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *addr, size_t addr_len,
                         uint16_t port, const uint8_t identity_pk[32], int status,
                         const char *status_text)
@@ -432,7 +447,7 @@ void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce
 
 void mim_login_init(Mim__PresenceMsg *m, Mim__Login *login, const char *name, uint16_t port,
                     const uint8_t identity_pk[32], const uint8_t static_sig[64],
-                    const uint8_t login_sig[64])
+                    const uint8_t login_sig[64], uint32_t features)
 {
     mim__presence_msg__init(m);
     mim__login__init(login);
@@ -444,6 +459,7 @@ void mim_login_init(Mim__PresenceMsg *m, Mim__Login *login, const char *name, ui
     login->static_sig.len = 64;
     login->login_sig.data = (uint8_t *)login_sig;
     login->login_sig.len = 64;
+    login->features = features;
     m->body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
     m->login = login;
 }

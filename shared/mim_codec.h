@@ -92,11 +92,12 @@ void mim_peer_info_init(Mim__PeerInfo *info, const char *name, const uint8_t *ad
 void mim_presence_pong_init(Mim__PresenceMsg *m, Mim__Pong *pong, uint64_t nonce);
 
 /* Makes m a Login (docs/PROTOCOL.md 7.1) of `name` listening on `port`, with the identity key, its
- * signature over the static key, and the login signature the caller made (mim_login_sign over
- * this handshake's hash). Views over the caller's data, which must outlive m: no allocation. */
+ * signature over the static key, the login signature the caller made (mim_login_sign over
+ * this handshake's hash) and the MIM_LOGIN_FEATURE_* bits the peer understands (0: none, as an
+ * older peer). Views over the caller's data, which must outlive m: no allocation. */
 void mim_login_init(Mim__PresenceMsg *m, Mim__Login *login, const char *name, uint16_t port,
                     const uint8_t identity_pk[32], const uint8_t static_sig[64],
-                    const uint8_t login_sig[64]);
+                    const uint8_t login_sig[64], uint32_t features);
 
 /* ---- the online table, as a newcomer gets it ---- */
 
@@ -170,5 +171,61 @@ int mim_chat_message_pack(const Mim__ChatMessage *m, uint8_t **out, size_t *out_
  * again (it was, when it arrived). Free it with mim_chat_message_free. */
 Mim__ChatMessage *mim_chat_message_unpack(const uint8_t *p, size_t len);
 void mim_chat_message_free(Mim__ChatMessage *m); /* NULL is fine */
+
+/* ---- issue 14: the directory and the sealed mailbox (mim_codec_mail.c) ---- */
+
+/* The server's HandshakePayload.features bit: it answers the arms lookup .. mail_taken. */
+#define MIM_FEATURE_MAILBOX 2u
+/* Login.features bit 0: the peer understands those arms; the server sends them only then. */
+#define MIM_LOGIN_FEATURE_MAILBOX 1u
+#define MIM_DIRECTORY_PAGE_MAX    256 /* entries in one DirectoryPage: any 256 fit a frame */
+#define MIM_MAIL_SEALED_MAX                                                                        \
+    60000                            /* bytes of a sealed letter on the wire (a server's           \
+                                      * --mailbox-blob-max is at most this) */
+#define MIM_MAIL_TAKEN_MAX_SEQS 1024 /* seqs in one MailTaken */
+
+/* 1 when body c is one of issue 14's arms and may be sent in direction dir; 0 otherwise (also
+ * for every other arm: mim_presence_allowed asks this last). */
+int mim_presence_mail_allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir);
+/* 1 when body c is one of issue 14's arms (11-18), whichever direction. */
+int mim_presence_is_mail_arm(Mim__PresenceMsg__BodyCase c);
+/* Validates one of issue 14's arms (the direction is checked already): names valid (a Lookup's
+ * and LookupResult's name: UTF-8 text of 1..MIM_NAME_MAX_BYTES, the server puts it in NFC),
+ * ids of 16 bytes, keys of 32, sealed letters of 1..MIM_MAIL_SEALED_MAX bytes, a DirectoryPage
+ * of at most MIM_DIRECTORY_PAGE_MAX entries in strictly ascending byte order and none when
+ * refused, DepositResult known, seqs not 0, 1..MIM_MAIL_TAKEN_MAX_SEQS of them. Any other arm is
+ * "unknown message". 0 or MIM_EDECODE + reason. */
+int mim_presence_mail_validate(const Mim__PresenceMsg *m, char *err, size_t errlen);
+
+/* The bytes mim_presence_batch_append appends for m (tag, length and message). */
+size_t mim_presence_element_len(const Mim__PresenceMsg *m);
+
+/* Builders: each makes m the arm named, its body the caller's `body`, over the caller's data,
+ * which must outlive m: no allocation (as mim_login_init). */
+/* A DirectoryEntry view (not a message of its own). */
+void mim_directory_entry_init(Mim__DirectoryEntry *e, const char *name,
+                              const uint8_t identity_pk[32], int online, uint64_t last_seen_ms);
+void mim_lookup_init(Mim__PresenceMsg *m, Mim__Lookup *body, const char *name);
+/* entry NULL: the name is not registered. */
+void mim_lookup_result_init(Mim__PresenceMsg *m, Mim__LookupResult *body, const char *name,
+                            Mim__DirectoryEntry *entry);
+/* after "" (or NULL): from the start; limit 0: the server's page size. */
+void mim_directory_list_init(Mim__PresenceMsg *m, Mim__DirectoryList *body, const char *after,
+                             uint32_t limit);
+/* entries: n pointers (n <= MIM_DIRECTORY_PAGE_MAX), in ascending byte order of name. */
+void mim_directory_page_init(Mim__PresenceMsg *m, Mim__DirectoryPage *body,
+                             Mim__DirectoryEntry **entries, size_t n, int last, int refused);
+void mim_deposit_init(Mim__PresenceMsg *m, Mim__Deposit *body, const char *to,
+                      const uint8_t id[MIM_MSG_ID_LEN], const uint8_t *sealed, size_t sealed_len);
+void mim_deposit_ack_init(Mim__PresenceMsg *m, Mim__DepositAck *body, const char *to,
+                          const uint8_t id[MIM_MSG_ID_LEN], Mim__DepositResult result,
+                          uint64_t expires_in_ms, uint64_t retry_after_ms);
+void mim_mail_item_init(Mim__PresenceMsg *m, Mim__MailItem *body, uint64_t seq, const char *from,
+                        const uint8_t from_pk[32], const uint8_t id[MIM_MSG_ID_LEN],
+                        const uint8_t *sealed, size_t sealed_len, uint64_t deposited_ms);
+/* seqs: n of them (1..MIM_MAIL_TAKEN_MAX_SEQS), not 0. */
+void mim_mail_taken_init(Mim__PresenceMsg *m, Mim__MailTaken *body, uint64_t *seqs, size_t n);
+/* A word for a DepositResult, for logs and messages ("ok", "unknown name", ...). */
+const char *mim_deposit_result_str(Mim__DepositResult r);
 
 #endif

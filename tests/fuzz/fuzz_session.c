@@ -400,7 +400,8 @@ static size_t special(uint8_t arg, const uint8_t hh[MIM_HASH_LEN], uint8_t *buf,
     FUZZ_CHECK(mim_login_sign(remote_id, hh, REMOTE_NAME, strlen(REMOTE_NAME), port, sig) == 0);
     if (arg & 1)
         sig[0] ^= 1;
-    mim_login_init(&msg, &login, REMOTE_NAME, port, remote_id->sign_pk, remote_id->static_sig, sig);
+    mim_login_init(&msg, &login, REMOTE_NAME, port, remote_id->sign_pk, remote_id->static_sig, sig,
+                   (arg & 2) ? MIM_LOGIN_FEATURE_MAILBOX : 0);
     if (mim_presence_batch_append(&out, &msg) == 0 && out.len <= cap) {
         memcpy(buf, out.data, out.len);
         n = out.len;

@@ -93,7 +93,7 @@ static void on_open(mim_channel *ch)
         load_fail(mp->peer->ctx, mp->peer, "cannot sign the login");
         return;
     }
-    mim_login_init(&m, &login, mp->name, port, id->sign_pk, id->static_sig, sig);
+    mim_login_init(&m, &login, mp->name, port, id->sign_pk, id->static_sig, sig, 0);
     if (send_msg(mp, &m) != 0)
         load_fail(mp->peer->ctx, mp->peer, "cannot send the login");
 }
