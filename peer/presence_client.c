@@ -105,6 +105,11 @@ static int send_one(presence_client *pc, const Mim__PresenceMsg *m, int final)
     return send_batch(pc, &m, 1, final);
 }
 
+int pc_send(presence_client *pc, const Mim__PresenceMsg *m)
+{
+    return send_one(pc, m, 0);
+}
+
 static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet *st)
 {
     st->status = (Mim__Status)pc->status;
@@ -124,6 +129,7 @@ static void session_reset(presence_client *pc)
     pc->bad_addrs = 0;
     pc->phase = PC_IDLE;
     online_table_free(&pc->incoming);
+    pc_directory_reset(pc);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -136,6 +142,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     online_table_free(&pc->table);
     online_table_free(&pc->incoming);
+    pc_directory_reset(pc);
     mim_wipe(pc, sizeof(*pc));
     free(pc);
     if (done != NULL)
@@ -393,7 +400,7 @@ static int send_login(presence_client *pc)
     if (rc != 0)
         return rc;
     mim_login_init(&login_m, &login, pc->name, pc->listen_port, pc->id->sign_pk, pc->id->static_sig,
-                   sig, 0);
+                   sig, MIM_LOGIN_FEATURE_MAILBOX); /* issue 14: the directory's arms */
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
     rc = send_batch(
@@ -489,6 +496,8 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         handle_error(pc, m->error);
         break;
     default: /* the codec lets only server -> peer messages through */
+        if (pc_directory_msg(pc, m))
+            break; /* issue 14: a LookupResult or a DirectoryPage */
         pc_end_channel(pc, 0, "unexpected message %d from the server", (int)m->body_case);
         break;
     }

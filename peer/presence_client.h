@@ -75,6 +75,14 @@ typedef struct presence_client_events {
     void (*on_peer_status)(void *ud, const online_entry *e);
     /* The server sent an Error. fatal = 1 when reconnecting cannot help. */
     void (*on_error)(void *ud, int code, const char *message, int fatal);
+    /* Issue 14 (presence_client_directory.c). The answer to a lookup of `name`: e, or NULL when
+     * the name is not registered. */
+    void (*on_lookup)(void *ud, const char *name, const mim_directory_entry *e);
+    /* The answer to presence_client_directory_list: n entries in name order (byte order);
+     * complete 0: cut at MIM_STORE_DIRECTORY_MAX; refused: the directory is private. Not
+     * called when the connection ends first. */
+    void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
+                         int refused);
 } presence_client_events;
 
 typedef struct presence_client_config {
@@ -134,5 +142,15 @@ int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
 /* Why the last connection to the server, or attempt, ended ("connect failed: connection
  * refused"); "" before any ended. Valid until the next loop turn. */
 const char *presence_client_last_close(const presence_client *pc);
+
+/* ---- the directory (issue 14): presence_client_directory.c ---------------------------------- */
+
+/* 1 when the client is ONLINE with a server that offers the directory (and the mailbox). */
+int presence_client_has_directory(const presence_client *pc);
+/* Asks for one name (on_lookup answers). 0, MIM_ESTATE (see has_directory), or an error. */
+int presence_client_lookup(presence_client *pc, const char *name);
+/* Asks for the whole directory, page after page (on_directory answers once; a listing under
+ * way answers this call too). 0, MIM_ESTATE, or an error. */
+int presence_client_directory_list(presence_client *pc);
 
 #endif
