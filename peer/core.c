@@ -180,6 +180,7 @@ void mim_core_quit(mim_core *c, int exit_code)
     c->closing_handles++; /* held until the end of this function */
     if (pc != NULL) {
         c->pc = NULL;
+        core_directory_lost(c); /* issue 14: sends still held for a lookup are told */
         c->closing_handles++;
         presence_client_stop(pc, on_pc_stopped);
     }
