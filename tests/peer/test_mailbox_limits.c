@@ -23,10 +23,10 @@
 
 #include <cmocka.h>
 
-/* What bob's log says when he refuses a letter from the mailbox (peer/core_mailbox.c). */
-#define REFUSED_LOG "refused a letter"
+/* What bob's log says when he refuses a letter from the mailbox (peer/core_mailbox_rx.c). */
+#define REFUSED_LOG "refused, not shown"
 /* What alice's log says when the server refuses a deposit for a full mailbox. */
-#define FULL_LOG "mailbox full"
+#define FULL_LOG "(mailbox full)"
 
 /* A byte flipped in the server's database: refused, not shown, not refetched. */
 static void test_altered_blob(void **state)
