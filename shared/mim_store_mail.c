@@ -15,21 +15,22 @@
  * that the planner uses messages_outbox (mim_store_messages.c says why). */
 const struct store_stmt_sql store_mail_sql[] = {
     /* A QUEUED message to deposit: never deposited, or back from an expiry it is not. */
-    {STMT_MAIL_DUE_NEXT, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE peer = ?1"
-                         " AND outgoing = 1 AND state IN (0, 1) AND state = 0"
-                         " AND deposited_at IS NULL AND no_redeposit = 0 AND seq > ?2"
-                         " ORDER BY seq LIMIT 1"},
-    {STMT_MAIL_DEPOSITED, "UPDATE messages SET deposited_at = ?3, expires_at = ?4"
-                          " WHERE peer = ?1 AND id = ?2 AND outgoing = 1 AND state IN (0, 1)"},
-    {STMT_MAIL_NO_REDEPOSIT, "UPDATE messages SET no_redeposit = 1"
-                             " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
-                             " AND state IN (0, 1)"},
-    {STMT_MAIL_EXPIRED_NEXT, "SELECT peer, id FROM messages WHERE outgoing = 1"
-                             " AND state IN (0, 1) AND deposited_at IS NOT NULL"
-                             " AND expires_at <= ?1 ORDER BY seq LIMIT 1"},
-    {STMT_MAIL_EXPIRE, "UPDATE messages SET deposited_at = NULL, expires_at = NULL,"
-                       " no_redeposit = 1 WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
-                       " AND state IN (0, 1)"},
+    {STMT_OUTBOX_MAIL_DUE, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE peer = ?1"
+                           " AND outgoing = 1 AND state IN (0, 1) AND state = 0"
+                           " AND deposited_at IS NULL AND no_redeposit = 0 AND seq > ?2"
+                           " ORDER BY seq LIMIT 1"},
+    {STMT_OUTBOX_MAIL_DEPOSITED,
+     "UPDATE messages SET deposited_at = ?3, expires_at = ?4"
+     " WHERE peer = ?1 AND id = ?2 AND outgoing = 1 AND state IN (0, 1)"},
+    {STMT_OUTBOX_MAIL_NO_REDEPOSIT, "UPDATE messages SET no_redeposit = 1"
+                                    " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
+                                    " AND state IN (0, 1)"},
+    {STMT_OUTBOX_MAIL_EXPIRED, "SELECT peer, id FROM messages WHERE outgoing = 1"
+                               " AND state IN (0, 1) AND deposited_at IS NOT NULL"
+                               " AND expires_at <= ?1 ORDER BY seq LIMIT 1"},
+    {STMT_OUTBOX_MAIL_EXPIRE, "UPDATE messages SET deposited_at = NULL, expires_at = NULL,"
+                              " no_redeposit = 1 WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
+                              " AND state IN (0, 1)"},
     {STMT__COUNT, NULL},
 };
 
@@ -49,9 +50,9 @@ int mim_store_mail_due_each(mim_store *st, const char *peer, size_t limit,
 
     if (!store_is_peer(st) || !store_name_ok(peer) || cb == NULL)
         return MIM_EINVAL;
-    if ((rc = store_stmt_idle(st, STMT_MAIL_DUE_NEXT)) < 0)
+    if ((rc = store_stmt_idle(st, STMT_OUTBOX_MAIL_DUE)) < 0)
         return rc;
-    next = st->stmt[STMT_MAIL_DUE_NEXT];
+    next = st->stmt[STMT_OUTBOX_MAIL_DUE];
     /* One row per query, after the last seq seen: cb may change the row it is handed. */
     for (size_t n = 0; n < limit && rc == 0; n++) {
         int step;
@@ -104,12 +105,13 @@ int mim_store_mail_deposited(mim_store *st, const char *peer, const uint8_t id[1
                              int64_t expires_at_ms)
 {
     const int64_t more[2] = {now_ms, expires_at_ms};
-    return update_peer_id(st, STMT_MAIL_DEPOSITED, peer, id, more, 2, "mail deposited");
+    return update_peer_id(st, STMT_OUTBOX_MAIL_DEPOSITED, peer, id, more, 2, "mail deposited");
 }
 
 int mim_store_mail_no_redeposit(mim_store *st, const char *peer, const uint8_t id[16])
 {
-    return update_peer_id(st, STMT_MAIL_NO_REDEPOSIT, peer, id, NULL, 0, "mail no redeposit");
+    return update_peer_id(st, STMT_OUTBOX_MAIL_NO_REDEPOSIT, peer, id, NULL, 0,
+                          "mail no redeposit");
 }
 
 int mim_store_mail_expire_next(mim_store *st, int64_t now_ms, char peer[MIM_NAME_MAX_BYTES + 1],
@@ -121,9 +123,9 @@ int mim_store_mail_expire_next(mim_store *st, int64_t now_ms, char peer[MIM_NAME
 
     if (!store_is_peer(st) || peer == NULL || id == NULL)
         return MIM_EINVAL;
-    if ((rc = store_stmt_idle(st, STMT_MAIL_EXPIRED_NEXT)) < 0)
+    if ((rc = store_stmt_idle(st, STMT_OUTBOX_MAIL_EXPIRED)) < 0)
         return rc;
-    sel = st->stmt[STMT_MAIL_EXPIRED_NEXT];
+    sel = st->stmt[STMT_OUTBOX_MAIL_EXPIRED];
     if (sqlite3_bind_int64(sel, 1, now_ms) != SQLITE_OK) {
         store_reset(sel);
         return store_fail(st, "mail expired: bind");
@@ -147,6 +149,6 @@ int mim_store_mail_expire_next(mim_store *st, int64_t now_ms, char peer[MIM_NAME
     store_reset(sel);
     if (rc < 0)
         return rc;
-    rc = update_peer_id(st, STMT_MAIL_EXPIRE, peer, id, NULL, 0, "mail expire");
+    rc = update_peer_id(st, STMT_OUTBOX_MAIL_EXPIRE, peer, id, NULL, 0, "mail expire");
     return rc < 0 ? rc : 1;
 }

@@ -95,12 +95,12 @@ enum store_stmt {
     STMT_DIR_SEEN,
     STMT_DIR_EACH,
     STMT_DIR_PRUNE,
-    /* mim_store_mail.c (issue 14) */
-    STMT_MAIL_DUE_NEXT,
-    STMT_MAIL_DEPOSITED,
-    STMT_MAIL_NO_REDEPOSIT,
-    STMT_MAIL_EXPIRED_NEXT,
-    STMT_MAIL_EXPIRE,
+    /* mim_store_mail.c (issue 14): the peer's outbox, its mailbox side */
+    STMT_OUTBOX_MAIL_DUE,
+    STMT_OUTBOX_MAIL_DEPOSITED,
+    STMT_OUTBOX_MAIL_NO_REDEPOSIT,
+    STMT_OUTBOX_MAIL_EXPIRED,
+    STMT_OUTBOX_MAIL_EXPIRE,
     STMT__COUNT,
 };
 
