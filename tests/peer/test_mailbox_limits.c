@@ -55,6 +55,7 @@ static void test_altered_blob(void **state)
     assert_int_equal(refusals, 1);
 
     /* The next login fetches nothing: no second refusal, still nothing shown. */
+    mp_quit(b);
     mp_restart(b, f->srv.port);
     mp_expect(b, 0, "presence", "state", "connected");
     round_trip(b, "w");
