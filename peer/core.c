@@ -111,6 +111,7 @@ static void on_tick(uv_timer_t *t)
         }
     admission_sweep(&c->admit, now);
     core_newcomers_tick(c);
+    core_directory_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
     core_mailbox_tick(c); /* issue 14: expiries and deposits */
 }
@@ -123,6 +124,7 @@ static void free_core(mim_core *c)
         free(r);
     }
     core_rx_reset(c);
+    core_directory_free(c);
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
@@ -180,6 +182,7 @@ void mim_core_quit(mim_core *c, int exit_code)
     c->closing_handles++; /* held until the end of this function */
     if (pc != NULL) {
         c->pc = NULL;
+        core_directory_lost(c); /* issue 14: sends still held for a lookup are told */
         c->closing_handles++;
         presence_client_stop(pc, on_pc_stopped);
     }

@@ -144,6 +144,20 @@ typedef struct mim_core_history_item {
     int unread;       /* 1: a received message not yet read (mim_core_mark_read) */
 } mim_core_history_item;
 
+/* Issue 14 (directory): one registered name, as the presence server's directory says. */
+typedef struct mim_core_directory_entry {
+    const char *name;
+    const char *fingerprint; /* of its key in the directory (advisory: pins decide) */
+    int online;
+    int64_t last_seen_ms; /* its last login or logout (the server's clock, ms); 0 unknown */
+} mim_core_directory_entry;
+
+/* Why a send to a name being looked up was not stored (on_lookup_failed). */
+typedef enum mim_core_lookup_fail {
+    MIM_CORE_LOOKUP_NOT_REGISTERED = 0, /* the server says nobody has that name */
+    MIM_CORE_LOOKUP_NO_ANSWER,          /* the server went away, or did not answer in time */
+} mim_core_lookup_fail;
+
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
     /* server: "host:port" (may be ""). */
@@ -194,6 +208,14 @@ typedef struct mim_core_events {
     /* Issue 13. `to` keeps our messages from going out for a reason it told us (ChatClose's
      * reason): they stay queued and are tried again. Told once, until one of ours is delivered. */
     void (*on_waiting)(void *ud, const char *to, mim_core_wait_reason reason);
+    /* Issue 14 (directory). The answer to mim_core_directory: every registered name (n of e),
+     * online first, then by name; is_private: the server keeps its directory private (only
+     * the names looked up by this peer are listed). */
+    void (*on_directory)(void *ud, const mim_core_directory_entry *e, size_t n, int is_private);
+    /* Issue 14 (directory). A send to a name being looked up (mim_core_send) was not stored:
+     * the server says `to` is not registered, or gave no answer. */
+    void (*on_lookup_failed)(void *ud, const char *to, const mim_msg_id *id,
+                             mim_core_lookup_fail why);
     /* Issue 14, the sealed mailbox (core_mailbox.c). `to` was not online, so our message was
      * sealed to its key and the presence server stored it: it is delivered at `to`'s next login
      * (on_delivered then, through a sealed receipt or directly). It stays in the outbox: a
@@ -217,6 +239,7 @@ typedef struct mim_core_events {
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
+        .on_directory = on_directory, .on_lookup_failed = on_lookup_failed,                        \
         .on_deposited = on_deposited, .on_expired = on_expired,                                    \
     }
 
@@ -271,13 +294,20 @@ enum {
     MIM_CORE_ETOO_LONG = -111,     /* a text over its limit (MIM_CHAT_TEXT_MAX, or
                                       MIM_STATUS_TEXT_MAX for a status): the front end says by
                                       how many bytes */
+    MIM_CORE_EBUSY = -120,         /* issue 14: too many sends wait for a lookup; try later */
 };
 
 /* Stores a message to `to` under a new random id (*id, when id is not NULL), then on_queued
  * (no open session yet: it will go out by itself) and/or on_sent (written to the session),
- * from inside this call (outside a batch). To a name we have never heard of (no contact, not
- * online): MIM_CORE_EUNKNOWN_PEER. A front end that must know the id before its first event
- * sends inside a batch. */
+ * from inside this call (outside a batch). A front end that must know the id before its first
+ * event sends inside a batch.
+ * A name we have never heard of (no contact, not online, nothing queued, not in the copy of the
+ * directory), issue 14: with a presence server that offers the directory, the send returns 0
+ * and the id at once, and the message waits in memory (not stored yet) while the name is
+ * looked up; when the server answers that it is registered, the message is stored and
+ * on_queued follows (then it goes out, or into the server's mailbox, like any other);
+ * otherwise on_lookup_failed, and nothing was stored. At most MIM_CORE_LOOKUP_SENDS_MAX sends
+ * wait so (beyond: MIM_CORE_EBUSY). Without such a server: MIM_CORE_EUNKNOWN_PEER at once. */
 int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id);
 /* A send batch: the messages of the mim_core_send calls between begin and end are stored in one
  * transaction, one commit for all (the JSON API wraps the send commands of one read in a batch).
@@ -409,5 +439,18 @@ int mim_core_typing(mim_core *c, const char *with, int typing);
 int mim_core_block(mim_core *c, const char *name, int blocked);
 /* The user did something (a key, a command): auto-away ends, its clock starts again. */
 void mim_core_input(mim_core *c);
+
+/* ---- the directory (issue 14, core_directory.c) -------------------------------------------- */
+
+#define MIM_CORE_LOOKUP_SENDS_MAX  256   /* sends waiting for their name's lookup */
+#define MIM_CORE_LOOKUP_TIMEOUT_MS 10000 /* a lookup not answered by then: on_lookup_failed */
+
+/* Asks the presence server for its whole directory (all pages, at most
+ * MIM_STORE_DIRECTORY_MAX names): on_directory answers once, later, from the loop, and the
+ * copy in the store is refreshed (names no longer listed are dropped). Without a server that
+ * offers the directory (none connected, or an older one): on_directory answers from inside
+ * this call with the copy kept in the store, everyone offline (nobody is known online). A
+ * call while a listing is under way gets the same answer. 0, or MIM_CORE_ESTORE. */
+int mim_core_directory(mim_core *c);
 
 #endif

@@ -266,7 +266,9 @@ void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n)
     core_rx_reset(c);
     if (rc == 0) {
         apply_receipts(c, in, n);
-        if (presence_client_server_features(c->pc) & MIM_FEATURE_MAILBOX)
+        /* An event handler above may have quit the core (c->pc is NULL then): the letters are
+         * not taken, and the next login fetches them again (kept once: the dedup). */
+        if (!c->quitting && (presence_client_server_features(c->pc) & MIM_FEATURE_MAILBOX))
             take_items(c, in, n);
     }
     for (size_t i = 0; i < n; i++)

@@ -52,6 +52,8 @@ static void pc_on_state(void *ud, enum presence_client_state state, const char *
         c->ev.on_presence(c->ud, s, server);
     if (s == MIM_CORE_PRESENCE_RECONNECTING && !c->presence_ever)
         tell_unreachable(c, server);
+    if (s != MIM_CORE_PRESENCE_CONNECTED)
+        core_directory_lost(c); /* issue 14: its lookups and listing will not be answered */
     if (s == MIM_CORE_PRESENCE_CONNECTED)
         core_mailbox_tick(c); /* issue 14: deposits for the peers not online */
 }
@@ -121,6 +123,7 @@ static void pc_on_peer_offline(void *ud, const char *name)
     mim_core *c = ud;
     if (c->ev.on_offline != NULL)
         c->ev.on_offline(c->ud, name);
+    core_directory_seen(c, name, 0); /* its "last seen" (who is online: the table says) */
 }
 
 static void pc_on_peer_status(void *ud, const online_entry *e)
@@ -158,6 +161,8 @@ static const presence_client_events pc_events = {
     .on_peer_offline = pc_on_peer_offline,
     .on_peer_status = pc_on_peer_status,
     .on_error = pc_on_error,
+    .on_lookup = core_on_lookup, /* core_directory.c */
+    .on_directory = core_on_directory_list,
     .on_deposit_ack = core_on_deposit_ack, /* issue 14: core_mailbox.c */
     .on_mail = core_on_mail,               /* core_mailbox_rx.c */
 };
@@ -281,6 +286,7 @@ int mim_core_logout(mim_core *c)
         if (strcmp(e->name, c->name) != 0 && c->ev.on_offline != NULL)
             c->ev.on_offline(c->ud, e->name);
     c->pc = NULL;
+    core_directory_lost(c); /* issue 14: no answer will come to its lookups and listing */
     c->closing_handles++; /* a quit before the stop ends must wait for it */
     presence_client_stop(pc, on_pc_logged_out);
     if (c->ev.on_presence != NULL)

@@ -181,6 +181,9 @@ struct mim_core {
     uint16_t server_port;
     uv_getaddrinfo_t resolve_req;
     int resolving; /* resolve_req is in flight (its callback always runs) */
+    /* Issue 14 (core_directory.c): its lookups in flight, the sends waiting for them, a
+     * listing under way; made on first use, owned, freed by core_directory_free. */
+    struct core_directory *dir;
     /* Issue 14 (core_mailbox.c): our Deposits awaiting their DepositAck on this connection to
      * the server (forgotten when it ends: not marked, so deposited again, which the server
      * takes as the same deposit). */
@@ -235,6 +238,9 @@ void core_entry_sockaddr(const online_entry *e, struct sockaddr_storage *ss);
  * server, is a key change now (pending, outbox held, key_changed, the history line), not only
  * when it next dials us. */
 void core_check_table_key(mim_core *c, const online_entry *e);
+/* The same for a key any word of the server lists for name (its table, its directory): a
+ * contact listed with another key than its pin, by a pinned server, is a key change now. */
+void core_check_listed_key(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN]);
 int core_on_authenticated(void *ud, chat_session *cs, const char *name,
                           const uint8_t identity_pk[MIM_KEY_LEN], const char **reason);
 void core_on_open(void *ud, chat_session *cs);
@@ -256,6 +262,10 @@ void core_maybe_dial(mim_core *c, peer_rec *r);
 /* r's dial ended before its handshake (why: the connection's reason): on_unreachable, unless
  * it is the reason told last. */
 void core_dial_failed(mim_core *c, peer_rec *r, const char *why);
+/* Stores a message that waited in memory for its name's lookup (core_directory.c) under its
+ * id, outside a batch: on_queued or on_sent from inside, or on_send_failed. */
+void core_send_stored(mim_core *c, const char *to, const char *text, size_t len,
+                      const mim_msg_id *id);
 /* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
 int core_redial_one(const char *peer, void *arg);
 
@@ -331,6 +341,34 @@ int core_everyday_start(mim_core *c, const mim_core_config *cfg);
 /* mim_core_status was given this status by the user: kept in the store; auto-away is over. */
 void core_status_chosen(mim_core *c);
 
+/* ---- core_directory.c: the directory (issue 14) ---------------------------------------------- */
+
+/* 1 when the copy of the directory has name (a registered name we may write to). */
+int core_directory_known(mim_core *c, const char *name);
+/* The key to seal to for name: its pin, else the directory's (pinned now: accept-new). 0 and
+ * pk, or MIM_ENOENT (not registered, or not known yet: core_directory_lookup asks). A contact
+ * whose key change waits for trust gives its old pin: the caller checks core_is_held, as the
+ * flush does. */
+int core_directory_key(mim_core *c, const char *name, uint8_t pk[MIM_KEY_LEN]);
+/* Asks the server for name (the copy is refreshed when it answers). 0, MIM_ESTATE (no server
+ * offering the directory), MIM_EOVERFLOW (too many lookups in flight), or an error. */
+int core_directory_lookup(mim_core *c, const char *name);
+/* mim_core_send to a name nobody knows: held in memory while it is looked up (0 and *id),
+ * MIM_CORE_EUNKNOWN_PEER without a server offering the directory, MIM_CORE_EBUSY. */
+int core_directory_send_later(mim_core *c, const char *to, const char *text, size_t len,
+                              mim_msg_id *id);
+/* The online table saw name go (online 0): its row in the copy says so, last seen now. Who is
+ * online the table itself says (a write per login of a full table would cost a sync each). */
+void core_directory_seen(mim_core *c, const char *name, int online);
+/* The presence client's answers (presence_client_events). */
+void core_on_lookup(void *ud, const char *name, const mim_directory_entry *e);
+void core_on_directory_list(void *ud, const mim_directory_entry *e, size_t n, int complete,
+                            int refused);
+/* The slow tick: lookups unanswered for MIM_CORE_LOOKUP_TIMEOUT_MS fail their sends. */
+void core_directory_tick(mim_core *c);
+/* The presence connection is gone: lookups fail their sends, a listing answers from the copy. */
+void core_directory_lost(mim_core *c);
+void core_directory_free(mim_core *c);
 /* ---- core_mailbox.c: the sealed mailbox (issue 14) ------------------------------------------- */
 
 /* Deposits what waits for r (to the mailbox) if r is not online, has a pin, is not held, and

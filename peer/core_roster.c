@@ -310,18 +310,23 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     return -1;
 }
 
-void core_check_table_key(mim_core *c, const online_entry *e)
+void core_check_listed_key(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN])
 {
     mim_contact ct;
     const char *reason;
 
-    /* Only a pinned server's table vouches for a key (as check_evidence); no pin yet: the first
-     * session pins it, as before. */
-    if (!c->server_pinned || strcmp(e->name, c->name) == 0 ||
-        mim_store_contact_get(c->st, e->name, &ct) != 0 ||
-        memcmp(ct.identity_pk, e->identity_pk, MIM_KEY_LEN) == 0)
+    /* Only a pinned server's word vouches for a key (as check_evidence); no pin yet: the first
+     * session (or the first sealed letter) pins it, as before. */
+    if (!c->server_pinned || strcmp(name, c->name) == 0 ||
+        mim_store_contact_get(c->st, name, &ct) != 0 ||
+        memcmp(ct.identity_pk, pk, MIM_KEY_LEN) == 0)
         return;
-    (void)check_pin(c, e->name, e->identity_pk, &reason, NULL);
+    (void)check_pin(c, name, pk, &reason, NULL);
+}
+
+void core_check_table_key(mim_core *c, const online_entry *e)
+{
+    core_check_listed_key(c, e->name, e->identity_pk);
 }
 
 /* An incoming session with a key other than name's pin changes trust state only when someone

@@ -201,31 +201,14 @@ void mim_core_batch_end(mim_core *c)
     c->nbatch = 0;
 }
 
-int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
+/* Stores the message (its checks done) under new_id and, outside a batch, reports it; in a
+ * batch the report waits for mim_core_batch_end. 0, or MIM_CORE_ESTORE. */
+static int queue_message(mim_core *c, peer_rec *r, const char *text, size_t len,
+                         const mim_msg_id *new_id)
 {
-    size_t len = strlen(text);
-    char nfc[MIM_NAME_MAX_BYTES + 1];
-    mim_msg_id new_id;
     int alone = !c->batching;
-    peer_rec *r;
     int rc;
 
-    if ((to = mim_core_typed_name(to, nfc)) == NULL)
-        return MIM_CORE_EBAD_NAME;
-    if (strcmp(to, c->name) == 0)
-        return MIM_CORE_ESELF;
-    if (len == 0)
-        return MIM_CORE_EEMPTY;
-    if (len > MIM_CHAT_TEXT_MAX)
-        return MIM_CORE_ETOO_LONG;
-    if (!mim_chat_text_valid(text, len))
-        return MIM_CORE_ETEXT;
-    if (!core_known_peer(c, to))
-        return MIM_CORE_EUNKNOWN_PEER;
-    if (core_is_blocked(c, to))
-        return MIM_CORE_EBLOCKED;
-    if ((r = core_peer_get(c, to)) == NULL)
-        return MIM_CORE_ESTORE;
     r->typing_sent_at = 0; /* the message ends our typing, there too */
     if (c->nbatch == c->cap_batch) {
         void *p = core_grow(c->batch, &c->cap_batch, sizeof(*c->batch));
@@ -239,19 +222,61 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
             return MIM_CORE_ESTORE;
         c->batch_tx = 1;
     }
-    mim_random_bytes(new_id.bytes, sizeof(new_id.bytes));
-    if (mim_store_message_queue(c->st, to, new_id.bytes, mim_clock_wall_ms(),
+    if (mim_store_message_queue(c->st, r->name, new_id->bytes, mim_clock_wall_ms(),
                                 MIM__CONTENT_TYPE__CONTENT_TEXT, text, len, NULL) != 0)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
     r->quiet = 0; /* the user turned to it */
     r->first_contact = 0;
-    c->batch[c->nbatch++] = (send_item){.r = r, .id = new_id};
-    if (id != NULL)
-        *id = new_id; /* before the events: they carry it */
+    c->batch[c->nbatch++] = (send_item){.r = r, .id = *new_id};
     if (!alone)
         return 0;
     rc = batch_finish(c);
     c->nbatch = 0;
     return rc;
+}
+
+int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
+{
+    size_t len = strlen(text);
+    char nfc[MIM_NAME_MAX_BYTES + 1];
+    mim_msg_id new_id;
+    peer_rec *r;
+    int rc;
+
+    if ((to = mim_core_typed_name(to, nfc)) == NULL)
+        return MIM_CORE_EBAD_NAME;
+    if (strcmp(to, c->name) == 0)
+        return MIM_CORE_ESELF;
+    if (len == 0)
+        return MIM_CORE_EEMPTY;
+    if (len > MIM_CHAT_TEXT_MAX)
+        return MIM_CORE_ETOO_LONG;
+    if (!mim_chat_text_valid(text, len))
+        return MIM_CORE_ETEXT;
+    if (core_is_blocked(c, to))
+        return MIM_CORE_EBLOCKED;
+    /* Issue 14: a registered name we never met is looked up first (core_directory.c). */
+    if (!core_known_peer(c, to) && !core_directory_known(c, to))
+        return core_directory_send_later(c, to, text, len, id);
+    if ((r = core_peer_get(c, to)) == NULL)
+        return MIM_CORE_ESTORE;
+    mim_random_bytes(new_id.bytes, sizeof(new_id.bytes));
+    /* The id is the caller's before any event (outside a batch they come from inside). */
+    if (id != NULL)
+        *id = new_id;
+    rc = queue_message(c, r, text, len, &new_id);
+    return rc;
+}
+
+void core_send_stored(mim_core *c, const char *to, const char *text, size_t len,
+                      const mim_msg_id *id)
+{
+    peer_rec *r = core_peer_get(c, to);
+
+    if (r != NULL && queue_message(c, r, text, len, id) == 0)
+        return;
+    mim_log_error("cannot store the message to %s that waited for its lookup", to);
+    if (c->ev.on_send_failed != NULL)
+        c->ev.on_send_failed(c->ud, to, id);
 }

@@ -346,6 +346,7 @@ void json_api_free(json_api *ja)
         return;
     json_decref(ja->tags);
     json_decref(ja->batch_tags);
+    json_decref(ja->directory_tags);
     free(ja->line);
     free(ja->rbuf);
     free(ja);

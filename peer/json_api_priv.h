@@ -34,7 +34,8 @@ struct json_api {
     /* The send commands of one read share a commit (mim_core_batch_begin); their answers come
      * when the batch ends: at the end of the read, or before any other command's answer. */
     int batching;
-    json_t *batch_tags; /* message id -> tag, for the sends of the open batch */
+    json_t *batch_tags;     /* message id -> tag, for the sends of the open batch */
+    json_t *directory_tags; /* issue 14: the tags of the directory commands awaiting the answer */
 };
 
 /* ---- output (json_api.c) --------------------------------------------------------------------- */
@@ -101,5 +102,13 @@ json_cmd_fn ja_cmd_read, ja_cmd_typing, ja_cmd_receipts, ja_cmd_block;
 /* ---- contacts and the presence server (json_cmd_contacts.c) ---------------------------------- */
 
 json_cmd_fn ja_cmd_contacts, ja_cmd_login;
+
+/* ---- the directory (json_cmd_directory.c, issue 14) ------------------------------------------ */
+
+json_cmd_fn ja_cmd_directory;
+/* The `directory` event(s) answering the directory commands waiting. */
+void ja_directory_answer(json_api *ja, const mim_core_directory_entry *e, size_t n, int is_private);
+/* A send that waited for a lookup: the error event, with the send's tag. */
+void ja_lookup_failed(json_api *ja, const char *to, const mim_msg_id *id, mim_core_lookup_fail why);
 
 #endif

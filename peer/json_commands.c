@@ -71,6 +71,9 @@ int ja_check(json_api *ja, int rc, const char *who)
     case MIM_CORE_ESTORE:
         ja_error(ja, "store", "the local store failed; the command was not done");
         break;
+    case MIM_CORE_EBUSY: /* issue 14 */
+        ja_error(ja, "busy", "too many messages wait for their name's lookup; try again later");
+        break;
     case MIM_CORE_EBLOCKED:
         snprintf(msg, sizeof(msg), "'%.128s' is blocked: unblock it first", who);
         ja_error(ja, "blocked", msg);
@@ -307,6 +310,8 @@ static const json_cmd commands[] = {
     {"contacts", ja_cmd_contacts},
     {"login", ja_cmd_login},
     {"logout", ja_cmd_login},
+    /* the directory (json_cmd_directory.c, issue 14) */
+    {"directory", ja_cmd_directory},
 };
 
 const json_cmd *json_cmd_find(const char *name)

@@ -276,6 +276,18 @@ static void on_unreachable(void *ud, const char *to, const char *reason)
             NULL);
 }
 
+/* Issue 14: the answers of the directory (json_cmd_directory.c). */
+static void on_directory(void *ud, const mim_core_directory_entry *e, size_t n, int is_private)
+{
+    ja_directory_answer(ud, e, n, is_private);
+}
+
+static void on_lookup_failed(void *ud, const char *to, const mim_msg_id *id,
+                             mim_core_lookup_fail why)
+{
+    ja_lookup_failed(ud, to, id, why);
+}
+
 static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
 {
     ja_emit(ud,

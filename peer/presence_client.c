@@ -110,6 +110,11 @@ int pc_send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size
     return send_batch(pc, msgs, n, 0);
 }
 
+int pc_send(presence_client *pc, const Mim__PresenceMsg *m)
+{
+    return send_one(pc, m, 0);
+}
+
 static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet *st)
 {
     st->status = (Mim__Status)pc->status;
@@ -131,6 +136,7 @@ static void session_reset(presence_client *pc)
     pc->bad_addrs = 0;
     pc->phase = PC_IDLE;
     online_table_free(&pc->incoming);
+    pc_directory_reset(pc);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -144,6 +150,7 @@ static void on_handle_closed(uv_handle_t *h)
     online_table_free(&pc->table);
     online_table_free(&pc->incoming);
     pc_mail_free(pc);
+    pc_directory_reset(pc);
     mim_wipe(pc, sizeof(*pc));
     free(pc);
     if (done != NULL)
@@ -504,6 +511,8 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
         pc_mail_msg(pc, m);
         break;
     default: /* the codec lets only server -> peer messages through */
+        if (pc_directory_msg(pc, m))
+            break; /* issue 14: a LookupResult or a DirectoryPage */
         pc_end_channel(pc, 0, "unexpected message %d from the server", (int)m->body_case);
         break;
     }

@@ -81,6 +81,14 @@ typedef struct presence_client_events {
      * owner stores them in one commit). Both are valid during the call only. */
     void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
     void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
+    /* Issue 14 (presence_client_directory.c). The answer to a lookup of `name`: e, or NULL when
+     * the name is not registered. */
+    void (*on_lookup)(void *ud, const char *name, const mim_directory_entry *e);
+    /* The answer to presence_client_directory_list: n entries in name order (byte order);
+     * complete 0: cut at MIM_STORE_DIRECTORY_MAX; refused: the directory is private. Not
+     * called when the connection ends first. */
+    void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
+                         int refused);
 } presence_client_events;
 
 typedef struct presence_client_config {
@@ -156,5 +164,15 @@ uint32_t presence_client_server_features(const presence_client *pc);
  * server lacks MIM_FEATURE_MAILBOX (nothing sent); MIM_EINVAL for another arm; or the code of
  * a failed send (the channel is then closing: the owner hears on_state). */
 int presence_client_send_mail(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n);
+
+/* ---- the directory (issue 14): presence_client_directory.c ---------------------------------- */
+
+/* 1 when the client is ONLINE with a server that offers the directory (and the mailbox). */
+int presence_client_has_directory(const presence_client *pc);
+/* Asks for one name (on_lookup answers). 0, MIM_ESTATE (see has_directory), or an error. */
+int presence_client_lookup(presence_client *pc, const char *name);
+/* Asks for the whole directory, page after page (on_directory answers once; a listing under
+ * way answers this call too). 0, MIM_ESTATE, or an error. */
+int presence_client_directory_list(presence_client *pc);
 
 #endif

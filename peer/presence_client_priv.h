@@ -76,6 +76,14 @@ struct presence_client {
     uv_timer_t retry_timer;  /* the next attempt */
     uv_timer_t ka_timer;     /* the login deadline, then the keepalive */
     uv_timer_t settle_timer; /* the end of the grace for unconfirmed entries */
+
+    /* The directory listing under way on this connection (presence_client_directory.c). */
+    struct {
+        int listing;
+        char after[MIM_NAME_MAX_BYTES + 1]; /* the last name received */
+        mim_directory_entry *entries;       /* owned; at most MIM_STORE_DIRECTORY_MAX */
+        size_t n, cap;
+    } dir;
 };
 
 /* ---- offered by presence_client.c ---------------------------------------------------------- */
@@ -92,6 +100,8 @@ void pc_end_channel(presence_client *pc, int clean, const char *fmt, ...)
  * over, the keepalive and the grace for unconfirmed entries run, and the owner hears
  * PRESENCE_CONNECTED. */
 void pc_went_online(presence_client *pc);
+/* Sends one message on the open channel: 0, or a negative code. */
+int pc_send(presence_client *pc, const Mim__PresenceMsg *m);
 
 /* Sends msgs as one batch in one frame (not FINAL). On failure the channel is closed and the
  * code returned. */
@@ -120,5 +130,12 @@ void pc_mail_msg(presence_client *pc, const Mim__PresenceMsg *m);
 void pc_mail_batch_end(presence_client *pc);
 /* Frees what the mail side holds (the client is being freed). */
 void pc_mail_free(presence_client *pc);
+
+/* ---- offered by presence_client_directory.c (issue 14) ------------------------------------- */
+
+/* A LookupResult or DirectoryPage: handled (1), or not one of them (0). */
+int pc_directory_msg(presence_client *pc, const Mim__PresenceMsg *m);
+/* Forgets the listing under way (the connection ended, or the client stops). */
+void pc_directory_reset(presence_client *pc);
 
 #endif

@@ -162,6 +162,37 @@ int mim_store_is_blocked(mim_store *st, const char *name);
 int mim_store_setting_get(mim_store *st, const char *key, char *out, size_t cap);
 int mim_store_setting_set(mim_store *st, const char *key, const char *value);
 
+/* ---- the directory's copy (issue 14): mim_store_directory.c ----------------------------------
+ *
+ * What the presence server said of a registered name (a listing, a lookup) and what its online
+ * table showed since: a cache of the server's word, never a pin (the core pins through
+ * mim_store_pin_check). */
+
+#define MIM_STORE_DIRECTORY_MAX 100000 /* names kept from one listing (the client's cap too) */
+
+typedef struct mim_directory_entry {
+    char name[MIM_NAME_MAX_BYTES + 1];
+    uint8_t identity_pk[32];
+    int online;           /* online when last heard of */
+    int64_t last_seen_ms; /* its last login or logout, ms since the epoch; 0 unknown */
+} mim_directory_entry;
+
+/* Adds or replaces e's row; now_ms marks it listed now (mim_store_directory_prune). */
+int mim_store_directory_put(mim_store *st, const mim_directory_entry *e, int64_t now_ms);
+/* 0 and *out, or MIM_ENOENT. */
+int mim_store_directory_get(mim_store *st, const char *name, mim_directory_entry *out);
+/* The server says `name` is not registered (any more). 0, or a negative code. */
+int mim_store_directory_delete(mim_store *st, const char *name);
+/* The online table saw `name` come (online 1) or go (0) at when_ms: 1 when its row changed, 0
+ * when the name has no row, or a negative code. */
+int mim_store_directory_seen(mim_store *st, const char *name, int online, int64_t when_ms);
+/* cb for at most `limit` rows, online first, then by name (bytes); a non-zero return from cb
+ * stops (and is returned). */
+int mim_store_directory_each(mim_store *st, size_t limit,
+                             int (*cb)(const mim_directory_entry *e, void *arg), void *arg);
+/* A complete listing ended: drops the rows it did not list (put before before_ms). The number
+ * dropped, or a negative code. */
+int mim_store_directory_prune(mim_store *st, int64_t before_ms);
 /* ---- the outbox's mailbox side (issue 14): mim_store_mail.c ---------------------------------- */
 
 /* The QUEUED messages to `peer` still to deposit (never deposited, not barred from it), in seq

@@ -88,6 +88,13 @@ enum store_stmt {
     STMT_BLOCK_GET,
     STMT_SETTING_GET,
     STMT_SETTING_SET,
+    /* mim_store_directory.c */
+    STMT_DIR_PUT,
+    STMT_DIR_GET,
+    STMT_DIR_DELETE,
+    STMT_DIR_SEEN,
+    STMT_DIR_EACH,
+    STMT_DIR_PRUNE,
     /* mim_store_mail.c (issue 14): the peer's outbox, its mailbox side */
     STMT_OUTBOX_MAIL_DUE,
     STMT_OUTBOX_MAIL_DEPOSITED,
@@ -113,6 +120,7 @@ extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.
 extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */
 extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
+extern const struct store_stmt_sql store_directory_sql[]; /* mim_store_directory.c */
 extern const struct store_stmt_sql store_mail_sql[];      /* mim_store_mail.c (issue 14) */
 
 /* ---- schemas ---------------------------------------------------------------------------------

@@ -442,6 +442,18 @@ static void on_unreachable(void *ud, const char *to, const char *reason)
     say_about_name(ud, to, TUI_ENTRY_WARN, text);
 }
 
+/* Issue 14 (tui_directory.c). */
+static void on_directory(void *ud, const mim_core_directory_entry *e, size_t n, int is_private)
+{
+    tui_directory_show(ud, e, n, is_private);
+}
+
+static void on_lookup_failed(void *ud, const char *to, const mim_msg_id *id,
+                             mim_core_lookup_fail why)
+{
+    tui_lookup_failed(ud, to, id, why);
+}
+
 static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
 {
     char text[300];

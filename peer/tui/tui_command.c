@@ -9,7 +9,7 @@
 const char *const tui_command_names[] = {
     "/help",   "/msg",   "/who",          "/status",   "/away",   "/back",    "/history",
     "/verify", "/trust", "/trust-server", "/close",    "/logout", "/login",   "/quit",
-    "/search", "/open",  "/bell",         "/receipts", "/block",  "/unblock",
+    "/search", "/open",  "/bell",         "/receipts", "/block",  "/unblock", "/directory",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -281,6 +281,8 @@ void tui_command_parse(const char *line, tui_cmd *out)
         parse_receipts(args, out);
     } else if (IS("/block") || IS("/unblock")) {
         parse_block(args, out, IS("/block"));
+    } else if (IS("/directory")) {
+        bare(args, out, TUI_CMD_DIRECTORY, "usage: /directory");
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

@@ -26,13 +26,14 @@ enum tui_cmd_kind {
     TUI_CMD_LOGOUT,
     TUI_CMD_LOGIN,
     TUI_CMD_QUIT,
-    TUI_CMD_SEARCH,   /* text: the words; name: --with NAME ("" for everyone) */
-    TUI_CMD_OPEN,     /* count: the search result to open (1-based) */
-    TUI_CMD_BELL,     /* state: "all", "first", "off", or "" (say which) */
-    TUI_CMD_RECEIPTS, /* state: "on" or "off" (read receipts and typing) */
-    TUI_CMD_BLOCK,    /* name */
-    TUI_CMD_UNBLOCK,  /* name */
-    TUI_CMD_BAD,      /* error says why */
+    TUI_CMD_SEARCH,    /* text: the words; name: --with NAME ("" for everyone) */
+    TUI_CMD_OPEN,      /* count: the search result to open (1-based) */
+    TUI_CMD_BELL,      /* state: "all", "first", "off", or "" (say which) */
+    TUI_CMD_RECEIPTS,  /* state: "on" or "off" (read receipts and typing) */
+    TUI_CMD_BLOCK,     /* name */
+    TUI_CMD_UNBLOCK,   /* name */
+    TUI_CMD_DIRECTORY, /* issue 14: everyone registered at the presence server */
+    TUI_CMD_BAD,       /* error says why */
 };
 
 #define TUI_HISTORY_DEFAULT 50

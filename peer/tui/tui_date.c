@@ -44,3 +44,24 @@ void tui_date_day_name(int64_t ts_ms, char out[TUI_DATE_MAX])
         return;
     snprintf(out, TUI_DATE_MAX, "%s %d %s", weekday, tm.tm_mday, month);
 }
+
+void tui_date_last_seen(int64_t seen_ms, int64_t now_ms, char out[TUI_DATE_MAX])
+{
+    int64_t ago = (now_ms - seen_ms) / 1000;
+    struct tm tm;
+
+    if (seen_ms <= 0 || local(seen_ms, &tm) != 0) {
+        snprintf(out, TUI_DATE_MAX, "never seen");
+        return;
+    }
+    if (ago < 60) /* also a server clock a little ahead of ours */
+        snprintf(out, TUI_DATE_MAX, "last seen just now");
+    else if (ago < 3600)
+        snprintf(out, TUI_DATE_MAX, "last seen %d min ago", (int)(ago / 60));
+    else if (ago < 24 * 3600)
+        snprintf(out, TUI_DATE_MAX, "last seen %d h ago", (int)(ago / 3600));
+    else if (ago < 7 * 24 * 3600)
+        snprintf(out, TUI_DATE_MAX, "last seen %d d ago", (int)(ago / (24 * 3600)));
+    else
+        strftime(out, TUI_DATE_MAX, "last seen %Y-%m-%d", &tm);
+}

@@ -17,5 +17,9 @@ int tui_date_same_day(int64_t a_ms, int64_t b_ms);
 void tui_date_time_column(int64_t ts_ms, int64_t now_ms, char out[TUI_DATE_MAX]);
 /* The day of ts_ms in words, for the separator: "Tuesday 1 December 2026". */
 void tui_date_day_name(int64_t ts_ms, char out[TUI_DATE_MAX]);
+/* Issue 14, /directory: when someone offline was last seen (seen_ms; 0 unknown), said at
+ * now_ms: "last seen just now", "... 5 min ago", "... 3 h ago", "... 2 d ago", then the date
+ * ("last seen 2026-11-30"); "never seen" when unknown. */
+void tui_date_last_seen(int64_t seen_ms, int64_t now_ms, char out[TUI_DATE_MAX]);
 
 #endif

@@ -41,6 +41,9 @@ void tui_say_refusal(tui *t, int rc, const char *who)
     case MIM_CORE_EBLOCKED:
         tui_say(t, TUI_ENTRY_WARN, "%s is blocked: /unblock %s first", who, who);
         break;
+    case MIM_CORE_EBUSY: /* issue 14 */
+        tui_say(t, TUI_ENTRY_WARN, "too many messages wait for their name's lookup: try later");
+        break;
     default:
         tui_say(t, TUI_ENTRY_WARN, "a value is out of range");
         break;
@@ -96,6 +99,7 @@ static void help(tui *t)
         "/search [--with NAME] WORDS   find messages (newest first); /open N opens one",
         "/receipts on|off    read receipts and typing, both ways (off: neither sent nor shown)",
         "/block NAME, /unblock NAME   refuse NAME's sessions and messages (or not)",
+        "/directory          everyone registered at the server, online first, last seen",
         "/quit               leave mim (queued messages go out next time; with some still",
         "                    queued it says so first, and a second /quit leaves)",
         "/bell [all|first|off]  ring for every message not in view, the first unread",
@@ -475,6 +479,9 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_BLOCK:
     case TUI_CMD_UNBLOCK:
         tui_exec_everyday(t, &cmd);
+        break;
+    case TUI_CMD_DIRECTORY:
+        tui_directory_run(t);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

@@ -111,4 +111,13 @@ void tui_search_open(tui *t, int n);
 /* Frees the results kept for /open (tui_free). */
 void tui_search_free(tui *t);
 
+/* ---- the directory (tui_directory.c, issue 14) ---------------------------------------------- */
+
+/* /directory: asks the core; the answer (tui_directory_show) goes to the console. */
+void tui_directory_run(tui *t);
+/* on_directory: everyone registered, online first, the others with "last seen". */
+void tui_directory_show(tui *t, const mim_core_directory_entry *e, size_t n, int is_private);
+/* on_lookup_failed: the message shown when typed is taken back, and why. */
+void tui_lookup_failed(tui *t, const char *to, const mim_msg_id *id, mim_core_lookup_fail why);
+
 #endif

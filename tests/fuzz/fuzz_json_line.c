@@ -207,6 +207,24 @@ int mim_core_contacts(mim_core *c, void (*cb)(void *arg, const mim_core_contact_
     return 0;
 }
 
+/* Issue 14: the answer now (as without a directory server) with hostile text, or an error. */
+int mim_core_directory(mim_core *c)
+{
+    const mim_core_events *ev = json_api_core_events();
+    mim_core_directory_entry e[2] = {{.name = "\xff\x01", .fingerprint = "", .online = 1},
+                                     {.name = "bob", .fingerprint = "ab", .last_seen_ms = 5}};
+    mim_msg_id id = {{0}};
+
+    (void)c;
+    if (stub_rc() != 0)
+        return stub_rc();
+    ev->on_directory(stub_ja, e, (stub_mode & 8) ? 2 : 0, (stub_mode & 0x10) != 0);
+    ev->on_lookup_failed(stub_ja, "bob", &id,
+                         (stub_mode & 0x20) ? MIM_CORE_LOOKUP_NO_ANSWER
+                                            : MIM_CORE_LOOKUP_NOT_REGISTERED);
+    return 0;
+}
+
 int mim_core_login(mim_core *c)
 {
     (void)c;

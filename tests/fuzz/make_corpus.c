@@ -912,6 +912,12 @@ static void front_end_seeds(void)
               "{\"cmd\":\"contacts\"}\n{\"cmd\":\"typing\",\"with\":\"b\",\"typing\":1}\n"
               "{\"cmd\":\"receipts\"}\n{\"cmd\":\"receipts\",\"value\":\"on\"}\n"
               "{\"cmd\":\"block\"}\n{\"cmd\":\"read\",\"with\":7}\n{\"cmd\":\"logout\"}\n");
+    /* Issue 14: the directory's answer (hostile names), a send's lookup failing, refusals. */
+    text_seed("json_line", "directory", "\x38\x00", 2,
+              "{\"cmd\":\"directory\",\"tag\":[1]}\n{\"cmd\":\"directory\"}\n"
+              "{\"cmd\":\"send\",\"to\":\"x\",\"text\":\"y\",\"tag\":\"t\"}\n");
+    text_seed("json_line", "directory_refused", "\x04\x00", 2,
+              "{\"cmd\":\"directory\",\"tag\":1}\n{\"cmd\":\"directory\",\"x\":2}\n");
     text_seed("json_line", "history_odd_bytes", "\x08\x40", 2,
               "{\"cmd\":\"history\",\"with\":\"b\\u0000\\u202e\\u00ad\xc3\"}\n"
               "{\"cmd\":\"verify\",\"with\":\"\\ud800\"}\n");
