@@ -117,8 +117,9 @@ static const char *const peer_migrations[] = {
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql,     store_savepoint_sql, store_contacts_sql, store_messages_sql,
-    store_search_sql, store_read_sql,      store_settings_sql, store_directory_sql, NULL,
+    store_tx_sql,       store_savepoint_sql, store_contacts_sql,
+    store_messages_sql, store_search_sql,    store_read_sql,
+    store_settings_sql, store_directory_sql, NULL,
 };
 
 const struct store_schema store_peer_schema = {
