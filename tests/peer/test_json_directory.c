@@ -52,7 +52,7 @@ static void register_and_leave(fixture *f, mp *p, char fp[64])
     mp_quit(p);
 }
 
-static void test_listing(void **state)
+static void test_directory_listing(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *b = &f->peers[1], *c = &f->peers[2];
@@ -106,7 +106,7 @@ static long history_len(mp *p, const char *with, const char *tag, int expect_unk
     return (long)json_array_size(json_object_get(ev, "messages"));
 }
 
-static void test_send_offline(void **state)
+static void test_directory_send_offline(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *b = &f->peers[1];
@@ -121,7 +121,7 @@ static void test_send_offline(void **state)
     mp_quit(a);
 }
 
-static void test_unknown(void **state)
+static void test_directory_unknown(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0];
@@ -139,7 +139,7 @@ static void test_unknown(void **state)
     mp_quit(a);
 }
 
-static void test_private(void **state)
+static void test_directory_private(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *b = &f->peers[1];
@@ -166,7 +166,7 @@ static void test_private(void **state)
     mp_quit(a);
 }
 
-static void test_key_held(void **state)
+static void test_directory_key_held(void **state)
 {
     fixture *f = *state;
     mp *a = &f->peers[0], *b = &f->peers[1], *nb = &f->peers[2];
@@ -197,8 +197,9 @@ static void test_key_held(void **state)
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(listing), PE_SCENARIO(send_offline), PE_SCENARIO(unknown),
-    PE_SCENARIO(private), PE_SCENARIO(key_held),
+    PE_SCENARIO(directory_listing),  PE_SCENARIO(directory_send_offline),
+    PE_SCENARIO(directory_unknown),  PE_SCENARIO(directory_private),
+    PE_SCENARIO(directory_key_held),
 };
 
 int main(int argc, char **argv)
