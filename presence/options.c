@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include "mim_cli.h"
+#include "mim_parse.h"
 
 #include <getopt.h>
 #include <stddef.h>
@@ -49,6 +50,17 @@ static void usage(FILE *out)
             "      --ping-interval MS    keepalive interval; dead after 3 (default 30000)\n"
             "      --max-queued BYTES    output queued per peer before it is dropped as a\n"
             "                            slow reader (default 4194304)\n"
+            "      --directory on|off    list every registered name to peers that ask\n"
+            "                            (default on; off: lookups of an exact name only)\n"
+            "      --mailbox on|off      keep sealed letters for offline peers, and answer\n"
+            "                            directory lookups (default on)\n"
+            "      --mailbox-blob-max BYTES  largest sealed letter (default 8192)\n"
+            "      --mailbox-max-count N letters waiting per recipient (default 1000)\n"
+            "      --mailbox-max-bytes BYTES  bytes waiting per recipient (default 8388608)\n"
+            "      --mailbox-rate N      deposits per second per sender (default 20)\n"
+            "      --mailbox-burst N     of which at once (default 200)\n"
+            "      --mailbox-expiry TIME a letter not fetched within TIME is deleted\n"
+            "                            (default 30d; units ms, s, m, h, d; bare: seconds)\n"
             "      --free-name NAME      admin: release NAME from the registry, then exit\n"
             "      --key-log FILE        append every connection's session keys to FILE\n"
             "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
@@ -81,6 +93,14 @@ enum {
     OPT_LOGINS_ADDR,
     OPT_FLAP_HOLD,
     OPT_KEY_LOG,
+    OPT_DIRECTORY,
+    OPT_MAILBOX,
+    OPT_MAIL_BLOB,
+    OPT_MAIL_COUNT,
+    OPT_MAIL_BYTES,
+    OPT_MAIL_RATE,
+    OPT_MAIL_BURST,
+    OPT_MAIL_EXPIRY,
 };
 
 static const struct option options[] = {
@@ -104,6 +124,14 @@ static const struct option options[] = {
     {"logins-per-address", required_argument, NULL, OPT_LOGINS_ADDR},
     {"flap-hold", required_argument, NULL, OPT_FLAP_HOLD},
     {"key-log", required_argument, NULL, OPT_KEY_LOG},
+    {"directory", required_argument, NULL, OPT_DIRECTORY},
+    {"mailbox", required_argument, NULL, OPT_MAILBOX},
+    {"mailbox-blob-max", required_argument, NULL, OPT_MAIL_BLOB},
+    {"mailbox-max-count", required_argument, NULL, OPT_MAIL_COUNT},
+    {"mailbox-max-bytes", required_argument, NULL, OPT_MAIL_BYTES},
+    {"mailbox-rate", required_argument, NULL, OPT_MAIL_RATE},
+    {"mailbox-burst", required_argument, NULL, OPT_MAIL_BURST},
+    {"mailbox-expiry", required_argument, NULL, OPT_MAIL_EXPIRY},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -133,7 +161,55 @@ static const struct u32_option {
     {OPT_LOGINS_ADDR, "--logins-per-address", 0, 1000000,
      offsetof(presence_config, admit.logins_per_min_ip)},
     {OPT_FLAP_HOLD, "--flap-hold", 0, 10000, offsetof(presence_config, flap_hold_ms)},
+    {OPT_MAIL_BLOB, "--mailbox-blob-max", 64, MIM_MAIL_SEALED_MAX,
+     offsetof(presence_config, mailbox_blob_max)},
+    {OPT_MAIL_COUNT, "--mailbox-max-count", 1, 1000000,
+     offsetof(presence_config, mailbox_max_count)},
+    {OPT_MAIL_RATE, "--mailbox-rate", 1, 1000000, offsetof(presence_config, mailbox_rate)},
+    {OPT_MAIL_BURST, "--mailbox-burst", 1, 1000000, offsetof(presence_config, mailbox_burst)},
 };
+
+/* "on" (1) or "off" (0) for option; -1 (said) for anything else. */
+static int on_off(const char *option, const char *arg)
+{
+    if (strcmp(arg, "on") == 0)
+        return 1;
+    if (strcmp(arg, "off") == 0)
+        return 0;
+    fprintf(stderr, PROGRAM ": %s %s: say on or off\n", option, arg);
+    return -1;
+}
+
+/* A duration: a whole number with a unit (ms, s, m, h, d; none: seconds), from 1 ms to 10
+ * years, into *ms. 0, or -1 (said). */
+static int duration_option(const char *option, const char *arg, uint64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}, {"", 1000}};
+    const uint64_t most = 3650ull * 86400000;
+    char digits[32];
+    size_t n = strspn(arg, "0123456789");
+    long long v;
+
+    if (n == 0 || n >= sizeof(digits))
+        goto bad;
+    memcpy(digits, arg, n);
+    digits[n] = '\0';
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(arg + n, units[i].unit) != 0)
+            continue;
+        if (mim_parse_number(digits, 1, (long long)(most / units[i].ms), &v) != 0)
+            goto bad;
+        *ms = (uint64_t)v * units[i].ms;
+        return 0;
+    }
+bad:
+    fprintf(stderr, PROGRAM ": %s %s: a duration like 30d, 12h, 2s or 500ms (at most 3650d)\n",
+            option, arg);
+    return -1;
+}
 
 /* A port option: a number in 0..65535, or "off" (-1) where off_ok. 0 or -1 (said). */
 static int port_option(const char *option, const char *arg, int off_ok, int *port)
@@ -190,6 +266,20 @@ static int own_option(presence_options *o, int c, const char *arg)
     case OPT_KEY_LOG:
         o->key_log = arg;
         return MIM_CLI_RUN;
+    case OPT_DIRECTORY:
+        return (cfg->directory_public = on_off("--directory", arg)) >= 0 ? MIM_CLI_RUN
+                                                                         : MIM_CLI_USAGE;
+    case OPT_MAILBOX:
+        return (cfg->mailbox = on_off("--mailbox", arg)) >= 0 ? MIM_CLI_RUN : MIM_CLI_USAGE;
+    case OPT_MAIL_BYTES:
+        if (mim_cli_number(PROGRAM, "--mailbox-max-bytes", arg, 64, 1ll << 40, &v) != 0)
+            return MIM_CLI_USAGE;
+        cfg->mailbox_max_bytes = (uint64_t)v;
+        return MIM_CLI_RUN;
+    case OPT_MAIL_EXPIRY:
+        return duration_option("--mailbox-expiry", arg, &cfg->mailbox_expiry_ms) == 0
+                   ? MIM_CLI_RUN
+                   : MIM_CLI_USAGE;
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }

@@ -30,6 +30,14 @@ void presence_config_defaults(presence_config *cfg)
     cfg->handshake_timeout_ms = 5000;
     cfg->ping_interval_ms = 30000;
     cfg->max_queued = 4u << 20;
+    cfg->mailbox = 1;
+    cfg->directory_public = 1;
+    cfg->mailbox_blob_max = 8192;
+    cfg->mailbox_max_count = 1000;
+    cfg->mailbox_max_bytes = 8u << 20;
+    cfg->mailbox_rate = 20;
+    cfg->mailbox_burst = 200;
+    cfg->mailbox_expiry_ms = 30ull * 24 * 3600 * 1000;
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -54,6 +62,8 @@ static void on_sweep(uv_timer_t *t)
         s = next;
     }
     admission_sweep(&srv->admit, now);
+    mailbox_expire(srv, now);
+    directory_flush(srv, now, 0);
 }
 
 static void on_trim(uv_timer_t *t)
@@ -196,11 +206,13 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     uv_timer_init(loop, &srv->sweep);
     uv_timer_init(loop, &srv->trim);
     uv_timer_init(loop, &srv->held_timer);
+    uv_timer_init(loop, &srv->mail_pump);
     uv_check_init(loop, &srv->flush_check);
     uv_idle_init(loop, &srv->flush_wake);
     uv_signal_init(loop, &srv->sig_int);
     uv_signal_init(loop, &srv->sig_term);
     srv->sweep.data = srv->trim.data = srv->held_timer.data = srv->flush_check.data = srv;
+    srv->mail_pump.data = srv;
     srv->flush_wake.data = srv->sig_int.data = srv->sig_term.data = srv;
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
@@ -262,6 +274,7 @@ void presence_server_poll_done(presence_server *srv)
         uv_close((uv_handle_t *)&srv->sweep, NULL);
         uv_close((uv_handle_t *)&srv->trim, NULL);
         uv_close((uv_handle_t *)&srv->held_timer, NULL);
+        uv_close((uv_handle_t *)&srv->mail_pump, NULL);
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
         uv_close((uv_handle_t *)&srv->flush_wake, NULL);
     }
@@ -272,6 +285,10 @@ void presence_server_free(presence_server *srv)
     if (out_arena_reset(&srv->out) != 0)
         mim_log_error("internal error: output batches left at exit");
     churn_free(srv);
+    if (srv->store != NULL)
+        directory_flush(srv, 0, 1); /* the logouts of the shutdown */
+    free(srv->seen);
+    srv->seen = NULL;
     online_table_free(&srv->table);
     admission_free(&srv->admit);
     mim_store_close(srv->store);

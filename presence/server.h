@@ -20,6 +20,7 @@
 #include "mim_codec.h"
 #include "mim_rate.h"
 #include "mim_store_registry.h"
+#include "mim_store_mailbox.h"
 #include "mim_online_table.h"
 #include "out_arena.h"
 #include "presence.pb-c.h"
@@ -45,6 +46,20 @@
 #define PRESENCE_FLAP_MS 10000
 /* Plaintext room in one transport frame: 65535 minus the secretstream overhead. */
 #define PRESENCE_MAX_PLAINTEXT MIM_CHANNEL_MAX_PLAINTEXT
+/* Issue 14 (directory.c, mailbox.c). Lookups and directory pages a peer may ask for: 20 per
+ * second, 100 in a burst; faster is ERROR_PROTOCOL (no client needs more; a scan of a private
+ * directory by guessing names stays slow). */
+#define PRESENCE_DIRECTORY_RATE  20.0
+#define PRESENCE_DIRECTORY_BURST 100.0
+#define PRESENCE_DIRECTORY_PAGE  128 /* entries in a DirectoryPage when the peer asks for 0 */
+/* Letters read from the store per step of a delivery, and the output a delivery may have
+ * queued (sealed and not yet written, plus this turn's batch) before it waits for the socket to
+ * drain: the letters of a big mailbox go out in pieces, never the whole mailbox at once. */
+#define PRESENCE_MAIL_STEP      64
+#define PRESENCE_MAIL_QUEUED    (512u << 10)
+#define PRESENCE_MAIL_PUMP_MS   5    /* how often an unfinished delivery looks again */
+#define PRESENCE_MAIL_EXPIRE_MS 1000 /* how often expired letters are deleted */
+#define PRESENCE_SEEN_FLUSH_MS  1000 /* logins and logouts are written at most this late */
 
 typedef struct presence_config {
     const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
@@ -58,6 +73,15 @@ typedef struct presence_config {
     uint32_t ping_interval_ms; /* dead after 3 intervals of silence */
     size_t max_queued;         /* output cap per logged-in connection, bytes */
     uint32_t flap_hold_ms;     /* a flapping peer's delete waits this long (0: never) */
+    /* issue 14: the directory and the sealed mailbox */
+    int mailbox;                /* 1: MIM_FEATURE_MAILBOX offered (--mailbox on|off) */
+    int directory_public;       /* 1: listing allowed (--directory on); 0: exact lookups only */
+    uint32_t mailbox_blob_max;  /* bytes of one sealed letter, <= MIM_MAIL_SEALED_MAX */
+    uint32_t mailbox_max_count; /* letters waiting per recipient */
+    uint64_t mailbox_max_bytes; /* bytes waiting per recipient */
+    uint32_t mailbox_rate;      /* deposits per second per sender's session */
+    uint32_t mailbox_burst;     /* of which this many at once */
+    uint64_t mailbox_expiry_ms; /* a letter not fetched within this is deleted */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -97,6 +121,12 @@ typedef struct session {
     unsigned flapping : 1;       /* its key logged in within PRESENCE_FLAP_MS before */
     unsigned status_pending : 1; /* a status change waits for a token */
     unsigned flush_queued : 1;   /* on the server's flush list */
+    /* issue 14 */
+    unsigned mail_ok : 1; /* the Login set MIM_LOGIN_FEATURE_MAILBOX and the server offers it */
+    unsigned mail_pending : 1; /* letters wait to be sent after mail_sent (mailbox.c) */
+    uint64_t mail_sent;        /* the last seq sent to this session */
+    mim_rate deposit_rate;     /* Deposits this peer may make */
+    mim_rate directory_rate;   /* Lookups and DirectoryLists */
 } session;
 
 /* Milliseconds from `then` (a session time) to `now` (uv_now()). */
@@ -141,6 +171,13 @@ struct presence_server {
     uint64_t login_seq;                   /* logins so far */
     struct held_delete *held, *held_tail; /* churn.c: deletes held back, in due order */
     uv_timer_t held_timer;                /* fires when the first of them is due */
+    /* issue 14 */
+    uv_timer_t mail_pump;  /* runs while deliveries wait for their sockets (mail_pumping > 0) */
+    size_t mail_pumping;   /* sessions with mail_pending */
+    uint64_t mail_expired; /* uv_now() of the last expiry sweep */
+    mim_name_seen *seen;   /* logins and logouts not yet written (directory.c) */
+    size_t nseen, seen_cap;
+    uint64_t seen_flushed; /* uv_now() of the last write of them */
     int stopping;
 };
 
@@ -205,6 +242,26 @@ int churn_same_entry(const online_entry *old, const online_entry *now);
 void churn_on_timer(uv_timer_t *t);
 /* Frees the held deletes without sending them (shutdown). */
 void churn_free(presence_server *srv);
+
+/* directory.c (issue 14) */
+void directory_lookup(session *s, const Mim__Lookup *l);
+void directory_list(session *s, const Mim__DirectoryList *l);
+/* s's peer logged in or out now: remembered, written by directory_flush. */
+void directory_seen(session *s);
+/* Writes the logins and logouts gathered (all of them when force, else at most once per
+ * PRESENCE_SEEN_FLUSH_MS); called by the sweep and at shutdown. */
+void directory_flush(presence_server *srv, uint64_t now, int force);
+
+/* mailbox.c (issue 14) */
+void mailbox_deposit(session *s, const Mim__Deposit *d);
+void mailbox_taken(session *s, const Mim__MailTaken *t);
+/* s has just logged in (its table is queued): its waiting letters follow, in pieces. */
+void mailbox_login(session *s);
+/* s is closing: it no longer waits for deliveries. */
+void mailbox_forget(session *s);
+/* Deletes expired letters, at most once per PRESENCE_MAIL_EXPIRE_MS; called by the sweep. */
+void mailbox_expire(presence_server *srv, uint64_t now);
+void mailbox_on_pump(uv_timer_t *t);
 
 /* discovery.c */
 int discovery_start(presence_server *srv);

@@ -75,6 +75,7 @@ void session_accept(presence_server *srv, uv_stream_t *listener)
     cfg.identity = srv->id;
     cfg.prologue = MIM_NOISE_PROLOGUE_PRESENCE;
     cfg.my_name = "";
+    cfg.my_features = srv->cfg.mailbox ? MIM_FEATURE_MAILBOX : 0; /* issue 14 */
     cfg.remote_name_mode = MIM_HS_NAME_ANY; /* an invalid name gets BAD_NAME, from on_open */
     cfg.max_frame_after = PRESENCE_HANDSHAKE_FRAME; /* raised by the Login */
     cfg.max_queued = PRESENCE_HANDSHAKE_QUEUED;
@@ -148,6 +149,7 @@ static void go_offline(session *s)
 
     if (s->entry == NULL)
         return;
+    directory_seen(s);                   /* its logout, for "last seen" */
     plain = churn_entry_plain(s->entry); /* the removal frees the status text */
     online_table_remove(&srv->table, s->entry);
     s->entry = NULL;
@@ -406,6 +408,9 @@ static void login_online(session *s, int replacing, int claim)
     s->state = SESSION_ONLINE;
     presence_server_note_churn(srv);
     mim_rate_init(&s->status_rate, PRESENCE_STATUS_BURST, uv_now(srv->loop));
+    mim_rate_init(&s->deposit_rate, srv->cfg.mailbox_burst, uv_now(srv->loop));
+    mim_rate_init(&s->directory_rate, PRESENCE_DIRECTORY_BURST, uv_now(srv->loop));
+    directory_seen(s);                          /* its login, for "last seen" */
     s->last_ping = (uint32_t)uv_now(srv->loop); /* the keepalive counts from the Login */
     srv->login_seq++;
     mim_channel_set_limits(s->ch, MIM_FRAME_MAX, srv->cfg.max_queued);
@@ -461,7 +466,11 @@ static void handle_login(session *s, const Mim__Login *l)
     if (old == NULL)
         unchanged = churn == CHURN_UNCHANGED;
     login_online(s, old != NULL, claim);
-    if (send_table(s) != 0 || unchanged)
+    s->mail_ok = s->srv->cfg.mailbox && (l->features & MIM_LOGIN_FEATURE_MAILBOX) != 0;
+    if (send_table(s) != 0)
+        return;
+    mailbox_login(s); /* its waiting letters follow the table */
+    if (unchanged)
         return;
     entry_info(s->entry, &pi);
     add.peer = &pi;
@@ -515,6 +524,35 @@ static void handle_ping(session *s, uint64_t nonce)
     (void)out_queue_send(s, &m);
 }
 
+/* Issue 14's arms from a peer (the decoder let only the peer's four through). Only a peer whose
+ * Login asked for them, from a server that offers them, may send them: an older peer never
+ * does, so anything else is a protocol error. */
+static void handle_mail(session *s, const Mim__PresenceMsg *m)
+{
+    if (!s->mail_ok) {
+        session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL,
+                     "directory or mailbox message without the mailbox feature in the Login");
+        return;
+    }
+    switch (m->body_case) {
+    case MIM__PRESENCE_MSG__BODY_LOOKUP:
+        directory_lookup(s, m->lookup);
+        break;
+    case MIM__PRESENCE_MSG__BODY_DIRECTORY_LIST:
+        directory_list(s, m->directory_list);
+        break;
+    case MIM__PRESENCE_MSG__BODY_DEPOSIT:
+        mailbox_deposit(s, m->deposit);
+        break;
+    case MIM__PRESENCE_MSG__BODY_MAIL_TAKEN:
+        mailbox_taken(s, m->mail_taken);
+        break;
+    default:
+        session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "unexpected message");
+        break;
+    }
+}
+
 /* One decrypted message. Returns 0 to go on with the batch, -1 when the session is closing. */
 static int handle_msg(session *s, const Mim__PresenceMsg *m)
 {
@@ -543,6 +581,12 @@ static int handle_msg(session *s, const Mim__PresenceMsg *m)
     case MIM__PRESENCE_MSG__BODY_LOGOUT:
         mim_channel_abort(s->ch, "logged out");
         return -1;
+    case MIM__PRESENCE_MSG__BODY_LOOKUP:
+    case MIM__PRESENCE_MSG__BODY_DIRECTORY_LIST:
+    case MIM__PRESENCE_MSG__BODY_DEPOSIT:
+    case MIM__PRESENCE_MSG__BODY_MAIL_TAKEN:
+        handle_mail(s, m);
+        break;
     default:
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "unexpected message");
         return -1;
@@ -592,6 +636,7 @@ static void on_closed(mim_channel *ch, const char *reason)
                      mim_channel_remote_str(ch, addr), who(s), reason);
     leave_unauth(s, 0);
     out_queue_forget(s);
+    mailbox_forget(s);
     go_offline(s); /* still reads the name from the channel */
     out_arena_drop(&srv->out, &s->out);
     s->ch = NULL;

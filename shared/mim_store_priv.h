@@ -35,6 +35,16 @@ enum store_stmt {
     STMT_NAME_DELETE,
     STMT_NAME_COUNT,
     STMT_NAME_LOOKALIKE,
+    /* mim_store_mailbox.c (issue 14): the directory's reads and the mailbox */
+    STMT_NAME_SEEN,
+    STMT_DIR_LOOKUP,
+    STMT_DIR_PAGE,
+    STMT_MAIL_FIND,
+    STMT_MAIL_USAGE,
+    STMT_MAIL_INSERT,
+    STMT_MAIL_EACH,
+    STMT_MAIL_TAKE,
+    STMT_MAIL_EXPIRE,
     /* mim_store_contacts.c */
     STMT_CONTACT_SELECT,
     STMT_CONTACT_INSERT,
@@ -98,6 +108,7 @@ struct store_stmt_sql {
 extern const struct store_stmt_sql store_tx_sql[];        /* mim_store.c, every kind */
 extern const struct store_stmt_sql store_savepoint_sql[]; /* mim_store.c, the peer */
 extern const struct store_stmt_sql store_registry_sql[];  /* mim_store_registry.c */
+extern const struct store_stmt_sql store_mailbox_sql[];   /* mim_store_mailbox.c */
 extern const struct store_stmt_sql store_contacts_sql[];  /* mim_store_contacts.c */
 extern const struct store_stmt_sql store_messages_sql[];  /* mim_store_messages.c */
 extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c */

@@ -23,6 +23,24 @@ static const char *const presence_migrations[] = {
     "ALTER TABLE names ADD COLUMN skeleton TEXT;"
     "UPDATE names SET skeleton = mim_name_skeleton(name);"
     "CREATE INDEX names_by_skeleton ON names(skeleton);",
+    /* 3 (issue 14): each name's last login or logout, for the directory (0: unknown), and the
+     * sealed mailbox (mim_store_mailbox.c). seq is AUTOINCREMENT so that a seq is never used
+     * twice: a late MailTaken can only ever delete the letter it names. */
+    "ALTER TABLE names ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE mailbox("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " recipient TEXT NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " sender_pk BLOB NOT NULL CHECK(length(sender_pk) = 32),"
+    " id BLOB NOT NULL CHECK(length(id) = 16),"
+    " sealed BLOB NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " deposited_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL,"
+    " UNIQUE(recipient, sender, id)"
+    ");"
+    "CREATE INDEX mailbox_by_recipient ON mailbox(recipient, seq);"
+    "CREATE INDEX mailbox_by_expiry ON mailbox(expires_ms);",
 };
 
 const struct store_stmt_sql store_registry_sql[] = {
@@ -36,7 +54,7 @@ const struct store_stmt_sql store_registry_sql[] = {
 };
 
 static const struct store_stmt_sql *const registry_stmts[] = {store_tx_sql, store_registry_sql,
-                                                              NULL};
+                                                              store_mailbox_sql, NULL};
 
 /* mim_name_skeleton(name) in SQL, for migration 2: NULL for a value that is no name. */
 static void sql_skeleton(sqlite3_context *ctx, int argc, sqlite3_value **argv)

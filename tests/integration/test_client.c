@@ -383,6 +383,7 @@ int tc_hs_read_msg2(tc_client *c, int timeout_ms)
         return set_err(c, TC_ECRYPTO, "server static key not signed by its identity");
     }
     memcpy(c->server_pk, hp->identity_pk.data, MIM_KEY_LEN);
+    c->server_features = hp->features;
     mim_fingerprint(c->server_pk, c->server_fingerprint);
     mim_handshake_payload_free(hp);
     return TC_OK;
@@ -591,6 +592,14 @@ const char *tc_body_name(Mim__PresenceMsg__BodyCase body_case)
         return "error";
     case MIM__PRESENCE_MSG__BODY_LOGOUT:
         return "logout";
+    case MIM__PRESENCE_MSG__BODY_LOOKUP_RESULT:
+        return "lookup_result";
+    case MIM__PRESENCE_MSG__BODY_DIRECTORY_PAGE:
+        return "directory_page";
+    case MIM__PRESENCE_MSG__BODY_DEPOSIT_ACK:
+        return "deposit_ack";
+    case MIM__PRESENCE_MSG__BODY_MAIL_ITEM:
+        return "mail_item";
     default:
         return "none";
     }

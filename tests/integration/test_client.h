@@ -60,6 +60,7 @@ typedef struct tc_client {
     int got_final;                  /* the server's TAG_FINAL frame arrived: only EOF may follow */
     uint8_t server_pk[MIM_KEY_LEN]; /* identity proven in message 2 */
     char server_fingerprint[MIM_FINGERPRINT_LEN];
+    uint32_t server_features;    /* its HandshakePayload.features (MIM_FEATURE_*) */
     tc_peer table[TC_TABLE_MAX]; /* from the TableChunk(s) of the last login */
     size_t ntable;
     Mim__PresenceBatch *batch; /* the batch being handed out by tc_recv */

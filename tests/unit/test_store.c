@@ -56,7 +56,7 @@ static void test_open_creates_private_file_at_current_version(void **state)
 
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    assert_int_equal(mim_store_schema_version(st), 2);
+    assert_int_equal(mim_store_schema_version(st), 3); /* migration 3: issue 14 */
     assert_int_equal(mim_store_name_count(st), 0);
 
     /* After a write the -wal and -shm files exist; they must be as private as the database. */
@@ -138,7 +138,7 @@ static void test_names_persist_across_reopen(void **state)
     mim_store_close(st);
 
     st = open_ok(f);
-    assert_int_equal(mim_store_schema_version(st), 2);
+    assert_int_equal(mim_store_schema_version(st), 3); /* migration 3: issue 14 */
     assert_int_equal(mim_store_name_count(st), 2);
     assert_int_equal(mim_store_name_claim(st, "alice", key_a, 2000), MIM_NAME_SAME_KEY);
     assert_int_equal(mim_store_name_claim(st, "alice", key_b, 2000), MIM_ETAKEN);

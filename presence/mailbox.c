@@ -1,0 +1,250 @@
+/* The sealed mailbox, server side (issue 14): Deposit -> DepositAck, the letters' delivery
+ * (at login, after the table, and live to an online recipient), MailTaken, and expiry.
+ *
+ * The server never opens a letter: it checks the depositor's rate, the letter's size and the
+ * recipient's limits, commits the letter (mim_store_mailbox.h), and only then answers OK. A
+ * delivery goes out in pieces: at most PRESENCE_MAIL_STEP letters are read at a time, and only
+ * while the recipient's queued output stays under mail_budget(); the rest waits for its socket
+ * to drain, looked at again every PRESENCE_MAIL_PUMP_MS by the pump timer (running only while a
+ * delivery is unfinished). A letter stays in the store until its recipient takes it (MailTaken,
+ * after its own COMMIT) or it expires; a session that closes first gets it again next login. */
+#include "server.h"
+#include "mim_clock.h"
+#include "mim_error.h"
+#include "mim_log.h"
+
+#include <string.h>
+
+#define MAIL_FULL_RETRY_MS 60000 /* the hint sent with MAILBOX_FULL */
+
+static void send_ack(session *s, const Mim__Deposit *d, Mim__DepositResult r, uint64_t expires_in,
+                     uint64_t retry_after)
+{
+    Mim__PresenceMsg m;
+    Mim__DepositAck ack;
+
+    mim_deposit_ack_init(&m, &ack, d->to, d->id.data, r, expires_in, retry_after);
+    (void)out_queue_send(s, &m);
+}
+
+/* Output a delivery may leave queued before it waits: a quarter of the session's cap, so
+ * broadcasts and pongs always have room, and at most PRESENCE_MAIL_QUEUED. */
+static size_t mail_budget(const presence_server *srv)
+{
+    size_t quarter = srv->cfg.max_queued / 4;
+    return quarter < PRESENCE_MAIL_QUEUED ? quarter : PRESENCE_MAIL_QUEUED;
+}
+
+static int send_item(session *s, uint64_t seq, const char *from, const uint8_t *from_pk,
+                     const uint8_t *id, const uint8_t *sealed, size_t len, int64_t deposited_ms)
+{
+    Mim__PresenceMsg m;
+    Mim__MailItem it;
+    int rc;
+
+    mim_mail_item_init(&m, &it, seq, from, from_pk, id, sealed, len,
+                       deposited_ms > 0 ? (uint64_t)deposited_ms : 0);
+    if ((rc = out_queue_send(s, &m)) == 0)
+        s->mail_sent = seq;
+    return rc;
+}
+
+/* 1 when s has as much output waiting as a delivery may leave. */
+static int over_budget(const session *s)
+{
+    return mim_channel_queued(s->ch) + s->out.len >= mail_budget(s->srv);
+}
+
+struct delivery {
+    session *s;
+    int full; /* stopped at the budget: the rest waits for the socket */
+};
+
+/* Sends one letter; stops the walk at the budget (1), or with out_queue_send's negative code
+ * once s cannot take more. */
+static int send_row(const mim_mail_row *r, void *ctx)
+{
+    struct delivery *d = ctx;
+
+    if (over_budget(d->s)) {
+        d->full = 1;
+        return 1;
+    }
+    return send_item(d->s, r->seq, r->from, r->from_pk, r->id, r->sealed, r->sealed_len,
+                     r->deposited_ms);
+}
+
+/* Sends s's waiting letters after mail_sent while its output is under the budget. 1 when none
+ * is left (or the session or the store failed: the letters wait for the next login), 0 when it
+ * must wait for the socket. */
+static int deliver_some(session *s)
+{
+    struct delivery d = {.s = s};
+
+    for (;;) {
+        int n;
+        if (s->ch == NULL || s->entry == NULL || !mim_channel_can_send(s->ch))
+            return 1;
+        n = mim_store_mail_each(s->srv->store, s->entry->name, s->mail_sent, PRESENCE_MAIL_STEP,
+                                send_row, &d);
+        if (d.full)
+            return 0;
+        if (n < 0) {
+            if (s->ch != NULL && mim_channel_can_send(s->ch)) /* else the session failed */
+                mim_log_warn("conn %llu: mailbox: the store failed: %s",
+                             (unsigned long long)mim_channel_id(s->ch), mim_strerror(n));
+            return 1;
+        }
+        if (n < PRESENCE_MAIL_STEP)
+            return 1;
+    }
+}
+
+static void pump_wait(session *s)
+{
+    presence_server *srv = s->srv;
+
+    if (s->mail_pending)
+        return;
+    mim_log_debug("conn %llu: letters for %s wait for the socket to drain",
+                  (unsigned long long)mim_channel_id(s->ch), s->entry->name);
+    s->mail_pending = 1;
+    if (srv->mail_pumping++ == 0)
+        uv_timer_start(&srv->mail_pump, mailbox_on_pump, PRESENCE_MAIL_PUMP_MS,
+                       PRESENCE_MAIL_PUMP_MS);
+}
+
+void mailbox_forget(session *s)
+{
+    presence_server *srv = s->srv;
+
+    if (!s->mail_pending)
+        return;
+    s->mail_pending = 0;
+    if (--srv->mail_pumping == 0)
+        uv_timer_stop(&srv->mail_pump);
+}
+
+void mailbox_on_pump(uv_timer_t *t)
+{
+    presence_server *srv = t->data;
+
+    for (session *s = srv->sessions; s != NULL && srv->mail_pumping > 0; s = s->next)
+        if (s->mail_pending && deliver_some(s))
+            mailbox_forget(s);
+}
+
+void mailbox_login(session *s)
+{
+    if (!s->mail_ok)
+        return;
+    s->mail_sent = 0;
+    if (!deliver_some(s))
+        pump_wait(s);
+}
+
+/* A letter just stored for `to`: sent at once when its recipient is online, understands
+ * mail and is not in the middle of a delivery (which reaches it, in seq order); when its output
+ * is over the budget, that delivery starts. */
+static void deliver_live(presence_server *srv, const Mim__Deposit *d, const session *from,
+                         uint64_t seq, int64_t now_ms)
+{
+    online_entry *e = online_table_find_name(&srv->table, d->to);
+    session *r = e != NULL ? e->session : NULL;
+
+    if (r == NULL || !r->mail_ok || r->mail_pending || r->state != SESSION_ONLINE)
+        return;
+    if (over_budget(r)) {
+        pump_wait(r); /* a slow recipient: the pump sends it once the socket drains */
+        return;
+    }
+    (void)send_item(r, seq, from->entry->name, from->entry->identity_pk, d->id.data, d->sealed.data,
+                    d->sealed.len, now_ms);
+}
+
+/* The ms until s's next deposit token. */
+static uint64_t rate_retry_ms(const session *s, double rate)
+{
+    double missing = 1.0 - s->deposit_rate.tokens;
+    return missing <= 0 ? 1 : (uint64_t)(missing * 1000.0 / rate) + 1;
+}
+
+static void deposit_stored(session *s, const Mim__Deposit *d, int rc, uint64_t seq,
+                           int64_t expires_ms, int64_t now_ms)
+{
+    uint64_t left = expires_ms > now_ms ? (uint64_t)(expires_ms - now_ms) : 0;
+
+    mim_log_debug("conn %llu: %s deposited %zu bytes for %s (seq %llu%s)",
+                  (unsigned long long)mim_channel_id(s->ch), s->entry->name, d->sealed.len, d->to,
+                  (unsigned long long)seq, rc == MIM_MAIL_DUPLICATE ? ", again" : "");
+    send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_OK, left, 0);
+    if (rc == MIM_MAIL_STORED)
+        deliver_live(s->srv, d, s, seq, now_ms);
+}
+
+void mailbox_deposit(session *s, const Mim__Deposit *d)
+{
+    presence_server *srv = s->srv;
+    const presence_config *cfg = &srv->cfg;
+    mim_mail_limits lim = {.max_count = cfg->mailbox_max_count,
+                           .max_bytes = cfg->mailbox_max_bytes};
+    mim_mail_deposit dep = {.to = d->to,
+                            .from = s->entry->name,
+                            .from_pk = s->entry->identity_pk,
+                            .id = d->id.data,
+                            .sealed = d->sealed.data,
+                            .sealed_len = d->sealed.len,
+                            .now_ms = mim_clock_wall_ms()};
+    uint64_t seq = 0;
+    int64_t expires_ms = 0;
+    int rc;
+
+    if (!mim_rate_take(&s->deposit_rate, cfg->mailbox_rate, cfg->mailbox_burst,
+                       uv_now(srv->loop))) {
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_RATE, 0, rate_retry_ms(s, cfg->mailbox_rate));
+        return;
+    }
+    if (d->sealed.len > cfg->mailbox_blob_max) {
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_TOO_BIG, 0, 0);
+        return;
+    }
+    dep.expires_ms = dep.now_ms + (int64_t)cfg->mailbox_expiry_ms;
+    rc = mim_store_mail_deposit(srv->store, &dep, &lim, &seq, &expires_ms);
+    if (rc == MIM_MAIL_STORED || rc == MIM_MAIL_DUPLICATE)
+        deposit_stored(s, d, rc, seq, expires_ms, dep.now_ms);
+    else if (rc == MIM_MAIL_FULL)
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL, 0, MAIL_FULL_RETRY_MS);
+    else if (rc == MIM_ENOENT)
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME, 0, 0);
+    else {
+        mim_log_warn("conn %llu: deposit for %s not stored: %s",
+                     (unsigned long long)mim_channel_id(s->ch), d->to, mim_strerror(rc));
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNAVAILABLE, 0, 0);
+    }
+}
+
+void mailbox_taken(session *s, const Mim__MailTaken *t)
+{
+    int rc = mim_store_mail_take(s->srv->store, s->entry->name, t->seqs, t->n_seqs);
+
+    if (rc < 0)
+        mim_log_warn("conn %llu: mail taken by %s not deleted: %s",
+                     (unsigned long long)mim_channel_id(s->ch), s->entry->name, mim_strerror(rc));
+    else
+        mim_log_debug("conn %llu: %s took %d of %zu letters",
+                      (unsigned long long)mim_channel_id(s->ch), s->entry->name, rc, t->n_seqs);
+}
+
+void mailbox_expire(presence_server *srv, uint64_t now)
+{
+    int64_t n;
+
+    if (now - srv->mail_expired < PRESENCE_MAIL_EXPIRE_MS)
+        return;
+    srv->mail_expired = now;
+    n = mim_store_mail_expire(srv->store, mim_clock_wall_ms());
+    if (n > 0)
+        mim_log_info("mailbox: %lld letters expired unfetched", (long long)n);
+    else if (n < 0)
+        mim_log_warn("mailbox: expiry failed: %s", mim_strerror((int)n));
+}
