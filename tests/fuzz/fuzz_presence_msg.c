@@ -80,9 +80,42 @@
 
 static const enum mim_direction directions[] = {MIM_FROM_PEER, MIM_FROM_SERVER};
 
+/* What validation promises about issue 14's arms (mim_codec_mail.c). */
+static void check_mail_accepted(const Mim__PresenceMsg *m)
+{
+    switch (m->body_case) {
+    case MIM__PRESENCE_MSG__BODY_DIRECTORY_PAGE:
+        FUZZ_CHECK(m->directory_page->n_entries <= MIM_DIRECTORY_PAGE_MAX);
+        FUZZ_CHECK(!m->directory_page->refused || m->directory_page->n_entries == 0);
+        for (size_t i = 0; i < m->directory_page->n_entries; i++) {
+            const Mim__DirectoryEntry *e = m->directory_page->entries[i];
+            FUZZ_CHECK(e->identity_pk.len == 32 && mim_name_valid(e->name, strlen(e->name)));
+            FUZZ_CHECK(i == 0 || strcmp(m->directory_page->entries[i - 1]->name, e->name) < 0);
+        }
+        break;
+    case MIM__PRESENCE_MSG__BODY_DEPOSIT:
+        FUZZ_CHECK(m->deposit->id.len == MIM_MSG_ID_LEN);
+        FUZZ_CHECK(m->deposit->sealed.len >= 1 && m->deposit->sealed.len <= MIM_MAIL_SEALED_MAX);
+        FUZZ_CHECK(mim_name_valid(m->deposit->to, strlen(m->deposit->to)));
+        break;
+    case MIM__PRESENCE_MSG__BODY_MAIL_ITEM:
+        FUZZ_CHECK(m->mail_item->seq != 0 && m->mail_item->from_pk.len == 32);
+        FUZZ_CHECK(m->mail_item->id.len == MIM_MSG_ID_LEN);
+        FUZZ_CHECK(m->mail_item->sealed.len >= 1);
+        break;
+    case MIM__PRESENCE_MSG__BODY_MAIL_TAKEN:
+        FUZZ_CHECK(m->mail_taken->n_seqs >= 1 && m->mail_taken->n_seqs <= MIM_MAIL_TAKEN_MAX_SEQS);
+        break;
+    default:
+        break;
+    }
+}
+
 /* What validation promises about each accepted message. */
 static void check_accepted(const Mim__PresenceMsg *m, enum mim_direction dir)
 {
+    if (mim_presence_is_mail_arm(m->body_case))
+        check_mail_accepted(m);
     FUZZ_CHECK(mim_presence_allowed(m->body_case, dir));
     if (m->body_case == MIM__PRESENCE_MSG__BODY_LOGIN) {
         const Mim__Login *l = m->login;

@@ -6,6 +6,7 @@
  *   bad_bind        --bind that is no numeric address (or has a port): exit 2, nothing made
  *   foreign_bind    --bind an address this host does not have (192.0.2.1): exit 1, nothing made
  *   port_in_use     --port held by another socket: exit 1, "address already in use", nothing
+ *   bad_mailbox_options  issue 14's options out of range or misspelt: exit 2, said, nothing made
  *                   made
  *   bind_discovery  --bind 127.0.0.2: a probe sent to 127.0.0.1 is answered from 127.0.0.2,
  *                   the address the TCP listener has (a peer dials the answer's source)
@@ -90,6 +91,43 @@ static void test_bad_bind(void **state)
     assert_int_equal(run_refused(sp, "127.0.0.1:80", "0"), 2);
 }
 
+/* mim-presence OPTION VALUE, run to its end: its exit code (nothing may be made). */
+static int run_option(server_proc *sp, const char *option, const char *value)
+{
+    const char *argv[] = {MIM_PRESENCE_BIN,   option, value,        "--port",     "0",
+                          "--discovery-port", "0",    "--data-dir", sp->data_dir, NULL};
+    char out[512], st[64], path[700];
+    int status;
+
+    if (sp_run(sp, argv, RUN_MS, out, sizeof(out), &status) != 0)
+        fail_msg("%s %s was not refused: %s (stdout: %s)", option, value, sp->err, out);
+    if (!WIFEXITED(status))
+        fail_msg("mim-presence %s %s %s", option, value, sp_status_str(status, st, sizeof(st)));
+    assert_true((size_t)snprintf(path, sizeof(path), "%s/presence.db", sp->data_dir) <
+                sizeof(path));
+    assert_false(pe_exists(path));
+    return WEXITSTATUS(status);
+}
+
+static void test_bad_mailbox_options(void **state)
+{
+    static const char *const bad[][2] = {
+        {"--mailbox-expiry", "0"},     {"--mailbox-expiry", "2x"},
+        {"--mailbox-expiry", "s"},     {"--mailbox-expiry", "3651d"},
+        {"--mailbox-expiry", "-1s"},   {"--mailbox", "yes"},
+        {"--directory", "private"},    {"--mailbox-blob-max", "60001"},
+        {"--mailbox-max-count", "0"},  {"--mailbox-rate", "0"},
+        {"--mailbox-max-bytes", "63"},
+    };
+    server_proc *sp = *state;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (run_option(sp, bad[i][0], bad[i][1]) != 2)
+            fail_msg("%s %s: want exit status 2", bad[i][0], bad[i][1]);
+    assert_true(sp_log_contains(sp, "--mailbox-expiry 2x: a duration like 30d"));
+    assert_true(sp_log_contains(sp, "--directory private: say on or off"));
+}
+
 static void test_foreign_bind(void **state)
 {
     server_proc *sp = *state;
@@ -158,9 +196,8 @@ static void test_bind_discovery(void **state)
 
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(bad_bind),
-    PE_SCENARIO(foreign_bind),
-    PE_SCENARIO(port_in_use),
+    PE_SCENARIO(bad_bind),       PE_SCENARIO(foreign_bind),
+    PE_SCENARIO(port_in_use),    PE_SCENARIO(bad_mailbox_options),
     PE_SCENARIO(bind_discovery),
 };
 

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MSG1_LEN      MIM_KEY_LEN
-#define MSG2_MIN      96  /* e, encrypted s, an empty payload's tag */
-#define MSG3_MIN      64  /* encrypted s, an empty payload's tag */
-#define PRESENCE_MSG2 198 /* the server's payload has no name: always 198 bytes */
+#define MSG1_LEN MIM_KEY_LEN
+#define MSG2_MIN 96 /* e, encrypted s, an empty payload's tag */
+#define MSG3_MIN 64 /* encrypted s, an empty payload's tag */
+/* The server's payload has no name: its message 2 is 198 bytes, or 200 with the `features` field
+ * (28 02) a server offering the mailbox sends (issue 14). A peer's is at least 201 (a name). */
+#define PRESENCE_MSG2          198
+#define PRESENCE_MSG2_FEATURES 200
 
 enum conn_state {
     ST_UNKNOWN = 0, /* nothing sent yet */
@@ -254,7 +257,7 @@ static void recognise(mimdec *d, int side, const uint8_t *f, size_t len)
     memcpy(d->msg2, f, len);
     d->len2 = len;
     d->state = ST_MIM;
-    d->kind = len == PRESENCE_MSG2 ? KIND_PRESENCE : KIND_PEER;
+    d->kind = len == PRESENCE_MSG2 || len == PRESENCE_MSG2_FEATURES ? KIND_PRESENCE : KIND_PEER;
     d->key = keys_find(d->ctx->keys, d->msg1);
     d->ctx->mim_conns++;
     print_conn(d, kind_name(d->kind));

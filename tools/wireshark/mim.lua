@@ -136,7 +136,8 @@ end
 
 -- ---- one frame --------------------------------------------------------------------------------
 
--- The handshake payload is len(P) + 16 bytes; a presence server's P is 102 bytes (no name), a
+-- The handshake payload is len(P) + 16 bytes; a presence server's P is 102 bytes (no name; 104
+-- with its features, below), a
 -- peer's 104 + n (n < 128: the name's bytes), plus 2 for its `features` field (28 01), which
 -- today's mim sends to peers (PROTOCOL.md 14.2): the name is taken to be P - 106 bytes, and the
 -- tree says what it would be for a peer without the field.
@@ -145,7 +146,9 @@ local function add_payload(t, body, at, who)
     t:add(f.payload_enc, body(at, enc))
     local plen = enc - 16
     t:add(f.payload_len, body(at, enc), plen)
-    if plen == 102 and who == "responder" then
+    -- 104: a server that sends `features` (28 02: it offers the mailbox, issue 14); no peer's
+    -- payload is 104 bytes (its name has at least one).
+    if (plen == 102 or plen == 104) and who == "responder" then
         t:add(f.sender, body(at, enc), "a presence server (no name)"):set_generated()
     elseif plen >= 107 then
         local n = plen - 106

@@ -1,0 +1,79 @@
+/* The worked examples' link to docs/PROTOCOL.md (test_protocol_example.c, and issue 14's
+ * test_protocol_mail_example.c): the document's text, and the hex bytes of the code block after
+ * a <!-- hex:NAME --> marker, so a test can require the document to show exactly the bytes the
+ * code makes. Test-only; include after cmocka.h and mim_test.h. */
+#ifndef MIM_TEST_PROTOCOL_DOC_H
+#define MIM_TEST_PROTOCOL_DOC_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline char *read_doc(void)
+{
+    /* __FILE__ (this header's) is absolute in a CMake build: <source>/tests/unit/protocol_doc.h. */
+    static const char suffix[] = "tests/unit/protocol_doc.h";
+    const char *file = __FILE__;
+    size_t flen = strlen(file), slen = strlen(suffix);
+    char path[4096];
+
+    if (flen < slen || strcmp(file + flen - slen, suffix) != 0)
+        fail_msg("cannot find the source tree from __FILE__ = %s", file);
+    snprintf(path, sizeof(path), "%.*sdocs/PROTOCOL.md", (int)(flen - slen), file);
+    return mim_test_read_file(path);
+}
+
+static inline int is_hex_pair(const char *p)
+{
+    return strchr("0123456789abcdef", p[0]) != NULL && p[0] != '\0' &&
+           strchr("0123456789abcdef", p[1]) != NULL && p[1] != '\0';
+}
+
+/* The hex bytes of the code block after <!-- hex:NAME -->. On each line of the block, the bytes
+ * are the leading run of two-digit lowercase hex tokens separated by single spaces; two spaces
+ * or anything else ends the run (the annotation follows). Returns a malloc'd hex string. */
+static inline char *doc_block_hex(const char *doc, const char *name)
+{
+    char marker[128];
+    const char *p, *end;
+    char *hex;
+    size_t n = 0;
+
+    snprintf(marker, sizeof(marker), "<!-- hex:%s -->", name);
+    p = strstr(doc, marker);
+    if (p == NULL) {
+        fail_msg("docs/PROTOCOL.md has no %s", marker);
+        return NULL; /* not reached: tells the compiler p is non-NULL below */
+    }
+    if (strstr(p + 1, marker) != NULL)
+        fail_msg("docs/PROTOCOL.md has %s twice", marker);
+    p = strstr(p, "\n```");
+    assert_non_null(p);
+    p = strchr(p + 1, '\n'); /* skip the opening fence line */
+    assert_non_null(p);
+    p++;
+    end = strstr(p, "\n```");
+    assert_non_null(end);
+    hex = malloc((size_t)(end - p) + 1);
+    assert_non_null(hex);
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *q = p;
+        if (eol == NULL)
+            eol = end;
+        while (q + 1 < eol && is_hex_pair(q)) {
+            hex[n++] = q[0];
+            hex[n++] = q[1];
+            q += 2;
+            if (q < eol && q[0] == ' ' && q + 1 < eol && q[1] != ' ')
+                q++; /* one space: more bytes follow */
+            else
+                break;
+        }
+        p = eol + 1;
+    }
+    hex[n] = '\0';
+    return hex;
+}
+
+#endif
