@@ -113,6 +113,7 @@ static void on_tick(uv_timer_t *t)
     core_newcomers_tick(c);
     core_directory_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
+    core_mailbox_tick(c); /* issue 14: expiries and deposits */
 }
 
 static void free_core(mim_core *c)
@@ -132,6 +133,7 @@ static void free_core(mim_core *c)
     free(c->rx);
     free(c->batch);
     free(c->read_in);
+    core_mailbox_free(c);
     if (c->st != NULL)
         mim_store_close(c->st);
     mim_identity_free(c->id);
@@ -382,6 +384,8 @@ static int history_one(const mim_message *m, void *arg)
         it.text = desc;
     }
     it.state = m->seen ? MIM_CORE_MSG_READ : msg_state_of(m->state);
+    if (it.state == MIM_CORE_MSG_QUEUED && m->deposited)
+        it.state = MIM_CORE_MSG_DEPOSITED; /* issue 14: in the server's mailbox */
     it.unread = m->unread;
     h->cb(h->arg, &it);
     return 0;

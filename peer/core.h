@@ -8,7 +8,10 @@
  *
  * Messages: mim_core_send stores the message first (QUEUED, in the outbox), so it is safe from
  * then on; it is written to a session when one is open (SENT), and marked DELIVERED on the ack,
- * which the receiver sends only after its COMMIT. The outbox of a peer goes out in seq order
+ * which the receiver sends only after its COMMIT. To a peer that is not online, while the
+ * presence server has a mailbox (issue 14), it is also sealed to the peer's pinned key and
+ * deposited there (DEPOSITED, on_deposited); the peer fetches it at its next login and its
+ * sealed receipt makes it DELIVERED. The outbox of a peer goes out in seq order
  * whenever a session with it opens (we dial on demand when the presence table says where it
  * is). A lost session puts its SENT messages back to QUEUED; so does start-up.
  *
@@ -94,6 +97,8 @@ typedef enum mim_core_msg_state {
     MIM_CORE_MSG_DELIVERED,
     MIM_CORE_MSG_RECEIVED,
     MIM_CORE_MSG_READ, /* ours, DELIVERED, and the peer's read receipt came (on_read) */
+    /* Issue 14: ours, QUEUED, and sealed in the presence server's mailbox (on_deposited). */
+    MIM_CORE_MSG_DEPOSITED,
 } mim_core_msg_state;
 
 /* What went wrong, for on_error (the message says the rest). */
@@ -211,6 +216,14 @@ typedef struct mim_core_events {
      * the server says `to` is not registered, or gave no answer. */
     void (*on_lookup_failed)(void *ud, const char *to, const mim_msg_id *id,
                              mim_core_lookup_fail why);
+    /* Issue 14, the sealed mailbox (core_mailbox.c). `to` was not online, so our message was
+     * sealed to its key and the presence server stored it: it is delivered at `to`'s next login
+     * (on_delivered then, through a sealed receipt or directly). It stays in the outbox: a
+     * direct session sends it again, and the receiver keeps it once. */
+    void (*on_deposited)(void *ud, const char *to, const mim_msg_id *id);
+    /* The server's copy expired before `to` fetched it: the message is back in the outbox
+     * (QUEUED) and waits for a direct session; it is not deposited again. */
+    void (*on_expired)(void *ud, const char *to, const mim_msg_id *id);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -227,6 +240,7 @@ typedef struct mim_core_events {
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
         .on_directory = on_directory, .on_lookup_failed = on_lookup_failed,                        \
+        .on_deposited = on_deposited, .on_expired = on_expired,                                    \
     }
 
 typedef struct mim_core_config {

@@ -65,6 +65,10 @@ typedef struct peer_rec {
     char dial_addr[MIM_ADDR_STRLEN];
     char unreachable[200];
     int waiting_told; /* a mim_core_wait_reason + 1 told by on_waiting; 0: none */
+    /* The mailbox (issue 14, core_mailbox.c): no deposit to it before mail_retry_at (uv_now;
+     * the server said FULL, RATE or UNAVAILABLE), told once (mail_told) until one is taken. */
+    uint64_t mail_retry_at;
+    int mail_told;
 } peer_rec;
 
 typedef struct sess {
@@ -180,6 +184,11 @@ struct mim_core {
     /* Issue 14 (core_directory.c): its lookups in flight, the sends waiting for them, a
      * listing under way; made on first use, owned, freed by core_directory_free. */
     struct core_directory *dir;
+    /* Issue 14 (core_mailbox.c): our Deposits awaiting their DepositAck on this connection to
+     * the server (forgotten when it ends: not marked, so deposited again, which the server
+     * takes as the same deposit). */
+    struct mail_pending *mail_pending;
+    size_t nmail_pending, cap_mail_pending;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -270,6 +279,17 @@ void core_on_batch_end(void *ud, chat_session *cs);
 /* Forgets the frame being received (its texts freed, its transaction flags cleared). */
 void core_rx_reset(mim_core *c);
 
+/* Issue 14, the mailbox's use of the receive path (core_mailbox.c): a received message stored
+ * in the group's transaction (opened by the first): 1 new, 0 a duplicate, 2 refused (its
+ * sender's quota: nothing stored), or < 0 (the group fails). New ones that are shown are
+ * appended to c->rx. */
+int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m);
+/* Commits the group: 0, or < 0 (rolled back, logged, on_error told; nothing of it may be
+ * acknowledged). */
+int core_rx_commit(mim_core *c);
+/* Shows c->rx[from, to), all from peer (r), as a frame's messages are shown. */
+void core_rx_show(mim_core *c, peer_rec *r, const char *peer, size_t from, size_t to);
+
 /* ---- core_listener.c: incoming sessions ------------------------------------------------------ */
 
 /* Sets up the admission caps and listens on port (0: any) on IPv4, and IPv6 when the host has
@@ -349,5 +369,28 @@ void core_directory_tick(mim_core *c);
 /* The presence connection is gone: lookups fail their sends, a listing answers from the copy. */
 void core_directory_lost(mim_core *c);
 void core_directory_free(mim_core *c);
+/* ---- core_mailbox.c: the sealed mailbox (issue 14) ------------------------------------------- */
+
+/* Deposits what waits for r (to the mailbox) if r is not online, has a pin, is not held, and
+ * the server has a mailbox; else nothing. */
+void core_mailbox_kick(mim_core *c, peer_rec *r);
+/* Every slow tick and at login: expiries (on_expired), then the deposits due for every outbox. */
+void core_mailbox_tick(mim_core *c);
+/* The presence connection ended: the deposits awaiting an answer are forgotten. */
+void core_mailbox_reset(mim_core *c);
+void core_mailbox_free(mim_core *c);
+/* Fills l's envelope (from us, to `to` under to_pk), encodes it and seals it into blob
+ * (*blob_len bytes). 0 or a negative code. */
+int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
+                   const uint8_t to_pk[MIM_KEY_LEN], uint8_t blob[MIM_SEAL_BLOB_MAX],
+                   size_t *blob_len);
+/* presence_client_events.on_deposit_ack (core_presence.c registers it). */
+void core_on_deposit_ack(void *ud, const Mim__DepositAck *ack);
+
+/* ---- core_mailbox_rx.c: letters from the mailbox (issue 14) ---------------------------------- */
+
+/* presence_client_events.on_mail: one batch's MailItems, checked, stored in one commit, shown,
+ * receipted and taken. */
+void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n);
 
 #endif

@@ -115,31 +115,37 @@ static int store_received(mim_core *c, peer_rec *r, const char *peer, const Mim_
     return rc;
 }
 
-void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
+int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
 {
-    mim_core *c = ud;
-    const char *peer = chat_session_peer_name(cs);
-    sess *s = chat_session_data(cs);
-    int r;
+    int rc;
 
     if (c->txn_failed)
-        return;
+        return MIM_EDB;
     if (!c->txn_open) {
         if (mim_store_begin(c->st) != 0) {
             c->txn_failed = 1;
-            return;
+            return MIM_EDB;
         }
         c->txn_open = 1;
     }
-    r = store_received(c, s != NULL ? s->rec : NULL, peer, m);
-    if (r == RX_REFUSED) {
+    rc = store_received(c, r, peer, m);
+    if (rc == RX_REFUSED) {
         if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
             c->txn_failed = 1;
-        return;
+        return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
     }
-    if (r < 0 || push_ack(c, m->id.data) != 0 ||
-        (r == 1 && content_is_shown(m) && push_rx(c, m) != 0))
+    if (rc < 0 || push_ack(c, m->id.data) != 0 ||
+        (rc == 1 && content_is_shown(m) && push_rx(c, m) != 0))
         c->txn_failed = 1;
+    return c->txn_failed ? (rc < 0 ? rc : MIM_ENOMEM) : rc;
+}
+
+void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
+{
+    mim_core *c = ud;
+    sess *s = chat_session_data(cs);
+
+    (void)core_rx_store(c, s != NULL ? s->rec : NULL, chat_session_peer_name(cs), m);
 }
 
 void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
@@ -294,6 +300,29 @@ void core_rx_reset(mim_core *c)
     c->txn_failed = 0;
 }
 
+int core_rx_commit(mim_core *c)
+{
+    if (!c->txn_failed && (!c->txn_open || mim_store_commit(c->st) == 0))
+        return 0;
+    if (c->txn_open)
+        mim_store_rollback(c->st);
+    core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
+    return MIM_EDB;
+}
+
+void core_rx_show(mim_core *c, peer_rec *r, const char *peer, size_t from, size_t to)
+{
+    if (to > from && r != NULL && !r->conv_open && !core_newcomer_quiet(c, r)) {
+        r->conv_open = 1;
+        if (c->ev.on_chat_opened != NULL)
+            c->ev.on_chat_opened(c->ud, peer);
+    }
+    if (to > from && r != NULL)
+        core_typing_over(c, r); /* its message ends its typing */
+    for (size_t i = from; i < to && (r == NULL || !r->quiet); i++)
+        report_message(c, peer, &c->rx[i]);
+}
+
 void core_on_batch_end(void *ud, chat_session *cs)
 {
     mim_core *c = ud;
@@ -302,13 +331,10 @@ void core_on_batch_end(void *ud, chat_session *cs)
     const char *peer = chat_session_peer_name(cs);
 
     if (c->txn_open || c->txn_failed) {
-        if (c->txn_failed || mim_store_commit(c->st) != 0) {
-            if (c->txn_open)
-                mim_store_rollback(c->st);
+        if (core_rx_commit(c) != 0) {
             mim_log_error("cannot store messages from %s: not acknowledged", peer);
             if (r != NULL)
                 r->quota_valid = 0; /* counted what was rolled back */
-            core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
             chat_session_close(cs, "the store failed");
             core_rx_reset(c);
             apply_delivered(c, cs, s);
@@ -325,15 +351,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
             chat_session_send_refused(cs, (const uint8_t(*)[MIM_MSG_ID_LEN])c->refusing,
                                       c->nrefusing) != 0)
             mim_log_debug("refusals to %s not sent: the session is closing", peer);
-        if (c->nrx > 0 && r != NULL && !r->conv_open && !core_newcomer_quiet(c, r)) {
-            r->conv_open = 1;
-            if (c->ev.on_chat_opened != NULL)
-                c->ev.on_chat_opened(c->ud, peer);
-        }
-        if (c->nrx > 0 && r != NULL)
-            core_typing_over(c, r); /* its message ends its typing */
-        for (size_t i = 0; i < c->nrx && (r == NULL || !r->quiet); i++)
-            report_message(c, peer, &c->rx[i]);
+        core_rx_show(c, r, peer, 0, c->nrx);
         core_rx_reset(c);
     }
     apply_delivered(c, cs, s);

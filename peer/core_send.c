@@ -180,6 +180,8 @@ static int batch_finish(mim_core *c)
             if (c->ev.on_queued != NULL)
                 c->ev.on_queued(c->ud, it->r->name, &it->id);
             core_maybe_dial(c, it->r);
+            if (batch_next_for(c, it->r, 0) == i)
+                core_mailbox_kick(c, it->r); /* issue 14: not online: to its mailbox */
         }
     }
     return rc;

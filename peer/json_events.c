@@ -54,6 +54,8 @@ const char *ja_msg_state_word(mim_core_msg_state state)
         return "delivered";
     case MIM_CORE_MSG_READ:
         return "read";
+    case MIM_CORE_MSG_DEPOSITED:
+        return "deposited"; /* issue 14 */
     default:
         return "received";
     }
@@ -292,6 +294,18 @@ static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
             json_pack("{s:s,s:o,s:s}", "event", "waiting", "to", ja_str(to), "reason",
                       reason == MIM_CORE_WAIT_KEY_NOT_ACCEPTED ? "key_not_accepted" : "other"),
             NULL);
+}
+
+/* Issue 14: the message is in the server's mailbox; or its copy there expired (queued again).
+ * Neither is the message's last event: delivered follows. */
+static void on_deposited(void *ud, const char *to, const mim_msg_id *id)
+{
+    emit_msg_state(ud, "deposited", to, id, 0);
+}
+
+static void on_expired(void *ud, const char *to, const mim_msg_id *id)
+{
+    emit_msg_state(ud, "expired", to, id, 0);
 }
 
 static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;

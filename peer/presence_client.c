@@ -105,9 +105,9 @@ static int send_one(presence_client *pc, const Mim__PresenceMsg *m, int final)
     return send_batch(pc, &m, 1, final);
 }
 
-int pc_send(presence_client *pc, const Mim__PresenceMsg *m)
+int pc_send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n)
 {
-    return send_one(pc, m, 0);
+    return send_batch(pc, msgs, n, 0);
 }
 
 static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet *st)
@@ -125,6 +125,8 @@ static void session_reset(presence_client *pc)
 {
     pc->logged_in = 0;
     pc->server_verdict = 0;
+    pc->server_features = 0;
+    pc->n_mail_items = 0;
     pc->dropped = 0;
     pc->bad_addrs = 0;
     pc->phase = PC_IDLE;
@@ -143,6 +145,7 @@ static void on_handle_closed(uv_handle_t *h)
     online_table_free(&pc->table);
     online_table_free(&pc->incoming);
     pc_directory_reset(pc);
+    pc_mail_free(pc);
     mim_wipe(pc, sizeof(*pc));
     free(pc);
     if (done != NULL)
@@ -380,6 +383,7 @@ static int ch_on_authenticated(mim_channel *ch, const uint8_t identity_pk[MIM_KE
         *reason = "stopped"; /* from on_server_key: the channel is already closing */
         return MIM_ECLOSED;
     }
+    pc->server_features = mim_channel_remote_features(ch); /* issue 14: MIM_FEATURE_MAILBOX */
     return 0;
 }
 
@@ -399,8 +403,9 @@ static int send_login(presence_client *pc)
     rc = mim_login_sign(pc->id, hh, pc->name, strlen(pc->name), pc->listen_port, sig);
     if (rc != 0)
         return rc;
+    /* We understand issue 14's arms: the server may send them (presence_client.h). */
     mim_login_init(&login_m, &login, pc->name, pc->listen_port, pc->id->sign_pk, pc->id->static_sig,
-                   sig, MIM_LOGIN_FEATURE_MAILBOX); /* issue 14: the directory's arms */
+                   sig, MIM_LOGIN_FEATURE_MAILBOX);
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
     rc = send_batch(
@@ -495,6 +500,11 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
     case MIM__PRESENCE_MSG__BODY_ERROR:
         handle_error(pc, m->error);
         break;
+    /* Issue 14's arms, each to the file of its job (presence_client_priv.h). */
+    case MIM__PRESENCE_MSG__BODY_DEPOSIT_ACK:
+    case MIM__PRESENCE_MSG__BODY_MAIL_ITEM:
+        pc_mail_msg(pc, m);
+        break;
     default: /* the codec lets only server -> peer messages through */
         if (pc_directory_msg(pc, m))
             break; /* issue 14: a LookupResult or a DirectoryPage */
@@ -528,6 +538,7 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
         mim_trace("server", pc->name, &b->msgs[i]->base);
         handle_msg(pc, b->msgs[i]);
     }
+    pc_mail_batch_end(pc); /* before the free: the MailItems point into b */
     mim_presence_batch_free(b);
     if (final && !pc_halted(pc))
         pc_end_channel(pc, 1, "the server ended the session");
@@ -667,4 +678,9 @@ int presence_client_table_stale(const presence_client *pc)
 const char *presence_client_last_close(const presence_client *pc)
 {
     return pc->last_close;
+}
+
+uint32_t presence_client_server_features(const presence_client *pc)
+{
+    return pc->ch != NULL && pc->logged_in ? pc->server_features : 0;
 }

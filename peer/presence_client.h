@@ -44,6 +44,7 @@
 #ifndef MIM_PEER_PRESENCE_CLIENT_H
 #define MIM_PEER_PRESENCE_CLIENT_H
 
+#include "mim_codec.h"
 #include "mim_crypto.h"
 #include "mim_online_table.h"
 #include "mim_store_peer.h"
@@ -83,6 +84,11 @@ typedef struct presence_client_events {
      * called when the connection ends first. */
     void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
                          int refused);
+    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answer to one of
+     * our Deposits; and the MailItems of one batch from the server, all at once (so that the
+     * owner stores them in one commit). Both are valid during the call only. */
+    void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
+    void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
 } presence_client_events;
 
 typedef struct presence_client_config {
@@ -152,5 +158,20 @@ int presence_client_lookup(presence_client *pc, const char *name);
 /* Asks for the whole directory, page after page (on_directory answers once; a listing under
  * way answers this call too). 0, MIM_ESTATE, or an error. */
 int presence_client_directory_list(presence_client *pc);
+/* ---- issue 14: the directory and the mailbox -------------------------------------------------
+ *
+ * Our Login sets MIM_LOGIN_FEATURE_MAILBOX: the server may send us the arms lookup_result,
+ * directory_page, deposit_ack and mail_item. We send ours (lookup, directory_list, deposit,
+ * mail_taken) only to a server whose handshake has MIM_FEATURE_MAILBOX; an older server never
+ * sees them. */
+
+/* The server's HandshakePayload.features (MIM_FEATURE_*) on the current connection, from its
+ * Login on; 0 while not logged in (connecting, reconnecting, stopped). */
+uint32_t presence_client_server_features(const presence_client *pc);
+/* Sends issue 14's peer -> server arms in msgs (n of them) as one batch in one frame: a sealed
+ * receipt's Deposit and its MailTaken go together. 0; MIM_ESTATE when not logged in or the
+ * server lacks MIM_FEATURE_MAILBOX (nothing sent); MIM_EINVAL for another arm; or the code of
+ * a failed send (the channel is then closing: the owner hears on_state). */
+int presence_client_send_mail(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n);
 
 #endif

@@ -4,7 +4,9 @@
  *   presence_client.c        the connection: dialling, the pin, the Login, the server's
  *                            Errors, the backoff, the keepalive, the API
  *   presence_client_table.c  the online table: chunks, add/delete/status, the cap, the address
- *                            checks, the convergence and the grace for unconfirmed entries */
+ *                            checks, the convergence and the grace for unconfirmed entries
+ *   presence_client_mail.c   issue 14's mailbox arms: DepositAck and MailItem in, to the owner
+ *   presence_client_directory.c  issue 14's directory arms (the directory helper's) */
 #ifndef MIM_PEER_PRESENCE_CLIENT_PRIV_H
 #define MIM_PEER_PRESENCE_CLIENT_PRIV_H
 
@@ -64,6 +66,13 @@ struct presence_client {
     size_t unconfirmed; /* entries kept after a reconnect, awaiting their peer's return */
     int have_table;     /* a table was complete once: the next one is a reconnect */
 
+    /* Issue 14. server_features: this connection's HandshakePayload.features (MIM_FEATURE_*),
+     * 0 when none. mail_items: the MailItems of the batch being handled (pointers into it),
+     * handed to the owner together at its end (presence_client_mail.c). */
+    uint32_t server_features;
+    const Mim__MailItem **mail_items;
+    size_t n_mail_items, cap_mail_items;
+
     uv_timer_t retry_timer;  /* the next attempt */
     uv_timer_t ka_timer;     /* the login deadline, then the keepalive */
     uv_timer_t settle_timer; /* the end of the grace for unconfirmed entries */
@@ -91,8 +100,10 @@ void pc_end_channel(presence_client *pc, int clean, const char *fmt, ...)
  * over, the keepalive and the grace for unconfirmed entries run, and the owner hears
  * PRESENCE_CONNECTED. */
 void pc_went_online(presence_client *pc);
-/* Sends one message on the open channel: 0, or a negative code. */
-int pc_send(presence_client *pc, const Mim__PresenceMsg *m);
+
+/* Sends msgs as one batch in one frame (not FINAL). On failure the channel is closed and the
+ * code returned. */
+int pc_send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n);
 
 /* ---- offered by presence_client_table.c ---------------------------------------------------- */
 
@@ -113,5 +124,15 @@ void pc_table_settle_start(presence_client *pc);
 int pc_directory_msg(presence_client *pc, const Mim__PresenceMsg *m);
 /* Forgets the listing under way (the connection ended, or the client stops). */
 void pc_directory_reset(presence_client *pc);
+/* ---- offered by presence_client_mail.c (issue 14) ------------------------------------------ */
+
+/* A DepositAck or a MailItem from the server (only from one that has MIM_FEATURE_MAILBOX: from
+ * another, the channel ends). MailItems are kept until pc_mail_batch_end. */
+void pc_mail_msg(presence_client *pc, const Mim__PresenceMsg *m);
+/* The batch was handled: its MailItems go to the owner (on_mail), all at once, before the batch
+ * is freed. */
+void pc_mail_batch_end(presence_client *pc);
+/* Frees what the mail side holds (the client is being freed). */
+void pc_mail_free(presence_client *pc);
 
 #endif

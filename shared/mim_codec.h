@@ -228,4 +228,16 @@ void mim_mail_taken_init(Mim__PresenceMsg *m, Mim__MailTaken *body, uint64_t *se
 /* A word for a DepositResult, for logs and messages ("ok", "unknown name", ...). */
 const char *mim_deposit_result_str(Mim__DepositResult r);
 
+/* ---- the sealed letter (issue 14): mim_codec_letter.c ---- */
+
+/* Encodes a letter into out (appends). 0 or MIM_ENOMEM. */
+int mim_letter_encode(const Mim__MailLetter *l, mim_buf *out);
+/* Decodes and validates a letter (the plaintext of a sealed blob: bytes the server cannot
+ * alter, but any registered sender can write): canonical; from and to valid names; from_pk and
+ * to_pk 32 bytes; a body: a chat as mim_peer_msg_validate checks it, or a receipt of 1..1024
+ * ids of 16 bytes and no refused. 0 and *out (mim_letter_free), or MIM_EDECODE with a reason. */
+int mim_letter_decode(const uint8_t *p, size_t len, Mim__MailLetter **out, char *err,
+                      size_t errlen);
+void mim_letter_free(Mim__MailLetter *l); /* NULL is fine */
+
 #endif

@@ -1,6 +1,6 @@
 /* The only door to libsodium: this one header, in front of the crypto files (mim_crypto.c,
- * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c), which are the only files
- * in mim that include <sodium.h>.
+ * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c, mim_seal.c), which are the
+ * only files in mim that include <sodium.h>.
  *
  * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
  *  - init, randomness, constant-time compare, wiping;
@@ -9,7 +9,8 @@
  *  - key files (0600, created O_CREAT|O_EXCL|O_NOFOLLOW, refused when readable by others);
  *  - fingerprints;
  *  - Noise_XX_25519_ChaChaPoly_SHA256 (the handshake of every mim connection);
- *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction.
+ *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction;
+ *  - the sealed letter of the mailbox (issue 14).
  *
  * All functions return 0 on success or a negative MIM_E* code unless documented otherwise. */
 #ifndef MIM_CRYPTO_H
@@ -202,5 +203,45 @@ int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t
                        int *tag);
 void mim_stream_tx_wipe(mim_stream_tx *tx);
 void mim_stream_rx_wipe(mim_stream_rx *rx);
+
+/* ---- the sealed letter (issue 14): mim_seal.c --------------------------------------------- *
+ *
+ * A letter for the mailbox of the presence server, which must not read, alter or forge it:
+ *   inner  = letter || Ed25519 sig(sender's identity, "mim-mail-v1" || to_pk || letter)
+ *   padded = sodium_pad(inner) to the blob's bucket less MIM_SEAL_OVERHEAD
+ *   blob   = crypto_box_seal(padded, X25519 form of to_pk)   (ephemeral key, 48 bytes more)
+ * Blobs are exactly one of MIM_SEAL_BUCKETS bytes long: the server sees the bucket, never the
+ * length. The recipient's X25519 key is its Ed25519 identity key converted: the identity key's
+ * X25519 form serves this and nothing else (docs/SECURITY.md: no forward secrecy for mail). */
+#define MIM_SEAL_OVERHEAD 48   /* crypto_box_SEALBYTES: ephemeral public key + MAC */
+#define MIM_SEAL_BLOB_MAX 8192 /* the largest bucket (the server's default blob limit) */
+/* The largest letter that fits the largest bucket (sig and one padding byte included). */
+#define MIM_SEAL_LETTER_MAX (MIM_SEAL_BLOB_MAX - MIM_SEAL_OVERHEAD - MIM_SIG_LEN - 1)
+#define MIM_SEAL_BUCKETS                                                                           \
+    {                                                                                              \
+        512, 1024, 2048, 4096, 8192                                                                \
+    }
+
+/* The size of the blob a letter of letter_len bytes is sealed into; 0 when it is too long. */
+size_t mim_seal_blob_size(size_t letter_len);
+/* The deterministic half of mim_seal, for known-answer tests: the signed, padded plaintext
+ * (mim_seal_blob_size(letter_len) - MIM_SEAL_OVERHEAD bytes) into out (cap bytes). */
+int mim_seal_inner(const mim_identity *from, const uint8_t to_pk[MIM_KEY_LEN],
+                   const uint8_t *letter, size_t letter_len, uint8_t *out, size_t cap,
+                   size_t *out_len);
+/* Seals letter from `from` to the identity key to_pk into out (cap bytes; *out_len gets
+ * mim_seal_blob_size(letter_len)). MIM_EINVAL for a letter over MIM_SEAL_LETTER_MAX,
+ * MIM_EOVERFLOW for a short cap, MIM_ECRYPTO for a to_pk that is no valid Ed25519 key. */
+int mim_seal(const mim_identity *from, const uint8_t to_pk[MIM_KEY_LEN], const uint8_t *letter,
+             size_t letter_len, uint8_t *out, size_t cap, size_t *out_len);
+/* Opens a blob sealed to us: the letter (*letter_len bytes into letter, cap >= blob_len) and
+ * its signature (sig), NOT yet checked: the signer's key is inside the letter, so the caller
+ * decodes it, then calls mim_seal_verify. MIM_EINVAL for a length that is no bucket,
+ * MIM_ECRYPTO when it does not open (not for us, altered) or its padding is bad. */
+int mim_seal_open(const mim_identity *me, const uint8_t *blob, size_t blob_len, uint8_t *letter,
+                  size_t cap, size_t *letter_len, uint8_t sig[MIM_SIG_LEN]);
+/* 0 when sig is from_pk's signature of ("mim-mail-v1" || to_pk || letter), else MIM_ECRYPTO. */
+int mim_seal_verify(const uint8_t from_pk[MIM_KEY_LEN], const uint8_t to_pk[MIM_KEY_LEN],
+                    const uint8_t *letter, size_t letter_len, const uint8_t sig[MIM_SIG_LEN]);
 
 #endif

@@ -55,9 +55,10 @@ const struct store_stmt_sql store_messages_sql[] = {
                         " AND state IN (0, 1)"},
     /* The newest `limit` rows, handed out oldest first. The outer sort reads the whole inner
      * result before the first row comes out. */
-    {STMT_HISTORY, "SELECT " MESSAGE_COLUMNS ", seen FROM (SELECT " MESSAGE_COLUMNS
-                   ", seen FROM messages WHERE peer = ?1 ORDER BY seq DESC LIMIT ?2)"
-                   " ORDER BY seq"},
+    {STMT_HISTORY,
+     "SELECT " MESSAGE_COLUMNS ", seen, deposited_at IS NOT NULL FROM (SELECT " MESSAGE_COLUMNS
+     ", seen, deposited_at FROM messages WHERE peer = ?1"
+     " ORDER BY seq DESC LIMIT ?2) ORDER BY seq"},
     {STMT__COUNT, NULL},
 };
 
@@ -460,6 +461,7 @@ static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
         return rc;
     m.unread = !m.outgoing && m.content_type >= 0 && m.seq > h->read_seq; /* a local note: never */
     m.seen = sqlite3_column_int(row, 8) != 0; /* after MESSAGE_COLUMNS */
+    m.deposited = sqlite3_column_int(row, 9) != 0;
     return h->cb(&m, h->arg);
 }
 

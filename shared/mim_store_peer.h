@@ -75,8 +75,9 @@ typedef struct mim_message {
     const char *text;                  /* valid during the callback only */
     size_t text_len;                   /* bytes; text[text_len] is a NUL */
     int state;                         /* enum mim_msg_state */
-    int unread; /* incoming and after the read mark (mim_store_history_each only; else 0) */
-    int seen;   /* outgoing, and the peer's read receipt came (mim_store_history_each only) */
+    int unread;    /* incoming and after the read mark (mim_store_history_each only; else 0) */
+    int seen;      /* outgoing, and the peer's read receipt came (mim_store_history_each only) */
+    int deposited; /* outgoing, in the server's mailbox (mim_store_history_each only) */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
@@ -192,5 +193,21 @@ int mim_store_directory_each(mim_store *st, size_t limit,
 /* A complete listing ended: drops the rows it did not list (put before before_ms). The number
  * dropped, or a negative code. */
 int mim_store_directory_prune(mim_store *st, int64_t before_ms);
+/* ---- the outbox's mailbox side (issue 14): mim_store_mail.c ---------------------------------- */
+
+/* The QUEUED messages to `peer` still to deposit (never deposited, not barred from it), in seq
+ * order, at most limit; cb as in mim_store_outbox_each. */
+int mim_store_mail_due_each(mim_store *st, const char *peer, size_t limit,
+                            int (*cb)(const mim_message *m, void *arg), void *arg);
+/* The server holds our sealed copy of (peer, id) since now_ms, until expires_at_ms. 1 when the
+ * message was marked, 0 when it is no longer in the outbox (delivered meanwhile), or < 0. */
+int mim_store_mail_deposited(mim_store *st, const char *peer, const uint8_t id[16], int64_t now_ms,
+                             int64_t expires_at_ms);
+/* (peer, id) is not to be deposited again (the server refused it for good). 1, 0 or < 0. */
+int mim_store_mail_no_redeposit(mim_store *st, const char *peer, const uint8_t id[16]);
+/* The next deposited message whose copy expired by now_ms: no longer deposited, and not to be
+ * deposited again; its peer and id out. 1 (one expired: call again), 0 (none left), or < 0. */
+int mim_store_mail_expire_next(mim_store *st, int64_t now_ms, char peer[MIM_NAME_MAX_BYTES + 1],
+                               uint8_t id[16]);
 
 #endif

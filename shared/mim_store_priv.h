@@ -95,6 +95,12 @@ enum store_stmt {
     STMT_DIR_SEEN,
     STMT_DIR_EACH,
     STMT_DIR_PRUNE,
+    /* mim_store_mail.c (issue 14): the peer's outbox, its mailbox side */
+    STMT_OUTBOX_MAIL_DUE,
+    STMT_OUTBOX_MAIL_DEPOSITED,
+    STMT_OUTBOX_MAIL_NO_REDEPOSIT,
+    STMT_OUTBOX_MAIL_EXPIRED,
+    STMT_OUTBOX_MAIL_EXPIRE,
     STMT__COUNT,
 };
 
@@ -115,6 +121,7 @@ extern const struct store_stmt_sql store_search_sql[];    /* mim_store_search.c 
 extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
 extern const struct store_stmt_sql store_directory_sql[]; /* mim_store_directory.c */
+extern const struct store_stmt_sql store_mail_sql[];      /* mim_store_mail.c (issue 14) */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *

@@ -468,6 +468,25 @@ static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
     say_about_name(ud, to, TUI_ENTRY_WARN, text);
 }
 
+/* Issue 14: the mark "(in the mailbox)"; and, when the server's copy expired, the mark goes
+ * back to "(queued)" with a line that says why. */
+static void on_deposited(void *ud, const char *to, const mim_msg_id *id)
+{
+    set_state(ud, to, id, TUI_MSG_DEPOSITED);
+}
+
+static void on_expired(void *ud, const char *to, const mim_msg_id *id)
+{
+    char text[300];
+
+    set_state(ud, to, id, TUI_MSG_QUEUED);
+    snprintf(text, sizeof(text),
+             "a message to %.130s expired in the server's mailbox before they fetched it: it "
+             "waits until you are both online",
+             to);
+    say_about_name(ud, to, TUI_ENTRY_WARN, text);
+}
+
 static void on_handle_closed(uv_handle_t *h);
 
 static void maybe_done(tui *t)

@@ -17,6 +17,8 @@ static enum tui_msg_state msg_state_of(mim_core_msg_state state)
         return TUI_MSG_DELIVERED;
     case MIM_CORE_MSG_READ:
         return TUI_MSG_READ;
+    case MIM_CORE_MSG_DEPOSITED:
+        return TUI_MSG_DEPOSITED;
     default:
         return TUI_MSG_RECEIVED;
     }

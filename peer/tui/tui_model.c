@@ -191,6 +191,8 @@ enum tui_msg_state tui_msg_state_parse(const char *state)
         return TUI_MSG_DELIVERED;
     if (strcmp(state, "read") == 0)
         return TUI_MSG_READ;
+    if (strcmp(state, "deposited") == 0)
+        return TUI_MSG_DEPOSITED;
     return TUI_MSG_RECEIVED;
 }
 

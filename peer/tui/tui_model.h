@@ -32,7 +32,8 @@ enum tui_msg_state {
     TUI_MSG_SENT,
     TUI_MSG_DELIVERED,
     TUI_MSG_RECEIVED,
-    TUI_MSG_READ, /* ours, and the peer's read receipt came */
+    TUI_MSG_READ,      /* ours, and the peer's read receipt came */
+    TUI_MSG_DEPOSITED, /* ours, queued, in the server's mailbox (issue 14) */
 };
 
 enum tui_presence {

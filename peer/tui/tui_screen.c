@@ -242,6 +242,8 @@ static const char *state_label(enum tui_msg_state s)
         return " (delivered)";
     case TUI_MSG_READ:
         return " (read)";
+    case TUI_MSG_DEPOSITED:
+        return " (in the mailbox)";
     default:
         return "";
     }
