@@ -59,10 +59,13 @@ static void test_directory_listing(void **state)
     char bob_fp[64], carol_fp[64];
     json_t *ev;
 
-    register_and_leave(f, c, carol_fp);
+    snprintf(carol_fp, sizeof(carol_fp), "%s", sfield(start_peer(f, c), "fingerprint"));
     snprintf(bob_fp, sizeof(bob_fp), "%s", sfield(start_peer(f, b), "fingerprint"));
     start_peer(f, a);
     see_each_other(a, b);
+    mp_expect(a, 0, "online", "name", "carol");
+    mp_quit(c);
+    mp_expect(a, 0, "offline", "name", "carol"); /* the server has seen her go */
     ev = directory(a, "d1");
     assert_false(json_is_true(json_object_get(ev, "private")));
     assert_int_equal(json_array_size(json_object_get(ev, "entries")), 2); /* not alice */
