@@ -46,15 +46,11 @@ static long pending_find(const mim_core *c, const char *to, const uint8_t *id)
     return -1;
 }
 
-/* The key a letter to name is sealed to: its pin. 0, or MIM_ENOENT (no pin: not sealed). */
+/* The key a letter to name is sealed to: its pin, else the directory's (pinned then:
+ * core_directory_key). 0, or MIM_ENOENT (neither: not sealed). */
 static int seal_key(mim_core *c, const char *name, uint8_t pk[MIM_KEY_LEN])
 {
-    mim_contact ct;
-
-    if (mim_store_contact_get(c->st, name, &ct) != 0)
-        return MIM_ENOENT;
-    memcpy(pk, ct.identity_pk, MIM_KEY_LEN);
-    return 0;
+    return core_directory_key(c, name, pk);
 }
 
 int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,

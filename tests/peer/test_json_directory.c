@@ -119,6 +119,7 @@ static void test_directory_send_offline(void **state)
     start_peer(f, a);
     mp_expect(a, 0, "presence", "state", "connected");
     send_queued(a, "bob", "s1", id);
+    mp_expect(a, 0, "deposited", "id", id); /* sealed to the directory's key (now pinned) */
     assert_int_equal(history_len(a, "bob", "h1", 0), 1);
     assert_int_equal(mp_count(a, "error", "tag", "s1"), 0);
     mp_quit(a);
