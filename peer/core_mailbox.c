@@ -46,9 +46,8 @@ static long pending_find(const mim_core *c, const char *to, const uint8_t *id)
     return -1;
 }
 
-/* The key a letter to name is sealed to: its pin, else the directory's, pinned now
- * (core_directory_key, the contract's door between the directory and the mailbox). 0, or
- * MIM_ENOENT (not registered, or not known yet: not sealed). */
+/* The key a letter to name is sealed to: its pin, else the directory's (pinned then:
+ * core_directory_key). 0, or MIM_ENOENT (neither: not sealed). */
 static int seal_key(mim_core *c, const char *name, uint8_t pk[MIM_KEY_LEN])
 {
     return core_directory_key(c, name, pk);

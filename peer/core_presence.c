@@ -287,7 +287,7 @@ int mim_core_logout(mim_core *c)
             c->ev.on_offline(c->ud, e->name);
     c->pc = NULL;
     core_directory_lost(c); /* issue 14: no answer will come to its lookups and listing */
-    c->closing_handles++; /* a quit before the stop ends must wait for it */
+    c->closing_handles++;   /* a quit before the stop ends must wait for it */
     presence_client_stop(pc, on_pc_logged_out);
     if (c->ev.on_presence != NULL)
         c->ev.on_presence(c->ud, MIM_CORE_PRESENCE_DISCONNECTED, server);

@@ -110,11 +110,6 @@ int pc_send_batch(presence_client *pc, const Mim__PresenceMsg *const *msgs, size
     return send_batch(pc, msgs, n, 0);
 }
 
-int pc_send(presence_client *pc, const Mim__PresenceMsg *m)
-{
-    return send_one(pc, m, 0);
-}
-
 static void status_msg(presence_client *pc, Mim__PresenceMsg *m, Mim__StatusSet *st)
 {
     st->status = (Mim__Status)pc->status;
@@ -149,8 +144,8 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     online_table_free(&pc->table);
     online_table_free(&pc->incoming);
-    pc_mail_free(pc);
     pc_directory_reset(pc);
+    pc_mail_free(pc);
     mim_wipe(pc, sizeof(*pc));
     free(pc);
     if (done != NULL)

@@ -76,11 +76,6 @@ typedef struct presence_client_events {
     void (*on_peer_status)(void *ud, const online_entry *e);
     /* The server sent an Error. fatal = 1 when reconnecting cannot help. */
     void (*on_error)(void *ud, int code, const char *message, int fatal);
-    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answer to one of
-     * our Deposits; and the MailItems of one batch from the server, all at once (so that the
-     * owner stores them in one commit). Both are valid during the call only. */
-    void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
-    void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
     /* Issue 14 (presence_client_directory.c). The answer to a lookup of `name`: e, or NULL when
      * the name is not registered. */
     void (*on_lookup)(void *ud, const char *name, const mim_directory_entry *e);
@@ -89,6 +84,11 @@ typedef struct presence_client_events {
      * called when the connection ends first. */
     void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
                          int refused);
+    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answer to one of
+     * our Deposits; and the MailItems of one batch from the server, all at once (so that the
+     * owner stores them in one commit). Both are valid during the call only. */
+    void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
+    void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
 } presence_client_events;
 
 typedef struct presence_client_config {
@@ -149,6 +149,15 @@ int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
  * refused"); "" before any ended. Valid until the next loop turn. */
 const char *presence_client_last_close(const presence_client *pc);
 
+/* ---- the directory (issue 14): presence_client_directory.c ---------------------------------- */
+
+/* 1 when the client is ONLINE with a server that offers the directory (and the mailbox). */
+int presence_client_has_directory(const presence_client *pc);
+/* Asks for one name (on_lookup answers). 0, MIM_ESTATE (see has_directory), or an error. */
+int presence_client_lookup(presence_client *pc, const char *name);
+/* Asks for the whole directory, page after page (on_directory answers once; a listing under
+ * way answers this call too). 0, MIM_ESTATE, or an error. */
+int presence_client_directory_list(presence_client *pc);
 /* ---- issue 14: the directory and the mailbox -------------------------------------------------
  *
  * Our Login sets MIM_LOGIN_FEATURE_MAILBOX: the server may send us the arms lookup_result,
@@ -164,15 +173,5 @@ uint32_t presence_client_server_features(const presence_client *pc);
  * server lacks MIM_FEATURE_MAILBOX (nothing sent); MIM_EINVAL for another arm; or the code of
  * a failed send (the channel is then closing: the owner hears on_state). */
 int presence_client_send_mail(presence_client *pc, const Mim__PresenceMsg *const *msgs, size_t n);
-
-/* ---- the directory (issue 14): presence_client_directory.c ---------------------------------- */
-
-/* 1 when the client is ONLINE with a server that offers the directory (and the mailbox). */
-int presence_client_has_directory(const presence_client *pc);
-/* Asks for one name (on_lookup answers). 0, MIM_ESTATE (see has_directory), or an error. */
-int presence_client_lookup(presence_client *pc, const char *name);
-/* Asks for the whole directory, page after page (on_directory answers once; a listing under
- * way answers this call too). 0, MIM_ESTATE, or an error. */
-int presence_client_directory_list(presence_client *pc);
 
 #endif

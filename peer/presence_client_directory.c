@@ -19,8 +19,8 @@
 
 int presence_client_has_directory(const presence_client *pc)
 {
-    return pc->phase == PC_ONLINE && pc->ch != NULL &&
-           (mim_channel_remote_features(pc->ch) & MIM_FEATURE_MAILBOX) != 0;
+    return pc->phase == PC_ONLINE &&
+           (presence_client_server_features(pc) & MIM_FEATURE_MAILBOX) != 0;
 }
 
 int presence_client_lookup(presence_client *pc, const char *name)
@@ -31,7 +31,7 @@ int presence_client_lookup(presence_client *pc, const char *name)
     if (!presence_client_has_directory(pc))
         return MIM_ESTATE;
     mim_lookup_init(&m, &body, name);
-    return pc_send(pc, &m);
+    return pc_send_batch(pc, (const Mim__PresenceMsg *const[]){&m}, 1);
 }
 
 static int ask_page(presence_client *pc)
@@ -40,7 +40,7 @@ static int ask_page(presence_client *pc)
     Mim__DirectoryList body;
 
     mim_directory_list_init(&m, &body, pc->dir.after, 0);
-    return pc_send(pc, &m);
+    return pc_send_batch(pc, (const Mim__PresenceMsg *const[]){&m}, 1);
 }
 
 int presence_client_directory_list(presence_client *pc)

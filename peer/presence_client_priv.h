@@ -100,8 +100,6 @@ void pc_end_channel(presence_client *pc, int clean, const char *fmt, ...)
  * over, the keepalive and the grace for unconfirmed entries run, and the owner hears
  * PRESENCE_CONNECTED. */
 void pc_went_online(presence_client *pc);
-/* Sends one message on the open channel: 0, or a negative code. */
-int pc_send(presence_client *pc, const Mim__PresenceMsg *m);
 
 /* Sends msgs as one batch in one frame (not FINAL). On failure the channel is closed and the
  * code returned. */
@@ -120,6 +118,12 @@ void pc_table_status(presence_client *pc, const Mim__StatusUpdate *up);
  * still unconfirmed are reported offline. */
 void pc_table_settle_start(presence_client *pc);
 
+/* ---- offered by presence_client_directory.c (issue 14) ------------------------------------- */
+
+/* A LookupResult or DirectoryPage: handled (1), or not one of them (0). */
+int pc_directory_msg(presence_client *pc, const Mim__PresenceMsg *m);
+/* Forgets the listing under way (the connection ended, or the client stops). */
+void pc_directory_reset(presence_client *pc);
 /* ---- offered by presence_client_mail.c (issue 14) ------------------------------------------ */
 
 /* A DepositAck or a MailItem from the server (only from one that has MIM_FEATURE_MAILBOX: from
@@ -130,12 +134,5 @@ void pc_mail_msg(presence_client *pc, const Mim__PresenceMsg *m);
 void pc_mail_batch_end(presence_client *pc);
 /* Frees what the mail side holds (the client is being freed). */
 void pc_mail_free(presence_client *pc);
-
-/* ---- offered by presence_client_directory.c (issue 14) ------------------------------------- */
-
-/* A LookupResult or DirectoryPage: handled (1), or not one of them (0). */
-int pc_directory_msg(presence_client *pc, const Mim__PresenceMsg *m);
-/* Forgets the listing under way (the connection ended, or the client stops). */
-void pc_directory_reset(presence_client *pc);
 
 #endif

@@ -103,7 +103,15 @@ static const char *const peer_migrations[] = {
     "INSERT INTO server_pins(server, identity_pk, first_seen, pending_pk)"
     " SELECT 'any', identity_pk, first_seen, pending_pk FROM server_pin;"
     "DROP TABLE server_pin;",
-    /* 7 (issue 14): the copy of the presence server's directory (mim_store_directory.c): a
+    /* 7 (issue 14): the outbox's mailbox side (mim_store_mail.c). deposited_at: when the
+     * presence server acknowledged our sealed copy (ms since the epoch), NULL when it holds
+     * none; expires_at: when it deletes that copy unless fetched; no_redeposit: the message
+     * expired there once (or was refused for good) and waits for a direct session. */
+    "ALTER TABLE messages ADD COLUMN deposited_at INTEGER;"
+    "ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
+    "ALTER TABLE messages ADD COLUMN no_redeposit INTEGER NOT NULL DEFAULT 0"
+    " CHECK(no_redeposit IN (0, 1));",
+    /* 8 (issue 14): the copy of the presence server's directory (mim_store_directory.c): a
      * cache of the server's word, never a pin. updated_ms: when the server last listed the
      * name (our clock), so that a complete listing can drop the names no longer registered. */
     "CREATE TABLE directory("
@@ -114,19 +122,11 @@ static const char *const peer_migrations[] = {
     " last_seen_ms INTEGER NOT NULL DEFAULT 0,"
     " updated_ms INTEGER NOT NULL"
     ");",
-    /* 8 (issue 14): the outbox's mailbox side (mim_store_mail.c). deposited_at: when the
-     * presence server acknowledged our sealed copy (ms since the epoch), NULL when it holds
-     * none; expires_at: when it deletes that copy unless fetched; no_redeposit: the message
-     * expired there once (or was refused for good) and waits for a direct session. */
-    "ALTER TABLE messages ADD COLUMN deposited_at INTEGER;"
-    "ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
-    "ALTER TABLE messages ADD COLUMN no_redeposit INTEGER NOT NULL DEFAULT 0"
-    " CHECK(no_redeposit IN (0, 1));",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
-    store_tx_sql,   store_savepoint_sql, store_contacts_sql,  store_messages_sql, store_search_sql,
-    store_read_sql, store_settings_sql,  store_directory_sql, store_mail_sql,     NULL,
+    store_tx_sql,   store_savepoint_sql, store_contacts_sql, store_messages_sql,  store_search_sql,
+    store_read_sql, store_settings_sql,  store_mail_sql,     store_directory_sql, NULL,
 };
 
 const struct store_schema store_peer_schema = {

@@ -259,8 +259,12 @@ static void open_and_send(tui *t, const tui_cmd *cmd)
         return;
     }
     if (tui_model_contact(&t->m, cmd->name, 0) == NULL) {
-        tui_say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd->name);
-        return;
+        /* Issue 14: a name the list does not have may be registered: with a text, the core
+         * decides (it knows the directory, or looks the name up; its queued makes it known). */
+        if (cmd->text == NULL || tui_model_contact(&t->m, cmd->name, 1) == NULL) {
+            tui_say_refusal(t, MIM_CORE_EUNKNOWN_PEER, cmd->name);
+            return;
+        }
     }
     tui_open(t, cmd->name);
     if (cmd->text != NULL)

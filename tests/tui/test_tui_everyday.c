@@ -4,7 +4,10 @@
  *
  *   read_typing   a message shown in the open conversation is read: the sender's mark becomes
  *                 (read); typing shows "NAME is typing" in the other's status bar; /receipts off
- *   block         /block refuses a name's messages, /unblock lets them in; sends are refused */
+ *   block         /block refuses a name's messages, /unblock lets them in; sends are refused
+ *   directory     issue 14: /directory lists everyone registered, online first, the offline
+ *                 one greyed with its last seen; /msg to a name nobody registered is taken back
+ *                 and says why; /msg to the registered offline one is queued */
 #include "mim_proc.h"
 #include "tmux_pane.h"
 
@@ -92,10 +95,38 @@ static void test_block(void **state)
     assert_int_equal(tp_wait_exit(&b), 0);
 }
 
+static void test_directory(void **state)
+{
+    fixture *f = *state;
+    mp *carol = &f->peers[2];
+    tmux_pane a, b;
+
+    assert_int_equal(mp_start(carol, f->srv.port), 0); /* registered, then offline */
+    mp_expect(carol, 0, "presence", "state", "connected");
+    mp_quit(carol);
+    start_two(f, &a, &b);
+    tp_type(&a, "/directory", 1);
+    tp_expect(&a, "registered: 2, online: 1");
+    tp_expect(&a, "+ bob  online");
+    tp_expect(&a, "carol  last seen just now");
+    assert_true(tp_row_of(&a, "+ bob  online") <
+                tp_row_of(&a, "carol  last seen")); /* online first */
+    tp_type(&a, "/msg nobody hello?", 1);
+    tp_expect(&a, "nobody is registered as nobody: the message was not sent");
+    tp_type(&a, "/msg carol while you were out", 1);
+    tp_expect(&a, "alice: while you were out (queued)");
+    tp_type(&a, "/quit", 1);
+    tp_type(&a, "/quit", 1); /* a message is still queued: the second /quit leaves */
+    assert_int_equal(tp_wait_exit(&a), 0);
+    tp_type(&b, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&b), 0);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(read_typing),
     PE_SCENARIO(block),
+    PE_SCENARIO(directory),
 };
 
 int main(int argc, char **argv)

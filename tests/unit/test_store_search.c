@@ -241,10 +241,10 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "DROP TABLE read_marks;"                         /* 4 */
                      "DROP TABLE blocked; DROP TABLE settings;"       /* 5 */
                      "ALTER TABLE messages DROP COLUMN seen;"         /* 5 */
-                     "DROP TABLE directory;"                          /* 7: issue 14 */
-                     "ALTER TABLE messages DROP COLUMN deposited_at;" /* 8: issue 14 */
-                     "ALTER TABLE messages DROP COLUMN expires_at;"   /* 8 */
-                     "ALTER TABLE messages DROP COLUMN no_redeposit;" /* 8 */
+                     "ALTER TABLE messages DROP COLUMN deposited_at;" /* 7 */
+                     "ALTER TABLE messages DROP COLUMN expires_at;"   /* 7 */
+                     "ALTER TABLE messages DROP COLUMN no_redeposit;" /* 7 */
+                     "DROP TABLE directory;"                          /* 8 */
                      "DROP TABLE server_pins;"                        /* 6: back to one pin */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"

@@ -67,12 +67,35 @@ static void test_day_name(void **state)
     assert_string_equal(out, "Tuesday 1 December 2026");
 }
 
+/* Issue 14: "last seen" in /directory, from just now to a date. */
+static void test_last_seen(void **state)
+{
+    char out[TUI_DATE_MAX];
+    (void)state;
+    in_zone("UTC0");
+    tui_date_last_seen(0, DEC_1_1402, out);
+    assert_string_equal(out, "never seen");
+    tui_date_last_seen(DEC_1_1402 - 30000, DEC_1_1402, out);
+    assert_string_equal(out, "last seen just now");
+    tui_date_last_seen(DEC_1_1402 + 5000, DEC_1_1402, out); /* the server's clock ahead */
+    assert_string_equal(out, "last seen just now");
+    tui_date_last_seen(DEC_1_1402 - 5 * 60000, DEC_1_1402, out);
+    assert_string_equal(out, "last seen 5 min ago");
+    tui_date_last_seen(DEC_1_1402 - 3 * 3600000LL - 1000, DEC_1_1402, out);
+    assert_string_equal(out, "last seen 3 h ago");
+    tui_date_last_seen(NOV_30_1402, DEC_1_1402, out);
+    assert_string_equal(out, "last seen 1 d ago");
+    tui_date_last_seen(NOV_30_1402 - 10 * 86400000LL, DEC_1_1402, out);
+    assert_string_equal(out, "last seen 2026-11-20");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_day),
         cmocka_unit_test(test_time_column),
         cmocka_unit_test(test_day_name),
+        cmocka_unit_test(test_last_seen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
