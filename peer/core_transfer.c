@@ -283,7 +283,6 @@ int core_transfer_start(mim_core *c, const mim_core_config *cfg)
         cfg->auto_accept_bytes < 0 ? MIM_CORE_AUTO_ACCEPT_DEFAULT : cfg->auto_accept_bytes;
     c->xf->max_size = cfg->max_file_size > 0 ? cfg->max_file_size : MIM_CORE_MAX_FILE_DEFAULT;
     c->xf->corrupt_chunk = corrupt != NULL ? atoi(corrupt) : -1;
-    c->xf->started_s = mim_clock_wall_ms() / 1000;
     c->xf->exit_after = getenv("MIM_TEST_EXIT_AFTER_CHUNKS") != NULL
                             ? atoi(getenv("MIM_TEST_EXIT_AFTER_CHUNKS"))
                             : 0;

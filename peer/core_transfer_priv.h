@@ -67,7 +67,6 @@ typedef struct core_xfers {
     xfer *list;
     char download_dir[4096];
     int64_t auto_accept, max_size;
-    int64_t started_s; /* the core's start (wall clock, s): contacts pinned before are known */
     uv_check_t pump; /* runs the senders while any streams */
     int pumping;
     mim_buf out;    /* a packed BulkMsg */
