@@ -8,6 +8,8 @@
  *             chunk the sender corrupts (MIM_TEST_CORRUPT_CHUNK) is refetched, and the file
  *             still verifies
  *   reject    a rejected offer ends as file_failed "rejected" on both sides; nothing is saved
+ *   folder    a folder of files in subfolders (and an empty file) arrives under one new folder,
+ *             each file byte-identical
  *   resume    the receiver stops dead after two chunks (MIM_TEST_EXIT_AFTER_CHUNKS: stored,
  *             then _exit, as a SIGKILL); restarted, it goes on from there, not from zero */
 #include "mim_proc.h"
@@ -227,12 +229,50 @@ static void test_xfer_resume(void **state)
     mp_quit(b);
 }
 
+static void test_xfer_folder(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    static char dl[DL_MAX];
+    char src[PE_PATH_MAX + 16], path[PE_PATH_MAX + 64], got[DL_MAX + 64], id[33];
+    static const char *const files[] = {"a.txt", "sub/b.bin", "sub/deeper/c.bin", "empty"};
+    static const size_t sizes[] = {10, 70000, 1500000, 0};
+    json_t *done;
+
+    download_to(f, b, dl);
+    start_peer(f, a);
+    start_peer(f, b);
+    see_each_other(a, b);
+    exchange(a, b, "hi", "m1", NULL);
+    snprintf(src, sizeof(src), "%s/album", f->tmp);
+    assert_int_equal(mkdir(src, 0700), 0);
+    snprintf(path, sizeof(path), "%s/sub", src);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/sub/deeper", src);
+    assert_int_equal(mkdir(path, 0700), 0);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "%s/%s", src, files[i]);
+        make_file(path, sizes[i], (unsigned)i + 10);
+    }
+    offer(a, "bob", src, "f1", id);
+    mp_expect(b, 0, "file_offer", "id", id);
+    mp_cmd(b, "{\"cmd\":\"accept_file\",\"id\":\"%s\",\"tag\":\"acc\"}", id);
+    done = mp_expect(b, 0, "file_done", "id", id);
+    mp_expect(a, 0, "file_done", "id", id);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "%s/%s", src, files[i]);
+        snprintf(got, sizeof(got), "%s/%s", sfield(done, "path"), files[i]);
+        if (!same_file(path, got))
+            fail_msg("%s differs from %s", got, path);
+    }
+    mp_quit(a);
+    mp_quit(b);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(xfer_small),
-    PE_SCENARIO(xfer_big),
-    PE_SCENARIO(xfer_reject),
-    PE_SCENARIO(xfer_resume),
+    PE_SCENARIO(xfer_small),  PE_SCENARIO(xfer_big),    PE_SCENARIO(xfer_reject),
+    PE_SCENARIO(xfer_resume), PE_SCENARIO(xfer_folder),
 };
 
 int main(int argc, char **argv)
