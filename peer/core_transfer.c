@@ -322,13 +322,12 @@ void core_transfer_free(mim_core *c)
     while (c->xf->list != NULL) {
         xfer *x = c->xf->list;
         c->xf->list = x->next;
-        if (x->dirty)
-            xfer_save(c, x);
+        if (x->dirty && (x->sink == NULL || file_sink_sync(x->sink) == 0))
+            xfer_save(c, x); /* a receiver's verified chunks only once their data is durable */
         file_source_close(x->src);
         file_sink_close(x->sink);
         xfer_free(x);
     }
-    /* (the list is empty: nothing pending refers to it) */
     mim_buf_free(&c->xf->out);
     free(c->xf->pending);
     free(c->xf);
@@ -342,8 +341,10 @@ void core_transfer_tick(mim_core *c)
     if (c->xf == NULL || c->quitting)
         return;
     for (xfer *x = c->xf->list; x != NULL; x = x->next) {
-        if (x->dirty)
+        if (x->dirty && x->outgoing) /* (a receiver's only after an fsync: core_transfer_bulk.c) */
             xfer_save(c, x);
+        if (!x->outgoing && x->bulk != NULL && chat_session_silent_ms(x->bulk) >= XFER_STALL_MS)
+            chat_session_close(x->bulk, "stalled: nothing from the sender"); /* dialled again */
         if (x->outgoing || x->bulk != NULL)
             continue;
         if (x->state == MIM_CORE_FILE_PAUSED && now < x->retry_at)

@@ -255,13 +255,14 @@ void core_transfer_on_bulk(void *ud, chat_session *cs, const uint8_t *p, size_t 
 
     if (mim_bulk_msg_decode(p, len, &m, err, sizeof(err)) != 0) {
         mim_log_warn("bulk connection with %s: %s", chat_session_peer_name(cs), err);
-        if (x != NULL && !x->outgoing)
+        if (x != NULL && !x->outgoing && x->state == MIM_CORE_FILE_RUNNING)
             xfer_receiver_fail(c, x, "the sender broke the protocol");
         chat_session_close(cs, "protocol violation");
         return;
     }
     if (chat_session_is_initiator(cs)) {
-        if (x != NULL)
+        /* (after a failure or a pause the connection is closing: what still comes is dropped) */
+        if (x != NULL && x->state == MIM_CORE_FILE_RUNNING)
             xfer_receiver_msg(c, x, m);
     } else if (m->body_case == MIM__BULK_MSG__BODY_REQUEST) {
         sender_request(c, cs, m->request);

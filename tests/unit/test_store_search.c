@@ -242,6 +242,7 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "DROP TABLE blocked; DROP TABLE settings;" /* 5 */
                      "ALTER TABLE messages DROP COLUMN seen;"   /* 5 */
                      "DROP TABLE server_pins;"                  /* 6: back to one pin */
+                     "DROP TABLE transfers;"                    /* 7 (issue 15) */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
                      "PRAGMA user_version = 2;",
