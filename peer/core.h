@@ -67,6 +67,9 @@ typedef struct mim_msg_id {
 
 /* id as 32 lowercase hex digits and a NUL (how the front ends show and key ids). */
 void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN]);
+/* The id that hex (32 hex digits, either case, nothing after) writes: 0 and *out, or -1
+ * (msg_id.c: what a user or a script gives back, e.g. to accept a file). */
+int mim_msg_id_parse(const char *hex, mim_msg_id *out);
 
 /* Our connection to the presence server, as on_presence reports it. */
 typedef enum mim_core_presence {
@@ -157,6 +160,7 @@ typedef enum mim_core_lookup_fail {
     MIM_CORE_LOOKUP_NOT_REGISTERED = 0, /* the server says nobody has that name */
     MIM_CORE_LOOKUP_NO_ANSWER,          /* the server went away, or did not answer in time */
 } mim_core_lookup_fail;
+struct mim_core_file_info; /* file transfers, below */
 
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
@@ -224,6 +228,19 @@ typedef struct mim_core_events {
     /* The server's copy expired before `to` fetched it: the message is back in the outbox
      * (QUEUED) and waits for a direct session; it is not deposited again. */
     void (*on_expired)(void *ud, const char *to, const mim_msg_id *id);
+    /* Issue 15, file transfers (mim_core_file_info below). Called only when non-NULL. */
+    /* Receive side: an offer came; accepted = 1 when the policy took it (a pinned contact,
+     * up to auto_accept_bytes), else it waits for mim_core_accept_file / _reject_file. */
+    void (*on_file_offer)(void *ud, const struct mim_core_file_info *f, int accepted);
+    /* Bytes verified (receive) or acknowledged (send) went up: at most ~4/s per transfer. */
+    void (*on_file_progress)(void *ud, const struct mim_core_file_info *f);
+    /* Both sides: every chunk verified, the whole-file SHA-256 computed from the written file
+     * (f->sha256), the .part renamed (f->path). */
+    void (*on_file_done)(void *ud, const struct mim_core_file_info *f);
+    /* FAILED (f->error says why) or REJECTED (by either side). */
+    void (*on_file_failed)(void *ud, const struct mim_core_file_info *f);
+    /* PAUSED (f->error says why: the disk is full ...); it goes on by itself when it can. */
+    void (*on_file_paused)(void *ud, const struct mim_core_file_info *f);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -241,6 +258,9 @@ typedef struct mim_core_events {
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
         .on_directory = on_directory, .on_lookup_failed = on_lookup_failed,                        \
         .on_deposited = on_deposited, .on_expired = on_expired,                                    \
+        .on_file_offer = on_file_offer, .on_file_progress = on_file_progress,                      \
+        .on_file_done = on_file_done, .on_file_failed = on_file_failed,                            \
+        .on_file_paused = on_file_paused,                                                          \
     }
 
 typedef struct mim_core_config {
@@ -264,6 +284,14 @@ typedef struct mim_core_config {
     /* Issue 13 (may be NULL): set to 1 when the core stops because the presence server it
      * trusts has our name under another key (fatal name_taken), for main's clean-up. */
     int *name_taken_out;
+    /* Issue 15, file transfers. download_dir: where received files go; NULL:
+     * $XDG_DOWNLOAD_DIR (xdg-user-dirs) or ~/Downloads, + "/mim". auto_accept_bytes: offers
+     * from a pinned contact up to this size are accepted by themselves; -1 the default
+     * (MIM_CORE_AUTO_ACCEPT_DEFAULT), 0 never. max_file_size: offers above it are rejected;
+     * 0 the default (MIM_CORE_MAX_FILE_DEFAULT). */
+    const char *download_dir;
+    int64_t auto_accept_bytes;
+    int64_t max_file_size;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */
@@ -452,5 +480,65 @@ void mim_core_input(mim_core *c);
  * this call with the copy kept in the store, everyone offline (nobody is known online). A
  * call while a listing is under way gets the same answer. 0, or MIM_CORE_ESTORE. */
 int mim_core_directory(mim_core *c);
+/* ---- files, folders and images (issue 15: core_transfer*.c) -------------------------------
+ *
+ * A transfer is an offer (a ChatMessage of content type file or image, through the outbox like
+ * a message: one history entry on each side, the same id) and then the bytes, streamed over a
+ * second encrypted connection to the same peer once the receiver accepted. The receiver
+ * verifies every chunk against the hash list the offer commits to and records what it has
+ * verified (not the data) in its store: after any interruption the transfer goes on from
+ * there by itself when both sides are back. docs/PROTOCOL.md chapter 14 has the wire. */
+
+#define MIM_CORE_AUTO_ACCEPT_DEFAULT (100ll * 1024 * 1024)
+#define MIM_CORE_MAX_FILE_DEFAULT    (64ll * 1024 * 1024 * 1024)
+
+/* Command results of the file commands (beside the ones above). */
+enum {
+    MIM_CORE_ENO_FILE = -121,     /* send_file: the path cannot be read (or is no file/folder) */
+    MIM_CORE_ENO_TRANSFER = -122, /* accept/reject: no such transfer waiting for a decision */
+    MIM_CORE_ETOO_BIG = -123,     /* send_file: over the limits of the wire (file count, size) */
+};
+
+typedef enum mim_core_file_dir { MIM_CORE_FILE_SEND = 0, MIM_CORE_FILE_RECEIVE } mim_core_file_dir;
+
+typedef enum mim_core_file_state {
+    MIM_CORE_FILE_OFFERED = 0, /* receive: waits for accept/reject; send: offer not answered */
+    MIM_CORE_FILE_ACCEPTED,    /* accepted, waiting for a connection */
+    MIM_CORE_FILE_RUNNING,
+    MIM_CORE_FILE_PAUSED, /* error says why (the disk is full ...) */
+    MIM_CORE_FILE_DONE,
+    MIM_CORE_FILE_REJECTED,
+    MIM_CORE_FILE_FAILED,
+} mim_core_file_state;
+
+/* One transfer, as the events and mim_core_files report it. Strings valid during the call. */
+typedef struct mim_core_file_info {
+    mim_msg_id id;    /* the offer's message id: the same on both sides */
+    const char *with; /* the other party */
+    mim_core_file_dir dir;
+    mim_core_file_state state;
+    const char *name;       /* file or folder name (safe form on the receiving side) */
+    const char *path;       /* send: the source path; receive: where it is (or will be) saved */
+    int64_t size, bytes;    /* total; verified (receive) or acknowledged (send) so far */
+    uint32_t nfiles;        /* 1 for a file */
+    const char *media_type; /* "image/png", ... or "" */
+    uint32_t width, height; /* images; else 0 */
+    const char *sha256;     /* 64 hex digits once DONE, else "" */
+    const char *error;      /* PAUSED / FAILED: one line; else "" */
+    double rate;            /* bytes/s over the last seconds (RUNNING), else 0 */
+} mim_core_file_info;
+
+/* Offers the file or folder at `path` to `to`: reads it once (the chunk hashes), then stores
+ * the offer like mim_core_send (*id; on_queued / on_sent from inside this call). 0,
+ * MIM_CORE_ENO_FILE, MIM_CORE_ETOO_BIG, or an error of mim_core_send (EBAD_NAME,
+ * EUNKNOWN_PEER, EBLOCKED, ESELF, ESTORE). Not inside a send batch. */
+int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id);
+/* Accepts (or rejects) a received offer that waits for a decision (OFFERED). 0,
+ * MIM_CORE_ENO_TRANSFER, or MIM_CORE_ESTORE. */
+int mim_core_accept_file(mim_core *c, const mim_msg_id *id);
+int mim_core_reject_file(mim_core *c, const mim_msg_id *id);
+/* Calls cb for every transfer in the store, both directions, oldest first. 0 or
+ * MIM_CORE_ESTORE. */
+int mim_core_files(mim_core *c, void (*cb)(void *arg, const mim_core_file_info *f), void *arg);
 
 #endif

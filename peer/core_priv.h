@@ -55,6 +55,7 @@ typedef struct peer_rec {
      * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
      * (sends to it, or reads its history). */
     int first_contact, quiet;
+    int pinned_this_run; /* issue 15: its key was pinned in this run (its offers wait) */
     /* Typing (core_everyday.c): ours, last sent at typing_sent_at (uv_now; 0: not typing); its,
      * shown until typing_until (uv_now; 0: not typing), its changes shown at typing_rate. */
     uint64_t typing_sent_at, typing_until;
@@ -189,6 +190,8 @@ struct mim_core {
      * takes as the same deposit). */
     struct mail_pending *mail_pending;
     size_t nmail_pending, cap_mail_pending;
+    /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
+    struct core_xfers *xf;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -266,6 +269,8 @@ void core_dial_failed(mim_core *c, peer_rec *r, const char *why);
  * id, outside a batch: on_queued or on_sent from inside, or on_send_failed. */
 void core_send_stored(mim_core *c, const char *to, const char *text, size_t len,
                       const mim_msg_id *id);
+/* Issue 15: a message stored and committed by the caller goes out as a send alone would. */
+int core_send_committed(mim_core *c, peer_rec *r, const mim_msg_id *id);
 /* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
 int core_redial_one(const char *peer, void *arg);
 
@@ -392,5 +397,27 @@ void core_on_deposit_ack(void *ud, const Mim__DepositAck *ack);
 /* presence_client_events.on_mail: one batch's MailItems, checked, stored in one commit, shown,
  * receipted and taken. */
 void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n);
+/* ---- core_transfer*.c: files, folders and images (issue 15) --------------------------------- */
+
+/* Loads the unfinished transfers, the download directory and the policy. 0 or a code. */
+int core_transfer_start(mim_core *c, const mim_core_config *cfg);
+/* Quitting: its handles close (core_maybe_finish waits through closing_handles). */
+void core_transfer_stop(mim_core *c);
+void core_transfer_free(mim_core *c);
+/* Every MIM_CORE_TICK_MS: dials for accepted transfers, retries paused ones. */
+void core_transfer_tick(mim_core *c);
+/* The outbox flush meets a message that is not text: sends it as its offer on cs. 0, or < 0
+ * (the session is closing, or the transfer is gone: logged). */
+int core_transfer_send_offer(mim_core *c, chat_session *cs, const mim_message *m);
+/* Inside the receive transaction: m (new, from peer) carries a FileOffer: its transfer row.
+ * 1 when it was an offer (not to be shown as unsupported), 0 when not, < 0 the store failed. */
+int core_transfer_offer_received(mim_core *c, const char *peer, const Mim__ChatMessage *m);
+/* After the frame's commit: the offers it stored are reported (and accepted ones started);
+ * after a rollback: forgotten. */
+void core_transfer_offers_commit(mim_core *c, int committed);
+/* Bulk connections (chat_session_is_bulk): authenticated, open, a frame, closed. */
+void core_transfer_bulk_open(mim_core *c, chat_session *cs);
+void core_transfer_on_bulk(void *ud, chat_session *cs, const uint8_t *p, size_t len);
+void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason);
 
 #endif

@@ -117,7 +117,7 @@ static int store_received(mim_core *c, peer_rec *r, const char *peer, const Mim_
 
 int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
 {
-    int rc;
+    int rc, offer = 0;
 
     if (c->txn_failed)
         return MIM_EDB;
@@ -134,8 +134,10 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
             c->txn_failed = 1;
         return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
     }
+    if (rc == 1 && (offer = core_transfer_offer_received(c, peer, m)) < 0)
+        rc = offer;
     if (rc < 0 || push_ack(c, m->id.data) != 0 ||
-        (rc == 1 && content_is_shown(m) && push_rx(c, m) != 0))
+        (rc == 1 && offer == 0 && content_is_shown(m) && push_rx(c, m) != 0))
         c->txn_failed = 1;
     return c->txn_failed ? (rc < 0 ? rc : MIM_ENOMEM) : rc;
 }
@@ -336,6 +338,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
             if (r != NULL)
                 r->quota_valid = 0; /* counted what was rolled back */
             chat_session_close(cs, "the store failed");
+            core_transfer_offers_commit(c, 0);
             core_rx_reset(c);
             apply_delivered(c, cs, s);
             core_receipts_apply(c, cs);
@@ -352,6 +355,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
                                       c->nrefusing) != 0)
             mim_log_debug("refusals to %s not sent: the session is closing", peer);
         core_rx_show(c, r, peer, 0, c->nrx);
+        core_transfer_offers_commit(c, 1);
         core_rx_reset(c);
     }
     apply_delivered(c, cs, s);

@@ -36,6 +36,8 @@ struct json_api {
     int batching;
     json_t *batch_tags;     /* message id -> tag, for the sends of the open batch */
     json_t *directory_tags; /* issue 14: the tags of the directory commands awaiting the answer */
+    /* send_file runs: its queued/sent (from inside the core call) answer the current command. */
+    int sending_file;
 };
 
 /* ---- output (json_api.c) --------------------------------------------------------------------- */
@@ -110,5 +112,16 @@ json_cmd_fn ja_cmd_directory;
 void ja_directory_answer(json_api *ja, const mim_core_directory_entry *e, size_t n, int is_private);
 /* A send that waited for a lookup: the error event, with the send's tag. */
 void ja_lookup_failed(json_api *ja, const char *to, const mim_msg_id *id, mim_core_lookup_fail why);
+
+/* ---- files (json_cmd_files.c; the words in json_events.c) ---------------------------------- */
+
+json_cmd_fn ja_cmd_send_file, ja_cmd_accept_file, ja_cmd_files;
+/* "send" / "receive". */
+const char *ja_file_dir_word(mim_core_file_dir dir);
+/* "offered", "accepted", "running", "paused", "done", "rejected", "failed". */
+const char *ja_file_state_word(mim_core_file_state state);
+/* The event `event` (file_offer, file_progress, file_done, file_failed, file_paused) about f;
+ * accepted: file_offer's. NULL when out of memory. */
+json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accepted);
 
 #endif

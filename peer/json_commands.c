@@ -312,6 +312,11 @@ static const json_cmd commands[] = {
     {"logout", ja_cmd_login},
     /* the directory (json_cmd_directory.c, issue 14) */
     {"directory", ja_cmd_directory},
+    /* files (json_cmd_files.c) */
+    {"send_file", ja_cmd_send_file},
+    {"accept_file", ja_cmd_accept_file},
+    {"reject_file", ja_cmd_accept_file},
+    {"files", ja_cmd_files},
 };
 
 const json_cmd *json_cmd_find(const char *name)

@@ -80,13 +80,13 @@ static void test_fields_in_order_only(void **state)
 
 static void test_unknown_fields_after_known(void **state)
 {
-    /* ChatMessage + field 7 (varint 5), a field this version does not know, at the end. */
+    /* ChatMessage + field 15 (varint 5), a field this version does not know, at the end. */
     static const uint8_t chat_unknown_last[] = {0x0a,    CHAT_LEN + 4, 0x0a,      CHAT_LEN + 2,
                                                 CHAT_ID, CHAT_SENDER,  CHAT_TYPE, CHAT_TEXT,
-                                                0x38,    0x05};
+                                                0x78,    0x05};
     /* The same unknown field between the known ones: a standard encoder never writes that. */
     static const uint8_t chat_unknown_inside[] = {0x0a,      CHAT_LEN + 4, 0x0a, CHAT_LEN + 2,
-                                                  CHAT_ID,   0x38,         0x05, CHAT_SENDER,
+                                                  CHAT_ID,   0x78,         0x05, CHAT_SENDER,
                                                   CHAT_TYPE, CHAT_TEXT};
     /* ChatClose with an unknown length-delimited field 2 ("xy"): ChatClose knows only field 1,
      * its reason. */

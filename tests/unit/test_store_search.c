@@ -246,6 +246,7 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "ALTER TABLE messages DROP COLUMN no_redeposit;" /* 7 */
                      "DROP TABLE directory;"                          /* 8 */
                      "DROP TABLE server_pins;"                        /* 6: back to one pin */
+                     "DROP TABLE transfers;"                          /* 9 (issue 15) */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
                      "PRAGMA user_version = 2;",
