@@ -263,6 +263,7 @@ void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n)
             if (in[i].letter != NULL && in[i].rx_to > in[i].rx_from)
                 core_rx_show(c, in[i].r, in[i].letter->from, in[i].rx_from, in[i].rx_to);
     }
+    core_transfer_offers_commit(c, rc == 0); /* a mailed file offer: its row, as a direct one */
     core_rx_reset(c);
     if (rc == 0) {
         apply_receipts(c, in, n);
