@@ -158,10 +158,12 @@ static void test_files_small(void **state)
     assert_string_equal(sfield(ev, "path"), saved);
     assert_string_equal(sfield(ev, "sha256"), sum);
     assert_string_equal(sfield(ev, "direction"), "receive");
+    assert_string_equal(sfield(ev, "with"), "alice");
     assert_true(same_file(src, saved));
     ev = mp_expect_within(a, 0, "file_done", "id", id, FILE_WAIT_MS);
     assert_string_equal(sfield(ev, "sha256"), sum);
     assert_string_equal(sfield(ev, "direction"), "send");
+    assert_string_equal(sfield(ev, "with"), "bob");
     assert_string_equal(history_types(a, "bob", "h1", types, sizeof(types)), "text,file");
     assert_string_equal(history_types(b, "alice", "h2", types, sizeof(types)), "text,file");
     mp_cmd(b, "{\"cmd\":\"files\",\"tag\":\"l1\"}");
@@ -169,6 +171,7 @@ static void test_files_small(void **state)
     assert_int_equal(json_array_size(list), 1);
     assert_string_equal(sfield(json_array_get(list, 0), "state"), "done");
     assert_string_equal(sfield(json_array_get(list, 0), "id"), id);
+    assert_string_equal(sfield(json_array_get(list, 0), "with"), "alice");
 }
 
 static void test_files_folder(void **state)
@@ -249,7 +252,14 @@ static void test_files_decide(void **state)
     mp_cmd(b, "{\"cmd\":\"accept_file\",\"tag\":\"a5\"}");
     assert_string_equal(error_code(b, "a5"), "missing_field");
     join(saved, sizeof(saved), dl, "notes (1).txt");
-    assert_false(pe_exists(saved)); /* the rejected one was not written */
+    assert_false(pe_exists(saved));     /* the rejected one was not written */
+    for (size_t i = 0; i < b->nev; i++) /* every file event names carol */
+        if (strncmp(sfield(b->ev[i], "event"), "file_", 5) == 0 &&
+            strcmp(sfield(b->ev[i], "with") ? sfield(b->ev[i], "with") : sfield(b->ev[i], "from"),
+                   "carol") != 0) {
+            mp_dump(b);
+            fail_msg("event %zu names someone else", i);
+        }
 }
 
 static void test_files_policy(void **state)
