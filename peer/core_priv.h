@@ -55,6 +55,7 @@ typedef struct peer_rec {
      * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
      * (sends to it, or reads its history). */
     int first_contact, quiet;
+    int pinned_this_run; /* issue 15: its key was pinned in this run (its offers wait) */
     /* Typing (core_everyday.c): ours, last sent at typing_sent_at (uv_now; 0: not typing); its,
      * shown until typing_until (uv_now; 0: not typing), its changes shown at typing_rate. */
     uint64_t typing_sent_at, typing_until;

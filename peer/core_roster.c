@@ -283,7 +283,7 @@ static int check_pin(mim_core *c, const char *name, const uint8_t identity_pk[MI
     if (v == MIM_PIN_NEW) {
         peer_rec *r = core_peer_get(c, name);
         if (r != NULL)
-            r->first_contact = 1;
+            r->first_contact = r->pinned_this_run = 1;
     }
     if (v != MIM_PIN_CHANGED)
         return 0;

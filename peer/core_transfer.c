@@ -94,7 +94,13 @@ static void xfer_free(xfer *x)
     free(x);
 }
 
-/* A new xfer from a row (copied), added to the list. NULL when out of memory. */
+static const char *or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* A new xfer from a row (copied; NULL strings are ""), added to the list. NULL when out of
+ * memory. */
 xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
 {
     xfer *x = calloc(1, sizeof(*x));
@@ -107,10 +113,10 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->outgoing = t->outgoing;
     x->state = (mim_core_file_state)t->state;
     x->ts_ms = t->ts_ms;
-    x->name = strdup(t->name);
-    x->path = strdup(t->path);
-    x->unique = strdup(t->unique_name);
-    x->media_type = strdup(t->media_type);
+    x->name = strdup(or_empty(t->name));
+    x->path = strdup(or_empty(t->path));
+    x->unique = strdup(or_empty(t->unique_name));
+    x->media_type = strdup(or_empty(t->media_type));
     x->size = t->size;
     x->bytes = t->bytes;
     x->nfiles = t->nfiles;
@@ -122,8 +128,8 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->nchunks = (uint32_t)n;
     memcpy(x->root, t->root, 32);
     memcpy(x->manifest_hash, t->manifest_hash, 32);
-    snprintf(x->error, sizeof(x->error), "%s", t->error);
-    snprintf(x->sha256, sizeof(x->sha256), "%s", t->sha256);
+    snprintf(x->error, sizeof(x->error), "%s", or_empty(t->error));
+    snprintf(x->sha256, sizeof(x->sha256), "%s", or_empty(t->sha256));
     x->verified = calloc(bitmap_len(x) + 1, 1);
     if (x->verified != NULL && t->verified != NULL && t->verified_len == bitmap_len(x))
         memcpy(x->verified, t->verified, t->verified_len);
@@ -277,6 +283,9 @@ int core_transfer_start(mim_core *c, const mim_core_config *cfg)
         cfg->auto_accept_bytes < 0 ? MIM_CORE_AUTO_ACCEPT_DEFAULT : cfg->auto_accept_bytes;
     c->xf->max_size = cfg->max_file_size > 0 ? cfg->max_file_size : MIM_CORE_MAX_FILE_DEFAULT;
     c->xf->corrupt_chunk = corrupt != NULL ? atoi(corrupt) : -1;
+    c->xf->exit_after = getenv("MIM_TEST_EXIT_AFTER_CHUNKS") != NULL
+                            ? atoi(getenv("MIM_TEST_EXIT_AFTER_CHUNKS"))
+                            : 0;
     if ((rc = file_sink_download_dir(cfg->download_dir, c->xf->download_dir,
                                      sizeof(c->xf->download_dir))) != 0) {
         mim_log_warn("no download directory (no HOME?): received files cannot be saved");

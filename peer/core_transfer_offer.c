@@ -204,12 +204,15 @@ int core_transfer_send_offer(mim_core *c, chat_session *cs, const mim_message *m
 /* ---- the receiver -----------------------------------------------------------------------------
  */
 
-/* The policy: over max_size rejected; from a contact pinned before this run (not a first
- * contact) up to auto_accept accepted; the rest waits. */
+/* The policy: over max_size rejected; from a contact pinned before this run, whose key is not
+ * in question, up to auto_accept accepted; the rest (someone new) waits. */
 static mim_core_file_state decide(mim_core *c, const char *peer, const Mim__FileOffer *o,
                                   const char **why)
 {
     peer_rec *r = core_peer_find(c, peer);
+    mim_contact ct;
+    int known = mim_store_contact_get(c->st, peer, &ct) == 0 && !ct.has_pending &&
+                (r == NULL || !r->pinned_this_run);
 
     *why = NULL;
     if (o->size > (uint64_t)c->xf->max_size) {
@@ -220,7 +223,7 @@ static mim_core_file_state decide(mim_core *c, const char *peer, const Mim__File
         *why = "no download directory";
         return MIM_CORE_FILE_REJECTED;
     }
-    if (r != NULL && !r->first_contact && o->size <= (uint64_t)c->xf->auto_accept)
+    if (known && o->size <= (uint64_t)c->xf->auto_accept)
         return MIM_CORE_FILE_ACCEPTED;
     return MIM_CORE_FILE_OFFERED;
 }

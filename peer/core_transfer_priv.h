@@ -72,6 +72,9 @@ typedef struct core_xfers {
     mim_buf out;    /* a packed BulkMsg */
     xfer **pending; /* offers stored in the frame being received: reported after its commit */
     size_t npending, cap_pending;
+    int exit_after; /* test hook (MIM_TEST_EXIT_AFTER_CHUNKS): the receiver stores what it
+                       verified and _exits (as a SIGKILL would stop it) after this many chunks
+                       in this run; 0 none */
     int corrupt_chunk; /* test hook (MIM_TEST_CORRUPT_CHUNK): the sender flips a byte of this
                           chunk the first time it sends it; -1 none */
 } core_xfers;
