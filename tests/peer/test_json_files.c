@@ -121,18 +121,27 @@ static const char *history_types(mp *p, const char *with, const char *tag, char 
     return out;
 }
 
-/* alice and bob run, have exchanged a message (each pins the other), and bob saves files
- * under his download dir (bob_opt: one more option for bob, or NULL). */
+/* alice and bob run, have exchanged a message (each pins the other) and bob was restarted (so
+ * alice is a contact from before this run), and bob saves files under his download dir
+ * (bob_opt: one more option for bob, or NULL). */
 static void start_pinned(fixture *f, char bob_dl[PE_PATH_MAX], const char *bob_opt,
                          const char *bob_value)
 {
     mp *a = &f->peers[0], *b = &f->peers[1];
 
     downloads_to(f, b, bob_dl, bob_opt, bob_value);
+    size_t from;
+
     start_peer(f, a);
     start_peer(f, b);
     see_each_other(a, b);
     exchange(a, b, "hello", "hi", NULL);
+    /* A contact met in this run is new to the accept policy: pinned before this run is known. */
+    mp_quit(b);
+    from = a->nev;
+    mp_restart(b, f->srv.port);
+    mp_expect(b, 0, "online", "name", "alice");
+    mp_expect(a, from, "online", "name", "bob");
 }
 
 static void test_files_small(void **state)
@@ -165,6 +174,7 @@ static void test_files_small(void **state)
     assert_string_equal(sfield(ev, "direction"), "send");
     assert_string_equal(sfield(ev, "with"), "bob");
     assert_string_equal(history_types(a, "bob", "h1", types, sizeof(types)), "text,file");
+    /* bob's history was read after his restart: the same two entries. */
     assert_string_equal(history_types(b, "alice", "h2", types, sizeof(types)), "text,file");
     mp_cmd(b, "{\"cmd\":\"files\",\"tag\":\"l1\"}");
     list = json_object_get(mp_expect(b, 0, "files", "tag", "l1"), "files");
