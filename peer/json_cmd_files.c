@@ -6,16 +6,29 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The fields every file_* event and every entry of `files` has: with (or from, for an offer),
- * id, direction, name, size, bytes. */
-static json_t *file_common(const mim_core_file_info *f, const char *who_key)
+/* The fields every file_* event (its name first; event NULL: an entry of `files`) and every
+ * entry of `files` has: with (or from, for an offer), id, direction, name, size, bytes. */
+static json_t *file_common(const char *event, const mim_core_file_info *f, const char *who_key)
 {
     char hex[MIM_MSG_ID_HEX_LEN];
+    json_t *o = event != NULL ? json_pack("{s:s}", "event", event) : json_object(), *fields;
 
     mim_msg_id_hex(&f->id, hex);
-    return json_pack("{s:o,s:s,s:s,s:o,s:I,s:I}", who_key, ja_str(f->with), "id", hex, "direction",
-                     ja_file_dir_word(f->dir), "name", ja_str(f->name), "size", (json_int_t)f->size,
-                     "bytes", (json_int_t)f->bytes);
+    fields = json_pack("{s:o,s:s,s:s,s:o,s:I,s:I}", who_key, ja_str(f->with), "id", hex,
+                       "direction", ja_file_dir_word(f->dir), "name", ja_str(f->name), "size",
+                       (json_int_t)f->size, "bytes", (json_int_t)f->bytes);
+    if (o == NULL || fields == NULL || json_object_update(o, fields) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(fields);
+    return o;
+}
+
+/* bytes/s as a whole number (0 when not running, or not a sane number). */
+static json_t *rate_of(double rate)
+{
+    return json_integer(rate >= 1 && rate < 1e15 ? (json_int_t)rate : 0);
 }
 
 /* The media fields: media_type, files, width, height. */
@@ -30,17 +43,16 @@ static void add_media(json_t *o, const mim_core_file_info *f)
 json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accepted)
 {
     int offer = strcmp(event, "file_offer") == 0;
-    json_t *ev = file_common(f, offer ? "from" : "with");
+    json_t *ev = file_common(event, f, offer ? "from" : "with");
 
     if (ev == NULL)
         return NULL;
-    json_object_set_new(ev, "event", json_string(event));
     if (offer) {
         add_media(ev, f);
         json_object_set_new(ev, "accepted", json_boolean(accepted));
         json_object_set_new(ev, "path", ja_str(f->path)); /* where it will be saved */
     } else if (strcmp(event, "file_progress") == 0) {
-        json_object_set_new(ev, "rate", json_real(f->rate));
+        json_object_set_new(ev, "rate", rate_of(f->rate));
     } else if (strcmp(event, "file_done") == 0) {
         json_object_set_new(ev, "path", ja_str(f->path));
         json_object_set_new(ev, "sha256", ja_str(f->sha256));
@@ -149,7 +161,7 @@ void ja_cmd_accept_file(json_api *ja, json_t *cmd, const char *name)
 
 static void files_one(void *arg, const mim_core_file_info *f)
 {
-    json_t *arr = arg, *o = file_common(f, "with");
+    json_t *arr = arg, *o = file_common(NULL, f, "with");
 
     if (o == NULL)
         return;
@@ -158,7 +170,7 @@ static void files_one(void *arg, const mim_core_file_info *f)
     json_object_set_new(o, "path", ja_str(f->path));
     json_object_set_new(o, "sha256", ja_str(f->sha256));
     json_object_set_new(o, "error", ja_str(f->error));
-    json_object_set_new(o, "rate", json_real(f->rate));
+    json_object_set_new(o, "rate", rate_of(f->rate));
     json_array_append_new(arr, o);
 }
 

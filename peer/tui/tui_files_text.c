@@ -176,7 +176,11 @@ char *tui_files_line(const mim_core_file_info *f, int number, char *out, size_t 
             snprintf(tail, sizeof(tail), "sent, verified by %.130s", f->with);
         break;
     case MIM_CORE_FILE_REJECTED:
-        snprintf(tail, sizeof(tail), "rejected%s%.400s", f->error[0] != '\0' ? ": " : "", f->error);
+        /* The core's own "rejected" adds nothing; another reason (too big ...) is said. */
+        if (f->error[0] != '\0' && strcmp(f->error, "rejected") != 0)
+            snprintf(tail, sizeof(tail), "rejected: %.400s", f->error);
+        else
+            snprintf(tail, sizeof(tail), "rejected");
         break;
     default:
         snprintf(tail, sizeof(tail), "failed: %.400s",
