@@ -196,6 +196,7 @@ void xfer_info(mim_core *c, const xfer *x, mim_core_file_info *f, info_buf *b)
 
     to_row(x, &t);
     fill_info(&t, f, b);
+    f->with = x->peer; /* t (and its peer) dies with this call; x outlives the event */
     if (!x->outgoing && x->state != MIM_CORE_FILE_DONE) {
         /* where it will be saved: the .part's final name */
         if (x->sink != NULL)
