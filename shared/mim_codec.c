@@ -769,10 +769,3 @@ int mim_text_forbidden_char(long cp)
 {
     return forbidden_char(cp);
 }
-
-/* For the codec's other files (mim_codec_file.c): the same canonical-encoding check. */
-int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
-                        size_t errlen)
-{
-    return canonical(m, wire, wire_len, err, errlen);
-}

@@ -265,9 +265,6 @@ void mim_letter_free(Mim__MailLetter *l); /* NULL is fine */
 #define MIM_FILE_PATH_MAX     4096       /* FileEntry.path */
 #define MIM_FILE_ERROR_MAX    256        /* FileEnd.error */
 
-/* The canonical-encoding check of the decoders above, for the codec's other files. */
-int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
-                        size_t errlen);
 /* A ChatMessage's FileOffer: name, size, counts, chunk size, hash lengths, media type. 0 or
  * MIM_EDECODE + reason. */
 int mim_file_offer_check(const Mim__FileOffer *o, char *err, size_t errlen);
