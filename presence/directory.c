@@ -18,8 +18,13 @@
 static int directory_admit(session *s)
 {
     if (mim_rate_take(&s->directory_rate, PRESENCE_DIRECTORY_RATE, PRESENCE_DIRECTORY_BURST,
-                      uv_now(s->srv->loop)))
+                      uv_now(s->srv->loop))) {
+        /* The logins and logouts held for the next write are written first, so that the
+         * answer tells a "last seen" of a moment ago (one write at most per request, and
+         * requests are rate-limited). */
+        directory_flush(s->srv, uv_now(s->srv->loop), 1);
         return 1;
+    }
     session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL,
                  "directory requests faster than %.0f per second", PRESENCE_DIRECTORY_RATE);
     return 0;
