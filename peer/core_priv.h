@@ -262,6 +262,9 @@ int core_group_end(mim_core *c, int began);
 void core_flush(mim_core *c, peer_rec *r);
 /* Dials r when it has something to send, is online with an address, and is not held. */
 void core_maybe_dial(mim_core *c, peer_rec *r);
+/* Dials r when it is online with an address and not held, whatever it has to send (read
+ * receipts owed, core_receipts.c). */
+void core_dial(mim_core *c, peer_rec *r);
 /* r's dial ended before its handshake (why: the connection's reason): on_unreachable, unless
  * it is the reason told last. */
 void core_dial_failed(mim_core *c, peer_rec *r, const char *why);

@@ -117,8 +117,13 @@ int mim_core_mark_read(mim_core *c, const char *with)
         return MIM_CORE_ESTORE;
     if (rc == 1 && !c->receipts_on) /* never receipted, not even once receipts are on again */
         (void)mim_store_receipts_take(c->st, with, discard_owed, NULL);
-    else if (rc == 1 && (r = core_peer_find(c, with)) != NULL)
+    else if (rc == 1 && (r = core_peer_get(c, with)) != NULL) {
         core_receipts_send(c, r);
+        /* No session (the messages came through the mailbox): one is opened to carry the
+         * receipts, if the sender is online (core_on_open sends them). */
+        if (r->cs == NULL)
+            core_dial(c, r);
+    }
     return 0;
 }
 

@@ -99,6 +99,12 @@ void core_flush(mim_core *c, peer_rec *r)
 /* Dials r when it has something to send, is online with an address, and is not held. */
 void core_maybe_dial(mim_core *c, peer_rec *r)
 {
+    if (r->refused_until == 0 && core_outbox_nonempty(c, r->name))
+        core_dial(c, r);
+}
+
+void core_dial(mim_core *c, peer_rec *r)
+{
     const online_entry *e;
     struct sockaddr_storage ss;
     chat_session *cs;
@@ -109,7 +115,7 @@ void core_maybe_dial(mim_core *c, peer_rec *r)
     if ((e = core_table_find(c, r->name)) == NULL || e->port == 0 ||
         (e->addr_len != 4 && e->addr_len != 16))
         return;
-    if (r->refused_until != 0 || !core_outbox_nonempty(c, r->name) || core_is_held(c, r->name))
+    if (core_is_held(c, r->name))
         return;
     core_entry_sockaddr(e, &ss);
     rc = chat_session_dial(&c->chat_cfg, (struct sockaddr *)&ss, r->name, e->identity_pk, &cs);
