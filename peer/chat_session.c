@@ -250,6 +250,54 @@ static void answer_ping(chat_session *cs, uint64_t nonce)
     (void)queue_msg(cs, &m); /* a failure closes the session */
 }
 
+/* One message of a checked batch, to the owner (or answered here: Ping, Pong). */
+static void dispatch_msg(chat_session *cs, Mim__PeerMsg *m)
+{
+    switch (m->body_case) {
+    case MIM__PEER_MSG__BODY_CHAT:
+        if (m->chat->ts_ms > MIM_CLOCK_MAX_MS) { /* kept, at the time of receipt */
+            mim_log_warn("chat: %s sent a message time out of range (%llu ms): the time of "
+                         "receipt is used",
+                         cs->peer_name, (unsigned long long)m->chat->ts_ms);
+            m->chat->ts_ms = mim_clock_sane_ms(m->chat->ts_ms);
+        }
+        if (cs->ev->on_message != NULL)
+            cs->ev->on_message(cs->ud, cs, m->chat);
+        break;
+    case MIM__PEER_MSG__BODY_ACK:
+        for (size_t j = 0; j < m->ack->n_ids && !cs->closing; j++)
+            if (cs->ev->on_ack != NULL)
+                cs->ev->on_ack(cs->ud, cs, m->ack->ids[j].data);
+        for (size_t j = 0; j < m->ack->n_refused && !cs->closing; j++)
+            if (cs->ev->on_refused != NULL)
+                cs->ev->on_refused(cs->ud, cs, m->ack->refused[j].data);
+        break;
+    case MIM__PEER_MSG__BODY_RECEIPT:
+        for (size_t j = 0; j < m->receipt->n_read && !cs->closing; j++)
+            if (cs->ev->on_receipt != NULL)
+                cs->ev->on_receipt(cs->ud, cs, m->receipt->read[j].data);
+        break;
+    case MIM__PEER_MSG__BODY_TYPING:
+        if (cs->ev->on_typing != NULL)
+            cs->ev->on_typing(cs->ud, cs, m->typing->typing != 0);
+        break;
+    case MIM__PEER_MSG__BODY_CLOSE:
+        cs->close_reason = (int)m->close->reason;
+        if (cs->ev->on_chat_close != NULL)
+            cs->ev->on_chat_close(cs->ud, cs);
+        break;
+    case MIM__PEER_MSG__BODY_PING:
+        answer_ping(cs, m->ping->nonce);
+        break;
+    case MIM__PEER_MSG__BODY_PONG:
+        if (cs->ping_at != 0 && m->pong->nonce == cs->ping_nonce)
+            cs->ping_at = 0; /* answered (any frame counts as alive anyway) */
+        break;
+    default:
+        break; /* the decoder refuses anything else */
+    }
+}
+
 static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final)
 {
     chat_session *cs = mim_channel_data(ch);
@@ -288,52 +336,10 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
         }
     }
     for (size_t i = 0; i < b->n_msgs && !cs->closing; i++) {
-        const Mim__PeerMsg *m = b->msgs[i];
+        Mim__PeerMsg *m = b->msgs[i];
         if (m->body_case != MIM__PEER_MSG__BODY_PING && m->body_case != MIM__PEER_MSG__BODY_PONG)
             cs->last_chat = cs->last_rx;
-        switch (m->body_case) {
-        case MIM__PEER_MSG__BODY_CHAT:
-            if (m->chat->ts_ms > MIM_CLOCK_MAX_MS) { /* kept, at the time of receipt */
-                mim_log_warn("chat: %s sent a message time out of range (%llu ms): the time of "
-                             "receipt is used",
-                             cs->peer_name, (unsigned long long)m->chat->ts_ms);
-                m->chat->ts_ms = mim_clock_sane_ms(m->chat->ts_ms);
-            }
-            if (cs->ev->on_message != NULL)
-                cs->ev->on_message(cs->ud, cs, m->chat);
-            break;
-        case MIM__PEER_MSG__BODY_ACK:
-            for (size_t j = 0; j < m->ack->n_ids && !cs->closing; j++)
-                if (cs->ev->on_ack != NULL)
-                    cs->ev->on_ack(cs->ud, cs, m->ack->ids[j].data);
-            for (size_t j = 0; j < m->ack->n_refused && !cs->closing; j++)
-                if (cs->ev->on_refused != NULL)
-                    cs->ev->on_refused(cs->ud, cs, m->ack->refused[j].data);
-            break;
-        case MIM__PEER_MSG__BODY_RECEIPT:
-            for (size_t j = 0; j < m->receipt->n_read && !cs->closing; j++)
-                if (cs->ev->on_receipt != NULL)
-                    cs->ev->on_receipt(cs->ud, cs, m->receipt->read[j].data);
-            break;
-        case MIM__PEER_MSG__BODY_TYPING:
-            if (cs->ev->on_typing != NULL)
-                cs->ev->on_typing(cs->ud, cs, m->typing->typing != 0);
-            break;
-        case MIM__PEER_MSG__BODY_CLOSE:
-            cs->close_reason = (int)m->close->reason;
-            if (cs->ev->on_chat_close != NULL)
-                cs->ev->on_chat_close(cs->ud, cs);
-            break;
-        case MIM__PEER_MSG__BODY_PING:
-            answer_ping(cs, m->ping->nonce);
-            break;
-        case MIM__PEER_MSG__BODY_PONG:
-            if (cs->ping_at != 0 && m->pong->nonce == cs->ping_nonce)
-                cs->ping_at = 0; /* answered (any frame counts as alive anyway) */
-            break;
-        default:
-            break; /* the decoder refuses anything else */
-        }
+        dispatch_msg(cs, m);
     }
     mim_peer_batch_free(b);
     /* Even when the owner closed meanwhile: what it stored must still be committed. */

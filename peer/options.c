@@ -176,6 +176,17 @@ static int file_option(peer_options *o, int c, const char *arg)
 }
 
 /* One option. MIM_CLI_RUN, or an exit code. */
+/* An option that takes on or off: *out = when_on for on, !when_on for off. */
+static int on_off(const char *option, const char *arg, int *out, int when_on)
+{
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+        fprintf(stderr, "mim: %s takes on or off\nTry 'mim --help'.\n", option);
+        return MIM_CLI_USAGE;
+    }
+    *out = strcmp(arg, "on") == 0 ? when_on : !when_on;
+    return MIM_CLI_RUN;
+}
+
 static int one_option(peer_options *o, int c, const char *arg)
 {
     long long v;
@@ -229,12 +240,7 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     }
     case OPT_NOTIFY:
-        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
-            fprintf(stderr, "mim: --notify takes on or off\nTry 'mim --help'.\n");
-            return MIM_CLI_USAGE;
-        }
-        o->notify_off = strcmp(arg, "off") == 0;
-        return MIM_CLI_RUN;
+        return on_off("--notify", arg, &o->notify_off, 0);
     case OPT_QUOTA_MESSAGES:
     case OPT_QUOTA_BYTES: {
         int msgs = c == OPT_QUOTA_MESSAGES;
@@ -245,12 +251,7 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     }
     case OPT_RECEIPTS:
-        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
-            fprintf(stderr, "mim: --receipts takes on or off\nTry 'mim --help'.\n");
-            return MIM_CLI_USAGE;
-        }
-        o->receipts = strcmp(arg, "on") == 0;
-        return MIM_CLI_RUN;
+        return on_off("--receipts", arg, &o->receipts, 1);
     case OPT_AUTO_AWAY:
         return parse_auto_away(o, arg);
     case OPT_DOWNLOAD_DIR:

@@ -414,19 +414,49 @@ static void tui_exec_everyday(tui *t, const tui_cmd *cmd)
                 cmd->name, cmd->name);
 }
 
+/* /status STATE [TEXT], /away [TEXT], /back. */
+static void exec_status(tui *t, const tui_cmd *cmd)
+{
+    if (cmd->kind == TUI_CMD_STATUS)
+        set_status(t, cmd->state, cmd->text);
+    else if (cmd->kind == TUI_CMD_AWAY)
+        set_status(t, "away", cmd->text);
+    else
+        set_status(t, "available", NULL);
+}
+
+/* The file commands (tui_files.c). */
+static void exec_files(tui *t, const tui_cmd *cmd)
+{
+    if (cmd->kind == TUI_CMD_SEND)
+        tui_files_send(t, cmd->name, cmd->text);
+    else if (cmd->kind == TUI_CMD_ACCEPT || cmd->kind == TUI_CMD_REJECT)
+        tui_files_decide(t, cmd->text, cmd->kind == TUI_CMD_ACCEPT);
+    else if (cmd->kind == TUI_CMD_FILES)
+        tui_files_list(t);
+    else
+        tui_files_where(t, cmd->count);
+}
+
+/* A name typed in another Unicode form (e + U+0301) is the contact's name in NFC. */
+static void typed_name_nfc(tui_cmd *cmd)
+{
+    char nfc[MIM_NAME_MAX_BYTES + 1];
+
+    if (cmd->name[0] != '\0' && mim_core_typed_name(cmd->name, nfc) != NULL)
+        snprintf(cmd->name, sizeof(cmd->name), "%s", nfc);
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
-    char nfc[MIM_NAME_MAX_BYTES + 1];
 
     if (t->core == NULL)
         return;
     tui_command_parse(line, &cmd);
     if (cmd.kind != TUI_CMD_QUIT)
         t->quit_asked = 0; /* a /quit after anything else asks again */
-    /* A name typed in another Unicode form (e + U+0301) is the contact's name in NFC. */
-    if (cmd.name[0] != '\0' && mim_core_typed_name(cmd.name, nfc) != NULL)
-        snprintf(cmd.name, sizeof(cmd.name), "%s", nfc);
+    typed_name_nfc(&cmd);
     t->dirty = 1;
     switch (cmd.kind) {
     case TUI_CMD_EMPTY:
@@ -444,13 +474,9 @@ void tui_exec(tui *t, const char *line)
         who(t);
         break;
     case TUI_CMD_STATUS:
-        set_status(t, cmd.state, cmd.text);
-        break;
     case TUI_CMD_AWAY:
-        set_status(t, "away", cmd.text);
-        break;
     case TUI_CMD_BACK:
-        set_status(t, "available", NULL);
+        exec_status(t, &cmd);
         break;
     case TUI_CMD_HISTORY:
         history(t, cmd.count);
@@ -492,17 +518,11 @@ void tui_exec(tui *t, const char *line)
         tui_directory_run(t);
         break;
     case TUI_CMD_SEND:
-        tui_files_send(t, cmd.name, cmd.text);
-        break;
     case TUI_CMD_ACCEPT:
     case TUI_CMD_REJECT:
-        tui_files_decide(t, cmd.text, cmd.kind == TUI_CMD_ACCEPT);
-        break;
     case TUI_CMD_FILES:
-        tui_files_list(t);
-        break;
     case TUI_CMD_WHERE:
-        tui_files_where(t, cmd.count);
+        exec_files(t, &cmd);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);
