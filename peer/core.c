@@ -380,8 +380,10 @@ static int history_one(const mim_message *m, void *arg)
     it.to = m->outgoing ? m->peer : h->c->name;
     it.text = m->text;
     it.content_type = m->content_type;
+    /* A key change's text is ours; so is the description of a file we offered (issue 15:
+     * stored as text, not as a packed message). */
     if (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT &&
-        m->content_type != MIM_CORE_CONTENT_KEY_CHANGE) { /* a key change's text is ours */
+        m->content_type != MIM_CORE_CONTENT_KEY_CHANGE && !m->outgoing) {
         /* The later pieces of a chunked item are not listed, as they were not shown. */
         if (!content_describe_stored(m->text, m->text_len, m->content_type, desc, sizeof(desc)))
             return 0;

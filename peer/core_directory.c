@@ -71,7 +71,12 @@ int core_directory_key(mim_core *c, const char *name, uint8_t pk[MIM_KEY_LEN])
     /* First use: pinned now, accept-new, as a session's key would be. */
     v = mim_store_pin_check(c->st, name, e.identity_pk, mim_clock_wall_s());
     if (v < 0)
-        return MIM_ENOENT;    /* the store failed (logged): nothing to seal to now */
+        return MIM_ENOENT;  /* the store failed (logged): nothing to seal to now */
+    if (v == MIM_PIN_NEW) { /* we wrote first: not a contact pinned before this run */
+        peer_rec *r = core_peer_get(c, name);
+        if (r != NULL)
+            r->pinned_this_run = 1;
+    }
     if (v == MIM_PIN_CHANGED) /* a pin appeared meanwhile: it decides */
         return mim_store_contact_get(c->st, name, &ct) == 0
                    ? (memcpy(pk, ct.identity_pk, MIM_KEY_LEN), 0)
@@ -156,21 +161,30 @@ int core_directory_send_later(mim_core *c, const char *to, const char *text, siz
 static void release_held(mim_core *c, const char *to, int registered, mim_core_lookup_fail why)
 {
     struct core_directory *d = c->dir;
-    size_t kept = 0;
+    held_send *out = malloc((d->nheld > 0 ? d->nheld : 1) * sizeof(*out));
+    size_t kept = 0, nout = 0;
 
+    if (out == NULL) {
+        mim_log_error("out of memory: the sends waiting for a lookup wait longer");
+        return;
+    }
+    /* Taken out of the list before any event runs: a handler may send (adding to the list) or
+     * log out (releasing it again). */
     for (size_t i = 0; i < d->nheld; i++) {
-        held_send h = d->held[i];
-        if (to != NULL && strcmp(h.to, to) != 0) {
-            d->held[kept++] = h;
-            continue;
-        }
-        if (registered)
-            core_send_stored(c, h.to, h.text, h.len, &h.id);
-        else if (c->ev.on_lookup_failed != NULL)
-            c->ev.on_lookup_failed(c->ud, h.to, &h.id, why);
-        free(h.text);
+        if (to != NULL && strcmp(d->held[i].to, to) != 0)
+            d->held[kept++] = d->held[i];
+        else
+            out[nout++] = d->held[i];
     }
     d->nheld = kept;
+    for (size_t i = 0; i < nout; i++) {
+        if (registered)
+            core_send_stored(c, out[i].to, out[i].text, out[i].len, &out[i].id);
+        else if (c->ev.on_lookup_failed != NULL)
+            c->ev.on_lookup_failed(c->ud, out[i].to, &out[i].id, why);
+        free(out[i].text);
+    }
+    free(out);
 }
 
 void core_on_lookup(void *ud, const char *name, const mim_directory_entry *e)

@@ -43,6 +43,11 @@ static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const 
         return "signed by a key its depositor did not prove to the server";
     if (mim_store_pin_check(c->st, l->from, l->from_pk.data, mim_clock_wall_s()) != MIM_PIN_NEW)
         return "its sender's key could not be pinned";
+    /* A first contact, as a session's would be: shown at the rate of new contacts, and not a
+     * contact "pinned before this run" (whose offers are accepted by themselves). */
+    peer_rec *r = core_peer_get(c, l->from);
+    if (r != NULL)
+        r->first_contact = r->pinned_this_run = 1;
     mim_log_info("%s pinned from its sealed letter (first contact)", l->from);
     return NULL;
 }
@@ -73,6 +78,10 @@ static int open_item(mim_core *c, const Mim__MailItem *it, Mim__MailLetter **out
         bad = "its signature does not verify";
     else if (strcmp(it->from, l->from) != 0)
         bad = "its depositor is not its sender";
+    else if (strcmp(l->from, c->name) == 0)
+        bad = "it says it is from ourselves";
+    else if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && l->chat->offer != NULL)
+        bad = "it carries a file offer (files are never mailed)";
     else if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && strcmp(l->chat->sender, l->from) != 0)
         bad = "its chat message names another sender";
     else if (core_is_blocked(c, l->from))
@@ -254,8 +263,10 @@ void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n)
     for (size_t i = 0; i < n; i++)
         in[i].item = items[i];
     rc = store_items(c, in, n);
-    if (rc == 0 && (c->txn_open || c->txn_failed))
-        rc = core_rx_commit(c);
+    if (rc != 0)
+        c->txn_failed = 1; /* core_rx_commit rolls back what store_items began */
+    if (c->txn_open || c->txn_failed)
+        rc = core_rx_commit(c) != 0 ? MIM_EDB : rc;
     if (rc != 0) {
         mim_log_error("cannot store %zu letters from the mailbox: not taken (fetched again)", n);
     } else {
@@ -269,7 +280,8 @@ void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n)
         apply_receipts(c, in, n);
         /* An event handler above may have quit the core (c->pc is NULL then): the letters are
          * not taken, and the next login fetches them again (kept once: the dedup). */
-        if (!c->quitting && (presence_client_server_features(c->pc) & MIM_FEATURE_MAILBOX))
+        if (!c->quitting && c->pc != NULL &&
+            (presence_client_server_features(c->pc) & MIM_FEATURE_MAILBOX))
             take_items(c, in, n);
     }
     for (size_t i = 0; i < n; i++)

@@ -287,6 +287,7 @@ int mim_core_logout(mim_core *c)
             c->ev.on_offline(c->ud, e->name);
     c->pc = NULL;
     core_directory_lost(c); /* issue 14: no answer will come to its lookups and listing */
+    core_mailbox_reset(c);  /* nor to the deposits awaiting their DepositAck */
     c->closing_handles++;   /* a quit before the stop ends must wait for it */
     presence_client_stop(pc, on_pc_logged_out);
     if (c->ev.on_presence != NULL)

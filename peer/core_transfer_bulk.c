@@ -71,6 +71,8 @@ void xfer_dial(mim_core *c, xfer *x)
 
     if (c->quitting || x->outgoing || x->bulk != NULL)
         return;
+    if (core_is_blocked(c, x->peer) || core_is_held(c, x->peer))
+        return; /* our own check would refuse the session: not dialled (the tick asks again) */
     if ((e = core_table_find(c, x->peer)) == NULL || e->port == 0 ||
         (e->addr_len != 4 && e->addr_len != 16))
         return; /* not online: the tick tries again */

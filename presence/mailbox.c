@@ -208,6 +208,10 @@ void mailbox_deposit(session *s, const Mim__Deposit *d)
         send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_TOO_BIG, 0, 0);
         return;
     }
+    if (strcmp(d->to, s->entry->name) == 0) { /* nobody has mail for themselves */
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME, 0, 0);
+        return;
+    }
     dep.expires_ms = dep.now_ms + (int64_t)cfg->mailbox_expiry_ms;
     rc = mim_store_mail_deposit(srv->store, &dep, &lim, &seq, &expires_ms);
     if (rc == MIM_MAIL_STORED || rc == MIM_MAIL_DUPLICATE)

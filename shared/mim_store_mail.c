@@ -17,11 +17,12 @@ const struct store_stmt_sql store_mail_sql[] = {
     /* A QUEUED message to deposit: never deposited, or back from an expiry it is not. */
     {STMT_OUTBOX_MAIL_DUE, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE peer = ?1"
                            " AND outgoing = 1 AND state IN (0, 1) AND state = 0"
-                           " AND deposited_at IS NULL AND no_redeposit = 0 AND seq > ?2"
+                           " AND deposited_at IS NULL AND no_redeposit = 0 AND content_type = 1"
+                           " AND seq > ?2"
                            " ORDER BY seq LIMIT 1"},
     {STMT_OUTBOX_MAIL_DEPOSITED,
      "UPDATE messages SET deposited_at = ?3, expires_at = ?4"
-     " WHERE peer = ?1 AND id = ?2 AND outgoing = 1 AND state IN (0, 1)"},
+     " WHERE peer = ?1 AND id = ?2 AND outgoing = 1 AND state IN (0, 1) AND state = 0"},
     {STMT_OUTBOX_MAIL_NO_REDEPOSIT, "UPDATE messages SET no_redeposit = 1"
                                     " WHERE peer = ?1 AND id = ?2 AND outgoing = 1"
                                     " AND state IN (0, 1)"},
