@@ -180,6 +180,7 @@ static void deposit_refusals(void **state)
     registered(f, cid, "carol");
     alice = mail_online(f, NULL, "alice", 5001);
     deposit(alice, "nobody", 5, 100, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME);
+    deposit(alice, "alice", 4, 100, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME); /* herself */
     deposit(alice, "bob", 6, 401, MIM__DEPOSIT_RESULT__DEPOSIT_TOO_BIG);
     deposit(alice, "bob", 7, 400, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
     deposit(alice, "bob", 8, 400, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
