@@ -163,8 +163,8 @@ static const presence_client_events pc_events = {
     .on_error = pc_on_error,
     .on_lookup = core_on_lookup, /* core_directory.c */
     .on_directory = core_on_directory_list,
-    .on_deposit_ack = core_on_deposit_ack, /* issue 14: core_mailbox.c */
-    .on_mail = core_on_mail,               /* core_mailbox_rx.c */
+    .on_deposit_acks = core_on_deposit_acks, /* issue 14: core_mailbox.c */
+    .on_mail = core_on_mail,                 /* core_mailbox_rx.c */
 };
 
 void core_start_presence(mim_core *c)
@@ -287,7 +287,7 @@ int mim_core_logout(mim_core *c)
             c->ev.on_offline(c->ud, e->name);
     c->pc = NULL;
     core_directory_lost(c); /* issue 14: no answer will come to its lookups and listing */
-    c->closing_handles++; /* a quit before the stop ends must wait for it */
+    c->closing_handles++;   /* a quit before the stop ends must wait for it */
     presence_client_stop(pc, on_pc_logged_out);
     if (c->ev.on_presence != NULL)
         c->ev.on_presence(c->ud, MIM_CORE_PRESENCE_DISCONNECTED, server);

@@ -76,10 +76,10 @@ typedef struct presence_client_events {
     void (*on_peer_status)(void *ud, const online_entry *e);
     /* The server sent an Error. fatal = 1 when reconnecting cannot help. */
     void (*on_error)(void *ud, int code, const char *message, int fatal);
-    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answer to one of
-     * our Deposits; and the MailItems of one batch from the server, all at once (so that the
-     * owner stores them in one commit). Both are valid during the call only. */
-    void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
+    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answers to our
+     * Deposits, and the MailItems, of one batch from the server, each kind all at once (so
+     * that the owner writes them in one commit), the acks first. Valid during the call only. */
+    void (*on_deposit_acks)(void *ud, const Mim__DepositAck *const *acks, size_t n);
     void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
     /* Issue 14 (presence_client_directory.c). The answer to a lookup of `name`: e, or NULL when
      * the name is not registered. */
