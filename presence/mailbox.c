@@ -2,7 +2,8 @@
  * (at login, after the table, and live to an online recipient), MailTaken, and expiry.
  *
  * The server never opens a letter: it checks the depositor's rate, the letter's size and the
- * recipient's limits, commits the letter (mim_store_mailbox.h), and only then answers OK. A
+ * recipient's limits, commits the letters of one frame together (mim_store_mailbox.h: one
+ * synchronous commit for the frame, not one per letter), and only then answers OK. A
  * delivery goes out in pieces: at most PRESENCE_MAIL_STEP letters are read at a time, and only
  * while the recipient's queued output stays under mail_budget(); the rest waits for its socket
  * to drain, looked at again every PRESENCE_MAIL_PUMP_MS by the pump timer (running only while a
