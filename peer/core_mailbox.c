@@ -73,29 +73,55 @@ int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
 
 /* ---- sending ------------------------------------------------------------------------------- */
 
+/* The Deposits of one kick go out in frames of several (the server commits a frame's
+ * Deposits together): at most this many bytes of sealed letters in one (with the names and
+ * ids of MAIL_PENDING_MAX deposits it stays under MIM_FRAME_MAX). */
+#define MAIL_FRAME_BLOBS (48 * 1024)
+
 typedef struct deposit_ctx {
     mim_core *c;
     uint8_t to_pk[MIM_KEY_LEN];
+    const char *to; /* the peer's name (its peer_rec's) */
+    uint8_t *blobs; /* MAIL_FRAME_BLOBS bytes: the frame's sealed letters */
+    size_t used, n; /* bytes of blobs used; deposits in the frame */
+    int failed;     /* the connection is going: no more */
+    Mim__PresenceMsg pm[MAIL_PENDING_MAX];
+    Mim__Deposit dep[MAIL_PENDING_MAX];
+    const Mim__PresenceMsg *msgs[MAIL_PENDING_MAX];
+    uint8_t ids[MAIL_PENDING_MAX][MIM_MSG_ID_LEN];
 } deposit_ctx;
 
-/* mim_store_mail_due_each's callback: seals and deposits one message. Non-zero stops. */
+/* Sends the frame gathered in d. Its deposits are pending already; when the send fails they are
+ * not (the connection is going: they are deposited again at the next login). */
+static void deposit_frame(deposit_ctx *d)
+{
+    if (d->n > 0 && presence_client_send_mail(d->c->pc, d->msgs, d->n) != 0) {
+        mim_core *c = d->c; /* the last n are this frame's, unless the close reset them */
+        c->nmail_pending = c->nmail_pending >= d->n ? c->nmail_pending - d->n : 0;
+        d->failed = 1;
+    }
+    d->used = d->n = 0;
+}
+
+/* mim_store_mail_due_each's callback: seals one message into the frame being gathered (sent
+ * when the next might not fit). Non-zero stops. */
 static int deposit_one(const mim_message *m, void *arg)
 {
     deposit_ctx *d = arg;
     mim_core *c = d->c;
     Mim__MailLetter l = MIM__MAIL_LETTER__INIT;
     Mim__ChatMessage chat = MIM__CHAT_MESSAGE__INIT;
-    Mim__PresenceMsg pm;
-    Mim__Deposit dep;
-    const Mim__PresenceMsg *msgs[1] = {&pm};
-    static uint8_t blob[MIM_SEAL_BLOB_MAX];
     size_t blob_len = 0;
     int rc;
 
-    if (c->nmail_pending >= MAIL_PENDING_MAX)
+    if (c->nmail_pending >= MAIL_PENDING_MAX || d->failed)
         return 1; /* the rest after the answers */
     if (pending_find(c, m->peer, m->id) >= 0 || m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT)
         return 0; /* in flight; or not a text (only chat text is mailed) */
+    if (d->used + MIM_SEAL_BLOB_MAX > MAIL_FRAME_BLOBS)
+        deposit_frame(d);
+    if (d->failed)
+        return 1;
     chat.id = (ProtobufCBinaryData){MIM_MSG_ID_LEN, (uint8_t *)m->id};
     chat.ts_ms = (uint64_t)m->ts_ms;
     chat.sender = c->name;
@@ -103,7 +129,7 @@ static int deposit_one(const mim_message *m, void *arg)
     chat.text = (char *)m->text; /* NUL-terminated by the store */
     l.body_case = MIM__MAIL_LETTER__BODY_CHAT;
     l.chat = &chat;
-    if ((rc = core_mail_seal(c, &l, m->peer, d->to_pk, blob, &blob_len)) != 0) {
+    if ((rc = core_mail_seal(c, &l, m->peer, d->to_pk, d->blobs + d->used, &blob_len)) != 0) {
         mim_log_warn("cannot seal a message to %s: %s; it waits for a direct session", m->peer,
                      mim_strerror(rc));
         (void)mim_store_mail_no_redeposit(c->st, m->peer, m->id);
@@ -115,9 +141,12 @@ static int deposit_one(const mim_message *m, void *arg)
             return 1;
         c->mail_pending = p;
     }
-    mim_deposit_init(&pm, &dep, m->peer, m->id, blob, blob_len);
-    if (presence_client_send_mail(c->pc, msgs, 1) != 0)
-        return 1; /* the connection is going: deposited again at the next login */
+    memcpy(d->ids[d->n], m->id, MIM_MSG_ID_LEN);
+    mim_deposit_init(&d->pm[d->n], &d->dep[d->n], d->to, d->ids[d->n], d->blobs + d->used,
+                     blob_len);
+    d->msgs[d->n] = &d->pm[d->n];
+    d->n++;
+    d->used += blob_len;
     snprintf(c->mail_pending[c->nmail_pending].to, MIM_NAME_MAX_BYTES + 1, "%s", m->peer);
     memcpy(c->mail_pending[c->nmail_pending++].id, m->id, MIM_MSG_ID_LEN);
     return 0;
@@ -125,7 +154,7 @@ static int deposit_one(const mim_message *m, void *arg)
 
 void core_mailbox_kick(mim_core *c, peer_rec *r)
 {
-    deposit_ctx d = {.c = c};
+    deposit_ctx d = {.c = c, .to = r->name};
 
     if (!mailbox_ready(c) || r->cs != NULL || core_table_find(c, r->name) != NULL)
         return; /* no mailbox; or a session, or online: it goes directly */
@@ -134,8 +163,12 @@ void core_mailbox_kick(mim_core *c, peer_rec *r)
     r->mail_retry_at = 0;
     if (core_is_held(c, r->name) || core_is_blocked(c, r->name) || seal_key(c, r->name, d.to_pk))
         return; /* a key change waits for trust; or no key to seal to */
+    if ((d.blobs = malloc(MAIL_FRAME_BLOBS)) == NULL)
+        return; /* tried again at the next tick */
     if (mim_store_mail_due_each(c->st, r->name, MAIL_PENDING_MAX, deposit_one, &d) < 0)
         mim_log_warn("cannot read the outbox for %s", r->name);
+    deposit_frame(&d); /* what is gathered goes, even after a store error */
+    free(d.blobs);
 }
 
 static int kick_one(const char *peer, void *arg)
@@ -209,40 +242,73 @@ static void deposit_later(mim_core *c, peer_rec *r, const Mim__DepositAck *ack)
                  ack->to, mim_deposit_result_str(ack->result), (unsigned long long)(wait / 1000));
 }
 
-void core_on_deposit_ack(void *ud, const Mim__DepositAck *ack)
+/* One DepositAck, in the batch's group. 1 when its message is now DEPOSITED (the caller reports
+ * it after the commit), else 0. *r: the peer it is for, or NULL (nothing of ours waited). */
+static int deposit_acked(mim_core *c, const Mim__DepositAck *ack, int64_t now, peer_rec **r)
 {
-    mim_core *c = ud;
     long i = pending_find(c, ack->to, ack->id.data);
-    mim_msg_id id = core_msg_id(ack->id.data);
-    int64_t now = mim_clock_wall_ms();
-    peer_rec *r;
 
+    *r = NULL;
     if (i < 0)
-        return; /* a receipt's, or one from before a reconnect: nothing waits on it */
+        return 0; /* a receipt's, or one from before a reconnect: nothing waits on it */
     c->mail_pending[i] = c->mail_pending[--c->nmail_pending];
-    if ((r = core_peer_get(c, ack->to)) == NULL)
-        return;
+    if ((*r = core_peer_get(c, ack->to)) == NULL)
+        return 0;
     switch (ack->result) {
     case MIM__DEPOSIT_RESULT__DEPOSIT_OK:
-        r->mail_told = 0;
-        if (mim_store_mail_deposited(c->st, ack->to, ack->id.data, now,
-                                     now + (int64_t)(ack->expires_in_ms < MAIL_EXPIRY_MAX_MS
-                                                         ? ack->expires_in_ms
-                                                         : MAIL_EXPIRY_MAX_MS)) == 1 &&
-            c->ev.on_deposited != NULL)
-            c->ev.on_deposited(c->ud, ack->to, &id);
-        core_mailbox_kick(c, r); /* the next ones, if the window held them back */
-        break;
+        (*r)->mail_told = 0;
+        return mim_store_mail_deposited(c->st, ack->to, ack->id.data, now,
+                                        now + (int64_t)(ack->expires_in_ms < MAIL_EXPIRY_MAX_MS
+                                                            ? ack->expires_in_ms
+                                                            : MAIL_EXPIRY_MAX_MS)) == 1;
     case MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL:
     case MIM__DEPOSIT_RESULT__DEPOSIT_RATE:
     case MIM__DEPOSIT_RESULT__DEPOSIT_UNAVAILABLE:
-        deposit_later(c, r, ack);
-        break;
+        deposit_later(c, *r, ack);
+        return 0;
     default: /* UNKNOWN_NAME, TOO_BIG: no retry can change it */
         mim_log_warn("the server's mailbox refused a message to %s (%s): it waits for a direct "
                      "session",
                      ack->to, mim_deposit_result_str(ack->result));
         (void)mim_store_mail_no_redeposit(c->st, ack->to, ack->id.data);
-        break;
+        return 0;
     }
+}
+
+/* The DEPOSITED marks go in one relaxed group, as SENT does: a mark lost in a crash leaves the
+ * message QUEUED, deposited again at the next login, and the server's (from, to, id) dedup
+ * answers OK without storing it twice. The peers acked are kicked once each afterwards (the
+ * next deposits, if the window held them back), not once per ack. */
+void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n)
+{
+    mim_core *c = ud;
+    int64_t now = mim_clock_wall_ms();
+    unsigned char *deposited = calloc(n, 1);
+    peer_rec **peers = calloc(n, sizeof(*peers));
+    int began = core_group_begin(c), kept;
+
+    for (size_t i = 0; i < n; i++) {
+        peer_rec *r;
+        int d = deposit_acked(c, acks[i], now, &r);
+        if (deposited != NULL)
+            deposited[i] = (unsigned char)d;
+        if (peers != NULL)
+            peers[i] = r;
+    }
+    kept = core_group_end(c, began);
+    for (size_t i = 0; i < n && kept && deposited != NULL; i++) {
+        mim_msg_id id = core_msg_id(acks[i]->id.data);
+        if (deposited[i] && c->ev.on_deposited != NULL)
+            c->ev.on_deposited(c->ud, acks[i]->to, &id);
+    }
+    for (size_t i = 0; i < n && peers != NULL; i++) {
+        if (peers[i] == NULL || acks[i]->result != MIM__DEPOSIT_RESULT__DEPOSIT_OK)
+            continue;
+        for (size_t j = i + 1; j < n; j++)
+            if (peers[j] == peers[i])
+                peers[j] = NULL; /* kicked once */
+        core_mailbox_kick(c, peers[i]);
+    }
+    free(deposited);
+    free(peers);
 }

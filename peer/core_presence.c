@@ -163,8 +163,8 @@ static const presence_client_events pc_events = {
     .on_error = pc_on_error,
     .on_lookup = core_on_lookup, /* core_directory.c */
     .on_directory = core_on_directory_list,
-    .on_deposit_ack = core_on_deposit_ack, /* issue 14: core_mailbox.c */
-    .on_mail = core_on_mail,               /* core_mailbox_rx.c */
+    .on_deposit_acks = core_on_deposit_acks, /* issue 14: core_mailbox.c */
+    .on_mail = core_on_mail,                 /* core_mailbox_rx.c */
 };
 
 void core_start_presence(mim_core *c)

@@ -392,8 +392,9 @@ void core_mailbox_free(mim_core *c);
 int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
                    const uint8_t to_pk[MIM_KEY_LEN], uint8_t blob[MIM_SEAL_BLOB_MAX],
                    size_t *blob_len);
-/* presence_client_events.on_deposit_ack (core_presence.c registers it). */
-void core_on_deposit_ack(void *ud, const Mim__DepositAck *ack);
+/* presence_client_events.on_deposit_acks (core_presence.c registers it): the DEPOSITED marks
+ * in one relaxed group (like SENT), on_deposited after its commit. */
+void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n);
 
 /* ---- core_mailbox_rx.c: letters from the mailbox (issue 14) ---------------------------------- */
 

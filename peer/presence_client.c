@@ -127,6 +127,7 @@ static void session_reset(presence_client *pc)
     pc->server_verdict = 0;
     pc->server_features = 0;
     pc->n_mail_items = 0;
+    pc->n_mail_acks = 0;
     pc->dropped = 0;
     pc->bad_addrs = 0;
     pc->phase = PC_IDLE;

@@ -76,6 +76,11 @@ typedef struct presence_client_events {
     void (*on_peer_status)(void *ud, const online_entry *e);
     /* The server sent an Error. fatal = 1 when reconnecting cannot help. */
     void (*on_error)(void *ud, int code, const char *message, int fatal);
+    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answers to our
+     * Deposits, and the MailItems, of one batch from the server, each kind all at once (so
+     * that the owner writes them in one commit), the acks first. Valid during the call only. */
+    void (*on_deposit_acks)(void *ud, const Mim__DepositAck *const *acks, size_t n);
+    void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
     /* Issue 14 (presence_client_directory.c). The answer to a lookup of `name`: e, or NULL when
      * the name is not registered. */
     void (*on_lookup)(void *ud, const char *name, const mim_directory_entry *e);
@@ -84,11 +89,6 @@ typedef struct presence_client_events {
      * called when the connection ends first. */
     void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
                          int refused);
-    /* Issue 14, the mailbox (presence_client_mail.c); may be NULL. The server's answer to one of
-     * our Deposits; and the MailItems of one batch from the server, all at once (so that the
-     * owner stores them in one commit). Both are valid during the call only. */
-    void (*on_deposit_ack)(void *ud, const Mim__DepositAck *ack);
-    void (*on_mail)(void *ud, const Mim__MailItem *const *items, size_t n);
 } presence_client_events;
 
 typedef struct presence_client_config {

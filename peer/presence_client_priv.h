@@ -67,11 +67,14 @@ struct presence_client {
     int have_table;     /* a table was complete once: the next one is a reconnect */
 
     /* Issue 14. server_features: this connection's HandshakePayload.features (MIM_FEATURE_*),
-     * 0 when none. mail_items: the MailItems of the batch being handled (pointers into it),
-     * handed to the owner together at its end (presence_client_mail.c). */
+     * 0 when none. mail_items, mail_acks: the MailItems and DepositAcks of the batch being
+     * handled (pointers into it), handed to the owner together at its end
+     * (presence_client_mail.c). */
     uint32_t server_features;
     const Mim__MailItem **mail_items;
     size_t n_mail_items, cap_mail_items;
+    const Mim__DepositAck **mail_acks;
+    size_t n_mail_acks, cap_mail_acks;
 
     uv_timer_t retry_timer;  /* the next attempt */
     uv_timer_t ka_timer;     /* the login deadline, then the keepalive */

@@ -2,7 +2,8 @@
  * (at login, after the table, and live to an online recipient), MailTaken, and expiry.
  *
  * The server never opens a letter: it checks the depositor's rate, the letter's size and the
- * recipient's limits, commits the letter (mim_store_mailbox.h), and only then answers OK. A
+ * recipient's limits, commits the letters of one frame together (mim_store_mailbox.h: one
+ * synchronous commit for the frame, not one per letter), and only then answers OK. A
  * delivery goes out in pieces: at most PRESENCE_MAIL_STEP letters are read at a time, and only
  * while the recipient's queued output stays under mail_budget(); the rest waits for its socket
  * to drain, looked at again every PRESENCE_MAIL_PUMP_MS by the pump timer (running only while a
@@ -13,6 +14,7 @@
 #include "mim_error.h"
 #include "mim_log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAIL_FULL_RETRY_MS 60000 /* the hint sent with MAILBOX_FULL */
@@ -169,35 +171,10 @@ static uint64_t rate_retry_ms(const session *s, double rate)
     return missing <= 0 ? 1 : (uint64_t)(missing * 1000.0 / rate) + 1;
 }
 
-static void deposit_stored(session *s, const Mim__Deposit *d, int rc, uint64_t seq,
-                           int64_t expires_ms, int64_t now_ms)
-{
-    uint64_t left = expires_ms > now_ms ? (uint64_t)(expires_ms - now_ms) : 0;
-
-    mim_log_debug("conn %llu: %s deposited %zu bytes for %s (seq %llu%s)",
-                  (unsigned long long)mim_channel_id(s->ch), s->entry->name, d->sealed.len, d->to,
-                  (unsigned long long)seq, rc == MIM_MAIL_DUPLICATE ? ", again" : "");
-    send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_OK, left, 0);
-    if (rc == MIM_MAIL_STORED)
-        deliver_live(s->srv, d, s, seq, now_ms);
-}
-
 void mailbox_deposit(session *s, const Mim__Deposit *d)
 {
     presence_server *srv = s->srv;
     const presence_config *cfg = &srv->cfg;
-    mim_mail_limits lim = {.max_count = cfg->mailbox_max_count,
-                           .max_bytes = cfg->mailbox_max_bytes};
-    mim_mail_deposit dep = {.to = d->to,
-                            .from = s->entry->name,
-                            .from_pk = s->entry->identity_pk,
-                            .id = d->id.data,
-                            .sealed = d->sealed.data,
-                            .sealed_len = d->sealed.len,
-                            .now_ms = mim_clock_wall_ms()};
-    uint64_t seq = 0;
-    int64_t expires_ms = 0;
-    int rc;
 
     if (!mim_rate_take(&s->deposit_rate, cfg->mailbox_rate, cfg->mailbox_burst,
                        uv_now(srv->loop))) {
@@ -212,19 +189,93 @@ void mailbox_deposit(session *s, const Mim__Deposit *d)
         send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME, 0, 0);
         return;
     }
-    dep.expires_ms = dep.now_ms + (int64_t)cfg->mailbox_expiry_ms;
-    rc = mim_store_mail_deposit(srv->store, &dep, &lim, &seq, &expires_ms);
-    if (rc == MIM_MAIL_STORED || rc == MIM_MAIL_DUPLICATE)
-        deposit_stored(s, d, rc, seq, expires_ms, dep.now_ms);
-    else if (rc == MIM_MAIL_FULL)
-        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL, 0, MAIL_FULL_RETRY_MS);
-    else if (rc == MIM_ENOENT)
-        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME, 0, 0);
-    else {
-        mim_log_warn("conn %llu: deposit for %s not stored: %s",
-                     (unsigned long long)mim_channel_id(s->ch), d->to, mim_strerror(rc));
-        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNAVAILABLE, 0, 0);
+    if (srv->ndeposits == srv->deposits_cap) {
+        size_t cap = srv->deposits_cap ? 2 * srv->deposits_cap : 64;
+        const Mim__Deposit **p = realloc(srv->deposits, cap * sizeof(*p));
+        if (p == NULL) {
+            send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNAVAILABLE, 0, 0);
+            return;
+        }
+        srv->deposits = p;
+        srv->deposits_cap = cap;
     }
+    srv->deposits[srv->ndeposits++] = d;
+}
+
+/* The answer to one deposit of the group, once the group is committed. */
+static void deposit_answer(session *s, const Mim__Deposit *d, const mim_mail_outcome *o,
+                           int64_t now_ms)
+{
+    uint64_t left = o->expires_ms > now_ms ? (uint64_t)(o->expires_ms - now_ms) : 0;
+
+    switch (o->result) {
+    case MIM_MAIL_STORED:
+    case MIM_MAIL_DUPLICATE:
+        mim_log_debug("conn %llu: %s deposited %zu bytes for %s (seq %llu%s)",
+                      (unsigned long long)mim_channel_id(s->ch), s->entry->name, d->sealed.len,
+                      d->to, (unsigned long long)o->seq,
+                      o->result == MIM_MAIL_DUPLICATE ? ", again" : "");
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_OK, left, 0);
+        if (o->result == MIM_MAIL_STORED)
+            deliver_live(s->srv, d, s, o->seq, now_ms);
+        break;
+    case MIM_MAIL_FULL:
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL, 0, MAIL_FULL_RETRY_MS);
+        break;
+    default: /* MIM_ENOENT */
+        send_ack(s, d, MIM__DEPOSIT_RESULT__DEPOSIT_UNKNOWN_NAME, 0, 0);
+        break;
+    }
+}
+
+void mailbox_deposits_end(session *s, int closing)
+{
+    presence_server *srv = s->srv;
+    const presence_config *cfg = &srv->cfg;
+    mim_mail_limits lim = {.max_count = cfg->mailbox_max_count,
+                           .max_bytes = cfg->mailbox_max_bytes};
+    size_t n = srv->ndeposits;
+    mim_mail_deposit *dep;
+    mim_mail_outcome *out;
+    int64_t now_ms = mim_clock_wall_ms();
+    int rc;
+
+    srv->ndeposits = 0;
+    if (n == 0 || closing)
+        return; /* a closing session: nothing stored, nothing acked; its sender deposits again */
+    dep = calloc(n, sizeof(*dep));
+    out = calloc(n, sizeof(*out));
+    for (size_t i = 0; dep != NULL && i < n; i++) {
+        const Mim__Deposit *d = srv->deposits[i];
+        dep[i] = (mim_mail_deposit){.to = d->to,
+                                    .from = s->entry->name,
+                                    .from_pk = s->entry->identity_pk,
+                                    .id = d->id.data,
+                                    .sealed = d->sealed.data,
+                                    .sealed_len = d->sealed.len,
+                                    .now_ms = now_ms,
+                                    .expires_ms = now_ms + (int64_t)cfg->mailbox_expiry_ms};
+    }
+    rc = dep == NULL || out == NULL ? MIM_ENOMEM
+                                    : mim_store_mail_deposit_all(srv->store, dep, n, &lim, out);
+    if (rc != 0)
+        mim_log_warn("conn %llu: %zu deposits not stored: %s",
+                     (unsigned long long)mim_channel_id(s->ch), n, mim_strerror(rc));
+    for (size_t i = 0; i < n; i++) {
+        if (rc != 0)
+            send_ack(s, srv->deposits[i], MIM__DEPOSIT_RESULT__DEPOSIT_UNAVAILABLE, 0, 0);
+        else
+            deposit_answer(s, srv->deposits[i], &out[i], now_ms);
+    }
+    free(dep);
+    free(out);
+}
+
+void mailbox_free(presence_server *srv)
+{
+    free(srv->deposits);
+    srv->deposits = NULL;
+    srv->ndeposits = srv->deposits_cap = 0;
 }
 
 void mailbox_taken(session *s, const Mim__MailTaken *t)

@@ -285,6 +285,7 @@ void presence_server_free(presence_server *srv)
     if (out_arena_reset(&srv->out) != 0)
         mim_log_error("internal error: output batches left at exit");
     churn_free(srv);
+    mailbox_free(srv);
     if (srv->store != NULL)
         directory_flush(srv, 0, 1); /* the logouts of the shutdown */
     free(srv->seen);

@@ -175,7 +175,9 @@ struct presence_server {
     uv_timer_t mail_pump;  /* runs while deliveries wait for their sockets (mail_pumping > 0) */
     size_t mail_pumping;   /* sessions with mail_pending */
     uint64_t mail_expired; /* uv_now() of the last expiry sweep */
-    mim_name_seen *seen;   /* logins and logouts not yet written (directory.c) */
+    const Mim__Deposit **deposits;  /* the frame being handled's, to store in one commit */
+    size_t ndeposits, deposits_cap; /* (mailbox_deposit, mailbox_deposits_end) */
+    mim_name_seen *seen;            /* logins and logouts not yet written (directory.c) */
     size_t nseen, seen_cap;
     uint64_t seen_flushed; /* uv_now() of the last write of them */
     int stopping;
@@ -253,7 +255,13 @@ void directory_seen(session *s);
 void directory_flush(presence_server *srv, uint64_t now, int force);
 
 /* mailbox.c (issue 14) */
+/* A Deposit of the frame being handled (d points into its batch): refused at once (rate, size),
+ * or kept for mailbox_deposits_end, which the frame's handler calls before freeing the batch:
+ * the frame's letters are committed together, and only then acknowledged (closing: s is
+ * going, so they are dropped unanswered, and its sender deposits them again). */
 void mailbox_deposit(session *s, const Mim__Deposit *d);
+void mailbox_deposits_end(session *s, int closing);
+void mailbox_free(presence_server *srv);
 void mailbox_taken(session *s, const Mim__MailTaken *t);
 /* s has just logged in (its table is queued): its waiting letters follow, in pieces. */
 void mailbox_login(session *s);

@@ -613,6 +613,7 @@ static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int fina
     for (size_t i = 0; i < b->n_msgs; i++)
         if (handle_msg(s, b->msgs[i]) != 0)
             break;
+    mailbox_deposits_end(s, session_closing(s)); /* one commit, then the acks */
     mim_presence_batch_free(b);
     /* A FINAL frame ends the session at once (the peer has said all; no FINAL of ours answers
      * it) -- unless handling it already began a drain, whose Error reply a close would cancel. */

@@ -49,6 +49,11 @@ typedef struct mim_identity {
     uint8_t dh_pk[MIM_KEY_LEN];       /* X25519 static public, used as Noise `s` */
     uint8_t dh_sk[MIM_KEY_LEN];       /* X25519 static secret */
     uint8_t static_sig[MIM_SIG_LEN];  /* sign("mim-static-v1" || dh_pk) by sign_sk */
+    /* The X25519 form of sign_pk / sign_sk, what sealed letters to us are opened with (issue
+     * 14): derived once here, because the conversion's subgroup check costs as much as the
+     * open itself. */
+    uint8_t seal_pk[MIM_KEY_LEN];
+    uint8_t seal_sk[MIM_KEY_LEN];
 } mim_identity;
 
 /* A fresh random identity in guarded memory (sodium_malloc). NULL when out of memory. */

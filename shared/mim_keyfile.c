@@ -16,12 +16,16 @@
 
 /* ---- identity -------------------------------------------------------------------------------- */
 
-/* Fills dh_pk and static_sig from sign_sk and dh_sk, which the caller has set. */
+/* Fills dh_pk, static_sig, seal_pk and seal_sk from sign_pk, sign_sk and dh_sk, which the
+ * caller has set. */
 static int identity_complete(mim_identity *id)
 {
     uint8_t msg[LABEL_LEN(STATIC_SIG_LABEL) + MIM_KEY_LEN];
 
     if (crypto_scalarmult_curve25519_base(id->dh_pk, id->dh_sk) != 0)
+        return MIM_ECRYPTO;
+    if (crypto_sign_ed25519_pk_to_curve25519(id->seal_pk, id->sign_pk) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(id->seal_sk, id->sign_sk) != 0)
         return MIM_ECRYPTO;
     memcpy(msg, STATIC_SIG_LABEL, LABEL_LEN(STATIC_SIG_LABEL));
     memcpy(msg + LABEL_LEN(STATIC_SIG_LABEL), id->dh_pk, MIM_KEY_LEN);

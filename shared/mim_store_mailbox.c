@@ -256,22 +256,50 @@ static int mail_deposit_tx(mim_store *st, const mim_mail_deposit *d, const mim_m
     return MIM_MAIL_STORED;
 }
 
+static int deposit_valid(const mim_mail_deposit *d)
+{
+    return d->to != NULL && d->from != NULL && d->from_pk != NULL && d->id != NULL &&
+           d->sealed != NULL && d->sealed_len > 0 && d->sealed_len <= INT32_MAX;
+}
+
+int mim_store_mail_deposit_all(mim_store *st, const mim_mail_deposit *d, size_t n,
+                               const mim_mail_limits *lim, mim_mail_outcome *out)
+{
+    int rc = 0;
+
+    if (!presence_store(st) || d == NULL || lim == NULL || out == NULL || n == 0)
+        return MIM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!deposit_valid(&d[i]))
+            return MIM_EINVAL;
+    /* Look and insert in one write transaction, committed with synchronous=FULL: the
+     * DepositAcks that follow promise the letters survive a crash. (When nothing was written
+     * the commit just ends the transaction.) A later deposit sees the earlier ones: the
+     * (to, from, id) dedup and the limits hold within the group. */
+    if ((rc = tx_begin(st, "deposit: begin")) != 0)
+        return rc;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        out[i] = (mim_mail_outcome){0};
+        out[i].result = mail_deposit_tx(st, &d[i], lim, &out[i].seq, &out[i].expires_ms);
+        if (out[i].result < 0 && out[i].result != MIM_ENOENT)
+            rc = out[i].result; /* the database failed: nothing of the group is kept */
+    }
+    return tx_end(st, rc, "deposit: commit");
+}
+
 int mim_store_mail_deposit(mim_store *st, const mim_mail_deposit *d, const mim_mail_limits *lim,
                            uint64_t *seq, int64_t *expires_ms)
 {
+    mim_mail_outcome o;
     int rc;
 
-    if (!presence_store(st) || d == NULL || lim == NULL || seq == NULL || expires_ms == NULL ||
-        d->to == NULL || d->from == NULL || d->from_pk == NULL || d->id == NULL ||
-        d->sealed == NULL || d->sealed_len == 0 || d->sealed_len > INT32_MAX)
+    if (seq == NULL || expires_ms == NULL)
         return MIM_EINVAL;
-    /* Look and insert in one write transaction, committed with synchronous=FULL: the
-     * DepositAck that follows promises the letter survives a crash. (When nothing was
-     * written the commit just ends the transaction.) */
-    if ((rc = tx_begin(st, "deposit: begin")) != 0)
+    if ((rc = mim_store_mail_deposit_all(st, d, 1, lim, &o)) != 0)
         return rc;
-    rc = mail_deposit_tx(st, d, lim, seq, expires_ms);
-    return tx_end(st, rc, "deposit: commit");
+    *seq = o.seq;
+    *expires_ms = o.expires_ms;
+    return o.result;
 }
 
 struct mail_walk {

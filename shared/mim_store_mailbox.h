@@ -69,6 +69,18 @@ enum {
  * STORED and DUPLICATE. */
 int mim_store_mail_deposit(mim_store *st, const mim_mail_deposit *d, const mim_mail_limits *lim,
                            uint64_t *seq, int64_t *expires_ms);
+/* What mim_store_mail_deposit_all did with one deposit of its group. */
+typedef struct mim_mail_outcome {
+    int result;         /* MIM_MAIL_STORED / _DUPLICATE / _FULL, or MIM_ENOENT */
+    uint64_t seq;       /* STORED, DUPLICATE: the letter's */
+    int64_t expires_ms; /* STORED, DUPLICATE: the letter's */
+} mim_mail_outcome;
+/* Stores the n deposits of d (a frame's, n >= 1) in ONE transaction, committed
+ * (synchronous=FULL) before it returns, each as mim_store_mail_deposit would: out[i] says what
+ * became of d[i]. 0 when committed; MIM_EINVAL, or MIM_EDB when the database failed (then none
+ * of them is stored, and out is not to be read). */
+int mim_store_mail_deposit_all(mim_store *st, const mim_mail_deposit *d, size_t n,
+                               const mim_mail_limits *lim, mim_mail_outcome *out);
 
 /* One waiting letter, as mim_store_mail_each hands it out: the pointers are the statement's,
  * valid only during the visit. */

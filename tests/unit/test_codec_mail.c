@@ -18,7 +18,7 @@
 #include "mim_framer.h"
 
 static const uint8_t pk[32] = {1, 2, 3, [31] = 9};
-static const uint8_t long_pk[33] = {1, 2, 3, [32] = 9};
+static const uint8_t pk33[33] = {1, 2, 3, [32] = 9};
 static const uint8_t id[MIM_MSG_ID_LEN] = {0xa0, [15] = 0xaf};
 static uint8_t sealed[MIM_MAIL_SEALED_MAX + 1];
 
@@ -162,8 +162,8 @@ static void test_mail_item_and_taken(void **state)
     good(&m, MIM_FROM_SERVER);
     mim_mail_item_init(&m, &it, 0, "alice", pk, id, sealed, 100, 1);
     EXPECT_INT(decode(&m, MIM_FROM_SERVER), MIM_EDECODE); /* seq 0 */
-    mim_mail_item_init(&m, &it, 7, "alice", long_pk, id, sealed, 100, 1);
-    it.from_pk.len = sizeof(long_pk); /* 33 bytes */
+    mim_mail_item_init(&m, &it, 7, "alice", pk33, id, sealed, 100, 1);
+    it.from_pk.len = sizeof(pk33); /* a key one byte too long (from a buffer that has it) */
     EXPECT_INT(decode(&m, MIM_FROM_SERVER), MIM_EDECODE);
 
     for (size_t i = 0; i <= MIM_MAIL_TAKEN_MAX_SEQS; i++)

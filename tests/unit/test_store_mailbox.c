@@ -126,6 +126,40 @@ static void test_deposit_limits_and_idempotence(void **state)
     mim_store_close(st);
 }
 
+/* A frame's deposits in one transaction: each answered as alone, later ones seeing earlier
+ * ones (the dedup and the limits hold inside the group); an invalid one refuses them all. */
+static void test_deposit_all_in_one_commit(void **state)
+{
+    mim_store *st = open_registry(*state);
+    mim_mail_limits lim = {.max_count = 2, .max_bytes = 1000};
+    mim_mail_deposit d[5] = {
+        letter("alice", "bob", 1, 10, 1000, 5000),    letter("alice", "bob", 1, 10, 1000, 5000),
+        letter("alice", "nobody", 2, 10, 1000, 5000), letter("alice", "bob", 3, 10, 1000, 5000),
+        letter("alice", "bob", 4, 10, 1000, 5000),
+    };
+    mim_mail_outcome out[5];
+    uint64_t count, bytes;
+
+    EXPECT_INT(mim_store_mail_deposit_all(st, d, 5, &lim, out), 0);
+    EXPECT_INT(out[0].result, MIM_MAIL_STORED);
+    EXPECT_INT(out[0].expires_ms, 5000);
+    EXPECT_INT(out[1].result, MIM_MAIL_DUPLICATE);
+    EXPECT_INT(out[1].seq, out[0].seq);
+    EXPECT_INT(out[2].result, MIM_ENOENT);
+    EXPECT_INT(out[3].result, MIM_MAIL_STORED);
+    assert_true(out[3].seq > out[0].seq);
+    EXPECT_INT(out[4].result, MIM_MAIL_FULL); /* the count, with the group's own two */
+    EXPECT_INT(mim_store_mail_count(st, "bob", &count, &bytes), 0);
+    EXPECT_INT(count, 2);
+    d[1].sealed_len = 0;
+    d[0] = letter("alice", "carol", 5, 10, 1000, 5000);
+    EXPECT_INT(mim_store_mail_deposit_all(st, d, 2, &lim, out), MIM_EINVAL);
+    EXPECT_INT(mim_store_mail_count(st, "carol", &count, &bytes), 0);
+    EXPECT_INT(count, 0); /* nothing of a refused group */
+    EXPECT_INT(mim_store_mail_deposit_all(st, d, 0, &lim, out), MIM_EINVAL);
+    mim_store_close(st);
+}
+
 static void test_each_in_order_and_take_own(void **state)
 {
     const struct store_fixture *f = *state;
@@ -232,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_deposit_limits_and_idempotence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deposit_all_in_one_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_in_order_and_take_own, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_reads, setup, teardown),
