@@ -104,12 +104,15 @@ static void on_tick(uv_timer_t *t)
     if (!slow)
         return;
     c->last_slow_tick = now;
-    for (peer_rec *r = c->peers; r != NULL; r = r->next)
+    for (peer_rec *r = c->peers; r != NULL; r = r->next) {
         if (r->refused_until != 0 && now >= r->refused_until) {
             r->refused_until = 0; /* time for the next try (one message: r->probe) */
             if (r->cs != NULL)
                 core_flush(c, r);
         }
+        if (r->receipts_owed && r->cs == NULL)
+            core_dial(c, r); /* read receipts wait for a session (mailbox deliveries) */
+    }
     admission_sweep(&c->admit, now);
     core_newcomers_tick(c);
     core_directory_tick(c);

@@ -66,6 +66,9 @@ typedef struct peer_rec {
     char dial_addr[MIM_ADDR_STRLEN];
     char unreachable[200];
     int waiting_told; /* a mim_core_wait_reason + 1 told by on_waiting; 0: none */
+    /* Read receipts wait for a session with it (the messages came through the mailbox, or the
+     * session closed): the tick dials it while it is online (core_receipts.c). */
+    int receipts_owed;
     /* The mailbox (issue 14, core_mailbox.c): no deposit to it before mail_retry_at (uv_now;
      * the server said FULL, RATE or UNAVAILABLE), told once (mail_told) until one is taken. */
     uint64_t mail_retry_at;

@@ -90,8 +90,11 @@ void core_receipts_send(mim_core *c, peer_rec *r)
     owed o = {0};
     int can;
 
-    if (r->cs == NULL || !chat_session_is_open(r->cs))
-        return; /* kept for the next session */
+    if (r->cs == NULL || !chat_session_is_open(r->cs)) {
+        r->receipts_owed = c->receipts_on; /* kept for the next session */
+        return;
+    }
+    r->receipts_owed = 0;
     can = c->receipts_on && (chat_session_peer_features(r->cs) & MIM_FEATURE_RECEIPTS);
     if (mim_store_receipts_take(c->st, r->name, can ? collect_owed : discard_owed, &o) < 0)
         mim_log_warn("cannot read the receipts owed to %s", r->name);
@@ -118,11 +121,11 @@ int mim_core_mark_read(mim_core *c, const char *with)
     if (rc == 1 && !c->receipts_on) /* never receipted, not even once receipts are on again */
         (void)mim_store_receipts_take(c->st, with, discard_owed, NULL);
     else if (rc == 1 && (r = core_peer_get(c, with)) != NULL) {
+        /* Without a session (the messages came through the mailbox) they wait: the next
+         * session carries them, and the tick dials one while the sender is online. Not at once:
+         * the sender often dials us then (its outbox), and crossed dials lose what the
+         * replaced session carried. */
         core_receipts_send(c, r);
-        /* No session (the messages came through the mailbox): one is opened to carry the
-         * receipts, if the sender is online (core_on_open sends them). */
-        if (r->cs == NULL)
-            core_dial(c, r);
     }
     return 0;
 }
@@ -145,6 +148,16 @@ void core_on_receipt(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN
         c->read_in = p;
     }
     memcpy(c->read_in[c->nread_in++], id, MIM_MSG_ID_LEN);
+    /* Read means stored: when the message went through the mailbox, its sealed receipt may come
+     * after this (by the server), so the receipt counts as the ack too (applied first, at the
+     * frame's end: apply_delivered, then core_receipts_apply). */
+    if (c->ndelivered == c->cap_delivered) {
+        void *p = core_grow(c->delivered, &c->cap_delivered, MIM_MSG_ID_LEN);
+        if (p == NULL)
+            return; /* its read mark waits for the ack, as before the mailbox */
+        c->delivered = p;
+    }
+    memcpy(c->delivered[c->ndelivered++], id, MIM_MSG_ID_LEN);
 }
 
 void core_receipts_apply(mim_core *c, chat_session *cs)

@@ -126,8 +126,11 @@ static void test_offline_queue(void **state)
     tp_type(&a, "are you there?", 1);
     tp_expect(&a, "alice: are you there? (in the mailbox)");
     tp_start(&b, f->srv.port, COLS, ROWS);
-    tp_expect(&a, "alice: are you there? (read)");
+    /* bob opens alice's conversation (the letter may arrive before or after): it shows there,
+     * is read, and the receipt goes back over a session bob opens for it. */
+    tp_type(&b, "/msg alice", 1);
     tp_expect(&b, "alice: are you there?");
+    tp_expect(&a, "alice: are you there? (read)");
 
     /* /logout: bob sees alice go; her history and /msg stay; /login brings her back. */
     tp_type(&a, "/logout", 1);
