@@ -741,3 +741,13 @@ void mim_utf8_cut(char *s)
             s[i - 1] = '\0';
     }
 }
+
+long mim_utf8_next(const char *s, size_t len, size_t *i)
+{
+    return utf8_next((const unsigned char *)s, len, i);
+}
+
+int mim_text_forbidden_char(long cp)
+{
+    return forbidden_char(cp);
+}

@@ -150,6 +150,14 @@ int mim_chat_text_valid(const char *s, size_t len);
  * character, so that a bounded text never ends inside one (the peer's codec refuses such text,
  * and JSON cannot carry it). */
 void mim_utf8_cut(char *s);
+/* One character of s (len bytes, *i < len) at s[*i], advancing *i past it: the code point, or
+ * -1 for an invalid sequence (cut short, overlong, a surrogate, past U+10FFFF; *i is then not
+ * moved). The one UTF-8 decoder of the checks above, for other checks of peers' text (file
+ * names: peer/file_name.c). */
+long mim_utf8_next(const char *s, size_t len, size_t *i);
+/* 1 for a character mim_text_valid refuses: C0 and C1 controls, DEL, zero-width and bidi
+ * formatting, line and paragraph separators, BOM. */
+int mim_text_forbidden_char(long cp);
 /* Validates one peer message: chat (16-byte id, sender a valid name; CONTENT_TEXT with valid
  * chat text and no chunk; any other content type but UNSPECIFIED -- images, files, types of
  * later versions -- with an optional caption that is valid chat text and an optional Chunk

@@ -203,4 +203,34 @@ int mim_stream_rx_open(mim_stream_rx *rx, const uint8_t *c, size_t clen, uint8_t
 void mim_stream_tx_wipe(mim_stream_tx *tx);
 void mim_stream_rx_wipe(mim_stream_rx *rx);
 
+/* ---- hashing of file contents (issue 15; shared/mim_hash.c) ----------------------------- */
+/* A file's chunks are hashed with BLAKE2b-256 (unkeyed, 32-byte output); the whole file, as
+ * reported to the user, with SHA-256. The states are opaque, exact-size copies of libsodium's
+ * (static_assert-ed in mim_hash.c), so callers can hold them by value without <sodium.h>. The
+ * stream functions cannot fail; one-shot and stream results are the same for the same bytes. */
+#define MIM_BLAKE2B_LEN       32  /* crypto_generichash_BYTES */
+#define MIM_BLAKE2B_STATE_LEN 384 /* sizeof(crypto_generichash_blake2b_state) */
+#define MIM_SHA256_STATE_LEN  104 /* sizeof(crypto_hash_sha256_state) */
+#define MIM_SHA256_HEX_LEN    65  /* 64 lowercase hex digits + NUL */
+
+typedef struct mim_blake2b_state {
+    _Alignas(64) uint8_t opaque[MIM_BLAKE2B_STATE_LEN];
+} mim_blake2b_state;
+
+typedef struct mim_sha256_state {
+    _Alignas(8) uint8_t opaque[MIM_SHA256_STATE_LEN];
+} mim_sha256_state;
+
+void mim_blake2b(uint8_t out[MIM_BLAKE2B_LEN], const void *in, size_t n);
+void mim_blake2b_init(mim_blake2b_state *st);
+void mim_blake2b_update(mim_blake2b_state *st, const void *in, size_t n);
+/* Writes the hash and wipes the state. */
+void mim_blake2b_final(mim_blake2b_state *st, uint8_t out[MIM_BLAKE2B_LEN]);
+void mim_sha256_init(mim_sha256_state *st);
+void mim_sha256_update(mim_sha256_state *st, const void *in, size_t n);
+/* Writes the hash and wipes the state. */
+void mim_sha256_final(mim_sha256_state *st, uint8_t out[MIM_HASH_LEN]);
+/* The 32-byte hash h as 64 lowercase hex digits + NUL (how file_done reports it). */
+void mim_hash_hex(char out[MIM_SHA256_HEX_LEN], const uint8_t h[MIM_HASH_LEN]);
+
 #endif

@@ -37,6 +37,10 @@ const char *mim_strerror(int err)
         return "not allowed in this state";
     case MIM_EBUSY:
         return "in use by another process";
+    case MIM_ENOSPC:
+        return "no space left on the disk";
+    case MIM_ECHANGED:
+        return "file changed since it was offered";
     }
     return "unknown error";
 }

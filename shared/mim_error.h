@@ -24,6 +24,9 @@ enum {
     MIM_EOVERFLOW = -14,     /* a cap was reached (queued output, table size, buffer) */
     MIM_ESTATE = -15,        /* not allowed in the current state */
     MIM_EBUSY = -16,         /* held by another process (a data dir another mim uses) */
+    /* files (issue 15): */
+    MIM_ENOSPC = -17,   /* the disk or the quota is full: pause and retry, nothing is lost */
+    MIM_ECHANGED = -18, /* a file changed (size, time or identity) since it was listed */
 };
 
 /* A static, never-NULL description of `err`. */

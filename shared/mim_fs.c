@@ -22,19 +22,20 @@ static int make_one(const char *path)
     return -1;
 }
 
-int mim_fs_prepare_dir(const char *dir)
+int mim_fs_make_dirs(const char *dir)
 {
     char path[PATH_MAX];
     size_t len;
-    struct stat st;
 
     if (dir == NULL || dir[0] == '\0') {
-        mim_log_error("data directory: empty path");
+        mim_log_error("directory: empty path");
+        errno = EINVAL;
         return MIM_EIO;
     }
     len = strlen(dir);
     if (len >= sizeof(path)) {
-        mim_log_error("data directory: path too long");
+        mim_log_error("directory: path too long");
+        errno = ENAMETOOLONG;
         return MIM_EIO;
     }
     memcpy(path, dir, len + 1);
@@ -57,7 +58,17 @@ int mim_fs_prepare_dir(const char *dir)
         mim_log_error("cannot create %s: %s", path, strerror(errno));
         return MIM_EIO;
     }
+    return MIM_OK;
+}
 
+int mim_fs_prepare_dir(const char *dir)
+{
+    const char *path = dir;
+    struct stat st;
+
+    if (mim_fs_make_dirs(dir) != MIM_OK)
+        return MIM_EIO;
+    /* A trailing '/' does not change what stat and chmod see. */
     if (stat(path, &st) != 0) {
         mim_log_error("cannot stat %s: %s", path, strerror(errno));
         return MIM_EIO;

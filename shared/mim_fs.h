@@ -7,6 +7,9 @@
 /* Creates `dir` and its missing parents with mode 0700. An existing directory that group or
  * others can access is tightened to 0700 (with a warning in the log). 0 or MIM_EIO. */
 int mim_fs_prepare_dir(const char *dir);
+/* Creates `dir` and its missing parents with mode 0700 (mkdir -p), leaving the mode of what
+ * exists alone: the caller checks what is there. 0, or MIM_EIO with errno saying why (logged). */
+int mim_fs_make_dirs(const char *dir);
 /* Joins dir and name with '/' into out. MIM_EOVERFLOW when it does not fit. */
 int mim_fs_join(char *out, size_t outlen, const char *dir, const char *name);
 /* 1 when leaf can be one directory entry: not empty, no '/', not "." or "..". */
