@@ -131,6 +131,7 @@ static void forward(tamper_proxy *tp, tp_pair *p, int from)
         return;
     }
     cut = track(tp, p, from, b, (size_t)n, &pass);
+    atomic_fetch_add(&tp->forwarded[from == 0 ? TP_TO_TARGET : TP_FROM_TARGET], (long long)pass);
     if (write_all(p->fd[1 - from], b, pass) != 0 || cut)
         pair_close(p);
 }

@@ -52,10 +52,11 @@ typedef struct tamper_proxy {
     int wake[2];
     pthread_t thread;
     tp_pair pairs[TP_MAX_PAIRS];
-    atomic_int connections; /* accepted so far */
-    atomic_int spoiled;     /* frames flipped or truncated so far */
-    atomic_long rate;       /* bytes/s forwarded at most; 0: no limit */
-    long tokens;            /* the throttle's bucket (the thread's own) */
+    atomic_int connections;    /* accepted so far */
+    atomic_int spoiled;        /* frames flipped or truncated so far */
+    atomic_long rate;          /* bytes/s forwarded at most; 0: no limit */
+    atomic_llong forwarded[2]; /* bytes passed, by enum tp_dir (what a transfer moved) */
+    long tokens;               /* the throttle's bucket (the thread's own) */
     unsigned long long refilled_ns;
 } tamper_proxy;
 
