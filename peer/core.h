@@ -139,6 +139,8 @@ typedef struct mim_core_history_item {
     int unread;       /* 1: a received message not yet read (mim_core_mark_read) */
 } mim_core_history_item;
 
+struct mim_core_file_info; /* file transfers, below */
+
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
     /* server: "host:port" (may be ""). */
@@ -189,6 +191,19 @@ typedef struct mim_core_events {
     /* Issue 13. `to` keeps our messages from going out for a reason it told us (ChatClose's
      * reason): they stay queued and are tried again. Told once, until one of ours is delivered. */
     void (*on_waiting)(void *ud, const char *to, mim_core_wait_reason reason);
+    /* Issue 15, file transfers (mim_core_file_info below). Called only when non-NULL. */
+    /* Receive side: an offer came; accepted = 1 when the policy took it (a pinned contact,
+     * up to auto_accept_bytes), else it waits for mim_core_accept_file / _reject_file. */
+    void (*on_file_offer)(void *ud, const struct mim_core_file_info *f, int accepted);
+    /* Bytes verified (receive) or acknowledged (send) went up: at most ~4/s per transfer. */
+    void (*on_file_progress)(void *ud, const struct mim_core_file_info *f);
+    /* Both sides: every chunk verified, the whole-file SHA-256 computed from the written file
+     * (f->sha256), the .part renamed (f->path). */
+    void (*on_file_done)(void *ud, const struct mim_core_file_info *f);
+    /* FAILED (f->error says why) or REJECTED (by either side). */
+    void (*on_file_failed)(void *ud, const struct mim_core_file_info *f);
+    /* PAUSED (f->error says why: the disk is full ...); it goes on by itself when it can. */
+    void (*on_file_paused)(void *ud, const struct mim_core_file_info *f);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -227,6 +242,14 @@ typedef struct mim_core_config {
     /* Issue 13 (may be NULL): set to 1 when the core stops because the presence server it
      * trusts has our name under another key (fatal name_taken), for main's clean-up. */
     int *name_taken_out;
+    /* Issue 15, file transfers. download_dir: where received files go; NULL:
+     * $XDG_DOWNLOAD_DIR (xdg-user-dirs) or ~/Downloads, + "/mim". auto_accept_bytes: offers
+     * from a pinned contact up to this size are accepted by themselves; -1 the default
+     * (MIM_CORE_AUTO_ACCEPT_DEFAULT), 0 never. max_file_size: offers above it are rejected;
+     * 0 the default (MIM_CORE_MAX_FILE_DEFAULT). */
+    const char *download_dir;
+    int64_t auto_accept_bytes;
+    int64_t max_file_size;
 } mim_core_config;
 
 /* Once per process, before any other call: readies the crypto library. 0, or -1. */
@@ -395,5 +418,66 @@ int mim_core_typing(mim_core *c, const char *with, int typing);
 int mim_core_block(mim_core *c, const char *name, int blocked);
 /* The user did something (a key, a command): auto-away ends, its clock starts again. */
 void mim_core_input(mim_core *c);
+
+/* ---- files, folders and images (issue 15: core_transfer*.c) -------------------------------
+ *
+ * A transfer is an offer (a ChatMessage of content type file or image, through the outbox like
+ * a message: one history entry on each side, the same id) and then the bytes, streamed over a
+ * second encrypted connection to the same peer once the receiver accepted. The receiver
+ * verifies every chunk against the hash list the offer commits to and records what it has
+ * verified (not the data) in its store: after any interruption the transfer goes on from
+ * there by itself when both sides are back. docs/PROTOCOL.md chapter 14 has the wire. */
+
+#define MIM_CORE_AUTO_ACCEPT_DEFAULT (100ll * 1024 * 1024)
+#define MIM_CORE_MAX_FILE_DEFAULT    (64ll * 1024 * 1024 * 1024)
+
+/* Command results of the file commands (beside the ones above). */
+enum {
+    MIM_CORE_ENO_FILE = -120,     /* send_file: the path cannot be read (or is no file/folder) */
+    MIM_CORE_ENO_TRANSFER = -121, /* accept/reject: no such transfer waiting for a decision */
+    MIM_CORE_ETOO_BIG = -122,     /* send_file: over the limits of the wire (file count, size) */
+};
+
+typedef enum mim_core_file_dir { MIM_CORE_FILE_SEND = 0, MIM_CORE_FILE_RECEIVE } mim_core_file_dir;
+
+typedef enum mim_core_file_state {
+    MIM_CORE_FILE_OFFERED = 0, /* receive: waits for accept/reject; send: offer not answered */
+    MIM_CORE_FILE_ACCEPTED,    /* accepted, waiting for a connection */
+    MIM_CORE_FILE_RUNNING,
+    MIM_CORE_FILE_PAUSED, /* error says why (the disk is full ...) */
+    MIM_CORE_FILE_DONE,
+    MIM_CORE_FILE_REJECTED,
+    MIM_CORE_FILE_FAILED,
+} mim_core_file_state;
+
+/* One transfer, as the events and mim_core_files report it. Strings valid during the call. */
+typedef struct mim_core_file_info {
+    mim_msg_id id;    /* the offer's message id: the same on both sides */
+    const char *with; /* the other party */
+    mim_core_file_dir dir;
+    mim_core_file_state state;
+    const char *name;       /* file or folder name (safe form on the receiving side) */
+    const char *path;       /* send: the source path; receive: where it is (or will be) saved */
+    int64_t size, bytes;    /* total; verified (receive) or acknowledged (send) so far */
+    uint32_t nfiles;        /* 1 for a file */
+    const char *media_type; /* "image/png", ... or "" */
+    uint32_t width, height; /* images; else 0 */
+    const char *sha256;     /* 64 hex digits once DONE, else "" */
+    const char *error;      /* PAUSED / FAILED: one line; else "" */
+    double rate;            /* bytes/s over the last seconds (RUNNING), else 0 */
+} mim_core_file_info;
+
+/* Offers the file or folder at `path` to `to`: reads it once (the chunk hashes), then stores
+ * the offer like mim_core_send (*id; on_queued / on_sent from inside this call). 0,
+ * MIM_CORE_ENO_FILE, MIM_CORE_ETOO_BIG, or an error of mim_core_send (EBAD_NAME,
+ * EUNKNOWN_PEER, EBLOCKED, ESELF, ESTORE). Not inside a send batch. */
+int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id);
+/* Accepts (or rejects) a received offer that waits for a decision (OFFERED). 0,
+ * MIM_CORE_ENO_TRANSFER, or MIM_CORE_ESTORE. */
+int mim_core_accept_file(mim_core *c, const mim_msg_id *id);
+int mim_core_reject_file(mim_core *c, const mim_msg_id *id);
+/* Calls cb for every transfer in the store, both directions, oldest first. 0 or
+ * MIM_CORE_ESTORE. */
+int mim_core_files(mim_core *c, void (*cb)(void *arg, const mim_core_file_info *f), void *arg);
 
 #endif
