@@ -595,8 +595,8 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
     case MIM__CONTENT_TYPE__CONTENT_UNSPECIFIED:
         return fail(err, errlen, "chat: no content type");
     case MIM__CONTENT_TYPE__CONTENT_TEXT:
-        if (c->chunk != NULL)
-            return fail(err, errlen, "chat: text message with a chunk");
+        if (c->chunk != NULL || c->offer != NULL)
+            return fail(err, errlen, "chat: text message with a chunk or an offer");
         if (!mim_chat_text_valid(c->text, strlen(c->text)))
             return fail(err, errlen,
                         "chat: text empty, longer than %d bytes, not UTF-8, or with control "
@@ -612,6 +612,8 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
                         "chat: caption longer than %d bytes, not UTF-8, or with "
                         "control characters",
                         MIM_CHAT_TEXT_MAX);
+        if (c->offer != NULL && (rc = mim_file_offer_check(c->offer, err, errlen)) != 0)
+            return rc;
         return c->chunk != NULL ? check_chunk(c->chunk, err, errlen) : 0;
     }
 }
@@ -750,4 +752,11 @@ long mim_utf8_next(const char *s, size_t len, size_t *i)
 int mim_text_forbidden_char(long cp)
 {
     return forbidden_char(cp);
+}
+
+/* For the codec's other files (mim_codec_file.c): the same canonical-encoding check. */
+int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
+                        size_t errlen)
+{
+    return canonical(m, wire, wire_len, err, errlen);
 }

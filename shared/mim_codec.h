@@ -179,4 +179,45 @@ int mim_chat_message_pack(const Mim__ChatMessage *m, uint8_t **out, size_t *out_
 Mim__ChatMessage *mim_chat_message_unpack(const uint8_t *p, size_t len);
 void mim_chat_message_free(Mim__ChatMessage *m); /* NULL is fine */
 
+/* ---- files, folders and images (issue 15): mim_codec_file.c -------------------------------- */
+
+#define MIM_FEATURE_FILES 4u /* bit 2: FileOffer, and this peer serves bulk connections */
+#define MIM_FEATURE_BULK  8u /* bit 3: set only by the dialler of a bulk connection */
+
+#define MIM_FILE_NAME_BYTES   255 /* FileOffer.name */
+#define MIM_FILE_MAX_SIZE     ((uint64_t)1 << 62)
+#define MIM_FILE_MAX_FILES    100000 /* FileOffer.file_count */
+#define MIM_FILE_CHUNK_MIN    (64u << 10)
+#define MIM_FILE_CHUNK_MAX    (16u << 20)
+#define MIM_FILE_CHUNK_SIZE   (1u << 20) /* what this version offers */
+#define MIM_FILE_HASH_LEN     32         /* BLAKE2b-256: a chunk's, root, manifest_hash */
+#define MIM_FILE_PIECE_MAX    65024      /* FileData.data, FileHashes.hashes */
+#define MIM_FILE_RANGES_MAX   1024       /* FileRequest.ranges */
+#define MIM_FILE_MANIFEST_MAX 1024       /* FileManifest.entries */
+#define MIM_FILE_PATH_MAX     4096       /* FileEntry.path */
+#define MIM_FILE_ERROR_MAX    256        /* FileEnd.error */
+
+/* The canonical-encoding check of the decoders above, for the codec's other files. */
+int mim_codec_canonical(const ProtobufCMessage *m, const uint8_t *wire, size_t wire_len, char *err,
+                        size_t errlen);
+/* A ChatMessage's FileOffer: name, size, counts, chunk size, hash lengths, media type. 0 or
+ * MIM_EDECODE + reason. */
+int mim_file_offer_check(const Mim__FileOffer *o, char *err, size_t errlen);
+/* Chunks of a stream of size bytes cut at chunk_size (chunk_size > 0). */
+uint64_t mim_file_chunk_count(uint64_t size, uint32_t chunk_size);
+/* Decodes one bulk-connection frame's plaintext (a BulkMsg) and checks it: exactly one body;
+ * ids of 16 bytes; ranges 1..MIM_FILE_RANGES_MAX, increasing, not overlapping, no count 0, none
+ * with a reject; manifest entries 1..MIM_FILE_MANIFEST_MAX with paths of 1..MIM_FILE_PATH_MAX
+ * bytes; hashes a non-zero multiple of 32 up to MIM_FILE_PIECE_MAX; data 1..MIM_FILE_PIECE_MAX
+ * bytes below MIM_FILE_MAX_SIZE; an end's code known, error text, sha256 of 32 bytes for DONE.
+ * What depends on the transfer (offsets inside it, hashes matching) is the engine's. 0 and
+ * *out (mim_bulk_msg_free), or MIM_EDECODE + reason. */
+int mim_bulk_msg_decode(const uint8_t *p, size_t len, Mim__BulkMsg **out, char *err, size_t errlen);
+void mim_bulk_msg_free(Mim__BulkMsg *m);
+/* Packs m into out (reset first). 0, or MIM_ENOMEM. */
+int mim_bulk_msg_pack(const Mim__BulkMsg *m, mim_buf *out);
+/* One manifest entry as manifest_hash hashes it (FileManifest's comment): appends to out. 0 or
+ * MIM_ENOMEM. */
+int mim_file_manifest_entry_encode(const char *path, size_t path_len, uint64_t size, mim_buf *out);
+
 #endif
