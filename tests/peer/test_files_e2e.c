@@ -169,8 +169,8 @@ static void killed_midway(fixture *f, int kill_sender)
         mp_dump(b);
         fail_msg("no progress report between 40 %% and the end");
     }
-    kill_and_restart(f, m, kill_sender ? a : b);
     before = alice_to_bob(m);
+    kill_and_restart(f, m, kill_sender ? a : b);
     set_rate(m, 0);
     fe_check_received(fe_expect_done(a, kill_sender ? 0 : a0, id), fe_expect_done(b, 0, id), src,
                       0);
