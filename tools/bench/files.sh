@@ -38,7 +38,11 @@ xf_cleanup() {
 }
 
 xf_now() { date +%s.%N; }
-xf_in() { # ns command...: runs command in namespace ns
+# Anything started in the background is started with `ip netns exec` itself, never through
+# xf_in: a shell function put in the background is a subshell whose pid ($!) is not the
+# program's, so stop_pid would leave the program running (and the RSS samples would read the
+# subshell). ip execs the program: $! is its pid.
+xf_in() { # ns command...: runs command in namespace ns (in the foreground)
     ns=$1
     shift
     ip netns exec "$ns" "$@"
@@ -77,7 +81,7 @@ xf_net_up() {
 xf_tcp() {
     out="$WORK/xf_tcp.out"
     : >"$out"
-    xf_in "$2" "$BIN/mim-bench-tcp-copy" sink --bind "$3" --port $((PORT + 20)) >"$out" \
+    ip netns exec "$2" "$BIN/mim-bench-tcp-copy" sink --bind "$3" --port $((PORT + 20)) >"$out" \
         2>>"$WORK/xf.err" &
     sink=$!
     XF_PIDS="$XF_PIDS $sink"
@@ -114,7 +118,7 @@ LogLevel INFO
 CONF
     mkdir -p /run/sshd # sshd's privilege separation directory (empty; Debian's default path)
     : >"$d/log"
-    xf_in "$1" /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>>"$d/log" &
+    ip netns exec "$1" /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>>"$d/log" &
     XF_SSHD=$!
     XF_PIDS="$XF_PIDS $XF_SSHD"
     xf_wait_line "$d/log" 'Server listening' 10 || { say "files: sshd did not start:"; tail -n 3 "$d/log" >&2; return 1; }
@@ -162,7 +166,7 @@ xf_peer() {
     rm -f "$WORK/xf_$tag.in" "$WORK/xf_$tag.pipe"
     mkfifo "$WORK/xf_$tag.in" "$WORK/xf_$tag.pipe"
     : >"$WORK/xf_$tag.ev"
-    xf_in "$ns" "$BUILD/mim" --json --name "$tag" --server "$srv" --data-dir "$WORK/xf_$tag" \
+    ip netns exec "$ns" "$BUILD/mim" --json --name "$tag" --server "$srv" --data-dir "$WORK/xf_$tag" \
         --log-level warn "$@" <"$WORK/xf_$tag.in" >"$WORK/xf_$tag.pipe" 2>>"$WORK/xf_$tag.log" &
     eval "XF_PID_$tag=\$!"
     XF_PIDS="$XF_PIDS $!"
@@ -245,7 +249,7 @@ xf_mim() {
     name=$1 nss=$2 saddr=$3 nsa=$4 nsb=$5
     sport=$((PORT + 22))
     : >"$WORK/xf_presence.out"
-    xf_in "$nss" "$BUILD/mim-presence" --port $sport --bind "$saddr" --discovery-port off \
+    ip netns exec "$nss" "$BUILD/mim-presence" --port $sport --bind "$saddr" --discovery-port off \
         --data-dir "$WORK/xf_presence_$name" --log-level warn >"$WORK/xf_presence.out" \
         2>>"$WORK/xf_presence.err" &
     srv=$!
