@@ -212,10 +212,12 @@ xf_mim_once() {
         pb=$!
     fi
     t0=$(xf_now)
+    ta=$t0
     (printf '{"cmd":"send_file","to":"bob","path":"%s"}\n' "$XF_FILE" >&5) 2>/dev/null || true
     if xf_wait_line "$WORK/xf_bob.ev" '"event":"file_offer"' 30; then
         id=$(tail -n +$((nb + 1)) "$WORK/xf_bob.ev" | grep '"event":"file_offer"' | head -n 1 |
             sed -n 's/.*"id":"\([0-9a-fA-F]*\)".*/\1/p')
+        ta=$(xf_now)
         (printf '{"cmd":"accept_file","id":"%s"}\n' "$id" >&6) 2>/dev/null || true
     fi
     ok=1
@@ -238,9 +240,13 @@ xf_mim_once() {
         return 0
     fi
     rm -f "$path"
-    printf '%s\n%s\n' "$done_a" "$done_b" | cut -d' ' -f1 | sort -g | tail -n 1 |
-        awk -v t0="$t0" -v mib="$XF_MIB" '{ printf "%.1f\n", mib * 1.048576 / ($1 - t0) }' \
-            >>"$RES/files_mim_$name"
+    t1=$(printf '%s\n%s\n' "$done_a" "$done_b" | cut -d' ' -f1 | sort -g | tail -n 1)
+    # From the send_file (the sender reads and hashes the whole file before its offer goes),
+    # and from the receiver's accept_file (the streaming and verification alone).
+    for from in "$t0:" "$ta:_accepted"; do
+        echo "$t1" | awk -v t0="${from%%:*}" -v mib="$XF_MIB" \
+            '{ printf "%.1f\n", mib * 1.048576 / ($1 - t0) }' >>"$RES/files_mim_$name${from#*:}"
+    done
 }
 
 # xf_mim name ns_srv srv_addr ns_a ns_b: a presence server and the two peers, XF_REPS transfers
