@@ -203,10 +203,11 @@ size_t fe_send_file(mp *a, const char *to, const char *path, const char *tag, ch
 
     mp_cmd(a, "{\"cmd\":\"send_file\",\"to\":\"%s\",\"path\":\"%s\",\"tag\":\"%s\"}", to, path,
            tag);
-    /* The answer is `queued` (or `error`): the offer is stored like a message. */
+    /* The answer is `queued` or `sent` (or `error`): the offer is stored like a message. */
     while ((at = mp_first_tagged(a, a0, tag)) < 0 && now_ms() < end && mp_pump(a, 100) == 0)
         ;
-    if (at < 0 || !matches(a->ev[at], "queued", NULL, NULL)) {
+    if (at < 0 ||
+        !(matches(a->ev[at], "queued", NULL, NULL) || matches(a->ev[at], "sent", NULL, NULL))) {
         mp_dump(a);
         fail_msg("send_file of %s was not queued", path);
     }
