@@ -48,11 +48,11 @@ xf_in() { # ns command...: runs command in namespace ns (in the foreground)
     ip netns exec "$ns" "$@"
 }
 
-# xf_wait_line file pattern seconds: waits (bounded) until a line of file matches the extended
-# regular expression; 1 when the time ran out.
+# xf_wait_line file pattern seconds [skip]: waits (bounded) until a line of file after its
+# first `skip` lines matches the extended regular expression; 1 when the time ran out.
 xf_wait_line() {
     i=0
-    while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
+    while ! tail -n +$((${4:-0} + 1)) "$1" 2>/dev/null | grep -Eq -- "$2"; do
         i=$((i + 1))
         [ $i -le $(($3 * 20)) ] || return 1
         sleep 0.05
@@ -194,9 +194,6 @@ xf_rss_peak() {
     done
     echo "$peak" >"$2"
 }
-xf_stamp_of() { # file pattern: the time stamp of its first line matching
-    grep -E -- "$2" "$1" | head -n 1 | cut -d' ' -f1
-}
 
 # xf_mim_once name measure_rss: one send_file from alice to bob, accepted by bob, timed from the
 # send_file to file_done on both sides; the saved file must be the same bytes.
@@ -214,16 +211,15 @@ xf_mim_once() {
     t0=$(xf_now)
     ta=$t0
     (printf '{"cmd":"send_file","to":"bob","path":"%s"}\n' "$XF_FILE" >&5) 2>/dev/null || true
-    if xf_wait_line "$WORK/xf_bob.ev" '"event":"file_offer"' 30; then
+    if xf_wait_line "$WORK/xf_bob.ev" '"event":"file_offer"' 30 "$nb"; then
         id=$(tail -n +$((nb + 1)) "$WORK/xf_bob.ev" | grep '"event":"file_offer"' | head -n 1 |
             sed -n 's/.*"id":"\([0-9a-fA-F]*\)".*/\1/p')
         ta=$(xf_now)
         (printf '{"cmd":"accept_file","id":"%s"}\n' "$id" >&6) 2>/dev/null || true
     fi
     ok=1
-    for t in alice bob; do
-        xf_wait_line "$WORK/xf_$t.ev" '"event":"file_(done|failed)"' $((XF_MIB + 60)) || ok=0
-    done
+    xf_wait_line "$WORK/xf_alice.ev" '"event":"file_(done|failed)"' $((XF_MIB + 60)) "$na" || ok=0
+    xf_wait_line "$WORK/xf_bob.ev" '"event":"file_(done|failed)"' $((XF_MIB + 60)) "$nb" || ok=0
     if [ "$2" = 1 ]; then
         rm -f "$WORK/xf_sampling"
         wait "$pa" "$pb" || true
