@@ -54,8 +54,8 @@ xf_wait_line() {
     i=0
     while ! tail -n +$((${4:-0} + 1)) "$1" 2>/dev/null | grep -Eq -- "$2"; do
         i=$((i + 1))
-        [ $i -le $(($3 * 20)) ] || return 1
-        sleep 0.05
+        [ $i -le $(($3 * 5)) ] || return 1
+        sleep 0.2 # the timings come from the stamps, not from this poll
     done
 }
 
