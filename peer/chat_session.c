@@ -264,6 +264,13 @@ static void ch_on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int f
             mim_channel_abort(ch, "protocol violation: empty frame");
         return; /* an empty FINAL: the channel closes */
     }
+    if (chat_session_is_bulk(cs)) { /* issue 15: a bulk connection's frames are the owner's */
+        if (cs->ev->on_bulk == NULL)
+            mim_channel_abort(ch, "protocol violation: a bulk connection");
+        else
+            cs->ev->on_bulk(cs->ud, cs, p, len);
+        return;
+    }
     if (mim_peer_batch_decode(p, len, &b, err, sizeof(err)) != 0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "protocol violation: %s", err);
@@ -682,4 +689,24 @@ void chat_session_set_data(chat_session *cs, void *data)
 void *chat_session_data(const chat_session *cs)
 {
     return cs->data;
+}
+
+/* ---- bulk connections (issue 15) ------------------------------------------------------------- */
+
+int chat_session_is_bulk(const chat_session *cs)
+{
+    return ((cs->features | cs->peer_features) & MIM_FEATURE_BULK) != 0;
+}
+
+int chat_session_send_bulk(chat_session *cs, const void *p, size_t len)
+{
+    if (cs->ch == NULL || cs->closing || !cs->open || !chat_session_is_bulk(cs))
+        return MIM_ESTATE;
+    cs->last_chat = uv_now(cs->loop);
+    return mim_channel_send(cs->ch, p, len, 0);
+}
+
+size_t chat_session_queued(const chat_session *cs)
+{
+    return cs->ch != NULL ? mim_channel_queued(cs->ch) : 0;
 }

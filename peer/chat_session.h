@@ -67,6 +67,9 @@ typedef struct chat_session_events {
     void (*on_receipt)(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN]);
     /* The remote user is typing (1) or stopped (0) (a Typing). May be NULL. */
     void (*on_typing)(void *ud, chat_session *cs, int typing);
+    /* Issue 15: on a bulk connection (chat_session_is_bulk), each frame's plaintext (len > 0),
+     * undecoded: never a PeerBatch there. NULL: a bulk connection is refused (closed). */
+    void (*on_bulk)(void *ud, chat_session *cs, const uint8_t *p, size_t len);
 } chat_session_events;
 
 typedef struct chat_session_config {
@@ -147,5 +150,16 @@ uint64_t chat_session_silent_ms(const chat_session *cs);
 /* The owner's pointer, for its own bookkeeping. */
 void chat_session_set_data(chat_session *cs, void *data);
 void *chat_session_data(const chat_session *cs);
+
+/* ---- bulk connections (issue 15) ----
+ * A session whose dialler set MIM_FEATURE_BULK in its features (the config's, for a dial) is a
+ * bulk connection: the same handshake and checks, then its frames carry the owner's bytes
+ * (on_bulk, chat_session_send_bulk; one BulkMsg each) instead of PeerBatches. */
+int chat_session_is_bulk(const chat_session *cs);
+/* One frame of len bytes (1..MIM_CHANNEL_MAX_PLAINTEXT), sent now: 0, MIM_ESTATE (not open, or
+ * not a bulk connection), or mim_channel_send's error (the session then closes). */
+int chat_session_send_bulk(chat_session *cs, const void *p, size_t len);
+/* Bytes queued for writing (the sender's window). */
+size_t chat_session_queued(const chat_session *cs);
 
 #endif

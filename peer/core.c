@@ -82,6 +82,7 @@ static const chat_session_events chat_events = {
     .on_closed = core_on_closed,
     .on_receipt = core_on_receipt,
     .on_typing = core_on_typing,
+    .on_bulk = core_transfer_on_bulk,
 };
 
 /* Every tick_ms: keepalives; every MIM_CORE_TICK_MS: the idle close, the admission sweep and
@@ -111,6 +112,7 @@ static void on_tick(uv_timer_t *t)
         }
     admission_sweep(&c->admit, now);
     core_newcomers_tick(c);
+    core_transfer_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
 }
 
@@ -122,6 +124,7 @@ static void free_core(mim_core *c)
         free(r);
     }
     core_rx_reset(c);
+    core_transfer_free(c);
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
@@ -189,6 +192,7 @@ void mim_core_quit(mim_core *c, int exit_code)
     close_handle(c, (uv_handle_t *)&c->tick);
     close_handle(c, (uv_handle_t *)&c->disc_retry);
     close_handle(c, (uv_handle_t *)&c->everyday);
+    core_transfer_stop(c);
     c->closing_handles--;
     /* Everything above closes asynchronously: maybe_finish runs from the last callback. */
 }
@@ -258,7 +262,7 @@ static int start_handles(mim_core *c, uint16_t listen_port)
     c->chat_cfg.my_name = c->name;
     c->chat_cfg.ev = &chat_events;
     c->chat_cfg.ud = c;
-    c->chat_cfg.features = MIM_FEATURE_RECEIPTS;
+    c->chat_cfg.features = MIM_FEATURE_RECEIPTS | MIM_FEATURE_FILES;
     uv_timer_init(c->loop, &c->everyday); /* started by core_everyday_start */
     c->everyday.data = c;
     uv_tcp_init(c->loop, &c->lis4);
@@ -299,7 +303,7 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
     if ((rc = start_handles(c, cfg->listen_port)) != 0)
         return rc;
     if ((rc = core_receipts_start(c, cfg->receipts)) != 0 ||
-        (rc = core_everyday_start(c, cfg)) != 0) {
+        (rc = core_everyday_start(c, cfg)) != 0 || (rc = core_transfer_start(c, cfg)) != 0) {
         c->ev.on_stopped = NULL; /* a failed start reports nothing */
         mim_core_quit(c, 1);
         return rc;

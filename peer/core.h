@@ -64,6 +64,9 @@ typedef struct mim_msg_id {
 
 /* id as 32 lowercase hex digits and a NUL (how the front ends show and key ids). */
 void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN]);
+/* The id that hex (32 hex digits, either case, nothing after) writes: 0 and *out, or -1
+ * (msg_id.c: what a user or a script gives back, e.g. to accept a file). */
+int mim_msg_id_parse(const char *hex, mim_msg_id *out);
 
 /* Our connection to the presence server, as on_presence reports it. */
 typedef enum mim_core_presence {
@@ -219,6 +222,9 @@ typedef struct mim_core_events {
         .on_stopped = on_stopped, .on_unsupported = on_unsupported,                                \
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
+        .on_file_offer = on_file_offer, .on_file_progress = on_file_progress,                      \
+        .on_file_done = on_file_done, .on_file_failed = on_file_failed,                            \
+        .on_file_paused = on_file_paused,                                                          \
     }
 
 typedef struct mim_core_config {

@@ -177,6 +177,8 @@ struct mim_core {
     uint16_t server_port;
     uv_getaddrinfo_t resolve_req;
     int resolving; /* resolve_req is in flight (its callback always runs) */
+    /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
+    struct core_xfers *xf;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -247,6 +249,8 @@ void core_maybe_dial(mim_core *c, peer_rec *r);
 /* r's dial ended before its handshake (why: the connection's reason): on_unreachable, unless
  * it is the reason told last. */
 void core_dial_failed(mim_core *c, peer_rec *r, const char *why);
+/* Issue 15: a message stored and committed by the caller goes out as a send alone would. */
+int core_send_stored(mim_core *c, peer_rec *r, const mim_msg_id *id);
 /* mim_store_outbox_peers callback (arg: the core): dials peer if it is online. */
 int core_redial_one(const char *peer, void *arg);
 
@@ -310,5 +314,28 @@ void core_typing_over(mim_core *c, peer_rec *r);
 int core_everyday_start(mim_core *c, const mim_core_config *cfg);
 /* mim_core_status was given this status by the user: kept in the store; auto-away is over. */
 void core_status_chosen(mim_core *c);
+
+/* ---- core_transfer*.c: files, folders and images (issue 15) --------------------------------- */
+
+/* Loads the unfinished transfers, the download directory and the policy. 0 or a code. */
+int core_transfer_start(mim_core *c, const mim_core_config *cfg);
+/* Quitting: its handles close (core_maybe_finish waits through closing_handles). */
+void core_transfer_stop(mim_core *c);
+void core_transfer_free(mim_core *c);
+/* Every MIM_CORE_TICK_MS: dials for accepted transfers, retries paused ones. */
+void core_transfer_tick(mim_core *c);
+/* The outbox flush meets a message that is not text: sends it as its offer on cs. 0, or < 0
+ * (the session is closing, or the transfer is gone: logged). */
+int core_transfer_send_offer(mim_core *c, chat_session *cs, const mim_message *m);
+/* Inside the receive transaction: m (new, from peer) carries a FileOffer: its transfer row.
+ * 1 when it was an offer (not to be shown as unsupported), 0 when not, < 0 the store failed. */
+int core_transfer_offer_received(mim_core *c, const char *peer, const Mim__ChatMessage *m);
+/* After the frame's commit: the offers it stored are reported (and accepted ones started);
+ * after a rollback: forgotten. */
+void core_transfer_offers_commit(mim_core *c, int committed);
+/* Bulk connections (chat_session_is_bulk): authenticated, open, a frame, closed. */
+void core_transfer_bulk_open(mim_core *c, chat_session *cs);
+void core_transfer_on_bulk(void *ud, chat_session *cs, const uint8_t *p, size_t len);
+void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason);
 
 #endif

@@ -120,7 +120,7 @@ void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
     mim_core *c = ud;
     const char *peer = chat_session_peer_name(cs);
     sess *s = chat_session_data(cs);
-    int r;
+    int r, offer = 0;
 
     if (c->txn_failed)
         return;
@@ -137,8 +137,10 @@ void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
             c->txn_failed = 1;
         return;
     }
+    if (r == 1 && (offer = core_transfer_offer_received(c, peer, m)) < 0)
+        r = offer;
     if (r < 0 || push_ack(c, m->id.data) != 0 ||
-        (r == 1 && content_is_shown(m) && push_rx(c, m) != 0))
+        (r == 1 && offer == 0 && content_is_shown(m) && push_rx(c, m) != 0))
         c->txn_failed = 1;
 }
 
@@ -310,6 +312,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
                 r->quota_valid = 0; /* counted what was rolled back */
             core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
             chat_session_close(cs, "the store failed");
+            core_transfer_offers_commit(c, 0);
             core_rx_reset(c);
             apply_delivered(c, cs, s);
             core_receipts_apply(c, cs);
@@ -334,6 +337,7 @@ void core_on_batch_end(void *ud, chat_session *cs)
             core_typing_over(c, r); /* its message ends its typing */
         for (size_t i = 0; i < c->nrx && (r == NULL || !r->quiet); i++)
             report_message(c, peer, &c->rx[i]);
+        core_transfer_offers_commit(c, 1);
         core_rx_reset(c);
     }
     apply_delivered(c, cs, s);

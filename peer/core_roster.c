@@ -409,8 +409,8 @@ int core_on_authenticated(void *ud, chat_session *cs, const char *name,
         *reason = "out of memory";
         return -1;
     }
-    if (keep_one_session(c, r, cs, reason) != 0)
-        return -1;
+    if (!chat_session_is_bulk(cs) && keep_one_session(c, r, cs, reason) != 0)
+        return -1; /* (a bulk connection, issue 15, is not the kept session) */
     if (s != NULL)
         s->rec = r;
     return 0;
@@ -423,6 +423,10 @@ void core_on_open(void *ud, chat_session *cs)
 
     if (s != NULL)
         core_sess_leave_unauth(c, s, 1);
+    if (chat_session_is_bulk(cs)) {
+        core_transfer_bulk_open(c, cs);
+        return;
+    }
     if (s != NULL && s->rec != NULL && s->rec->cs == cs) {
         mim_log_info("chat session with %s open", s->rec->name);
         s->rec->unreachable[0] = '\0'; /* a later failure is news again */
@@ -437,6 +441,8 @@ void core_on_closed(void *ud, chat_session *cs, const char *reason)
     sess *s = chat_session_data(cs);
     peer_rec *r = s != NULL ? s->rec : NULL;
 
+    if (chat_session_is_bulk(cs))
+        core_transfer_bulk_closed(c, cs, reason);
     /* A dial that never authenticated is known only by its peer_rec's `dialing`. */
     if (r == NULL)
         for (peer_rec *p = c->peers; p != NULL; p = p->next)

@@ -31,7 +31,9 @@ static int flush_one(const mim_message *m, void *arg)
 
     if (m->state != MIM_MSG_QUEUED)
         return f->r->probe; /* in flight on this session already (a probe: the one) */
-    if (chat_session_send_chat(f->r->cs, m->id, (uint64_t)m->ts_ms, m->text, m->text_len) != 0)
+    if ((m->content_type == MIM__CONTENT_TYPE__CONTENT_TEXT
+             ? chat_session_send_chat(f->r->cs, m->id, (uint64_t)m->ts_ms, m->text, m->text_len)
+             : core_transfer_send_offer(c, f->r->cs, m)) != 0)
         return 1; /* the session is closing: the rest waits */
     if (mim_store_message_set_state(c->st, m->peer, m->id, MIM_MSG_SENT) < 0)
         mim_log_warn("cannot mark a message to %s sent", m->peer);
@@ -249,6 +251,27 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
         *id = new_id; /* before the events: they carry it */
     if (!alone)
         return 0;
+    rc = batch_finish(c);
+    c->nbatch = 0;
+    return rc;
+}
+
+/* Issue 15: a message stored outside mim_core_send (a file offer, committed already) goes out
+ * like a send alone: on_sent, or on_queued and a dial. */
+int core_send_stored(mim_core *c, peer_rec *r, const mim_msg_id *id)
+{
+    int rc;
+
+    if (c->nbatch == c->cap_batch) {
+        void *p = core_grow(c->batch, &c->cap_batch, sizeof(*c->batch));
+        if (p == NULL)
+            return MIM_CORE_ESTORE;
+        c->batch = p;
+    }
+    r->conv_open = 1;
+    r->quiet = 0;
+    r->first_contact = 0;
+    c->batch[c->nbatch++] = (send_item){.r = r, .id = *id};
     rc = batch_finish(c);
     c->nbatch = 0;
     return rc;

@@ -35,6 +35,8 @@ struct json_api {
      * when the batch ends: at the end of the read, or before any other command's answer. */
     int batching;
     json_t *batch_tags; /* message id -> tag, for the sends of the open batch */
+    /* send_file runs: its queued/sent (from inside the core call) answer the current command. */
+    int sending_file;
 };
 
 /* ---- output (json_api.c) --------------------------------------------------------------------- */
@@ -101,5 +103,16 @@ json_cmd_fn ja_cmd_read, ja_cmd_typing, ja_cmd_receipts, ja_cmd_block;
 /* ---- contacts and the presence server (json_cmd_contacts.c) ---------------------------------- */
 
 json_cmd_fn ja_cmd_contacts, ja_cmd_login;
+
+/* ---- files (json_cmd_files.c; the words in json_events.c) ---------------------------------- */
+
+json_cmd_fn ja_cmd_send_file, ja_cmd_accept_file, ja_cmd_files;
+/* "send" / "receive". */
+const char *ja_file_dir_word(mim_core_file_dir dir);
+/* "offered", "accepted", "running", "paused", "done", "rejected", "failed". */
+const char *ja_file_state_word(mim_core_file_state state);
+/* The event `event` (file_offer, file_progress, file_done, file_failed, file_paused) about f;
+ * accepted: file_offer's. NULL when out of memory. */
+json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accepted);
 
 #endif

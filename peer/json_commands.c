@@ -307,6 +307,11 @@ static const json_cmd commands[] = {
     {"contacts", ja_cmd_contacts},
     {"login", ja_cmd_login},
     {"logout", ja_cmd_login},
+    /* files (json_cmd_files.c) */
+    {"send_file", ja_cmd_send_file},
+    {"accept_file", ja_cmd_accept_file},
+    {"reject_file", ja_cmd_accept_file},
+    {"files", ja_cmd_files},
 };
 
 const json_cmd *json_cmd_find(const char *name)

@@ -167,6 +167,8 @@ static void emit_msg_state(json_api *ja, const char *name, const char *to, const
     /* The answer to a send of the batch: its tag is at hand even when the memory is full. */
     if (tag == NULL)
         tag = json_object_get(ja->batch_tags, id);
+    if (tag == NULL && ja->sending_file)
+        tag = ja->tag; /* send_file's answer, from inside its call */
     ev = json_pack("{s:s,s:o,s:s}", "event", name, "to", ja_str(to), "id", id);
 
     ja_emit(ja, ev, tag);
@@ -280,6 +282,58 @@ static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
             json_pack("{s:s,s:o,s:s}", "event", "waiting", "to", ja_str(to), "reason",
                       reason == MIM_CORE_WAIT_KEY_NOT_ACCEPTED ? "key_not_accepted" : "other"),
             NULL);
+}
+
+/* ---- files (issue 15; the events themselves are built in json_cmd_files.c) ------------------ */
+
+const char *ja_file_dir_word(mim_core_file_dir dir)
+{
+    return dir == MIM_CORE_FILE_RECEIVE ? "receive" : "send";
+}
+
+const char *ja_file_state_word(mim_core_file_state state)
+{
+    switch (state) {
+    case MIM_CORE_FILE_OFFERED:
+        return "offered";
+    case MIM_CORE_FILE_ACCEPTED:
+        return "accepted";
+    case MIM_CORE_FILE_RUNNING:
+        return "running";
+    case MIM_CORE_FILE_PAUSED:
+        return "paused";
+    case MIM_CORE_FILE_DONE:
+        return "done";
+    case MIM_CORE_FILE_REJECTED:
+        return "rejected";
+    default:
+        return "failed";
+    }
+}
+
+static void on_file_offer(void *ud, const mim_core_file_info *f, int accepted)
+{
+    ja_emit(ud, ja_file_event("file_offer", f, accepted), NULL);
+}
+
+static void on_file_progress(void *ud, const mim_core_file_info *f)
+{
+    ja_emit(ud, ja_file_event("file_progress", f, 0), NULL);
+}
+
+static void on_file_done(void *ud, const mim_core_file_info *f)
+{
+    ja_emit(ud, ja_file_event("file_done", f, 0), NULL);
+}
+
+static void on_file_failed(void *ud, const mim_core_file_info *f)
+{
+    ja_emit(ud, ja_file_event("file_failed", f, 0), NULL);
+}
+
+static void on_file_paused(void *ud, const mim_core_file_info *f)
+{
+    ja_emit(ud, ja_file_event("file_paused", f, 0), NULL);
 }
 
 static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;

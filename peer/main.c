@@ -122,6 +122,9 @@ static int app_run(app *a, const peer_options *o, const char *log_path, int *nam
     cfg.receipts = o->receipts;
     cfg.auto_away_ms = o->auto_away_ms;
     cfg.name_taken_out = name_taken;
+    cfg.download_dir = o->download_dir;
+    cfg.auto_accept_bytes = o->auto_accept_bytes;
+    cfg.max_file_size = o->max_file_size;
     rc = mim_core_start(&core, &cfg, json ? json_api_core_events() : tui_core_events(),
                         json ? (void *)a->ja : (void *)a->tui);
     if (rc != 0) {

@@ -33,6 +33,9 @@ enum {
     OPT_NOTIFY,
     OPT_RECEIPTS,
     OPT_AUTO_AWAY,
+    OPT_DOWNLOAD_DIR, /* issue 15: files */
+    OPT_AUTO_ACCEPT,
+    OPT_MAX_FILE_SIZE,
 };
 
 #define AUTO_AWAY_DEFAULT_MIN 10
@@ -54,6 +57,9 @@ static const struct option options[] = {
     {"notify", required_argument, NULL, OPT_NOTIFY},
     {"receipts", required_argument, NULL, OPT_RECEIPTS},
     {"auto-away", required_argument, NULL, OPT_AUTO_AWAY},
+    {"download-dir", required_argument, NULL, OPT_DOWNLOAD_DIR},
+    {"auto-accept", required_argument, NULL, OPT_AUTO_ACCEPT},
+    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -91,6 +97,12 @@ static void usage(FILE *f)
                "      --auto-away MIN       away after MIN minutes without input, available\n"
                "                            again on input, unless you chose away or busy\n"
                "                            yourself (default 10; 0: never; Ns: N seconds)\n"
+               "      --download-dir DIR    where received files are saved (default: the XDG\n"
+               "                            download dir, else ~/Downloads, + /mim)\n"
+               "      --auto-accept SIZE    files from a contact whose key is pinned, up to\n"
+               "                            SIZE, are accepted without asking (default 100M;\n"
+               "                            0: always ask; K, M, G, T are powers of 1024)\n"
+               "      --max-file-size SIZE  offers of bigger files are rejected (default 64G)\n"
                "      --trace               log every message after decryption and before\n"
                "                            encryption, chat text included (for teaching)\n"
                "      --json                JSON-lines API on stdin/stdout (docs/JSON-API.md)\n"
@@ -128,6 +140,38 @@ static int parse_auto_away(peer_options *o, const char *arg)
     if (mim_cli_number(PROGRAM, "--auto-away", arg, 0, 1440, &v) != 0)
         return MIM_CLI_USAGE;
     o->auto_away_ms = (uint32_t)v * 60 * 1000;
+    return MIM_CLI_RUN;
+}
+
+/* --download-dir DIR (made absolute here: the saved paths shown stay true whatever the current
+ * directory), --auto-accept SIZE, --max-file-size SIZE. MIM_CLI_RUN, or MIM_CLI_USAGE. */
+static int file_option(peer_options *o, int c, const char *arg)
+{
+    long long v;
+    char cwd[2048];
+
+    if (c == OPT_DOWNLOAD_DIR) {
+        if (arg[0] == '\0') {
+            fprintf(stderr, "mim: --download-dir needs a directory\nTry 'mim --help'.\n");
+            return MIM_CLI_USAGE;
+        }
+        if (arg[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL ||
+            (size_t)snprintf(o->download_dir_abs, sizeof(o->download_dir_abs), "%s/%s", cwd, arg) >=
+                sizeof(o->download_dir_abs))
+            o->download_dir = arg;
+        else
+            o->download_dir = o->download_dir_abs;
+        return MIM_CLI_RUN;
+    }
+    if (c == OPT_AUTO_ACCEPT) {
+        if (mim_cli_size(PROGRAM, "--auto-accept", arg, 0, PEER_FILE_SIZE_LIMIT, &v) != 0)
+            return MIM_CLI_USAGE;
+        o->auto_accept_bytes = v; /* 0: never */
+        return MIM_CLI_RUN;
+    }
+    if (mim_cli_size(PROGRAM, "--max-file-size", arg, 1, PEER_FILE_SIZE_LIMIT, &v) != 0)
+        return MIM_CLI_USAGE;
+    o->max_file_size = v;
     return MIM_CLI_RUN;
 }
 
@@ -209,6 +253,10 @@ static int one_option(peer_options *o, int c, const char *arg)
         return MIM_CLI_RUN;
     case OPT_AUTO_AWAY:
         return parse_auto_away(o, arg);
+    case OPT_DOWNLOAD_DIR:
+    case OPT_AUTO_ACCEPT:
+    case OPT_MAX_FILE_SIZE:
+        return file_option(o, c, arg);
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }
@@ -298,6 +346,7 @@ int peer_options_parse(int argc, char **argv, peer_options *o)
 
     memset(o, 0, sizeof(*o));
     o->receipts = -1;
+    o->auto_accept_bytes = -1; /* the core's default */
     o->auto_away_ms = AUTO_AWAY_DEFAULT_MIN * 60 * 1000;
     while ((c = getopt_long(argc, argv, "n:s:d:l:hV", options, NULL)) != -1)
         if ((rc = one_option(o, c, optarg)) != MIM_CLI_RUN)

@@ -6,6 +6,9 @@
 
 #include "mim_limits.h"
 
+/* The largest --auto-accept and --max-file-size: 1 PiB. */
+#define PEER_FILE_SIZE_LIMIT (1ll << 50)
+
 typedef struct peer_options {
     const char *name;            /* --name in NFC: valid (mim_name_valid) */
     const char *server;          /* --server HOST[:PORT], or NULL: found by LAN discovery */
@@ -25,6 +28,13 @@ typedef struct peer_options {
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
     char login_name[MIM_NAME_MAX_BYTES + 1];   /* name, when no --name: the login name */
+
+    /* Issue 15, files. --download-dir (absolute), or NULL: the core's default. */
+    const char *download_dir;
+    /* --auto-accept: -1 the core's default, 0 never; --max-file-size: 0 the core's default. */
+    int64_t auto_accept_bytes, max_file_size;
+    /* download_dir, when it was given relative. */
+    char download_dir_abs[4096];
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when

@@ -14,6 +14,15 @@ int mim_cli_number(const char *program, const char *option, const char *arg, lon
     return -1;
 }
 
+int mim_cli_size(const char *program, const char *option, const char *arg, long long min,
+                 long long max, long long *out)
+{
+    if (mim_parse_size(arg, min, max, out) == 0)
+        return 0;
+    fprintf(stderr, "%s: invalid size '%s' for %s (e.g. 0, 512, 100M, 2G)\n", program, arg, option);
+    return -1;
+}
+
 int mim_cli_common(const char *program, int c, const char *arg, void (*usage)(FILE *out))
 {
     int level;

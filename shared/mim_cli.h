@@ -24,6 +24,10 @@
  * "<program>: invalid value '<arg>' for <option>" on stderr. */
 int mim_cli_number(const char *program, const char *option, const char *arg, long long min,
                    long long max, long long *out);
+/* An option's value as a size in bytes in [min, max] (mim_parse_size: "100M"), as
+ * mim_cli_number. */
+int mim_cli_size(const char *program, const char *option, const char *arg, long long min,
+                 long long max, long long *out);
 /* Handles getopt's answer c when it is none of the program's own options: -l LEVEL (sets the log
  * level), -h (usage on stdout), -V ("<program> <version>"), or anything else (an unknown option:
  * "Try '<program> --help'."). Returns MIM_CLI_RUN to go on, or the exit code: 0 after -h and

@@ -103,6 +103,33 @@ static const char *const peer_migrations[] = {
     "INSERT INTO server_pins(server, identity_pk, first_seen, pending_pk)"
     " SELECT 'any', identity_pk, first_seen, pending_pk FROM server_pin;"
     "DROP TABLE server_pin;",
+    /* (issue 15) file transfers, both directions: one row per offer (mim_store_transfers.c).
+     * The data never; the receiver's verified chunks as a bitmap; both sides' chunk hashes. */
+    "CREATE TABLE transfers("
+    " peer TEXT NOT NULL,"
+    " id BLOB NOT NULL CHECK(typeof(id) = 'blob' AND length(id) = 16),"
+    " outgoing INTEGER NOT NULL CHECK(outgoing IN (0, 1)),"
+    " state INTEGER NOT NULL,"
+    " ts_ms INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " path TEXT NOT NULL DEFAULT '',"
+    " unique_name TEXT NOT NULL DEFAULT '',"
+    " size INTEGER NOT NULL CHECK(size >= 0),"
+    " nfiles INTEGER NOT NULL,"
+    " folder INTEGER NOT NULL CHECK(folder IN (0, 1)),"
+    " media_type TEXT NOT NULL DEFAULT '',"
+    " width INTEGER NOT NULL DEFAULT 0,"
+    " height INTEGER NOT NULL DEFAULT 0,"
+    " chunk_size INTEGER NOT NULL CHECK(chunk_size > 0),"
+    " root BLOB NOT NULL CHECK(length(root) = 32),"
+    " manifest_hash BLOB,"
+    " hashes BLOB,"
+    " verified BLOB,"
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " sha256 TEXT NOT NULL DEFAULT '',"
+    " UNIQUE(peer, id, outgoing)"
+    ");",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -161,4 +161,46 @@ int mim_store_is_blocked(mim_store *st, const char *name);
 int mim_store_setting_get(mim_store *st, const char *key, char *out, size_t cap);
 int mim_store_setting_set(mim_store *st, const char *key, const char *value);
 
+/* ---- file transfers (issue 15): mim_store_transfers.c -----------------------------------------
+ *
+ * One row per offer, each direction, keyed by (peer, id, outgoing): its state (a
+ * mim_core_file_state value, the core's), what the offer said, where it is on disk, the chunk
+ * hashes (a sender's, and a receiver's once fetched and checked), and the receiver's verified
+ * chunks as a bitmap (bit i of byte i / 8: chunk i). Never the data. */
+typedef struct mim_transfer {
+    char peer[MIM_NAME_MAX_BYTES + 1];
+    uint8_t id[16];
+    int outgoing;
+    int state;
+    int64_t ts_ms;
+    const char *name;        /* the offer's name (received: as offered) */
+    const char *path;        /* sender: the source; receiver: the final path once done */
+    const char *unique_name; /* receiver: file_sink_unique_name, once the sink exists */
+    int64_t size, bytes;
+    uint32_t nfiles;
+    int folder;
+    const char *media_type;
+    uint32_t width, height, chunk_size;
+    uint8_t root[32];
+    int has_manifest_hash;
+    uint8_t manifest_hash[32];
+    const uint8_t *hashes; /* NULL or hashes_len bytes */
+    size_t hashes_len;
+    const uint8_t *verified; /* NULL or verified_len bytes */
+    size_t verified_len;
+    const char *error, *sha256;
+} mim_transfer;
+
+/* Inserts a new transfer (strings NULL are ""). MIM_EEXIST when (peer, id, outgoing) is
+ * there already, else 0 or MIM_EDB. */
+int mim_store_transfer_add(mim_store *st, const mim_transfer *t);
+/* Writes the mutable part of t (state, path, unique_name, bytes, hashes, verified, error,
+ * sha256) to its row. 0, MIM_ENOENT, MIM_EDB. */
+int mim_store_transfer_update(mim_store *st, const mim_transfer *t);
+/* One transfer: cb(row) once, from inside. 0, MIM_ENOENT, MIM_EDB, or cb's non-zero return. */
+int mim_store_transfer_get(mim_store *st, const char *peer, const uint8_t id[16], int outgoing,
+                           int (*cb)(const mim_transfer *t, void *arg), void *arg);
+/* Every transfer, oldest first (by insertion). cb as above; a non-zero return stops. */
+int mim_store_transfer_each(mim_store *st, int (*cb)(const mim_transfer *t, void *arg), void *arg);
+
 #endif

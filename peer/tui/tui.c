@@ -289,6 +289,8 @@ static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_ms
     if (c != NULL)
         c->known = 1; /* in the outbox: a contact we can write to, online or not */
     e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
+    if (e == NULL)
+        tui_files_unshown_state(t, st); /* a /send's offer, shown once the call returns */
     if (e == NULL || e->state == TUI_MSG_READ ||
         (e->state == TUI_MSG_DELIVERED && st != TUI_MSG_READ))
         return; /* not shown (history not read yet), or no news */
@@ -456,6 +458,31 @@ static void on_waiting(void *ud, const char *to, mim_core_wait_reason reason)
     say_about_name(ud, to, TUI_ENTRY_WARN, text);
 }
 
+/* File transfers: tui_files.c. */
+static void on_file_offer(void *ud, const mim_core_file_info *f, int accepted)
+{
+    tui_files_offer(ud, f, accepted);
+}
+static void on_file_progress(void *ud, const mim_core_file_info *f)
+{
+    tui_files_changed(ud, f);
+}
+
+static void on_file_done(void *ud, const mim_core_file_info *f)
+{
+    tui_files_changed(ud, f);
+}
+
+static void on_file_failed(void *ud, const mim_core_file_info *f)
+{
+    tui_files_changed(ud, f);
+}
+
+static void on_file_paused(void *ud, const mim_core_file_info *f)
+{
+    tui_files_changed(ud, f);
+}
+
 static void on_handle_closed(uv_handle_t *h);
 
 static void maybe_done(tui *t)
@@ -527,6 +554,8 @@ static void complete(tui *t)
     size_t n, matches;
     unsigned char *matched;
 
+    if (tui_files_complete(t)) /* the PATH of a /send */
+        return;
     if (tui_complete_kind(&t->line) == TUI_COMPLETE_COMMAND) {
         cands = (const char **)tui_command_names;
         n = tui_command_count;
@@ -808,6 +837,7 @@ int tui_attach(tui *t, mim_core *core)
     t->core = core;
     if (mim_core_contacts(core, contact_one, t) != 0)
         mim_log_warn("cannot list the contacts");
+    tui_files_load(t);
     if (uv_poll_init(t->loop, &t->in, STDIN_FILENO) != 0) {
         mim_log_error("cannot watch the terminal for keys");
         snprintf(t->fatal, sizeof(t->fatal), "cannot read keys from the terminal");
@@ -868,6 +898,7 @@ void tui_free(tui *t)
         return;
     tui_screen_stop();
     tui_search_free(t);
+    tui_files_free(t);
     tui_model_free(&t->m);
     tui_line_free(&t->line);
     free(t->log_path);

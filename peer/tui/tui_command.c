@@ -7,9 +7,9 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",   "/msg",   "/who",          "/status",   "/away",   "/back",    "/history",
-    "/verify", "/trust", "/trust-server", "/close",    "/logout", "/login",   "/quit",
-    "/search", "/open",  "/bell",         "/receipts", "/block",  "/unblock",
+    "/help",  "/msg",          "/who",   "/status",  "/away",  "/back",   "/history", "/verify",
+    "/trust", "/trust-server", "/close", "/logout",  "/login", "/quit",   "/search",  "/open",
+    "/bell",  "/receipts",     "/block", "/unblock", "/send",  "/accept", "/reject",  "/files",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -206,6 +206,39 @@ static void parse_block(const char *args, tui_cmd *out, int block)
         out->kind = block ? TUI_CMD_BLOCK : TUI_CMD_UNBLOCK;
 }
 
+/* Issue 15: "/send NAME PATH" (PATH: the rest, read by tui_path_unquote), "/accept [N|ID]",
+ * "/reject [N|ID]", "/files", "/files open N". */
+static void parse_files(const char *cmd, const char *args, tui_cmd *out)
+{
+    const char *arg = rest(args);
+    char *end;
+    long v;
+
+    if (strcmp(cmd, "/send") == 0) {
+        if ((args = read_name(args, out, "usage: /send NAME PATH")) == NULL)
+            return;
+        out->kind = TUI_CMD_SEND;
+        if ((out->text = rest(args)) == NULL)
+            bad(out, "usage: /send NAME PATH (a file or a folder; Tab completes it)");
+    } else if (strcmp(cmd, "/accept") == 0 || strcmp(cmd, "/reject") == 0) {
+        out->kind = cmd[1] == 'a' ? TUI_CMD_ACCEPT : TUI_CMD_REJECT;
+        out->text = arg;
+        if (arg != NULL && strchr(arg, ' ') != NULL)
+            bad(out, cmd[1] == 'a' ? "usage: /accept [N]" : "usage: /reject [N]");
+    } else if (arg == NULL) {
+        out->kind = TUI_CMD_FILES;
+    } else {
+        errno = 0;
+        v = strncmp(arg, "open ", 5) == 0 ? strtol(arg + 5, &end, 10) : 0;
+        if (errno != 0 || v < 1 || v > 1000000 || *skip_spaces(end) != '\0') {
+            bad(out, "usage: /files, or /files open N");
+            return;
+        }
+        out->kind = TUI_CMD_WHERE;
+        out->count = (int)v;
+    }
+}
+
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
 {
     if (rest(args) != NULL)
@@ -281,6 +314,11 @@ void tui_command_parse(const char *line, tui_cmd *out)
         parse_receipts(args, out);
     } else if (IS("/block") || IS("/unblock")) {
         parse_block(args, out, IS("/block"));
+    } else if (IS("/send") || IS("/accept") || IS("/reject") || IS("/files")) {
+        char word[8];
+        memcpy(word, p, n);
+        word[n] = '\0';
+        parse_files(word, args, out);
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

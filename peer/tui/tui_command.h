@@ -32,7 +32,15 @@ enum tui_cmd_kind {
     TUI_CMD_RECEIPTS, /* state: "on" or "off" (read receipts and typing) */
     TUI_CMD_BLOCK,    /* name */
     TUI_CMD_UNBLOCK,  /* name */
-    TUI_CMD_BAD,      /* error says why */
+    /* Issue 15, files. SEND: name, and text: the PATH as typed (tui_path_unquote reads it);
+     * ACCEPT, REJECT: text: N or an id, or NULL (the one offer waiting); FILES: the list;
+     * WHERE: count: where transfer N is saved ("/files open N"). */
+    TUI_CMD_SEND,
+    TUI_CMD_ACCEPT,
+    TUI_CMD_REJECT,
+    TUI_CMD_FILES,
+    TUI_CMD_WHERE,
+    TUI_CMD_BAD, /* error says why */
 };
 
 #define TUI_HISTORY_DEFAULT 50

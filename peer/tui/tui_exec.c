@@ -100,6 +100,10 @@ static void help(tui *t)
         "                    queued it says so first, and a second /quit leaves)",
         "/bell [all|first|off]  ring for every message not in view, the first unread",
         "                    of a conversation only, or never",
+        "/send NAME PATH     offer a file or a folder (Tab completes the path; quote it or",
+        "                    write \\ before a space)",
+        "/accept [N], /reject [N]   decide a file offer (N from /files; alone: the one waiting)",
+        "/files              the transfers, numbered; /files open N: where N is saved",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
         "PgUp/PgDn  scroll (PgUp at the top reads older messages)    Ctrl-L  redraw",
@@ -475,6 +479,19 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_BLOCK:
     case TUI_CMD_UNBLOCK:
         tui_exec_everyday(t, &cmd);
+        break;
+    case TUI_CMD_SEND:
+        tui_files_send(t, cmd.name, cmd.text);
+        break;
+    case TUI_CMD_ACCEPT:
+    case TUI_CMD_REJECT:
+        tui_files_decide(t, cmd.text, cmd.kind == TUI_CMD_ACCEPT);
+        break;
+    case TUI_CMD_FILES:
+        tui_files_list(t);
+        break;
+    case TUI_CMD_WHERE:
+        tui_files_where(t, cmd.count);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

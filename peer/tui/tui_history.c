@@ -32,14 +32,17 @@ static void history_one(void *arg, const mim_core_history_item *it)
     history_load *h = arg;
     int out = strcmp(it->from, h->t->m.me) == 0;
     char hex[MIM_MSG_ID_HEX_LEN];
+    const char *text = it->text, *file_line;
     tui_entry *e;
 
     mim_msg_id_hex(&it->id, hex);
+    if ((file_line = tui_files_line_of(h->t, hex)) != NULL)
+        text = file_line;                                /* a file transfer: as it stands now */
     if (it->content_type == MIM_CORE_CONTENT_KEY_CHANGE) /* the lasting "key changed" line */
         e = tui_conv_add(&h->conv, TUI_ENTRY_WARN, it->ts_ms, NULL, it->text, hex, TUI_MSG_NONE);
     else
-        e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from,
-                         it->text, hex, msg_state_of(it->state));
+        e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, text,
+                         hex, msg_state_of(it->state));
     if (e != NULL && !out)
         e->unread = it->unread; /* the "new messages" marker goes above the first */
 }

@@ -258,6 +258,17 @@ int tui_conv_insert_before(tui_conv *conv, const char *id, enum tui_entry_kind k
     return 0;
 }
 
+int tui_entry_set_text(tui_entry *e, const char *text)
+{
+    char *copy = strdup(text);
+
+    if (copy == NULL)
+        return -1;
+    free(e->text);
+    e->text = copy;
+    return 0;
+}
+
 tui_entry *tui_conv_find(tui_conv *conv, const char *id)
 {
     for (size_t i = conv->n; i > 0; i--) /* the newest first: acks are for recent messages */

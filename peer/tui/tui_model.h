@@ -134,6 +134,9 @@ int tui_conv_insert_before(tui_conv *conv, const char *id, enum tui_entry_kind k
                            const char *text);
 /* The entry with this message id, or NULL. */
 tui_entry *tui_conv_find(tui_conv *conv, const char *id);
+/* Puts a copy of text in place of e's text (a file transfer's line, updated as it goes): 0, or
+ * -1 when out of memory (e keeps its text). */
+int tui_entry_set_text(tui_entry *e, const char *text);
 /* Drops the entry with this id (a send the core refused). */
 void tui_conv_remove(tui_conv *conv, const char *id);
 /* Moves the messages of from (the history, oldest first) in front of what conv has and are not

@@ -5,6 +5,7 @@
 
 #include "tui.h"
 #include "tui_complete.h"
+#include "tui_files.h"
 #include "tui_attention.h"
 #include "tui_line.h"
 #include "tui_model.h"
@@ -46,6 +47,7 @@ struct tui {
     struct tui_search_hits *search; /* the last /search's results, for /open; NULL: none */
     tui_attention att;              /* bell, title, notifications */
     int quit_asked;                 /* /quit said what is still queued: the next /quit quits */
+    struct tui_files *files;        /* file transfers (tui_files.c); NULL until the first */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output

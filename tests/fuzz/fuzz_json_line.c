@@ -253,6 +253,71 @@ void mim_core_quit(mim_core *c, int exit_code)
     (void)c, (void)exit_code;
 }
 
+/* ---- files (json_cmd_files.c): the answers and, from `files`, every file event ---------- */
+
+/* A file command's answer: stub_rc's, or (bit 5) the file codes. */
+static int stub_file_rc(int code)
+{
+    return (stub_mode & 0x20) ? code : stub_rc();
+}
+
+int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id)
+{
+    const mim_core_events *ev = json_api_core_events();
+    int rc = stub_file_rc((stub_mode & 1) ? MIM_CORE_ENO_FILE : MIM_CORE_ETOO_BIG);
+
+    (void)c, (void)path;
+    FUZZ_CHECK(!batch_open); /* not inside a send batch (core.h) */
+    if (rc != 0)
+        return rc;
+    memset(id, 0x5a, sizeof(*id));
+    ev->on_queued(stub_ja, to, id); /* from inside the call, as the real core */
+    return 0;
+}
+
+int mim_core_accept_file(mim_core *c, const mim_msg_id *id)
+{
+    (void)c, (void)id;
+    return stub_file_rc(MIM_CORE_ENO_TRANSFER);
+}
+
+int mim_core_reject_file(mim_core *c, const mim_msg_id *id)
+{
+    return mim_core_accept_file(c, id);
+}
+
+int mim_core_files(mim_core *c, void (*cb)(void *arg, const mim_core_file_info *f), void *arg)
+{
+    const mim_core_events *ev = json_api_core_events();
+    int rc = stub_file_rc(0);
+
+    (void)c;
+    if (rc != 0)
+        return rc;
+    for (int i = 0; (stub_mode & 8) && i < 2; i++) {
+        mim_core_file_info f = {.with = i ? "bob" : "\xff",
+                                .dir = (mim_core_file_dir)i,
+                                .state = (mim_core_file_state)(stub_mode >> 5),
+                                .name = i ? "cat.png" : "\xfe\x01",
+                                .path = "/tmp/x",
+                                .size = i ? 100 : -1,
+                                .bytes = 7,
+                                .nfiles = 1,
+                                .media_type = i ? "image/png" : "",
+                                .sha256 = "",
+                                .error = i ? "" : "\xc0",
+                                .rate = 1e300};
+        cb(arg, &f);
+        /* Every file event, with the same strings (the output must stay JSON). */
+        ev->on_file_offer(stub_ja, &f, i);
+        ev->on_file_progress(stub_ja, &f);
+        ev->on_file_done(stub_ja, &f);
+        ev->on_file_failed(stub_ja, &f);
+        ev->on_file_paused(stub_ja, &f);
+    }
+    return 0;
+}
+
 /* core.c's, which this target does not link (it would bring the real commands). */
 void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN])
 {

@@ -187,6 +187,38 @@ static void test_bell(void **state)
     assert_int_equal(parse("/bell all now").kind, TUI_CMD_BAD);
 }
 
+/* Issue 15: /send NAME PATH (the path is the rest, as typed), /accept and /reject [N|ID],
+ * /files and /files open N. */
+static void test_files(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/send bob ~/my\\ file.pdf ");
+    assert_int_equal(c.kind, TUI_CMD_SEND);
+    assert_string_equal(c.name, "bob");
+    assert_string_equal(c.text, "~/my\\ file.pdf "); /* read by tui_path_unquote */
+    c = parse("/send \"ann lee\" \"a b\"");
+    assert_string_equal(c.name, "ann lee");
+    assert_string_equal(c.text, "\"a b\"");
+    assert_int_equal(parse("/send bob").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/send").kind, TUI_CMD_BAD);
+    c = parse("/accept");
+    assert_int_equal(c.kind, TUI_CMD_ACCEPT);
+    assert_null(c.text);
+    c = parse("/reject 3");
+    assert_int_equal(c.kind, TUI_CMD_REJECT);
+    assert_string_equal(c.text, "3");
+    assert_int_equal(parse("/accept 3 4").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/files").kind, TUI_CMD_FILES);
+    c = parse("/files open 12");
+    assert_int_equal(c.kind, TUI_CMD_WHERE);
+    assert_int_equal(c.count, 12);
+    assert_int_equal(parse("/files open").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/files open 0").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/files open 2x").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/files 2").kind, TUI_CMD_BAD);
+}
+
 static void test_every_listed_command_parses(void **state)
 {
     (void)state;
@@ -205,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_verify_trust),    cmocka_unit_test(test_bare_commands),
         cmocka_unit_test(test_trust_server),    cmocka_unit_test(test_every_listed_command_parses),
         cmocka_unit_test(test_search_and_open), cmocka_unit_test(test_bell),
+        cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,112 @@
+/* Inside the file-transfer engine (issue 15): the state core_transfer.c (commands, offers, the
+ * store, events) and core_transfer_bulk.c (the bulk connection: sending and receiving the
+ * bytes) share. Included by those two files only.
+ *
+ * Every transfer in the store that is not finished (DONE, REJECTED, FAILED) has an xfer here,
+ * loaded at start and made by an offer. Each side runs at most one bulk connection per
+ * transfer: the receiver dials it (it knows what it still needs) once the offer is accepted,
+ * whenever the sender is online, until the transfer ends. */
+#ifndef MIM_PEER_CORE_TRANSFER_PRIV_H
+#define MIM_PEER_CORE_TRANSFER_PRIV_H
+
+#include "core_priv.h"
+#include "file_sink.h"
+#include "file_source.h"
+
+#define XFER_WINDOW         (2u << 20) /* bytes a sender keeps queued on its bulk connection */
+#define XFER_CHUNK_TRIES    3          /* a chunk failing verification this often: FAILED */
+#define XFER_PROGRESS_MS    250        /* progress events at most 4/s per transfer */
+#define XFER_SAVE_MS        1000       /* the verified bitmap stored at most once a second */
+#define XFER_PAUSE_RETRY_MS 10000      /* a paused transfer (disk full) tries again */
+
+typedef struct xfer {
+    struct xfer *next;
+    char peer[MIM_NAME_MAX_BYTES + 1];
+    mim_msg_id id;
+    int outgoing;
+    mim_core_file_state state;
+    int64_t ts_ms;
+    char *name, *path, *unique, *media_type; /* owned, never NULL */
+    int64_t size, bytes;
+    uint32_t nfiles, width, height, chunk_size, nchunks;
+    int folder;
+    uint8_t root[MIM_FILE_HASH_LEN], manifest_hash[MIM_FILE_HASH_LEN];
+    uint8_t *hashes;   /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
+    uint8_t *verified; /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
+    char error[MIM_FILE_ERROR_MAX + 1];
+    char sha256[MIM_SHA256_HEX_LEN];
+    int dirty;         /* bytes/verified changed since the last store update */
+    uint64_t saved_at; /* uv_now of the last store update */
+    int tell_reject;   /* receiver: the sender still has to hear of our reject */
+    uint64_t retry_at; /* paused: uv_now when to try again */
+    /* the bulk connection, and what runs over it */
+    chat_session *bulk;
+    file_source *src;     /* sender */
+    file_sink *sink;      /* receiver */
+    file_layout manifest; /* receiver: the folder's manifest as fetched (or the one file) */
+    uint32_t hashes_got;  /* receiver: hashes fetched on this connection */
+    uint8_t *buf;         /* a chunk: the sender's read buffer, the receiver's assembly */
+    uint32_t buf_chunk;   /* the chunk in buf (sender: read; receiver: being assembled) */
+    size_t buf_len;       /* bytes in buf */
+    /* sender: the ranges requested, and where in them it is */
+    Mim__FileRange *ranges;
+    size_t nranges, range_i;
+    uint32_t next_chunk; /* the next chunk to send (inside ranges[range_i]) */
+    size_t piece_off;    /* inside the chunk in buf */
+    int streaming;       /* sender: ranges left to send */
+    int64_t sent;        /* sender: bytes handed to the connection on it */
+    uint8_t *tries;      /* receiver: failures per chunk (nchunks bytes) */
+    int64_t pass_start;  /* receiver: bytes verified when the last request went */
+    int idle_passes;     /* receiver: requests in a row that brought nothing new */
+    uint64_t progress_at, rate_at;
+    int64_t rate_bytes;
+    double rate;
+} xfer;
+
+typedef struct core_xfers {
+    xfer *list;
+    char download_dir[4096];
+    int64_t auto_accept, max_size;
+    uv_check_t pump; /* runs the senders while any streams */
+    int pumping;
+    mim_buf out;    /* a packed BulkMsg */
+    xfer **pending; /* offers stored in the frame being received: reported after its commit */
+    size_t npending, cap_pending;
+    int corrupt_chunk; /* test hook (MIM_TEST_CORRUPT_CHUNK): the sender flips a byte of this
+                          chunk the first time it sends it; -1 none */
+} core_xfers;
+
+/* ---- core_transfer.c ---- */
+typedef struct xfer_info_buf {
+    char name[256];
+    char path[4096 + 256];
+} xfer_info_buf;
+/* x as the front ends see it (strings in x and b). */
+void xfer_info(mim_core *c, const xfer *x, mim_core_file_info *f, xfer_info_buf *b);
+/* Takes x out of the list and frees it (its connection, source and sink closed first). */
+void xfer_discard(mim_core *c, xfer *x);
+xfer *xfer_from_row(mim_core *c, const mim_transfer *t);
+xfer *xfer_find(mim_core *c, const char *peer, const uint8_t id[MIM_MSG_ID_LEN], int outgoing);
+xfer *xfer_of_bulk(mim_core *c, chat_session *cs);
+/* Writes x's mutable state to the store (now). */
+void xfer_save(mim_core *c, xfer *x);
+/* x moves to state (error: one line, or NULL): stored; the event that goes with it. */
+void xfer_set_state(mim_core *c, xfer *x, mim_core_file_state state, const char *error);
+void xfer_progress(mim_core *c, xfer *x, int force);
+/* Ends x's bulk connection and what it held open (the source, the sink). */
+void xfer_drop_bulk(mim_core *c, xfer *x, const char *reason);
+
+/* ---- core_transfer_bulk.c ---- */
+/* The receiver dials x's sender when it is online (x accepted, or a reject to tell). */
+void xfer_dial(mim_core *c, xfer *x);
+/* One BulkMsg on x's connection: 0 or a code (the connection is then closing). */
+int xfer_send_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m);
+int xfer_send_end(mim_core *c, xfer *x, Mim__FileEndCode code, const char *error,
+                  const uint8_t *sha);
+/* The receiver's bulk connection opened: the request; and what arrives on it. */
+void xfer_receiver_open(mim_core *c, xfer *x);
+void xfer_receiver_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m);
+/* The receiver gives up on x (why: one line): the sender is told, the .part removed. */
+void xfer_receiver_fail(mim_core *c, xfer *x, const char *why);
+
+#endif
