@@ -18,6 +18,12 @@ static json_t *file_common(const mim_core_file_info *f, const char *who_key)
                      "bytes", (json_int_t)f->bytes);
 }
 
+/* bytes/s as a whole number (0 when not running, or not a sane number). */
+static json_t *rate_of(double rate)
+{
+    return json_integer(rate >= 1 && rate < 1e15 ? (json_int_t)rate : 0);
+}
+
 /* The media fields: media_type, files, width, height. */
 static void add_media(json_t *o, const mim_core_file_info *f)
 {
@@ -40,7 +46,7 @@ json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accept
         json_object_set_new(ev, "accepted", json_boolean(accepted));
         json_object_set_new(ev, "path", ja_str(f->path)); /* where it will be saved */
     } else if (strcmp(event, "file_progress") == 0) {
-        json_object_set_new(ev, "rate", json_real(f->rate));
+        json_object_set_new(ev, "rate", rate_of(f->rate));
     } else if (strcmp(event, "file_done") == 0) {
         json_object_set_new(ev, "path", ja_str(f->path));
         json_object_set_new(ev, "sha256", ja_str(f->sha256));
@@ -158,7 +164,7 @@ static void files_one(void *arg, const mim_core_file_info *f)
     json_object_set_new(o, "path", ja_str(f->path));
     json_object_set_new(o, "sha256", ja_str(f->sha256));
     json_object_set_new(o, "error", ja_str(f->error));
-    json_object_set_new(o, "rate", json_real(f->rate));
+    json_object_set_new(o, "rate", rate_of(f->rate));
     json_array_append_new(arr, o);
 }
 
