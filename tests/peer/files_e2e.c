@@ -49,7 +49,8 @@ int fe_write_random(const char *path, size_t n, uint32_t seed)
 
 int fe_make_folder(const char *dir, int nfiles)
 {
-    static const char *const subs[] = {"", "docs/", "docs/old/", "pics/", "pics/2026/a b/"};
+    static const char *const subs[] = {"",      "docs/",      "docs/old/",
+                                       "pics/", "pics/2026/", "pics/2026/a b/"};
     char path[FE_PATH];
 
     if (mkdir(dir, 0700) != 0)
@@ -60,7 +61,7 @@ int fe_make_folder(const char *dir, int nfiles)
             return -1;
     }
     for (int i = 0; i < nfiles; i++) {
-        snprintf(path, sizeof(path), "%s/%sfile-%03d.dat", dir, subs[i % 5], i);
+        snprintf(path, sizeof(path), "%s/%sfile-%03d.dat", dir, subs[i % 6], i);
         /* Every 17th file is empty: a zero-length file takes no byte of the stream. */
         if (fe_write_random(path, i % 17 == 0 ? 0 : (size_t)(i * 97) % 5001, (uint32_t)i + 7) != 0)
             return -1;
@@ -209,6 +210,11 @@ size_t fe_send_file(mp *a, const char *to, const char *path, const char *tag, ch
     if (at < 0 ||
         !(matches(a->ev[at], "queued", NULL, NULL) || matches(a->ev[at], "sent", NULL, NULL))) {
         mp_dump(a);
+        {
+            char cmd[1200];
+            snprintf(cmd, sizeof cmd, "tail -n 30 %s >&2", a->log);
+            (void)!system(cmd);
+        }
         fail_msg("send_file of %s was not queued", path);
     }
     got = sfield(a->ev[at], "id");
