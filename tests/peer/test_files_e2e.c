@@ -33,8 +33,8 @@
 
 #include <cmocka.h>
 
-#define FLIP_FRAME 200 /* ~12 MiB into a bulk connection of 64 KiB frames; chat never gets there   \
-                        */
+/* ~12 MiB into a bulk connection of 64 KiB frames: a chat session never gets there. */
+#define FLIP_FRAME 200
 
 /* The two proxies: to_a in front of alice (connections bob dials: alice's bytes go
  * TP_FROM_TARGET), to_b in front of bob (connections alice dials: TP_TO_TARGET). */
