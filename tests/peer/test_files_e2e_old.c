@@ -137,9 +137,11 @@ static void old_peer_start(old_peer *o, int server_port)
     assert_true(pe_loop_wait(&o->l, o_logged_in, o, WAIT_MS));
 }
 
+/* The presence client stopped and the session's on_closed ran (its handles are closed). */
 static int o_stopped(void *arg)
 {
-    return ((old_peer *)arg)->pe.stopped;
+    old_peer *o = arg;
+    return o->pe.stopped && o->cs == NULL;
 }
 
 static void old_peer_stop(old_peer *o)
