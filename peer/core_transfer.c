@@ -94,7 +94,15 @@ static void xfer_free(xfer *x)
     free(x);
 }
 
-/* A new xfer from a row (copied), added to the list. NULL when out of memory. */
+/* A row's string as mim_store_transfer_add reads it: NULL is "" (rows built in memory for an
+ * offer leave the fields they do not know yet -- unique_name, error, sha256 -- NULL). */
+static const char *row_str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* A new xfer from a row (copied; its NULL strings read as ""), added to the list. NULL when out
+ * of memory. */
 xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
 {
     xfer *x = calloc(1, sizeof(*x));
@@ -107,10 +115,10 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->outgoing = t->outgoing;
     x->state = (mim_core_file_state)t->state;
     x->ts_ms = t->ts_ms;
-    x->name = strdup(t->name);
-    x->path = strdup(t->path);
-    x->unique = strdup(t->unique_name);
-    x->media_type = strdup(t->media_type);
+    x->name = strdup(row_str(t->name));
+    x->path = strdup(row_str(t->path));
+    x->unique = strdup(row_str(t->unique_name));
+    x->media_type = strdup(row_str(t->media_type));
     x->size = t->size;
     x->bytes = t->bytes;
     x->nfiles = t->nfiles;
@@ -122,8 +130,8 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->nchunks = (uint32_t)n;
     memcpy(x->root, t->root, 32);
     memcpy(x->manifest_hash, t->manifest_hash, 32);
-    snprintf(x->error, sizeof(x->error), "%s", t->error);
-    snprintf(x->sha256, sizeof(x->sha256), "%s", t->sha256);
+    snprintf(x->error, sizeof(x->error), "%s", row_str(t->error));
+    snprintf(x->sha256, sizeof(x->sha256), "%s", row_str(t->sha256));
     x->verified = calloc(bitmap_len(x) + 1, 1);
     if (x->verified != NULL && t->verified != NULL && t->verified_len == bitmap_len(x))
         memcpy(x->verified, t->verified, t->verified_len);
