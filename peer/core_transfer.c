@@ -81,6 +81,7 @@ void xfer_save(mim_core *c, xfer *x)
 
 static void xfer_free(xfer *x)
 {
+    xfer_sha_drop(x);
     free(x->name);
     free(x->path);
     free(x->unique);

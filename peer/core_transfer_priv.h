@@ -19,6 +19,8 @@
 #define XFER_SAVE_MS        1000       /* the verified bitmap stored at most once a second */
 #define XFER_PAUSE_RETRY_MS 10000      /* a paused transfer (disk full) tries again */
 
+typedef struct xfer_sha xfer_sha; /* core_transfer_sha.c */
+
 typedef struct xfer {
     struct xfer *next;
     char peer[MIM_NAME_MAX_BYTES + 1];
@@ -56,6 +58,7 @@ typedef struct xfer {
     int streaming;       /* sender: ranges left to send */
     int64_t sent;        /* sender: bytes handed to the connection on it */
     uint8_t *tries;      /* receiver: failures per chunk (nchunks bytes) */
+    xfer_sha *sha;       /* receiver: the whole-file SHA-256 on a worker, or NULL */
     int64_t pass_start;  /* receiver: bytes verified when the last request went */
     int idle_passes;     /* receiver: requests in a row that brought nothing new */
     uint64_t progress_at, rate_at;
@@ -108,5 +111,19 @@ void xfer_receiver_open(mim_core *c, xfer *x);
 void xfer_receiver_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m);
 /* The receiver gives up on x (why: one line): the sender is told, the .part removed. */
 void xfer_receiver_fail(mim_core *c, xfer *x, const char *why);
+
+/* The receiver's SHA-256 is known (rc 0, hex) or failed (rc a code): renames the .part and
+ * tells the sender, when x's connection and sink are still there (else the next pass ends). */
+void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN]);
+
+/* ---- core_transfer_sha.c: the receiver's whole-file SHA-256, off the loop ---- */
+/* Chunk k (len bytes, in x->buf) is verified and written: hashed on a worker when it is the
+ * next in stream order (x->buf is then the hasher's and x gets another buffer). */
+void xfer_sha_chunk(mim_core *c, xfer *x, uint32_t k, size_t len);
+/* Every chunk is verified: xfer_receiver_hashed follows, now or from a later loop turn (a job
+ * may read the stream back: x->sink is NULL meanwhile). 0 or MIM_ENOMEM. */
+int xfer_sha_finish(mim_core *c, xfer *x);
+/* x lets go of its hasher (a running job finishes and frees it). */
+void xfer_sha_drop(xfer *x);
 
 #endif
