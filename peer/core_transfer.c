@@ -311,6 +311,7 @@ void core_transfer_stop(mim_core *c)
 {
     if (c->xf == NULL || uv_is_closing((uv_handle_t *)&c->xf->pump))
         return;
+    core_transfer_offers_stop(c, 0);
     c->closing_handles++;
     uv_close((uv_handle_t *)&c->xf->pump, on_pump_closed);
 }
@@ -319,6 +320,7 @@ void core_transfer_free(mim_core *c)
 {
     if (c->xf == NULL)
         return;
+    core_transfer_offers_stop(c, 1);
     while (c->xf->list != NULL) {
         xfer *x = c->xf->list;
         c->xf->list = x->next;

@@ -66,6 +66,8 @@ typedef struct xfer {
     double rate;
 } xfer;
 
+typedef struct offer_job offer_job; /* core_transfer_offer.c: a send_file being hashed */
+
 typedef struct core_xfers {
     xfer *list;
     char download_dir[4096];
@@ -75,6 +77,7 @@ typedef struct core_xfers {
     mim_buf out;    /* a packed BulkMsg */
     xfer **pending; /* offers stored in the frame being received: reported after its commit */
     size_t npending, cap_pending;
+    offer_job *offers; /* send_files whose file a worker reads (hashes) */
     int corrupt_chunk; /* test hook (MIM_TEST_CORRUPT_CHUNK): the sender flips a byte of this
                           chunk the first time it sends it; -1 none */
 } core_xfers;
@@ -115,6 +118,11 @@ void xfer_receiver_fail(mim_core *c, xfer *x, const char *why);
 /* The receiver's SHA-256 is known (rc 0, hex) or failed (rc a code): renames the .part and
  * tells the sender, when x's connection and sink are still there (else the next pass ends). */
 void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN]);
+
+/* ---- core_transfer_offer.c ---- */
+/* The core stops (gone 0) or is being freed (gone 1): the offers being hashed stop early and
+ * are dropped; once gone, their jobs only free themselves when they end. */
+void core_transfer_offers_stop(mim_core *c, int gone);
 
 /* ---- core_transfer_sha.c: the receiver's whole-file SHA-256, off the loop ---- */
 /* Chunk k (len bytes, in x->buf) is verified and written: hashed on a worker when it is the

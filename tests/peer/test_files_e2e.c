@@ -18,7 +18,10 @@
  *   corrupt_piece    one bit of a frame deep into the bulk connection flipped on the way: the
  *                    session's authentication catches it (the frame is encrypted, so the
  *                    proxy cannot reach a piece's plaintext; the connection dies), the
- *                    transfer resumes from what was verified, and the file verifies */
+ *                    transfer resumes from what was verified, and the file verifies
+ *   offer_off_loop   send_file of a 50 MiB file and a chat message in the same loop turn: the
+ *                    message is answered first (the file is read and hashed on a worker, not
+ *                    on the loop), and the transfer then completes as usual */
 #include "files_e2e.h"
 #include "mim_proc.h"
 #include "tamper_proxy.h"
@@ -209,10 +212,39 @@ static void test_corrupt_piece(void **state)
     stop_pair(f, m);
 }
 
+static void test_offer_off_loop(void **state)
+{
+    fixture *f = *state;
+    mitm *m = start_pair(f, 0);
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    char src[PE_PATH_MAX + 32], line[PE_PATH_MAX + 256];
+    size_t a0 = a->nev, b0 = b->nev;
+    long at_file, at_text;
+    const char *id;
+
+    snprintf(src, sizeof(src), "%s/random.bin", f->tmp);
+    assert_int_equal(fe_write_random(src, 50 * FE_MIB, 16), 0);
+    snprintf(line, sizeof(line),
+             "{\"cmd\":\"send_file\",\"to\":\"bob\",\"path\":\"%s\",\"tag\":\"f\"}\n"
+             "{\"cmd\":\"send\",\"to\":\"bob\",\"text\":\"meanwhile\",\"tag\":\"t\"}\n",
+             src);
+    mp_write_once(a, line);
+    for (int i = 0; i < 600 && (at_file = mp_first_tagged(a, a0, "f")) < 0; i++)
+        (void)mp_pump(a, 100); /* bounded: 60 s */
+    assert_true(at_file >= 0);
+    at_text = mp_first_tagged(a, a0, "t");
+    assert_true(at_text >= 0 && at_text < at_file); /* the loop answered while the file was read */
+    id = sfield(a->ev[at_file], "id");
+    assert_non_null(id);
+    fe_accept(b, b0, id);
+    fe_check_received(fe_expect_done(a, a0, id), fe_expect_done(b, b0, id), src, 0);
+    stop_pair(f, m);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(file_50mib),    PE_SCENARIO(folder_200),    PE_SCENARIO(receiver_killed),
-    PE_SCENARIO(sender_killed), PE_SCENARIO(corrupt_piece),
+    PE_SCENARIO(sender_killed), PE_SCENARIO(corrupt_piece), PE_SCENARIO(offer_off_loop),
 };
 
 int main(int argc, char **argv)
