@@ -133,12 +133,16 @@ static void kick(xfer_sha *h)
     }
     if ((rc = uv_queue_work(h->c->loop, &h->req, sha_work, sha_after)) != 0) {
         mim_log_warn("cannot start a hashing job: %s", uv_strerror(rc));
+        for (size_t i = 0; i < h->nwork; i++)
+            free(h->work[i]);
+        h->nwork = 0;
         if (h->sink != NULL) {
             h->x->sink = h->sink;
             h->sink = NULL;
         }
         give_up(h);
-        sha_done(h, MIM_EIO);
+        if (h->finishing)
+            sha_done(h, MIM_EIO);
         return;
     }
     h->busy = 1;
