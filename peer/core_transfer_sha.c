@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XFER_SHA_BUFS 4 /* chunks waiting for the worker, and as many being hashed */
+#define XFER_SHA_BUFS                                                                              \
+    8 /* chunks waiting for the worker, and as many being hashed: at most                          \
+       * 17 MiB with the assembly buffer (RSS growth < 32 MiB) */
 
 struct xfer_sha {
     uv_work_t req;
