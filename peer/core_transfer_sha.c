@@ -4,10 +4,11 @@
  *  - in stream order, as the chunks are verified and written (the usual case: one connection
  *    brings them in order): each written chunk's buffer is handed to the worker, which hashes
  *    it while the loop receives the next ones; at most XFER_SHA_BUFS chunks wait;
- *  - otherwise (a resumed transfer, a refetched chunk, a worker more than XFER_SHA_BUFS chunks
- *    behind): after the last chunk, the written stream is read back from disk on the worker.
- * Only when every byte of the stream went through the first way, once and in order, is its
- * hash used; anything else falls back to the second.
+ *  - from where that stopped (a resumed transfer: the start; a refetched chunk; a worker more
+ *    than XFER_SHA_BUFS chunks behind) to the end: after the last chunk, the rest of the
+ *    written stream is read back from disk on the worker, into the same hash state.
+ * The first way only ever takes the chunk that starts where the hash stands, so the state
+ * always covers exactly the stream's first `next` bytes.
  *
  * Ownership: while a job runs (busy) the worker owns the hash state, the job's buffers and, for
  * a read-back, the sink (taken from x: x->sink is NULL until the job ends); the loop owns the
@@ -20,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XFER_SHA_BUFS                                                                              \
-    8 /* chunks waiting for the worker, and as many being hashed: at most                          \
-       * 17 MiB with the assembly buffer (RSS growth < 32 MiB) */
+/* Chunks waiting for the worker, and as many being hashed: at most 17 MiB with the assembly
+ * buffer (RSS growth < 32 MiB). */
+#define XFER_SHA_BUFS 8
 
 struct xfer_sha {
     uv_work_t req;
@@ -30,8 +31,9 @@ struct xfer_sha {
     xfer *x; /* NULL once x let go: the job's end frees the hasher */
     size_t buf_size;
     mim_sha256_state st;
-    int64_t next;  /* the stream offset the next chunk in order starts at */
-    int in_order;  /* 0: given up, the stream is read back at the end */
+    int64_t next;  /* the bytes the hash covers (done, or handed to the worker) */
+    int64_t total; /* the stream's size (set when finishing) */
+    int in_order;  /* 0: stopped at next; the rest is read back at the end */
     int busy;      /* a job runs */
     int finishing; /* every chunk is verified: the hash is wanted */
     uint8_t *wait[XFER_SHA_BUFS], *work[XFER_SHA_BUFS], *spare[2 * XFER_SHA_BUFS];
@@ -72,11 +74,31 @@ static void sha_free(xfer_sha *h)
 static void give_up(xfer_sha *h)
 {
     if (h->in_order)
-        mim_log_debug("the SHA-256 of %s: not in stream order, read back at the end", h->x->name);
+        mim_log_debug(
+            "the SHA-256 of %s: in stream order up to %lld, the rest read back at the end",
+            h->x->name, (long long)h->next);
     h->in_order = 0;
-    for (size_t i = 0; i < h->nwait; i++)
+    for (size_t i = 0; i < h->nwait; i++) {
+        h->next -= (int64_t)h->wait_len[i]; /* never hashed */
         free(h->wait[i]);
+    }
     h->nwait = 0;
+}
+
+/* The worker: the written stream from h->next to its end, into the hash state. */
+static int read_back(xfer_sha *h)
+{
+    uint8_t *buf = malloc(h->buf_size);
+    int64_t off = h->next, got = 0;
+
+    if (buf == NULL)
+        return MIM_ENOMEM;
+    while (off < h->total && (got = file_sink_read(h->sink, off, buf, h->buf_size)) > 0) {
+        mim_sha256_update(&h->st, buf, (size_t)got);
+        off += got;
+    }
+    free(buf);
+    return off == h->total ? 0 : got < 0 ? (int)got : MIM_EIO;
 }
 
 static void sha_work(uv_work_t *req)
@@ -84,7 +106,7 @@ static void sha_work(uv_work_t *req)
     xfer_sha *h = req->data;
 
     if (h->sink != NULL) {
-        h->rc = file_sink_sha256_hex(h->sink, h->hex);
+        h->rc = read_back(h);
         return;
     }
     for (size_t i = 0; i < h->nwork; i++)
@@ -172,6 +194,11 @@ static void sha_after(uv_work_t *req, int status)
         else
             file_sink_close(h->sink);
         h->sink = NULL;
+        if (status == 0 && h->rc == 0) {
+            uint8_t raw[MIM_HASH_LEN];
+            mim_sha256_final(&h->st, raw);
+            mim_hash_hex(h->hex, raw);
+        }
         sha_done(h, status < 0 ? MIM_EIO : h->rc);
         return;
     }
@@ -213,6 +240,7 @@ int xfer_sha_finish(mim_core *c, xfer *x)
     if (h->finishing)
         return 0; /* already on its way */
     h->finishing = 1;
+    h->total = x->size;
     if (h->next != x->size)
         give_up(h);
     kick(h);
