@@ -81,6 +81,7 @@ void xfer_save(mim_core *c, xfer *x)
 
 static void xfer_free(xfer *x)
 {
+    xfer_sha_drop(x);
     free(x->name);
     free(x->path);
     free(x->unique);
@@ -94,13 +95,15 @@ static void xfer_free(xfer *x)
     free(x);
 }
 
-static const char *or_empty(const char *s)
+/* A row's string as mim_store_transfer_add reads it: NULL is "" (rows built in memory for an
+ * offer leave the fields they do not know yet -- unique_name, error, sha256 -- NULL). */
+static const char *row_str(const char *s)
 {
     return s != NULL ? s : "";
 }
 
-/* A new xfer from a row (copied; NULL strings are ""), added to the list. NULL when out of
- * memory. */
+/* A new xfer from a row (copied; its NULL strings read as ""), added to the list. NULL when out
+ * of memory. */
 xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
 {
     xfer *x = calloc(1, sizeof(*x));
@@ -113,10 +116,10 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->outgoing = t->outgoing;
     x->state = (mim_core_file_state)t->state;
     x->ts_ms = t->ts_ms;
-    x->name = strdup(or_empty(t->name));
-    x->path = strdup(or_empty(t->path));
-    x->unique = strdup(or_empty(t->unique_name));
-    x->media_type = strdup(or_empty(t->media_type));
+    x->name = strdup(row_str(t->name));
+    x->path = strdup(row_str(t->path));
+    x->unique = strdup(row_str(t->unique_name));
+    x->media_type = strdup(row_str(t->media_type));
     x->size = t->size;
     x->bytes = t->bytes;
     x->nfiles = t->nfiles;
@@ -128,8 +131,8 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->nchunks = (uint32_t)n;
     memcpy(x->root, t->root, 32);
     memcpy(x->manifest_hash, t->manifest_hash, 32);
-    snprintf(x->error, sizeof(x->error), "%s", or_empty(t->error));
-    snprintf(x->sha256, sizeof(x->sha256), "%s", or_empty(t->sha256));
+    snprintf(x->error, sizeof(x->error), "%s", row_str(t->error));
+    snprintf(x->sha256, sizeof(x->sha256), "%s", row_str(t->sha256));
     x->verified = calloc(bitmap_len(x) + 1, 1);
     if (x->verified != NULL && t->verified != NULL && t->verified_len == bitmap_len(x))
         memcpy(x->verified, t->verified, t->verified_len);
@@ -312,6 +315,7 @@ void core_transfer_stop(mim_core *c)
 {
     if (c->xf == NULL || uv_is_closing((uv_handle_t *)&c->xf->pump))
         return;
+    core_transfer_offers_stop(c, 0);
     c->closing_handles++;
     uv_close((uv_handle_t *)&c->xf->pump, on_pump_closed);
 }
@@ -320,6 +324,7 @@ void core_transfer_free(mim_core *c)
 {
     if (c->xf == NULL)
         return;
+    core_transfer_offers_stop(c, 1);
     while (c->xf->list != NULL) {
         xfer *x = c->xf->list;
         c->xf->list = x->next;

@@ -348,6 +348,7 @@ static void chunk_complete(mim_core *c, xfer *x)
             xfer_receiver_fail(c, x, "cannot write the file");
         return;
     }
+    xfer_sha_chunk(c, x, k, chunk_len(x, k));
     x->verified[k / 8] |= (uint8_t)(1u << (k % 8));
     x->bytes += (int64_t)chunk_len(x, k);
     x->dirty = 1;
@@ -379,12 +380,13 @@ static void on_data(mim_core *c, xfer *x, const Mim__FileData *d)
         chunk_complete(c, x);
 }
 
-static void receiver_finish(mim_core *c, xfer *x)
+void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN])
 {
-    char hex[MIM_SHA256_HEX_LEN];
     uint8_t raw[32];
 
-    if (file_sink_sha256_hex(x->sink, hex) != 0 || file_sink_finish(x->sink) != 0) {
+    if (x->bulk == NULL || x->sink == NULL)
+        return; /* the connection went meanwhile: the next one's pass ends it */
+    if (rc != 0 || file_sink_finish(x->sink) != 0) {
         xfer_receiver_fail(c, x, "cannot read back or rename the received file");
         return;
     }
@@ -402,6 +404,13 @@ static void receiver_finish(mim_core *c, xfer *x)
                  hex);
     (void)xfer_send_end(c, x, MIM__FILE_END_CODE__FILE_END_DONE, NULL, raw);
     xfer_set_state(c, x, MIM_CORE_FILE_DONE, NULL);
+}
+
+/* Every chunk is verified: the SHA-256 (on a worker) and then xfer_receiver_hashed. */
+static void receiver_finish(mim_core *c, xfer *x)
+{
+    if (xfer_sha_finish(c, x) != 0)
+        xfer_receiver_fail(c, x, "out of memory");
 }
 
 static void receiver_end(mim_core *c, xfer *x, const Mim__FileEnd *e)

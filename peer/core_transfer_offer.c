@@ -10,14 +10,16 @@
 #include "mim_log.h"
 #include "mim_media.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The chunk hashes of src's stream (*hashes, malloc'd, n * 32 bytes), its root, and for a
+/* The chunk hashes of src's stream (on a worker thread: it touches only its arguments; it stops
+ * with MIM_ESTATE once *cancel is set) (*hashes, malloc'd, n * 32 bytes), its root, and for a
  * folder the manifest hash. Reads everything once, a chunk at a time. 0 or a MIM_E* code. */
-static int hash_source(file_source *src, uint32_t chunk_size, uint8_t **hashes, uint32_t *n,
-                       uint8_t root[32], uint8_t manifest_hash[32])
+static int hash_source(file_source *src, uint32_t chunk_size, const atomic_int *cancel,
+                       uint8_t **hashes, uint32_t *n, uint8_t root[32], uint8_t manifest_hash[32])
 {
     const file_layout *l = file_source_layout(src);
     uint64_t count = mim_file_chunk_count((uint64_t)l->total, chunk_size);
@@ -33,6 +35,10 @@ static int hash_source(file_source *src, uint32_t chunk_size, uint8_t **hashes, 
         return MIM_ENOMEM;
     }
     for (uint64_t k = 0; k < count && rc == 0; k++) {
+        if (atomic_load(cancel)) {
+            rc = MIM_ESTATE; /* the core stops */
+            break;
+        }
         int64_t off = (int64_t)(k * chunk_size);
         size_t want = (size_t)(l->total - off < chunk_size ? l->total - off : chunk_size);
         int64_t got = file_source_read(src, off, buf, want);
@@ -107,23 +113,151 @@ static int store_offer(mim_core *c, mim_transfer *t, int type, const uint8_t *ha
     return (*out = xfer_from_row(c, t)) != NULL ? 0 : MIM_CORE_ESTORE;
 }
 
-int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id)
+/* A send_file's reading of its file on a libuv worker (the chunk hashes, the root, the
+ * manifest hash: ~2 s per GiB that the loop must not wait for). The job owns its strings, src
+ * and the hashes; it is on c->xf->offers until its end runs. A core that stops meanwhile sets
+ * cancel (the worker stops at the next chunk) and, once freed, c to NULL: the end only frees. */
+struct offer_job {
+    uv_work_t req;
+    offer_job *next;
+    mim_core *c;
+    atomic_int cancel;
+    mim_transfer t; /* strings: name, path below; hashes once read */
+    char *name, *path;
+    mim_media_info media;
+    file_source *src;
+    uint8_t *hashes;
+    uint32_t n;
+    int rc;
+};
+
+static void offer_job_free(offer_job *j)
 {
-    char nfc[MIM_NAME_MAX_BYTES + 1];
-    mim_transfer t = {0};
-    file_source *src = NULL;
-    mim_media_info media = {.type = ""};
-    uint8_t *hashes = NULL;
-    uint32_t n = 0;
+    file_source_close(j->src);
+    free(j->hashes);
+    free(j->name);
+    free(j->path);
+    free(j);
+}
+
+static void offer_hash(uv_work_t *req)
+{
+    offer_job *j = req->data;
+
+    j->rc = hash_source(j->src, j->t.chunk_size, &j->cancel, &j->hashes, &j->n, j->t.root,
+                        j->t.manifest_hash);
+}
+
+/* The offer could not be made after send_file returned: the front ends hear it as failed. */
+static void offer_failed(mim_core *c, const offer_job *j, const char *why)
+{
+    mim_core_file_info f = {0};
+
+    mim_log_warn("offering %s to %s failed: %s", j->name, j->t.peer, why);
+    memcpy(f.id.bytes, j->t.id, MIM_MSG_ID_LEN);
+    f.with = j->t.peer;
+    f.dir = MIM_CORE_FILE_SEND;
+    f.state = MIM_CORE_FILE_FAILED;
+    f.name = j->name;
+    f.path = j->path;
+    f.size = j->t.size;
+    f.nfiles = j->t.nfiles;
+    f.media_type = j->media.type;
+    f.width = j->media.width;
+    f.height = j->media.height;
+    f.sha256 = "";
+    f.error = why;
+    if (c->ev.on_file_failed != NULL)
+        c->ev.on_file_failed(c->ud, &f);
+}
+
+static void offer_hashed(uv_work_t *req, int status)
+{
+    offer_job *j = req->data;
+    mim_core *c = j->c;
     peer_rec *r;
     xfer *x;
     int rc;
 
-    if (c->batching)
+    if (c != NULL)
+        for (offer_job **p = &c->xf->offers; *p != NULL; p = &(*p)->next)
+            if (*p == j) {
+                *p = j->next;
+                break;
+            }
+    if (c == NULL || c->quitting || atomic_load(&j->cancel)) {
+        offer_job_free(j);
+        return;
+    }
+    file_source_close(j->src); /* closed before the store work */
+    j->src = NULL;
+    if (status < 0 || j->rc != 0) {
+        offer_failed(c, j, "the file changed or could not be read while hashed");
+    } else if ((r = core_peer_get(c, j->t.peer)) == NULL ||
+               (rc = store_offer(c, &j->t,
+                                 j->media.type[0] != '\0' ? MIM__CONTENT_TYPE__CONTENT_IMAGE
+                                                          : MIM__CONTENT_TYPE__CONTENT_FILE,
+                                 j->hashes, j->n, &x)) != 0) {
+        offer_failed(c, j, "the offer could not be stored");
+    } else {
+        mim_log_info("offering %s (%lld bytes, %u chunks) to %s", x->name, (long long)x->size,
+                     x->nchunks, x->peer);
+        (void)core_send_committed(c, r, &x->id);
+    }
+    offer_job_free(j);
+}
+
+/* The job for src (moved in) to `to`: everything but what the hashing finds. */
+static offer_job *offer_job_new(mim_core *c, const char *to, const char *path, file_source *src)
+{
+    offer_job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL || (j->name = strdup(file_source_name(src))) == NULL ||
+        (j->path = strdup(path)) == NULL) {
+        if (j != NULL)
+            free(j->name);
+        free(j);
+        file_source_close(src);
+        return NULL;
+    }
+    j->req.data = j;
+    j->c = c;
+    j->src = src;
+    j->media.type = "";
+    if (!file_source_is_folder(src))
+        file_source_media(src, &j->media);
+    snprintf(j->t.peer, sizeof(j->t.peer), "%s", to);
+    mim_random_bytes(j->t.id, sizeof(j->t.id));
+    j->t.outgoing = 1;
+    j->t.state = MIM_CORE_FILE_OFFERED;
+    j->t.ts_ms = mim_clock_wall_ms();
+    j->t.name = j->name;
+    j->t.path = j->path;
+    j->t.size = file_source_layout(src)->total;
+    j->t.nfiles = file_source_layout(src)->count;
+    j->t.folder = file_source_is_folder(src);
+    j->t.has_manifest_hash = j->t.folder;
+    j->t.media_type = j->media.type;
+    j->t.width = j->media.width;
+    j->t.height = j->media.height;
+    j->t.chunk_size = MIM_FILE_CHUNK_SIZE;
+    return j;
+}
+
+/* Checks what can be checked at once, then reads the file on a worker: the offer is stored and
+ * goes out (on_queued / on_sent with *id) when that ends, or on_file_failed says why not. */
+int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id)
+{
+    char nfc[MIM_NAME_MAX_BYTES + 1];
+    file_source *src = NULL;
+    offer_job *j;
+    int rc;
+
+    if (c->batching || c->quitting)
         return MIM_CORE_EBAD_VALUE;
     if ((rc = check_to(c, &to, nfc)) != 0)
         return rc;
-    if ((r = core_peer_get(c, to)) == NULL)
+    if (core_peer_get(c, to) == NULL)
         return MIM_CORE_ESTORE;
     if ((rc = file_source_open(path, &src)) != 0)
         return rc == MIM_EOVERFLOW ? MIM_CORE_ETOO_BIG : MIM_CORE_ENO_FILE;
@@ -132,40 +266,30 @@ int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id
         file_source_close(src);
         return MIM_CORE_ETOO_BIG;
     }
-    if (!file_source_is_folder(src))
-        file_source_media(src, &media);
-    rc = hash_source(src, MIM_FILE_CHUNK_SIZE, &hashes, &n, t.root, t.manifest_hash);
-    snprintf(t.peer, sizeof(t.peer), "%s", to);
-    mim_random_bytes(t.id, sizeof(t.id));
-    t.outgoing = 1;
-    t.state = MIM_CORE_FILE_OFFERED;
-    t.ts_ms = mim_clock_wall_ms();
-    t.name = file_source_name(src);
-    t.path = path;
-    t.size = file_source_layout(src)->total;
-    t.nfiles = file_source_layout(src)->count;
-    t.folder = file_source_is_folder(src);
-    t.has_manifest_hash = t.folder;
-    t.media_type = media.type;
-    t.width = media.width;
-    t.height = media.height;
-    t.chunk_size = MIM_FILE_CHUNK_SIZE;
-    if (rc == 0)
-        rc = store_offer(c, &t,
-                         media.type[0] != '\0' ? MIM__CONTENT_TYPE__CONTENT_IMAGE
-                                               : MIM__CONTENT_TYPE__CONTENT_FILE,
-                         hashes, n, &x);
-    else
-        rc = MIM_CORE_ENO_FILE; /* it changed or failed while read */
-    free(hashes);
-    file_source_close(src);
-    if (rc != 0)
-        return rc;
-    mim_log_info("offering %s (%lld bytes, %u chunks) to %s", x->name, (long long)x->size,
-                 x->nchunks, to);
+    if ((j = offer_job_new(c, to, path, src)) == NULL)
+        return MIM_CORE_ESTORE; /* out of memory */
+    if (uv_queue_work(c->loop, &j->req, offer_hash, offer_hashed) != 0) {
+        offer_job_free(j);
+        return MIM_CORE_ESTORE; /* out of memory */
+    }
+    j->next = c->xf->offers;
+    c->xf->offers = j;
     if (id != NULL)
-        *id = x->id;
-    return core_send_committed(c, r, &x->id);
+        memcpy(id->bytes, j->t.id, MIM_MSG_ID_LEN);
+    return 0;
+}
+
+/* The core stops: running offer jobs stop at their next chunk and, once the core is freed
+ * (gone), only free themselves. */
+void core_transfer_offers_stop(mim_core *c, int gone)
+{
+    for (offer_job *j = c->xf->offers; j != NULL; j = j->next) {
+        atomic_store(&j->cancel, 1);
+        if (gone)
+            j->c = NULL;
+    }
+    if (gone)
+        c->xf->offers = NULL;
 }
 
 int core_transfer_send_offer(mim_core *c, chat_session *cs, const mim_message *m)

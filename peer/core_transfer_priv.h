@@ -20,6 +20,8 @@
 #define XFER_PAUSE_RETRY_MS 10000      /* a paused transfer (disk full) tries again */
 #define XFER_STALL_MS       60000 /* a receiver's bulk connection silent this long: redialled */
 
+typedef struct xfer_sha xfer_sha; /* core_transfer_sha.c */
+
 typedef struct xfer {
     struct xfer *next;
     char peer[MIM_NAME_MAX_BYTES + 1];
@@ -57,12 +59,15 @@ typedef struct xfer {
     int streaming;       /* sender: ranges left to send */
     int64_t sent;        /* sender: bytes handed to the connection on it */
     uint8_t *tries;      /* receiver: failures per chunk (nchunks bytes) */
+    xfer_sha *sha;       /* receiver: the whole-file SHA-256 on a worker, or NULL */
     int64_t pass_start;  /* receiver: bytes verified when the last request went */
     int idle_passes;     /* receiver: requests in a row that brought nothing new */
     uint64_t progress_at, rate_at;
     int64_t rate_bytes;
     double rate;
 } xfer;
+
+typedef struct offer_job offer_job; /* core_transfer_offer.c: a send_file being hashed */
 
 typedef struct core_xfers {
     xfer *list;
@@ -76,6 +81,7 @@ typedef struct core_xfers {
     int exit_after;    /* test hook (MIM_TEST_EXIT_AFTER_CHUNKS): the receiver stores what it
                           verified and _exits (as a SIGKILL would stop it) after this many chunks
                           in this run; 0 none */
+    offer_job *offers; /* send_files whose file a worker reads (hashes) */
     int corrupt_chunk; /* test hook (MIM_TEST_CORRUPT_CHUNK): the sender flips a byte of this
                           chunk the first time it sends it; -1 none */
 } core_xfers;
@@ -112,5 +118,24 @@ void xfer_receiver_open(mim_core *c, xfer *x);
 void xfer_receiver_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m);
 /* The receiver gives up on x (why: one line): the sender is told, the .part removed. */
 void xfer_receiver_fail(mim_core *c, xfer *x, const char *why);
+
+/* The receiver's SHA-256 is known (rc 0, hex) or failed (rc a code): renames the .part and
+ * tells the sender, when x's connection and sink are still there (else the next pass ends). */
+void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN]);
+
+/* ---- core_transfer_offer.c ---- */
+/* The core stops (gone 0) or is being freed (gone 1): the offers being hashed stop early and
+ * are dropped; once gone, their jobs only free themselves when they end. */
+void core_transfer_offers_stop(mim_core *c, int gone);
+
+/* ---- core_transfer_sha.c: the receiver's whole-file SHA-256, off the loop ---- */
+/* Chunk k (len bytes, in x->buf) is verified and written: hashed on a worker when it is the
+ * next in stream order (x->buf is then the hasher's and x gets another buffer). */
+void xfer_sha_chunk(mim_core *c, xfer *x, uint32_t k, size_t len);
+/* Every chunk is verified: xfer_receiver_hashed follows, now or from a later loop turn (a job
+ * may read the stream back: x->sink is NULL meanwhile). 0 or MIM_ENOMEM. */
+int xfer_sha_finish(mim_core *c, xfer *x);
+/* x lets go of its hasher (a running job finishes and frees it). */
+void xfer_sha_drop(xfer *x);
 
 #endif

@@ -290,7 +290,7 @@ static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_ms
         c->known = 1; /* in the outbox: a contact we can write to, online or not */
     e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
     if (e == NULL)
-        tui_files_unshown_state(t, st); /* a /send's offer, shown once the call returns */
+        tui_files_unshown_state(t, to, id, st); /* a /send's offer */
     if (e == NULL || e->state == TUI_MSG_READ ||
         (e->state == TUI_MSG_DELIVERED && st != TUI_MSG_READ))
         return; /* not shown (history not read yet), or no news */

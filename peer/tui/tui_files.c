@@ -25,6 +25,9 @@ struct tui_files {
     size_t n, cap;
     int sending;    /* mim_core_send_file runs */
     int sent_state; /* the best tui_msg_state its events told meanwhile */
+    /* offers /send made whose file the core still reads: shown when their first state comes */
+    char awaiting[8][TUI_ID_LEN];
+    size_t nawaiting;
 };
 
 static struct tui_files *files_of(tui *t)
@@ -176,10 +179,37 @@ void tui_files_changed(tui *t, const mim_core_file_info *f)
                  f->with, k->line);
 }
 
-void tui_files_unshown_state(tui *t, int state)
+/* The offer id (hex) of `with` is stored now (its first state): its line shown, in state. */
+static void show_offer(tui *t, const char *with, const char *id, int state)
 {
-    if (t->files != NULL && t->files->sending && state > t->files->sent_state)
-        t->files->sent_state = state;
+    lookup lk = {.id = id};
+    tui_contact *c;
+    tui_entry *e;
+
+    if (!refresh(t, &lk))
+        return;
+    c = tui_model_contact(&t->m, with, 0);
+    e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
+    if (e != NULL && e->state < (enum tui_msg_state)state)
+        e->state = (enum tui_msg_state)state;
+}
+
+void tui_files_unshown_state(tui *t, const char *with, const char *id, int state)
+{
+    struct tui_files *fs = t->files;
+
+    if (fs == NULL)
+        return;
+    if (fs->sending && state > fs->sent_state)
+        fs->sent_state = state;
+    for (size_t i = 0; !fs->sending && i < fs->nawaiting; i++)
+        if (strcmp(fs->awaiting[i], id) == 0) {
+            memmove(fs->awaiting[i], fs->awaiting[i + 1],
+                    (fs->nawaiting - i - 1) * sizeof(fs->awaiting[0]));
+            fs->nawaiting--;
+            show_offer(t, with, id, state);
+            return;
+        }
 }
 
 /* ---- commands -------------------------------------------------------------------------------- */
@@ -231,8 +261,11 @@ void tui_files_send(tui *t, const char *name, const char *typed_path)
     tui_open(t, name); /* its line, and then its progress, in view */
     mim_msg_id_hex(&mid, id);
     lk.id = id;
-    if (!refresh(t, &lk)) {
-        tui_say(t, TUI_ENTRY_INFO, "offered %s to %s (/files shows it)", path, name);
+    if (!refresh(t, &lk)) { /* the core reads the file first: shown once it is stored */
+        if (fs->nawaiting < sizeof(fs->awaiting) / sizeof(fs->awaiting[0]))
+            memcpy(fs->awaiting[fs->nawaiting++], id, TUI_ID_LEN);
+        tui_say(t, TUI_ENTRY_INFO, "offering %s to %s: reading it first (/files shows it)", path,
+                name);
         return;
     }
     c = tui_model_contact(&t->m, name, 0);

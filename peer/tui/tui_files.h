@@ -40,9 +40,10 @@ void tui_files_where(tui *t, int n);
 void tui_files_load(tui *t);
 /* The line of the transfer with this message id (hex), or NULL: what the history shows. */
 const char *tui_files_line_of(tui *t, const char *id);
-/* A state event (on_queued, on_sent) for a message not shown: while /send runs, it is the
- * offer's, which is shown once the core has given its id. */
-void tui_files_unshown_state(tui *t, int state);
+/* A state event (on_queued, on_sent) for a message id (hex) to `with` not shown: while /send
+ * runs, it is the offer's, which is shown once the core has given its id; after, an offer whose
+ * file the core was still reading (shown now). */
+void tui_files_unshown_state(tui *t, const char *with, const char *id, int state);
 /* Tab: completes the PATH of a /send line; 1 when the cursor was in one (done), 0 else. */
 int tui_files_complete(tui *t);
 /* Frees what is kept (tui_free). */

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void pair_close(tp_pair *p)
@@ -42,7 +43,7 @@ static void accept_one(tamper_proxy *tp)
     memset(p, 0, sizeof(*p));
     p->fd[0] = in;
     p->fd[1] = out;
-    p->spoil = atomic_fetch_add(&tp->connections, 1) < tp->times;
+    p->spoil = atomic_fetch_add(&tp->connections, 1) < tp->times || tp->action == TP_FLIP_ANY;
 }
 
 /* Passes n bytes of one direction through the frame tracker, spoiling the chosen frame. 1 when
@@ -65,7 +66,9 @@ static int track(tamper_proxy *tp, tp_pair *p, int from, unsigned char *b, size_
                 *pass = i;
                 return 1;
             }
-            if (tp->action == TP_FLIP && h->body_left == 1) {
+            if (h->body_left == 1 &&
+                (tp->action == TP_FLIP ||
+                 (tp->action == TP_FLIP_ANY && atomic_load(&tp->spoiled) < tp->times))) {
                 b[i] ^= 0x01;
                 atomic_fetch_add(&tp->spoiled, 1);
             }
@@ -91,18 +94,44 @@ static int write_all(int fd, const unsigned char *b, size_t n)
     return 0;
 }
 
+/* The throttle: how many bytes may be read now (sizeof a read buffer when there is no limit).
+ * The bucket refills at `rate` and holds at most 64 KiB, so a pause does not become a burst. */
+static size_t throttle_allowance(tamper_proxy *tp, size_t max)
+{
+    long rate = atomic_load(&tp->rate);
+    struct timespec ts;
+    unsigned long long now;
+
+    if (rate <= 0)
+        return max;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+    if (tp->refilled_ns != 0)
+        tp->tokens += (long)((double)rate * (double)(now - tp->refilled_ns) / 1e9);
+    tp->refilled_ns = now;
+    if (tp->tokens > 65536)
+        tp->tokens = 65536;
+    return tp->tokens > 0 ? ((size_t)tp->tokens < max ? (size_t)tp->tokens : max) : 0;
+}
+
 static void forward(tamper_proxy *tp, tp_pair *p, int from)
 {
     unsigned char b[65536];
-    ssize_t n = read(p->fd[from], b, sizeof(b));
-    size_t pass;
+    size_t want = throttle_allowance(tp, sizeof(b)), pass;
+    ssize_t n;
     int cut;
 
+    if (want == 0)
+        return;
+    n = read(p->fd[from], b, want);
+    if (atomic_load(&tp->rate) > 0 && n > 0)
+        tp->tokens -= n;
     if (n <= 0) {
         pair_close(p);
         return;
     }
     cut = track(tp, p, from, b, (size_t)n, &pass);
+    atomic_fetch_add(&tp->forwarded[from == 0 ? TP_TO_TARGET : TP_FROM_TARGET], (long long)pass);
     if (write_all(p->fd[1 - from], b, pass) != 0 || cut)
         pair_close(p);
 }
@@ -125,7 +154,10 @@ static void *run(void *arg)
                 side[n] = s;
                 pf[n++] = (struct pollfd){.fd = tp->pairs[i].fd[s], .events = POLLIN};
             }
-        if (poll(pf, n, -1) < 0)
+        /* Throttled and out of tokens: wait for the bucket (and the wake pipe) only. */
+        if (throttle_allowance(tp, 1) == 0)
+            n = 2;
+        if (poll(pf, n, atomic_load(&tp->rate) > 0 ? 2 : -1) < 0)
             continue;
         if (pf[0].revents != 0)
             return NULL;

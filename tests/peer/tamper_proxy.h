@@ -8,7 +8,14 @@
  * direction:
  *   TP_FLIP      one bit of the frame's last byte is flipped (the MAC of a transport frame);
  *   TP_TRUNCATE  the length and half of the body go through, then both sockets are closed.
- * Later connections pass untouched. It runs in a thread of its own (poll, bounded), so a test's
+ * Later connections pass untouched.
+ *   TP_FLIP_ANY  like TP_FLIP, but on any connection that reaches frame `frame` in that
+ *                direction, `times` times in all: a frame deep into a long connection (a
+ *                bulk transfer's), which the short chat sessions through the same proxy never
+ *                reach.
+ * `rate` (bytes/s, 0 = unlimited; may be changed at any time) throttles what it forwards, both
+ * directions together: a transfer slow enough for a test to act in the middle of it.
+ * It runs in a thread of its own (poll, bounded), so a test's
  * own waits need not drive it. */
 #ifndef MIM_TEST_TAMPER_PROXY_H
 #define MIM_TEST_TAMPER_PROXY_H
@@ -17,7 +24,7 @@
 #include <stdatomic.h>
 
 enum tp_dir { TP_TO_TARGET = 0, TP_FROM_TARGET = 1 };
-enum tp_action { TP_FLIP = 0, TP_TRUNCATE = 1 };
+enum tp_action { TP_FLIP = 0, TP_TRUNCATE = 1, TP_FLIP_ANY = 2 };
 
 #define TP_MAX_PAIRS 8
 
@@ -45,8 +52,12 @@ typedef struct tamper_proxy {
     int wake[2];
     pthread_t thread;
     tp_pair pairs[TP_MAX_PAIRS];
-    atomic_int connections; /* accepted so far */
-    atomic_int spoiled;     /* frames flipped or truncated so far */
+    atomic_int connections;    /* accepted so far */
+    atomic_int spoiled;        /* frames flipped or truncated so far */
+    atomic_long rate;          /* bytes/s forwarded at most; 0: no limit */
+    atomic_llong forwarded[2]; /* bytes passed, by enum tp_dir (what a transfer moved) */
+    long tokens;               /* the throttle's bucket (the thread's own) */
+    unsigned long long refilled_ns;
 } tamper_proxy;
 
 /* Listens on 127.0.0.1 (port chosen by the kernel: tp->port) and starts the thread. 0 or -1. */
