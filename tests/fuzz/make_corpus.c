@@ -13,56 +13,13 @@
 #include "peer.pb-c.h"
 #include "presence.pb-c.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
-
-static const char *root;
-static int failures;
-
-void write_seed(const char *target, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", root, target);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
-        failures++;
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL || (n > 0 && fwrite(p, 1, n, fp) != n) || fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-        return;
-    }
-    if (n > 1024) {
-        fprintf(stderr, "%s: %zu bytes; seeds should stay under 1 KiB\n", path, n);
-        failures++;
-    }
-}
-
-/* Packs any protobuf-c message and writes it; `cut` drops that many bytes from the end to make
- * a truncated (malformed) seed. */
-static void write_msg(const char *target, const char *name, const ProtobufCMessage *m, size_t cut)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(n ? n : 1);
-
-    if (buf == NULL)
-        abort();
-    protobuf_c_message_pack(m, buf);
-    write_seed(target, name, buf, n > cut ? n - cut : 0);
-    free(buf);
-}
 
 /* Recognisable, fixed filler for keys and signatures. */
 static uint8_t key_a[32], key_b[32], sig_a[64], sig_b[64], sig_c[64];
@@ -892,11 +849,8 @@ static void search_seeds(void)
 
 int main(int argc, char **argv)
 {
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mkdir %s: %s\n", root, strerror(errno));
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 1024) != 0)
         return 1;
-    }
     fill(key_a, sizeof(key_a), 0x11);
     fill(key_b, sizeof(key_b), 0x22);
     fill(sig_a, sizeof(sig_a), 0x33);
@@ -918,8 +872,5 @@ int main(int argc, char **argv)
     presence_session_seeds();
     front_end_seeds();
     search_seeds();
-    if (failures > 0)
-        return 1;
-    printf("seed corpora written under %s\n", root);
-    return 0;
+    return seed_end("seed corpora");
 }

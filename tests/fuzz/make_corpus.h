@@ -3,11 +3,11 @@
 #ifndef MIM_MAKE_CORPUS_H
 #define MIM_MAKE_CORPUS_H
 
+#include "seed_file.h" /* write_seed, write_msg */
+
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes one seed, <corpus>/<target>/<name> (make_corpus.c; a failure is counted there). */
-void write_seed(const char *target, const char *name, const uint8_t *p, size_t n);
 /* A seed of prefix (plen bytes: what a stub answers with) then text (make_corpus_front.c). */
 void text_seed(const char *target, const char *name, const char *prefix, size_t plen,
                const char *text);

@@ -2,36 +2,13 @@
  * corpus/bulk/, and offers into corpus/peer_chat/ (a ChatMessage with a FileOffer, good and
  * bad). Not a test: build/tests/fuzz/fuzz_make_corpus_file [dir]. */
 #include "mim_codec.h"
+#include "seed_file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-static const char *root;
-static int failures;
 static uint8_t id[16], hash[64];
-
-static void write_msg(const char *target, const char *name, const ProtobufCMessage *m)
-{
-    char path[4096];
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(n + 1);
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", root, target);
-    if (buf == NULL || (mkdir(path, 0755) != 0 && errno != EEXIST))
-        abort();
-    protobuf_c_message_pack(m, buf);
-    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
-    if ((fp = fopen(path, "wb")) == NULL || (n > 0 && fwrite(buf, 1, n, fp) != n) ||
-        fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
-    free(buf);
-}
 
 static void bulk_seeds(void)
 {
@@ -49,29 +26,29 @@ static void bulk_seeds(void)
     g1.first = 0, g1.count = 3, g2.first = 5, g2.count = 2;
     r.n_ranges = 2, r.ranges = gs;
     m.body_case = MIM__BULK_MSG__BODY_REQUEST, m.request = &r;
-    write_msg("bulk", "request", &m.base);
+    write_msg("bulk", "request", &m.base, 0);
     g2.first = 1;
-    write_msg("bulk", "bad_request_overlap", &m.base);
+    write_msg("bulk", "bad_request_overlap", &m.base, 0);
     r.n_ranges = 0, r.meta = 0, r.reject = 1;
-    write_msg("bulk", "reject", &m.base);
+    write_msg("bulk", "reject", &m.base, 0);
     e1.path = "photos/2024/cat.png", e1.size = 1234;
     fm.n_entries = 1, fm.entries = es;
     m.body_case = MIM__BULK_MSG__BODY_MANIFEST, m.manifest = &fm;
-    write_msg("bulk", "manifest", &m.base);
+    write_msg("bulk", "manifest", &m.base, 0);
     fh.first = 0, fh.hashes = (ProtobufCBinaryData){64, hash};
     m.body_case = MIM__BULK_MSG__BODY_HASHES, m.hashes = &fh;
-    write_msg("bulk", "hashes", &m.base);
+    write_msg("bulk", "hashes", &m.base, 0);
     fh.hashes.len = 40;
-    write_msg("bulk", "bad_hashes_len", &m.base);
+    write_msg("bulk", "bad_hashes_len", &m.base, 0);
     fd.offset = 1048576, fd.data = (ProtobufCBinaryData){4, (uint8_t *)"\x89PNG"};
     m.body_case = MIM__BULK_MSG__BODY_DATA, m.data = &fd;
-    write_msg("bulk", "data", &m.base);
+    write_msg("bulk", "data", &m.base, 0);
     fe.id = (ProtobufCBinaryData){16, id};
     fe.code = MIM__FILE_END_CODE__FILE_END_DONE, fe.sha256 = (ProtobufCBinaryData){32, hash};
     m.body_case = MIM__BULK_MSG__BODY_END, m.end = &fe;
-    write_msg("bulk", "end_done", &m.base);
+    write_msg("bulk", "end_done", &m.base, 0);
     fe.code = MIM__FILE_END_CODE__FILE_END_FAILED, fe.error = "disk on fire";
-    write_msg("bulk", "bad_end_failed_with_sha", &m.base);
+    write_msg("bulk", "bad_end_failed_with_sha", &m.base, 0);
 }
 
 static void offer_seeds(void)
@@ -85,21 +62,22 @@ static void offer_seeds(void)
     c.id = (ProtobufCBinaryData){16, id};
     c.ts_ms = 1700000000000ull, c.sender = "alice", c.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
     c.offer = &o;
-    write_msg("peer_chat", "file_offer", &c.base);
+    write_msg("peer_chat", "file_offer", &c.base, 0);
     o.folder = 1, o.file_count = 200, o.manifest_hash = (ProtobufCBinaryData){32, hash};
     c.type = MIM__CONTENT_TYPE__CONTENT_FILE;
-    write_msg("peer_chat", "folder_offer", &c.base);
+    write_msg("peer_chat", "folder_offer", &c.base, 0);
     o.name = "../../etc/passwd";
-    write_msg("peer_chat", "bad_offer_slash", &c.base);
+    write_msg("peer_chat", "bad_offer_slash", &c.base, 0);
 }
 
 int main(int argc, char **argv)
 {
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     memset(id, 0xa5, sizeof(id));
     for (size_t i = 0; i < sizeof(hash); i++)
         hash[i] = (uint8_t)i;
     bulk_seeds();
     offer_seeds();
-    return failures > 0;
+    return seed_end("bulk and offer seeds");
 }

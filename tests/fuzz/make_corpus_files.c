@@ -8,46 +8,23 @@
  *
  * Deterministic; not a test: run it by hand after changing the samples and commit the result. */
 #include "media_samples.h"
+#include "seed_file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
-
-static const char *root;
-static int failures;
-
-static void seed(const char *target, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", root, target);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
-        failures++;
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
-    f = fopen(path, "wb");
-    if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
-}
 
 /* The whole sample, and the sample cut at `cut` bytes (inside its header). */
 static void media_seed(const char *name, const uint8_t *p, size_t n, size_t cut)
 {
     char cut_name[64];
 
-    seed("media", name, p, n);
+    write_seed("media", name, p, n);
     snprintf(cut_name, sizeof(cut_name), "%s_cut", name);
-    seed("media", cut_name, p, cut < n ? cut : n);
+    write_seed("media", cut_name, p, cut < n ? cut : n);
 }
 
 static void media_seeds(void)
@@ -60,10 +37,10 @@ static void media_seeds(void)
     media_seed("webp_vp8", b, media_sample_webp_vp8(b, 640, 480), 26);
     media_seed("webp_vp8l", b, media_sample_webp_vp8l(b, 7, 5), 22);
     media_seed("webp_vp8x", b, media_sample_webp_vp8x(b, 1000, 1), 27);
-    seed("media", "jpeg_lying_length", "\xff\xd8\xff\xe1\xff\xff\x00\x00", 8);
-    seed("media", "jpeg_zero_length", "\xff\xd8\xff\xe1\x00\x00\xff\xc0", 8);
-    seed("media", "riff_wave", "RIFF\x24\x00\x00\x00WAVEfmt ", 16);
-    seed("media", "text", "hello", 5);
+    write_seed("media", "jpeg_lying_length", "\xff\xd8\xff\xe1\xff\xff\x00\x00", 8);
+    write_seed("media", "jpeg_zero_length", "\xff\xd8\xff\xe1\x00\x00\xff\xc0", 8);
+    write_seed("media", "riff_wave", "RIFF\x24\x00\x00\x00WAVEfmt ", 16);
+    write_seed("media", "text", "hello", 5);
 }
 
 static void name_seeds(void)
@@ -89,18 +66,19 @@ static void name_seeds(void)
     char long_name[301];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        seed("file_name", names[i][0], names[i][1], strlen(names[i][1]));
-    seed("file_name", "empty", "", 0);
-    seed("file_name", "nul_inside", "a\0b", 3);
+        write_seed("file_name", names[i][0], names[i][1], strlen(names[i][1]));
+    write_seed("file_name", "empty", "", 0);
+    write_seed("file_name", "nul_inside", "a\0b", 3);
     memset(long_name, 'n', 300);
     memcpy(long_name + 296, ".pdf", 4);
-    seed("file_name", "300_bytes", long_name, 300);
+    write_seed("file_name", "300_bytes", long_name, 300);
 }
 
 int main(int argc, char **argv)
 {
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     media_seeds();
     name_seeds();
-    return failures == 0 ? 0 : 1;
+    return seed_end("media and file name seeds");
 }

@@ -9,42 +9,19 @@
  * key each time), so a rerun rewrites letter_open/ with other, equally good seeds. Not a test;
  * run it by hand after changing the letter and commit the result. */
 #include "fuzz_identity.h"
+#include "seed_file.h"
 
 #include "mim_buf.h"
 #include "mim_codec.h"
 #include "mim_crypto.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
-
-static const char *root;
-static int failures;
-
-static void write_seed(const char *target, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", root, target);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
-        failures++;
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL || (n > 0 && fwrite(p, 1, n, fp) != n) || fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
-}
 
 /* The letter, written to letter_decode/<name> and, sealed by `from` to `to`, to
  * letter_open/<name>. */
@@ -111,11 +88,10 @@ int main(int argc, char **argv)
 {
     mim_identity *alice = fuzz_fixed_identity(0x01), *bob = fuzz_fixed_identity(0x02);
 
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     seeds(alice, bob);
     mim_identity_free(alice);
     mim_identity_free(bob);
-    if (failures == 0)
-        printf("letter seeds written under %s\n", root);
-    return failures == 0 ? 0 : 1;
+    return seed_end("letter seeds");
 }

@@ -9,40 +9,29 @@
  * Deterministic; not a test: run it by hand after changing the arms and commit the result. */
 #include "mim_buf.h"
 #include "mim_codec.h"
+#include "seed_file.h"
 
-#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
 
-static const char *root;
-static int failures;
 static uint8_t pk[32], id[MIM_MSG_ID_LEN], sealed[600];
 
 /* Writes msgs[0..n) as one PresenceBatch: presence_batch/mail_<name>. */
 static void seed(const char *name, const Mim__PresenceMsg *const *msgs, size_t n)
 {
-    char path[4096];
+    char file[256];
     mim_buf b = {0};
-    FILE *fp;
 
     for (size_t i = 0; i < n; i++)
         if (mim_presence_batch_append(&b, msgs[i]) != 0)
-            failures++;
-    snprintf(path, sizeof(path), "%s/presence_batch/mail_%s", root, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL || fwrite(b.data, 1, b.len, fp) != b.len || fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
-    if (b.len > 1024) {
-        fprintf(stderr, "%s: %zu bytes; seeds should stay under 1 KiB\n", path, b.len);
-        failures++;
-    }
+            abort();
+    snprintf(file, sizeof(file), "mail_%s", name);
+    write_seed("presence_batch", file, b.data, b.len);
     mim_buf_free(&b);
 }
 
@@ -115,14 +104,8 @@ static void mailbox_seeds(void)
 
 int main(int argc, char **argv)
 {
-    char path[4096];
-
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
-    snprintf(path, sizeof(path), "%s/presence_batch", root);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 1024) != 0)
         return 1;
-    }
     for (size_t i = 0; i < sizeof(pk); i++)
         pk[i] = (uint8_t)(0x11 + i * 13);
     for (size_t i = 0; i < sizeof(id); i++)
@@ -130,8 +113,5 @@ int main(int argc, char **argv)
     memset(sealed, 0xee, sizeof(sealed));
     directory_seeds();
     mailbox_seeds();
-    if (failures > 0)
-        return 1;
-    printf("issue 14 seeds written under %s/presence_batch\n", root);
-    return 0;
+    return seed_end("issue 14 seeds (presence_batch/mail_*)");
 }
