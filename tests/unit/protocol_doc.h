@@ -1,15 +1,18 @@
-/* The worked examples' link to docs/PROTOCOL.md (test_protocol_example.c, and issue 14's
- * test_protocol_mail_example.c): the document's text, and the hex bytes of the code block after
+/* The worked examples' link to docs/PROTOCOL.md (test_protocol_example.c, issue 14's
+ * test_protocol_mail_example.c and test_seal.c, issue 15's test_codec_file.c; test_keylog.c reads
+ * docs/KEYLOG.md): the document's text, and the hex bytes of the code block after
  * a <!-- hex:NAME --> marker, so a test can require the document to show exactly the bytes the
  * code makes. Test-only; include after cmocka.h and mim_test.h. */
 #ifndef MIM_TEST_PROTOCOL_DOC_H
 #define MIM_TEST_PROTOCOL_DOC_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static inline char *read_doc(void)
+/* The text of docs/<leaf> (e.g. "KEYLOG.md"), malloc'd. */
+static inline char *read_docs_file(const char *leaf)
 {
     /* __FILE__ (this header's) is absolute in a CMake build: <source>/tests/unit/protocol_doc.h. */
     static const char suffix[] = "tests/unit/protocol_doc.h";
@@ -19,8 +22,28 @@ static inline char *read_doc(void)
 
     if (flen < slen || strcmp(file + flen - slen, suffix) != 0)
         fail_msg("cannot find the source tree from __FILE__ = %s", file);
-    snprintf(path, sizeof(path), "%.*sdocs/PROTOCOL.md", (int)(flen - slen), file);
+    snprintf(path, sizeof(path), "%.*sdocs/%s", (int)(flen - slen), file, leaf);
     return mim_test_read_file(path);
+}
+
+static inline char *read_doc(void)
+{
+    return read_docs_file("PROTOCOL.md");
+}
+
+/* n bytes as lowercase hex, as the document shows them (malloc'd). */
+static inline char *bytes_hex(const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = malloc(2 * n + 1);
+
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[p[i] >> 4];
+        s[2 * i + 1] = digits[p[i] & 15];
+    }
+    s[2 * n] = '\0';
+    return s;
 }
 
 static inline int is_hex_pair(const char *p)

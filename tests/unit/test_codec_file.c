@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mim_test.h"
+#include "protocol_doc.h"
 
 #include "mim_buf.h"
 #include "mim_codec.h"
@@ -137,15 +138,6 @@ static void test_bulk_checks(void **state)
     }
 }
 
-static char *to_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    return s;
-}
-
 /* The example's two pieces as hex: the offer as a PeerBatch element, a FileData BulkMsg. */
 static void example_hex(char **offer_hex, char **data_hex)
 {
@@ -167,59 +159,26 @@ static void example_hex(char **offer_hex, char **data_hex)
     pm.body_case = MIM__PEER_MSG__BODY_CHAT, pm.chat = &c;
     EXPECT_INT(mim_peer_msg_validate(&pm, err, sizeof(err)), 0);
     assert_int_equal(mim_peer_batch_append(&b, &pm), 0);
-    *offer_hex = to_hex(b.data, b.len);
+    *offer_hex = bytes_hex(b.data, b.len);
     d.offset = 1048576;
     d.data = (ProtobufCBinaryData){4, (uint8_t *)"\x89PNG"};
     m.body_case = MIM__BULK_MSG__BODY_DATA, m.data = &d;
     assert_int_equal(mim_bulk_msg_pack(&m, &b), 0);
-    *data_hex = to_hex(b.data, b.len);
+    *data_hex = bytes_hex(b.data, b.len);
     mim_buf_free(&b);
-}
-
-/* The bytes of the code block after <!-- hex:NAME --> in PROTOCOL.md (each line's leading
- * run of two-digit hex tokens, as test_protocol_example reads them). */
-static char *doc_hex(const char *doc, const char *name)
-{
-    char marker[96], *hex, *o;
-    const char *p, *end;
-
-    snprintf(marker, sizeof(marker), "<!-- hex:%s -->", name);
-    if ((p = strstr(doc, marker)) == NULL)
-        fail_msg("docs/PROTOCOL.md has no %s", marker);
-    p = strchr(strstr(p, "\n```") + 1, '\n') + 1;
-    end = strstr(p, "\n```");
-    o = hex = calloc(1, (size_t)(end - p) + 1);
-    assert_non_null(hex);
-    while (p < end) {
-        const char *eol = strchr(p, '\n');
-        while (p + 1 < eol && strchr("0123456789abcdef", p[0]) &&
-               strchr("0123456789abcdef", p[1])) {
-            *o++ = p[0], *o++ = p[1];
-            p += 2;
-            if (!(p[0] == ' ' && p[1] != ' '))
-                break;
-            p++;
-        }
-        p = eol + 1;
-    }
-    return hex;
 }
 
 static void test_worked_example(void **state)
 {
-    static const char suffix[] = "tests/unit/test_codec_file.c";
-    const char *file = __FILE__;
-    char path[4096], *offer_hex, *data_hex, *doc;
+    char *offer_hex, *data_hex, *doc;
 
     (void)state;
     example_hex(&offer_hex, &data_hex);
     if (print_mode) {
         printf("file_offer_element %s\nbulk_data %s\n", offer_hex, data_hex);
     } else {
-        snprintf(path, sizeof(path), "%.*sdocs/PROTOCOL.md", (int)(strlen(file) - strlen(suffix)),
-                 file);
-        doc = mim_test_read_file(path);
-        char *a = doc_hex(doc, "file_offer_element"), *b = doc_hex(doc, "bulk_data");
+        doc = read_doc();
+        char *a = doc_block_hex(doc, "file_offer_element"), *b = doc_block_hex(doc, "bulk_data");
         assert_string_equal(a, offer_hex);
         assert_string_equal(b, data_hex);
         free(a);

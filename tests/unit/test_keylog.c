@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "mim_test.h"
+#include "fixed_identity.h"
+#include "protocol_doc.h"
 
 #include "mim_codec.h"
 #include "mim_crypto.h"
@@ -25,30 +27,9 @@ typedef struct handshake {
     mim_keylog_entry en;
 } handshake;
 
-/* An identity from fixed secrets, through a key file as mim stores it (PROTOCOL.md 2). */
-static mim_identity *fixed_identity(const char *dir, uint8_t seed_byte, uint8_t dh_byte)
-{
-    uint8_t file[80] = "MIMKEY01";
-    char path[512];
-    mim_identity *id = NULL;
-    int fd;
-
-    memset(file + 16, seed_byte, 32);
-    memset(file + 48, dh_byte, 32);
-    snprintf(path, sizeof(path), "%s/k%02x.key", dir, seed_byte);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
-    close(fd);
-    assert_int_equal(mim_identity_load(path, &id), 0);
-    assert_int_equal(unlink(path), 0);
-    return id;
-}
-
 /* PROTOCOL.md 13.2: alice (seed 01, static 02, ephemeral 03) logs in to the server (11, 12, 13). */
 static void example_handshake(handshake *hs)
 {
-    char dir[] = MIM_TEST_TMP "/keylog-XXXXXX";
     uint8_t e_sk[MIM_KEY_LEN], pl[MIM_NOISE_MAX_MSG];
     mim_identity *alice, *server;
     mim_noise ini, resp;
@@ -56,10 +37,8 @@ static void example_handshake(handshake *hs)
     mim_buf payload = {0};
     size_t plen;
 
-    assert_non_null(mkdtemp(dir));
-    alice = fixed_identity(dir, 0x01, 0x02);
-    server = fixed_identity(dir, 0x11, 0x12);
-    assert_int_equal(rmdir(dir), 0);
+    alice = fixed_identity(0x01, 0x02);
+    server = fixed_identity(0x11, 0x12);
     const char *pro = MIM_NOISE_PROLOGUE_PRESENCE;
     assert_int_equal(mim_noise_init(&ini, 1, pro, strlen(pro), alice->dh_sk), 0);
     assert_int_equal(mim_noise_init(&resp, 0, pro, strlen(pro), server->dh_sk), 0);
@@ -97,14 +76,8 @@ static void example_handshake(handshake *hs)
 /* The line of the code block after <!-- keylog:example --> in docs/KEYLOG.md (malloc'd). */
 static char *doc_example_line(void)
 {
-    static const char suffix[] = "tests/unit/test_keylog.c";
-    const char *file = __FILE__;
-    size_t flen = strlen(file), slen = strlen(suffix);
-    char path[4096], *doc, *line, *p, *eol;
+    char *doc = read_docs_file("KEYLOG.md"), *line, *p, *eol;
 
-    assert_true(flen >= slen && strcmp(file + flen - slen, suffix) == 0);
-    snprintf(path, sizeof(path), "%.*sdocs/KEYLOG.md", (int)(flen - slen), file);
-    doc = mim_test_read_file(path);
     p = strstr(doc, "<!-- keylog:example -->\n```text\n");
     assert_non_null(p);
     p = strchr(strchr(p, '\n') + 1, '\n') + 1;

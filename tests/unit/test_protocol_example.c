@@ -225,24 +225,10 @@ static const char *frozen_hex(const char *name)
     return NULL;
 }
 
-static char *to_hex(const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = malloc(2 * n + 1);
-
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 15];
-    }
-    s[2 * n] = '\0';
-    return s;
-}
-
 /* Compares bytes with the frozen value `name` (or prints them in --print mode). */
 static void check_bytes(const char *name, const uint8_t *p, size_t n)
 {
-    char *got = to_hex(p, n);
+    char *got = bytes_hex(p, n);
 
     if (print_mode) {
         printf("%s (%zu bytes)\n%s\n", name, n, got);

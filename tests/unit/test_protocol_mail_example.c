@@ -53,25 +53,18 @@ static const expected frozen[] = {
     {"mail_taken_element", "0a069201030a0101", MIM_FROM_PEER},
 };
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* The element's bytes equal the frozen hex (or, with --print, are shown), it decodes as a batch
  * in its direction and is refused in the other, and mim_presence_element_len knew its size. */
 static void check(const Mim__PresenceMsg *m, const expected *e)
 {
     mim_buf out = {0};
     Mim__PresenceBatch *b = NULL;
-    char hex[512];
+    char *hex;
     enum mim_direction other = e->dir == MIM_FROM_PEER ? MIM_FROM_SERVER : MIM_FROM_PEER;
 
     assert_int_equal(mim_presence_batch_append(&out, m), 0);
     assert_int_equal(mim_presence_element_len(m), out.len);
-    assert_true(out.len * 2 < sizeof(hex));
-    to_hex(out.data, out.len, hex);
+    hex = bytes_hex(out.data, out.len);
     if (print_mode)
         printf("%s %s\n", e->name, hex);
     else
@@ -81,6 +74,7 @@ static void check(const Mim__PresenceMsg *m, const expected *e)
     mim_presence_batch_free(b);
     assert_int_equal(mim_presence_batch_decode(out.data, out.len, other, &b, NULL, 0), MIM_EDECODE);
     mim_buf_free(&out);
+    free(hex);
 }
 
 static void test_mail_example(void **state)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "mim_test.h"
+#include "fixed_identity.h"
 
 #include "protocol_doc.h"
 
@@ -26,30 +27,7 @@
 
 typedef struct seal_fixture {
     mim_identity *alice, *bob, *carol;
-    char dir[512];
 } seal_fixture;
-
-/* An identity from a key file with fixed bytes (the key file's layout, mim_crypto.h): the
- * Ed25519 seed is 32 times seed_byte, the X25519 secret 32 times x_byte. */
-static mim_identity *fixed_identity(const char *dir, uint8_t seed_byte, uint8_t x_byte)
-{
-    uint8_t file[80] = "MIMKEY01";
-    char path[600];
-    mim_identity *id = NULL;
-    int fd;
-
-    memset(file + 8, 0, 8);
-    memset(file + 16, seed_byte, 32);
-    memset(file + 48, x_byte, 32);
-    snprintf(path, sizeof(path), "%s/key%02x", dir, seed_byte);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
-    assert_int_equal(close(fd), 0);
-    EXPECT_INT(mim_identity_load(path, &id), 0);
-    assert_int_equal(unlink(path), 0);
-    return id;
-}
 
 static int setup(void **state)
 {
@@ -57,12 +35,9 @@ static int setup(void **state)
 
     assert_non_null(f);
     assert_int_equal(mim_crypto_init(), 0);
-    mkdir(MIM_TEST_TMP, 0700);
-    snprintf(f->dir, sizeof(f->dir), "%s/seal-XXXXXX", MIM_TEST_TMP);
-    assert_non_null(mkdtemp(f->dir));
-    f->alice = fixed_identity(f->dir, 0x01, 0x11);
-    f->bob = fixed_identity(f->dir, 0x02, 0x12);
-    f->carol = fixed_identity(f->dir, 0x03, 0x13);
+    f->alice = fixed_identity(0x01, 0x11);
+    f->bob = fixed_identity(0x02, 0x12);
+    f->carol = fixed_identity(0x03, 0x13);
     *state = f;
     return 0;
 }
@@ -74,7 +49,6 @@ static int teardown(void **state)
     mim_identity_free(f->alice);
     mim_identity_free(f->bob);
     mim_identity_free(f->carol);
-    assert_int_equal(rmdir(f->dir), 0);
     free(f);
     return 0;
 }
