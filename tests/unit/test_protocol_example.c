@@ -347,158 +347,200 @@ static void test_document_matches(void **state)
 /* ---- the example ------------------------------------------------------------------------------
  */
 
-static void test_login_example(void **state)
-{
-    char dir[] = MIM_TEST_TMP "/protocol-XXXXXX";
+/* The login example of PROTOCOL.md 13 as one value that its steps below fill in order: the
+ * identities, both ends of the handshake, the Split() keys, the login signature, and the buffer
+ * of the element last checked. */
+typedef struct login_example {
     uint8_t key_file[80], server_key_file[80];
-    uint8_t e_sk[MIM_KEY_LEN], e_pk[MIM_KEY_LEN];
-    uint8_t msg[MIM_NOISE_MAX_MSG], pl[MIM_NOISE_MAX_MSG];
-    uint8_t login_sig[MIM_SIG_LEN];
-    uint8_t signed_msg[12 + MIM_HASH_LEN + sizeof(ALICE_NAME) - 1 + 2];
-    char fp[MIM_FINGERPRINT_LEN];
     mim_identity *alice, *server;
     mim_noise client_hs, server_hs;
     mim_noise_cipher c1, c2, s1, s2;
+    uint8_t login_sig[MIM_SIG_LEN];
+    mim_buf el;
+} login_example;
+
+/* The key files and the keys and fingerprints they give. */
+static void example_keys(login_example *x)
+{
+    char dir[] = MIM_TEST_TMP "/protocol-XXXXXX";
+    char fp[MIM_FINGERPRINT_LEN];
+
+    assert_non_null(mkdtemp(dir));
+    x->alice = load_identity(dir, "alice.key", ALICE_SEED_BYTE, ALICE_STATIC_BYTE, x->key_file);
+    x->server = load_identity(dir, "presence.key", SERVER_SEED_BYTE, SERVER_STATIC_BYTE,
+                              x->server_key_file);
+    assert_int_equal(rmdir(dir), 0);
+
+    check_bytes("alice_key_file", x->key_file, sizeof(x->key_file));
+    check_bytes("alice_identity_pk", x->alice->sign_pk, MIM_KEY_LEN);
+    check_bytes("alice_static_pk", x->alice->dh_pk, MIM_KEY_LEN);
+    check_bytes("server_identity_pk", x->server->sign_pk, MIM_KEY_LEN);
+    check_bytes("server_static_pk", x->server->dh_pk, MIM_KEY_LEN);
+    mim_fingerprint(x->alice->sign_pk, fp);
+    check_string("alice_fingerprint", fp, ALICE_FINGERPRINT);
+    mim_fingerprint(x->server->sign_pk, fp);
+    check_string("server_fingerprint", fp, SERVER_FINGERPRINT);
+}
+
+static void example_handshake_start(login_example *x)
+{
+    uint8_t e_sk[MIM_KEY_LEN];
+
+    /* Both sides start with the prologue of the presence protocol. */
+    assert_int_equal(mim_noise_init(&x->client_hs, 1, MIM_NOISE_PROLOGUE_PRESENCE,
+                                    strlen(MIM_NOISE_PROLOGUE_PRESENCE), x->alice->dh_sk),
+                     0);
+    assert_int_equal(mim_noise_init(&x->server_hs, 0, MIM_NOISE_PROLOGUE_PRESENCE,
+                                    strlen(MIM_NOISE_PROLOGUE_PRESENCE), x->server->dh_sk),
+                     0);
+    memset(e_sk, ALICE_EPHEM_BYTE, sizeof(e_sk));
+    mim_noise_set_ephemeral(&x->client_hs, e_sk);
+    check_bytes("alice_ephemeral_pk", x->client_hs.e_pk, MIM_KEY_LEN);
+    memset(e_sk, SERVER_EPHEM_BYTE, sizeof(e_sk));
+    mim_noise_set_ephemeral(&x->server_hs, e_sk);
+    check_bytes("server_ephemeral_pk", x->server_hs.e_pk, MIM_KEY_LEN);
+    /* For debugging another implementation: the chaining key starts as the protocol name and h
+     * as SHA-256(name || prologue); both ends track the same h and ck. */
+    assert_memory_equal(x->client_hs.ck, "Noise_XX_25519_ChaChaPoly_SHA256", MIM_HASH_LEN);
+    assert_memory_equal(x->client_hs.h, x->server_hs.h, MIM_HASH_LEN);
+    check_bytes("h_prologue", x->client_hs.h, MIM_HASH_LEN);
+}
+
+static void example_msg1(login_example *x)
+{
+    uint8_t msg[MIM_NOISE_MAX_MSG], pl[MIM_NOISE_MAX_MSG];
+    size_t len, plen;
+
+    /* Message 1: -> e, empty payload: exactly 32 bytes. */
+    assert_int_equal(mim_noise_write(&x->client_hs, NULL, 0, msg, sizeof(msg), &len), 0);
+    assert_int_equal(len, 32);
+    check_frame("msg1_frame", msg, len);
+    assert_int_equal(mim_noise_read(&x->server_hs, msg, len, pl, sizeof(pl), &plen), 0);
+    assert_int_equal(plen, 0);
+    assert_memory_equal(x->client_hs.h, x->server_hs.h, MIM_HASH_LEN);
+    check_bytes("h_msg1", x->client_hs.h, MIM_HASH_LEN);
+}
+
+static void example_msg2(login_example *x)
+{
+    uint8_t msg[MIM_NOISE_MAX_MSG], pl[MIM_NOISE_MAX_MSG];
     Mim__HandshakePayload *hp = NULL;
-    mim_buf payload = {0}, el = {0};
+    mim_buf payload = {0};
     size_t len, plen;
     char err[160] = "";
 
-    (void)state;
-    assert_non_null(mkdtemp(dir));
-    alice = load_identity(dir, "alice.key", ALICE_SEED_BYTE, ALICE_STATIC_BYTE, key_file);
-    server =
-        load_identity(dir, "presence.key", SERVER_SEED_BYTE, SERVER_STATIC_BYTE, server_key_file);
-    assert_int_equal(rmdir(dir), 0);
-
-    check_bytes("alice_key_file", key_file, sizeof(key_file));
-    check_bytes("alice_identity_pk", alice->sign_pk, MIM_KEY_LEN);
-    check_bytes("alice_static_pk", alice->dh_pk, MIM_KEY_LEN);
-    check_bytes("server_identity_pk", server->sign_pk, MIM_KEY_LEN);
-    check_bytes("server_static_pk", server->dh_pk, MIM_KEY_LEN);
-    mim_fingerprint(alice->sign_pk, fp);
-    check_string("alice_fingerprint", fp, ALICE_FINGERPRINT);
-    mim_fingerprint(server->sign_pk, fp);
-    check_string("server_fingerprint", fp, SERVER_FINGERPRINT);
-
-    /* Both sides start with the prologue of the presence protocol. */
-    assert_int_equal(mim_noise_init(&client_hs, 1, MIM_NOISE_PROLOGUE_PRESENCE,
-                                    strlen(MIM_NOISE_PROLOGUE_PRESENCE), alice->dh_sk),
-                     0);
-    assert_int_equal(mim_noise_init(&server_hs, 0, MIM_NOISE_PROLOGUE_PRESENCE,
-                                    strlen(MIM_NOISE_PROLOGUE_PRESENCE), server->dh_sk),
-                     0);
-    memset(e_sk, ALICE_EPHEM_BYTE, sizeof(e_sk));
-    mim_noise_set_ephemeral(&client_hs, e_sk);
-    check_bytes("alice_ephemeral_pk", client_hs.e_pk, MIM_KEY_LEN);
-    memset(e_sk, SERVER_EPHEM_BYTE, sizeof(e_sk));
-    mim_noise_set_ephemeral(&server_hs, e_sk);
-    check_bytes("server_ephemeral_pk", server_hs.e_pk, MIM_KEY_LEN);
-    memcpy(e_pk, server_hs.e_pk, MIM_KEY_LEN);
-    /* For debugging another implementation: the chaining key starts as the protocol name and h
-     * as SHA-256(name || prologue); both ends track the same h and ck. */
-    assert_memory_equal(client_hs.ck, "Noise_XX_25519_ChaChaPoly_SHA256", MIM_HASH_LEN);
-    assert_memory_equal(client_hs.h, server_hs.h, MIM_HASH_LEN);
-    check_bytes("h_prologue", client_hs.h, MIM_HASH_LEN);
-
-    /* Message 1: -> e, empty payload: exactly 32 bytes. */
-    assert_int_equal(mim_noise_write(&client_hs, NULL, 0, msg, sizeof(msg), &len), 0);
-    assert_int_equal(len, 32);
-    check_frame("msg1_frame", msg, len);
-    assert_int_equal(mim_noise_read(&server_hs, msg, len, pl, sizeof(pl), &plen), 0);
-    assert_int_equal(plen, 0);
-    assert_memory_equal(client_hs.h, server_hs.h, MIM_HASH_LEN);
-    check_bytes("h_msg1", client_hs.h, MIM_HASH_LEN);
-
     /* Message 2: <- e, ee, s, es with the server's payload (no name). */
     assert_int_equal(
-        mim_handshake_payload_encode(server->sign_pk, server->static_sig, "", &payload), 0);
+        mim_handshake_payload_encode(x->server->sign_pk, x->server->static_sig, "", &payload), 0);
     check_bytes("server_payload", payload.data, payload.len);
-    assert_int_equal(mim_noise_write(&server_hs, payload.data, payload.len, msg, sizeof(msg), &len),
-                     0);
+    assert_int_equal(
+        mim_noise_write(&x->server_hs, payload.data, payload.len, msg, sizeof(msg), &len), 0);
     assert_int_equal(len, 32 + 48 + payload.len + 16);
-    assert_memory_equal(msg, e_pk, MIM_KEY_LEN); /* e travels in the clear */
+    assert_memory_equal(msg, x->server_hs.e_pk, MIM_KEY_LEN); /* e travels in the clear */
     check_frame("msg2_frame", msg, len);
-    assert_int_equal(mim_noise_read(&client_hs, msg, len, pl, sizeof(pl), &plen), 0);
+    assert_int_equal(mim_noise_read(&x->client_hs, msg, len, pl, sizeof(pl), &plen), 0);
     assert_int_equal(plen, payload.len);
     assert_memory_equal(pl, payload.data, plen);
-    assert_memory_equal(client_hs.h, server_hs.h, MIM_HASH_LEN);
-    assert_memory_equal(client_hs.ck, server_hs.ck, MIM_HASH_LEN);
-    check_bytes("h_msg2", client_hs.h, MIM_HASH_LEN);
-    check_bytes("ck_msg2", client_hs.ck, MIM_HASH_LEN);
+    assert_memory_equal(x->client_hs.h, x->server_hs.h, MIM_HASH_LEN);
+    assert_memory_equal(x->client_hs.ck, x->server_hs.ck, MIM_HASH_LEN);
+    check_bytes("h_msg2", x->client_hs.h, MIM_HASH_LEN);
+    check_bytes("ck_msg2", x->client_hs.ck, MIM_HASH_LEN);
     /* What the client checks before it sends message 3: a well-formed payload without a name,
      * the static key signed by the identity key, and that identity equal to its pin. */
     if (mim_handshake_payload_decode(pl, plen, 0, &hp, err, sizeof(err)) != 0)
         fail_msg("server payload: %s", err);
-    assert_memory_equal(mim_noise_remote_static(&client_hs), server->dh_pk, MIM_KEY_LEN);
+    assert_memory_equal(mim_noise_remote_static(&x->client_hs), x->server->dh_pk, MIM_KEY_LEN);
     assert_int_equal(mim_static_sig_verify(hp->identity_pk.data,
-                                           mim_noise_remote_static(&client_hs),
+                                           mim_noise_remote_static(&x->client_hs),
                                            hp->static_sig.data),
                      0);
-    assert_memory_equal(hp->identity_pk.data, server->sign_pk, MIM_KEY_LEN); /* the pin */
+    assert_memory_equal(hp->identity_pk.data, x->server->sign_pk, MIM_KEY_LEN); /* the pin */
     mim_handshake_payload_free(hp);
+    mim_buf_free(&payload);
+}
+
+static void example_msg3(login_example *x)
+{
+    uint8_t msg[MIM_NOISE_MAX_MSG], pl[MIM_NOISE_MAX_MSG];
+    Mim__HandshakePayload *hp = NULL;
+    mim_buf payload = {0};
+    size_t len, plen;
+    char err[160] = "";
 
     /* Message 3: -> s, se with alice's payload. */
-    mim_buf_reset(&payload);
     assert_int_equal(
-        mim_handshake_payload_encode(alice->sign_pk, alice->static_sig, ALICE_NAME, &payload), 0);
+        mim_handshake_payload_encode(x->alice->sign_pk, x->alice->static_sig, ALICE_NAME, &payload),
+        0);
     check_bytes("alice_payload", payload.data, payload.len);
-    assert_int_equal(mim_noise_write(&client_hs, payload.data, payload.len, msg, sizeof(msg), &len),
-                     0);
+    assert_int_equal(
+        mim_noise_write(&x->client_hs, payload.data, payload.len, msg, sizeof(msg), &len), 0);
     assert_int_equal(len, 48 + payload.len + 16);
     check_frame("msg3_frame", msg, len);
-    assert_int_equal(mim_noise_read(&server_hs, msg, len, pl, sizeof(pl), &plen), 0);
+    assert_int_equal(mim_noise_read(&x->server_hs, msg, len, pl, sizeof(pl), &plen), 0);
     if (mim_handshake_payload_decode(pl, plen, 1, &hp, err, sizeof(err)) != 0)
         fail_msg("alice payload: %s", err);
     assert_string_equal(hp->name, ALICE_NAME);
     assert_int_equal(mim_static_sig_verify(hp->identity_pk.data,
-                                           mim_noise_remote_static(&server_hs),
+                                           mim_noise_remote_static(&x->server_hs),
                                            hp->static_sig.data),
                      0);
     mim_handshake_payload_free(hp);
+    mim_buf_free(&payload);
+}
 
+static void example_split(login_example *x)
+{
     /* Both ends agree on the handshake hash and on the two Split() keys. */
-    assert_true(mim_noise_done(&client_hs) && mim_noise_done(&server_hs));
-    assert_memory_equal(client_hs.ck, server_hs.ck, MIM_HASH_LEN);
-    check_bytes("ck_msg3", client_hs.ck, MIM_HASH_LEN);
-    assert_memory_equal(mim_noise_handshake_hash(&client_hs), mim_noise_handshake_hash(&server_hs),
-                        MIM_HASH_LEN);
-    check_bytes("handshake_hash", mim_noise_handshake_hash(&client_hs), MIM_HASH_LEN);
-    assert_int_equal(mim_noise_split(&client_hs, &c1, &c2), 0);
-    assert_int_equal(mim_noise_split(&server_hs, &s1, &s2), 0);
-    assert_memory_equal(c1.k, s1.k, MIM_KEY_LEN);
-    assert_memory_equal(c2.k, s2.k, MIM_KEY_LEN);
-    check_bytes("split_c1", c1.k, MIM_KEY_LEN);
-    check_bytes("split_c2", c2.k, MIM_KEY_LEN);
+    assert_true(mim_noise_done(&x->client_hs) && mim_noise_done(&x->server_hs));
+    assert_memory_equal(x->client_hs.ck, x->server_hs.ck, MIM_HASH_LEN);
+    check_bytes("ck_msg3", x->client_hs.ck, MIM_HASH_LEN);
+    assert_memory_equal(mim_noise_handshake_hash(&x->client_hs),
+                        mim_noise_handshake_hash(&x->server_hs), MIM_HASH_LEN);
+    check_bytes("handshake_hash", mim_noise_handshake_hash(&x->client_hs), MIM_HASH_LEN);
+    assert_int_equal(mim_noise_split(&x->client_hs, &x->c1, &x->c2), 0);
+    assert_int_equal(mim_noise_split(&x->server_hs, &x->s1, &x->s2), 0);
+    assert_memory_equal(x->c1.k, x->s1.k, MIM_KEY_LEN);
+    assert_memory_equal(x->c2.k, x->s2.k, MIM_KEY_LEN);
+    check_bytes("split_c1", x->c1.k, MIM_KEY_LEN);
+    check_bytes("split_c2", x->c2.k, MIM_KEY_LEN);
+}
+
+static void example_login(login_example *x)
+{
+    uint8_t signed_msg[12 + MIM_HASH_LEN + sizeof(ALICE_NAME) - 1 + 2];
 
     /* The login signature covers "mim-login-v1" || handshake hash || name || port (BE). */
     memcpy(signed_msg, "mim-login-v1", 12);
-    memcpy(signed_msg + 12, mim_noise_handshake_hash(&client_hs), MIM_HASH_LEN);
+    memcpy(signed_msg + 12, mim_noise_handshake_hash(&x->client_hs), MIM_HASH_LEN);
     memcpy(signed_msg + 12 + MIM_HASH_LEN, ALICE_NAME, sizeof(ALICE_NAME) - 1);
     signed_msg[sizeof(signed_msg) - 2] = (uint8_t)(ALICE_PORT >> 8);
     signed_msg[sizeof(signed_msg) - 1] = (uint8_t)(ALICE_PORT & 0xff);
     check_bytes("login_signed", signed_msg, sizeof(signed_msg));
-    assert_int_equal(mim_login_sign(alice, mim_noise_handshake_hash(&client_hs), ALICE_NAME,
-                                    sizeof(ALICE_NAME) - 1, ALICE_PORT, login_sig),
+    assert_int_equal(mim_login_sign(x->alice, mim_noise_handshake_hash(&x->client_hs), ALICE_NAME,
+                                    sizeof(ALICE_NAME) - 1, ALICE_PORT, x->login_sig),
                      0);
-    assert_int_equal(mim_sign_verify(alice->sign_pk, signed_msg, sizeof(signed_msg), login_sig), 0);
+    assert_int_equal(
+        mim_sign_verify(x->alice->sign_pk, signed_msg, sizeof(signed_msg), x->login_sig), 0);
 
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Login login = MIM__LOGIN__INIT;
         login.name = (char *)ALICE_NAME;
         login.listen_port = ALICE_PORT;
-        login.identity_pk.data = alice->sign_pk;
+        login.identity_pk.data = x->alice->sign_pk;
         login.identity_pk.len = MIM_KEY_LEN;
-        login.static_sig.data = alice->static_sig;
+        login.static_sig.data = x->alice->static_sig;
         login.static_sig.len = MIM_SIG_LEN;
-        login.login_sig.data = login_sig;
+        login.login_sig.data = x->login_sig;
         login.login_sig.len = MIM_SIG_LEN;
         m.body_case = MIM__PRESENCE_MSG__BODY_LOGIN;
         m.login = &login;
-        check_element("login_element", &m, MIM_FROM_PEER, &el);
+        check_element("login_element", &m, MIM_FROM_PEER, &x->el);
     }
+}
 
+static void example_transport(login_example *x)
+{
     /* The transport: alice's stream is keyed with c1, the server's with c2. The headers and so
      * the ciphertexts are random; the sizes and the plaintexts are what the example shows. */
     {
@@ -508,16 +550,16 @@ static void test_login_example(void **state)
         size_t mlen;
         int tag;
 
-        assert_int_equal(mim_stream_tx_init(&tx, c1.k, header), 0);
-        assert_int_equal(mim_stream_rx_init(&rx, s1.k, header), 0);
-        assert_true(el.len + MIM_STREAM_ABYTES <= sizeof(sealed));
-        assert_int_equal(mim_stream_tx_seal(&tx, el.data, el.len, MIM_STREAM_TAG_MESSAGE, sealed),
-                         0);
+        assert_int_equal(mim_stream_tx_init(&tx, x->c1.k, header), 0);
+        assert_int_equal(mim_stream_rx_init(&rx, x->s1.k, header), 0);
+        assert_true(x->el.len + MIM_STREAM_ABYTES <= sizeof(sealed));
         assert_int_equal(
-            mim_stream_rx_open(&rx, sealed, el.len + MIM_STREAM_ABYTES, opened, &mlen, &tag), 0);
-        assert_int_equal(mlen, el.len);
+            mim_stream_tx_seal(&tx, x->el.data, x->el.len, MIM_STREAM_TAG_MESSAGE, sealed), 0);
+        assert_int_equal(
+            mim_stream_rx_open(&rx, sealed, x->el.len + MIM_STREAM_ABYTES, opened, &mlen, &tag), 0);
+        assert_int_equal(mlen, x->el.len);
         assert_int_equal(tag, MIM_STREAM_TAG_MESSAGE);
-        assert_memory_equal(opened, el.data, el.len);
+        assert_memory_equal(opened, x->el.data, x->el.len);
         /* A clean close: an empty FINAL message, 17 bytes on the wire. */
         assert_int_equal(mim_stream_tx_seal(&tx, NULL, 0, MIM_STREAM_TAG_FINAL, sealed), 0);
         assert_int_equal(mim_stream_rx_open(&rx, sealed, MIM_STREAM_ABYTES, opened, &mlen, &tag),
@@ -527,6 +569,12 @@ static void test_login_example(void **state)
         mim_stream_tx_wipe(&tx);
         mim_stream_rx_wipe(&rx);
     }
+}
+
+/* The table, and what everyone else gets when alice comes online. */
+static void example_table(login_example *x)
+{
+    const mim_identity *alice = x->alice;
 
     /* The server's first batch to alice: the online table, alice alone, in one last chunk. */
     {
@@ -541,7 +589,7 @@ static void test_login_example(void **state)
         t.last = 1;
         m.body_case = MIM__PRESENCE_MSG__BODY_TABLE;
         m.table = &t;
-        check_element("table_element", &m, MIM_FROM_SERVER, &el);
+        check_element("table_element", &m, MIM_FROM_SERVER, &x->el);
     }
     /* What everyone else gets when alice comes online. */
     {
@@ -553,8 +601,13 @@ static void test_login_example(void **state)
         add.peer = &pi;
         m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
         m.add = &add;
-        check_element("add_element", &m, MIM_FROM_SERVER, &el);
+        check_element("add_element", &m, MIM_FROM_SERVER, &x->el);
     }
+}
+
+/* The other presence messages of the example, one element each. */
+static void example_other_elements(login_example *x)
+{
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__StatusSet st = MIM__STATUS_SET__INIT;
@@ -562,7 +615,7 @@ static void test_login_example(void **state)
         st.text = (char *)"lunch";
         m.body_case = MIM__PRESENCE_MSG__BODY_STATUS_SET;
         m.status_set = &st;
-        check_element("status_set_element", &m, MIM_FROM_PEER, &el);
+        check_element("status_set_element", &m, MIM_FROM_PEER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
@@ -572,7 +625,7 @@ static void test_login_example(void **state)
         up.text = (char *)"lunch";
         m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
         m.status = &up;
-        check_element("status_update_element", &m, MIM_FROM_SERVER, &el);
+        check_element("status_update_element", &m, MIM_FROM_SERVER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
@@ -580,7 +633,7 @@ static void test_login_example(void **state)
         del.name = (char *)ALICE_NAME;
         m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
         m.del = &del;
-        check_element("delete_element", &m, MIM_FROM_SERVER, &el);
+        check_element("delete_element", &m, MIM_FROM_SERVER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
@@ -588,7 +641,7 @@ static void test_login_example(void **state)
         ping.nonce = 30000; /* the server uses its loop clock in ms: any value will do */
         m.body_case = MIM__PRESENCE_MSG__BODY_PING;
         m.ping = &ping;
-        check_element("ping_element", &m, MIM_FROM_SERVER, &el);
+        check_element("ping_element", &m, MIM_FROM_SERVER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
@@ -596,14 +649,14 @@ static void test_login_example(void **state)
         pong.nonce = 30000;
         m.body_case = MIM__PRESENCE_MSG__BODY_PONG;
         m.pong = &pong;
-        check_element("pong_element", &m, MIM_FROM_PEER, &el);
+        check_element("pong_element", &m, MIM_FROM_PEER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
         Mim__Logout logout = MIM__LOGOUT__INIT;
         m.body_case = MIM__PRESENCE_MSG__BODY_LOGOUT;
         m.logout = &logout;
-        check_element("logout_element", &m, MIM_FROM_PEER, &el);
+        check_element("logout_element", &m, MIM_FROM_PEER, &x->el);
     }
     {
         Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
@@ -612,21 +665,37 @@ static void test_login_example(void **state)
         e.message = (char *)"name 'alice' is registered to another key"; /* presence/session.c */
         m.body_case = MIM__PRESENCE_MSG__BODY_ERROR;
         m.error = &e;
-        check_element("error_element", &m, MIM_FROM_SERVER, &el);
+        check_element("error_element", &m, MIM_FROM_SERVER, &x->el);
     }
+}
 
-    mim_buf_free(&payload);
-    mim_buf_free(&el);
-    mim_wipe(&c1, sizeof(c1));
-    mim_wipe(&c2, sizeof(c2));
-    mim_wipe(&s1, sizeof(s1));
-    mim_wipe(&s2, sizeof(s2));
-    mim_noise_wipe(&client_hs);
-    mim_noise_wipe(&server_hs);
-    mim_identity_free(alice);
-    mim_identity_free(server);
-    mim_wipe(key_file, sizeof(key_file));
-    mim_wipe(server_key_file, sizeof(server_key_file));
+static void test_login_example(void **state)
+{
+    login_example x;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    example_keys(&x);
+    example_handshake_start(&x);
+    example_msg1(&x);
+    example_msg2(&x);
+    example_msg3(&x);
+    example_split(&x);
+    example_login(&x);
+    example_transport(&x);
+    example_table(&x);
+    example_other_elements(&x);
+    mim_buf_free(&x.el);
+    mim_wipe(&x.c1, sizeof(x.c1));
+    mim_wipe(&x.c2, sizeof(x.c2));
+    mim_wipe(&x.s1, sizeof(x.s1));
+    mim_wipe(&x.s2, sizeof(x.s2));
+    mim_noise_wipe(&x.client_hs);
+    mim_noise_wipe(&x.server_hs);
+    mim_identity_free(x.alice);
+    mim_identity_free(x.server);
+    mim_wipe(x.key_file, sizeof(x.key_file));
+    mim_wipe(x.server_key_file, sizeof(x.server_key_file));
 }
 
 static void test_discovery_example(void **state)
