@@ -752,36 +752,10 @@ static void check_peer_element(const char *name, const Mim__PeerMsg *m, mim_buf 
 
 /* Section 13.8: alice and bob, peer to peer. The handshake runs as in the login example, with
  * the peer prologue and a name in both payloads; then a chat message, its ack, and the rest. */
-static void test_peer_example(void **state)
+/* The peer messages of section 13.8, one element each. */
+static void peer_example_elements(void)
 {
-    char dir[] = MIM_TEST_TMP "/protocol-XXXXXX";
-    uint8_t key_file[80], bob_key_file[80];
-    char fp[MIM_FINGERPRINT_LEN], sn[MIM_SAFETY_NUMBER_LEN];
-    mim_identity *alice, *bob;
-    mim_noise hs;
-    mim_buf payload = {0}, el = {0};
-
-    (void)state;
-    assert_non_null(mkdtemp(dir));
-    alice = load_identity(dir, "alice.key", ALICE_SEED_BYTE, ALICE_STATIC_BYTE, key_file);
-    bob = load_identity(dir, "bob.key", BOB_SEED_BYTE, BOB_STATIC_BYTE, bob_key_file);
-    assert_int_equal(rmdir(dir), 0);
-
-    check_bytes("bob_identity_pk", bob->sign_pk, MIM_KEY_LEN);
-    mim_fingerprint(bob->sign_pk, fp);
-    check_string("bob_fingerprint", fp, BOB_FINGERPRINT);
-
-    /* The peer prologue gives another h from the start. */
-    assert_int_equal(mim_noise_init(&hs, 1, MIM_NOISE_PROLOGUE_PEER,
-                                    strlen(MIM_NOISE_PROLOGUE_PEER), alice->dh_sk),
-                     0);
-    check_bytes("h_prologue_peer", hs.h, MIM_HASH_LEN);
-    mim_noise_wipe(&hs);
-
-    /* bob answers alice's dial: his payload (in message 2) carries his name. */
-    assert_int_equal(
-        mim_handshake_payload_encode(bob->sign_pk, bob->static_sig, BOB_NAME, &payload), 0);
-    check_bytes("bob_payload", payload.data, payload.len);
+    mim_buf el = {0};
 
     {
         Mim__PeerMsg m = MIM__PEER_MSG__INIT;
@@ -837,6 +811,41 @@ static void test_peer_example(void **state)
         m.pong = &pong;
         check_peer_element("peer_pong_element", &m, &el);
     }
+    mim_buf_free(&el);
+}
+
+static void test_peer_example(void **state)
+{
+    char dir[] = MIM_TEST_TMP "/protocol-XXXXXX";
+    uint8_t key_file[80], bob_key_file[80];
+    char fp[MIM_FINGERPRINT_LEN], sn[MIM_SAFETY_NUMBER_LEN];
+    mim_identity *alice, *bob;
+    mim_noise hs;
+    mim_buf payload = {0};
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    alice = load_identity(dir, "alice.key", ALICE_SEED_BYTE, ALICE_STATIC_BYTE, key_file);
+    bob = load_identity(dir, "bob.key", BOB_SEED_BYTE, BOB_STATIC_BYTE, bob_key_file);
+    assert_int_equal(rmdir(dir), 0);
+
+    check_bytes("bob_identity_pk", bob->sign_pk, MIM_KEY_LEN);
+    mim_fingerprint(bob->sign_pk, fp);
+    check_string("bob_fingerprint", fp, BOB_FINGERPRINT);
+
+    /* The peer prologue gives another h from the start. */
+    assert_int_equal(mim_noise_init(&hs, 1, MIM_NOISE_PROLOGUE_PEER,
+                                    strlen(MIM_NOISE_PROLOGUE_PEER), alice->dh_sk),
+                     0);
+    check_bytes("h_prologue_peer", hs.h, MIM_HASH_LEN);
+    mim_noise_wipe(&hs);
+
+    /* bob answers alice's dial: his payload (in message 2) carries his name. */
+    assert_int_equal(
+        mim_handshake_payload_encode(bob->sign_pk, bob->static_sig, BOB_NAME, &payload), 0);
+    check_bytes("bob_payload", payload.data, payload.len);
+
+    peer_example_elements();
 
     /* The safety number alice and bob compare: the same from both sides. */
     mim_safety_number(alice->sign_pk, ALICE_NAME, bob->sign_pk, BOB_NAME, sn);
@@ -845,7 +854,6 @@ static void test_peer_example(void **state)
     check_string("safety_number_bob_alice", sn, SAFETY_ALICE_BOB);
 
     mim_buf_free(&payload);
-    mim_buf_free(&el);
     mim_identity_free(alice);
     mim_identity_free(bob);
     mim_wipe(key_file, sizeof(key_file));
