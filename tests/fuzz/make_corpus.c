@@ -138,20 +138,9 @@ static void handshake_seeds(void)
 
 /* ---- presence messages, one type per target ---- */
 
-static void presence_seeds(void)
+static void login_seeds(void)
 {
     Mim__Login login;
-    Mim__TableChunk table;
-    Mim__PeerInfo pa, pb, pbad;
-    Mim__PeerInfo *peers[2] = {&pa, &pb};
-    Mim__PeerAdd add;
-    Mim__PeerDelete del;
-    Mim__StatusSet sset;
-    Mim__StatusUpdate supd;
-    Mim__Ping ping;
-    Mim__Pong pong;
-    Mim__Error error;
-    Mim__Logout logout;
 
     mim__login__init(&login);
     login.name = "alice";
@@ -172,6 +161,16 @@ static void presence_seeds(void)
     login.login_sig.len = 64;
     login.listen_port = 70000;
     write_msg("presence_login", "bad_port", &login.base, 0);
+}
+
+/* The table, and the adds and deletes that keep it. */
+static void table_seeds(void)
+{
+    Mim__TableChunk table;
+    Mim__PeerInfo pa, pb, pbad;
+    Mim__PeerInfo *peers[2] = {&pa, &pb};
+    Mim__PeerAdd add;
+    Mim__PeerDelete del;
 
     peer(&pa, "alice", addr4, 4, 4242, key_a, MIM__STATUS__STATUS_AVAILABLE, "");
     peer(&pb, "bob", addr6, 16, 5000, key_b, MIM__STATUS__STATUS_AWAY, "at lunch");
@@ -203,6 +202,16 @@ static void presence_seeds(void)
     write_msg("presence_del", "bob", &del.base, 0);
     del.name = "";
     write_msg("presence_del", "bad_empty_name", &del.base, 0);
+}
+
+static void status_seeds(void)
+{
+    Mim__StatusSet sset;
+    Mim__StatusUpdate supd;
+    Mim__Ping ping;
+    Mim__Pong pong;
+    Mim__Error error;
+    Mim__Logout logout;
 
     mim__status_set__init(&sset);
     sset.status = MIM__STATUS__STATUS_AWAY;
@@ -250,6 +259,13 @@ static void presence_seeds(void)
     mim__logout__init(&logout);
     write_msg("presence_logout", "empty", &logout.base, 0);
     write_seed("presence_logout", "unknown_field", (const uint8_t *)"\x08\x01", 2);
+}
+
+static void presence_seeds(void)
+{
+    login_seeds();
+    table_seeds();
+    status_seeds();
 }
 
 /* ---- presence batches ---- */
