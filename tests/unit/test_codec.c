@@ -85,84 +85,86 @@ static void test_name_valid_accepts(void **state)
     EXPECT_INT(mim_name_valid("bob\x1b", 3), 1);
 }
 
+/* Names the rules refuse (PROTOCOL.md 5). */
+static const str_case bad_names[] = {
+    {"empty", "", 0},
+    {"33 ascii", "abcdefghijklmnopqrstuvwxyz0123456", 0},
+    {"leading space", " alice", 0},
+    {"trailing space", "alice ", 0},
+    {"only a space", " ", 0},
+    {"ANSI escape", "\x1b[31m", 0},
+    {"escape inside", "al\x1b[31mice", 0},
+    {"tab", "a\tb", 0},
+    {"newline", "a\nb", 0},
+    {"NUL inside", "a\0b", 3},
+    {"DEL",
+     "a\x7f"
+     "b",
+     0},
+    {"C1 U+0085",
+     "a\xc2\x85"
+     "b",
+     0},
+    {"C1 U+009F",
+     "a\xc2\x9f"
+     "b",
+     0},
+    {"RLO U+202E",
+     "a\xe2\x80\xae"
+     "b",
+     0},
+    {"ZWSP U+200B",
+     "a\xe2\x80\x8b"
+     "b",
+     0},
+    {"ZWJ U+200D",
+     "a\xe2\x80\x8d"
+     "b",
+     0},
+    {"LRI U+2066",
+     "a\xe2\x81\xa6"
+     "b",
+     0},
+    {"line separator U+2028",
+     "a\xe2\x80\xa8"
+     "b",
+     0},
+    {"BOM U+FEFF",
+     "\xef\xbb\xbf"
+     "alice",
+     0},
+    {"overlong /", "\xc0\xaf", 0},
+    {"overlong / inside",
+     "a\xc0\xaf"
+     "b",
+     0},
+    {"overlong 3-byte", "a\xe0\x80\xaf", 0},
+    {"overlong 4-byte", "a\xf0\x80\x80\xaf", 0},
+    {"surrogate", "\xed\xa0\x80", 0},
+    {"low surrogate", "a\xed\xbf\xbf", 0},
+    {"truncated 3-byte", "\xe2\x82", 0},
+    {"truncated at end", "alice\xe2\x82", 0},
+    {"truncated 2-byte", "alice\xc3", 0},
+    {"above U+10FFFF", "\xf4\x90\x80\x80", 0},
+    {"lone continuation",
+     "a\x80"
+     "b",
+     0},
+    {"0xFF byte",
+     "a\xff"
+     "b",
+     0},
+    {"5-byte lead", "a\xf8\x88\x80\x80\x80", 0},
+    {"bad continuation", "a\xc3(b", 0},
+};
+
 static void test_name_valid_refuses(void **state)
 {
-    static const str_case bad[] = {
-        {"empty", "", 0},
-        {"33 ascii", "abcdefghijklmnopqrstuvwxyz0123456", 0},
-        {"leading space", " alice", 0},
-        {"trailing space", "alice ", 0},
-        {"only a space", " ", 0},
-        {"ANSI escape", "\x1b[31m", 0},
-        {"escape inside", "al\x1b[31mice", 0},
-        {"tab", "a\tb", 0},
-        {"newline", "a\nb", 0},
-        {"NUL inside", "a\0b", 3},
-        {"DEL",
-         "a\x7f"
-         "b",
-         0},
-        {"C1 U+0085",
-         "a\xc2\x85"
-         "b",
-         0},
-        {"C1 U+009F",
-         "a\xc2\x9f"
-         "b",
-         0},
-        {"RLO U+202E",
-         "a\xe2\x80\xae"
-         "b",
-         0},
-        {"ZWSP U+200B",
-         "a\xe2\x80\x8b"
-         "b",
-         0},
-        {"ZWJ U+200D",
-         "a\xe2\x80\x8d"
-         "b",
-         0},
-        {"LRI U+2066",
-         "a\xe2\x81\xa6"
-         "b",
-         0},
-        {"line separator U+2028",
-         "a\xe2\x80\xa8"
-         "b",
-         0},
-        {"BOM U+FEFF",
-         "\xef\xbb\xbf"
-         "alice",
-         0},
-        {"overlong /", "\xc0\xaf", 0},
-        {"overlong / inside",
-         "a\xc0\xaf"
-         "b",
-         0},
-        {"overlong 3-byte", "a\xe0\x80\xaf", 0},
-        {"overlong 4-byte", "a\xf0\x80\x80\xaf", 0},
-        {"surrogate", "\xed\xa0\x80", 0},
-        {"low surrogate", "a\xed\xbf\xbf", 0},
-        {"truncated 3-byte", "\xe2\x82", 0},
-        {"truncated at end", "alice\xe2\x82", 0},
-        {"truncated 2-byte", "alice\xc3", 0},
-        {"above U+10FFFF", "\xf4\x90\x80\x80", 0},
-        {"lone continuation",
-         "a\x80"
-         "b",
-         0},
-        {"0xFF byte",
-         "a\xff"
-         "b",
-         0},
-        {"5-byte lead", "a\xf8\x88\x80\x80\x80", 0},
-        {"bad continuation", "a\xc3(b", 0},
-    };
     (void)state;
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (mim_name_valid(bad[i].s, case_len(&bad[i])) != 0)
-            fail_msg("name case \"%s\" accepted", bad[i].what);
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++)
+        if (mim_name_valid(bad_names[i].s, case_len(&bad_names[i])) != 0)
+            fail_msg("name case \"%s\" accepted", bad_names[i].what);
 
     /* 33 characters of two bytes: 66 bytes, under the byte cap but over the character cap. */
     char s[2 * 33 + 1];
@@ -481,6 +483,34 @@ static void test_batch_roundtrip_from_peer(void **state)
     mim_buf_free(&b);
 }
 
+/* The seven messages test_batch_roundtrip_from_server sends, as they decode. */
+static void check_server_batch(const Mim__PresenceBatch *d)
+{
+    EXPECT_INT(d->msgs[0]->body_case, MIM__PRESENCE_MSG__BODY_TABLE);
+    EXPECT_INT(d->msgs[0]->table->n_peers, 2);
+    EXPECT_INT(d->msgs[0]->table->last, 1);
+    peer_info_check(d->msgs[0]->table->peers[0], "alice", addr4, 4, 4243, key_a,
+                    MIM__STATUS__STATUS_AVAILABLE, "");
+    peer_info_check(d->msgs[0]->table->peers[1], "Zo\xc3\xab", addr16, 16, 1, key_b,
+                    MIM__STATUS__STATUS_AWAY, "brb");
+    EXPECT_INT(d->msgs[1]->body_case, MIM__PRESENCE_MSG__BODY_ADD);
+    peer_info_check(d->msgs[1]->add->peer, "carol", addr4, 4, 65535, key_b,
+                    MIM__STATUS__STATUS_BUSY, "\xe2\x9c\x88 flying");
+    EXPECT_INT(d->msgs[2]->body_case, MIM__PRESENCE_MSG__BODY_DEL);
+    assert_string_equal(d->msgs[2]->del->name, "bob");
+    EXPECT_INT(d->msgs[3]->body_case, MIM__PRESENCE_MSG__BODY_STATUS);
+    assert_string_equal(d->msgs[3]->status->name, "alice");
+    EXPECT_INT(d->msgs[3]->status->status, MIM__STATUS__STATUS_AWAY);
+    assert_string_equal(d->msgs[3]->status->text, "lunch");
+    EXPECT_INT(d->msgs[4]->body_case, MIM__PRESENCE_MSG__BODY_PING);
+    EXPECT_INT(d->msgs[4]->ping->nonce, 7);
+    EXPECT_INT(d->msgs[5]->body_case, MIM__PRESENCE_MSG__BODY_PONG);
+    EXPECT_INT(d->msgs[5]->pong->nonce, 8);
+    EXPECT_INT(d->msgs[6]->body_case, MIM__PRESENCE_MSG__BODY_ERROR);
+    EXPECT_INT(d->msgs[6]->error->code, MIM__ERROR_CODE__ERROR_NAME_TAKEN);
+    assert_string_equal(d->msgs[6]->error->message, "name taken");
+}
+
 static void test_batch_roundtrip_from_server(void **state)
 {
     Mim__PresenceMsg msg[7];
@@ -534,29 +564,7 @@ static void test_batch_roundtrip_from_server(void **state)
         EXPECT_INT(mim_presence_batch_append(&b, &msg[i]), 0);
     Mim__PresenceBatch *d = decode_ok(&b, MIM_FROM_SERVER, 7);
 
-    EXPECT_INT(d->msgs[0]->body_case, MIM__PRESENCE_MSG__BODY_TABLE);
-    EXPECT_INT(d->msgs[0]->table->n_peers, 2);
-    EXPECT_INT(d->msgs[0]->table->last, 1);
-    peer_info_check(d->msgs[0]->table->peers[0], "alice", addr4, 4, 4243, key_a,
-                    MIM__STATUS__STATUS_AVAILABLE, "");
-    peer_info_check(d->msgs[0]->table->peers[1], "Zo\xc3\xab", addr16, 16, 1, key_b,
-                    MIM__STATUS__STATUS_AWAY, "brb");
-    EXPECT_INT(d->msgs[1]->body_case, MIM__PRESENCE_MSG__BODY_ADD);
-    peer_info_check(d->msgs[1]->add->peer, "carol", addr4, 4, 65535, key_b,
-                    MIM__STATUS__STATUS_BUSY, "\xe2\x9c\x88 flying");
-    EXPECT_INT(d->msgs[2]->body_case, MIM__PRESENCE_MSG__BODY_DEL);
-    assert_string_equal(d->msgs[2]->del->name, "bob");
-    EXPECT_INT(d->msgs[3]->body_case, MIM__PRESENCE_MSG__BODY_STATUS);
-    assert_string_equal(d->msgs[3]->status->name, "alice");
-    EXPECT_INT(d->msgs[3]->status->status, MIM__STATUS__STATUS_AWAY);
-    assert_string_equal(d->msgs[3]->status->text, "lunch");
-    EXPECT_INT(d->msgs[4]->body_case, MIM__PRESENCE_MSG__BODY_PING);
-    EXPECT_INT(d->msgs[4]->ping->nonce, 7);
-    EXPECT_INT(d->msgs[5]->body_case, MIM__PRESENCE_MSG__BODY_PONG);
-    EXPECT_INT(d->msgs[5]->pong->nonce, 8);
-    EXPECT_INT(d->msgs[6]->body_case, MIM__PRESENCE_MSG__BODY_ERROR);
-    EXPECT_INT(d->msgs[6]->error->code, MIM__ERROR_CODE__ERROR_NAME_TAKEN);
-    assert_string_equal(d->msgs[6]->error->message, "name taken");
+    check_server_batch(d);
     mim_presence_batch_free(d);
 
     /* An empty table chunk (nobody else online) is fine. */
@@ -673,23 +681,24 @@ static void test_batch_refusals_login(void **state)
     expect_msg_refused("login with a bidi override", &m, MIM_FROM_PEER);
 }
 
-static void test_batch_refusals_fields(void **state)
+/* A message of 129 bytes of 's' in long_text (one over the status text's limit). */
+static void fill_long_text(char long_text[MIM_STATUS_TEXT_MAX + 2])
+{
+    memset(long_text, 's', MIM_STATUS_TEXT_MAX + 2);
+    long_text[MIM_STATUS_TEXT_MAX + 1] = '\0'; /* 129 bytes */
+}
+
+static void test_batch_refusals_peer_info(void **state)
 {
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__PeerInfo pi;
     Mim__PeerInfo *peers[1] = {&pi};
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
     Mim__TableChunk table = MIM__TABLE_CHUNK__INIT;
-    Mim__StatusSet ss = MIM__STATUS_SET__INIT;
-    Mim__StatusUpdate su = MIM__STATUS_UPDATE__INIT;
-    Mim__Error error = MIM__ERROR__INIT;
-    Mim__PeerDelete del = MIM__PEER_DELETE__INIT;
     char long_text[MIM_STATUS_TEXT_MAX + 2];
     (void)state;
 
-    memset(long_text, 's', sizeof(long_text));
-    long_text[MIM_STATUS_TEXT_MAX + 1] = '\0'; /* 129 bytes */
-
+    fill_long_text(long_text);
     /* Peer info, inside an add and inside a table. */
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
@@ -721,7 +730,17 @@ static void test_batch_refusals_fields(void **state)
     table.n_peers = 1;
     table.peers = peers;
     expect_msg_refused("table with a 5-byte address", &m, MIM_FROM_SERVER);
+}
 
+static void test_batch_refusals_status(void **state)
+{
+    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
+    Mim__StatusSet ss = MIM__STATUS_SET__INIT;
+    Mim__StatusUpdate su = MIM__STATUS_UPDATE__INIT;
+    char long_text[MIM_STATUS_TEXT_MAX + 2];
+    (void)state;
+
+    fill_long_text(long_text);
     /* Status set (peer) and status update (server). */
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS_SET;
     m.status_set = &ss;
@@ -755,6 +774,14 @@ static void test_batch_refusals_fields(void **state)
     su.text = "";
     su.name = "";
     expect_msg_refused("status update with no name", &m, MIM_FROM_SERVER);
+}
+
+static void test_batch_refusals_error_delete(void **state)
+{
+    Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
+    Mim__Error error = MIM__ERROR__INIT;
+    Mim__PeerDelete del = MIM__PEER_DELETE__INIT;
+    (void)state;
 
     /* Error: code 0 is absent on the wire; the text has its own cap. */
     m.body_case = MIM__PRESENCE_MSG__BODY_ERROR;
@@ -865,7 +892,9 @@ int main(void)
         cmocka_unit_test(test_batch_roundtrip_from_server),
         cmocka_unit_test(test_batch_refusals_structure),
         cmocka_unit_test(test_batch_refusals_login),
-        cmocka_unit_test(test_batch_refusals_fields),
+        cmocka_unit_test(test_batch_refusals_peer_info),
+        cmocka_unit_test(test_batch_refusals_status),
+        cmocka_unit_test(test_batch_refusals_error_delete),
         cmocka_unit_test(test_batch_append_encoded),
         cmocka_unit_test(test_non_canonical_refused),
     };
