@@ -82,6 +82,9 @@ typedef struct presence_config {
     uint32_t mailbox_rate;      /* deposits per second per sender's session */
     uint32_t mailbox_burst;     /* of which this many at once */
     uint64_t mailbox_expiry_ms; /* a letter not fetched within this is deleted */
+    /* issue 18: several servers as one (cluster.h); NULL: a single server */
+    const char *cluster_urls; /* --cluster nats://H:P[,...] */
+    const char *server_id;    /* --server-id, or NULL: the host name */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -179,7 +182,8 @@ struct presence_server {
     size_t ndeposits, deposits_cap; /* (mailbox_deposit, mailbox_deposits_end) */
     mim_name_seen *seen;            /* logins and logouts not yet written (directory.c) */
     size_t nseen, seen_cap;
-    uint64_t seen_flushed; /* uv_now() of the last write of them */
+    uint64_t seen_flushed;   /* uv_now() of the last write of them */
+    struct cluster *cluster; /* issue 18 (cluster.h): NULL unless --cluster */
     int stopping;
 };
 

@@ -10,6 +10,7 @@
  * and the handshake deadline runs on (the channel's until on_open, then the sweep's, which
  * sends Error{TIMEOUT}). Any bad input closes only this connection, with a logged reason. */
 #include "server.h"
+#include "cluster.h"
 #include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -238,7 +239,7 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
  * newcomer) leaves no big transient allocations behind. */
 static int send_table(session *s)
 {
-    online_entry *e = online_table_first(&s->srv->table);
+    online_entry *e = cluster_walk_first(s->srv); /* with the other servers' peers */
     int rc;
 
     do {
@@ -248,7 +249,7 @@ static int send_table(session *s)
         size_t len;
 
         mim_table_chunk_init(&chunk, PRESENCE_MAX_PLAINTEXT);
-        for (; e != NULL; e = online_table_next(e)) {
+        for (; e != NULL; e = cluster_walk_next(s->srv, e)) {
             entry_info(e, &pi);
             if (!mim_table_chunk_count(&chunk, &pi))
                 break;
@@ -261,7 +262,7 @@ static int send_table(session *s)
         if ((rc = out_queue_room(s, len)) != 0)
             return rc;
         mim_table_chunk_start(&chunk, s->out.data + s->out.len);
-        for (x = first; x != e; x = online_table_next(x)) {
+        for (x = first; x != e; x = cluster_walk_next(s->srv, x)) {
             entry_info(x, &pi);
             mim_table_chunk_put(&chunk, &pi);
         }
@@ -346,6 +347,7 @@ static int login_claim(session *s, const Mim__Login *l, online_entry **old)
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "registry unavailable");
         return -1;
     }
+    cluster_forget_remote(srv, l->name); /* a login of the name on another server gives way */
     return claim;
 }
 
@@ -477,6 +479,7 @@ static void handle_login(session *s, const Mim__Login *l)
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
     out_queue_broadcast(s->srv, &m, s);
+    cluster_note_add(s->srv, s->entry); /* issue 18: the other servers' peers too */
 }
 
 /* Broadcasts s's current status to everyone, the sender too (its confirmation). */
@@ -493,6 +496,7 @@ static void broadcast_status(session *s)
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
     out_queue_broadcast(s->srv, &m, NULL);
+    cluster_note_status(s->srv, s->entry);
 }
 
 static void handle_status(session *s, const Mim__StatusSet *st)
