@@ -2,6 +2,7 @@
  * orderly shutdown. */
 #include "server.h"
 #include "cluster.h"
+#include "mailbox_js.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
@@ -223,6 +224,10 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
     if (cfg->cluster_urls != NULL &&
         (rc = cluster_start(srv, cfg->cluster_urls, cfg->server_id)) != 0)
         return rc;
+    if (cfg->cluster_urls != NULL && cfg->mailbox && /* issue 18: the shared mailbox */
+        (rc = mailbox_js_open(&srv->mailjs, cfg->cluster_urls, cfg->mailbox_expiry_ms,
+                              cfg->mailbox_blob_max)) != 0)
+        return rc;
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
 
@@ -291,6 +296,8 @@ void presence_server_free(presence_server *srv)
         mim_log_error("internal error: output batches left at exit");
     churn_free(srv);
     mailbox_free(srv);
+    mailbox_js_close(srv->mailjs);
+    srv->mailjs = NULL;
     cluster_free(srv);
     if (srv->store != NULL)
         directory_flush(srv, 0, 1); /* the logouts of the shutdown */

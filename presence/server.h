@@ -184,6 +184,9 @@ struct presence_server {
     size_t nseen, seen_cap;
     uint64_t seen_flushed;   /* uv_now() of the last write of them */
     struct cluster *cluster; /* issue 18 (cluster.h): NULL unless --cluster */
+    /* issue 18: the shared mailbox (mailbox_js.h), with --cluster and --mailbox on; NULL: the
+     * letters are in `store` */
+    struct mailbox_js *mailjs;
     int stopping;
 };
 

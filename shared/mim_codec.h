@@ -302,4 +302,17 @@ void mim_cluster_msg_free(Mim__ClusterMsg *m); /* NULL is fine */
 /* Packs m into out (replacing its contents). 0 or MIM_ENOMEM. */
 int mim_cluster_msg_pack(const Mim__ClusterMsg *m, mim_buf *out);
 
+/* ---- the shared mailbox's letter (issue 18, mim_codec_mailjs.c) ---- */
+/* A letter as the cluster's JetStream stream keeps it: a MailItem with seq 0 (the stream's
+ * sequence is its seq). Packs into out (replacing its contents): 0 or MIM_ENOMEM. */
+int mim_mail_letter_pack(const char *from, const uint8_t from_pk[32],
+                         const uint8_t id[MIM_MSG_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+                         uint64_t deposited_ms, mim_buf *out);
+/* Decodes a letter read from the stream at sequence seq (network input) and checks it by the
+ * rules of a server's MailItem, with seq as its seq. 0 and *out (mim_mail_letter_free), or
+ * MIM_EDECODE with the reason in err. */
+int mim_mail_letter_decode(const uint8_t *p, size_t len, uint64_t seq, Mim__MailItem **out,
+                           char *err, size_t errlen);
+void mim_mail_letter_free(Mim__MailItem *it); /* NULL is fine */
+
 #endif
