@@ -168,6 +168,8 @@ static void watch_connection(cluster *c)
         mim_log_info("cluster: bus connected (%s)%s", url,
                      c->reconnects != none || !c->connected ? "; resyncing tables" : "");
         c->hello_wanted = 1;
+        if (!c->connected)
+            cluster_names_open(c);
     } else if (!now_up && c->connected) {
         mim_log_warn("cluster: bus unreachable: own peers stay; new names are refused until it "
                      "is back");
@@ -210,25 +212,25 @@ static void default_id(char *id, size_t cap)
         snprintf(id, cap, "presence");
 }
 
-static int split_urls(cluster *c, const char *urls)
+int cluster_split_urls(const char *urls, char **out)
 {
-    for (const char *p = urls; c->nurls < CLUSTER_URLS_MAX;) {
+    int n = 0;
+
+    for (const char *p = urls; n < CLUSTER_URLS_MAX;) {
         const char *comma = strchr(p, ',');
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if ((c->urls[c->nurls] = strndup(p, len)) == NULL)
+        if ((out[n] = strndup(p, len)) == NULL)
             return MIM_ENOMEM;
-        c->nurls++;
+        n++;
         if (comma == NULL)
             break;
         p = comma + 1;
     }
-    /* The names bucket is replicated on three NATS nodes when there are three to use. */
-    c->kv_replicas = c->nurls >= 3 ? 3 : 1;
-    return 0;
+    return n;
 }
 
-/* The connection options: the adapter, endless reconnects (every URL in turn: the failover),
- * quick detection of a dead node, and no echo of our own messages. */
+/* The connection options: the adapter, endless reconnects (every URL in turn, in the order
+ * given: the failover), quick detection of a dead node, and no echo of our own messages. */
 static natsStatus make_options(cluster *c)
 {
     natsStatus st = natsOptions_Create(&c->opts);
@@ -252,6 +254,8 @@ static natsStatus make_options(cluster *c)
         st = natsOptions_SetMaxPingsOut(c->opts, 2);
     if (st == NATS_OK)
         st = natsOptions_SetNoEcho(c->opts, true);
+    if (st == NATS_OK) /* the order given: the first is this server's node, the rest failover */
+        st = natsOptions_SetNoRandomize(c->opts, true);
     if (st == NATS_OK)
         st = natsOptions_SetName(c->opts, c->server_id);
     return st;
@@ -274,8 +278,12 @@ static natsStatus connect_bus(cluster *c)
         st = natsConnection_SubscribeSync(&c->sub_bus, c->nc, CLUSTER_SUBJECT_PREFIX ">");
     if (st == NATS_OK) /* far more than a burst of a few thousand logins */
         st = natsSubscription_SetPendingLimits(c->sub_bus, 1000000, 512 << 20);
-    if (st == NATS_OK)
-        st = natsConnection_JetStream(&c->js, c->nc, NULL);
+    if (st == NATS_OK) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = CLUSTER_KV_TIMEOUT_MS; /* a registry call waits this long, on a worker */
+        st = natsConnection_JetStream(&c->js, c->nc, &jo);
+    }
     return st;
 }
 
@@ -301,8 +309,11 @@ int cluster_start(presence_server *srv, const char *urls, const char *server_id)
     uv_timer_init(srv->loop, &c->tick);
     c->check.data = c->tick.data = c;
     c->handles_open = 1;
-    if ((rc = split_urls(c, urls)) != 0)
+    if ((rc = cluster_split_urls(urls, c->urls)) < 0)
         return rc;
+    c->nurls = rc;
+    /* The names bucket is replicated on three NATS nodes when there are three to use. */
+    c->kv_replicas = c->nurls >= 3 ? 3 : 1;
     if ((st = connect_bus(c)) != NATS_OK) {
         mim_log_error("cluster: cannot use NATS at %s: %s", urls, natsStatus_GetText(st));
         return MIM_EIO;

@@ -18,8 +18,11 @@
 
 #include <nats/nats.h>
 
+#include "presence.pb-c.h"
+
 typedef struct presence_server presence_server;
 typedef struct online_entry online_entry;
+typedef struct session session;
 
 #define CLUSTER_SERVER_ID_MAX 64 /* bytes of [A-Za-z0-9_-] */
 #define CLUSTER_URLS_MAX      8  /* NATS servers in --cluster */
@@ -52,6 +55,11 @@ jsCtx *cluster_js(const presence_server *s);
 /* This server's id in the cluster (NULL when not clustered). */
 const char *cluster_server_id(const presence_server *s);
 
+/* --free-name NAME with --cluster (cluster_admin.c): releases NAME in the cluster's registry
+ * (both its keys), talking to NATS directly (no loop). The exit code: 0 released, 1 not
+ * registered or NATS unreachable (said on stderr). */
+int cluster_free_name(const char *urls, const char *name);
+
 /* ---- hooks the server calls (each a no-op when not clustered) ---- */
 
 /* A local peer came online (e: its entry in the table), went offline, changed its status: the
@@ -59,6 +67,17 @@ const char *cluster_server_id(const presence_server *s);
 void cluster_note_add(presence_server *s, const online_entry *e);
 void cluster_note_del(presence_server *s, const char *name);
 void cluster_note_status(presence_server *s, const online_entry *e);
+
+/* The Login of s (verified, admitted) asks the cluster's name registry (cluster_names.c): 0,
+ * and s becomes SESSION_CLAIMING until the verdict comes back through session_claimed; or a
+ * negative code (nothing started). */
+int cluster_claim_start(session *s, const char *name, const uint8_t pk[32]);
+/* What s sent with or after its Login waits for the verdict: the Login's decoded batch (taken;
+ * handling goes on at index next), and later frames (copied; -1 when too many: s must go). */
+void cluster_claim_hold_batch(session *s, Mim__PresenceBatch *b, size_t next, int final);
+int cluster_claim_hold_frame(session *s, const uint8_t *p, size_t len, int final);
+/* s is closing: its claim's verdict, when it comes, is dropped. */
+void cluster_claim_forget(session *s);
 
 /* The whole online table a newcomer gets: the local peers, then the other servers'. */
 online_entry *cluster_walk_first(const presence_server *s);

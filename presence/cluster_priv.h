@@ -64,7 +64,8 @@ typedef struct cluster {
     uv_mutex_t kv_lock; /* guards kv (workers open it) */
     kvStore *kv;
     int kv_replicas;
-    size_t claims_running; /* worker jobs in flight: the loop stays until they end */
+    size_t claims_running;        /* worker jobs in flight: the loop stays until they end */
+    struct cluster_claim *claims; /* those jobs, each for a SESSION_CLAIMING session */
     int stopping;
 } cluster;
 
@@ -74,6 +75,9 @@ static inline cluster *cluster_of(const presence_server *s)
 }
 
 /* cluster.c */
+/* urls (valid: cluster_urls_valid) split into out[CLUSTER_URLS_MAX] (each malloc'd): how many,
+ * or MIM_ENOMEM (what was split is in out; the caller frees it). */
+int cluster_split_urls(const char *urls, char **out);
 /* Publishes m (its server_id, boot_id and seq are filled in here) on subject. 0 or -1. */
 int cluster_publish(cluster *c, const char *subject, Mim__ClusterMsg *m);
 /* A bad bus message: counted, logged at most once per CLUSTER_BAD_LOG_MS. */
@@ -110,5 +114,13 @@ void cluster_members_expire(cluster *c, uint64_t now);
 
 /* cluster_names.c */
 void cluster_names_free(cluster *c);
+/* Opens (or makes) the names bucket on a worker, ahead of the first login. */
+void cluster_names_open(cluster *c);
+/* The names bucket, opened or made on first use; NULL when NATS is not connected or refuses.
+ * Any thread (it blocks: never on the loop). */
+kvStore *cluster_kv(cluster *c);
+/* A name's two keys in the bucket: "n.<hex of the name>" and "s.<hex of SHA-256 of its
+ * skeleton>" (caps: 2 + 2 * MIM_NAME_MAX_BYTES + 1 and 2 + 2 * MIM_HASH_LEN + 1). */
+void cluster_name_keys(const char *name, char *name_key, char *skel_key);
 
 #endif

@@ -93,6 +93,7 @@ typedef enum session_state {
     SESSION_HANDSHAKE = 0, /* the channel runs the handshake and exchanges the stream headers */
     SESSION_AWAIT_LOGIN,   /* both streams up; waiting for Login */
     SESSION_ONLINE,        /* logged in and in the online table */
+    SESSION_CLAIMING,      /* issue 18: the Login waits for the cluster's name registry */
 } session_state;
 
 typedef struct presence_server presence_server;
@@ -207,6 +208,14 @@ void presence_server_note_churn(presence_server *srv);
 
 /* session.c */
 void session_accept(presence_server *srv, uv_stream_t *listener);
+/* 1 once s can send nothing more (its channel is closing, draining or closed). */
+int session_closing(const session *s);
+/* issue 18 (cluster_names.c): the cluster registry's verdict on s's Login (the one at index
+ * next - 1 of b: MIM_NAME_* or MIM_ETAKEN, or MIM_EIO: unavailable): the login finishes, then
+ * the rest of b (taken: freed here) is handled, as on_plaintext would have. */
+void session_claimed(session *s, int verdict, Mim__PresenceBatch *b, size_t next, int final);
+/* One decrypted frame of s, as from its channel (held frames replayed after a claim). */
+void session_frame(session *s, const uint8_t *p, size_t len, int final);
 /* The Login deadline, keepalive and merged status changes for one session; called by the
  * sweep timer. (The channel keeps the handshake, frame and drain deadlines itself.) */
 void session_sweep(session *s, uint64_t now);
