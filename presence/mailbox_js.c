@@ -1,6 +1,7 @@
 /* The shared mailbox on JetStream (issue 18): see mailbox_js.h for the contract and the layout
  * of the stream. */
 #include "mailbox_js.h"
+#include "cluster_priv.h" /* the names bucket: cluster_name_keys, CLUSTER_KV_BUCKET */
 #include "mim_codec.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
@@ -19,6 +20,7 @@ struct mailbox_js {
     natsOptions *opts;
     natsConnection *nc;
     jsCtx *js;
+    kvStore *kv; /* the cluster's names bucket, opened at the first deposit that needs it */
     uint64_t expiry_ms;
     uint32_t blob_max; /* --mailbox-blob-max */
     int stream_ok;     /* the stream exists (checked once connected) */
@@ -143,6 +145,7 @@ void mailbox_js_close(mailbox_js *m)
 {
     if (m == NULL)
         return;
+    kvStore_Destroy(m->kv);
     jsCtx_Destroy(m->js);
     natsConnection_Destroy(m->nc);
     natsOptions_Destroy(m->opts);
@@ -330,12 +333,33 @@ static int64_t deposited_at(mailbox_js *m, uint64_t seq, int64_t fallback)
     return at;
 }
 
+/* 0 when name is registered: in our own registry (fast), else in the cluster's names bucket
+ * (a name claimed through another server). MIM_ENOENT, or MIM_EIO / MIM_EDB. */
+static int registered(mailbox_js *m, mim_store *registry, const char *name)
+{
+    char name_key[2 + 2 * MIM_NAME_MAX_BYTES + 1], skel_key[2 + 2 * MIM_HASH_LEN + 1];
+    mim_dir_name reg;
+    kvEntry *e = NULL;
+    natsStatus s;
+    int rc = mim_store_dir_lookup(registry, name, &reg);
+
+    if (rc != MIM_ENOENT)
+        return rc;
+    if (m->kv == NULL && (s = js_KeyValue(&m->kv, m->js, CLUSTER_KV_BUCKET)) != NATS_OK) {
+        m->kv = NULL;
+        return s == NATS_NOT_FOUND ? MIM_ENOENT : MIM_EIO; /* no bucket: nobody is registered */
+    }
+    cluster_name_keys(name, name_key, skel_key);
+    s = kvStore_Get(&e, m->kv, name_key);
+    kvEntry_Destroy(e);
+    return s == NATS_OK ? 0 : s == NATS_NOT_FOUND ? MIM_ENOENT : MIM_EIO;
+}
+
 /* One deposit: registered, within the limits, then published and acknowledged. */
 static int deposit_one(mailbox_js *m, mim_store *registry, const mim_mail_deposit *d,
                        const mim_mail_limits *lim, mim_mail_outcome *o, mim_buf *body)
 {
     char subj[MAILJS_SUBJECT_MAX], msg_id[MIM_SHA256_HEX_LEN];
-    mim_dir_name reg;
     uint64_t count, bytes;
     jsPubOptions po;
     jsPubAck *ack = NULL;
@@ -343,7 +367,7 @@ static int deposit_one(mailbox_js *m, mim_store *registry, const mim_mail_deposi
     int rc;
 
     memset(o, 0, sizeof(*o));
-    if ((rc = mim_store_dir_lookup(registry, d->to, &reg)) != 0) {
+    if ((rc = registered(m, registry, d->to)) != 0) {
         o->result = MIM_ENOENT;
         return rc == MIM_ENOENT ? 0 : rc;
     }

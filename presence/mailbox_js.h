@@ -39,10 +39,10 @@ typedef struct mailbox_js mailbox_js;
 int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint32_t blob_max);
 void mailbox_js_close(mailbox_js *m); /* NULL is fine */
 
-/* mim_store_mail_deposit_all's contract; `registry` says which names are registered
- * (mim_store_dir_lookup). Not one transaction: each deposit is acknowledged by JetStream on
- * its own, and out[i] says what became of each; MIM_EIO when NATS cannot be reached (then
- * nothing after the failed one is stored, and out is not to be read). */
+/* mim_store_mail_deposit_all's contract; a name is registered when `registry` (this server's)
+ * or the cluster's names bucket has it. Not one transaction: each deposit is acknowledged by
+ * JetStream on its own, and out[i] says what became of each; MIM_EIO when NATS cannot be reached
+ * (then nothing after the failed one is stored, and out is not to be read). */
 int mailbox_js_deposit_all(mailbox_js *m, mim_store *registry, const mim_mail_deposit *d, size_t n,
                            const mim_mail_limits *lim, mim_mail_outcome *out);
 /* mim_store_mail_each's contract (MIM_EIO instead of MIM_EDB). A letter that does not decode

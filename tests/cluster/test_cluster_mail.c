@@ -6,7 +6,8 @@
  *   mail_shared      a letter deposited through s0 is fetched through s1, in deposit order;
  *                    MailTaken through s1 deletes it for s0 too
  *   mail_limits      the per-recipient count is the cluster's: with --mailbox-max-count 2, one
- *                    letter through s0 and one through s1 fill bob's mailbox, and a third
+ *                    letter through s0 and one through s1 (which knows bob, registered through
+ *                    s0, from the cluster's names bucket) fill bob's mailbox, and a third
  *                    through either is MAILBOX_FULL
  *
  * Usage: test_cluster_mail SCENARIO. Every wait is bounded. */
@@ -168,8 +169,7 @@ static void mail_limits(void **state)
     cf_start_server(f, 0, two);
     cf_start_server(f, 1, two);
     cf_wait_joined(f);
-    visit(f, 0, b, "bob");
-    visit(f, 1, b, "bob");
+    visit(f, 0, b, "bob"); /* s1 knows bob from the cluster's names bucket only */
     alice = mail_online(f, 0, a, "alice");
     carol = mail_online(f, 1, c, "carol");
     deposit(alice, "bob", 1, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
