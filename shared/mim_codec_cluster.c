@@ -102,7 +102,9 @@ int mim_cluster_msg_decode(const uint8_t *p, size_t len, Mim__ClusterMsg **out, 
                               MIM_CLUSTER_MSG_MAX);
     if ((m = mim__cluster_msg__unpack(NULL, len, p)) == NULL)
         return mim_codec_fail(err, errlen, "cluster message does not parse");
-    if (!mim_cluster_server_id_valid(m->server_id))
+    if ((rc = mim_codec_canonical(&m->base, p, len, err, errlen)) != 0)
+        ; /* one encoding per message, as on the peers' wire (docs/PROTOCOL.md 6.1) */
+    else if (!mim_cluster_server_id_valid(m->server_id))
         rc = mim_codec_fail(err, errlen, "cluster message: invalid server id");
     else if (m->boot_id.len != MIM_CLUSTER_BOOT_ID_LEN)
         rc = mim_codec_fail(err, errlen, "cluster message: boot id of %zu bytes", m->boot_id.len);
