@@ -67,6 +67,12 @@ static void pc_on_server_key(void *ud, int verdict, const uint8_t pk[32], const 
                                                         : MIM_CORE_KEY_CHANGED;
 
     c->server_pinned = verdict != MIM_PIN_CHANGED;
+    if (c->pc != NULL) { /* issue 18: the server of the list met now is the one pinned */
+        const struct sockaddr *now = presence_client_server(c->pc);
+        memcpy(&c->server, now,
+               now->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in));
+    }
     mim_fingerprint(pk, fp);
     if (old_pk != NULL)
         mim_fingerprint(old_pk, old_fp);
@@ -180,6 +186,8 @@ void core_start_presence(mim_core *c)
     cfg.name = c->name;
     cfg.listen_port = c->advertise_port != 0 ? c->advertise_port : c->listen_port;
     cfg.server = c->server;
+    for (size_t i = 0; i < c->nservers; i++) /* issue 18: --server A,B (all resolved by now) */
+        cfg.servers[cfg.nservers++] = c->servers[i].addr;
     cfg.store = c->st;
     cfg.max_table = c->max_table;
     if ((rc = presence_client_start(&c->pc, &cfg, &pc_events, c)) != 0) {

@@ -179,10 +179,17 @@ struct mim_core {
     uint32_t auto_away_ms;
     int auto_away;
     uint64_t last_input;
-    /* --server as a host name (core_resolve.c): resolved at the start; "" once resolved, or
-     * when it was an address. */
-    char server_host[254];
-    uint16_t server_port;
+    /* --server (core_resolve.c): one entry, or several (issue 18: --server A,B or repeated),
+     * each an address or a host name resolved at the start (host "" once resolved, or when it
+     * was an address; addr's ss_family 0 until then). A list's name that does not resolve is
+     * left out (a warning); the presence client gets the addresses found, in the list's order. */
+    struct core_server_entry {
+        char host[254];
+        uint16_t port;
+        struct sockaddr_storage addr;
+    } servers[PRESENCE_CLIENT_MAX_SERVERS];
+    size_t nservers;
+    size_t resolve_at; /* the entry being resolved */
     uv_getaddrinfo_t resolve_req;
     int resolving; /* resolve_req is in flight (its callback always runs) */
     /* Issue 14 (core_directory.c): its lookups in flight, the sends waiting for them, a
@@ -330,7 +337,9 @@ void core_receipts_send(mim_core *c, peer_rec *r);
 
 /* ---- core_resolve.c: --server as a host name ------------------------------------------------ */
 
-/* --server HOST[:PORT]: an address (c->server) or a host name to resolve. 0 or MIM_EINVAL. */
+/* --server HOST[:PORT][,HOST[:PORT]...] (issue 18: the servers of one cluster, at most
+ * PRESENCE_CLIENT_MAX_SERVERS): each an address or a host name to resolve; c->server is the
+ * first address. 0 or MIM_EINVAL (logged). */
 int core_server_parse(mim_core *c, const char *server);
 /* Starts the presence client, after resolving the host name first if there is one. */
 void core_server_start(mim_core *c);

@@ -75,7 +75,9 @@ static void usage(FILE *f)
                "                            login name, when it is a valid name)\n"
                "  -s, --server HOST[:PORT]  the presence server (a host name or an address;\n"
                "                            default port 4242); without it, found by LAN\n"
-               "                            discovery\n"
+               "                            discovery. Several servers of one cluster: A,B or\n"
+               "                            --server again (up to 8): the next is tried when\n"
+               "                            one is down or lost\n"
                "  -d, --data-dir DIR        identity and history (default\n"
                "                            $XDG_DATA_HOME/mim/NAME or ~/.local/share/mim/NAME)\n"
                "      --listen-port N       TCP port for direct chats (default: any free port)\n"
@@ -187,6 +189,32 @@ static int on_off(const char *option, const char *arg, int *out, int when_on)
     return MIM_CLI_RUN;
 }
 
+/* --server, given once or again (issue 18: the servers of one cluster, tried in order). */
+static int add_server(peer_options *o, const char *arg)
+{
+    size_t have, add = strlen(arg);
+
+    if (o->server == NULL) {
+        o->server = arg;
+        return MIM_CLI_RUN;
+    }
+    if (o->server != o->server_list) { /* the first one, copied into the list */
+        if (strlen(o->server) >= sizeof(o->server_list))
+            goto too_many;
+        strcpy(o->server_list, o->server);
+        o->server = o->server_list;
+    }
+    have = strlen(o->server_list);
+    if (have + 1 + add >= sizeof(o->server_list))
+        goto too_many;
+    o->server_list[have] = ',';
+    memcpy(o->server_list + have + 1, arg, add + 1);
+    return MIM_CLI_RUN;
+too_many:
+    fprintf(stderr, "mim: too many --server addresses\nTry 'mim --help'.\n");
+    return MIM_CLI_USAGE;
+}
+
 static int one_option(peer_options *o, int c, const char *arg)
 {
     long long v;
@@ -196,8 +224,7 @@ static int one_option(peer_options *o, int c, const char *arg)
         o->name = arg;
         return MIM_CLI_RUN;
     case 's':
-        o->server = arg;
-        return MIM_CLI_RUN;
+        return add_server(o, arg);
     case 'd':
         o->data_dir = arg;
         return MIM_CLI_RUN;

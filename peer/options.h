@@ -11,7 +11,7 @@
 
 typedef struct peer_options {
     const char *name;            /* --name in NFC: valid (mim_name_valid) */
-    const char *server;          /* --server HOST[:PORT], or NULL: found by LAN discovery */
+    const char *server;          /* --server HOST[:PORT][,...], or NULL: found by LAN discovery */
     const char *data_dir;        /* --data-dir, or the default for the name: always set */
     uint16_t listen_port;        /* 0: any free port */
     uint16_t advertise_port;     /* 0: the listen port */
@@ -28,6 +28,9 @@ typedef struct peer_options {
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
     char login_name[MIM_NAME_MAX_BYTES + 1];   /* name, when no --name: the login name */
+
+    /* Issue 18: a repeated --server, joined with commas (server points here then). */
+    char server_list[2304];
 
     /* Issue 15, files. --download-dir (absolute), or NULL: the core's default. */
     const char *download_dir;

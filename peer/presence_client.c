@@ -168,10 +168,39 @@ static void finish(presence_client *pc)
     }
 }
 
+/* Makes servers[i] the one dialled next. */
+static void use_server(presence_client *pc, size_t i)
+{
+    uint8_t raw[16];
+    size_t n;
+
+    pc->cur = i;
+    pc->server = pc->servers[i];
+    mim_addr_format((const struct sockaddr *)&pc->server, pc->server_str);
+    n = mim_addr_raw((const struct sockaddr *)&pc->server, raw);
+    pc->server_loopback = mim_addr_raw_is_loopback(raw, n);
+}
+
+/* The next attempt. With several servers (issue 18), the next one of the list is tried soon,
+ * until a full round has failed: then the list starts over from its first, after the backoff. */
 static void schedule_retry(presence_client *pc)
 {
-    uint32_t delay = mim_random_uniform(pc->backoff_ceiling + 1); /* full jitter */
+    uint32_t delay;
 
+    if (pc->round_left > 0) {
+        pc->round_left--;
+        use_server(pc, (pc->cur + 1) % pc->nservers);
+        delay = mim_random_uniform(pc->backoff_min_ms + 1); /* spread a dead server's peers */
+        mim_log_info("presence: trying the next server, %s, in %u ms", pc->server_str,
+                     (unsigned)delay);
+        uv_timer_start(&pc->retry_timer, on_retry, delay, 0);
+        return;
+    }
+    if (pc->nservers > 1) {
+        use_server(pc, 0);
+        pc->round_left = pc->nservers - 1;
+    }
+    delay = mim_random_uniform(pc->backoff_ceiling + 1); /* full jitter */
     mim_log_debug("presence: next attempt to %s in %u ms", pc->server_str, (unsigned)delay);
     pc->backoff_ceiling =
         pc->backoff_ceiling > pc->backoff_max_ms / 2 ? pc->backoff_max_ms : pc->backoff_ceiling * 2;
@@ -242,6 +271,7 @@ void pc_went_online(presence_client *pc)
 {
     pc->phase = PC_ONLINE;
     pc->backoff_ceiling = pc->backoff_min_ms;
+    pc->round_left = pc->nservers - 1; /* if it is lost, the others are tried first */
     pc->last_rx = uv_now(pc->loop);
     ka_arm(pc, pc->last_rx);
     pc_table_settle_start(pc);
@@ -558,9 +588,13 @@ int presence_client_start(presence_client **out, const presence_client_config *c
         return MIM_EINVAL;
     *out = NULL;
     if (cfg == NULL || cfg->loop == NULL || cfg->id == NULL || cfg->store == NULL ||
-        cfg->name == NULL || cfg->listen_port == 0 ||
-        (cfg->server.ss_family != AF_INET && cfg->server.ss_family != AF_INET6))
+        cfg->name == NULL || cfg->listen_port == 0 || cfg->nservers > PRESENCE_CLIENT_MAX_SERVERS)
         return MIM_EINVAL;
+    for (size_t i = 0; i < (cfg->nservers > 0 ? cfg->nservers : 1); i++) {
+        const struct sockaddr_storage *a = cfg->nservers > 0 ? &cfg->servers[i] : &cfg->server;
+        if (a->ss_family != AF_INET && a->ss_family != AF_INET6)
+            return MIM_EINVAL;
+    }
     name_len = strlen(cfg->name);
     if (!mim_name_valid(cfg->name, name_len))
         return MIM_EINVAL;
@@ -570,8 +604,13 @@ int presence_client_start(presence_client **out, const presence_client_config *c
     pc->id = cfg->id;
     memcpy(pc->name, cfg->name, name_len + 1);
     pc->listen_port = cfg->listen_port;
-    pc->server = cfg->server;
-    mim_addr_format((const struct sockaddr *)&pc->server, pc->server_str);
+    pc->nservers = cfg->nservers > 0 ? cfg->nservers : 1;
+    if (cfg->nservers > 0)
+        memcpy(pc->servers, cfg->servers, cfg->nservers * sizeof(cfg->servers[0]));
+    else
+        pc->servers[0] = cfg->server;
+    pc->round_left = pc->nservers - 1;
+    use_server(pc, 0);
     pc->store = cfg->store;
     pc->ping_ms = cfg->ping_interval_ms != 0 ? cfg->ping_interval_ms : PC_DEFAULT_PING_MS;
     pc->backoff_min_ms = cfg->backoff_min_ms != 0 ? cfg->backoff_min_ms : PC_DEFAULT_BACKOFF_MIN;
@@ -582,11 +621,6 @@ int presence_client_start(presence_client **out, const presence_client_config *c
     }
     pc->backoff_ceiling = pc->backoff_min_ms;
     pc->max_table = cfg->max_table != 0 ? cfg->max_table : PRESENCE_TABLE_MAX_DEFAULT;
-    {
-        uint8_t raw[16];
-        size_t n = mim_addr_raw((const struct sockaddr *)&pc->server, raw);
-        pc->server_loopback = mim_addr_raw_is_loopback(raw, n);
-    }
     if (ev != NULL)
         pc->ev = *ev;
     pc->ud = ud;
@@ -679,6 +713,11 @@ int presence_client_table_stale(const presence_client *pc)
 const char *presence_client_last_close(const presence_client *pc)
 {
     return pc->last_close;
+}
+
+const struct sockaddr *presence_client_server(const presence_client *pc)
+{
+    return (const struct sockaddr *)&pc->server;
 }
 
 uint32_t presence_client_server_features(const presence_client *pc)

@@ -91,12 +91,21 @@ typedef struct presence_client_events {
                          int refused);
 } presence_client_events;
 
+#define PRESENCE_CLIENT_MAX_SERVERS 8 /* mim --server A,B,...: at most this many */
+
 typedef struct presence_client_config {
     uv_loop_t *loop;
     const mim_identity *id; /* borrowed; outlives the client */
     const char *name;       /* copied */
     uint16_t listen_port;
-    struct sockaddr_storage server;
+    struct sockaddr_storage server; /* the server, when nservers is 0 */
+    /* Issue 18: the servers of one cluster (mim --server A,B), used instead of `server` when
+     * nservers > 0. The first is dialled first; a lost connection or a failed attempt moves to
+     * the next at once (after a jitter of at most backoff_min_ms, so that the peers of a server
+     * that died do not all arrive together); after a full round without a login, the list
+     * starts over from its first server after the backoff. Each address has its own pin. */
+    struct sockaddr_storage servers[PRESENCE_CLIENT_MAX_SERVERS];
+    size_t nservers;
     mim_store *store;          /* borrowed: the server pin */
     uint32_t ping_interval_ms; /* 30000 by default (0 = default) */
     uint32_t backoff_min_ms;   /* 500 by default */
@@ -144,6 +153,9 @@ typedef void (*presence_discover_cb)(void *ud, int status, const struct sockaddr
                                      const uint8_t pk[32]);
 int presence_discover(uv_loop_t *loop, const struct sockaddr *to, uint16_t port,
                       uint32_t timeout_ms, const uint8_t *pin, presence_discover_cb cb, void *ud);
+
+/* The server dialled now, or last (issue 18: one of the list). */
+const struct sockaddr *presence_client_server(const presence_client *pc);
 
 /* Why the last connection to the server, or attempt, ended ("connect failed: connection
  * refused"); "" before any ended. Valid until the next loop turn. */

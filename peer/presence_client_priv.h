@@ -29,8 +29,12 @@ struct presence_client {
     const mim_identity *id;
     char name[MIM_NAME_MAX_BYTES + 1];
     uint16_t listen_port;
-    struct sockaddr_storage server;
+    struct sockaddr_storage server; /* the one dialled now: servers[cur] */
     char server_str[MIM_ADDR_STRLEN];
+    /* Issue 18: the list (one entry without one), the current one, and how many more may be
+     * tried before the round is over and the backoff applies. */
+    struct sockaddr_storage servers[PRESENCE_CLIENT_MAX_SERVERS];
+    size_t nservers, cur, round_left;
     char last_close[160]; /* why the last connection (or attempt) ended; "" none yet */
     mim_store *store;
     uint32_t ping_ms, backoff_min_ms, backoff_max_ms;

@@ -9,6 +9,7 @@
  * resets -- or when someone logged in meanwhile (whose table lacked the name). A peer that is
  * not flapping gets its delete at once, as before. */
 #include "server.h"
+#include "cluster.h"
 #include "mim_log.h"
 
 #include <stdlib.h>
@@ -62,6 +63,7 @@ static void broadcast_delete(presence_server *srv, const char *name)
     m.body_case = MIM__PRESENCE_MSG__BODY_DEL;
     m.del = &del;
     out_queue_broadcast(srv, &m, NULL);
+    cluster_note_del(srv, name); /* and to the other servers' peers (issue 18) */
 }
 
 static void arm(presence_server *srv)

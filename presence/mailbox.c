@@ -10,6 +10,7 @@
  * delivery is unfinished). A letter stays in the store until its recipient takes it (MailTaken,
  * after its own COMMIT) or it expires; a session that closes first gets it again next login. */
 #include "server.h"
+#include "mailbox_js.h"
 #include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -87,8 +88,11 @@ static int deliver_some(session *s)
         int n;
         if (s->ch == NULL || s->entry == NULL || !mim_channel_can_send(s->ch))
             return 1;
-        n = mim_store_mail_each(s->srv->store, s->entry->name, s->mail_sent, PRESENCE_MAIL_STEP,
-                                send_row, &d);
+        n = s->srv->mailjs != NULL /* issue 18: the cluster's shared mailbox */
+                ? mailbox_js_each(s->srv->mailjs, s->entry->name, s->mail_sent, PRESENCE_MAIL_STEP,
+                                  send_row, &d)
+                : mim_store_mail_each(s->srv->store, s->entry->name, s->mail_sent,
+                                      PRESENCE_MAIL_STEP, send_row, &d);
         if (d.full)
             return 0;
         if (n < 0) {
@@ -257,7 +261,8 @@ void mailbox_deposits_end(session *s, int closing)
                                     .expires_ms = now_ms + (int64_t)cfg->mailbox_expiry_ms};
     }
     rc = dep == NULL || out == NULL ? MIM_ENOMEM
-                                    : mim_store_mail_deposit_all(srv->store, dep, n, &lim, out);
+         : srv->mailjs != NULL ? mailbox_js_deposit_all(srv->mailjs, srv->store, dep, n, &lim, out)
+                               : mim_store_mail_deposit_all(srv->store, dep, n, &lim, out);
     if (rc != 0)
         mim_log_warn("conn %llu: %zu deposits not stored: %s",
                      (unsigned long long)mim_channel_id(s->ch), n, mim_strerror(rc));
@@ -280,7 +285,9 @@ void mailbox_free(presence_server *srv)
 
 void mailbox_taken(session *s, const Mim__MailTaken *t)
 {
-    int rc = mim_store_mail_take(s->srv->store, s->entry->name, t->seqs, t->n_seqs);
+    int rc = s->srv->mailjs != NULL
+                 ? mailbox_js_take(s->srv->mailjs, s->entry->name, t->seqs, t->n_seqs)
+                 : mim_store_mail_take(s->srv->store, s->entry->name, t->seqs, t->n_seqs);
 
     if (rc < 0)
         mim_log_warn("conn %llu: mail taken by %s not deleted: %s",
@@ -294,8 +301,8 @@ void mailbox_expire(presence_server *srv, uint64_t now)
 {
     int64_t n;
 
-    if (now - srv->mail_expired < PRESENCE_MAIL_EXPIRE_MS)
-        return;
+    if (srv->mailjs != NULL || now - srv->mail_expired < PRESENCE_MAIL_EXPIRE_MS)
+        return; /* issue 18: the shared mailbox's stream expires its letters itself (MaxAge) */
     srv->mail_expired = now;
     n = mim_store_mail_expire(srv->store, mim_clock_wall_ms());
     if (n > 0)

@@ -7,6 +7,7 @@
  *   ready port=4242 discovery=4242 fingerprint=abcd-efgh-ijkl-mnop-qrst-uvwx */
 #include "options.h"
 #include "server.h"
+#include "cluster.h"
 #include "mim_cli.h"
 #include "mim_datadir.h"
 #include "mim_error.h"
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mim-presence: libsodium failed to initialise\n");
         return 1;
     }
+    if (o.free_name != NULL && o.cfg.cluster_urls != NULL) /* issue 18: the cluster's registry */
+        return cluster_free_name(o.cfg.cluster_urls, o.free_name);
     if (o.free_name != NULL)
         return free_name(o.cfg.data_dir, o.free_name);
     if (mim_keylog_start("mim-presence", o.key_log) != 0)

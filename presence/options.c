@@ -1,5 +1,6 @@
 /* mim-presence's command line: the option table, the range of each value, and --help. */
 #include "options.h"
+#include "cluster.h"
 
 #include "mim_cli.h"
 #include "mim_parse.h"
@@ -62,6 +63,12 @@ static void usage(FILE *out)
             "      --mailbox-expiry TIME a letter not fetched within TIME is deleted\n"
             "                            (default 30d; units ms, s, m, h, d; bare: seconds)\n"
             "      --free-name NAME      admin: release NAME from the registry, then exit\n"
+            "                            (with --cluster: from the cluster's registry)\n"
+            "      --cluster URLS        act as one directory with the other servers on this\n"
+            "                            NATS cluster: nats://HOST:PORT[,nats://HOST:PORT...]\n"
+            "                            (default: none, a single server)\n"
+            "      --server-id ID        this server's id on the bus, 1-64 of [A-Za-z0-9_-]\n"
+            "                            (default: the host name)\n"
             "      --key-log FILE        append every connection's session keys to FILE\n"
             "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
             "                            read the traffic (for teaching; docs/KEYLOG.md)\n"
@@ -101,6 +108,8 @@ enum {
     OPT_MAIL_RATE,
     OPT_MAIL_BURST,
     OPT_MAIL_EXPIRY,
+    OPT_CLUSTER, /* issue 18 */
+    OPT_SERVER_ID,
 };
 
 static const struct option options[] = {
@@ -132,6 +141,8 @@ static const struct option options[] = {
     {"mailbox-rate", required_argument, NULL, OPT_MAIL_RATE},
     {"mailbox-burst", required_argument, NULL, OPT_MAIL_BURST},
     {"mailbox-expiry", required_argument, NULL, OPT_MAIL_EXPIRY},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"server-id", required_argument, NULL, OPT_SERVER_ID},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -226,6 +237,29 @@ static int port_option(const char *option, const char *arg, int off_ok, int *por
     return 0;
 }
 
+/* --cluster and --server-id (issue 18). MIM_CLI_RUN or MIM_CLI_USAGE (said). */
+static int cluster_option(presence_config *cfg, int c, const char *arg)
+{
+    if (c == OPT_CLUSTER) {
+        if (!cluster_urls_valid(arg)) {
+            fprintf(stderr,
+                    PROGRAM ": --cluster %s: say 1-%d NATS addresses, "
+                            "nats://HOST:PORT, separated by commas\n",
+                    arg, CLUSTER_URLS_MAX);
+            return MIM_CLI_USAGE;
+        }
+        cfg->cluster_urls = arg;
+        return MIM_CLI_RUN;
+    }
+    if (!cluster_server_id_valid(arg)) {
+        fprintf(stderr, PROGRAM ": --server-id %s: 1-%d of A-Z, a-z, 0-9, '_' and '-'\n", arg,
+                CLUSTER_SERVER_ID_MAX);
+        return MIM_CLI_USAGE;
+    }
+    cfg->server_id = arg;
+    return MIM_CLI_RUN;
+}
+
 /* One option of mim-presence's own (not a uint32_t one). MIM_CLI_RUN or an exit code. */
 static int own_option(presence_options *o, int c, const char *arg)
 {
@@ -280,6 +314,9 @@ static int own_option(presence_options *o, int c, const char *arg)
         return duration_option("--mailbox-expiry", arg, &cfg->mailbox_expiry_ms) == 0
                    ? MIM_CLI_RUN
                    : MIM_CLI_USAGE;
+    case OPT_CLUSTER:
+    case OPT_SERVER_ID:
+        return cluster_option(cfg, c, arg);
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }
@@ -313,6 +350,10 @@ int presence_options_parse(int argc, char **argv, presence_options *o)
             return rc;
     if ((rc = mim_cli_no_operands(PROGRAM, argc, argv, optind)) != MIM_CLI_RUN)
         return rc;
+    if (o->cfg.server_id != NULL && o->cfg.cluster_urls == NULL) {
+        fprintf(stderr, PROGRAM ": --server-id needs --cluster\n");
+        return MIM_CLI_USAGE;
+    }
     o->cfg.data_dir = mim_cli_data_dir(PROGRAM, o->cfg.data_dir, "presence", o->default_data_dir,
                                        sizeof(o->default_data_dir));
     return o->cfg.data_dir != NULL ? MIM_CLI_RUN : MIM_CLI_USAGE;

@@ -1,6 +1,8 @@
 /* mim-presence lifecycle: listeners, the sweep timer, the end-of-turn flush, signals, and an
  * orderly shutdown. */
 #include "server.h"
+#include "cluster.h"
+#include "mailbox_js.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
@@ -219,6 +221,13 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
         (rc = admission_init(&srv->admit, &cfg->admit)) != 0 || (rc = open_listeners(srv)) != 0 ||
         (rc = open_identity_and_store(srv)) != 0)
         return rc; /* listeners first: an address or port it cannot have creates no key or db */
+    if (cfg->cluster_urls != NULL &&
+        (rc = cluster_start(srv, cfg->cluster_urls, cfg->server_id)) != 0)
+        return rc;
+    if (cfg->cluster_urls != NULL && cfg->mailbox && /* issue 18: the shared mailbox */
+        (rc = mailbox_js_open(&srv->mailjs, cfg->cluster_urls, cfg->mailbox_expiry_ms,
+                              cfg->mailbox_blob_max)) != 0)
+        return rc;
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
 
@@ -247,6 +256,7 @@ void presence_server_stop(presence_server *srv)
         if (!uv_is_closing((uv_handle_t *)&srv->listeners[i]))
             uv_close((uv_handle_t *)&srv->listeners[i], NULL);
     discovery_stop(srv);
+    cluster_stop(srv);
     uv_signal_stop(&srv->sig_int);
     uv_signal_stop(&srv->sig_term);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
@@ -286,6 +296,9 @@ void presence_server_free(presence_server *srv)
         mim_log_error("internal error: output batches left at exit");
     churn_free(srv);
     mailbox_free(srv);
+    mailbox_js_close(srv->mailjs);
+    srv->mailjs = NULL;
+    cluster_free(srv);
     if (srv->store != NULL)
         directory_flush(srv, 0, 1); /* the logouts of the shutdown */
     free(srv->seen);

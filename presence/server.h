@@ -82,6 +82,9 @@ typedef struct presence_config {
     uint32_t mailbox_rate;      /* deposits per second per sender's session */
     uint32_t mailbox_burst;     /* of which this many at once */
     uint64_t mailbox_expiry_ms; /* a letter not fetched within this is deleted */
+    /* issue 18: several servers as one (cluster.h); NULL: a single server */
+    const char *cluster_urls; /* --cluster nats://H:P[,...] */
+    const char *server_id;    /* --server-id, or NULL: the host name */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -90,6 +93,7 @@ typedef enum session_state {
     SESSION_HANDSHAKE = 0, /* the channel runs the handshake and exchanges the stream headers */
     SESSION_AWAIT_LOGIN,   /* both streams up; waiting for Login */
     SESSION_ONLINE,        /* logged in and in the online table */
+    SESSION_CLAIMING,      /* issue 18: the Login waits for the cluster's name registry */
 } session_state;
 
 typedef struct presence_server presence_server;
@@ -179,7 +183,11 @@ struct presence_server {
     size_t ndeposits, deposits_cap; /* (mailbox_deposit, mailbox_deposits_end) */
     mim_name_seen *seen;            /* logins and logouts not yet written (directory.c) */
     size_t nseen, seen_cap;
-    uint64_t seen_flushed; /* uv_now() of the last write of them */
+    uint64_t seen_flushed;   /* uv_now() of the last write of them */
+    struct cluster *cluster; /* issue 18 (cluster.h): NULL unless --cluster */
+    /* issue 18: the shared mailbox (mailbox_js.h), with --cluster and --mailbox on; NULL: the
+     * letters are in `store` */
+    struct mailbox_js *mailjs;
     int stopping;
 };
 
@@ -200,6 +208,14 @@ void presence_server_note_churn(presence_server *srv);
 
 /* session.c */
 void session_accept(presence_server *srv, uv_stream_t *listener);
+/* 1 once s can send nothing more (its channel is closing, draining or closed). */
+int session_closing(const session *s);
+/* issue 18 (cluster_names.c): the cluster registry's verdict on s's Login (the one at index
+ * next - 1 of b: MIM_NAME_* or MIM_ETAKEN, or MIM_EIO: unavailable): the login finishes, then
+ * the rest of b (taken: freed here) is handled, as on_plaintext would have. */
+void session_claimed(session *s, int verdict, Mim__PresenceBatch *b, size_t next, int final);
+/* One decrypted frame of s, as from its channel (held frames replayed after a claim). */
+void session_frame(session *s, const uint8_t *p, size_t len, int final);
 /* The Login deadline, keepalive and merged status changes for one session; called by the
  * sweep timer. (The channel keeps the handshake, frame and drain deadlines itself.) */
 void session_sweep(session *s, uint64_t now);

@@ -10,6 +10,7 @@
  * and the handshake deadline runs on (the channel's until on_open, then the sweep's, which
  * sends Error{TIMEOUT}). Any bad input closes only this connection, with a logged reason. */
 #include "server.h"
+#include "cluster.h"
 #include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -41,7 +42,7 @@ static const char *who(const session *s)
 
 /* 1 once s can send nothing more: its channel is closing or draining, or closed. (During the
  * handshake, where nothing can be sent anyway, only a closed connection counts.) */
-static int session_closing(const session *s)
+int session_closing(const session *s)
 {
     return s->ch == NULL || (s->state != SESSION_HANDSHAKE && !mim_channel_can_send(s->ch));
 }
@@ -238,7 +239,7 @@ static void entry_info(const online_entry *e, Mim__PeerInfo *pi)
  * newcomer) leaves no big transient allocations behind. */
 static int send_table(session *s)
 {
-    online_entry *e = online_table_first(&s->srv->table);
+    online_entry *e = cluster_walk_first(s->srv); /* with the other servers' peers */
     int rc;
 
     do {
@@ -248,7 +249,7 @@ static int send_table(session *s)
         size_t len;
 
         mim_table_chunk_init(&chunk, PRESENCE_MAX_PLAINTEXT);
-        for (; e != NULL; e = online_table_next(e)) {
+        for (; e != NULL; e = cluster_walk_next(s->srv, e)) {
             entry_info(e, &pi);
             if (!mim_table_chunk_count(&chunk, &pi))
                 break;
@@ -261,7 +262,7 @@ static int send_table(session *s)
         if ((rc = out_queue_room(s, len)) != 0)
             return rc;
         mim_table_chunk_start(&chunk, s->out.data + s->out.len);
-        for (x = first; x != e; x = online_table_next(x)) {
+        for (x = first; x != e; x = cluster_walk_next(s->srv, x)) {
             entry_info(x, &pi);
             mim_table_chunk_put(&chunk, &pi);
         }
@@ -317,10 +318,14 @@ static void login_lookalike(session *s, const char *name)
                  name);
 }
 
+/* The registry's verdict is the server's own (its SQLite registry, asked in login_claim). */
+#define LOGIN_VERDICT_LOCAL INT32_MIN
+
 /* Step 2: a place online (*old: the entry of the same name this login replaces, or NULL) and
- * the name for the proven key in the registry. Returns the registry's verdict
+ * the name for the proven key in the registry (verdict: LOGIN_VERDICT_LOCAL, or the cluster
+ * registry's). Returns the registry's verdict
  * (MIM_NAME_REGISTERED or MIM_NAME_SAME_KEY), or -1 once s is refused. */
-static int login_claim(session *s, const Mim__Login *l, online_entry **old)
+static int login_claim(session *s, const Mim__Login *l, online_entry **old, int verdict)
 {
     presence_server *srv = s->srv;
     int claim;
@@ -331,8 +336,16 @@ static int login_claim(session *s, const Mim__Login *l, online_entry **old)
                      (unsigned)srv->cfg.max_peers);
         return -1;
     }
-    claim = mim_store_name_claim(srv->store, l->name, mim_channel_remote_identity(s->ch),
-                                 mim_clock_wall_s());
+    claim = verdict != LOGIN_VERDICT_LOCAL
+                ? verdict /* the cluster's registry's (cluster_names.c) */
+                : mim_store_name_claim(srv->store, l->name, mim_channel_remote_identity(s->ch),
+                                       mim_clock_wall_s());
+    if (claim == MIM_EIO && verdict != LOGIN_VERDICT_LOCAL) {
+        session_fail(s, MIM__ERROR_CODE__ERROR_REGISTRY_UNAVAILABLE,
+                     "the cluster's name registry cannot be reached: only a name this server "
+                     "knows for your key may log in now; try again later");
+        return -1;
+    }
     if (claim == MIM_ETAKEN) {
         session_fail(s, MIM__ERROR_CODE__ERROR_NAME_TAKEN, "name '%s' is registered to another key",
                      l->name);
@@ -346,6 +359,7 @@ static int login_claim(session *s, const Mim__Login *l, online_entry **old)
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "registry unavailable");
         return -1;
     }
+    cluster_forget_remote(srv, l->name); /* a login of the name on another server gives way */
     return claim;
 }
 
@@ -442,10 +456,10 @@ static int login_admit(session *s)
     return 0;
 }
 
-/* A Login: verified, admitted, claimed, linked in, then the newcomer gets the table and everyone
- * else a PeerAdd for it -- unless they hold that very entry already (a flapping peer back with
- * the same key, address and port: churn.c). */
-static void handle_login(session *s, const Mim__Login *l)
+/* A Login, once verified, admitted and given the registry's verdict: claimed, linked in, then
+ * the newcomer gets the table and everyone else a PeerAdd for it -- unless they hold that very
+ * entry already (a flapping peer back with the same key, address and port: churn.c). */
+static void login_finish(session *s, const Mim__Login *l, int verdict)
 {
     Mim__PresenceMsg m = MIM__PRESENCE_MSG__INIT;
     Mim__PeerAdd add = MIM__PEER_ADD__INIT;
@@ -453,7 +467,7 @@ static void handle_login(session *s, const Mim__Login *l)
     online_entry *old, fresh;
     int claim, churn, unchanged = 0;
 
-    if (login_verify(s, l) != 0 || login_admit(s) != 0 || (claim = login_claim(s, l, &old)) < 0)
+    if ((claim = login_claim(s, l, &old, verdict)) < 0)
         return;
     if (old != NULL) {
         entry_fill(s, l, &fresh);
@@ -477,6 +491,23 @@ static void handle_login(session *s, const Mim__Login *l)
     m.body_case = MIM__PRESENCE_MSG__BODY_ADD;
     m.add = &add;
     out_queue_broadcast(s->srv, &m, s);
+    cluster_note_add(s->srv, s->entry); /* issue 18: the other servers' peers too */
+}
+
+/* A Login: verified and admitted here; then the registry's verdict, at once from our own
+ * registry, or later from the cluster's (session_claimed), and login_finish. */
+static void handle_login(session *s, const Mim__Login *l)
+{
+    if (login_verify(s, l) != 0 || login_admit(s) != 0)
+        return;
+    if (!cluster_on(s->srv)) {
+        login_finish(s, l, LOGIN_VERDICT_LOCAL);
+        return;
+    }
+    if (cluster_claim_start(s, l->name, mim_channel_remote_identity(s->ch)) == 0)
+        s->state = SESSION_CLAIMING;
+    else
+        session_fail(s, MIM__ERROR_CODE__ERROR_REGISTRY_UNAVAILABLE, "cannot ask the registry");
 }
 
 /* Broadcasts s's current status to everyone, the sender too (its confirmation). */
@@ -493,6 +524,7 @@ static void broadcast_status(session *s)
     m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
     m.status = &up;
     out_queue_broadcast(s->srv, &m, NULL);
+    cluster_note_status(s->srv, s->entry);
 }
 
 static void handle_status(session *s, const Mim__StatusSet *st)
@@ -567,8 +599,10 @@ static int handle_msg(session *s, const Mim__PresenceMsg *m)
             return -1;
         }
         handle_login(s, m->login);
-        /* Checked once, needed never again: 128 bytes less for every idle peer. */
-        mim_channel_drop_proof(s->ch);
+        /* Checked once, needed never again: 128 bytes less for every idle peer. (A claim keeps
+         * it: the identity key in it is read when the verdict comes.) */
+        if (s->state != SESSION_CLAIMING)
+            mim_channel_drop_proof(s->ch);
         break;
     case MIM__PRESENCE_MSG__BODY_STATUS_SET:
         handle_status(s, m->status_set);
@@ -594,31 +628,68 @@ static int handle_msg(session *s, const Mim__PresenceMsg *m)
     return session_closing(s) ? -1 : 0;
 }
 
-/* One decrypted transport frame: a PresenceBatch, or an empty FINAL. */
-static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final)
+/* Handles b's messages from index `from` on, then frees b -- unless a Login among them waits
+ * for the cluster's registry: then b waits with it (cluster_claim_hold_batch). */
+static void run_batch(session *s, Mim__PresenceBatch *b, size_t from, int final)
 {
-    session *s = mim_channel_data(ch);
+    for (size_t i = from; i < b->n_msgs; i++) {
+        if (handle_msg(s, b->msgs[i]) != 0)
+            break;
+        if (s->state == SESSION_CLAIMING) {
+            cluster_claim_hold_batch(s, b, i + 1, final);
+            return;
+        }
+    }
+    mailbox_deposits_end(s, session_closing(s)); /* one commit, then the acks */
+    mim_presence_batch_free(b);
+    /* A FINAL frame ends the session at once (the peer has said all; no FINAL of ours answers
+     * it) -- unless handling it already began a drain, whose Error reply a close would cancel. */
+    if (final && !session_closing(s))
+        mim_channel_abort(s->ch, "peer closed the session");
+}
+
+void session_frame(session *s, const uint8_t *p, size_t len, int final)
+{
     Mim__PresenceBatch *b = NULL;
     char err[160];
 
-    s->last_rx = (uint32_t)uv_now(s->srv->loop);
+    if (s->state == SESSION_CLAIMING) { /* kept for after the registry's verdict */
+        if (cluster_claim_hold_frame(s, p, len, final) != 0)
+            session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL,
+                         "too much sent before the Login was answered");
+        return;
+    }
     if (len == 0 && final) {
-        mim_channel_abort(ch, "peer closed the session");
+        mim_channel_abort(s->ch, "peer closed the session");
         return;
     }
     if (mim_presence_batch_decode(p, len, MIM_FROM_PEER, &b, err, sizeof(err)) != 0) {
         session_fail(s, MIM__ERROR_CODE__ERROR_PROTOCOL, "malformed message: %s", err);
         return;
     }
-    for (size_t i = 0; i < b->n_msgs; i++)
-        if (handle_msg(s, b->msgs[i]) != 0)
-            break;
-    mailbox_deposits_end(s, session_closing(s)); /* one commit, then the acks */
-    mim_presence_batch_free(b);
-    /* A FINAL frame ends the session at once (the peer has said all; no FINAL of ours answers
-     * it) -- unless handling it already began a drain, whose Error reply a close would cancel. */
-    if (final && !session_closing(s))
-        mim_channel_abort(ch, "peer closed the session");
+    run_batch(s, b, 0, final);
+}
+
+void session_claimed(session *s, int verdict, Mim__PresenceBatch *b, size_t next, int final)
+{
+    s->state = SESSION_AWAIT_LOGIN;
+    if (!session_closing(s))
+        login_finish(s, b->msgs[next - 1]->login, verdict);
+    mim_channel_drop_proof(s->ch);
+    if (session_closing(s)) {
+        mim_presence_batch_free(b);
+        return;
+    }
+    run_batch(s, b, next, final);
+}
+
+/* One decrypted transport frame: a PresenceBatch, or an empty FINAL. */
+static void on_plaintext(mim_channel *ch, const uint8_t *p, size_t len, int final)
+{
+    session *s = mim_channel_data(ch);
+
+    s->last_rx = (uint32_t)uv_now(s->srv->loop);
+    session_frame(s, p, len, final);
 }
 
 /* The connection is gone: the peer leaves the table and the others are told in this very loop
@@ -638,6 +709,7 @@ static void on_closed(mim_channel *ch, const char *reason)
     leave_unauth(s, 0);
     out_queue_forget(s);
     mailbox_forget(s);
+    cluster_claim_forget(s);
     go_offline(s); /* still reads the name from the channel */
     out_arena_drop(&srv->out, &s->out);
     s->ch = NULL;
@@ -662,7 +734,7 @@ void session_sweep(session *s, uint64_t now)
      * drain deadline that matters. */
     if (s->state == SESSION_HANDSHAKE || session_closing(s))
         return;
-    if (s->state == SESSION_AWAIT_LOGIN) {
+    if (s->state == SESSION_AWAIT_LOGIN || s->state == SESSION_CLAIMING) {
         if (session_elapsed(now, s->started) > srv->cfg.handshake_timeout_ms)
             session_fail(s, MIM__ERROR_CODE__ERROR_TIMEOUT,
                          "handshake and login not completed within %u ms",

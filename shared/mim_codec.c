@@ -339,7 +339,7 @@ int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir,
         return check_text(m->status->text, MIM_STATUS_TEXT_MAX, "status update", err, errlen);
     case MIM__PRESENCE_MSG__BODY_ERROR:
         if (m->error->code <= MIM__ERROR_CODE__ERROR_UNSPECIFIED ||
-            m->error->code > MIM__ERROR_CODE__ERROR_TIMEOUT)
+            m->error->code > MIM__ERROR_CODE__ERROR_REGISTRY_UNAVAILABLE)
             return fail(err, errlen, "error with unknown code %d", (int)m->error->code);
         return check_text(m->error->message, MIM_ERROR_TEXT_MAX, "error", err, errlen);
     case MIM__PRESENCE_MSG__BODY_PING:

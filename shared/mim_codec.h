@@ -11,6 +11,7 @@
 #include "handshake.pb-c.h"
 #include "peer.pb-c.h"
 #include "presence.pb-c.h"
+#include "cluster.pb-c.h"
 #include "mim_buf.h"
 #include "mim_limits.h" /* MIM_NAME_MAX_CHARS, MIM_NAME_MAX_BYTES */
 #include "mim_name.h"   /* mim_name_valid: the name rule */
@@ -284,5 +285,34 @@ int mim_bulk_msg_pack(const Mim__BulkMsg *m, mim_buf *out);
 /* One manifest entry as manifest_hash hashes it (FileManifest's comment): appends to out. 0 or
  * MIM_ENOMEM. */
 int mim_file_manifest_entry_encode(const char *path, size_t path_len, uint64_t size, mim_buf *out);
+
+/* ---- the cluster bus (issue 18, mim_codec_cluster.c) ---- */
+#define MIM_CLUSTER_SERVER_ID_MAX 64 /* bytes of [A-Za-z0-9_-] */
+#define MIM_CLUSTER_BOOT_ID_LEN   16
+#define MIM_CLUSTER_EVENTS_MAX    1024 /* events in one ClusterEvents, peers in one table chunk */
+#define MIM_CLUSTER_MSG_MAX       (1 << 20) /* bytes of one bus message (NATS' default payload) */
+int mim_cluster_server_id_valid(const char *id);
+/* Decodes and checks one bus message (docs/PROTOCOL.md, "The cluster bus"): a valid server id
+ * and boot id, one known body, at most MIM_CLUSTER_EVENTS_MAX events or peers, each PeerInfo and
+ * StatusUpdate valid as from a server. 0 (free *out with mim_cluster_msg_free) or MIM_EDECODE
+ * with the reason in err. */
+int mim_cluster_msg_decode(const uint8_t *p, size_t len, Mim__ClusterMsg **out, char *err,
+                           size_t errlen);
+void mim_cluster_msg_free(Mim__ClusterMsg *m); /* NULL is fine */
+/* Packs m into out (replacing its contents). 0 or MIM_ENOMEM. */
+int mim_cluster_msg_pack(const Mim__ClusterMsg *m, mim_buf *out);
+
+/* ---- the shared mailbox's letter (issue 18, mim_codec_mailjs.c) ---- */
+/* A letter as the cluster's JetStream stream keeps it: a MailItem with seq 0 (the stream's
+ * sequence is its seq). Packs into out (replacing its contents): 0 or MIM_ENOMEM. */
+int mim_mail_letter_pack(const char *from, const uint8_t from_pk[32],
+                         const uint8_t id[MIM_MSG_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+                         uint64_t deposited_ms, mim_buf *out);
+/* Decodes a letter read from the stream at sequence seq (network input) and checks it by the
+ * rules of a server's MailItem, with seq as its seq. 0 and *out (mim_mail_letter_free), or
+ * MIM_EDECODE with the reason in err. */
+int mim_mail_letter_decode(const uint8_t *p, size_t len, uint64_t seq, Mim__MailItem **out,
+                           char *err, size_t errlen);
+void mim_mail_letter_free(Mim__MailItem *it); /* NULL is fine */
 
 #endif

@@ -49,6 +49,8 @@ struct load_ctx {
     load_peer *peers;
     int n;
     int port;                           /* the server's, on 127.0.0.1 */
+    int ports[8];                       /* issue 18, --ports: peer i uses ports[i % nports] */
+    int nports;                         /* 0: every peer uses port */
     const char *key_dir;                /* mim: where the identities are kept between runs */
     int window;                         /* peers logging in at once */
     int next_start;                     /* the next peer to start */
@@ -68,6 +70,8 @@ void load_status_seen(load_peer *p, unsigned seq);
 /* A fatal error in peer p (NULL: the whole run): prints why and ends the run. */
 void load_fail(load_ctx *ctx, const load_peer *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The server port peer p dials (--port, or its share of --ports). */
+int load_peer_port(const load_peer *p);
 /* The peer's name, "p<index>", in buf (at least 16 bytes). */
 const char *load_peer_name(const load_peer *p, char *buf, size_t len);
 

@@ -17,6 +17,11 @@
  *         (tools/bench/run interleaves the protocols' changes this way).
  * idle    prints the server's RSS growth per logged-in idle peer (VmRSS of --server-pid before
  *         the first connect and 1 s after the last login).
+ * converge  (issue 18) all n log in first (not timed), then R more peers log in one after
+ *         another (100 ms apart); prints, per newcomer, the seconds from its connect until every
+ *         peer (n + those before it, on every server) knows it and it knows them all.
+ * --ports P1,P2,...  (issue 18, instead of --port): several servers of one cluster; peer i
+ *         dials P[i % count], so the peers are spread evenly over the servers.
  *
  * Output: one "result <case> <value>" line per measurement on stdout; errors on stderr, exit 1.
  * Bounded: the whole run stops itself after --timeout seconds (default 300) as a failure. */
@@ -33,8 +38,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-enum load_case { CASE_STORM, CASE_STATUS, CASE_IDLE };
-enum load_phase { PHASE_LOGIN, PHASE_SETTLE, PHASE_WAIT, PHASE_STATUS, PHASE_DONE };
+enum load_case { CASE_STORM, CASE_STATUS, CASE_IDLE, CASE_CONVERGE };
+enum load_phase { PHASE_LOGIN, PHASE_SETTLE, PHASE_WAIT, PHASE_STATUS, PHASE_ADD, PHASE_DONE };
 
 /* The engine's own state: one run per process. */
 static struct {
@@ -152,6 +157,12 @@ void load_status_seen(load_peer *p, unsigned seq)
     }
 }
 
+int load_peer_port(const load_peer *p)
+{
+    const load_ctx *ctx = p->ctx;
+    return ctx->nports > 0 ? ctx->ports[p->index % ctx->nports] : ctx->port;
+}
+
 /* ---- the cases -------------------------------------------------------------------------- */
 
 static int everyone_in(const load_ctx *ctx)
@@ -215,6 +226,22 @@ static void on_sigusr1(uv_signal_t *s, int signum)
         eng.go = 1;
 }
 
+/* converge: the next newcomer logs in; every peer must learn of it again. */
+static void next_add(uv_timer_t *t)
+{
+    load_ctx *ctx = &eng.ctx;
+    (void)t;
+
+    for (int i = 0; i < ctx->n; i++)
+        ctx->peers[i].complete = 0;
+    ctx->ncomplete = 0;
+    ctx->n++;
+    eng.seq++;
+    eng.phase = PHASE_ADD;
+    eng.t0 = uv_hrtime();
+    start_more(ctx);
+}
+
 static void after_settle(uv_timer_t *t)
 {
     load_ctx *ctx = &eng.ctx;
@@ -228,6 +255,10 @@ static void after_settle(uv_timer_t *t)
     }
     if (eng.which == CASE_STATUS) {
         send_next_status(t);
+        return;
+    }
+    if (eng.which == CASE_CONVERGE) {
+        next_add(t);
         return;
     }
     /* CASE_IDLE */
@@ -277,6 +308,18 @@ static void on_progress(load_ctx *ctx)
         eng.phase = PHASE_SETTLE;
         uv_timer_start(&eng.timer, send_next_status, 100, 0);
         return;
+    case PHASE_ADD:
+        if (ctx->nlogged < ctx->n || ctx->ncomplete < ctx->n)
+            return;
+        printf("result converge %.6f\n", seconds_since(eng.t0));
+        fflush(stdout);
+        if ((int)eng.seq >= eng.reps) {
+            finish();
+            return;
+        }
+        eng.phase = PHASE_SETTLE;
+        uv_timer_start(&eng.timer, next_add, 100, 0);
+        return;
     default:
         return;
     }
@@ -322,7 +365,27 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mim-bench-load --proto mim|naive|irc|mqtt --case storm|status|idle "
                     "--n N --port P [--window W] [--reps R] [--driven] [--server-pid PID] "
-                    "[--key-dir DIR] [--timeout S]\n");
+                    "[--key-dir DIR] [--timeout S]\n"
+                    "       (issue 18: --case converge; --ports P1,P2,... instead of --port)\n");
+}
+
+/* --ports P1,P2,...: into ctx->ports. 0 or -1. */
+static int parse_ports(const char *arg)
+{
+    load_ctx *ctx = &eng.ctx;
+    char buf[128], *save = NULL;
+    long long v;
+
+    if (strlen(arg) >= sizeof(buf))
+        return -1;
+    strcpy(buf, arg);
+    ctx->nports = 0;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        if (ctx->nports == 8 || mim_parse_number(t, 1, 65535, &v) != 0)
+            return -1;
+        ctx->ports[ctx->nports++] = (int)v;
+    }
+    return ctx->nports > 0 ? 0 : -1;
 }
 
 /* The command line into eng (and *proto, *which, *timeout_s); 0, or -1 after the usage line. */
@@ -330,17 +393,12 @@ static int parse_args(int argc, char **argv, const char **proto, const char **wh
                       long long *timeout_s)
 {
     static const struct option opts[] = {
-        {"proto", required_argument, NULL, 'P'},
-        {"case", required_argument, NULL, 'c'},
-        {"n", required_argument, NULL, 'n'},
-        {"port", required_argument, NULL, 'p'},
-        {"window", required_argument, NULL, 'w'},
-        {"reps", required_argument, NULL, 'r'},
-        {"server-pid", required_argument, NULL, 's'},
-        {"key-dir", required_argument, NULL, 'k'},
-        {"timeout", required_argument, NULL, 't'},
-        {"driven", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0},
+        {"proto", required_argument, NULL, 'P'},      {"case", required_argument, NULL, 'c'},
+        {"n", required_argument, NULL, 'n'},          {"port", required_argument, NULL, 'p'},
+        {"window", required_argument, NULL, 'w'},     {"reps", required_argument, NULL, 'r'},
+        {"server-pid", required_argument, NULL, 's'}, {"key-dir", required_argument, NULL, 'k'},
+        {"timeout", required_argument, NULL, 't'},    {"driven", no_argument, NULL, 'd'},
+        {"ports", required_argument, NULL, 'q'},      {NULL, 0, NULL, 0},
     };
     load_ctx *ctx = &eng.ctx;
     long long n = 0, port = 0, window = 64, reps = 5, pid = 0;
@@ -367,10 +425,12 @@ static int parse_args(int argc, char **argv, const char **proto, const char **wh
             ok = mim_parse_number(optarg, LONG_MIN, LONG_MAX, &pid) == 0;
         else if (c == 't')
             ok = mim_parse_number(optarg, 1, 3600, timeout_s) == 0;
+        else if (c == 'q')
+            ok = parse_ports(optarg) == 0;
         else
             ok = 0;
     }
-    if (!ok || *proto == NULL || *which == NULL || n == 0 || port == 0) {
+    if (!ok || *proto == NULL || *which == NULL || n == 0 || (port == 0 && ctx->nports == 0)) {
         usage();
         return -1;
     }
@@ -405,6 +465,8 @@ static int choose(const char *proto, const char *which)
         eng.which = CASE_STATUS;
     else if (strcmp(which, "idle") == 0 && eng.server_pid > 0)
         eng.which = CASE_IDLE;
+    else if (strcmp(which, "converge") == 0 && ctx->proto == &load_proto_mim)
+        eng.which = CASE_CONVERGE;
     else {
         fprintf(stderr,
                 "mim-bench-load: case %s does not apply to %s (idle needs "
@@ -423,19 +485,26 @@ static int run(const char *proto, long long timeout_s)
 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if ((ctx->peers = calloc((size_t)ctx->n, sizeof(*ctx->peers))) == NULL)
+    /* converge: the newcomers' places follow the n (ctx->n grows as each logs in). */
+    int total = ctx->n + (eng.which == CASE_CONVERGE ? eng.reps : 0);
+    if ((ctx->peers = calloc((size_t)total, sizeof(*ctx->peers))) == NULL)
         return 1;
-    for (int i = 0; i < ctx->n; i++) {
+    for (int i = 0; i < total; i++) {
         ctx->peers[i].ctx = ctx;
         ctx->peers[i].index = i;
     }
     uv_loop_init(&loop);
     ctx->loop = &loop;
     ctx->on_progress = on_progress;
-    /* Identities and the like are made here, before anything is timed. */
-    if (ctx->proto->prepare != NULL && ctx->proto->prepare(ctx) != 0) {
-        fprintf(stderr, "mim-bench-load: %s: preparation failed\n", proto);
-        return 1;
+    /* Identities and the like are made here, before anything is timed (for every peer). */
+    {
+        int n = ctx->n;
+        ctx->n = total;
+        if (ctx->proto->prepare != NULL && ctx->proto->prepare(ctx) != 0) {
+            fprintf(stderr, "mim-bench-load: %s: preparation failed\n", proto);
+            return 1;
+        }
+        ctx->n = n;
     }
     uv_timer_init(&loop, &eng.timer);
     uv_timer_init(&loop, &eng.timeout);

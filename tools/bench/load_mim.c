@@ -218,7 +218,7 @@ static int mim_start(load_peer *p)
     cfg.handshake_timeout_ms = 120000; /* a storm queues handshakes: the run's bound rules */
     cfg.events = &events;
     cfg.data = mp;
-    uv_ip4_addr("127.0.0.1", p->ctx->port, &addr);
+    uv_ip4_addr("127.0.0.1", load_peer_port(p), &addr);
     if (mim_channel_dial(&cfg, (const struct sockaddr *)&addr, &mp->ch) != 0) {
         free(mp);
         return -1;

@@ -1,0 +1,116 @@
+/* Writes the seed corpus of the cluster bus's fuzz target (fuzz_cluster_msg.c) under
+ * tests/fuzz/corpus/cluster_msg/: one message of each body (events with an add, a delete and a
+ * status; a table chunk; a Hello; a heartbeat) and a few the codec refuses (an invalid server
+ * id, a short boot id, an add with a bad name, no body).
+ *
+ *   fuzz_make_corpus_cluster [CORPUS_DIR]     (default: the source tree's tests/fuzz/corpus)
+ *
+ * Deterministic. Not a test: run it by hand after changing proto/cluster.proto and commit the
+ * result. */
+#include "mim_buf.h"
+#include "mim_codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef MIM_FUZZ_CORPUS_DIR
+#define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
+#endif
+
+static const char *root;
+static int failures;
+
+static void write_msg(const char *name, Mim__ClusterMsg *m)
+{
+    char path[4096];
+    mim_buf b = {0};
+    FILE *fp;
+
+    if (mim_cluster_msg_pack(m, &b) != 0)
+        abort();
+    snprintf(path, sizeof(path), "%s/cluster_msg", root);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        failures++;
+    snprintf(path, sizeof(path), "%s/cluster_msg/%s", root, name);
+    fp = fopen(path, "wb");
+    if (fp == NULL || fwrite(b.data, 1, b.len, fp) != b.len || fclose(fp) != 0) {
+        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
+        failures++;
+    }
+    mim_buf_free(&b);
+}
+
+static uint8_t boot[16] = {0x42, 1, 2, 3}, pk[32] = {7}, addr[4] = {192, 168, 1, 20};
+
+/* Events: an add, a status, a delete; then the same add in a table chunk; then refusals. */
+static void seeds(void)
+{
+    Mim__ClusterMsg m = MIM__CLUSTER_MSG__INIT;
+    Mim__ClusterEvents evs = MIM__CLUSTER_EVENTS__INIT;
+    Mim__ClusterEvent ev[3] = {MIM__CLUSTER_EVENT__INIT, MIM__CLUSTER_EVENT__INIT,
+                               MIM__CLUSTER_EVENT__INIT},
+                      *evp[3] = {&ev[0], &ev[1], &ev[2]};
+    Mim__ClusterPeer cp = MIM__CLUSTER_PEER__INIT, *cpp = &cp;
+    Mim__StatusUpdate st = MIM__STATUS_UPDATE__INIT;
+    Mim__ClusterTable t = MIM__CLUSTER_TABLE__INIT;
+    Mim__ClusterHello hello = MIM__CLUSTER_HELLO__INIT;
+    Mim__ClusterHeartbeat hb = MIM__CLUSTER_HEARTBEAT__INIT;
+    Mim__PeerInfo pi;
+
+    mim_peer_info_init(&pi, "alice", addr, 4, 4000, pk, MIM__STATUS__STATUS_AVAILABLE, "");
+    cp.info = &pi;
+    cp.login_ms = 1764650000000ull;
+    ev[0].kind_case = MIM__CLUSTER_EVENT__KIND_ADD;
+    ev[0].add = &cp;
+    st.name = "alice";
+    st.status = MIM__STATUS__STATUS_AWAY;
+    st.text = "lunch";
+    ev[1].kind_case = MIM__CLUSTER_EVENT__KIND_STATUS;
+    ev[1].status = &st;
+    ev[2].kind_case = MIM__CLUSTER_EVENT__KIND_DEL;
+    ev[2].del = "alice";
+    evs.events = evp;
+    evs.n_events = 3;
+    m.server_id = "s0";
+    m.boot_id.data = boot;
+    m.boot_id.len = sizeof(boot);
+    m.seq = 7;
+    m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
+    m.events = &evs;
+    write_msg("events", &m);
+    t.peers = &cpp;
+    t.n_peers = 1;
+    t.first = t.last = 1;
+    m.body_case = MIM__CLUSTER_MSG__BODY_TABLE;
+    m.table = &t;
+    write_msg("table", &m);
+    m.body_case = MIM__CLUSTER_MSG__BODY_HELLO;
+    m.hello = &hello;
+    write_msg("hello", &m);
+    hb.peers = 3;
+    m.body_case = MIM__CLUSTER_MSG__BODY_HEARTBEAT;
+    m.heartbeat = &hb;
+    write_msg("heartbeat", &m);
+    m.server_id = "s 0"; /* refused: a space */
+    write_msg("bad_server_id", &m);
+    m.server_id = "s0";
+    m.boot_id.len = 8; /* refused */
+    write_msg("short_boot_id", &m);
+    m.boot_id.len = sizeof(boot);
+    pi.name = "al\x1bice"; /* refused: a control character */
+    m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
+    m.events = &evs;
+    write_msg("bad_name", &m);
+    m.body_case = MIM__CLUSTER_MSG__BODY__NOT_SET; /* refused */
+    write_msg("no_body", &m);
+}
+
+int main(int argc, char **argv)
+{
+    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    seeds();
+    return failures ? 1 : 0;
+}
