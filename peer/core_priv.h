@@ -181,8 +181,8 @@ struct mim_core {
     uint64_t last_input;
     /* --server (core_resolve.c): one entry, or several (issue 18: --server A,B or repeated),
      * each an address or a host name resolved at the start (host "" once resolved, or when it
-     * was an address; addr's ss_family 0 until then). A list's name that does not resolve is
-     * left out (a warning); the presence client gets the addresses found, in the list's order. */
+     * was an address; addr's ss_family 0 until then). A name that does not resolve is fatal;
+     * the presence client gets the addresses in the list's order. */
     struct core_server_entry {
         char host[254];
         uint16_t port;

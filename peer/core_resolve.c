@@ -1,9 +1,9 @@
 /* Inside the peer core: --server, one server or a list of them (issue 18), each an address or
  * a host name. A numeric address is taken at once; a name is resolved (uv_getaddrinfo, off the
  * loop thread) when the core starts, one after the other, and the presence client starts once
- * every entry is resolved. The only server's name that does not resolve is a fatal error that
- * says so; in a list, it is left out with a warning (fatal when none is left). Later logins
- * (mim_core_login) use the addresses found at the start. */
+ * every entry is resolved. A name that does not resolve, alone or in a list, is a fatal error
+ * that says so (a mistyped name is told at once, not found out when the servers before it
+ * fail). Later logins (mim_core_login) use the addresses found at the start. */
 #include "core_priv.h"
 
 #include "mim_addr.h"
@@ -88,20 +88,9 @@ int core_server_parse(mim_core *c, const char *server)
     return 0;
 }
 
-/* Leaves out the entries that did not resolve; starts the client with the others, or fails. */
+/* Every entry has its address: the client starts with the list. */
 static void servers_resolved(mim_core *c)
 {
-    size_t kept = 0;
-
-    for (size_t i = 0; i < c->nservers; i++)
-        if (c->servers[i].addr.ss_family != 0)
-            c->servers[kept++] = c->servers[i];
-    c->nservers = kept;
-    if (kept == 0) {
-        core_report_error(c, MIM_CORE_ERROR_SERVER, "--server: no server address resolves", 1);
-        mim_core_quit(c, 1);
-        return;
-    }
     c->server = c->servers[0].addr;
     core_start_presence(c);
 }
@@ -124,24 +113,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         snprintf(msg, sizeof(msg), "--server: the host name '%s' does not resolve (%s)", e->host,
                  status < 0 ? uv_strerror(status) : "no address");
         uv_freeaddrinfo(res);
-        if (c->nservers == 1) { /* the only server: nothing to fall back on */
-            mim_log_error("%s", msg);
-            core_report_error(c, MIM_CORE_ERROR_SERVER, msg, 1);
-            mim_core_quit(c, 1);
-            return;
-        }
-        mim_log_warn("%s; left out of the list", msg);
-    } else {
-        memcpy(&e->addr, res->ai_addr, res->ai_addrlen);
-        if (e->addr.ss_family == AF_INET)
-            ((struct sockaddr_in *)&e->addr)->sin_port = htons(e->port);
-        else
-            ((struct sockaddr_in6 *)&e->addr)->sin6_port = htons(e->port);
-        uv_freeaddrinfo(res);
-        mim_addr_format((const struct sockaddr *)&e->addr, addr);
-        mim_log_info("presence server %s is %s", e->host, addr);
+        mim_log_error("%s", msg); /* a list's too: a mistyped name is said at once */
+        core_report_error(c, MIM_CORE_ERROR_SERVER, msg, 1);
+        mim_core_quit(c, 1);
+        return;
     }
-    e->host[0] = '\0'; /* resolved (or left out): from now on the address */
+    memcpy(&e->addr, res->ai_addr, res->ai_addrlen);
+    if (e->addr.ss_family == AF_INET)
+        ((struct sockaddr_in *)&e->addr)->sin_port = htons(e->port);
+    else
+        ((struct sockaddr_in6 *)&e->addr)->sin6_port = htons(e->port);
+    uv_freeaddrinfo(res);
+    mim_addr_format((const struct sockaddr *)&e->addr, addr);
+    mim_log_info("presence server %s is %s", e->host, addr);
+    e->host[0] = '\0'; /* resolved: from now on the address */
     c->resolve_at++;
     resolve_next(c);
 }

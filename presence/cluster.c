@@ -331,6 +331,13 @@ void cluster_stop(presence_server *srv)
 
     if (c == NULL || c->stopping)
         return;
+    /* Our peers leave now, not when the others time us out: their deletes go out with the
+     * close (which writes what is buffered). */
+    if (c->nc != NULL && c->connected) {
+        for (online_entry *e = online_table_first(&srv->table); e != NULL; e = online_table_next(e))
+            cluster_note_del(srv, e->name);
+        cluster_sync_check(c);
+    }
     c->stopping = 1;
     if (c->handles_open) {
         uv_close((uv_handle_t *)&c->check, NULL);
@@ -358,4 +365,6 @@ void cluster_free(presence_server *srv)
     uv_mutex_destroy(&c->kv_lock);
     free(c);
     srv->cluster = NULL;
+    /* cnats' own threads and global state: one cluster per process, gone with it. */
+    nats_CloseAndWait(2000);
 }

@@ -32,16 +32,6 @@ void cluster_remote_remove(cluster *c, online_entry *e, int tell)
     free(r);
 }
 
-cluster_member *cluster_entry_member(const cluster *c, const online_entry *e)
-{
-    const cluster_remote *r;
-
-    if (online_table_find_name(&c->srv->table, e->name) == e)
-        return NULL;
-    r = e->session;
-    return (cluster_member *)&c->members[r->member];
-}
-
 void cluster_member_drop_peers(cluster *c, cluster_member *m)
 {
     uint8_t idx = (uint8_t)(m - c->members);

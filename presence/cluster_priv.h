@@ -22,8 +22,8 @@
 #define CLUSTER_KV_TIMEOUT_MS  2000 /* a registry call's wait for NATS */
 #define CLUSTER_BAD_LOG_MS     1000 /* bad bus messages: one log line per second at most */
 
-/* Another server heard on the bus. Its peers are in the online table with `session` pointing
- * here (never a session: remote entries are told apart by cluster_entry_member). */
+/* Another server heard on the bus. Its peers are in the remote table (cluster.remote), each
+ * entry's `session` a cluster_remote naming this member by index. */
 typedef struct cluster_member {
     char server_id[CLUSTER_SERVER_ID_MAX + 1];
     uint8_t boot_id[CLUSTER_BOOT_ID_LEN];
@@ -102,8 +102,6 @@ typedef struct cluster_remote {
  * peers first); NULL when the table of members is full. */
 cluster_member *cluster_member_heard(cluster *c, const char *server_id, const uint8_t *boot_id,
                                      uint64_t now, int *fresh);
-/* The member an entry of the table belongs to, or NULL for a local peer. */
-cluster_member *cluster_entry_member(const cluster *c, const online_entry *e);
 /* Removes every entry of m from the table, telling the local peers (PeerDelete). */
 void cluster_member_drop_peers(cluster *c, cluster_member *m);
 /* Removes a remote entry (and its cluster_remote); tell: local peers get a PeerDelete. */

@@ -3,7 +3,8 @@
  * One scenario per ctest entry (cluster/<scenario>):
  *
  *   converge          a login, a status change and a logout on one server reach a peer of
- *                     the other, and a newcomer's table holds the other server's peers
+ *                     the other, and a newcomer's table holds the other server's peers; a
+ *                     server stopped in order takes its peers along at once
  *   name_race         two keys log in with one name at once on two servers: exactly one wins
  *   server_killed     a SIGKILLed server's peers are deleted elsewhere within 6 s; restarted
  *                     at once, its new boot id drops its old peers (no ghosts)
@@ -122,6 +123,7 @@ static void converge(void **state)
 {
     cluster_fixture *f = *state;
     cf_client *alice, *bob, *carol;
+    int status;
 
     cf_start_server(f, 0, NULL);
     cf_start_server(f, 1, NULL);
@@ -138,6 +140,13 @@ static void converge(void **state)
     assert_int_equal(tc_logout(alice->c), TC_OK);
     assert_int_equal(cf_wait_name(bob, "alice", 0, SEEN_MS), 0);
     assert_int_equal(cf_wait_name(carol, "alice", 0, SEEN_MS), 0);
+
+    /* A server stopped in order takes its peers along at once, long before a timeout would. */
+    (void)cf_online(f, 0, NULL, "dave");
+    assert_int_equal(cf_wait_name(bob, "dave", 1, SEEN_MS), 0);
+    assert_int_equal(sp_stop(&f->sp[0], &status), 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(cf_wait_name(bob, "dave", 0, 1500), 0);
 }
 
 /* Two keys log in with one name at once, one on each server: exactly one gets it. Four names,

@@ -12,11 +12,14 @@
 #   converge  CL_OBSERVERS peers logged in (spread), then CL_ADDS newcomers one by one: the
 #             time from a newcomer's connect until every peer on every server has its add (and
 #             it has them all): p50 and p99 (target p99 <= 1 s), against one server
+# BENCH_CLUSTER_N sets the N of the storm and status rows (default N2: 5000, 200 with --quick).
 # Every process it starts is stopped by cl_cleanup (run's EXIT trap calls it too).
 
 CL_PIDS=""       # nats-server and mim-presence processes of this section
 CL_OBSERVERS=300 # converge: peers already in
 CL_ADDS=100      # converge: newcomers measured
+CL_N=${BENCH_CLUSTER_N:-$N2}
+case $CL_N in "" | *[!0-9]*) echo "run: bad BENCH_CLUSTER_N" >&2; exit 2 ;; esac
 
 cl_cleanup() {
     for p in $CL_PIDS; do
@@ -125,18 +128,18 @@ cl_section() {
     r=0
     while [ $r -lt "$REPS" ]; do # interleaved, so a noisy moment hits both alike
         r=$((r + 1))
-        cl_load 1 storm "$N2" "cl_storm1_$N2"
-        cl_load 3 storm "$N2" "cl_storm3_$N2"
+        cl_load 1 storm "$CL_N" "cl_storm1_$CL_N"
+        cl_load 3 storm "$CL_N" "cl_storm3_$CL_N"
     done
-    cl_load 1 status "$N2" "cl_status1_$N2" --reps 5
-    cl_load 3 status "$N2" "cl_status3_$N2" --reps 5
+    cl_load 1 status "$CL_N" "cl_status1_$CL_N" --reps 5
+    cl_load 3 status "$CL_N" "cl_status3_$CL_N" --reps 5
     cl_load 1 converge $CL_OBSERVERS cl_converge1 --reps $CL_ADDS
     cl_load 3 converge $CL_OBSERVERS cl_converge3 --reps $CL_ADDS
 }
 
 cl_rows() {
-    row "storm n=$N2 over 3 servers, s" "$(med cl_storm3_$N2)" "$(med cl_storm1_$N2)" "1 server" lower 1.5
-    row "status to n=$N2 over 3 servers, s" "$(med cl_status3_$N2)" "$(med cl_status1_$N2)" "1 server" lower -
+    row "storm n=$CL_N over 3 servers, s" "$(med cl_storm3_$CL_N)" "$(med cl_storm1_$CL_N)" "1 server" lower 1.5
+    row "status to n=$CL_N over 3 servers, s" "$(med cl_status3_$CL_N)" "$(med cl_status1_$CL_N)" "1 server" lower -
     row "add seen on all 3 servers p50, ms" "$(cl_pct cl_converge3 50)" "$(cl_pct cl_converge1 50)" "1 server" lower -
     row "add seen on all 3 servers p99, ms" "$(cl_pct cl_converge3 99)" "$(cl_pct cl_converge1 99)" "1 server" abs-le 1000
 }
