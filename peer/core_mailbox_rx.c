@@ -29,14 +29,46 @@ typedef struct mail_in {
     int receipt;           /* a chat stored (or a duplicate): its sender is owed a receipt */
 } mail_in;
 
-/* Checks a letter's sender key against the pin (accept-new: with no pin, the key the server
- * saw the depositor prove is pinned now). NULL when it may be believed, else why not. */
-static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const Mim__MailLetter *l)
-{
+/* How a blob opened: which version, and what proves its sender. */
+typedef struct opened {
+    int pinned; /* MailItem.from has a pin: pin */
     mim_contact pin;
+    int v1;                         /* a mim-mail-v1 letter: sig is to be checked */
+    uint8_t sig[MIM_SIG_LEN];       /* v1: the signature inside */
+    uint8_t sender_pk[MIM_KEY_LEN]; /* v2: the key of the pair it opened with */
+} opened;
 
-    if (mim_store_contact_get(c->st, l->from, &pin) == 0)
-        return mim_equal_ct(pin.identity_pk, l->from_pk.data, MIM_KEY_LEN)
+/* Opens it->sealed into letter (*len bytes): as mim-mail-v2 under the pair key with the key its
+ * sender is known by here (the pin for it->from; with none, the key the server saw the depositor
+ * prove), else as a mim-mail-v1 letter (sealed before its sender knew v2; its signature is
+ * checked once decoded). NULL, or why it does not open. */
+static const char *open_blob(mim_core *c, const Mim__MailItem *it, uint8_t *letter, size_t cap,
+                             size_t *len, opened *o)
+{
+    o->pinned = mim_store_contact_get(c->st, it->from, &o->pin) == 0;
+    memcpy(o->sender_pk, o->pinned ? o->pin.identity_pk : it->from_pk.data, MIM_KEY_LEN);
+    o->v1 = 0;
+    if (core_mail_keys(c) != NULL && mim_seal2_open(c->mail_keys, o->sender_pk, it->sealed.data,
+                                                    it->sealed.len, letter, cap, len) == 0)
+        return NULL;
+    o->v1 = 1;
+    if (mim_seal_open(c->id, it->sealed.data, it->sealed.len, letter, cap, len, o->sig) == 0) {
+        mim_log_debug("a mim-mail-v1 letter from %s (mailbox seq %llu): opened and checked as v1",
+                      it->from, (unsigned long long)it->seq);
+        return NULL;
+    }
+    return "it opens neither as mim-mail-v2 from its sender's key nor as mim-mail-v1 to us "
+           "(altered, or not from its sender to us)";
+}
+
+/* Checks a letter's sender key against the pin (o's, looked up by open_blob; accept-new: with
+ * no pin, the key the server saw the depositor prove is pinned now). NULL when it may be
+ * believed, else why not. */
+static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const Mim__MailLetter *l,
+                                    const opened *o)
+{
+    if (o->pinned)
+        return mim_equal_ct(o->pin.identity_pk, l->from_pk.data, MIM_KEY_LEN)
                    ? NULL
                    : "signed by a key that is not the one pinned for its sender";
     if (!mim_equal_ct(it->from_pk.data, l->from_pk.data, MIM_KEY_LEN))
@@ -50,39 +82,6 @@ static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const 
         r->first_contact = r->pinned_this_run = 1;
     mim_log_info("%s pinned from its sealed letter (first contact)", l->from);
     return NULL;
-}
-
-/* How a blob opened: which version, and what proves its sender. */
-typedef struct opened {
-    int v1;                         /* a mim-mail-v1 letter: sig is to be checked */
-    uint8_t sig[MIM_SIG_LEN];       /* v1: the signature inside */
-    uint8_t sender_pk[MIM_KEY_LEN]; /* v2: the key of the pair it opened with */
-} opened;
-
-/* Opens it->sealed into letter (*len bytes): as mim-mail-v2 under the pair key with the key its
- * sender is known by here (the pin for it->from; with none, the key the server saw the depositor
- * prove), else as a mim-mail-v1 letter (sealed before its sender knew v2; its signature is
- * checked once decoded). NULL, or why it does not open. */
-static const char *open_blob(mim_core *c, const Mim__MailItem *it, uint8_t *letter, size_t cap,
-                             size_t *len, opened *o)
-{
-    mim_contact pin;
-
-    memcpy(o->sender_pk,
-           mim_store_contact_get(c->st, it->from, &pin) == 0 ? pin.identity_pk : it->from_pk.data,
-           MIM_KEY_LEN);
-    o->v1 = 0;
-    if (core_mail_keys(c) != NULL && mim_seal2_open(c->mail_keys, o->sender_pk, it->sealed.data,
-                                                    it->sealed.len, letter, cap, len) == 0)
-        return NULL;
-    o->v1 = 1;
-    if (mim_seal_open(c->id, it->sealed.data, it->sealed.len, letter, cap, len, o->sig) == 0) {
-        mim_log_debug("a mim-mail-v1 letter from %s (mailbox seq %llu): opened and checked as v1",
-                      it->from, (unsigned long long)it->seq);
-        return NULL;
-    }
-    return "it opens neither as mim-mail-v2 from its sender's key nor as mim-mail-v1 to us "
-           "(altered, or not from its sender to us)";
 }
 
 /* The checks of a decoded letter l (docs/SECURITY.md, "What the recipient checks"). NULL when it
@@ -106,7 +105,7 @@ static const char *check_letter(mim_core *c, const Mim__MailItem *it, const Mim_
         return "its chat message names another sender";
     if (core_is_blocked(c, l->from))
         return "its sender is blocked";
-    return check_sender_key(c, it, l);
+    return check_sender_key(c, it, l, o);
 }
 
 /* Opens and checks one item: 0 and *out, or a reason in why (the letter is then refused). */
