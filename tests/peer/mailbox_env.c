@@ -1,6 +1,10 @@
 /* The sealed-mailbox tests' shared staging: see mailbox_env.h. */
 #include "mailbox_env.h"
 
+#include "mim_buf.h"
+#include "mim_codec.h"
+#include "mim_crypto.h"
+
 #include <jansson.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -227,6 +231,104 @@ long mb_spoil_sealed(const fixture *f)
     ok = mailbox_table(db, table) == 0 &&
          sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
     if (ok && spoil_rows(db, table, &changed) == 0)
+        ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    else
+        ok = 0;
+    sqlite3_close(db); /* rolls back what is not committed */
+    return ok ? changed : -1;
+}
+
+/* ---- a letter from before mim-mail-v2 -------------------------------------------------------- */
+
+/* The identity in p's data dir (owned: mim_identity_free), or NULL. */
+static mim_identity *load_identity(const mp *p)
+{
+    char path[PE_PATH_MAX + 32];
+    mim_identity *id = NULL;
+
+    snprintf(path, sizeof(path), "%s/identity.key", p->dir);
+    return mim_identity_load(path, &id) == 0 ? id : NULL;
+}
+
+/* A mim-mail-v1 blob of a chat letter with id and text, from `from` to `to` (mim_seal, the
+ * sealed box and signature older senders made), into blob. 0 or -1. */
+static int v1_blob(const mp *from, const mim_identity *fid, const mp *to, const mim_identity *tid,
+                   const void *id, const char *text, uint8_t blob[MIM_SEAL_BLOB_MAX], size_t *len)
+{
+    Mim__MailLetter l = MIM__MAIL_LETTER__INIT;
+    Mim__ChatMessage c = MIM__CHAT_MESSAGE__INIT;
+    mim_buf b = {0};
+    int rc;
+
+    l.from = (char *)from->name;
+    l.from_pk = (ProtobufCBinaryData){MIM_KEY_LEN, (uint8_t *)fid->sign_pk};
+    l.to = (char *)to->name;
+    l.to_pk = (ProtobufCBinaryData){MIM_KEY_LEN, (uint8_t *)tid->sign_pk};
+    c.id = (ProtobufCBinaryData){MIM_MSG_ID_LEN, (uint8_t *)id};
+    c.ts_ms = 1764633600000ull;
+    c.sender = (char *)from->name;
+    c.type = MIM__CONTENT_TYPE__CONTENT_TEXT;
+    c.text = (char *)text;
+    l.body_case = MIM__MAIL_LETTER__BODY_CHAT;
+    l.chat = &c;
+    rc = mim_letter_encode(&l, &b) == 0 &&
+                 mim_seal(fid, tid->sign_pk, b.data, b.len, blob, MIM_SEAL_BLOB_MAX, len) == 0
+             ? 0
+             : -1;
+    mim_buf_free(&b);
+    return rc;
+}
+
+/* Rewrites every row's sealed blob as v1 (its id kept). 0 or -1; *changed counts the rows. */
+static int reseal_rows(sqlite3 *db, const char *table, const mp *from, const mp *to,
+                       const char *text, long *changed)
+{
+    mim_identity *fid = load_identity(from), *tid = load_identity(to);
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    uint8_t blob[MIM_SEAL_BLOB_MAX];
+    size_t len = 0;
+    char sql[160];
+    int rc = -1, step = SQLITE_ERROR;
+
+    snprintf(sql, sizeof(sql), "SELECT rowid, id FROM \"%s\"", table);
+    if (fid == NULL || tid == NULL || sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
+        goto out;
+    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1, size = ?2 WHERE rowid = ?3", table);
+    if (sqlite3_prepare_v2(db, sql, -1, &upd, NULL) != SQLITE_OK)
+        goto out;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(sel, 1) != MIM_MSG_ID_LEN ||
+            v1_blob(from, fid, to, tid, sqlite3_column_blob(sel, 1), text, blob, &len) != 0)
+            goto out;
+        sqlite3_bind_blob(upd, 1, blob, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(upd, 2, (sqlite3_int64)len);
+        sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            goto out;
+        sqlite3_reset(upd);
+        (*changed)++;
+    }
+    rc = step == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    mim_identity_free(fid);
+    mim_identity_free(tid);
+    return rc;
+}
+
+long mb_reseal_v1(const fixture *f, const mp *from, const mp *to, const char *text)
+{
+    sqlite3 *db = open_presence_db(f);
+    char table[64];
+    long changed = 0;
+    int ok;
+
+    if (db == NULL)
+        return -1;
+    ok = mailbox_table(db, table) == 0 &&
+         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    if (ok && reseal_rows(db, table, from, to, text, &changed) == 0)
         ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     else
         ok = 0;
