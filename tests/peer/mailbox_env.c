@@ -185,28 +185,36 @@ long mb_mailbox_rows_to(const fixture *f, const char *to)
     return count_rows(f, to);
 }
 
-/* Flips a byte of every sealed blob, by rowid. 0 or -1; *changed counts the rows. */
-static int spoil_rows(sqlite3 *db, const char *table, long *changed)
+/* Makes a row's new sealed blob (into out, *out_len bytes) from its message id and old blob.
+ * 0, or -1 to give up (nothing is kept). */
+typedef int (*remake_fn)(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                         size_t *out_len, void *ctx);
+
+/* Rewrites every row's sealed blob (and size) with remake, by rowid. 0 or -1; *changed counts
+ * the rows. */
+static int rewrite_rows(sqlite3 *db, const char *table, remake_fn remake, void *ctx, long *changed)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
+    static uint8_t blob[65536];
+    size_t len = 0;
     char sql[160];
-    int rc = -1, step;
+    int rc = -1, step = SQLITE_ERROR;
 
-    snprintf(sql, sizeof(sql), "SELECT rowid, sealed FROM \"%s\"", table);
+    snprintf(sql, sizeof(sql), "SELECT rowid, id, sealed FROM \"%s\"", table);
     if (sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
         goto out;
-    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1 WHERE rowid = ?2", table);
+    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1, size = ?2 WHERE rowid = ?3", table);
     if (sqlite3_prepare_v2(db, sql, -1, &upd, NULL) != SQLITE_OK)
         goto out;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int len = sqlite3_column_bytes(sel, 1);
-        unsigned char blob[65536];
-        if (len <= 0 || len > (int)sizeof(blob))
+        int old = sqlite3_column_bytes(sel, 2);
+        if (old <= 0 || old > (int)sizeof(blob) || sqlite3_column_bytes(sel, 1) != 16 ||
+            remake(sqlite3_column_blob(sel, 1), sqlite3_column_blob(sel, 2), (size_t)old, blob,
+                   &len, ctx) != 0)
             goto out;
-        memcpy(blob, sqlite3_column_blob(sel, 1), (size_t)len);
-        blob[len / 2] ^= 0x01;
-        sqlite3_bind_blob(upd, 1, blob, len, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_blob(upd, 1, blob, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(upd, 2, (sqlite3_int64)len);
+        sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
         if (sqlite3_step(upd) != SQLITE_DONE)
             goto out;
         sqlite3_reset(upd);
@@ -219,7 +227,8 @@ out:
     return rc;
 }
 
-long mb_spoil_sealed(const fixture *f)
+/* rewrite_rows over the mailbox table, in one transaction: the number of rows, or -1. */
+static long rewrite_sealed(const fixture *f, remake_fn remake, void *ctx)
 {
     sqlite3 *db = open_presence_db(f);
     char table[64];
@@ -230,12 +239,28 @@ long mb_spoil_sealed(const fixture *f)
         return -1;
     ok = mailbox_table(db, table) == 0 &&
          sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    if (ok && spoil_rows(db, table, &changed) == 0)
+    if (ok && rewrite_rows(db, table, remake, ctx, &changed) == 0)
         ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     else
         ok = 0;
     sqlite3_close(db); /* rolls back what is not committed */
     return ok ? changed : -1;
+}
+
+/* One byte in the middle flipped. */
+static int spoil_one(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                     size_t *out_len, void *ctx)
+{
+    (void)id, (void)ctx;
+    memcpy(out, sealed, len);
+    out[len / 2] ^= 0x01;
+    *out_len = len;
+    return 0;
+}
+
+long mb_spoil_sealed(const fixture *f)
+{
+    return rewrite_sealed(f, spoil_one, NULL);
 }
 
 /* ---- a letter from before mim-mail-v2 -------------------------------------------------------- */
@@ -279,61 +304,31 @@ static int v1_blob(const mp *from, const mim_identity *fid, const mp *to, const 
     return rc;
 }
 
-/* Rewrites every row's sealed blob as v1 (its id kept). 0 or -1; *changed counts the rows. */
-static int reseal_rows(sqlite3 *db, const char *table, const mp *from, const mp *to,
-                       const char *text, long *changed)
-{
-    mim_identity *fid = load_identity(from), *tid = load_identity(to);
-    sqlite3_stmt *sel = NULL, *upd = NULL;
-    uint8_t blob[MIM_SEAL_BLOB_MAX];
-    size_t len = 0;
-    char sql[160];
-    int rc = -1, step = SQLITE_ERROR;
+struct reseal {
+    const mp *from, *to;
+    const mim_identity *fid, *tid;
+    const char *text;
+};
 
-    snprintf(sql, sizeof(sql), "SELECT rowid, id FROM \"%s\"", table);
-    if (fid == NULL || tid == NULL || sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
-        goto out;
-    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1, size = ?2 WHERE rowid = ?3", table);
-    if (sqlite3_prepare_v2(db, sql, -1, &upd, NULL) != SQLITE_OK)
-        goto out;
-    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(sel, 1) != MIM_MSG_ID_LEN ||
-            v1_blob(from, fid, to, tid, sqlite3_column_blob(sel, 1), text, blob, &len) != 0)
-            goto out;
-        sqlite3_bind_blob(upd, 1, blob, (int)len, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(upd, 2, (sqlite3_int64)len);
-        sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
-        if (sqlite3_step(upd) != SQLITE_DONE)
-            goto out;
-        sqlite3_reset(upd);
-        (*changed)++;
-    }
-    rc = step == SQLITE_DONE ? 0 : -1;
-out:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
-    mim_identity_free(fid);
-    mim_identity_free(tid);
-    return rc;
+/* The row's letter made again as v1, its message id kept. */
+static int reseal_one(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                      size_t *out_len, void *ctx)
+{
+    const struct reseal *r = ctx;
+
+    (void)sealed, (void)len;
+    return v1_blob(r->from, r->fid, r->to, r->tid, id, r->text, out, out_len);
 }
 
 long mb_reseal_v1(const fixture *f, const mp *from, const mp *to, const char *text)
 {
-    sqlite3 *db = open_presence_db(f);
-    char table[64];
-    long changed = 0;
-    int ok;
+    mim_identity *fid = load_identity(from), *tid = load_identity(to);
+    struct reseal r = {from, to, fid, tid, text};
+    long n = fid != NULL && tid != NULL ? rewrite_sealed(f, reseal_one, &r) : -1;
 
-    if (db == NULL)
-        return -1;
-    ok = mailbox_table(db, table) == 0 &&
-         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    if (ok && reseal_rows(db, table, from, to, text, &changed) == 0)
-        ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-    else
-        ok = 0;
-    sqlite3_close(db); /* rolls back what is not committed */
-    return ok ? changed : -1;
+    mim_identity_free(fid);
+    mim_identity_free(tid);
+    return n;
 }
 
 /* Waits at most timeout_ms for count_rows(f, to) to be rows: 1 when it came to that. */
