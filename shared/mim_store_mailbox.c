@@ -236,11 +236,13 @@ static int mail_insert(mim_store *st, const mim_mail_deposit *d, uint64_t *seq)
     return rc;
 }
 
-/* A recipient's mailbox usage during one group: counted once by its first deposit (a COUNT and
- * SUM over its letters), then kept up to date by the group's inserts -- not counted again per
- * deposit, which made a frame of n deposits to one recipient cost n scans of its mailbox. */
+/* A recipient's registration and mailbox usage during one group: looked up and counted once by
+ * its first deposit (a COUNT and SUM over its letters), then kept up to date by the group's inserts
+ * -- not counted again per deposit, which made a frame of n deposits to one recipient cost n scans
+ * of its mailbox. */
 typedef struct mail_usage {
     const char *to; /* NULL: not counted yet */
+    int registered; /* to is a registered name (looked up once per group too) */
     uint64_t count, bytes;
 } mail_usage;
 
@@ -255,6 +257,9 @@ static int usage_get(mim_store *st, mail_usage *usage, size_t n, const char *to,
     if (i == n)
         return MIM_EINVAL; /* not reached: one entry per deposit */
     if (usage[i].to == NULL) {
+        if ((rc = mail_registered(st, to)) < 0)
+            return rc;
+        usage[i].registered = rc;
         if ((rc = mim_store_mail_count(st, to, &usage[i].count, &usage[i].bytes)) != 0)
             return rc;
         usage[i].to = to;
@@ -269,8 +274,8 @@ static int mail_deposit_tx(mim_store *st, const mim_mail_deposit *d, const mim_m
 {
     int rc;
 
-    if ((rc = mail_registered(st, d->to)) <= 0)
-        return rc == 0 ? MIM_ENOENT : rc;
+    if (!u->registered)
+        return MIM_ENOENT;
     if ((rc = mail_find(st, d, seq, expires_ms)) != 0)
         return rc == 1 ? MIM_MAIL_DUPLICATE : rc;
     if (u->count >= lim->max_count || u->bytes + d->sealed_len > lim->max_bytes)
