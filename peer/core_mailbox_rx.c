@@ -57,6 +57,11 @@ static const char *open_blob(mim_core *c, const Mim__MailItem *it, uint8_t *lett
                       it->from, (unsigned long long)it->seq);
         return NULL;
     }
+    /* Only to tell a key change from an altered letter in the log: it is refused either way. */
+    if (o->pinned && !mim_equal_ct(o->pin.identity_pk, it->from_pk.data, MIM_KEY_LEN) &&
+        mim_seal2_open(c->mail_keys, it->from_pk.data, it->sealed.data, it->sealed.len, letter, cap,
+                       len) == 0)
+        return "sealed by a key that is not the one pinned for its sender";
     return "it opens neither as mim-mail-v2 from its sender's key nor as mim-mail-v1 to us "
            "(altered, or not from its sender to us)";
 }
