@@ -1,7 +1,8 @@
 /* The sealed mailbox, in the peer core: sending (issue 14; docs/SECURITY.md, "The mailbox").
  *
  * Sending: a message to a peer that is not online, whose key we have pinned, while the
- * presence server has a mailbox (MIM_FEATURE_MAILBOX), is sealed to that key (mim_seal) and
+ * presence server has a mailbox (MIM_FEATURE_MAILBOX), is sealed to that key (mim_seal2, the
+ * pair key cached in c->mail_keys: no public-key operation per letter) and
  * deposited. On DepositAck OK it is DEPOSITED (on_deposited) and stays in the outbox: a direct
  * session sends it again, and the first ack -- direct, or the sealed receipt -- makes it
  * DELIVERED. FULL, RATE and UNAVAILABLE keep it QUEUED, told once, tried again later; a
@@ -53,6 +54,13 @@ static int seal_key(mim_core *c, const char *name, uint8_t pk[MIM_KEY_LEN])
     return core_directory_key(c, name, pk);
 }
 
+mim_mail_keys *core_mail_keys(mim_core *c)
+{
+    if (c->mail_keys == NULL && mim_mail_keys_new(c->id, &c->mail_keys) != 0)
+        c->mail_keys = NULL;
+    return c->mail_keys;
+}
+
 int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
                    const uint8_t to_pk[MIM_KEY_LEN], uint8_t blob[MIM_SEAL_BLOB_MAX],
                    size_t *blob_len)
@@ -66,7 +74,9 @@ int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
     l->to_pk = (ProtobufCBinaryData){MIM_KEY_LEN, (uint8_t *)to_pk};
     rc = mim_letter_encode(l, &b);
     if (rc == 0)
-        rc = mim_seal(c->id, to_pk, b.data, b.len, blob, MIM_SEAL_BLOB_MAX, blob_len);
+        rc = core_mail_keys(c) == NULL
+                 ? MIM_ENOMEM
+                 : mim_seal2(c->mail_keys, to_pk, b.data, b.len, blob, MIM_SEAL_BLOB_MAX, blob_len);
     mim_buf_wipe_free(&b); /* the letter in clear */
     return rc;
 }
@@ -223,6 +233,8 @@ void core_mailbox_free(mim_core *c)
 {
     free(c->mail_pending);
     c->mail_pending = NULL;
+    mim_mail_keys_free(c->mail_keys);
+    c->mail_keys = NULL;
     c->nmail_pending = c->cap_mail_pending = 0;
 }
 

@@ -1,14 +1,14 @@
 /* Letters from the mailbox, in the peer core (issue 14; docs/SECURITY.md, "The mailbox").
  *
- * The MailItems of one batch are opened and checked (open_item: the seal, the letter, the
- * signature, the pin), stored through the receive path's group commit exactly like a frame of
- * direct messages (core_rx_store, one COMMIT: the (sender, id) dedup keeps a message that also
- * came directly once), shown, and only then, per sender, a sealed receipt (or an ack, on an
- * open session) goes out with the MailTaken of its items in one frame, receipt first: the
- * server deletes nothing we have not committed. A refused letter is logged with the reason,
- * never shown, and taken too (it would come back at every login). A letter over its sender's
- * quota is not taken: the server keeps it for a later login. A receipt letter moves our
- * messages to DELIVERED (on_delivered). */
+ * The MailItems of one batch are opened and checked (open_item: the box under the pair key --
+ * or, for a mim-mail-v1 letter, the sealed box and the signature --, the letter, the pin), stored
+ * through the receive path's group commit exactly like a frame of direct messages (core_rx_store,
+ * one COMMIT: the (sender, id) dedup keeps a message that also came directly once), shown, and only
+ * then, per sender, a sealed receipt (or an ack, on an open session) goes out with the MailTaken of
+ * its items in one frame, receipt first: the server deletes nothing we have not committed. A
+ * refused letter is logged with the reason, never shown, and taken too (it would come back at every
+ * login). A letter over its sender's quota is not taken: the server keeps it for a later login. A
+ * receipt letter moves our messages to DELIVERED (on_delivered). */
 #include "core_priv.h"
 #include "mim_clock.h"
 #include "mim_error.h"
@@ -29,14 +29,51 @@ typedef struct mail_in {
     int receipt;           /* a chat stored (or a duplicate): its sender is owed a receipt */
 } mail_in;
 
-/* Checks a letter's sender key against the pin (accept-new: with no pin, the key the server
- * saw the depositor prove is pinned now). NULL when it may be believed, else why not. */
-static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const Mim__MailLetter *l)
-{
+/* How a blob opened: which version, and what proves its sender. */
+typedef struct opened {
+    int pinned; /* MailItem.from has a pin: pin */
     mim_contact pin;
+    int v1;                         /* a mim-mail-v1 letter: sig is to be checked */
+    uint8_t sig[MIM_SIG_LEN];       /* v1: the signature inside */
+    uint8_t sender_pk[MIM_KEY_LEN]; /* v2: the key of the pair it opened with */
+} opened;
 
-    if (mim_store_contact_get(c->st, l->from, &pin) == 0)
-        return mim_equal_ct(pin.identity_pk, l->from_pk.data, MIM_KEY_LEN)
+/* Opens it->sealed into letter (*len bytes): as mim-mail-v2 under the pair key with the key its
+ * sender is known by here (the pin for it->from; with none, the key the server saw the depositor
+ * prove), else as a mim-mail-v1 letter (sealed before its sender knew v2; its signature is
+ * checked once decoded). NULL, or why it does not open. */
+static const char *open_blob(mim_core *c, const Mim__MailItem *it, uint8_t *letter, size_t cap,
+                             size_t *len, opened *o)
+{
+    o->pinned = mim_store_contact_get(c->st, it->from, &o->pin) == 0;
+    memcpy(o->sender_pk, o->pinned ? o->pin.identity_pk : it->from_pk.data, MIM_KEY_LEN);
+    o->v1 = 0;
+    if (core_mail_keys(c) != NULL && mim_seal2_open(c->mail_keys, o->sender_pk, it->sealed.data,
+                                                    it->sealed.len, letter, cap, len) == 0)
+        return NULL;
+    o->v1 = 1;
+    if (mim_seal_open(c->id, it->sealed.data, it->sealed.len, letter, cap, len, o->sig) == 0) {
+        mim_log_debug("a mim-mail-v1 letter from %s (mailbox seq %llu): opened and checked as v1",
+                      it->from, (unsigned long long)it->seq);
+        return NULL;
+    }
+    /* Only to tell a key change from an altered letter in the log: it is refused either way. */
+    if (o->pinned && !mim_equal_ct(o->pin.identity_pk, it->from_pk.data, MIM_KEY_LEN) &&
+        mim_seal2_open(c->mail_keys, it->from_pk.data, it->sealed.data, it->sealed.len, letter, cap,
+                       len) == 0)
+        return "sealed by a key that is not the one pinned for its sender";
+    return "it opens neither as mim-mail-v2 from its sender's key nor as mim-mail-v1 to us "
+           "(altered, or not from its sender to us)";
+}
+
+/* Checks a letter's sender key against the pin (o's, looked up by open_blob; accept-new: with
+ * no pin, the key the server saw the depositor prove is pinned now). NULL when it may be
+ * believed, else why not. */
+static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const Mim__MailLetter *l,
+                                    const opened *o)
+{
+    if (o->pinned)
+        return mim_equal_ct(o->pin.identity_pk, l->from_pk.data, MIM_KEY_LEN)
                    ? NULL
                    : "signed by a key that is not the one pinned for its sender";
     if (!mim_equal_ct(it->from_pk.data, l->from_pk.data, MIM_KEY_LEN))
@@ -52,12 +89,36 @@ static const char *check_sender_key(mim_core *c, const Mim__MailItem *it, const 
     return NULL;
 }
 
+/* The checks of a decoded letter l (docs/SECURITY.md, "What the recipient checks"). NULL when it
+ * may be believed, else why not. */
+static const char *check_letter(mim_core *c, const Mim__MailItem *it, const Mim__MailLetter *l,
+                                const uint8_t *letter, size_t len, const opened *o)
+{
+    if (strcmp(l->to, c->name) != 0 || !mim_equal_ct(l->to_pk.data, c->id->sign_pk, MIM_KEY_LEN))
+        return "not addressed to us";
+    if (o->v1 && mim_seal_verify(l->from_pk.data, c->id->sign_pk, letter, len, o->sig) != 0)
+        return "its signature does not verify";
+    if (!o->v1 && !mim_equal_ct(l->from_pk.data, o->sender_pk, MIM_KEY_LEN))
+        return "it names another sender key than the one it opened with";
+    if (strcmp(it->from, l->from) != 0)
+        return "its depositor is not its sender";
+    if (strcmp(l->from, c->name) == 0)
+        return "it says it is from ourselves";
+    if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && l->chat->offer != NULL)
+        return "it carries a file offer (files are never mailed)";
+    if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && strcmp(l->chat->sender, l->from) != 0)
+        return "its chat message names another sender";
+    if (core_is_blocked(c, l->from))
+        return "its sender is blocked";
+    return check_sender_key(c, it, l, o);
+}
+
 /* Opens and checks one item: 0 and *out, or a reason in why (the letter is then refused). */
 static int open_item(mim_core *c, const Mim__MailItem *it, Mim__MailLetter **out, char *why,
                      size_t whylen)
 {
     static uint8_t letter[MIM_SEAL_BLOB_MAX];
-    uint8_t sig[MIM_SIG_LEN];
+    opened o;
     size_t len = 0;
     const char *bad = NULL;
     Mim__MailLetter *l = NULL;
@@ -66,29 +127,14 @@ static int open_item(mim_core *c, const Mim__MailItem *it, Mim__MailLetter **out
     *out = NULL;
     if (it->sealed.len > MIM_SEAL_BLOB_MAX)
         bad = "larger than any sealed letter";
-    else if (mim_seal_open(c->id, it->sealed.data, it->sealed.len, letter, sizeof(letter), &len,
-                           sig) != 0)
-        bad = "it does not open with our key (altered, or not sealed to us)";
+    else if ((bad = open_blob(c, it, letter, sizeof(letter), &len, &o)) != NULL)
+        ;
     else if (mim_letter_decode(letter, len, &l, err, sizeof(err)) != 0)
         bad = err;
-    else if (strcmp(l->to, c->name) != 0 ||
-             !mim_equal_ct(l->to_pk.data, c->id->sign_pk, MIM_KEY_LEN))
-        bad = "not addressed to us";
-    else if (mim_seal_verify(l->from_pk.data, c->id->sign_pk, letter, len, sig) != 0)
-        bad = "its signature does not verify";
-    else if (strcmp(it->from, l->from) != 0)
-        bad = "its depositor is not its sender";
-    else if (strcmp(l->from, c->name) == 0)
-        bad = "it says it is from ourselves";
-    else if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && l->chat->offer != NULL)
-        bad = "it carries a file offer (files are never mailed)";
-    else if (l->body_case == MIM__MAIL_LETTER__BODY_CHAT && strcmp(l->chat->sender, l->from) != 0)
-        bad = "its chat message names another sender";
-    else if (core_is_blocked(c, l->from))
-        bad = "its sender is blocked";
     else
-        bad = check_sender_key(c, it, l);
+        bad = check_letter(c, it, l, letter, len, &o);
     mim_wipe(letter, len);
+    mim_wipe(&o, sizeof(o));
     if (bad != NULL) {
         snprintf(why, whylen, "%s", bad);
         mim_letter_free(l);

@@ -200,6 +200,9 @@ struct mim_core {
      * takes as the same deposit). */
     struct mail_pending *mail_pending;
     size_t nmail_pending, cap_mail_pending;
+    /* The mailbox letters' pair keys (mim-mail-v2): made on first use, owned, wiped and freed
+     * by core_mailbox_free (before the identity they borrow). */
+    mim_mail_keys *mail_keys;
     /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
     struct core_xfers *xf;
 };
@@ -404,6 +407,8 @@ void core_mailbox_free(mim_core *c);
 int core_mail_seal(mim_core *c, Mim__MailLetter *l, const char *to,
                    const uint8_t to_pk[MIM_KEY_LEN], uint8_t blob[MIM_SEAL_BLOB_MAX],
                    size_t *blob_len);
+/* The pair keys of our letters (made on first use); NULL when out of memory. */
+mim_mail_keys *core_mail_keys(mim_core *c);
 /* presence_client_events.on_deposit_acks (core_presence.c registers it): the DEPOSITED marks
  * in one relaxed group (like SENT), on_deposited after its commit. */
 void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n);

@@ -1,5 +1,6 @@
 /* The only door to libsodium: this one header, in front of the crypto files (mim_crypto.c,
- * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c, mim_hash.c, mim_seal.c),
+ * mim_keyfile.c, mim_fingerprint.c, mim_noise.c, mim_secretstream.c, mim_hash.c, mim_seal.c,
+ * mim_seal_v2.c),
  * which are the only files in mim that include <sodium.h>.
  *
  * What is here (see ../docs/SECURITY.md and ../docs/PROTOCOL.md for the why):
@@ -11,7 +12,7 @@
  *  - Noise_XX_25519_ChaChaPoly_SHA256 (the handshake of every mim connection);
  *  - the transport: one crypto_secretstream_xchacha20poly1305 stream per direction;
  *  - hashing of file contents: BLAKE2b-256 per chunk, SHA-256 of a whole file (mim_hash.c);
- *  - the sealed letter of the mailbox (issue 14; mim_seal.c).
+ *  - the sealed letter of the mailbox (issue 14; mim_seal.c, mim_seal_v2.c).
  *
  * All functions return 0 on success or a negative MIM_E* code unless documented otherwise. */
 #ifndef MIM_CRYPTO_H
@@ -279,5 +280,54 @@ int mim_seal_open(const mim_identity *me, const uint8_t *blob, size_t blob_len, 
 /* 0 when sig is from_pk's signature of ("mim-mail-v1" || to_pk || letter), else MIM_ECRYPTO. */
 int mim_seal_verify(const uint8_t from_pk[MIM_KEY_LEN], const uint8_t to_pk[MIM_KEY_LEN],
                     const uint8_t *letter, size_t letter_len, const uint8_t sig[MIM_SIG_LEN]);
+/* The smallest bucket of at least need bytes; 0 when none is that large. */
+size_t mim_seal_bucket(size_t need);
+/* 1 when n is one of MIM_SEAL_BUCKETS, else 0. */
+int mim_seal_is_bucket(size_t n);
+
+/* ---- the sealed letter, version 2 (issue 14, mailspeed): mim_seal_v2.c ------------------- *
+ *
+ * What senders write since "mim-mail-v2" (mim-mail-v1 letters above are still opened): no
+ * public-key operation per letter. Each side derives the key of a (sender, recipient) pair once
+ * and keeps it in a mim_mail_keys cache:
+ *   shared = crypto_box_beforenm(X25519 form of the peer's identity key, ours)   (symmetric)
+ *   key    = BLAKE2b-256(key = shared, message = "mim-mail-v2")
+ *   padded = sodium_pad(letter) to the blob's bucket less MIM_SEAL2_OVERHEAD
+ *   blob   = nonce (24 random bytes) || crypto_box_easy_afternm(padded, nonce, key)
+ * The blob is exactly one bucket long, as v1's. Only the two key holders can make or open it:
+ * the server can neither read nor alter nor forge a letter; either party could have made it
+ * (docs/SECURITY.md, "The sealed letter"). The letter inside names both keys; the caller checks
+ * that they are the pair's. */
+#define MIM_SEAL2_NONCE_LEN 24
+#define MIM_SEAL2_OVERHEAD  40 /* the nonce + the box's 16-byte MAC */
+/* The largest letter that fits the largest bucket (one padding byte included). */
+#define MIM_SEAL2_LETTER_MAX (MIM_SEAL_BLOB_MAX - MIM_SEAL2_OVERHEAD - 1)
+
+/* The pair keys of one identity with its peers, derived on first use and kept (at most
+ * MIM_MAIL_KEYS_MAX; the least recently used is wiped to make room). The keys live in guarded
+ * memory (sodium_malloc) and are wiped by mim_mail_keys_free. `me` is borrowed: it must outlive
+ * the cache. */
+#define MIM_MAIL_KEYS_MAX 64
+typedef struct mim_mail_keys mim_mail_keys;
+
+int mim_mail_keys_new(const mim_identity *me, mim_mail_keys **out);
+void mim_mail_keys_free(mim_mail_keys *k);
+/* The size of the v2 blob a letter of letter_len bytes is sealed into; 0 when too long. */
+size_t mim_seal2_blob_size(size_t letter_len);
+/* Seals letter for the peer whose identity key is peer_pk into out (cap bytes; *out_len gets
+ * mim_seal2_blob_size(letter_len)). MIM_EINVAL for a letter over MIM_SEAL2_LETTER_MAX,
+ * MIM_EOVERFLOW for a short cap, MIM_ECRYPTO for a peer_pk that is no valid Ed25519 key. */
+int mim_seal2(mim_mail_keys *k, const uint8_t peer_pk[MIM_KEY_LEN], const uint8_t *letter,
+              size_t letter_len, uint8_t *out, size_t cap, size_t *out_len);
+/* mim_seal2 with a given nonce: for known-answer tests only (a nonce must never repeat). */
+int mim_seal2_with_nonce(mim_mail_keys *k, const uint8_t peer_pk[MIM_KEY_LEN],
+                         const uint8_t nonce[MIM_SEAL2_NONCE_LEN], const uint8_t *letter,
+                         size_t letter_len, uint8_t *out, size_t cap, size_t *out_len);
+/* Opens a v2 blob from the peer whose identity key is peer_pk: the letter, *letter_len bytes
+ * into letter (cap >= blob_len - MIM_SEAL2_OVERHEAD). Opening proves that peer_pk's holder (or
+ * we) made it. MIM_EINVAL for a length that is no bucket, MIM_ECRYPTO when it does not open
+ * (another sender, not for us, altered, a v1 letter) or its padding is bad. */
+int mim_seal2_open(mim_mail_keys *k, const uint8_t peer_pk[MIM_KEY_LEN], const uint8_t *blob,
+                   size_t blob_len, uint8_t *letter, size_t cap, size_t *letter_len);
 
 #endif

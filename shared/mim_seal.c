@@ -25,21 +25,28 @@ static const size_t buckets[] = MIM_SEAL_BUCKETS;
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 static_assert(sizeof(buckets) / sizeof(buckets[0]) > 0, "at least one bucket");
 
-size_t mim_seal_blob_size(size_t letter_len)
+size_t mim_seal_bucket(size_t need)
 {
-    /* sodium_pad needs one byte at least (its 0x80 marker). */
     for (size_t i = 0; i < NBUCKETS; i++)
-        if (letter_len <= buckets[i] - MIM_SEAL_OVERHEAD - MIM_SIG_LEN - 1)
+        if (need <= buckets[i])
             return buckets[i];
     return 0;
 }
 
-static int is_bucket(size_t n)
+int mim_seal_is_bucket(size_t n)
 {
     for (size_t i = 0; i < NBUCKETS; i++)
         if (buckets[i] == n)
             return 1;
     return 0;
+}
+
+size_t mim_seal_blob_size(size_t letter_len)
+{
+    /* sodium_pad needs one byte at least (its 0x80 marker). */
+    return letter_len > MIM_SEAL_LETTER_MAX
+               ? 0
+               : mim_seal_bucket(letter_len + MIM_SEAL_OVERHEAD + MIM_SIG_LEN + 1);
 }
 
 /* The buffers below hold a letter in clear, never a key: plain heap memory, wiped with
@@ -129,7 +136,7 @@ int mim_seal_open(const mim_identity *me, const uint8_t *blob, size_t blob_len, 
     size_t padded, inner_len;
     int rc = 0;
 
-    if (me == NULL || blob == NULL || !is_bucket(blob_len))
+    if (me == NULL || blob == NULL || !mim_seal_is_bucket(blob_len))
         return MIM_EINVAL;
     padded = blob_len - MIM_SEAL_OVERHEAD;
     if (cap < padded)

@@ -14,7 +14,8 @@
 /* Every WHERE repeats the outbox index's condition ("outgoing = 1 AND state IN (0, 1)"), so
  * that the planner uses messages_outbox (mim_store_messages.c says why). */
 const struct store_stmt_sql store_mail_sql[] = {
-    /* A QUEUED message to deposit: never deposited, or back from an expiry it is not. */
+    /* A QUEUED message to deposit: never deposited, or back from an expiry it is not. Its
+     * terms imply messages_mail_due's (peer migration 10), which the planner then uses. */
     {STMT_OUTBOX_MAIL_DUE, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE peer = ?1"
                            " AND outgoing = 1 AND state IN (0, 1) AND state = 0"
                            " AND deposited_at IS NULL AND no_redeposit = 0 AND content_type = 1"

@@ -3,6 +3,7 @@
 #include "mim_store_mailbox.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mim_error.h"
@@ -235,23 +236,54 @@ static int mail_insert(mim_store *st, const mim_mail_deposit *d, uint64_t *seq)
     return rc;
 }
 
-/* The deposit's checks and insert, inside its transaction. */
-static int mail_deposit_tx(mim_store *st, const mim_mail_deposit *d, const mim_mail_limits *lim,
-                           uint64_t *seq, int64_t *expires_ms)
-{
+/* A recipient's registration and mailbox usage during one group: looked up and counted once by
+ * its first deposit (a COUNT and SUM over its letters), then kept up to date by the group's inserts
+ * -- not counted again per deposit, which made a frame of n deposits to one recipient cost n scans
+ * of its mailbox. */
+typedef struct mail_usage {
+    const char *to; /* NULL: not counted yet */
+    int registered; /* to is a registered name (looked up once per group too) */
     uint64_t count, bytes;
+} mail_usage;
+
+/* to's entry in usage (n entries at most: one per deposit of the group), counted on first use. */
+static int usage_get(mim_store *st, mail_usage *usage, size_t n, const char *to, mail_usage **out)
+{
+    size_t i = 0;
     int rc;
 
-    if ((rc = mail_registered(st, d->to)) <= 0)
-        return rc == 0 ? MIM_ENOENT : rc;
+    while (i < n && usage[i].to != NULL && strcmp(usage[i].to, to) != 0)
+        i++;
+    if (i == n)
+        return MIM_EINVAL; /* not reached: one entry per deposit */
+    if (usage[i].to == NULL) {
+        if ((rc = mail_registered(st, to)) < 0)
+            return rc;
+        usage[i].registered = rc;
+        if ((rc = mim_store_mail_count(st, to, &usage[i].count, &usage[i].bytes)) != 0)
+            return rc;
+        usage[i].to = to;
+    }
+    *out = &usage[i];
+    return 0;
+}
+
+/* The deposit's checks and insert, inside its transaction; u is its recipient's usage. */
+static int mail_deposit_tx(mim_store *st, const mim_mail_deposit *d, const mim_mail_limits *lim,
+                           mail_usage *u, uint64_t *seq, int64_t *expires_ms)
+{
+    int rc;
+
+    if (!u->registered)
+        return MIM_ENOENT;
     if ((rc = mail_find(st, d, seq, expires_ms)) != 0)
         return rc == 1 ? MIM_MAIL_DUPLICATE : rc;
-    if ((rc = mim_store_mail_count(st, d->to, &count, &bytes)) != 0)
-        return rc;
-    if (count >= lim->max_count || bytes + d->sealed_len > lim->max_bytes)
+    if (u->count >= lim->max_count || u->bytes + d->sealed_len > lim->max_bytes)
         return MIM_MAIL_FULL;
     if ((rc = mail_insert(st, d, seq)) != 0)
         return rc;
+    u->count++;
+    u->bytes += d->sealed_len;
     *expires_ms = d->expires_ms;
     return MIM_MAIL_STORED;
 }
@@ -265,6 +297,7 @@ static int deposit_valid(const mim_mail_deposit *d)
 int mim_store_mail_deposit_all(mim_store *st, const mim_mail_deposit *d, size_t n,
                                const mim_mail_limits *lim, mim_mail_outcome *out)
 {
+    mail_usage *usage;
     int rc = 0;
 
     if (!presence_store(st) || d == NULL || lim == NULL || out == NULL || n == 0)
@@ -276,14 +309,22 @@ int mim_store_mail_deposit_all(mim_store *st, const mim_mail_deposit *d, size_t 
      * DepositAcks that follow promise the letters survive a crash. (When nothing was written
      * the commit just ends the transaction.) A later deposit sees the earlier ones: the
      * (to, from, id) dedup and the limits hold within the group. */
-    if ((rc = tx_begin(st, "deposit: begin")) != 0)
+    if ((usage = calloc(n, sizeof(*usage))) == NULL)
+        return MIM_ENOMEM;
+    if ((rc = tx_begin(st, "deposit: begin")) != 0) {
+        free(usage);
         return rc;
+    }
     for (size_t i = 0; i < n && rc >= 0; i++) {
+        mail_usage *u = NULL;
         out[i] = (mim_mail_outcome){0};
-        out[i].result = mail_deposit_tx(st, &d[i], lim, &out[i].seq, &out[i].expires_ms);
+        out[i].result = usage_get(st, usage, n, d[i].to, &u);
+        if (out[i].result == 0)
+            out[i].result = mail_deposit_tx(st, &d[i], lim, u, &out[i].seq, &out[i].expires_ms);
         if (out[i].result < 0 && out[i].result != MIM_ENOENT)
             rc = out[i].result; /* the database failed: nothing of the group is kept */
     }
+    free(usage);
     return tx_end(st, rc, "deposit: commit");
 }
 

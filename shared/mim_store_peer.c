@@ -149,6 +149,11 @@ static const char *const peer_migrations[] = {
     " sha256 TEXT NOT NULL DEFAULT '',"
     " UNIQUE(peer, id, outgoing)"
     ");",
+    /* 10 (issue 14, mailspeed): the messages due for the mailbox (STMT_OUTBOX_MAIL_DUE), apart
+     * from the deposited ones that stay in the outbox: without it, each look for the next
+     * deposits walked every deposited message of the peer first (quadratic in the outbox). */
+    "CREATE INDEX messages_mail_due ON messages(peer, seq) WHERE outgoing = 1 AND state = 0"
+    " AND deposited_at IS NULL AND no_redeposit = 0 AND content_type = 1;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -3,8 +3,9 @@
  *                         validated; one accepted must keep the validator's promises and
  *                         re-encode to exactly the input (canonical);
  *   -DFUZZ_LETTER_OPEN    the input is a blob from the mailbox (MailItem.sealed): opened with
- *                         a fixed identity (the seeds are sealed to it), then decoded and its
- *                         signature checked, as the peer does with every MailItem.
+ *                         a fixed identity (the seeds are sealed to it) as mim-mail-v2 from
+ *                         the seeds' sender, else as v1, then decoded (and a v1 letter's
+ *                         signature checked), as the peer does with every MailItem.
  * Only a blob made with the right keys opens; the seeds carry such blobs, so the paths after
  * the open run on every replay. */
 #include "fuzz.h"
@@ -15,6 +16,7 @@
 #include "mim_crypto.h"
 #include "mim_error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if !defined(FUZZ_LETTER_DECODE) && !defined(FUZZ_LETTER_OPEN)
@@ -54,17 +56,29 @@ static void decode_and_check(const uint8_t *p, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 #ifdef FUZZ_LETTER_OPEN
-    static mim_identity *me;
+    static mim_identity *me, *alice;
+    static mim_mail_keys *keys;
     static uint8_t letter[MIM_SEAL_BLOB_MAX];
     uint8_t sig[MIM_SIG_LEN];
     size_t letter_len = 0;
     Mim__MailLetter *l = NULL;
     char err[160];
 
-    if (me == NULL)
-        me = fuzz_fixed_identity(0x02); /* bob of make_corpus_letter.c; kept for the run */
+    if (me == NULL) {
+        me = fuzz_fixed_identity(0x02);    /* bob of make_corpus_letter.c; kept for the run */
+        alice = fuzz_fixed_identity(0x01); /* the seeds' sender */
+        if (mim_mail_keys_new(me, &keys) != 0)
+            abort();
+    }
     if (size > MIM_SEAL_BLOB_MAX)
         return 0; /* the peer refuses a MailItem over the largest bucket before opening it */
+    /* As the peer: v2 under the pair key with the sender's key, else v1. */
+    if (mim_seal2_open(keys, alice->sign_pk, data, size, letter, sizeof(letter), &letter_len) ==
+        0) {
+        FUZZ_CHECK(letter_len + MIM_SEAL2_OVERHEAD < size);
+        decode_and_check(letter, letter_len);
+        return 0;
+    }
     if (mim_seal_open(me, data, size, letter, sizeof(letter), &letter_len, sig) != 0)
         return 0;
     FUZZ_CHECK(letter_len + MIM_SEAL_OVERHEAD + MIM_SIG_LEN < size);

@@ -1,7 +1,8 @@
 /* Writes the seed corpora of the sealed letter's fuzz targets (fuzz_letter.c) under
  * tests/fuzz/corpus/letter_decode/ and letter_open/: letters (a chat, a receipt, and a few the
  * codec refuses), and the same letters sealed to the fixed identity the open target holds
- * (fuzz_identity.h, seed 0x02), plus one altered blob and one of no bucket's size.
+ * (fuzz_identity.h, seed 0x02) as mim-mail-v1 and, as <name>_v2, as mim-mail-v2 by alice (seed
+ * 0x01), plus one altered blob and one of no bucket's size.
  *
  *   fuzz_make_corpus_letter [CORPUS_DIR]     (default: the source tree's tests/fuzz/corpus)
  *
@@ -23,12 +24,15 @@
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
 
+static mim_mail_keys *from_keys; /* alice's pair keys: the v2 seeds */
+
 /* The letter, written to letter_decode/<name> and, sealed by `from` to `to`, to
  * letter_open/<name>. */
 static void letter_seeds(const char *name, const Mim__MailLetter *l, const mim_identity *from,
                          const mim_identity *to)
 {
     uint8_t blob[MIM_SEAL_BLOB_MAX];
+    char v2name[64];
     size_t blob_len = 0;
     mim_buf b = {0};
 
@@ -43,6 +47,10 @@ static void letter_seeds(const char *name, const Mim__MailLetter *l, const mim_i
         write_seed("letter_open", "chat_altered", blob, blob_len);
         write_seed("letter_open", "chat_cut", blob, blob_len - 1);
     }
+    if (mim_seal2(from_keys, to->sign_pk, b.data, b.len, blob, sizeof(blob), &blob_len) != 0)
+        abort();
+    snprintf(v2name, sizeof(v2name), "%s_v2", name);
+    write_seed("letter_open", v2name, blob, blob_len);
     mim_buf_free(&b);
 }
 
@@ -90,7 +98,10 @@ int main(int argc, char **argv)
 
     if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
         return 1;
+    if (mim_mail_keys_new(alice, &from_keys) != 0)
+        abort();
     seeds(alice, bob);
+    mim_mail_keys_free(from_keys);
     mim_identity_free(alice);
     mim_identity_free(bob);
     return seed_end("letter seeds");

@@ -1,6 +1,10 @@
 /* The sealed-mailbox tests' shared staging: see mailbox_env.h. */
 #include "mailbox_env.h"
 
+#include "mim_buf.h"
+#include "mim_codec.h"
+#include "mim_crypto.h"
+
 #include <jansson.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -181,28 +185,36 @@ long mb_mailbox_rows_to(const fixture *f, const char *to)
     return count_rows(f, to);
 }
 
-/* Flips a byte of every sealed blob, by rowid. 0 or -1; *changed counts the rows. */
-static int spoil_rows(sqlite3 *db, const char *table, long *changed)
+/* Makes a row's new sealed blob (into out, *out_len bytes) from its message id and old blob.
+ * 0, or -1 to give up (nothing is kept). */
+typedef int (*remake_fn)(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                         size_t *out_len, void *ctx);
+
+/* Rewrites every row's sealed blob (and size) with remake, by rowid. 0 or -1; *changed counts
+ * the rows. */
+static int rewrite_rows(sqlite3 *db, const char *table, remake_fn remake, void *ctx, long *changed)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
+    static uint8_t blob[65536];
+    size_t len = 0;
     char sql[160];
-    int rc = -1, step;
+    int rc = -1, step = SQLITE_ERROR;
 
-    snprintf(sql, sizeof(sql), "SELECT rowid, sealed FROM \"%s\"", table);
+    snprintf(sql, sizeof(sql), "SELECT rowid, id, sealed FROM \"%s\"", table);
     if (sqlite3_prepare_v2(db, sql, -1, &sel, NULL) != SQLITE_OK)
         goto out;
-    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1 WHERE rowid = ?2", table);
+    snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET sealed = ?1, size = ?2 WHERE rowid = ?3", table);
     if (sqlite3_prepare_v2(db, sql, -1, &upd, NULL) != SQLITE_OK)
         goto out;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int len = sqlite3_column_bytes(sel, 1);
-        unsigned char blob[65536];
-        if (len <= 0 || len > (int)sizeof(blob))
+        int old = sqlite3_column_bytes(sel, 2);
+        if (old <= 0 || old > (int)sizeof(blob) || sqlite3_column_bytes(sel, 1) != 16 ||
+            remake(sqlite3_column_blob(sel, 1), sqlite3_column_blob(sel, 2), (size_t)old, blob,
+                   &len, ctx) != 0)
             goto out;
-        memcpy(blob, sqlite3_column_blob(sel, 1), (size_t)len);
-        blob[len / 2] ^= 0x01;
-        sqlite3_bind_blob(upd, 1, blob, len, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_blob(upd, 1, blob, (int)len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(upd, 2, (sqlite3_int64)len);
+        sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
         if (sqlite3_step(upd) != SQLITE_DONE)
             goto out;
         sqlite3_reset(upd);
@@ -215,7 +227,8 @@ out:
     return rc;
 }
 
-long mb_spoil_sealed(const fixture *f)
+/* rewrite_rows over the mailbox table, in one transaction: the number of rows, or -1. */
+static long rewrite_sealed(const fixture *f, remake_fn remake, void *ctx)
 {
     sqlite3 *db = open_presence_db(f);
     char table[64];
@@ -226,12 +239,96 @@ long mb_spoil_sealed(const fixture *f)
         return -1;
     ok = mailbox_table(db, table) == 0 &&
          sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    if (ok && spoil_rows(db, table, &changed) == 0)
+    if (ok && rewrite_rows(db, table, remake, ctx, &changed) == 0)
         ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     else
         ok = 0;
     sqlite3_close(db); /* rolls back what is not committed */
     return ok ? changed : -1;
+}
+
+/* One byte in the middle flipped. */
+static int spoil_one(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                     size_t *out_len, void *ctx)
+{
+    (void)id, (void)ctx;
+    memcpy(out, sealed, len);
+    out[len / 2] ^= 0x01;
+    *out_len = len;
+    return 0;
+}
+
+long mb_spoil_sealed(const fixture *f)
+{
+    return rewrite_sealed(f, spoil_one, NULL);
+}
+
+/* ---- a letter from before mim-mail-v2 -------------------------------------------------------- */
+
+/* The identity in p's data dir (owned: mim_identity_free), or NULL. */
+static mim_identity *load_identity(const mp *p)
+{
+    char path[PE_PATH_MAX + 32];
+    mim_identity *id = NULL;
+
+    snprintf(path, sizeof(path), "%s/identity.key", p->dir);
+    return mim_identity_load(path, &id) == 0 ? id : NULL;
+}
+
+/* A mim-mail-v1 blob of a chat letter with id and text, from `from` to `to` (mim_seal, the
+ * sealed box and signature older senders made), into blob. 0 or -1. */
+static int v1_blob(const mp *from, const mim_identity *fid, const mp *to, const mim_identity *tid,
+                   const void *id, const char *text, uint8_t blob[MIM_SEAL_BLOB_MAX], size_t *len)
+{
+    Mim__MailLetter l = MIM__MAIL_LETTER__INIT;
+    Mim__ChatMessage c = MIM__CHAT_MESSAGE__INIT;
+    mim_buf b = {0};
+    int rc;
+
+    l.from = (char *)from->name;
+    l.from_pk = (ProtobufCBinaryData){MIM_KEY_LEN, (uint8_t *)fid->sign_pk};
+    l.to = (char *)to->name;
+    l.to_pk = (ProtobufCBinaryData){MIM_KEY_LEN, (uint8_t *)tid->sign_pk};
+    c.id = (ProtobufCBinaryData){MIM_MSG_ID_LEN, (uint8_t *)id};
+    c.ts_ms = 1764633600000ull;
+    c.sender = (char *)from->name;
+    c.type = MIM__CONTENT_TYPE__CONTENT_TEXT;
+    c.text = (char *)text;
+    l.body_case = MIM__MAIL_LETTER__BODY_CHAT;
+    l.chat = &c;
+    rc = mim_letter_encode(&l, &b) == 0 &&
+                 mim_seal(fid, tid->sign_pk, b.data, b.len, blob, MIM_SEAL_BLOB_MAX, len) == 0
+             ? 0
+             : -1;
+    mim_buf_free(&b);
+    return rc;
+}
+
+struct reseal {
+    const mp *from, *to;
+    const mim_identity *fid, *tid;
+    const char *text;
+};
+
+/* The row's letter made again as v1, its message id kept. */
+static int reseal_one(const void *id, const uint8_t *sealed, size_t len, uint8_t *out,
+                      size_t *out_len, void *ctx)
+{
+    const struct reseal *r = ctx;
+
+    (void)sealed, (void)len;
+    return v1_blob(r->from, r->fid, r->to, r->tid, id, r->text, out, out_len);
+}
+
+long mb_reseal_v1(const fixture *f, const mp *from, const mp *to, const char *text)
+{
+    mim_identity *fid = load_identity(from), *tid = load_identity(to);
+    struct reseal r = {from, to, fid, tid, text};
+    long n = fid != NULL && tid != NULL ? rewrite_sealed(f, reseal_one, &r) : -1;
+
+    mim_identity_free(fid);
+    mim_identity_free(tid);
+    return n;
 }
 
 /* Waits at most timeout_ms for count_rows(f, to) to be rows: 1 when it came to that. */

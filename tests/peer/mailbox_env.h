@@ -52,6 +52,11 @@ int mb_wait_mailbox_to(const fixture *f, const char *to, long rows, int timeout_
 /* Flips one byte in the middle of the `sealed` column of every row of the mailbox table: the
  * number of rows changed, or -1. Run with the server stopped. */
 long mb_spoil_sealed(const fixture *f);
+/* Rewrites every row's `sealed` as a mim-mail-v1 letter (mim_seal: the sealed box and signature
+ * of senders from before v2) from `from` to `to` (their identity keys read from their data
+ * dirs), a chat with the row's message id and this text: the number of rows, or -1. Run with
+ * the server stopped. */
+long mb_reseal_v1(const fixture *f, const mp *from, const mp *to, const char *text);
 /* Waits at most timeout_ms for the mailbox table to have `rows` rows: 1 when it came to that. */
 int mb_wait_mailbox_rows(const fixture *f, long rows, int timeout_ms);
 

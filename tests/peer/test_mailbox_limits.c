@@ -11,7 +11,10 @@
  *                 message stays `queued` and is delivered directly when bob comes online; the
  *                 two deposited ones come from the mailbox; each once
  *   expiry        --mailbox-expiry 2s: the message comes back to alice's outbox (`expired`,
- *                 history `queued`), is not deposited again, and is delivered directly later */
+ *                 history `queued`), is not deposited again, and is delivered directly later
+ *   v1_letter     the waiting letter replaced in the server's database by a mim-mail-v1 one
+ *                 (sealed box and signature, as senders from before v2 made): bob opens,
+ *                 checks and shows it once, and alice learns `delivered` */
 #include "mailbox_env.h"
 
 #include <jansson.h>
@@ -147,10 +150,39 @@ static void test_expiry(void **state)
     mp_quit(b);
 }
 
+/* A letter sealed as v1 by an older alice is still opened, checked and shown, once. */
+static void test_v1_letter(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    char id[MB_ID_LEN];
+
+    mb_register_then_quit(f, b);
+    mb_start_connected(f, a);
+    mb_send_deposited(a, "bob", "sealed anew", "t1", id);
+    mp_quit(a);
+    assert_int_equal(pe_server_stop(&f->srv), 0);
+    assert_int_equal(mb_reseal_v1(f, a, b, "from an older alice"), 1);
+    assert_int_equal(pe_server_start(&f->srv, f->srv.port), 0);
+
+    mp_restart(b, f->srv.port);
+    mp_expect(b, 0, "message", "text", "from an older alice");
+    assert_true(mb_wait_mailbox_to(f, "bob", 0, WAIT_MS)); /* taken */
+    round_trip(b, "w");
+    assert_int_equal(mp_count(b, "message", "id", id), 1);
+    assert_int_equal(pe_file_count(b->log, REFUSED_LOG), 0);
+    /* bob's receipt (v2) reaches alice through the mailbox. */
+    mp_restart(a, f->srv.port);
+    mp_expect(a, 0, "delivered", "id", id);
+    mp_quit(a);
+    mp_quit(b);
+}
+
 static const pe_test tests[] = {
     PE_SCENARIO(altered_blob),
     PE_SCENARIO(full),
     PE_SCENARIO(expiry),
+    PE_SCENARIO(v1_letter),
 };
 
 int main(int argc, char **argv)

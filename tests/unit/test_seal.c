@@ -23,7 +23,8 @@
 
 #include <fcntl.h>
 
-#define SEAL_VECTOR MIM_REPO_VECTORS "/mim_mail_seal_v1.json"
+#define SEAL_VECTOR    MIM_REPO_VECTORS "/mim_mail_seal_v1.json"
+#define SEAL_V2_VECTOR MIM_REPO_VECTORS "/mim_mail_seal_v2.json"
 
 typedef struct seal_fixture {
     mim_identity *alice, *bob, *carol;
@@ -103,7 +104,7 @@ static size_t vector_hex(const char *text, const char *key, uint8_t *out, size_t
 
     snprintf(quoted, sizeof(quoted), "\"%s\": \"", key);
     if ((p = strstr(text, quoted)) == NULL)
-        fail_msg("%s has no %s", SEAL_VECTOR, quoted);
+        fail_msg("the vector file has no %s", quoted);
     return hex_decode(p + strlen(quoted), out, cap);
 }
 
@@ -287,6 +288,229 @@ static void test_protocol_doc_letter(void **state)
     free(vec);
 }
 
+/* ---- the sealed letter, v2 (mim-mail-v2) ---------------------------------------------------- */
+
+/* The pair-key caches of alice and bob (and carol), for one test. */
+typedef struct v2_keys {
+    mim_mail_keys *alice, *bob, *carol;
+} v2_keys;
+
+static void v2_keys_new(const seal_fixture *f, v2_keys *k)
+{
+    EXPECT_INT(mim_mail_keys_new(f->alice, &k->alice), 0);
+    EXPECT_INT(mim_mail_keys_new(f->bob, &k->bob), 0);
+    EXPECT_INT(mim_mail_keys_new(f->carol, &k->carol), 0);
+}
+
+static void v2_keys_free(v2_keys *k)
+{
+    mim_mail_keys_free(k->alice);
+    mim_mail_keys_free(k->bob);
+    mim_mail_keys_free(k->carol);
+}
+
+/* The vector, made apart from libsodium (make_mim_mail_seal_v2.py): alice's sealer writes its
+ * blob byte for byte from its letter and nonce, bob's opener gets the letter back; neither
+ * version opens as the other. */
+static void test_v2_known_answer(void **state)
+{
+    seal_fixture *f = *state;
+    char *text = mim_test_read_file(SEAL_V2_VECTOR);
+    static uint8_t letter[MIM_SEAL_BLOB_MAX], blob[MIM_SEAL_BLOB_MAX], mine[MIM_SEAL_BLOB_MAX];
+    static uint8_t opened[MIM_SEAL_BLOB_MAX];
+    uint8_t nonce[MIM_SEAL2_NONCE_LEN], pk[MIM_KEY_LEN], sig[MIM_SIG_LEN];
+    size_t letter_len, blob_len, mine_len = 0, opened_len = 0;
+    v2_keys k;
+
+    v2_keys_new(f, &k);
+    EXPECT_INT(vector_hex(text, "sender_pk", pk, sizeof(pk)), MIM_KEY_LEN);
+    assert_memory_equal(pk, f->alice->sign_pk, MIM_KEY_LEN);
+    EXPECT_INT(vector_hex(text, "recipient_pk", pk, sizeof(pk)), MIM_KEY_LEN);
+    assert_memory_equal(pk, f->bob->sign_pk, MIM_KEY_LEN);
+    EXPECT_INT(vector_hex(text, "nonce", nonce, sizeof(nonce)), MIM_SEAL2_NONCE_LEN);
+    letter_len = vector_hex(text, "letter", letter, sizeof(letter));
+    blob_len = vector_hex(text, "blob", blob, sizeof(blob));
+    EXPECT_INT(blob_len, 512);
+    EXPECT_INT(mim_seal2_with_nonce(k.alice, f->bob->sign_pk, nonce, letter, letter_len, mine,
+                                    sizeof(mine), &mine_len),
+               0);
+    EXPECT_INT(mine_len, blob_len);
+    assert_memory_equal(mine, blob, blob_len);
+    EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               0);
+    EXPECT_INT(opened_len, letter_len);
+    assert_memory_equal(opened, letter, letter_len);
+    EXPECT_INT(mim_seal_open(f->bob, blob, blob_len, opened, sizeof(opened), &opened_len, sig),
+               MIM_ECRYPTO);
+    free(text);
+    /* A v1 blob does not open as v2 (the recipient then tries v1). */
+    text = mim_test_read_file(SEAL_VECTOR);
+    blob_len = vector_hex(text, "blob", blob, sizeof(blob));
+    EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               MIM_ECRYPTO);
+    free(text);
+    v2_keys_free(&k);
+}
+
+/* docs/PROTOCOL.md 14.13 shows the v2 vector's pair key and the blob's first 40 bytes. */
+static void test_v2_protocol_doc(void **state)
+{
+    char *doc = read_doc(), *vec = mim_test_read_file(SEAL_V2_VECTOR);
+    char *key_hex = doc_block_hex(doc, "mail_v2_pair_key");
+    char *head_hex = doc_block_hex(doc, "mail_v2_head");
+    static uint8_t blob[MIM_SEAL_BLOB_MAX], shown[MIM_SEAL_BLOB_MAX];
+    uint8_t key[MIM_KEY_LEN];
+
+    (void)state;
+    EXPECT_INT(vector_hex(vec, "pair_key", key, sizeof(key)), MIM_KEY_LEN);
+    EXPECT_INT(hex_decode(key_hex, shown, sizeof(shown)), MIM_KEY_LEN);
+    assert_memory_equal(shown, key, MIM_KEY_LEN);
+    EXPECT_INT(vector_hex(vec, "blob", blob, sizeof(blob)), 512);
+    EXPECT_INT(hex_decode(head_hex, shown, sizeof(shown)), MIM_SEAL2_OVERHEAD);
+    assert_memory_equal(shown, blob, MIM_SEAL2_OVERHEAD);
+    free(doc);
+    free(vec);
+    free(key_hex);
+    free(head_hex);
+}
+
+/* Only the pair opens a v2 letter: any changed byte, another recipient, or another claimed
+ * sender fails; either member of the pair could have made it (the deniability SECURITY.md
+ * states), so the letter's own from/to are what the peer checks next. */
+static void test_v2_pair_only(void **state)
+{
+    seal_fixture *f = *state;
+    uint8_t blob[MIM_SEAL_BLOB_MAX], opened[MIM_SEAL_BLOB_MAX];
+    size_t blob_len = 0, opened_len = 0, where[] = {0, 23, 24, 39, 40, 200, 511};
+    mim_buf letter;
+    v2_keys k;
+
+    v2_keys_new(f, &k);
+    chat_letter(f->alice, "alice", f->bob, "bob", "hello bob", &letter);
+    EXPECT_INT(
+        mim_seal2(k.alice, f->bob->sign_pk, letter.data, letter.len, blob, sizeof(blob), &blob_len),
+        0);
+    EXPECT_INT(blob_len, 512);
+    for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+        blob[where[i]] ^= 0x01;
+        EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len, opened, sizeof(opened),
+                                  &opened_len),
+                   MIM_ECRYPTO);
+        blob[where[i]] ^= 0x01;
+    }
+    EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len - 1, opened, sizeof(opened),
+                              &opened_len),
+               MIM_EINVAL);
+    EXPECT_INT(mim_seal2_open(k.carol, f->alice->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               MIM_ECRYPTO); /* not carol's */
+    EXPECT_INT(mim_seal2_open(k.bob, f->carol->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               MIM_ECRYPTO); /* not from carol */
+    EXPECT_INT(mim_seal2_open(k.alice, f->bob->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               0); /* the pair's key: alice opens her own letter too */
+    EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len, opened, sizeof(opened),
+                              &opened_len),
+               0);
+    EXPECT_INT(opened_len, letter.len);
+    assert_memory_equal(opened, letter.data, letter.len);
+    /* Two seals of one letter differ (fresh nonces). */
+    EXPECT_INT(mim_seal2(k.alice, f->bob->sign_pk, letter.data, letter.len, opened, sizeof(opened),
+                         &opened_len),
+               0);
+    assert_memory_not_equal(opened, blob, blob_len);
+    mim_buf_free(&letter);
+    v2_keys_free(&k);
+}
+
+/* Each letter length lands in the smallest bucket holding it and one padding byte; past the
+ * largest nothing is sealed; a key that is no valid point is refused. */
+static void test_v2_buckets(void **state)
+{
+    seal_fixture *f = *state;
+    static const size_t buckets[] = MIM_SEAL_BUCKETS;
+    static uint8_t letter[MIM_SEAL_BLOB_MAX], blob[MIM_SEAL_BLOB_MAX], opened[MIM_SEAL_BLOB_MAX];
+    const uint8_t small_order[MIM_KEY_LEN] = {1}; /* the neutral point */
+    size_t blob_len, opened_len, prev = 0;
+    v2_keys k;
+
+    v2_keys_new(f, &k);
+    mim_test_fill(letter, sizeof(letter), 9);
+    for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
+        size_t fits = buckets[i] - MIM_SEAL2_OVERHEAD - 1;
+        size_t lens[] = {prev, fits};
+        for (size_t j = 0; j < 2; j++) {
+            EXPECT_INT(mim_seal2_blob_size(lens[j]), buckets[i]);
+            EXPECT_INT(
+                mim_seal2(k.alice, f->bob->sign_pk, letter, lens[j], blob, sizeof(blob), &blob_len),
+                0);
+            EXPECT_INT(blob_len, buckets[i]);
+            EXPECT_INT(mim_seal2_open(k.bob, f->alice->sign_pk, blob, blob_len, opened,
+                                      sizeof(opened), &opened_len),
+                       0);
+            EXPECT_INT(opened_len, lens[j]);
+            assert_true(mim_test_matches(opened, opened_len, 9));
+        }
+        prev = fits + 1;
+    }
+    EXPECT_INT(prev - 1, MIM_SEAL2_LETTER_MAX);
+    EXPECT_INT(mim_seal2_blob_size(MIM_SEAL2_LETTER_MAX + 1), 0);
+    EXPECT_INT(mim_seal2(k.alice, f->bob->sign_pk, letter, MIM_SEAL2_LETTER_MAX + 1, blob,
+                         sizeof(blob), &blob_len),
+               MIM_EINVAL);
+    EXPECT_INT(mim_seal2(k.alice, f->bob->sign_pk, letter, 10, blob, 511, &blob_len),
+               MIM_EOVERFLOW);
+    EXPECT_INT(mim_seal2(k.alice, small_order, letter, 10, blob, sizeof(blob), &blob_len),
+               MIM_ECRYPTO);
+    v2_keys_free(&k);
+}
+
+/* More peers than the cache holds: the least recently used key is dropped and derived again
+ * when needed, with the same result. */
+static void test_v2_cache_eviction(void **state)
+{
+    seal_fixture *f = *state;
+    mim_identity *peers[MIM_MAIL_KEYS_MAX + 1];
+    uint8_t blob[MIM_SEAL_BLOB_MAX], opened[MIM_SEAL_BLOB_MAX];
+    const uint8_t text[] = "evicted and back";
+    size_t blob_len = 0, opened_len = 0;
+    mim_mail_keys *first = NULL;
+    v2_keys k;
+
+    v2_keys_new(f, &k);
+    EXPECT_INT(
+        mim_seal2(k.alice, f->bob->sign_pk, text, sizeof(text), blob, sizeof(blob), &blob_len), 0);
+    for (size_t i = 0; i < MIM_MAIL_KEYS_MAX + 1; i++) {
+        uint8_t other[MIM_SEAL_BLOB_MAX];
+        size_t other_len;
+        assert_non_null(peers[i] = mim_identity_generate());
+        EXPECT_INT(mim_seal2(k.alice, peers[i]->sign_pk, text, sizeof(text), other, sizeof(other),
+                             &other_len),
+                   0);
+        if (i == 0) {
+            EXPECT_INT(mim_mail_keys_new(peers[0], &first), 0);
+            EXPECT_INT(mim_seal2_open(first, f->alice->sign_pk, other, other_len, opened,
+                                      sizeof(opened), &opened_len),
+                       0);
+        }
+    }
+    /* bob's key was the least recently used: gone, derived again, the same. */
+    EXPECT_INT(mim_seal2(k.alice, f->bob->sign_pk, text, sizeof(text), opened, sizeof(opened),
+                         &opened_len),
+               0);
+    EXPECT_INT(
+        mim_seal2_open(k.bob, f->alice->sign_pk, opened, opened_len, blob, sizeof(blob), &blob_len),
+        0);
+    assert_memory_equal(blob, text, sizeof(text));
+    mim_mail_keys_free(first);
+    for (size_t i = 0; i < MIM_MAIL_KEYS_MAX + 1; i++)
+        mim_identity_free(peers[i]);
+    v2_keys_free(&k);
+}
+
 /* ---- the letter's codec ---------------------------------------------------------------------- */
 
 static void test_letter_codec(void **state)
@@ -405,6 +629,11 @@ int main(void)
         cmocka_unit_test(test_padding_buckets),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_protocol_doc_letter),
+        cmocka_unit_test(test_v2_known_answer),
+        cmocka_unit_test(test_v2_protocol_doc),
+        cmocka_unit_test(test_v2_pair_only),
+        cmocka_unit_test(test_v2_buckets),
+        cmocka_unit_test(test_v2_cache_eviction),
         cmocka_unit_test(test_letter_codec),
         cmocka_unit_test(test_letter_refused),
     };

@@ -240,6 +240,7 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "DROP TABLE messages_fts;"                       /* 3 */
                      "DROP TABLE read_marks;"                         /* 4 */
                      "DROP TABLE blocked; DROP TABLE settings;"       /* 5 */
+                     "DROP INDEX messages_mail_due;"                  /* 10 (mailspeed) */
                      "ALTER TABLE messages DROP COLUMN seen;"         /* 5 */
                      "ALTER TABLE messages DROP COLUMN deposited_at;" /* 7 */
                      "ALTER TABLE messages DROP COLUMN expires_at;"   /* 7 */
