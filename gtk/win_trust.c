@@ -106,7 +106,7 @@ static void safety_lines(const char *number, char *out, size_t len)
 {
     size_t o = 0, groups = 0;
 
-    for (const char *p = number; *p != '\0' && o + 2 < len; p++) {
+    for (const char *p = number; *p != '\0' && o + 1 < len; p++) {
         if (*p == ' ')
             out[o++] = ++groups % 4 == 0 ? '\n' : ' ';
         else
