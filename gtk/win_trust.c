@@ -165,17 +165,18 @@ static GtkWidget *dialog_buttons(verify_dialog *d)
 
 void trust_verify_dialog(mim_gtk *g, const char *name)
 {
-    verify_dialog *d = g_new0(verify_dialog, 1);
     char number[MIM_CORE_SAFETY_NUMBER_LEN], lines[MIM_CORE_SAFETY_NUMBER_LEN], text[400];
-    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0), *intro, *safety;
-    GtkWidget *inner = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
-    int new_key = 0, rc;
+    GtkWidget *box, *inner, *intro, *safety;
+    verify_dialog *d;
+    int new_key = 0, rc = MIM_CORE_ENOTHING;
 
     if (g->core == NULL || (rc = mim_core_verify(g->core, name, number, &new_key)) != 0) {
-        bridge_refusal(g, g->core == NULL ? MIM_CORE_ENOTHING : rc, name);
-        g_free(d);
+        bridge_refusal(g, rc, name);
         return;
     }
+    box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+    inner = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
+    d = g_new0(verify_dialog, 1);
     d->g = g;
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->win = adw_window_new();
