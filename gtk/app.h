@@ -7,6 +7,7 @@
  *   win_main.c     the main window: header (status, server state), contacts, errors, title
  *   win_conv.c     the conversation: messages, date lines, entry, typing, closed grey
  *   win_files.c    transfers: send (chooser, drag and drop), progress, accept, images
+ *   win_search.c   the search over the stored history, in the sidebar
  *   win_trust.c    the key-change banner, the safety-number dialog, the server-key warning
  *   assistant.c    the first-run assistant
  *   prefs.c        the preferences (a key file) and their dialog */
@@ -45,6 +46,7 @@ typedef struct mim_gtk {
     /* The main window (win_main.c). */
     GtkWidget *win, *contacts, *server_state, *status_btn, *status_entry;
     GtkWidget *error_bar, *error_label, *server_bar, *server_label;
+    GtkWidget *side_stack, *results; /* the sidebar: contacts, or search results (win_search.c) */
     /* The conversation (win_conv.c). */
     GtkWidget *conv_stack, *conv_title, *conv_sub, *messages, *msg_scroll, *entry;
     GtkWidget *key_banner, *key_label, *conv_box;
@@ -71,6 +73,9 @@ void bridge_refusal(mim_gtk *g, int rc, const char *who);
 void win_build(mim_gtk *g);
 void win_refresh_contacts(mim_gtk *g);
 void win_refresh_header(mim_gtk *g); /* title, server state, server-key bar, error bar */
+
+/* win_search.c: the search entry (its results page is added to side_stack) */
+GtkWidget *search_build(mim_gtk *g);
 
 /* win_conv.c */
 GtkWidget *conv_build(mim_gtk *g);

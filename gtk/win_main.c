@@ -233,9 +233,10 @@ static GtkWidget *header(mim_gtk *g)
     return hb;
 }
 
+/* The search entry over the contacts, or over its results (win_search.c). */
 static GtkWidget *sidebar(mim_gtk *g)
 {
-    GtkWidget *scroll = gtk_scrolled_window_new();
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0), *scroll = gtk_scrolled_window_new();
 
     g->contacts = gtk_list_box_new();
     gtk_list_box_set_selection_mode(GTK_LIST_BOX(g->contacts), GTK_SELECTION_SINGLE);
@@ -246,9 +247,14 @@ static GtkWidget *sidebar(mim_gtk *g)
     gtk_scrolled_window_set_child(GTK_SCROLLED_WINDOW(scroll), g->contacts);
     gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroll), GTK_POLICY_NEVER,
                                    GTK_POLICY_AUTOMATIC);
-    gtk_widget_set_size_request(scroll, 240, -1);
-    gtk_widget_set_vexpand(scroll, TRUE);
-    return scroll;
+    g->side_stack = gtk_stack_new();
+    gtk_stack_add_named(GTK_STACK(g->side_stack), scroll, "contacts");
+    gtk_box_append(GTK_BOX(box), search_build(g));
+    gtk_box_append(GTK_BOX(box), g->side_stack);
+    gtk_stack_set_visible_child_name(GTK_STACK(g->side_stack), "contacts");
+    gtk_widget_set_size_request(box, 260, -1);
+    gtk_widget_set_vexpand(g->side_stack, TRUE);
+    return box;
 }
 
 /* Any key in the window is the user's presence: auto-away ends (core.h, mim_core_input). */
@@ -275,8 +281,8 @@ static void on_destroy(GtkWidget *w, gpointer ud)
     app_quit(g);
 }
 
-/* The few looks libadwaita has no class for: the bars, the large safety number, a greyed
- * (closed) conversation. */
+/* The icon, and the few looks libadwaita has no class for: the bars, the large safety number, a
+ * greyed (closed) conversation. */
 static void add_css(void)
 {
     static const char css[] = ".mim-bar { padding: 8px 12px; }\n"
@@ -286,6 +292,10 @@ static void add_css(void)
                               ".mim-closed { opacity: 0.55; }\n";
     GtkCssProvider *p = gtk_css_provider_new();
 
+    /* The icon: installed in hicolor; run from the build tree, found beside the sources. */
+    gtk_icon_theme_add_search_path(gtk_icon_theme_get_for_display(gdk_display_get_default()),
+                                   MIM_GTK_ICON_DIR);
+    gtk_window_set_default_icon_name("org.mim.Messenger");
     gtk_css_provider_load_from_data(p, css, -1);
     gtk_style_context_add_provider_for_display(gdk_display_get_default(), GTK_STYLE_PROVIDER(p),
                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
