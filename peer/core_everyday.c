@@ -59,6 +59,8 @@ int mim_core_block(mim_core *c, const char *name, int blocked)
         if (r->dialing != NULL)
             chat_session_close(r->dialing, "blocked");
     }
+    if (blocked)
+        core_transfer_peer_blocked(c, name); /* bulk connections are not in the peer_rec */
     return 0;
 }
 

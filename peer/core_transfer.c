@@ -340,6 +340,13 @@ void core_transfer_free(mim_core *c)
     c->xf = NULL;
 }
 
+void core_transfer_peer_blocked(mim_core *c, const char *name)
+{
+    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next)
+        if (x->bulk != NULL && strcmp(x->peer, name) == 0)
+            xfer_drop_bulk(c, x, "blocked");
+}
+
 void core_transfer_tick(mim_core *c)
 {
     uint64_t now = uv_now(c->loop);

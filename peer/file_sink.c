@@ -8,7 +8,6 @@
 
 #include "file_io.h"
 #include "file_name.h"
-#include "mim_crypto.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
@@ -25,7 +24,6 @@
 #define PART_BUF     (UNIQUE_BUF + sizeof(FILE_SINK_PART_SUFFIX))
 #define MAX_NUMBER   9999 /* "name (9999).ext" is the last one tried */
 #define REMOVE_DEPTH (FILE_LAYOUT_MAX_DEPTH + 8)
-#define HASH_BLOCK   (1u << 20) /* bytes read at a time for the whole-file hash */
 
 typedef enum sink_state { SINK_OPEN = 0, SINK_FINISHED, SINK_REMOVED } sink_state;
 
@@ -449,27 +447,6 @@ int64_t file_sink_read(file_sink *s, int64_t offset, void *buf, size_t len)
     if (s->state == SINK_REMOVED)
         return MIM_ESTATE;
     return file_io_read_stream(&s->layout, offset, buf, len, open_entry, s);
-}
-
-int file_sink_sha256_hex(file_sink *s, char hex[65])
-{
-    uint8_t *block = malloc(HASH_BLOCK), hash[MIM_HASH_LEN];
-    mim_sha256_state st;
-    int64_t offset = 0, got = 0;
-
-    if (block == NULL)
-        return MIM_ENOMEM;
-    mim_sha256_init(&st);
-    while (offset < s->layout.total && (got = file_sink_read(s, offset, block, HASH_BLOCK)) > 0) {
-        mim_sha256_update(&st, block, (size_t)got);
-        offset += got;
-    }
-    free(block);
-    mim_sha256_final(&st, hash);
-    if (got < 0)
-        return (int)got;
-    mim_hash_hex(hex, hash);
-    return MIM_OK;
 }
 
 /* Renames the .part to final, failing with EEXIST rather than replacing anything: renameat2's

@@ -83,12 +83,6 @@ int file_sink_sync(file_sink *s);
  * read, 0 past the end, or MIM_EIO / MIM_EINVAL. Never-written holes read as zeros. */
 int64_t file_sink_read(file_sink *s, int64_t offset, void *buf, size_t len);
 
-/* SHA-256 of the whole written stream, read back from disk (the hash file_done reports), into
- * hex (64 digits + NUL). Reads the whole stream: for a large file run it off the event loop (a
- * worker thread may, as long as nothing else calls this sink meanwhile: it moves the sink's
- * current descriptor). 0, MIM_EIO, MIM_ECHANGED (a file shorter than its entry), MIM_ENOMEM. */
-int file_sink_sha256_hex(file_sink *s, char hex[65]);
-
 /* Once every chunk is verified: syncs, renames the .part to its final name without overwriting
  * anything (the next free "(n)" when U was taken meanwhile) and syncs the directory. Afterwards
  * file_sink_path is the final path. 0, MIM_ENOSPC, MIM_EIO, MIM_ESTATE when already finished. */

@@ -218,7 +218,7 @@ void mim_stream_rx_wipe(mim_stream_rx *rx);
  * stream functions cannot fail; one-shot and stream results are the same for the same bytes. */
 #define MIM_BLAKE2B_LEN       32  /* crypto_generichash_BYTES */
 #define MIM_BLAKE2B_STATE_LEN 384 /* sizeof(crypto_generichash_blake2b_state) */
-#define MIM_SHA256_STATE_LEN  104 /* sizeof(crypto_hash_sha256_state) */
+#define MIM_SHA256_STATE_LEN  112 /* sizeof(SHA256_CTX): OpenSSL's, see mim_hash.c */
 #define MIM_SHA256_HEX_LEN    65  /* 64 lowercase hex digits + NUL */
 
 typedef struct mim_blake2b_state {

@@ -21,7 +21,10 @@
  *                    transfer resumes from what was verified, and the file verifies
  *   offer_off_loop   send_file of a 50 MiB file and a chat message in the same loop turn: the
  *                    message is answered first (the file is read and hashed on a worker, not
- *                    on the loop), and the transfer then completes as usual */
+ *                    on the loop), and the transfer then completes as usual
+ *   blocked_midway   bob blocks alice at ~20 % of a file: the bulk connection closes at once
+ *                    (not only the chat session) and is not dialled again; once bob unblocks
+ *                    her, the transfer finishes by itself */
 #include "files_e2e.h"
 #include "mim_proc.h"
 #include "tamper_proxy.h"
@@ -241,10 +244,55 @@ static void test_offer_off_loop(void **state)
     stop_pair(f, m);
 }
 
+/* Waits (bounded: 60 s) until p's log holds needle. */
+static void wait_log(mp *p, const char *needle)
+{
+    for (int i = 0; i < 600 && pe_file_count(p->log, needle) == 0; i++)
+        (void)mp_pump(p, 100);
+    if (pe_file_count(p->log, needle) == 0) {
+        mp_dump(p);
+        fail_msg("%s never logged \"%s\"", p->name, needle);
+    }
+}
+
+static void test_blocked_midway(void **state)
+{
+    fixture *f = *state;
+    mitm *m = start_pair(f, 0);
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    const int64_t size = 24 * FE_MIB;
+    char src[PE_PATH_MAX + 32], id[FE_ID_LEN];
+    size_t a0, b1;
+    int64_t verified;
+
+    snprintf(src, sizeof(src), "%s/blocked.bin", f->tmp);
+    assert_int_equal(fe_write_random(src, (size_t)size, 41), 0);
+    set_rate(m, 4 * FE_MIB);
+    a0 = fe_send_file(a, "bob", src, "x1", id);
+    fe_accept(b, 0, id);
+    verified = fe_wait_progress(b, 0, id, size / 5, FE_DONE_MS);
+    if (verified < 0 || verified >= size) {
+        mp_dump(b);
+        fail_msg("no progress report between 20 %% and the end");
+    }
+    b1 = b->nev;
+    mp_cmd(b, "{\"cmd\":\"block\",\"name\":\"alice\"}");
+    mp_expect(b, b1, "ok", "cmd", "block");
+    wait_log(b, "bulk connection with alice for blocked.bin closed: blocked");
+    assert_true(mp_index_of(b, b1, "file_done", "id", id) < 0);
+    set_rate(m, 0);
+    b1 = b->nev;
+    mp_cmd(b, "{\"cmd\":\"unblock\",\"name\":\"alice\"}");
+    mp_expect(b, b1, "ok", "cmd", "unblock");
+    fe_check_received(fe_expect_done(a, a0, id), fe_expect_done(b, 0, id), src, 0);
+    stop_pair(f, m);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
-    PE_SCENARIO(file_50mib),    PE_SCENARIO(folder_200),    PE_SCENARIO(receiver_killed),
-    PE_SCENARIO(sender_killed), PE_SCENARIO(corrupt_piece), PE_SCENARIO(offer_off_loop),
+    PE_SCENARIO(file_50mib),     PE_SCENARIO(folder_200),    PE_SCENARIO(receiver_killed),
+    PE_SCENARIO(sender_killed),  PE_SCENARIO(corrupt_piece), PE_SCENARIO(offer_off_loop),
+    PE_SCENARIO(blocked_midway),
 };
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include "file_tree.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
+#include "sink_hash.h"
 
 static char base[512], dl[600];
 
@@ -104,7 +105,7 @@ static void test_file_written_then_renamed(void **state)
     mim_sha256_update(&st, all, 300000);
     mim_sha256_final(&st, hash);
     mim_hash_hex(want, hash);
-    EXPECT_INT(file_sink_sha256_hex(s, hex), MIM_OK);
+    EXPECT_INT(sink_sha256_hex(s, 300000, hex), MIM_OK);
     assert_string_equal(hex, want);
     EXPECT_INT(file_sink_finish(s), MIM_OK);
     FT_PATH(final, "%s/report.pdf", dl);

@@ -16,6 +16,7 @@
 #include "file_tree.h"
 #include "mim_crypto.h"
 #include "mim_error.h"
+#include "sink_hash.h"
 
 #include <sched.h>
 #include <sys/mount.h>
@@ -165,7 +166,7 @@ static int full_disk_scenario(const char *mnt)
         return 5;
     if (file_sink_write(s, 8192, data + 8192, SIZE - 8192) != MIM_OK)
         return 6; /* room again: the same range goes through */
-    if (file_sink_sha256_hex(s, hex) != MIM_OK || file_sink_finish(s) != MIM_OK)
+    if (sink_sha256_hex(s, SIZE, hex) != MIM_OK || file_sink_finish(s) != MIM_OK)
         return 7;
     {
         uint8_t h[MIM_HASH_LEN];
