@@ -162,6 +162,31 @@ typedef enum mim_core_lookup_fail {
 } mim_core_lookup_fail;
 struct mim_core_file_info; /* file transfers, below */
 
+/* Issue 16: what kind of several-peer message a copy belongs to (mim_core_fanout_delivery). */
+typedef enum mim_core_fanout_kind {
+    MIM_CORE_FANOUT_ROOM = 1,      /* a room's message */
+    MIM_CORE_FANOUT_BROADCAST = 2, /* a broadcast to everyone online */
+    MIM_CORE_FANOUT_IMPORTANT = 3, /* an important broadcast */
+} mim_core_fanout_kind;
+
+/* Issue 16: what on_message says beyond a 1:1 message (NULL for a 1:1 message). */
+typedef struct mim_core_msg_meta {
+    const char *room_id;   /* 32 hex digits of the room's id, or NULL: not a room's */
+    const char *room_name; /* the room's name as we know it, or NULL (unknown, or no room) */
+    int broadcast;         /* 0 none, 1 a broadcast, 2 an important broadcast */
+} mim_core_msg_meta;
+
+/* Issue 16: one copy of a several-peer message was delivered (on_fanout_delivered). */
+typedef struct mim_core_fanout_delivery {
+    const char *to;        /* the copy's recipient */
+    const mim_msg_id *id;  /* the message's id: the same for every copy */
+    int kind;              /* mim_core_fanout_kind */
+    const char *room_id;   /* 32 hex digits, or NULL */
+    const char *room_name; /* or NULL */
+    uint32_t delivered;    /* copies delivered so far, this one included */
+    uint32_t total;        /* copies in all */
+} mim_core_fanout_delivery;
+
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
     /* server: "host:port" (may be ""). */
@@ -172,8 +197,9 @@ typedef struct mim_core_events {
     void (*on_online)(void *ud, const mim_core_peer_info *p);
     void (*on_offline)(void *ud, const char *name);
     void (*on_status)(void *ud, const char *name, mim_core_user_status status, const char *text);
+    /* meta: a room's message or a broadcast (issue 16); NULL for a 1:1 message. */
     void (*on_message)(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                       const char *text);
+                       const char *text, const mim_core_msg_meta *meta);
     void (*on_queued)(void *ud, const char *to, const mim_msg_id *id);
     void (*on_sent)(void *ud, const char *to, const mim_msg_id *id);
     void (*on_delivered)(void *ud, const char *to, const mim_msg_id *id);
@@ -241,6 +267,9 @@ typedef struct mim_core_events {
     void (*on_file_failed)(void *ud, const struct mim_core_file_info *f);
     /* PAUSED (f->error says why: the disk is full ...); it goes on by itself when it can. */
     void (*on_file_paused)(void *ud, const struct mim_core_file_info *f);
+    /* Issue 16: a copy of a room's message or of a broadcast was delivered: INSTEAD of
+     * on_delivered, with how many of its copies are delivered now. */
+    void (*on_fanout_delivered)(void *ud, const mim_core_fanout_delivery *d);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -257,10 +286,10 @@ typedef struct mim_core_events {
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
         .on_directory = on_directory, .on_lookup_failed = on_lookup_failed,                        \
-        .on_deposited = on_deposited, .on_expired = on_expired,                                    \
-        .on_file_offer = on_file_offer, .on_file_progress = on_file_progress,                      \
-        .on_file_done = on_file_done, .on_file_failed = on_file_failed,                            \
-        .on_file_paused = on_file_paused,                                                          \
+        .on_deposited = on_deposited, .on_expired = on_expired, .on_file_offer = on_file_offer,    \
+        .on_file_progress = on_file_progress, .on_file_done = on_file_done,                        \
+        .on_file_failed = on_file_failed, .on_file_paused = on_file_paused,                        \
+        .on_fanout_delivered = on_fanout_delivered,                                                \
     }
 
 typedef struct mim_core_config {

@@ -285,4 +285,12 @@ int mim_bulk_msg_pack(const Mim__BulkMsg *m, mim_buf *out);
  * MIM_ENOMEM. */
 int mim_file_manifest_entry_encode(const char *path, size_t path_len, uint64_t size, mim_buf *out);
 
+/* ---- rooms (issue 16): mim_codec_room.c ----------------------------------------------------- */
+
+#define MIM_ROOM_ID_LEN 16
+
+/* A ChatMessage's room fields: RoomRef with a 16-byte id and an epoch >= 1. 0 or MIM_EDECODE +
+ * reason (mim_peer_msg_validate calls it for every chat message). */
+int mim_room_chat_check(const Mim__ChatMessage *c, char *err, size_t errlen);
+
 #endif

@@ -247,6 +247,10 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "DROP TABLE directory;"                          /* 8 */
                      "DROP TABLE server_pins;"                        /* 6: back to one pin */
                      "DROP TABLE transfers;"                          /* 9 (issue 15) */
+                     "DROP INDEX messages_fanout; DROP INDEX messages_room;" /* 10 */
+                     "ALTER TABLE messages DROP COLUMN room;"                /* 10 (issue 16) */
+                     "ALTER TABLE messages DROP COLUMN room_epoch;"          /* 10 */
+                     "ALTER TABLE messages DROP COLUMN fanout;"              /* 10 */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
                      "PRAGMA user_version = 2;",
