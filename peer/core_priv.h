@@ -198,6 +198,9 @@ struct mim_core {
     size_t nmail_pending, cap_mail_pending;
     /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
     struct core_xfers *xf;
+    /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
+    struct core_room *rooms;
+    int rooms_loaded;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -467,8 +470,9 @@ int core_fanout_send_copy(mim_core *c, chat_session *cs, const mim_message *m);
 /* Our message id to `to` is DELIVERED now: on_fanout_delivered for a copy (with the counts),
  * nothing for a membership change, else on_delivered. */
 void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id);
-/* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it,
- * or < 0 to drop it (logged; it is acked all the same, so that it is not sent again). */
+/* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it;
+ * MIM_EDB or MIM_ENOMEM: the frame fails (not acked, sent again); another < 0 to drop it
+ * (logged; it is acked all the same, so that it is not sent again). */
 int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 /* After a received m was stored as new: its row gets m's room and broadcast tags. 0 or < 0. */
 int core_fanout_tag_received(mim_core *c, const char *from, const Mim__ChatMessage *m);
@@ -481,6 +485,7 @@ const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_co
 /* Whether `from` may post m (m->room set) to its room: 0, or < 0 (logged). A membership change
  * is checked and applied to the room's log here, inside the receive transaction. */
 int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
+void core_room_free(mim_core *c);
 /* The room's name as we know it, or NULL. */
 const char *core_room_name(mim_core *c, const uint8_t room[16]);
 /* A copy whose row is a membership change (content type not text): its body, unpacked, into

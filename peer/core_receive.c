@@ -134,7 +134,11 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
     }
     /* Issue 16: a room's message from a non-member, a forged membership change...: dropped,
      * and acked all the same, so that its sender does not send it again forever. */
-    if (core_fanout_admit(c, r, peer, m) < 0) {
+    if ((rc = core_fanout_admit(c, r, peer, m)) == MIM_EDB || rc == MIM_ENOMEM) {
+        c->txn_failed = 1; /* not acked: it comes again */
+        return rc;
+    }
+    if (rc < 0) {
         if (push_ack(c, m->id.data) != 0)
             c->txn_failed = 1;
         return c->txn_failed ? MIM_ENOMEM : 0;

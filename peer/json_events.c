@@ -211,6 +211,15 @@ static void on_read(void *ud, const char *to, const mim_msg_id *id)
     emit_msg_state(ud, "read", to, id, 0);
 }
 
+/* Issue 16: a room changed (or was created, or left): tagged with the command that changed it
+ * when it comes from inside one. */
+static void on_room(void *ud, const mim_core_room_info *r)
+{
+    json_api *ja = ud;
+
+    ja_emit(ja, ja_room_event(r), ja->tag);
+}
+
 /* Issue 16: a copy of a room's message or of a broadcast delivered, with the counts; the tag
  * is dropped with the last copy. */
 static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)

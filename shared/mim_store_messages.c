@@ -57,7 +57,7 @@ const struct store_stmt_sql store_messages_sql[] = {
      * result before the first row comes out. */
     {STMT_HISTORY,
      "SELECT " MESSAGE_COLUMNS ", seen, deposited_at IS NOT NULL FROM (SELECT " MESSAGE_COLUMNS
-     ", seen, deposited_at FROM messages WHERE peer = ?1"
+     ", seen, deposited_at FROM messages WHERE peer = ?1 AND room IS NULL"
      " ORDER BY seq DESC LIMIT ?2) ORDER BY seq"},
     {STMT__COUNT, NULL},
 };

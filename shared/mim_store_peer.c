@@ -161,6 +161,16 @@ static const char *const peer_migrations[] = {
     " CHECK(fanout BETWEEN 0 AND 3);"
     "CREATE INDEX messages_fanout ON messages(id, outgoing) WHERE fanout <> 0;"
     "CREATE INDEX messages_room ON messages(room, seq) WHERE room IS NOT NULL;",
+    /* 11 (issue 16): every room's membership log, each change as it came (a packed
+     * RoomChange), keyed by its hash (mim_store_rooms.c). The rooms are the rooms of the log:
+     * their names and members are replayed from it (peer/room_log.c). */
+    "CREATE TABLE room_log("
+    " room BLOB NOT NULL CHECK(typeof(room) = 'blob' AND length(room) = 16),"
+    " epoch INTEGER NOT NULL CHECK(epoch >= 1),"
+    " hash BLOB NOT NULL CHECK(typeof(hash) = 'blob' AND length(hash) = 32),"
+    " change BLOB NOT NULL CHECK(typeof(change) = 'blob'),"
+    " PRIMARY KEY(room, hash)"
+    ");",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

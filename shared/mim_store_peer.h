@@ -282,4 +282,21 @@ int mim_store_fanout_count(mim_store *st, const uint8_t id[16], uint32_t *delive
 int mim_store_message_get(mim_store *st, const char *peer, const uint8_t id[16], int outgoing,
                           int (*cb)(const mim_message *m, void *arg), void *arg);
 
+/* ---- rooms' membership logs (issue 16): mim_store_rooms.c ----------------------------------- */
+
+/* Keeps one change of room's log (its packed RoomChange, len bytes). 1 new, 0 there already, or
+ * < 0. */
+int mim_store_room_change_add(mim_store *st, const uint8_t room[16], uint64_t epoch,
+                              const uint8_t hash[32], const uint8_t *change, size_t len);
+/* Every change of every room, by room, epoch and hash: cb(room, change, len, arg); a non-zero
+ * return stops (and is returned). */
+int mim_store_room_changes_each(mim_store *st,
+                                int (*cb)(const uint8_t room[16], const uint8_t *change,
+                                          size_t len, void *arg),
+                                void *arg);
+/* The newest `limit` text messages of room (one row per message: our copies count once),
+ * oldest first; cb as in mim_store_history_each (no unread/seen marks). */
+int mim_store_room_history_each(mim_store *st, const uint8_t room[16], size_t limit,
+                                int (*cb)(const mim_message *m, void *arg), void *arg);
+
 #endif

@@ -324,6 +324,11 @@ static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
     tui_rooms_delivered(ud, d); /* issue 16: tui_rooms.c */
 }
 
+static void on_room(void *ud, const mim_core_room_info *r)
+{
+    tui_rooms_changed(ud, r);
+}
+
 /* "NAME is typing" in the status bar while its conversation is open. */
 static void on_typing(void *ud, const char *with, int typing)
 {

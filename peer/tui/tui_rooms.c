@@ -21,3 +21,9 @@ void tui_rooms_delivered(struct tui *t, const mim_core_fanout_delivery *d)
     (void)d;
     t->dirty = 1;
 }
+
+void tui_rooms_changed(struct tui *t, const mim_core_room_info *r)
+{
+    (void)r;
+    t->dirty = 1;
+}
