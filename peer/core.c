@@ -131,6 +131,7 @@ static void free_core(mim_core *c)
     core_rx_reset(c);
     core_directory_free(c);
     core_transfer_free(c);
+    core_room_free(c); /* issue 16 */
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);

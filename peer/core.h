@@ -161,6 +161,32 @@ typedef enum mim_core_lookup_fail {
     MIM_CORE_LOOKUP_NO_ANSWER,          /* the server went away, or did not answer in time */
 } mim_core_lookup_fail;
 struct mim_core_file_info; /* file transfers, below */
+struct mim_core_room_info; /* rooms, below */
+
+/* Issue 16: what kind of several-peer message a copy belongs to (mim_core_fanout_delivery). */
+typedef enum mim_core_fanout_kind {
+    MIM_CORE_FANOUT_ROOM = 1,      /* a room's message */
+    MIM_CORE_FANOUT_BROADCAST = 2, /* a broadcast to everyone online */
+    MIM_CORE_FANOUT_IMPORTANT = 3, /* an important broadcast */
+} mim_core_fanout_kind;
+
+/* Issue 16: what on_message says beyond a 1:1 message (NULL for a 1:1 message). */
+typedef struct mim_core_msg_meta {
+    const char *room_id;   /* 32 hex digits of the room's id, or NULL: not a room's */
+    const char *room_name; /* the room's name as we know it, or NULL (unknown, or no room) */
+    int broadcast;         /* 0 none, 1 a broadcast, 2 an important broadcast */
+} mim_core_msg_meta;
+
+/* Issue 16: one copy of a several-peer message was delivered (on_fanout_delivered). */
+typedef struct mim_core_fanout_delivery {
+    const char *to;        /* the copy's recipient */
+    const mim_msg_id *id;  /* the message's id: the same for every copy */
+    int kind;              /* mim_core_fanout_kind */
+    const char *room_id;   /* 32 hex digits, or NULL */
+    const char *room_name; /* or NULL */
+    uint32_t delivered;    /* copies delivered so far, this one included */
+    uint32_t total;        /* copies in all */
+} mim_core_fanout_delivery;
 
 typedef struct mim_core_events {
     void (*on_ready)(void *ud, const char *name, const char *fingerprint, uint16_t listen_port);
@@ -172,8 +198,9 @@ typedef struct mim_core_events {
     void (*on_online)(void *ud, const mim_core_peer_info *p);
     void (*on_offline)(void *ud, const char *name);
     void (*on_status)(void *ud, const char *name, mim_core_user_status status, const char *text);
+    /* meta: a room's message or a broadcast (issue 16); NULL for a 1:1 message. */
     void (*on_message)(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                       const char *text);
+                       const char *text, const mim_core_msg_meta *meta);
     void (*on_queued)(void *ud, const char *to, const mim_msg_id *id);
     void (*on_sent)(void *ud, const char *to, const mim_msg_id *id);
     void (*on_delivered)(void *ud, const char *to, const mim_msg_id *id);
@@ -241,6 +268,12 @@ typedef struct mim_core_events {
     void (*on_file_failed)(void *ud, const struct mim_core_file_info *f);
     /* PAUSED (f->error says why: the disk is full ...); it goes on by itself when it can. */
     void (*on_file_paused)(void *ud, const struct mim_core_file_info *f);
+    /* Issue 16: a copy of a room's message or of a broadcast was delivered: INSTEAD of
+     * on_delivered, with how many of its copies are delivered now. */
+    void (*on_fanout_delivered)(void *ud, const mim_core_fanout_delivery *d);
+    /* Issue 16: a room we are (or were) in changed: created, a member added, removed, made an
+     * admin, left; r->member 0: we are no longer in it (removed, or we left). */
+    void (*on_room)(void *ud, const struct mim_core_room_info *r);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -257,10 +290,10 @@ typedef struct mim_core_events {
         .on_send_failed = on_send_failed, .on_send_refused = on_send_refused, .on_read = on_read,  \
         .on_typing = on_typing, .on_unreachable = on_unreachable, .on_waiting = on_waiting,        \
         .on_directory = on_directory, .on_lookup_failed = on_lookup_failed,                        \
-        .on_deposited = on_deposited, .on_expired = on_expired,                                    \
-        .on_file_offer = on_file_offer, .on_file_progress = on_file_progress,                      \
-        .on_file_done = on_file_done, .on_file_failed = on_file_failed,                            \
-        .on_file_paused = on_file_paused,                                                          \
+        .on_deposited = on_deposited, .on_expired = on_expired, .on_file_offer = on_file_offer,    \
+        .on_file_progress = on_file_progress, .on_file_done = on_file_done,                        \
+        .on_file_failed = on_file_failed, .on_file_paused = on_file_paused,                        \
+        .on_fanout_delivered = on_fanout_delivered, .on_room = on_room,                            \
     }
 
 typedef struct mim_core_config {
@@ -555,5 +588,65 @@ typedef void (*mim_core_found_cb)(void *ud, int status, const char *server,
  * MIM_ENOMEM. */
 int mim_core_find_server(uv_loop_t *loop, const char *address, uint32_t timeout_ms,
                          mim_core_found_cb cb, void *ud);
+
+/* ---- rooms (issue 16: core_room.c, core_room_cmd.c) -----------------------------------------
+ *
+ * A room: an id (16 random bytes, shown as 32 hex digits), a display name, members (at most
+ * MIM_CORE_ROOM_MEMBERS_MAX) and admins (its creator first). Its membership is a log of
+ * changes signed by an admin's identity key and chained by hash and epoch, kept by every
+ * member; a room's message goes to each member over the pairwise sessions (core_fanout.c).
+ * docs/PROTOCOL.md "Rooms" has the wire and the merge rule. A room is named to a command by its
+ * id or by its name when no other room of ours has that name. */
+
+#define MIM_CORE_ROOM_MEMBERS_MAX 100
+
+enum {
+    MIM_CORE_ENO_ROOM = -124,        /* no room of ours has that id or name */
+    MIM_CORE_EROOM_AMBIGUOUS = -125, /* several rooms have that name: use the id */
+    MIM_CORE_ENOT_ADMIN = -126,      /* the change needs an admin of the room */
+    MIM_CORE_ENOT_MEMBER = -127,     /* we (or the name given) are not a member of the room */
+    MIM_CORE_EROOM_FULL = -128,      /* MIM_CORE_ROOM_MEMBERS_MAX members */
+    MIM_CORE_EROOM_MEMBER = -129,    /* add: a member already; admin: an admin already */
+};
+
+typedef struct mim_core_room_info {
+    const char *id;             /* 32 hex digits */
+    const char *name;           /* its display name */
+    const char *const *members; /* nmembers names, we included while we are a member */
+    size_t nmembers;
+    const char *const *admins;
+    size_t nadmins;
+    uint64_t epoch; /* its membership epoch (the log's) */
+    int member;     /* we are a member */
+} mim_core_room_info;
+
+/* Creates a room named `name` (1..64 bytes, one line) with us (its admin) and the members
+ * (each a contact or online: their keys go into the room's log); they are told. *id_out (may
+ * be NULL): the room's id as 32 hex digits. on_room from inside. 0, MIM_CORE_EBAD_VALUE (the
+ * name), MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER (a member whose key we do not know),
+ * MIM_CORE_EROOM_FULL, MIM_CORE_ESTORE. */
+int mim_core_room_create(mim_core *c, const char *name, const char *const *members, size_t n,
+                         char id_out[MIM_MSG_ID_HEX_LEN]);
+/* Sends text to every other member of room (by id or name), one copy each under one id (*id):
+ * on_queued / on_sent per copy, then on_fanout_delivered per copy. 0, MIM_CORE_ENO_ROOM,
+ * MIM_CORE_EROOM_AMBIGUOUS, MIM_CORE_ENOT_MEMBER, the text's errors, MIM_CORE_ENOTHING (no
+ * other member), MIM_CORE_ESTORE. */
+int mim_core_room_send(mim_core *c, const char *room, const char *text, mim_msg_id *id);
+/* Membership changes (we must be an admin; leave: a member): the change is signed, kept in
+ * the log and sent to every member (a new member also gets the whole log; a removed one is
+ * told). on_room from inside. 0, MIM_CORE_ENO_ROOM, MIM_CORE_EROOM_AMBIGUOUS,
+ * MIM_CORE_ENOT_ADMIN, MIM_CORE_ENOT_MEMBER, MIM_CORE_EROOM_FULL, MIM_CORE_EROOM_MEMBER,
+ * MIM_CORE_EBAD_NAME, MIM_CORE_EUNKNOWN_PEER (add: no key for the name), MIM_CORE_ESTORE. */
+int mim_core_room_add(mim_core *c, const char *room, const char *name);
+int mim_core_room_remove(mim_core *c, const char *room, const char *name);
+int mim_core_room_admin(mim_core *c, const char *room, const char *name);
+int mim_core_room_leave(mim_core *c, const char *room);
+/* Calls cb for every room we are or were in, from inside. 0 or MIM_CORE_ESTORE. */
+int mim_core_rooms(mim_core *c, void (*cb)(void *arg, const mim_core_room_info *r), void *arg);
+/* The last `limit` text messages of room, oldest first (ours once, whatever the copies; `to`
+ * is the room's name for ours). 0, MIM_CORE_ENO_ROOM, MIM_CORE_EROOM_AMBIGUOUS,
+ * MIM_CORE_ESTORE. */
+int mim_core_room_history(mim_core *c, const char *room, size_t limit,
+                          void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
 
 #endif

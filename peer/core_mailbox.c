@@ -121,13 +121,15 @@ static int deposit_one(const mim_message *m, void *arg)
     mim_core *c = d->c;
     Mim__MailLetter l = MIM__MAIL_LETTER__INIT;
     Mim__ChatMessage chat = MIM__CHAT_MESSAGE__INIT;
+    core_fanout_chat fc;
     size_t blob_len = 0;
     int rc;
 
     if (c->nmail_pending >= MAIL_PENDING_MAX || d->failed)
         return 1; /* the rest after the answers */
-    if (pending_find(c, m->peer, m->id) >= 0 || m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT)
-        return 0; /* in flight; or not a text (only chat text is mailed) */
+    if (pending_find(c, m->peer, m->id) >= 0 ||
+        (m->content_type != MIM__CONTENT_TYPE__CONTENT_TEXT && m->fanout == MIM_FANOUT_NONE))
+        return 0; /* in flight; or not a text (only chat text and issue 16's copies are mailed) */
     if (d->used + MIM_SEAL_BLOB_MAX > MAIL_FRAME_BLOBS)
         deposit_frame(d);
     if (d->failed)
@@ -139,7 +141,16 @@ static int deposit_one(const mim_message *m, void *arg)
     chat.text = (char *)m->text; /* NUL-terminated by the store */
     l.body_case = MIM__MAIL_LETTER__BODY_CHAT;
     l.chat = &chat;
-    if ((rc = core_mail_seal(c, &l, m->peer, d->to_pk, d->blobs + d->used, &blob_len)) != 0) {
+    /* Issue 16: a room's or a broadcast's copy keeps its tags (and a membership change its
+     * body) in the letter. */
+    rc = m->fanout != MIM_FANOUT_NONE ? core_fanout_chat_init(c, m, &fc) : 0;
+    if (rc == 0 && m->fanout != MIM_FANOUT_NONE)
+        l.chat = &fc.chat;
+    if (rc == 0)
+        rc = core_mail_seal(c, &l, m->peer, d->to_pk, d->blobs + d->used, &blob_len);
+    if (m->fanout != MIM_FANOUT_NONE)
+        core_fanout_chat_free(&fc);
+    if (rc != 0) {
         mim_log_warn("cannot seal a message to %s: %s; it waits for a direct session", m->peer,
                      mim_strerror(rc));
         (void)mim_store_mail_no_redeposit(c->st, m->peer, m->id);

@@ -205,8 +205,7 @@ static void apply_receipts(mim_core *c, mail_in *in, size_t n)
     if (core_group_end(c, began)) {
         for (size_t i = 0; i < nmoved; i++) {
             mim_msg_id id = core_msg_id(moved[i].id);
-            if (c->ev.on_delivered != NULL)
-                c->ev.on_delivered(c->ud, moved[i].to, &id);
+            core_report_delivered(c, moved[i].to, &id); /* issue 16: a copy's counts */
         }
     }
     free(moved);

@@ -88,6 +88,9 @@ typedef struct rx_item {
     int64_t ts_ms;
     int type;   /* MIM__CONTENT_TYPE__*: not TEXT is reported as unsupported */
     char *text; /* the text, or the description of what cannot be shown */
+    /* Issue 16: a room's message (has_room) or a broadcast (broadcast, its wire value). */
+    int has_room, broadcast;
+    uint8_t room[16];
 } rx_item;
 
 /* A message of the send batch, in the order of the sends. */
@@ -205,6 +208,9 @@ struct mim_core {
     mim_mail_keys *mail_keys;
     /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
     struct core_xfers *xf;
+    /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
+    struct core_room *rooms;
+    int rooms_loaded;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -443,5 +449,67 @@ void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason
 /* name was just blocked: its bulk connections close (the transfers wait, as for a dropped
  * connection: the tick does not dial a blocked peer, and its dials are refused). */
 void core_transfer_peer_blocked(mim_core *c, const char *name);
+
+/* ---- core_fanout.c: one message, a copy per recipient (issue 16) ---------------------------- */
+
+/* What kind of several-peer message a fan-out is: kind MIM_FANOUT_* (mim_store_peer.h), the
+ * room and the sender's epoch of it (kind MIM_FANOUT_ROOM; else ignored). */
+typedef struct core_fanout_tag {
+    int kind;
+    uint8_t room[16];
+    uint64_t epoch;
+} core_fanout_tag;
+
+/* The checks of a chat text to send: 0, MIM_CORE_EEMPTY, MIM_CORE_ETOO_LONG, MIM_CORE_ETEXT. */
+int core_text_check(const char *text, size_t len);
+/* Stores one copy of text per name of to[0..n) under one new id (*out_id), all in one
+ * transaction (QUEUED), tagged with tag; then each goes out like mim_core_send's (on_sent, or
+ * on_queued and a dial, or the mailbox). Our own name, blocked names and repeated names are
+ * skipped. 0, MIM_CORE_ENOTHING (nobody to send to), MIM_CORE_EBAD_NAME, the text's errors
+ * (core_text_check), MIM_CORE_EBAD_VALUE (inside a send batch), MIM_CORE_ESTORE. */
+int core_fanout_send(mim_core *c, const char *const *to, size_t n, const char *text, size_t len,
+                     const core_fanout_tag *tag, mim_msg_id *out_id);
+/* The same for any content: body (len bytes) stored as the copies' body with content type
+ * `type` (a membership change: its packed RoomChange). */
+int core_fanout_store(mim_core *c, const char *const *to, size_t n, int type, const char *body,
+                      size_t len, const core_fanout_tag *tag, mim_msg_id *out_id);
+/* A copy of the outbox (m->fanout != 0) as the ChatMessage that carries it: room, broadcast
+ * and body filled from the row. fc owns what it allocates: core_fanout_chat_free. 0 or < 0. */
+typedef struct core_fanout_chat {
+    Mim__ChatMessage chat;
+    Mim__RoomRef ref;
+    void *owned; /* the unpacked body of a membership change, or NULL */
+} core_fanout_chat;
+int core_fanout_chat_init(mim_core *c, const mim_message *m, core_fanout_chat *fc);
+void core_fanout_chat_free(core_fanout_chat *fc);
+/* The outbox flush meets a copy: sends it on cs. 0, or < 0 (the session is closing). */
+int core_fanout_send_copy(mim_core *c, chat_session *cs, const mim_message *m);
+/* Our message id to `to` is DELIVERED now: on_fanout_delivered for a copy (with the counts),
+ * nothing for a membership change, else on_delivered. */
+void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id);
+/* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it;
+ * MIM_EDB or MIM_ENOMEM: the frame fails (not acked, sent again); another < 0 to drop it
+ * (logged; it is acked all the same, so that it is not sent again). */
+int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
+/* After a received m was stored as new: its row gets m's room and broadcast tags. 0 or < 0. */
+int core_fanout_tag_received(mim_core *c, const char *from, const Mim__ChatMessage *m);
+/* it's meta for on_message (NULL for a 1:1 message); room_hex is the room id's storage. */
+const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_core_msg_meta *meta,
+                                          char room_hex[MIM_MSG_ID_HEX_LEN]);
+
+/* ---- core_room.c: rooms and their membership log (issue 16) ------------------------------- */
+
+/* Whether `from` may post m (m->room set) to its room: 0, or < 0 (logged). A membership change
+ * is checked and applied to the room's log here, inside the receive transaction. */
+int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
+void core_room_free(mim_core *c);
+/* The room's name as we know it, or NULL. */
+const char *core_room_name(mim_core *c, const uint8_t room[16]);
+/* A copy whose row is a membership change (content type not text): its body, unpacked, into
+ * fc->chat (fc->owned holds it until core_room_change_body_free). 0 or < 0. */
+int core_room_change_body(mim_core *c, const mim_message *m, core_fanout_chat *fc);
+void core_room_change_body_free(core_fanout_chat *fc);
+/* 1 when m is a membership change (stored, never shown as a message). */
+int core_room_is_change(const Mim__ChatMessage *m);
 
 #endif

@@ -44,6 +44,10 @@ static int push_rx(mim_core *c, const Mim__ChatMessage *m)
     it->id = core_msg_id(m->id.data);
     it->ts_ms = (int64_t)m->ts_ms;
     it->type = (int)m->type;
+    it->has_room = m->room != NULL;
+    if (it->has_room)
+        memcpy(it->room, m->room->id.data, sizeof(it->room));
+    it->broadcast = (int)m->broadcast;
     if (m->type != MIM__CONTENT_TYPE__CONTENT_TEXT)
         content_describe(m, desc, sizeof(desc));
     if ((it->text = strdup(m->type == MIM__CONTENT_TYPE__CONTENT_TEXT ? m->text : desc)) == NULL)
@@ -128,7 +132,20 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
         }
         c->txn_open = 1;
     }
+    /* Issue 16: a room's message from a non-member, a forged membership change...: dropped,
+     * and acked all the same, so that its sender does not send it again forever. */
+    if ((rc = core_fanout_admit(c, r, peer, m)) == MIM_EDB || rc == MIM_ENOMEM) {
+        c->txn_failed = 1; /* not acked: it comes again */
+        return rc;
+    }
+    if (rc < 0) {
+        if (push_ack(c, m->id.data) != 0)
+            c->txn_failed = 1;
+        return c->txn_failed ? MIM_ENOMEM : 0;
+    }
     rc = store_received(c, r, peer, m);
+    if (rc == 1 && core_fanout_tag_received(c, peer, m) != 0)
+        rc = MIM_EDB;
     if (rc == RX_REFUSED) {
         if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
             c->txn_failed = 1;
@@ -137,7 +154,8 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
     if (rc == 1 && (offer = core_transfer_offer_received(c, peer, m)) < 0)
         rc = offer;
     if (rc < 0 || push_ack(c, m->id.data) != 0 ||
-        (rc == 1 && offer == 0 && content_is_shown(m) && push_rx(c, m) != 0))
+        (rc == 1 && offer == 0 && content_is_shown(m) && !core_room_is_change(m) &&
+         push_rx(c, m) != 0))
         c->txn_failed = 1;
     return c->txn_failed ? (rc < 0 ? rc : MIM_ENOMEM) : rc;
 }
@@ -228,8 +246,7 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
         s->rec->waiting_told = 0; /* taken again: a later refusal is news */
     for (size_t i = 0; i < moved; i++) {
         mim_msg_id id = core_msg_id(c->delivered[i]);
-        if (c->ev.on_delivered != NULL)
-            c->ev.on_delivered(c->ud, peer, &id);
+        core_report_delivered(c, peer, &id); /* issue 16: a copy's counts, or on_delivered */
         if (s != NULL && s->rec != NULL) {
             s->rec->want_flush = 1;
             s->rec->probe = 0; /* one was accepted: the quota has room again */
@@ -285,10 +302,14 @@ static void report_close(mim_core *c, chat_session *cs, sess *s)
  * on_unsupported when the front end has it, else as its description through on_message. */
 static void report_message(mim_core *c, const char *peer, const rx_item *it)
 {
+    mim_core_msg_meta meta;
+    char room_hex[MIM_MSG_ID_HEX_LEN];
+
     if (it->type != MIM__CONTENT_TYPE__CONTENT_TEXT && c->ev.on_unsupported != NULL)
         c->ev.on_unsupported(c->ud, peer, &it->id, it->ts_ms, it->type, it->text);
     else if (c->ev.on_message != NULL)
-        c->ev.on_message(c->ud, peer, &it->id, it->ts_ms, it->text);
+        c->ev.on_message(c->ud, peer, &it->id, it->ts_ms, it->text,
+                         core_fanout_meta(c, it, &meta, room_hex));
 }
 
 void core_rx_reset(mim_core *c)

@@ -31,7 +31,8 @@ static int flush_one(const mim_message *m, void *arg)
 
     if (m->state != MIM_MSG_QUEUED)
         return f->r->probe; /* in flight on this session already (a probe: the one) */
-    if ((m->content_type == MIM__CONTENT_TYPE__CONTENT_TEXT
+    if ((m->fanout != MIM_FANOUT_NONE ? core_fanout_send_copy(c, f->r->cs, m) /* issue 16 */
+         : m->content_type == MIM__CONTENT_TYPE__CONTENT_TEXT
              ? chat_session_send_chat(f->r->cs, m->id, (uint64_t)m->ts_ms, m->text, m->text_len)
              : core_transfer_send_offer(c, f->r->cs, m)) != 0)
         return 1; /* the session is closing: the rest waits */
@@ -256,12 +257,8 @@ int mim_core_send(mim_core *c, const char *to, const char *text, mim_msg_id *id)
         return MIM_CORE_EBAD_NAME;
     if (strcmp(to, c->name) == 0)
         return MIM_CORE_ESELF;
-    if (len == 0)
-        return MIM_CORE_EEMPTY;
-    if (len > MIM_CHAT_TEXT_MAX)
-        return MIM_CORE_ETOO_LONG;
-    if (!mim_chat_text_valid(text, len))
-        return MIM_CORE_ETEXT;
+    if ((rc = core_text_check(text, len)) != 0)
+        return rc;
     if (core_is_blocked(c, to))
         return MIM_CORE_EBLOCKED;
     /* Issue 14: a registered name we never met is looked up first (core_directory.c). */

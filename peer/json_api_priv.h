@@ -124,4 +124,12 @@ const char *ja_file_state_word(mim_core_file_state state);
  * accepted: file_offer's. NULL when out of memory. */
 json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accepted);
 
+/* json_cmd_rooms.c (issue 16) */
+json_cmd_fn ja_cmd_room_create, ja_cmd_room_send, ja_cmd_room_change, ja_cmd_rooms;
+/* The room event (on_room; each entry of rooms without "event"). */
+json_t *ja_room_event(const mim_core_room_info *r);
+/* ja_check with the room errors: room names the room, who the member. 0, or -1 after the
+ * error event. */
+int ja_room_check(json_api *ja, int rc, const char *room, const char *who);
+
 #endif

@@ -156,13 +156,14 @@ static void history_one(void *arg, const mim_core_history_item *m)
 static void cmd_history(json_api *ja, json_t *cmd, const char *name)
 {
     (void)name;
-    const char *with;
+    const char *with = NULL, *room = NULL;
     json_t *lim = json_object_get(cmd, "limit");
     json_int_t limit = 50;
     json_t *arr;
 
-    if (ja_need_str(ja, cmd, "with", &with) != 0)
-        return;
+    if (json_object_get(cmd, "room") != NULL ? ja_need_str(ja, cmd, "room", &room) != 0
+                                             : ja_need_str(ja, cmd, "with", &with) != 0)
+        return; /* issue 16: a room's history, or one peer's */
     if (lim != NULL) {
         if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
             json_integer_value(lim) > MIM_CORE_HISTORY_MAX) {
@@ -173,13 +174,18 @@ static void cmd_history(json_api *ja, json_t *cmd, const char *name)
     }
     if ((arr = json_array()) == NULL)
         return;
-    if (ja_check(ja, mim_core_history(ja->core, with, (size_t)limit, history_one, arr), with) !=
-        0) {
+    if (room != NULL
+            ? ja_room_check(ja,
+                            mim_core_room_history(ja->core, room, (size_t)limit, history_one, arr),
+                            room, "")
+            : ja_check(ja, mim_core_history(ja->core, with, (size_t)limit, history_one, arr),
+                       with)) {
         json_decref(arr);
         return;
     }
     ja_emit(ja,
-            json_pack("{s:s,s:o,s:o}", "event", "history", "with", ja_str(with), "messages", arr),
+            json_pack("{s:s,s:o,s:o}", "event", "history", room != NULL ? "room" : "with",
+                      ja_str(room != NULL ? room : with), "messages", arr),
             ja->tag);
 }
 
@@ -293,6 +299,13 @@ static const json_cmd commands[] = {
     {"who", cmd_who},
     {"status", cmd_status},
     {"history", cmd_history},
+    {"room_create", ja_cmd_room_create}, /* issue 16: json_cmd_rooms.c */
+    {"room_send", ja_cmd_room_send},
+    {"room_add", ja_cmd_room_change},
+    {"room_remove", ja_cmd_room_change},
+    {"room_admin", ja_cmd_room_change},
+    {"room_leave", ja_cmd_room_change},
+    {"rooms", ja_cmd_rooms},
     {"verify", cmd_verify},
     {"trust", cmd_with},
     {"verified", cmd_with},

@@ -129,16 +129,29 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
             NULL);
 }
 
+/* Issue 16: a message's "room" (its name when known, else its id) and "broadcast": true. */
+static json_t *ja_fanout_fields(json_t *ev, const mim_core_msg_meta *meta)
+{
+    if (ev == NULL || meta == NULL)
+        return ev;
+    if (meta->room_id != NULL)
+        json_object_set_new(ev, "room",
+                            ja_str(meta->room_name != NULL ? meta->room_name : meta->room_id));
+    if (meta->broadcast != 0)
+        json_object_set_new(ev, "broadcast", json_true());
+    return ev;
+}
+
 static void on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                       const char *text)
+                       const char *text, const mim_core_msg_meta *meta)
 {
     char hex[MIM_MSG_ID_HEX_LEN];
+    json_t *ev;
 
     mim_msg_id_hex(id, hex);
-    ja_emit(ud,
-            json_pack("{s:s,s:o,s:s,s:I,s:o,s:s}", "event", "message", "from", ja_str(from), "id",
-                      hex, "ts", (json_int_t)ts_ms, "text", ja_str(text), "type", "text"),
-            NULL);
+    ev = json_pack("{s:s,s:o,s:s,s:I,s:o,s:s}", "event", "message", "from", ja_str(from), "id", hex,
+                   "ts", (json_int_t)ts_ms, "text", ja_str(text), "type", "text");
+    ja_emit(ud, ja_fanout_fields(ev, meta), NULL); /* issue 16: "room", "broadcast" */
 }
 
 /* An image, a file or a later version's content: a message event all the same (a script that
@@ -196,6 +209,39 @@ static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 static void on_read(void *ud, const char *to, const mim_msg_id *id)
 {
     emit_msg_state(ud, "read", to, id, 0);
+}
+
+/* Issue 16: a room changed (or was created, or left): tagged with the command that changed it
+ * when it comes from inside one. */
+static void on_room(void *ud, const mim_core_room_info *r)
+{
+    json_api *ja = ud;
+
+    ja_emit(ja, ja_room_event(r), ja->tag);
+}
+
+/* Issue 16: a copy of a room's message or of a broadcast delivered, with the counts; the tag
+ * is dropped with the last copy. */
+static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
+{
+    json_api *ja = ud;
+    char id[MIM_MSG_ID_HEX_LEN];
+    json_t *tag, *ev;
+
+    mim_msg_id_hex(d->id, id);
+    tag = json_object_get(ja->tags, id);
+    ev = json_pack("{s:s,s:o,s:s}", "event", "delivered", "to", ja_str(d->to), "id", id);
+    if (ev != NULL && d->room_id != NULL)
+        json_object_set_new(ev, "room", ja_str(d->room_name != NULL ? d->room_name : d->room_id));
+    if (ev != NULL && d->kind != MIM_CORE_FANOUT_ROOM)
+        json_object_set_new(ev, "broadcast", json_true());
+    if (ev != NULL) {
+        json_object_set_new(ev, "delivered", json_integer(d->delivered));
+        json_object_set_new(ev, "of", json_integer(d->total));
+    }
+    ja_emit(ja, ev, tag);
+    if (tag != NULL && d->delivered >= d->total)
+        json_object_del(ja->tags, id);
 }
 
 static void on_typing(void *ud, const char *with, int typing)

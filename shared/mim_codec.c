@@ -607,6 +607,8 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
         return rc;
     if ((int)c->type < 0)
         return fail(err, errlen, "chat: content type %d", (int)c->type);
+    if ((rc = mim_room_chat_check(c, err, errlen)) != 0) /* issue 16 */
+        return rc;
     switch (c->type) {
     case MIM__CONTENT_TYPE__CONTENT_UNSPECIFIED:
         return fail(err, errlen, "chat: no content type");

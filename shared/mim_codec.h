@@ -315,4 +315,36 @@ int mim_mail_letter_decode(const uint8_t *p, size_t len, uint64_t seq, Mim__Mail
                            char *err, size_t errlen);
 void mim_mail_letter_free(Mim__MailItem *it); /* NULL is fine */
 
+/* ---- rooms (issue 16): mim_codec_room.c ----------------------------------------------------- */
+
+#define MIM_ROOM_ID_LEN      16
+#define MIM_ROOM_HASH_LEN    32  /* a change's hash: BLAKE2b-256 */
+#define MIM_ROOM_MEMBERS_MAX 100 /* members of one room */
+#define MIM_ROOM_NAME_MAX    64  /* bytes of a room's display name */
+#define MIM_ROOM_CHANGE_MAX  4096 /* bytes of one packed RoomChange (100 members fit) */
+
+/* A ChatMessage's room fields: RoomRef with a 16-byte id and an epoch >= 1; a membership
+ * change (CONTENT_ROOM_CHANGE) has its RoomChange (mim_room_change_check), the same room and
+ * epoch in its RoomRef, and no text; any other type no change. 0 or MIM_EDECODE + reason
+ * (mim_peer_msg_validate calls it for every chat message). */
+int mim_room_chat_check(const Mim__ChatMessage *c, char *err, size_t errlen);
+/* One RoomChange's shape, without its signature's check (the log's, which knows the keys):
+ * room 16 bytes; op known; author a valid name; signature 64 bytes; CREATE: epoch 1, no prev,
+ * a display name (1..MIM_ROOM_NAME_MAX bytes of chat text, one line), 1..MIM_ROOM_MEMBERS_MAX
+ * members with distinct valid names and 32-byte keys, the first the author; else: epoch >= 2,
+ * prev 32 bytes, no display name, exactly one member, with a key for ADD and none otherwise,
+ * the author for LEAVE. 0 or MIM_EDECODE + reason. */
+int mim_room_change_check(const Mim__RoomChange *ch, char *err, size_t errlen);
+/* The bytes a change's signature signs (docs/PROTOCOL.md, "Rooms"), appended to out. 0 or
+ * MIM_ENOMEM. */
+int mim_room_change_signed_bytes(const Mim__RoomChange *ch, mim_buf *out);
+/* Decodes one packed RoomChange (a stored log entry, a fuzz input): unpacks, requires the
+ * canonical encoding and mim_room_change_check. 0 and *out (mim_room_change_free), or
+ * MIM_EDECODE + reason. */
+int mim_room_change_decode(const uint8_t *p, size_t len, Mim__RoomChange **out, char *err,
+                           size_t errlen);
+void mim_room_change_free(Mim__RoomChange *ch);
+/* Packs ch into a new buffer (*out, free()). 0 or MIM_ENOMEM. */
+int mim_room_change_pack(const Mim__RoomChange *ch, uint8_t **out, size_t *out_len);
+
 #endif

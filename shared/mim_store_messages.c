@@ -57,7 +57,7 @@ const struct store_stmt_sql store_messages_sql[] = {
      * result before the first row comes out. */
     {STMT_HISTORY,
      "SELECT " MESSAGE_COLUMNS ", seen, deposited_at IS NOT NULL FROM (SELECT " MESSAGE_COLUMNS
-     ", seen, deposited_at FROM messages WHERE peer = ?1"
+     ", seen, deposited_at FROM messages WHERE peer = ?1 AND room IS NULL"
      " ORDER BY seq DESC LIMIT ?2) ORDER BY seq"},
     {STMT__COUNT, NULL},
 };
@@ -97,7 +97,7 @@ int store_row_message(mim_store *st, sqlite3_stmt *stmt, mim_message *m)
     m->text_len = (size_t)sqlite3_column_bytes(stmt, 6);
     m->text = text != NULL ? (const char *)text : "";
     m->state = sqlite3_column_int(stmt, 7);
-    return 0;
+    return store_row_fanout(st, stmt, 8, m);
 }
 
 /* ---- history and outbox ---------------------------------------------------------------------- */
@@ -460,8 +460,8 @@ static int visit_history(mim_store *st, sqlite3_stmt *row, void *ctx)
     if (rc != 0)
         return rc;
     m.unread = !m.outgoing && m.content_type >= 0 && m.seq > h->read_seq; /* a local note: never */
-    m.seen = sqlite3_column_int(row, 8) != 0; /* after MESSAGE_COLUMNS */
-    m.deposited = sqlite3_column_int(row, 9) != 0;
+    m.seen = sqlite3_column_int(row, MESSAGE_NCOLUMNS) != 0; /* after MESSAGE_COLUMNS */
+    m.deposited = sqlite3_column_int(row, MESSAGE_NCOLUMNS + 1) != 0;
     return h->cb(&m, h->arg);
 }
 

@@ -154,11 +154,34 @@ static const char *const peer_migrations[] = {
      * deposits walked every deposited message of the peer first (quadratic in the outbox). */
     "CREATE INDEX messages_mail_due ON messages(peer, seq) WHERE outgoing = 1 AND state = 0"
     " AND deposited_at IS NULL AND no_redeposit = 0 AND content_type = 1;",
+    /* 11 (issue 16): a message sent to several peers (a room's, a broadcast) is one row per
+     * copy, all with one id (mim_store_fanout.c). room: the room's 16-byte id; room_epoch: the
+     * sender's membership epoch; fanout: 0 a 1:1 message, 1 a room's, 2 a broadcast, 3 an
+     * important broadcast. Incoming rows carry the same columns. The partial index counts a
+     * message's copies by id ("delivered to 7 of 9") without touching 1:1 history. */
+    "ALTER TABLE messages ADD COLUMN room BLOB"
+    " CHECK(room IS NULL OR (typeof(room) = 'blob' AND length(room) = 16));"
+    "ALTER TABLE messages ADD COLUMN room_epoch INTEGER;"
+    "ALTER TABLE messages ADD COLUMN fanout INTEGER NOT NULL DEFAULT 0"
+    " CHECK(fanout BETWEEN 0 AND 3);"
+    "CREATE INDEX messages_fanout ON messages(id, outgoing) WHERE fanout <> 0;"
+    "CREATE INDEX messages_room ON messages(room, seq) WHERE room IS NOT NULL;",
+    /* 12 (issue 16): every room's membership log, each change as it came (a packed
+     * RoomChange), keyed by its hash (mim_store_rooms.c). The rooms are the rooms of the log:
+     * their names and members are replayed from it (peer/room_log.c). */
+    "CREATE TABLE room_log("
+    " room BLOB NOT NULL CHECK(typeof(room) = 'blob' AND length(room) = 16),"
+    " epoch INTEGER NOT NULL CHECK(epoch >= 1),"
+    " hash BLOB NOT NULL CHECK(typeof(hash) = 'blob' AND length(hash) = 32),"
+    " change BLOB NOT NULL CHECK(typeof(change) = 'blob'),"
+    " PRIMARY KEY(room, hash)"
+    ");",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
     store_tx_sql,   store_savepoint_sql, store_contacts_sql, store_messages_sql,  store_search_sql,
-    store_read_sql, store_settings_sql,  store_mail_sql,     store_directory_sql, NULL,
+    store_read_sql, store_settings_sql,  store_mail_sql,     store_directory_sql, store_fanout_sql,
+    NULL,
 };
 
 const struct store_schema store_peer_schema = {

@@ -78,6 +78,11 @@ typedef struct mim_message {
     int unread;    /* incoming and after the read mark (mim_store_history_each only; else 0) */
     int seen;      /* outgoing, and the peer's read receipt came (mim_store_history_each only) */
     int deposited; /* outgoing, in the server's mailbox (mim_store_history_each only) */
+    /* Issue 16: a copy of a message sent to several peers (mim_store_fanout.c). */
+    int fanout;          /* MIM_FANOUT_*: 0 for a 1:1 message */
+    int has_room;        /* room and room_epoch are set */
+    uint8_t room[16];    /* the room's id */
+    uint64_t room_epoch; /* the sender's membership epoch of the room */
 } mim_message;
 
 /* Stores an outgoing message as QUEUED: it is in the outbox until acknowledged, across
@@ -250,5 +255,48 @@ int mim_store_transfer_get(mim_store *st, const char *peer, const uint8_t id[16]
                            int (*cb)(const mim_transfer *t, void *arg), void *arg);
 /* Every transfer, oldest first (by insertion). cb as above; a non-zero return stops. */
 int mim_store_transfer_each(mim_store *st, int (*cb)(const mim_transfer *t, void *arg), void *arg);
+
+/* ---- fan-out (issue 16): mim_store_fanout.c ------------------------------------------------
+ *
+ * A message to several peers (a room's, a broadcast) is one row per copy, every copy with the
+ * same id: the outbox, the mailbox and the acks treat each copy as a 1:1 message. These columns
+ * say which logical message a row is a copy of, on both sides. */
+
+enum {
+    MIM_FANOUT_NONE = 0,      /* a 1:1 message */
+    MIM_FANOUT_ROOM = 1,      /* a room's message or membership change */
+    MIM_FANOUT_BROADCAST = 2, /* a broadcast to everyone online */
+    MIM_FANOUT_IMPORTANT = 3, /* an important broadcast (the receivers acknowledge it) */
+};
+
+/* Tags the row (peer, id, outgoing) as a copy of kind `fanout`, of room `room` (NULL: none) at
+ * `epoch`. Inside the transaction that inserted it. 1 tagged, 0 no such row, or < 0. */
+int mim_store_message_set_fanout(mim_store *st, const char *peer, const uint8_t id[16],
+                                 int outgoing, int fanout, const uint8_t room[16], uint64_t epoch);
+/* Our copies of message `id` (outgoing, fan-out): *total of them, *delivered DELIVERED. 0, or
+ * < 0. */
+int mim_store_fanout_count(mim_store *st, const uint8_t id[16], uint32_t *delivered,
+                           uint32_t *total);
+/* The row (peer, id, outgoing) itself, as cb sees it once (no seen/deposited). 0, MIM_ENOENT,
+ * MIM_EDB, or cb's non-zero return. */
+int mim_store_message_get(mim_store *st, const char *peer, const uint8_t id[16], int outgoing,
+                          int (*cb)(const mim_message *m, void *arg), void *arg);
+
+/* ---- rooms' membership logs (issue 16): mim_store_rooms.c ----------------------------------- */
+
+/* Keeps one change of room's log (its packed RoomChange, len bytes). 1 new, 0 there already, or
+ * < 0. */
+int mim_store_room_change_add(mim_store *st, const uint8_t room[16], uint64_t epoch,
+                              const uint8_t hash[32], const uint8_t *change, size_t len);
+/* Every change of every room, by room, epoch and hash: cb(room, change, len, arg); a non-zero
+ * return stops (and is returned). */
+int mim_store_room_changes_each(mim_store *st,
+                                int (*cb)(const uint8_t room[16], const uint8_t *change,
+                                          size_t len, void *arg),
+                                void *arg);
+/* The newest `limit` text messages of room (one row per message: our copies count once),
+ * oldest first; cb as in mim_store_history_each (no unread/seen marks). */
+int mim_store_room_history_each(mim_store *st, const uint8_t room[16], size_t limit,
+                                int (*cb)(const mim_message *m, void *arg), void *arg);
 
 #endif

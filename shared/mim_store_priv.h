@@ -101,6 +101,10 @@ enum store_stmt {
     STMT_OUTBOX_MAIL_NO_REDEPOSIT,
     STMT_OUTBOX_MAIL_EXPIRED,
     STMT_OUTBOX_MAIL_EXPIRE,
+    /* mim_store_fanout.c (issue 16): the copies of a room's message or a broadcast */
+    STMT_FANOUT_SET,
+    STMT_FANOUT_GET,
+    STMT_FANOUT_COUNT,
     STMT__COUNT,
 };
 
@@ -122,6 +126,7 @@ extern const struct store_stmt_sql store_read_sql[];      /* mim_store_read.c */
 extern const struct store_stmt_sql store_settings_sql[];  /* mim_store_settings.c */
 extern const struct store_stmt_sql store_directory_sql[]; /* mim_store_directory.c */
 extern const struct store_stmt_sql store_mail_sql[];      /* mim_store_mail.c (issue 14) */
+extern const struct store_stmt_sql store_fanout_sql[];    /* mim_store_fanout.c (issue 16) */
 
 /* ---- schemas ---------------------------------------------------------------------------------
  *
@@ -210,10 +215,14 @@ int store_name_int(mim_store *st, enum store_stmt which, const char *peer, int64
 
 struct mim_message;
 /* The columns every message query returns, in the order store_row_message() reads them. */
-#define MESSAGE_COLUMNS "seq, peer, id, outgoing, ts_ms, content_type, body, state"
+#define MESSAGE_COLUMNS                                                                            \
+    "seq, peer, id, outgoing, ts_ms, content_type, body, state, room, room_epoch, fanout"
+#define MESSAGE_NCOLUMNS 11 /* the columns after them start here */
 /* A message row (MESSAGE_COLUMNS, from column 0). m->text points into the statement: valid
  * until its next step or reset. */
 int store_row_message(mim_store *st, sqlite3_stmt *stmt, struct mim_message *m);
+/* Issue 16 (mim_store_fanout.c): m's room, room_epoch and fanout from columns col.. col + 2. */
+int store_row_fanout(mim_store *st, sqlite3_stmt *stmt, int col, struct mim_message *m);
 
 /* ---- the search index (mim_store_search.c) ---------------------------------------------------
  */

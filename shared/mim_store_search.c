@@ -12,9 +12,11 @@
 #include "mim_store_priv.h"
 
 /* The message columns of MESSAGE_COLUMNS, from the messages table of the join (the index has a
- * body column of its own), then the snippet: column 8. Snippets hold up to 16 tokens. */
+ * body column of its own), then the snippet: column MESSAGE_NCOLUMNS. Snippets hold up to 16
+ * tokens. */
 #define SEARCH_SELECT                                                                              \
     "SELECT m.seq, m.peer, m.id, m.outgoing, m.ts_ms, m.content_type, m.body, m.state,"            \
+    " m.room, m.room_epoch, m.fanout,"                                                             \
     " snippet(messages_fts, 0, char(2), char(3), '\u2026', 16)"                                    \
     " FROM messages_fts JOIN messages AS m ON m.seq = messages_fts.rowid"                          \
     " WHERE messages_fts MATCH ?1"
@@ -87,7 +89,7 @@ static int visit_hit(mim_store *st, sqlite3_stmt *row, void *ctx)
 
     if (rc != 0)
         return rc;
-    snippet = sqlite3_column_text(row, 8);
+    snippet = sqlite3_column_text(row, MESSAGE_NCOLUMNS);
     return v->cb(&m, snippet != NULL ? (const char *)snippet : "", v->arg);
 }
 

@@ -3,6 +3,7 @@
 #include "tui_complete.h"
 #include "tui_command.h"
 #include "tui_priv.h"
+#include "tui_rooms.h"
 #include "tui_screen.h"
 #include "tui_terminal.h"
 #include "mim_clock.h"
@@ -236,7 +237,7 @@ static void on_chat_opened(void *ud, const char *with)
 }
 
 static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_t ts_ms,
-                       const char *text)
+                       const char *text, const mim_core_msg_meta *meta)
 {
     tui *t = ud;
     tui_contact *c = tui_model_contact(&t->m, from, 1);
@@ -244,8 +245,8 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     int in_view, announced;
     tui_entry *e;
 
-    if (c == NULL)
-        return;
+    if (c == NULL || tui_rooms_message(t, from, mid, ts_ms, text, meta))
+        return; /* issue 16: a room's message goes to the room's conversation */
     mim_msg_id_hex(mid, id);
     in_view = tui_model_current(&t->m) == c;
     c->closed = 0; /* they write again: the conversation is open again */
@@ -318,6 +319,16 @@ static void on_read(void *ud, const char *to, const mim_msg_id *id)
     set_state(ud, to, id, TUI_MSG_READ);
 }
 
+static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
+{
+    tui_rooms_delivered(ud, d); /* issue 16: tui_rooms.c */
+}
+
+static void on_room(void *ud, const mim_core_room_info *r)
+{
+    tui_rooms_changed(ud, r);
+}
+
 /* "NAME is typing" in the status bar while its conversation is open. */
 static void on_typing(void *ud, const char *with, int typing)
 {
@@ -335,7 +346,7 @@ static void on_unsupported(void *ud, const char *from, const mim_msg_id *id, int
                            int content_type, const char *description)
 {
     (void)content_type;
-    on_message(ud, from, id, ts_ms, description);
+    on_message(ud, from, id, ts_ms, description, NULL);
 }
 
 /* The send's batch did not commit: the message shown is taken back, as a refused send. */

@@ -2,6 +2,7 @@
  * and docs/TUI.md for what each does). */
 #include "tui_command.h"
 #include "tui_priv.h"
+#include "tui_rooms.h"
 #include "mim_clock.h"
 
 #include <stdio.h>
@@ -451,7 +452,7 @@ void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
 
-    if (t->core == NULL)
+    if (t->core == NULL || tui_rooms_exec(t, line)) /* issue 16: tui_rooms.c */
         return;
     tui_command_parse(line, &cmd);
     if (cmd.kind != TUI_CMD_QUIT)

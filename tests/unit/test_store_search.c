@@ -248,6 +248,11 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "DROP TABLE directory;"                          /* 8 */
                      "DROP TABLE server_pins;"                        /* 6: back to one pin */
                      "DROP TABLE transfers;"                          /* 9 (issue 15) */
+                     "DROP INDEX messages_fanout; DROP INDEX messages_room;" /* 11 */
+                     "ALTER TABLE messages DROP COLUMN room;"                /* 11 (issue 16) */
+                     "ALTER TABLE messages DROP COLUMN room_epoch;"          /* 11 */
+                     "ALTER TABLE messages DROP COLUMN fanout;"              /* 11 */
+                     "DROP TABLE room_log;" /* 12 (issue 16) */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
                      "PRAGMA user_version = 2;",

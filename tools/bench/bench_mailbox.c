@@ -123,10 +123,10 @@ static void on_deposited(void *ud, const char *to, const mim_msg_id *id)
 }
 
 static void on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                       const char *text)
+                       const char *text, const mim_core_msg_meta *meta)
 {
     double s;
-    (void)from, (void)id, (void)ts_ms, (void)text;
+    (void)from, (void)id, (void)ts_ms, (void)text, (void)meta;
     if (ud != &tag_b || mb.phase != PH_FETCH || ++mb.fetched < mb.msgs)
         return;
     s = bench_seconds(mb.t0);

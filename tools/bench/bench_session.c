@@ -269,9 +269,9 @@ static void pc_warmup_step(void)
 
 /* read: b has the conversation open, so every message it gets is read at once. */
 static void pc_on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                          const char *text)
+                          const char *text, const mim_core_msg_meta *meta)
 {
-    (void)id, (void)ts_ms, (void)text;
+    (void)id, (void)ts_ms, (void)text, (void)meta;
     if (pc.read && ud == &tag_b && !pc.stopped && mim_core_mark_read(pc.b, from) != 0)
         fail("mim_core_mark_read failed");
 }

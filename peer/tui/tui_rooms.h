@@ -1,0 +1,24 @@
+/* Rooms in the terminal front end (issue 16): a room's messages, its delivery counts, its
+ * commands (/room, /msg #room). tui_rooms.c. */
+#ifndef MIM_TUI_ROOMS_H
+#define MIM_TUI_ROOMS_H
+
+#include "core.h"
+
+#include <stdint.h>
+
+struct tui;
+
+/* A message from `from` with meta: 1 when it was a room's and is shown in the room's
+ * conversation (the caller shows nothing), 0 when the caller shows it as a 1:1 message. */
+int tui_rooms_message(struct tui *t, const char *from, const mim_msg_id *id, int64_t ts_ms,
+                      const char *text, const mim_core_msg_meta *meta);
+/* A copy of our room's message (or of a broadcast) was delivered: "delivered to 7 of 9". */
+void tui_rooms_delivered(struct tui *t, const mim_core_fanout_delivery *d);
+/* The room commands of a typed line ("/room ...", "/rooms", "/msg #ROOM TEXT"): 1 when the
+ * line was one (done, or its error said), 0 when it is for tui_exec. */
+int tui_rooms_exec(struct tui *t, const char *line);
+/* A room was created, changed, or we left it (on_room). */
+void tui_rooms_changed(struct tui *t, const mim_core_room_info *r);
+
+#endif
