@@ -65,7 +65,7 @@ class Session:
 
     def __init__(self, build_dir, name):
         self.build_dir = build_dir
-        tmp_root = os.path.join(build_dir, "tmp")
+        tmp_root = os.path.join(os.path.abspath(build_dir), "tmp")
         os.makedirs(tmp_root, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix="gtk-%s-" % name, dir=tmp_root)
         self.procs = []  # (name, Popen), in start order; stopped in reverse
@@ -138,6 +138,7 @@ class Session:
         with os.fdopen(read_fd, "rb") as pipe:
             display = _read_line(pipe, READY_TIMEOUT, "display number from Xvfb")
         os.environ["DISPLAY"] = ":" + display
+        self._check_display(display)
         bus = self.spawn("dbus", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
                                   "--print-address=1"], stdout=subprocess.PIPE)
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = _read_line(bus.stdout, READY_TIMEOUT,
@@ -149,6 +150,21 @@ class Session:
         os.environ["GSETTINGS_BACKEND"] = "memory"
         os.environ["GSK_RENDERER"] = "cairo"  # no GL under Xvfb: draw in software, at once
         os.environ["MIM_GTK_NO_NOTIFY"] = "1"
+        # GTK's recent files and mim-gtk's preferences go to the test's directory, not HOME.
+        os.environ["XDG_CONFIG_HOME"] = self.path("config")
+        os.environ["XDG_DATA_HOME"] = self.path("data")
+
+    @staticmethod
+    def _check_display(display):
+        """The display's socket answers: Xvfb listens before it writes its number, so a refusal
+        means the number is another server's (or a stale socket): said at once, not as a
+        window that never comes."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as x11:
+            try:
+                x11.connect("/tmp/.X11-unix/X" + display)
+            except OSError as error:
+                raise TestFailure("Xvfb said display :%s, but it does not answer: %s"
+                                  % (display, error))
 
     def screenshot(self, path, width=None, height=None):
         """The screen (or its top-left WIDTHxHEIGHT: without a window manager every window sits
@@ -225,7 +241,8 @@ class JsonPeer:
         self.name = name
         self.data_dir = data_dir or session.path("peer-" + name)
         argv = [binary, "--json", "--name", name, "--server", server, "--data-dir",
-                self.data_dir, "--listen-port", "0", "--log-level", "debug"]
+                self.data_dir, "--download-dir", self.data_dir + "-downloads", "--listen-port",
+                "0", "--log-level", "debug"]
         self.proc = session.spawn("json-" + name, argv, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE)
         self.events = []
@@ -296,7 +313,8 @@ class GtkApp:
         self.log = session.path("mim-gtk.log")
         env = dict(os.environ)
         env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % LSAN_SUPPRESSIONS
-        argv = [binary, "--data-dir", data_dir, "--listen-port", "0", "--log-level", "debug"]
+        argv = [binary, "--data-dir", data_dir, "--download-dir", data_dir + "-downloads",
+                "--listen-port", "0", "--log-level", "debug"]
         self.proc = session.spawn("mim-gtk", argv + list(args), env=env)
 
     @property

@@ -15,6 +15,9 @@ from gtk_session import TestFailure, wait_for
 MAX_NODES = 4000  # a walk of the tree stops here: the window never has that many
 WINDOW_TIMEOUT = 20.0  # s: mim-gtk's first window (start-up, AT-SPI registration)
 STEP_TIMEOUT = 10.0  # s: anything else the window shows after an event
+KEYSYM_RETURN = 0xFF0D
+KEYCODE_CONTROL_L = 37  # X keycodes of Xvfb's default (evdev) keymap
+KEYCODE_L = 46
 
 
 def exact(name):
@@ -136,18 +139,22 @@ class Ui:
     def visible(self, root, name, role=None):
         """Whether a node of that name is there and showing (hidden widgets may stay in the
         tree with SHOWING cleared)."""
-        for node in self.find_all(root, name, role):
-            try:
-                if node.getState().contains(pyatspi.STATE_SHOWING):
-                    return True
-            except Exception:
-                continue
-        return False
+        return any(_has_state(node, pyatspi.STATE_SHOWING)
+                   for node in self.find_all(root, name, role))
 
     def wait_text(self, node, match, what, timeout=STEP_TIMEOUT):
-        """Waits until text_of(node) satisfies match; returns the text."""
-        return wait_for(what, lambda: (lambda t: t if match(t) else None)(text_of(node)),
-                        timeout)
+        """Waits until text_of(node) satisfies match; returns the text (a failure says the
+        last text seen)."""
+        seen = []
+
+        def probe():
+            seen.append(text_of(node))
+            return seen[-1] if seen[-1] is not None and match(seen[-1]) else None
+
+        try:
+            return wait_for(what, probe, timeout)
+        except TestFailure as failure:
+            raise TestFailure("%s; its text was %r" % (failure, seen[-1] if seen else None))
 
     def wait_name(self, node, match, what, timeout=STEP_TIMEOUT):
         """Waits until node's accessible name satisfies match (a row's label changes in place
@@ -155,12 +162,19 @@ class Ui:
         return wait_for(what, lambda: (lambda t: t if t and match(t) else None)(_name(node)),
                         timeout)
 
-    def wait_value(self, node, match, what, timeout=STEP_TIMEOUT):
-        """Waits until match(value, maximum) holds for a node's Value (a progress bar)."""
+    def wait_value(self, root, name, match, what, timeout=STEP_TIMEOUT):
+        """Waits until match(value, maximum) holds for the Value of the node named `name` under
+        root (a progress bar). Found again at each poll: the window may redraw the row."""
         def probe():
-            value = node.queryValue()
-            return (value.currentValue, value.maximumValue) if match(
-                value.currentValue, value.maximumValue) else None
+            for node in self.find_all(root, name):
+                try:
+                    value = node.queryValue()
+                    now, top = value.currentValue, value.maximumValue
+                except Exception:  # gone meanwhile, or no Value: the next poll sees
+                    continue
+                if match(now, top):
+                    return (now, top)
+            return None
         return wait_for(what, probe, timeout)
 
     def windows_titled(self, title):
@@ -194,6 +208,28 @@ class Ui:
         node.queryEditableText().setTextContents(text)
         wait_for("the entry to hold %r" % text, lambda: text_of(node) == text, STEP_TIMEOUT)
 
+    def wait_focus(self, window):
+        """Waits until a widget of window has the keyboard focus: GTK 4.8 does not mark a
+        dialog ACTIVE without a window manager, but its focused widget FOCUSED."""
+        wait_for("a focused widget in %r" % _name(window),
+                 lambda: any(_has_state(n, pyatspi.STATE_FOCUSED) for n in walk(window)),
+                 STEP_TIMEOUT)
+
+    def type_keys(self, text):
+        """Types text as key presses (XTest, through the AT-SPI registry) where the keyboard
+        focus is (wait_focus first): for widgets with no accessible entry until typed into."""
+        pyatspi.Registry.generateKeyboardEvent(0, text, pyatspi.KEY_STRING)
+
+    def press_ctrl(self, keycode):
+        """Ctrl + the key of that X keycode (Xvfb's built-in keymap), e.g. KEYCODE_L."""
+        registry = pyatspi.Registry
+        registry.generateKeyboardEvent(KEYCODE_CONTROL_L, None, pyatspi.KEY_PRESS)
+        registry.generateKeyboardEvent(keycode, None, pyatspi.KEY_PRESSRELEASE)
+        registry.generateKeyboardEvent(KEYCODE_CONTROL_L, None, pyatspi.KEY_RELEASE)
+
+    def press_return(self):
+        pyatspi.Registry.generateKeyboardEvent(KEYSYM_RETURN, None, pyatspi.KEY_SYM)
+
     def shot(self, label, window=None):
         """Saves the screen as SHOTS/<test>-<label>.png (cropped to window's size when given)
         so that a person can look at the state a check saw."""
@@ -215,6 +251,13 @@ class Ui:
             for node, depth in walk_depth(top):
                 lines.append("%s%s %r" % ("  " * depth, _role(node), _name(node)))
         return "accessible tree:\n" + "\n".join(lines)
+
+
+def _has_state(node, state):
+    try:
+        return node.getState().contains(state)
+    except Exception:  # the node went away meanwhile
+        return False
 
 
 def _describe(name):

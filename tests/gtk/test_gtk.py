@@ -19,6 +19,7 @@ import traceback
 from gtk_session import GtkApp, JsonPeer, Presence, Session, TestFailure, check_log_clean
 
 DASH = "\u2014"  # the title's "mim — NAME"
+FILE_SIZE = 3 * 1024 * 1024  # bytes: a transfer of several pieces, still a second on loopback
 SCENARIOS = {}
 ui_module = None  # gtk_ui, imported once the test's own session bus is up
 
@@ -79,11 +80,11 @@ class Env:
         self.ui = ui_module.Ui(self.session, app, self.args.shots_dir, self.name)
         return self.ui
 
-    def gtk_logged_in(self, name):
+    def gtk_logged_in(self, name, *args):
         """mim-gtk as NAME on a new data dir, straight into the main window (--name), logged in;
         returns (ui, main window)."""
         ui = self.gtk(self.session.path("gtk-" + name), "--name", name, "--server",
-                      self.server.address)
+                      self.server.address, *args)
         win = ui.window(title_of(name), timeout=ui_module.WINDOW_TIMEOUT)
         state = ui.find(win, "Server state", "label")
         ui.wait_text(state, lambda t: t == "connected", "Server state 'connected'")
@@ -106,10 +107,10 @@ def open_conversation(ui, win, name):
     return ui.find(win, "Messages", "list")
 
 
-def chat_with_bob(env, text):
+def chat_with_bob(env, text, *gtk_args):
     """bob (`mim --json`) writes TEXT to alice (the window); returns (bob, ui, win)."""
     bob = env.peer("bob")
-    ui, win = env.gtk_logged_in("alice")
+    ui, win = env.gtk_logged_in("alice", *gtk_args)
     bob.expect("online", name="alice")
     bob.cmd(cmd="send", to="alice", text=text, tag="b1")
     bob.expect("delivered", tag="b1")
@@ -154,7 +155,7 @@ def login(env):
     made = env.peer("alice", data_dir)
     made.quit()
     bob = env.peer("bob")
-    ui = env.gtk(data_dir, "--server", env.server.address)
+    ui = env.gtk(data_dir, "--name", "alice", "--server", env.server.address)
     win = ui.window(title_of("alice"), timeout=ui_module.WINDOW_TIMEOUT)
     ui.wait_text(ui.find(win, "Server state", "label"), lambda t: t == "connected",
                  "Server state 'connected'")
@@ -258,22 +259,62 @@ def file_receive(env):
     """bob sends a file: its row "File NAME" with Accept; accepted, the progress bar
     "Progress NAME" fills, Open folder shows, and the bytes are bob's."""
     env.start()
-    bob, ui, win = chat_with_bob(env, "a file comes")
+    bob, ui, win = chat_with_bob(env, "a file comes", "--auto-accept", "0")  # alice decides
     messages = open_conversation(ui, win, "bob")
     source = env.session.path("report.bin")
     with open(source, "wb") as f:
-        f.write(os.urandom(3 * 1024 * 1024))
+        f.write(os.urandom(FILE_SIZE))
     bob.cmd(cmd="send_file", to="alice", path=source, tag="f1")
     offer = bob.expect("sent", tag="f1")
     row = ui.find(messages, ui_module.prefix("File report.bin"))
     ui.shot("offer", win)
     ui.click(ui.find(row, "Accept", "push button"))
-    bar = ui.find(win, "Progress report.bin")
-    ui.wait_value(bar, lambda value, top: value >= top > 0, "a full progress bar")
+    ui.find(win, "Progress report.bin")
+    ui.wait_value(win, "Progress report.bin", lambda value, top: value >= top > 0,
+                  "a full progress bar")
     done = bob.expect("file_done", id=offer["id"], timeout=20)
     ui.find(win, "Open folder", "push button")
     ui.shot("done", win)
-    check(done["bytes"] == 3 * 1024 * 1024, "bob's file_done says %d bytes" % done["bytes"])
+    check(done["bytes"] == FILE_SIZE, "bob's file_done says %d bytes" % done["bytes"])
+    saved = env.session.path("gtk-alice-downloads/report.bin")  # GtkApp's --download-dir
+    with open(saved, "rb") as got, open(source, "rb") as sent:
+        check(got.read() == sent.read(), "the window saved another file than bob's")
+
+
+@scenario
+def file_send(env):
+    """A file chosen with "Send file" (GTK's own file chooser: no portal on the test's bus; the
+    path typed into its location field, Ctrl+L): bob gets the offer, and the window's progress bar
+    "Progress NAME" fills as bob's file_done says the bytes arrived whole."""
+    env.start()
+    bob, ui, win = chat_with_bob(env, "send me the report")
+    open_conversation(ui, win, "bob")
+    source = env.session.path("report.bin")
+    with open(source, "wb") as f:
+        f.write(os.urandom(FILE_SIZE))
+    ui.click(ui.find(win, "Send file", "push button"))
+    chooser = ui.window("Send a file")
+    ui.wait_focus(chooser)
+    ui.press_ctrl(ui_module.KEYCODE_L)  # its location field, whatever folder it opened on
+    ui.wait_focus(ui.find(chooser, "GtkFileChooserEntry", "text"))
+    ui.type_keys(source)
+    ui.wait_text(ui.find(chooser, "GtkFileChooserEntry", "text"), lambda t: t == source,
+                 "the path in the file chooser's location field")
+    ui.shot("chooser", chooser)
+    ui.press_return()
+    offer = bob.expect("file_offer", **{"from": "alice"})
+    check(offer["name"] == "report.bin" and offer["size"] == FILE_SIZE,
+          "bob was offered %r" % offer)
+    if not offer["accepted"]:
+        bob.cmd(cmd="accept_file", id=offer["id"])
+    ui.find(win, ui_module.prefix("File report.bin"))
+    ui.find(win, "Progress report.bin")
+    done = bob.expect("file_done", id=offer["id"], timeout=20)
+    ui.wait_value(win, "Progress report.bin", lambda value, top: value >= top > 0,
+                  "a full progress bar")
+    ui.shot("sent", win)
+    with open(done["path"], "rb") as got, open(source, "rb") as sent:
+        check(got.read() == sent.read(), "bob's copy differs from the file sent")
 
 
 # ---- main -------------------------------------------------------------------------------------
