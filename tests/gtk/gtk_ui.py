@@ -156,12 +156,6 @@ class Ui:
         except TestFailure as failure:
             raise TestFailure("%s; its text was %r" % (failure, seen[-1] if seen else None))
 
-    def wait_name(self, node, match, what, timeout=STEP_TIMEOUT):
-        """Waits until node's accessible name satisfies match (a row's label changes in place
-        when the window redraws it in place; a redrawn list has new rows: find it again)."""
-        return wait_for(what, lambda: (lambda t: t if t and match(t) else None)(_name(node)),
-                        timeout)
-
     def wait_value(self, root, name, match, what, timeout=STEP_TIMEOUT):
         """Waits until match(value, maximum) holds for the Value of the node named `name` under
         root (a progress bar). Found again at each poll: the window may redraw the row."""
