@@ -40,6 +40,10 @@ enum {
 
 #define AUTO_AWAY_DEFAULT_MIN 10
 
+/* Issue 17: mim-gtk parses the same options (peer_options_parse_window) but draws a window of
+ * its own: no terminal is asked of stdin and stdout. */
+static int window_front_end;
+
 static const struct option options[] = {
     {"name", required_argument, NULL, 'n'},
     {"server", required_argument, NULL, 's'},
@@ -319,7 +323,7 @@ static int check_options(peer_options *o)
         return MIM_CLI_USAGE;
     if (check_name(o) != MIM_CLI_RUN)
         return MIM_CLI_USAGE;
-    if (!o->json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+    if (!o->json && !window_front_end && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         fprintf(stderr,
                 "mim: the chat interface needs a terminal on stdin and stdout.\n"
                 "Run it in a terminal:  mim --name %s [--server HOST[:PORT]]\n"
@@ -328,7 +332,7 @@ static int check_options(peer_options *o)
                 o->name, o->name);
         return MIM_CLI_USAGE;
     }
-    if (!o->json && tui_terminal_usable(why, sizeof(why)) != 0) {
+    if (!o->json && !window_front_end && tui_terminal_usable(why, sizeof(why)) != 0) {
         fprintf(stderr,
                 "mim: %s, so it cannot show the chat interface.\n"
                 "Use a terminal that can (xterm, tmux, the Linux console), or the JSON-lines API:\n"
@@ -357,4 +361,10 @@ int peer_options_parse(int argc, char **argv, peer_options *o)
     if (mim_trace_enabled() && mim_log_get_level() < MIM_LOG_INFO)
         mim_log_set_level(MIM_LOG_INFO); /* the trace is written at info level */
     return check_options(o);
+}
+
+int peer_options_parse_window(int argc, char **argv, peer_options *o)
+{
+    window_front_end = 1;
+    return peer_options_parse(argc, argv, o);
 }

@@ -41,5 +41,7 @@ typedef struct peer_options {
  * the program should go on, else its exit code: 0 after --help or --version (written on
  * stdout), 2 after a usage error (said on stderr). */
 int peer_options_parse(int argc, char **argv, peer_options *o);
+/* Issue 17: the same, for mim-gtk (a window of its own: no terminal needed on stdin/stdout). */
+int peer_options_parse_window(int argc, char **argv, peer_options *o);
 
 #endif
