@@ -42,6 +42,7 @@ static void on_found(void *ud, int status, const struct sockaddr *server, const 
     mim_fingerprint(pk, fp);
     gtk_editable_set_text(GTK_EDITABLE(g->a_server), addr);
     gtk_label_set_text(GTK_LABEL(g->a_fp), fp);
+    a11y_label(g->a_fp, "Server fingerprint"); /* set_text made the text its name */
     note(g, "Compare the fingerprint with the one your server's operator gives you.", 0);
 }
 
@@ -65,6 +66,7 @@ static void on_find(GtkButton *b, gpointer ud)
         port = mim_addr_port((const struct sockaddr *)&to);
     }
     gtk_label_set_text(GTK_LABEL(g->a_fp), "");
+    a11y_label(g->a_fp, "Server fingerprint");
     if (presence_discover(&g->loop, have_to ? (const struct sockaddr *)&to : NULL, port,
                           FIND_TIMEOUT_MS, NULL, on_found, g) != 0) {
         note(g, "cannot send the discovery probe", 1);

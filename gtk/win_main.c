@@ -104,6 +104,7 @@ void win_refresh_header(mim_gtk *g)
     vm_title(&g->vm, title, sizeof(title));
     gtk_window_set_title(GTK_WINDOW(g->win), title);
     gtk_label_set_text(GTK_LABEL(g->server_state), vm_conn_word(g->vm.conn));
+    a11y_label(g->server_state, "Server state"); /* set_text made the text its name */
     gtk_widget_set_tooltip_text(g->server_state,
                                 g->vm.server_fp[0] ? g->vm.server_fp : "no server key yet");
     gtk_widget_set_visible(g->server_bar, g->vm.server_key_changed);

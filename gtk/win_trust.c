@@ -106,7 +106,7 @@ static void safety_lines(const char *number, char *out, size_t len)
 {
     size_t o = 0, groups = 0;
 
-    for (const char *p = number; *p != '\0' && o + 2 < len; p++) {
+    for (const char *p = number; *p != '\0' && o + 1 < len; p++) {
         if (*p == ' ')
             out[o++] = ++groups % 4 == 0 ? '\n' : ' ';
         else
@@ -167,14 +167,15 @@ void trust_verify_dialog(mim_gtk *g, const char *name)
 {
     verify_dialog *d = g_new0(verify_dialog, 1);
     char number[MIM_CORE_SAFETY_NUMBER_LEN], lines[MIM_CORE_SAFETY_NUMBER_LEN], text[400];
-    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18), *intro, *safety;
-    int new_key = 0, rc;
+    GtkWidget *box, *intro, *safety;
+    int new_key = 0, rc = MIM_CORE_ENOTHING; /* gcc -O2 with ASan cannot see it is set */
 
     if (g->core == NULL || (rc = mim_core_verify(g->core, name, number, &new_key)) != 0) {
-        bridge_refusal(g, g->core == NULL ? MIM_CORE_ENOTHING : rc, name);
+        bridge_refusal(g, rc, name);
         g_free(d);
         return;
     }
+    box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18); /* after the refusal: not leaked by it */
     d->g = g;
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->win = adw_window_new();
