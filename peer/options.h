@@ -28,7 +28,6 @@ typedef struct peer_options {
     char default_data_dir[4096]; /* data_dir, when no --data-dir was given */
     char name_nfc[4 * MIM_NAME_MAX_BYTES + 1]; /* name, when --name was not in NFC */
     char login_name[MIM_NAME_MAX_BYTES + 1];   /* name, when no --name: the login name */
-    int name_given; /* --name was on the command line (name may point to name_nfc either way) */
 
     /* Issue 15, files. --download-dir (absolute), or NULL: the core's default. */
     const char *download_dir;
@@ -36,6 +35,7 @@ typedef struct peer_options {
     int64_t auto_accept_bytes, max_file_size;
     /* download_dir, when it was given relative. */
     char download_dir_abs[4096];
+    int name_given; /* --name was on the command line (name may point to name_nfc either way) */
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when

@@ -14,8 +14,10 @@ import os
 import re
 import shutil
 import sys
+import time
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from gtk_session import GtkApp, JsonPeer, Presence, Session, TestFailure, check_log_clean
 
 DASH = "\u2014"  # the title's "mim — NAME"
@@ -44,6 +46,11 @@ class Env:
         self.server = None
         self.ui = None
         self.peers = []
+        self.t0 = time.monotonic()
+
+    def step(self, what):
+        """A line with the time since the start: where a slow (or timed-out) run spent it."""
+        print("[%5.1f s] %s" % (time.monotonic() - self.t0, what), flush=True)
 
     def bin(self, name):
         return {"mim": self.args.mim, "mim-presence": self.args.presence,
@@ -52,8 +59,10 @@ class Env:
     def finish(self):
         """After the checks: mim-gtk quits cleanly, then every mim process's log is free of
         sanitizer reports (the ASan build runs these tests too)."""
+        self.step("checks done")
         if self.ui is not None:
             self.ui.app.finish()
+            self.step("mim-gtk quit cleanly")
         for peer in self.peers:
             if peer.proc.poll() is None:
                 peer.quit()
@@ -68,6 +77,8 @@ class Env:
         import gtk_ui  # pyatspi: after DBUS_SESSION_BUS_ADDRESS is set
         ui_module = gtk_ui
         self.server = Presence(self.session, self.bin("mim-presence"), same_udp_port)
+        self.step("display %s, session bus, mim-presence on %s"
+                  % (os.environ["DISPLAY"], self.server.address))
 
     def peer(self, name, data_dir=None):
         peer = JsonPeer(self.session, self.bin("mim"), name, self.server.address, data_dir)
@@ -88,6 +99,7 @@ class Env:
         win = ui.window(title_of(name), timeout=ui_module.WINDOW_TIMEOUT)
         state = ui.find(win, "Server state", "label")
         ui.wait_text(state, lambda t: t == "connected", "Server state 'connected'")
+        self.step("mim-gtk's window %r, connected" % title_of(name))
         return ui, win
 
 
