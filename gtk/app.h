@@ -100,5 +100,8 @@ void prefs_dialog(mim_gtk *g);
 
 /* Sets a widget's accessible name (what AT-SPI reads: the names of docs/GTK.md). */
 void a11y_label(GtkWidget *w, const char *name);
+/* A label's text, with an accessible name other than that text: GtkLabel makes its text its
+ * name on every change, so the name is set again after it. */
+void named_label_set(GtkWidget *label, const char *text, const char *name);
 
 #endif

@@ -4,11 +4,9 @@
  * with the one its operator gives), then Continue: the preferences are saved, the identity is
  * made in the data dir, the core starts and the main window opens. */
 #include "app.h"
-#include "mim_addr.h"
 #include "mim_cli.h"
-#include "mim_crypto.h"
+#include "mim_error.h"
 #include "mim_name.h"
-#include "presence_client.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +24,9 @@ static void note(mim_gtk *g, const char *text, int error)
     gtk_widget_add_css_class(g->a_note, error ? "error" : "dim-label");
 }
 
-static void on_found(void *ud, int status, const struct sockaddr *server, const uint8_t pk[32])
+static void on_found(void *ud, int status, const char *server, const char *fp)
 {
     mim_gtk *g = ud;
-    char addr[MIM_ADDR_STRLEN], fp[MIM_FINGERPRINT_LEN];
 
     g->discovering = 0;
     if (g->assistant == NULL)
@@ -38,11 +35,8 @@ static void on_found(void *ud, int status, const struct sockaddr *server, const 
         note(g, "no server answered; type its address (HOST:PORT)", 1);
         return;
     }
-    mim_addr_format(server, addr);
-    mim_fingerprint(pk, fp);
-    gtk_editable_set_text(GTK_EDITABLE(g->a_server), addr);
-    gtk_label_set_text(GTK_LABEL(g->a_fp), fp);
-    a11y_label(g->a_fp, "Server fingerprint"); /* set_text made the text its name */
+    gtk_editable_set_text(GTK_EDITABLE(g->a_server), server);
+    named_label_set(g->a_fp, fp, "Server fingerprint");
     note(g, "Compare the fingerprint with the one your server's operator gives you.", 0);
 }
 
@@ -51,25 +45,17 @@ static void on_find(GtkButton *b, gpointer ud)
 {
     mim_gtk *g = ud;
     const char *typed = gtk_editable_get_text(GTK_EDITABLE(g->a_server));
-    struct sockaddr_storage to;
-    int have_to = typed[0] != '\0';
-    uint16_t port = MIM_CORE_DEFAULT_PORT;
+    int rc;
 
     (void)b;
     if (g->discovering)
         return;
-    if (have_to) {
-        if (mim_addr_parse(typed, MIM_CORE_DEFAULT_PORT, &to) != 0) {
-            note(g, "the server address is not a numeric HOST[:PORT]", 1);
-            return;
-        }
-        port = mim_addr_port((const struct sockaddr *)&to);
-    }
-    gtk_label_set_text(GTK_LABEL(g->a_fp), "");
-    a11y_label(g->a_fp, "Server fingerprint");
-    if (presence_discover(&g->loop, have_to ? (const struct sockaddr *)&to : NULL, port,
-                          FIND_TIMEOUT_MS, NULL, on_found, g) != 0) {
-        note(g, "cannot send the discovery probe", 1);
+    named_label_set(g->a_fp, "", "Server fingerprint");
+    if ((rc = mim_core_find_server(&g->loop, typed, FIND_TIMEOUT_MS, on_found, g)) != 0) {
+        note(g,
+             rc == MIM_EINVAL ? "the server address is not a numeric HOST[:PORT]"
+                              : "cannot send the discovery probe",
+             1);
         return;
     }
     g->discovering = 1;

@@ -44,7 +44,7 @@ static int has_identity(const char *dir)
 static void on_activate(GApplication *gapp, gpointer ud)
 {
     mim_gtk *g = ud;
-    int name_given = g->opt.name_given;
+    int name_given = g->opt.login_name[0] == '\0'; /* options.c fills it only without --name */
 
     (void)gapp;
     if (g->win != NULL || g->assistant != NULL)
@@ -64,7 +64,7 @@ static void apply_prefs(mim_gtk *g)
     peer_options *o = &g->opt;
     int dir_given = o->data_dir != o->default_data_dir;
 
-    if (!o->name_given && g->prefs.name[0] != '\0') {
+    if (o->login_name[0] != '\0' && g->prefs.name[0] != '\0') { /* no --name */
         o->name = g->prefs.name;
         if (!dir_given)
             o->data_dir = mim_cli_data_dir("mim", NULL, o->name, o->default_data_dir,

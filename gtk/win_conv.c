@@ -23,6 +23,8 @@ static GtkWidget *text_row(const char *text, const char *css, float xalign)
     gtk_label_set_xalign(GTK_LABEL(label), xalign);
     gtk_widget_set_margin_top(label, 4);
     gtk_widget_set_margin_bottom(label, 4);
+    gtk_widget_set_margin_start(label, 12);
+    gtk_widget_set_margin_end(label, 12);
     if (css != NULL)
         gtk_widget_add_css_class(label, css);
     gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), label);

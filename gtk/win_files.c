@@ -4,6 +4,7 @@
  * conversation. */
 #include "app.h"
 #include "core_bridge.h"
+#include "tui_date.h"
 #include "view_text.h"
 
 #include <stdio.h>
@@ -92,11 +93,15 @@ GtkWidget *files_row(mim_gtk *g, const vm_row *r, const vm_transfer *t)
 {
     GtkWidget *row = gtk_list_box_row_new(), *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     GtkWidget *label, *bar = gtk_progress_bar_new();
-    char text[VM_TEXT_MAX], what[1200];
+    char text[VM_TEXT_MAX], what[1200], when[TUI_DATE_MAX];
 
+    tui_date_time_column(r->ts_ms, (int64_t)g_get_real_time() / 1000, when);
     vm_transfer_text(t, what, sizeof(what));
-    snprintf(text, sizeof(text), "%s: %s", r->from, what);
-    label = gtk_label_new(text);
+    snprintf(text, sizeof(text), "%s  %s", when, r->from);
+    label = gtk_label_new("");
+    g_object_set_data_full(G_OBJECT(label), "who", g_strdup(text), g_free); /* files_progress */
+    snprintf(text, sizeof(text), "%s  %s: %s", when, r->from, what);
+    gtk_label_set_text(GTK_LABEL(label), text);
     gtk_label_set_xalign(GTK_LABEL(label), 0);
     gtk_label_set_wrap(GTK_LABEL(label), TRUE);
     gtk_box_append(GTK_BOX(box), label);
@@ -130,7 +135,8 @@ void files_progress(mim_gtk *g, const vm_transfer *t)
     gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(bar), vm_transfer_fraction(t));
     if ((label = g_hash_table_lookup(g->file_labels, t->id)) != NULL) {
         vm_transfer_text(t, what, sizeof(what));
-        snprintf(text, sizeof(text), "%s: %s", t->dir == VM_FILE_SEND ? g->vm.me : t->with, what);
+        snprintf(text, sizeof(text), "%s: %s",
+                 (const char *)g_object_get_data(G_OBJECT(label), "who"), what);
         gtk_label_set_text(GTK_LABEL(label), text);
     }
 }

@@ -12,6 +12,12 @@ void a11y_label(GtkWidget *w, const char *name)
     gtk_accessible_update_property(GTK_ACCESSIBLE(w), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
 }
 
+void named_label_set(GtkWidget *label, const char *text, const char *name)
+{
+    gtk_label_set_text(GTK_LABEL(label), text);
+    a11y_label(label, name);
+}
+
 /* ---- the contact list ------------------------------------------------------------------- */
 
 static GtkWidget *contact_row(const vm_contact *c)
@@ -103,8 +109,7 @@ void win_refresh_header(mim_gtk *g)
         return;
     vm_title(&g->vm, title, sizeof(title));
     gtk_window_set_title(GTK_WINDOW(g->win), title);
-    gtk_label_set_text(GTK_LABEL(g->server_state), vm_conn_word(g->vm.conn));
-    a11y_label(g->server_state, "Server state"); /* set_text made the text its name */
+    named_label_set(g->server_state, vm_conn_word(g->vm.conn), "Server state");
     gtk_widget_set_tooltip_text(g->server_state,
                                 g->vm.server_fp[0] ? g->vm.server_fp : "no server key yet");
     gtk_widget_set_visible(g->server_bar, g->vm.server_key_changed);

@@ -165,17 +165,18 @@ static GtkWidget *dialog_buttons(verify_dialog *d)
 
 void trust_verify_dialog(mim_gtk *g, const char *name)
 {
-    verify_dialog *d = g_new0(verify_dialog, 1);
     char number[MIM_CORE_SAFETY_NUMBER_LEN], lines[MIM_CORE_SAFETY_NUMBER_LEN], text[400];
-    GtkWidget *box, *intro, *safety;
-    int new_key = 0, rc = MIM_CORE_ENOTHING; /* gcc -O2 with ASan cannot see it is set */
+    GtkWidget *box, *inner, *intro, *safety;
+    verify_dialog *d;
+    int new_key = 0, rc = MIM_CORE_ENOTHING;
 
     if (g->core == NULL || (rc = mim_core_verify(g->core, name, number, &new_key)) != 0) {
         bridge_refusal(g, rc, name);
-        g_free(d);
         return;
     }
-    box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18); /* after the refusal: not leaked by it */
+    box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+    inner = gtk_box_new(GTK_ORIENTATION_VERTICAL, 18);
+    d = g_new0(verify_dialog, 1);
     d->g = g;
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->win = adw_window_new();
@@ -189,17 +190,21 @@ void trust_verify_dialog(mim_gtk *g, const char *name)
              name, name, new_key ? " and its new key is theirs" : "");
     intro = gtk_label_new(text);
     gtk_label_set_wrap(GTK_LABEL(intro), TRUE);
-    gtk_label_set_max_width_chars(GTK_LABEL(intro), 50);
+    gtk_label_set_xalign(GTK_LABEL(intro), 0);
     safety_lines(number, lines, sizeof(lines));
     safety = gtk_label_new(lines);
     gtk_widget_add_css_class(safety, "mim-safety");
-    gtk_label_set_selectable(GTK_LABEL(safety), TRUE);
+    gtk_widget_set_halign(safety, GTK_ALIGN_CENTER);
     a11y_label(safety, "Safety number");
+    gtk_box_append(GTK_BOX(inner), intro);
+    gtk_box_append(GTK_BOX(inner), safety);
+    gtk_box_append(GTK_BOX(inner), dialog_buttons(d));
+    gtk_widget_set_margin_start(inner, 24);
+    gtk_widget_set_margin_end(inner, 24);
+    gtk_widget_set_margin_bottom(inner, 24);
     gtk_box_append(GTK_BOX(box), adw_header_bar_new());
-    gtk_box_append(GTK_BOX(box), intro);
-    gtk_box_append(GTK_BOX(box), safety);
-    gtk_box_append(GTK_BOX(box), dialog_buttons(d));
-    gtk_widget_set_margin_bottom(box, 18);
+    gtk_box_append(GTK_BOX(box), inner);
+    gtk_window_set_default_size(GTK_WINDOW(d->win), 620, -1);
     adw_window_set_content(ADW_WINDOW(d->win), box);
     g_object_set_data_full(G_OBJECT(d->win), "state", d, g_free);
     gtk_window_present(GTK_WINDOW(d->win));

@@ -541,4 +541,19 @@ int mim_core_reject_file(mim_core *c, const mim_msg_id *id);
  * MIM_CORE_ESTORE. */
 int mim_core_files(mim_core *c, void (*cb)(void *arg, const mim_core_file_info *f), void *arg);
 
+/* ---- finding a server before the core starts (issue 17, core_find_server.c) ---------------- */
+
+/* status 0: server is the answer's "host:port", fingerprint its key's; else status < 0
+ * (MIM_ENOENT: nobody answered in time) and both NULL. Valid during the call. */
+typedef void (*mim_core_found_cb)(void *ud, int status, const char *server,
+                                  const char *fingerprint);
+/* Asks `address` (numeric "HOST[:PORT]": the discovery probe goes to that port number on UDP)
+ * or, when NULL or "", the LAN (broadcast, port MIM_CORE_DEFAULT_PORT) for a presence server;
+ * cb runs once, from the loop. The answer is not authenticated: the fingerprint is for the
+ * user to compare (the core pins the key it meets at login). Needs no mim_core (a first-run
+ * assistant asks before the identity exists). 0 (cb will run), MIM_EINVAL (address),
+ * MIM_ENOMEM. */
+int mim_core_find_server(uv_loop_t *loop, const char *address, uint32_t timeout_ms,
+                         mim_core_found_cb cb, void *ud);
+
 #endif

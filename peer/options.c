@@ -198,7 +198,6 @@ static int one_option(peer_options *o, int c, const char *arg)
     switch (c) {
     case 'n':
         o->name = arg;
-        o->name_given = 1;
         return MIM_CLI_RUN;
     case 's':
         o->server = arg;

@@ -35,7 +35,6 @@ typedef struct peer_options {
     int64_t auto_accept_bytes, max_file_size;
     /* download_dir, when it was given relative. */
     char download_dir_abs[4096];
-    int name_given; /* --name was on the command line (name may point to name_nfc either way) */
 } peer_options;
 
 /* Parses argv into o (and sets the log level and --trace as asked). Returns MIM_CLI_RUN when
