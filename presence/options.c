@@ -61,6 +61,9 @@ static void usage(FILE *out)
             "      --mailbox-burst N     of which at once (default 200)\n"
             "      --mailbox-expiry TIME a letter not fetched within TIME is deleted\n"
             "                            (default 30d; units ms, s, m, h, d; bare: seconds)\n"
+            "      --broadcasters NAMES  only these (a,b,...) may broadcast to everyone:\n"
+            "                            the list is signed with the server's key and\n"
+            "                            checked by every receiver (default: anyone)\n"
             "      --free-name NAME      admin: release NAME from the registry, then exit\n"
             "      --key-log FILE        append every connection's session keys to FILE\n"
             "                            (0600; also MIM_KEYLOG_FILE): anyone with it can\n"
@@ -101,6 +104,7 @@ enum {
     OPT_MAIL_RATE,
     OPT_MAIL_BURST,
     OPT_MAIL_EXPIRY,
+    OPT_BROADCASTERS, /* issue 16 */
 };
 
 static const struct option options[] = {
@@ -132,6 +136,7 @@ static const struct option options[] = {
     {"mailbox-rate", required_argument, NULL, OPT_MAIL_RATE},
     {"mailbox-burst", required_argument, NULL, OPT_MAIL_BURST},
     {"mailbox-expiry", required_argument, NULL, OPT_MAIL_EXPIRY},
+    {"broadcasters", required_argument, NULL, OPT_BROADCASTERS},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -226,6 +231,22 @@ static int port_option(const char *option, const char *arg, int off_ok, int *por
     return 0;
 }
 
+/* --broadcasters a,b (issue 16): checked now, so a bad name is a usage error; parsed again
+ * when the server starts. MIM_CLI_RUN or MIM_CLI_USAGE (said). */
+static int broadcasters_option(const char *arg, const char **out)
+{
+    presence_broadcasters b;
+    char err[200];
+
+    if (presence_broadcasters_parse(arg, &b, err, sizeof(err)) != 0) {
+        fprintf(stderr, PROGRAM ": --broadcasters %s: %s\n", arg, err);
+        return MIM_CLI_USAGE;
+    }
+    presence_broadcasters_free(&b);
+    *out = arg;
+    return MIM_CLI_RUN;
+}
+
 /* One option of mim-presence's own (not a uint32_t one). MIM_CLI_RUN or an exit code. */
 static int own_option(presence_options *o, int c, const char *arg)
 {
@@ -280,6 +301,8 @@ static int own_option(presence_options *o, int c, const char *arg)
         return duration_option("--mailbox-expiry", arg, &cfg->mailbox_expiry_ms) == 0
                    ? MIM_CLI_RUN
                    : MIM_CLI_USAGE;
+    case OPT_BROADCASTERS:
+        return broadcasters_option(arg, &cfg->broadcasters);
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }

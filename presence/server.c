@@ -217,7 +217,7 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
         (rc = admission_init(&srv->admit, &cfg->admit)) != 0 || (rc = open_listeners(srv)) != 0 ||
-        (rc = open_identity_and_store(srv)) != 0)
+        (rc = open_identity_and_store(srv)) != 0 || (rc = broadcasters_start(srv)) != 0)
         return rc; /* listeners first: an address or port it cannot have creates no key or db */
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");
@@ -286,6 +286,7 @@ void presence_server_free(presence_server *srv)
         mim_log_error("internal error: output batches left at exit");
     churn_free(srv);
     mailbox_free(srv);
+    presence_broadcasters_free(&srv->bcast);
     if (srv->store != NULL)
         directory_flush(srv, 0, 1); /* the logouts of the shutdown */
     free(srv->seen);

@@ -12,6 +12,7 @@
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
+#include "broadcasters.h"
 #include "mim_admission.h"
 #include "mim_buf.h"
 #include "mim_channel.h"
@@ -82,6 +83,7 @@ typedef struct presence_config {
     uint32_t mailbox_rate;      /* deposits per second per sender's session */
     uint32_t mailbox_burst;     /* of which this many at once */
     uint64_t mailbox_expiry_ms; /* a letter not fetched within this is deleted */
+    const char *broadcasters;   /* issue 16: --broadcasters a,b (checked), or NULL: anyone */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -179,7 +181,8 @@ struct presence_server {
     size_t ndeposits, deposits_cap; /* (mailbox_deposit, mailbox_deposits_end) */
     mim_name_seen *seen;            /* logins and logouts not yet written (directory.c) */
     size_t nseen, seen_cap;
-    uint64_t seen_flushed; /* uv_now() of the last write of them */
+    uint64_t seen_flushed;       /* uv_now() of the last write of them */
+    presence_broadcasters bcast; /* issue 16: the signed broadcaster list (broadcasters.c) */
     int stopping;
 };
 
@@ -270,6 +273,12 @@ void mailbox_forget(session *s);
 /* Deletes expired letters, at most once per PRESENCE_MAIL_EXPIRE_MS; called by the sweep. */
 void mailbox_expire(presence_server *srv, uint64_t now);
 void mailbox_on_pump(uv_timer_t *t);
+
+/* broadcasters.c (issue 16) */
+/* Parses and signs cfg.broadcasters into srv->bcast. 0 or a negative code (logged). */
+int broadcasters_start(presence_server *srv);
+/* s has just logged in with l (its table is queued): the signed list follows, when l asked. */
+void broadcasters_login(session *s, const Mim__Login *l);
 
 /* discovery.c */
 int discovery_start(presence_server *srv);

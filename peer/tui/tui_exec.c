@@ -108,6 +108,8 @@ static void help(tui *t)
         "                    write \\ before a space)",
         "/accept [N], /reject [N]   decide a file offer (N from /files; alone: the one waiting)",
         "/files              the transfers, numbered; /files open N: where N is saved",
+        "/all TEXT, /all! TEXT  to everyone online (all!: important: they acknowledge it)",
+        "/ack [ID], F2       acknowledge an important broadcast (alone: the oldest waiting)",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
         "PgUp/PgDn  scroll (PgUp at the top reads older messages)    Ctrl-L  redraw",
@@ -523,6 +525,12 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_FILES:
     case TUI_CMD_WHERE:
         exec_files(t, &cmd);
+        break;
+    case TUI_CMD_ALL: /* issue 16: tui_broadcast.c */
+        tui_broadcast_send(t, cmd.text, cmd.confirm);
+        break;
+    case TUI_CMD_ACK:
+        tui_broadcast_ack(t, cmd.text);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);
