@@ -110,3 +110,11 @@ void tui_broadcast_acked(tui *t, const char *from, const mim_msg_id *id)
     tui_note(t, TUI_ENTRY_INFO, "%.130s has read your important broadcast %.8s (%u of %u)", from,
              hex, s.acked, s.total);
 }
+
+void tui_broadcast_exec(tui *t, int ack, const char *text, int important)
+{
+    if (ack)
+        tui_broadcast_ack(t, text);
+    else
+        tui_broadcast_send(t, text, important);
+}

@@ -207,6 +207,24 @@ static void parse_block(const char *args, tui_cmd *out, int block)
         out->kind = block ? TUI_CMD_BLOCK : TUI_CMD_UNBLOCK;
 }
 
+/* Issue 16: "/all TEXT", "/all! TEXT" (important), "/ack [ID]". */
+static void parse_broadcast(const char *cmd, const char *args, tui_cmd *out)
+{
+    const char *arg = rest(args);
+
+    if (strcmp(cmd, "/ack") == 0) {
+        out->kind = TUI_CMD_ACK;
+        out->text = arg;
+        if (arg != NULL && strchr(arg, ' ') != NULL)
+            bad(out, "usage: /ack [ID] (alone: the oldest important broadcast waiting; or F2)");
+        return;
+    }
+    out->kind = TUI_CMD_ALL;
+    out->confirm = cmd[4] == '!';
+    if ((out->text = arg) == NULL)
+        bad(out, out->confirm ? "usage: /all! TEXT" : "usage: /all TEXT");
+}
+
 /* Issue 15: "/send NAME PATH" (PATH: the rest, read by tui_path_unquote), "/accept [N|ID]",
  * "/reject [N|ID]", "/files", "/files open N". */
 static void parse_files(const char *cmd, const char *args, tui_cmd *out)
@@ -215,6 +233,10 @@ static void parse_files(const char *cmd, const char *args, tui_cmd *out)
     char *end;
     long v;
 
+    if (strcmp(cmd, "/all") == 0 || strcmp(cmd, "/all!") == 0 || strcmp(cmd, "/ack") == 0) {
+        parse_broadcast(cmd, args, out); /* issue 16: the same shape, one word and the rest */
+        return;
+    }
     if (strcmp(cmd, "/send") == 0) {
         if ((args = read_name(args, out, "usage: /send NAME PATH")) == NULL)
             return;
@@ -238,24 +260,6 @@ static void parse_files(const char *cmd, const char *args, tui_cmd *out)
         out->kind = TUI_CMD_WHERE;
         out->count = (int)v;
     }
-}
-
-/* Issue 16: "/all TEXT", "/all! TEXT" (important), "/ack [ID]". */
-static void parse_broadcast(const char *cmd, const char *args, tui_cmd *out)
-{
-    const char *arg = rest(args);
-
-    if (strcmp(cmd, "/ack") == 0) {
-        out->kind = TUI_CMD_ACK;
-        out->text = arg;
-        if (arg != NULL && strchr(arg, ' ') != NULL)
-            bad(out, "usage: /ack [ID] (alone: the oldest important broadcast waiting; or F2)");
-        return;
-    }
-    out->kind = TUI_CMD_ALL;
-    out->confirm = cmd[4] == '!';
-    if ((out->text = arg) == NULL)
-        bad(out, out->confirm ? "usage: /all! TEXT" : "usage: /all TEXT");
 }
 
 static void bare(const char *args, tui_cmd *out, enum tui_cmd_kind kind, const char *usage)
@@ -340,10 +344,7 @@ void tui_command_parse(const char *line, tui_cmd *out)
         char word[8];
         memcpy(word, p, n);
         word[n] = '\0';
-        if (strcmp(word, "/all") == 0 || strcmp(word, "/all!") == 0 || strcmp(word, "/ack") == 0)
-            parse_broadcast(word, args, out);
-        else
-            parse_files(word, args, out);
+        parse_files(word, args, out); /* and issue 16's /all, /all!, /ack */
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

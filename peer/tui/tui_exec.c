@@ -427,10 +427,13 @@ static void exec_status(tui *t, const tui_cmd *cmd)
         set_status(t, "available", NULL);
 }
 
-/* The file commands (tui_files.c). */
+/* The file commands (tui_files.c), and issue 16's /all, /all!, /ack (tui_broadcast.c: they
+ * share this entry to keep tui_exec's switch short). */
 static void exec_files(tui *t, const tui_cmd *cmd)
 {
-    if (cmd->kind == TUI_CMD_SEND)
+    if (cmd->kind == TUI_CMD_ALL || cmd->kind == TUI_CMD_ACK)
+        tui_broadcast_exec(t, cmd->kind == TUI_CMD_ACK, cmd->text, cmd->confirm);
+    else if (cmd->kind == TUI_CMD_SEND)
         tui_files_send(t, cmd->name, cmd->text);
     else if (cmd->kind == TUI_CMD_ACCEPT || cmd->kind == TUI_CMD_REJECT)
         tui_files_decide(t, cmd->text, cmd->kind == TUI_CMD_ACCEPT);
@@ -524,13 +527,9 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_REJECT:
     case TUI_CMD_FILES:
     case TUI_CMD_WHERE:
-        exec_files(t, &cmd);
-        break;
-    case TUI_CMD_ALL: /* issue 16: tui_broadcast.c */
-        tui_broadcast_send(t, cmd.text, cmd.confirm);
-        break;
+    case TUI_CMD_ALL: /* issue 16: tui_broadcast.c, through exec_files */
     case TUI_CMD_ACK:
-        tui_broadcast_ack(t, cmd.text);
+        exec_files(t, &cmd);
         break;
     case TUI_CMD_BAD:
         tui_say(t, TUI_ENTRY_WARN, "%s", cmd.error);

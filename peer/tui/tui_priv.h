@@ -137,6 +137,8 @@ void tui_lookup_failed(tui *t, const char *to, const mim_msg_id *id, mim_core_lo
 
 /* /all TEXT (important 0), /all! TEXT (1): to every peer online now. */
 void tui_broadcast_send(tui *t, const char *text, int important);
+/* The commands: /ack [ID] (ack 1: text the ID or NULL), else /all or /all! (text, important). */
+void tui_broadcast_exec(tui *t, int ack, const char *text, int important);
 /* An important broadcast came from `from`: it waits for F2 (or /ack). */
 void tui_broadcast_received(tui *t, const char *from, const mim_msg_id *id);
 /* F2 or /ack (which NULL or ""): the oldest waiting one is acknowledged; /ack ID: that one. */

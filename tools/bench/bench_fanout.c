@@ -416,6 +416,7 @@ static int start_server(const char *dir)
     cfg.admit.rate_per_ip = 1000000;
     cfg.admit.logins_per_min_ip = cfg.admit.logins_per_min_key = 0;
     cfg.handshake_timeout_ms = 120000;
+    cfg.ping_interval_ms = 3600000; /* the members answer no Ping: keep them for the whole run */
     cfg.max_queued = 64u << 20;
     return presence_server_start(&srv, &loop, &cfg);
 }
