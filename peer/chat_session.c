@@ -293,6 +293,10 @@ static void dispatch_msg(chat_session *cs, Mim__PeerMsg *m)
         if (cs->ping_at != 0 && m->pong->nonce == cs->ping_nonce)
             cs->ping_at = 0; /* answered (any frame counts as alive anyway) */
         break;
+    case MIM__PEER_MSG__BODY_BROADCAST_ACK: /* issue 16 */
+        if (cs->ev->on_broadcast_ack != NULL)
+            cs->ev->on_broadcast_ack(cs->ud, cs, m->broadcast_ack);
+        break;
     default:
         break; /* the decoder refuses anything else */
     }

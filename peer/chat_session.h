@@ -70,6 +70,8 @@ typedef struct chat_session_events {
     /* Issue 15: on a bulk connection (chat_session_is_bulk), each frame's plaintext (len > 0),
      * undecoded: never a PeerBatch there. NULL: a bulk connection is refused (closed). */
     void (*on_bulk)(void *ud, chat_session *cs, const uint8_t *p, size_t len);
+    /* Issue 16: a BroadcastAck (checked by the codec). May be NULL. */
+    void (*on_broadcast_ack)(void *ud, chat_session *cs, const Mim__BroadcastAck *a);
 } chat_session_events;
 
 typedef struct chat_session_config {

@@ -83,6 +83,7 @@ static const chat_session_events chat_events = {
     .on_receipt = core_on_receipt,
     .on_typing = core_on_typing,
     .on_bulk = core_transfer_on_bulk,
+    .on_broadcast_ack = core_on_broadcast_ack, /* issue 16 */
 };
 
 /* Every tick_ms: keepalives; every MIM_CORE_TICK_MS: the idle close, the admission sweep and
@@ -119,6 +120,7 @@ static void on_tick(uv_timer_t *t)
     core_transfer_tick(c);
     mim_store_outbox_peers(c->st, core_redial_one, c);
     core_mailbox_tick(c); /* issue 14: expiries and deposits */
+    core_bcast_tick(c);   /* issue 16: broadcast acknowledgements owed */
 }
 
 static void free_core(mim_core *c)
@@ -132,6 +134,7 @@ static void free_core(mim_core *c)
     core_directory_free(c);
     core_transfer_free(c);
     core_room_free(c); /* issue 16 */
+    core_broadcast_free(c);
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
@@ -312,7 +315,8 @@ int mim_core_start(mim_core **out, const mim_core_config *cfg, const mim_core_ev
     if ((rc = start_handles(c, cfg->listen_port)) != 0)
         return rc;
     if ((rc = core_receipts_start(c, cfg->receipts)) != 0 ||
-        (rc = core_everyday_start(c, cfg)) != 0 || (rc = core_transfer_start(c, cfg)) != 0) {
+        (rc = core_everyday_start(c, cfg)) != 0 || (rc = core_transfer_start(c, cfg)) != 0 ||
+        (rc = core_broadcast_start(c)) != 0) {
         c->ev.on_stopped = NULL; /* a failed start reports nothing */
         mim_core_quit(c, 1);
         return rc;

@@ -274,6 +274,9 @@ typedef struct mim_core_events {
     /* Issue 16: a room we are (or were) in changed: created, a member added, removed, made an
      * admin, left; r->member 0: we are no longer in it (removed, or we left). */
     void (*on_room)(void *ud, const struct mim_core_room_info *r);
+    /* Issue 16: `from` acknowledged our important broadcast `id` (mim_core_ack_broadcast on its
+     * side): once per peer and broadcast. mim_core_broadcast_status lists who has and who not. */
+    void (*on_broadcast_ack)(void *ud, const char *from, const mim_msg_id *id);
 } mim_core_events;
 
 /* The mim_core_events of a front end that handles every event, with file-local handlers named
@@ -294,6 +297,7 @@ typedef struct mim_core_events {
         .on_file_progress = on_file_progress, .on_file_done = on_file_done,                        \
         .on_file_failed = on_file_failed, .on_file_paused = on_file_paused,                        \
         .on_fanout_delivered = on_fanout_delivered, .on_room = on_room,                            \
+        .on_broadcast_ack = on_broadcast_ack,                                                      \
     }
 
 typedef struct mim_core_config {
@@ -648,5 +652,39 @@ int mim_core_rooms(mim_core *c, void (*cb)(void *arg, const mim_core_room_info *
  * MIM_CORE_ESTORE. */
 int mim_core_room_history(mim_core *c, const char *room, size_t limit,
                           void (*cb)(void *arg, const mim_core_history_item *m), void *arg);
+/* ---- broadcast to everyone (issue 16: core_broadcast.c, core_broadcast_ack.c) ------------
+ *
+ * A broadcast goes to every peer online now (the presence table), one stored copy each under
+ * one id, through the outbox like a room's message; receivers see it marked as a broadcast.
+ * The presence server may restrict who broadcasts (mim-presence --broadcasters): it signs the
+ * list with its key, we keep it (checked against our pin of that key), and we refuse a
+ * broadcast from anyone it does not name. An important broadcast asks each receiver's user to
+ * acknowledge it; the sender hears on_broadcast_ack. */
+enum {
+    MIM_CORE_ENOT_BROADCASTER = -130, /* the server's broadcaster list does not name us */
+    MIM_CORE_ENOBODY = -131,          /* broadcast: nobody is online */
+    MIM_CORE_ENOT_IMPORTANT = -132,   /* no important broadcast by that id (received, for
+                                         ack_broadcast; ours, for broadcast_status) */
+};
+
+/* Sends text to every peer online now but the blocked (the presence table), one stored copy
+ * each under one new id (*id), important: the receivers are asked to acknowledge it. Each copy
+ * then goes as mim_core_send's (on_sent, or on_queued and a dial), and on_fanout_delivered
+ * counts them as they are delivered. *copies (may be NULL): how many were stored. 0,
+ * MIM_CORE_ENOT_BROADCASTER, MIM_CORE_ENOBODY, a text's errors (EEMPTY, ETOO_LONG, ETEXT),
+ * MIM_CORE_ESTORE. Not inside a send batch. */
+int mim_core_broadcast(mim_core *c, const char *text, int important, mim_msg_id *id,
+                       uint32_t *copies);
+/* 1 when the broadcaster list we keep lets us broadcast (none, or an open one: anyone; or the
+ * test-only environment MIM_TEST_BROADCAST_UNCHECKED=1, which the receivers still refuse). */
+int mim_core_may_broadcast(const mim_core *c);
+/* The user acknowledges the important broadcast id that we received: stored, then sent to its
+ * sender now or at the next session with it, until it confirms. 0, MIM_CORE_ENOT_IMPORTANT,
+ * MIM_CORE_ENOTHING (acknowledged before), MIM_CORE_ESTORE. */
+int mim_core_ack_broadcast(mim_core *c, const mim_msg_id *id);
+/* Our important broadcast id: cb(name, acked) for every peer it went to, by name, from inside
+ * the call. 0, MIM_CORE_ENOT_IMPORTANT, MIM_CORE_ESTORE. */
+int mim_core_broadcast_status(mim_core *c, const mim_msg_id *id,
+                              void (*cb)(void *arg, const char *name, int acked), void *arg);
 
 #endif

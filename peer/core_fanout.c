@@ -203,6 +203,8 @@ int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__Cha
 {
     if (m->room != NULL)
         return core_room_admit(c, r, from, m);
+    if (m->broadcast != 0)
+        return core_broadcast_admit(c, from, m); /* bcast's: the broadcaster list */
     return 0;
 }
 

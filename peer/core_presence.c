@@ -170,6 +170,7 @@ static const presence_client_events pc_events = {
     .on_lookup = core_on_lookup, /* core_directory.c */
     .on_directory = core_on_directory_list,
     .on_deposit_acks = core_on_deposit_acks, /* issue 14: core_mailbox.c */
+    .on_broadcasters = core_on_broadcasters, /* issue 16: core_broadcast.c */
     .on_mail = core_on_mail,                 /* core_mailbox_rx.c */
 };
 

@@ -211,6 +211,8 @@ struct mim_core {
     /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
     struct core_room *rooms;
     int rooms_loaded;
+    /* Issue 16: the broadcaster list we keep (core_broadcast.c); NULL before start. */
+    struct core_bcast *bc;
 };
 
 /* ---- core.c ---------------------------------------------------------------------------------- */
@@ -511,5 +513,21 @@ int core_room_change_body(mim_core *c, const mim_message *m, core_fanout_chat *f
 void core_room_change_body_free(core_fanout_chat *fc);
 /* 1 when m is a membership change (stored, never shown as a message). */
 int core_room_is_change(const Mim__ChatMessage *m);
+/* ---- core_broadcast*.c: broadcast to everyone (issue 16) ------------------------------------ */
+
+/* Loads the broadcaster list kept in the store; offers MIM_FEATURE_BROADCAST. 0 or a code. */
+int core_broadcast_start(mim_core *c);
+void core_broadcast_free(mim_core *c);
+/* presence_client_events.on_broadcasters: the server's list (signature checked) is kept. */
+void core_on_broadcasters(void *ud, const Mim__BroadcasterList *l);
+/* Before storing a received message: 0 to take it, or MIM_CORE_ENOT_BROADCASTER (a broadcast
+ * from a name the list we keep does not name: logged; acked, not stored, not shown). */
+int core_broadcast_admit(mim_core *c, const char *from, const Mim__ChatMessage *m);
+/* chat_session_events.on_broadcast_ack. */
+void core_on_broadcast_ack(void *ud, chat_session *cs, const Mim__BroadcastAck *a);
+/* r's session opened: the acknowledgements we owe it go out. */
+void core_bcast_acks_send(mim_core *c, peer_rec *r);
+/* The slow tick: peers we owe acknowledgements are dialled while online. */
+void core_bcast_tick(mim_core *c);
 
 #endif

@@ -123,6 +123,8 @@ const char *ja_file_state_word(mim_core_file_state state);
 /* The event `event` (file_offer, file_progress, file_done, file_failed, file_paused) about f;
  * accepted: file_offer's. NULL when out of memory. */
 json_t *ja_file_event(const char *event, const mim_core_file_info *f, int accepted);
+/* ---- broadcast to everyone (json_cmd_broadcast.c, issue 16) -------------------------------- */
+json_cmd_fn ja_cmd_broadcast, ja_cmd_ack_broadcast, ja_cmd_broadcast_status;
 
 /* json_cmd_rooms.c (issue 16) */
 json_cmd_fn ja_cmd_room_create, ja_cmd_room_send, ja_cmd_room_change, ja_cmd_rooms;

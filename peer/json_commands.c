@@ -330,6 +330,10 @@ static const json_cmd commands[] = {
     {"accept_file", ja_cmd_accept_file},
     {"reject_file", ja_cmd_accept_file},
     {"files", ja_cmd_files},
+    /* broadcast to everyone (json_cmd_broadcast.c, issue 16) */
+    {"broadcast", ja_cmd_broadcast},
+    {"ack_broadcast", ja_cmd_ack_broadcast},
+    {"broadcast_status", ja_cmd_broadcast_status},
 };
 
 const json_cmd *json_cmd_find(const char *name)

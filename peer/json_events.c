@@ -139,6 +139,8 @@ static json_t *ja_fanout_fields(json_t *ev, const mim_core_msg_meta *meta)
                             ja_str(meta->room_name != NULL ? meta->room_name : meta->room_id));
     if (meta->broadcast != 0)
         json_object_set_new(ev, "broadcast", json_true());
+    if (meta->broadcast == 2) /* issue 16: ack_broadcast {id} is asked for */
+        json_object_set_new(ev, "important", json_true());
     return ev;
 }
 
@@ -406,6 +408,18 @@ static void on_file_failed(void *ud, const mim_core_file_info *f)
 static void on_file_paused(void *ud, const mim_core_file_info *f)
 {
     ja_emit(ud, ja_file_event("file_paused", f, 0), NULL);
+}
+
+/* Issue 16: {"event":"broadcast_ack","from":..,"id":..}: from acknowledged our important
+ * broadcast. */
+static void on_broadcast_ack(void *ud, const char *from, const mim_msg_id *id)
+{
+    char hex[MIM_MSG_ID_HEX_LEN];
+
+    mim_msg_id_hex(id, hex);
+    ja_emit(ud,
+            json_pack("{s:s,s:o,s:s}", "event", "broadcast_ack", "from", ja_str(from), "id", hex),
+            NULL);
 }
 
 static const mim_core_events core_events = MIM_CORE_EVENTS_BY_NAME;

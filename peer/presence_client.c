@@ -436,7 +436,7 @@ static int send_login(presence_client *pc)
         return rc;
     /* We understand issue 14's arms: the server may send them (presence_client.h). */
     mim_login_init(&login_m, &login, pc->name, pc->listen_port, pc->id->sign_pk, pc->id->static_sig,
-                   sig, MIM_LOGIN_FEATURE_MAILBOX);
+                   sig, MIM_LOGIN_FEATURE_MAILBOX | MIM_LOGIN_FEATURE_BROADCASTERS);
     status_msg(pc, &status_m, &st);
     /* A fresh session starts AVAILABLE with no text: restore ours if it differs. */
     rc = send_batch(
@@ -535,6 +535,9 @@ static void handle_msg(presence_client *pc, const Mim__PresenceMsg *m)
     case MIM__PRESENCE_MSG__BODY_DEPOSIT_ACK:
     case MIM__PRESENCE_MSG__BODY_MAIL_ITEM:
         pc_mail_msg(pc, m);
+        break;
+    case MIM__PRESENCE_MSG__BODY_BROADCASTERS: /* issue 16 */
+        pc_broadcasters_msg(pc, m->broadcasters);
         break;
     default: /* the codec lets only server -> peer messages through */
         if (pc_directory_msg(pc, m))

@@ -89,6 +89,9 @@ typedef struct presence_client_events {
      * called when the connection ends first. */
     void (*on_directory)(void *ud, const mim_directory_entry *e, size_t n, int complete,
                          int refused);
+    /* Issue 16 (presence_client_bcast.c); may be NULL. The server's broadcaster list, its
+     * signature verified under our pin of the server's key. Valid during the call only. */
+    void (*on_broadcasters)(void *ud, const Mim__BroadcasterList *l);
 } presence_client_events;
 
 #define PRESENCE_CLIENT_MAX_SERVERS 8 /* mim --server A,B,...: at most this many */

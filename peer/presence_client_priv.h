@@ -141,5 +141,10 @@ void pc_mail_msg(presence_client *pc, const Mim__PresenceMsg *m);
 void pc_mail_batch_end(presence_client *pc);
 /* Frees what the mail side holds (the client is being freed). */
 void pc_mail_free(presence_client *pc);
+/* ---- offered by presence_client_bcast.c (issue 16) ----------------------------------------- */
+
+/* The server's broadcaster list: to the owner (on_broadcasters) once its signature verifies
+ * under our pin of the server's key; else logged and dropped. */
+void pc_broadcasters_msg(presence_client *pc, const Mim__BroadcasterList *l);
 
 #endif

@@ -62,6 +62,9 @@ static void usage(FILE *out)
             "      --mailbox-burst N     of which at once (default 200)\n"
             "      --mailbox-expiry TIME a letter not fetched within TIME is deleted\n"
             "                            (default 30d; units ms, s, m, h, d; bare: seconds)\n"
+            "      --broadcasters NAMES  only these (a,b,...) may broadcast to everyone:\n"
+            "                            the list is signed with the server's key and\n"
+            "                            checked by every receiver (default: anyone)\n"
             "      --free-name NAME      admin: release NAME from the registry, then exit\n"
             "                            (with --cluster: from the cluster's registry)\n"
             "      --cluster URLS        act as one directory with the other servers on this\n"
@@ -110,6 +113,7 @@ enum {
     OPT_MAIL_EXPIRY,
     OPT_CLUSTER, /* issue 18 */
     OPT_SERVER_ID,
+    OPT_BROADCASTERS, /* issue 16 */
 };
 
 static const struct option options[] = {
@@ -143,6 +147,7 @@ static const struct option options[] = {
     {"mailbox-expiry", required_argument, NULL, OPT_MAIL_EXPIRY},
     {"cluster", required_argument, NULL, OPT_CLUSTER},
     {"server-id", required_argument, NULL, OPT_SERVER_ID},
+    {"broadcasters", required_argument, NULL, OPT_BROADCASTERS},
     MIM_CLI_COMMON_OPTIONS,
 };
 
@@ -260,6 +265,22 @@ static int cluster_option(presence_config *cfg, int c, const char *arg)
     return MIM_CLI_RUN;
 }
 
+/* --broadcasters a,b (issue 16): checked now, so a bad name is a usage error; parsed again
+ * when the server starts. MIM_CLI_RUN or MIM_CLI_USAGE (said). */
+static int broadcasters_option(const char *arg, const char **out)
+{
+    presence_broadcasters b;
+    char err[200];
+
+    if (presence_broadcasters_parse(arg, &b, err, sizeof(err)) != 0) {
+        fprintf(stderr, PROGRAM ": --broadcasters %s: %s\n", arg, err);
+        return MIM_CLI_USAGE;
+    }
+    presence_broadcasters_free(&b);
+    *out = arg;
+    return MIM_CLI_RUN;
+}
+
 /* One option of mim-presence's own (not a uint32_t one). MIM_CLI_RUN or an exit code. */
 static int own_option(presence_options *o, int c, const char *arg)
 {
@@ -317,6 +338,8 @@ static int own_option(presence_options *o, int c, const char *arg)
     case OPT_CLUSTER:
     case OPT_SERVER_ID:
         return cluster_option(cfg, c, arg);
+    case OPT_BROADCASTERS:
+        return broadcasters_option(arg, &cfg->broadcasters);
     default:
         return mim_cli_common(PROGRAM, c, arg, usage);
     }

@@ -219,7 +219,7 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
 
     if ((rc = online_table_init(&srv->table)) != 0 ||
         (rc = admission_init(&srv->admit, &cfg->admit)) != 0 || (rc = open_listeners(srv)) != 0 ||
-        (rc = open_identity_and_store(srv)) != 0)
+        (rc = open_identity_and_store(srv)) != 0 || (rc = broadcasters_start(srv)) != 0)
         return rc; /* listeners first: an address or port it cannot have creates no key or db */
     if (cfg->cluster_urls != NULL &&
         (rc = cluster_start(srv, cfg->cluster_urls, cfg->server_id)) != 0)
@@ -299,6 +299,7 @@ void presence_server_free(presence_server *srv)
     mailbox_js_close(srv->mailjs);
     srv->mailjs = NULL;
     cluster_free(srv);
+    presence_broadcasters_free(&srv->bcast);
     if (srv->store != NULL)
         directory_flush(srv, 0, 1); /* the logouts of the shutdown */
     free(srv->seen);

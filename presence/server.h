@@ -12,6 +12,7 @@
 #ifndef MIM_PRESENCE_SERVER_H
 #define MIM_PRESENCE_SERVER_H
 
+#include "broadcasters.h"
 #include "mim_admission.h"
 #include "mim_buf.h"
 #include "mim_channel.h"
@@ -85,6 +86,7 @@ typedef struct presence_config {
     /* issue 18: several servers as one (cluster.h); NULL: a single server */
     const char *cluster_urls; /* --cluster nats://H:P[,...] */
     const char *server_id;    /* --server-id, or NULL: the host name */
+    const char *broadcasters;   /* issue 16: --broadcasters a,b (checked), or NULL: anyone */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -188,6 +190,8 @@ struct presence_server {
     /* issue 18: the shared mailbox (mailbox_js.h), with --cluster and --mailbox on; NULL: the
      * letters are in `store` */
     struct mailbox_js *mailjs;
+    uint64_t seen_flushed;       /* uv_now() of the last write of them */
+    presence_broadcasters bcast; /* issue 16: the signed broadcaster list (broadcasters.c) */
     int stopping;
 };
 
@@ -286,6 +290,12 @@ void mailbox_forget(session *s);
 /* Deletes expired letters, at most once per PRESENCE_MAIL_EXPIRE_MS; called by the sweep. */
 void mailbox_expire(presence_server *srv, uint64_t now);
 void mailbox_on_pump(uv_timer_t *t);
+
+/* broadcasters.c (issue 16) */
+/* Parses and signs cfg.broadcasters into srv->bcast. 0 or a negative code (logged). */
+int broadcasters_start(presence_server *srv);
+/* s has just logged in with l (its table is queued): the signed list follows, when l asked. */
+void broadcasters_login(session *s, const Mim__Login *l);
 
 /* discovery.c */
 int discovery_start(presence_server *srv);

@@ -483,7 +483,8 @@ static void login_finish(session *s, const Mim__Login *l, int verdict)
     s->mail_ok = s->srv->cfg.mailbox && (l->features & MIM_LOGIN_FEATURE_MAILBOX) != 0;
     if (send_table(s) != 0)
         return;
-    mailbox_login(s); /* its waiting letters follow the table */
+    mailbox_login(s);         /* its waiting letters follow the table */
+    broadcasters_login(s, l); /* issue 16: the signed broadcaster list, to a peer that asks */
     if (unchanged)
         return;
     entry_info(s->entry, &pi);

@@ -291,6 +291,8 @@ int mim_presence_allowed(Mim__PresenceMsg__BodyCase c, enum mim_direction dir)
     case MIM__PRESENCE_MSG__BODY_PING:
     case MIM__PRESENCE_MSG__BODY_PONG:
         return 1;
+    case MIM__PRESENCE_MSG__BODY_BROADCASTERS: /* issue 16 (mim_codec_bcast.c) */
+        return dir == MIM_FROM_SERVER;
     default:
         return mim_presence_mail_allowed(c, dir); /* the arms of issue 14, or 0 */
     }
@@ -346,6 +348,8 @@ int mim_presence_msg_validate(const Mim__PresenceMsg *m, enum mim_direction dir,
     case MIM__PRESENCE_MSG__BODY_PONG:
     case MIM__PRESENCE_MSG__BODY_LOGOUT:
         return 0;
+    case MIM__PRESENCE_MSG__BODY_BROADCASTERS: /* issue 16 (mim_codec_bcast.c) */
+        return mim_broadcaster_list_check(m->broadcasters, err, errlen);
     default:
         return mim_presence_mail_validate(m, err, errlen); /* issue 14's arms (mim_codec_mail.c) */
     }
@@ -605,6 +609,8 @@ static int check_chat(const Mim__ChatMessage *c, char *err, size_t errlen)
         return rc;
     if ((rc = check_name(c->sender, "chat sender", err, errlen)) != 0)
         return rc;
+    if ((rc = mim_chat_broadcast_check(c, err, errlen)) != 0) /* issue 16 */
+        return rc;
     if ((int)c->type < 0)
         return fail(err, errlen, "chat: content type %d", (int)c->type);
     if ((rc = mim_room_chat_check(c, err, errlen)) != 0) /* issue 16 */
@@ -677,6 +683,8 @@ int mim_peer_msg_validate(const Mim__PeerMsg *m, char *err, size_t errlen)
         return check_ack(m->ack, err, errlen);
     case MIM__PEER_MSG__BODY_RECEIPT:
         return check_receipt(m->receipt, err, errlen);
+    case MIM__PEER_MSG__BODY_BROADCAST_ACK: /* issue 16 (mim_codec_bcast.c) */
+        return mim_broadcast_ack_check(m->broadcast_ack, err, errlen);
     case MIM__PEER_MSG__BODY_TYPING:
     case MIM__PEER_MSG__BODY_CLOSE:
     case MIM__PEER_MSG__BODY_PING:

@@ -347,4 +347,40 @@ void mim_room_change_free(Mim__RoomChange *ch);
 /* Packs ch into a new buffer (*out, free()). 0 or MIM_ENOMEM. */
 int mim_room_change_pack(const Mim__RoomChange *ch, uint8_t **out, size_t *out_len);
 
+/* ---- issue 16, broadcast to everyone: mim_codec_bcast.c ------------------------------------ */
+
+#define MIM_FEATURE_BROADCAST                                                                      \
+    32u /* HandshakePayload bit 5: BroadcastAck, ChatMessage.broadcast                             \
+         */
+/* Login.features bit 5: the peer takes the BroadcasterList (arm 19); the server sends it only
+ * then (the same bit as the handshake's, apart from issue 14's bit 0 and issue 18's). */
+#define MIM_LOGIN_FEATURE_BROADCASTERS 32u
+#define MIM_BROADCASTERS_MAX           256 /* names in a BroadcasterList (they fit a frame) */
+#define MIM_SIG_BYTES                  64  /* an Ed25519 signature (mim_crypto.h's MIM_SIG_LEN) */
+/* ChatMessage.broadcast */
+#define MIM_BROADCAST_NONE      0u
+#define MIM_BROADCAST_PLAIN     1u /* to everyone online */
+#define MIM_BROADCAST_IMPORTANT 2u /* to everyone online; the receivers acknowledge it */
+
+/* A BroadcasterList: issue time set, 64-byte signature, no names when not restricted, else
+ * 1..MIM_BROADCASTERS_MAX valid names in strictly ascending byte order. The signature is the
+ * receiver's to check (against its pin of the server's key). 0 or MIM_EDECODE + reason. */
+int mim_broadcaster_list_check(const Mim__BroadcasterList *l, char *err, size_t errlen);
+/* Appends to out the bytes the server signs: "mim-broadcasters-v1" || issued_ms (8 bytes
+ * big-endian) || restricted (1 byte) || per name its length (1 byte) and its bytes. 0,
+ * MIM_EINVAL (a name over MIM_NAME_MAX_BYTES) or MIM_ENOMEM. */
+int mim_broadcaster_list_signed(uint64_t issued_ms, int restricted, const char *const *names,
+                                size_t n, mim_buf *out);
+/* Makes m a BroadcasterList over the caller's names and signature (no allocation). */
+void mim_broadcaster_list_init(Mim__PresenceMsg *m, Mim__BroadcasterList *body, uint64_t issued_ms,
+                               int restricted, char **names, size_t n,
+                               const uint8_t sig[MIM_SIG_BYTES]);
+/* A BroadcastAck: 1..MIM_ACK_MAX_IDS ids in all, each of 16 bytes. 0 or MIM_EDECODE. */
+int mim_broadcast_ack_check(const Mim__BroadcastAck *a, char *err, size_t errlen);
+/* ChatMessage.broadcast: 0..2; a broadcast is text and no room's. 0 or MIM_EDECODE. */
+int mim_chat_broadcast_check(const Mim__ChatMessage *c, char *err, size_t errlen);
+/* Makes m a BroadcastAck over the caller's ids (no allocation). */
+void mim_broadcast_ack_init(Mim__PeerMsg *m, Mim__BroadcastAck *body, ProtobufCBinaryData *read,
+                            size_t nread, ProtobufCBinaryData *confirmed, size_t nconfirmed);
+
 #endif

@@ -176,6 +176,19 @@ static const char *const peer_migrations[] = {
     " change BLOB NOT NULL CHECK(typeof(change) = 'blob'),"
     " PRIMARY KEY(room, hash)"
     ");",
+    /* 13 (issue 16): acknowledgements of important broadcasts (mim_store_broadcast.c).
+     * outgoing 1: `peer` acknowledged our broadcast `id`; outgoing 0: we acknowledged peer's,
+     * and confirmed says whether its sender has told us it keeps that (until then it is owed). */
+    "CREATE TABLE broadcast_acks("
+    " id BLOB NOT NULL CHECK(typeof(id) = 'blob' AND length(id) = 16),"
+    " peer TEXT NOT NULL,"
+    " outgoing INTEGER NOT NULL CHECK(outgoing IN (0, 1)),"
+    " ts_ms INTEGER NOT NULL,"
+    " confirmed INTEGER NOT NULL DEFAULT 0 CHECK(confirmed IN (0, 1)),"
+    " PRIMARY KEY(id, peer, outgoing)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX broadcast_acks_owed ON broadcast_acks(peer)"
+    " WHERE outgoing = 0 AND confirmed = 0;",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -281,6 +281,32 @@ int mim_store_fanout_count(mim_store *st, const uint8_t id[16], uint32_t *delive
  * MIM_EDB, or cb's non-zero return. */
 int mim_store_message_get(mim_store *st, const char *peer, const uint8_t id[16], int outgoing,
                           int (*cb)(const mim_message *m, void *arg), void *arg);
+/* ---- acknowledgements of important broadcasts (issue 16): mim_store_broadcast.c -------------
+ *
+ * outgoing 1: `peer` acknowledged our broadcast `id`; outgoing 0: we acknowledged peer's
+ * broadcast `id`, owed to it (sent at every session) until it confirms. */
+
+/* Records an acknowledgement (outgoing 1: only when id is an important broadcast of ours with a
+ * copy to peer). 1 new, 0 already there (or not ours), MIM_EINVAL, MIM_EDB. */
+int mim_store_bcast_ack_put(mim_store *st, const uint8_t id[16], const char *peer, int outgoing,
+                            int64_t ts_ms);
+/* peer confirmed our acknowledgement of its broadcast id: no longer owed. 1, 0 (not owed), or
+ * < 0. */
+int mim_store_bcast_ack_confirm(mim_store *st, const uint8_t id[16], const char *peer);
+/* The acknowledgements owed to peer, oldest first, at most limit: cb(id) each; a non-zero
+ * return stops (and is returned). 0 or MIM_EDB. */
+int mim_store_bcast_owed_each(mim_store *st, const char *peer, size_t limit,
+                              int (*cb)(const uint8_t id[16], void *arg), void *arg);
+/* Every peer we owe an acknowledgement: cb(peer, 1) each (as above). */
+int mim_store_bcast_owed_peers(mim_store *st, int (*cb)(const char *peer, int flag, void *arg),
+                               void *arg);
+/* Our important broadcast id: cb(peer, acked) for each of its copies, by name (none: not an
+ * important broadcast of ours). As above. */
+int mim_store_bcast_status(mim_store *st, const uint8_t id[16],
+                           int (*cb)(const char *peer, int acked, void *arg), void *arg);
+/* Who sent us the important broadcast id: 1 and peer, 0 when we received none by that id. */
+int mim_store_bcast_important_from(mim_store *st, const uint8_t id[16],
+                                   char peer[MIM_NAME_MAX_BYTES + 1]);
 
 /* ---- rooms' membership logs (issue 16): mim_store_rooms.c ----------------------------------- */
 

@@ -277,6 +277,8 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     }
     if (!in_view)
         tui_attention_message(&t->att, from, text, c->unread <= 1);
+    if (meta != NULL && meta->broadcast == 2)
+        tui_broadcast_received(t, from, mid); /* issue 16: it waits for F2 */
     t->dirty = 1;
 }
 
@@ -523,6 +525,11 @@ static void on_file_failed(void *ud, const mim_core_file_info *f)
 static void on_file_paused(void *ud, const mim_core_file_info *f)
 {
     tui_files_changed(ud, f);
+}
+
+static void on_broadcast_ack(void *ud, const char *from, const mim_msg_id *id)
+{
+    tui_broadcast_acked(ud, from, id); /* issue 16: tui_broadcast.c */
 }
 
 static void on_handle_closed(uv_handle_t *h);

@@ -7,10 +7,10 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",   "/msg",   "/who",          "/status",   "/away",   "/back",    "/history",
-    "/verify", "/trust", "/trust-server", "/close",    "/logout", "/login",   "/quit",
-    "/search", "/open",  "/bell",         "/receipts", "/block",  "/unblock", "/directory",
-    "/send",   "/accept", "/reject",      "/files",
+    "/help",   "/msg",    "/who",          "/status",   "/away",   "/back",    "/history",
+    "/verify", "/trust",  "/trust-server", "/close",    "/logout", "/login",   "/quit",
+    "/search", "/open",   "/bell",         "/receipts", "/block",  "/unblock", "/directory",
+    "/send",   "/accept", "/reject",       "/files",    "/all",    "/all!",    "/ack",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -207,6 +207,24 @@ static void parse_block(const char *args, tui_cmd *out, int block)
         out->kind = block ? TUI_CMD_BLOCK : TUI_CMD_UNBLOCK;
 }
 
+/* Issue 16: "/all TEXT", "/all! TEXT" (important), "/ack [ID]". */
+static void parse_broadcast(const char *cmd, const char *args, tui_cmd *out)
+{
+    const char *arg = rest(args);
+
+    if (strcmp(cmd, "/ack") == 0) {
+        out->kind = TUI_CMD_ACK;
+        out->text = arg;
+        if (arg != NULL && strchr(arg, ' ') != NULL)
+            bad(out, "usage: /ack [ID] (alone: the oldest important broadcast waiting; or F2)");
+        return;
+    }
+    out->kind = TUI_CMD_ALL;
+    out->confirm = cmd[4] == '!';
+    if ((out->text = arg) == NULL)
+        bad(out, out->confirm ? "usage: /all! TEXT" : "usage: /all TEXT");
+}
+
 /* Issue 15: "/send NAME PATH" (PATH: the rest, read by tui_path_unquote), "/accept [N|ID]",
  * "/reject [N|ID]", "/files", "/files open N". */
 static void parse_files(const char *cmd, const char *args, tui_cmd *out)
@@ -215,6 +233,10 @@ static void parse_files(const char *cmd, const char *args, tui_cmd *out)
     char *end;
     long v;
 
+    if (strcmp(cmd, "/all") == 0 || strcmp(cmd, "/all!") == 0 || strcmp(cmd, "/ack") == 0) {
+        parse_broadcast(cmd, args, out); /* issue 16: the same shape, one word and the rest */
+        return;
+    }
     if (strcmp(cmd, "/send") == 0) {
         if ((args = read_name(args, out, "usage: /send NAME PATH")) == NULL)
             return;
@@ -317,11 +339,12 @@ void tui_command_parse(const char *line, tui_cmd *out)
         parse_block(args, out, IS("/block"));
     } else if (IS("/directory")) {
         bare(args, out, TUI_CMD_DIRECTORY, "usage: /directory");
-    } else if (IS("/send") || IS("/accept") || IS("/reject") || IS("/files")) {
+    } else if (IS("/send") || IS("/accept") || IS("/reject") || IS("/files") || IS("/all") ||
+               IS("/all!") || IS("/ack")) {
         char word[8];
         memcpy(word, p, n);
         word[n] = '\0';
-        parse_files(word, args, out);
+        parse_files(word, args, out); /* and issue 16's /all, /all!, /ack */
     } else {
         bad(out, "no such command; /help lists them (start a text with // to send a '/')");
     }

@@ -41,6 +41,10 @@ enum tui_cmd_kind {
     TUI_CMD_REJECT,
     TUI_CMD_FILES,
     TUI_CMD_WHERE,
+    /* Issue 16, broadcast: ALL: text to everyone online (confirm 1: "/all!", important); ACK:
+     * text: a broadcast's id, or NULL (the oldest waiting). */
+    TUI_CMD_ALL,
+    TUI_CMD_ACK,
     TUI_CMD_BAD, /* error says why */
 };
 

@@ -109,6 +109,8 @@ static void help(tui *t)
         "                    write \\ before a space)",
         "/accept [N], /reject [N]   decide a file offer (N from /files; alone: the one waiting)",
         "/files              the transfers, numbered; /files open N: where N is saved",
+        "/all TEXT, /all! TEXT  to everyone online (all!: important: they acknowledge it)",
+        "/ack [ID], F2       acknowledge an important broadcast (alone: the oldest waiting)",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
         "PgUp/PgDn  scroll (PgUp at the top reads older messages)    Ctrl-L  redraw",
@@ -426,10 +428,13 @@ static void exec_status(tui *t, const tui_cmd *cmd)
         set_status(t, "available", NULL);
 }
 
-/* The file commands (tui_files.c). */
+/* The file commands (tui_files.c), and issue 16's /all, /all!, /ack (tui_broadcast.c: they
+ * share this entry to keep tui_exec's switch short). */
 static void exec_files(tui *t, const tui_cmd *cmd)
 {
-    if (cmd->kind == TUI_CMD_SEND)
+    if (cmd->kind == TUI_CMD_ALL || cmd->kind == TUI_CMD_ACK)
+        tui_broadcast_exec(t, cmd->kind == TUI_CMD_ACK, cmd->text, cmd->confirm);
+    else if (cmd->kind == TUI_CMD_SEND)
         tui_files_send(t, cmd->name, cmd->text);
     else if (cmd->kind == TUI_CMD_ACCEPT || cmd->kind == TUI_CMD_REJECT)
         tui_files_decide(t, cmd->text, cmd->kind == TUI_CMD_ACCEPT);
@@ -523,6 +528,8 @@ void tui_exec(tui *t, const char *line)
     case TUI_CMD_REJECT:
     case TUI_CMD_FILES:
     case TUI_CMD_WHERE:
+    case TUI_CMD_ALL: /* issue 16: tui_broadcast.c, through exec_files */
+    case TUI_CMD_ACK:
         exec_files(t, &cmd);
         break;
     case TUI_CMD_BAD:

@@ -184,6 +184,9 @@ int tui_input_own_key(tui *t, wint_t key)
         if (tui_line_insert(l, L'\n') != 0)
             tui_line_full(t);
         return 1;
+    case KEY_F(2): /* issue 16: acknowledge the oldest important broadcast waiting */
+        tui_broadcast_ack(t, NULL);
+        return 1;
     default:
         return 0;
     }

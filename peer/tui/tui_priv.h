@@ -13,9 +13,19 @@
 #include <stdarg.h>
 #include <wchar.h>
 
-#define TUI_INPUT_MAX  (4 * TUI_LINE_MAX + 1) /* bytes of the line as UTF-8 */
-#define TUI_PASTE_MAX  (2 * TUI_LINE_MAX)     /* characters of a paste kept; the rest counted */
-#define TUI_PAGE_OLDER 50                     /* stored messages PageUp at the top reads more */
+#define TUI_INPUT_MAX     (4 * TUI_LINE_MAX + 1) /* bytes of the line as UTF-8 */
+#define TUI_PASTE_MAX     (2 * TUI_LINE_MAX)     /* characters of a paste kept; the rest counted */
+#define TUI_PAGE_OLDER    50                     /* stored messages PageUp at the top reads more */
+#define TUI_BCAST_WAITING 16 /* important broadcasts kept waiting for F2 (older: /ack ID) */
+
+/* Issue 16 (tui_broadcast.c): the important broadcasts received that wait for the user's F2. */
+typedef struct tui_bcast {
+    struct {
+        mim_msg_id id;
+        char from[MIM_NAME_MAX_BYTES + 1];
+    } waiting[TUI_BCAST_WAITING]; /* oldest first */
+    size_t nwaiting;
+} tui_bcast;
 
 struct tui {
     uv_loop_t *loop;
@@ -48,6 +58,7 @@ struct tui {
     tui_attention att;              /* bell, title, notifications */
     int quit_asked;                 /* /quit said what is still queued: the next /quit quits */
     struct tui_files *files;        /* file transfers (tui_files.c); NULL until the first */
+    tui_bcast bcast;                /* issue 16: important broadcasts to acknowledge */
 };
 
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
@@ -121,5 +132,18 @@ void tui_directory_run(tui *t);
 void tui_directory_show(tui *t, const mim_core_directory_entry *e, size_t n, int is_private);
 /* on_lookup_failed: the message shown when typed is taken back, and why. */
 void tui_lookup_failed(tui *t, const char *to, const mim_msg_id *id, mim_core_lookup_fail why);
+
+/* ---- broadcast to everyone (tui_broadcast.c, issue 16) ------------------------------------- */
+
+/* /all TEXT (important 0), /all! TEXT (1): to every peer online now. */
+void tui_broadcast_send(tui *t, const char *text, int important);
+/* The commands: /ack [ID] (ack 1: text the ID or NULL), else /all or /all! (text, important). */
+void tui_broadcast_exec(tui *t, int ack, const char *text, int important);
+/* An important broadcast came from `from`: it waits for F2 (or /ack). */
+void tui_broadcast_received(tui *t, const char *from, const mim_msg_id *id);
+/* F2 or /ack (which NULL or ""): the oldest waiting one is acknowledged; /ack ID: that one. */
+void tui_broadcast_ack(tui *t, const char *which);
+/* on_broadcast_ack: from has read our important broadcast id (k of n). */
+void tui_broadcast_acked(tui *t, const char *from, const mim_msg_id *id);
 
 #endif

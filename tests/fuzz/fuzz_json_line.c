@@ -433,6 +433,51 @@ int mim_core_room_history(mim_core *c, const char *room, size_t limit,
     return mim_core_history(c, room, limit, cb, arg);
 }
 
+/* ---- issue 16: broadcast (json_cmd_broadcast.c) ---- */
+
+/* The broadcast commands' own refusals, or stub_rc()'s. */
+static int stub_bcast_rc(void)
+{
+    static const int rcs[] = {MIM_CORE_ENOT_BROADCASTER, MIM_CORE_ENOBODY, MIM_CORE_ENOT_IMPORTANT,
+                              MIM_CORE_ENOTHING};
+    return (stub_mode & 0x20) ? rcs[stub_mode & 3] : stub_rc();
+}
+
+int mim_core_broadcast(mim_core *c, const char *text, int important, mim_msg_id *id,
+                       uint32_t *copies)
+{
+    const mim_core_events *ev = json_api_core_events();
+    int rc = stub_bcast_rc();
+
+    (void)c, (void)text, (void)important;
+    if (rc != 0)
+        return rc;
+    memset(id, 0xbc, sizeof(*id));
+    *copies = 2;
+    ev->on_queued(stub_ja, "bob", id); /* from inside the call, as the real core */
+    ev->on_broadcast_ack(stub_ja, (stub_mode & 8) ? "\xff" : "bob", id);
+    return 0;
+}
+
+int mim_core_ack_broadcast(mim_core *c, const mim_msg_id *id)
+{
+    (void)c, (void)id;
+    return stub_bcast_rc();
+}
+
+int mim_core_broadcast_status(mim_core *c, const mim_msg_id *id,
+                              void (*cb)(void *arg, const char *name, int acked), void *arg)
+{
+    int rc = stub_bcast_rc();
+
+    (void)c, (void)id;
+    if (rc != 0)
+        return rc;
+    cb(arg, "bob", 1);
+    cb(arg, (stub_mode & 8) ? "\xfe" : "carol", 0);
+    return 0;
+}
+
 /* core.c's, which this target does not link (it would bring the real commands). */
 void mim_msg_id_hex(const mim_msg_id *id, char out[MIM_MSG_ID_HEX_LEN])
 {

@@ -45,6 +45,12 @@
 #define MSG_FREE   mim__typing__free_unpacked
 #define MSG_CASE   MIM__PEER_MSG__BODY_TYPING
 #define MSG_FIELD  typing
+#elif defined(FUZZ_MSG_BROADCAST_ACK) /* issue 16 */
+#define MSG_TYPE   Mim__BroadcastAck
+#define MSG_UNPACK mim__broadcast_ack__unpack
+#define MSG_FREE   mim__broadcast_ack__free_unpacked
+#define MSG_CASE   MIM__PEER_MSG__BODY_BROADCAST_ACK
+#define MSG_FIELD  broadcast_ack
 #elif !defined(FUZZ_MSG_BATCH)
 #error "define one FUZZ_MSG_<TYPE>"
 #endif
@@ -110,6 +116,16 @@ static void check_accepted(const Mim__PeerMsg *m)
     case MIM__PEER_MSG__BODY_TYPING:
         FUZZ_CHECK(m->typing != NULL);
         break;
+    case MIM__PEER_MSG__BODY_BROADCAST_ACK: { /* issue 16 */
+        const Mim__BroadcastAck *a = m->broadcast_ack;
+        FUZZ_CHECK(a->n_read + a->n_confirmed >= 1 &&
+                   a->n_read + a->n_confirmed <= MIM_ACK_MAX_IDS);
+        for (size_t i = 0; i < a->n_read; i++)
+            FUZZ_CHECK(a->read[i].len == MIM_MSG_ID_LEN);
+        for (size_t i = 0; i < a->n_confirmed; i++)
+            FUZZ_CHECK(a->confirmed[i].len == MIM_MSG_ID_LEN);
+        break;
+    }
     case MIM__PEER_MSG__BODY_PING:
         FUZZ_CHECK(m->ping != NULL);
         break;

@@ -74,6 +74,12 @@
 #define MSG_FREE   mim__logout__free_unpacked
 #define MSG_CASE   MIM__PRESENCE_MSG__BODY_LOGOUT
 #define MSG_FIELD  logout
+#elif defined(FUZZ_MSG_BROADCASTERS) /* issue 16 */
+#define MSG_TYPE   Mim__BroadcasterList
+#define MSG_UNPACK mim__broadcaster_list__unpack
+#define MSG_FREE   mim__broadcaster_list__free_unpacked
+#define MSG_CASE   MIM__PRESENCE_MSG__BODY_BROADCASTERS
+#define MSG_FIELD  broadcasters
 #elif !defined(FUZZ_MSG_BATCH)
 #error "define one FUZZ_MSG_<TYPE>"
 #endif
@@ -142,6 +148,15 @@ static void check_accepted(const Mim__PresenceMsg *m, enum mim_direction dir)
     } else if (m->body_case == MIM__PRESENCE_MSG__BODY_DEL) {
         FUZZ_CHECK(m->del != NULL);
         FUZZ_CHECK(mim_name_valid(m->del->name, strlen(m->del->name)));
+    } else if (m->body_case == MIM__PRESENCE_MSG__BODY_BROADCASTERS) { /* issue 16 */
+        const Mim__BroadcasterList *l = m->broadcasters;
+        FUZZ_CHECK(dir == MIM_FROM_SERVER && l->sig.len == 64 && l->issued_ms != 0);
+        FUZZ_CHECK(l->restricted ? l->n_names >= 1 && l->n_names <= MIM_BROADCASTERS_MAX
+                                 : l->n_names == 0);
+        for (size_t i = 0; i < l->n_names; i++) {
+            FUZZ_CHECK(mim_name_valid(l->names[i], strlen(l->names[i])));
+            FUZZ_CHECK(i == 0 || strcmp(l->names[i - 1], l->names[i]) < 0);
+        }
     }
 }
 

@@ -503,7 +503,8 @@ int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uin
     if (flags & TC_LOGIN_BAD_SIG)
         sig[17] ^= 0x04;
     mim_login_init(&m, &l, name, port, c->id->sign_pk, c->id->static_sig, sig,
-                   (flags & TC_LOGIN_MAILBOX) ? MIM_LOGIN_FEATURE_MAILBOX : 0);
+                   ((flags & TC_LOGIN_MAILBOX) ? MIM_LOGIN_FEATURE_MAILBOX : 0) |
+                       ((flags & TC_LOGIN_BROADCASTERS) ? MIM_LOGIN_FEATURE_BROADCASTERS : 0));
     return tc_seal(c, &mp, 1,
                    (flags & TC_LOGIN_FINAL) ? MIM_STREAM_TAG_FINAL : MIM_STREAM_TAG_MESSAGE, out,
                    cap, out_len);

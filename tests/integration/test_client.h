@@ -122,9 +122,10 @@ int tc_seal(tc_client *c, const Mim__PresenceMsg *const *msgs, size_t n, int tag
 int tc_send_msg(tc_client *c, const Mim__PresenceMsg *m, int tag);
 
 enum {
-    TC_LOGIN_BAD_SIG = 1, /* flip a bit of login_sig */
-    TC_LOGIN_FINAL = 2,   /* seal the Login with TAG_FINAL: log in and say goodbye at once */
-    TC_LOGIN_MAILBOX = 4, /* Login.features: MIM_LOGIN_FEATURE_MAILBOX (issue 14's arms) */
+    TC_LOGIN_BAD_SIG = 1,      /* flip a bit of login_sig */
+    TC_LOGIN_FINAL = 2,        /* seal the Login with TAG_FINAL: log in and say goodbye at once */
+    TC_LOGIN_MAILBOX = 4,      /* Login.features: MIM_LOGIN_FEATURE_MAILBOX (issue 14's arms) */
+    TC_LOGIN_BROADCASTERS = 8, /* issue 16: MIM_LOGIN_FEATURE_BROADCASTERS (arm 19) */
 };
 /* The sealed Login frame body (not sent). flags: TC_LOGIN_*. */
 int tc_build_login(tc_client *c, const char *name, uint16_t port, int flags, uint8_t *out,

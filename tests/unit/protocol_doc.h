@@ -99,4 +99,25 @@ static inline char *doc_block_hex(const char *doc, const char *name)
     return hex;
 }
 
+/* Requires docs/PROTOCOL.md to show, in the block marked <!-- hex:NAME -->, exactly hex[i] for
+ * each names[i] (n of them); what names the example in the failure message. */
+static inline void doc_check_blocks(const char *const *names, const char *const *hex, size_t n,
+                                    const char *what)
+{
+    char *doc = read_doc();
+
+    for (size_t i = 0; i < n; i++) {
+        char *shown = doc_block_hex(doc, names[i]);
+        if (strcmp(shown, hex[i]) != 0) {
+            fprintf(stderr, "docs/PROTOCOL.md, block %s:\n  shows    %s\n  expected %s\n", names[i],
+                    shown, hex[i]);
+            free(shown);
+            free(doc);
+            fail_msg("docs/PROTOCOL.md's %s example drifted from the code (%s)", what, names[i]);
+        }
+        free(shown);
+    }
+    free(doc);
+}
+
 #endif

@@ -219,6 +219,32 @@ static void test_files(void **state)
     assert_int_equal(parse("/files 2").kind, TUI_CMD_BAD);
 }
 
+/* Issue 16: /all TEXT, /all! TEXT (important), /ack [ID]. */
+static void test_broadcast(void **state)
+{
+    tui_cmd c;
+    (void)state;
+    c = parse("/all lab closes at 5");
+    assert_int_equal(c.kind, TUI_CMD_ALL);
+    assert_int_equal(c.confirm, 0);
+    assert_string_equal(c.text, "lab closes at 5");
+    c = parse("/all! hand in your work");
+    assert_int_equal(c.kind, TUI_CMD_ALL);
+    assert_int_equal(c.confirm, 1);
+    assert_string_equal(c.text, "hand in your work");
+    assert_int_equal(parse("/all").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/all!  ").kind, TUI_CMD_BAD);
+    c = parse("/ack");
+    assert_int_equal(c.kind, TUI_CMD_ACK);
+    assert_null(c.text);
+    c = parse("/ack 00112233445566778899aabbccddeeff");
+    assert_int_equal(c.kind, TUI_CMD_ACK);
+    assert_string_equal(c.text, "00112233445566778899aabbccddeeff");
+    assert_int_equal(parse("/ack a b").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/allx hi").kind, TUI_CMD_BAD);
+    assert_int_equal(parse("/accept").kind, TUI_CMD_ACCEPT); /* not taken for /ack */
+}
+
 static void test_every_listed_command_parses(void **state)
 {
     (void)state;
@@ -237,7 +263,7 @@ int main(void)
         cmocka_unit_test(test_verify_trust),    cmocka_unit_test(test_bare_commands),
         cmocka_unit_test(test_trust_server),    cmocka_unit_test(test_every_listed_command_parses),
         cmocka_unit_test(test_search_and_open), cmocka_unit_test(test_bell),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_files),           cmocka_unit_test(test_broadcast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* IRC for the load client (the ngircd baseline), spoken by hand: NICK and USER, then JOIN of
  * one channel once the server welcomes us (001). Logged in = the end of the NAMES list (366).
  * Knows = the names in the NAMES list plus the JOIN lines of others, ourselves excluded. PINGs
- * are answered. Any ERROR line or a numeric of 400 and up fails the run. */
+ * are answered. Any ERROR line or a numeric of 400 and up fails the run. Status (issue 16's
+ * baseline: a channel's fan-out): change k is the channel message "status k" (PRIVMSG), seen by
+ * a peer when it arrives; the sender, which IRC does not echo, has it when it sends. */
 #include "load_tcp.h"
 
 #include <stdio.h>
@@ -79,6 +81,10 @@ static int on_line(load_tcp *t, char *line)
         char *names = strstr(rest, " :");
         if (names != NULL)
             load_knows(t->peer, count_names(names + 2, me));
+    } else if (strcmp(cmd, "PRIVMSG") == 0) {
+        const char *said = strstr(rest, " :status ");
+        if (said != NULL)
+            load_status_seen(t->peer, (unsigned)strtoul(said + 9, NULL, 10));
     } else if (strcmp(cmd, "366") == 0) {
         load_logged_in(t->peer);
     } else if (strcmp(cmd, "JOIN") == 0) {
@@ -123,8 +129,22 @@ static int irc_start(load_peer *p)
     return load_tcp_open(p, &ops);
 }
 
+static int irc_send_status(load_peer *p, unsigned seq)
+{
+    load_tcp *t = p->state;
+    char line[64];
+
+    if (t == NULL)
+        return -1;
+    snprintf(line, sizeof(line), "PRIVMSG " IRC_CHANNEL " :status %u\r\n", seq);
+    irc_send(t, line);
+    load_status_seen(p, seq); /* IRC does not echo it to its sender */
+    return 0;
+}
+
 const load_proto load_proto_irc = {
     .name = "irc",
     .start = irc_start,
+    .send_status = irc_send_status,
     .stop_all = load_tcp_close_all,
 };

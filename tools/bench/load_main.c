@@ -461,7 +461,7 @@ static int choose(const char *proto, const char *which)
     }
     if (strcmp(which, "storm") == 0 && ctx->proto != &load_proto_mqtt)
         eng.which = CASE_STORM;
-    else if (strcmp(which, "status") == 0 && ctx->proto != &load_proto_irc && eng.reps <= ctx->n)
+    else if (strcmp(which, "status") == 0 && eng.reps <= ctx->n)
         eng.which = CASE_STATUS;
     else if (strcmp(which, "idle") == 0 && eng.server_pid > 0)
         eng.which = CASE_IDLE;
