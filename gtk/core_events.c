@@ -97,9 +97,27 @@ static void show_incoming(mim_gtk *g, const char *from, const mim_msg_id *mid, i
     bridge_changed(g, from);
 }
 
+/* A room's message is shown in the room's conversation ("#NAME"), with its sender; a
+ * broadcast in its sender's, marked. */
 static void on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
-                       const char *text)
+                       const char *text, const mim_core_msg_meta *meta)
 {
+    char room[80], *marked;
+
+    if (meta != NULL && meta->room_name != NULL) {
+        snprintf(room, sizeof(room), "#%s", meta->room_name);
+        marked = g_strdup_printf("%s: %s", from, text);
+        show_incoming(ud, room, id, ts_ms, marked, 0);
+        g_free(marked);
+        return;
+    }
+    if (meta != NULL && meta->broadcast) {
+        marked = g_strdup_printf(
+            "[%s] %s", meta->broadcast == 2 ? "important, to everyone" : "to everyone", text);
+        show_incoming(ud, from, id, ts_ms, marked, 0);
+        g_free(marked);
+        return;
+    }
     show_incoming(ud, from, id, ts_ms, text, 0);
 }
 
@@ -133,6 +151,47 @@ static void on_sent(void *ud, const char *to, const mim_msg_id *id)
 static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
 {
     set_state(ud, to, id, VM_DELIVERED);
+}
+
+/* A copy of a room's message or a broadcast reached one more member: the row (in the room's
+ * conversation, or the member's) shows delivered, with the count in a note at the end. */
+static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
+{
+    mim_gtk *g = ud;
+    char room[80];
+
+    if (d->room_name != NULL) {
+        snprintf(room, sizeof(room), "#%s", d->room_name);
+        if (d->delivered == d->total)
+            set_state(g, room, d->id, VM_DELIVERED);
+        return;
+    }
+    set_state(g, d->to, d->id, VM_DELIVERED);
+}
+
+/* A room we are in changed: a note in its conversation. */
+static void on_room(void *ud, const mim_core_room_info *r)
+{
+    mim_gtk *g = ud;
+    char room[80], note[160];
+
+    snprintf(room, sizeof(room), "#%s", r->name);
+    if (r->member)
+        snprintf(note, sizeof(note), "room %s: %zu members, epoch %llu", r->name, r->nmembers,
+                 (unsigned long long)r->epoch);
+    else
+        snprintf(note, sizeof(note), "you are no longer in room %s", r->name);
+    vm_add_note(&g->vm, room, now_ms(), note);
+    bridge_changed(g, room);
+}
+
+static void on_broadcast_ack(void *ud, const char *from, const mim_msg_id *id)
+{
+    mim_gtk *g = ud;
+
+    (void)id;
+    vm_add_note(&g->vm, from, now_ms(), "has read your important broadcast");
+    bridge_changed(g, from);
 }
 
 static void on_read(void *ud, const char *to, const mim_msg_id *id)

@@ -86,7 +86,7 @@ typedef struct presence_config {
     /* issue 18: several servers as one (cluster.h); NULL: a single server */
     const char *cluster_urls; /* --cluster nats://H:P[,...] */
     const char *server_id;    /* --server-id, or NULL: the host name */
-    const char *broadcasters;   /* issue 16: --broadcasters a,b (checked), or NULL: anyone */
+    const char *broadcasters; /* issue 16: --broadcasters a,b (checked), or NULL: anyone */
 } presence_config;
 
 void presence_config_defaults(presence_config *cfg);
@@ -190,7 +190,6 @@ struct presence_server {
     /* issue 18: the shared mailbox (mailbox_js.h), with --cluster and --mailbox on; NULL: the
      * letters are in `store` */
     struct mailbox_js *mailjs;
-    uint64_t seen_flushed;       /* uv_now() of the last write of them */
     presence_broadcasters bcast; /* issue 16: the signed broadcaster list (broadcasters.c) */
     int stopping;
 };

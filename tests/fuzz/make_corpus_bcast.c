@@ -9,35 +9,17 @@
  * does); not a test: run it by hand after changing these messages and commit the result. */
 #include "mim_buf.h"
 #include "mim_codec.h"
+#include "seed_file.h"
 
-#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
 
-static const char *root;
-static int failures;
 static uint8_t sig[64], id1[16], id2[16];
-
-static void write_seed(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", root, dir);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        failures++;
-    snprintf(path, sizeof(path), "%s/%s/%s", root, dir, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL || (n > 0 && fwrite(p, 1, n, fp) != n) || fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
-}
 
 /* A BroadcasterList alone (presence_broadcasters/) and as a batch (presence_batch/bcast_). */
 static void list_seed(const char *name, uint64_t issued, int restricted, char **names, size_t n)
@@ -51,7 +33,7 @@ static void list_seed(const char *name, uint64_t issued, int restricted, char **
     mim_broadcaster_list_init(&m, &l, issued, restricted, names, n, sig);
     write_seed("presence_broadcasters", name, buf, mim__broadcaster_list__pack(&l, buf));
     if (mim_presence_batch_append(&b, &m) != 0)
-        failures++;
+        abort();
     snprintf(batch_name, sizeof(batch_name), "bcast_%s", name);
     write_seed("presence_batch", batch_name, b.data, b.len);
     mim_buf_free(&b);
@@ -69,7 +51,7 @@ static void ack_seed(const char *name, ProtobufCBinaryData *read, size_t nr,
     mim_broadcast_ack_init(&m, &a, read, nr, conf, nc);
     write_seed("peer_broadcast_ack", name, buf, mim__broadcast_ack__pack(&a, buf));
     if (mim_peer_batch_append(&b, &m) != 0)
-        failures++;
+        abort();
     snprintf(batch_name, sizeof(batch_name), "bcast_%s", name);
     write_seed("peer_batch", batch_name, b.data, b.len);
     mim_buf_free(&b);
@@ -91,7 +73,7 @@ static void chat_seed(const char *name, uint32_t kind)
     m.body_case = MIM__PEER_MSG__BODY_CHAT;
     m.chat = &c;
     if (mim_peer_batch_append(&b, &m) != 0)
-        failures++;
+        abort();
     write_seed("peer_batch", name, b.data, b.len);
     mim_buf_free(&b);
 }
@@ -122,7 +104,8 @@ int main(int argc, char **argv)
     char *names[] = {"amy", "teacher", "zed"}, *unsorted[] = {"zed", "amy"}, *bad[] = {"a\x01"};
     ProtobufCBinaryData r[2] = {{16, id1}, {16, id2}}, shortid = {15, id1};
 
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     memset(sig, 0x5a, sizeof(sig));
     memset(id1, 0xb1, sizeof(id1));
     memset(id2, 0xb2, sizeof(id2));
@@ -141,5 +124,5 @@ int main(int argc, char **argv)
     chat_seed("bcast_chat_unknown_kind", 7); /* refused */
     json_seed("broadcast_ok", "\x08\xff", json_lines);
     json_seed("broadcast_refused", "\x21\x10", json_lines);
-    return failures != 0;
+    return seed_end("broadcast seeds");
 }

@@ -9,37 +9,24 @@
  * result. */
 #include "mim_buf.h"
 #include "mim_codec.h"
+#include "seed_file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef MIM_FUZZ_CORPUS_DIR
 #define MIM_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
 #endif
 
-static const char *root;
-static int failures;
-
-static void write_msg(const char *name, Mim__ClusterMsg *m)
+/* One bus message, packed, as corpus/cluster_msg/<name>. */
+static void cluster_seed(const char *name, Mim__ClusterMsg *m)
 {
-    char path[4096];
     mim_buf b = {0};
-    FILE *fp;
 
     if (mim_cluster_msg_pack(m, &b) != 0)
         abort();
-    snprintf(path, sizeof(path), "%s/cluster_msg", root);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        failures++;
-    snprintf(path, sizeof(path), "%s/cluster_msg/%s", root, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL || fwrite(b.data, 1, b.len, fp) != b.len || fclose(fp) != 0) {
-        fprintf(stderr, "write %s: %s\n", path, strerror(errno));
-        failures++;
-    }
+    write_seed("cluster_msg", name, b.data, b.len);
     mim_buf_free(&b);
 }
 
@@ -80,37 +67,38 @@ static void seeds(void)
     m.seq = 7;
     m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
     m.events = &evs;
-    write_msg("events", &m);
+    cluster_seed("events", &m);
     t.peers = &cpp;
     t.n_peers = 1;
     t.first = t.last = 1;
     m.body_case = MIM__CLUSTER_MSG__BODY_TABLE;
     m.table = &t;
-    write_msg("table", &m);
+    cluster_seed("table", &m);
     m.body_case = MIM__CLUSTER_MSG__BODY_HELLO;
     m.hello = &hello;
-    write_msg("hello", &m);
+    cluster_seed("hello", &m);
     hb.peers = 3;
     m.body_case = MIM__CLUSTER_MSG__BODY_HEARTBEAT;
     m.heartbeat = &hb;
-    write_msg("heartbeat", &m);
+    cluster_seed("heartbeat", &m);
     m.server_id = "s 0"; /* refused: a space */
-    write_msg("bad_server_id", &m);
+    cluster_seed("bad_server_id", &m);
     m.server_id = "s0";
     m.boot_id.len = 8; /* refused */
-    write_msg("short_boot_id", &m);
+    cluster_seed("short_boot_id", &m);
     m.boot_id.len = sizeof(boot);
     pi.name = "al\x1bice"; /* refused: a control character */
     m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
     m.events = &evs;
-    write_msg("bad_name", &m);
+    cluster_seed("bad_name", &m);
     m.body_case = MIM__CLUSTER_MSG__BODY__NOT_SET; /* refused */
-    write_msg("no_body", &m);
+    cluster_seed("no_body", &m);
 }
 
 int main(int argc, char **argv)
 {
-    root = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     seeds();
-    return failures ? 1 : 0;
+    return seed_end("cluster bus seeds");
 }

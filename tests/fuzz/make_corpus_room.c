@@ -8,6 +8,7 @@
  * Deterministic (Ed25519 signatures are). Not a test; run it by hand after changing the wire
  * of rooms and commit the result. */
 #include "fuzz_identity.h"
+#include "seed_file.h"
 
 #include "mim_buf.h"
 #include "mim_codec.h"
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static uint8_t room[16] = {0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
                            0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42};
@@ -49,14 +49,9 @@ static void change(mim_buf *out, const mim_identity *by, const char *author, Mim
     mim_buf_free(&all);
 }
 
-static void seed(const char *dir, const char *name, const mim_buf *b)
+static void seed(const char *name, const mim_buf *b)
 {
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/room_log/%s", dir, name);
-    if ((f = fopen(path, "wb")) == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f))
-        abort();
+    write_seed("room_log", name, b->data, b->len);
 }
 
 /* A change of op about who (key: for ADD) on top of prev at epoch. */
@@ -79,7 +74,6 @@ static void member_change(mim_buf *out, const mim_identity *by, const char *auth
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : MIM_FUZZ_CORPUS_DIR;
     mim_identity *a = fuzz_fixed_identity(1), *b = fuzz_fixed_identity(2),
                  *c = fuzz_fixed_identity(3);
     Mim__RoomChange cr = MIM__ROOM_CHANGE__INIT;
@@ -87,10 +81,9 @@ int main(int argc, char **argv)
     Mim__RoomMember *ms[2] = {&ma, &mb};
     mim_buf log = {0}, forged = {0}, one = {0};
     uint8_t h[32], h1[32];
-    char path[1024];
 
-    snprintf(path, sizeof(path), "%s/room_log", dir);
-    mkdir(path, 0755);
+    if (seed_begin(argc, argv, MIM_FUZZ_CORPUS_DIR, 0) != 0)
+        return 1;
     ma.name = "alice";
     ma.identity_pk = (ProtobufCBinaryData){32, a->sign_pk};
     mb.name = "bob";
@@ -101,25 +94,25 @@ int main(int argc, char **argv)
     cr.n_members = 2;
     cr.members = ms;
     change(&log, a, "alice", &cr, h);
-    seed(dir, "create", &log);
+    seed("create", &log);
     memcpy(h1, h, 32);
     mim_buf_append(&forged, log.data, log.len);
     member_change(&log, a, "alice", MIM__ROOM_OP__ROOM_ADD, "carol", c->sign_pk, 2, h);
     member_change(&log, a, "alice", MIM__ROOM_OP__ROOM_ADMIN, "bob", NULL, 3, h);
     member_change(&log, b, "bob", MIM__ROOM_OP__ROOM_REMOVE, "carol", NULL, 4, h);
-    seed(dir, "log", &log);
+    seed("log", &log);
     /* bob removes alice in alice's name with his own key: refused as forged. */
     member_change(&forged, b, "alice", MIM__ROOM_OP__ROOM_REMOVE, "bob", NULL, 2, h1);
-    seed(dir, "forged", &forged);
+    seed("forged", &forged);
     /* a change whose prev the log does not have (out of order), then bob, no admin, adding. */
     memset(h, 7, sizeof(h));
     member_change(&one, a, "alice", MIM__ROOM_OP__ROOM_ADD, "carol", c->sign_pk, 5, h);
-    seed(dir, "out_of_order", &one);
+    seed("out_of_order", &one);
     mim_identity_free(a);
     mim_identity_free(b);
     mim_identity_free(c);
     mim_buf_free(&log);
     mim_buf_free(&forged);
     mim_buf_free(&one);
-    return 0;
+    return seed_end("room log seeds");
 }

@@ -49,23 +49,16 @@ static const expected frozen[NFROZEN] = {
     {"bcast_confirmed_element", "0a1442121210000102030405060708090a0b0c0d0e0f"},
 };
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* bytes equal the frozen hex of e (or, with --print, are shown). */
 static void same(const uint8_t *p, size_t n, const expected *e)
 {
-    char hex[1024];
+    char *hex = bytes_hex(p, n);
 
-    assert_true(n * 2 < sizeof(hex));
-    to_hex(p, n, hex);
     if (print_mode)
         printf("%s %s\n", e->name, hex);
     else
         assert_string_equal(hex, e->hex);
+    free(hex);
 }
 
 /* The server's list: signed bytes, the element, its direction, its signature. */

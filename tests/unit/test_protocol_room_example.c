@@ -19,19 +19,11 @@
 
 static int print_mode;
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* bytes equal the document's block `name` (or are printed). */
 static void shown_as(const char *name, const uint8_t *p, size_t n)
 {
-    char *hex = malloc(2 * n + 1), *doc, *shown;
+    char *hex = bytes_hex(p, n), *doc, *shown;
 
-    assert_non_null(hex);
-    to_hex(p, n, hex);
     if (print_mode) {
         printf("%s %s\n", name, hex);
         free(hex);
