@@ -55,12 +55,22 @@ static void append(char *out, size_t len, const char *sep, const char *arg)
         snprintf(out + used, len - used, "%s%s", sep, arg);
 }
 
+/* "#lab, 3 members" (", you left" once we are out of it). */
+static void room_text(const vm_contact *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s, %zu member%s", c->name, c->nmembers, c->nmembers == 1 ? "" : "s");
+    if (c->room_gone)
+        append(out, len, ", ", "you are no longer in it");
+}
+
 void vm_contact_text(const vm_contact *c, int64_t now_ms, char *out, size_t len)
 {
     char seen[TUI_DATE_MAX], unread[32];
 
     snprintf(out, len, "%s", c->name);
-    if (c->online) {
+    if (c->is_room)
+        room_text(c, out, len);
+    else if (c->online) {
         append(out, len, ", ", vm_status_word(c->status));
         if (c->status_text[0] != '\0')
             append(out, len, ": ", c->status_text);
@@ -85,8 +95,15 @@ void vm_row_text(const vm_row *r, char *out, size_t len)
 {
     if (r->kind == VM_ROW_NOTE)
         snprintf(out, len, "%s", r->text);
+    else if (r->state == VM_IN && r->broadcast)
+        snprintf(out, len, "%s: %s (%s%s)", r->from, r->text,
+                 r->broadcast == 2 ? "important broadcast" : "broadcast",
+                 r->broadcast == 2 && r->acked ? ", acknowledged" : "");
     else if (r->state == VM_IN)
         snprintf(out, len, "%s: %s", r->from, r->text);
+    else if (r->fan_total > 0 && r->fan_delivered > 0)
+        snprintf(out, len, "%s: %s (delivered to %u of %u)", r->from, r->text,
+                 (unsigned)r->fan_delivered, (unsigned)r->fan_total);
     else
         snprintf(out, len, "%s: %s (%s)", r->from, r->text, vm_state_word(r->state));
 }

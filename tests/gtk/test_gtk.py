@@ -329,6 +329,33 @@ def file_send(env):
         check(got.read() == sent.read(), "bob's copy differs from the file sent")
 
 
+@scenario
+def room_chat(env):
+    """Issue 16: a `mim --json` peer makes a room with the window's user and writes in it: the
+    window lists "#lab, 2 members" and shows the message with its sender; the window's reply
+    goes with room_send (never to "#lab" as a name) and bob gets it as the room's."""
+    env.start()
+    bob = env.peer("bob")
+    ui, win = env.gtk_logged_in("alice")
+    bob.expect("online", name="alice")
+    bob.cmd(cmd="room_create", room="lab", members=["alice"], tag="r1")
+    bob.expect("room", tag="r1")
+    bob.cmd(cmd="room_send", room="lab", text="hello room", tag="r2")
+    bob.expect("delivered", tag="r2")
+    ui.select(contact_row(ui, win, "#lab", "2 members"))
+    messages = ui.find(win, "Messages", "list")
+    ui.find(messages, "bob: hello room", "list item")
+    ui.shot("room", win)
+    start = bob.mark()
+    ui.type_into(ui.find(win, "Message", "text"), "hello from the window")
+    ui.click(ui.find(win, "Send", "push button"))
+    got = bob.expect("message", start, text="hello from the window")
+    check(got["from"] == "alice" and got.get("room") == "lab",
+          "bob got the reply as %r, not as the room's" % got)
+    ui.find(messages, "alice: hello from the window (delivered to 1 of 1)", "list item")
+    ui.shot("reply", win)
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 def parse_args(argv):
