@@ -165,6 +165,7 @@ void bridge_load_history(mim_gtk *g, const char *peer)
                                      !l->unread)) != NULL) {
             r->kind = l->kind;
             r->unread = l->unread;
+            vm_keep_marks(r, l); /* what the history does not keep: broadcast, counts */
         }
         free(l->from);
         free(l->text);

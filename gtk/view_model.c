@@ -431,3 +431,15 @@ int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t deli
         r->state = VM_SENT;
     return 1;
 }
+
+void vm_keep_marks(vm_row *r, const vm_row *live)
+{
+    if (r == live)
+        return;
+    r->broadcast = live->broadcast;
+    r->acked = live->acked;
+    if (live->fan_delivered > r->fan_delivered) {
+        r->fan_delivered = live->fan_delivered;
+        r->fan_total = live->fan_total;
+    }
+}

@@ -169,6 +169,10 @@ vm_contact *vm_room_update(view_model *m, const char *id, const char *name, size
 int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t delivered,
                   uint32_t total);
 
+/* Into r, the same message as shown before (live): its broadcast mark, acknowledgement and
+ * delivered counts, which the stored history does not carry. */
+void vm_keep_marks(vm_row *r, const vm_row *live);
+
 /* The last error, shown until the next one or vm_clear_error: "Error: " + message. */
 void vm_set_error(view_model *m, const char *message);
 void vm_clear_error(view_model *m);

@@ -199,8 +199,41 @@ double vm_transfer_fraction(const vm_transfer *t)
     return t->bytes >= t->size ? 1.0 : (double)t->bytes / (double)t->size;
 }
 
+/* The refusals of rooms and broadcasts (issue 16), or NULL. */
+static const char *fanout_refusal(int rc)
+{
+    switch (rc) {
+    case MIM_CORE_ENO_ROOM:
+        return "no room of yours has that name";
+    case MIM_CORE_EROOM_AMBIGUOUS:
+        return "several rooms have that name";
+    case MIM_CORE_ENOT_ADMIN:
+        return "only an admin of the room can do that";
+    case MIM_CORE_ENOT_MEMBER:
+        return "you are not a member of that room";
+    case MIM_CORE_EROOM_FULL:
+        return "the room is full";
+    case MIM_CORE_EROOM_MEMBER:
+        return "already a member of that room";
+    case MIM_CORE_ENOT_BROADCASTER:
+        return "the server's list of broadcasters does not name you";
+    case MIM_CORE_ENOBODY:
+        return "nobody is online to get it";
+    case MIM_CORE_ENOT_IMPORTANT:
+        return "no important broadcast by that id";
+    default:
+        return NULL;
+    }
+}
+
 void vm_refusal_text(int rc, const char *who, char *out, size_t len)
 {
+    const char *fanout = fanout_refusal(rc);
+
+    if (fanout != NULL) {
+        snprintf(out, len, "%s", fanout);
+        return;
+    }
     switch (rc) {
     case MIM_CORE_EUNKNOWN_PEER:
         snprintf(out, len, "nobody named %s is online or known here", who);

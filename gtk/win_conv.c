@@ -126,7 +126,11 @@ void conv_refresh_sub(mim_gtk *g)
 
     if (g->win == NULL || (c = vm_current(&g->vm)) == NULL)
         return;
-    if (c->conv.typing)
+    if (c->is_room)
+        snprintf(sub, sizeof(sub), "%s",
+                 c->room_gone ? "you are no longer in this room"
+                              : "a room: each message goes to every member");
+    else if (c->conv.typing)
         snprintf(sub, sizeof(sub), "%s is typing\u2026", c->name);
     else if (c->online)
         snprintf(sub, sizeof(sub), "%s%s%s", vm_status_word(c->status),

@@ -333,7 +333,8 @@ def file_send(env):
 def room_chat(env):
     """Issue 16: a `mim --json` peer makes a room with the window's user and writes in it: the
     window lists "#lab, 2 members" and shows the message with its sender; the window's reply
-    goes with room_send (never to "#lab" as a name) and bob gets it as the room's."""
+    goes with room_send (never to "#lab" as a name) and bob gets it as the room's. Then bob's
+    important broadcast shows marked in his conversation, and Acknowledge reaches him."""
     env.start()
     bob = env.peer("bob")
     ui, win = env.gtk_logged_in("alice")
@@ -354,6 +355,15 @@ def room_chat(env):
           "bob got the reply as %r, not as the room's" % got)
     ui.find(messages, "alice: hello from the window (delivered to 1 of 1)", "list item")
     ui.shot("reply", win)
+
+    bob.cmd(cmd="broadcast", text="fire drill at 3", important=True, tag="b1")
+    sent = bob.expect("broadcast", tag="b1")
+    messages = open_conversation(ui, win, "bob")
+    row = ui.find(messages, "bob: fire drill at 3 (important broadcast)", "list item")
+    ui.click(ui.find(row, "Acknowledge", "push button"))
+    bob.expect("broadcast_ack", id=sent["id"], **{"from": "alice"})
+    ui.find(messages, "bob: fire drill at 3 (important broadcast, acknowledged)", "list item")
+    ui.shot("acknowledged", win)
 
 
 # ---- main -------------------------------------------------------------------------------------

@@ -313,6 +313,16 @@ static void test_broadcast_rows(void **state)
     r->acked = 1;
     vm_row_text(r, text, sizeof(text));
     assert_string_equal(text, "bob: fire drill (important broadcast, acknowledged)");
+    {
+        vm_row stored = {.state = VM_IN};
+        vm_keep_marks(&stored, r); /* the history read in after it came keeps the marks */
+        assert_int_equal(stored.broadcast, 2);
+        assert_true(stored.acked);
+    }
+    vm_refusal_text(MIM_CORE_ENOBODY, "", text, sizeof(text));
+    assert_string_equal(text, "nobody is online to get it");
+    vm_refusal_text(MIM_CORE_ENOT_MEMBER, "#lab", text, sizeof(text));
+    assert_string_equal(text, "you are not a member of that room");
     vm_free(&m);
 }
 
