@@ -364,6 +364,29 @@ def room_chat(env):
     bob.expect("broadcast_ack", id=sent["id"], **{"from": "alice"})
     ui.find(messages, "bob: fire drill at 3 (important broadcast, acknowledged)", "list item")
     ui.shot("acknowledged", win)
+    window_makes_room_and_broadcasts(ui, win, bob)
+
+
+def window_makes_room_and_broadcasts(ui, win, bob):
+    """room_chat's end: "New room" (name and members) makes a room that bob is told of, and
+    "Broadcast" reaches bob marked as a broadcast."""
+    ui.click(ui.find(win, "New room", "push button"))
+    dialog = ui.window("New room")
+    ui.type_into(ui.find(dialog, "Room name", "text"), "ops")
+    ui.type_into(ui.find(dialog, "Members", "text"), "bob")
+    ui.shot("new-room", dialog)
+    ui.click(ui.find(dialog, "Create", "push button"))
+    made = bob.expect("room", room="ops")
+    check("alice" in made["members"] and "bob" in made["members"],
+          "the room bob was told of has members %r" % made["members"])
+    contact_row(ui, win, "#ops", "2 members")
+    ui.click(ui.find(win, "Broadcast", "push button"))
+    dialog = ui.window("Broadcast")
+    ui.type_into(ui.find(dialog, "Broadcast text", "text"), "lunch is ready")
+    ui.click(ui.find(dialog, "Send", "push button"))
+    got = bob.expect("message", text="lunch is ready")
+    check(got.get("broadcast") is True and got["from"] == "alice",
+          "bob got the window's broadcast as %r" % got)
 
 
 # ---- main -------------------------------------------------------------------------------------
