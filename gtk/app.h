@@ -10,7 +10,8 @@
  *   win_search.c   the search over the stored history, in the sidebar
  *   win_trust.c    the key-change banner, the safety-number dialog, the server-key warning
  *   assistant.c    the first-run assistant
- *   prefs.c        the preferences (a key file) and their dialog */
+ *   prefs.c        the preferences (a key file) and their dialog
+ *   win_rooms.c    rooms and broadcasts: New room, Broadcast, Acknowledge, a room's sends */
 #ifndef MIM_GTK_APP_H
 #define MIM_GTK_APP_H
 
@@ -94,6 +95,13 @@ GtkWidget *trust_banner_build(mim_gtk *g);
 void trust_banner_refresh(mim_gtk *g);
 void trust_verify_dialog(mim_gtk *g, const char *name);
 void trust_server(mim_gtk *g);
+
+/* win_rooms.c (issue 16) */
+void rooms_load(mim_gtk *g); /* every room of the store into the list */
+void rooms_send_text(mim_gtk *g, vm_contact *room, const char *text);
+GtkWidget *rooms_header_buttons(mim_gtk *g); /* "New room" and "Broadcast" */
+/* r's row with an "Acknowledge" button when it is an important broadcast not acknowledged. */
+GtkWidget *rooms_ack_button(mim_gtk *g, const vm_row *r);
 
 /* assistant.c */
 void assistant_show(mim_gtk *g);

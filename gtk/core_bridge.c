@@ -113,6 +113,7 @@ void bridge_load_contacts(mim_gtk *g)
 {
     if (mim_core_contacts(g->core, on_contact, g) != 0)
         bridge_refusal(g, MIM_CORE_ESTORE, "");
+    rooms_load(g);
     bridge_load_files(g);
 }
 
@@ -154,7 +155,8 @@ void bridge_load_history(mim_gtk *g, const char *peer)
         return;
     live = c->conv;
     memset(&c->conv, 0, sizeof(c->conv));
-    rc = mim_core_history(g->core, peer, 200, on_history_item, &h);
+    rc = c->is_room ? mim_core_room_history(g->core, c->room_id, 200, on_history_item, &h)
+                    : mim_core_history(g->core, peer, 200, on_history_item, &h);
     for (size_t i = 0; i < live.n; i++) {
         vm_row *l = &live.rows[i], *r;
         if (l->kind == VM_ROW_NOTE)
@@ -163,6 +165,7 @@ void bridge_load_history(mim_gtk *g, const char *peer)
                                      !l->unread)) != NULL) {
             r->kind = l->kind;
             r->unread = l->unread;
+            vm_keep_marks(r, l); /* what the history does not keep: broadcast, counts */
         }
         free(l->from);
         free(l->text);
@@ -182,7 +185,8 @@ void bridge_open_conversation(mim_gtk *g, const char *name)
     bridge_load_history(g, name);
     vm_open(&g->vm, name);
     c = vm_current(&g->vm);
-    if (c != NULL && g->core != NULL && c->known && mim_core_mark_read(g->core, name) != 0)
+    if (c != NULL && g->core != NULL && c->known && !c->is_room &&
+        mim_core_mark_read(g->core, name) != 0)
         mim_log_debug("mark_read %s: nothing stored", name);
     conv_refresh(g);
     if (c != NULL)
@@ -201,6 +205,10 @@ void bridge_send_text(mim_gtk *g, const char *text)
 
     if (c == NULL || g->core == NULL)
         return;
+    if (c->is_room || vm_is_room(c->name)) {
+        rooms_send_text(g, c, text); /* never mim_core_send to "#NAME" */
+        return;
+    }
     mim_core_batch_begin(g->core);
     rc = mim_core_send(g->core, c->name, text, &mid);
     if (rc == 0) {

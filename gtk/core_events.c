@@ -75,57 +75,57 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
     conv_refresh_sub(g);
 }
 
-/* A message in view is read at once; one not in view is counted, and notified. */
-static void show_incoming(mim_gtk *g, const char *from, const mim_msg_id *mid, int64_t ts_ms,
-                          const char *text, int file)
+/* A message in view is read at once; one not in view is counted, and notified. peer: the
+ * conversation it goes to (from's, or a room's "#NAME"). */
+static vm_row *show_incoming(mim_gtk *g, const char *peer, const char *from, const mim_msg_id *mid,
+                             int64_t ts_ms, const char *text)
 {
     char id[MIM_MSG_ID_HEX_LEN];
-    int in_view = bridge_in_view(g, from);
+    int in_view = bridge_in_view(g, peer);
     vm_row *r;
     vm_contact *c;
 
     mim_msg_id_hex(mid, id);
-    r = vm_add_message(&g->vm, from, id, ts_ms, from, text, VM_IN, in_view);
-    if (r != NULL && file)
-        r->kind = VM_ROW_FILE;
-    if ((c = vm_contact_get(&g->vm, from, 0)) != NULL)
+    r = vm_add_message(&g->vm, peer, id, ts_ms, from, text, VM_IN, in_view);
+    if ((c = vm_contact_get(&g->vm, peer, 0)) != NULL)
         c->known = 1;
-    if (in_view && g->core != NULL)
+    if (in_view && g->core != NULL && !vm_is_room(peer))
         (void)mim_core_mark_read(g->core, from);
     if (!in_view || !gtk_window_is_active(GTK_WINDOW(g->win)))
-        bridge_notify(g, from, text);
-    bridge_changed(g, from);
+        bridge_notify(g, peer, text);
+    bridge_changed(g, peer);
+    return r;
 }
 
-/* A room's message is shown in the room's conversation ("#NAME"), with its sender; a
- * broadcast in its sender's, marked. */
+/* A room's message goes to the room's conversation ("#NAME"), with its sender on the row; a
+ * broadcast to its sender's, marked (an important one with its Acknowledge button). */
 static void on_message(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
                        const char *text, const mim_core_msg_meta *meta)
 {
-    char room[80], *marked;
+    mim_gtk *g = ud;
+    char room[VM_ROOM_KEY_MAX];
+    vm_contact *c;
+    vm_row *r;
 
     if (meta != NULL && meta->room_name != NULL) {
         snprintf(room, sizeof(room), "#%s", meta->room_name);
-        marked = g_strdup_printf("%s: %s", from, text);
-        show_incoming(ud, room, id, ts_ms, marked, 0);
-        g_free(marked);
+        (void)show_incoming(g, room, from, id, ts_ms, text);
+        if ((c = vm_contact_get(&g->vm, room, 0)) != NULL && !c->is_room)
+            rooms_load(g); /* a message before its room's on_room: the store knows it */
         return;
     }
-    if (meta != NULL && meta->broadcast) {
-        marked = g_strdup_printf(
-            "[%s] %s", meta->broadcast == 2 ? "important, to everyone" : "to everyone", text);
-        show_incoming(ud, from, id, ts_ms, marked, 0);
-        g_free(marked);
-        return;
+    r = show_incoming(g, from, from, id, ts_ms, text);
+    if (r != NULL && meta != NULL && meta->broadcast) {
+        r->broadcast = meta->broadcast;
+        bridge_changed(g, from);
     }
-    show_incoming(ud, from, id, ts_ms, text, 0);
 }
 
 static void on_unsupported(void *ud, const char *from, const mim_msg_id *id, int64_t ts_ms,
                            int content_type, const char *description)
 {
     (void)content_type;
-    show_incoming(ud, from, id, ts_ms, description, 0);
+    (void)show_incoming(ud, from, from, id, ts_ms, description);
 }
 
 static void set_state(mim_gtk *g, const char *to, const mim_msg_id *mid, enum vm_state st)
@@ -153,44 +153,45 @@ static void on_delivered(void *ud, const char *to, const mim_msg_id *id)
     set_state(ud, to, id, VM_DELIVERED);
 }
 
-/* A copy of a room's message or a broadcast reached one more member: the row (in the room's
- * conversation, or the member's) shows delivered, with the count in a note at the end. */
+/* A copy of a room's message reached one more member: its row in the room's conversation
+ * says to how many of all. A broadcast's copy: the recipient's conversation, if it shows it. */
 static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
 {
     mim_gtk *g = ud;
-    char room[80];
+    char room[VM_ROOM_KEY_MAX], id[MIM_MSG_ID_HEX_LEN];
 
-    if (d->room_name != NULL) {
-        snprintf(room, sizeof(room), "#%s", d->room_name);
-        if (d->delivered == d->total)
-            set_state(g, room, d->id, VM_DELIVERED);
+    if (d->room_name == NULL) {
+        set_state(g, d->to, d->id, VM_DELIVERED);
         return;
     }
-    set_state(g, d->to, d->id, VM_DELIVERED);
+    snprintf(room, sizeof(room), "#%s", d->room_name);
+    mim_msg_id_hex(d->id, id);
+    if (!vm_set_fanout(&g->vm, room, id, d->delivered, d->total))
+        mim_log_debug("delivery of %s for a room's message not shown", id);
+    bridge_changed(g, room);
 }
 
-/* A room we are in changed: a note in its conversation. */
+/* A room we are in changed: its row in the list (member count, greyed once we are out). */
 static void on_room(void *ud, const mim_core_room_info *r)
 {
     mim_gtk *g = ud;
-    char room[80], note[160];
+    vm_contact *c = vm_room_update(&g->vm, r->id, r->name, r->nmembers, r->member);
 
-    snprintf(room, sizeof(room), "#%s", r->name);
-    if (r->member)
-        snprintf(note, sizeof(note), "room %s: %zu members, epoch %llu", r->name, r->nmembers,
-                 (unsigned long long)r->epoch);
-    else
-        snprintf(note, sizeof(note), "you are no longer in room %s", r->name);
-    vm_add_note(&g->vm, room, now_ms(), note);
-    bridge_changed(g, room);
+    if (c == NULL)
+        return;
+    if (!r->member)
+        vm_add_note(&g->vm, c->name, now_ms(), "you are no longer in this room");
+    bridge_changed(g, c->name);
 }
 
 static void on_broadcast_ack(void *ud, const char *from, const mim_msg_id *id)
 {
     mim_gtk *g = ud;
+    char id_hex[MIM_MSG_ID_HEX_LEN], note[200];
 
-    (void)id;
-    vm_add_note(&g->vm, from, now_ms(), "has read your important broadcast");
+    mim_msg_id_hex(id, id_hex);
+    snprintf(note, sizeof(note), "%s acknowledged your important broadcast %.8s", from, id_hex);
+    vm_add_note(&g->vm, from, now_ms(), note);
     bridge_changed(g, from);
 }
 

@@ -390,3 +390,56 @@ void vm_clear_error(view_model *m)
 {
     m->error[0] = '\0';
 }
+
+int vm_is_room(const char *name)
+{
+    return name != NULL && name[0] == '#';
+}
+
+vm_contact *vm_room_update(view_model *m, const char *id, const char *name, size_t nmembers,
+                           int member)
+{
+    char key[VM_ROOM_KEY_MAX];
+    vm_contact *c;
+
+    if ((size_t)snprintf(key, sizeof(key), "#%s", name) >= sizeof(key))
+        return NULL;
+    if ((c = vm_contact_get(m, key, 1)) == NULL)
+        return NULL;
+    c->is_room = 1;
+    c->known = 1;
+    snprintf(c->room_id, sizeof(c->room_id), "%s", id);
+    c->nmembers = nmembers;
+    c->room_gone = !member;
+    return c;
+}
+
+int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t delivered,
+                  uint32_t total)
+{
+    vm_contact *c = vm_contact_get(m, peer, 0);
+    vm_row *r = c != NULL ? vm_find_row(&c->conv, id) : NULL;
+
+    if (r == NULL || r->state == VM_IN)
+        return 0;
+    if (delivered > r->fan_delivered) /* counts only go up (copies come in any order) */
+        r->fan_delivered = delivered;
+    r->fan_total = total;
+    if (total > 0 && r->fan_delivered >= total)
+        r->state = VM_DELIVERED;
+    else if (r->state == VM_QUEUED)
+        r->state = VM_SENT;
+    return 1;
+}
+
+void vm_keep_marks(vm_row *r, const vm_row *live)
+{
+    if (r == live)
+        return;
+    r->broadcast = live->broadcast;
+    r->acked = live->acked;
+    if (live->fan_delivered > r->fan_delivered) {
+        r->fan_delivered = live->fan_delivered;
+        r->fan_total = live->fan_total;
+    }
+}

@@ -13,10 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VM_ID_LEN    33   /* a message id in hex, NUL included */
-#define VM_FP_LEN    64   /* a fingerprint, NUL included */
-#define VM_CONV_MAX  2000 /* rows kept per conversation; the oldest go first */
-#define VM_ERROR_MAX 600  /* "Error: " and one line */
+#define VM_ID_LEN       33   /* a message id in hex, NUL included */
+#define VM_FP_LEN       64   /* a fingerprint, NUL included */
+#define VM_CONV_MAX     2000 /* rows kept per conversation; the oldest go first */
+#define VM_ERROR_MAX    600  /* "Error: " and one line */
+#define VM_ROOM_KEY_MAX 80   /* "#" and a room's name (at most 64 bytes), NUL included */
 
 enum vm_state {
     VM_IN = 0, /* theirs: no mark */
@@ -43,6 +44,10 @@ typedef struct vm_row {
     char *text;
     enum vm_state state; /* VM_IN for theirs and for notes */
     int unread;          /* theirs, not read yet */
+    /* Issue 16: ours to a room, its copies delivered of all (0 of 0: not a room's). */
+    uint32_t fan_delivered, fan_total;
+    int broadcast; /* theirs: 0 none, 1 a broadcast, 2 an important one */
+    int acked;     /* an important broadcast we acknowledged */
 } vm_row;
 
 typedef struct vm_conv {
@@ -65,6 +70,11 @@ typedef struct vm_contact {
     int64_t last_seen_ms; /* offline: from the directory; 0 unknown */
     int known;            /* a contact of the store (not only the directory) */
     vm_conv conv;
+    /* Issue 16: a room, named "#NAME" in this list (vm_is_room); its id and member count. */
+    int is_room;
+    char room_id[VM_ID_LEN];
+    size_t nmembers;
+    int room_gone; /* we are no longer in it: greyed */
 } vm_contact;
 
 enum vm_file_dir { VM_FILE_SEND = 0, VM_FILE_RECEIVE };
@@ -146,6 +156,22 @@ vm_transfer *vm_transfer_update(view_model *m, const char *id, const char *with,
                                 const char *path, int64_t size, int64_t bytes,
                                 const char *media_type, const char *error);
 vm_transfer *vm_transfer_find(view_model *m, const char *id);
+
+/* ---- rooms and broadcasts (issue 16) ---- */
+/* 1 when name is a room's entry in the list ("#NAME"; people's names have no '#'). */
+int vm_is_room(const char *name);
+/* The room (on_room, mim_core_rooms) into the list as "#NAME": created, or its member count
+ * and whether we are still in it updated. NULL when out of memory or the name too long. */
+vm_contact *vm_room_update(view_model *m, const char *id, const char *name, size_t nmembers,
+                           int member);
+/* Our message id in the room's conversation (peer "#NAME"): delivered of total copies; all
+ * delivered makes it VM_DELIVERED. 1 when the row was found. */
+int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t delivered,
+                  uint32_t total);
+
+/* Into r, the same message as shown before (live): its broadcast mark, acknowledgement and
+ * delivered counts, which the stored history does not carry. */
+void vm_keep_marks(vm_row *r, const vm_row *live);
 
 /* The last error, shown until the next one or vm_clear_error: "Error: " + message. */
 void vm_set_error(view_model *m, const char *message);

@@ -55,12 +55,22 @@ static void append(char *out, size_t len, const char *sep, const char *arg)
         snprintf(out + used, len - used, "%s%s", sep, arg);
 }
 
+/* "#lab, 3 members" (", you left" once we are out of it). */
+static void room_text(const vm_contact *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s, %zu member%s", c->name, c->nmembers, c->nmembers == 1 ? "" : "s");
+    if (c->room_gone)
+        append(out, len, ", ", "you are no longer in it");
+}
+
 void vm_contact_text(const vm_contact *c, int64_t now_ms, char *out, size_t len)
 {
     char seen[TUI_DATE_MAX], unread[32];
 
     snprintf(out, len, "%s", c->name);
-    if (c->online) {
+    if (c->is_room)
+        room_text(c, out, len);
+    else if (c->online) {
         append(out, len, ", ", vm_status_word(c->status));
         if (c->status_text[0] != '\0')
             append(out, len, ": ", c->status_text);
@@ -85,8 +95,15 @@ void vm_row_text(const vm_row *r, char *out, size_t len)
 {
     if (r->kind == VM_ROW_NOTE)
         snprintf(out, len, "%s", r->text);
+    else if (r->state == VM_IN && r->broadcast)
+        snprintf(out, len, "%s: %s (%s%s)", r->from, r->text,
+                 r->broadcast == 2 ? "important broadcast" : "broadcast",
+                 r->broadcast == 2 && r->acked ? ", acknowledged" : "");
     else if (r->state == VM_IN)
         snprintf(out, len, "%s: %s", r->from, r->text);
+    else if (r->fan_total > 0 && r->fan_delivered > 0)
+        snprintf(out, len, "%s: %s (delivered to %u of %u)", r->from, r->text,
+                 (unsigned)r->fan_delivered, (unsigned)r->fan_total);
     else
         snprintf(out, len, "%s: %s (%s)", r->from, r->text, vm_state_word(r->state));
 }
@@ -182,8 +199,41 @@ double vm_transfer_fraction(const vm_transfer *t)
     return t->bytes >= t->size ? 1.0 : (double)t->bytes / (double)t->size;
 }
 
+/* The refusals of rooms and broadcasts (issue 16), or NULL. */
+static const char *fanout_refusal(int rc)
+{
+    switch (rc) {
+    case MIM_CORE_ENO_ROOM:
+        return "no room of yours has that name";
+    case MIM_CORE_EROOM_AMBIGUOUS:
+        return "several rooms have that name";
+    case MIM_CORE_ENOT_ADMIN:
+        return "only an admin of the room can do that";
+    case MIM_CORE_ENOT_MEMBER:
+        return "you are not a member of that room";
+    case MIM_CORE_EROOM_FULL:
+        return "the room is full";
+    case MIM_CORE_EROOM_MEMBER:
+        return "already a member of that room";
+    case MIM_CORE_ENOT_BROADCASTER:
+        return "the server's list of broadcasters does not name you";
+    case MIM_CORE_ENOBODY:
+        return "nobody is online to get it";
+    case MIM_CORE_ENOT_IMPORTANT:
+        return "no important broadcast by that id";
+    default:
+        return NULL;
+    }
+}
+
 void vm_refusal_text(int rc, const char *who, char *out, size_t len)
 {
+    const char *fanout = fanout_refusal(rc);
+
+    if (fanout != NULL) {
+        snprintf(out, len, "%s", fanout);
+        return;
+    }
     switch (rc) {
     case MIM_CORE_EUNKNOWN_PEER:
         snprintf(out, len, "nobody named %s is online or known here", who);

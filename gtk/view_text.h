@@ -17,9 +17,12 @@ const char *vm_status_word(enum vm_status s);
 const char *vm_conn_word(enum vm_conn c); /* "connected", "reconnecting", ... */
 
 /* "bob, available", "bob, away: at lunch", "carol, offline, last seen 5 min ago", then
- * ", 2 unread", ", verified", ", key changed" as they apply. */
+ * ", 2 unread", ", verified", ", key changed" as they apply. A room (issue 16): "#lab, 3
+ * members" (", you are no longer in it"), then unread. */
 void vm_contact_text(const vm_contact *c, int64_t now_ms, char *out, size_t len);
-/* "SENDER: TEXT (STATE)" for ours, "SENDER: TEXT" for theirs, the text of a note. */
+/* "SENDER: TEXT (STATE)" for ours, "SENDER: TEXT" for theirs, the text of a note; ours to a
+ * room once a copy is delivered: "SENDER: TEXT (delivered to 7 of 9)"; a broadcast of theirs:
+ * "SENDER: TEXT (broadcast)", "(important broadcast)", "(important broadcast, acknowledged)". */
 void vm_row_text(const vm_row *r, char *out, size_t len);
 /* 1 when a date line goes above the row stamped ts_ms after one stamped prev_ms (0: none). */
 int vm_needs_date_line(int64_t prev_ms, int64_t ts_ms);

@@ -34,10 +34,10 @@ static GtkWidget *text_row(const char *text, const char *css, float xalign)
 }
 
 /* "14:02  bob: hello (delivered)": the time, then the text the tests read. */
-static GtkWidget *message_row(const vm_row *r)
+static GtkWidget *message_row(mim_gtk *g, const vm_row *r)
 {
     GtkWidget *row = gtk_list_box_row_new(), *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
-    GtkWidget *time, *label;
+    GtkWidget *time, *label, *ack = rooms_ack_button(g, r);
     char when[TUI_DATE_MAX], text[VM_TEXT_MAX];
 
     tui_date_time_column(r->ts_ms, now_ms(), when);
@@ -55,6 +55,8 @@ static GtkWidget *message_row(const vm_row *r)
         gtk_widget_add_css_class(label, "mim-ours");
     gtk_box_append(GTK_BOX(box), time);
     gtk_box_append(GTK_BOX(box), label);
+    if (ack != NULL)
+        gtk_box_append(GTK_BOX(box), ack);
     gtk_widget_set_margin_start(box, 12);
     gtk_widget_set_margin_end(box, 12);
     gtk_widget_set_margin_top(box, 3);
@@ -110,7 +112,7 @@ static void add_rows(mim_gtk *g, const vm_contact *c)
         else if (t != NULL)
             row = files_row(g, r, t);
         else
-            row = message_row(r);
+            row = message_row(g, r);
         gtk_list_box_append(GTK_LIST_BOX(g->messages), row);
         if ((long)i == first_unread)
             g_object_set_data(G_OBJECT(g->messages), "scroll-to", row);
@@ -124,7 +126,11 @@ void conv_refresh_sub(mim_gtk *g)
 
     if (g->win == NULL || (c = vm_current(&g->vm)) == NULL)
         return;
-    if (c->conv.typing)
+    if (c->is_room)
+        snprintf(sub, sizeof(sub), "%s",
+                 c->room_gone ? "you are no longer in this room"
+                              : "a room: each message goes to every member");
+    else if (c->conv.typing)
         snprintf(sub, sizeof(sub), "%s is typing\u2026", c->name);
     else if (c->online)
         snprintf(sub, sizeof(sub), "%s%s%s", vm_status_word(c->status),
@@ -169,7 +175,7 @@ static void send_entry(mim_gtk *g)
         return;
     bridge_send_text(g, text);
     gtk_editable_set_text(GTK_EDITABLE(g->entry), "");
-    if (g->core != NULL)
+    if (g->core != NULL && !c->is_room)
         (void)mim_core_typing(g->core, c->name, 0);
 }
 
@@ -192,7 +198,7 @@ static void on_entry_changed(GtkEditable *e, gpointer ud)
     mim_gtk *g = ud;
     vm_contact *c = vm_current(&g->vm);
 
-    if (c != NULL && g->core != NULL && c->known)
+    if (c != NULL && g->core != NULL && c->known && !c->is_room)
         (void)mim_core_typing(g->core, c->name, gtk_editable_get_text(e)[0] != '\0');
 }
 

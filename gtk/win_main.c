@@ -49,8 +49,8 @@ static GtkWidget *contact_row(const vm_contact *c)
     gtk_widget_set_margin_top(box, 6);
     gtk_widget_set_margin_bottom(box, 6);
     gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
-    if (!c->online)
-        gtk_widget_add_css_class(row, "dim-label"); /* offline people greyed */
+    if (c->is_room ? c->room_gone : !c->online)
+        gtk_widget_add_css_class(row, "dim-label"); /* offline people, rooms we left greyed */
     a11y_label(row, text);
     g_object_set_data_full(G_OBJECT(row), "name", g_strdup(c->name), g_free);
     return row;
@@ -226,6 +226,7 @@ static GtkWidget *header(mim_gtk *g)
     a11y_label(g->server_state, "Server state");
     adw_header_bar_pack_start(ADW_HEADER_BAR(hb), status_menu(g));
     adw_header_bar_pack_start(ADW_HEADER_BAR(hb), g->server_state);
+    adw_header_bar_pack_end(ADW_HEADER_BAR(hb), rooms_header_buttons(g));
     a11y_label(prefs, "Preferences");
     gtk_widget_set_tooltip_text(prefs, "Preferences");
     g_signal_connect(prefs, "clicked", G_CALLBACK(on_prefs), g);

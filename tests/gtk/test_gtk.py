@@ -329,6 +329,66 @@ def file_send(env):
         check(got.read() == sent.read(), "bob's copy differs from the file sent")
 
 
+@scenario
+def room_chat(env):
+    """Issue 16: a `mim --json` peer makes a room with the window's user and writes in it: the
+    window lists "#lab, 2 members" and shows the message with its sender; the window's reply
+    goes with room_send (never to "#lab" as a name) and bob gets it as the room's. Then bob's
+    important broadcast shows marked in his conversation, and Acknowledge reaches him."""
+    env.start()
+    bob = env.peer("bob")
+    ui, win = env.gtk_logged_in("alice")
+    bob.expect("online", name="alice")
+    bob.cmd(cmd="room_create", room="lab", members=["alice"], tag="r1")
+    bob.expect("room", tag="r1")
+    bob.cmd(cmd="room_send", room="lab", text="hello room", tag="r2")
+    bob.expect("delivered", tag="r2")
+    ui.select(contact_row(ui, win, "#lab", "2 members"))
+    messages = ui.find(win, "Messages", "list")
+    ui.find(messages, "bob: hello room", "list item")
+    ui.shot("room", win)
+    start = bob.mark()
+    ui.type_into(ui.find(win, "Message", "text"), "hello from the window")
+    ui.click(ui.find(win, "Send", "push button"))
+    got = bob.expect("message", start, text="hello from the window")
+    check(got["from"] == "alice" and got.get("room") == "lab",
+          "bob got the reply as %r, not as the room's" % got)
+    ui.find(messages, "alice: hello from the window (delivered to 1 of 1)", "list item")
+    ui.shot("reply", win)
+
+    bob.cmd(cmd="broadcast", text="fire drill at 3", important=True, tag="b1")
+    sent = bob.expect("broadcast", tag="b1")
+    messages = open_conversation(ui, win, "bob")
+    row = ui.find(messages, "bob: fire drill at 3 (important broadcast)", "list item")
+    ui.click(ui.find(row, "Acknowledge", "push button"))
+    bob.expect("broadcast_ack", id=sent["id"], **{"from": "alice"})
+    ui.find(messages, "bob: fire drill at 3 (important broadcast, acknowledged)", "list item")
+    ui.shot("acknowledged", win)
+    window_makes_room_and_broadcasts(ui, win, bob)
+
+
+def window_makes_room_and_broadcasts(ui, win, bob):
+    """room_chat's end: "New room" (name and members) makes a room that bob is told of, and
+    "Broadcast" reaches bob marked as a broadcast."""
+    ui.click(ui.find(win, "New room", "push button"))
+    dialog = ui.window("New room")
+    ui.type_into(ui.find(dialog, "Room name", "text"), "ops")
+    ui.type_into(ui.find(dialog, "Members", "text"), "bob")
+    ui.shot("new-room", dialog)
+    ui.click(ui.find(dialog, "Create", "push button"))
+    made = bob.expect("room", room="ops")
+    check("alice" in made["members"] and "bob" in made["members"],
+          "the room bob was told of has members %r" % made["members"])
+    contact_row(ui, win, "#ops", "2 members")
+    ui.click(ui.find(win, "Broadcast", "push button"))
+    dialog = ui.window("Broadcast")
+    ui.type_into(ui.find(dialog, "Broadcast text", "text"), "lunch is ready")
+    ui.click(ui.find(dialog, "Send", "push button"))
+    got = bob.expect("message", text="lunch is ready")
+    check(got.get("broadcast") is True and got["from"] == "alice",
+          "bob got the window's broadcast as %r" % got)
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 def parse_args(argv):

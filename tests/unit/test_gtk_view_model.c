@@ -250,13 +250,95 @@ static void test_conversation_cap(void **state)
     vm_free(&m);
 }
 
+/* Issue 16: a room in the list ("#lab, 3 members"), kept current by on_room, greyed once we
+ * are out; our row in it counts the delivered copies; a message from a member has its sender. */
+static void test_rooms(void **state)
+{
+    view_model m;
+    vm_contact *c;
+    vm_row *r;
+    (void)state;
+    vm_init(&m);
+    snprintf(m.me, sizeof(m.me), "alice");
+    assert_false(vm_is_room("bob"));
+    assert_true(vm_is_room("#lab"));
+    c = vm_room_update(&m, "00112233445566778899aabbccddeeff", "lab", 3, 1);
+    assert_non_null(c);
+    assert_true(c->is_room);
+    assert_string_equal(c->name, "#lab");
+    assert_string_equal(c->room_id, "00112233445566778899aabbccddeeff");
+    assert_string_equal(contact_text(&m, "#lab", 0), "#lab, 3 members");
+    assert_ptr_equal(vm_room_update(&m, "00112233445566778899aabbccddeeff", "lab", 4, 1), c);
+    assert_int_equal(m.n, 1); /* the same row, updated */
+    assert_string_equal(contact_text(&m, "#lab", 0), "#lab, 4 members");
+    r = vm_add_message(&m, "#lab", "aa", 1000, "alice", "hi all", VM_QUEUED, 1);
+    assert_non_null(r);
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "alice: hi all (queued)");
+    assert_true(vm_set_fanout(&m, "#lab", "aa", 1, 3));
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "alice: hi all (delivered to 1 of 3)");
+    assert_true(vm_set_fanout(&m, "#lab", "aa", 3, 3));
+    assert_true(vm_set_fanout(&m, "#lab", "aa", 2, 3)); /* a late count never goes back */
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "alice: hi all (delivered to 3 of 3)");
+    assert_int_equal(r->state, VM_DELIVERED);
+    assert_false(vm_set_fanout(&m, "#lab", "zz", 1, 3)); /* no such row */
+    r = vm_add_message(&m, "#lab", "bb", 2000, "bob", "hello", VM_IN, 0);
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "bob: hello");
+    assert_false(vm_set_fanout(&m, "#lab", "bb", 1, 3)); /* theirs has no count */
+    assert_string_equal(contact_text(&m, "#lab", 0), "#lab, 4 members, 1 unread");
+    vm_room_update(&m, "00112233445566778899aabbccddeeff", "lab", 1, 0);
+    assert_true(c->room_gone);
+    assert_string_equal(contact_text(&m, "#lab", 0),
+                        "#lab, 1 member, you are no longer in it, 1 unread");
+    vm_free(&m);
+}
+
+/* Issue 16: a broadcast of theirs is marked; an important one says when we acknowledged it. */
+static void test_broadcast_rows(void **state)
+{
+    view_model m;
+    vm_row *r;
+    (void)state;
+    vm_init(&m);
+    r = vm_add_message(&m, "bob", "cc", 1000, "bob", "fire drill", VM_IN, 1);
+    r->broadcast = 1;
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "bob: fire drill (broadcast)");
+    r->broadcast = 2;
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "bob: fire drill (important broadcast)");
+    r->acked = 1;
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "bob: fire drill (important broadcast, acknowledged)");
+    {
+        vm_row stored = {.state = VM_IN};
+        vm_keep_marks(&stored, r); /* the history read in after it came keeps the marks */
+        assert_int_equal(stored.broadcast, 2);
+        assert_true(stored.acked);
+    }
+    vm_refusal_text(MIM_CORE_ENOBODY, "", text, sizeof(text));
+    assert_string_equal(text, "nobody is online to get it");
+    vm_refusal_text(MIM_CORE_ENOT_MEMBER, "#lab", text, sizeof(text));
+    assert_string_equal(text, "you are not a member of that room");
+    vm_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_contacts),         cmocka_unit_test(test_message_states),
-        cmocka_unit_test(test_unread_and_title), cmocka_unit_test(test_closed_and_typing),
-        cmocka_unit_test(test_date_lines),       cmocka_unit_test(test_transfers),
-        cmocka_unit_test(test_errors),           cmocka_unit_test(test_conversation_cap),
+        cmocka_unit_test(test_contacts),
+        cmocka_unit_test(test_message_states),
+        cmocka_unit_test(test_unread_and_title),
+        cmocka_unit_test(test_closed_and_typing),
+        cmocka_unit_test(test_date_lines),
+        cmocka_unit_test(test_transfers),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_conversation_cap),
+        cmocka_unit_test(test_rooms),
+        cmocka_unit_test(test_broadcast_rows),
     };
     return cmocka_run_group_tests(tests, setup_utc, NULL);
 }
