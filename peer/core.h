@@ -475,6 +475,12 @@ typedef struct mim_core_search_item {
  * is nobody we know), or MIM_CORE_ESTORE. */
 int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *with, size_t limit,
                     void (*cb)(void *arg, const mim_core_search_item *it), void *arg);
+/* Issue 16: as mim_core_search, over room's messages only (room: its id or name; each of ours
+ * once, `to` and `peer` the room's name for ours). 0, MIM_CORE_EBAD_VALUE, MIM_CORE_ENO_ROOM,
+ * MIM_CORE_EROOM_AMBIGUOUS, MIM_CORE_ESTORE. */
+int mim_core_search_room(mim_core *c, const struct mim_search_query *q, const char *room,
+                         size_t limit, void (*cb)(void *arg, const mim_core_search_item *it),
+                         void *arg);
 
 /* ---- unread state, read receipts (core_receipts.c) --------------------------------------------
  */

@@ -505,6 +505,10 @@ const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_co
  * is checked and applied to the room's log here, inside the receive transaction. */
 int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 void core_room_free(mim_core *c);
+/* core_room_cmd.c: the room named by room (its id, or a name no other room of ours has): *id
+ * (16 bytes) and *name, owned by the core and valid until the rooms change. 0,
+ * MIM_CORE_ENO_ROOM, MIM_CORE_EROOM_AMBIGUOUS, MIM_CORE_ESTORE. */
+int core_room_named(mim_core *c, const char *room, const uint8_t **id, const char **name);
 /* The room's name as we know it, or NULL. */
 const char *core_room_name(mim_core *c, const uint8_t room[16]);
 /* A copy whose row is a membership change (content type not text): its body, unpacked, into

@@ -28,6 +28,18 @@ static int room_find(mim_core *c, const char *room, core_room **out)
     return found == 0 ? MIM_CORE_ENO_ROOM : found > 1 ? MIM_CORE_EROOM_AMBIGUOUS : 0;
 }
 
+int core_room_named(mim_core *c, const char *room, const uint8_t **id, const char **name)
+{
+    core_room *rm;
+    int rc = room_find(c, room, &rm);
+
+    if (rc == 0) {
+        *id = rm->log.id;
+        *name = rm->cur.name;
+    }
+    return rc;
+}
+
 /* The identity key we know for name: its pin, else the presence table's, else the
  * directory's copy. 0, or MIM_CORE_EUNKNOWN_PEER. */
 static int key_of(mim_core *c, const char *name, uint8_t pk[32])

@@ -12,6 +12,7 @@ typedef struct search_ctx {
     mim_core *c;
     void (*cb)(void *arg, const mim_core_search_item *it);
     void *arg;
+    const char *room_name; /* searching a room: its name (the `to` of ours), else NULL */
 } search_ctx;
 
 /* Copies snippet into plain without its markers, noting where each marked word lies there.
@@ -51,8 +52,8 @@ static int search_one(const mim_message *m, const char *snippet, void *arg)
     it.id = core_msg_id(m->id);
     it.ts_ms = m->ts_ms;
     it.from = m->outgoing ? s->c->name : m->peer;
-    it.to = m->outgoing ? m->peer : s->c->name;
-    it.peer = m->peer;
+    it.peer = m->outgoing && s->room_name != NULL ? s->room_name : m->peer;
+    it.to = m->outgoing ? it.peer : s->c->name;
     it.text = m->text;
     snippet_plain(snippet, plain, &it);
     it.snippet = plain;
@@ -65,7 +66,7 @@ int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *w
                     void (*cb)(void *arg, const mim_core_search_item *it), void *arg)
 {
     char nfc[MIM_NAME_MAX_BYTES + 1];
-    search_ctx s = {c, cb, arg};
+    search_ctx s = {c, cb, arg, NULL};
     int rc;
 
     if (q == NULL || q->nterms <= 0 || limit == 0 || limit > MIM_CORE_SEARCH_MAX || cb == NULL)
@@ -78,6 +79,25 @@ int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *w
     }
     rc = mim_store_search(c->st, q, with, limit, search_one, &s);
     if (rc < 0) { /* the store's error, or out of memory (search_one) */
+        mim_log_warn("search failed: the store could not answer it");
+        return MIM_CORE_ESTORE;
+    }
+    return 0;
+}
+
+int mim_core_search_room(mim_core *c, const struct mim_search_query *q, const char *room,
+                         size_t limit, void (*cb)(void *arg, const mim_core_search_item *it),
+                         void *arg)
+{
+    search_ctx s = {c, cb, arg, NULL};
+    const uint8_t *id;
+    int rc;
+
+    if (q == NULL || q->nterms <= 0 || limit == 0 || limit > MIM_CORE_SEARCH_MAX || cb == NULL)
+        return MIM_CORE_EBAD_VALUE;
+    if ((rc = core_room_named(c, room, &id, &s.room_name)) != 0)
+        return rc;
+    if (mim_store_search_room(c->st, q, id, limit, search_one, &s) < 0) {
         mim_log_warn("search failed: the store could not answer it");
         return MIM_CORE_ESTORE;
     }

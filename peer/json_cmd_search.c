@@ -55,11 +55,11 @@ static int search_limit(json_api *ja, json_t *cmd, json_int_t *limit)
     return 0;
 }
 
-/* search {query, with?, limit?}: one "search" event with the results, newest first. */
+/* search {query, with? | room?, limit?}: one "search" event with the results, newest first. */
 void ja_cmd_search(json_api *ja, json_t *cmd, const char *name)
 {
     (void)name;
-    const char *text, *with = NULL;
+    const char *text, *with = NULL, *room = NULL;
     mim_search_query q;
     json_int_t limit;
     json_t *arr;
@@ -70,6 +70,12 @@ void ja_cmd_search(json_api *ja, json_t *cmd, const char *name)
         return;
     if (json_object_get(cmd, "with") != NULL && ja_need_str(ja, cmd, "with", &with) != 0)
         return;
+    if (json_object_get(cmd, "room") != NULL && ja_need_str(ja, cmd, "room", &room) != 0)
+        return;
+    if (with != NULL && room != NULL) {
+        ja_error(ja, "bad_field", "'with' and 'room': give one of them");
+        return;
+    }
     if (search_limit(ja, cmd, &limit) != 0)
         return;
     rc = mim_search_query_parse(text, json_string_length(json_object_get(cmd, "query")), &q);
@@ -80,8 +86,10 @@ void ja_cmd_search(json_api *ja, json_t *cmd, const char *name)
     }
     if ((arr = json_array()) == NULL)
         return;
-    if (ja_check(ja, mim_core_search(ja->core, &q, with, (size_t)limit, search_one, arr),
-                 with != NULL ? with : "") != 0) {
+    rc = room != NULL ? mim_core_search_room(ja->core, &q, room, (size_t)limit, search_one, arr)
+                      : mim_core_search(ja->core, &q, with, (size_t)limit, search_one, arr);
+    if ((room != NULL ? ja_room_check(ja, rc, room, room) : ja_check(ja, rc, with ? with : "")) !=
+        0) {
         json_decref(arr);
         return;
     }

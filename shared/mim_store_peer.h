@@ -137,6 +137,12 @@ struct mim_search_query; /* mim_search_query.h: the only way in to MATCH */
 int mim_store_search(mim_store *st, const struct mim_search_query *q, const char *peer,
                      size_t limit, int (*cb)(const mim_message *m, const char *snippet, void *arg),
                      void *arg);
+/* Issue 16: as mim_store_search, over room's messages only (its 16-byte id), each of ours once
+ * whatever its copies (the first copy's row). */
+int mim_store_search_room(mim_store *st, const struct mim_search_query *q, const uint8_t room[16],
+                          size_t limit,
+                          int (*cb)(const mim_message *m, const char *snippet, void *arg),
+                          void *arg);
 
 /* ---- what the user has read: mim_store_read.c ------------------------------------------------ */
 

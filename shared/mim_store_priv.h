@@ -75,6 +75,7 @@ enum store_stmt {
     STMT_SEARCH_UNDO,
     STMT_SEARCH_ALL,
     STMT_SEARCH_PEER,
+    STMT_SEARCH_ROOM, /* issue 16: search one room */
     /* mim_store_read.c */
     STMT_READ_SEQ,
     STMT_READ_MARK,

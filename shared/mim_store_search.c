@@ -32,6 +32,11 @@ const struct store_stmt_sql store_search_sql[] = {
     {STMT_SEARCH_UNDO, "DELETE FROM messages WHERE seq = ?1"},
     {STMT_SEARCH_ALL, SEARCH_SELECT SEARCH_ORDER},
     {STMT_SEARCH_PEER, SEARCH_SELECT " AND m.peer = ?3" SEARCH_ORDER},
+    /* Issue 16: a room's rows only; our copies share one id, and the first of them stands for
+     * the message (as in mim_store_room_history_each), found through messages_fanout. */
+    {STMT_SEARCH_ROOM, SEARCH_SELECT
+     " AND m.room = ?3 AND m.seq = (SELECT min(c.seq) FROM messages AS c"
+     " WHERE c.id = m.id AND c.outgoing = m.outgoing AND c.fanout <> 0)" SEARCH_ORDER},
     {STMT__COUNT, NULL},
 };
 
@@ -93,28 +98,50 @@ static int visit_hit(mim_store *st, sqlite3_stmt *row, void *ctx)
     return v->cb(&m, snippet != NULL ? (const char *)snippet : "", v->arg);
 }
 
-int mim_store_search(mim_store *st, const struct mim_search_query *q, const char *peer,
-                     size_t limit, int (*cb)(const mim_message *m, const char *snippet, void *arg),
-                     void *arg)
+/* Runs statement which (one of STMT_SEARCH_*) with q and limit bound, and ?3 to peer (a name)
+ * or room (16 bytes) when either is not NULL. */
+static int search_run(mim_store *st, enum store_stmt which, const struct mim_search_query *q,
+                      size_t limit, const char *peer, const uint8_t room[16],
+                      struct search_visit *v)
 {
-    enum store_stmt which = peer != NULL ? STMT_SEARCH_PEER : STMT_SEARCH_ALL;
-    struct search_visit v = {cb, arg};
     sqlite3_stmt *sel;
-    int rc;
+    int rc = store_stmt_idle(st, which);
 
-    if (!store_is_peer(st) || q == NULL || q->nterms <= 0 || cb == NULL ||
-        (peer != NULL && !store_name_ok(peer)))
-        return MIM_EINVAL;
-    rc = store_stmt_idle(st, which);
     if (rc < 0)
         return rc;
     sel = st->stmt[which];
     if (sqlite3_bind_text(sel, 1, q->expr, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(sel, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit) !=
             SQLITE_OK ||
-        (peer != NULL && sqlite3_bind_text(sel, 3, peer, -1, SQLITE_STATIC) != SQLITE_OK)) {
+        (peer != NULL && sqlite3_bind_text(sel, 3, peer, -1, SQLITE_STATIC) != SQLITE_OK) ||
+        (room != NULL && sqlite3_bind_blob(sel, 3, room, 16, SQLITE_STATIC) != SQLITE_OK)) {
         store_reset(sel);
         return store_fail(st, "search: bind");
     }
-    return store_walk(st, sel, "search: select", visit_hit, &v);
+    return store_walk(st, sel, "search: select", visit_hit, v);
+}
+
+int mim_store_search(mim_store *st, const struct mim_search_query *q, const char *peer,
+                     size_t limit, int (*cb)(const mim_message *m, const char *snippet, void *arg),
+                     void *arg)
+{
+    struct search_visit v = {cb, arg};
+
+    if (!store_is_peer(st) || q == NULL || q->nterms <= 0 || cb == NULL ||
+        (peer != NULL && !store_name_ok(peer)))
+        return MIM_EINVAL;
+    return search_run(st, peer != NULL ? STMT_SEARCH_PEER : STMT_SEARCH_ALL, q, limit, peer, NULL,
+                      &v);
+}
+
+int mim_store_search_room(mim_store *st, const struct mim_search_query *q, const uint8_t room[16],
+                          size_t limit,
+                          int (*cb)(const mim_message *m, const char *snippet, void *arg),
+                          void *arg)
+{
+    struct search_visit v = {cb, arg};
+
+    if (!store_is_peer(st) || q == NULL || q->nterms <= 0 || cb == NULL || room == NULL)
+        return MIM_EINVAL;
+    return search_run(st, STMT_SEARCH_ROOM, q, limit, NULL, room, &v);
 }

@@ -7,10 +7,10 @@
 #include <string.h>
 
 const char *const tui_command_names[] = {
-    "/help",   "/msg",    "/who",          "/status",   "/away",   "/back",    "/history",
-    "/verify", "/trust",  "/trust-server", "/close",    "/logout", "/login",   "/quit",
-    "/search", "/open",   "/bell",         "/receipts", "/block",  "/unblock", "/directory",
-    "/send",   "/accept", "/reject",       "/files",    "/all",    "/all!",    "/ack",
+    "/help",  "/msg",          "/who",   "/status",  "/away",      "/back",  "/history", "/verify",
+    "/trust", "/trust-server", "/close", "/logout",  "/login",     "/quit",  "/search",  "/open",
+    "/bell",  "/receipts",     "/block", "/unblock", "/directory", "/send",  "/accept",  "/reject",
+    "/files", "/all",          "/all!",  "/ack",     "/room",      "/rooms",
 };
 const size_t tui_command_count = sizeof(tui_command_names) / sizeof(tui_command_names[0]);
 
@@ -237,6 +237,11 @@ static void parse_files(const char *cmd, const char *args, tui_cmd *out)
         parse_broadcast(cmd, args, out); /* issue 16: the same shape, one word and the rest */
         return;
     }
+    if (strncmp(cmd, "/room", 5) == 0) { /* tui_rooms_exec runs these before any parse */
+        bad(out, "usage: /room create NAME MEMBERS..., /room add|remove|admin ROOM NAME, "
+                 "/room leave ROOM, /rooms");
+        return;
+    }
     if (strcmp(cmd, "/send") == 0) {
         if ((args = read_name(args, out, "usage: /send NAME PATH")) == NULL)
             return;
@@ -340,7 +345,7 @@ void tui_command_parse(const char *line, tui_cmd *out)
     } else if (IS("/directory")) {
         bare(args, out, TUI_CMD_DIRECTORY, "usage: /directory");
     } else if (IS("/send") || IS("/accept") || IS("/reject") || IS("/files") || IS("/all") ||
-               IS("/all!") || IS("/ack")) {
+               IS("/all!") || IS("/ack") || IS("/room") || IS("/rooms")) {
         char word[8];
         memcpy(word, p, n);
         word[n] = '\0';

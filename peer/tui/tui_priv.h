@@ -119,6 +119,8 @@ mim_core_user_status tui_core_status(enum tui_presence p);
 
 /* /search [--with NAME] WORDS: the results, numbered, newest first, in the console. */
 void tui_search_run(tui *t, const char *with, const char *words);
+/* Issue 16: with room (its id or name) instead: that room's messages only (not for /open). */
+void tui_search_in(tui *t, const char *with, const char *room, const char *words);
 /* /open N: result N's conversation, scrolled to the message. */
 void tui_search_open(tui *t, int n);
 /* Frees the results kept for /open (tui_free). */

@@ -1,7 +1,8 @@
 /* Rooms in the terminal front end (issue 16): "/room create NAME MEMBERS...", "/room add|remove|
  * admin ROOM NAME", "/room leave ROOM", "/rooms" and "/msg #ROOM TEXT"; a room's messages and
  * changes as lines in the view that is open ("#lab bob: hi"), "delivered to N of M" once every
- * copy of ours is delivered. Not yet: a room of its own in the contact list. */
+ * copy of ours is delivered; "/search --room ROOM WORDS". Not yet: a room of its own in the
+ * contact list. */
 #include "tui_priv.h"
 #include "tui_rooms.h"
 
@@ -22,7 +23,7 @@ static size_t split(const char *line, char *buf, size_t cap, char **w, size_t ma
     return n;
 }
 
-static const char *room_error(int rc)
+const char *tui_room_error(int rc)
 {
     switch (rc) {
     case MIM_CORE_ENO_ROOM:
@@ -78,7 +79,7 @@ static void room_cmd(struct tui *t, char **w, size_t n)
         return;
     }
     if (rc != 0)
-        tui_note(t, TUI_ENTRY_INFO, "/room: %s", room_error(rc));
+        tui_note(t, TUI_ENTRY_INFO, "/room: %s", tui_room_error(rc));
 }
 
 int tui_rooms_exec(struct tui *t, const char *line)
@@ -97,9 +98,18 @@ int tui_rooms_exec(struct tui *t, const char *line)
         }
         snprintf(room, sizeof(room), "%.*s", (int)(sp - (line + 6)), line + 6);
         if ((rc = mim_core_room_send(t->core, room, sp + 1, &id)) != 0)
-            tui_note(t, TUI_ENTRY_INFO, "/msg #%s: %s", room, room_error(rc));
+            tui_note(t, TUI_ENTRY_INFO, "/msg #%s: %s", room, tui_room_error(rc));
         else
             tui_note(t, TUI_ENTRY_INFO, "#%s you: %s", room, sp + 1);
+        return 1;
+    }
+    if (strncmp(line, "/search --room ", 15) == 0) {
+        n = split(line, buf, sizeof(buf), w, 3);
+        if (n < 3 || (line = strstr(line + 15, w[2])) == NULL || (line = strchr(line, ' ')) == NULL)
+            tui_note(t, TUI_ENTRY_INFO, "usage: /search --room ROOM WORDS");
+        else
+            tui_search_in(t, NULL, w[2], line + 1);
+        t->dirty = 1;
         return 1;
     }
     if (strncmp(line, "/room ", 6) != 0 && strcmp(line, "/room") != 0 &&

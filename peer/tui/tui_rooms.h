@@ -21,4 +21,7 @@ int tui_rooms_exec(struct tui *t, const char *line);
 /* A room was created, changed, or we left it (on_room). */
 void tui_rooms_changed(struct tui *t, const mim_core_room_info *r);
 
+/* What a room command's refusal rc means, for the user. */
+const char *tui_room_error(int rc);
+
 #endif

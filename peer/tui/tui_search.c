@@ -4,6 +4,7 @@
 #include "mim_search_query.h"
 #include "tui_command.h"
 #include "tui_priv.h"
+#include "tui_rooms.h"
 #include "tui_screen.h"
 
 #include <stdio.h>
@@ -73,6 +74,11 @@ static void show_one(void *arg, const mim_core_search_item *it)
 
 void tui_search_run(tui *t, const char *with, const char *words)
 {
+    tui_search_in(t, with, NULL, words);
+}
+
+void tui_search_in(tui *t, const char *with, const char *room, const char *words)
+{
     mim_search_query q;
     int rc = mim_search_query_parse(words, strlen(words), &q);
 
@@ -87,10 +93,25 @@ void tui_search_run(tui *t, const char *with, const char *words)
     }
     t->search->n = 0;
     tui_say(t, TUI_ENTRY_INFO, "search for %s%s%s, newest first:", words,
-            with != NULL ? " with " : "", with != NULL ? with : "");
-    rc = mim_core_search(t->core, &q, with, TUI_SEARCH_MAX, show_one, t);
+            with != NULL   ? " with "
+            : room != NULL ? " in #"
+                           : "",
+            with != NULL   ? with
+            : room != NULL ? room
+                           : "");
+    rc = room != NULL ? mim_core_search_room(t->core, &q, room, TUI_SEARCH_MAX, show_one, t)
+                      : mim_core_search(t->core, &q, with, TUI_SEARCH_MAX, show_one, t);
+    if (rc != 0 && room != NULL) {
+        tui_say(t, TUI_ENTRY_WARN, "cannot search #%s: %s", room, tui_room_error(rc));
+        return;
+    }
     if (rc != 0) {
         tui_say_refusal(t, rc, with != NULL ? with : "");
+        return;
+    }
+    if (room != NULL) { /* a room has no conversation of its own to /open one in (yet) */
+        tui_say(t, TUI_ENTRY_INFO, "%zu found in #%s", t->search->n, room);
+        t->search->n = 0;
         return;
     }
     if (t->search->n == 0)

@@ -149,6 +149,15 @@ int mim_core_search(mim_core *c, const struct mim_search_query *q, const char *w
     return 0;
 }
 
+/* Issue 16: a room's search answers as a search with the room's name does. */
+int mim_core_search_room(mim_core *c, const struct mim_search_query *q, const char *room,
+                         size_t limit, void (*cb)(void *arg, const mim_core_search_item *it),
+                         void *arg)
+{
+    FUZZ_CHECK(room != NULL);
+    return mim_core_search(c, q, room, limit, cb, arg);
+}
+
 int mim_core_status(mim_core *c, mim_core_user_status status, const char *text)
 {
     (void)c, (void)status, (void)text;

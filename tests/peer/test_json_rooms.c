@@ -10,7 +10,10 @@
  *                  admin's name by another key, are refused (never shown, logged); two rooms
  *                  of one name must be named by id
  *   concurrent     two admins change the room at once: every member ends with the same
- *                  membership and epoch */
+ *                  membership and epoch
+ *   search         search with "room" finds that room's messages only (ours once, `to` the
+ *                  room), not a 1:1 message; an unknown room, or "with" and "room" together,
+ *                  are refused */
 #include "direct_peer.h"
 #include "mim_crypto.h"
 #include "mim_proc.h"
@@ -369,10 +372,51 @@ static void test_rooms_concurrent(void **state)
     mp_cleanup(d);
 }
 
+/* A search on p with fields (tagged tag) is refused with code. */
+static void search_refused(mp *p, const char *fields, const char *tag, const char *code)
+{
+    mp_cmd(p, "{\"cmd\":\"search\",\"query\":\"lunch\",%s,\"tag\":\"%s\"}", fields, tag);
+    assert_string_equal(sfield(mp_expect(p, 0, "error", "tag", tag), "code"), code);
+}
+
+static void test_rooms_search(void **state)
+{
+    fixture *f = *state;
+    mp *ps[3], *a, *b;
+    json_t *res;
+    char id[33];
+    size_t a0;
+
+    a = peers_up(f, ps, 3, NULL);
+    b = ps[1];
+    make_room(ps, 3, id);
+    a0 = a->nev;
+    mp_cmd(a, "{\"cmd\":\"room_send\",\"room\":\"lab\",\"text\":\"lunch in the lab\"}");
+    delivered_all(a, a0, 2);
+    mp_cmd(b, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"lunch alone\"}");
+    mp_cmd(b, "{\"cmd\":\"room_send\",\"room\":\"lab\",\"text\":\"lunch at noon\"}");
+    mp_expect(a, a0, "message", "text", "lunch alone");
+    mp_expect(a, a0, "message", "text", "lunch at noon");
+    mp_cmd(a, "{\"cmd\":\"search\",\"query\":\"lunch\",\"room\":\"lab\",\"tag\":\"s\"}");
+    res = json_object_get(mp_expect(a, 0, "search", "tag", "s"), "results");
+    assert_int_equal(json_array_size(res), 2); /* newest first; ours once, not per copy */
+    assert_string_equal(sfield(json_array_get(res, 0), "text"), "lunch at noon");
+    assert_string_equal(sfield(json_array_get(res, 0), "from"), "bob");
+    assert_string_equal(sfield(json_array_get(res, 1), "text"), "lunch in the lab");
+    assert_string_equal(sfield(json_array_get(res, 1), "from"), "alice");
+    assert_string_equal(sfield(json_array_get(res, 1), "to"), "lab");
+    mp_cmd(a, "{\"cmd\":\"search\",\"query\":\"lunch\",\"room\":\"%s\",\"tag\":\"i\"}", id);
+    res = json_object_get(mp_expect(a, 0, "search", "tag", "i"), "results");
+    assert_int_equal(json_array_size(res), 2); /* by its id as well */
+    search_refused(a, "\"room\":\"nosuch\"", "u", "unknown_room");
+    search_refused(a, "\"room\":\"lab\",\"with\":\"bob\"", "w", "bad_field");
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(rooms_three),   PE_SCENARIO(rooms_five),    PE_SCENARIO(rooms_offline),
     PE_SCENARIO(rooms_removed), PE_SCENARIO(rooms_refused), PE_SCENARIO(rooms_concurrent),
+    PE_SCENARIO(rooms_search),
 };
 
 int main(int argc, char **argv)

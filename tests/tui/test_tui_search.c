@@ -4,7 +4,10 @@
  *
  *   search_open  results listed newest first with date, who and a starred snippet; /open N
  *                opens the conversation scrolled to a message older than what it first shows;
- *                refusals: no word, nobody by that name, no such result */
+ *                refusals: no word, nobody by that name, no such result
+ *   search_room  (issue 16) a `mim --json` peer adds the TUI user to a room and writes there
+ *                and 1:1; /search --room finds the room's message only; /msg #ROOM replies,
+ *                and the JSON peer gets the reply with its room; an unknown room is refused */
 #include "mim_proc.h"
 #include "tmux_pane.h"
 
@@ -96,9 +99,42 @@ static void test_search_open(void **state)
     mp_quit(bob);
 }
 
+static void test_search_room(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1];
+    tmux_pane a;
+
+    tp_init(&a, f->tmp, "alice");
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    start_peer(f, bob);
+    mp_expect(bob, 0, "online", "name", "alice");
+    tp_expect(&a, "+ bob");
+    mp_cmd(bob, "{\"cmd\":\"room_create\",\"room\":\"lab\",\"members\":[\"alice\"],"
+                "\"tag\":\"mk\"}");
+    mp_expect(bob, 0, "room", "tag", "mk");
+    mp_cmd(bob, "{\"cmd\":\"room_send\",\"room\":\"lab\",\"text\":\"lunch in the lab\"}");
+    mp_cmd(bob, "{\"cmd\":\"send\",\"to\":\"alice\",\"text\":\"lunch alone\",\"tag\":\"one\"}");
+    tp_expect(&a, "#lab bob: lunch in the lab");
+    mp_expect(bob, 0, "delivered", "tag", "one");
+
+    tp_type(&a, "/search --room lab lunch", 1);
+    tp_expect(&a, "1 found in #lab");
+    tp_expect(&a, "bob to alice: *lunch* in the lab");
+    tp_type(&a, "/search --room nosuch lunch", 1);
+    tp_expect(&a, "cannot search #nosuch: no room of yours");
+    tp_type(&a, "/msg #lab lunch at noon", 1);
+    assert_string_equal(sfield(mp_expect(bob, 0, "message", "text", "lunch at noon"), "room"),
+                        "lab");
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+    mp_quit(bob);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(search_open),
+    PE_SCENARIO(search_room),
 };
 
 int main(int argc, char **argv)

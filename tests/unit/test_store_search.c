@@ -252,7 +252,7 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "ALTER TABLE messages DROP COLUMN room;"                /* 11 (issue 16) */
                      "ALTER TABLE messages DROP COLUMN room_epoch;"          /* 11 */
                      "ALTER TABLE messages DROP COLUMN fanout;"              /* 11 */
-                     "DROP TABLE room_log;" /* 12 (issue 16) */
+                     "DROP TABLE room_log;"                                  /* 12 (issue 16) */
                      "DROP TABLE broadcast_acks;" /* 13 (issue 16, broadcast) */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
@@ -326,6 +326,49 @@ static void test_upgrade_keeps_reads_and_the_server_pin(void **state)
     mim_store_close(st);
 }
 
+/* Issue 16: a room's search finds that room's messages only, each of ours once however many
+ * copies it went as; 1:1 messages and another room's stay out. */
+static void test_room_search_is_the_rooms_rows_once(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_peer(f);
+    uint8_t lab[16], ops[16], id[16];
+    mim_search_query q;
+    struct hits h;
+
+    memset(lab, 0x1a, sizeof(lab));
+    memset(ops, 0x0b, sizeof(ops));
+    make_id(id, 1); /* ours to #lab: one copy each to bob and carol */
+    queue(st, "bob", 1, "lunch plans in the lab");
+    queue(st, "carol", 1, "lunch plans in the lab");
+    EXPECT_INT(mim_store_message_set_fanout(st, "bob", id, 1, MIM_FANOUT_ROOM, lab, 1), 1);
+    EXPECT_INT(mim_store_message_set_fanout(st, "carol", id, 1, MIM_FANOUT_ROOM, lab, 1), 1);
+    receive(st, "bob", 2, TEXT, "lunch at noon"); /* bob's in #lab */
+    make_id(id, 2);
+    EXPECT_INT(mim_store_message_set_fanout(st, "bob", id, 0, MIM_FANOUT_ROOM, lab, 1), 1);
+    receive(st, "bob", 3, TEXT, "lunch, just us?"); /* 1:1 */
+    receive(st, "carol", 4, TEXT, "lunch in ops");  /* #ops */
+    make_id(id, 4);
+    EXPECT_INT(mim_store_message_set_fanout(st, "carol", id, 0, MIM_FANOUT_ROOM, ops, 1), 1);
+
+    memset(&h, 0, sizeof(h));
+    EXPECT_INT(mim_search_query_parse("lunch", 5, &q), 0);
+    EXPECT_INT(mim_store_search_room(st, &q, lab, 10, collect, &h), 0);
+    EXPECT_INT(h.n, 2); /* newest first: bob's, then ours once */
+    EXPECT_INT(h.k[0], 2);
+    EXPECT_INT(h.k[1], 1);
+    memset(&h, 0, sizeof(h));
+    EXPECT_INT(mim_store_search_room(st, &q, ops, 10, collect, &h), 0);
+    EXPECT_INT(h.n, 1);
+    EXPECT_INT(h.k[0], 4);
+    memset(&h, 0, sizeof(h));
+    EXPECT_INT(mim_store_search_room(st, &q, lab, 1, collect, &h), 0); /* the limit holds */
+    EXPECT_INT(h.n, 1);
+    EXPECT_INT(search(st, "lunch", NULL, 10, &h), 5); /* everything: every copy */
+    EXPECT_INT(mim_store_search_room(st, &q, NULL, 10, collect, &h), MIM_EINVAL);
+    mim_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_indexes_old_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_reads_and_the_server_pin, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_room_search_is_the_rooms_rows_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
