@@ -7,7 +7,13 @@
  * removed member's messages are refused whatever epoch they claim. A message for a room we do
  * not know, or from a non-member, is dropped (acked, logged). Membership changes are consumed
  * here: added to the log (and the store) when they pass room_log_add, never stored as
- * messages. */
+ * messages.
+ *
+ * Out of order (they travel over different pairs' sessions): a message for a room we do not
+ * know yet, or claiming an epoch we do not have yet, and a change whose prev we lack, may
+ * depend on a change still on its way. They are answered CORE_ROOM_LATER (refused, not acked):
+ * the sender keeps them and tries again, so nothing is lost. Once we have the epoch a message
+ * claims, a non-member's message is refused for good (acked, dropped). */
 #include "core_priv.h"
 #include "core_room.h"
 #include "mim_error.h"
@@ -177,8 +183,8 @@ static int admit_change(mim_core *c, const char *from, const Mim__ChatMessage *m
     mim_contact ct;
 
     if (rm == NULL && ch->op != MIM__ROOM_OP__ROOM_CREATE) {
-        mim_log_warn("a change of a room we do not know, from %s: refused", from);
-        return CORE_ROOM_REFUSED;
+        mim_log_info("a change of a room we do not know (yet), from %s: asked again later", from);
+        return CORE_ROOM_LATER;
     }
     if (rm == NULL && (made = 1, rm = room_new(c, m->room->id.data)) == NULL)
         return MIM_ENOMEM;
@@ -191,14 +197,18 @@ static int admit_change(mim_core *c, const char *from, const Mim__ChatMessage *m
         if (a != NULL && !mim_equal_ct(a->pk, ct.identity_pk, 32))
             mim_log_warn("room %s: %s's key in the log is not its pinned key", rm->cur.name, from);
     }
-    if (rc < 0 && rc != MIM_EDB)
+    if (rc == ROOM_LOG_LATER)
+        mim_log_info("a room change from %s, asked again later: %s", from, why);
+    else if (rc < 0 && rc != MIM_EDB)
         mim_log_warn("a room change from %s refused: %s", from, why);
     if (made && rm->log.n == 0) { /* refused create: forget the empty room */
         c->rooms = rm->next;
         room_log_free(&rm->log);
         free(rm);
     }
-    return rc == MIM_EDB ? MIM_EDB : CORE_ROOM_REFUSED; /* consumed either way */
+    if (rc == MIM_EDB || rc == ROOM_LOG_LATER)
+        return rc == MIM_EDB ? MIM_EDB : CORE_ROOM_LATER;
+    return CORE_ROOM_REFUSED; /* consumed either way */
 }
 
 int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m)
@@ -213,10 +223,16 @@ int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatM
     if (m->type == MIM__CONTENT_TYPE__CONTENT_ROOM_CHANGE)
         return admit_change(c, from, m);
     if ((rm = core_room_by_id(c, m->room->id.data)) == NULL) {
-        mim_log_warn("a message from %s for a room we do not know: refused", from);
-        return CORE_ROOM_REFUSED;
+        mim_log_info("a message from %s for a room we do not know (yet): asked again later", from);
+        return CORE_ROOM_LATER;
     }
     ok = room_state_find(&rm->cur, from) != NULL && rm->member;
+    if (!ok && rm->member && m->room->epoch > rm->cur.epoch) {
+        mim_log_info("room %s: a message from %s at epoch %llu, ours is %llu: asked again later",
+                     rm->cur.name, from, (unsigned long long)m->room->epoch,
+                     (unsigned long long)rm->cur.epoch);
+        return CORE_ROOM_LATER;
+    }
     if (ok && m->room->epoch < rm->cur.epoch) {
         if ((at = malloc(sizeof(*at))) == NULL)
             return MIM_ENOMEM;
