@@ -211,6 +211,9 @@ struct mim_core {
     struct core_xfers *xf;
     /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
     struct core_room *rooms;
+    /* Issue 16 (core_room.c): changes taken in the open receive transaction that we forward
+     * to the other members once it is committed (core_room_forward); owned. */
+    struct core_room_fwd *room_fwd;
     int rooms_loaded;
     /* Issue 16: the broadcaster list we keep (core_broadcast.c); NULL before start. */
     struct core_bcast *bc;
@@ -513,6 +516,10 @@ const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_co
  * is checked and applied to the room's log here, inside the receive transaction. */
 int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 void core_room_free(mim_core *c);
+/* After the receive transaction: commit 1 forwards each change an admin of ours took in it to
+ * the room's other members (not its author, not who sent it), so that a member added
+ * concurrently gets it too (a member that has it takes it as known); 0 forgets them. */
+void core_room_forward(mim_core *c, int commit);
 /* The room's name as we know it, or NULL. */
 const char *core_room_name(mim_core *c, const uint8_t room[16]);
 /* A copy whose row is a membership change (content type not text): its body, unpacked, into

@@ -354,8 +354,11 @@ void core_rx_reset(mim_core *c)
 
 int core_rx_commit(mim_core *c)
 {
-    if (!c->txn_failed && (!c->txn_open || mim_store_commit(c->st) == 0))
+    if (!c->txn_failed && (!c->txn_open || mim_store_commit(c->st) == 0)) {
+        core_room_forward(c, 1);
         return 0;
+    }
+    core_room_forward(c, 0);
     if (c->txn_open)
         mim_store_rollback(c->st);
     core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);
