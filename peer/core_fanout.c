@@ -173,6 +173,13 @@ static int read_copy(const mim_message *m, void *arg)
     return 0;
 }
 
+int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_MSG_ID_LEN])
+{
+    copy_row row = {0};
+
+    return mim_store_message_get(c->st, to, id, 1, read_copy, &row) == 0 && row.has_room;
+}
+
 void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id)
 {
     copy_row row = {0};

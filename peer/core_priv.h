@@ -51,6 +51,7 @@ typedef struct peer_rec {
      * then one message at a time (probe) until one is acked. */
     uint64_t refused_until;
     int probe;
+    uint32_t room_retry_ms; /* issue 16: it refused a room's copy (out of order): the backoff */
     /* First contacts (pinned at first sight in this run) are shown at most NEWCOMERS_PER_MIN a
      * minute; beyond that one is quiet: stored and acked, not shown, until the user turns to it
      * (sends to it, or reads its history). */
@@ -210,6 +211,9 @@ struct mim_core {
     struct core_xfers *xf;
     /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
     struct core_room *rooms;
+    /* Issue 16 (core_room.c): changes taken in the open receive transaction that we forward
+     * to the other members once it is committed (core_room_forward); owned. */
+    struct core_room_fwd *room_fwd;
     int rooms_loaded;
     /* Issue 16: the broadcaster list we keep (core_broadcast.c); NULL before start. */
     struct core_bcast *bc;
@@ -489,9 +493,16 @@ int core_fanout_send_copy(mim_core *c, chat_session *cs, const mim_message *m);
 /* Our message id to `to` is DELIVERED now: on_fanout_delivered for a copy (with the counts),
  * nothing for a membership change, else on_delivered. */
 void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id);
+/* 1 when our message id to `to` is a copy of a room's message or change, else 0. */
+int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_MSG_ID_LEN]);
 /* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it;
  * MIM_EDB or MIM_ENOMEM: the frame fails (not acked, sent again); another < 0 to drop it
- * (logged; it is acked all the same, so that it is not sent again). */
+ * (logged; it is acked all the same, so that it is not sent again); CORE_ROOM_LATER: a room's
+ * message or change that overtook a change it depends on: refused (the Ack's refused list), so
+ * that its sender keeps it and tries again (CORE_ROOM_RETRY_MIN_MS, doubling). */
+#define CORE_ROOM_LATER        MIM_ESTATE
+#define CORE_ROOM_RETRY_MIN_MS 1000u
+#define CORE_ROOM_RETRY_MAX_MS (60u * 1000u)
 int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 /* After a received m was stored as new: its row gets m's room and broadcast tags. 0 or < 0. */
 int core_fanout_tag_received(mim_core *c, const char *from, const Mim__ChatMessage *m);
@@ -509,6 +520,10 @@ void core_room_free(mim_core *c);
  * (16 bytes) and *name, owned by the core and valid until the rooms change. 0,
  * MIM_CORE_ENO_ROOM, MIM_CORE_EROOM_AMBIGUOUS, MIM_CORE_ESTORE. */
 int core_room_named(mim_core *c, const char *room, const uint8_t **id, const char **name);
+/* After the receive transaction: commit 1 forwards each change an admin of ours took in it to
+ * the room's other members (not its author, not who sent it), so that a member added
+ * concurrently gets it too (a member that has it takes it as known); 0 forgets them. */
+void core_room_forward(mim_core *c, int commit);
 /* The room's name as we know it, or NULL. */
 const char *core_room_name(mim_core *c, const uint8_t room[16]);
 /* A copy whose row is a membership change (content type not text): its body, unpacked, into

@@ -133,10 +133,16 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
         c->txn_open = 1;
     }
     /* Issue 16: a room's message from a non-member, a forged membership change...: dropped,
-     * and acked all the same, so that its sender does not send it again forever. */
+     * and acked all the same, so that its sender does not send it again forever. One that
+     * overtook the change it depends on: refused, so that its sender tries again later. */
     if ((rc = core_fanout_admit(c, r, peer, m)) == MIM_EDB || rc == MIM_ENOMEM) {
         c->txn_failed = 1; /* not acked: it comes again */
         return rc;
+    }
+    if (rc == CORE_ROOM_LATER) {
+        if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
+            c->txn_failed = 1;
+        return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
     }
     if (rc < 0) {
         if (push_ack(c, m->id.data) != 0)
@@ -187,9 +193,38 @@ void core_on_refused(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN
         mim_log_warn("out of memory: a refusal from %s is lost", chat_session_peer_name(cs));
 }
 
-/* The frame's refusals (the peer is over its quota for us): each message of ours is reported
- * and stays in the outbox, back to QUEUED; nothing goes out to that peer for
- * MIM_CORE_QUOTA_RETRY_MS, then one message at a time until one is acked. */
+/* After a refusal: nothing goes out to r for a while, then one message at a time until one is
+ * acked. Only room copies refused (issue 16: they overtook a membership change that is still
+ * on its way): a short backoff, doubling, not reported to the user; else (its quota)
+ * MIM_CORE_QUOTA_RETRY_MS, reported (1). */
+static int refused_backoff(mim_core *c, peer_rec *r, const char *peer, size_t n)
+{
+    uint64_t now = uv_now(c->loop);
+    int rooms = 1;
+
+    for (size_t i = 0; i < n && rooms; i++)
+        rooms = core_fanout_is_room_copy(c, peer, c->refused[i]);
+    r->probe = 1;
+    if (rooms) {
+        r->room_retry_ms = r->room_retry_ms == 0                            ? CORE_ROOM_RETRY_MIN_MS
+                           : r->room_retry_ms >= CORE_ROOM_RETRY_MAX_MS / 2 ? CORE_ROOM_RETRY_MAX_MS
+                                                                            : 2 * r->room_retry_ms;
+        mim_log_info("%s asks again later for %zu room message(s) (out of order): in %u ms", peer,
+                     n, (unsigned)r->room_retry_ms);
+        r->refused_until = now + r->room_retry_ms;
+        return 0;
+    }
+    if (r->refused_until == 0)
+        mim_log_warn("%s refused %zu of our messages (over its quota): they stay in the "
+                     "outbox; one is tried again every %d minutes",
+                     peer, n, MIM_CORE_QUOTA_RETRY_MS / 60000);
+    r->refused_until = now + MIM_CORE_QUOTA_RETRY_MS;
+    return 1;
+}
+
+/* The frame's refusals (the peer is over its quota for us, or a room's copy came out of
+ * order): each message of ours stays in the outbox, back to QUEUED, and waits
+ * (refused_backoff); a quota's refusal is reported. */
 static void apply_refused(mim_core *c, chat_session *cs, sess *s)
 {
     const char *peer = chat_session_peer_name(cs);
@@ -212,15 +247,8 @@ static void apply_refused(mim_core *c, chat_session *cs, sess *s)
     if (mim_store_outbox_requeue(c->st, peer) != 0)
         mim_log_warn("cannot requeue the outbox for %s", peer);
     (void)core_group_end(c, began); /* lost: the session's end requeues them anyway */
-    if (r != NULL) {
-        uint64_t now = uv_now(c->loop);
-        if (r->refused_until == 0)
-            mim_log_warn("%s refused %zu of our messages (over its quota): they stay in the "
-                         "outbox; one is tried again every %d minutes",
-                         peer, n, MIM_CORE_QUOTA_RETRY_MS / 60000);
-        r->refused_until = now + MIM_CORE_QUOTA_RETRY_MS;
-        r->probe = 1;
-    }
+    if (r != NULL && !refused_backoff(c, r, peer, n))
+        return;
     for (size_t i = 0; i < n; i++) {
         mim_msg_id id = core_msg_id(c->refused[i]);
         if (c->ev.on_send_refused != NULL)
@@ -250,6 +278,7 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
         if (s != NULL && s->rec != NULL) {
             s->rec->want_flush = 1;
             s->rec->probe = 0; /* one was accepted: the quota has room again */
+            s->rec->room_retry_ms = 0;
         }
     }
 }
@@ -325,8 +354,11 @@ void core_rx_reset(mim_core *c)
 
 int core_rx_commit(mim_core *c)
 {
-    if (!c->txn_failed && (!c->txn_open || mim_store_commit(c->st) == 0))
+    if (!c->txn_failed && (!c->txn_open || mim_store_commit(c->st) == 0)) {
+        core_room_forward(c, 1);
         return 0;
+    }
+    core_room_forward(c, 0);
     if (c->txn_open)
         mim_store_rollback(c->st);
     core_report_error(c, MIM_CORE_ERROR_STORE, "cannot store received messages", 0);

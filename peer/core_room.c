@@ -7,7 +7,13 @@
  * removed member's messages are refused whatever epoch they claim. A message for a room we do
  * not know, or from a non-member, is dropped (acked, logged). Membership changes are consumed
  * here: added to the log (and the store) when they pass room_log_add, never stored as
- * messages. */
+ * messages.
+ *
+ * Out of order (they travel over different pairs' sessions): a message for a room we do not
+ * know yet, or claiming an epoch we do not have yet, and a change whose prev we lack, may
+ * depend on a change still on its way. They are answered CORE_ROOM_LATER (refused, not acked):
+ * the sender keeps them and tries again, so nothing is lost. Once we have the epoch a message
+ * claims, a non-member's message is refused for good (acked, dropped). */
 #include "core_priv.h"
 #include "core_room.h"
 #include "mim_error.h"
@@ -15,6 +21,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* A change to forward once the receive transaction is committed (core_room_forward). */
+typedef struct core_room_fwd {
+    struct core_room_fwd *next;
+    uint8_t room[MIM_ROOM_ID_LEN];
+    uint64_t epoch;
+    char author[MIM_NAME_MAX_BYTES + 1], from[MIM_NAME_MAX_BYTES + 1];
+    size_t len;
+    uint8_t packed[]; /* len bytes */
+} core_room_fwd;
 
 static core_room *room_new(mim_core *c, const uint8_t id[MIM_ROOM_ID_LEN])
 {
@@ -56,6 +72,7 @@ int core_rooms_load(mim_core *c)
 
 void core_room_free(mim_core *c)
 {
+    core_room_forward(c, 0);
     while (c->rooms != NULL) {
         core_room *rm = c->rooms;
         c->rooms = rm->next;
@@ -164,6 +181,71 @@ int core_room_take(mim_core *c, core_room *rm, const uint8_t *packed, size_t len
     return 1;
 }
 
+/* A change we took from `from` (new to us) waits to be forwarded when we are an admin: the
+ * admin that added a member concurrently with it is the one that can tell that member. */
+static void forward_later(mim_core *c, const core_room *rm, const char *from, const char *author,
+                          uint64_t epoch, const uint8_t *packed, size_t len)
+{
+    const room_member *me = room_state_find(&rm->cur, c->name);
+    core_room_fwd *f;
+
+    if (me == NULL || !me->admin || strcmp(author, c->name) == 0)
+        return;
+    if ((f = calloc(1, sizeof(*f) + len)) == NULL) {
+        mim_log_warn("out of memory: a room change from %s is not forwarded", from);
+        return;
+    }
+    memcpy(f->room, rm->log.id, MIM_ROOM_ID_LEN);
+    f->epoch = epoch;
+    snprintf(f->author, sizeof(f->author), "%s", author);
+    snprintf(f->from, sizeof(f->from), "%s", from);
+    memcpy(f->packed, packed, len);
+    f->len = len;
+    f->next = c->room_fwd;
+    c->room_fwd = f;
+}
+
+/* One pending change out to rm's members but us, its author and its sender. */
+static void forward_one(mim_core *c, const core_room_fwd *f)
+{
+    core_room *rm = core_room_by_id(c, f->room);
+    const char *to[MIM_ROOM_MEMBERS_MAX];
+    core_fanout_tag tag = {.kind = MIM_FANOUT_ROOM, .epoch = f->epoch};
+    size_t n = 0;
+
+    if (rm == NULL)
+        return;
+    for (size_t i = 0; i < rm->cur.n; i++) {
+        const char *name = rm->cur.m[i].name;
+        if (strcmp(name, c->name) != 0 && strcmp(name, f->author) != 0 &&
+            strcmp(name, f->from) != 0)
+            to[n++] = name;
+    }
+    memcpy(tag.room, f->room, MIM_ROOM_ID_LEN);
+    if (n > 0 && core_fanout_store(c, to, n, MIM__CONTENT_TYPE__CONTENT_ROOM_CHANGE,
+                                   (const char *)f->packed, f->len, &tag, NULL) != 0)
+        mim_log_warn("room %s: a change from %s could not be forwarded", rm->cur.name, f->from);
+}
+
+void core_room_forward(mim_core *c, int commit)
+{
+    core_room_fwd *list = NULL;
+
+    while (c->room_fwd != NULL) { /* oldest first: the list is newest first */
+        core_room_fwd *f = c->room_fwd;
+        c->room_fwd = f->next;
+        f->next = list;
+        list = f;
+    }
+    while (list != NULL) {
+        core_room_fwd *f = list;
+        list = f->next;
+        if (commit)
+            forward_one(c, f);
+        free(f);
+    }
+}
+
 /* A membership change from `from`: into the log when it passes, else refused (logged). The
  * key the log gives its author, when the author is `from`, must be the one pinned for it. */
 static int admit_change(mim_core *c, const char *from, const Mim__ChatMessage *m)
@@ -177,28 +259,34 @@ static int admit_change(mim_core *c, const char *from, const Mim__ChatMessage *m
     mim_contact ct;
 
     if (rm == NULL && ch->op != MIM__ROOM_OP__ROOM_CREATE) {
-        mim_log_warn("a change of a room we do not know, from %s: refused", from);
-        return CORE_ROOM_REFUSED;
+        mim_log_info("a change of a room we do not know (yet), from %s: asked again later", from);
+        return CORE_ROOM_LATER;
     }
     if (rm == NULL && (made = 1, rm = room_new(c, m->room->id.data)) == NULL)
         return MIM_ENOMEM;
     if (mim_room_change_pack(ch, &packed, &len) != 0)
         return MIM_ENOMEM;
     rc = core_room_take(c, rm, packed, len, 1, why, sizeof(why));
+    if (rc == 1)
+        forward_later(c, rm, from, ch->author, ch->epoch, packed, len);
     free(packed);
     if (rc == 1 && strcmp(ch->author, from) == 0 && mim_store_contact_get(c->st, from, &ct) == 0) {
         const room_member *a = room_state_find(&rm->cur, from);
         if (a != NULL && !mim_equal_ct(a->pk, ct.identity_pk, 32))
             mim_log_warn("room %s: %s's key in the log is not its pinned key", rm->cur.name, from);
     }
-    if (rc < 0 && rc != MIM_EDB)
+    if (rc == ROOM_LOG_LATER)
+        mim_log_info("a room change from %s, asked again later: %s", from, why);
+    else if (rc < 0 && rc != MIM_EDB)
         mim_log_warn("a room change from %s refused: %s", from, why);
     if (made && rm->log.n == 0) { /* refused create: forget the empty room */
         c->rooms = rm->next;
         room_log_free(&rm->log);
         free(rm);
     }
-    return rc == MIM_EDB ? MIM_EDB : CORE_ROOM_REFUSED; /* consumed either way */
+    if (rc == MIM_EDB || rc == ROOM_LOG_LATER)
+        return rc == MIM_EDB ? MIM_EDB : CORE_ROOM_LATER;
+    return CORE_ROOM_REFUSED; /* consumed either way */
 }
 
 int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m)
@@ -213,10 +301,16 @@ int core_room_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatM
     if (m->type == MIM__CONTENT_TYPE__CONTENT_ROOM_CHANGE)
         return admit_change(c, from, m);
     if ((rm = core_room_by_id(c, m->room->id.data)) == NULL) {
-        mim_log_warn("a message from %s for a room we do not know: refused", from);
-        return CORE_ROOM_REFUSED;
+        mim_log_info("a message from %s for a room we do not know (yet): asked again later", from);
+        return CORE_ROOM_LATER;
     }
     ok = room_state_find(&rm->cur, from) != NULL && rm->member;
+    if (!ok && rm->member && m->room->epoch > rm->cur.epoch) {
+        mim_log_info("room %s: a message from %s at epoch %llu, ours is %llu: asked again later",
+                     rm->cur.name, from, (unsigned long long)m->room->epoch,
+                     (unsigned long long)rm->cur.epoch);
+        return CORE_ROOM_LATER;
+    }
     if (ok && m->room->epoch < rm->cur.epoch) {
         if ((at = malloc(sizeof(*at))) == NULL)
             return MIM_ENOMEM;

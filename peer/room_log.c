@@ -187,8 +187,9 @@ static int check_chain(const room_log *l, const Mim__RoomChange *ch, char *why, 
         if (l->e[i].epoch == ch->epoch - 1 &&
             memcmp(l->e[i].hash, ch->prev.data, MIM_ROOM_HASH_LEN) == 0)
             return 0;
-    return refuse(why, whylen, "out of order: epoch %llu on a change this log does not have",
-                  (unsigned long long)ch->epoch);
+    (void)refuse(why, whylen, "out of order: epoch %llu on a change this log does not have",
+                 (unsigned long long)ch->epoch);
+    return ROOM_LOG_LATER; /* its prev may still be on its way (another pair's session) */
 }
 
 /* The decoded ch's checks before it joins l. 0, or a refusal. */

@@ -12,6 +12,7 @@
 #define MIM_PEER_ROOM_LOG_H
 
 #include "mim_codec.h"
+#include "mim_error.h"
 #include "mim_limits.h"
 
 #include <stddef.h>
@@ -55,7 +56,9 @@ void room_log_free(room_log *l);
  * records for its author, and (unless `stored`: a change accepted before, read back from the
  * store) its author is an admin in the membership before its epoch (a LEAVE: a member), its
  * target a member (not yet one for ADD), the room not full. 1 added (*hash_out, may be NULL),
- * 0 already in the log, or a negative code with the reason in why. */
+ * 0 already in the log, or a negative code with the reason in why: ROOM_LOG_LATER when only
+ * its prev is missing (out of order: it may be taken once the log catches up). */
+#define ROOM_LOG_LATER MIM_ESTATE
 int room_log_add(room_log *l, const uint8_t *packed, size_t len, int stored,
                  uint8_t hash_out[MIM_ROOM_HASH_LEN], char *why, size_t whylen);
 /* The membership after the entries of epoch <= upto (UINT64_MAX: all), applied in order. */
