@@ -456,6 +456,17 @@ static void typed_name_nfc(tui_cmd *cmd)
         snprintf(cmd->name, sizeof(cmd->name), "%s", nfc);
 }
 
+/* /verify, /trust, /trust-server. */
+static void exec_trust(tui *t, const tui_cmd *cmd)
+{
+    if (cmd->kind == TUI_CMD_VERIFY)
+        verify(t, cmd);
+    else if (cmd->kind == TUI_CMD_TRUST)
+        trust(t, cmd->name);
+    else
+        trust_server(t, cmd->fingerprint);
+}
+
 void tui_exec(tui *t, const char *line)
 {
     tui_cmd cmd;
@@ -491,13 +502,9 @@ void tui_exec(tui *t, const char *line)
         history(t, cmd.count);
         break;
     case TUI_CMD_VERIFY:
-        verify(t, &cmd);
-        break;
     case TUI_CMD_TRUST:
-        trust(t, cmd.name);
-        break;
     case TUI_CMD_TRUST_SERVER:
-        trust_server(t, cmd.fingerprint);
+        exec_trust(t, &cmd);
         break;
     case TUI_CMD_CLOSE:
         close_current(t);
