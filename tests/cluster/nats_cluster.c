@@ -21,6 +21,8 @@
 #define MIM_NATS_SERVER_BIN "nats-server"
 #endif
 
+static int fail(nats_cluster *nc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int fail(nats_cluster *nc, const char *fmt, ...)
 {
     va_list ap;
