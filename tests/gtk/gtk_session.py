@@ -133,8 +133,11 @@ class Session:
         dbus-run-session does; AT-SPI's own bus is started from it on demand). Sets DISPLAY and
         DBUS_SESSION_BUS_ADDRESS in os.environ, before anything talks to AT-SPI."""
         read_fd, write_fd = os.pipe()
+        # -noreset: an X server resets when its last client leaves and refuses connections
+        # meanwhile; the display check below is such a client, and mim-gtk came just after it
+        # ("cannot open display", seen in CI).
         self.spawn("xvfb", ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", SCREEN,
-                            "-nolisten", "tcp"], pass_fds=(write_fd,))
+                            "-nolisten", "tcp", "-noreset"], pass_fds=(write_fd,))
         os.close(write_fd)
         with os.fdopen(read_fd, "rb") as pipe:
             display = _read_line(pipe, READY_TIMEOUT, "display number from Xvfb")
