@@ -44,8 +44,11 @@ const struct store_stmt_sql store_messages_sql[] = {
                               " AND state IN (0, 1) AND state = 1"},
     /* The outbox is walked one row per query, after the last seq (or name) seen: a callback
      * may change the state of the message it is handed (mark it SENT, or DELIVERED) without
-     * disturbing the walk, and every message is seen once, in order. */
-    {STMT_OUTBOX_NEXT, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE peer = ?1"
+     * disturbing the walk, and every message is seen once, in order. INDEXED BY: messages_history
+     * (peer, seq) serves the same terms, and SQLite 3.40's planner took it, walking every message
+     * of the conversation after ?2 (all of it when a flush starts) to find the few still queued. */
+    {STMT_OUTBOX_NEXT, "SELECT " MESSAGE_COLUMNS " FROM messages INDEXED BY messages_outbox"
+                       " WHERE peer = ?1"
                        " AND outgoing = 1 AND state IN (0, 1) AND seq > ?2 ORDER BY seq LIMIT 1"},
     {STMT_OUTBOX_NEXT_PEER, "SELECT peer FROM messages WHERE outgoing = 1 AND state IN (0, 1)"
                             " AND peer > ?1 ORDER BY peer LIMIT 1"},
