@@ -301,7 +301,8 @@ static void close_current(tui *t)
         tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
         return;
     }
-    mim_core_close_chat(t->core, cur->name);
+    if (!cur->is_room) /* a room is left with /room leave: /close only goes to the console */
+        mim_core_close_chat(t->core, cur->name);
     cur->talking = 0;
     tui_open(t, NULL);
 }
@@ -326,6 +327,8 @@ void tui_send_to_open(tui *t, const char *text)
 
     if (cur == NULL)
         tui_say(t, TUI_ENTRY_WARN, "no conversation is open: /msg NAME, or Tab to the list");
+    else if (cur->is_room)
+        tui_rooms_send(t, cur, text); /* issue 16: to the room's members */
     else
         send_text(t, cur->name, text);
 }
