@@ -9,7 +9,10 @@
  *   room_unread       a member's room (created while a 1:1 conversation is open) raises the
  *                     row's unread count; opening it with Tab/Enter shows its history; a
  *                     member added by its one admin is "added by bob"; a removal says "you were
- *                     removed from the room" and greys the row */
+ *                     removed from the room" and greys the row
+ *   broadcast_marks   /all's line counts its deliveries ("delivered to 2 of 2"); an important
+ *                     broadcast received opens its sender's conversation, marked, with the
+ *                     line asking for F2; F2 acknowledges it (the sender hears it) */
 #include "mim_proc.h"
 #include "tmux_pane.h"
 
@@ -23,7 +26,7 @@
 
 #include <cmocka.h>
 
-#define COLS 110
+#define COLS 120
 #define ROWS 30
 
 static int setup(void **state)
@@ -132,10 +135,38 @@ static void test_room_unread(void **state)
     mp_quit(carol);
 }
 
+static void test_broadcast_marks(void **state)
+{
+    fixture *f = *state;
+    mp *bob = &f->peers[1], *carol = &f->peers[2];
+    tmux_pane a;
+
+    start_three(f, &a);
+    tp_type(&a, "/all bye now", 1);
+    assert_true(json_is_true(
+        json_object_get(mp_expect(bob, 0, "message", "text", "bye now"), "broadcast")));
+    mp_expect(carol, 0, "message", "text", "bye now");
+    tp_expect(&a, "\"bye now\" (delivered to 2 of 2)");
+
+    mp_cmd(bob, "{\"cmd\":\"broadcast\",\"text\":\"fire drill\",\"important\":true,"
+                "\"tag\":\"b\"}");
+    tp_expect(&a, "bob: [IMPORTANT, to everyone] fire drill"); /* bob's conversation opened */
+    tp_expect(&a, "\nbob>");
+    tp_expect(&a, "bob sent an IMPORTANT broadcast: press F2");
+    tp_key(&a, "F2");
+    tp_expect(&a, "acknowledged bob's important broadcast");
+    mp_expect(bob, 0, "broadcast_ack", "from", "alice");
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+    mp_quit(bob);
+    mp_quit(carol);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(room_create_send),
     PE_SCENARIO(room_unread),
+    PE_SCENARIO(broadcast_marks),
 };
 
 int main(int argc, char **argv)
