@@ -5,7 +5,8 @@
  *   room_create_send  /room create puts a "#lab (3 members)" row in the list and opens the
  *                     room; a line typed there reaches both members with its room, and says
  *                     "delivered to 2 of 2"; a member's reply shows as "bob: ..."; /room add
- *                     without the room's name acts on the open room ("you added" line)
+ *                     without the room's name acts on the open room ("removed by you"); after
+ *                     a restart the row is there and /msg #lab shows the room's history
  *   room_unread       a member's room (created while a 1:1 conversation is open) raises the
  *                     row's unread count; opening it with Tab/Enter shows its history; a
  *                     member added by its one admin is "added by bob"; a removal says "you were
@@ -84,6 +85,16 @@ static void test_room_create_send(void **state)
     tp_type(&a, "/room remove carol", 1);
     tp_expect(&a, "carol was removed by you");
     tp_expect(&a, "#lab (2 members)");
+    tp_type(&a, "/quit", 1);
+    assert_int_equal(tp_wait_exit(&a), 0);
+
+    /* After a restart: the row is there, and /msg #lab reads the room's history. */
+    tp_start(&a, f->srv.port, COLS, ROWS);
+    tp_expect(&a, "#lab (2 members)");
+    tp_type(&a, "/msg #lab", 1);
+    tp_expect(&a, "\n#lab>");
+    tp_expect(&a, "alice: hello room (delivered)");
+    tp_expect(&a, "bob: hi from bob");
     tp_type(&a, "/quit", 1);
     assert_int_equal(tp_wait_exit(&a), 0);
     mp_quit(bob);
