@@ -3,9 +3,23 @@
  * /ack), and who has read ours. The copies' "delivered to N of M" count on the line that says
  * the broadcast went (tui_rooms_delivered finds it by the id). */
 #include "tui_priv.h"
+#include "mim_clock.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* The line just added to conv (it held `before` entries) carries the broadcast's id: its
+ * copies' deliveries count on it ("delivered to 23 of 25", tui_rooms_delivered). */
+static void mark_line(tui_conv *conv, size_t before, const char *hex, uint32_t copies)
+{
+    tui_entry *e;
+
+    if (conv->n == 0 || (conv->n == before && before < TUI_CONV_MAX))
+        return; /* not added (out of memory) */
+    e = &conv->e[conv->n - 1];
+    snprintf(e->id, sizeof(e->id), "%s", hex);
+    e->fan_total = copies;
+}
 
 void tui_broadcast_send(tui *t, const char *text, int important)
 {
@@ -36,12 +50,13 @@ void tui_broadcast_send(tui *t, const char *text, int important)
     tui_say(t, TUI_ENTRY_INFO, "%sbroadcast %.8s to %u peers online: \"%.200s\"%s",
             important ? "important " : "", hex, (unsigned)copies, text,
             important ? " (they are asked to acknowledge it)" : "");
-    if (view->n > before || (view->n == TUI_CONV_MAX && before == TUI_CONV_MAX)) {
-        /* The line carries the broadcast's id: its copies' deliveries count on it
-         * ("delivered to 23 of 25", tui_rooms_delivered). */
-        tui_entry *e = &view->e[view->n - 1];
-        snprintf(e->id, sizeof(e->id), "%s", hex);
-        e->fan_total = copies;
+    mark_line(view, before, hex, copies);
+    /* The console keeps it too, whatever view is open later. */
+    if (view != &t->m.console && view->n > 0 && strcmp(view->e[view->n - 1].id, hex) == 0) {
+        before = t->m.console.n;
+        tui_conv_add(&t->m.console, TUI_ENTRY_INFO, mim_clock_wall_ms(), NULL,
+                     view->e[view->n - 1].text, NULL, TUI_MSG_NONE);
+        mark_line(&t->m.console, before, hex, copies);
     }
 }
 

@@ -178,7 +178,9 @@ tui_entry *tui_model_find_entry(tui_model *m, const char *id)
 {
     tui_entry *e = tui_conv_find(&m->console, id);
 
-    for (size_t i = 0; i < m->n && e == NULL; i++)
+    if (e == NULL)
+        e = tui_conv_find(tui_model_view(m), id);
+    for (size_t i = 0; i < m->n && m->c[i]->is_room && e == NULL; i++) /* rooms come first */
         e = tui_conv_find(&m->c[i]->conv, id);
     return e;
 }

@@ -130,8 +130,9 @@ void tui_model_free(tui_model *m);
 tui_contact *tui_model_room(tui_model *m, const char *room_id);
 /* Adds the room's row, named label ("#lab"): NULL when the label is taken, or out of memory. */
 tui_contact *tui_model_add_room(tui_model *m, const char *label, const char *room_id);
-/* The entry with message id `id` in any conversation or the console (a room's line of ours,
- * a broadcast's line), or NULL. */
+/* The entry with message id `id` in the console, the open view or a room's conversation (a
+ * room's line of ours, a broadcast's line), or NULL. Not the other people's conversations:
+ * a broadcast's copies each look, and there may be many. */
 tui_entry *tui_model_find_entry(tui_model *m, const char *id);
 
 /* The contact named name, or NULL; with create, a new (offline) one is added if missing (NULL

@@ -297,20 +297,36 @@ int tui_rooms_message(struct tui *t, const char *from, const mim_msg_id *id, int
     return 1;
 }
 
-void tui_rooms_delivered(struct tui *t, const mim_core_fanout_delivery *d)
+/* One more copy of e's message was delivered: the counts only go up (copies come in any
+ * order). */
+static void count_delivery(tui_entry *e, const mim_core_fanout_delivery *d)
 {
-    char hex[MIM_MSG_ID_HEX_LEN];
-    tui_entry *e;
-
-    mim_msg_id_hex(d->id, hex);
-    /* A room's line of ours, or the console's line of a broadcast (tui_broadcast.c). */
-    if ((e = tui_model_find_entry(&t->m, hex)) == NULL)
-        return; /* from before this run: its history says "(delivered)" once all are */
-    if (d->delivered > e->fan_done) /* the counts only go up (copies come in any order) */
+    if (e == NULL)
+        return;
+    if (d->delivered > e->fan_done)
         e->fan_done = d->delivered;
     e->fan_total = d->total;
     if (e->kind == TUI_ENTRY_OUT && e->fan_done >= e->fan_total)
         e->state = TUI_MSG_DELIVERED;
+}
+
+void tui_rooms_delivered(struct tui *t, const mim_core_fanout_delivery *d)
+{
+    char hex[MIM_MSG_ID_HEX_LEN];
+    tui_contact *room = d->room_id != NULL ? tui_model_room(&t->m, d->room_id) : NULL;
+    tui_conv *view = tui_model_view(&t->m);
+
+    mim_msg_id_hex(d->id, hex);
+    /* A room's line of ours (from before this run: its history says "(delivered)" once all
+     * are), or a broadcast's lines in the console and in the view it was sent from
+     * (tui_broadcast_send). */
+    if (room != NULL) {
+        count_delivery(tui_conv_find(&room->conv, hex), d);
+    } else if (d->room_id == NULL) {
+        count_delivery(tui_conv_find(&t->m.console, hex), d);
+        if (view != &t->m.console)
+            count_delivery(tui_conv_find(view, hex), d);
+    }
     t->dirty = 1;
 }
 
