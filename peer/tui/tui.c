@@ -1,7 +1,5 @@
 /* The terminal front end: the core's events into the model, keys into the line editor and
  * commands, and the life cycle of the terminal (see tui.h). */
-#include "tui_complete.h"
-#include "tui_command.h"
 #include "tui_priv.h"
 #include "tui_rooms.h"
 #include "tui_screen.h"
@@ -16,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <wctype.h>
-
-#define HANGUP_READS 64 /* readable without a key this many times in a row: the tty is gone */
-#define KEY_CTRL(c)  ((c)&0x1f)
 
 void tui_say(tui *t, int kind, const char *fmt, ...)
 {
@@ -60,9 +54,7 @@ static void add_line(tui *t, tui_conv *conv, int kind, const char *text)
     t->dirty = 1;
 }
 
-/* A loud line about someone (a key change, a refusal): in their conversation, and in the open
- * view too when that is another, so that it is seen. */
-static void say_about(tui *t, tui_contact *c, int kind, const char *text)
+void tui_say_about(tui *t, tui_contact *c, int kind, const char *text)
 {
     add_line(t, &c->conv, kind, text);
     if (tui_model_current(&t->m) != c)
@@ -221,12 +213,15 @@ static void someone_talks(tui *t, tui_contact *c)
                  name);
 }
 
-static void on_chat_opened(void *ud, const char *with)
+/* Someone's messages start a conversation: it opens (or is said), and rings. Run at the first
+ * 1:1 message after on_chat_opened (a room's message goes to the room instead), or at the end
+ * of the loop's turn (what else it was for: a file offer). */
+static void chat_opened_now(tui *t)
 {
-    tui *t = ud;
-    tui_contact *c = tui_model_contact(&t->m, with, 1);
+    tui_contact *c = tui_model_contact(&t->m, t->chat_opening, 1);
     int was_open;
 
+    t->chat_opening[0] = '\0';
     if (c == NULL)
         return;
     was_open = tui_model_current(&t->m) == c;
@@ -234,6 +229,15 @@ static void on_chat_opened(void *ud, const char *with)
     /* Opened by itself: its messages come into view (no bell of theirs); this one rings. */
     if (!was_open && tui_model_current(&t->m) == c)
         tui_attention_someone(&t->att);
+}
+
+static void on_chat_opened(void *ud, const char *with)
+{
+    tui *t = ud;
+
+    if (t->chat_opening[0] != '\0')
+        chat_opened_now(t); /* another's, not yet run */
+    snprintf(t->chat_opening, sizeof(t->chat_opening), "%s", with);
 }
 
 static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_t ts_ms,
@@ -245,8 +249,14 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     int in_view, announced;
     tui_entry *e;
 
-    if (c == NULL || tui_rooms_message(t, from, mid, ts_ms, text, meta))
+    if (c == NULL)
+        return;
+    if (meta != NULL && meta->room_id != NULL && strcmp(t->chat_opening, from) == 0)
+        t->chat_opening[0] = '\0'; /* the room's conversation, not a 1:1 one */
+    if (tui_rooms_message(t, from, mid, ts_ms, text, meta))
         return; /* issue 16: a room's message goes to the room's conversation */
+    if (t->chat_opening[0] != '\0')
+        chat_opened_now(t);
     mim_msg_id_hex(mid, id);
     in_view = tui_model_current(&t->m) == c;
     c->closed = 0; /* they write again: the conversation is open again */
@@ -277,6 +287,8 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     }
     if (!in_view)
         tui_attention_message(&t->att, from, text, c->unread <= 1);
+    if (meta != NULL && meta->broadcast > 0 && e != NULL)
+        e->broadcast = meta->broadcast; /* issue 16: marked as a broadcast to everyone */
     if (meta != NULL && meta->broadcast == 2)
         tui_broadcast_received(t, from, mid); /* issue 16: it waits for F2 */
     t->dirty = 1;
@@ -294,6 +306,8 @@ static void set_state(tui *t, const char *to, const mim_msg_id *mid, enum tui_ms
     e = c != NULL ? tui_conv_find(&c->conv, id) : NULL;
     if (e == NULL)
         tui_files_unshown_state(t, to, id, st); /* a /send's offer */
+    if (e == NULL)
+        tui_rooms_copy_state(t, id, (int)st); /* issue 16: a copy of a room's message */
     if (e == NULL || e->state == TUI_MSG_READ ||
         (e->state == TUI_MSG_DELIVERED && st != TUI_MSG_READ))
         return; /* not shown (history not read yet), or no news */
@@ -328,6 +342,10 @@ static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
 
 static void on_room(void *ud, const mim_core_room_info *r)
 {
+    tui *t = ud;
+
+    if (!t->room_by_us)
+        t->chat_opening[0] = '\0'; /* its sender's change came in: not a 1:1 conversation */
     tui_rooms_changed(ud, r);
 }
 
@@ -377,7 +395,7 @@ static void on_send_refused(void *ud, const char *to, const mim_msg_id *mid)
              "it stays queued and is tried again later",
              to);
     if (c != NULL)
-        say_about(t, c, TUI_ENTRY_WARN, text);
+        tui_say_about(t, c, TUI_ENTRY_WARN, text);
     else
         tui_say(t, TUI_ENTRY_WARN, "%s", text);
 }
@@ -401,7 +419,7 @@ static void on_key_changed(void *ud, const char *name, const char *old_fp, const
              "THE KEY OF %.130s HAS CHANGED: was %s, now %s. Messages to them are held. Check "
              "the new key with them in person, then /trust %.130s",
              name, old_fp, new_fp, name);
-    say_about(t, c, TUI_ENTRY_WARN, text);
+    tui_say_about(t, c, TUI_ENTRY_WARN, text);
     if (t->screen_on)
         tui_screen_bell();
 }
@@ -444,7 +462,7 @@ static void say_about_name(tui *t, const char *name, int kind, const char *text)
     tui_contact *c = tui_model_contact(&t->m, name, 0);
 
     if (c != NULL)
-        say_about(t, c, kind, text);
+        tui_say_about(t, c, kind, text);
     else
         tui_say(t, kind, "%s", text);
 }
@@ -505,6 +523,10 @@ static void on_expired(void *ud, const char *to, const mim_msg_id *id)
 /* File transfers: tui_files.c. */
 static void on_file_offer(void *ud, const mim_core_file_info *f, int accepted)
 {
+    tui *t = ud;
+
+    if (t->chat_opening[0] != '\0')
+        chat_opened_now(t);
     tui_files_offer(ud, f, accepted);
 }
 static void on_file_progress(void *ud, const mim_core_file_info *f)
@@ -595,225 +617,6 @@ const mim_core_events *tui_core_events(void)
     return &core_events;
 }
 
-/* ---- keys ------------------------------------------------------------------------------------ */
-
-static void complete(tui *t)
-{
-    const char **cands;
-    size_t n, matches;
-    unsigned char *matched;
-
-    if (tui_files_complete(t)) /* the PATH of a /send */
-        return;
-    if (tui_complete_kind(&t->line) == TUI_COMPLETE_COMMAND) {
-        cands = (const char **)tui_command_names;
-        n = tui_command_count;
-    } else if (wcsncmp(t->line.buf, L"/trust-server ", 14) == 0) {
-        /* Its argument is the key the warning showed (the only one it would take). */
-        if (!t->m.server_key_changed || (cands = malloc(sizeof(*cands))) == NULL)
-            return;
-        cands[0] = t->m.server_new_fp;
-        n = 1;
-    } else {
-        n = t->m.n;
-        if ((cands = malloc((n + 1) * sizeof(*cands))) == NULL)
-            return;
-        for (size_t i = 0; i < n; i++)
-            cands[i] = t->m.c[i]->name;
-    }
-    matched = calloc(n + 1, 1);
-    if (matched != NULL) {
-        matches = tui_complete_next(&t->line, &t->cycle, cands, n, matched);
-        if (matches > 1)
-            tui_hint_candidates(t, cands, n, matched);
-    }
-    free(matched);
-    if (cands != (const char **)tui_command_names)
-        free(cands);
-}
-
-static void enter(tui *t)
-{
-    static char line[TUI_INPUT_MAX];
-    int literal = t->line.literal;
-
-    if (t->list_focus) {
-        long i = tui_model_selected_index(&t->m);
-        t->list_focus = 0;
-        if (i >= 0)
-            tui_open(t, t->m.c[i]->name);
-        return;
-    }
-    if (literal && tui_model_current(&t->m) == NULL) {
-        /* Nowhere to send it: kept, rather than lost or run. */
-        tui_say(t, TUI_ENTRY_WARN,
-                "no conversation is open: the pasted text stays in the line (Tab on an empty "
-                "line picks someone; Ctrl-C keeps it in the input history, Up brings it back)");
-        return;
-    }
-    if (tui_line_take(&t->line, line, sizeof(line)) < 0)
-        return;
-    if (literal)
-        tui_send_to_open(t, line);
-    else
-        tui_exec(t, line);
-}
-
-/* A function key (curses KEY_*). */
-static void on_function_key(tui *t, wint_t key)
-{
-    tui_line *l = &t->line;
-
-    if (tui_input_own_key(t, key))
-        return;
-    switch (key) {
-    case KEY_RESIZE:
-        break; /* redrawn below */
-    case KEY_UP:
-        if (t->list_focus)
-            tui_model_select_move(&t->m, -1);
-        else
-            tui_line_history_prev(l);
-        break;
-    case KEY_DOWN:
-        if (t->list_focus)
-            tui_model_select_move(&t->m, 1);
-        else
-            tui_line_history_next(l);
-        break;
-    case KEY_LEFT:
-        tui_line_left(l);
-        break;
-    case KEY_RIGHT:
-        tui_line_right(l);
-        break;
-    case KEY_HOME:
-        tui_line_home(l);
-        break;
-    case KEY_END:
-        tui_line_end(l);
-        break;
-    case KEY_BACKSPACE:
-        tui_line_backspace(l);
-        break;
-    case KEY_DC:
-        tui_line_delete(l);
-        break;
-    case KEY_PPAGE:
-        tui_page_up(t);
-        break;
-    case KEY_NPAGE:
-        t->m.scroll -= tui_screen_page_rows();
-        if (t->m.scroll < 0)
-            t->m.scroll = 0;
-        break;
-    case KEY_ENTER:
-        enter(t);
-        break;
-    default:
-        break;
-    }
-}
-
-static void on_key(tui *t, int kind, wint_t key)
-{
-    tui_line *l = &t->line;
-
-    t->dirty = 1;
-    mim_core_input(t->core); /* auto-away ends */
-    if (t->pasting) {
-        tui_paste_key(t, kind, key);
-        return;
-    }
-    t->m.hint[0] = '\0'; /* a note lasts until the next key */
-    if (kind != KEY_CODE_YES && key == L'\t' && !t->list_focus && l->len > 0) {
-        complete(t); /* the cycle goes on */
-        return;
-    }
-    t->cycle.active = 0;
-    if (kind == KEY_CODE_YES) {
-        on_function_key(t, key);
-        return;
-    }
-    switch (key) {
-    case L'\r':
-    case L'\n':
-        enter(t);
-        return;
-    case L'\t': /* on an empty line (or in the list): to the list and back */
-        t->list_focus = !t->list_focus;
-        if (t->list_focus && tui_model_selected_index(&t->m) < 0)
-            tui_model_select_move(&t->m, 1);
-        return;
-    case 27: /* Esc */
-        t->list_focus = 0;
-        return;
-    case 127:
-    case KEY_CTRL('H'):
-        tui_line_backspace(l);
-        return;
-    case KEY_CTRL('A'):
-        tui_line_home(l);
-        return;
-    case KEY_CTRL('E'):
-        tui_line_end(l);
-        return;
-    case KEY_CTRL('U'):
-        tui_line_kill_start(l);
-        return;
-    case KEY_CTRL('K'):
-        tui_line_kill_end(l);
-        return;
-    case KEY_CTRL('W'):
-        tui_line_kill_word(l);
-        return;
-    case KEY_CTRL('L'):
-        clearok(curscr, TRUE);
-        return;
-    case KEY_CTRL('C'):
-        tui_interrupt(t);
-        return;
-    default:
-        break;
-    }
-    if (iswprint(key)) { /* typing leaves the list */
-        t->list_focus = 0;
-        if (tui_line_insert(l, (wchar_t)key) != 0)
-            tui_line_full(t);
-        else if (t->m.current != NULL && l->buf[0] != L'/')
-            /* A text (not a command) to the open conversation: "typing" (the core sends one at
-             * most every MIM_CORE_TYPING_SEND_MS). */
-            mim_core_typing(t->core, t->m.current, 1);
-    }
-}
-
-static void on_input(uv_poll_t *h, int status, int events)
-{
-    tui *t = h->data;
-    wint_t key;
-    int kind, keys = 0;
-
-    if (status < 0 || (events & UV_DISCONNECT)) {
-        mim_log_warn("the terminal is gone: quitting");
-        uv_poll_stop(h);
-        tui_stop(t);
-        return;
-    }
-    while (t->screen_on && t->core != NULL && (kind = get_wch(&key)) != ERR) {
-        keys++;
-        on_key(t, kind, key);
-    }
-    if (keys > 0 && t->screen_on)
-        tui_paste_watch(t);
-    /* Readable but no key, again and again: the terminal hung up (get_wch hides the EOF). */
-    t->idle_reads = keys > 0 ? 0 : t->idle_reads + 1;
-    if (t->idle_reads >= HANGUP_READS && t->core != NULL) {
-        mim_log_warn("the terminal stopped giving input: quitting");
-        uv_poll_stop(h);
-        tui_stop(t);
-    }
-}
-
 static void on_winch(uv_signal_t *h, int signum)
 {
     tui *t = h->data;
@@ -829,6 +632,8 @@ static void on_redraw(uv_prepare_t *h)
 {
     tui *t = h->data;
 
+    if (t->chat_opening[0] != '\0' && t->core != NULL)
+        chat_opened_now(t); /* on_chat_opened with no message after it in this turn */
     if (t->dirty && t->screen_on) {
         t->dirty = 0;
         t->m.list_focus = t->list_focus;
@@ -887,6 +692,7 @@ int tui_attach(tui *t, mim_core *core)
     if (mim_core_contacts(core, contact_one, t) != 0)
         mim_log_warn("cannot list the contacts");
     tui_files_load(t);
+    tui_rooms_load(t); /* issue 16: the rooms' rows */
     if (uv_poll_init(t->loop, &t->in, STDIN_FILENO) != 0) {
         mim_log_error("cannot watch the terminal for keys");
         snprintf(t->fatal, sizeof(t->fatal), "cannot read keys from the terminal");
@@ -921,7 +727,7 @@ int tui_attach(tui *t, mim_core *core)
      * loop (ncurses's would only be noticed at the next key). */
     uv_signal_start(&t->winch, on_winch, SIGWINCH);
     uv_prepare_start(&t->redraw, on_redraw);
-    uv_poll_start(&t->in, UV_READABLE | UV_DISCONNECT, on_input);
+    uv_poll_start(&t->in, UV_READABLE | UV_DISCONNECT, tui_on_input);
     return 0;
 }
 

@@ -1,11 +1,25 @@
 /* Broadcast to everyone in the terminal (issue 16; docs/TUI.md "Broadcast"): /all TEXT and
  * /all! TEXT (important), the important broadcasts received that wait for the user's F2 (or
- * /ack), and who has read ours. The copies' "delivered to N of M" marks are the message line's
- * (tui.c's on_fanout_delivered). */
+ * /ack), and who has read ours. The copies' "delivered to N of M" count on the line that says
+ * the broadcast went (tui_rooms_delivered finds it by the id). */
 #include "tui_priv.h"
+#include "mim_clock.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* The line just added to conv (it held `before` entries) carries the broadcast's id: its
+ * copies' deliveries count on it ("delivered to 23 of 25", tui_rooms_delivered). */
+static void mark_line(tui_conv *conv, size_t before, const char *hex, uint32_t copies)
+{
+    tui_entry *e;
+
+    if (conv->n == 0 || (conv->n == before && before < TUI_CONV_MAX))
+        return; /* not added (out of memory) */
+    e = &conv->e[conv->n - 1];
+    snprintf(e->id, sizeof(e->id), "%s", hex);
+    e->fan_total = copies;
+}
 
 void tui_broadcast_send(tui *t, const char *text, int important)
 {
@@ -13,6 +27,8 @@ void tui_broadcast_send(tui *t, const char *text, int important)
     uint32_t copies = 0;
     int rc = mim_core_broadcast(t->core, text, important, &id, &copies);
     char hex[MIM_MSG_ID_HEX_LEN];
+    tui_conv *view;
+    size_t before;
 
     if (rc == MIM_CORE_ENOT_BROADCASTER) {
         tui_say(t, TUI_ENTRY_WARN,
@@ -29,14 +45,26 @@ void tui_broadcast_send(tui *t, const char *text, int important)
         return;
     }
     mim_msg_id_hex(&id, hex);
+    view = tui_model_view(&t->m);
+    before = view->n;
     tui_say(t, TUI_ENTRY_INFO, "%sbroadcast %.8s to %u peers online: \"%.200s\"%s",
             important ? "important " : "", hex, (unsigned)copies, text,
             important ? " (they are asked to acknowledge it)" : "");
+    mark_line(view, before, hex, copies);
+    /* The console keeps it too, whatever view is open later. */
+    if (view != &t->m.console && view->n > 0 && strcmp(view->e[view->n - 1].id, hex) == 0) {
+        before = t->m.console.n;
+        tui_conv_add(&t->m.console, TUI_ENTRY_INFO, mim_clock_wall_ms(), NULL,
+                     view->e[view->n - 1].text, NULL, TUI_MSG_NONE);
+        mark_line(&t->m.console, before, hex, copies);
+    }
 }
 
 void tui_broadcast_received(tui *t, const char *from, const mim_msg_id *id)
 {
     tui_bcast *b = &t->bcast;
+    char line[300];
+    tui_contact *c;
 
     if (b->nwaiting == TUI_BCAST_WAITING) { /* the oldest gives way: /ack ID still takes it */
         memmove(&b->waiting[0], &b->waiting[1], sizeof(b->waiting[0]) * (TUI_BCAST_WAITING - 1));
@@ -45,8 +73,12 @@ void tui_broadcast_received(tui *t, const char *from, const mim_msg_id *id)
     b->waiting[b->nwaiting].id = *id;
     snprintf(b->waiting[b->nwaiting].from, sizeof(b->waiting[0].from), "%s", from);
     b->nwaiting++;
-    tui_note(t, TUI_ENTRY_WARN,
+    snprintf(line, sizeof(line),
              "%.130s sent an IMPORTANT broadcast: press F2 (or type /ack) to acknowledge it", from);
+    if ((c = tui_model_contact(&t->m, from, 0)) != NULL)
+        tui_say_about(t, c, TUI_ENTRY_WARN, line); /* under it, and in the open view */
+    else
+        tui_note(t, TUI_ENTRY_WARN, "%s", line);
 }
 
 /* Acknowledges id (from: its sender, for the note). */

@@ -111,8 +111,8 @@ static void help(tui *t)
         "/files              the transfers, numbered; /files open N: where N is saved",
         "/all TEXT, /all! TEXT  to everyone online (all!: important: they acknowledge it)",
         "/ack [ID], F2       acknowledge an important broadcast (alone: the oldest waiting)",
-        "/room create NAME MEMBERS..., /room add|remove|admin ROOM NAME, /room leave ROOM",
-        "/rooms              your rooms;  /msg #ROOM TEXT  to a room's members",
+        "/room create NAME MEMBERS..., /room add|remove|admin [ROOM] NAME, /room leave [ROOM]",
+        "/rooms              your rooms;  /msg #ROOM [TEXT]  open a room (and write to it)",
         "/search --room ROOM WORDS   find messages in one room",
         "Tab        complete a command or name; on an empty line: to the list",
         "Up/Down    the input history (in the list: move; Enter opens)",
@@ -301,7 +301,8 @@ static void close_current(tui *t)
         tui_say(t, TUI_ENTRY_WARN, "no conversation is open");
         return;
     }
-    mim_core_close_chat(t->core, cur->name);
+    if (!cur->is_room) /* a room is left with /room leave: /close only goes to the console */
+        mim_core_close_chat(t->core, cur->name);
     cur->talking = 0;
     tui_open(t, NULL);
 }
@@ -326,6 +327,8 @@ void tui_send_to_open(tui *t, const char *text)
 
     if (cur == NULL)
         tui_say(t, TUI_ENTRY_WARN, "no conversation is open: /msg NAME, or Tab to the list");
+    else if (cur->is_room)
+        tui_rooms_send(t, cur, text); /* issue 16: to the room's members */
     else
         send_text(t, cur->name, text);
 }

@@ -27,6 +27,7 @@ static enum tui_msg_state msg_state_of(mim_core_msg_state state)
 typedef struct history_load {
     tui *t;
     tui_conv conv;
+    int room; /* a room's (issue 16): the store keeps no "read" of its own for it */
 } history_load;
 
 static void history_one(void *arg, const mim_core_history_item *it)
@@ -45,16 +46,24 @@ static void history_one(void *arg, const mim_core_history_item *it)
     else
         e = tui_conv_add(&h->conv, out ? TUI_ENTRY_OUT : TUI_ENTRY_IN, it->ts_ms, it->from, text,
                          hex, msg_state_of(it->state));
-    if (e != NULL && !out)
+    if (e != NULL && !out && !h->room)
         e->unread = it->unread; /* the "new messages" marker goes above the first */
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)
 {
-    history_load h = {.t = t};
+    tui_contact *c = tui_model_contact(&t->m, name, 0);
+    history_load h = {.t = t, .room = c != NULL && c->is_room};
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    if (t->core == NULL || mim_core_history(t->core, name, limit, history_one, &h) != 0) {
+    if (t->core == NULL)
+        rc = -1;
+    else if (h.room) /* issue 16: by the room's id */
+        rc = mim_core_room_history(t->core, c->room_id, limit, history_one, &h);
+    else
+        rc = mim_core_history(t->core, name, limit, history_one, &h);
+    if (rc != 0) {
         tui_conv_free(&h.conv);
         return -1;
     }
@@ -94,6 +103,8 @@ void tui_mark_read(tui *t, const tui_contact *c)
 {
     int rc;
 
+    if (c->is_room)
+        return; /* issue 16: a room's messages count as read for this run only */
     if (t->core != NULL && (rc = mim_core_mark_read(t->core, c->name)) != 0 &&
         rc != MIM_CORE_EUNKNOWN_PEER) /* someone online we never talked with: nothing to mark */
         mim_log_warn("cannot mark %s's messages read (%d)", c->name, rc);

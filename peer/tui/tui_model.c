@@ -51,6 +51,8 @@ static void contact_free(tui_contact *c)
 {
     free(c->name);
     free(c->status_text);
+    free(c->room_members);
+    free(c->room_admins);
     tui_conv_free(&c->conv);
     free(c);
 }
@@ -88,9 +90,11 @@ static int fold_cmp(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-/* Online first, then by name (case folded). */
+/* Rooms first (they are always there), then online, then by name (case folded). */
 static int before(const tui_contact *a, const tui_contact *b)
 {
+    if (a->is_room != b->is_room)
+        return a->is_room > b->is_room;
     if (a->online != b->online)
         return a->online > b->online;
     return fold_cmp(a->name, b->name) < 0;
@@ -145,6 +149,40 @@ tui_contact *tui_model_contact(tui_model *m, const char *name, int create)
     m->c[m->n++] = c;
     resort(m, m->n - 1);
     return c;
+}
+
+tui_contact *tui_model_room(tui_model *m, const char *room_id)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->c[i]->is_room && strcmp(m->c[i]->room_id, room_id) == 0)
+            return m->c[i];
+    return NULL;
+}
+
+tui_contact *tui_model_add_room(tui_model *m, const char *label, const char *room_id)
+{
+    tui_contact *c;
+
+    if (index_of(m, label) >= 0 || (c = tui_model_contact(m, label, 1)) == NULL)
+        return NULL;
+    c->is_room = 1;
+    c->known = 1; /* never pruned */
+    snprintf(c->room_id, sizeof(c->room_id), "%s", room_id);
+    if ((c->room_members = dup_str("")) == NULL || (c->room_admins = dup_str("")) == NULL)
+        return NULL; /* freed with the contact */
+    resort(m, (size_t)index_of(m, label));
+    return c;
+}
+
+tui_entry *tui_model_find_entry(tui_model *m, const char *id)
+{
+    tui_entry *e = tui_conv_find(&m->console, id);
+
+    if (e == NULL)
+        e = tui_conv_find(tui_model_view(m), id);
+    for (size_t i = 0; i < m->n && m->c[i]->is_room && e == NULL; i++) /* rooms come first */
+        e = tui_conv_find(&m->c[i]->conv, id);
+    return e;
 }
 
 void tui_model_set_online(tui_model *m, const char *name, int online)

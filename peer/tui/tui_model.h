@@ -50,6 +50,10 @@ typedef struct tui_entry {
     char *from; /* IN and OUT: the sender's name */
     char *text;
     int unread; /* IN: not read yet (came while its conversation was not open, or stored so) */
+    /* Issue 16: a copy per member (a room's message of ours, a broadcast): the copies
+     * delivered so far of fan_total, drawn "delivered to 7 of 9" (fan_total 0: one copy). */
+    uint32_t fan_done, fan_total;
+    int broadcast; /* IN: 1 a broadcast to everyone, 2 an important one (a mark before it) */
 } tui_entry;
 
 /* What the store holds before a conversation's first message shown (the line over it). */
@@ -83,10 +87,18 @@ typedef struct tui_contact {
     int typing;        /* they are typing to us (the core's on_typing) */
     int closed;        /* they closed the conversation: greyed until either side writes */
     tui_conv conv;
+    /* Issue 16: a room's row ("#lab", name its display name after a '#'): the fields below are
+     * its own (tui_rooms.c fills them); online, status and keys mean nothing for it. */
+    int is_room;
+    char room_id[TUI_ID_LEN]; /* its id, 32 hex digits: what the core is told */
+    size_t nmembers;          /* we included */
+    int room_gone;            /* we are no longer a member: greyed, nothing more comes */
+    char *room_members;       /* the members when last told, one per line ("" before) */
+    char *room_admins;        /* the admins, likewise */
 } tui_contact;
 
 typedef struct tui_model {
-    tui_contact **c; /* online first, then by name (case folded; never ourselves) */
+    tui_contact **c; /* rooms, then online, then by name (case folded; never ourselves) */
     size_t n, cap;
     tui_conv console;
     char *current;   /* the open conversation's name; NULL: the console */
@@ -113,6 +125,15 @@ typedef struct tui_model {
 
 void tui_model_init(tui_model *m);
 void tui_model_free(tui_model *m);
+
+/* Issue 16: the room with this id (32 hex digits), or NULL. */
+tui_contact *tui_model_room(tui_model *m, const char *room_id);
+/* Adds the room's row, named label ("#lab"): NULL when the label is taken, or out of memory. */
+tui_contact *tui_model_add_room(tui_model *m, const char *label, const char *room_id);
+/* The entry with message id `id` in the console, the open view or a room's conversation (a
+ * room's line of ours, a broadcast's line), or NULL. Not the other people's conversations:
+ * a broadcast's copies each look, and there may be many. */
+tui_entry *tui_model_find_entry(tui_model *m, const char *id);
 
 /* The contact named name, or NULL; with create, a new (offline) one is added if missing (NULL
  * when out of memory, and for our own name: we are never in the list). */

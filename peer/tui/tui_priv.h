@@ -59,8 +59,17 @@ struct tui {
     int quit_asked;                 /* /quit said what is still queued: the next /quit quits */
     struct tui_files *files;        /* file transfers (tui_files.c); NULL until the first */
     tui_bcast bcast;                /* issue 16: important broadcasts to acknowledge */
+    /* Issue 16, rooms (tui_rooms.c): */
+    int room_by_us;      /* a room change of ours runs: its on_room says "you ..." */
+    int room_sending;    /* mim_core_room_send runs: its copies' states go to room_send_state */
+    int room_send_state; /* the best state of the copies so far (TUI_MSG_*) */
+    char chat_opening[MIM_NAME_MAX_BYTES + 1]; /* on_chat_opened waits for what it was for:
+                                                  a room's message does not open a 1:1 view */
 };
 
+/* A loud line about someone (a key change, a refusal): in their conversation, and in the open
+ * view too when that is another, so that it is seen. */
+void tui_say_about(tui *t, tui_contact *c, int kind, const char *text);
 /* Adds a grey line (TUI_ENTRY_INFO), a loud one (TUI_ENTRY_WARN) or command output
  * (TUI_ENTRY_TEXT, drawn without a time) to the open view. */
 void tui_say(tui *t, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -78,6 +87,9 @@ int tui_load_history(tui *t, tui_contact *c, size_t want);
 void tui_mark_read(tui *t, const tui_contact *c);
 /* Sends text (a pasted line: never a command) to the open conversation. */
 void tui_send_to_open(tui *t, const char *text);
+/* ---- the keys: tui_keys.c ---- */
+/* The terminal is readable: its keys, each to the line, the list or a command. */
+void tui_on_input(uv_poll_t *h, int status, int events);
 /* ---- the input keys beyond typing: tui_input.c ---- */
 /* Teaches ncurses the sequences of paste marks, word movement and Alt-Enter (after initscr). */
 void tui_define_keys(void);

@@ -161,6 +161,37 @@ static void fill_row(int y, int x, int cols)
 /* One row of the list: the marks and the unread count first, then the name and the status, so
  * that a narrow list cuts the status and the name, never what needs attention. The cursor's
  * row is reversed while the list has the keys; the open conversation's row is bold. */
+/* Issue 16: a room's row, "  [2] #lab (9 members)", in the same columns as a contact's (its
+ * marks' two columns blank); greyed once we are out of it. */
+static void draw_room(const tui_model *m, const tui_contact *c, int y, int width, int selected)
+{
+    char line[64];
+    int x = 0;
+    attr_t attr = c->room_gone ? A_DIM : A_NORMAL;
+
+    if (selected && m->list_focus)
+        attr |= A_REVERSE;
+    else if (m->current != NULL && strcmp(m->current, c->name) == 0)
+        attr |= A_BOLD;
+    attrset(attr);
+    fill_row(y, 0, width);
+    x += put_text(y, x, "  ", 2);
+    if (c->unread > 0) {
+        snprintf(line, sizeof(line), "[%d] ", c->unread);
+        attron(A_BOLD);
+        x += put_text(y, x, line, width - x);
+        attrset(attr);
+    }
+    x += put_text(y, x, c->name, width - x);
+    if (c->room_gone)
+        snprintf(line, sizeof(line), " (you are not in it)");
+    else
+        snprintf(line, sizeof(line), " (%zu member%s)", c->nmembers, c->nmembers == 1 ? "" : "s");
+    if (x < width)
+        put_text(y, x, line, width - x);
+    attrset(A_NORMAL);
+}
+
 static void draw_contact(const tui_model *m, const tui_contact *c, int y, int width, int selected)
 {
     char line[512];
@@ -220,7 +251,7 @@ static void draw_list(const tui_model *m, int rows, int width)
              width);
     attrset(A_NORMAL);
     for (size_t i = first; i < m->n && y < rows - (below > 0 ? 1 : 0); i++, y++)
-        draw_contact(m, m->c[i], y, width, (long)i == sel);
+        (m->c[i]->is_room ? draw_room : draw_contact)(m, m->c[i], y, width, (long)i == sel);
     if (below > 0) {
         snprintf(hint, sizeof(hint), "%s %zu more", utf8_locale ? "\u2193" : "v", below);
         attrset(A_DIM);
@@ -268,10 +299,18 @@ static size_t entry_text(const tui_entry *e, int64_t now_ms, wchar_t *out, size_
         size_t hl = strlen(head);
         snprintf(head + hl, sizeof(head) - hl, "%s", e->kind == TUI_ENTRY_WARN ? "!! " : "-- ");
     }
+    if (e->broadcast > 0) /* issue 16: a broadcast to everyone, marked before its text */
+        snprintf(head + strlen(head), sizeof(head) - strlen(head), "%s",
+                 e->broadcast == 2 ? "[IMPORTANT, to everyone] " : "[to everyone] ");
     n = tui_text_sanitize(head, strlen(head), 0, out, cap);
     *head_cols = tui_text_width(out, n);
     n += tui_text_sanitize(e->text, strlen(e->text), TUI_TEXT_KEEP_NEWLINE, out + n, cap - n);
-    if (e->kind == TUI_ENTRY_OUT) {
+    if (e->fan_total > 0 && e->fan_done > 0) { /* issue 16: a copy per member */
+        char lab[64];
+        snprintf(lab, sizeof(lab), " (delivered to %u of %u)", (unsigned)e->fan_done,
+                 (unsigned)e->fan_total);
+        n += tui_text_sanitize(lab, strlen(lab), 0, out + n, cap - n);
+    } else if (e->kind == TUI_ENTRY_OUT) {
         const char *lab = state_label(e->state);
         n += tui_text_sanitize(lab, strlen(lab), 0, out + n, cap - n);
     }
@@ -544,6 +583,21 @@ static void draw_conversation(tui_model *m, int rows, int x, int cols)
     if (c == NULL) {
         put_text(0, x, "mim -- Tab to the list on the left (arrows, Enter) or /msg NAME; /help",
                  cols);
+    } else if (c->is_room) { /* issue 16 */
+        snprintf(head, sizeof(head), "%s -- ", c->name);
+        if (c->room_gone)
+            snprintf(head + strlen(head), sizeof(head) - strlen(head), "you are not in it");
+        else
+            snprintf(head + strlen(head), sizeof(head) - strlen(head), "%zu members:", c->nmembers);
+        /* The members are kept one per line: here "alice, bob". */
+        for (const char *p = c->room_gone ? NULL : c->room_members; p != NULL && *p != '\0';) {
+            const char *nl = strchr(p, '\n');
+            int len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
+            size_t hl = strlen(head);
+            snprintf(head + hl, sizeof(head) - hl, " %.*s%s", len, p, nl != NULL ? "," : "");
+            p = nl != NULL ? nl + 1 : NULL;
+        }
+        put_text(0, x, head, cols);
     } else {
         snprintf(head, sizeof(head), "%s%s%s%s%s%s", c->name, c->verified ? " (verified)" : "",
                  !c->online ? " (offline)" : "",

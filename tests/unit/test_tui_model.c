@@ -314,6 +314,35 @@ static void test_attention_words(void **state)
     assert_string_equal(tui_bell_name(TUI_BELL_OFF), "off");
 }
 
+/* Issue 16: a room's row goes above the people, is found by its id, keeps its label unique,
+ * is never pruned, and its lines are found by id (a delivery count's). */
+static void test_rooms(void **state)
+{
+    tui_model m;
+    tui_contact *lab;
+    (void)state;
+    tui_model_init(&m);
+    tui_model_set_online(&m, "alice", 1);
+    lab = tui_model_add_room(&m, "#lab", "00112233445566778899aabbccddeeff");
+    assert_non_null(lab);
+    assert_null(tui_model_add_room(&m, "#lab", "ffeeddccbbaa99887766554433221100"));
+    assert_non_null(tui_model_add_room(&m, "#zoo", "ffeeddccbbaa99887766554433221100"));
+    assert_ptr_equal(m.c[0], lab); /* rooms first, then online people */
+    assert_string_equal(m.c[1]->name, "#zoo");
+    assert_string_equal(m.c[2]->name, "alice");
+    assert_ptr_equal(tui_model_room(&m, "00112233445566778899aabbccddeeff"), lab);
+    assert_null(tui_model_room(&m, "alice"));
+    tui_model_set_online(&m, "alice", 0);
+    tui_model_prune(&m); /* alice goes (not known); the rooms stay */
+    assert_int_equal(m.n, 2);
+    tui_conv_add(&lab->conv, TUI_ENTRY_OUT, 1, "me", "hi", "abc", TUI_MSG_QUEUED);
+    tui_conv_add(&m.console, TUI_ENTRY_INFO, 1, NULL, "broadcast", "def", TUI_MSG_NONE);
+    assert_string_equal(tui_model_find_entry(&m, "abc")->text, "hi");
+    assert_string_equal(tui_model_find_entry(&m, "def")->text, "broadcast");
+    assert_null(tui_model_find_entry(&m, "nope"));
+    tui_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_grew_keeps_view),
         cmocka_unit_test(test_first_words),
         cmocka_unit_test(test_attention_words),
+        cmocka_unit_test(test_rooms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
