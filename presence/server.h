@@ -60,10 +60,11 @@
 #define PRESENCE_MAIL_QUEUED    (512u << 10)
 #define PRESENCE_MAIL_PUMP_MS   5    /* how often an unfinished delivery looks again */
 #define PRESENCE_MAIL_EXPIRE_MS 1000 /* how often expired letters are deleted */
+#define PRESENCE_SEEN_FLUSH_MS  1000 /* logins and logouts are written at most this late */
+
 /* issue 18: pump turns a letter announced on the cluster bus but not yet readable from the
  * shared stream (a replica behind its leader) is looked for, at most (~0.5 s) */
 #define PRESENCE_MAIL_WANT_TRIES 100
-#define PRESENCE_SEEN_FLUSH_MS   1000 /* logins and logouts are written at most this late */
 
 typedef struct presence_config {
     const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
