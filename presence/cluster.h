@@ -67,6 +67,9 @@ int cluster_free_name(const char *urls, const char *name);
 void cluster_note_add(presence_server *s, const online_entry *e);
 void cluster_note_del(presence_server *s, const char *name);
 void cluster_note_status(presence_server *s, const online_entry *e);
+/* A letter for `name`, not online here, was stored in the shared mailbox at seq: the other
+ * servers hear it (a MailNotice event) and the one holding name's login delivers it live. */
+void cluster_note_mail(presence_server *s, const char *name, uint64_t seq);
 
 /* The Login of s (verified, admitted) asks the cluster's name registry (cluster_names.c): 0,
  * and s becomes SESSION_CLAIMING until the verdict comes back through session_claimed; or a

@@ -155,6 +155,9 @@ static void apply_events(cluster *c, uint8_t idx, const Mim__ClusterEvents *evs)
         case MIM__CLUSTER_EVENT__KIND_STATUS:
             apply_status(c, idx, ev->status);
             break;
+        case MIM__CLUSTER_EVENT__KIND_MAIL: /* a hint only: the letter is read from the stream */
+            mailbox_notice(c->srv, ev->mail->to, ev->mail->seq);
+            break;
         default: /* the codec let none other through */
             break;
         }

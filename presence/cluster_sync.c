@@ -23,6 +23,7 @@ typedef struct pending_event {
     Mim__ClusterPeer peer;
     Mim__PeerInfo info;
     Mim__StatusUpdate status;
+    Mim__MailNotice mail;
     uint8_t pk[MIM_KEY_LEN];
     uint8_t addr[16];
     char name[MIM_NAME_MAX_BYTES + 1];
@@ -108,6 +109,21 @@ void cluster_note_status(presence_server *srv, const online_entry *e)
     p->status.text = p->text;
     p->ev.kind_case = MIM__CLUSTER_EVENT__KIND_STATUS;
     p->ev.status = &p->status;
+}
+
+void cluster_note_mail(presence_server *srv, const char *name, uint64_t seq)
+{
+    cluster *c = srv->cluster;
+    pending_event *p;
+
+    if (c == NULL || c->stopping || (p = new_event(c)) == NULL)
+        return;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    mim__mail_notice__init(&p->mail);
+    p->mail.to = p->name;
+    p->mail.seq = seq;
+    p->ev.kind_case = MIM__CLUSTER_EVENT__KIND_MAIL;
+    p->ev.mail = &p->mail;
 }
 
 static void free_events(cluster *c)

@@ -11,6 +11,7 @@
  * after its own COMMIT) or it expires; a session that closes first gets it again next login. */
 #include "server.h"
 #include "mailbox_js.h"
+#include "cluster.h"
 #include "mim_clock.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -131,12 +132,23 @@ void mailbox_forget(session *s)
         uv_timer_stop(&srv->mail_pump);
 }
 
+/* 1 while a letter announced for s (mailbox_notice) has not been read from the shared stream
+ * yet and may still come: a replica answering the read can lag behind the one that stored it.
+ * Counts the pump's turns down. */
+static int still_wanted(session *s)
+{
+    if (s->mail_sent >= s->mail_want || s->mail_tries == 0)
+        return 0;
+    s->mail_tries--;
+    return 1;
+}
+
 void mailbox_on_pump(uv_timer_t *t)
 {
     presence_server *srv = t->data;
 
     for (session *s = srv->sessions; s != NULL && srv->mail_pumping > 0; s = s->next)
-        if (s->mail_pending && deliver_some(s))
+        if (s->mail_pending && deliver_some(s) && !still_wanted(s))
             mailbox_forget(s);
 }
 
@@ -144,7 +156,7 @@ void mailbox_login(session *s)
 {
     if (!s->mail_ok)
         return;
-    s->mail_sent = 0;
+    s->mail_sent = s->mail_want = 0;
     if (!deliver_some(s))
         pump_wait(s);
 }
@@ -158,6 +170,13 @@ static void deliver_live(presence_server *srv, const Mim__Deposit *d, const sess
     online_entry *e = online_table_find_name(&srv->table, d->to);
     session *r = e != NULL ? e->session : NULL;
 
+    if (srv->mailjs != NULL) { /* issue 18: the recipient may be on any server, and read in order */
+        if (r == NULL)
+            cluster_note_mail(srv, d->to, seq);
+        else
+            mailbox_notice(srv, d->to, seq);
+        return;
+    }
     if (r == NULL || !r->mail_ok || r->mail_pending || r->state != SESSION_ONLINE)
         return;
     if (over_budget(r)) {
@@ -166,6 +185,24 @@ static void deliver_live(presence_server *srv, const Mim__Deposit *d, const sess
     }
     (void)send_item(r, seq, from->entry->name, from->entry->identity_pk, d->id.data, d->sealed.data,
                     d->sealed.len, now_ms);
+}
+
+void mailbox_notice(presence_server *srv, const char *to, uint64_t seq)
+{
+    online_entry *e = online_table_find_name(&srv->table, to);
+    session *r = e != NULL ? e->session : NULL;
+
+    if (srv->mailjs == NULL || r == NULL || !r->mail_ok || r->state != SESSION_ONLINE ||
+        r->mail_sent >= seq)
+        return;
+    if (seq > r->mail_want) {
+        r->mail_want = seq;
+        r->mail_tries = PRESENCE_MAIL_WANT_TRIES;
+    }
+    if (r->mail_pending)
+        return; /* the delivery under way reads on from mail_sent and gets there */
+    if (!deliver_some(r) || still_wanted(r))
+        pump_wait(r);
 }
 
 /* The ms until s's next deposit token. */

@@ -22,8 +22,9 @@ struct mailbox_js {
     jsCtx *js;
     kvStore *kv; /* the cluster's names bucket, opened at the first deposit that needs it */
     uint64_t expiry_ms;
-    uint32_t blob_max; /* --mailbox-blob-max */
-    int stream_ok;     /* the stream exists (checked once connected) */
+    uint32_t blob_max;  /* --mailbox-blob-max */
+    uint32_t max_count; /* --mailbox-max-count: the stream's limit per recipient subject */
+    int stream_ok;      /* the stream exists (checked once connected) */
 };
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -44,6 +45,32 @@ static void subject_of(const char *name, char out[MAILJS_SUBJECT_MAX])
     hex((const uint8_t *)name, n, out + sizeof(MAILJS_SUBJECT) - 1);
 }
 
+/* An existing stream (made by an older server, or one with another --mailbox-max-count) is
+ * given this server's count limit per recipient, refusing new letters past it: the last server
+ * to start sets it for the cluster (docs/SCALING.md: give every server the same limits). */
+static int limit_per_recipient(mailbox_js *m, jsStreamInfo *si)
+{
+    jsStreamConfig *sc = si->Config;
+    jsStreamInfo *updated = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s;
+
+    if (sc->MaxMsgsPerSubject == (int64_t)m->max_count && sc->Discard == js_DiscardNew &&
+        sc->DiscardNewPerSubject)
+        return 0;
+    sc->MaxMsgsPerSubject = m->max_count;
+    sc->Discard = js_DiscardNew;
+    sc->DiscardNewPerSubject = true;
+    if ((s = js_UpdateStream(&updated, m->js, sc, NULL, &jerr)) != NATS_OK) {
+        mim_log_warn("mailbox: cannot set the limit of %u letters per recipient on %s: %s (%d)",
+                     m->max_count, MAILJS_STREAM, natsStatus_GetText(s), (int)jerr);
+        return MIM_EIO;
+    }
+    jsStreamInfo_Destroy(updated);
+    mim_log_info("mailbox: %s holds at most %u letters per recipient", MAILJS_STREAM, m->max_count);
+    return 0;
+}
+
 /* The stream, created when missing: 3 replicas, or 1 on a NATS without a cluster of 3. */
 static int ensure_stream(mailbox_js *m)
 {
@@ -59,9 +86,10 @@ static int ensure_stream(mailbox_js *m)
     if (natsConnection_Status(m->nc) != NATS_CONN_STATUS_CONNECTED)
         return MIM_EIO;
     if (js_GetStreamInfo(&si, m->js, MAILJS_STREAM, NULL, &jerr) == NATS_OK) {
+        int rc = limit_per_recipient(m, si);
         jsStreamInfo_Destroy(si);
-        m->stream_ok = 1;
-        return 0;
+        m->stream_ok = rc == 0;
+        return rc;
     }
     jsStreamConfig_Init(&sc);
     sc.Name = MAILJS_STREAM;
@@ -72,6 +100,9 @@ static int ensure_stream(mailbox_js *m)
     sc.Duplicates = (int64_t)dup * NS_PER_MS;
     sc.MaxMsgSize = MIM_MAIL_SEALED_MAX + 1024;
     sc.AllowDirect = true;
+    sc.MaxMsgsPerSubject = m->max_count; /* the count limit, held by JetStream atomically */
+    sc.Discard = js_DiscardNew;
+    sc.DiscardNewPerSubject = true;
     sc.Replicas = 3;
     if ((s = js_AddStream(&si, m->js, &sc, NULL, &jerr)) != NATS_OK) {
         sc.Replicas = 1; /* a single NATS node, or a cluster short of nodes */
@@ -88,7 +119,8 @@ static int ensure_stream(mailbox_js *m)
     return 0;
 }
 
-int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint32_t blob_max)
+int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint32_t blob_max,
+                    uint32_t max_count)
 {
     char copy[1024], *save = NULL;
     const char *list[MAILJS_URLS_MAX];
@@ -107,6 +139,7 @@ int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint
         return n == 0 ? MIM_EINVAL : MIM_ENOMEM;
     m->expiry_ms = expiry_ms;
     m->blob_max = blob_max;
+    m->max_count = max_count;
     s = natsOptions_Create(&m->opts);
     if (s == NATS_OK)
         s = natsOptions_SetServers(m->opts, list, n);
@@ -355,6 +388,15 @@ static int registered(mailbox_js *m, mim_store *registry, const char *name)
     return s == NATS_OK ? 0 : s == NATS_NOT_FOUND ? MIM_ENOENT : MIM_EIO;
 }
 
+/* 1 when a refused publish was refused for the stream's limit per recipient (JetStream says so
+ * with its generic store error and this text). */
+static int over_limit(jsErrCode jerr)
+{
+    const char *text = nats_GetLastError(NULL);
+    return jerr == JSStreamStoreFailedErr && text != NULL &&
+           strstr(text, "maximum messages per subject") != NULL;
+}
+
 /* One deposit: registered, within the limits, then published and acknowledged. */
 static int deposit_one(mailbox_js *m, mim_store *registry, const mim_mail_deposit *d,
                        const mim_mail_limits *lim, mim_mail_outcome *o, mim_buf *body)
@@ -387,8 +429,12 @@ static int deposit_one(mailbox_js *m, mim_store *registry, const mim_mail_deposi
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
     po.MaxWait = MAILJS_TIMEOUT_MS;
-    if (js_Publish(&ack, m->js, subj, body->data, (int)body->len, &po, &jerr) != NATS_OK)
-        return MIM_EIO;
+    if (js_Publish(&ack, m->js, subj, body->data, (int)body->len, &po, &jerr) != NATS_OK) {
+        if (!over_limit(jerr))
+            return MIM_EIO;
+        o->result = MIM_MAIL_FULL; /* a racing deposit through another server filled it */
+        return 0;
+    }
     o->seq = ack->Sequence;
     o->result = ack->Duplicate ? MIM_MAIL_DUPLICATE : MIM_MAIL_STORED;
     o->expires_ms = (ack->Duplicate ? deposited_at(m, ack->Sequence, d->now_ms) : d->now_ms) +

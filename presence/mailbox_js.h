@@ -10,7 +10,10 @@
  *     stream says); idempotent through the Nats-Msg-Id (recipient, sender, id) within the
  *     stream's duplicate window (MAILJS_DUP_WINDOW_MS);
  *   - the limits are counted in the stream (per recipient subject: cluster-wide), the count
- *     from the stream's per-subject state, the bytes summed when they could matter;
+ *     from the stream's per-subject state, the bytes summed when they could matter; the count
+ *     is also the stream's own limit per subject with discard-new (MaxMsgsPerSubject,
+ *     DiscardNewPerSubject), so racing deposits through several servers cannot pass it; the
+ *     bytes can be passed by such a race, by at most one letter per other server (SCALING.md);
  *   - MailTaken deletes the messages from the stream (cluster-wide), after checking that each
  *     seq is a letter for that recipient;
  *   - expiry is the stream's MaxAge (--mailbox-expiry): JetStream deletes on every node.
@@ -35,8 +38,10 @@ typedef struct mailbox_js mailbox_js;
 
 /* Connects to urls (--cluster: nats://H:P,...; retried in the background when none answers)
  * and makes sure the stream exists (3 replicas, 1 when the NATS cluster cannot give 3), with
- * MaxAge expiry_ms; blob_max is --mailbox-blob-max. 0, or MIM_EINVAL / MIM_ENOMEM. */
-int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint32_t blob_max);
+ * MaxAge expiry_ms and max_count letters per recipient (set on an existing stream too);
+ * blob_max is --mailbox-blob-max. 0, or MIM_EINVAL / MIM_ENOMEM. */
+int mailbox_js_open(mailbox_js **out, const char *urls, uint64_t expiry_ms, uint32_t blob_max,
+                    uint32_t max_count);
 void mailbox_js_close(mailbox_js *m); /* NULL is fine */
 
 /* mim_store_mail_deposit_all's contract; a name is registered when `registry` (this server's)

@@ -226,7 +226,7 @@ int presence_server_start(presence_server *srv, uv_loop_t *loop, const presence_
         return rc;
     if (cfg->cluster_urls != NULL && cfg->mailbox && /* issue 18: the shared mailbox */
         (rc = mailbox_js_open(&srv->mailjs, cfg->cluster_urls, cfg->mailbox_expiry_ms,
-                              cfg->mailbox_blob_max)) != 0)
+                              cfg->mailbox_blob_max, cfg->mailbox_max_count)) != 0)
         return rc;
     if (cfg->discovery_port >= 0 && discovery_start(srv) != 0)
         mim_log_warn("LAN discovery is off: peers must be given the server's address");

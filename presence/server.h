@@ -62,6 +62,10 @@
 #define PRESENCE_MAIL_EXPIRE_MS 1000 /* how often expired letters are deleted */
 #define PRESENCE_SEEN_FLUSH_MS  1000 /* logins and logouts are written at most this late */
 
+/* issue 18: pump turns a letter announced on the cluster bus but not yet readable from the
+ * shared stream (a replica behind its leader) is looked for, at most (~0.5 s) */
+#define PRESENCE_MAIL_WANT_TRIES 100
+
 typedef struct presence_config {
     const char *binds[PRESENCE_MAX_BINDS]; /* numeric addresses; none = "::" and "0.0.0.0" */
     int nbinds;
@@ -131,6 +135,8 @@ typedef struct session {
     unsigned mail_ok : 1; /* the Login set MIM_LOGIN_FEATURE_MAILBOX and the server offers it */
     unsigned mail_pending : 1; /* letters wait to be sent after mail_sent (mailbox.c) */
     uint64_t mail_sent;        /* the last seq sent to this session */
+    uint64_t mail_want;        /* issue 18: a letter announced up to this seq (mailbox_notice) */
+    uint8_t mail_tries;        /* pump turns left to find it (PRESENCE_MAIL_WANT_TRIES) */
     mim_rate deposit_rate;     /* Deposits this peer may make */
     mim_rate directory_rate;   /* Lookups and DirectoryLists */
 } session;
@@ -289,6 +295,10 @@ void mailbox_forget(session *s);
 /* Deletes expired letters, at most once per PRESENCE_MAIL_EXPIRE_MS; called by the sweep. */
 void mailbox_expire(presence_server *srv, uint64_t now);
 void mailbox_on_pump(uv_timer_t *t);
+/* issue 18: a letter for `to` was stored in the shared mailbox at seq (through this server or,
+ * said on the cluster bus, another): when `to` is online here, it is fetched from the stream and
+ * sent, after the letters before it. Anything else (not here, no mail, sent already): nothing. */
+void mailbox_notice(presence_server *srv, const char *to, uint64_t seq);
 
 /* broadcasters.c (issue 16) */
 /* Parses and signs cfg.broadcasters into srv->bcast. 0 or a negative code (logged). */

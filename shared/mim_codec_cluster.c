@@ -54,6 +54,12 @@ static int check_event(const Mim__ClusterEvent *e, char *err, size_t errlen)
         m.body_case = MIM__PRESENCE_MSG__BODY_STATUS;
         m.status = e->status;
         return mim_presence_msg_validate(&m, MIM_FROM_SERVER, err, errlen);
+    case MIM__CLUSTER_EVENT__KIND_MAIL:
+        if (e->mail == NULL || !mim_name_valid(e->mail->to, strlen(e->mail->to)))
+            return mim_codec_fail(err, errlen, "cluster mail notice: invalid name");
+        if (e->mail->seq == 0)
+            return mim_codec_fail(err, errlen, "cluster mail notice: seq 0");
+        return 0;
     default:
         return mim_codec_fail(err, errlen, "cluster event of no known kind (%d)",
                               (int)e->kind_case);

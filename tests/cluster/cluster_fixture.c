@@ -112,7 +112,15 @@ static int view_has(const cf_client *cl, const char *name)
     return 0;
 }
 
-int cf_login(cluster_fixture *f, int server, mim_identity *id, const char *name, cf_client **out)
+void cf_start_cluster(cluster_fixture *f, int n, const char *const *extra)
+{
+    for (int i = 0; i < n; i++)
+        cf_start_server(f, i, extra);
+    cf_wait_joined(f);
+}
+
+int cf_login_ex(cluster_fixture *f, int server, mim_identity *id, const char *name, int flags,
+                cf_client **out)
 {
     cf_client *cl;
     int rc;
@@ -125,7 +133,9 @@ int cf_login(cluster_fixture *f, int server, mim_identity *id, const char *name,
     if ((rc = tc_connect(cl->c, f->sp[server].port)) != TC_OK ||
         (rc = tc_handshake(cl->c, name)) != TC_OK)
         fail_msg("handshake as \"%s\": %s: %s", name, tc_strerror(rc), tc_error(cl->c));
-    rc = tc_login(cl->c, name, 5000);
+    if ((flags & TC_LOGIN_MAILBOX) && !(cl->c->server_features & MIM_FEATURE_MAILBOX))
+        fail_msg("s%d does not offer the mailbox", server);
+    rc = tc_login_ex(cl->c, name, 5000, flags);
     if (rc < 0)
         fail_msg("login as \"%s\" on s%d: %s: %s", name, server, tc_strerror(rc), tc_error(cl->c));
     for (size_t i = 0; rc == 0 && i < cl->c->ntable; i++)
@@ -134,10 +144,21 @@ int cf_login(cluster_fixture *f, int server, mim_identity *id, const char *name,
     return rc;
 }
 
+int cf_login(cluster_fixture *f, int server, mim_identity *id, const char *name, cf_client **out)
+{
+    return cf_login_ex(f, server, id, name, 0, out);
+}
+
 cf_client *cf_online(cluster_fixture *f, int server, mim_identity *id, const char *name)
 {
+    return cf_online_ex(f, server, id, name, 0);
+}
+
+cf_client *cf_online_ex(cluster_fixture *f, int server, mim_identity *id, const char *name,
+                        int flags)
+{
     cf_client *cl;
-    int rc = cf_login(f, server, id, name, &cl);
+    int rc = cf_login_ex(f, server, id, name, flags, &cl);
 
     if (rc != 0)
         fail_msg("login as \"%s\" on s%d: error %d: %s", name, server, rc, cl->c->error_text);

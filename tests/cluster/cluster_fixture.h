@@ -34,10 +34,19 @@ int cf_teardown(void **state);
 void cf_start_server(cluster_fixture *f, int i, const char *const *extra);
 /* Waits until every running server logged that it heard every other one ("joined"). */
 void cf_wait_joined(cluster_fixture *f);
-/* A client logged in on server i: 0 and *out, or the server's Error code (then closed). */
+/* Starts servers 0..n-1, each with the extra options (may be NULL), and waits until they all
+ * joined: how nearly every scenario begins. */
+void cf_start_cluster(cluster_fixture *f, int n, const char *const *extra);
+/* A client logged in on server i: 0 and *out, or the server's Error code (then closed).
+ * cf_login_ex: with the Login's TC_LOGIN_* flags (TC_LOGIN_MAILBOX: the server must offer the
+ * mailbox). */
 int cf_login(cluster_fixture *f, int server, mim_identity *id, const char *name, cf_client **out);
-/* Like cf_login, failing the test unless the login succeeds. */
+int cf_login_ex(cluster_fixture *f, int server, mim_identity *id, const char *name, int flags,
+                cf_client **out);
+/* Like cf_login(_ex), failing the test unless the login succeeds. */
 cf_client *cf_online(cluster_fixture *f, int server, mim_identity *id, const char *name);
+cf_client *cf_online_ex(cluster_fixture *f, int server, mim_identity *id, const char *name,
+                        int flags);
 /* Reads cl's messages until `name` is online (want 1) or not (want 0) in its view, for at most
  * ms: 0 when it came to that, else -1. Status updates are counted in *statuses if non-NULL. */
 int cf_wait_name(cf_client *cl, const char *name, int want, int ms);

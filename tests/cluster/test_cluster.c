@@ -125,9 +125,7 @@ static void converge(void **state)
     cf_client *alice, *bob, *carol;
     int status;
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     alice = cf_online(f, 0, NULL, "alice");
     bob = cf_online(f, 1, NULL, "bob");
     assert_int_equal(cf_wait_name(alice, "bob", 1, SEEN_MS), 0);
@@ -156,9 +154,7 @@ static void name_race(void **state)
     static const char *const names[] = {"zed", "yan", "xia", "wim"};
     cluster_fixture *f = *state;
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         tc_client *c[2];
         uint8_t frame[2][1024];
@@ -195,9 +191,7 @@ static void server_killed(void **state)
     cf_client *bob;
     long long t0;
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     (void)cf_online(f, 0, NULL, "alice");
     bob = cf_online(f, 1, NULL, "bob");
     assert_int_equal(cf_wait_name(bob, "alice", 1, SEEN_MS), 0);
@@ -229,10 +223,7 @@ static void replaced(void **state)
     cf_client *old, *again, *watcher;
 
     assert_non_null(id);
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_start_server(f, 2, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 3, NULL);
     watcher = cf_online(f, 2, NULL, "watcher");
     old = cf_online(f, 0, id, "dana");
     assert_int_equal(cf_wait_name(watcher, "dana", 1, SEEN_MS), 0);
@@ -251,9 +242,7 @@ static void hostile_bus(void **state)
     cf_client *alice;
     char url[64];
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     alice = cf_online(f, 0, NULL, "alice");
     publish_hostile(nc_url(&f->nats, 0, url, sizeof(url)));
     assert_true(sp_wait_log(&f->sp[0], "dropped a bad bus message", SEEN_MS));
@@ -274,9 +263,7 @@ static void free_name(void **state)
     char out[512];
     int status;
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     cl = cf_online(f, 0, first, "zoe");
     assert_int_equal(tc_logout(cl->c), TC_OK);
     assert_int_equal(cf_login(f, 1, second, "zoe", &cl), MIM__ERROR_CODE__ERROR_NAME_TAKEN);
@@ -300,9 +287,7 @@ static void nats_node_killed(void **state)
     cluster_fixture *f = *state;
     cf_client *alice, *bob;
 
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     alice = cf_online(f, 0, NULL, "alice");
     bob = cf_online(f, 1, NULL, "bob");
     assert_int_equal(cf_wait_name(alice, "bob", 1, SEEN_MS), 0);
@@ -329,9 +314,7 @@ static void nats_down(void **state)
     cf_client *bob, *cl, *erin;
 
     assert_non_null(known);
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     cl = cf_online(f, 0, known, "alice");
     assert_int_equal(tc_logout(cl->c), TC_OK);
     bob = cf_online(f, 0, NULL, "bob");

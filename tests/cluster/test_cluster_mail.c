@@ -9,6 +9,12 @@
  *                    letter through s0 and one through s1 (which knows bob, registered through
  *                    s0, from the cluster's names bucket) fill bob's mailbox, and a third
  *                    through either is MAILBOX_FULL
+ *   mail_live        bob online on s1: a letter deposited for him through s0 reaches him at
+ *                    once (the bus's MailNotice), no new login; then one through s1 and one
+ *                    through s0 again, each once, in the stream's order
+ *   mail_stream_limit  the stream itself holds the count per recipient (racing deposits
+ *                    through two servers cannot pass it): s0 counts to 5, s1 (started last)
+ *                    set the stream's limit to 3, and s0's fourth deposit is MAILBOX_FULL
  *
  * Usage: test_cluster_mail SCENARIO. Every wait is bounded. */
 #include <stdarg.h>
@@ -29,21 +35,7 @@
  * by the teardown). */
 static tc_client *mail_online(cluster_fixture *f, int server, mim_identity *id, const char *name)
 {
-    cf_client *cl;
-    int rc;
-
-    assert_true(f->ncl < CF_CLIENTS);
-    cl = &f->cl[f->ncl++];
-    memset(cl, 0, sizeof(*cl));
-    cl->server = server;
-    assert_non_null(cl->c = tc_new(id));
-    if ((rc = tc_connect(cl->c, f->sp[server].port)) != TC_OK ||
-        (rc = tc_handshake(cl->c, name)) != TC_OK)
-        fail_msg("handshake as \"%s\": %s: %s", name, tc_strerror(rc), tc_error(cl->c));
-    assert_true(cl->c->server_features & MIM_FEATURE_MAILBOX);
-    if ((rc = tc_login_ex(cl->c, name, 5000, TC_LOGIN_MAILBOX)) != 0)
-        fail_msg("login as \"%s\" on s%d: %s: %s", name, server, tc_strerror(rc), tc_error(cl->c));
-    return cl->c;
+    return cf_online_ex(f, server, id, name, TC_LOGIN_MAILBOX)->c;
 }
 
 /* name with key id logs in on server and out again: registered (on that server too). */
@@ -127,9 +119,7 @@ static void mail_shared(void **state)
 
     assert_non_null(a);
     assert_non_null(b);
-    cf_start_server(f, 0, NULL);
-    cf_start_server(f, 1, NULL);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, NULL);
     visit(f, 0, b, "bob");
     alice = mail_online(f, 0, a, "alice");
     deposit(alice, "bob", 1, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
@@ -166,9 +156,7 @@ static void mail_limits(void **state)
     tc_client *alice, *carol;
 
     assert_true(a != NULL && b != NULL && c != NULL);
-    cf_start_server(f, 0, two);
-    cf_start_server(f, 1, two);
-    cf_wait_joined(f);
+    cf_start_cluster(f, 2, two);
     visit(f, 0, b, "bob"); /* s1 knows bob from the cluster's names bucket only */
     alice = mail_online(f, 0, a, "alice");
     carol = mail_online(f, 1, c, "carol");
@@ -181,12 +169,74 @@ static void mail_limits(void **state)
     mim_identity_free(c);
 }
 
+static void mail_live(void **state)
+{
+    cluster_fixture *f = *state;
+    mim_identity *a = mim_identity_generate(), *b = mim_identity_generate();
+    mim_identity *c = mim_identity_generate();
+    tc_client *alice, *bob, *carol;
+    uint64_t seq[3];
+
+    assert_true(a != NULL && b != NULL && c != NULL);
+    cf_start_cluster(f, 2, NULL);
+    bob = mail_online(f, 1, b, "bob");
+    alice = mail_online(f, 0, a, "alice");
+    carol = mail_online(f, 1, c, "carol");
+    deposit(alice, "bob", 1, MIM__DEPOSIT_RESULT__DEPOSIT_OK); /* through s0, bob on s1 */
+    seq[0] = expect_item(bob, "alice", a->sign_pk, 1);
+    deposit(carol, "bob", 2, MIM__DEPOSIT_RESULT__DEPOSIT_OK); /* through bob's own server */
+    seq[1] = expect_item(bob, "carol", c->sign_pk, 2);
+    deposit(alice, "bob", 3, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
+    seq[2] = expect_item(bob, "alice", a->sign_pk, 3);
+    assert_true(seq[0] < seq[1] && seq[1] < seq[2]);
+    assert_int_equal(tc_sync(bob, TC_TIMEOUT_MS), TC_OK); /* each once: nothing more came */
+    mim_identity_free(a);
+    mim_identity_free(b);
+    mim_identity_free(c);
+}
+
+/* Racing deposits through two servers can each pass their server's own count (both read 2 of
+ * 3, both store): the stream's own limit per recipient refuses the one too many. Made
+ * deterministic with two limits: s1, started last, sets the stream's limit to 3; s0 counts to 5
+ * itself, as a server would that counted before a racing deposit landed, and the stream says
+ * no for it. */
+static void mail_stream_limit(void **state)
+{
+    static const char *const five[] = {"--mailbox-max-count", "5", NULL};
+    static const char *const three[] = {"--mailbox-max-count", "3", NULL};
+    cluster_fixture *f = *state;
+    mim_identity *a = mim_identity_generate(), *b = mim_identity_generate();
+    mim_identity *c = mim_identity_generate();
+    tc_client *alice, *carol;
+
+    assert_true(a != NULL && b != NULL && c != NULL);
+    cf_start_server(f, 0, five);
+    assert_true(sp_wait_log(&f->sp[0], "shared through the JetStream stream", TC_TIMEOUT_MS));
+    cf_start_server(f, 1, three);
+    cf_wait_joined(f);
+    visit(f, 0, b, "bob");
+    carol = mail_online(f, 1, c, "carol");
+    deposit(carol, "bob", 1, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
+    assert_true(sp_wait_log(&f->sp[1], "holds at most 3 letters per recipient", TC_TIMEOUT_MS));
+    alice = mail_online(f, 0, a, "alice");
+    deposit(alice, "bob", 2, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
+    deposit(alice, "bob", 3, MIM__DEPOSIT_RESULT__DEPOSIT_OK);
+    deposit(alice, "bob", 4, MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL); /* s0 said 3 < 5 */
+    deposit(carol, "bob", 5, MIM__DEPOSIT_RESULT__DEPOSIT_MAILBOX_FULL);
+    deposit(alice, "bob", 2, MIM__DEPOSIT_RESULT__DEPOSIT_OK); /* a repeat is no new letter */
+    mim_identity_free(a);
+    mim_identity_free(b);
+    mim_identity_free(c);
+}
+
 #define CLUSTER_TEST(fn) cmocka_unit_test_setup_teardown(fn, cf_setup, cf_teardown)
 
 /* CMake reads the scenario names from this table (mim_add_scenarios, tests/CMakeLists.txt). */
 static const struct CMUnitTest tests[] = {
     CLUSTER_TEST(mail_shared),
     CLUSTER_TEST(mail_limits),
+    CLUSTER_TEST(mail_live),
+    CLUSTER_TEST(mail_stream_limit),
 };
 
 int main(int argc, char **argv)

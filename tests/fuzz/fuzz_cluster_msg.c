@@ -1,7 +1,8 @@
 /* Fuzzes the cluster bus's decoder (issue 18, shared/mim_codec_cluster.c): the input is one bus
  * message's payload, as anyone able to publish on the bus could send it. A message accepted
  * must keep the validator's promises -- a valid server id, a 16-byte boot id, one known body,
- * at most MIM_CLUSTER_EVENTS_MAX events or peers, each name valid, each key 32 bytes -- and
+ * at most MIM_CLUSTER_EVENTS_MAX events or peers, each name valid, each key 32 bytes, each mail
+ * notice's seq above 0 -- and
  * re-encode to exactly the input (canonical). */
 #include "fuzz.h"
 
@@ -30,6 +31,10 @@ static void check_event(const Mim__ClusterEvent *e)
         break;
     case MIM__CLUSTER_EVENT__KIND_STATUS:
         FUZZ_CHECK(mim_name_valid(e->status->name, strlen(e->status->name)));
+        break;
+    case MIM__CLUSTER_EVENT__KIND_MAIL: /* issue 18: a letter's notice */
+        FUZZ_CHECK(mim_name_valid(e->mail->to, strlen(e->mail->to)));
+        FUZZ_CHECK(e->mail->seq > 0);
         break;
     default:
         FUZZ_CHECK(0);

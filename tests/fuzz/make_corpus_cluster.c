@@ -1,7 +1,7 @@
 /* Writes the seed corpus of the cluster bus's fuzz target (fuzz_cluster_msg.c) under
  * tests/fuzz/corpus/cluster_msg/: one message of each body (events with an add, a delete and a
- * status; a table chunk; a Hello; a heartbeat) and a few the codec refuses (an invalid server
- * id, a short boot id, an add with a bad name, no body).
+ * status; a table chunk; a Hello; a heartbeat; a mail notice) and a few the codec refuses (an
+ * invalid server id, a short boot id, an add with a bad name, no body, a mail notice of seq 0).
  *
  *   fuzz_make_corpus_cluster [CORPUS_DIR]     (default: the source tree's tests/fuzz/corpus)
  *
@@ -31,6 +31,26 @@ static void cluster_seed(const char *name, Mim__ClusterMsg *m)
 }
 
 static uint8_t boot[16] = {0x42, 1, 2, 3}, pk[32] = {7}, addr[4] = {192, 168, 1, 20};
+
+/* A mail notice (issue 18: a letter for bob stored at seq 12), and one of seq 0 (refused). */
+static void mail_seeds(Mim__ClusterMsg *m)
+{
+    Mim__ClusterEvents evs = MIM__CLUSTER_EVENTS__INIT;
+    Mim__ClusterEvent ev = MIM__CLUSTER_EVENT__INIT, *evp = &ev;
+    Mim__MailNotice mn = MIM__MAIL_NOTICE__INIT;
+
+    mn.to = "bob";
+    mn.seq = 12;
+    ev.kind_case = MIM__CLUSTER_EVENT__KIND_MAIL;
+    ev.mail = &mn;
+    evs.events = &evp;
+    evs.n_events = 1;
+    m->body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
+    m->events = &evs;
+    cluster_seed("mail_notice", m);
+    mn.seq = 0;
+    cluster_seed("mail_notice_seq0", m);
+}
 
 /* Events: an add, a status, a delete; then the same add in a table chunk; then refusals. */
 static void seeds(void)
@@ -93,6 +113,7 @@ static void seeds(void)
     cluster_seed("bad_name", &m);
     m.body_case = MIM__CLUSTER_MSG__BODY__NOT_SET; /* refused */
     cluster_seed("no_body", &m);
+    mail_seeds(&m);
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* The cluster bus's worked example (docs/PROTOCOL.md, "The cluster bus"), computed by the real
  * codec and frozen like test_protocol_mail_example.c: server s0 tells the others that alice
- * logged in, and sends its heartbeat. Each message is compared with a hex constant below,
+ * logged in, and sends its heartbeat, and (issue 18's shared mailbox) a notice that a letter for
+ * bob was stored. Each message is compared with a hex constant below,
  * which must also appear byte for byte in the block marked <!-- hex:NAME --> in
  * docs/PROTOCOL.md, and must decode. Then the codec's refusals: what a hostile publisher on the
  * bus could send.
@@ -42,10 +43,13 @@ static const struct {
      "63651204c0a8011418a01f22208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3"
      "748801b40f6f5c28011080d095ffbc31"},
     {"cluster_heartbeat", "0a0273301210000102030405060708090a0b0c0d0e0f18026a020801"},
+    {"cluster_mail_notice",
+     "0a0273301210000102030405060708090a0b0c0d0e0f1803520b0a0922070a03626f62100c"},
 };
+#define NFROZEN (sizeof(frozen) / sizeof(frozen[0]))
 
 /* The example's messages, from s0, boot 00..0f: seq 1 the events (alice's add), seq 2 the
- * heartbeat (one peer). */
+ * heartbeat (one peer), seq 3 the mail notice (bob, stream seq 12). */
 static void build(int which, mim_buf *out)
 {
     Mim__ClusterMsg m = MIM__CLUSTER_MSG__INIT;
@@ -53,11 +57,20 @@ static void build(int which, mim_buf *out)
     Mim__ClusterEvent ev = MIM__CLUSTER_EVENT__INIT, *evp = &ev;
     Mim__ClusterPeer cp = MIM__CLUSTER_PEER__INIT;
     Mim__ClusterHeartbeat hb = MIM__CLUSTER_HEARTBEAT__INIT;
+    Mim__MailNotice mn = MIM__MAIL_NOTICE__INIT;
     Mim__PeerInfo pi;
 
     m.server_id = "s0";
     m.boot_id.data = boot;
     m.boot_id.len = sizeof(boot);
+    m.seq = (uint64_t)(which + 1);
+    if (which == 1) {
+        hb.peers = 1;
+        m.body_case = MIM__CLUSTER_MSG__BODY_HEARTBEAT;
+        m.heartbeat = &hb;
+        assert_int_equal(mim_cluster_msg_pack(&m, out), 0);
+        return;
+    }
     if (which == 0) {
         mim_peer_info_init(&pi, "alice", alice_addr, 4, 4000, alice_pk,
                            MIM__STATUS__STATUS_AVAILABLE, "");
@@ -65,17 +78,16 @@ static void build(int which, mim_buf *out)
         cp.login_ms = LOGIN_MS;
         ev.kind_case = MIM__CLUSTER_EVENT__KIND_ADD;
         ev.add = &cp;
-        evs.events = &evp;
-        evs.n_events = 1;
-        m.seq = 1;
-        m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
-        m.events = &evs;
-    } else {
-        hb.peers = 1;
-        m.seq = 2;
-        m.body_case = MIM__CLUSTER_MSG__BODY_HEARTBEAT;
-        m.heartbeat = &hb;
+    } else { /* issue 18: a letter for bob stored in the stream at seq 12 */
+        mn.to = "bob";
+        mn.seq = 12;
+        ev.kind_case = MIM__CLUSTER_EVENT__KIND_MAIL;
+        ev.mail = &mn;
     }
+    evs.events = &evp;
+    evs.n_events = 1;
+    m.body_case = MIM__CLUSTER_MSG__BODY_EVENTS;
+    m.events = &evs;
     assert_int_equal(mim_cluster_msg_pack(&m, out), 0);
 }
 
@@ -84,11 +96,11 @@ static void worked_example(void **state)
     char *doc = print_mode ? NULL : read_doc();
 
     (void)state;
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < NFROZEN; i++) {
         mim_buf b = {0};
         Mim__ClusterMsg *m = NULL;
         char err[160], *shown, *hex;
-        build(i, &b);
+        build((int)i, &b);
         hex = bytes_hex(b.data, b.len);
         assert_int_equal(mim_cluster_msg_decode(b.data, b.len, &m, err, sizeof(err)), 0);
         mim_cluster_msg_free(m);
@@ -146,6 +158,10 @@ static void refusals(void **state)
     assert_int_equal(decode_hex("0a027330" /* a delete of an empty name */
                                 "1210000102030405060708090a0b0c0d0e0f18015204"
                                 "0a021200"),
+                     MIM_EDECODE);
+    assert_int_equal(decode_hex("0a027330" /* a mail notice of seq 0 */
+                                "1210000102030405060708090a0b0c0d0e0f18035209"
+                                "0a0722050a03626f62"),
                      MIM_EDECODE);
 }
 
