@@ -6,7 +6,9 @@
  * per message per turn, after the commit; the copies of the turn are then counted up to it,
  * each report telling the copies delivered so far, itself included, as one at a time did.
  * A lost commit reports nothing: the ids stay SENT, the resend is acked again, reported then.
- * Last, the peers whose window got room are flushed, in one group of their own. */
+ * Last, the peers whose window got room, and those a fan-out of the turn has copies for
+ * (core_flush_at_turn_end: a burst of them costs each member one flush, not one per copy),
+ * are flushed, in one group of their own. */
 #include "core_priv.h"
 #include "mim_log.h"
 
@@ -24,6 +26,15 @@ void core_delivered_init(mim_core *c)
     c->turn_end.data = c;
 }
 
+/* The turn's end will come (or, quitting, there is none: now). */
+static void arm(mim_core *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->turn_end))
+        core_delivered_apply(c);
+    else if (!uv_is_active((uv_handle_t *)&c->turn_end))
+        uv_check_start(&c->turn_end, on_turn_end);
+}
+
 void core_delivered_note(mim_core *c, peer_rec *r, const uint8_t id[MIM_MSG_ID_LEN])
 {
     if (c->nturn_acks == c->cap_turn_acks) {
@@ -38,21 +49,24 @@ void core_delivered_note(mim_core *c, peer_rec *r, const uint8_t id[MIM_MSG_ID_L
     c->turn_acks[c->nturn_acks].to = r->name; /* peer_recs live as long as the core */
     memcpy(c->turn_acks[c->nturn_acks].id, id, MIM_MSG_ID_LEN);
     c->nturn_acks++;
-    if (uv_is_closing((uv_handle_t *)&c->turn_end))
-        core_delivered_apply(c); /* quitting: no turn end will come */
-    else if (!uv_is_active((uv_handle_t *)&c->turn_end))
-        uv_check_start(&c->turn_end, on_turn_end);
+    arm(c);
 }
 
-/* The peers of acks[0..n) that got room in their window, flushed in one group (the flushes'
- * SENT marks: one commit). */
-static void flush_acked(mim_core *c, const turn_ack *acks, size_t n)
+void core_flush_at_turn_end(mim_core *c, peer_rec *r)
+{
+    r->want_flush = 1;
+    arm(c);
+}
+
+/* Every peer with room in its window or something new to send, flushed in one group (the
+ * flushes' SENT marks: one commit). */
+static void flush_wanting(mim_core *c)
 {
     int began = core_group_begin(c);
 
-    for (size_t i = 0; i < n; i++)
-        if (acks[i].r->want_flush)
-            core_flush(c, acks[i].r); /* clears want_flush: each peer once */
+    for (peer_rec *r = c->peers; r != NULL; r = r->next)
+        if (r->want_flush)
+            core_flush(c, r); /* clears want_flush */
     (void)core_group_end(c, began);
 }
 
@@ -64,8 +78,10 @@ void core_delivered_apply(mim_core *c)
 
     if (uv_is_active((uv_handle_t *)&c->turn_end))
         uv_check_stop(&c->turn_end);
-    if (n == 0)
+    if (n == 0) {
+        flush_wanting(c);
         return;
+    }
     /* Taken out: a report's handler may make the core note acks again (a new turn's list). */
     c->turn_acks = NULL;
     c->nturn_acks = c->cap_turn_acks = 0;
@@ -82,8 +98,8 @@ void core_delivered_apply(mim_core *c)
             r->room_retry_ms = 0;
         }
         core_report_delivered_turn(c, acks, moved); /* issue 16: a copy's counts, or on_delivered */
-        flush_acked(c, acks, moved);
     }
+    flush_wanting(c);
     if (c->turn_acks == NULL) { /* kept for the next turn */
         c->turn_acks = acks;
         c->cap_turn_acks = cap;

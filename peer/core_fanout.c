@@ -73,6 +73,22 @@ static int fanout_insert(mim_core *c, peer_rec **recs, size_t nr, int type, cons
     return 0;
 }
 
+/* A copy to a peer whose session is open goes out at the loop turn's end: a burst of
+ * fan-outs in one turn (a script's) costs each member one flush, not one per copy (each of
+ * which walked the copies still in flight). 0 when it cannot wait: core_send_committed's
+ * way (on_queued, a dial, the mailbox). */
+static int flush_at_turn_end(mim_core *c, peer_rec *r)
+{
+    if (c->quitting || r->cs == NULL || !chat_session_is_open(r->cs) || r->refused_until != 0 ||
+        core_is_held(c, r->name))
+        return 0;
+    r->conv_open = 1; /* as core_send_committed */
+    r->quiet = 0;
+    r->first_contact = 0;
+    core_flush_at_turn_end(c, r);
+    return 1;
+}
+
 int core_fanout_store(mim_core *c, const char *const *to, size_t n, int type, const char *body,
                       size_t len, const core_fanout_tag *tag, mim_msg_id *out_id)
 {
@@ -96,7 +112,8 @@ int core_fanout_store(mim_core *c, const char *const *to, size_t n, int type, co
         if (out_id != NULL)
             *out_id = id; /* the caller's before any event */
         for (int i = 0; i < nr; i++)
-            (void)core_send_committed(c, recs[i], &id); /* stored: it goes out by itself */
+            if (!flush_at_turn_end(c, recs[i]))
+                (void)core_send_committed(c, recs[i], &id); /* stored: it goes out by itself */
         (void)core_group_end(c, began);
     }
     free(recs);

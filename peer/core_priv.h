@@ -515,6 +515,8 @@ void core_report_delivered_turn(mim_core *c, turn_ack *acks, size_t n);
 void core_delivered_init(mim_core *c);
 void core_delivered_note(mim_core *c, peer_rec *r, const uint8_t id[MIM_MSG_ID_LEN]);
 void core_delivered_apply(mim_core *c);
+/* r's outbox is flushed at the turn's end (with every other peer's that waits for it). */
+void core_flush_at_turn_end(mim_core *c, peer_rec *r);
 /* 1 when our message id to `to` is a copy of a room's message or change, else 0. */
 int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_MSG_ID_LEN]);
 /* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it;
