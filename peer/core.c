@@ -138,6 +138,7 @@ static void free_core(mim_core *c)
     admission_free(&c->admit);
     free(c->acks);
     free(c->delivered);
+    free(c->turn_acks);
     free(c->refusing);
     free(c->refused);
     free(c->rx);
@@ -204,6 +205,8 @@ void mim_core_quit(mim_core *c, int exit_code)
     close_handle(c, (uv_handle_t *)&c->tick);
     close_handle(c, (uv_handle_t *)&c->disc_retry);
     close_handle(c, (uv_handle_t *)&c->everyday);
+    core_delivered_apply(c); /* the acks that came in this turn: kept, reported */
+    close_handle(c, (uv_handle_t *)&c->turn_end);
     core_transfer_stop(c);
     c->closing_handles--;
     /* Everything above closes asynchronously: maybe_finish runs from the last callback. */
@@ -281,6 +284,7 @@ static int start_handles(mim_core *c, uint16_t listen_port)
     uv_tcp_init(c->loop, &c->lis6);
     uv_timer_init(c->loop, &c->tick);
     uv_timer_init(c->loop, &c->disc_retry);
+    core_delivered_init(c); /* issue 16: the turn's acks in one commit */
     c->lis4.data = c->lis6.data = c->tick.data = c->disc_retry.data = c;
     if ((rc = core_start_listener(c, listen_port)) != 0) {
         c->ev.on_stopped = NULL; /* a failed start reports nothing */

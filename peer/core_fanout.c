@@ -73,6 +73,22 @@ static int fanout_insert(mim_core *c, peer_rec **recs, size_t nr, int type, cons
     return 0;
 }
 
+/* A copy to a peer whose session is open goes out at the loop turn's end: a burst of
+ * fan-outs in one turn (a script's) costs each member one flush, not one per copy (each of
+ * which walked the copies still in flight). 0 when it cannot wait: core_send_committed's
+ * way (on_queued, a dial, the mailbox). */
+static int flush_at_turn_end(mim_core *c, peer_rec *r)
+{
+    if (c->quitting || r->cs == NULL || !chat_session_is_open(r->cs) || r->refused_until != 0 ||
+        core_is_held(c, r->name))
+        return 0;
+    r->conv_open = 1; /* as core_send_committed */
+    r->quiet = 0;
+    r->first_contact = 0;
+    core_flush_at_turn_end(c, r);
+    return 1;
+}
+
 int core_fanout_store(mim_core *c, const char *const *to, size_t n, int type, const char *body,
                       size_t len, const core_fanout_tag *tag, mim_msg_id *out_id)
 {
@@ -91,10 +107,14 @@ int core_fanout_store(mim_core *c, const char *const *to, size_t n, int type, co
         rc = fanout_insert(c, recs, (size_t)nr, type, body, len, tag, &id);
     }
     if (rc == 0) {
+        /* The copies' flushes mark them SENT in one group, not a commit per member. */
+        int began = core_group_begin(c);
         if (out_id != NULL)
             *out_id = id; /* the caller's before any event */
         for (int i = 0; i < nr; i++)
-            (void)core_send_committed(c, recs[i], &id); /* stored: it goes out by itself */
+            if (!flush_at_turn_end(c, recs[i]))
+                (void)core_send_committed(c, recs[i], &id); /* stored: it goes out by itself */
+        (void)core_group_end(c, began);
     }
     free(recs);
     return rc;
@@ -180,30 +200,95 @@ int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_M
     return mim_store_message_get(c->st, to, id, 1, read_copy, &row) == 0 && row.has_room;
 }
 
-void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id)
+/* A several-peer message acked in the turn: its row's tags, its counts read after the commit,
+ * how many of its copies the turn acked and how many of those were reported. */
+typedef struct turn_msg {
+    const uint8_t *id; /* in the turn's acks */
+    copy_row row;
+    uint32_t delivered, total, in_turn, told;
+    int counted; /* 1: the counts were read; -1: the count failed (nothing reported) */
+} turn_msg;
+
+enum { ACK_PLAIN = -1, ACK_SILENT = -2 };
+
+/* What message of msgs[0..*nmsgs) a's id is a copy of (added when it is new), ACK_PLAIN for
+ * one that is not a copy (on_delivered), ACK_SILENT for a membership change (the room's own
+ * business, not the user's message). */
+static int classify_ack(mim_core *c, const turn_ack *a, turn_msg *msgs, size_t *nmsgs)
 {
     copy_row row = {0};
-    mim_core_fanout_delivery d = {.to = to, .id = id};
+
+    for (size_t k = 0; k < *nmsgs; k++)
+        if (memcmp(msgs[k].id, a->id, MIM_MSG_ID_LEN) == 0) {
+            msgs[k].in_turn++; /* every copy carries the same tags: read once */
+            return (int)k;
+        }
+    if (mim_store_message_get(c->st, a->to, a->id, 1, read_copy, &row) != 0 ||
+        row.fanout == MIM_FANOUT_NONE || c->ev.on_fanout_delivered == NULL)
+        return ACK_PLAIN;
+    if (row.type != MIM__CONTENT_TYPE__CONTENT_TEXT)
+        return ACK_SILENT;
+    msgs[*nmsgs] = (turn_msg){.id = a->id, .row = row, .in_turn = 1};
+    return (int)(*nmsgs)++;
+}
+
+static void report_copy(mim_core *c, const turn_ack *a, turn_msg *m)
+{
+    mim_msg_id id = core_msg_id(a->id);
+    mim_core_fanout_delivery d = {.to = a->to, .id = &id, .kind = m->row.fanout};
     char room_hex[MIM_MSG_ID_HEX_LEN];
 
-    if (mim_store_message_get(c->st, to, id->bytes, 1, read_copy, &row) != 0 ||
-        row.fanout == MIM_FANOUT_NONE || c->ev.on_fanout_delivered == NULL) {
-        if (c->ev.on_delivered != NULL)
-            c->ev.on_delivered(c->ud, to, id);
+    if (m->counted == 0)
+        m->counted = mim_store_fanout_count(c->st, m->id, &m->delivered, &m->total) == 0 ? 1 : -1;
+    if (m->counted < 0)
         return;
-    }
-    if (row.type != MIM__CONTENT_TYPE__CONTENT_TEXT)
-        return; /* a membership change: the room's own business, not the user's message */
-    if (mim_store_fanout_count(c->st, id->bytes, &d.delivered, &d.total) != 0)
-        return;
-    d.kind = row.fanout;
-    if (row.has_room) {
-        mim_msg_id rid = core_msg_id(row.room);
+    /* The count includes every copy of the turn: the ones not reported yet come off it. */
+    m->told++;
+    d.delivered =
+        m->delivered >= m->in_turn - m->told ? m->delivered - (m->in_turn - m->told) : m->told;
+    d.total = m->total;
+    if (m->row.has_room) {
+        mim_msg_id rid = core_msg_id(m->row.room);
         mim_msg_id_hex(&rid, room_hex);
         d.room_id = room_hex;
-        d.room_name = core_room_name(c, row.room);
+        d.room_name = core_room_name(c, m->row.room);
     }
     c->ev.on_fanout_delivered(c->ud, &d);
+}
+
+#define TURN_MSGS_LOCAL 8 /* messages counted without an allocation */
+
+void core_report_delivered_turn(mim_core *c, turn_ack *acks, size_t n)
+{
+    turn_msg local[TURN_MSGS_LOCAL];
+    turn_msg *msgs = n <= TURN_MSGS_LOCAL ? local : calloc(n, sizeof(*msgs));
+    size_t nmsgs = 0;
+
+    if (msgs == NULL) { /* out of memory: in small parts (each reported, its counts read each) */
+        for (size_t i = 0; i < n; i += TURN_MSGS_LOCAL)
+            core_report_delivered_turn(c, acks + i,
+                                       n - i < TURN_MSGS_LOCAL ? n - i : TURN_MSGS_LOCAL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        acks[i].copy_of = classify_ack(c, &acks[i], msgs, &nmsgs);
+    for (size_t i = 0; i < n; i++) {
+        mim_msg_id id = core_msg_id(acks[i].id);
+        if (acks[i].copy_of >= 0)
+            report_copy(c, &acks[i], &msgs[acks[i].copy_of]);
+        else if (acks[i].copy_of == ACK_PLAIN && c->ev.on_delivered != NULL)
+            c->ev.on_delivered(c->ud, acks[i].to, &id);
+    }
+    if (msgs != local)
+        free(msgs);
+}
+
+void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id)
+{
+    turn_ack a = {.to = to};
+
+    memcpy(a.id, id->bytes, MIM_MSG_ID_LEN);
+    core_report_delivered_turn(c, &a, 1);
 }
 
 int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m)

@@ -94,6 +94,15 @@ typedef struct rx_item {
     uint8_t room[16];
 } rx_item;
 
+/* An ack of the loop turn (core_delivered.c): our message id to `to`, DELIVERED at the turn's
+ * end. */
+typedef struct turn_ack {
+    peer_rec *r;    /* the acking peer (NULL when only `to` is known: the mailbox's receipts) */
+    const char *to; /* its name (r->name, or the caller's) */
+    uint8_t id[MIM_MSG_ID_LEN];
+    int copy_of; /* core_report_delivered_turn's: the message of the turn it is a copy of */
+} turn_ack;
+
 /* A message of the send batch, in the order of the sends. */
 typedef struct send_item {
     peer_rec *r;
@@ -162,6 +171,10 @@ struct mim_core {
     size_t nrefusing, cap_refusing;
     uint8_t (*refused)[MIM_MSG_ID_LEN]; /* ids of ours the frame says were refused */
     size_t nrefused, cap_refused;
+    /* Issue 16: the acks of the loop turn, applied in one commit by turn_end (core_delivered.c). */
+    turn_ack *turn_acks;
+    size_t nturn_acks, cap_turn_acks;
+    uv_check_t turn_end;
     int64_t quota_messages, quota_bytes; /* per sender per 24 h; 0: none */
 
     /* The send batch (mim_core_batch_begin): its messages are inserted in one transaction and
@@ -493,6 +506,17 @@ int core_fanout_send_copy(mim_core *c, chat_session *cs, const mim_message *m);
 /* Our message id to `to` is DELIVERED now: on_fanout_delivered for a copy (with the counts),
  * nothing for a membership change, else on_delivered. */
 void core_report_delivered(mim_core *c, const char *to, const mim_msg_id *id);
+/* The same for acks[0..n), all DELIVERED in one commit: a copy's counts read once per message,
+ * each report telling the copies delivered so far, itself included. */
+void core_report_delivered_turn(mim_core *c, turn_ack *acks, size_t n);
+/* Issue 16 (core_delivered.c): the acks of a loop turn in one commit. init at the start;
+ * note an ack of r's (applied at the turn's end); apply now (the turn's end, or before
+ * something that must come after the marks). */
+void core_delivered_init(mim_core *c);
+void core_delivered_note(mim_core *c, peer_rec *r, const uint8_t id[MIM_MSG_ID_LEN]);
+void core_delivered_apply(mim_core *c);
+/* r's outbox is flushed at the turn's end (with every other peer's that waits for it). */
+void core_flush_at_turn_end(mim_core *c, peer_rec *r);
 /* 1 when our message id to `to` is a copy of a room's message or change, else 0. */
 int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_MSG_ID_LEN]);
 /* Before a received m (from `from`) is stored, inside the receive transaction: 0 to store it;

@@ -256,31 +256,25 @@ static void apply_refused(mim_core *c, chat_session *cs, sess *s)
     }
 }
 
-/* The frame's acks: each message moves to DELIVERED, reported once (a repeated ack is no news)
- * and only once the move is committed; an id that is not one of ours is ignored. */
+/* The frame's acks: noted for the loop turn's end (core_delivered.c), where they move to
+ * DELIVERED in one commit with every other frame's of the turn, and are reported once that is
+ * committed. A frame with read receipts or refusals applies the turn's at once: its receipts
+ * need the DELIVERED marks first, and its refusals' requeue comes after them, as it always did. */
 static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
 {
-    const char *peer = chat_session_peer_name(cs);
-    int began = c->ndelivered > 0 && core_group_begin(c);
-    size_t moved = 0;
+    peer_rec *r = s != NULL ? s->rec : NULL;
 
-    for (size_t i = 0; i < c->ndelivered; i++)
-        if (mim_store_message_set_state(c->st, peer, c->delivered[i], MIM_MSG_DELIVERED) == 1)
-            memmove(c->delivered[moved++], c->delivered[i], MIM_MSG_ID_LEN);
+    if (c->ndelivered == 0)
+        return;
+    if (r == NULL)
+        r = core_peer_get(c, chat_session_peer_name(cs));
+    for (size_t i = 0; i < c->ndelivered && r != NULL; i++)
+        core_delivered_note(c, r, c->delivered[i]);
+    if (r == NULL) /* out of memory: stays SENT, the resend is acked again */
+        mim_log_warn("out of memory: acks from %s are lost", chat_session_peer_name(cs));
     c->ndelivered = 0;
-    if (!core_group_end(c, began))
-        return; /* not durable: the resend will be acked again, and reported then */
-    if (moved > 0 && s != NULL && s->rec != NULL)
-        s->rec->waiting_told = 0; /* taken again: a later refusal is news */
-    for (size_t i = 0; i < moved; i++) {
-        mim_msg_id id = core_msg_id(c->delivered[i]);
-        core_report_delivered(c, peer, &id); /* issue 16: a copy's counts, or on_delivered */
-        if (s != NULL && s->rec != NULL) {
-            s->rec->want_flush = 1;
-            s->rec->probe = 0; /* one was accepted: the quota has room again */
-            s->rec->room_retry_ms = 0;
-        }
-    }
+    if (c->nread_in > 0 || c->nrefused > 0)
+        core_delivered_apply(c);
 }
 
 void core_on_chat_close(void *ud, chat_session *cs)

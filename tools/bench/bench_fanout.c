@@ -18,6 +18,7 @@
  *       last on_fanout_delivered; then a second one over the open sessions.
  *
  * Prints "result <name> <value>" lines. Bounded: the run fails after --timeout seconds. */
+#include "bench_meter.h"
 #include "bench_util.h"
 #include "chat_session.h"
 #include "core.h"
@@ -65,6 +66,7 @@ static uint64_t t0;
 static int phase; /* see run_phase */
 static long msgs = 5000;
 static char text[BENCH_SMALL_LEN + 1];
+static bench_meter meter; /* the timed phase's CPU time and instructions */
 
 static void fail(const char *why)
 {
@@ -263,14 +265,46 @@ static void send_batches(const char *to, long n)
     }
 }
 
+/* The broadcasts of the phase and the last count each one reported: every copy's report must
+ * say one more than the one before (the counts are true, none lost or told twice). Owned. */
+static struct sent_bcast {
+    mim_msg_id id;
+    uint32_t delivered;
+} * bcasts;
+static long nbcasts;
+
 static void broadcast_n(long n)
 {
-    mim_msg_id id;
     uint32_t copies;
+    void *p = realloc(bcasts, (size_t)n * sizeof(*bcasts));
 
-    for (long k = 0; k < n && !failed; k++)
-        if (mim_core_broadcast(sender, text, 0, &id, &copies) != 0 || copies != (uint32_t)nmembers)
+    if (p == NULL) {
+        fail("out of memory");
+        return;
+    }
+    bcasts = p;
+    nbcasts = 0;
+    for (long k = 0; k < n && !failed; k++, nbcasts++) {
+        bcasts[k].delivered = 0;
+        if (mim_core_broadcast(sender, text, 0, &bcasts[k].id, &copies) != 0 ||
+            copies != (uint32_t)nmembers)
             fail("a broadcast was refused, or did not go to every member");
+    }
+}
+
+static void check_count(const mim_core_fanout_delivery *d)
+{
+    for (long k = 0; k < nbcasts; k++) {
+        if (memcmp(bcasts[k].id.bytes, d->id->bytes, sizeof(d->id->bytes)) != 0)
+            continue;
+        if ((d->total != (uint32_t)nmembers || d->delivered != ++bcasts[k].delivered) && !failed) {
+            fprintf(stderr, "mim-bench-fanout: %s's copy reported %u of %u, after %u\n", d->to,
+                    d->delivered, d->total, bcasts[k].delivered - 1);
+            fail("a copy's count is wrong");
+        }
+        return;
+    }
+    fail("a delivery of no broadcast of this phase");
 }
 
 /* Starts phase p: its deliveries awaited, its clock, its sends. */
@@ -279,6 +313,7 @@ static void run_phase(int p)
     phase = p;
     got = 0;
     t0 = uv_hrtime();
+    bench_meter_start(&meter);
     switch (p) {
     case P_WARM: /* opens every session: one message to m0, one broadcast */
         want = 1 + nmembers;
@@ -304,13 +339,25 @@ static void run_phase(int p)
     }
 }
 
-static double one_rate;
+static double one_rate, one_cpu_us, one_instr;
+
+/* The phase's cost per delivery: CPU microseconds, and instructions where they are counted. */
+static void print_cost(const char *name, long n, double *cpu_us, double *instr)
+{
+    *cpu_us = meter.cpu_s * 1e6 / (double)n;
+    *instr = (double)meter.instr / (double)n;
+    printf("result %s_cpu_us %.1f\n", name, *cpu_us);
+    if (meter.instr > 0)
+        printf("result %s_instr %.0f\n", name, *instr);
+}
 
 /* The phase being timed has every delivery it waited for. */
 static void phase_done(void)
 {
-    double s = bench_seconds(t0);
+    double s = bench_seconds(t0), cpu_us, instr;
+    char name[64];
 
+    bench_meter_stop(&meter);
     switch (phase) {
     case P_WARM:
         run_phase(P_ONE);
@@ -318,11 +365,18 @@ static void phase_done(void)
     case P_ONE:
         one_rate = (double)msgs / s;
         printf("result fanout_one_msgps %.1f\n", one_rate);
+        print_cost("fanout_one_per_msg", msgs, &one_cpu_us, &one_instr);
         run_phase(P_FAN);
         return;
     case P_FAN:
         printf("result fanout_room%d_deliveries_ps %.1f\n", nmembers, (double)want / s);
         printf("result fanout_room%d_ratio %.3f\n", nmembers, (double)want / s / one_rate);
+        snprintf(name, sizeof(name), "fanout_room%d_per_delivery", nmembers);
+        print_cost(name, want, &cpu_us, &instr);
+        /* The ratio of rates that the CPU time alone allows: load-proof, unlike the wall's. */
+        printf("result fanout_room%d_cpu_ratio %.3f\n", nmembers, one_cpu_us / cpu_us);
+        if (instr > 0)
+            printf("result fanout_room%d_instr_ratio %.3f\n", nmembers, one_instr / instr);
         break;
     case P_COLD:
         printf("result fanout_online%d_cold_s %.4f\n", nmembers, s);
@@ -360,7 +414,8 @@ static void s_on_delivered(void *ud, const char *to, const mim_msg_id *id)
 
 static void s_on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
 {
-    (void)ud, (void)d;
+    (void)ud;
+    check_count(d);
     count_delivery();
 }
 
@@ -483,11 +538,14 @@ int main(int argc, char **argv)
         return 1;
     mim_log_set_level(MIM_LOG_WARN);
     signal(SIGPIPE, SIG_IGN);
+    bench_meter_init(&meter);
     uv_loop_init(&loop);
     uv_timer_init(&loop, &deadline);
     uv_timer_start(&deadline, on_deadline, (uint64_t)args.timeout_s * 1000, 0);
     if (run(args.path) != 0 || failed)
         return 1;
+    bench_meter_close(&meter);
+    free(bcasts);
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "mim-bench-fanout: handles left open\n");
     return 0;
