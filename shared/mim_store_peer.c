@@ -189,6 +189,16 @@ static const char *const peer_migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX broadcast_acks_owed ON broadcast_acks(peer)"
     " WHERE outgoing = 0 AND confirmed = 0;",
+    /* 14 (issue 14, receipts): the sealed receipts we owe the senders of letters taken from the
+     * mailbox, until one is deposited or the ids went as a direct Ack
+     * (mim_store_mail_receipts.c). */
+    "CREATE TABLE mail_receipts_owed("
+    " seq INTEGER PRIMARY KEY,"
+    " peer TEXT NOT NULL,"
+    " id BLOB NOT NULL CHECK(typeof(id) = 'blob' AND length(id) = 16),"
+    " since_ms INTEGER NOT NULL,"
+    " UNIQUE(peer, id)"
+    ");",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {
