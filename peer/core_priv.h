@@ -207,6 +207,9 @@ struct mim_core {
     /* The mailbox letters' pair keys (mim-mail-v2): made on first use, owned, wiped and freed
      * by core_mailbox_free (before the identity they borrow). */
     mim_mail_keys *mail_keys;
+    /* Issue 14 (core_mail_receipts.c): the sealed receipts we deposited and their backoff;
+     * made on first use, owned, freed by core_mail_receipts_free. */
+    struct core_mail_receipts *mail_receipts;
     /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
     struct core_xfers *xf;
     /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
@@ -430,6 +433,29 @@ void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n
 /* presence_client_events.on_mail: one batch's MailItems, checked, stored in one commit, shown,
  * receipted and taken. */
 void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n);
+/* ---- core_mail_receipts.c: the sealed receipts we owe (issue 14) ----------------------------- */
+
+#define MIM_RECEIPT_IDS_MAX 256 /* ids in one sealed receipt: it fits the 8 KiB bucket */
+
+/* Seals a receipt for the n ids (owed already, in the store) to `to`, whose key is to_pk, into
+ * the Deposit m (its blob valid until the next call), awaiting its DepositAck. 0; MIM_EBUSY
+ * when too many await theirs (it stays owed: deposited later); or a code. */
+int core_mail_receipt_seal(mim_core *c, const char *to, const uint8_t to_pk[MIM_KEY_LEN],
+                           const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n, Mim__PresenceMsg *m,
+                           Mim__Deposit *dep);
+/* The Deposit just sealed did not go out (the connection is going). */
+void core_mail_receipt_unsent(mim_core *c);
+/* 1 when ack answers one of our receipts (handled: paid, or kept for later), else 0. */
+int core_mail_receipts_on_ack(mim_core *c, const Mim__DepositAck *ack);
+/* Logged in to a mailbox: the receipts owed are deposited, unless answers are awaited or the
+ * backoff runs. */
+void core_mail_receipts_tick(mim_core *c);
+/* r's session opened: the receipts owed to r go as an Ack on it, and are paid. */
+void core_mail_receipts_direct(mim_core *c, peer_rec *r);
+/* The server connection ended: the answers awaited are forgotten, the backoff too. */
+void core_mail_receipts_reset(mim_core *c);
+void core_mail_receipts_free(mim_core *c);
+
 /* ---- core_transfer*.c: files, folders and images (issue 15) --------------------------------- */
 
 /* Loads the unfinished transfers, the download directory and the policy. 0 or a code. */

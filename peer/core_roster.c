@@ -436,8 +436,9 @@ void core_on_open(void *ud, chat_session *cs)
         mim_log_info("chat session with %s open", s->rec->name);
         s->rec->unreachable[0] = '\0'; /* a later failure is news again */
         core_flush(c, s->rec);
-        core_receipts_send(c, s->rec);   /* what was read while it was away */
-        core_bcast_acks_send(c, s->rec); /* issue 16: acknowledgements owed */
+        core_receipts_send(c, s->rec);        /* what was read while it was away */
+        core_mail_receipts_direct(c, s->rec); /* issue 14: letters taken, receipt owed */
+        core_bcast_acks_send(c, s->rec);      /* issue 16: acknowledgements owed */
     }
 }
 
