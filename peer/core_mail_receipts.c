@@ -262,7 +262,7 @@ void core_mail_receipts_direct(mim_core *c, peer_rec *r)
      * or the next session. */
     if (mim_store_mail_receipts_each(c->st, r->name, MIM_RECEIPT_IDS_MAX, gather_direct, g) == 0 &&
         g->n > 0 &&
-        chat_session_send_ack(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])g->ids, g->n) == 0 &&
+        core_send_ack_kept(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])g->ids, g->n) == 0 &&
         mim_store_mail_receipts_drop(c->st, r->name, (const uint8_t(*)[MIM_MSG_ID_LEN])g->ids,
                                      g->n) < 0)
         mim_log_warn("cannot forget the receipts acked to %s (sent again)", r->name);

@@ -252,7 +252,7 @@ static void receipt_group(mim_core *c, mail_in *in, size_t n, size_t i)
         in[j].take = 0;
     }
     if (r->cs != NULL && chat_session_is_open(r->cs) &&
-        chat_session_send_ack(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids, k) == 0) {
+        core_send_ack_kept(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids, k) == 0) {
         if (mim_store_mail_receipts_drop(c->st, first->from, (const uint8_t(*)[MIM_MSG_ID_LEN])ids,
                                          k) < 0)
             mim_log_warn("cannot forget the receipts acked to %s (sent again)", first->from);

@@ -74,6 +74,9 @@ typedef struct peer_rec {
      * the server said FULL, RATE or UNAVAILABLE), told once (mail_told) until one is taken. */
     uint64_t mail_retry_at;
     int mail_told;
+    /* Issue 14 (core_unconfirmed.c): acks and read receipts a session ended without
+     * confirming, for the next open session; owned (NULL: none). */
+    struct core_unconfirmed *resend;
 } peer_rec;
 
 typedef struct sess {
@@ -82,6 +85,9 @@ typedef struct sess {
     peer_rec *rec;      /* set once authenticated and accepted */
     int close_pending;  /* a chat close came in this frame: reported after its messages */
     admission_slot adm; /* incoming: its place in the admission caps until it opens or closes */
+    /* Issue 14 (core_unconfirmed.c): acks and read receipts sent on it, until its Pong; owned
+     * (NULL: none). */
+    struct core_unconfirmed *unconf;
 } sess;
 
 typedef struct rx_item {
@@ -455,6 +461,20 @@ void core_mail_receipts_direct(mim_core *c, peer_rec *r);
 /* The server connection ended: the answers awaited are forgotten, the backoff too. */
 void core_mail_receipts_reset(mim_core *c);
 void core_mail_receipts_free(mim_core *c);
+
+/* ---- core_unconfirmed.c: acks and read receipts until the peer has read them (issue 14) ----- */
+
+/* An Ack (or read receipts) of ids on cs, kept with the session until the peer's Pong says it
+ * read them; a session that ends first hands them to the next one. As chat_session_send_*. */
+int core_send_ack_kept(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+int core_send_receipts_kept(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+/* chat_session_events.on_pong. */
+void core_on_pong(void *ud, chat_session *cs, uint64_t nonce);
+/* s is ending: what it kept goes to its peer's next session (at once, if r->cs is open). */
+void core_unconfirmed_closed(mim_core *c, sess *s);
+/* r's session is open: what an ended one kept goes on it. */
+void core_unconfirmed_resend(mim_core *c, peer_rec *r);
+void core_unconfirmed_free(struct core_unconfirmed *u);
 
 /* ---- core_transfer*.c: files, folders and images (issue 15) --------------------------------- */
 
