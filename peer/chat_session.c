@@ -292,6 +292,8 @@ static void dispatch_msg(chat_session *cs, Mim__PeerMsg *m)
     case MIM__PEER_MSG__BODY_PONG:
         if (cs->ping_at != 0 && m->pong->nonce == cs->ping_nonce)
             cs->ping_at = 0; /* answered (any frame counts as alive anyway) */
+        if (cs->ev->on_pong != NULL)
+            cs->ev->on_pong(cs->ud, cs, m->pong->nonce);
         break;
     case MIM__PEER_MSG__BODY_BROADCAST_ACK: /* issue 16 */
         if (cs->ev->on_broadcast_ack != NULL)

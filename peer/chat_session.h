@@ -72,6 +72,9 @@ typedef struct chat_session_events {
     void (*on_bulk)(void *ud, chat_session *cs, const uint8_t *p, size_t len);
     /* Issue 16: a BroadcastAck (checked by the codec). May be NULL. */
     void (*on_broadcast_ack)(void *ud, chat_session *cs, const Mim__BroadcastAck *a);
+    /* A Pong (to our keepalive's Ping or to chat_session_send_ping's): the remote has read
+     * every frame we sent before that Ping. May be NULL. */
+    void (*on_pong)(void *ud, chat_session *cs, uint64_t nonce);
 } chat_session_events;
 
 typedef struct chat_session_config {

@@ -84,6 +84,7 @@ static const chat_session_events chat_events = {
     .on_typing = core_on_typing,
     .on_bulk = core_transfer_on_bulk,
     .on_broadcast_ack = core_on_broadcast_ack, /* issue 16 */
+    .on_pong = core_on_pong,                   /* issue 14: core_unconfirmed.c */
 };
 
 /* Every tick_ms: keepalives; every MIM_CORE_TICK_MS: the idle close, the admission sweep and
@@ -128,6 +129,7 @@ static void free_core(mim_core *c)
     while (c->peers != NULL) {
         peer_rec *r = c->peers;
         c->peers = r->next;
+        core_unconfirmed_free(r->resend);
         free(r);
     }
     core_rx_reset(c);

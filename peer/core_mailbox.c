@@ -10,7 +10,7 @@
  * server's copy expires unfetched, the message is back to QUEUED (on_expired) and is not
  * deposited again.
  *
- * Receiving is core_mailbox_rx.c's. */
+ * Receiving is core_mailbox_rx.c's; the sealed receipts we owe, core_mail_receipts.c's. */
 #include "core_priv.h"
 #include "mim_clock.h"
 #include "mim_error.h"
@@ -233,17 +233,21 @@ void core_mailbox_tick(mim_core *c)
     expire_due(c);
     if (mailbox_ready(c) && mim_store_outbox_peers(c->st, kick_one, c) < 0)
         mim_log_warn("cannot read the outbox");
+    if (mailbox_ready(c))
+        core_mail_receipts_tick(c); /* the sealed receipts we still owe */
 }
 
 void core_mailbox_reset(mim_core *c)
 {
     c->nmail_pending = 0;
+    core_mail_receipts_reset(c);
 }
 
 void core_mailbox_free(mim_core *c)
 {
     free(c->mail_pending);
     c->mail_pending = NULL;
+    core_mail_receipts_free(c);
     mim_mail_keys_free(c->mail_keys);
     c->mail_keys = NULL;
     c->nmail_pending = c->cap_mail_pending = 0;
@@ -311,8 +315,8 @@ void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n
     int began = core_group_begin(c), kept;
 
     for (size_t i = 0; i < n; i++) {
-        peer_rec *r;
-        int d = deposit_acked(c, acks[i], now, &r);
+        peer_rec *r = NULL;
+        int d = core_mail_receipts_on_ack(c, acks[i]) ? 0 : deposit_acked(c, acks[i], now, &r);
         if (deposited != NULL)
             deposited[i] = (unsigned char)d;
         if (peers != NULL)

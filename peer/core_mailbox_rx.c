@@ -5,7 +5,8 @@
  * through the receive path's group commit exactly like a frame of direct messages (core_rx_store,
  * one COMMIT: the (sender, id) dedup keeps a message that also came directly once), shown, and only
  * then, per sender, a sealed receipt (or an ack, on an open session) goes out with the MailTaken of
- * its items in one frame, receipt first: the server deletes nothing we have not committed. A
+ * its items in one frame, receipt first: the server deletes nothing we have not committed. The
+ * receipts are owed in the store from that commit until paid (core_mail_receipts.c). A
  * refused letter is logged with the reason, never shown, and taken too (it would come back at every
  * login). A letter over its sender's quota is not taken: the server keeps it for a later login. A
  * receipt letter moves our messages to DELIVERED (on_delivered). */
@@ -16,8 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define RECEIPT_IDS_MAX 256 /* ids in one sealed receipt: it fits the 8 KiB bucket */
 
 /* One MailItem as handled. */
 typedef struct mail_in {
@@ -213,7 +212,7 @@ static void apply_receipts(mim_core *c, mail_in *in, size_t n)
 
 /* Sends one frame: the receipt's Deposit (when receipt is not NULL), then the MailTaken of
  * seqs (n of them). A failure closes the connection: nothing is taken, all comes again. */
-static void send_taken(mim_core *c, const Mim__PresenceMsg *receipt, uint64_t *seqs, size_t n)
+static int send_taken(mim_core *c, const Mim__PresenceMsg *receipt, uint64_t *seqs, size_t n)
 {
     Mim__PresenceMsg taken_m;
     Mim__MailTaken taken;
@@ -224,53 +223,72 @@ static void send_taken(mim_core *c, const Mim__PresenceMsg *receipt, uint64_t *s
         msgs[k++] = receipt;
     mim_mail_taken_init(&taken_m, &taken, seqs, n);
     msgs[k++] = &taken_m;
-    if (presence_client_send_mail(c->pc, msgs, k) != 0)
-        mim_log_debug("mail not taken: the server connection is going (fetched again later)");
+    if (presence_client_send_mail(c->pc, msgs, k) == 0)
+        return 0;
+    mim_log_debug("mail not taken: the server connection is going (fetched again later)");
+    return -1;
 }
 
-/* One sender's receipt for the items in[i..] owed one (at most RECEIPT_IDS_MAX), sent with
- * their MailTaken: an ack on its open session, else a sealed receipt deposited for it. The
- * items handled are marked (take = 0). */
+/* One sender's receipt for the items in[i..] owed one (at most MIM_RECEIPT_IDS_MAX), sent with
+ * their MailTaken: an ack on its open session, else a sealed receipt deposited for it
+ * (core_mail_receipts.c; owed in the store until the server takes it). The items handled are
+ * marked (take = 0). */
 static void receipt_group(mim_core *c, mail_in *in, size_t n, size_t i)
 {
-    static uint8_t blob[MIM_SEAL_BLOB_MAX];
-    uint8_t ids[RECEIPT_IDS_MAX][MIM_MSG_ID_LEN], rid[MIM_MSG_ID_LEN];
-    ProtobufCBinaryData pids[RECEIPT_IDS_MAX];
-    uint64_t seqs[RECEIPT_IDS_MAX];
+    uint8_t ids[MIM_RECEIPT_IDS_MAX][MIM_MSG_ID_LEN];
+    uint64_t seqs[MIM_RECEIPT_IDS_MAX];
     const Mim__MailLetter *first = in[i].letter;
-    Mim__MailLetter l = MIM__MAIL_LETTER__INIT;
-    Mim__Ack ack = MIM__ACK__INIT;
     Mim__PresenceMsg dep_m;
     Mim__Deposit dep;
     peer_rec *r = in[i].r;
-    size_t k = 0, blob_len = 0;
+    size_t k = 0;
+    int rc;
 
-    for (size_t j = i; j < n && k < RECEIPT_IDS_MAX; j++) {
+    for (size_t j = i; j < n && k < MIM_RECEIPT_IDS_MAX; j++) {
         if (!in[j].receipt || !in[j].take || strcmp(in[j].letter->from, first->from) != 0)
             continue;
         memcpy(ids[k], in[j].letter->chat->id.data, MIM_MSG_ID_LEN);
-        pids[k] = (ProtobufCBinaryData){MIM_MSG_ID_LEN, ids[k]};
         seqs[k++] = in[j].item->seq;
         in[j].take = 0;
     }
     if (r->cs != NULL && chat_session_is_open(r->cs) &&
-        chat_session_send_ack(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids, k) == 0) {
+        core_send_ack_kept(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])ids, k) == 0) {
+        if (mim_store_mail_receipts_drop(c->st, first->from, (const uint8_t(*)[MIM_MSG_ID_LEN])ids,
+                                         k) < 0)
+            mim_log_warn("cannot forget the receipts acked to %s (sent again)", first->from);
         send_taken(c, NULL, seqs, k);
         return;
     }
-    ack.n_ids = k;
-    ack.ids = pids;
-    l.body_case = MIM__MAIL_LETTER__BODY_DELIVERED;
-    l.delivered = &ack;
-    if (core_mail_seal(c, &l, first->from, first->from_pk.data, blob, &blob_len) != 0) {
-        mim_log_warn("cannot seal a receipt to %s: it learns of the delivery directly",
-                     first->from);
-        send_taken(c, NULL, seqs, k);
+    rc = core_mail_receipt_seal(c, first->from, first->from_pk.data,
+                                (const uint8_t(*)[MIM_MSG_ID_LEN])ids, k, &dep_m, &dep);
+    if (rc != 0) {
+        if (rc != MIM_EBUSY)
+            mim_log_warn("cannot seal a receipt to %s (%s): kept, sent later", first->from,
+                         mim_strerror(rc));
+        send_taken(c, NULL, seqs, k); /* owed in the store: core_mail_receipts_tick sends it */
         return;
     }
-    mim_random_bytes(rid, sizeof(rid));
-    mim_deposit_init(&dep_m, &dep, first->from, rid, blob, blob_len);
-    send_taken(c, &dep_m, seqs, k);
+    if (send_taken(c, &dep_m, seqs, k) != 0)
+        core_mail_receipt_unsent(c);
+}
+
+/* In the receive transaction, with the letters: each stored (or duplicate) chat letter owes its
+ * sender a receipt, kept until one is deposited or acked directly. 0 or < 0 (the group fails:
+ * nothing is taken). */
+static int owe_receipts(mim_core *c, const mail_in *in, size_t n)
+{
+    mim_owed_receipt *rows = calloc(n, sizeof(*rows));
+    size_t k = 0;
+    int rc;
+
+    if (rows == NULL)
+        return MIM_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (in[i].receipt && in[i].take)
+            rows[k++] = (mim_owed_receipt){in[i].letter->from, in[i].letter->chat->id.data};
+    rc = mim_store_mail_receipts_owe(c->st, rows, k, mim_clock_wall_ms());
+    free(rows);
+    return rc;
 }
 
 /* After the commit: the receipts with their MailTaken, then the MailTaken of the rest. */
@@ -308,6 +326,8 @@ void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n)
     for (size_t i = 0; i < n; i++)
         in[i].item = items[i];
     rc = store_items(c, in, n);
+    if (rc == 0)
+        rc = owe_receipts(c, in, n);
     if (rc != 0)
         c->txn_failed = 1; /* core_rx_commit rolls back what store_items began */
     if (c->txn_open || c->txn_failed)

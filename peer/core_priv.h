@@ -74,6 +74,9 @@ typedef struct peer_rec {
      * the server said FULL, RATE or UNAVAILABLE), told once (mail_told) until one is taken. */
     uint64_t mail_retry_at;
     int mail_told;
+    /* Issue 14 (core_unconfirmed.c): acks and read receipts a session ended without
+     * confirming, for the next open session; owned (NULL: none). */
+    struct core_unconfirmed *resend;
 } peer_rec;
 
 typedef struct sess {
@@ -82,6 +85,9 @@ typedef struct sess {
     peer_rec *rec;      /* set once authenticated and accepted */
     int close_pending;  /* a chat close came in this frame: reported after its messages */
     admission_slot adm; /* incoming: its place in the admission caps until it opens or closes */
+    /* Issue 14 (core_unconfirmed.c): acks and read receipts sent on it, until its Pong; owned
+     * (NULL: none). */
+    struct core_unconfirmed *unconf;
 } sess;
 
 typedef struct rx_item {
@@ -220,6 +226,9 @@ struct mim_core {
     /* The mailbox letters' pair keys (mim-mail-v2): made on first use, owned, wiped and freed
      * by core_mailbox_free (before the identity they borrow). */
     mim_mail_keys *mail_keys;
+    /* Issue 14 (core_mail_receipts.c): the sealed receipts we deposited and their backoff;
+     * made on first use, owned, freed by core_mail_receipts_free. */
+    struct core_mail_receipts *mail_receipts;
     /* Issue 15: the file-transfer engine's state (core_transfer_priv.h); NULL before start. */
     struct core_xfers *xf;
     /* Issue 16 (core_room.c): the rooms and their logs, loaded on first use; owned. */
@@ -443,6 +452,43 @@ void core_on_deposit_acks(void *ud, const Mim__DepositAck *const *acks, size_t n
 /* presence_client_events.on_mail: one batch's MailItems, checked, stored in one commit, shown,
  * receipted and taken. */
 void core_on_mail(void *ud, const Mim__MailItem *const *items, size_t n);
+/* ---- core_mail_receipts.c: the sealed receipts we owe (issue 14) ----------------------------- */
+
+#define MIM_RECEIPT_IDS_MAX 256 /* ids in one sealed receipt: it fits the 8 KiB bucket */
+
+/* Seals a receipt for the n ids (owed already, in the store) to `to`, whose key is to_pk, into
+ * the Deposit m (its blob valid until the next call), awaiting its DepositAck. 0; MIM_EBUSY
+ * when too many await theirs (it stays owed: deposited later); or a code. */
+int core_mail_receipt_seal(mim_core *c, const char *to, const uint8_t to_pk[MIM_KEY_LEN],
+                           const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n, Mim__PresenceMsg *m,
+                           Mim__Deposit *dep);
+/* The Deposit just sealed did not go out (the connection is going). */
+void core_mail_receipt_unsent(mim_core *c);
+/* 1 when ack answers one of our receipts (handled: paid, or kept for later), else 0. */
+int core_mail_receipts_on_ack(mim_core *c, const Mim__DepositAck *ack);
+/* Logged in to a mailbox: the receipts owed are deposited, unless answers are awaited or the
+ * backoff runs. */
+void core_mail_receipts_tick(mim_core *c);
+/* r's session opened: the receipts owed to r go as an Ack on it, and are paid. */
+void core_mail_receipts_direct(mim_core *c, peer_rec *r);
+/* The server connection ended: the answers awaited are forgotten, the backoff too. */
+void core_mail_receipts_reset(mim_core *c);
+void core_mail_receipts_free(mim_core *c);
+
+/* ---- core_unconfirmed.c: acks and read receipts until the peer has read them (issue 14) ----- */
+
+/* An Ack (or read receipts) of ids on cs, kept with the session until the peer's Pong says it
+ * read them; a session that ends first hands them to the next one. As chat_session_send_*. */
+int core_send_ack_kept(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+int core_send_receipts_kept(chat_session *cs, const uint8_t (*ids)[MIM_MSG_ID_LEN], size_t n);
+/* chat_session_events.on_pong. */
+void core_on_pong(void *ud, chat_session *cs, uint64_t nonce);
+/* s is ending: what it kept goes to its peer's next session (at once, if r->cs is open). */
+void core_unconfirmed_closed(mim_core *c, sess *s);
+/* r's session is open: what an ended one kept goes on it. */
+void core_unconfirmed_resend(mim_core *c, peer_rec *r);
+void core_unconfirmed_free(struct core_unconfirmed *u);
+
 /* ---- core_transfer*.c: files, folders and images (issue 15) --------------------------------- */
 
 /* Loads the unfinished transfers, the download directory and the policy. 0 or a code. */

@@ -2,11 +2,13 @@
  * receipts both ways.
  *
  * Receipts owed are kept in the store (read_marks.receipt_seq), so a message read while its
- * sender is away is receipted when a session with it next opens, after a restart too. They are
- * best effort: once handed to a session they count as sent. With receipts off, what is read is
- * never receipted (not later either, when they are turned on again), and receipts that come
- * are dropped. Receipts go only to a peer whose handshake said it understands them
- * (MIM_FEATURE_RECEIPTS): an older one would close the session on the unknown message. */
+ * sender is away is receipted when a session with it next opens, after a restart too. Once
+ * handed to a session they count as sent; the session keeps them until the peer's Pong
+ * (core_unconfirmed.c), and one that ends first (a crossed dial's loser) hands them to the
+ * next. With receipts off, what is read is never receipted (not later either, when they are
+ * turned on again), and receipts that come are dropped. Receipts go only to a peer whose
+ * handshake said it understands them (MIM_FEATURE_RECEIPTS): an older one would close the
+ * session on the unknown message. */
 #include "core_priv.h"
 
 #include "mim_error.h"
@@ -101,7 +103,7 @@ void core_receipts_send(mim_core *c, peer_rec *r)
     if (o.lost)
         mim_log_warn("out of memory: some read receipts to %s are lost", r->name);
     if (o.n > 0 &&
-        chat_session_send_receipt(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])o.ids, o.n) != 0)
+        core_send_receipts_kept(r->cs, (const uint8_t(*)[MIM_MSG_ID_LEN])o.ids, o.n) != 0)
         mim_log_debug("read receipts to %s not sent: the session is closing", r->name);
     free(o.ids);
 }
@@ -123,8 +125,8 @@ int mim_core_mark_read(mim_core *c, const char *with)
     else if (rc == 1 && (r = core_peer_get(c, with)) != NULL) {
         /* Without a session (the messages came through the mailbox) they wait: the next
          * session carries them, and the tick dials one while the sender is online. Not at once:
-         * the sender often dials us then (its outbox), and crossed dials lose what the
-         * replaced session carried. */
+         * the sender often dials us then (its outbox), and two dials cross (what the replaced
+         * session carried goes again on the kept one: core_unconfirmed.c). */
         core_receipts_send(c, r);
     }
     return 0;

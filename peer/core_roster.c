@@ -436,8 +436,10 @@ void core_on_open(void *ud, chat_session *cs)
         mim_log_info("chat session with %s open", s->rec->name);
         s->rec->unreachable[0] = '\0'; /* a later failure is news again */
         core_flush(c, s->rec);
-        core_receipts_send(c, s->rec);   /* what was read while it was away */
-        core_bcast_acks_send(c, s->rec); /* issue 16: acknowledgements owed */
+        core_unconfirmed_resend(c, s->rec);   /* issue 14: what a session that ended had sent */
+        core_receipts_send(c, s->rec);        /* what was read while it was away */
+        core_mail_receipts_direct(c, s->rec); /* issue 14: letters taken, receipt owed */
+        core_bcast_acks_send(c, s->rec);      /* issue 16: acknowledgements owed */
     }
 }
 
@@ -473,8 +475,10 @@ void core_on_closed(void *ud, chat_session *cs, const char *reason)
     } else {
         mim_log_debug("an unauthenticated session ended: %s", reason);
     }
-    if (s != NULL)
+    if (s != NULL) {
+        core_unconfirmed_closed(c, s); /* issue 14: sent on it and not confirmed */
         core_sess_remove(c, s);
+    }
     if (c->quitting)
         core_maybe_finish(c);
 }

@@ -232,6 +232,16 @@ static const char *const peer_migrations[] = {
     " AND deposited_at IS NULL AND no_redeposit = 0 AND content_type = 1;"
     "CREATE INDEX messages_fanout ON messages(id, outgoing) WHERE fanout <> 0;"
     "CREATE INDEX messages_room ON messages(room, seq) WHERE room IS NOT NULL;",
+    /* 15 (issue 14, receipts): the sealed receipts we owe the senders of letters taken from the
+     * mailbox, until one is deposited or the ids went as a direct Ack
+     * (mim_store_mail_receipts.c). */
+    "CREATE TABLE mail_receipts_owed("
+    " seq INTEGER PRIMARY KEY,"
+    " peer TEXT NOT NULL,"
+    " id BLOB NOT NULL CHECK(typeof(id) = 'blob' AND length(id) = 16),"
+    " since_ms INTEGER NOT NULL,"
+    " UNIQUE(peer, id)"
+    ");",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -331,4 +331,29 @@ int mim_store_room_changes_each(mim_store *st,
 int mim_store_room_history_each(mim_store *st, const uint8_t room[16], size_t limit,
                                 int (*cb)(const mim_message *m, void *arg), void *arg);
 
+/* ---- sealed receipts owed (issue 14): mim_store_mail_receipts.c -------------------------------
+ *
+ * The letters we took from the mailbox whose sender has not yet been told `delivered`: kept in
+ * the receive transaction that stores the letters, dropped once our sealed receipt is deposited
+ * (DepositAck OK) or the ids went as an Ack on a direct session. */
+typedef struct mim_owed_receipt {
+    const char *peer;  /* the letter's sender */
+    const uint8_t *id; /* 16 bytes: its message id */
+} mim_owed_receipt;
+
+/* Owes receipts for the n (peer, id) pairs (one already owed stays as it is). 0 or < 0. */
+int mim_store_mail_receipts_owe(mim_store *st, const mim_owed_receipt *rows, size_t n,
+                                int64_t now_ms);
+/* No longer owes peer the n ids. 0 or < 0. */
+int mim_store_mail_receipts_drop(mim_store *st, const char *peer, const uint8_t (*ids)[16],
+                                 size_t n);
+/* cb(peer, id) for at most limit receipts owed, by peer then age; only peer's when peer is not
+ * NULL. A non-zero return from cb stops (and is returned); else 0 or < 0. */
+int mim_store_mail_receipts_each(mim_store *st, const char *peer, size_t limit,
+                                 int (*cb)(const char *peer, const uint8_t id[16], void *arg),
+                                 void *arg);
+/* The bound: drops the receipts owed since before before_ms and all but the newest keep. The
+ * number dropped, or < 0. */
+int mim_store_mail_receipts_prune(mim_store *st, int64_t before_ms, size_t keep);
+
 #endif

@@ -13,6 +13,9 @@
  *   tampered_ack       one bit of bob's ack is flipped: alice closes the session and sends the
  *                      message again; bob drops the copy by id and acks it, so alice gets
  *                      delivered and bob shows the message once
+ *   receipt_cut        bob's read receipt frame is cut and the connection closed (what a
+ *                      crossed dial's losing session does): it goes again on the next session,
+ *                      and alice gets `read` once
  *   listener_caps      a ninth unauthenticated connection from one address is refused at once;
  *                      the others are left to their handshake deadline, and the peer goes on
  *   listener_flood     8 addresses hold every unauthenticated place: a real peer's call still
@@ -179,6 +182,42 @@ static void test_tampered_ack(void **state)
                     "decryption failed");
 }
 
+/* Bob's read receipt rides a session that ends before alice reads it: his second transport
+ * frame (after the ack) is cut in half and the connection closed, as a crossed dial's losing
+ * session loses what it carried. Bob keeps the receipt until alice's Pong, so his next session
+ * carries it again: alice gets `read`, once. */
+static void test_receipt_cut(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    tamper_proxy tp;
+    char port[16], id[33];
+    size_t a0;
+
+    assert_int_equal(
+        tamper_proxy_start(&tp, 0, TP_FROM_TARGET, ANSWERER_FIRST_TRANSPORT + 1, TP_TRUNCATE, 1),
+        0);
+    snprintf(port, sizeof(port), "%d", tp.port);
+    b->extra[0] = "--advertise-port";
+    b->extra[1] = port;
+    start_peer(f, a);
+    atomic_store(&tp.target_port, ready_port(start_peer(f, b)));
+    see_each_other(a, b);
+    exchange(a, b, "read me", "s1", id); /* alice dials bob through the proxy; his ack passes */
+    a0 = a->nev;
+    mp_cmd(b, "{\"cmd\":\"read\",\"with\":\"alice\",\"tag\":\"r1\"}");
+    mp_expect(b, 0, "ok", "tag", "r1");
+    mp_expect_log(a, "connection ended inside a frame"); /* the receipt's frame, cut */
+    mp_expect(a, a0, "read", "id", id);
+    round_trip(b, "w");
+    round_trip(a, "w");
+    assert_int_equal(mp_count_from(a, a0, "read", "id", id), 1);
+    assert_int_equal(atomic_load(&tp.spoiled), 1);
+    mp_quit(a);
+    mp_quit(b);
+    tamper_proxy_stop(&tp);
+}
+
 /* A raw TCP connection to 127.0.0.1:port that sends nothing (a handshake never started). */
 /* A TCP connection to 127.0.0.1:port from the loopback address 127.0.0.src (1: the default). */
 static int raw_connect_from(int src, int port)
@@ -276,6 +315,7 @@ static void test_listener_flood(void **state)
 static const pe_test tests[] = {
     PE_SCENARIO(capture),      PE_SCENARIO(tampered_message), PE_SCENARIO(truncated_message),
     PE_SCENARIO(tampered_ack), PE_SCENARIO(listener_caps),    PE_SCENARIO(listener_flood),
+    PE_SCENARIO(receipt_cut),
 };
 
 int main(int argc, char **argv)

@@ -253,7 +253,8 @@ static void downgrade_to_version_2(const char *path, const uint8_t server_pk[32]
                      "ALTER TABLE messages DROP COLUMN room_epoch;"          /* 11 */
                      "ALTER TABLE messages DROP COLUMN fanout;"              /* 11 */
                      "DROP TABLE room_log;"                                  /* 12 (issue 16) */
-                     "DROP TABLE broadcast_acks;" /* 13 (issue 16, broadcast) */
+                     "DROP TABLE broadcast_acks;"     /* 13 (issue 16, broadcast) */
+                     "DROP TABLE mail_receipts_owed;" /* 15 (issue 14, receipts) */
                      "CREATE TABLE server_pin(id INTEGER PRIMARY KEY, identity_pk BLOB NOT NULL,"
                      " first_seen INTEGER NOT NULL, pending_pk BLOB);"
                      "PRAGMA user_version = 2;",
