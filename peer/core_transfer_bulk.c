@@ -151,6 +151,7 @@ void xfer_receiver_open(mim_core *c, xfer *x)
     x->buf_len = 0;
     x->pass_start = x->bytes;
     x->idle_passes = 0;
+    x->end_pending = 0;
     if (x->buf == NULL)
         x->buf = malloc(x->chunk_size);
     if (x->tries == NULL)
@@ -320,14 +321,42 @@ static void receiver_save(mim_core *c, xfer *x)
         xfer_save(c, x);
 }
 
+void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc)
+{
+    if (x->state != MIM_CORE_FILE_RUNNING || x->sink == NULL)
+        return; /* paused or failed meanwhile: not recorded, fetched again */
+    if (rc != 0) {
+        if (rc == MIM_ENOSPC)
+            receiver_pause(c, x, "the disk is full: paused, tried again every 10 s");
+        else
+            xfer_receiver_fail(c, x, "cannot write the file");
+        return;
+    }
+    if (chunk_verified(x, k))
+        return; /* a chunk sent twice */
+    x->verified[k / 8] |= (uint8_t)(1u << (k % 8));
+    x->bytes += (int64_t)len;
+    x->dirty = 1;
+    if (uv_now(c->loop) - x->saved_at >= XFER_SAVE_MS)
+        receiver_save(c, x);
+    if (c->xf->exit_after > 0 && --c->xf->exit_after == 0) {
+        receiver_save(c, x);
+        mim_log_warn("test hook: exiting after the chunks asked for");
+        _exit(9);
+    }
+    if (x->state == MIM_CORE_FILE_RUNNING)
+        xfer_progress(c, x, 0);
+}
+
 static void chunk_complete(mim_core *c, xfer *x)
 {
     uint32_t k = x->buf_chunk;
+    size_t len = chunk_len(x, k);
     uint8_t h[MIM_FILE_HASH_LEN];
     int rc;
 
     x->buf_len = 0;
-    mim_blake2b(h, x->buf, chunk_len(x, k));
+    mim_blake2b(h, x->buf, len);
     if (memcmp(h, x->hashes + (size_t)k * 32, sizeof(h)) != 0) {
         char why[128];
         mim_log_warn("chunk %u of %s from %s failed verification: it is fetched again", k, x->name,
@@ -339,28 +368,12 @@ static void chunk_complete(mim_core *c, xfer *x)
         }
         return;
     }
-    if (chunk_verified(x, k))
-        return;
-    if ((rc = file_sink_write(x->sink, (int64_t)k * x->chunk_size, x->buf, chunk_len(x, k))) != 0) {
-        if (rc == MIM_ENOSPC)
-            receiver_pause(c, x, "the disk is full: paused, tried again every 10 s");
-        else
-            xfer_receiver_fail(c, x, "cannot write the file");
-        return;
-    }
-    xfer_sha_chunk(c, x, k, chunk_len(x, k));
-    x->verified[k / 8] |= (uint8_t)(1u << (k % 8));
-    x->bytes += (int64_t)chunk_len(x, k);
-    x->dirty = 1;
-    if (uv_now(c->loop) - x->saved_at >= XFER_SAVE_MS)
-        receiver_save(c, x);
-    if (c->xf->exit_after > 0 && --c->xf->exit_after == 0) {
-        receiver_save(c, x);
-        mim_log_warn("test hook: exiting after the chunks asked for");
-        _exit(9);
-    }
-    if (x->state == MIM_CORE_FILE_RUNNING)
-        xfer_progress(c, x, 0);
+    if (chunk_verified(x, k) || xfer_sha_write(c, x, k, len))
+        return; /* (a worker writes it: xfer_receiver_written follows) */
+    rc = file_sink_write(x->sink, (int64_t)k * x->chunk_size, x->buf, len);
+    if (rc == 0)
+        xfer_sha_chunk(c, x, k, len);
+    xfer_receiver_written(c, x, k, len, rc);
 }
 
 static void on_data(mim_core *c, xfer *x, const Mim__FileData *d)
@@ -413,18 +426,10 @@ static void receiver_finish(mim_core *c, xfer *x)
         xfer_receiver_fail(c, x, "out of memory");
 }
 
-static void receiver_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
+/* The sender sent all that was asked, and every chunk that came is written: ask for what is
+ * still missing, or finish. */
+static void receiver_pass_end(mim_core *c, xfer *x)
 {
-    if (e->code != MIM__FILE_END_CODE__FILE_END_SENT) {
-        char why[MIM_FILE_ERROR_MAX + 32];
-        snprintf(why, sizeof(why), "the sender gave up: %s", e->error);
-        xfer_receiver_fail(c, x, why);
-        return;
-    }
-    if (x->sink == NULL) {
-        xfer_receiver_fail(c, x, "the sender ended before its hash list");
-        return;
-    }
     if (x->dirty)
         receiver_save(c, x);
     /* A pass that verified nothing new, again and again: the sender does not send what is
@@ -437,6 +442,33 @@ static void receiver_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
     x->pass_start = x->bytes;
     if (request_missing(c, x, 0) == -1)
         receiver_finish(c, x);
+}
+
+void xfer_receiver_drained(mim_core *c, xfer *x)
+{
+    if (!x->end_pending)
+        return;
+    x->end_pending = 0;
+    if (x->state == MIM_CORE_FILE_RUNNING && x->bulk != NULL && x->sink != NULL)
+        receiver_pass_end(c, x);
+}
+
+static void receiver_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
+{
+    if (e->code != MIM__FILE_END_CODE__FILE_END_SENT) {
+        char why[MIM_FILE_ERROR_MAX + 32];
+        snprintf(why, sizeof(why), "the sender gave up: %s", e->error);
+        xfer_receiver_fail(c, x, why);
+        return;
+    }
+    if (x->sink == NULL) {
+        xfer_receiver_fail(c, x, "the sender ended before its hash list");
+        return;
+    }
+    if (xfer_sha_writing(x))
+        x->end_pending = 1; /* the pass ends when the worker has written all */
+    else
+        receiver_pass_end(c, x);
 }
 
 void xfer_receiver_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m)

@@ -15,54 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The chunk hashes of src's stream (on a worker thread: it touches only its arguments; it stops
- * with MIM_ESTATE once *cancel is set) (*hashes, malloc'd, n * 32 bytes), its root, and for a
- * folder the manifest hash. Reads everything once, a chunk at a time. 0 or a MIM_E* code. */
-static int hash_source(file_source *src, uint32_t chunk_size, const atomic_int *cancel,
-                       uint8_t **hashes, uint32_t *n, uint8_t root[32], uint8_t manifest_hash[32])
-{
-    const file_layout *l = file_source_layout(src);
-    uint64_t count = mim_file_chunk_count((uint64_t)l->total, chunk_size);
-    uint8_t *buf = malloc(chunk_size);
-    mim_buf man;
-    int rc = 0;
-
-    *hashes = malloc(count * 32 + 1);
-    if (buf == NULL || *hashes == NULL || count > UINT32_MAX) {
-        free(buf);
-        free(*hashes);
-        *hashes = NULL;
-        return MIM_ENOMEM;
-    }
-    for (uint64_t k = 0; k < count && rc == 0; k++) {
-        if (atomic_load(cancel)) {
-            rc = MIM_ESTATE; /* the core stops */
-            break;
-        }
-        int64_t off = (int64_t)(k * chunk_size);
-        size_t want = (size_t)(l->total - off < chunk_size ? l->total - off : chunk_size);
-        int64_t got = file_source_read(src, off, buf, want);
-        if (got != (int64_t)want)
-            rc = got < 0 ? (int)got : MIM_ECHANGED;
-        else
-            mim_blake2b(*hashes + k * 32, buf, want);
-    }
-    free(buf);
-    mim_blake2b(root, *hashes, count * 32);
-    mim_buf_init(&man);
-    for (uint32_t i = 0; i < l->count && rc == 0; i++)
-        rc = mim_file_manifest_entry_encode(l->entries[i].path, strlen(l->entries[i].path),
-                                            (uint64_t)l->entries[i].size, &man);
-    mim_blake2b(manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
-    mim_buf_free(&man);
-    if (rc != 0) {
-        free(*hashes);
-        *hashes = NULL;
-    }
-    *n = (uint32_t)count;
-    return rc;
-}
-
 /* The offer's history line: "file report.pdf (1234 bytes)", "image cat.png 640x480 (...)". */
 static void offer_text(const mim_transfer *t, char *out, size_t len)
 {
@@ -113,26 +65,44 @@ static int store_offer(mim_core *c, mim_transfer *t, int type, const uint8_t *ha
     return (*out = xfer_from_row(c, t)) != NULL ? 0 : MIM_CORE_ESTORE;
 }
 
-/* A send_file's reading of its file on a libuv worker (the chunk hashes, the root, the
- * manifest hash: ~2 s per GiB that the loop must not wait for). The job owns its strings, src
- * and the hashes; it is on c->xf->offers until its end runs. A core that stops meanwhile sets
- * cancel (the worker stops at the next chunk) and, once freed, c to NULL: the end only frees. */
-struct offer_job {
+/* A send_file's reading of its file on libuv workers (the chunk hashes, the root, the
+ * manifest hash: ~1-2 s per GiB on one core, that the loop must not wait for and that delays
+ * the offer, so it is cut into stripes of consecutive chunks hashed on up to
+ * OFFER_STRIPES_MAX workers at once, each with its own reader and 1 MiB buffer). The job owns
+ * its strings, src, the readers and the hashes; it is on c->xf->offers until its last stripe's
+ * end runs. Each stripe writes only its own chunks' hashes; the stripe that finishes last
+ * (j->left) computes the root and the manifest hash. A core that stops meanwhile sets cancel
+ * (the workers stop at the next chunk) and, once freed, c to NULL: the end only frees. */
+#define OFFER_STRIPES_MAX 4
+#define OFFER_STRIPE_MIN  4 /* chunks a stripe gets at least (a small file: one stripe) */
+
+typedef struct offer_stripe {
     uv_work_t req;
+    offer_job *j;
+    file_source_reader *reader; /* owned; NULL: the stripe reads through j->src */
+    uint32_t first, count;      /* its chunks */
+    int rc;
+} offer_stripe;
+
+struct offer_job {
     offer_job *next;
     mim_core *c;
     atomic_int cancel;
-    mim_transfer t; /* strings: name, path below; hashes once read */
+    atomic_int left; /* stripes still hashing */
+    mim_transfer t;  /* strings: name, path below; hashes once read */
     char *name, *path;
     mim_media_info media;
     file_source *src;
-    uint8_t *hashes;
+    uint8_t *hashes; /* n * 32 bytes (+ 1: never a malloc(0)) */
     uint32_t n;
-    int rc;
+    offer_stripe stripes[OFFER_STRIPES_MAX];
+    int nstripes, running; /* running: stripes whose end has not run (loop thread) */
 };
 
 static void offer_job_free(offer_job *j)
 {
+    for (int i = 0; i < OFFER_STRIPES_MAX; i++)
+        file_source_reader_close(j->stripes[i].reader);
     file_source_close(j->src);
     free(j->hashes);
     free(j->name);
@@ -140,12 +110,52 @@ static void offer_job_free(offer_job *j)
     free(j);
 }
 
-static void offer_hash(uv_work_t *req)
+/* The root over the chunk hashes and, for a folder, the hash of its manifest. */
+static int offer_roots(offer_job *j)
 {
-    offer_job *j = req->data;
+    const file_layout *l = file_source_layout(j->src);
+    mim_buf man;
+    int rc = 0;
 
-    j->rc = hash_source(j->src, j->t.chunk_size, &j->cancel, &j->hashes, &j->n, j->t.root,
-                        j->t.manifest_hash);
+    mim_blake2b(j->t.root, j->hashes, (size_t)j->n * 32);
+    mim_buf_init(&man);
+    for (uint32_t i = 0; i < l->count && rc == 0; i++)
+        rc = mim_file_manifest_entry_encode(l->entries[i].path, strlen(l->entries[i].path),
+                                            (uint64_t)l->entries[i].size, &man);
+    mim_blake2b(j->t.manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
+    mim_buf_free(&man);
+    return rc;
+}
+
+/* A worker: the stripe's chunks, read and hashed one at a time (stops with MIM_ESTATE once
+ * cancel is set); the last stripe to finish then makes the roots. */
+static void offer_hash_stripe(uv_work_t *req)
+{
+    offer_stripe *s = req->data;
+    offer_job *j = s->j;
+    const file_layout *l = file_source_layout(j->src);
+    uint32_t chunk = j->t.chunk_size;
+    uint8_t *buf = malloc(chunk);
+
+    s->rc = buf == NULL ? MIM_ENOMEM : 0;
+    for (uint32_t k = s->first; k < s->first + s->count && s->rc == 0; k++) {
+        int64_t off = (int64_t)k * chunk, got;
+        size_t want = (size_t)(l->total - off < chunk ? l->total - off : chunk);
+        if (atomic_load(&j->cancel)) {
+            s->rc = MIM_ESTATE; /* the core stops */
+            break;
+        }
+        got = s->reader != NULL ? file_source_reader_read(s->reader, off, buf, want)
+                                : file_source_read(j->src, off, buf, want);
+        if (got != (int64_t)want)
+            s->rc = got < 0 ? (int)got : MIM_ECHANGED;
+        else
+            mim_blake2b(j->hashes + (size_t)k * 32, buf, want);
+    }
+    free(buf);
+    /* every other stripe's hashes were written before its decrement: the last sees them all */
+    if (atomic_fetch_sub(&j->left, 1) == 1 && offer_roots(j) != 0)
+        s->rc = MIM_EOVERFLOW;
 }
 
 /* The offer could not be made after send_file returned: the front ends hear it as failed. */
@@ -171,14 +181,22 @@ static void offer_failed(mim_core *c, const offer_job *j, const char *why)
         c->ev.on_file_failed(c->ud, &f);
 }
 
-static void offer_hashed(uv_work_t *req, int status)
+/* The loop: a stripe ended; once all have, the offer is stored and sent (or fails). */
+static void offer_stripe_done(uv_work_t *req, int status)
 {
-    offer_job *j = req->data;
+    offer_stripe *s = req->data;
+    offer_job *j = s->j;
     mim_core *c = j->c;
     peer_rec *r;
     xfer *x;
-    int rc;
+    int rc = 0;
 
+    if (status < 0 && s->rc == 0)
+        s->rc = MIM_ESTATE; /* cancelled before it ran */
+    if (--j->running > 0)
+        return;
+    for (int i = 0; i < j->nstripes && rc == 0; i++)
+        rc = j->stripes[i].rc;
     if (c != NULL)
         for (offer_job **p = &c->xf->offers; *p != NULL; p = &(*p)->next)
             if (*p == j) {
@@ -191,7 +209,7 @@ static void offer_hashed(uv_work_t *req, int status)
     }
     file_source_close(j->src); /* closed before the store work */
     j->src = NULL;
-    if (status < 0 || j->rc != 0) {
+    if (rc != 0) {
         offer_failed(c, j, "the file changed or could not be read while hashed");
     } else if ((r = core_peer_get(c, j->t.peer)) == NULL ||
                (rc = store_offer(c, &j->t,
@@ -220,7 +238,6 @@ static offer_job *offer_job_new(mim_core *c, const char *to, const char *path, f
         file_source_close(src);
         return NULL;
     }
-    j->req.data = j;
     j->c = c;
     j->src = src;
     j->media.type = "";
@@ -244,7 +261,47 @@ static offer_job *offer_job_new(mim_core *c, const char *to, const char *path, f
     return j;
 }
 
-/* Checks what can be checked at once, then reads the file on a worker: the offer is stored and
+/* Cuts j's chunks into stripes and queues them: 0, or a code when none could start (j is then
+ * the caller's to free). A later stripe that cannot start fails the offer at the end. */
+static int offer_job_start(mim_core *c, offer_job *j)
+{
+    uint64_t count = mim_file_chunk_count((uint64_t)j->t.size, j->t.chunk_size);
+    uint32_t per, first = 0;
+    int n = (int)uv_available_parallelism();
+
+    if (count > UINT32_MAX || (j->hashes = malloc(count * 32 + 1)) == NULL)
+        return MIM_ENOMEM;
+    j->n = (uint32_t)count;
+    if (n > OFFER_STRIPES_MAX)
+        n = OFFER_STRIPES_MAX;
+    if ((uint64_t)n > count / OFFER_STRIPE_MIN)
+        n = (int)(count / OFFER_STRIPE_MIN);
+    j->nstripes = n < 1 ? 1 : n;
+    per = (uint32_t)((count + (uint64_t)j->nstripes - 1) / (uint64_t)j->nstripes);
+    for (int i = 0; i < j->nstripes; i++, first += per) {
+        offer_stripe *s = &j->stripes[i];
+        s->req.data = s;
+        s->j = j;
+        s->first = first < j->n ? first : j->n;
+        s->count = j->n - s->first < per ? j->n - s->first : per;
+    }
+    atomic_store(&j->left, j->nstripes);
+    for (int i = 0; i < j->nstripes; i++) {
+        offer_stripe *s = &j->stripes[i];
+        if ((i > 0 && file_source_reader_open(j->src, &s->reader) != 0) ||
+            uv_queue_work(c->loop, &s->req, offer_hash_stripe, offer_stripe_done) != 0) {
+            if (i == 0)
+                return MIM_ENOMEM;
+            s->rc = MIM_ENOMEM; /* not started: counted as ended */
+            atomic_fetch_sub(&j->left, 1);
+            continue;
+        }
+        j->running++;
+    }
+    return 0;
+}
+
+/* Checks what can be checked at once, then reads the file on workers: the offer is stored and
  * goes out (on_queued / on_sent with *id) when that ends, or on_file_failed says why not. */
 int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id *id)
 {
@@ -268,7 +325,7 @@ int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id
     }
     if ((j = offer_job_new(c, to, path, src)) == NULL)
         return MIM_CORE_ESTORE; /* out of memory */
-    if (uv_queue_work(c->loop, &j->req, offer_hash, offer_hashed) != 0) {
+    if (offer_job_start(c, j) != 0) {
         offer_job_free(j);
         return MIM_CORE_ESTORE; /* out of memory */
     }

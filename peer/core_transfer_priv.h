@@ -59,7 +59,8 @@ typedef struct xfer {
     int streaming;       /* sender: ranges left to send */
     int64_t sent;        /* sender: bytes handed to the connection on it */
     uint8_t *tries;      /* receiver: failures per chunk (nchunks bytes) */
-    xfer_sha *sha;       /* receiver: the whole-file SHA-256 on a worker, or NULL */
+    xfer_sha *sha;       /* receiver: the worker writing and hashing chunks, or NULL */
+    int end_pending;     /* receiver: the sender's end came while chunks were being written */
     int64_t pass_start;  /* receiver: bytes verified when the last request went */
     int idle_passes;     /* receiver: requests in a row that brought nothing new */
     uint64_t progress_at, rate_at;
@@ -119,6 +120,13 @@ void xfer_receiver_msg(mim_core *c, xfer *x, const Mim__BulkMsg *m);
 /* The receiver gives up on x (why: one line): the sender is told, the .part removed. */
 void xfer_receiver_fail(mim_core *c, xfer *x, const char *why);
 
+/* Chunk k (len bytes, verified) was written (rc 0) or not (a code): recorded as verified, or
+ * the transfer pauses (disk full) or fails. Ignored once x is not running or its sink is gone
+ * (the chunk is fetched again). */
+void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc);
+/* No write is pending any more: a sender's end that waited for them is handled now. */
+void xfer_receiver_drained(mim_core *c, xfer *x);
+
 /* The receiver's SHA-256 is known (rc 0, hex) or failed (rc a code): renames the .part and
  * tells the sender, when x's connection and sink are still there (else the next pass ends). */
 void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN]);
@@ -128,14 +136,21 @@ void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA25
  * are dropped; once gone, their jobs only free themselves when they end. */
 void core_transfer_offers_stop(mim_core *c, int gone);
 
-/* ---- core_transfer_sha.c: the receiver's whole-file SHA-256, off the loop ---- */
-/* Chunk k (len bytes, in x->buf) is verified and written: hashed on a worker when it is the
- * next in stream order (x->buf is then the hasher's and x gets another buffer). */
+/* ---- core_transfer_sha.c: the receiver's writes and whole-file SHA-256, off the loop ---- */
+/* Chunk k (len bytes, in x->buf) is verified: 1 when a worker takes it (x->buf is then the
+ * worker's and x gets another buffer; xfer_receiver_written follows from a later loop turn),
+ * 0 when the loop must write it (a folder; the worker too far behind; out of memory). */
+int xfer_sha_write(mim_core *c, xfer *x, uint32_t k, size_t len);
+/* Chunk k (len bytes, in x->buf) is verified and written by the loop: hashed on a worker when
+ * it is the next in stream order (x->buf is then the hasher's and x gets another buffer). */
 void xfer_sha_chunk(mim_core *c, xfer *x, uint32_t k, size_t len);
+/* 1 while chunks handed to xfer_sha_write are not yet reported written. */
+int xfer_sha_writing(const xfer *x);
 /* Every chunk is verified: xfer_receiver_hashed follows, now or from a later loop turn (a job
  * may read the stream back: x->sink is NULL meanwhile). 0 or MIM_ENOMEM. */
 int xfer_sha_finish(mim_core *c, xfer *x);
-/* x lets go of its hasher (a running job finishes and frees it). */
+/* x lets go of its worker (a running job finishes and frees it; chunks not yet reported
+ * written are not recorded as verified: they are fetched again). */
 void xfer_sha_drop(xfer *x);
 
 #endif

@@ -284,6 +284,9 @@ void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason
     x->bulk = NULL;
     x->streaming = 0;
     mim_log_info("bulk connection with %s for %s closed: %s", x->peer, x->name, reason);
+    /* chunks still being written are not recorded: fetched again on the next connection */
+    xfer_sha_drop(x);
+    x->end_pending = 0;
     if (!x->outgoing && x->dirty && x->sink != NULL && file_sink_sync(x->sink) == 0)
         xfer_save(c, x);
     file_sink_close(x->sink);

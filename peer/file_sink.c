@@ -398,6 +398,15 @@ const file_layout *file_sink_layout(const file_sink *s)
     return &s->layout;
 }
 
+/* Entry i was written since the last sync. */
+static void mark_dirty(file_sink *s, uint32_t i)
+{
+    if (!s->dirty[i]) {
+        s->dirty[i] = 1;
+        s->dirty_list[s->ndirty++] = i;
+    }
+}
+
 int file_sink_write(file_sink *s, int64_t offset, const void *buf, size_t len)
 {
     file_layout_span span;
@@ -415,15 +424,28 @@ int file_sink_write(file_sink *s, int64_t offset, const void *buf, size_t len)
         if (fd < 0)
             return fd;
         rc = file_io_pwrite(fd, (const char *)buf + done, span.len, span.within);
-        if (!s->dirty[span.index]) {
-            s->dirty[span.index] = 1;
-            s->dirty_list[s->ndirty++] = span.index;
-        }
+        mark_dirty(s, span.index);
         if (rc != MIM_OK)
             return rc;
         done += span.len;
     }
     return MIM_OK;
+}
+
+int file_sink_dup_fd(const file_sink *s)
+{
+    int fd;
+
+    if (s->state != SINK_OPEN || s->folder || s->cur_fd < 0)
+        return MIM_ESTATE;
+    fd = fcntl(s->cur_fd, F_DUPFD_CLOEXEC, 0);
+    return fd >= 0 ? fd : file_io_code(errno);
+}
+
+void file_sink_written(file_sink *s)
+{
+    if (s->state == SINK_OPEN && !s->folder)
+        mark_dirty(s, 0);
 }
 
 int file_sink_sync(file_sink *s)

@@ -76,6 +76,13 @@ const file_layout *file_sink_layout(const file_sink *s);
  * [offset, offset + len) is not inside the stream, MIM_ENOSPC, MIM_EIO, MIM_ESTATE after
  * finish. A short write on a full disk reports MIM_ENOSPC: write the whole range again later. */
 int file_sink_write(file_sink *s, int64_t offset, const void *buf, size_t len);
+/* For writing a single file's .part on another thread (the receiver's worker): a descriptor of
+ * its own (the caller's to close; positional writes only), or a negative code: a folder (its
+ * files are written through the sink, on the loop), a sink not open, no descriptor left. The
+ * sink knows nothing of those writes until file_sink_written says they were made, so that
+ * file_sink_sync covers them. */
+int file_sink_dup_fd(const file_sink *s);
+void file_sink_written(file_sink *s);
 /* Makes everything written so far durable (fsync of each file written since the last sync):
  * call before recording chunks as verified in the store. 0, MIM_ENOSPC, MIM_EIO. */
 int file_sink_sync(file_sink *s);

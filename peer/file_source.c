@@ -23,6 +23,14 @@ typedef struct file_seen {
     struct timespec mtime;
 } file_seen;
 
+/* What reads a source's stream: the descriptor of the entry being read. A source has its own;
+ * file_source_reader_open makes more, one per thread. */
+struct file_source_reader {
+    const file_source *src;
+    int cur_fd;         /* the file being read, or -1 */
+    uint32_t cur_index; /* its entry, when cur_fd >= 0 */
+};
+
 struct file_source {
     int is_folder;
     char *name; /* owned: the last component of the opened path */
@@ -30,9 +38,8 @@ struct file_source {
     file_seen *seen; /* owned: one per layout entry */
     uint32_t seen_cap;
     uint32_t skipped;
-    int top_fd;         /* the folder (O_DIRECTORY), or -1 for a file */
-    int cur_fd;         /* the file being read, or -1 */
-    uint32_t cur_index; /* its entry, when cur_fd >= 0 */
+    int top_fd; /* the folder (O_DIRECTORY), or -1 for a file */
+    file_source_reader own;
 };
 
 /* The walk's state: the relative path of the directory being read, with room for one more. */
@@ -149,12 +156,12 @@ static int open_single(file_source *src, const char *path)
     walk w;
     size_t n = strlen(src->name);
 
-    src->cur_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (src->cur_fd < 0 || fstat(src->cur_fd, &st) != 0)
+    src->own.cur_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (src->own.cur_fd < 0 || fstat(src->own.cur_fd, &st) != 0)
         return file_io_code(errno);
     if (!S_ISREG(st.st_mode))
         return MIM_EINVAL; /* replaced by something else since the stat */
-    src->cur_index = 0;
+    src->own.cur_index = 0;
     w.src = src;
     if (n > FILE_LAYOUT_MAX_PATH)
         return MIM_EOVERFLOW;
@@ -192,7 +199,8 @@ int file_source_open(const char *path, file_source **out)
 
     if (src == NULL)
         return MIM_ENOMEM;
-    src->top_fd = src->cur_fd = -1;
+    src->top_fd = src->own.cur_fd = -1;
+    src->own.src = src;
     if (stat(path, &st) != 0) {
         rc = file_io_code(errno);
     } else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
@@ -215,8 +223,8 @@ void file_source_close(file_source *src)
 {
     if (src == NULL)
         return;
-    if (src->cur_fd >= 0)
-        close(src->cur_fd);
+    if (src->own.cur_fd >= 0)
+        close(src->own.cur_fd);
     if (src->top_fd >= 0)
         close(src->top_fd);
     file_layout_free(&src->layout);
@@ -260,35 +268,72 @@ static int still_same(const file_source *src, int fd, uint32_t i)
     return MIM_OK;
 }
 
-/* file_io_open_fn: the descriptor of entry i, checked against the walk on every read. */
+/* file_io_open_fn: the descriptor of entry i for reader ctx, checked against the walk on every
+ * read. */
 static int open_entry(void *ctx, uint32_t i)
 {
-    file_source *src = ctx;
+    file_source_reader *r = ctx;
+    const file_source *src = r->src;
     int rc;
 
-    if (src->cur_fd >= 0 && src->cur_index != i) {
-        close(src->cur_fd);
-        src->cur_fd = -1;
+    if (r->cur_fd >= 0 && r->cur_index != i) {
+        close(r->cur_fd);
+        r->cur_fd = -1;
     }
-    if (src->cur_fd < 0) {
-        src->cur_fd =
+    if (r->cur_fd < 0) {
+        r->cur_fd =
             openat(src->top_fd, src->layout.entries[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (src->cur_fd < 0) {
+        if (r->cur_fd < 0) {
             rc = errno == ENOENT || errno == ELOOP ? MIM_ECHANGED : file_io_code(errno);
             mim_log_error("send: cannot open %s: %s", src->layout.entries[i].path, strerror(errno));
             return rc;
         }
-        src->cur_index = i;
+        r->cur_index = i;
     }
-    rc = still_same(src, src->cur_fd, i);
+    rc = still_same(src, r->cur_fd, i);
     if (rc == MIM_ECHANGED)
         mim_log_error("send: %s changed since it was offered", src->layout.entries[i].path);
-    return rc == MIM_OK ? src->cur_fd : rc;
+    return rc == MIM_OK ? r->cur_fd : rc;
 }
 
 int64_t file_source_read(file_source *src, int64_t offset, void *buf, size_t len)
 {
-    return file_io_read_stream(&src->layout, offset, buf, len, open_entry, src);
+    return file_io_read_stream(&src->layout, offset, buf, len, open_entry, &src->own);
+}
+
+int file_source_reader_open(const file_source *src, file_source_reader **out)
+{
+    file_source_reader *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return MIM_ENOMEM;
+    r->src = src;
+    r->cur_fd = -1;
+    if (!src->is_folder) { /* a file is never opened again by name: the same open file */
+        r->cur_fd = dup(src->own.cur_fd);
+        if (r->cur_fd < 0) {
+            int rc = file_io_code(errno);
+            free(r);
+            return rc;
+        }
+        r->cur_index = 0;
+    }
+    *out = r;
+    return MIM_OK;
+}
+
+int64_t file_source_reader_read(file_source_reader *r, int64_t offset, void *buf, size_t len)
+{
+    return file_io_read_stream(&r->src->layout, offset, buf, len, open_entry, r);
+}
+
+void file_source_reader_close(file_source_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->cur_fd >= 0)
+        close(r->cur_fd);
+    free(r);
 }
 
 int file_source_media(file_source *src, mim_media_info *out)

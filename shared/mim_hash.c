@@ -1,6 +1,6 @@
-/* The crypto door's hashing of file contents (issue 15): BLAKE2b-256 per chunk, SHA-256 of a
- * whole file, both as one-shot and as streams, plus the hex form file_done reports. The states
- * live in the caller's memory as opaque byte arrays of the libraries' exact sizes and
+/* The crypto door's hashing of file contents (issue 15): BLAKE2b-256 per chunk as a stream (the
+ * one-shot is mim_blake2b.c's), SHA-256 of a whole file, plus the hex form file_done reports.
+ * The states live in the caller's memory as opaque byte arrays of the libraries' exact sizes and
  * alignments, checked below, so no other file needs <sodium.h> or <openssl/sha.h>.
  *
  * The streaming SHA-256 (a received file's, every byte) is OpenSSL's libcrypto, not libsodium:
@@ -35,11 +35,6 @@ static crypto_generichash_blake2b_state *blake2b_of(mim_blake2b_state *st)
 static SHA256_CTX *sha256_of(mim_sha256_state *st)
 {
     return (SHA256_CTX *)(void *)st->opaque;
-}
-
-void mim_blake2b(uint8_t out[MIM_BLAKE2B_LEN], const void *in, size_t n)
-{
-    crypto_generichash_blake2b(out, MIM_BLAKE2B_LEN, in, n, NULL, 0);
 }
 
 void mim_blake2b_init(mim_blake2b_state *st)
