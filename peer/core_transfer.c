@@ -386,6 +386,7 @@ int mim_core_accept_file(mim_core *c, const mim_msg_id *id)
 
     if (x == NULL)
         return MIM_CORE_ENO_TRANSFER;
+    x->held = 0; /* the user found it (the files list) and decided: nothing left to show */
     x->state = MIM_CORE_FILE_ACCEPTED;
     xfer_save(c, x);
     mim_log_info("accepted %s from %s", x->name, x->peer);
@@ -399,6 +400,7 @@ int mim_core_reject_file(mim_core *c, const mim_msg_id *id)
 
     if (x == NULL)
         return MIM_CORE_ENO_TRANSFER;
+    x->held = 0;
     x->tell_reject = 1;
     xfer_set_state(c, x, MIM_CORE_FILE_REJECTED, "rejected");
     xfer_dial(c, x);
