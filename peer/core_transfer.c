@@ -342,9 +342,20 @@ void core_transfer_free(mim_core *c)
 
 void core_transfer_peer_blocked(mim_core *c, const char *name)
 {
-    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next)
-        if (x->bulk != NULL && strcmp(x->peer, name) == 0)
+    char why[MIM_NAME_MAX_BYTES + 80];
+
+    snprintf(why, sizeof(why), "paused: %s is blocked; it goes on once unblocked", name);
+    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next) {
+        if (strcmp(x->peer, name) != 0)
+            continue;
+        if (x->bulk != NULL)
             xfer_drop_bulk(c, x, "blocked");
+        /* Said, not silent: each side's next connection (after the unblock) runs it again. */
+        if (x->state == MIM_CORE_FILE_RUNNING || x->state == MIM_CORE_FILE_ACCEPTED) {
+            x->retry_at = 0; /* the tick dials as soon as the block is lifted */
+            xfer_set_state(c, x, MIM_CORE_FILE_PAUSED, why);
+        }
+    }
 }
 
 void core_transfer_tick(mim_core *c)
