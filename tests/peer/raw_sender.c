@@ -45,6 +45,8 @@ static int hash_offer(rs_offer *o)
                     o->size - off < RS_CHUNK ? o->size - off : RS_CHUNK);
     }
     mim_blake2b(o->root, o->hashes, (size_t)o->nchunks * 32);
+    if (o->lie == RS_BAD_HASHES)
+        o->hashes[0] ^= 1; /* the list sent is not the one the root commits to */
     mim_buf_init(&man);
     for (size_t i = 0; i < o->nentries && rc == 0; i++)
         rc = mim_file_manifest_entry_encode(o->entries[i].path, strlen(o->entries[i].path),

@@ -34,6 +34,7 @@ enum rs_lie {
     RS_OUT_OF_RANGE, /* one piece at the offset just past the last chunk, then the rest */
     RS_LONGER,       /* the last chunk with 1000 bytes more than the offer's size */
     RS_NOTHING,      /* no data at all, only "all sent" */
+    RS_BAD_HASHES,   /* a hash list with one byte flipped: not the one the root commits to */
 };
 
 /* One entry of a folder's manifest, as the sender sends it (anything, for a hostile test). */

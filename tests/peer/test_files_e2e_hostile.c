@@ -19,7 +19,8 @@
  *                  arrives beside it, nothing through it; bob chats with carol after all that
  *   hostile_data   the same sender lies in the data: a chunk that never matches (given up
  *                  after 3 tries), a piece past the last chunk, a file longer than offered,
- *                  nothing sent at all; each a clear file_failed, no .part left behind. */
+ *                  nothing sent at all, a hash list the offer's root does not commit to;
+ *                  each a clear file_failed, no .part left behind. */
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include "direct_peer.h"
@@ -365,7 +366,7 @@ static void test_hostile_manifest(void **state)
     mp_quit(b);
 }
 
-#define NDATA 4
+#define NDATA 5
 
 static void test_hostile_data(void **state)
 {
@@ -378,6 +379,7 @@ static void test_hostile_data(void **state)
         {.name = "range.bin", .size = 150000, .lie = RS_OUT_OF_RANGE},
         {.name = "longer.bin", .size = 100000, .lie = RS_LONGER},
         {.name = "nothing.bin", .size = 100000, .lie = RS_NOTHING},
+        {.name = "hashes.bin", .size = 100000, .lie = RS_BAD_HASHES},
     };
     rs_offer *offers[NDATA];
     int port = start_bob_and_raw_carol(f, &rs, dl);
@@ -391,6 +393,7 @@ static void test_hostile_data(void **state)
     expect_refused(&rs, b, offers[1], "the sender sent data out of range");
     expect_refused(&rs, b, offers[2], "the sender sent data out of range");
     expect_refused(&rs, b, offers[3], "the sender does not send the chunks asked for");
+    expect_refused(&rs, b, offers[4], "the hash list does not match the offer");
     assert_int_equal(regular_files_below(dl), 0); /* each .part removed */
     still_chatting(&rs, b, port);
     rs_stop(&rs);
