@@ -455,8 +455,9 @@ void core_transfer_offers_commit(mim_core *c, int committed);
 void core_transfer_bulk_open(mim_core *c, chat_session *cs);
 void core_transfer_on_bulk(void *ud, chat_session *cs, const uint8_t *p, size_t len);
 void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason);
-/* name was just blocked: its bulk connections close (the transfers wait, as for a dropped
- * connection: the tick does not dial a blocked peer, and its dials are refused). */
+/* name was just blocked: its bulk connections close and its running transfers are PAUSED with
+ * the reason (file_paused); they go on after the unblock (the tick does not dial a blocked
+ * peer, and its dials are refused). */
 void core_transfer_peer_blocked(mim_core *c, const char *name);
 /* The user turned to name, a newcomer kept quiet: its offers held since are reported now. */
 void core_transfer_show_held(mim_core *c, const char *name);
