@@ -435,7 +435,7 @@ int mim_core_history(mim_core *c, const char *with, size_t limit,
     if (mim_store_history_each(c->st, with, limit, history_one, &h) < 0)
         return MIM_CORE_ESTORE;
     if ((r = core_peer_find(c, with)) != NULL)
-        r->quiet = 0; /* a new contact kept quiet: the user turned to it */
+        core_newcomer_shown(c, r); /* a new contact kept quiet: the user turned to it */
     return 0;
 }
 

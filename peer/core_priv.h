@@ -270,6 +270,9 @@ void core_alarm_seen(mim_core *c, const char *name, const uint8_t pk[MIM_KEY_LEN
 /* Whether what r sends is kept from the screen now: a first contact past the rate of new
  * contacts shown (the first one kept quiet is reported at once, the rest by the tick). */
 int core_newcomer_quiet(mim_core *c, peer_rec *r);
+/* The user turned to r (wrote to it, read its history): no longer quiet; what was held of it
+ * (its file offers) is reported. */
+void core_newcomer_shown(mim_core *c, peer_rec *r);
 /* The summary of the new contacts kept quiet, once their minute is over. */
 void core_newcomers_tick(mim_core *c);
 /* A contact whose key changed is held until the user trusts the new key. */
@@ -511,9 +514,12 @@ void core_transfer_offers_commit(mim_core *c, int committed);
 void core_transfer_bulk_open(mim_core *c, chat_session *cs);
 void core_transfer_on_bulk(void *ud, chat_session *cs, const uint8_t *p, size_t len);
 void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason);
-/* name was just blocked: its bulk connections close (the transfers wait, as for a dropped
- * connection: the tick does not dial a blocked peer, and its dials are refused). */
+/* name was just blocked: its bulk connections close and its running transfers are PAUSED with
+ * the reason (file_paused); they go on after the unblock (the tick does not dial a blocked
+ * peer, and its dials are refused). */
 void core_transfer_peer_blocked(mim_core *c, const char *name);
+/* The user turned to name, a newcomer kept quiet: its offers held since are reported now. */
+void core_transfer_show_held(mim_core *c, const char *name);
 
 /* ---- core_fanout.c: one message, a copy per recipient (issue 16) ---------------------------- */
 

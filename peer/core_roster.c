@@ -79,6 +79,15 @@ int core_newcomer_quiet(mim_core *c, peer_rec *r)
     return 1;
 }
 
+void core_newcomer_shown(mim_core *c, peer_rec *r)
+{
+    int was_quiet = r->quiet;
+
+    r->quiet = 0;
+    if (was_quiet)
+        core_transfer_show_held(c, r->name);
+}
+
 void core_newcomers_tick(mim_core *c)
 {
     char what[100];

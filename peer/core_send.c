@@ -235,7 +235,7 @@ static int queue_message(mim_core *c, peer_rec *r, const char *text, size_t len,
                                 MIM__CONTENT_TYPE__CONTENT_TEXT, text, len, NULL) != 0)
         return MIM_CORE_ESTORE; /* the batch's transaction is still good (a savepoint) */
     r->conv_open = 1;
-    r->quiet = 0; /* the user turned to it */
+    core_newcomer_shown(c, r); /* the user turned to it */
     r->first_contact = 0;
     c->batch[c->nbatch++] = (send_item){.r = r, .id = *new_id};
     if (!alone)
@@ -299,7 +299,7 @@ int core_send_committed(mim_core *c, peer_rec *r, const mim_msg_id *id)
         c->batch = p;
     }
     r->conv_open = 1;
-    r->quiet = 0;
+    core_newcomer_shown(c, r);
     r->first_contact = 0;
     c->batch[c->nbatch++] = (send_item){.r = r, .id = *id};
     rc = batch_finish(c);

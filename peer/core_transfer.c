@@ -342,9 +342,20 @@ void core_transfer_free(mim_core *c)
 
 void core_transfer_peer_blocked(mim_core *c, const char *name)
 {
-    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next)
-        if (x->bulk != NULL && strcmp(x->peer, name) == 0)
+    char why[MIM_NAME_MAX_BYTES + 80];
+
+    snprintf(why, sizeof(why), "paused: %s is blocked; it goes on once unblocked", name);
+    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next) {
+        if (strcmp(x->peer, name) != 0)
+            continue;
+        if (x->bulk != NULL)
             xfer_drop_bulk(c, x, "blocked");
+        /* Said, not silent: each side's next connection (after the unblock) runs it again. */
+        if (x->state == MIM_CORE_FILE_RUNNING || x->state == MIM_CORE_FILE_ACCEPTED) {
+            x->retry_at = 0; /* the tick dials as soon as the block is lifted */
+            xfer_set_state(c, x, MIM_CORE_FILE_PAUSED, why);
+        }
+    }
 }
 
 void core_transfer_tick(mim_core *c)
@@ -386,6 +397,7 @@ int mim_core_accept_file(mim_core *c, const mim_msg_id *id)
 
     if (x == NULL)
         return MIM_CORE_ENO_TRANSFER;
+    x->held = 0; /* the user found it (the files list) and decided: nothing left to show */
     x->state = MIM_CORE_FILE_ACCEPTED;
     xfer_save(c, x);
     mim_log_info("accepted %s from %s", x->name, x->peer);
@@ -399,6 +411,7 @@ int mim_core_reject_file(mim_core *c, const mim_msg_id *id)
 
     if (x == NULL)
         return MIM_CORE_ENO_TRANSFER;
+    x->held = 0;
     x->tell_reject = 1;
     xfer_set_state(c, x, MIM_CORE_FILE_REJECTED, "rejected");
     xfer_dial(c, x);

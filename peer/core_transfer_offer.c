@@ -452,29 +452,53 @@ int core_transfer_offer_received(mim_core *c, const char *peer, const Mim__ChatM
     return 1;
 }
 
+/* x (an offer received) to the front ends: file_offer, and file_failed when our policy
+ * rejected it. */
+static void report_offer(mim_core *c, xfer *x)
+{
+    mim_core_file_info f;
+    xfer_info_buf b;
+
+    xfer_info(c, x, &f, &b);
+    if (c->ev.on_file_offer != NULL)
+        c->ev.on_file_offer(c->ud, &f, x->state == MIM_CORE_FILE_ACCEPTED);
+    if (x->state == MIM_CORE_FILE_REJECTED && c->ev.on_file_failed != NULL)
+        c->ev.on_file_failed(c->ud, &f);
+}
+
 void core_transfer_offers_commit(mim_core *c, int committed)
 {
     core_xfers *xf = c->xf;
 
     for (size_t i = 0; i < xf->npending; i++) {
         xfer *x = xf->pending[i];
-        mim_core_file_info f;
-        xfer_info_buf b;
+        peer_rec *r = core_peer_find(c, x->peer);
         if (!committed) { /* the row is gone with the rollback: the resend brings it again */
             xfer_discard(c, x);
             continue;
         }
-        mim_log_info("%s offers %s (%lld bytes): %s", x->peer, x->name, (long long)x->size,
+        /* A newcomer kept quiet (an offer counts as its writing, core_newcomer_quiet): its
+         * offer is held like its messages, shown when the user turns to it; never accepted by
+         * itself (it was pinned in this run); a rejection is still told to its sender. */
+        x->held = r != NULL && core_newcomer_quiet(c, r);
+        mim_log_info("%s offers %s (%lld bytes): %s%s", x->peer, x->name, (long long)x->size,
                      x->state == MIM_CORE_FILE_ACCEPTED   ? "accepted"
                      : x->state == MIM_CORE_FILE_REJECTED ? x->error
-                                                          : "waits for a decision");
-        xfer_info(c, x, &f, &b);
-        if (c->ev.on_file_offer != NULL)
-            c->ev.on_file_offer(c->ud, &f, x->state == MIM_CORE_FILE_ACCEPTED);
-        if (x->state == MIM_CORE_FILE_REJECTED && c->ev.on_file_failed != NULL)
-            c->ev.on_file_failed(c->ud, &f);
+                                                          : "waits for a decision",
+                     x->held ? " (a newcomer kept quiet: not shown yet)" : "");
+        if (!x->held)
+            report_offer(c, x);
         if (x->state != MIM_CORE_FILE_OFFERED)
             xfer_dial(c, x);
     }
     xf->npending = 0;
+}
+
+void core_transfer_show_held(mim_core *c, const char *name)
+{
+    for (xfer *x = c->xf != NULL ? c->xf->list : NULL; x != NULL; x = x->next)
+        if (x->held && strcmp(x->peer, name) == 0) {
+            x->held = 0;
+            report_offer(c, x);
+        }
 }

@@ -41,6 +41,8 @@ typedef struct xfer {
     int dirty;         /* bytes/verified changed since the last store update */
     uint64_t saved_at; /* uv_now of the last store update */
     int tell_reject;   /* receiver: the sender still has to hear of our reject */
+    int held; /* receiver: an offer from a newcomer kept quiet, not reported until the user turns
+                 to it (core_transfer_show_held) */
     uint64_t retry_at; /* paused: uv_now when to try again */
     /* the bulk connection, and what runs over it */
     chat_session *bulk;

@@ -288,6 +288,8 @@ void fe_check_received(const json_t *done_a, const json_t *done_b, const char *s
     assert_string_equal(sfield(done_a, "direction"), "send");
     assert_string_equal(sfield(done_b, "direction"), "receive");
     assert_int_equal(fe_int(done_a, "size"), fe_int(done_b, "size"));
+    assert_int_equal(strlen(sfield(done_b, "sha256")), 64);
+    assert_string_equal(sfield(done_a, "sha256"), sfield(done_b, "sha256")); /* told back */
     if (folder) {
         if (!fe_same_tree(src, path, &nfiles))
             fail_msg("the folder %s did not arrive as %s", src, path);

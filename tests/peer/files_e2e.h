@@ -54,7 +54,8 @@ int64_t fe_wait_progress(mp *p, size_t from, const char *id, int64_t at_least, i
 /* The bytes of p's last file_progress of id at index >= from, or -1. */
 int64_t fe_last_progress(const mp *p, size_t from, const char *id);
 /* The checks of a done transfer: b's file_done names a file (or folder) byte-identical to src,
- * the same size, and (a file) the SHA-256 of src; a's file_done is there too. */
+ * the same size, and (a file) the SHA-256 of src; a's file_done is there too, with b's
+ * sha256 (the receiver tells it back). */
 void fe_check_received(const json_t *done_a, const json_t *done_b, const char *src, int folder);
 
 #endif

@@ -23,7 +23,8 @@
  *                    message is answered first (the file is read and hashed on a worker, not
  *                    on the loop), and the transfer then completes as usual
  *   blocked_midway   bob blocks alice at ~20 % of a file: the bulk connection closes at once
- *                    (not only the chat session) and is not dialled again; once bob unblocks
+ *                    (not only the chat session), the transfer is paused with a reason
+ *                    (file_paused), and is not dialled again; once bob unblocks
  *                    her, the transfer finishes by itself */
 #include "files_e2e.h"
 #include "mim_proc.h"
@@ -264,6 +265,7 @@ static void test_blocked_midway(void **state)
     char src[PE_PATH_MAX + 32], id[FE_ID_LEN];
     size_t a0, b1;
     int64_t verified;
+    json_t *paused;
 
     snprintf(src, sizeof(src), "%s/blocked.bin", f->tmp);
     assert_int_equal(fe_write_random(src, (size_t)size, 41), 0);
@@ -279,6 +281,9 @@ static void test_blocked_midway(void **state)
     mp_cmd(b, "{\"cmd\":\"block\",\"name\":\"alice\"}");
     mp_expect(b, b1, "ok", "cmd", "block");
     wait_log(b, "bulk connection with alice for blocked.bin closed: blocked");
+    paused = mp_expect(b, b1, "file_paused", "id", id); /* said, with why */
+    assert_string_equal(sfield(paused, "error"),
+                        "paused: alice is blocked; it goes on once unblocked");
     assert_true(mp_index_of(b, b1, "file_done", "id", id) < 0);
     set_rate(m, 0);
     b1 = b->nev;

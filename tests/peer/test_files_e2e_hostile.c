@@ -9,14 +9,28 @@
  *                  a decision (carol is new), and nothing appears outside the download
  *                  directory, also once bob accepts one (its .part is made inside); the
  *                  session goes on (a text after them is acked).
- * A folder manifest with "a/../../b" needs a raw peer that serves the bulk connection: not here
- * (the manifest paths are checked by file_name_check_path, tests/unit). */
+ *   hostile_manifest  a sender of the test's own (raw_sender.h: it logs in, and serves the bulk
+ *                  connection bob dials to it) offers folders whose manifests hold
+ *                  "a/../../../b", an absolute path, a control character, a duplicate, a file
+ *                  that is also a folder, a path 65 folders deep, entries that do not add up to
+ *                  the offer's size; each fails with a clear file_failed (the sender is told the
+ *                  same), nothing is written outside the download directory or left in it; an
+ *                  honest folder named like a symlink planted in the download directory
+ *                  arrives beside it, nothing through it; bob chats with carol after all that
+ *   hostile_data   the same sender lies in the data: a chunk that never matches (given up
+ *                  after 3 tries), a piece past the last chunk, a file longer than offered,
+ *                  nothing sent at all, a hash list the offer's root does not commit to;
+ *                  each a clear file_failed, no .part left behind. */
+#define _XOPEN_SOURCE 700 /* nftw */
+
 #include "direct_peer.h"
 #include "files_e2e.h"
 #include "mim_codec.h"
 #include "mim_proc.h"
+#include "raw_sender.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -178,9 +193,218 @@ static void test_hostile_names(void **state)
     mp_quit(c);
 }
 
+/* ---- a hostile sender over a real bulk connection (raw_sender.h) ---------------------------- */
+
+/* The regular files below a directory (not following symlinks), for nftw. */
+static int tree_files;
+
+static int count_regular(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)path, (void)ftw;
+    tree_files += type == FTW_F && S_ISREG(st->st_mode);
+    return 0;
+}
+
+static int regular_files_below(const char *dir)
+{
+    tree_files = 0;
+    assert_int_equal(nftw(dir, count_regular, 16, FTW_PHYS), 0);
+    return tree_files;
+}
+
+/* bob, his downloads in dl, and a raw carol (rs) in his table: bob's chat port. */
+static int start_bob_and_raw_carol(fixture *f, raw_sender *rs, char dl[PE_PATH_MAX + 16])
+{
+    mp *b = &f->peers[1];
+    int port;
+
+    snprintf(dl, PE_PATH_MAX + 16, "%s/dl", f->tmp);
+    assert_int_equal(mkdir(dl, 0700), 0);
+    b->extra[0] = "--download-dir";
+    b->extra[1] = dl;
+    port = ready_port(start_peer(f, b));
+    assert_int_equal(rs_start(rs, "carol", f->srv.port), 0);
+    mp_expect(b, 0, "online", "name", "carol");
+    return port;
+}
+
+/* carol offers n offers (added to rs) to bob in one frame, all acked; bob, to whom carol is
+ * new, is asked about each and accepts it. */
+static void offer_and_accept(raw_sender *rs, mp *b, int port, rs_offer *const *offers, size_t n)
+{
+    Mim__PeerMsg *msgs[RS_MAX_OFFERS];
+    mim_identity *bob_id = load_identity(b);
+
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = &offers[i]->msg;
+    assert_int_equal(direct_send_msgs(rs->peer.id, "carol", port, bob_id->sign_pk, "bob", msgs, n),
+                     n);
+    mim_identity_free(bob_id);
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = mp_expect(b, 0, "file_offer", "id", offers[i]->id_hex);
+        assert_false(json_is_true(json_object_get(o, "accepted")));
+        mp_cmd(b, "{\"cmd\":\"accept_file\",\"id\":\"%s\"}", offers[i]->id_hex);
+    }
+}
+
+/* bob gives o up with the error why, and tells carol the same over the bulk connection. */
+static void expect_refused(raw_sender *rs, mp *b, rs_offer *o, const char *why)
+{
+    json_t *ev = mp_expect(b, 0, "file_failed", "id", o->id_hex);
+
+    if (strcmp(sfield(ev, "error"), why) != 0)
+        fail_msg("%s (%s) failed with \"%s\", not \"%s\"", o->id_hex, o->name, sfield(ev, "error"),
+                 why);
+    assert_string_equal(sfield(ev, "state"), "failed");
+    if (!rs_wait_end(rs, o, WAIT_MS))
+        fail_msg("carol was not told that %s failed (%s)", o->name, rs->err);
+    assert_int_equal(o->end_code, MIM__FILE_END_CODE__FILE_END_FAILED);
+    assert_string_equal(o->end_error, why);
+}
+
+/* After all that, bob and carol still chat both ways. */
+static void still_chatting(raw_sender *rs, mp *b, int port)
+{
+    mim_identity *bob_id = load_identity(b);
+
+    assert_int_equal(direct_send(rs->peer.id, "carol", port, bob_id->sign_pk, "bob", "still here"),
+                     1);
+    mp_expect(b, 0, "message", "text", "still here");
+    mp_cmd(b, "{\"cmd\":\"send\",\"to\":\"carol\",\"text\":\"after all that\",\"tag\":\"t\"}");
+    if (!rs_wait_text(rs, "after all that", WAIT_MS))
+        fail_msg("carol did not get bob's message (%s)", rs->err);
+    mim_identity_free(bob_id);
+}
+
+/* The received file at dir/rel holds the stream's bytes [from, from + len). */
+static void assert_stream_part(const char *dir, const char *rel, uint64_t from, size_t len)
+{
+    char path[PE_PATH_MAX + 300];
+    FILE *fp;
+    int ch;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_non_null(fp = fopen(path, "rb"));
+    for (size_t i = 0; i < len; i++)
+        if ((ch = fgetc(fp)) != rs_stream_byte(from + i))
+            fail_msg("%s: byte %zu is %d", path, i, ch);
+    assert_int_equal(fgetc(fp), EOF);
+    fclose(fp);
+}
+
+#define NHOSTILE 7
+
+static void test_hostile_manifest(void **state)
+{
+    fixture *f = *state;
+    mp *b = &f->peers[1];
+    raw_sender rs;
+    static char dl[PE_PATH_MAX + 16], abs_path[PE_PATH_MAX + 32], deep[64 * 2 + 16],
+        outside[PE_PATH_MAX + 16], link[PE_PATH_MAX + 32], top_before[4096], top_after[4096];
+    static rs_entry escape[] = {{"a/x", 10}, {"a/../../../b", 10}}, absolute[] = {{NULL, 10}},
+                    control[] = {{"a\001b", 10}}, dup[] = {{"same", 10}, {"same", 10}},
+                    clash[] = {{"x", 10}, {"x/y", 10}}, too_deep[] = {{deep, 10}},
+                    lie[] = {{"one", 10}, {"two", 10}}, honest[] = {{"in/f1", 70000}, {"f2", 5}};
+    static const char *const names[NHOSTILE] = {"escape", "absolute", "control", "dup",
+                                                "clash",  "too_deep", "sizes"};
+    const rs_entry *ents[NHOSTILE] = {escape, absolute, control, dup, clash, too_deep, lie};
+    const size_t nents[NHOSTILE] = {2, 1, 1, 2, 2, 1, 2};
+    rs_offer *offers[NHOSTILE + 1];
+    json_t *done;
+    int port;
+
+    snprintf(abs_path, sizeof(abs_path), "%s/abs_escape", f->tmp);
+    absolute[0].path = abs_path;
+    for (int i = 0; i < 65; i++)
+        memcpy(deep + 2 * i, "d/", 2);
+    snprintf(deep + 130, sizeof(deep) - 130, "f");
+    port = start_bob_and_raw_carol(f, &rs, dl);
+    /* A symlink planted where the honest folder would go, and where its .part would. */
+    snprintf(outside, sizeof(outside), "%s/outside", f->tmp);
+    assert_int_equal(mkdir(outside, 0700), 0);
+    snprintf(link, sizeof(link), "%s/evil", dl);
+    assert_int_equal(symlink(outside, link), 0);
+    snprintf(link, sizeof(link), "%s/evil.part", dl);
+    assert_int_equal(symlink(outside, link), 0);
+    list_dir(f->tmp, top_before, sizeof(top_before));
+
+    for (size_t i = 0; i < NHOSTILE; i++) {
+        rs_offer o = {.name = names[i], .folder = 1, .entries = ents[i], .nentries = nents[i]};
+        for (size_t k = 0; k < nents[i]; k++)
+            o.size += ents[i][k].size;
+        if (i == NHOSTILE - 1)
+            o.size += 5; /* the entries do not add up to the offer */
+        assert_non_null(offers[i] = rs_add_offer(&rs, &o));
+    }
+    assert_non_null(offers[NHOSTILE] = rs_add_offer(&rs, &(rs_offer){.name = "evil",
+                                                                     .folder = 1,
+                                                                     .entries = honest,
+                                                                     .nentries = 2,
+                                                                     .size = 70005}));
+    offer_and_accept(&rs, b, port, offers, NHOSTILE + 1);
+
+    for (size_t i = 0; i < NHOSTILE - 1; i++)
+        expect_refused(&rs, b, offers[i], "a path in the folder is not acceptable");
+    expect_refused(&rs, b, offers[NHOSTILE - 1], "the folder's manifest does not match the offer");
+    done = mp_expect(b, 0, "file_done", "id", offers[NHOSTILE]->id_hex);
+    assert_stream_part(sfield(done, "path"), "in/f1", 0, 70000); /* in manifest order */
+    assert_stream_part(sfield(done, "path"), "f2", 70000, 5);
+    snprintf(link, sizeof(link), "%s/evil", dl);
+    assert_string_not_equal(sfield(done, "path"), link);
+
+    /* Nothing outside the download directory, nothing through the symlinks, no .part left. */
+    list_dir(f->tmp, top_after, sizeof(top_after));
+    assert_string_equal(top_before, top_after);
+    snprintf(link, sizeof(link), "%s/b", f->tmp);
+    assert_false(pe_exists(link));
+    assert_false(pe_exists(abs_path));
+    assert_int_equal(regular_files_below(outside), 0);
+    assert_int_equal(regular_files_below(dl), 2);
+    assert_int_equal(regular_files_below(sfield(done, "path")), 2);
+    still_chatting(&rs, b, port);
+    rs_stop(&rs);
+    mp_quit(b);
+}
+
+#define NDATA 5
+
+static void test_hostile_data(void **state)
+{
+    fixture *f = *state;
+    mp *b = &f->peers[1];
+    raw_sender rs;
+    static char dl[PE_PATH_MAX + 16];
+    static const rs_offer lies[NDATA] = {
+        {.name = "never.bin", .size = 150000, .lie = RS_BAD_CHUNK},
+        {.name = "range.bin", .size = 150000, .lie = RS_OUT_OF_RANGE},
+        {.name = "longer.bin", .size = 100000, .lie = RS_LONGER},
+        {.name = "nothing.bin", .size = 100000, .lie = RS_NOTHING},
+        {.name = "hashes.bin", .size = 100000, .lie = RS_BAD_HASHES},
+    };
+    rs_offer *offers[NDATA];
+    int port = start_bob_and_raw_carol(f, &rs, dl);
+
+    for (size_t i = 0; i < NDATA; i++)
+        assert_non_null(offers[i] = rs_add_offer(&rs, &lies[i]));
+    offer_and_accept(&rs, b, port, offers, NDATA);
+    expect_refused(&rs, b, offers[0], "chunk 0 failed verification 3 times");
+    assert_true(offers[0]->requests >= 3); /* asked again after each failure */
+    mp_expect_log(b, "chunk 0 of never.bin from carol failed verification");
+    expect_refused(&rs, b, offers[1], "the sender sent data out of range");
+    expect_refused(&rs, b, offers[2], "the sender sent data out of range");
+    expect_refused(&rs, b, offers[3], "the sender does not send the chunks asked for");
+    expect_refused(&rs, b, offers[4], "the hash list does not match the offer");
+    assert_int_equal(regular_files_below(dl), 0); /* each .part removed */
+    still_chatting(&rs, b, port);
+    rs_stop(&rs);
+    mp_quit(b);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(hostile_names),
+    PE_SCENARIO(hostile_manifest),
+    PE_SCENARIO(hostile_data),
 };
 
 int main(int argc, char **argv)

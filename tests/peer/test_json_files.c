@@ -9,8 +9,13 @@
  *                   sender hears it); deciding again, an unknown id, a bad id are refused
  *   files_policy    --auto-accept: a pinned contact's offer over it waits, under it not;
  *                   --max-file-size: an offer over it is rejected by itself
- *   files_bad       send_file refusals: no such path, a socket, a missing field, nobody */
+ *   files_bad       send_file refusals: no such path, a socket, a missing field, nobody
+ *   files_quiet_offer  a sixth newcomer in a minute (kept quiet) offers a file: held, not
+ *                   reported (nor accepted) until alice reads its history; then it waits and,
+ *                   accepted, arrives */
+#include "direct_peer.h"
 #include "mim_proc.h"
+#include "raw_sender.h"
 
 #include <jansson.h>
 #include <setjmp.h>
@@ -341,10 +346,95 @@ static void test_files_bad(void **state)
     exchange(a, b, "still fine", "s2", NULL);                           /* and it goes on */
 }
 
+#define SHOWN_NEWCOMERS 5 /* new contacts shown a minute (core_roster.c) */
+
+static int newcomers_connected(void *arg)
+{
+    const pe_peer *ps = arg;
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++)
+        if (pe_state(&ps[i]) != PRESENCE_CONNECTED)
+            return 0;
+    return 1;
+}
+
+static int newcomers_stopped(void *arg)
+{
+    const pe_peer *ps = arg;
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++)
+        if (!ps[i].stopped)
+            return 0;
+    return 1;
+}
+
+/* Five newcomers write to alice (each shown), then a sixth in the same minute, a sender of the
+ * test's own (raw_sender.h), offers a small file: stored and acked, but held like a quiet
+ * newcomer's messages (no file_offer, however small: never accepted by itself); reading its
+ * history shows it (file_offer, waiting); accepted then, it arrives. */
+static void test_files_quiet_offer(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0];
+    static pe_peer ps[SHOWN_NEWCOMERS];
+    static char dl[PE_PATH_MAX];
+    pe_loop l;
+    raw_sender rs;
+    rs_offer *o;
+    mim_identity *alice_id;
+    json_t *ev;
+    int port;
+    size_t a0;
+
+    downloads_to(f, a, dl, NULL, NULL);
+    port = ready_port(start_peer(f, a));
+    alice_id = load_identity(a);
+    assert_int_equal(pe_loop_init(&l), 0);
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "new%d", i);
+        assert_int_equal(pe_peer_init(&ps[i], name, NULL), 0);
+        assert_int_equal(pe_peer_start(&ps[i], &l.loop, f->srv.port, 0, 0, 0), 0);
+    }
+    assert_true(pe_loop_wait(&l, newcomers_connected, ps, WAIT_MS));
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++) {
+        mp_expect(a, 0, "online", "name", ps[i].name);
+        assert_int_equal(direct_send(ps[i].id, ps[i].name, port, alice_id->sign_pk, "alice", "hi"),
+                         1);
+    }
+    assert_int_equal(rs_start(&rs, "late", f->srv.port), 0);
+    mp_expect(a, 0, "online", "name", "late");
+    assert_non_null(o = rs_add_offer(&rs, &(rs_offer){.name = "held.bin", .size = 1000}));
+    a0 = a->nev;
+    assert_int_equal(direct_send_msgs(rs.peer.id, "late", port, alice_id->sign_pk, "alice",
+                                      (Mim__PeerMsg *const[]){&o->msg}, 1),
+                     1);
+    assert_non_null(
+        strstr(sfield(mp_expect(a, a0, "error", "code", "new_contacts"), "message"), "late"));
+    round_trip(a, "w1");
+    assert_int_equal(mp_count_from(a, a0, "file_offer", NULL, NULL), 0);
+    assert_int_equal(mp_count_from(a, a0, "message", NULL, NULL), 0);
+
+    mp_cmd(a, "{\"cmd\":\"history\",\"with\":\"late\",\"limit\":10}");
+    ev = mp_expect(a, a0, "file_offer", "id", o->id_hex);
+    assert_false(json_is_true(json_object_get(ev, "accepted")));
+    mp_cmd(a, "{\"cmd\":\"accept_file\",\"id\":\"%s\"}", o->id_hex);
+    mp_expect_within(a, a0, "file_done", "id", o->id_hex, FILE_WAIT_MS);
+    assert_int_equal(mp_count(a, "file_offer", "id", o->id_hex), 1);
+
+    rs_stop(&rs);
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++)
+        pe_peer_stop(&ps[i]);
+    assert_true(pe_loop_wait(&l, newcomers_stopped, ps, WAIT_MS));
+    for (int i = 0; i < SHOWN_NEWCOMERS; i++)
+        pe_peer_cleanup(&ps[i]);
+    assert_int_equal(pe_loop_close(&l), 0);
+    mim_identity_free(alice_id);
+    mp_quit(a);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(files_small),  PE_SCENARIO(files_folder), PE_SCENARIO(files_decide),
-    PE_SCENARIO(files_policy), PE_SCENARIO(files_bad),
+    PE_SCENARIO(files_policy), PE_SCENARIO(files_bad),    PE_SCENARIO(files_quiet_offer),
 };
 
 int main(int argc, char **argv)
