@@ -37,6 +37,8 @@ struct cluster_claim {
     char name[MIM_NAME_MAX_BYTES + 1];
     uint8_t pk[MIM_KEY_LEN];
     int verdict;               /* set by the worker */
+    int done;                  /* answered: waits for the next apply (cluster_claims_apply) */
+    uint64_t started;          /* uv_now() at the start */
     Mim__PresenceBatch *batch; /* the Login's batch and where to go on in it */
     size_t next;
     int batch_final;
@@ -254,14 +256,37 @@ static void free_claim(struct cluster_claim *cl)
     free(cl);
 }
 
+/* A verdict, on the loop: it waits for the next apply, which finishes the logins of a burst
+ * together (cluster.c: on_check). */
 static void after_work(uv_work_t *w, int status)
 {
     struct cluster_claim *cl = w->data;
     cluster *c = cl->c;
+    uint64_t waited = uv_now(c->srv->loop) - cl->started;
+
+    if (status != 0)
+        cl->verdict = MIM_EIO;
+    c->claims_total++;
+    c->claims_ms_total += waited;
+    if (waited > c->claims_ms_max)
+        c->claims_ms_max = waited;
+    if (cl->s == NULL || c->stopping) {
+        unlink_claim(c, cl);
+        free_claim(cl);
+        return;
+    }
+    cl->done = 1;
+    c->claims_done++;
+}
+
+/* The login of an answered claim finished (or dropped, its session gone); cl is freed. */
+static void finish_claim(cluster *c, struct cluster_claim *cl)
+{
     session *s = cl->s;
-    int verdict = status == 0 ? cl->verdict : MIM_EIO;
+    int verdict = cl->verdict;
 
     unlink_claim(c, cl);
+    c->claims_done--;
     if (s != NULL && !c->stopping) {
         if (verdict == MIM_EIO)
             verdict = offline_verdict(c->srv, cl->name, cl->pk);
@@ -275,6 +300,22 @@ static void after_work(uv_work_t *w, int status)
     free_claim(cl);
 }
 
+void cluster_claims_apply(cluster *c)
+{
+    struct cluster_claim *cl = c->claims, *prev;
+
+    /* Oldest first (the list's tail), as the logins came: of two logins of one name answered
+     * together, the later still wins. A finished login may start a new claim (a second Login
+     * among its held frames): that one goes to the head of the list and is not done yet. */
+    while (cl != NULL && cl->next_claim != NULL)
+        cl = cl->next_claim;
+    for (; cl != NULL && c->claims_done > 0; cl = prev) {
+        prev = cl->prev;
+        if (cl->done)
+            finish_claim(c, cl);
+    }
+}
+
 int cluster_claim_start(session *s, const char *name, const uint8_t pk[MIM_KEY_LEN])
 {
     cluster *c = s->srv->cluster;
@@ -285,6 +326,7 @@ int cluster_claim_start(session *s, const char *name, const uint8_t pk[MIM_KEY_L
     cl->c = c;
     cl->s = s;
     cl->work.data = cl;
+    cl->started = uv_now(s->srv->loop);
     snprintf(cl->name, sizeof(cl->name), "%s", name);
     memcpy(cl->pk, pk, MIM_KEY_LEN);
     if (uv_queue_work(s->srv->loop, &cl->work, on_work, after_work) != 0) {
@@ -342,6 +384,17 @@ void cluster_claim_forget(session *s)
 
 void cluster_names_free(cluster *c)
 {
+    if (c->claims_total > 0)
+        mim_log_info("cluster: %llu name claims answered, %llu ms on average, %llu ms at most",
+                     (unsigned long long)c->claims_total,
+                     (unsigned long long)(c->claims_ms_total / c->claims_total),
+                     (unsigned long long)c->claims_ms_max);
+    /* Answered claims the stop left unapplied (the workers are done: the loop has ended). */
+    while (c->claims != NULL) {
+        struct cluster_claim *cl = c->claims;
+        unlink_claim(c, cl);
+        free_claim(cl);
+    }
     if (c->kv != NULL)
         kvStore_Destroy(c->kv);
     c->kv = NULL;
