@@ -39,6 +39,7 @@ struct cluster_claim {
     int verdict;               /* set by the worker */
     int done;                  /* answered: waits for the next apply (cluster_claims_apply) */
     uint64_t started;          /* uv_now() at the start */
+    int known;                 /* the local registry knows the name (a hint: claim_verdict) */
     Mim__PresenceBatch *batch; /* the Login's batch and where to go on in it */
     size_t next;
     int batch_final;
@@ -124,15 +125,25 @@ static int owner_is(kvStore *kv, const char *name_key, const uint8_t *pk)
     return rc;
 }
 
+/* A create that NATS did not answer (no bucket leader yet, say): a look after it would wait
+ * as long again, and the verdict is MIM_EIO either way. */
+static int no_answer(natsStatus st)
+{
+    return st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS;
+}
+
 /* The skeleton's key taken for name (or already name's): 0; another name's: MIM_NAME_LOOKALIKE;
  * else MIM_EIO. */
 static int take_skeleton(kvStore *kv, const char *skel_key, const char *name)
 {
     kvEntry *e = NULL;
+    natsStatus st = kvStore_Create(NULL, kv, skel_key, name, (int)strlen(name));
     int rc;
 
-    if (kvStore_Create(NULL, kv, skel_key, name, (int)strlen(name)) == NATS_OK)
+    if (st == NATS_OK)
         return 0;
+    if (no_answer(st))
+        return MIM_EIO;
     if (kvStore_Get(&e, kv, skel_key) != NATS_OK) {
         mim_log_debug("cluster: registry skeleton: %s", nats_GetLastError(NULL));
         return MIM_EIO;
@@ -146,22 +157,29 @@ static int take_skeleton(kvStore *kv, const char *skel_key, const char *name)
 }
 
 /* The verdict: MIM_NAME_REGISTERED, MIM_NAME_SAME_KEY, MIM_NAME_LOOKALIKE, MIM_ETAKEN, or
- * MIM_EIO (the registry cannot be reached). */
-static int claim_verdict(cluster *c, const char *name, const uint8_t *pk)
+ * MIM_EIO (the registry cannot be reached). Each step is a NATS round trip, a Raft write for a
+ * create. A name the local registry does not know (`known` 0: most likely new) skips the first
+ * look: two round trips, not three; the verdict is the same either way, as the creates decide
+ * and a failed create is followed by a look (a known name's login stays one round trip). */
+static int claim_verdict(cluster *c, const char *name, const uint8_t *pk, int known)
 {
     char name_key[2 + 2 * MIM_NAME_MAX_BYTES + 1], skel_key[2 + 2 * MIM_HASH_LEN + 1];
     kvStore *kv = cluster_kv(c);
+    natsStatus st;
     int rc;
 
     if (kv == NULL)
         return MIM_EIO;
     cluster_name_keys(name, name_key, skel_key);
-    if ((rc = owner_is(kv, name_key, pk)) != MIM_ENOENT)
+    if (known && (rc = owner_is(kv, name_key, pk)) != MIM_ENOENT)
         return rc;
     if ((rc = take_skeleton(kv, skel_key, name)) != 0)
         return rc;
-    if (kvStore_Create(NULL, kv, name_key, pk, MIM_KEY_LEN) == NATS_OK)
+    st = kvStore_Create(NULL, kv, name_key, pk, MIM_KEY_LEN);
+    if (st == NATS_OK)
         return MIM_NAME_REGISTERED;
+    if (no_answer(st))
+        return MIM_EIO;
     rc = owner_is(kv, name_key, pk); /* a race: another server created it first */
     return rc == MIM_ENOENT ? MIM_EIO : rc;
 }
@@ -170,11 +188,11 @@ static void on_work(uv_work_t *w)
 {
     struct cluster_claim *cl = w->data;
 
-    cl->verdict = claim_verdict(cl->c, cl->name, cl->pk);
+    cl->verdict = claim_verdict(cl->c, cl->name, cl->pk, cl->known);
     /* Once more when NATS is there but did not answer in time: a bucket just made by another
      * server answers only once its replicas have elected a leader. */
     if (cl->verdict == MIM_EIO && natsConnection_Status(cl->c->nc) == NATS_CONN_STATUS_CONNECTED)
-        cl->verdict = claim_verdict(cl->c, cl->name, cl->pk);
+        cl->verdict = claim_verdict(cl->c, cl->name, cl->pk, cl->known);
 }
 
 static void open_work(uv_work_t *w)
@@ -329,6 +347,7 @@ int cluster_claim_start(session *s, const char *name, const uint8_t pk[MIM_KEY_L
     cl->started = uv_now(s->srv->loop);
     snprintf(cl->name, sizeof(cl->name), "%s", name);
     memcpy(cl->pk, pk, MIM_KEY_LEN);
+    cl->known = mim_store_name_owner(s->srv->store, name, pk) != MIM_NAME_REGISTERED;
     if (uv_queue_work(s->srv->loop, &cl->work, on_work, after_work) != 0) {
         free(cl);
         return MIM_EIO;
