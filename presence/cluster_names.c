@@ -126,7 +126,7 @@ static int owner_is(kvStore *kv, const char *name_key, const uint8_t *pk)
 }
 
 /* A create that NATS did not answer (no bucket leader yet, say): a look after it would wait
- * as long again, and the verdict is MIM_EIO either way. */
+ * as long again. The skeleton's: MIM_EIO at once (the retry in on_work looks first). */
 static int no_answer(natsStatus st)
 {
     return st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS;
@@ -165,7 +165,6 @@ static int claim_verdict(cluster *c, const char *name, const uint8_t *pk, int kn
 {
     char name_key[2 + 2 * MIM_NAME_MAX_BYTES + 1], skel_key[2 + 2 * MIM_HASH_LEN + 1];
     kvStore *kv = cluster_kv(c);
-    natsStatus st;
     int rc;
 
     if (kv == NULL)
@@ -175,11 +174,9 @@ static int claim_verdict(cluster *c, const char *name, const uint8_t *pk, int kn
         return rc;
     if ((rc = take_skeleton(kv, skel_key, name)) != 0)
         return rc;
-    st = kvStore_Create(NULL, kv, name_key, pk, MIM_KEY_LEN);
-    if (st == NATS_OK)
+    /* Even unanswered, this create may have gone through: the look below says. */
+    if (kvStore_Create(NULL, kv, name_key, pk, MIM_KEY_LEN) == NATS_OK)
         return MIM_NAME_REGISTERED;
-    if (no_answer(st))
-        return MIM_EIO;
     rc = owner_is(kv, name_key, pk); /* a race: another server created it first */
     return rc == MIM_ENOENT ? MIM_EIO : rc;
 }
