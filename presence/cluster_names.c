@@ -6,7 +6,8 @@
  *
  * The bucket's calls block until NATS answers, and NATS' answers are read on the loop thread:
  * they run on libuv's worker threads (uv_queue_work), one claim each, and the verdict comes
- * back to the loop, which finishes the login (session_claimed). Meanwhile the session is
+ * back to the loop, which finishes the login (session_claimed) at the cluster's next apply,
+ * with the bus's messages (cluster.c: on_check). Meanwhile the session is
  * SESSION_CLAIMING: the rest of its Login's batch, and any frame after it, wait here.
  *
  * Each verdict is also written to the server's own SQLite registry, a cache that serves one
