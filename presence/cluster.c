@@ -120,15 +120,45 @@ int cluster_publish(cluster *c, const char *subject, Mim__ClusterMsg *m)
 
 /* ---- the loop's side: drain, tick ------------------------------------------------------------ */
 
-static void on_check(uv_check_t *h)
+/* The bus's messages and the registry's verdicts, applied together: each remote add and each
+ * local login reaches every local peer through the output queue, whose writes (one per peer
+ * per loop turn) are the cost of a login storm. */
+static void apply_now(cluster *c)
 {
-    cluster *c = h->data;
     natsMsg *msg;
 
+    c->last_apply = uv_now(c->srv->loop);
     for (int i = 0; i < CLUSTER_DRAIN_MAX; i++) {
         if (natsSubscription_NextMsg(&msg, c->sub_bus, 0) != NATS_OK)
             break;
         cluster_sync_receive(c, msg);
+    }
+    cluster_claims_apply(c);
+}
+
+static void on_apply_timer(uv_timer_t *t)
+{
+    cluster *c = t->data;
+
+    apply_now(c);
+    cluster_sync_check(c); /* no check may follow soon when no local peer has output */
+}
+
+/* At most one apply per CLUSTER_APPLY_MS: the first after a quiet spell at once, the rest of a
+ * burst gathered by the timer, so that a storm's events reach each local peer in a few big
+ * writes rather than one write per event (docs/SCALING.md, "The login storm"). */
+static void on_check(uv_check_t *h)
+{
+    cluster *c = h->data;
+    uint64_t now = uv_now(c->srv->loop), since = now - c->last_apply;
+    int pending = 0;
+
+    if (c->claims_done > 0 || natsSubscription_GetPending(c->sub_bus, &pending, NULL) != NATS_OK ||
+        pending > 0) {
+        if (since >= CLUSTER_APPLY_MS)
+            apply_now(c);
+        else if (!uv_is_active((uv_handle_t *)&c->apply_timer))
+            uv_timer_start(&c->apply_timer, on_apply_timer, CLUSTER_APPLY_MS - since, 0);
     }
     cluster_sync_check(c);
 }
@@ -302,12 +332,16 @@ int cluster_start(presence_server *srv, const char *urls, const char *server_id)
     else
         default_id(c->server_id, sizeof(c->server_id));
     mim_random_bytes(c->boot_id, sizeof(c->boot_id));
+    /* Each claim blocks a worker for a few NATS round trips (cluster_names.c): libuv's 4 let a
+     * storm's logins queue for them. Read by libuv at the first uv_queue_work, which is ours. */
+    (void)setenv("UV_THREADPOOL_SIZE", CLUSTER_WORKERS, 0);
     uv_mutex_init(&c->kv_lock);
     if ((rc = online_table_init(&c->remote)) != 0)
         return rc;
     uv_check_init(srv->loop, &c->check);
     uv_timer_init(srv->loop, &c->tick);
-    c->check.data = c->tick.data = c;
+    uv_timer_init(srv->loop, &c->apply_timer);
+    c->check.data = c->tick.data = c->apply_timer.data = c;
     c->handles_open = 1;
     if ((rc = cluster_split_urls(urls, c->urls)) < 0)
         return rc;
@@ -342,6 +376,7 @@ void cluster_stop(presence_server *srv)
     if (c->handles_open) {
         uv_close((uv_handle_t *)&c->check, NULL);
         uv_close((uv_handle_t *)&c->tick, NULL);
+        uv_close((uv_handle_t *)&c->apply_timer, NULL);
     }
     /* The close detaches the adapter, which closes its loop handles on this loop. */
     if (c->nc != NULL)

@@ -6,7 +6,8 @@
  *
  * The bucket's calls block until NATS answers, and NATS' answers are read on the loop thread:
  * they run on libuv's worker threads (uv_queue_work), one claim each, and the verdict comes
- * back to the loop, which finishes the login (session_claimed). Meanwhile the session is
+ * back to the loop, which finishes the login (session_claimed) at the cluster's next apply,
+ * with the bus's messages (cluster.c: on_check). Meanwhile the session is
  * SESSION_CLAIMING: the rest of its Login's batch, and any frame after it, wait here.
  *
  * Each verdict is also written to the server's own SQLite registry, a cache that serves one
@@ -37,6 +38,9 @@ struct cluster_claim {
     char name[MIM_NAME_MAX_BYTES + 1];
     uint8_t pk[MIM_KEY_LEN];
     int verdict;               /* set by the worker */
+    int done;                  /* answered: waits for the next apply (cluster_claims_apply) */
+    uint64_t started;          /* uv_now() at the start */
+    int known;                 /* the local registry knows the name (a hint: claim_verdict) */
     Mim__PresenceBatch *batch; /* the Login's batch and where to go on in it */
     size_t next;
     int batch_final;
@@ -122,15 +126,25 @@ static int owner_is(kvStore *kv, const char *name_key, const uint8_t *pk)
     return rc;
 }
 
+/* A create that NATS did not answer (no bucket leader yet, say): a look after it would wait
+ * as long again. The skeleton's: MIM_EIO at once (the retry in on_work looks first). */
+static int no_answer(natsStatus st)
+{
+    return st == NATS_TIMEOUT || st == NATS_NO_RESPONDERS;
+}
+
 /* The skeleton's key taken for name (or already name's): 0; another name's: MIM_NAME_LOOKALIKE;
  * else MIM_EIO. */
 static int take_skeleton(kvStore *kv, const char *skel_key, const char *name)
 {
     kvEntry *e = NULL;
+    natsStatus st = kvStore_Create(NULL, kv, skel_key, name, (int)strlen(name));
     int rc;
 
-    if (kvStore_Create(NULL, kv, skel_key, name, (int)strlen(name)) == NATS_OK)
+    if (st == NATS_OK)
         return 0;
+    if (no_answer(st))
+        return MIM_EIO;
     if (kvStore_Get(&e, kv, skel_key) != NATS_OK) {
         mim_log_debug("cluster: registry skeleton: %s", nats_GetLastError(NULL));
         return MIM_EIO;
@@ -144,8 +158,11 @@ static int take_skeleton(kvStore *kv, const char *skel_key, const char *name)
 }
 
 /* The verdict: MIM_NAME_REGISTERED, MIM_NAME_SAME_KEY, MIM_NAME_LOOKALIKE, MIM_ETAKEN, or
- * MIM_EIO (the registry cannot be reached). */
-static int claim_verdict(cluster *c, const char *name, const uint8_t *pk)
+ * MIM_EIO (the registry cannot be reached). Each step is a NATS round trip, a Raft write for a
+ * create. A name the local registry does not know (`known` 0: most likely new) skips the first
+ * look: two round trips, not three; the verdict is the same either way, as the creates decide
+ * and a failed create is followed by a look (a known name's login stays one round trip). */
+static int claim_verdict(cluster *c, const char *name, const uint8_t *pk, int known)
 {
     char name_key[2 + 2 * MIM_NAME_MAX_BYTES + 1], skel_key[2 + 2 * MIM_HASH_LEN + 1];
     kvStore *kv = cluster_kv(c);
@@ -154,10 +171,11 @@ static int claim_verdict(cluster *c, const char *name, const uint8_t *pk)
     if (kv == NULL)
         return MIM_EIO;
     cluster_name_keys(name, name_key, skel_key);
-    if ((rc = owner_is(kv, name_key, pk)) != MIM_ENOENT)
+    if (known && (rc = owner_is(kv, name_key, pk)) != MIM_ENOENT)
         return rc;
     if ((rc = take_skeleton(kv, skel_key, name)) != 0)
         return rc;
+    /* Even unanswered, this create may have gone through: the look below says. */
     if (kvStore_Create(NULL, kv, name_key, pk, MIM_KEY_LEN) == NATS_OK)
         return MIM_NAME_REGISTERED;
     rc = owner_is(kv, name_key, pk); /* a race: another server created it first */
@@ -168,11 +186,11 @@ static void on_work(uv_work_t *w)
 {
     struct cluster_claim *cl = w->data;
 
-    cl->verdict = claim_verdict(cl->c, cl->name, cl->pk);
+    cl->verdict = claim_verdict(cl->c, cl->name, cl->pk, cl->known);
     /* Once more when NATS is there but did not answer in time: a bucket just made by another
      * server answers only once its replicas have elected a leader. */
     if (cl->verdict == MIM_EIO && natsConnection_Status(cl->c->nc) == NATS_CONN_STATUS_CONNECTED)
-        cl->verdict = claim_verdict(cl->c, cl->name, cl->pk);
+        cl->verdict = claim_verdict(cl->c, cl->name, cl->pk, cl->known);
 }
 
 static void open_work(uv_work_t *w)
@@ -254,14 +272,37 @@ static void free_claim(struct cluster_claim *cl)
     free(cl);
 }
 
+/* A verdict, on the loop: it waits for the next apply, which finishes the logins of a burst
+ * together (cluster.c: on_check). */
 static void after_work(uv_work_t *w, int status)
 {
     struct cluster_claim *cl = w->data;
     cluster *c = cl->c;
+    uint64_t waited = uv_now(c->srv->loop) - cl->started;
+
+    if (status != 0)
+        cl->verdict = MIM_EIO;
+    c->claims_total++;
+    c->claims_ms_total += waited;
+    if (waited > c->claims_ms_max)
+        c->claims_ms_max = waited;
+    if (cl->s == NULL || c->stopping) {
+        unlink_claim(c, cl);
+        free_claim(cl);
+        return;
+    }
+    cl->done = 1;
+    c->claims_done++;
+}
+
+/* The login of an answered claim finished (or dropped, its session gone); cl is freed. */
+static void finish_claim(cluster *c, struct cluster_claim *cl)
+{
     session *s = cl->s;
-    int verdict = status == 0 ? cl->verdict : MIM_EIO;
+    int verdict = cl->verdict;
 
     unlink_claim(c, cl);
+    c->claims_done--;
     if (s != NULL && !c->stopping) {
         if (verdict == MIM_EIO)
             verdict = offline_verdict(c->srv, cl->name, cl->pk);
@@ -275,6 +316,22 @@ static void after_work(uv_work_t *w, int status)
     free_claim(cl);
 }
 
+void cluster_claims_apply(cluster *c)
+{
+    struct cluster_claim *cl = c->claims, *prev;
+
+    /* Oldest first (the list's tail), as the logins came: of two logins of one name answered
+     * together, the later still wins. A finished login may start a new claim (a second Login
+     * among its held frames): that one goes to the head of the list and is not done yet. */
+    while (cl != NULL && cl->next_claim != NULL)
+        cl = cl->next_claim;
+    for (; cl != NULL && c->claims_done > 0; cl = prev) {
+        prev = cl->prev;
+        if (cl->done)
+            finish_claim(c, cl);
+    }
+}
+
 int cluster_claim_start(session *s, const char *name, const uint8_t pk[MIM_KEY_LEN])
 {
     cluster *c = s->srv->cluster;
@@ -285,8 +342,10 @@ int cluster_claim_start(session *s, const char *name, const uint8_t pk[MIM_KEY_L
     cl->c = c;
     cl->s = s;
     cl->work.data = cl;
+    cl->started = uv_now(s->srv->loop);
     snprintf(cl->name, sizeof(cl->name), "%s", name);
     memcpy(cl->pk, pk, MIM_KEY_LEN);
+    cl->known = mim_store_name_owner(s->srv->store, name, pk) != MIM_NAME_REGISTERED;
     if (uv_queue_work(s->srv->loop, &cl->work, on_work, after_work) != 0) {
         free(cl);
         return MIM_EIO;
@@ -342,6 +401,17 @@ void cluster_claim_forget(session *s)
 
 void cluster_names_free(cluster *c)
 {
+    if (c->claims_total > 0)
+        mim_log_info("cluster: %llu name claims answered, %llu ms on average, %llu ms at most",
+                     (unsigned long long)c->claims_total,
+                     (unsigned long long)(c->claims_ms_total / c->claims_total),
+                     (unsigned long long)c->claims_ms_max);
+    /* Answered claims the stop left unapplied (the workers are done: the loop has ended). */
+    while (c->claims != NULL) {
+        struct cluster_claim *cl = c->claims;
+        unlink_claim(c, cl);
+        free_claim(cl);
+    }
     if (c->kv != NULL)
         kvStore_Destroy(c->kv);
     c->kv = NULL;

@@ -21,6 +21,8 @@
 #define CLUSTER_KV_BUCKET      "mim_names"
 #define CLUSTER_KV_TIMEOUT_MS  2000 /* a registry call's wait for NATS */
 #define CLUSTER_BAD_LOG_MS     1000 /* bad bus messages: one log line per second at most */
+#define CLUSTER_APPLY_MS       20   /* bus messages and verdicts applied at most this often */
+#define CLUSTER_WORKERS        "16" /* libuv's pool (UV_THREADPOOL_SIZE): claims in flight */
 
 /* Another server heard on the bus. Its peers are in the remote table (cluster.remote), each
  * entry's `session` a cluster_remote naming this member by index. */
@@ -48,6 +50,8 @@ typedef struct cluster {
     char inbox[128];
     uv_check_t check; /* drains the subscriptions and publishes the turn's events */
     uv_timer_t tick;
+    uv_timer_t apply_timer; /* the next apply, in a burst (cluster.c: on_check) */
+    uint64_t last_apply;    /* uv_now() of the last */
     int handles_open;
     int connected;       /* as of the last tick */
     uint64_t reconnects; /* cnats' count, as of the last tick: a change means a reconnect */
@@ -66,6 +70,8 @@ typedef struct cluster {
     int kv_replicas;
     size_t claims_running;        /* worker jobs in flight: the loop stays until they end */
     struct cluster_claim *claims; /* those jobs, each for a SESSION_CLAIMING session */
+    size_t claims_done;           /* of those, answered and waiting for the next apply */
+    uint64_t claims_total, claims_ms_total, claims_ms_max; /* answered, and their wait */
     int stopping;
 } cluster;
 
@@ -112,6 +118,8 @@ void cluster_members_expire(cluster *c, uint64_t now);
 
 /* cluster_names.c */
 void cluster_names_free(cluster *c);
+/* Finishes the logins whose verdicts came back since the last apply (cluster.c). */
+void cluster_claims_apply(cluster *c);
 /* Opens (or makes) the names bucket on a worker, ahead of the first login. */
 void cluster_names_open(cluster *c);
 /* The names bucket, opened or made on first use; NULL when NATS is not connected or refuses.

@@ -203,6 +203,13 @@ cleanup:
     return rc;
 }
 
+int mim_store_name_owner(mim_store *st, const char *name, const uint8_t identity_pk[32])
+{
+    if (st == NULL || name == NULL || identity_pk == NULL || st->schema->kind != MIM_STORE_PRESENCE)
+        return MIM_EINVAL;
+    return claim_owner(st, name, identity_pk);
+}
+
 int mim_store_name_lookalike(mim_store *st, const char *name, char *like, size_t cap)
 {
     char sk[MIM_NAME_SKELETON_MAX];

@@ -25,6 +25,10 @@ int mim_store_name_claim(mim_store *st, const char *name, const uint8_t identity
 int mim_store_name_lookalike(mim_store *st, const char *name, char *like, size_t cap);
 /* Unbinds `name` (the admin's way to free a name). 0 or MIM_ENOENT or MIM_EDB. */
 int mim_store_name_free(mim_store *st, const char *name);
+/* Whose is `name` here, read only (issue 18: a cluster server's hint, never its verdict):
+ * MIM_NAME_SAME_KEY, MIM_ETAKEN, MIM_NAME_REGISTERED when this registry does not know it, or
+ * MIM_EINVAL / MIM_EDB. */
+int mim_store_name_owner(mim_store *st, const char *name, const uint8_t identity_pk[32]);
 /* How many names are registered, or a negative MIM_E* code. */
 int64_t mim_store_name_count(mim_store *st);
 

@@ -86,6 +86,23 @@ static void test_claim_outcomes(void **state)
     mim_store_close(st);
 }
 
+/* The read-only look (issue 18: the cluster's hint) answers as a claim would, and writes
+ * nothing: an unknown name stays free. */
+static void test_owner_reads_only(void **state)
+{
+    struct store_fixture *f = *state;
+    mim_store *st = open_ok(f);
+
+    assert_int_equal(mim_store_name_owner(st, "alice", key_a), MIM_NAME_REGISTERED);
+    assert_int_equal(mim_store_name_count(st), 0);
+    assert_int_equal(mim_store_name_claim(st, "alice", key_a, 1000), MIM_NAME_REGISTERED);
+    assert_int_equal(mim_store_name_owner(st, "alice", key_a), MIM_NAME_SAME_KEY);
+    assert_int_equal(mim_store_name_owner(st, "alice", key_b), MIM_ETAKEN);
+    assert_int_equal(mim_store_name_owner(NULL, "alice", key_a), MIM_EINVAL);
+    assert_int_equal(mim_store_name_count(st), 1);
+    mim_store_close(st);
+}
+
 /* A new name whose UTS #39 skeleton is a registered name's is refused, whoever asks, and the
  * registry says which name it imitates; the owner of the first keeps it. */
 static void test_lookalike_refused(void **state)
@@ -293,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_private_file_at_current_version, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_claim_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_reads_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookalike_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_persist_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_releases_name, setup, teardown),
