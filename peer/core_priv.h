@@ -82,6 +82,9 @@ typedef struct sess {
     peer_rec *rec;      /* set once authenticated and accepted */
     int close_pending;  /* a chat close came in this frame: reported after its messages */
     admission_slot adm; /* incoming: its place in the admission caps until it opens or closes */
+    /* Issue 16 (core_room_hold.c): the rooms whose copies from this peer are held back on
+     * this session (one was refused for later); owned, freed with the session. */
+    struct core_room_hold *holds;
 } sess;
 
 typedef struct rx_item {
@@ -532,6 +535,15 @@ int core_room_change_body(mim_core *c, const mim_message *m, core_fanout_chat *f
 void core_room_change_body_free(core_fanout_chat *fc);
 /* 1 when m is a membership change (stored, never shown as a message). */
 int core_room_is_change(const Mim__ChatMessage *m);
+/* core_room_hold.c, each sender's order: 1 when m, a room's copy from s's peer, must be refused
+ * because an earlier copy of its room was refused on s and has not come again (m's id is
+ * remembered); 0 to take it as usual (a hold ends when one of its refused copies comes
+ * again). s may be NULL (the mailbox's letters: 0). */
+typedef struct core_room_hold core_room_hold;
+int core_room_hold_check(sess *s, const Mim__ChatMessage *m);
+/* m, a room's copy from s's peer, was refused for later: its room is held on s from now. */
+void core_room_hold_start(sess *s, const char *peer, const Mim__ChatMessage *m);
+void core_room_hold_free(sess *s);
 /* ---- core_broadcast*.c: broadcast to everyone (issue 16) ------------------------------------ */
 
 /* Loads the broadcaster list kept in the store; offers MIM_FEATURE_BROADCAST. 0 or a code. */
