@@ -432,11 +432,25 @@ int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t deli
     return 1;
 }
 
+vm_row *vm_add_stored(view_model *m, const char *peer, const char *id, int64_t ts_ms,
+                      const char *from, const char *text, enum vm_state state, int unread,
+                      int broadcast)
+{
+    vm_row *r = vm_add_message(m, peer, id, ts_ms, from, text, state, 1);
+
+    if (r != NULL) {
+        r->unread = unread;
+        r->broadcast = broadcast;
+    }
+    return r;
+}
+
 void vm_keep_marks(vm_row *r, const vm_row *live)
 {
     if (r == live)
         return;
-    r->broadcast = live->broadcast;
+    if (live->broadcast != 0) /* else the stored mark stays */
+        r->broadcast = live->broadcast;
     r->acked = live->acked;
     if (live->fan_delivered > r->fan_delivered) {
         r->fan_delivered = live->fan_delivered;

@@ -169,6 +169,13 @@ vm_contact *vm_room_update(view_model *m, const char *id, const char *name, size
 int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t delivered,
                   uint32_t total);
 
+/* A message of the stored history into peer's conversation (as vm_add_message, read), with
+ * its unread mark and its broadcast mark (0, 1, 2 as vm_row.broadcast), which the store keeps:
+ * after a restart a broadcast is marked as it was live. NULL when out of memory. */
+vm_row *vm_add_stored(view_model *m, const char *peer, const char *id, int64_t ts_ms,
+                      const char *from, const char *text, enum vm_state state, int unread,
+                      int broadcast);
+
 /* Into r, the same message as shown before (live): its broadcast mark, acknowledgement and
  * delivered counts, which the stored history does not carry. */
 void vm_keep_marks(vm_row *r, const vm_row *live);

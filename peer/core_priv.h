@@ -508,6 +508,9 @@ int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_M
 #define CORE_ROOM_RETRY_MAX_MS (60u * 1000u)
 int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 /* After a received m was stored as new: its row gets m's room and broadcast tags. 0 or < 0. */
+/* A stored row's fanout column (MIM_FANOUT_*) as the wire and the API say it: 0 none, 1 a
+ * broadcast, 2 an important one (a room's copy: 0). */
+int core_fanout_broadcast_of(int fanout);
 int core_fanout_tag_received(mim_core *c, const char *from, const Mim__ChatMessage *m);
 /* it's meta for on_message (NULL for a 1:1 message); room_hex is the room id's storage. */
 const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_core_msg_meta *meta,

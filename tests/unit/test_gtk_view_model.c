@@ -319,6 +319,16 @@ static void test_broadcast_rows(void **state)
         assert_int_equal(stored.broadcast, 2);
         assert_true(stored.acked);
     }
+    r = vm_add_stored(&m, "carol", "dd", 2000, "carol", "hand in", VM_IN, 1, 2);
+    assert_non_null(r); /* after a restart: the store's mark, as live */
+    assert_true(r->unread);
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "carol: hand in (important broadcast)");
+    {
+        vm_row live = {.state = VM_IN};
+        vm_keep_marks(r, &live); /* a live row without the mark does not clear the store's */
+        assert_int_equal(r->broadcast, 2);
+    }
     vm_refusal_text(MIM_CORE_ENOBODY, "", text, sizeof(text));
     assert_string_equal(text, "nobody is online to get it");
     vm_refusal_text(MIM_CORE_ENOT_MEMBER, "#lab", text, sizeof(text));
