@@ -49,7 +49,8 @@ typedef struct tui_entry {
     enum tui_msg_state state;
     char *from; /* IN and OUT: the sender's name */
     char *text;
-    int unread; /* IN: not read yet (came while its conversation was not open, or stored so) */
+    int unread;    /* IN: not read yet (came while its conversation was not open, or stored so) */
+    int broadcast; /* IN and OUT, issue 16: 0, 1 a broadcast, 2 an important one (live or stored) */
 } tui_entry;
 
 /* What the store holds before a conversation's first message shown (the line over it). */
@@ -128,6 +129,9 @@ const char *tui_presence_name(enum tui_presence p);
  * memory. The oldest entry goes when conv holds TUI_CONV_MAX. */
 tui_entry *tui_conv_add(tui_conv *conv, enum tui_entry_kind kind, int64_t ts_ms, const char *from,
                         const char *text, const char *id, enum tui_msg_state state);
+/* Issue 16: what follows a broadcast's text on its line, live and in the history alike:
+ * " (broadcast)", " (important broadcast)", or "" for any other entry. */
+const char *tui_entry_mark(const tui_entry *e);
 /* Adds a line (INFO or WARN) just before the entry with message id `id` (at the end when
  * there is none): what announces a message goes above it even when the message came first
  * from the stored history. 0, or -1 when out of memory. */

@@ -271,6 +271,7 @@ static size_t entry_text(const tui_entry *e, int64_t now_ms, wchar_t *out, size_
     n = tui_text_sanitize(head, strlen(head), 0, out, cap);
     *head_cols = tui_text_width(out, n);
     n += tui_text_sanitize(e->text, strlen(e->text), TUI_TEXT_KEEP_NEWLINE, out + n, cap - n);
+    n += tui_text_sanitize(tui_entry_mark(e), strlen(tui_entry_mark(e)), 0, out + n, cap - n);
     if (e->kind == TUI_ENTRY_OUT) {
         const char *lab = state_label(e->state);
         n += tui_text_sanitize(lab, strlen(lab), 0, out + n, cap - n);

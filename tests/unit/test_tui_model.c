@@ -314,6 +314,27 @@ static void test_attention_words(void **state)
     assert_string_equal(tui_bell_name(TUI_BELL_OFF), "off");
 }
 
+/* Issue 16: a broadcast's line is marked, live and from the history alike (the entry's mark). */
+static void test_broadcast_mark(void **state)
+{
+    tui_conv conv;
+    tui_entry *e;
+    (void)state;
+    memset(&conv, 0, sizeof(conv));
+    e = tui_conv_add(&conv, TUI_ENTRY_IN, 1000, "alice", "fire drill", "aa", TUI_MSG_RECEIVED);
+    assert_non_null(e);
+    assert_string_equal(tui_entry_mark(e), "");
+    e->broadcast = 1;
+    assert_string_equal(tui_entry_mark(e), " (broadcast)");
+    e->broadcast = 2;
+    assert_string_equal(tui_entry_mark(e), " (important broadcast)");
+    e = tui_conv_add(&conv, TUI_ENTRY_INFO, 1000, NULL, "a note", NULL, TUI_MSG_NONE);
+    assert_non_null(e);
+    e->broadcast = 1; /* a note is never a broadcast's line */
+    assert_string_equal(tui_entry_mark(e), "");
+    tui_conv_free(&conv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_grew_keeps_view),
         cmocka_unit_test(test_first_words),
         cmocka_unit_test(test_attention_words),
+        cmocka_unit_test(test_broadcast_mark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
