@@ -169,6 +169,7 @@ void bridge_load_history(mim_gtk *g, const char *peer)
         }
         free(l->from);
         free(l->text);
+        free(l->acked_by);
     }
     free(live.rows);
     c->conv.loaded = 1;
