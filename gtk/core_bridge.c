@@ -134,10 +134,10 @@ static void on_history_item(void *arg, const mim_core_history_item *m)
         vm_add_note(vm, h->peer, m->ts_ms, m->text);
         return;
     }
-    r = vm_add_message(vm, h->peer, id, m->ts_ms, m->from, m->text, bridge_state(m->state), 1);
+    r = vm_add_stored(vm, h->peer, id, m->ts_ms, m->from, m->text, bridge_state(m->state),
+                      m->unread, m->broadcast); /* issue 16: marked as it was live */
     if (r == NULL)
         return;
-    r->unread = m->unread;
     if (m->content_type != MIM_CORE_CONTENT_TEXT && vm_transfer_find(vm, id) != NULL)
         r->kind = VM_ROW_FILE;
 }
@@ -169,6 +169,7 @@ void bridge_load_history(mim_gtk *g, const char *peer)
         }
         free(l->from);
         free(l->text);
+        free(l->acked_by);
     }
     free(live.rows);
     c->conv.loaded = 1;

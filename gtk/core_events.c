@@ -162,6 +162,11 @@ static void on_fanout_delivered(void *ud, const mim_core_fanout_delivery *d)
 
     if (d->room_name == NULL) {
         set_state(g, d->to, d->id, VM_DELIVERED);
+        if (d->kind == MIM_CORE_FANOUT_ROOM)
+            return;
+        mim_msg_id_hex(d->id, id); /* issue 16: our broadcast's row counts it */
+        if (vm_set_fanout(&g->vm, VM_OWN_BROADCASTS, id, d->delivered, d->total))
+            bridge_changed(g, VM_OWN_BROADCASTS);
         return;
     }
     snprintf(room, sizeof(room), "#%s", d->room_name);
@@ -193,6 +198,8 @@ static void on_broadcast_ack(void *ud, const char *from, const mim_msg_id *id)
     snprintf(note, sizeof(note), "%s acknowledged your important broadcast %.8s", from, id_hex);
     vm_add_note(&g->vm, from, now_ms(), note);
     bridge_changed(g, from);
+    if (vm_broadcast_acked(&g->vm, id_hex, from)) /* issue 16: named on our broadcast's row */
+        bridge_changed(g, VM_OWN_BROADCASTS);
 }
 
 static void on_read(void *ud, const char *to, const mim_msg_id *id)

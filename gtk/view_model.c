@@ -32,6 +32,7 @@ static void conv_free(vm_conv *conv)
     for (size_t i = 0; i < conv->n; i++) {
         free(conv->rows[i].from);
         free(conv->rows[i].text);
+        free(conv->rows[i].acked_by);
     }
     free(conv->rows);
     memset(conv, 0, sizeof(*conv));
@@ -159,6 +160,7 @@ static vm_row *conv_append(vm_conv *conv)
     if (conv->n == VM_CONV_MAX) { /* the oldest goes */
         free(conv->rows[0].from);
         free(conv->rows[0].text);
+        free(conv->rows[0].acked_by);
         memmove(conv->rows, conv->rows + 1, (conv->n - 1) * sizeof(*conv->rows));
         conv->n--;
     }
@@ -280,6 +282,7 @@ void vm_remove_row(view_model *m, const char *peer, const char *id)
     i = (size_t)(r - c->conv.rows);
     free(r->from);
     free(r->text);
+    free(r->acked_by);
     memmove(r, r + 1, (c->conv.n - i - 1) * sizeof(*r));
     c->conv.n--;
 }
@@ -432,14 +435,65 @@ int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t deli
     return 1;
 }
 
+vm_row *vm_add_stored(view_model *m, const char *peer, const char *id, int64_t ts_ms,
+                      const char *from, const char *text, enum vm_state state, int unread,
+                      int broadcast)
+{
+    vm_row *r = vm_add_message(m, peer, id, ts_ms, from, text, state, 1);
+
+    if (r != NULL) {
+        r->unread = unread;
+        r->broadcast = broadcast;
+    }
+    return r;
+}
+
 void vm_keep_marks(vm_row *r, const vm_row *live)
 {
     if (r == live)
         return;
-    r->broadcast = live->broadcast;
+    if (live->broadcast != 0) /* else the stored mark stays */
+        r->broadcast = live->broadcast;
     r->acked = live->acked;
     if (live->fan_delivered > r->fan_delivered) {
         r->fan_delivered = live->fan_delivered;
         r->fan_total = live->fan_total;
     }
+}
+
+vm_row *vm_broadcast_sent(view_model *m, const char *id, int64_t ts_ms, const char *text,
+                          int important, uint32_t copies)
+{
+    vm_contact *c = vm_contact_get(m, VM_OWN_BROADCASTS, 1);
+    vm_row *r;
+
+    if (c == NULL)
+        return NULL;
+    c->known = 1;
+    c->conv.loaded = 1; /* nothing stored to read in under this name */
+    if ((r = vm_add_message(m, VM_OWN_BROADCASTS, id, ts_ms, m->me, text, VM_SENT, 1)) == NULL)
+        return NULL;
+    r->broadcast = important ? 2 : 1;
+    r->fan_total = copies;
+    return r;
+}
+
+int vm_broadcast_acked(view_model *m, const char *id, const char *from)
+{
+    vm_contact *c = vm_contact_get(m, VM_OWN_BROADCASTS, 0);
+    vm_row *r = c != NULL ? vm_find_row(&c->conv, id) : NULL;
+    size_t have, add = strlen(from);
+    char *grown;
+
+    if (r == NULL)
+        return 0;
+    have = r->acked_by != NULL ? strlen(r->acked_by) : 0;
+    for (const char *p = r->acked_by; p != NULL && (p = strstr(p, from)) != NULL; p += add)
+        if ((p == r->acked_by || p[-1] == ' ') && (p[add] == ',' || p[add] == '\0'))
+            return 1; /* named already */
+    if ((grown = realloc(r->acked_by, have + add + 3)) == NULL)
+        return 1; /* out of memory: not named */
+    snprintf(grown + have, add + 3, "%s%s", have > 0 ? ", " : "", from);
+    r->acked_by = grown;
+    return 1;
 }

@@ -48,6 +48,9 @@ typedef struct vm_row {
     uint32_t fan_delivered, fan_total;
     int broadcast; /* theirs: 0 none, 1 a broadcast, 2 an important one */
     int acked;     /* an important broadcast we acknowledged */
+    /* Issue 16, our own broadcast (VM_OWN_BROADCASTS' rows, broadcast 1 or 2 there): who
+     * acknowledged our important one, "bob, carol" (malloc'd, NULL: nobody yet). */
+    char *acked_by;
 } vm_row;
 
 typedef struct vm_conv {
@@ -168,6 +171,25 @@ vm_contact *vm_room_update(view_model *m, const char *id, const char *name, size
  * delivered makes it VM_DELIVERED. 1 when the row was found. */
 int vm_set_fanout(view_model *m, const char *peer, const char *id, uint32_t delivered,
                   uint32_t total);
+
+/* A message of the stored history into peer's conversation (as vm_add_message, read), with
+ * its unread mark and its broadcast mark (0, 1, 2 as vm_row.broadcast), which the store keeps:
+ * after a restart a broadcast is marked as it was live. NULL when out of memory. */
+vm_row *vm_add_stored(view_model *m, const char *peer, const char *id, int64_t ts_ms,
+                      const char *from, const char *text, enum vm_state state, int unread,
+                      int broadcast);
+
+/* Our own broadcasts (issue 16) are rows of one list entry of their own, under this name
+ * (a space: never a peer's or a room's name); it has no stored history to read in. */
+#define VM_OWN_BROADCASTS "Your broadcasts"
+/* We broadcast text (id, important or not) to `copies` peers online: its row, ours, SENT,
+ * "delivered to 0 of copies". NULL when out of memory. Deliveries: vm_set_fanout on
+ * VM_OWN_BROADCASTS. */
+vm_row *vm_broadcast_sent(view_model *m, const char *id, int64_t ts_ms, const char *text,
+                          int important, uint32_t copies);
+/* `from` acknowledged our important broadcast id: named on its row. 1 when the row was found
+ * (a repeat is not named twice). */
+int vm_broadcast_acked(view_model *m, const char *id, const char *from);
 
 /* Into r, the same message as shown before (live): its broadcast mark, acknowledgement and
  * delivered counts, which the stored history does not carry. */

@@ -101,6 +101,14 @@ void vm_row_text(const vm_row *r, char *out, size_t len)
                  r->broadcast == 2 && r->acked ? ", acknowledged" : "");
     else if (r->state == VM_IN)
         snprintf(out, len, "%s: %s", r->from, r->text);
+    else if (r->broadcast) /* issue 16: our own, in VM_OWN_BROADCASTS */
+        snprintf(out, len, "%s: %s (%s, delivered to %u of %u online%s%s)", r->from, r->text,
+                 r->broadcast == 2 ? "important broadcast" : "broadcast",
+                 (unsigned)r->fan_delivered, (unsigned)r->fan_total,
+                 r->broadcast == 2 ? ", acknowledged by " : "",
+                 r->broadcast != 2     ? ""
+                 : r->acked_by != NULL ? r->acked_by
+                                       : "nobody yet");
     else if (r->fan_total > 0 && r->fan_delivered > 0)
         snprintf(out, len, "%s: %s (delivered to %u of %u)", r->from, r->text,
                  (unsigned)r->fan_delivered, (unsigned)r->fan_total);

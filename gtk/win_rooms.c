@@ -127,6 +127,7 @@ static void on_send_broadcast(GtkButton *b, gpointer ud)
     const char *text = gtk_editable_get_text(g_object_get_data(G_OBJECT(win), "bc-text"));
     int important = gtk_check_button_get_active(g_object_get_data(G_OBJECT(win), "bc-important"));
     mim_msg_id id;
+    char hex[MIM_MSG_ID_HEX_LEN];
     uint32_t copies = 0;
     int rc = g->core != NULL ? mim_core_broadcast(g->core, text, important, &id, &copies)
                              : MIM_CORE_ESTORE;
@@ -136,6 +137,10 @@ static void on_send_broadcast(GtkButton *b, gpointer ud)
         return;
     }
     mim_log_info("broadcast to %u peers", (unsigned)copies);
+    mim_msg_id_hex(&id, hex); /* its row: "delivered to 0 of 25 online", then counting */
+    (void)vm_broadcast_sent(&g->vm, hex, (int64_t)g_get_real_time() / 1000, text, important,
+                            copies);
+    bridge_changed(g, VM_OWN_BROADCASTS);
     gtk_window_destroy(GTK_WINDOW(win));
 }
 

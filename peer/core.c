@@ -407,6 +407,7 @@ static int history_one(const mim_message *m, void *arg)
     if (it.state == MIM_CORE_MSG_QUEUED && m->deposited)
         it.state = MIM_CORE_MSG_DEPOSITED; /* issue 14: in the server's mailbox */
     it.unread = m->unread;
+    it.broadcast = core_fanout_broadcast_of(m->fanout); /* issue 16: as the live message */
     h->cb(h->arg, &it);
     return 0;
 }

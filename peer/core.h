@@ -145,6 +145,7 @@ typedef struct mim_core_history_item {
     mim_core_msg_state state;
     int content_type; /* MIM_CORE_CONTENT_TEXT, or another (content_type_name) */
     int unread;       /* 1: a received message not yet read (mim_core_mark_read) */
+    int broadcast;    /* issue 16: 0 none, 1 a broadcast, 2 an important one (as the live meta) */
 } mim_core_history_item;
 
 /* Issue 14 (directory): one registered name, as the presence server's directory says. */
@@ -466,6 +467,7 @@ typedef struct mim_core_search_item {
     struct {
         size_t start, end; /* bytes of snippet, [start, end): one matched word */
     } marks[MIM_CORE_SEARCH_MARKS];
+    int broadcast; /* issue 16: 0 none, 1 a broadcast, 2 an important one (as the live meta) */
 } mim_core_search_item;
 
 /* Full-text search over the stored history (text messages, case and accents folded, the last

@@ -130,6 +130,11 @@ int core_fanout_send(mim_core *c, const char *const *to, size_t n, const char *t
     return core_fanout_store(c, to, n, MIM__CONTENT_TYPE__CONTENT_TEXT, text, len, tag, out_id);
 }
 
+int core_fanout_broadcast_of(int fanout)
+{
+    return fanout == MIM_FANOUT_BROADCAST ? 1 : fanout == MIM_FANOUT_IMPORTANT ? 2 : 0;
+}
+
 int core_fanout_chat_init(mim_core *c, const mim_message *m, core_fanout_chat *fc)
 {
     memset(fc, 0, sizeof(*fc));
@@ -148,9 +153,7 @@ int core_fanout_chat_init(mim_core *c, const mim_message *m, core_fanout_chat *f
         fc->ref.epoch = m->room_epoch;
         fc->chat.room = &fc->ref;
     }
-    fc->chat.broadcast = m->fanout == MIM_FANOUT_BROADCAST   ? 1
-                         : m->fanout == MIM_FANOUT_IMPORTANT ? 2
-                                                             : 0;
+    fc->chat.broadcast = (uint32_t)core_fanout_broadcast_of(m->fanout);
     return 0;
 }
 

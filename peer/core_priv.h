@@ -88,6 +88,9 @@ typedef struct sess {
     /* Issue 14 (core_unconfirmed.c): acks and read receipts sent on it, until its Pong; owned
      * (NULL: none). */
     struct core_unconfirmed *unconf;
+    /* Issue 16 (core_room_hold.c): the rooms whose copies from this peer are held back on
+     * this session (one was refused for later); owned, freed with the session. */
+    struct core_room_hold *holds;
 } sess;
 
 typedef struct rx_item {
@@ -581,6 +584,9 @@ int core_fanout_is_room_copy(mim_core *c, const char *to, const uint8_t id[MIM_M
 #define CORE_ROOM_RETRY_MAX_MS (60u * 1000u)
 int core_fanout_admit(mim_core *c, peer_rec *r, const char *from, const Mim__ChatMessage *m);
 /* After a received m was stored as new: its row gets m's room and broadcast tags. 0 or < 0. */
+/* A stored row's fanout column (MIM_FANOUT_*) as the wire and the API say it: 0 none, 1 a
+ * broadcast, 2 an important one (a room's copy: 0). */
+int core_fanout_broadcast_of(int fanout);
 int core_fanout_tag_received(mim_core *c, const char *from, const Mim__ChatMessage *m);
 /* it's meta for on_message (NULL for a 1:1 message); room_hex is the room id's storage. */
 const mim_core_msg_meta *core_fanout_meta(mim_core *c, const rx_item *it, mim_core_msg_meta *meta,
@@ -608,6 +614,15 @@ int core_room_change_body(mim_core *c, const mim_message *m, core_fanout_chat *f
 void core_room_change_body_free(core_fanout_chat *fc);
 /* 1 when m is a membership change (stored, never shown as a message). */
 int core_room_is_change(const Mim__ChatMessage *m);
+/* core_room_hold.c, each sender's order: 1 when m, a room's copy from s's peer, must be refused
+ * because an earlier copy of its room was refused on s and has not come again (m's id is
+ * remembered); 0 to take it as usual (a hold ends when one of its refused copies comes
+ * again). s may be NULL (the mailbox's letters: 0). */
+typedef struct core_room_hold core_room_hold;
+int core_room_hold_check(sess *s, const Mim__ChatMessage *m);
+/* m, a room's copy from s's peer, was refused for later: its room is held on s from now. */
+void core_room_hold_start(sess *s, const char *peer, const Mim__ChatMessage *m);
+void core_room_hold_free(sess *s);
 /* ---- core_broadcast*.c: broadcast to everyone (issue 16) ------------------------------------ */
 
 /* Loads the broadcaster list kept in the store; offers MIM_FEATURE_BROADCAST. 0 or a code. */

@@ -119,7 +119,16 @@ static int store_received(mim_core *c, peer_rec *r, const char *peer, const Mim_
     return rc;
 }
 
-int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
+/* m refused (not stored, not acked): its sender keeps it and sends it again later. */
+static int refuse(mim_core *c, const Mim__ChatMessage *m)
+{
+    if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
+        c->txn_failed = 1;
+    return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
+}
+
+/* core_rx_store, for a message that came on session s (NULL: from the mailbox). */
+static int rx_store(mim_core *c, sess *s, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
 {
     int rc, offer = 0;
 
@@ -134,15 +143,18 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
     }
     /* Issue 16: a room's message from a non-member, a forged membership change...: dropped,
      * and acked all the same, so that its sender does not send it again forever. One that
-     * overtook the change it depends on: refused, so that its sender tries again later. */
+     * overtook the change it depends on: refused, so that its sender tries again later, and
+     * so is every later copy of that room on this session until it comes again (the
+     * sender's order, core_room_hold.c). */
+    if (core_room_hold_check(s, m))
+        return refuse(c, m);
     if ((rc = core_fanout_admit(c, r, peer, m)) == MIM_EDB || rc == MIM_ENOMEM) {
         c->txn_failed = 1; /* not acked: it comes again */
         return rc;
     }
     if (rc == CORE_ROOM_LATER) {
-        if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
-            c->txn_failed = 1;
-        return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
+        core_room_hold_start(s, peer, m);
+        return refuse(c, m);
     }
     if (rc < 0) {
         if (push_ack(c, m->id.data) != 0)
@@ -152,11 +164,8 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
     rc = store_received(c, r, peer, m);
     if (rc == 1 && core_fanout_tag_received(c, peer, m) != 0)
         rc = MIM_EDB;
-    if (rc == RX_REFUSED) {
-        if (push_id(&c->refusing, &c->nrefusing, &c->cap_refusing, m->id.data) != 0)
-            c->txn_failed = 1;
-        return c->txn_failed ? MIM_ENOMEM : RX_REFUSED;
-    }
+    if (rc == RX_REFUSED)
+        return refuse(c, m);
     if (rc == 1 && (offer = core_transfer_offer_received(c, peer, m)) < 0)
         rc = offer;
     if (rc < 0 || push_ack(c, m->id.data) != 0 ||
@@ -166,12 +175,17 @@ int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMes
     return c->txn_failed ? (rc < 0 ? rc : MIM_ENOMEM) : rc;
 }
 
+int core_rx_store(mim_core *c, peer_rec *r, const char *peer, const Mim__ChatMessage *m)
+{
+    return rx_store(c, NULL, r, peer, m);
+}
+
 void core_on_message(void *ud, chat_session *cs, const Mim__ChatMessage *m)
 {
     mim_core *c = ud;
     sess *s = chat_session_data(cs);
 
-    (void)core_rx_store(c, s != NULL ? s->rec : NULL, chat_session_peer_name(cs), m);
+    (void)rx_store(c, s, s != NULL ? s->rec : NULL, chat_session_peer_name(cs), m);
 }
 
 void core_on_ack(void *ud, chat_session *cs, const uint8_t id[MIM_MSG_ID_LEN])
@@ -205,6 +219,8 @@ static int refused_backoff(mim_core *c, peer_rec *r, const char *peer, size_t n)
     for (size_t i = 0; i < n && rooms; i++)
         rooms = core_fanout_is_room_copy(c, peer, c->refused[i]);
     r->probe = 1;
+    if (rooms && r->refused_until > now)
+        return 0; /* copies in flight when the first refusal came: the same wait */
     if (rooms) {
         r->room_retry_ms = r->room_retry_ms == 0                            ? CORE_ROOM_RETRY_MIN_MS
                            : r->room_retry_ms >= CORE_ROOM_RETRY_MAX_MS / 2 ? CORE_ROOM_RETRY_MAX_MS

@@ -157,6 +157,7 @@ void core_sess_leave_unauth(mim_core *c, sess *s, int opened)
 void core_sess_remove(mim_core *c, sess *s)
 {
     core_sess_leave_unauth(c, s, 0);
+    core_room_hold_free(s);
     if (s->prev != NULL)
         s->prev->next = s->next;
     else

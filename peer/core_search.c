@@ -55,6 +55,7 @@ static int search_one(const mim_message *m, const char *snippet, void *arg)
     it.peer = m->outgoing && s->room_name != NULL ? s->room_name : m->peer;
     it.to = m->outgoing ? it.peer : s->c->name;
     it.text = m->text;
+    it.broadcast = core_fanout_broadcast_of(m->fanout); /* issue 16: as the live message */
     snippet_plain(snippet, plain, &it);
     it.snippet = plain;
     s->cb(s->arg, &it);

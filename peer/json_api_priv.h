@@ -133,5 +133,9 @@ json_t *ja_room_event(const mim_core_room_info *r);
 /* ja_check with the room errors: room names the room, who the member. 0, or -1 after the
  * error event. */
 int ja_room_check(json_api *ja, int rc, const char *room, const char *who);
+/* json_events.c (issue 16): into ev, a message's "room", "broadcast": true and "important":
+ * true from meta (NULL: nothing); ev (NULL stays NULL). The live message event and the
+ * history and search answers say it the same way. */
+json_t *ja_fanout_fields(json_t *ev, const mim_core_msg_meta *meta);
 
 #endif

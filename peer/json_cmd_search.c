@@ -24,16 +24,19 @@ static void search_one(void *arg, const mim_core_search_item *it)
 {
     json_t *arr = arg, *marks = json_array();
     char hex[MIM_MSG_ID_HEX_LEN];
+    mim_core_msg_meta meta = {.broadcast = it->broadcast};
 
     for (size_t i = 0; marks != NULL && i < it->nmarks; i++)
         json_array_append_new(marks,
                               json_pack("[I,I]", chars_before(it->snippet, it->marks[i].start),
                                         chars_before(it->snippet, it->marks[i].end)));
     mim_msg_id_hex(&it->id, hex);
-    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o*}", "id", hex, "ts",
-                                         (json_int_t)it->ts_ms, "from", ja_str(it->from), "to",
-                                         ja_str(it->to), "text", ja_str(it->text), "snippet",
-                                         ja_str(it->snippet), "marks", marks));
+    json_array_append_new(
+        arr, ja_fanout_fields(json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o*}", "id", hex, "ts",
+                                        (json_int_t)it->ts_ms, "from", ja_str(it->from), "to",
+                                        ja_str(it->to), "text", ja_str(it->text), "snippet",
+                                        ja_str(it->snippet), "marks", marks),
+                              &meta)); /* issue 16: "broadcast", "important" */
 }
 
 /* The optional "limit": 0 and *limit (SEARCH_LIMIT_DEFAULT when absent), or -1 (said). */

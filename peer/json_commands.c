@@ -144,13 +144,17 @@ static void history_one(void *arg, const mim_core_history_item *m)
     json_t *arr = arg;
     char hex[MIM_MSG_ID_HEX_LEN], tbuf[16];
 
+    mim_core_msg_meta meta = {.broadcast = m->broadcast};
+
     mim_msg_id_hex(&m->id, hex);
-    json_array_append_new(arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s,s:b}", "id", hex, "ts",
-                                         (json_int_t)m->ts_ms, "from", ja_str(m->from), "to",
-                                         ja_str(m->to), "text", ja_str(m->text), "state",
-                                         ja_msg_state_word(m->state), "type",
-                                         content_type_name(m->content_type, tbuf, sizeof(tbuf)),
-                                         "unread", m->unread));
+    json_array_append_new(
+        arr,
+        ja_fanout_fields(
+            json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:s,s:b}", "id", hex, "ts", (json_int_t)m->ts_ms,
+                      "from", ja_str(m->from), "to", ja_str(m->to), "text", ja_str(m->text),
+                      "state", ja_msg_state_word(m->state), "type",
+                      content_type_name(m->content_type, tbuf, sizeof(tbuf)), "unread", m->unread),
+            &meta)); /* issue 16: "broadcast", "important" as the live message */
 }
 
 static void cmd_history(json_api *ja, json_t *cmd, const char *name)

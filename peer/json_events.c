@@ -130,7 +130,7 @@ static void on_status(void *ud, const char *name, mim_core_user_status status, c
 }
 
 /* Issue 16: a message's "room" (its name when known, else its id) and "broadcast": true. */
-static json_t *ja_fanout_fields(json_t *ev, const mim_core_msg_meta *meta)
+json_t *ja_fanout_fields(json_t *ev, const mim_core_msg_meta *meta)
 {
     if (ev == NULL || meta == NULL)
         return ev;

@@ -265,6 +265,8 @@ static void on_message(void *ud, const char *from, const mim_msg_id *mid, int64_
     /* Opening the conversation just now may have read it from the history already. */
     if ((e = tui_conv_find(&c->conv, id)) == NULL)
         e = tui_conv_add(&c->conv, TUI_ENTRY_IN, ts_ms, from, text, id, TUI_MSG_RECEIVED);
+    if (e != NULL && meta != NULL)
+        e->broadcast = meta->broadcast; /* issue 16: its line says so (tui_entry_mark) */
     if (c->announce) {
         char line[200];
         c->announce = 0;

@@ -48,6 +48,8 @@ static void history_one(void *arg, const mim_core_history_item *it)
                          hex, msg_state_of(it->state));
     if (e != NULL && !out && !h->room)
         e->unread = it->unread; /* the "new messages" marker goes above the first */
+    if (e != NULL)
+        e->broadcast = it->broadcast; /* issue 16: marked as it was live */
 }
 
 int tui_read_history(tui *t, const char *name, size_t limit, tui_conv *out)

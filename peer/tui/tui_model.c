@@ -251,6 +251,15 @@ static int reserve(tui_conv *conv, size_t more)
     return 0;
 }
 
+const char *tui_entry_mark(const tui_entry *e)
+{
+    if (e->kind != TUI_ENTRY_IN && e->kind != TUI_ENTRY_OUT)
+        return "";
+    return e->broadcast == 2   ? "[IMPORTANT, to everyone] "
+           : e->broadcast == 1 ? "[to everyone] "
+                               : "";
+}
+
 tui_entry *tui_conv_add(tui_conv *conv, enum tui_entry_kind kind, int64_t ts_ms, const char *from,
                         const char *text, const char *id, enum tui_msg_state state)
 {

@@ -53,7 +53,8 @@ typedef struct tui_entry {
     /* Issue 16: a copy per member (a room's message of ours, a broadcast): the copies
      * delivered so far of fan_total, drawn "delivered to 7 of 9" (fan_total 0: one copy). */
     uint32_t fan_done, fan_total;
-    int broadcast; /* IN: 1 a broadcast to everyone, 2 an important one (a mark before it) */
+    int broadcast; /* IN and OUT, issue 16: 0, 1 a broadcast, 2 an important one (live or stored):
+                    * its mark before the text (tui_entry_mark) */
 } tui_entry;
 
 /* What the store holds before a conversation's first message shown (the line over it). */
@@ -149,6 +150,9 @@ const char *tui_presence_name(enum tui_presence p);
  * memory. The oldest entry goes when conv holds TUI_CONV_MAX. */
 tui_entry *tui_conv_add(tui_conv *conv, enum tui_entry_kind kind, int64_t ts_ms, const char *from,
                         const char *text, const char *id, enum tui_msg_state state);
+/* Issue 16: what follows a broadcast's text on its line, live and in the history alike:
+ * " (broadcast)", " (important broadcast)", or "" for any other entry. */
+const char *tui_entry_mark(const tui_entry *e);
 /* Adds a line (INFO or WARN) just before the entry with message id `id` (at the end when
  * there is none): what announces a message goes above it even when the message came first
  * from the stored history. 0, or -1 when out of memory. */

@@ -299,9 +299,8 @@ static size_t entry_text(const tui_entry *e, int64_t now_ms, wchar_t *out, size_
         size_t hl = strlen(head);
         snprintf(head + hl, sizeof(head) - hl, "%s", e->kind == TUI_ENTRY_WARN ? "!! " : "-- ");
     }
-    if (e->broadcast > 0) /* issue 16: a broadcast to everyone, marked before its text */
-        snprintf(head + strlen(head), sizeof(head) - strlen(head), "%s",
-                 e->broadcast == 2 ? "[IMPORTANT, to everyone] " : "[to everyone] ");
+    /* Issue 16: a broadcast to everyone, live or from the history, marked before its text. */
+    snprintf(head + strlen(head), sizeof(head) - strlen(head), "%s", tui_entry_mark(e));
     n = tui_text_sanitize(head, strlen(head), 0, out, cap);
     *head_cols = tui_text_width(out, n);
     n += tui_text_sanitize(e->text, strlen(e->text), TUI_TEXT_KEEP_NEWLINE, out + n, cap - n);

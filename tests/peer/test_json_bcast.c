@@ -10,7 +10,10 @@
  *   broadcast_restricted the server restricts broadcast to alice (--broadcasters): carol's own
  *                        peer refuses her broadcast; bob, whose peer skips its own check
  *                        (MIM_TEST_BROADCAST_UNCHECKED, a modified sender), sends one anyway and
- *                        the RECEIVERS refuse it (logged, not shown); alice's still arrives */
+ *                        the RECEIVERS refuse it (logged, not shown); alice's still arrives
+ *   broadcast_history    after bob restarts, his history and search mark alice's broadcasts
+ *                        as the live message did ("broadcast", "important"), not a 1:1
+ *                        message; alice's own history marks her copy */
 #include "mim_proc.h"
 
 #include <jansson.h>
@@ -213,11 +216,59 @@ static void test_broadcast_restricted(void **state)
     mp_quit(c);
 }
 
+/* The entry with id in p's answer (tagged tag) to cmd's "history" or "search": its
+ * "broadcast" and "important" must be as said (absent: false). */
+static void marked(mp *p, const char *cmd, const char *event, const char *tag, const char *id,
+                   int broadcast, int important)
+{
+    json_t *list, *it = NULL;
+    size_t i;
+
+    mp_cmd(p, "%s", cmd);
+    list = json_object_get(mp_expect(p, 0, event, "tag", tag),
+                           strcmp(event, "history") == 0 ? "messages" : "results");
+    json_array_foreach(list, i, it)
+    {
+        if (strcmp(sfield(it, "id"), id) == 0)
+            break;
+    }
+    assert_non_null(it);
+    assert_int_equal(json_is_true(json_object_get(it, "broadcast")), broadcast);
+    assert_int_equal(json_is_true(json_object_get(it, "important")), important);
+}
+
+static void test_broadcast_history(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    char plain[33], imp[33], one[33];
+
+    three_online(f);
+    broadcast(a, "news for all", 0, "pl", 2, plain);
+    broadcast(a, "news to hand in", 1, "imp", 2, imp);
+    got_once(b, "alice", plain, "news for all", 0);
+    got_once(b, "alice", imp, "news to hand in", 1);
+    exchange(a, b, "news for bob", "one", one);
+    mp_quit(b);
+    mp_restart(b, f->srv.port);
+    marked(b, "{\"cmd\":\"history\",\"with\":\"alice\",\"tag\":\"h1\"}", "history", "h1", plain, 1,
+           0);
+    marked(b, "{\"cmd\":\"history\",\"with\":\"alice\",\"tag\":\"h2\"}", "history", "h2", imp, 1,
+           1);
+    marked(b, "{\"cmd\":\"history\",\"with\":\"alice\",\"tag\":\"h3\"}", "history", "h3", one, 0,
+           0);
+    marked(b, "{\"cmd\":\"search\",\"query\":\"news\",\"tag\":\"s1\"}", "search", "s1", imp, 1, 1);
+    marked(b, "{\"cmd\":\"search\",\"query\":\"news\",\"tag\":\"s2\"}", "search", "s2", one, 0, 0);
+    marked(a, "{\"cmd\":\"history\",\"with\":\"bob\",\"tag\":\"h4\"}", "history", "h4", plain, 1,
+           0);
+}
+
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(broadcast_everyone),
     PE_SCENARIO(broadcast_important),
     PE_SCENARIO(broadcast_restricted),
+    PE_SCENARIO(broadcast_history),
 };
 
 int main(int argc, char **argv)

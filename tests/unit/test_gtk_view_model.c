@@ -319,10 +319,56 @@ static void test_broadcast_rows(void **state)
         assert_int_equal(stored.broadcast, 2);
         assert_true(stored.acked);
     }
+    r = vm_add_stored(&m, "carol", "dd", 2000, "carol", "hand in", VM_IN, 1, 2);
+    assert_non_null(r); /* after a restart: the store's mark, as live */
+    assert_true(r->unread);
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "carol: hand in (important broadcast)");
+    {
+        vm_row live = {.state = VM_IN};
+        vm_keep_marks(r, &live); /* a live row without the mark does not clear the store's */
+        assert_int_equal(r->broadcast, 2);
+    }
     vm_refusal_text(MIM_CORE_ENOBODY, "", text, sizeof(text));
     assert_string_equal(text, "nobody is online to get it");
     vm_refusal_text(MIM_CORE_ENOT_MEMBER, "#lab", text, sizeof(text));
     assert_string_equal(text, "you are not a member of that room");
+    vm_free(&m);
+}
+
+/* Issue 16: our own broadcast has a row of its own entry, counting deliveries of the peers
+ * online and naming who acknowledged an important one (once each). */
+static void test_own_broadcast_row(void **state)
+{
+    view_model m;
+    vm_row *r;
+    vm_contact *c;
+    (void)state;
+    vm_init(&m);
+    snprintf(m.me, sizeof(m.me), "ann");
+    assert_non_null(vm_broadcast_sent(&m, "ee", 1000, "fire drill", 1, 3));
+    c = vm_contact_get(&m, VM_OWN_BROADCASTS, 0);
+    assert_non_null(c);
+    assert_true(c->conv.loaded); /* no stored history is asked for under this name */
+    r = vm_find_row(&c->conv, "ee");
+    assert_non_null(r);
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "ann: fire drill (important broadcast, delivered to 0 of 3 online, "
+                              "acknowledged by nobody yet)");
+    assert_true(vm_set_fanout(&m, VM_OWN_BROADCASTS, "ee", 2, 3));
+    assert_true(vm_broadcast_acked(&m, "ee", "bob"));
+    assert_true(vm_broadcast_acked(&m, "ee", "bobby"));
+    assert_true(vm_broadcast_acked(&m, "ee", "bob")); /* a repeat: named once */
+    assert_false(vm_broadcast_acked(&m, "ff", "bob"));
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "ann: fire drill (important broadcast, delivered to 2 of 3 online, "
+                              "acknowledged by bob, bobby)");
+    r = vm_broadcast_sent(&m, "ab", 2000, "lunch", 0, 2);
+    assert_non_null(r);
+    assert_true(vm_set_fanout(&m, VM_OWN_BROADCASTS, "ab", 2, 2));
+    vm_row_text(r, text, sizeof(text));
+    assert_string_equal(text, "ann: lunch (broadcast, delivered to 2 of 2 online)");
+    assert_int_equal(r->state, VM_DELIVERED);
     vm_free(&m);
 }
 
@@ -339,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_conversation_cap),
         cmocka_unit_test(test_rooms),
         cmocka_unit_test(test_broadcast_rows),
+        cmocka_unit_test(test_own_broadcast_row),
     };
     return cmocka_run_group_tests(tests, setup_utc, NULL);
 }
