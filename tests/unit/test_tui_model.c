@@ -341,46 +341,47 @@ static void test_rooms(void **state)
     assert_string_equal(tui_model_find_entry(&m, "def")->text, "broadcast");
     assert_null(tui_model_find_entry(&m, "nope"));
     tui_model_free(&m);
-    /* Issue 16: a broadcast's line is marked, live and from the history alike (the entry's mark).
-     */
-    static void test_broadcast_mark(void **state)
-    {
-        tui_conv conv;
-        tui_entry *e;
-        (void)state;
-        memset(&conv, 0, sizeof(conv));
-        e = tui_conv_add(&conv, TUI_ENTRY_IN, 1000, "alice", "fire drill", "aa", TUI_MSG_RECEIVED);
-        assert_non_null(e);
-        assert_string_equal(tui_entry_mark(e), "");
-        e->broadcast = 1;
-        assert_string_equal(tui_entry_mark(e), "[to everyone] ");
-        e->broadcast = 2;
-        assert_string_equal(tui_entry_mark(e), "[IMPORTANT, to everyone] ");
-        e = tui_conv_add(&conv, TUI_ENTRY_INFO, 1000, NULL, "a note", NULL, TUI_MSG_NONE);
-        assert_non_null(e);
-        e->broadcast = 1; /* a note is never a broadcast's line */
-        assert_string_equal(tui_entry_mark(e), "");
-        tui_conv_free(&conv);
-    }
+}
 
-    int main(void)
-    {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_list_order),
-            cmocka_unit_test(test_select_and_open),
-            cmocka_unit_test(test_conv_states_and_remove),
-            cmocka_unit_test(test_conv_cap),
-            cmocka_unit_test(test_merge_history),
-            cmocka_unit_test(test_insert_before),
-            cmocka_unit_test(test_list_fold_order),
-            cmocka_unit_test(test_prune),
-            cmocka_unit_test(test_list_window),
-            cmocka_unit_test(test_new_messages_marker),
-            cmocka_unit_test(test_grew_keeps_view),
-            cmocka_unit_test(test_first_words),
-            cmocka_unit_test(test_attention_words),
-            cmocka_unit_test(test_rooms),
-            cmocka_unit_test(test_broadcast_mark),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
-    }
+/* Issue 16: a broadcast's line is marked, live and from the history alike (the entry's mark). */
+static void test_broadcast_mark(void **state)
+{
+    tui_conv conv;
+    tui_entry *e;
+    (void)state;
+    memset(&conv, 0, sizeof(conv));
+    e = tui_conv_add(&conv, TUI_ENTRY_IN, 1000, "alice", "fire drill", "aa", TUI_MSG_RECEIVED);
+    assert_non_null(e);
+    assert_string_equal(tui_entry_mark(e), "");
+    e->broadcast = 1;
+    assert_string_equal(tui_entry_mark(e), "[to everyone] ");
+    e->broadcast = 2;
+    assert_string_equal(tui_entry_mark(e), "[IMPORTANT, to everyone] ");
+    e = tui_conv_add(&conv, TUI_ENTRY_INFO, 1000, NULL, "a note", NULL, TUI_MSG_NONE);
+    assert_non_null(e);
+    e->broadcast = 1; /* a note is never a broadcast's line */
+    assert_string_equal(tui_entry_mark(e), "");
+    tui_conv_free(&conv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_order),
+        cmocka_unit_test(test_select_and_open),
+        cmocka_unit_test(test_conv_states_and_remove),
+        cmocka_unit_test(test_conv_cap),
+        cmocka_unit_test(test_merge_history),
+        cmocka_unit_test(test_insert_before),
+        cmocka_unit_test(test_list_fold_order),
+        cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_list_window),
+        cmocka_unit_test(test_new_messages_marker),
+        cmocka_unit_test(test_grew_keeps_view),
+        cmocka_unit_test(test_first_words),
+        cmocka_unit_test(test_attention_words),
+        cmocka_unit_test(test_rooms),
+        cmocka_unit_test(test_broadcast_mark),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
