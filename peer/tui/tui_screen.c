@@ -158,30 +158,44 @@ static void fill_row(int y, int x, int cols)
 
 /* ---- the contact list ------------------------------------------------------------------------ */
 
-/* One row of the list: the marks and the unread count first, then the name and the status, so
- * that a narrow list cuts the status and the name, never what needs attention. The cursor's
- * row is reversed while the list has the keys; the open conversation's row is bold. */
+/* A row's attributes: base, reversed for the cursor's row while the list has the keys, bold
+ * for the open conversation's. */
+static attr_t row_attr(const tui_model *m, const tui_contact *c, attr_t base, int selected)
+{
+    if (selected && m->list_focus)
+        return base | A_REVERSE;
+    if (m->current != NULL && strcmp(m->current, c->name) == 0)
+        return base | A_BOLD;
+    return base;
+}
+
+/* "[2] " in bold at x when c has unread lines, then back to attr; the columns used. */
+static int put_unread(int y, int x, const tui_contact *c, attr_t attr, int width)
+{
+    char line[32];
+    int used;
+
+    if (c->unread <= 0)
+        return 0;
+    snprintf(line, sizeof(line), "[%d] ", c->unread);
+    attron(A_BOLD);
+    used = put_text(y, x, line, width - x);
+    attrset(attr);
+    return used;
+}
+
 /* Issue 16: a room's row, "  [2] #lab (9 members)", in the same columns as a contact's (its
  * marks' two columns blank); greyed once we are out of it. */
 static void draw_room(const tui_model *m, const tui_contact *c, int y, int width, int selected)
 {
     char line[64];
     int x = 0;
-    attr_t attr = c->room_gone ? A_DIM : A_NORMAL;
+    attr_t attr = row_attr(m, c, c->room_gone ? A_DIM : A_NORMAL, selected);
 
-    if (selected && m->list_focus)
-        attr |= A_REVERSE;
-    else if (m->current != NULL && strcmp(m->current, c->name) == 0)
-        attr |= A_BOLD;
     attrset(attr);
     fill_row(y, 0, width);
     x += put_text(y, x, "  ", 2);
-    if (c->unread > 0) {
-        snprintf(line, sizeof(line), "[%d] ", c->unread);
-        attron(A_BOLD);
-        x += put_text(y, x, line, width - x);
-        attrset(attr);
-    }
+    x += put_unread(y, x, c, attr, width);
     x += put_text(y, x, c->name, width - x);
     if (c->room_gone)
         snprintf(line, sizeof(line), " (you are not in it)");
@@ -192,6 +206,8 @@ static void draw_room(const tui_model *m, const tui_contact *c, int y, int width
     attrset(A_NORMAL);
 }
 
+/* One row of the list: the marks and the unread count first, then the name and the status, so
+ * that a narrow list cuts the status and the name, never what needs attention. */
 static void draw_contact(const tui_model *m, const tui_contact *c, int y, int width, int selected)
 {
     char line[512];
@@ -199,12 +215,9 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
                         : c->presence != TUI_AVAILABLE ? tui_presence_name(c->presence)
                                                        : "";
     int x = 0;
-    attr_t attr = c->online && !c->closed ? A_NORMAL : A_DIM; /* closed: MIM's grey */
+    /* closed: MIM's grey */
+    attr_t attr = row_attr(m, c, c->online && !c->closed ? A_NORMAL : A_DIM, selected);
 
-    if (selected && m->list_focus)
-        attr |= A_REVERSE;
-    else if (m->current != NULL && strcmp(m->current, c->name) == 0)
-        attr |= A_BOLD;
     attrset(attr);
     fill_row(y, 0, width);
     if (c->online && has_colors() && !(attr & A_REVERSE))
@@ -217,12 +230,7 @@ static void draw_contact(const tui_model *m, const tui_contact *c, int y, int wi
         x += put_text(y, x, "!", 1);
         attrset(attr);
     }
-    if (c->unread > 0) {
-        snprintf(line, sizeof(line), "[%d] ", c->unread);
-        attron(A_BOLD);
-        x += put_text(y, x, line, width - x);
-        attrset(attr);
-    }
+    x += put_unread(y, x, c, attr, width);
     x += put_text(y, x, c->name, width - x);
     const char *text = c->online ? c->status_text : ""; /* an old status says nothing */
     if (state[0] != '\0' || text[0] != '\0')
