@@ -209,6 +209,7 @@ void mim_core_quit(mim_core *c, int exit_code)
     close_handle(c, (uv_handle_t *)&c->everyday);
     core_delivered_apply(c); /* the acks that came in this turn: kept, reported */
     close_handle(c, (uv_handle_t *)&c->turn_end);
+    close_handle(c, (uv_handle_t *)&c->turn_wake);
     core_transfer_stop(c);
     c->closing_handles--;
     /* Everything above closes asynchronously: maybe_finish runs from the last callback. */

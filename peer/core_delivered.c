@@ -20,19 +20,30 @@ static void on_turn_end(uv_check_t *h)
     core_delivered_apply(h->data);
 }
 
+static void on_turn_wake(uv_idle_t *h)
+{
+    (void)h; /* only there to keep the poll from blocking until turn_end has run */
+}
+
 void core_delivered_init(mim_core *c)
 {
     uv_check_init(c->loop, &c->turn_end);
     c->turn_end.data = c;
+    uv_idle_init(c->loop, &c->turn_wake);
+    c->turn_wake.data = c;
 }
 
-/* The turn's end will come (or, quitting, there is none: now). */
+/* The turn's end will come (or, quitting, there is none: now). Armed from outside uv_run (a
+ * front end's call) or from a timer, the check alone would wait for the poll: the idle handle
+ * makes the poll return at once, so the turn ends without waiting for I/O or the next timer. */
 static void arm(mim_core *c)
 {
     if (uv_is_closing((uv_handle_t *)&c->turn_end))
         core_delivered_apply(c);
-    else if (!uv_is_active((uv_handle_t *)&c->turn_end))
+    else if (!uv_is_active((uv_handle_t *)&c->turn_end)) {
         uv_check_start(&c->turn_end, on_turn_end);
+        uv_idle_start(&c->turn_wake, on_turn_wake);
+    }
 }
 
 void core_delivered_note(mim_core *c, peer_rec *r, const uint8_t id[MIM_MSG_ID_LEN])
@@ -78,6 +89,8 @@ void core_delivered_apply(mim_core *c)
 
     if (uv_is_active((uv_handle_t *)&c->turn_end))
         uv_check_stop(&c->turn_end);
+    if (uv_is_active((uv_handle_t *)&c->turn_wake))
+        uv_idle_stop(&c->turn_wake);
     if (n == 0) {
         flush_wanting(c);
         return;

@@ -184,6 +184,9 @@ struct mim_core {
     turn_ack *turn_acks;
     size_t nturn_acks, cap_turn_acks;
     uv_check_t turn_end;
+    uv_idle_t turn_wake; /* active with turn_end: the loop's poll does not block meanwhile (an
+                          * embedding loop, mim-gtk's, sleeps by uv_backend_timeout, which
+                          * counts idle handles but not check handles) */
     int64_t quota_messages, quota_bytes; /* per sender per 24 h; 0: none */
 
     /* The send batch (mim_core_batch_begin): its messages are inserted in one transaction and

@@ -280,8 +280,13 @@ static void apply_delivered(mim_core *c, chat_session *cs, sess *s)
 {
     peer_rec *r = s != NULL ? s->rec : NULL;
 
-    if (c->ndelivered == 0)
+    if (c->ndelivered == 0) {
+        /* Earlier frames' acks of this turn still come before this frame's receipts and
+         * refusals (a refusal's backoff and probe must not be reset by them afterwards). */
+        if ((c->nread_in > 0 || c->nrefused > 0) && c->nturn_acks > 0)
+            core_delivered_apply(c);
         return;
+    }
     if (r == NULL)
         r = core_peer_get(c, chat_session_peer_name(cs));
     for (size_t i = 0; i < c->ndelivered && r != NULL; i++)
