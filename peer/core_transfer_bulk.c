@@ -242,13 +242,22 @@ static int ensure_sink(mim_core *c, xfer *x)
     return 0;
 }
 
+/* The offer's hash of bytes (root, manifest_hash): SHA-256 for scheme 1, else BLAKE2b-256. */
+static void scheme_hash(const xfer *x, uint8_t out[MIM_FILE_HASH_LEN], const void *p, size_t n)
+{
+    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
+        mim_sha256(out, p, n);
+    else
+        mim_blake2b(out, p, n);
+}
+
 /* The meta is all in (hashes, and a folder's manifest): checked against the offer. */
 static void meta_complete(mim_core *c, xfer *x)
 {
     uint8_t h[MIM_FILE_HASH_LEN];
     int rc;
 
-    mim_blake2b(h, x->hashes, (size_t)x->nchunks * 32);
+    scheme_hash(x, h, x->hashes, (size_t)x->nchunks * 32);
     if (memcmp(h, x->root, sizeof(h)) != 0) {
         xfer_receiver_fail(c, x, "the hash list does not match the offer");
         return;
@@ -260,7 +269,7 @@ static void meta_complete(mim_core *c, xfer *x)
             (void)mim_file_manifest_entry_encode(x->manifest.entries[i].path,
                                                  strlen(x->manifest.entries[i].path),
                                                  (uint64_t)x->manifest.entries[i].size, &man);
-        mim_blake2b(h, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
+        scheme_hash(x, h, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
         mim_buf_free(&man);
         if (memcmp(h, x->manifest_hash, sizeof(h)) != 0 || x->manifest.total != x->size ||
             x->manifest.count != x->nfiles) {
@@ -348,16 +357,28 @@ void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc)
         xfer_progress(c, x, 0);
 }
 
+/* Chunk k (len bytes in x->buf) against the hash list: scheme 1 hashes it on from the chain's
+ * value before it (any chunk alone, in any order), scheme 0 hashes it alone. */
+static int chunk_matches(const xfer *x, uint32_t k, size_t len)
+{
+    const uint8_t *want = x->hashes + (size_t)k * 32;
+    uint8_t h[MIM_FILE_HASH_LEN];
+
+    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
+        return mim_file_chain_check(k > 0 ? want - 32 : NULL, (uint64_t)k * x->chunk_size, x->buf,
+                                    len, k + 1 == x->nchunks, want);
+    mim_blake2b(h, x->buf, len);
+    return memcmp(h, want, sizeof(h)) == 0;
+}
+
 static void chunk_complete(mim_core *c, xfer *x)
 {
     uint32_t k = x->buf_chunk;
     size_t len = chunk_len(x, k);
-    uint8_t h[MIM_FILE_HASH_LEN];
     int rc;
 
     x->buf_len = 0;
-    mim_blake2b(h, x->buf, len);
-    if (memcmp(h, x->hashes + (size_t)k * 32, sizeof(h)) != 0) {
+    if (!chunk_matches(x, k, len)) {
         char why[128];
         mim_log_warn("chunk %u of %s from %s failed verification: it is fetched again", k, x->name,
                      x->peer);

@@ -34,6 +34,7 @@ typedef struct xfer {
     uint32_t nfiles, width, height, chunk_size, nchunks;
     int folder;
     uint8_t root[MIM_FILE_HASH_LEN], manifest_hash[MIM_FILE_HASH_LEN];
+    int hash_scheme;   /* FileOffer.hash_scheme: how hashes and root are checked */
     uint8_t *hashes;   /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
     uint8_t *verified; /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
     char error[MIM_FILE_ERROR_MAX + 1];

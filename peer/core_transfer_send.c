@@ -214,24 +214,34 @@ static void on_pump(uv_check_t *h)
     }
 }
 
+/* The receiver's end. With the SHA-256 chain the sender knows the file's hash itself (the last
+ * link, or the empty stream's): a receiver reporting another did not write what was sent. */
 static void sender_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
 {
-    static const char hex[] = "0123456789abcdef";
+    uint8_t own[MIM_HASH_LEN];
 
-    if (e->code == MIM__FILE_END_CODE__FILE_END_DONE) {
-        for (int i = 0; i < 32; i++) {
-            x->sha256[2 * i] = hex[e->sha256.data[i] >> 4];
-            x->sha256[2 * i + 1] = hex[e->sha256.data[i] & 15];
-        }
-        x->sha256[64] = '\0';
-        x->bytes = x->size;
-        mim_log_info("%s received %s, sha256 %s", x->peer, x->name, x->sha256);
-        xfer_set_state(c, x, MIM_CORE_FILE_DONE, NULL);
-    } else {
+    if (e->code != MIM__FILE_END_CODE__FILE_END_DONE) {
         char why[MIM_FILE_ERROR_MAX + 32];
         snprintf(why, sizeof(why), "the receiver gave up: %s", e->error);
         xfer_set_state(c, x, MIM_CORE_FILE_FAILED, why);
+        return;
     }
+    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN && x->hashes != NULL) {
+        if (x->nchunks > 0)
+            memcpy(own, x->hashes + (size_t)(x->nchunks - 1) * 32, sizeof(own));
+        else
+            mim_sha256(own, "", 0);
+        if (memcmp(own, e->sha256.data, sizeof(own)) != 0) {
+            mim_log_warn("%s reports a SHA-256 for %s that is not the file's", x->peer, x->name);
+            xfer_set_state(c, x, MIM_CORE_FILE_FAILED,
+                           "the receiver reports a SHA-256 that is not the file's");
+            return;
+        }
+    }
+    mim_hash_hex(x->sha256, e->sha256.data); /* 32 bytes: mim_bulk_msg_decode */
+    x->bytes = x->size;
+    mim_log_info("%s received %s, sha256 %s", x->peer, x->name, x->sha256);
+    xfer_set_state(c, x, MIM_CORE_FILE_DONE, NULL);
 }
 
 /* ---- every bulk connection --------------------------------------------------------------------

@@ -1,7 +1,12 @@
 /* File transfers (issue 15): the receiver's worker. A verified chunk of a single file is written
  * to the .part (pwrite: the page-cache copy, the costliest step of a receive on this project's
- * machines) and hashed into the whole-file SHA-256 (the hash file_done reports) on a libuv
- * worker thread, so that the loop only decrypts and verifies. Two ways to the same hash:
+ * machines) on a libuv worker thread, so that the loop only decrypts and verifies.
+ *
+ * The whole-file SHA-256 (the hash file_done reports): with the SHA-256 chain (scheme 1, what
+ * this version offers) it is the last chunk's hash, which the loop checked by hashing that
+ * chunk on from the chain's value before it (every chunk is checked that way, each link by
+ * the receiver itself): nothing more to hash, whatever the order the chunks came in. A
+ * scheme-0 offer's chunks are BLAKE2b hashes, so its SHA-256 is hashed here too, two ways:
  *  - in stream order, as the chunks are verified (the usual case: one connection brings them
  *    in order): each chunk's buffer is handed to the worker, which writes and hashes it while
  *    the loop receives the next ones; at most XFER_SHA_BUFS chunks wait;
@@ -52,6 +57,7 @@ struct xfer_sha {
     int64_t next;  /* the bytes the hash covers (done, or handed to the worker) */
     int64_t total; /* the stream's size (set when finishing) */
     int in_order;  /* 0: stopped at next; the rest is read back at the end */
+    int chain;     /* scheme 1: the hash is the last chunk's, nothing is hashed here */
     int busy;      /* a job runs (or its end is being reported) */
     int finishing; /* every chunk is verified: the hash is wanted */
     int wfd;       /* the worker's descriptor of the .part, or -1 */
@@ -74,7 +80,8 @@ static xfer_sha *sha_new(mim_core *c, xfer *x)
     h->c = c;
     h->x = x;
     h->buf_size = x->chunk_size;
-    h->in_order = 1;
+    h->chain = x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
+    h->in_order = !h->chain;
     h->wfd = -1;
     mim_sha256_init(&h->st);
     return h;
@@ -188,6 +195,14 @@ static void kick(xfer_sha *h)
         h->nwork = h->nwait;
         h->nwait = 0;
     } else if (!h->finishing) {
+        return;
+    } else if (h->chain) { /* every chunk checked: the last one's hash is the file's */
+        if (h->x->nchunks > 0)
+            memcpy(raw, h->x->hashes + (size_t)(h->x->nchunks - 1) * 32, sizeof(raw));
+        else
+            mim_sha256(raw, "", 0);
+        mim_hash_hex(h->hex, raw);
+        sha_done(h, 0);
         return;
     } else if (h->in_order) {
         mim_sha256_final(&h->st, raw);

@@ -259,7 +259,7 @@ void mim_letter_free(Mim__MailLetter *l); /* NULL is fine */
 #define MIM_FILE_CHUNK_MIN    (64u << 10)
 #define MIM_FILE_CHUNK_MAX    (16u << 20)
 #define MIM_FILE_CHUNK_SIZE   (1u << 20) /* what this version offers */
-#define MIM_FILE_HASH_LEN     32         /* BLAKE2b-256: a chunk's, root, manifest_hash */
+#define MIM_FILE_HASH_LEN     32         /* a chunk's hash, root, manifest_hash */
 #define MIM_FILE_PIECE_MAX    65024      /* FileData.data, FileHashes.hashes */
 #define MIM_FILE_RANGES_MAX   1024       /* FileRequest.ranges */
 #define MIM_FILE_MANIFEST_MAX 1024       /* FileManifest.entries */

@@ -32,6 +32,9 @@ int mim_file_offer_check(const Mim__FileOffer *o, char *err, size_t errlen)
     if (o->chunk_size < MIM_FILE_CHUNK_MIN || o->chunk_size > MIM_FILE_CHUNK_MAX ||
         o->chunk_size % MIM_FILE_CHUNK_MIN != 0)
         return mim_codec_fail(err, errlen, "offer: chunk size %u", o->chunk_size);
+    if (o->hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B &&
+        o->hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
+        return mim_codec_fail(err, errlen, "offer: hash scheme %d", (int)o->hash_scheme);
     if (o->root.len != MIM_FILE_HASH_LEN)
         return mim_codec_fail(err, errlen, "offer: root of %zu bytes", o->root.len);
     if (o->manifest_hash.len != (o->folder ? MIM_FILE_HASH_LEN : 0))

@@ -212,14 +212,19 @@ void mim_stream_tx_wipe(mim_stream_tx *tx);
 void mim_stream_rx_wipe(mim_stream_rx *rx);
 
 /* ---- hashing of file contents (issue 15; shared/mim_hash.c) ----------------------------- */
-/* A file's chunks are hashed with BLAKE2b-256 (unkeyed, 32-byte output); the whole file, as
- * reported to the user, with SHA-256. The states are opaque, exact-size copies of libsodium's
- * (static_assert-ed in mim_hash.c), so callers can hold them by value without <sodium.h>. The
- * stream functions cannot fail; one-shot and stream results are the same for the same bytes. */
+/* A file's chunks are hashed as one SHA-256 chain (scheme 1, docs/PROTOCOL.md 14.14.1): each
+ * chunk's hash is the SHA-256 state after the stream up to its end, so the receiver checks any
+ * chunk alone (from the state before it) and the last one's is the whole file's SHA-256, the
+ * hash file_done reports. BLAKE2b-256 (unkeyed, 32-byte output) hashed the chunks of scheme 0,
+ * which a receiver still checks, and the room log. The states are opaque, exact-size copies of
+ * the libraries' (static_assert-ed in mim_hash.c), so callers can hold them by value without
+ * <sodium.h> or <openssl/sha.h>. The stream functions cannot fail; one-shot and stream results
+ * are the same for the same bytes. */
 #define MIM_BLAKE2B_LEN       32  /* crypto_generichash_BYTES */
 #define MIM_BLAKE2B_STATE_LEN 384 /* sizeof(crypto_generichash_blake2b_state) */
 #define MIM_SHA256_STATE_LEN  112 /* sizeof(SHA256_CTX): OpenSSL's, see mim_hash.c */
 #define MIM_SHA256_HEX_LEN    65  /* 64 lowercase hex digits + NUL */
+#define MIM_SHA256_BLOCK      64  /* a chaining value exists only at a multiple of this */
 
 typedef struct mim_blake2b_state {
     _Alignas(64) uint8_t opaque[MIM_BLAKE2B_STATE_LEN];
@@ -238,6 +243,18 @@ void mim_sha256_init(mim_sha256_state *st);
 void mim_sha256_update(mim_sha256_state *st, const void *in, size_t n);
 /* Writes the hash and wipes the state. */
 void mim_sha256_final(mim_sha256_state *st, uint8_t out[MIM_HASH_LEN]);
+/* The chaining value of st: its eight 32-bit words, big-endian. Only meaningful when the bytes
+ * fed so far are a multiple of MIM_SHA256_BLOCK (0 returned, else -1 and out untouched). */
+int mim_sha256_chain_value(const mim_sha256_state *st, uint8_t out[MIM_HASH_LEN]);
+/* st as it stood after `bytes` bytes (a multiple of MIM_SHA256_BLOCK) whose chaining value is
+ * cv: what follows is hashed as their continuation. */
+void mim_sha256_resume(mim_sha256_state *st, const uint8_t cv[MIM_HASH_LEN], uint64_t bytes);
+/* Scheme 1's check of one chunk: the len bytes at stream offset off (a multiple of
+ * MIM_SHA256_BLOCK), hashed on from prev (the chunk before's hash; NULL for the first chunk),
+ * give want: the chaining value, or for the last chunk (last 1) the final SHA-256. 1 when they
+ * do, else 0. */
+int mim_file_chain_check(const uint8_t *prev, uint64_t off, const void *chunk, size_t len, int last,
+                         const uint8_t want[MIM_HASH_LEN]);
 /* The 32-byte hash h as 64 lowercase hex digits + NUL (how file_done reports it). */
 void mim_hash_hex(char out[MIM_SHA256_HEX_LEN], const uint8_t h[MIM_HASH_LEN]);
 

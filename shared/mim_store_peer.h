@@ -241,6 +241,7 @@ typedef struct mim_transfer {
     const char *media_type;
     uint32_t width, height, chunk_size;
     uint8_t root[32];
+    int hash_scheme; /* FileOffer.hash_scheme: 0 BLAKE2b chunks, 1 the SHA-256 chain */
     int has_manifest_hash;
     uint8_t manifest_hash[32];
     const uint8_t *hashes; /* NULL or hashes_len bytes */

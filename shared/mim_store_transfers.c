@@ -12,7 +12,7 @@
 #define TRANSFER_COLS                                                                              \
     "peer, id, outgoing, state, ts_ms, name, path, unique_name, size, nfiles, folder,"             \
     " media_type, width, height, chunk_size, root, manifest_hash, hashes, verified, bytes,"        \
-    " error, sha256"
+    " error, sha256, hash_scheme"
 
 static const char *str_or_empty(const char *s)
 {
@@ -83,6 +83,8 @@ static int bind_offer(sqlite3_stmt *q, const mim_transfer *t)
         rc = sqlite3_bind_blob(q, 21, t->root, 32, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = blob_or_null(q, 22, t->has_manifest_hash ? t->manifest_hash : NULL, 32);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(q, 23, t->hash_scheme);
     return rc;
 }
 
@@ -123,9 +125,9 @@ int mim_store_transfer_add(mim_store *st, const mim_transfer *t)
     return run_write(st,
                      "INSERT INTO transfers(state, path, unique_name, bytes, hashes, verified,"
                      " error, sha256, peer, id, outgoing, ts_ms, name, size, nfiles, folder,"
-                     " media_type, width, height, chunk_size, root, manifest_hash)"
+                     " media_type, width, height, chunk_size, root, manifest_hash, hash_scheme)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                     " ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                     " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                      t, 1, "transfer: insert");
 }
 
@@ -190,6 +192,7 @@ static int read_row(mim_store *st, sqlite3_stmt *q, mim_transfer *t)
     t->bytes = sqlite3_column_int64(q, 19);
     t->error = col_text(q, 20);
     t->sha256 = col_text(q, 21);
+    t->hash_scheme = sqlite3_column_int(q, 22);
     return 0;
 }
 

@@ -62,7 +62,12 @@ static void offer_seeds(void)
     c.id = (ProtobufCBinaryData){16, id};
     c.ts_ms = 1700000000000ull, c.sender = "alice", c.type = MIM__CONTENT_TYPE__CONTENT_IMAGE;
     c.offer = &o;
-    write_msg("peer_chat", "file_offer", &c.base, 0);
+    write_msg("peer_chat", "file_offer", &c.base, 0); /* scheme 0 (the first version's) */
+    o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
+    write_msg("peer_chat", "file_offer_chain", &c.base, 0);
+    o.hash_scheme = (Mim__FileHashScheme)7; /* no such scheme: refused */
+    write_msg("peer_chat", "bad_offer_scheme", &c.base, 0);
+    o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
     o.folder = 1, o.file_count = 200, o.manifest_hash = (ProtobufCBinaryData){32, hash};
     c.type = MIM__CONTENT_TYPE__CONTENT_FILE;
     write_msg("peer_chat", "folder_offer", &c.base, 0);

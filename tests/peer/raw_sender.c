@@ -27,6 +27,38 @@ static void complain(raw_sender *rs, const char *what)
 
 /* ---- the offers -------------------------------------------------------------------------- */
 
+/* The offer's hash of bytes: SHA-256 for the chain (scheme 1), else BLAKE2b-256. */
+static void scheme_hash(const rs_offer *o, uint8_t out[32], const void *p, size_t n)
+{
+    if (o->scheme == 1)
+        mim_sha256(out, p, n);
+    else
+        mim_blake2b(out, p, n);
+}
+
+/* The chunk hashes of o's stream: one BLAKE2b per chunk (scheme 0), or the links of one SHA-256
+ * over the stream (scheme 1: the chaining value at each chunk's end, the last the final hash). */
+static void hash_chunks(rs_offer *o)
+{
+    mim_sha256_state st;
+
+    mim_sha256_init(&st);
+    for (uint32_t k = 0; k < o->nchunks; k++) {
+        uint64_t off = (uint64_t)k * RS_CHUNK;
+        size_t len = o->size - off < RS_CHUNK ? (size_t)(o->size - off) : RS_CHUNK;
+        uint8_t *h = o->hashes + (size_t)k * 32;
+        if (o->scheme == 0) {
+            mim_blake2b(h, o->stream + off, len);
+            continue;
+        }
+        mim_sha256_update(&st, o->stream + off, len);
+        if (k + 1 < o->nchunks)
+            (void)mim_sha256_chain_value(&st, h);
+        else
+            mim_sha256_final(&st, h);
+    }
+}
+
 /* Hashes o's stream in RS_CHUNK chunks (root) and its manifest as it stands (manifest_hash). */
 static int hash_offer(rs_offer *o)
 {
@@ -39,19 +71,15 @@ static int hash_offer(rs_offer *o)
         return -1;
     for (uint64_t i = 0; i < o->size; i++)
         o->stream[i] = rs_stream_byte(i);
-    for (uint32_t k = 0; k < o->nchunks; k++) {
-        uint64_t off = (uint64_t)k * RS_CHUNK;
-        mim_blake2b(o->hashes + (size_t)k * 32, o->stream + off,
-                    o->size - off < RS_CHUNK ? o->size - off : RS_CHUNK);
-    }
-    mim_blake2b(o->root, o->hashes, (size_t)o->nchunks * 32);
+    hash_chunks(o);
+    scheme_hash(o, o->root, o->hashes, (size_t)o->nchunks * 32);
     if (o->lie == RS_BAD_HASHES)
         o->hashes[0] ^= 1; /* the list sent is not the one the root commits to */
     mim_buf_init(&man);
     for (size_t i = 0; i < o->nentries && rc == 0; i++)
         rc = mim_file_manifest_entry_encode(o->entries[i].path, strlen(o->entries[i].path),
                                             o->entries[i].size, &man);
-    mim_blake2b(o->manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
+    scheme_hash(o, o->manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
     mim_buf_free(&man);
     return rc;
 }
@@ -69,6 +97,7 @@ static void offer_msg(raw_sender *rs, rs_offer *o)
     o->fo.media_type = "";
     o->fo.chunk_size = RS_CHUNK;
     o->fo.root = (ProtobufCBinaryData){32, o->root};
+    o->fo.hash_scheme = (Mim__FileHashScheme)o->scheme;
     if (o->folder)
         o->fo.manifest_hash = (ProtobufCBinaryData){32, o->manifest_hash};
     o->chat.id = (ProtobufCBinaryData){16, o->id};

@@ -51,6 +51,7 @@ typedef struct rs_offer {
     size_t nentries;
     uint64_t size; /* the offer's size (a folder: the test may make it differ from the entries) */
     enum rs_lie lie;
+    int scheme; /* FileOffer.hash_scheme: 0 BLAKE2b per chunk (the first version), 1 the chain */
     /* made by rs_add_offer */
     uint8_t id[16], root[32], manifest_hash[32];
     char id_hex[33];

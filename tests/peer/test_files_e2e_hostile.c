@@ -26,6 +26,7 @@
 #include "direct_peer.h"
 #include "files_e2e.h"
 #include "mim_codec.h"
+#include "mim_crypto.h"
 #include "mim_proc.h"
 #include "raw_sender.h"
 
@@ -366,8 +367,26 @@ static void test_hostile_manifest(void **state)
     mp_quit(b);
 }
 
-#define NDATA 5
+#define NDATA 9
 
+/* bob saves o whole and reports the SHA-256 of its stream (sha256sum's, computed here). */
+static void expect_saved(rs_offer *o, mp *b)
+{
+    json_t *ev = mp_expect(b, 0, "file_done", "id", o->id_hex);
+    uint8_t want[32];
+    char hex[MIM_SHA256_HEX_LEN], dir[PE_PATH_MAX + 300], *slash;
+
+    mim_sha256(want, o->stream, o->size);
+    mim_hash_hex(hex, want);
+    assert_string_equal(sfield(ev, "sha256"), hex);
+    snprintf(dir, sizeof(dir), "%s", sfield(ev, "path"));
+    assert_non_null(slash = strrchr(dir, '/'));
+    *slash = '\0';
+    assert_stream_part(dir, slash + 1, 0, o->size);
+}
+
+/* Every lie, with the hashes of the first version (BLAKE2b per chunk, scheme 0, which bob still
+ * checks) and with the SHA-256 chain (scheme 1); and one honest offer of each, saved whole. */
 static void test_hostile_data(void **state)
 {
     fixture *f = *state;
@@ -380,6 +399,10 @@ static void test_hostile_data(void **state)
         {.name = "longer.bin", .size = 100000, .lie = RS_LONGER},
         {.name = "nothing.bin", .size = 100000, .lie = RS_NOTHING},
         {.name = "hashes.bin", .size = 100000, .lie = RS_BAD_HASHES},
+        {.name = "chain never.bin", .size = 150000, .lie = RS_BAD_CHUNK, .scheme = 1},
+        {.name = "chain hashes.bin", .size = 150000, .lie = RS_BAD_HASHES, .scheme = 1},
+        {.name = "first version.bin", .size = 200000, .scheme = 0},
+        {.name = "chain.bin", .size = 200001, .scheme = 1},
     };
     rs_offer *offers[NDATA];
     int port = start_bob_and_raw_carol(f, &rs, dl);
@@ -394,7 +417,11 @@ static void test_hostile_data(void **state)
     expect_refused(&rs, b, offers[2], "the sender sent data out of range");
     expect_refused(&rs, b, offers[3], "the sender does not send the chunks asked for");
     expect_refused(&rs, b, offers[4], "the hash list does not match the offer");
-    assert_int_equal(regular_files_below(dl), 0); /* each .part removed */
+    expect_refused(&rs, b, offers[5], "chunk 0 failed verification 3 times");
+    expect_refused(&rs, b, offers[6], "the hash list does not match the offer");
+    expect_saved(offers[7], b);
+    expect_saved(offers[8], b);
+    assert_int_equal(regular_files_below(dl), 2); /* the saved two; each .part removed */
     still_chatting(&rs, b, port);
     rs_stop(&rs);
     mp_quit(b);

@@ -15,7 +15,7 @@
 
 /* The peer store's schema version: the number of migrations in shared/mim_store_peer.c. Written
  * here by hand on purpose: a new migration must be seen by the tests of the store. */
-#define MIM_TEST_PEER_SCHEMA_VERSION 15
+#define MIM_TEST_PEER_SCHEMA_VERSION 16
 
 /* Compares two integers and prints both, signed, with the expressions: cmocka's own
  * assert_int_equal shows negative error codes as large hex numbers. */

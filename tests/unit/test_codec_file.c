@@ -35,6 +35,7 @@ static void offer_init(Mim__FileOffer *o)
     o->height = 480;
     o->chunk_size = 1u << 20;
     o->root = (ProtobufCBinaryData){32, example_root};
+    o->hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
 }
 
 static void test_offer_checks(void **state)
@@ -58,6 +59,11 @@ static void test_offer_checks(void **state)
     EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), MIM_EDECODE);
     offer_init(&o);
     o.file_count = 2; /* a file is one */
+    EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), MIM_EDECODE);
+    offer_init(&o);
+    o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B; /* the first version's */
+    EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), 0);
+    o.hash_scheme = (Mim__FileHashScheme)2; /* a scheme this version cannot check */
     EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), MIM_EDECODE);
     offer_init(&o);
     o.root.len = 31;

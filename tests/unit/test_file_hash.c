@@ -1,6 +1,7 @@
 /* The crypto door's hashing of file contents: known answers for BLAKE2b-256 and SHA-256
- * (Python's hashlib agrees), streams equal to one-shot hashes however the input is cut, and the
- * hex form. */
+ * (Python's hashlib agrees), streams equal to one-shot hashes however the input is cut, the
+ * SHA-256 chain of scheme 1 (chaining values, resuming, the check of one chunk), and the hex
+ * form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,29 +84,85 @@ static void test_streams_of_a_million_as(void **state)
     free(a);
 }
 
-/* mim_blake2b is mim's own code (shared/mim_blake2b.c), the stream libsodium's: the two agree
- * for every length around the 128-byte blocks, and for whole and odd-sized chunks. */
-static void test_blake2b_one_shot_equals_libsodium(void **state)
+/* Scheme 1's chain (docs/PROTOCOL.md 14.14.1) on 100,000 'a's in chunks of 64 KiB: H_0 is the
+ * SHA-256 chaining value after the first 65,536 bytes (the answer comes from a SHA-256 written
+ * apart from OpenSSL, in Python, block by block), H_1 the SHA-256 of all 100,000 (sha256sum
+ * agrees); root is SHA-256(H_0 || H_1). Both chunks check alone, a byte changed in either or a
+ * chunk checked from the wrong link fails, and a resumed state finishes to the one-shot hash. */
+static const char chain_h0[] = "b6eb9bfa218441e3668b9f896b12b850ed1123924167f4fffd8da544fa65e61f";
+static const char chain_h1[] = "6d1cf22d7cc09b085dfc25ee1a1f3ae0265804c607bc2074ad253bcc82fd81ee";
+static const char chain_root[] = "b5eb6328f54372a64e5bc3b507c4b7ea5088fc48df3dc93bce01bf544a877b58";
+
+static void test_sha256_chain(void **state)
 {
     (void)state;
-    size_t big = (1u << 20) + 129;
-    uint8_t *in = malloc(big), one[MIM_BLAKE2B_LEN], ref[MIM_BLAKE2B_LEN];
-    static const size_t bigs[] = {(1u << 20) - 1, 1u << 20, (1u << 20) + 1, (1u << 20) + 129};
-    mim_blake2b_state b2;
+    size_t total = 100000, cs = 65536;
+    uint8_t *a = malloc(total), h[2][MIM_HASH_LEN], root[MIM_HASH_LEN], one[MIM_HASH_LEN];
+    char hex[MIM_SHA256_HEX_LEN];
+    mim_sha256_state st;
 
-    assert_non_null(in);
-    for (size_t i = 0; i < big; i++)
-        in[i] = (uint8_t)(i * 131 + (i >> 8) * 7 + 1);
-    for (size_t n = 0; n <= 1100 + sizeof(bigs) / sizeof(bigs[0]); n++) {
-        size_t len = n <= 1100 ? n : bigs[n - 1101];
-        mim_blake2b(one, in, len);
-        mim_blake2b_init(&b2);
-        mim_blake2b_update(&b2, in, len);
-        mim_blake2b_final(&b2, ref);
-        if (memcmp(one, ref, sizeof(ref)) != 0)
-            fail_msg("mim_blake2b differs from libsodium's for %zu bytes", len);
-    }
-    free(in);
+    assert_non_null(a);
+    memset(a, 'a', total);
+    mim_sha256_init(&st);
+    mim_sha256_update(&st, a, 100); /* inside a block: no chaining value */
+    assert_int_equal(mim_sha256_chain_value(&st, h[0]), -1);
+    mim_sha256_update(&st, a + 100, cs - 100);
+    assert_int_equal(mim_sha256_chain_value(&st, h[0]), 0);
+    hex_of(h[0], hex);
+    assert_string_equal(hex, chain_h0);
+    mim_sha256_update(&st, a + cs, total - cs);
+    mim_sha256_final(&st, h[1]);
+    hex_of(h[1], hex);
+    assert_string_equal(hex, chain_h1);
+    mim_sha256(root, h, sizeof(h));
+    hex_of(root, hex);
+    assert_string_equal(hex, chain_root);
+
+    assert_true(mim_file_chain_check(NULL, 0, a, cs, 0, h[0]));
+    assert_true(mim_file_chain_check(h[0], cs, a + cs, total - cs, 1, h[1]));
+    a[cs + 7] = 'b';
+    assert_false(mim_file_chain_check(h[0], cs, a + cs, total - cs, 1, h[1]));
+    a[cs + 7] = 'a';
+    a[0] = 'b';
+    assert_false(mim_file_chain_check(NULL, 0, a, cs, 0, h[0]));
+    a[0] = 'a';
+    assert_false(mim_file_chain_check(h[1], cs, a + cs, total - cs, 1, h[1])); /* wrong link */
+    assert_false(mim_file_chain_check(NULL, cs, a + cs, total - cs, 1, h[1])); /* no link */
+    assert_false(mim_file_chain_check(h[0], 0, a, cs, 0, h[0]));           /* a link at offset 0 */
+    assert_false(mim_file_chain_check(h[0], cs + 1, a + cs, 10, 1, h[1])); /* not a block */
+    assert_false(mim_file_chain_check(NULL, 0, a, 100, 0, h[0]));          /* ends inside a block */
+
+    mim_sha256_resume(&st, h[0], cs); /* the rest alone gives the whole stream's hash */
+    mim_sha256_update(&st, a + cs, total - cs);
+    mim_sha256_final(&st, one);
+    assert_memory_equal(one, h[1], sizeof(one));
+    free(a);
+}
+
+/* A stream over 2^32 bits: the resumed state carries the length's high word (the final
+ * padding's length), as a hash fed every byte would. Chunks of 1 MiB of one repeated byte
+ * keep this cheap: 600 MiB hashed once straight and once resumed at 599 MiB. */
+static void test_sha256_chain_long_stream(void **state)
+{
+    (void)state;
+    size_t mib = 1u << 20;
+    uint8_t *buf = malloc(mib), cv[MIM_HASH_LEN], straight[MIM_HASH_LEN], resumed[MIM_HASH_LEN];
+    mim_sha256_state st;
+
+    assert_non_null(buf);
+    memset(buf, 0x5c, mib);
+    mim_sha256_init(&st);
+    for (int i = 0; i < 599; i++)
+        mim_sha256_update(&st, buf, mib);
+    assert_int_equal(mim_sha256_chain_value(&st, cv), 0);
+    mim_sha256_update(&st, buf, mib);
+    mim_sha256_final(&st, straight);
+    assert_true(mim_file_chain_check(cv, (uint64_t)599 * mib, buf, mib, 1, straight));
+    mim_sha256_resume(&st, cv, (uint64_t)599 * mib);
+    mim_sha256_update(&st, buf, mib);
+    mim_sha256_final(&st, resumed);
+    assert_memory_equal(resumed, straight, sizeof(straight));
+    free(buf);
 }
 
 int main(void)
@@ -114,7 +171,8 @@ int main(void)
         cmocka_unit_test(test_blake2b_known_answers),
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_streams_of_a_million_as),
-        cmocka_unit_test(test_blake2b_one_shot_equals_libsodium),
+        cmocka_unit_test(test_sha256_chain),
+        cmocka_unit_test(test_sha256_chain_long_stream),
     };
 
     if (mim_crypto_init() != 0)

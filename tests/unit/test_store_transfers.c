@@ -40,6 +40,7 @@ static void sample(mim_transfer *t, uint8_t id_seed, int outgoing)
     t->nfiles = 1;
     t->chunk_size = 1 << 20;
     memset(t->root, 0xab, sizeof(t->root));
+    t->hash_scheme = 1; /* the SHA-256 chain */
     t->hashes = hashes;
     t->hashes_len = sizeof(hashes);
     t->verified = bits;
@@ -80,10 +81,21 @@ static void test_add_get_update(void **state)
     sample(&t, 7, 1);
     EXPECT_INT(mim_store_transfer_add(st, &t), 0);
     EXPECT_INT(mim_store_transfer_add(st, &t), MIM_EEXIST);
-    t.outgoing = 0; /* the same id the other way is another transfer */
+    t.outgoing = 0;    /* the same id the other way is another transfer */
+    t.hash_scheme = 0; /* ... and a scheme-0 offer's row keeps its scheme */
     EXPECT_INT(mim_store_transfer_add(st, &t), 0);
+    memset(&s, 0, sizeof(s));
+    EXPECT_INT(mim_store_transfer_get(st, "bob", t.id, 0, keep, &s), 0);
+    assert_int_equal(s.last.hash_scheme, 0);
+    t.hash_scheme = 2; /* no such scheme: the CHECK refuses the row */
+    memset(t.id, 0x77, sizeof(t.id));
+    assert_int_not_equal(mim_store_transfer_add(st, &t), 0);
+    t.hash_scheme = 1;
+    memset(t.id, 7, sizeof(t.id));
+    memset(&s, 0, sizeof(s));
     EXPECT_INT(mim_store_transfer_get(st, "bob", t.id, 1, keep, &s), 0);
     assert_int_equal(s.n, 1);
+    assert_int_equal(s.last.hash_scheme, 1);
     assert_string_equal(s.name, "report.pdf");
     assert_int_equal(s.last.size, 1500000);
     assert_int_equal(s.hashes_len, 64);
