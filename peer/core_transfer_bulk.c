@@ -482,6 +482,11 @@ static void receiver_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
         xfer_receiver_fail(c, x, why);
         return;
     }
+    if (x->sink == NULL && x->nchunks == 0 && (!x->folder || x->manifest.count == x->nfiles)) {
+        meta_complete(c, x); /* an empty stream has no hash list: its meta is complete now */
+        if (x->state != MIM_CORE_FILE_RUNNING)
+            return; /* failed or paused there */
+    }
     if (x->sink == NULL) {
         xfer_receiver_fail(c, x, "the sender ended before its hash list");
         return;

@@ -137,8 +137,8 @@ static void offer_hash_chain(uv_work_t *req)
             break;
         }
         mim_sha256_update(&st, buf, want);
-        if (k + 1 < j->n) /* chunk_size is a multiple of 64: a chaining value exists */
-            (void)mim_sha256_chain_value(&st, j->hashes + (size_t)k * 32);
+        if (k + 1 < j->n && mim_sha256_chain_value(&st, j->hashes + (size_t)k * 32) != 0)
+            j->rc = MIM_EINVAL; /* a chunk size not a multiple of 64: never offered */
     }
     if (j->rc == 0 && j->n > 0)
         mim_sha256_final(&st, j->hashes + (size_t)(j->n - 1) * 32);

@@ -72,6 +72,8 @@ static int hash_offer(rs_offer *o)
     for (uint64_t i = 0; i < o->size; i++)
         o->stream[i] = rs_stream_byte(i);
     hash_chunks(o);
+    if (o->lie == RS_FAKE_SHA && o->nchunks > 0) /* SHA-256("abc"), say a published hash */
+        mim_sha256(o->hashes + (size_t)(o->nchunks - 1) * 32, "abc", 3);
     scheme_hash(o, o->root, o->hashes, (size_t)o->nchunks * 32);
     if (o->lie == RS_BAD_HASHES)
         o->hashes[0] ^= 1; /* the list sent is not the one the root commits to */
@@ -235,8 +237,8 @@ static int send_chunk(chat_session *cs, const rs_offer *o, uint32_t k)
         return -1;
     for (size_t i = 0; i < len + 1000; i++)
         buf[i] = rs_stream_byte(off + i);
-    if (o->lie == RS_BAD_CHUNK && k == 0)
-        buf[0] ^= 0x40;
+    if ((o->lie == RS_BAD_CHUNK && k == 0) || (o->lie == RS_BAD_LAST && k == o->nchunks - 1))
+        buf[len / 2] ^= 0x40;
     if (o->lie == RS_LONGER && k == o->nchunks - 1)
         len += 1000; /* more than the offer said the file has */
     for (size_t at = 0; at < len && rc == 0; at += MIM_FILE_PIECE_MAX)

@@ -35,6 +35,9 @@ enum rs_lie {
     RS_LONGER,       /* the last chunk with 1000 bytes more than the offer's size */
     RS_NOTHING,      /* no data at all, only "all sent" */
     RS_BAD_HASHES,   /* a hash list with one byte flipped: not the one the root commits to */
+    RS_BAD_LAST,     /* the last chunk with one byte flipped, every time it is asked for */
+    RS_FAKE_SHA,     /* a list (and root) whose last hash is another file's SHA-256: the chain's
+                        final link claims a hash the stream does not have */
 };
 
 /* One entry of a folder's manifest, as the sender sends it (anything, for a hostile test). */

@@ -367,7 +367,7 @@ static void test_hostile_manifest(void **state)
     mp_quit(b);
 }
 
-#define NDATA 9
+#define NDATA 11
 
 /* bob saves o whole and reports the SHA-256 of its stream (sha256sum's, computed here). */
 static void expect_saved(rs_offer *o, mp *b)
@@ -401,8 +401,10 @@ static void test_hostile_data(void **state)
         {.name = "hashes.bin", .size = 100000, .lie = RS_BAD_HASHES},
         {.name = "chain never.bin", .size = 150000, .lie = RS_BAD_CHUNK, .scheme = 1},
         {.name = "chain hashes.bin", .size = 150000, .lie = RS_BAD_HASHES, .scheme = 1},
+        {.name = "chain last.bin", .size = 150000, .lie = RS_BAD_LAST, .scheme = 1},
+        {.name = "chain fake.bin", .size = 3 * RS_CHUNK, .lie = RS_FAKE_SHA, .scheme = 1},
         {.name = "first version.bin", .size = 200000, .scheme = 0},
-        {.name = "chain.bin", .size = 200001, .scheme = 1},
+        {.name = "chain.bin", .size = 2 * RS_CHUNK, .scheme = 1}, /* the last chunk whole */
     };
     rs_offer *offers[NDATA];
     int port = start_bob_and_raw_carol(f, &rs, dl);
@@ -419,8 +421,10 @@ static void test_hostile_data(void **state)
     expect_refused(&rs, b, offers[4], "the hash list does not match the offer");
     expect_refused(&rs, b, offers[5], "chunk 0 failed verification 3 times");
     expect_refused(&rs, b, offers[6], "the hash list does not match the offer");
-    expect_saved(offers[7], b);
-    expect_saved(offers[8], b);
+    expect_refused(&rs, b, offers[7], "chunk 2 failed verification 3 times");
+    expect_refused(&rs, b, offers[8], "chunk 2 failed verification 3 times");
+    expect_saved(offers[9], b);
+    expect_saved(offers[10], b);
     assert_int_equal(regular_files_below(dl), 2); /* the saved two; each .part removed */
     still_chatting(&rs, b, port);
     rs_stop(&rs);

@@ -149,6 +149,27 @@ static void start_pinned(fixture *f, char bob_dl[PE_PATH_MAX], const char *bob_o
     mp_expect(a, from, "online", "name", "bob");
 }
 
+/* a sends a new file of size bytes to b (who accepts it: pinned, small): both report its
+ * SHA-256 (sha256sum's) and b's copy is the same bytes. */
+static void send_and_check(mp *a, mp *b, const char *tmp, const char *dl, const char *name,
+                           size_t size)
+{
+    char src[PE_PATH_MAX], saved[PE_PATH_MAX + 300], id[33], sum[65];
+    json_t *ev;
+
+    join(src, sizeof(src), tmp, name);
+    make_file(src, size, 7);
+    sha256_of(src, sum);
+    offer(a, "bob", src, name, id);
+    ev = mp_expect_within(b, 0, "file_done", "id", id, FILE_WAIT_MS);
+    join(saved, sizeof(saved), dl, name);
+    assert_string_equal(sfield(ev, "path"), saved);
+    assert_string_equal(sfield(ev, "sha256"), sum);
+    assert_true(same_file(src, saved));
+    ev = mp_expect_within(a, 0, "file_done", "id", id, FILE_WAIT_MS);
+    assert_string_equal(sfield(ev, "sha256"), sum);
+}
+
 static void test_files_small(void **state)
 {
     fixture *f = *state;
@@ -187,6 +208,10 @@ static void test_files_small(void **state)
     assert_string_equal(sfield(json_array_get(list, 0), "state"), "done");
     assert_string_equal(sfield(json_array_get(list, 0), "id"), id);
     assert_string_equal(sfield(json_array_get(list, 0), "with"), "alice");
+    /* The chain's edges: an empty file (no chunk, no hash list: SHA-256 of nothing), and one of
+     * exactly two chunks (its last link is the final hash of a whole chunk). */
+    send_and_check(a, b, f->tmp, dl, "empty.bin", 0);
+    send_and_check(a, b, f->tmp, dl, "two chunks.bin", 2u << 20);
 }
 
 static void test_files_folder(void **state)

@@ -127,15 +127,56 @@ static void test_sha256_chain(void **state)
     assert_false(mim_file_chain_check(NULL, 0, a, cs, 0, h[0]));
     a[0] = 'a';
     assert_false(mim_file_chain_check(h[1], cs, a + cs, total - cs, 1, h[1])); /* wrong link */
-    assert_false(mim_file_chain_check(NULL, cs, a + cs, total - cs, 1, h[1])); /* no link */
-    assert_false(mim_file_chain_check(h[0], 0, a, cs, 0, h[0]));           /* a link at offset 0 */
-    assert_false(mim_file_chain_check(h[0], cs + 1, a + cs, 10, 1, h[1])); /* not a block */
-    assert_false(mim_file_chain_check(NULL, 0, a, 100, 0, h[0]));          /* ends inside a block */
+    /* The guards alone: each `want` below is what the hashing would give without them. */
+    mim_sha256(one, a + cs, total - cs); /* no link: hashed from the initial state */
+    assert_false(mim_file_chain_check(NULL, cs, a + cs, total - cs, 1, one));
+    mim_sha256_resume(&st, h[0], 0); /* a link at offset 0 */
+    mim_sha256_update(&st, a, cs);
+    assert_int_equal(mim_sha256_chain_value(&st, one), 0);
+    assert_false(mim_file_chain_check(h[0], 0, a, cs, 0, one));
+    mim_sha256_resume(&st, h[0], cs + 1); /* an offset inside a block */
+    mim_sha256_update(&st, a + cs, 10);
+    mim_sha256_final(&st, one);
+    assert_false(mim_file_chain_check(h[0], cs + 1, a + cs, 10, 1, one));
+    memset(one, 0, sizeof(one)); /* ends inside a block: no chaining value, never a match */
+    assert_false(mim_file_chain_check(NULL, 0, a, 100, 0, one));
 
     mim_sha256_resume(&st, h[0], cs); /* the rest alone gives the whole stream's hash */
     mim_sha256_update(&st, a + cs, total - cs);
     mim_sha256_final(&st, one);
     assert_memory_equal(one, h[1], sizeof(one));
+    free(a);
+}
+
+/* The classic slip: a last chunk of exactly chunk_size bytes. Its link is the final SHA-256 (with
+ * the padding), not the chaining value: 131,072 bytes 'a' in chunks of 64 KiB (docs/PROTOCOL.md's
+ * second known answer; H_1 is sha256sum's). */
+static void test_sha256_chain_whole_last_chunk(void **state)
+{
+    (void)state;
+    size_t total = 131072, cs = 65536;
+    uint8_t *a = malloc(total), h[2][MIM_HASH_LEN], cv[MIM_HASH_LEN];
+    char hex[MIM_SHA256_HEX_LEN];
+    mim_sha256_state st;
+
+    assert_non_null(a);
+    memset(a, 'a', total);
+    mim_sha256(h[1], a, total);
+    hex_of(h[1], hex);
+    assert_string_equal(hex, "b44ffb72fcc259676bd80495fef1b44b808ca8f1ffe1b1706a4d7911b0e31f11");
+    mim_sha256_init(&st);
+    mim_sha256_update(&st, a, cs);
+    assert_int_equal(mim_sha256_chain_value(&st, h[0]), 0);
+    assert_true(mim_file_chain_check(h[0], cs, a + cs, cs, 1, h[1]));
+    mim_sha256_update(&st, a + cs, cs); /* the chaining value after both: not the file's hash */
+    assert_int_equal(mim_sha256_chain_value(&st, cv), 0);
+    assert_memory_not_equal(cv, h[1], sizeof(cv));
+    assert_false(mim_file_chain_check(h[0], cs, a + cs, cs, 1, cv));
+    assert_false(mim_file_chain_check(h[0], cs, a + cs, cs, 0, h[1]));
+    mim_sha256(cv, h, sizeof(h));
+    hex_of(cv, hex);
+    assert_string_equal(hex, "0e2f8cd3bc82d2314e6a121f8c61133727a963c6ab2f45caadac3b96d318492c");
+    mim_sha256_final(&st, cv); /* wipes */
     free(a);
 }
 
@@ -172,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_streams_of_a_million_as),
         cmocka_unit_test(test_sha256_chain),
+        cmocka_unit_test(test_sha256_chain_whole_last_chunk),
         cmocka_unit_test(test_sha256_chain_long_stream),
     };
 

@@ -50,12 +50,17 @@ xf_in() { # ns command...: runs command in namespace ns (in the foreground)
 
 # xf_wait_line file pattern seconds [skip]: waits (bounded) until a line of file after its
 # first `skip` lines matches the extended regular expression; 1 when the time ran out.
+# xf_wait_line file pattern timeout_s [skip [poll_s]]: polls every poll_s (default 0.2 s: the
+# timings come from the stamps, not from this poll). The wait for the offer polls faster (0.02 s):
+# the receiver's accept_file goes when it ends, so its poll would count in the transfer's time.
 xf_wait_line() {
     i=0
+    poll=${5:-0.2}
+    n=$(awk -v t="$3" -v p="$poll" 'BEGIN { print int(t / p) }')
     while ! tail -n +$((${4:-0} + 1)) "$1" 2>/dev/null | grep -Eq -- "$2"; do
         i=$((i + 1))
-        [ $i -le $(($3 * 5)) ] || return 1
-        sleep 0.2 # the timings come from the stamps, not from this poll
+        [ $i -le "$n" ] || return 1
+        sleep "$poll"
     done
 }
 
@@ -211,7 +216,7 @@ xf_mim_once() {
     t0=$(xf_now)
     ta=$t0
     (printf '{"cmd":"send_file","to":"bob","path":"%s"}\n' "$XF_FILE" >&5) 2>/dev/null || true
-    if xf_wait_line "$WORK/xf_bob.ev" '"event":"file_offer"' 30 "$nb"; then
+    if xf_wait_line "$WORK/xf_bob.ev" '"event":"file_offer"' 30 "$nb" 0.02; then
         id=$(tail -n +$((nb + 1)) "$WORK/xf_bob.ev" | grep '"event":"file_offer"' | head -n 1 |
             sed -n 's/.*"id":"\([0-9a-fA-F]*\)".*/\1/p')
         ta=$(xf_now)
