@@ -280,7 +280,9 @@ static int start_handles(mim_core *c, uint16_t listen_port)
     c->chat_cfg.my_name = c->name;
     c->chat_cfg.ev = &chat_events;
     c->chat_cfg.ud = c;
-    c->chat_cfg.features = MIM_FEATURE_RECEIPTS | MIM_FEATURE_FILES;
+    c->chat_cfg.features = MIM_FEATURE_RECEIPTS | MIM_FEATURE_FILES | MIM_FEATURE_FILE_CHAIN;
+    if (getenv("MIM_TEST_FIRST_FILES") != NULL) /* test hook: say we are of the first version */
+        c->chat_cfg.features &= ~MIM_FEATURE_FILE_CHAIN;
     uv_timer_init(c->loop, &c->everyday); /* started by core_everyday_start */
     c->everyday.data = c;
     uv_tcp_init(c->loop, &c->lis4);

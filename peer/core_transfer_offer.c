@@ -94,27 +94,36 @@ static void offer_job_free(offer_job *j)
     free(j);
 }
 
-/* The root over the chunk hashes and, for a folder, the hash of its manifest (scheme 1:
- * SHA-256 both). */
+/* The offer's hash of bytes (root, manifest_hash): SHA-256 for the chain, else BLAKE2b-256. */
+static void scheme_hash(const offer_job *j, uint8_t out[MIM_HASH_LEN], const void *p, size_t n)
+{
+    if (j->t.hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
+        mim_sha256(out, p, n);
+    else
+        mim_blake2b(out, p, n);
+}
+
+/* The root over the chunk hashes and, for a folder, the hash of its manifest. */
 static int offer_roots(offer_job *j)
 {
     const file_layout *l = file_source_layout(j->src);
     mim_buf man;
     int rc = 0;
 
-    mim_sha256(j->t.root, j->hashes, (size_t)j->n * 32);
+    scheme_hash(j, j->t.root, j->hashes, (size_t)j->n * 32);
     mim_buf_init(&man);
     for (uint32_t i = 0; i < l->count && rc == 0; i++)
         rc = mim_file_manifest_entry_encode(l->entries[i].path, strlen(l->entries[i].path),
                                             (uint64_t)l->entries[i].size, &man);
-    mim_sha256(j->t.manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
+    scheme_hash(j, j->t.manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
     mim_buf_free(&man);
     return rc;
 }
 
 /* A worker: the chunks read in order into one SHA-256 (stops with MIM_ESTATE once cancel is
- * set); each chunk's hash is the chaining value at its end, the last one's the final hash. */
-static void offer_hash_chain(uv_work_t *req)
+ * set); each chunk's hash is the chaining value at its end, the last one's the final hash. For a
+ * peer of the first version (scheme 0), each chunk's BLAKE2b-256 instead. */
+static void offer_hash_chunks(uv_work_t *req)
 {
     offer_job *j = req->data;
     const file_layout *l = file_source_layout(j->src);
@@ -136,12 +145,18 @@ static void offer_hash_chain(uv_work_t *req)
             j->rc = got < 0 ? (int)got : MIM_ECHANGED;
             break;
         }
+        if (j->t.hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN) {
+            mim_blake2b(j->hashes + (size_t)k * 32, buf, want);
+            continue;
+        }
         mim_sha256_update(&st, buf, want);
         if (k + 1 < j->n && mim_sha256_chain_value(&st, j->hashes + (size_t)k * 32) != 0)
             j->rc = MIM_EINVAL; /* a chunk size not a multiple of 64: never offered */
     }
-    if (j->rc == 0 && j->n > 0)
+    if (j->rc == 0 && j->n > 0 && j->t.hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
         mim_sha256_final(&st, j->hashes + (size_t)(j->n - 1) * 32);
+    else
+        mim_wipe(&st, sizeof(st)); /* (the file's bytes are not secret; tidy all the same) */
     free(buf);
     if (j->rc == 0 && offer_roots(j) != 0)
         j->rc = MIM_EOVERFLOW;
@@ -200,8 +215,12 @@ static void offer_hash_done(uv_work_t *req, int status)
                                  j->hashes, j->n, &x)) != 0) {
         offer_failed(c, j, "the offer could not be stored");
     } else {
-        mim_log_info("offering %s (%lld bytes, %u chunks) to %s", x->name, (long long)x->size,
-                     x->nchunks, x->peer);
+        mim_log_info("offering %s (%lld bytes, %u chunks, %s) to %s", x->name, (long long)x->size,
+                     x->nchunks,
+                     x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN
+                         ? "the SHA-256 chain"
+                         : "BLAKE2b chunks, for a first-version peer",
+                     x->peer);
         (void)core_send_committed(c, r, &x->id);
     }
     offer_job_free(j);
@@ -254,9 +273,23 @@ static int offer_job_start(mim_core *c, offer_job *j)
         return MIM_ENOMEM;
     j->n = (uint32_t)count;
     j->req.data = j;
-    if (uv_queue_work(c->loop, &j->req, offer_hash_chain, offer_hash_done) != 0)
+    if (uv_queue_work(c->loop, &j->req, offer_hash_chunks, offer_hash_done) != 0)
         return MIM_ENOMEM;
     return 0;
+}
+
+/* The chain (scheme 1), unless the recipient's session says it is of the first version (files,
+ * but not the chain): then BLAKE2b per chunk, which it checks. Unknown (no session): the chain,
+ * and a first-version peer then fails the transfer when it checks the hash list (PROTOCOL.md
+ * 14.14.1). */
+static int hash_scheme_for(mim_core *c, const char *to)
+{
+    peer_rec *r = core_peer_get(c, to);
+    uint32_t f = r != NULL && r->cs != NULL ? chat_session_peer_features(r->cs) : 0;
+
+    if ((f & MIM_FEATURE_FILES) && !(f & MIM_FEATURE_FILE_CHAIN))
+        return MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B;
+    return MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
 }
 
 /* Checks what can be checked at once, then reads the file on a worker: the offer is stored and
@@ -283,6 +316,7 @@ int mim_core_send_file(mim_core *c, const char *to, const char *path, mim_msg_id
     }
     if ((j = offer_job_new(c, to, path, src)) == NULL)
         return MIM_CORE_ESTORE; /* out of memory */
+    j->t.hash_scheme = hash_scheme_for(c, to);
     if (offer_job_start(c, j) != 0) {
         offer_job_free(j);
         return MIM_CORE_ESTORE; /* out of memory */

@@ -252,6 +252,9 @@ void mim_letter_free(Mim__MailLetter *l); /* NULL is fine */
 
 #define MIM_FEATURE_FILES 4u /* bit 2: FileOffer, and this peer serves bulk connections */
 #define MIM_FEATURE_BULK  8u /* bit 3: set only by the dialler of a bulk connection */
+/* bit 4: checks offers whose chunk hashes are the SHA-256 chain (FileOffer.hash_scheme 1); a
+ * peer with FILES but not this one is of the first version and is offered BLAKE2b hashes */
+#define MIM_FEATURE_FILE_CHAIN 16u
 
 #define MIM_FILE_NAME_BYTES   255 /* FileOffer.name */
 #define MIM_FILE_MAX_SIZE     ((uint64_t)1 << 62)
@@ -318,9 +321,9 @@ void mim_mail_letter_free(Mim__MailItem *it); /* NULL is fine */
 /* ---- rooms (issue 16): mim_codec_room.c ----------------------------------------------------- */
 
 #define MIM_ROOM_ID_LEN      16
-#define MIM_ROOM_HASH_LEN    32  /* a change's hash: BLAKE2b-256 */
-#define MIM_ROOM_MEMBERS_MAX 100 /* members of one room */
-#define MIM_ROOM_NAME_MAX    64  /* bytes of a room's display name */
+#define MIM_ROOM_HASH_LEN    32   /* a change's hash: BLAKE2b-256 */
+#define MIM_ROOM_MEMBERS_MAX 100  /* members of one room */
+#define MIM_ROOM_NAME_MAX    64   /* bytes of a room's display name */
 #define MIM_ROOM_CHANGE_MAX  4096 /* bytes of one packed RoomChange (100 members fit) */
 
 /* A ChatMessage's room fields: RoomRef with a 16-byte id and an epoch >= 1; a membership

@@ -110,6 +110,34 @@ static void test_xfer_big(void **state)
     mp_quit(b);
 }
 
+/* bob says he is of the first version (files, but not the SHA-256 chain): alice offers him
+ * BLAKE2b chunk hashes, which he checks, and both report the file's SHA-256. */
+static void test_xfer_first_version(void **state)
+{
+    fixture *f = *state;
+    mp *a = &f->peers[0], *b = &f->peers[1];
+    static char dl[DL_MAX];
+    char src[PE_PATH_MAX + 16], id[FE_ID_LEN];
+
+    snprintf(dl, DL_MAX, "%.500s/dl_%.60s", f->tmp, b->name);
+    b->extra[0] = "--download-dir";
+    b->extra[1] = dl;
+    b->extra[2] = NULL;
+    start_peer(f, a);
+    setenv("MIM_TEST_FIRST_FILES", "1", 1); /* bob only */
+    start_peer(f, b);
+    unsetenv("MIM_TEST_FIRST_FILES");
+    see_each_other(a, b);
+    exchange(a, b, "hi", "m1", NULL); /* a session: alice knows bob's features */
+    make_src(f, "old.bin", 3u << 20, 4, src);
+    fe_send_file(a, "bob", src, "f1", id);
+    fe_accept(b, 0, id);
+    expect_done(a, b, id, src, 0);
+    mp_expect_log(a, "BLAKE2b chunks, for a first-version peer");
+    mp_quit(a);
+    mp_quit(b);
+}
+
 static void test_xfer_reject(void **state)
 {
     fixture *f = *state;
@@ -194,7 +222,7 @@ static void test_xfer_folder(void **state)
 /* CMake reads the scenario names from this table (PE_SCENARIO in peer_env.h). */
 static const pe_test tests[] = {
     PE_SCENARIO(xfer_small),  PE_SCENARIO(xfer_big),    PE_SCENARIO(xfer_reject),
-    PE_SCENARIO(xfer_resume), PE_SCENARIO(xfer_folder),
+    PE_SCENARIO(xfer_resume), PE_SCENARIO(xfer_folder), PE_SCENARIO(xfer_first_version),
 };
 
 int main(int argc, char **argv)
