@@ -50,7 +50,7 @@ static void to_row(const xfer *x, mim_transfer *t)
     t->path = x->path;
     t->unique_name = x->unique;
     t->size = x->size;
-    t->bytes = x->bytes;
+    t->bytes = x->outgoing ? x->bytes : x->durable_bytes;
     t->nfiles = x->nfiles;
     t->folder = x->folder;
     t->media_type = x->media_type;
@@ -63,7 +63,7 @@ static void to_row(const xfer *x, mim_transfer *t)
     memcpy(t->manifest_hash, x->manifest_hash, 32);
     t->hashes = x->outgoing ? x->hashes : NULL; /* a receiver fetches them again */
     t->hashes_len = x->hashes != NULL && x->outgoing ? (size_t)x->nchunks * 32 : 0;
-    t->verified = x->verified;
+    t->verified = x->outgoing ? x->verified : x->durable;
     t->verified_len = x->verified != NULL ? bitmap_len(x) : 0;
     t->error = x->error;
     t->sha256 = x->sha256;
@@ -83,12 +83,14 @@ void xfer_save(mim_core *c, xfer *x)
 static void xfer_free(xfer *x)
 {
     xfer_sha_drop(x);
+    xfer_save_drop(x);
     free(x->name);
     free(x->path);
     free(x->unique);
     free(x->media_type);
     free(x->hashes);
     free(x->verified);
+    free(x->durable);
     free(x->tries);
     free(x->buf);
     free(x->ranges);
@@ -136,12 +138,17 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     snprintf(x->error, sizeof(x->error), "%s", row_str(t->error));
     snprintf(x->sha256, sizeof(x->sha256), "%s", row_str(t->sha256));
     x->verified = calloc(bitmap_len(x) + 1, 1);
-    if (x->verified != NULL && t->verified != NULL && t->verified_len == bitmap_len(x))
+    x->durable = calloc(bitmap_len(x) + 1, 1);
+    if (x->verified != NULL && x->durable != NULL && t->verified != NULL &&
+        t->verified_len == bitmap_len(x)) {
         memcpy(x->verified, t->verified, t->verified_len);
+        memcpy(x->durable, t->verified, t->verified_len); /* the store has what is durable */
+    }
+    x->durable_bytes = x->bytes;
     if (t->hashes != NULL && t->hashes_len == (size_t)n * 32 && (x->hashes = malloc(n * 32 + 1)))
         memcpy(x->hashes, t->hashes, t->hashes_len);
     if (x->name == NULL || x->path == NULL || x->unique == NULL || x->media_type == NULL ||
-        x->verified == NULL || n > UINT32_MAX) {
+        x->verified == NULL || x->durable == NULL || n > UINT32_MAX) {
         xfer_free(x);
         return NULL;
     }
@@ -201,7 +208,8 @@ void xfer_info(mim_core *c, const xfer *x, mim_core_file_info *f, info_buf *b)
 
     to_row(x, &t);
     fill_info(&t, f, b);
-    f->with = x->peer; /* t (and its peer) dies with this call; x outlives the event */
+    f->with = x->peer;   /* t (and its peer) dies with this call; x outlives the event */
+    f->bytes = x->bytes; /* a receiver's verified, some not yet stored (t has the durable) */
     if (!x->outgoing && x->state != MIM_CORE_FILE_DONE) {
         /* where it will be saved: the .part's final name */
         if (x->sink != NULL)
@@ -330,8 +338,12 @@ void core_transfer_free(mim_core *c)
     while (c->xf->list != NULL) {
         xfer *x = c->xf->list;
         c->xf->list = x->next;
-        if (x->dirty && (x->sink == NULL || file_sink_sync(x->sink) == 0))
-            xfer_save(c, x); /* a receiver's verified chunks only once their data is durable */
+        /* A receiver's verified chunks only once their data is durable: synced here, on the
+         * loop (once, at the end; a save on a worker would finish after the store closed). */
+        if (x->outgoing && x->dirty)
+            xfer_save(c, x);
+        else
+            xfer_save_verified_now(c, x);
         file_source_close(x->src);
         file_sink_close(x->sink);
         xfer_free(x);
@@ -367,7 +379,7 @@ void core_transfer_tick(mim_core *c)
     if (c->xf == NULL || c->quitting)
         return;
     for (xfer *x = c->xf->list; x != NULL; x = x->next) {
-        if (x->dirty && x->outgoing) /* (a receiver's only after an fsync: core_transfer_bulk.c) */
+        if (x->dirty && x->outgoing) /* (a receiver's only after an fsync: core_transfer_save.c) */
             xfer_save(c, x);
         if (!x->outgoing && x->bulk != NULL && chat_session_silent_ms(x->bulk) >= XFER_STALL_MS)
             chat_session_close(x->bulk, "stalled: nothing from the sender"); /* dialled again */

@@ -3,9 +3,10 @@
  * the hash list and the chunks it still needs; the sender streams them, keeping at most
  * XFER_WINDOW bytes queued (TCP does the flow control; no stop-and-wait), and says when all
  * was sent. The receiver checks every chunk against the hash list the offer's root commits to,
- * writes it at its offset, records it as verified (synced first, stored about once a second),
- * asks again for what failed, and when all is there hashes the written file (SHA-256), renames
- * the .part and tells the sender. One BulkMsg per frame (docs/PROTOCOL.md 14.7). */
+ * writes it at its offset, records it as verified (synced first, on a worker, and stored about
+ * once a second: core_transfer_save.c), asks again for what failed, and when all is there
+ * hashes the written file (SHA-256), renames the .part and tells the sender. One BulkMsg per
+ * frame (docs/PROTOCOL.md 14.7). */
 #include "core_transfer_priv.h"
 #include "mim_error.h"
 #include "mim_log.h"
@@ -228,6 +229,7 @@ static int ensure_sink(mim_core *c, xfer *x)
         mim_log_warn("the .part of %s is gone or changed: starting over", x->name);
         memset(x->verified, 0, ((size_t)x->nchunks + 7) / 8);
         x->bytes = 0;
+        xfer_save_reset(x); /* (a save of the old .part still running is let go) */
     }
     if ((rc = sink_layout(x, &l)) != 0)
         return rc;
@@ -319,15 +321,12 @@ static void on_hashes(mim_core *c, xfer *x, const Mim__FileHashes *h)
         meta_complete(c, x);
 }
 
-/* Makes what was written durable, then records it as verified. */
-static void receiver_save(mim_core *c, xfer *x)
+void xfer_receiver_sync_failed(mim_core *c, xfer *x, int rc)
 {
-    int rc = x->sink != NULL ? file_sink_sync(x->sink) : 0;
-
-    if (rc == MIM_ENOSPC)
+    if (rc == MIM_ENOSPC && x->state == MIM_CORE_FILE_RUNNING)
         receiver_pause(c, x, "the disk is full: paused, tried again every 10 s");
-    else if (rc == 0)
-        xfer_save(c, x);
+    else if (rc != MIM_ENOSPC)
+        mim_log_warn("cannot sync %s: %s; saved later", x->name, mim_strerror(rc));
 }
 
 void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc)
@@ -345,11 +344,10 @@ void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc)
         return; /* a chunk sent twice */
     x->verified[k / 8] |= (uint8_t)(1u << (k % 8));
     x->bytes += (int64_t)len;
-    x->dirty = 1;
     if (uv_now(c->loop) - x->saved_at >= XFER_SAVE_MS)
-        receiver_save(c, x);
+        xfer_save_verified(c, x); /* synced on a worker, stored from a later loop turn */
     if (c->xf->exit_after > 0 && --c->xf->exit_after == 0) {
-        receiver_save(c, x);
+        xfer_save_verified_now(c, x);
         mim_log_warn("test hook: exiting after the chunks asked for");
         _exit(9);
     }
@@ -432,6 +430,7 @@ void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA25
         x->path = strdup("");
     snprintf(x->sha256, sizeof(x->sha256), "%s", hex);
     x->bytes = x->size;
+    xfer_save_reset(x); /* all synced by file_sink_finish */
     file_sink_close(x->sink);
     x->sink = NULL;
     mim_log_info("received %s from %s: %lld bytes, sha256 %s", x->path, x->peer, (long long)x->size,
@@ -451,8 +450,7 @@ static void receiver_finish(mim_core *c, xfer *x)
  * still missing, or finish. */
 static void receiver_pass_end(mim_core *c, xfer *x)
 {
-    if (x->dirty)
-        receiver_save(c, x);
+    xfer_save_verified(c, x);
     /* A pass that verified nothing new, again and again: the sender does not send what is
      * asked (a bad chunk is counted in tries; this is for a sender that skips). */
     x->idle_passes = x->bytes == x->pass_start ? x->idle_passes + 1 : 0;

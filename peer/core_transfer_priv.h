@@ -20,7 +20,8 @@
 #define XFER_PAUSE_RETRY_MS 10000      /* a paused transfer (disk full) tries again */
 #define XFER_STALL_MS       60000 /* a receiver's bulk connection silent this long: redialled */
 
-typedef struct xfer_sha xfer_sha; /* core_transfer_sha.c */
+typedef struct xfer_sha xfer_sha;   /* core_transfer_sha.c */
+typedef struct xfer_sync xfer_sync; /* core_transfer_save.c */
 
 typedef struct xfer {
     struct xfer *next;
@@ -34,12 +35,15 @@ typedef struct xfer {
     uint32_t nfiles, width, height, chunk_size, nchunks;
     int folder;
     uint8_t root[MIM_FILE_HASH_LEN], manifest_hash[MIM_FILE_HASH_LEN];
-    int hash_scheme;   /* FileOffer.hash_scheme: how hashes and root are checked */
-    uint8_t *hashes;   /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
-    uint8_t *verified; /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
+    int hash_scheme;       /* FileOffer.hash_scheme: how hashes and root are checked */
+    uint8_t *hashes;       /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
+    uint8_t *verified;     /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
+    uint8_t *durable;      /* receiver: the part of verified known to be on disk (synced), the same
+                              size, owned: what the store holds (core_transfer_save.c) */
+    int64_t durable_bytes; /* receiver: the bytes of those chunks */
     char error[MIM_FILE_ERROR_MAX + 1];
     char sha256[MIM_SHA256_HEX_LEN];
-    int dirty;         /* bytes/verified changed since the last store update */
+    int dirty;         /* sender: bytes changed since the last store update */
     uint64_t saved_at; /* uv_now of the last store update */
     int tell_reject;   /* receiver: the sender still has to hear of our reject */
     int held; /* receiver: an offer from a newcomer kept quiet, not reported until the user turns
@@ -63,6 +67,7 @@ typedef struct xfer {
     int64_t sent;        /* sender: bytes handed to the connection on it */
     uint8_t *tries;      /* receiver: failures per chunk (nchunks bytes) */
     xfer_sha *sha;       /* receiver: the worker writing and hashing chunks, or NULL */
+    xfer_sync *sync;     /* receiver: the save whose fsync runs on a worker, or NULL */
     int end_pending;     /* receiver: the sender's end came while chunks were being written */
     int64_t pass_start;  /* receiver: bytes verified when the last request went */
     int idle_passes;     /* receiver: requests in a row that brought nothing new */
@@ -102,7 +107,8 @@ void xfer_discard(mim_core *c, xfer *x);
 xfer *xfer_from_row(mim_core *c, const mim_transfer *t);
 xfer *xfer_find(mim_core *c, const char *peer, const uint8_t id[MIM_MSG_ID_LEN], int outgoing);
 xfer *xfer_of_bulk(mim_core *c, chat_session *cs);
-/* Writes x's mutable state to the store (now). */
+/* Writes x's mutable state to the store (now): a receiver's progress as far as it is durable
+ * (x->durable, x->durable_bytes), never chunks verified but perhaps not on disk yet. */
 void xfer_save(mim_core *c, xfer *x);
 /* x moves to state (error: one line, or NULL): stored; the event that goes with it. */
 void xfer_set_state(mim_core *c, xfer *x, mim_core_file_state state, const char *error);
@@ -133,6 +139,23 @@ void xfer_receiver_drained(mim_core *c, xfer *x);
 /* The receiver's SHA-256 is known (rc 0, hex) or failed (rc a code): renames the .part and
  * tells the sender, when x's connection and sink are still there (else the next pass ends). */
 void xfer_receiver_hashed(mim_core *c, xfer *x, int rc, const char hex[MIM_SHA256_HEX_LEN]);
+
+/* A save's fsync failed (rc): a full disk pauses x, as a failed write does; otherwise what was
+ * verified stays unsaved until a later save syncs it. */
+void xfer_receiver_sync_failed(mim_core *c, xfer *x, int rc);
+
+/* ---- core_transfer_save.c: the receiver's verified chunks into the store once durable ---- */
+/* The periodic save: what is verified now is synced on a worker, then stored (from a later
+ * loop turn); a disk full pauses x. While a save runs, one asked for runs when it ends. */
+void xfer_save_verified(mim_core *c, xfer *x);
+/* The same on the loop, blocking until synced (the connection closing, the core being freed,
+ * the exit test hook: once each, not once a second): everything verified, stored if synced. */
+void xfer_save_verified_now(mim_core *c, xfer *x);
+/* x's .part is new (starting over) or finished: verified, as it stands, is durable (zero, or
+ * all synced by file_sink_finish). A save running for the old state is let go. */
+void xfer_save_reset(xfer *x);
+/* x lets go of its save (a running one finishes and frees itself without storing anything). */
+void xfer_save_drop(xfer *x);
 
 /* ---- core_transfer_offer.c ---- */
 /* The core stops (gone 0) or is being freed (gone 1): the offers being hashed stop early and

@@ -297,8 +297,9 @@ void core_transfer_bulk_closed(mim_core *c, chat_session *cs, const char *reason
     /* chunks still being written are not recorded: fetched again on the next connection */
     xfer_sha_drop(x);
     x->end_pending = 0;
-    if (!x->outgoing && x->dirty && x->sink != NULL && file_sink_sync(x->sink) == 0)
-        xfer_save(c, x);
+    /* what was verified is stored once synced: on the loop (once per connection, not per
+     * second), as the sink closes now */
+    xfer_save_verified_now(c, x);
     file_sink_close(x->sink);
     x->sink = NULL;
     file_source_close(x->src);

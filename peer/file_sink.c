@@ -40,6 +40,19 @@ struct file_sink {
     uint32_t cur_index;
     uint8_t *dirty; /* per entry: written since the last sync */
     uint32_t *dirty_list, ndirty;
+    file_sink_flush *flush; /* the flush taken and not yet ended, or NULL */
+};
+
+/* What a flush took: entry index[i] of the sink, with a descriptor fd[i] of the flush's own. */
+typedef struct flush_file {
+    uint32_t index;
+    int fd;
+} flush_file;
+
+struct file_sink_flush {
+    file_sink *sink; /* NULL once the sink is closed (the flush outlives it) */
+    uint32_t count;
+    flush_file files[]; /* count of them */
 };
 
 /* A name cut into stem, number and extension: "report (2).pdf" is "report", 2, ".pdf". */
@@ -369,6 +382,8 @@ void file_sink_close(file_sink *s)
 {
     if (s == NULL)
         return;
+    if (s->flush != NULL)
+        s->flush->sink = NULL; /* its end finds no sink to tell */
     if (s->cur_fd >= 0)
         close(s->cur_fd);
     if (s->top_fd >= 0)
@@ -448,20 +463,108 @@ void file_sink_written(file_sink *s)
         mark_dirty(s, 0);
 }
 
+/* fsync of entry i through the sink's descriptor. */
+static int sync_entry(file_sink *s, uint32_t i)
+{
+    int fd = open_entry(s, i);
+
+    if (fd < 0)
+        return fd;
+    return fsync(fd) == 0 ? MIM_OK : file_io_code(errno);
+}
+
 int file_sink_sync(file_sink *s)
 {
+    int rc;
+
     while (s->ndirty > 0) {
         uint32_t i = s->dirty_list[s->ndirty - 1];
-        int fd = open_entry(s, i);
 
-        if (fd < 0)
-            return fd;
-        if (fsync(fd) != 0)
-            return file_io_code(errno);
+        if ((rc = sync_entry(s, i)) != MIM_OK)
+            return rc;
         s->dirty[i] = 0;
         s->ndirty--;
     }
+    /* A flush out (perhaps not run yet, perhaps failing) took files written before: they are
+     * synced here too, so that "synced" means everything written (fsync is per file, whichever
+     * descriptor asks). */
+    for (uint32_t n = 0; s->flush != NULL && n < s->flush->count; n++)
+        if ((rc = sync_entry(s, s->flush->files[n].index)) != MIM_OK)
+            return rc;
     return MIM_OK;
+}
+
+/* A descriptor of entry i that the caller owns: the current one duplicated, or opened again. */
+static int own_entry_fd(file_sink *s, uint32_t i)
+{
+    int fd;
+
+    if (!s->folder || (s->cur_fd >= 0 && s->cur_index == i)) {
+        fd = fcntl(s->cur_fd, F_DUPFD_CLOEXEC, 0);
+        return fd >= 0 ? fd : file_io_code(errno);
+    }
+    fd = open_below(s->top_fd, s->layout.entries[i].path, O_RDWR, 0);
+    return fd == MIM_ENOENT ? MIM_ECHANGED : fd;
+}
+
+static void flush_free(file_sink_flush *f)
+{
+    for (uint32_t n = 0; n < f->count; n++)
+        close(f->files[n].fd);
+    free(f);
+}
+
+int file_sink_flush_begin(file_sink *s, file_sink_flush **out)
+{
+    file_sink_flush *f;
+
+    *out = NULL;
+    if (s->state != SINK_OPEN || s->flush != NULL)
+        return MIM_ESTATE;
+    if (s->ndirty == 0)
+        return MIM_OK;
+    if ((f = calloc(1, sizeof(*f) + s->ndirty * sizeof(f->files[0]))) == NULL)
+        return MIM_ENOMEM;
+    for (uint32_t n = 0; n < s->ndirty; n++) {
+        int fd = own_entry_fd(s, s->dirty_list[n]);
+
+        if (fd < 0) {
+            flush_free(f); /* nothing taken: the files stay written-since-the-last-sync */
+            return fd;
+        }
+        f->files[f->count++] = (flush_file){s->dirty_list[n], fd};
+    }
+    for (uint32_t n = 0; n < s->ndirty; n++)
+        s->dirty[s->dirty_list[n]] = 0;
+    s->ndirty = 0;
+    f->sink = s;
+    s->flush = f;
+    *out = f;
+    return MIM_OK;
+}
+
+int file_sink_flush_run(file_sink_flush *f)
+{
+    int rc = MIM_OK;
+
+    for (uint32_t n = 0; n < f->count; n++)
+        if (fsync(f->files[n].fd) != 0 && rc == MIM_OK)
+            rc = file_io_code(errno); /* the first error; the other files are synced anyway */
+    return rc;
+}
+
+void file_sink_flush_end(file_sink_flush *f, int rc)
+{
+    file_sink *s;
+
+    if (f == NULL)
+        return;
+    if ((s = f->sink) != NULL) {
+        s->flush = NULL;
+        for (uint32_t n = 0; rc != MIM_OK && n < f->count; n++)
+            mark_dirty(s, f->files[n].index); /* not known durable: the next sync does them */
+    }
+    flush_free(f);
 }
 
 int64_t file_sink_read(file_sink *s, int64_t offset, void *buf, size_t len)

@@ -18,7 +18,10 @@
  * The store keeps, per transfer, the unique name U (file_sink_unique_name): with D and the
  * manifest it is all file_sink_reopen needs after a restart.
  *
- * Blocking I/O, one thread at a time per sink. Errors are MIM_E* codes; MIM_ENOSPC means the
+ * Blocking I/O, one thread at a time per sink; two exceptions: a flush runs on a thread of its
+ * own (file_sink_flush_run touches only the flush), and file_sink_flush_end touches only the
+ * sink's record of what is not yet synced, which file_sink_read never uses (a read-back on
+ * another thread may be under way meanwhile). Errors are MIM_E* codes; MIM_ENOSPC means the
  * disk or quota is full (ENOSPC, EDQUOT): the transfer should pause, not fail; nothing written
  * and synced before is lost. */
 #ifndef FILE_SINK_H
@@ -83,9 +86,31 @@ int file_sink_write(file_sink *s, int64_t offset, const void *buf, size_t len);
  * file_sink_sync covers them. */
 int file_sink_dup_fd(const file_sink *s);
 void file_sink_written(file_sink *s);
-/* Makes everything written so far durable (fsync of each file written since the last sync):
- * call before recording chunks as verified in the store. 0, MIM_ENOSPC, MIM_EIO. */
+/* Makes everything written so far durable (fsync of each file written since the last sync, and
+ * of the files a flush not yet ended took): call before recording chunks as verified in the
+ * store. 0, MIM_ENOSPC, MIM_EIO. */
 int file_sink_sync(file_sink *s);
+
+/* The same sync, split so that the fsyncs run on another thread (the receiver's periodic save:
+ * an fsync blocks for as long as the disk takes to write what is dirty, which the loop cannot
+ * afford). A flush is the files written since the last sync, each with a descriptor of its
+ * own: begin (the sink's thread) takes them, run (any thread: it touches only the flush)
+ * fsyncs them, end (the sink's thread, once run is over or will never be) frees the flush.
+ * What was written before begin is durable once run returns 0. */
+typedef struct file_sink_flush file_sink_flush;
+/* *out: a new flush (the caller's: file_sink_flush_end), or NULL when nothing was written since
+ * the last sync. At most one flush per sink at a time. Until it ends, file_sink_sync and
+ * file_sink_finish sync its files as well (they cannot know whether it ran). 0, MIM_ESTATE (a
+ * flush is out; the sink is finished or removed), MIM_ENOMEM, MIM_ECHANGED, MIM_EIO (nothing
+ * is taken then). */
+int file_sink_flush_begin(file_sink *s, file_sink_flush **out);
+/* fsync of each file: 0, or the first error (MIM_ENOSPC, MIM_EIO); every file is tried. */
+int file_sink_flush_run(file_sink_flush *f);
+/* Ends f (NULL is fine): rc is what run returned, or nonzero when it never ran; a flush that
+ * failed gives its files back to the sink (when it is still open) as not yet synced. The sink
+ * may have been closed meanwhile (f outlives it). Frees f and closes its descriptors. */
+void file_sink_flush_end(file_sink_flush *f, int rc);
+
 /* Reads back up to len bytes of the written stream at offset (for the whole-file hash): bytes
  * read, 0 past the end, or MIM_EIO / MIM_EINVAL. Never-written holes read as zeros. */
 int64_t file_sink_read(file_sink *s, int64_t offset, void *buf, size_t len);
