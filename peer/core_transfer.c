@@ -80,6 +80,17 @@ void xfer_save(mim_core *c, xfer *x)
     x->saved_at = uv_now(c->loop);
 }
 
+void xfer_save_progress(mim_core *c, xfer *x)
+{
+    int tx = mim_store_begin_relaxed(c->st) == 0; /* else inside the caller's transaction */
+
+    xfer_save(c, x);
+    if (tx && mim_store_commit(c->st) != 0) {
+        mim_store_rollback(c->st);
+        mim_log_warn("cannot store the progress of a transfer with %s", x->peer);
+    }
+}
+
 static void xfer_free(xfer *x)
 {
     xfer_sha_drop(x);
@@ -235,7 +246,7 @@ void xfer_progress(mim_core *c, xfer *x, int force)
         x->rate_bytes = x->bytes;
     }
     if (x->dirty && now - x->saved_at >= XFER_SAVE_MS && x->outgoing)
-        xfer_save(c, x);
+        xfer_save_progress(c, x);
     if (!force && now - x->progress_at < XFER_PROGRESS_MS)
         return;
     x->progress_at = now;

@@ -110,6 +110,11 @@ xfer *xfer_of_bulk(mim_core *c, chat_session *cs);
 /* Writes x's mutable state to the store (now): a receiver's progress as far as it is durable
  * (x->durable, x->durable_bytes), never chunks verified but perhaps not on disk yet. */
 void xfer_save(mim_core *c, xfer *x);
+/* The same for progress alone (a sender's bytes, a receiver's synced bitmap), in a relaxed
+ * transaction (mim_store_begin_relaxed: the WAL is written, not synced, so the loop does not wait
+ * on a disk busy with the file's own writeback; a power cut may drop it, and the transfer then
+ * fetches those chunks again). */
+void xfer_save_progress(mim_core *c, xfer *x);
 /* x moves to state (error: one line, or NULL): stored; the event that goes with it. */
 void xfer_set_state(mim_core *c, xfer *x, mim_core_file_state state, const char *error);
 void xfer_progress(mim_core *c, xfer *x, int force);

@@ -61,7 +61,7 @@ static void store_durable(mim_core *c, xfer *x, const uint8_t *verified, int64_t
     if (verified != x->durable)
         memcpy(x->durable, verified, bitmap_len(x));
     x->durable_bytes = bytes;
-    xfer_save(c, x);
+    xfer_save_progress(c, x);
 }
 
 static void sync_free(xfer_sync *j)
