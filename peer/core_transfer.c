@@ -59,6 +59,7 @@ static void to_row(const xfer *x, mim_transfer *t)
     t->chunk_size = x->chunk_size;
     memcpy(t->root, x->root, 32);
     t->hash_scheme = x->hash_scheme;
+    t->stripe_chunks = x->stripe_chunks;
     t->has_manifest_hash = x->folder;
     memcpy(t->manifest_hash, x->manifest_hash, 32);
     t->hashes = x->outgoing ? x->hashes : NULL; /* a receiver fetches them again */
@@ -145,6 +146,7 @@ xfer *xfer_from_row(mim_core *c, const mim_transfer *t)
     x->nchunks = (uint32_t)n;
     memcpy(x->root, t->root, 32);
     x->hash_scheme = t->hash_scheme;
+    x->stripe_chunks = t->stripe_chunks;
     memcpy(x->manifest_hash, t->manifest_hash, 32);
     snprintf(x->error, sizeof(x->error), "%s", row_str(t->error));
     snprintf(x->sha256, sizeof(x->sha256), "%s", row_str(t->sha256));

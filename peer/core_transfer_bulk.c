@@ -355,16 +355,20 @@ void xfer_receiver_written(mim_core *c, xfer *x, uint32_t k, size_t len, int rc)
         xfer_progress(c, x, 0);
 }
 
-/* Chunk k (len bytes in x->buf) against the hash list: scheme 1 hashes it on from the chain's
- * value before it (any chunk alone, in any order), scheme 0 hashes it alone. */
+/* Chunk k (len bytes in x->buf) against the hash list: scheme 1 hashes it on from its stripe's
+ * link before it (any chunk alone, in any order; a stripe's first from the initial state),
+ * scheme 0 hashes it alone. */
 static int chunk_matches(const xfer *x, uint32_t k, size_t len)
 {
     const uint8_t *want = x->hashes + (size_t)k * 32;
     uint8_t h[MIM_FILE_HASH_LEN];
 
-    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
-        return mim_file_chain_check(k > 0 ? want - 32 : NULL, (uint64_t)k * x->chunk_size, x->buf,
-                                    len, k + 1 == x->nchunks, want);
+    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN) {
+        uint32_t stripe = x->stripe_chunks > 0 ? x->stripe_chunks : x->nchunks;
+        uint32_t at = k % stripe; /* the chunk's place in its stripe */
+        return mim_file_chain_check(at > 0 ? want - 32 : NULL, (uint64_t)at * x->chunk_size, x->buf,
+                                    len, k + 1 == x->nchunks || at + 1 == stripe, want);
+    }
     mim_blake2b(h, x->buf, len);
     return memcmp(h, want, sizeof(h)) == 0;
 }

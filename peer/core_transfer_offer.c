@@ -65,28 +65,45 @@ static int store_offer(mim_core *c, mim_transfer *t, int type, const uint8_t *ha
     return (*out = xfer_from_row(c, t)) != NULL ? 0 : MIM_CORE_ESTORE;
 }
 
-/* A send_file's reading of its file on a libuv worker: the chunk hashes (one SHA-256 chain
- * over the stream, scheme 1: sequential by nature, ~0.75 ms per MiB with the CPU's SHA
- * extensions), the root and the manifest hash, that the loop must not wait for. The job owns
- * its strings, src and the hashes; it is on c->xf->offers until its end runs. A core that stops
- * meanwhile sets cancel (the worker stops at the next chunk) and, once freed, c to NULL: the
- * end only frees. */
+/* A send_file's reading of its file on libuv workers: the chunk hashes, the root and the
+ * manifest hash, that the loop must not wait for and that delay the offer (~0.75 ms per MiB of
+ * SHA-256 on one core). So the stream is cut into stripes of consecutive chunks, each its own
+ * SHA-256 chain (docs/PROTOCOL.md 14.14.1) hashed on its own worker with its own reader and 1 MiB
+ * buffer, up to OFFER_STRIPES_MAX at once. The job owns its strings, src, the readers and the
+ * hashes; it is on c->xf->offers until its last stripe's end runs. Each stripe writes only its
+ * own chunks' hashes; the stripe that finishes last (j->left) computes the root and the
+ * manifest hash. A core that stops meanwhile sets cancel (the workers stop at the next chunk)
+ * and, once freed, c to NULL: the end only frees. */
+#define OFFER_STRIPES_MAX 4
+#define OFFER_STRIPE_MIN  4 /* chunks a stripe gets at least (a small file: one stripe) */
+
+typedef struct offer_stripe {
+    uv_work_t req;
+    offer_job *j;
+    file_source_reader *reader; /* owned; NULL: the stripe reads through j->src */
+    uint32_t first, count;      /* its chunks */
+    int rc;
+} offer_stripe;
+
 struct offer_job {
     offer_job *next;
-    uv_work_t req;
     mim_core *c;
     atomic_int cancel;
-    mim_transfer t; /* strings: name, path below; hashes once read */
+    atomic_int left; /* stripes still hashing */
+    mim_transfer t;  /* strings: name, path below; hashes once read */
     char *name, *path;
     mim_media_info media;
     file_source *src;
     uint8_t *hashes; /* n * 32 bytes (+ 1: never a malloc(0)) */
     uint32_t n;
-    int rc; /* the worker's result */
+    offer_stripe stripes[OFFER_STRIPES_MAX];
+    int nstripes, running; /* running: stripes whose end has not run (loop thread) */
 };
 
 static void offer_job_free(offer_job *j)
 {
+    for (int i = 0; i < OFFER_STRIPES_MAX; i++)
+        file_source_reader_close(j->stripes[i].reader);
     file_source_close(j->src);
     free(j->hashes);
     free(j->name);
@@ -120,46 +137,57 @@ static int offer_roots(offer_job *j)
     return rc;
 }
 
-/* A worker: the chunks read in order into one SHA-256 (stops with MIM_ESTATE once cancel is
- * set); each chunk's hash is the chaining value at its end, the last one's the final hash. For a
- * peer of the first version (scheme 0), each chunk's BLAKE2b-256 instead. */
-static void offer_hash_chunks(uv_work_t *req)
+/* Chunk k's hash into j->hashes: the chain's link (st: the stripe's SHA-256 so far; the stripe's
+ * last chunk gets the final hash), or for a first-version peer (scheme 0) its BLAKE2b-256. */
+static int hash_chunk(offer_job *j, const offer_stripe *s, mim_sha256_state *st, uint32_t k,
+                      const uint8_t *buf, size_t len)
 {
-    offer_job *j = req->data;
+    uint8_t *out = j->hashes + (size_t)k * 32;
+
+    if (j->t.hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN) {
+        mim_blake2b(out, buf, len);
+        return 0;
+    }
+    mim_sha256_update(st, buf, len);
+    if (k + 1 == s->first + s->count) {
+        mim_sha256_final(st, out);
+        return 0;
+    }
+    return mim_sha256_chain_value(st, out) == 0 ? 0 : MIM_EINVAL; /* chunk_size % 64: never */
+}
+
+/* A worker: the stripe's chunks, read and hashed in order (stops with MIM_ESTATE once cancel is
+ * set); the last stripe to finish then makes the roots. */
+static void offer_hash_stripe(uv_work_t *req)
+{
+    offer_stripe *s = req->data;
+    offer_job *j = s->j;
     const file_layout *l = file_source_layout(j->src);
     uint32_t chunk = j->t.chunk_size;
     uint8_t *buf = malloc(chunk);
     mim_sha256_state st;
 
-    j->rc = buf == NULL ? MIM_ENOMEM : 0;
+    s->rc = buf == NULL ? MIM_ENOMEM : 0;
     mim_sha256_init(&st);
-    for (uint32_t k = 0; k < j->n && j->rc == 0; k++) {
+    for (uint32_t k = s->first; k < s->first + s->count && s->rc == 0; k++) {
         int64_t off = (int64_t)k * chunk, got;
         size_t want = (size_t)(l->total - off < chunk ? l->total - off : chunk);
         if (atomic_load(&j->cancel)) {
-            j->rc = MIM_ESTATE; /* the core stops */
+            s->rc = MIM_ESTATE; /* the core stops */
             break;
         }
-        got = file_source_read(j->src, off, buf, want);
-        if (got != (int64_t)want) {
-            j->rc = got < 0 ? (int)got : MIM_ECHANGED;
-            break;
-        }
-        if (j->t.hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN) {
-            mim_blake2b(j->hashes + (size_t)k * 32, buf, want);
-            continue;
-        }
-        mim_sha256_update(&st, buf, want);
-        if (k + 1 < j->n && mim_sha256_chain_value(&st, j->hashes + (size_t)k * 32) != 0)
-            j->rc = MIM_EINVAL; /* a chunk size not a multiple of 64: never offered */
+        got = s->reader != NULL ? file_source_reader_read(s->reader, off, buf, want)
+                                : file_source_read(j->src, off, buf, want);
+        if (got != (int64_t)want)
+            s->rc = got < 0 ? (int)got : MIM_ECHANGED;
+        else
+            s->rc = hash_chunk(j, s, &st, k, buf, want);
     }
-    if (j->rc == 0 && j->n > 0 && j->t.hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
-        mim_sha256_final(&st, j->hashes + (size_t)(j->n - 1) * 32);
-    else
-        mim_wipe(&st, sizeof(st)); /* (the file's bytes are not secret; tidy all the same) */
+    mim_wipe(&st, sizeof(st)); /* (the file's bytes are not secret; tidy all the same) */
     free(buf);
-    if (j->rc == 0 && offer_roots(j) != 0)
-        j->rc = MIM_EOVERFLOW;
+    /* every other stripe's hashes were written before its decrement: the last sees them all */
+    if (atomic_fetch_sub(&j->left, 1) == 1 && offer_roots(j) != 0)
+        s->rc = MIM_EOVERFLOW;
 }
 
 /* The offer could not be made after send_file returned: the front ends hear it as failed. */
@@ -185,15 +213,22 @@ static void offer_failed(mim_core *c, const offer_job *j, const char *why)
         c->ev.on_file_failed(c->ud, &f);
 }
 
-/* The loop: the hashing ended; the offer is stored and sent (or fails). */
-static void offer_hash_done(uv_work_t *req, int status)
+/* The loop: a stripe ended; once all have, the offer is stored and sent (or fails). */
+static void offer_stripe_done(uv_work_t *req, int status)
 {
-    offer_job *j = req->data;
+    offer_stripe *s = req->data;
+    offer_job *j = s->j;
     mim_core *c = j->c;
     peer_rec *r;
     xfer *x;
-    int rc = status < 0 ? MIM_ESTATE : j->rc; /* status: cancelled before it ran */
+    int rc = 0;
 
+    if (status < 0 && s->rc == 0)
+        s->rc = MIM_ESTATE; /* cancelled before it ran */
+    if (--j->running > 0)
+        return;
+    for (int i = 0; i < j->nstripes && rc == 0; i++)
+        rc = j->stripes[i].rc;
     if (c != NULL)
         for (offer_job **p = &c->xf->offers; *p != NULL; p = &(*p)->next)
             if (*p == j) {
@@ -263,18 +298,49 @@ static offer_job *offer_job_new(mim_core *c, const char *to, const char *path, f
     return j;
 }
 
-/* Sizes j's hash list and queues its hashing: 0, or a code when it could not start (j is then
- * the caller's to free). */
+/* Cuts j's chunks into stripes and queues them: 0, or a code when none could start (j is then
+ * the caller's to free). A later stripe that cannot start fails the offer at the end. With the
+ * chain the stripes are FileOffer.stripe_chunks long; a first-version peer's BLAKE2b list has no
+ * stripes on the wire (each chunk hashed alone), so any cut gives the same list. */
 static int offer_job_start(mim_core *c, offer_job *j)
 {
     uint64_t count = mim_file_chunk_count((uint64_t)j->t.size, j->t.chunk_size);
+    uint32_t per, first = 0;
+    int n = (int)uv_available_parallelism();
 
     if (count > UINT32_MAX || (j->hashes = malloc(count * 32 + 1)) == NULL)
         return MIM_ENOMEM;
     j->n = (uint32_t)count;
-    j->req.data = j;
-    if (uv_queue_work(c->loop, &j->req, offer_hash_chunks, offer_hash_done) != 0)
-        return MIM_ENOMEM;
+    if (n > OFFER_STRIPES_MAX)
+        n = OFFER_STRIPES_MAX;
+    if ((uint64_t)n > count / OFFER_STRIPE_MIN)
+        n = (int)(count / OFFER_STRIPE_MIN);
+    j->nstripes = n < 1 ? 1 : n;
+    per = (uint32_t)((count + (uint64_t)j->nstripes - 1) / (uint64_t)j->nstripes);
+    j->nstripes = per > 0 ? (int)((count + per - 1) / per) : 1; /* no empty stripe at the end */
+    j->t.stripe_chunks = /* 0: one stripe, the whole stream (and always with BLAKE2b) */
+        j->nstripes > 1 && j->t.hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN ? per
+                                                                                             : 0;
+    for (int i = 0; i < j->nstripes; i++, first += per) {
+        offer_stripe *s = &j->stripes[i];
+        s->req.data = s;
+        s->j = j;
+        s->first = first < j->n ? first : j->n;
+        s->count = j->n - s->first < per ? j->n - s->first : per;
+    }
+    atomic_store(&j->left, j->nstripes);
+    for (int i = 0; i < j->nstripes; i++) {
+        offer_stripe *s = &j->stripes[i];
+        if ((i > 0 && file_source_reader_open(j->src, &s->reader) != 0) ||
+            uv_queue_work(c->loop, &s->req, offer_hash_stripe, offer_stripe_done) != 0) {
+            if (i == 0)
+                return MIM_ENOMEM;
+            s->rc = MIM_ENOMEM; /* not started: counted as ended */
+            atomic_fetch_sub(&j->left, 1);
+            continue;
+        }
+        j->running++;
+    }
     return 0;
 }
 
@@ -362,6 +428,7 @@ int core_transfer_send_offer(mim_core *c, chat_session *cs, const mim_message *m
     fo.chunk_size = x->chunk_size;
     fo.root = (ProtobufCBinaryData){32, x->root};
     fo.hash_scheme = (Mim__FileHashScheme)x->hash_scheme;
+    fo.stripe_chunks = x->stripe_chunks;
     if (x->folder)
         fo.manifest_hash = (ProtobufCBinaryData){32, x->manifest_hash};
     cm.id = (ProtobufCBinaryData){MIM_MSG_ID_LEN, x->id.bytes};
@@ -429,6 +496,7 @@ int core_transfer_offer_received(mim_core *c, const char *peer, const Mim__ChatM
     t.chunk_size = o->chunk_size;
     memcpy(t.root, o->root.data, 32);
     t.hash_scheme = (int)o->hash_scheme; /* 0 or 1: mim_file_offer_check */
+    t.stripe_chunks = o->stripe_chunks;
     if ((t.has_manifest_hash = o->folder))
         memcpy(t.manifest_hash, o->manifest_hash.data, 32);
     if ((rc = mim_store_transfer_add(c->st, &t)) != 0)

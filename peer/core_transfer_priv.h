@@ -35,12 +35,13 @@ typedef struct xfer {
     uint32_t nfiles, width, height, chunk_size, nchunks;
     int folder;
     uint8_t root[MIM_FILE_HASH_LEN], manifest_hash[MIM_FILE_HASH_LEN];
-    int hash_scheme;       /* FileOffer.hash_scheme: how hashes and root are checked */
-    uint8_t *hashes;       /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
-    uint8_t *verified;     /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
-    uint8_t *durable;      /* receiver: the part of verified known to be on disk (synced), the same
-                              size, owned: what the store holds (core_transfer_save.c) */
-    int64_t durable_bytes; /* receiver: the bytes of those chunks */
+    int hash_scheme;        /* FileOffer.hash_scheme: how hashes and root are checked */
+    uint32_t stripe_chunks; /* FileOffer.stripe_chunks: the chain's stripes (0: one) */
+    uint8_t *hashes;        /* nchunks * 32 bytes, owned; NULL until known (receiver: fetched) */
+    uint8_t *verified;      /* receiver: bitmap of (nchunks + 7) / 8 bytes, owned */
+    uint8_t *durable;       /* receiver: the part of verified known to be on disk (synced), the same
+                               size, owned: what the store holds (core_transfer_save.c) */
+    int64_t durable_bytes;  /* receiver: the bytes of those chunks */
     char error[MIM_FILE_ERROR_MAX + 1];
     char sha256[MIM_SHA256_HEX_LEN];
     int dirty;         /* sender: bytes changed since the last store update */
@@ -168,6 +169,8 @@ void xfer_save_drop(xfer *x);
 void core_transfer_offers_stop(mim_core *c, int gone);
 
 /* ---- core_transfer_sha.c: the receiver's writes and whole-file SHA-256, off the loop ---- */
+/* 1 when x's last chunk hash is the whole stream's SHA-256: the chain in one stripe. */
+int xfer_chain_is_sha(const xfer *x);
 /* Chunk k (len bytes, in x->buf) is verified: 1 when a worker takes it (x->buf is then the
  * worker's and x gets another buffer; xfer_receiver_written follows from a later loop turn),
  * 0 when the loop must write it (a folder; the worker too far behind; out of memory). */

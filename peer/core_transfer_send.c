@@ -226,7 +226,7 @@ static void sender_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
         xfer_set_state(c, x, MIM_CORE_FILE_FAILED, why);
         return;
     }
-    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN && x->hashes != NULL) {
+    if (xfer_chain_is_sha(x) && x->hashes != NULL) {
         if (x->nchunks > 0)
             memcpy(own, x->hashes + (size_t)(x->nchunks - 1) * 32, sizeof(own));
         else

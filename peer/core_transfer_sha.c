@@ -2,11 +2,12 @@
  * to the .part (pwrite: the page-cache copy, the costliest step of a receive on this project's
  * machines) on a libuv worker thread, so that the loop only decrypts and verifies.
  *
- * The whole-file SHA-256 (the hash file_done reports): with the SHA-256 chain (scheme 1, what
- * this version offers) it is the last chunk's hash, which the loop checked by hashing that
- * chunk on from the chain's value before it (every chunk is checked that way, each link by
- * the receiver itself): nothing more to hash, whatever the order the chunks came in. A
- * scheme-0 offer's chunks are BLAKE2b hashes, so its SHA-256 is hashed here too, two ways:
+ * The whole-file SHA-256 (the hash file_done reports): with the SHA-256 chain in one stripe
+ * (scheme 1, a file of under 8 chunks here, or from a one-CPU sender) it is the last chunk's
+ * hash, which the loop checked by hashing that chunk on from the chain's value before it (every
+ * chunk is checked that way, each link by the receiver itself): nothing more to hash, whatever
+ * the order the chunks came in. With several stripes (each its own SHA-256, hashed in parallel
+ * by the sender) or a scheme-0 offer (BLAKE2b chunk hashes), it is hashed here, two ways:
  *  - in stream order, as the chunks are verified (the usual case: one connection brings them
  *    in order): each chunk's buffer is handed to the worker, which writes and hashes it while
  *    the loop receives the next ones; at most XFER_SHA_BUFS chunks wait;
@@ -60,7 +61,7 @@ struct xfer_sha {
     int64_t next;  /* the bytes the hash covers (done, or handed to the worker) */
     int64_t total; /* the stream's size (set when finishing) */
     int in_order;  /* 0: stopped at next; the rest is read back at the end */
-    int chain;     /* scheme 1: the hash is the last chunk's, nothing is hashed here */
+    int chain;     /* the chain in one stripe: the hash is the last chunk's, none hashed here */
     int busy;      /* a job runs (or its end is being reported) */
     int finishing; /* every chunk is verified: the hash is wanted */
     int wfd;       /* the worker's descriptor of the .part, or -1 */
@@ -83,7 +84,7 @@ static xfer_sha *sha_new(mim_core *c, xfer *x)
     h->c = c;
     h->x = x;
     h->buf_size = x->chunk_size;
-    h->chain = x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
+    h->chain = xfer_chain_is_sha(x);
     h->in_order = !h->chain;
     h->wfd = -1;
     mim_sha256_init(&h->st);
@@ -353,6 +354,12 @@ void xfer_sha_chunk(mim_core *c, xfer *x, uint32_t k, size_t len)
     queue_item(h, x->buf, k, len, 0);
     x->buf = fresh;
     kick(h);
+}
+
+int xfer_chain_is_sha(const xfer *x)
+{
+    return x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN &&
+           (x->stripe_chunks == 0 || x->stripe_chunks >= x->nchunks);
 }
 
 int xfer_sha_writing(const xfer *x)

@@ -23,12 +23,13 @@ typedef struct file_seen {
     struct timespec mtime;
 } file_seen;
 
-/* What reads a source's stream: the descriptor of the entry being read. */
-typedef struct file_source_reader {
+/* What reads a source's stream: the descriptor of the entry being read. A source has its own;
+ * file_source_reader_open makes more, one per thread. */
+struct file_source_reader {
     const file_source *src;
     int cur_fd;         /* the file being read, or -1 */
     uint32_t cur_index; /* its entry, when cur_fd >= 0 */
-} file_source_reader;
+};
 
 struct file_source {
     int is_folder;
@@ -298,6 +299,41 @@ static int open_entry(void *ctx, uint32_t i)
 int64_t file_source_read(file_source *src, int64_t offset, void *buf, size_t len)
 {
     return file_io_read_stream(&src->layout, offset, buf, len, open_entry, &src->own);
+}
+
+int file_source_reader_open(const file_source *src, file_source_reader **out)
+{
+    file_source_reader *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return MIM_ENOMEM;
+    r->src = src;
+    r->cur_fd = -1;
+    if (!src->is_folder) { /* a file is never opened again by name: the same open file */
+        r->cur_fd = dup(src->own.cur_fd);
+        if (r->cur_fd < 0) {
+            int rc = file_io_code(errno);
+            free(r);
+            return rc;
+        }
+        r->cur_index = 0;
+    }
+    *out = r;
+    return MIM_OK;
+}
+
+int64_t file_source_reader_read(file_source_reader *r, int64_t offset, void *buf, size_t len)
+{
+    return file_io_read_stream(&r->src->layout, offset, buf, len, open_entry, r);
+}
+
+void file_source_reader_close(file_source_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->cur_fd >= 0)
+        close(r->cur_fd);
+    free(r);
 }
 
 int file_source_media(file_source *src, mim_media_info *out)

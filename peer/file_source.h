@@ -46,6 +46,17 @@ uint32_t file_source_skipped(const file_source *src);
  * (offset < 0), MIM_EIO. */
 int64_t file_source_read(file_source *src, int64_t offset, void *buf, size_t len);
 
+/* More readers of one source's stream, for reading it on several threads at once (the offer's
+ * hashing): each has its own descriptor and reads like file_source_read, with the same checks;
+ * they share src's manifest read only, so src must outlive them, and src itself may be read by
+ * one other thread meanwhile. Open and close on any thread; each reader used by one thread at a
+ * time. open: MIM_ENOMEM or a descriptor error. */
+typedef struct file_source_reader file_source_reader;
+int file_source_reader_open(const file_source *src, file_source_reader **out);
+int64_t file_source_reader_read(file_source_reader *r, int64_t offset, void *buf, size_t len);
+/* Closes its descriptor and frees (NULL is fine). */
+void file_source_reader_close(file_source_reader *r);
+
 /* The media type and size of a single-file source, sniffed from its first bytes (mim_media.h):
  * 1 when it is a known image with its size, else 0 (and out->type "" for a folder). */
 struct mim_media_info;

@@ -35,6 +35,8 @@ int mim_file_offer_check(const Mim__FileOffer *o, char *err, size_t errlen)
     if (o->hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B &&
         o->hash_scheme != MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
         return mim_codec_fail(err, errlen, "offer: hash scheme %d", (int)o->hash_scheme);
+    if (o->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B && o->stripe_chunks != 0)
+        return mim_codec_fail(err, errlen, "offer: stripes without the chain");
     if (o->root.len != MIM_FILE_HASH_LEN)
         return mim_codec_fail(err, errlen, "offer: root of %zu bytes", o->root.len);
     if (o->manifest_hash.len != (o->folder ? MIM_FILE_HASH_LEN : 0))

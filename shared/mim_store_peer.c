@@ -242,10 +242,12 @@ static const char *const peer_migrations[] = {
     " since_ms INTEGER NOT NULL,"
     " UNIQUE(peer, id)"
     ");",
-    /* 16 (issue 15, speed): the offer's hash scheme (FileOffer.hash_scheme); the transfers
-     * stored before it hashed their chunks with BLAKE2b (0). */
+    /* 16 (issue 15, speed): the offer's hash scheme and stripes (FileOffer.hash_scheme,
+     * stripe_chunks); the transfers stored before it hashed their chunks with BLAKE2b (0). */
     "ALTER TABLE transfers ADD COLUMN hash_scheme INTEGER NOT NULL DEFAULT 0"
-    " CHECK(hash_scheme IN (0, 1));",
+    " CHECK(hash_scheme IN (0, 1));"
+    "ALTER TABLE transfers ADD COLUMN stripe_chunks INTEGER NOT NULL DEFAULT 0"
+    " CHECK(stripe_chunks >= 0);",
 };
 
 static const struct store_stmt_sql *const peer_stmts[] = {

@@ -242,6 +242,7 @@ typedef struct mim_transfer {
     uint32_t width, height, chunk_size;
     uint8_t root[32];
     int hash_scheme; /* FileOffer.hash_scheme: 0 BLAKE2b chunks, 1 the SHA-256 chain */
+    uint32_t stripe_chunks; /* FileOffer.stripe_chunks: chunks per chain (0: one chain) */
     int has_manifest_hash;
     uint8_t manifest_hash[32];
     const uint8_t *hashes; /* NULL or hashes_len bytes */

@@ -12,7 +12,7 @@
 #define TRANSFER_COLS                                                                              \
     "peer, id, outgoing, state, ts_ms, name, path, unique_name, size, nfiles, folder,"             \
     " media_type, width, height, chunk_size, root, manifest_hash, hashes, verified, bytes,"        \
-    " error, sha256, hash_scheme"
+    " error, sha256, hash_scheme, stripe_chunks"
 
 static const char *str_or_empty(const char *s)
 {
@@ -85,6 +85,8 @@ static int bind_offer(sqlite3_stmt *q, const mim_transfer *t)
         rc = blob_or_null(q, 22, t->has_manifest_hash ? t->manifest_hash : NULL, 32);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int(q, 23, t->hash_scheme);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 24, t->stripe_chunks);
     return rc;
 }
 
@@ -125,9 +127,10 @@ int mim_store_transfer_add(mim_store *st, const mim_transfer *t)
     return run_write(st,
                      "INSERT INTO transfers(state, path, unique_name, bytes, hashes, verified,"
                      " error, sha256, peer, id, outgoing, ts_ms, name, size, nfiles, folder,"
-                     " media_type, width, height, chunk_size, root, manifest_hash, hash_scheme)"
+                     " media_type, width, height, chunk_size, root, manifest_hash, hash_scheme,"
+                     " stripe_chunks)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                     " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                     " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
                      t, 1, "transfer: insert");
 }
 
@@ -193,6 +196,7 @@ static int read_row(mim_store *st, sqlite3_stmt *q, mim_transfer *t)
     t->error = col_text(q, 20);
     t->sha256 = col_text(q, 21);
     t->hash_scheme = sqlite3_column_int(q, 22);
+    t->stripe_chunks = (uint32_t)sqlite3_column_int64(q, 23);
     return 0;
 }
 

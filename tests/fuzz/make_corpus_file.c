@@ -65,6 +65,9 @@ static void offer_seeds(void)
     write_msg("peer_chat", "file_offer", &c.base, 0); /* scheme 0 (the first version's) */
     o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
     write_msg("peer_chat", "file_offer_chain", &c.base, 0);
+    o.stripe_chunks = 2;
+    write_msg("peer_chat", "file_offer_stripes", &c.base, 0);
+    o.stripe_chunks = 0;
     o.hash_scheme = (Mim__FileHashScheme)7; /* no such scheme: refused */
     write_msg("peer_chat", "bad_offer_scheme", &c.base, 0);
     o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;

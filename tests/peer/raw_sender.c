@@ -37,7 +37,8 @@ static void scheme_hash(const rs_offer *o, uint8_t out[32], const void *p, size_
 }
 
 /* The chunk hashes of o's stream: one BLAKE2b per chunk (scheme 0), or the links of one SHA-256
- * over the stream (scheme 1: the chaining value at each chunk's end, the last the final hash). */
+ * per stripe (scheme 1: the chaining value at each chunk's end, a stripe's last the final hash
+ * of the stripe). */
 static void hash_chunks(rs_offer *o)
 {
     mim_sha256_state st;
@@ -47,15 +48,18 @@ static void hash_chunks(rs_offer *o)
         uint64_t off = (uint64_t)k * RS_CHUNK;
         size_t len = o->size - off < RS_CHUNK ? (size_t)(o->size - off) : RS_CHUNK;
         uint8_t *h = o->hashes + (size_t)k * 32;
+        int last = k + 1 == o->nchunks || (o->stripe > 0 && (k + 1) % o->stripe == 0);
         if (o->scheme == 0) {
             mim_blake2b(h, o->stream + off, len);
             continue;
         }
         mim_sha256_update(&st, o->stream + off, len);
-        if (k + 1 < o->nchunks)
+        if (!last) {
             (void)mim_sha256_chain_value(&st, h);
-        else
-            mim_sha256_final(&st, h);
+            continue;
+        }
+        mim_sha256_final(&st, h); /* the stripe's end: the next starts a SHA-256 of its own */
+        mim_sha256_init(&st);
     }
 }
 
@@ -100,6 +104,7 @@ static void offer_msg(raw_sender *rs, rs_offer *o)
     o->fo.chunk_size = RS_CHUNK;
     o->fo.root = (ProtobufCBinaryData){32, o->root};
     o->fo.hash_scheme = (Mim__FileHashScheme)o->scheme;
+    o->fo.stripe_chunks = o->stripe;
     if (o->folder)
         o->fo.manifest_hash = (ProtobufCBinaryData){32, o->manifest_hash};
     o->chat.id = (ProtobufCBinaryData){16, o->id};

@@ -55,6 +55,7 @@ typedef struct rs_offer {
     uint64_t size; /* the offer's size (a folder: the test may make it differ from the entries) */
     enum rs_lie lie;
     int scheme; /* FileOffer.hash_scheme: 0 BLAKE2b per chunk (the first version), 1 the chain */
+    uint32_t stripe; /* the chain's FileOffer.stripe_chunks (0: one stripe) */
     /* made by rs_add_offer */
     uint8_t id[16], root[32], manifest_hash[32];
     char id_hex[33];

@@ -367,7 +367,7 @@ static void test_hostile_manifest(void **state)
     mp_quit(b);
 }
 
-#define NDATA 11
+#define NDATA 13
 
 /* bob saves o whole and reports the SHA-256 of its stream (sha256sum's, computed here). */
 static void expect_saved(rs_offer *o, mp *b)
@@ -405,6 +405,12 @@ static void test_hostile_data(void **state)
         {.name = "chain fake.bin", .size = 3 * RS_CHUNK, .lie = RS_FAKE_SHA, .scheme = 1},
         {.name = "first version.bin", .size = 200000, .scheme = 0},
         {.name = "chain.bin", .size = 2 * RS_CHUNK, .scheme = 1}, /* the last chunk whole */
+        {.name = "stripes.bin", .size = 5 * RS_CHUNK + 10, .scheme = 1, .stripe = 2},
+        {.name = "stripes last.bin",
+         .size = 4 * RS_CHUNK,
+         .lie = RS_BAD_LAST,
+         .scheme = 1,
+         .stripe = 3},
     };
     rs_offer *offers[NDATA];
     int port = start_bob_and_raw_carol(f, &rs, dl);
@@ -425,7 +431,9 @@ static void test_hostile_data(void **state)
     expect_refused(&rs, b, offers[8], "chunk 2 failed verification 3 times");
     expect_saved(offers[9], b);
     expect_saved(offers[10], b);
-    assert_int_equal(regular_files_below(dl), 2); /* the saved two; each .part removed */
+    expect_saved(offers[11], b); /* three stripes, each its own SHA-256; the file's reported */
+    expect_refused(&rs, b, offers[12], "chunk 3 failed verification 3 times"); /* 2nd stripe */
+    assert_int_equal(regular_files_below(dl), 3); /* the saved three; each .part removed */
     still_chatting(&rs, b, port);
     rs_stop(&rs);
     mp_quit(b);

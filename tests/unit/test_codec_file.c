@@ -63,6 +63,11 @@ static void test_offer_checks(void **state)
     offer_init(&o);
     o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_BLAKE2B; /* the first version's */
     EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), 0);
+    o.stripe_chunks = 4; /* stripes are the chain's: BLAKE2b hashes each chunk alone */
+    EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), MIM_EDECODE);
+    o.hash_scheme = MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN;
+    EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), 0);
+    o.stripe_chunks = 0;
     o.hash_scheme = (Mim__FileHashScheme)2; /* a scheme this version cannot check */
     EXPECT_INT(mim_file_offer_check(&o, err, sizeof(err)), MIM_EDECODE);
     offer_init(&o);

@@ -134,8 +134,9 @@ static void test_rebuild_keeps_rows_seqs_and_high_mark(void **state)
      * The tables of the later migrations go too (a new migration adds its own here). */
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     exec(db, "DELETE FROM messages WHERE seq = (SELECT max(seq) FROM messages);"
-             "DROP TABLE mail_receipts_owed;"                 /* 15 */
-             "ALTER TABLE transfers DROP COLUMN hash_scheme;" /* 16 */
+             "DROP TABLE mail_receipts_owed;"                   /* 15 */
+             "ALTER TABLE transfers DROP COLUMN hash_scheme;"   /* 16 */
+             "ALTER TABLE transfers DROP COLUMN stripe_chunks;" /* 16 */
              "PRAGMA user_version = 13;");
     sum_before = int_of(db, "SELECT sum(seq * length(body)) FROM messages");
     high_before = int_of(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
