@@ -26,14 +26,11 @@
  * loop owns the rest. The worker writes through wfd, its own descriptor of the .part (the sink
  * stays the loop's). An xfer that lets go (xfer_sha_drop: its bulk connection closed, or it is
  * freed) leaves the hasher to the job's end, which frees it without reporting. */
-#define _GNU_SOURCE /* sync_file_range */
-
 #include "core_transfer_priv.h"
 #include "file_io.h"
 #include "mim_error.h"
 #include "mim_log.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,19 +150,13 @@ static int read_back(xfer_sha *h)
     return off == h->total ? 0 : got < 0 ? (int)got : MIM_EIO;
 }
 
-/* The worker: its chunk into the .part. The disk starts writing it back at once (Linux): the
- * receiver's fsyncs (once a second on a worker; the last before the rename, on the loop) then
- * find little left to wait for. That start's errors are the fsync's to report. */
+/* The worker: its chunk into the .part. Its writeback is left to the kernel and the fsyncs (once
+ * a second on a worker; the last before the rename): starting it at once (sync_file_range) was
+ * measured slower over the 1 Gbit/s link (113 against 118 MB/s from the accept, medians of 3:
+ * the worker then waits on the disk's queue and falls behind; docs/PERFORMANCE.md). */
 static int write_item(xfer_sha *h, const sha_item *it)
 {
-    int64_t off = (int64_t)it->k * (int64_t)h->buf_size;
-    int rc = file_io_pwrite(h->wfd, it->buf, it->len, off);
-
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (rc == 0)
-        (void)sync_file_range(h->wfd, (off_t)off, (off_t)it->len, SYNC_FILE_RANGE_WRITE);
-#endif
-    return rc;
+    return file_io_pwrite(h->wfd, it->buf, it->len, (int64_t)it->k * (int64_t)h->buf_size);
 }
 
 static void sha_work(uv_work_t *req)
