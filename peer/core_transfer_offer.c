@@ -89,8 +89,9 @@ struct offer_job {
     offer_job *next;
     mim_core *c;
     atomic_int cancel;
-    atomic_int left; /* stripes still hashing */
-    mim_transfer t;  /* strings: name, path below; hashes once read */
+    atomic_int left;   /* stripes still hashing */
+    atomic_int failed; /* a stripe failed or never started: no roots (its hashes unwritten) */
+    mim_transfer t;    /* strings: name, path below; hashes once read */
     char *name, *path;
     mim_media_info media;
     file_source *src;
@@ -185,8 +186,10 @@ static void offer_hash_stripe(uv_work_t *req)
     }
     mim_wipe(&st, sizeof(st)); /* (the file's bytes are not secret; tidy all the same) */
     free(buf);
+    if (s->rc != 0)
+        atomic_store(&j->failed, 1);
     /* every other stripe's hashes were written before its decrement: the last sees them all */
-    if (atomic_fetch_sub(&j->left, 1) == 1 && offer_roots(j) != 0)
+    if (atomic_fetch_sub(&j->left, 1) == 1 && !atomic_load(&j->failed) && offer_roots(j) != 0)
         s->rc = MIM_EOVERFLOW;
 }
 
@@ -336,6 +339,7 @@ static int offer_job_start(mim_core *c, offer_job *j)
             if (i == 0)
                 return MIM_ENOMEM;
             s->rc = MIM_ENOMEM; /* not started: counted as ended */
+            atomic_store(&j->failed, 1);
             atomic_fetch_sub(&j->left, 1);
             continue;
         }
