@@ -81,6 +81,28 @@ void xfer_save(mim_core *c, xfer *x)
     x->saved_at = uv_now(c->loop);
 }
 
+void xfer_scheme_hash(int hash_scheme, uint8_t out[MIM_FILE_HASH_LEN], const void *p, size_t n)
+{
+    if (hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
+        mim_sha256(out, p, n);
+    else
+        mim_blake2b(out, p, n);
+}
+
+int xfer_manifest_hash(int hash_scheme, const file_layout *l, uint8_t out[MIM_FILE_HASH_LEN])
+{
+    mim_buf man;
+    int rc = 0;
+
+    mim_buf_init(&man);
+    for (uint32_t i = 0; i < l->count && rc == 0; i++)
+        rc = mim_file_manifest_entry_encode(l->entries[i].path, strlen(l->entries[i].path),
+                                            (uint64_t)l->entries[i].size, &man);
+    xfer_scheme_hash(hash_scheme, out, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
+    mim_buf_free(&man);
+    return rc;
+}
+
 void xfer_save_progress(mim_core *c, xfer *x)
 {
     int tx = mim_store_begin_relaxed(c->st) == 0; /* else inside the caller's transaction */

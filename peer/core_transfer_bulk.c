@@ -244,36 +244,20 @@ static int ensure_sink(mim_core *c, xfer *x)
     return 0;
 }
 
-/* The offer's hash of bytes (root, manifest_hash): SHA-256 for scheme 1, else BLAKE2b-256. */
-static void scheme_hash(const xfer *x, uint8_t out[MIM_FILE_HASH_LEN], const void *p, size_t n)
-{
-    if (x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
-        mim_sha256(out, p, n);
-    else
-        mim_blake2b(out, p, n);
-}
-
 /* The meta is all in (hashes, and a folder's manifest): checked against the offer. */
 static void meta_complete(mim_core *c, xfer *x)
 {
     uint8_t h[MIM_FILE_HASH_LEN];
     int rc;
 
-    scheme_hash(x, h, x->hashes, (size_t)x->nchunks * 32);
+    xfer_scheme_hash(x->hash_scheme, h, x->hashes, (size_t)x->nchunks * 32);
     if (memcmp(h, x->root, sizeof(h)) != 0) {
         xfer_receiver_fail(c, x, "the hash list does not match the offer");
         return;
     }
     if (x->folder) {
-        mim_buf man;
-        mim_buf_init(&man);
-        for (uint32_t i = 0; i < x->manifest.count; i++)
-            (void)mim_file_manifest_entry_encode(x->manifest.entries[i].path,
-                                                 strlen(x->manifest.entries[i].path),
-                                                 (uint64_t)x->manifest.entries[i].size, &man);
-        scheme_hash(x, h, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
-        mim_buf_free(&man);
-        if (memcmp(h, x->manifest_hash, sizeof(h)) != 0 || x->manifest.total != x->size ||
+        if (xfer_manifest_hash(x->hash_scheme, &x->manifest, h) != 0 || /* (out of memory) */
+            memcmp(h, x->manifest_hash, sizeof(h)) != 0 || x->manifest.total != x->size ||
             x->manifest.count != x->nfiles) {
             xfer_receiver_fail(c, x, "the folder's manifest does not match the offer");
             return;

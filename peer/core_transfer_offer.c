@@ -112,30 +112,11 @@ static void offer_job_free(offer_job *j)
     free(j);
 }
 
-/* The offer's hash of bytes (root, manifest_hash): SHA-256 for the chain, else BLAKE2b-256. */
-static void scheme_hash(const offer_job *j, uint8_t out[MIM_HASH_LEN], const void *p, size_t n)
-{
-    if (j->t.hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN)
-        mim_sha256(out, p, n);
-    else
-        mim_blake2b(out, p, n);
-}
-
 /* The root over the chunk hashes and, for a folder, the hash of its manifest. */
 static int offer_roots(offer_job *j)
 {
-    const file_layout *l = file_source_layout(j->src);
-    mim_buf man;
-    int rc = 0;
-
-    scheme_hash(j, j->t.root, j->hashes, (size_t)j->n * 32);
-    mim_buf_init(&man);
-    for (uint32_t i = 0; i < l->count && rc == 0; i++)
-        rc = mim_file_manifest_entry_encode(l->entries[i].path, strlen(l->entries[i].path),
-                                            (uint64_t)l->entries[i].size, &man);
-    scheme_hash(j, j->t.manifest_hash, man.data != NULL ? man.data : (const uint8_t *)"", man.len);
-    mim_buf_free(&man);
-    return rc;
+    xfer_scheme_hash(j->t.hash_scheme, j->t.root, j->hashes, (size_t)j->n * 32);
+    return xfer_manifest_hash(j->t.hash_scheme, file_source_layout(j->src), j->t.manifest_hash);
 }
 
 /* Chunk k's hash into j->hashes: the chain's link (st: the stripe's SHA-256 so far; the stripe's

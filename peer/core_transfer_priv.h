@@ -97,6 +97,13 @@ typedef struct core_xfers {
 } core_xfers;
 
 /* ---- core_transfer.c ---- */
+/* The offer's hash of bytes (root, manifest_hash) under FileOffer.hash_scheme: SHA-256 for the
+ * chain (1), else BLAKE2b-256 (the first version's). */
+void xfer_scheme_hash(int hash_scheme, uint8_t out[MIM_FILE_HASH_LEN], const void *p, size_t n);
+/* The manifest_hash of layout l (FileManifest's encoding, each entry in order, under the
+ * scheme): both the sender's offer and the receiver's check. 0, or MIM_ENOMEM (out written, but
+ * over a part). Thread-safe (the offer's runs on a worker). */
+int xfer_manifest_hash(int hash_scheme, const file_layout *l, uint8_t out[MIM_FILE_HASH_LEN]);
 typedef struct xfer_info_buf {
     char name[256];
     char path[4096 + 256];

@@ -32,8 +32,9 @@
 #define DL_MAX    600
 
 /* alice and bob (who saves files under f->tmp/dl_bob, into dl) see each other and have
- * exchanged a message: bob met alice in this run, so her offers wait for him. */
-static void start_pair(fixture *f, char dl[DL_MAX])
+ * exchanged a message (a session: each knows the other's features): bob met alice in this run,
+ * so her offers wait for him. bob_env: a variable set (to 1) for bob's process alone, or NULL. */
+static void start_pair_env(fixture *f, char dl[DL_MAX], const char *bob_env)
 {
     mp *a = &f->peers[0], *b = &f->peers[1];
 
@@ -42,9 +43,18 @@ static void start_pair(fixture *f, char dl[DL_MAX])
     b->extra[1] = dl;
     b->extra[2] = NULL;
     start_peer(f, a);
+    if (bob_env != NULL)
+        setenv(bob_env, "1", 1);
     start_peer(f, b);
+    if (bob_env != NULL)
+        unsetenv(bob_env);
     see_each_other(a, b);
     exchange(a, b, "hi", "m1", NULL);
+}
+
+static void start_pair(fixture *f, char dl[DL_MAX])
+{
+    start_pair_env(f, dl, NULL);
 }
 
 /* A new file of n random bytes, f->tmp/name, into src. */
@@ -119,16 +129,7 @@ static void test_xfer_first_version(void **state)
     static char dl[DL_MAX];
     char src[PE_PATH_MAX + 16], id[FE_ID_LEN];
 
-    snprintf(dl, DL_MAX, "%.500s/dl_%.60s", f->tmp, b->name);
-    b->extra[0] = "--download-dir";
-    b->extra[1] = dl;
-    b->extra[2] = NULL;
-    start_peer(f, a);
-    setenv("MIM_TEST_FIRST_FILES", "1", 1); /* bob only */
-    start_peer(f, b);
-    unsetenv("MIM_TEST_FIRST_FILES");
-    see_each_other(a, b);
-    exchange(a, b, "hi", "m1", NULL); /* a session: alice knows bob's features */
+    start_pair_env(f, dl, "MIM_TEST_FIRST_FILES"); /* bob: files, but not the chain */
     make_src(f, "old.bin", 3u << 20, 4, src);
     fe_send_file(a, "bob", src, "f1", id);
     fe_accept(b, 0, id);
