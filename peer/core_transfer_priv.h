@@ -178,6 +178,8 @@ void core_transfer_offers_stop(mim_core *c, int gone);
 /* ---- core_transfer_sha.c: the receiver's writes and whole-file SHA-256, off the loop ---- */
 /* 1 when x's last chunk hash is the whole stream's SHA-256: the chain in one stripe. */
 int xfer_chain_is_sha(const xfer *x);
+/* That hash (x->hashes known, or no chunk at all): the last link, or the empty stream's. */
+void xfer_chain_sha(const xfer *x, uint8_t out[MIM_HASH_LEN]);
 /* Chunk k (len bytes, in x->buf) is verified: 1 when a worker takes it (x->buf is then the
  * worker's and x gets another buffer; xfer_receiver_written follows from a later loop turn),
  * 0 when the loop must write it (a folder; the worker too far behind; out of memory). */

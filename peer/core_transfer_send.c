@@ -226,11 +226,8 @@ static void sender_end(mim_core *c, xfer *x, const Mim__FileEnd *e)
         xfer_set_state(c, x, MIM_CORE_FILE_FAILED, why);
         return;
     }
-    if (xfer_chain_is_sha(x) && x->hashes != NULL) {
-        if (x->nchunks > 0)
-            memcpy(own, x->hashes + (size_t)(x->nchunks - 1) * 32, sizeof(own));
-        else
-            mim_sha256(own, "", 0);
+    if (xfer_chain_is_sha(x) && (x->hashes != NULL || x->nchunks == 0)) {
+        xfer_chain_sha(x, own);
         if (memcmp(own, e->sha256.data, sizeof(own)) != 0) {
             mim_log_warn("%s reports a SHA-256 for %s that is not the file's", x->peer, x->name);
             xfer_set_state(c, x, MIM_CORE_FILE_FAILED,

@@ -150,15 +150,6 @@ static int read_back(xfer_sha *h)
     return off == h->total ? 0 : got < 0 ? (int)got : MIM_EIO;
 }
 
-/* The worker: its chunk into the .part. Its writeback is left to the kernel and the fsyncs (once
- * a second on a worker; the last before the rename): starting it at once (sync_file_range) was
- * measured slower over the 1 Gbit/s link (113 against 118 MB/s from the accept, medians of 3:
- * the worker then waits on the disk's queue and falls behind; docs/PERFORMANCE.md). */
-static int write_item(xfer_sha *h, const sha_item *it)
-{
-    return file_io_pwrite(h->wfd, it->buf, it->len, (int64_t)it->k * (int64_t)h->buf_size);
-}
-
 static void sha_work(uv_work_t *req)
 {
     xfer_sha *h = req->data;
@@ -169,8 +160,12 @@ static void sha_work(uv_work_t *req)
     }
     for (size_t i = 0; i < h->nwork; i++) {
         sha_item *it = &h->work[i];
+        /* The writeback is left to the kernel and the fsyncs (once a second on a worker; the
+         * last before the rename): starting it at once (sync_file_range) was measured slower
+         * over the 1 Gbit/s link (docs/PERFORMANCE.md, "Seventh run"). */
         if (it->write)
-            it->rc = write_item(h, it);
+            it->rc =
+                file_io_pwrite(h->wfd, it->buf, it->len, (int64_t)it->k * (int64_t)h->buf_size);
         if (it->hash)
             mim_sha256_update(&h->st, it->buf, it->len);
     }
@@ -206,10 +201,7 @@ static void kick(xfer_sha *h)
     } else if (!h->finishing) {
         return;
     } else if (h->chain) { /* every chunk checked: the last one's hash is the file's */
-        if (h->x->nchunks > 0)
-            memcpy(raw, h->x->hashes + (size_t)(h->x->nchunks - 1) * 32, sizeof(raw));
-        else
-            mim_sha256(raw, "", 0);
+        xfer_chain_sha(h->x, raw);
         mim_hash_hex(h->hex, raw);
         sha_done(h, 0);
         return;
@@ -351,6 +343,14 @@ int xfer_chain_is_sha(const xfer *x)
 {
     return x->hash_scheme == MIM__FILE_HASH_SCHEME__FILE_HASH_SHA256_CHAIN &&
            (x->stripe_chunks == 0 || x->stripe_chunks >= x->nchunks);
+}
+
+void xfer_chain_sha(const xfer *x, uint8_t out[MIM_HASH_LEN])
+{
+    if (x->nchunks > 0)
+        memcpy(out, x->hashes + (size_t)(x->nchunks - 1) * 32, MIM_HASH_LEN);
+    else
+        mim_sha256(out, "", 0); /* the empty stream: no chunk, no list */
 }
 
 int xfer_sha_writing(const xfer *x)
